@@ -1,0 +1,80 @@
+# Safekeep. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV   := .venv
+PY     := $(VENV)/bin/python
+FLASK  := $(VENV)/bin/flask --app app
+PYTEST := $(VENV)/bin/pytest
+GOVUK  := node_modules/govuk-frontend/dist/govuk
+ASSETS := static/build/app.css static/govuk/govuk-frontend.min.js static/vendor/htmx.min.js static/build/app.js
+
+.PHONY: help run test test-unit test-http test-e2e lint format bench assets system-deps clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(PY): pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[test]'
+	@touch $(PY)
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+static/build/app.css: static/src/app.scss node_modules/.package-lock.json
+	@mkdir -p static/build
+	npx sass --pkg-importer=node --style=compressed --no-source-map --quiet-deps $< $@
+
+static/build/app.js: static/src/app.js
+	@mkdir -p static/build
+	cp $< $@
+
+static/govuk/govuk-frontend.min.js: node_modules/.package-lock.json
+	@mkdir -p static/govuk
+	cp -r $(GOVUK)/assets static/govuk/
+	rm -rf static/govuk/assets/fonts
+	cp $(GOVUK)/govuk-frontend.min.js $@
+
+static/vendor/htmx.min.js: node_modules/.package-lock.json
+	@mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js $@
+
+assets: $(ASSETS) ## Build the CSS and copy the scripts into static/
+
+instance/safekeep.db: | $(PY)
+	@mkdir -p instance
+	$(FLASK) init-db
+	$(FLASK) seed-demo
+
+run: $(PY) assets instance/safekeep.db ## Serve the demo on http://127.0.0.1:5000 (SQLite, demo data)
+	@$(FLASK) demo-sign-ins
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+system-deps: ## Install Chromium and PostgreSQL from Debian when missing (tests need both)
+	@if ! command -v chromium >/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium postgresql >/dev/null; \
+	fi
+
+test: $(PY) assets system-deps ## Run every test layer: unit, HTTP (SQLite and PostgreSQL), browser
+	$(PYTEST) tests/unit tests/http tests/e2e
+
+test-unit: $(PY) ## Machines and rules only (fast, no database)
+	$(PYTEST) tests/unit
+
+lint: $(PY) ## ruff lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(PY) ## Format the code with ruff
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: $(PY) assets system-deps ## Measure page weight, query counts and throughput
+	$(PY) tests/bench/run.py
+
+clean: ## Remove built assets, the virtualenv and the demo database
+	rm -rf $(VENV) node_modules static/build static/govuk static/vendor instance

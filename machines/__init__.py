@@ -1,0 +1,1 @@
+"""State machines: one python-statemachine StateMachine per lifecycle. No Flask, no queries."""

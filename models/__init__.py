@@ -1,0 +1,24 @@
+"""peewee models, one module per aggregate, and the schema they make together."""
+
+from models.audit import AuditEvent
+from models.base import SchemaVersion, db
+from models.people import Team, User, UserRole, UserSession
+
+# Bump when the schema changes, and add the step that migrates an older database.
+SCHEMA_VERSION = 1
+
+ALL_MODELS = [SchemaVersion, Team, User, UserRole, UserSession, AuditEvent]
+
+
+def create_schema() -> int:
+    """Create any missing tables and record the schema version; return the version."""
+    with db.atomic():
+        db.create_tables(ALL_MODELS, safe=True)
+        current = (
+            SchemaVersion.select(SchemaVersion.version)
+            .order_by(SchemaVersion.version.desc())
+            .scalar()
+        )
+        if current is None or current < SCHEMA_VERSION:
+            SchemaVersion.create(version=SCHEMA_VERSION)
+    return SCHEMA_VERSION

@@ -1,0 +1,118 @@
+"""The database: a proxy bound at start-up, the base model, and transactions.
+
+SQLite (the default) keeps one connection per worker in WAL mode; PostgreSQL
+(`DATABASE_URL=postgresql://...`) goes through a psycopg 3 connection pool.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import contextmanager
+from urllib.parse import unquote, urlparse
+
+from peewee import (
+    DatabaseProxy,
+    DateTimeField,
+    IntegerField,
+    Model,
+    PostgresqlDatabase,
+    SqliteDatabase,
+)
+from playhouse.pool import PooledPostgresqlDatabase
+
+db = DatabaseProxy()
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "busy_timeout": 5000,
+    "synchronous": "normal",
+    "foreign_keys": 1,
+}
+
+# Advisory lock key that serialises appends to the hash-chained audit trail on PostgreSQL.
+AUDIT_LOCK_KEY = 7_345_001
+
+
+class Stale(Exception):
+    """Someone else changed the row first (its version moved on): answer 409, never overwrite."""
+
+
+def utcnow() -> dt.datetime:
+    """Return the clock's current naive UTC time (see models.clock)."""
+    from models import clock
+
+    return clock.now()
+
+
+def connect_database(url: str | None, sqlite_path: str) -> SqliteDatabase | PostgresqlDatabase:
+    """Build the database for a DATABASE_URL, or the SQLite file when there is none."""
+    if not url or url.startswith("sqlite"):
+        path = sqlite_path
+        if url and url.startswith("sqlite:///"):
+            path = url.removeprefix("sqlite:///")
+        return SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+    parts = urlparse(url)
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise ValueError(f"Unsupported DATABASE_URL scheme: {parts.scheme}")
+    return PooledPostgresqlDatabase(
+        parts.path.lstrip("/"),
+        user=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        host=parts.hostname,
+        port=parts.port or 5432,
+        max_connections=20,
+        stale_timeout=300,
+        timeout=10,
+    )
+
+
+def is_postgres() -> bool:
+    """Return True when the bound database is PostgreSQL."""
+    return isinstance(db.obj, PostgresqlDatabase)
+
+
+@contextmanager
+def write_transaction():
+    """Open a transaction for read-then-write work.
+
+    SQLite: BEGIN IMMEDIATE takes the write lock up front, so two writers never both read
+    the old state and then fail with "database is locked". PostgreSQL: an ordinary
+    transaction; the version check in `save_versioned` catches a concurrent winner.
+    """
+    if is_postgres():
+        with db.atomic() as txn:
+            yield txn
+    else:
+        with db.atomic("IMMEDIATE") as txn:
+            yield txn
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+class VersionedModel(BaseModel):
+    """A lifecycle row with a version column: updates are compare-and-set, never last-write-wins."""
+
+    version = IntegerField(default=1)
+
+    def save_versioned(self) -> None:
+        """Write every changed field when the stored version is still ours, else raise Stale."""
+        cls = type(self)
+        expected = self.version
+        data = {f: getattr(self, f.name) for f in self.dirty_fields if f.name != "version"}
+        data[cls.version] = expected + 1
+        updated = cls.update(data).where((cls.id == self.id) & (cls.version == expected)).execute()
+        if updated != 1:
+            raise Stale(f"{cls.__name__} {self.id} changed since version {expected}")
+        self.version = expected + 1
+        self._dirty.clear()
+
+
+class SchemaVersion(BaseModel):
+    """The schema version this database is at, so later changes can migrate it."""
+
+    version = IntegerField()
+    applied_at = DateTimeField(default=utcnow)

@@ -1,0 +1,208 @@
+"""Teams, staff accounts, their roles, and the server-side sign-in sessions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from peewee import (
+    BooleanField,
+    CharField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    fn,
+)
+
+from machines.common import Actor
+from models.base import BaseModel, utcnow
+
+ROLES = {
+    "practitioner": "Practitioner",
+    "line_manager": "Line manager",
+    "director": "Director",
+    "assistant_director": "Assistant Director",
+    "caldicott_guardian": "Caldicott Guardian",
+    "records_manager": "Information and Records Manager",
+    "business_improvement": "Business Improvement Manager",
+    "governance": "Governance Team",
+    "dpo": "Data Protection Officer",
+    "admin": "Administrator",
+    "kiosk": "Team-base kiosk",
+}
+
+# OWASP's minimum for argon2id: 19 MiB, 2 iterations, 1 lane.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+# Verified against when the username is unknown, so both cases take the same time.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+MAX_FAILED_SIGN_INS = 5
+LOCKOUT = dt.timedelta(minutes=15)
+
+
+def hash_secret(secret: str) -> str:
+    """Hash a password or PIN with argon2id."""
+    return _hasher.hash(secret)
+
+
+def verify_secret(stored_hash: str | None, secret: str) -> bool:
+    """Return True when the secret matches the stored hash (always spends the same effort)."""
+    try:
+        return _hasher.verify(stored_hash or _DUMMY_HASH, secret) and stored_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+class Team(BaseModel):
+    name = CharField(unique=True)
+
+
+class User(BaseModel):
+    username = CharField(unique=True)
+    display_name = CharField()
+    staff_number = CharField(unique=True)
+    team = ForeignKeyField(Team, backref="members", null=True)
+    line_manager = ForeignKeyField("self", null=True, backref="reports")
+    password_hash = CharField()
+    pin_hash = CharField(null=True)
+    active = BooleanField(default=True)
+    failed_sign_ins = IntegerField(default=0)
+    locked_until = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    # Flask-Login: the session token of the request, set by the user loader.
+    session_token: str | None = None
+    _roles: frozenset[str] | None = None
+
+    # -- Flask-Login protocol: the id in the cookie is the server-side session's token.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str | None:
+        return self.session_token
+
+    # -- Roles
+    @property
+    def roles(self) -> frozenset[str]:
+        if self._roles is None:
+            self._roles = frozenset(r.role for r in UserRole.select().where(UserRole.user == self))
+        return self._roles
+
+    def has_role(self, *roles: str) -> bool:
+        return any(role in self.roles for role in roles)
+
+    @property
+    def role_labels(self) -> list[str]:
+        return [label for role, label in ROLES.items() if role in self.roles]
+
+    def as_actor(self) -> Actor:
+        """Return the plain value the state machines check guards against."""
+        return Actor(
+            id=self.id,
+            roles=self.roles,
+            team_id=self.team_id,
+            line_manager_id=self.line_manager_id,
+        )
+
+    # -- Passwords and throttling (in the database, so the limit holds across workers)
+    def set_password(self, password: str) -> None:
+        self.password_hash = hash_secret(password)
+
+    def is_locked(self, now: dt.datetime) -> bool:
+        return self.locked_until is not None and self.locked_until > now
+
+    def record_failed_sign_in(self, now: dt.datetime) -> None:
+        """Count a wrong password atomically; lock the account at the limit."""
+        User.update(failed_sign_ins=User.failed_sign_ins + 1).where(User.id == self.id).execute()
+        failures = User.select(User.failed_sign_ins).where(User.id == self.id).scalar()
+        if failures >= MAX_FAILED_SIGN_INS:
+            User.update(failed_sign_ins=0, locked_until=now + LOCKOUT).where(
+                User.id == self.id
+            ).execute()
+
+    def record_sign_in(self) -> None:
+        User.update(failed_sign_ins=0, locked_until=None).where(User.id == self.id).execute()
+
+    @classmethod
+    def by_username(cls, username: str) -> User | None:
+        return cls.get_or_none(fn.LOWER(cls.username) == username.strip().lower())
+
+    @classmethod
+    def with_role(cls, role: str, team_id: int | None = None):
+        query = cls.select().join(UserRole).where(UserRole.role == role, cls.active == True)  # noqa: E712
+        if team_id is not None:
+            query = query.where(cls.team == team_id)
+        return query
+
+
+class UserRole(BaseModel):
+    user = ForeignKeyField(User, backref="role_rows", on_delete="CASCADE")
+    role = CharField()
+
+    class Meta:
+        indexes = ((("user", "role"), True),)
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class UserSession(BaseModel):
+    """A server-side sign-in: ending it here makes any copy of the cookie worthless."""
+
+    token_digest = CharField(unique=True)
+    user = ForeignKeyField(User, backref="sessions", on_delete="CASCADE")
+    created_at = DateTimeField(default=utcnow)
+    last_seen_at = DateTimeField(default=utcnow)
+    ended_at = DateTimeField(null=True)
+
+    # Touch last_seen_at at most this often: a write per request would cost more than it tells.
+    TOUCH_EVERY = dt.timedelta(seconds=60)
+
+    @classmethod
+    def start(cls, user: User, now: dt.datetime) -> str:
+        """Open a session for the user and return its token (the only copy is the cookie's)."""
+        token = secrets.token_urlsafe(32)
+        cls.create(token_digest=_token_digest(token), user=user, created_at=now, last_seen_at=now)
+        return token
+
+    @classmethod
+    def resume(cls, token: str, now: dt.datetime, idle: dt.timedelta) -> User | None:
+        """Return the signed-in user for a token, or None when ended, idle too long or disabled."""
+        row = (
+            cls.select(cls, User)
+            .join(User)
+            .where(cls.token_digest == _token_digest(token), cls.ended_at.is_null())
+            .first()
+        )
+        if row is None or not row.user.active:
+            return None
+        if now - row.last_seen_at > idle:
+            row.end(now)
+            return None
+        if now - row.last_seen_at > cls.TOUCH_EVERY:
+            cls.update(last_seen_at=now).where(cls.id == row.id).execute()
+        user = row.user
+        user.session_token = token
+        return user
+
+    @classmethod
+    def end_token(cls, token: str, now: dt.datetime) -> None:
+        cls.update(ended_at=now).where(
+            cls.token_digest == _token_digest(token), cls.ended_at.is_null()
+        ).execute()
+
+    def end(self, now: dt.datetime) -> None:
+        type(self).update(ended_at=now).where(type(self).id == self.id).execute()

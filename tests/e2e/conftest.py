@@ -1,0 +1,101 @@
+"""Browser tests: the system Chromium driven by pytest-playwright against a live server."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from models import create_schema
+from models.base import db
+from models.seed import seed_demo
+from tests.conftest import ROOT, close_database
+
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = ROOT / "tests" / "e2e" / "screenshots"
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    # axe-core is injected as a script tag, which our CSP would block.
+    return {**browser_context_args, "bypass_csp": True, "viewport": {"width": 1366, "height": 768}}
+
+
+@pytest.fixture(scope="session")
+def live_app(tmp_path_factory):
+    from app import create_app
+
+    path = tmp_path_factory.mktemp("e2e") / "safekeep.db"
+    app = create_app({"SECRET_KEY": "e2e-secret", "SQLITE_PATH": str(path)})
+    with app.app_context():
+        db.connect(reuse_if_open=True)
+        create_schema()
+        seed_demo()
+    yield app
+    close_database()
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app):
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def base_url(live_server):
+    return live_server
+
+
+def check_accessibility(page) -> None:
+    """Run axe-core on the page as it is now; fail on any WCAG 2.2 A/AA violation."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS
+    )
+    problems = [
+        f"{v['id']}: {v['help']} ({', '.join(n['target'][0] for n in v['nodes'][:3])})"
+        for v in result["violations"]
+    ]
+    assert not problems, f"{page.url}: " + "; ".join(problems)
+
+
+def screenshot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def sign_in(page, username: str, password: str | None = None) -> None:
+    from models.seed import DEMO_PASSWORD
+
+    page.goto("/sign-in")
+    check_accessibility(page)
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password or DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()

@@ -1,0 +1,120 @@
+"""HTTP-layer fixtures: every test here runs on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from tests.conftest import PASSWORD, People, close_database, make_app
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request):
+    return request.param
+
+
+@pytest.fixture
+def app(backend, tmp_path, request):
+    # No app context stays pushed: each request must get its own `g` (CSRF token, CSP nonce).
+    app = make_app(backend, tmp_path, request)
+    yield app
+    close_database()
+
+
+@pytest.fixture
+def people(app):
+    return People()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def csrf_from(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+class _PageChecker(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.ids: list[str] = []
+        self.title = ""
+        self._in_title = False
+        self.forms: list[dict] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs:
+            self.ids.append(attrs["id"])
+        if tag == "title":
+            self._in_title = True
+        if tag == "form":
+            self.forms.append(attrs)
+
+    def handle_endtag(self, tag):
+        if tag == "title":
+            self._in_title = False
+
+    def handle_data(self, data):
+        if self._in_title:
+            self.title += data
+
+
+class Web:
+    """A test client that signs in like a person and checks every page it gets."""
+
+    def __init__(self, client):
+        self.client = client
+        self.csrf = None
+
+    def sign_in(self, username: str, password: str = PASSWORD):
+        page = self.client.get("/sign-in")
+        token = csrf_from(page.get_data(as_text=True))
+        response = self.client.post(
+            "/sign-in", data={"username": username, "password": password, "csrf_token": token}
+        )
+        assert response.status_code == 303, response.get_data(as_text=True)[:500]
+        self.csrf = None
+        return response
+
+    def get(self, url: str, status: int = 200, **kwargs):
+        response = self.client.get(url, **kwargs)
+        assert response.status_code == status, (url, response.status_code)
+        if response.mimetype == "text/html" and not kwargs.get("headers", {}).get("HX-Request"):
+            html = response.get_data(as_text=True)
+            checker = _PageChecker()
+            checker.feed(html)
+            assert "Safekeep" in checker.title, f"{url}: page title missing the service name"
+            duplicates = {i for i in checker.ids if checker.ids.count(i) > 1}
+            assert not duplicates, f"{url}: duplicate ids {duplicates}"
+            for form in checker.forms:
+                if form.get("method", "get").lower() == "post":
+                    assert "csrf_token" in html
+            if 'name="csrf_token"' in html:
+                self.csrf = csrf_from(html)
+        return response
+
+    def post(self, url: str, data: dict | None = None, htmx: bool = False, **kwargs):
+        if self.csrf is None:
+            self.get("/")
+        data = {"csrf_token": self.csrf, **(data or {})}
+        headers = kwargs.pop("headers", {})
+        if htmx:
+            headers["HX-Request"] = "true"
+        return self.client.post(url, data=data, headers=headers, **kwargs)
+
+
+@pytest.fixture
+def web(client):
+    return Web(client)
+
+
+@pytest.fixture
+def new_web(app):
+    """Another person's web (a fresh cookie jar) against the same app."""
+    return lambda: Web(app.test_client())

@@ -1,0 +1,111 @@
+"""Blueprints, one per feature, and what every response shares: sign-in, headers, errors."""
+
+from __future__ import annotations
+
+from flask import Flask, g, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from views.display import uk_date, uk_datetime
+from views.forms import errors_list, field_error
+from views.htmx import client_redirect, is_htmx, retarget
+from views.navigation import nav_items
+
+# Endpoints anyone may reach without signing in.
+PUBLIC_ENDPOINTS = {"auth.sign_in", "health.healthz", "static"}
+
+ERROR_PAGES = {
+    400: ("Your form could not be sent", "errors/400.html"),
+    403: ("You do not have access to this page", "errors/403.html"),
+    404: ("Page not found", "errors/404.html"),
+    405: ("Page not found", "errors/404.html"),
+    409: ("Someone else has changed this", "errors/409.html"),
+    500: ("Sorry, there is a problem with the service", "errors/500.html"),
+}
+
+
+def register_views(app: Flask) -> None:
+    from views import auth, health, home
+
+    for module in (auth, health, home):
+        app.register_blueprint(module.bp)
+
+    app.jinja_env.globals.update(
+        errors_list=errors_list, field_error=field_error, nav_items=nav_items
+    )
+    app.jinja_env.filters.update(uk_datetime=uk_datetime, uk_date=uk_date)
+    app.before_request(_require_sign_in)
+    app.after_request(_security_headers)
+    app.context_processor(_layout_context)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+
+
+def _require_sign_in():
+    if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
+        return None
+    target = url_for("auth.sign_in", next=request.full_path.rstrip("?"))
+    if is_htmx():
+        return client_redirect(url_for("auth.sign_in"))
+    return redirect(target)
+
+
+def _security_headers(response):
+    nonce = getattr(g, "csp_nonce", "")
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; "
+        f"script-src 'self' 'nonce-{nonce}'; "
+        "style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    if request.endpoint != "static":
+        # Pages hold case details: never keep them for the back button of a shared PC.
+        response.headers["Cache-Control"] = "no-store"
+        response.vary.add("HX-Request")
+    return response
+
+
+def _layout_context():
+    from flask import current_app
+
+    return {
+        "council_name": current_app.config["COUNCIL_NAME"],
+        "service_name": current_app.config["SERVICE_NAME"],
+        "cspNonce": getattr(g, "csp_nonce", None),
+    }
+
+
+def render_error(status: int, message: str | None = None):
+    title, template = ERROR_PAGES.get(status, ERROR_PAGES[500])
+    if is_htmx():
+        body = render_template("errors/_alert.html", title=title, message=message)
+        return retarget(make_response(body, status), "#app-alerts")
+    return make_response(render_template(template, title=title, message=message), status)
+
+
+def _csrf_error(error: CSRFError):
+    return render_error(
+        400, "The page had been open too long or was changed. Go back, reload it and try again."
+    )
+
+
+def _http_error(error: HTTPException):
+    if error.code in ERROR_PAGES:
+        return render_error(error.code, error.description if error.code == 409 else None)
+    return error
+
+
+def _unexpected_error(error: Exception):
+    from flask import current_app
+
+    current_app.logger.exception("Unhandled error on %s %s", request.method, request.endpoint)
+    if current_app.config.get("TESTING") and current_app.config.get("PROPAGATE_EXCEPTIONS", True):
+        raise error
+    return render_error(500)
