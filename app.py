@@ -58,6 +58,16 @@ def create_app(config: dict | None = None) -> Flask:
         SESSION_COOKIE_SECURE=os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",
         SESSION_COOKIE_NAME="safekeep_session",
         PAGE_SIZE=25,
+        # `flask send-reminders` (cron) and the board's confirm-location tasks.
+        SMTP_HOST=os.environ.get("SMTP_HOST", "localhost"),
+        SMTP_PORT=int(os.environ.get("SMTP_PORT", "25")),
+        SMTP_FROM=os.environ.get("SMTP_FROM", "safekeep@localhost"),
+        SMTP_USERNAME=os.environ.get("SMTP_USERNAME") or None,
+        SMTP_PASSWORD=os.environ.get("SMTP_PASSWORD") or None,
+        SMTP_STARTTLS=os.environ.get("SMTP_STARTTLS", "0") == "1",
+        SMTP_TIMEOUT=float(os.environ.get("SMTP_TIMEOUT", "10")),
+        REMINDER_BASE_URL=os.environ.get("REMINDER_BASE_URL", "http://localhost:5000"),
+        REMINDER_CONFIRM_AFTER_DAYS=int(os.environ.get("REMINDER_CONFIRM_AFTER_DAYS", "3")),
     )
     if config:
         app.config.update(config)
@@ -140,8 +150,11 @@ def _register_cli(app: Flask) -> None:
     @click.option("--team", required=True, help="Team name (created if new)")
     @click.option("--role", "roles", multiple=True, required=True, help="Repeat for several")
     @click.option("--manager", default=None, help="Username of the line manager")
+    @click.option("--email", default=None, help="Work email address, for reminders")
     @click.option("--password-stdin", is_flag=True, help="Read the password from standard input")
-    def create_user(username, display_name, staff_number, team, roles, manager, password_stdin):
+    def create_user(
+        username, display_name, staff_number, team, roles, manager, email, password_stdin
+    ):
         """Create a staff account; the password is prompted for unless --password-stdin."""
         from models.seed import UserInputError, add_user
 
@@ -150,7 +163,9 @@ def _register_cli(app: Flask) -> None:
         else:
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
         try:
-            add_user(username, display_name, staff_number, team, roles, manager, password)
+            add_user(
+                username, display_name, staff_number, team, roles, manager, password, email=email
+            )
         except UserInputError as error:
             raise click.ClickException(str(error)) from None
         click.echo(f"Created {username}.")
@@ -165,6 +180,21 @@ def _register_cli(app: Flask) -> None:
             click.echo(f"Demo council created. Every demo account's password: {DEMO_PASSWORD}")
         else:
             click.echo("The database already has users; nothing added.")
+
+    @app.cli.command("seed-volume")
+    @click.option("--removals", default=100_000, show_default=True, type=click.IntRange(0))
+    @click.option("--breaches", default=10_000, show_default=True, type=click.IntRange(0))
+    def seed_volume_command(removals: int, breaches: int) -> None:
+        """Add years of synthetic removals and breach cases, for measuring at volume."""
+        from models import create_schema
+        from models.volume import seed_volume
+
+        create_schema()
+        result = seed_volume(removals=removals, breaches=breaches)
+        click.echo(
+            f"Added {result.records:,} records, {result.removals:,} removals and "
+            f"{result.breaches:,} breach cases in {result.seconds:.1f} s."
+        )
 
     @app.cli.command("demo-sign-ins")
     def demo_sign_ins() -> None:
@@ -186,3 +216,45 @@ def _register_cli(app: Flask) -> None:
             )
             sys.exit(1)
         click.echo(f"Audit chain intact: {checked} events checked.")
+
+    @app.cli.command("send-reminders")
+    def send_reminders_command() -> None:
+        """Email the reminders now due, each once however many servers run this (for cron)."""
+        from models.mailer import MailerUnavailable, SmtpMailer
+        from models.reminders import SettingError, send_reminders, summary
+
+        opened_here = db.is_closed()
+        db.connect(reuse_if_open=True)
+        try:
+            with SmtpMailer.from_config(app.config) as mailer:
+                mailer.connect()  # an unreachable server fails the run even when nothing is due
+                counts = send_reminders(
+                    clock.now(),
+                    mailer,
+                    app.config["REMINDER_BASE_URL"],
+                    app.config["REMINDER_CONFIRM_AFTER_DAYS"],
+                )
+        except MailerUnavailable as error:
+            raise click.ClickException(f"{error}. Unsent reminders go on the next run.") from None
+        except SettingError as error:
+            raise click.ClickException(str(error)) from None
+        finally:
+            if opened_here:
+                db.close()
+        click.echo(summary(counts))
+        if counts["failed"]:
+            sys.exit(1)
+
+    @app.cli.command("update-readme")
+    def update_readme() -> None:
+        """Regenerate the README's lifecycle diagrams from the state machines."""
+        from machines.diagrams import render_readme
+
+        readme = Path(app.root_path) / "README.md"
+        text = readme.read_text(encoding="utf-8")
+        updated = render_readme(text)
+        if updated == text:
+            click.echo("README diagrams already match the machines.")
+            return
+        readme.write_text(updated, encoding="utf-8")
+        click.echo("README diagrams regenerated from the machines.")

@@ -52,7 +52,7 @@ PURPOSES: tuple[tuple[str, str], ...] = (
         "or looked-after child review",
     ),
     ("service_user_meeting", "A meeting with the service user"),
-    ("other", "Something else (needs your line manager's agreement)"),
+    ("other", "Something else"),
 )
 
 SAFEGUARDS: tuple[tuple[str, str], ...] = (
@@ -276,9 +276,7 @@ class RemovalMachine(StateMachine):
     def on_request(self, model: Any, now: dt.datetime) -> None:
         _require_now(now)
         model.requested_at = now
-
-    def on_enter_approved_for_removal(self, model: Any, source: State, now: dt.datetime) -> None:
-        if source.id == "in_office":
+        if is_pre_authorised(model.purpose):
             model.decision_note = "Agreed purpose: no approval needed"
 
     def on_approve(self, model: Any, actor: Actor, now: dt.datetime, note: Any = None) -> None:
@@ -286,25 +284,32 @@ class RemovalMachine(StateMachine):
         model.decided_at = now
         model.decision_note = _text(note) or None
 
+    # Every event into a final state sets closed_at: a closed removal frees the record for
+    # its next one (the partial unique index allows one open removal per record).
+
     def on_decline(self, model: Any, actor: Actor, now: dt.datetime, reason: Any = None) -> None:
         model.decided_by_id = actor.id
         model.decided_at = now
         model.decision_note = _text(reason)
+        model.closed_at = now
 
     def on_cancel(self, model: Any, now: dt.datetime, reason: Any = None) -> None:
         if _text(reason):
             model.decision_note = _text(reason)
+        model.closed_at = now
 
     def on_take_out(self, model: Any, now: dt.datetime) -> None:
         model.taken_out_at = now
 
     def on_return_papers(self, model: Any, now: dt.datetime) -> None:
         model.returned_at = now
+        model.closed_at = now
 
     def on_destroy(self, model: Any, now: dt.datetime, method: Any = None, witness: Any = None):
         model.destroyed_at = now
         model.destruction_method = _text(method)
         model.destruction_witness = _text(witness)
+        model.closed_at = now
 
     def on_report_lost(
         self,
@@ -317,13 +322,9 @@ class RemovalMachine(StateMachine):
         model.lost_at = now
         model.last_seen_where = _text(last_seen_where)
         model.last_seen_at = last_seen_at
+        model.closed_at = now
         # The breach case opens in the caller's transaction: if it fails, nothing changes.
         model.open_breach_for_loss(actor=actor, now=now)
-
-    def on_enter_state(self, model: Any, target: State, now: dt.datetime | None = None) -> None:
-        # A final state closes the removal, freeing the record for its next one.
-        if target.final and now is not None:
-            model.closed_at = now
 
 
 def _require_now(now: dt.datetime | None) -> None:

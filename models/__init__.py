@@ -2,12 +2,29 @@
 
 from models.audit import AuditEvent
 from models.base import SchemaVersion, db
+from models.breaches import Breach, Notification
+from models.dispatches import Dispatch
 from models.people import Team, User, UserRole, UserSession
+from models.records import Record, Removal
+from models.reminders import Reminder
 
 # Bump when the schema changes, and add the step that migrates an older database.
 SCHEMA_VERSION = 1
 
-ALL_MODELS = [SchemaVersion, Team, User, UserRole, UserSession, AuditEvent]
+ALL_MODELS = [
+    SchemaVersion,
+    Team,
+    User,
+    UserRole,
+    UserSession,
+    AuditEvent,
+    Record,
+    Removal,
+    Dispatch,
+    Breach,
+    Notification,
+    Reminder,
+]
 
 
 def create_schema() -> int:

@@ -64,6 +64,7 @@ class User(BaseModel):
     username = CharField(unique=True)
     display_name = CharField()
     staff_number = CharField(unique=True)
+    email = CharField(null=True)  # work email, for reminders; never a service user's
     team = ForeignKeyField(Team, backref="members", null=True)
     line_manager = ForeignKeyField("self", null=True, backref="reports")
     password_hash = CharField()
@@ -71,6 +72,8 @@ class User(BaseModel):
     active = BooleanField(default=True)
     failed_sign_ins = IntegerField(default=0)
     locked_until = DateTimeField(null=True)
+    failed_pins = IntegerField(default=0)
+    pin_locked_until = DateTimeField(null=True)
     created_at = DateTimeField(default=utcnow)
 
     # Flask-Login: the session token of the request, set by the user loader.

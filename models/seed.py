@@ -21,6 +21,7 @@ def add_user(
     manager_username: str | None,
     password: str,
     pin: str | None = None,
+    email: str | None = None,
 ) -> User:
     """Create one account; raise UserInputError naming the first bad argument."""
     username = username.strip().lower()
@@ -33,6 +34,8 @@ def add_user(
         raise UserInputError("Usernames use letters, digits, dots, hyphens and underscores only.")
     if len(password) < 12:
         raise UserInputError("The password must be at least 12 characters long.")
+    if email and ("@" not in email or " " in email.strip()):
+        raise UserInputError(f"'{email}' is not an email address.")
     if User.by_username(username):
         raise UserInputError(f"A user called '{username}' already exists.")
     if User.get_or_none(User.staff_number == staff_number):
@@ -50,6 +53,7 @@ def add_user(
             staff_number=staff_number.strip(),
             team=team,
             line_manager=manager,
+            email=email.strip().lower() if email else None,
         )
         user.set_password(password)
         if pin:
@@ -88,7 +92,8 @@ def seed_demo() -> bool:
         return False
     with db.atomic():
         for username, name, number, team, roles, manager in _DEMO:
-            add_user(username, name, number, team, roles, manager, DEMO_PASSWORD, pin=DEMO_PIN)
+            add_user(username, name, number, team, roles, manager, DEMO_PASSWORD, pin=DEMO_PIN,
+                     email=f"{username}@council.example")
     return True
 
 

@@ -194,6 +194,7 @@ class People:
             line_manager=manager,
             password_hash=cached_hash(PASSWORD),
             pin_hash=cached_hash(pin) if pin else None,
+            email=f"{username}@council.example",
         )
         for role in roles or ("practitioner",):
             UserRole.create(user=user, role=role)

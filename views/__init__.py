@@ -7,8 +7,8 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from views.display import uk_date, uk_datetime
-from views.forms import errors_list, field_error
+from views.display import link, timeline_details, timeline_label, uk_date, uk_datetime
+from views.forms import errors_list, field_error, joined_error
 from views.htmx import client_redirect, is_htmx, retarget
 from views.navigation import nav_items
 
@@ -26,13 +26,33 @@ ERROR_PAGES = {
 
 
 def register_views(app: Flask) -> None:
-    from views import auth, health, home
+    from views import (
+        account,
+        auth,
+        boards,
+        breach_reports,
+        breaches,
+        dispatches,
+        health,
+        home,
+        kiosk,
+        records,
+        register,
+    )
 
-    for module in (auth, health, home):
+    del breach_reports  # its routes join the breaches blueprint
+    for module in (auth, account, health, home, records, breaches, dispatches, kiosk, boards,
+                   register):
         app.register_blueprint(module.bp)
 
     app.jinja_env.globals.update(
-        errors_list=errors_list, field_error=field_error, nav_items=nav_items
+        errors_list=errors_list,
+        field_error=field_error,
+        joined_error=joined_error,
+        link=link,
+        nav_items=nav_items,
+        timeline_label=timeline_label,
+        timeline_details=timeline_details,
     )
     app.jinja_env.filters.update(uk_datetime=uk_datetime, uk_date=uk_date)
     app.before_request(_require_sign_in)
@@ -43,8 +63,20 @@ def register_views(app: Flask) -> None:
     app.register_error_handler(Exception, _unexpected_error)
 
 
+# A kiosk account reaches the kiosk screens and nothing else.
+KIOSK_ENDPOINTS = {"auth.sign_out", "health.healthz", "static"}
+
+
 def _require_sign_in():
-    if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
+    if current_user.is_authenticated:
+        if current_user.has_role("kiosk") and not (
+            request.endpoint in KIOSK_ENDPOINTS or (request.endpoint or "").startswith("kiosk.")
+        ):
+            if request.method == "GET" and request.endpoint == "home.index":
+                return redirect(url_for("kiosk.index"))
+            return render_error(403)
+        return None
+    if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     target = url_for("auth.sign_in", next=request.full_path.rstrip("?"))
     if is_htmx():

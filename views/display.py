@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from markupsafe import Markup
+
 from models.clock import to_uk
 
 
@@ -24,3 +26,76 @@ def uk_date(value: dt.date | dt.datetime | None) -> str:
     if isinstance(value, dt.datetime):
         value = to_uk(value).date()
     return f"{value.day} {value:%B %Y}"
+
+
+TIMELINE_LABELS = {
+    "add_record": "Record added",
+    "request": "Removal requested",
+    "approve": "Removal approved",
+    "decline": "Removal declined",
+    "cancel": "Removal cancelled",
+    "take_out": "Papers taken out, safeguards confirmed",
+    "return_papers": "Papers returned to the office",
+    "destroy": "Papers destroyed",
+    "report_lost": "Papers reported lost",
+}
+
+
+def timeline_label(event) -> str:
+    """A person's words for an audit event."""
+    return TIMELINE_LABELS.get(event.event, event.event.replace("_", " ").capitalize())
+
+
+# Audit summaries store field names and codes; the timeline shows them in words.
+DETAIL_LABELS = {
+    "purpose": "Purpose",
+    "papers": "Papers",
+    "due_kind": "Due",
+    "due_on": "By",
+    "note": "Note",
+    "reason": "Reason",
+    "safeguards": "Safeguards",
+    "method": "Method",
+    "witness": "Witness",
+    "last_seen_where": "Last seen",
+    "last_seen_at": "Last seen at",
+}
+DETAIL_VALUES = {
+    "court": "court",
+    "professional_meeting": "professional meeting",
+    "service_user_meeting": "meeting with the service user",
+    "other": "other (agreed by the line manager)",
+    "return": "back in the office",
+    "destroy": "to be destroyed",
+    "shredded": "shredded",
+    "confidential_waste": "confidential waste",
+}
+
+
+def timeline_details(event) -> list[tuple[str, str]]:
+    """An audit event's summary as (label, value) pairs in words, empty values left out."""
+    pairs = []
+    for key, value in (event.details or {}).items():
+        if value in (None, ""):
+            continue
+        if isinstance(value, str):
+            value = DETAIL_VALUES.get(value, value)
+            try:
+                parsed = dt.datetime.fromisoformat(value)
+            except ValueError:
+                pass
+            else:
+                value = uk_datetime(parsed) if "T" in value else uk_date(parsed.date())
+        if isinstance(value, bool):
+            value = "yes" if value else "no"
+        pairs.append((DETAIL_LABELS.get(key, key.replace("_", " ").capitalize()), str(value)))
+    return pairs
+
+
+def link(href: str, text: object) -> Markup:
+    """A GOV.UK link for a component's "html" parameter, with the text escaped.
+
+    Building that HTML with Jinja's `~` either escapes the whole string (when any part is
+    Markup) or none of it; this escapes exactly the text.
+    """
+    return Markup('<a class="govuk-link" href="{}">{}</a>').format(href, text)

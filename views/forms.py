@@ -82,3 +82,9 @@ def time_input(name: str, errors: FormErrors, label: str) -> dt.time | None:
     except ValueError:
         errors.add(name, f"Enter {label} as a 24-hour time, like 14:30")
         return None
+
+
+def joined_error(errors: dict | None, *fields: str) -> dict | None:
+    """One errorMessage for a group of fields (a fieldset of checkboxes), or None."""
+    messages = [errors[f] for f in fields if errors and f in errors]
+    return {"text": ". ".join(messages)} if messages else None

@@ -2,10 +2,34 @@
 // No inline scripts anywhere: the CSP allows scripts from this origin only.
 import { initAll } from "/static/govuk/govuk-frontend.min.js";
 
+// Conditional reveals: GOV.UK Frontend's radios and checkboxes scripts put aria-expanded on
+// the inputs, which ARIA does not allow on radios or checkboxes (axe reports it; govuk-frontend
+// issue 979). We take those groups over: the same reveal, with aria-controls only. Without
+// JavaScript the revealed fields simply stay visible.
+function takeOverReveals(scope) {
+  scope.querySelectorAll('[data-module="govuk-radios"], [data-module="govuk-checkboxes"]')
+    .forEach((group) => {
+      if (!group.querySelector("[data-aria-controls]")) return;
+      group.setAttribute("data-module", "app-reveal");
+      const inputs = group.querySelectorAll("input[data-aria-controls]");
+      const sync = () => inputs.forEach((input) => {
+        const target = document.getElementById(input.dataset.ariaControls);
+        if (!target) return;
+        input.setAttribute("aria-controls", target.id);
+        target.classList.toggle(`${target.classList[0]}--hidden`, !input.checked);
+      });
+      // A radio is unchecked without a change event of its own: listen on the whole form.
+      (group.closest("form") || group).addEventListener("change", sync);
+      sync();
+    });
+}
+
+takeOverReveals(document);
 initAll();
 
 // Components inside a panel htmx has just swapped in need starting too.
 document.body.addEventListener("htmx:afterSettle", (event) => {
+  takeOverReveals(event.detail.elt);
   initAll({ scope: event.detail.elt });
 });
 
@@ -22,4 +46,28 @@ document.body.addEventListener("click", async (event) => {
   } catch {
     document.execCommand("copy");
   }
+});
+
+// The printable breach report's button (hidden without JavaScript; Ctrl+P still works).
+document.body.addEventListener("click", (event) => {
+  if (event.target.closest(".app-print-button")) window.print();
+});
+
+// Kiosk idle timer: after 60 seconds without input, sign the person out of the kiosk.
+// (The server enforces the same limit on the next request, so this is a courtesy.)
+const kiosk = document.querySelector("#kiosk[data-idle-url]");
+if (kiosk) {
+  const limit = Number(kiosk.dataset.idleSeconds) * 1000;
+  let timer;
+  const restart = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => window.location.assign(kiosk.dataset.idleUrl), limit);
+  };
+  ["keydown", "pointerdown", "input"].forEach((type) => document.addEventListener(type, restart));
+  restart();
+}
+
+// Boards poll every 30 s; skip a poll while the tab is hidden (no eval: the CSP forbids it).
+document.body.addEventListener("htmx:beforeRequest", (event) => {
+  if (document.hidden && event.detail.elt.id === "board-body") event.preventDefault();
 });

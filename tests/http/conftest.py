@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 import pytest
 
 from tests.conftest import PASSWORD, People, close_database, make_app
+from tests.querycount import StatementCounter
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -118,3 +119,12 @@ def web(client):
 def new_web(app):
     """Another person's web (a fresh cookie jar) against the same app."""
     return lambda: Web(app.test_client())
+
+
+@pytest.fixture
+def statements(app):
+    """Counts SQL statements: `with statements.counting(): web.get(...)`, then `.count`."""
+    counter = StatementCounter()
+    counter.install()
+    yield counter
+    counter.uninstall()

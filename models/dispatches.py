@@ -1,0 +1,74 @@
+"""Dispatches: documents from one case sent by secure email or special delivery, checked first."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from peewee import CharField, DateTimeField, ForeignKeyField, TextField
+
+from models.base import VersionedModel
+from models.people import Team, User
+
+
+class Dispatch(VersionedModel):
+    state = CharField(default="drafted", index=True)
+    team = ForeignKeyField(Team, backref="dispatches")
+    case_id = CharField(max_length=20, index=True)
+    description = CharField(max_length=200)  # what is sent, never its content
+    method = CharField()  # secure_email or special_delivery
+    recipient_organisation = CharField(max_length=100)
+    recipient_role = CharField(max_length=100)
+    # A professional's address or email: stored, never put in URLs, logs, emails or the ICO draft.
+    address = TextField()
+    drafted_by = ForeignKeyField(User, backref="dispatches_drafted")
+    drafted_at = DateTimeField()
+    checked_by = ForeignKeyField(User, null=True)
+    checked_at = DateTimeField(null=True)
+    address_source = CharField(null=True)
+    address_source_other = CharField(null=True)
+    lawful_basis = CharField(null=True, max_length=200)
+    sent_by = ForeignKeyField(User, null=True)
+    sent_at = DateTimeField(null=True)
+    tracking_reference = CharField(null=True)
+    delivered_at = DateTimeField(null=True)
+    delivery_evidence = CharField(null=True)
+    misdirected_at = DateTimeField(null=True)
+    cancelled_by = ForeignKeyField(User, null=True)
+    cancelled_at = DateTimeField(null=True)
+    cancel_reason = TextField(null=True)
+
+    class Meta:
+        indexes = ((("team", "state"), False),)
+
+    def visible_to(self, user: User) -> bool:
+        from models.records import CROSS_TEAM_ROLES
+
+        return user.team_id == self.team_id or user.has_role(*CROSS_TEAM_ROLES)
+
+    def open_breach_for_misdirection(self, actor, now: dt.datetime, what_happened: str) -> None:
+        """Open a wrong-recipient breach case linked to this dispatch, in the same transaction."""
+        from models.breaches import Breach
+
+        cleaned = {
+            "what_happened": f"Documents sent to the wrong recipient: {self.description} "
+            f"(sent by {self.method.replace('_', ' ')}). {what_happened}",
+            "happened_at": self.sent_at or now,
+            "discovered_at": now,
+            "category": "wrong_recipient",
+            "data_categories": [],
+            "people_affected": 1,
+            "records_affected": 1,
+            "data_left_control": True,
+        }
+        Breach.open_case(cleaned, User.get_by_id(actor.id), now, case_id=self.case_id,
+                         dispatch=self)
+
+    @classmethod
+    def to_check(cls, user: User):
+        """The team's drafts waiting for a second person (never the drafter's own)."""
+        return (
+            cls.select(cls, User)
+            .join(User, on=(cls.drafted_by == User.id))
+            .where(cls.team == user.team_id, cls.state == "drafted", cls.drafted_by != user.id)
+            .order_by(cls.drafted_at)
+        )

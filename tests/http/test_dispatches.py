@@ -1,0 +1,151 @@
+"""Secure sending over HTTP: four eyes, refusals, bad input, races, misdirection as a breach."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from models.audit import AuditEvent
+from models.breaches import Breach
+from models.dispatches import Dispatch
+
+CHECKS = {"address_source": "case_record", "address_confirmed": "yes",
+          "addressee_confirmed": "yes", "right_to_information_confirmed": "yes",
+          "lawful_basis": "Court direction to share the assessment"}
+
+
+@pytest.fixture
+def team(people):
+    lina = people.add("lina", "line_manager")
+    pat = people.add("pat", "practitioner", manager=lina)
+    sam = people.add("sam", "practitioner", manager=lina)
+    alex = people.add("alex", "practitioner", team="Adults East")
+    return {"lina": lina, "pat": pat, "sam": sam, "alex": alex}
+
+
+def draft(web, method="secure_email", address="guardian@cafcass.example.org"):
+    web.get("/send/new")
+    return web.post("/send/new", {
+        "case_id": "1234567", "description": "Assessment and chronology", "method": method,
+        "recipient_organisation": "Cafcass", "recipient_role": "Children's guardian",
+        "address": address})
+
+
+def latest() -> Dispatch:
+    return Dispatch.select().order_by(Dispatch.id.desc()).get()
+
+
+def send(web, event, htmx=False, **data):
+    d = latest()
+    data.setdefault("version", d.version)
+    return web.post(f"/dispatches/{d.id}/{event}", data, htmx=htmx)
+
+
+def test_draft_with_bad_input_saves_nothing(web, team):
+    web.sign_in("pat")
+    response = draft(web, address="not an email")
+    assert response.status_code == 422
+    assert "Enter an email address in the correct format" in response.get_data(as_text=True)
+    assert Dispatch.select().count() == 0
+
+
+def test_secure_email_drafted_checked_by_a_colleague_sent_and_delivered(web, new_web, team):
+    web.sign_in("pat")
+    assert draft(web).status_code == 303
+    page = web.get(f"/dispatches/{latest().id}").get_data(as_text=True)
+    assert "Confirm the checks" not in page  # the drafter cannot check their own dispatch
+    assert send(web, "check", **CHECKS).status_code == 403
+
+    colleague = new_web()
+    colleague.sign_in("sam")
+    assert "Assessment and chronology" in colleague.get("/send").get_data(as_text=True)
+    missing = send(colleague, "check", htmx=True,
+                   **{k: v for k, v in CHECKS.items() if k != "addressee_confirmed"})
+    assert missing.status_code == 422
+    assert "Confirm the addressee is the right person" in missing.get_data(as_text=True)
+    response = send(colleague, "check", htmx=True, **CHECKS)
+    assert response.status_code == 200 and "Status: Checked" in response.get_data(as_text=True)
+
+    refused = send(web, "mark_sent", password_protected="yes")
+    assert refused.status_code == 422
+    assert send(web, "mark_sent", password_protected="yes", password_separate="yes"
+                ).status_code == 303
+    assert send(web, "confirm_delivered", delivery_evidence="recipient_acknowledged"
+                ).status_code == 303
+    assert latest().state == "delivered"
+    events = [e.event for e in AuditEvent.select().where(AuditEvent.entity_type == "dispatch")]
+    assert events == ["draft", "check", "mark_sent", "confirm_delivered"]
+
+
+def test_special_delivery_needs_a_tracking_reference(web, new_web, team):
+    web.sign_in("pat")
+    draft(web, method="special_delivery", address="Cafcass, 1 High Street")
+    colleague = new_web()
+    colleague.sign_in("sam")
+    colleague.get("/send")
+    send(colleague, "check", **CHECKS)
+    response = send(web, "mark_sent", tracking_reference="")
+    assert response.status_code == 422
+    assert "Enter the special delivery tracking reference" in response.get_data(as_text=True)
+    assert send(web, "mark_sent", tracking_reference="ab 123456789 gb").status_code == 303
+    assert latest().tracking_reference == "AB123456789GB"
+
+
+def test_another_team_cannot_see_the_dispatch(web, new_web, team):
+    web.sign_in("pat")
+    draft(web)
+    other = new_web()
+    other.sign_in("alex")
+    other.get(f"/dispatches/{latest().id}", status=404)
+
+
+def test_refused_transition_is_409(web, team):
+    web.sign_in("pat")
+    draft(web)
+    response = send(web, "confirm_delivered", delivery_evidence="tracking_delivered")
+    assert response.status_code == 409
+    assert latest().state == "drafted"
+
+
+def test_misdirected_dispatch_opens_a_linked_breach_case(web, new_web, team):
+    web.sign_in("pat")
+    draft(web)
+    colleague = new_web()
+    colleague.sign_in("sam")
+    colleague.get("/send")
+    send(colleague, "check", **CHECKS)
+    send(web, "mark_sent", password_protected="yes", password_separate="yes")
+    response = send(web, "report_misdirected", what_happened="Autocomplete chose another name")
+    assert response.status_code == 303
+    dispatch = latest()
+    breach = Breach.get(Breach.dispatch == dispatch)
+    assert dispatch.state == "misdirected"
+    assert breach.category == "wrong_recipient" and breach.case_id == "1234567"
+    assert breach.reference in web.get(f"/dispatches/{dispatch.id}").get_data(as_text=True)
+
+
+def test_concurrent_checks_exactly_one_wins(web, new_web, team):
+    web.sign_in("pat")
+    draft(web)
+    version = latest().version
+    checkers = []
+    for name in ("sam", "lina"):
+        c = new_web()
+        c.sign_in(name)
+        c.get("/send")
+        checkers.append(c)
+    barrier = threading.Barrier(2)
+    results = []
+
+    def check(c):
+        barrier.wait()
+        results.append(send(c, "check", version=version, **CHECKS).status_code)
+
+    threads = [threading.Thread(target=check, args=(c,)) for c in checkers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [303, 409]
+    assert AuditEvent.select().where(AuditEvent.event == "check").count() == 1

@@ -1,0 +1,269 @@
+"""Record custody over HTTP: each transition, refusals, roles, bad input and races."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+
+from models import clock
+from models.audit import AuditEvent
+from models.records import Record, Removal
+
+
+@pytest.fixture
+def team(people):
+    lina = people.add("lina", "line_manager")
+    pat = people.add("pat", "practitioner", manager=lina)
+    sam = people.add("sam", "practitioner", manager=lina)
+    mo = people.add("mo", "line_manager", team="Adults East")
+    alex = people.add("alex", "practitioner", team="Adults East", manager=mo)
+    record = Record.create(case_id="1234567", description="Court bundle, volume 2",
+                           team=pat.team, created_by=pat)
+    return {"lina": lina, "pat": pat, "sam": sam, "mo": mo, "alex": alex, "record": record}
+
+
+def future(days=7):
+    day = clock.uk_today() + dt.timedelta(days=days)
+    return {"due_on-day": day.day, "due_on-month": day.month, "due_on-year": day.year}
+
+
+def request_removal(web, record, purpose="other", **extra):
+    data = {"purpose": purpose, "purpose_other": "Working from home on the assessment",
+            "papers": "Assessment 2025, chronology", "due_kind": "return", **future(), **extra}
+    web.get(f"/records/{record.id}/remove")
+    return web.post(f"/records/{record.id}/remove", data)
+
+
+def removal_of(record) -> Removal:
+    return Removal.select().where(Removal.record == record).order_by(Removal.id.desc()).get()
+
+
+def send(web, removal, event, htmx=False, **data):
+    data.setdefault("version", Removal.get_by_id(removal.id).version)
+    return web.post(f"/removals/{removal.id}/{event}", data, htmx=htmx)
+
+
+SAFEGUARDS = {"lockable_bag": "yes", "laptop_protected": "yes", "no_usb_stick": "yes",
+              "notebook_secure": "yes"}
+
+
+def test_add_and_find_a_record_by_case_id_without_putting_it_in_the_url(web, team):
+    web.sign_in("pat")
+    web.get("/records/new")
+    response = web.post("/records/new", {"case_id": "7654321", "description": "LAC review notes"})
+    assert response.status_code == 303
+    record = Record.get(Record.case_id == "7654321")
+    assert record.label_code.startswith("SK-")
+    found = web.post("/records", {"term": "7654321"}).get_data(as_text=True)
+    assert "LAC review notes" in found
+    assert "7654321" not in response.headers["Location"]
+    by_label = web.post("/records", {"term": record.label_code.lower()}).get_data(as_text=True)
+    assert "LAC review notes" in by_label
+
+
+def test_adding_a_record_with_a_bad_case_id_saves_nothing(web, team):
+    web.sign_in("pat")
+    web.get("/records/new")
+    before = Record.select().count()
+    response = web.post("/records/new", {"case_id": "Jane Smith", "description": ""})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "letters, numbers and hyphens" in html and "Describe the papers" in html
+    assert Record.select().count() == before
+
+
+def test_another_teams_practitioner_cannot_see_the_record(web, team):
+    web.sign_in("alex")
+    web.get(f"/records/{team['record'].id}", status=404)
+    html = web.post("/records", {"term": "1234567"}).get_data(as_text=True)
+    assert "Court bundle" not in html
+
+
+def test_court_removal_needs_no_approval(web, team):
+    web.sign_in("pat")
+    assert request_removal(web, team["record"], purpose="court").status_code == 303
+    assert removal_of(team["record"]).state == "approved_for_removal"
+
+
+def test_request_with_bad_input_shows_errors_and_saves_nothing(web, team):
+    web.sign_in("pat")
+    past = clock.uk_today() - dt.timedelta(days=1)
+    response = request_removal(web, team["record"], purpose_other="", papers="",
+                               **{"due_on-day": past.day, "due_on-month": past.month,
+                                  "due_on-year": past.year})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Enter why the papers need to leave the office" in html
+    assert "Enter which papers you are taking" in html
+    assert "today or in the future" in html
+    assert Removal.select().count() == 0
+    assert AuditEvent.select().where(AuditEvent.entity_type == "removal").count() == 0
+
+
+def test_full_journey_other_purpose_approved_taken_out_returned(web, new_web, team):
+    web.sign_in("pat")
+    request_removal(web, team["record"])
+    removal = removal_of(team["record"])
+    assert removal.state == "requested"
+    page = web.get(f"/records/{team['record'].id}").get_data(as_text=True)
+    assert ">Approve<" not in page  # nobody approves their own request
+
+    manager = new_web()
+    manager.sign_in("lina")
+    approvals = manager.get("/approvals").get_data(as_text=True)
+    record_link = f'href="/records/{team["record"].id}">Court bundle'
+    assert record_link in approvals  # a working link, not escaped markup
+    response = send(manager, removal, "approve", htmx=True)
+    panel = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'id="status"' in panel and "<html" not in panel
+    assert "Approved to take out" in panel
+    assert "Running record text" in panel and "Agreed by Lina Tester" in panel
+    # The history and timeline below the panel are refreshed out of band in the same response.
+    assert 'id="history" hx-swap-oob="true"' in panel and "Removal approved" in panel
+
+    response = send(web, removal, "take_out", **SAFEGUARDS)
+    assert response.status_code == 303
+    assert Removal.get_by_id(removal.id).state == "out"
+    send(web, removal, "return_papers")
+    assert Removal.get_by_id(removal.id).state == "returned"
+    events = [e.event for e in AuditEvent.select().where(AuditEvent.entity_type == "removal")]
+    assert events == ["request", "approve", "take_out", "return_papers"]
+    timeline = web.get(f"/records/{team['record'].id}").get_data(as_text=True)
+    assert "Papers returned to the office" in timeline and "In the office" in timeline
+
+
+def test_take_out_without_every_safeguard_is_refused_and_names_the_missing_one(web, team):
+    web.sign_in("pat")
+    request_removal(web, team["record"], purpose="court")
+    removal = removal_of(team["record"])
+    response = send(web, removal, "take_out", htmx=True,
+                    **{k: v for k, v in SAFEGUARDS.items() if k != "no_usb_stick"})
+    assert response.status_code == 422
+    assert "USB memory stick" in response.get_data(as_text=True)
+    assert Removal.get_by_id(removal.id).state == "approved_for_removal"
+
+
+def test_a_practitioner_cannot_approve_403_and_sees_no_button(web, new_web, team):
+    web.sign_in("pat")
+    request_removal(web, team["record"])
+    removal = removal_of(team["record"])
+    colleague = new_web()
+    colleague.sign_in("sam")
+    page = colleague.get(f"/records/{team['record'].id}").get_data(as_text=True)
+    assert "/approve" not in page
+    assert send(colleague, removal, "approve").status_code == 403
+    assert Removal.get_by_id(removal.id).state == "requested"
+
+
+def test_a_refused_transition_is_409_and_changes_nothing(web, team):
+    web.sign_in("pat")
+    request_removal(web, team["record"], purpose="court")
+    removal = removal_of(team["record"])
+    response = send(web, removal, "return_papers", htmx=True)
+    assert response.status_code == 409
+    assert "You cannot return papers now" in response.get_data(as_text=True)
+    assert Removal.get_by_id(removal.id).state == "approved_for_removal"
+
+
+def test_a_stale_page_gets_409_not_last_write_wins(web, team):
+    web.sign_in("pat")
+    request_removal(web, team["record"], purpose="court")
+    removal = removal_of(team["record"])
+    old_version = removal.version
+    send(web, removal, "take_out", **SAFEGUARDS)
+    response = send(web, removal, "take_out", version=old_version, **SAFEGUARDS)
+    assert response.status_code == 409
+    assert "Someone else changed this removal" in response.get_data(as_text=True)
+
+
+def test_decline_needs_a_reason(web, new_web, team):
+    web.sign_in("pat")
+    request_removal(web, team["record"])
+    removal = removal_of(team["record"])
+    manager = new_web()
+    manager.sign_in("lina")
+    manager.get(f"/records/{team['record'].id}")
+    assert send(manager, removal, "decline", reason="").status_code == 422
+    assert send(manager, removal, "decline", reason="Use the office copy").status_code == 303
+    assert Removal.get_by_id(removal.id).state == "declined"
+
+
+def test_destroy_records_method_and_witness(web, team):
+    web.sign_in("pat")
+    request_removal(web, team["record"], purpose="court", due_kind="destroy")
+    removal = removal_of(team["record"])
+    send(web, removal, "take_out", **SAFEGUARDS)
+    response = send(web, removal, "destroy", htmx=True, method="shredded", witness="")
+    assert response.status_code == 422
+    assert "Enter the name of the witness" in response.get_data(as_text=True)
+    assert send(web, removal, "destroy", method="shredded", witness="Sam").status_code == 303
+    stored = Removal.get_by_id(removal.id)
+    assert (stored.state, stored.destruction_method, stored.destruction_witness) == (
+        "destroyed", "shredded", "Sam")
+
+
+def test_only_one_open_removal_per_record(web, team):
+    web.sign_in("pat")
+    request_removal(web, team["record"], purpose="court")
+    page = web.get(f"/records/{team['record'].id}/remove", status=409)
+    assert "already have an open removal" in page.get_data(as_text=True)
+    data = {"purpose": "court", "papers": "Again", "due_kind": "return", **future()}
+    assert web.post(f"/records/{team['record'].id}/remove", data).status_code == 409
+    assert Removal.select().count() == 1
+
+
+def test_overdue_shows_days_overdue_on_the_record_and_home(web, team):
+    web.sign_in("pat")
+    request_removal(web, team["record"], purpose="court")
+    removal = removal_of(team["record"])
+    send(web, removal, "take_out", **SAFEGUARDS)
+    clock.travel(dt.timedelta(days=9))
+    web.sign_in("pat")
+    page = web.get(f"/records/{team['record'].id}").get_data(as_text=True)
+    assert "Overdue by" in page and "2 days" in page
+    assert "2 days overdue" in web.get("/").get_data(as_text=True)
+
+
+def test_two_concurrent_approvals_exactly_one_wins(app, new_web, web, team):
+    web.sign_in("pat")
+    request_removal(web, team["record"])
+    removal = removal_of(team["record"])
+    version = removal.version
+    managers = []
+    for _ in range(2):  # the same manager in two browser tabs, or two managers of the team
+        m = new_web()
+        m.sign_in("lina")
+        m.get(f"/records/{team['record'].id}")
+        managers.append(m)
+    barrier = threading.Barrier(2)
+    results = []
+
+    def approve(manager):
+        barrier.wait()
+        results.append(send(manager, removal, "approve", version=version).status_code)
+
+    threads = [threading.Thread(target=approve, args=(m,)) for m in managers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [303, 409]
+    assert AuditEvent.select().where(AuditEvent.event == "approve").count() == 1
+
+
+def test_audit_verify_passes_then_names_the_edited_event(app, web, team):
+    web.sign_in("pat")
+    request_removal(web, team["record"], purpose="court")
+    removal = removal_of(team["record"])
+    send(web, removal, "take_out", **SAFEGUARDS)
+    runner = app.test_cli_runner()
+    ok = runner.invoke(args=["audit-verify"])
+    assert ok.exit_code == 0 and "intact" in ok.output
+    target = AuditEvent.get(AuditEvent.event == "take_out")
+    AuditEvent.update(summary='{"safeguards": "none"}').where(AuditEvent.id == target.id).execute()
+    broken = runner.invoke(args=["audit-verify"])
+    assert broken.exit_code == 1
+    assert f"BROKEN at event {target.id} (take_out" in broken.output

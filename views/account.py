@@ -1,0 +1,49 @@
+"""A person's own account: set the PIN they use at team-base kiosks."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from models import clock
+from models.audit import AuditEvent
+from models.base import db
+from models.people import User, hash_secret, verify_secret
+from views.forms import FormErrors
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+
+PIN = re.compile(r"^\d{4,8}$")
+OBVIOUS = {"0000", "1111", "1234", "12345", "123456", "4321", "9999"}
+
+
+@bp.route("/pin", methods=["GET", "POST"])
+def pin():
+    errors = FormErrors()
+    if request.method == "POST":
+        password = request.form.get("password") or ""
+        new_pin = (request.form.get("pin") or "").strip()
+        confirm = (request.form.get("pin_confirm") or "").strip()
+        if not password:
+            errors.add("password", "Enter your password")
+        elif not verify_secret(current_user.password_hash, password):
+            errors.add("password", "Your password is not correct")
+        if not PIN.match(new_pin):
+            errors.add("pin", "Enter a PIN of 4 to 8 digits")
+        elif new_pin in OBVIOUS or len(set(new_pin)) == 1:
+            errors.add("pin", "Choose a PIN that is harder to guess")
+        elif new_pin != confirm:
+            errors.add("pin_confirm", "The PINs do not match")
+        if not errors:
+            now = clock.now()
+            with db.atomic():
+                User.update(pin_hash=hash_secret(new_pin), failed_pins=0,
+                            pin_locked_until=None).where(User.id == current_user.id).execute()
+                AuditEvent.append(at=now, actor_id=current_user.id, entity_type="user",
+                                  entity_id=current_user.id, event="set_pin")
+            return redirect(url_for("home.index", pin_set=1), code=303)
+    return render_template("account/pin.html", title="Set your kiosk PIN", errors=errors), (
+        422 if errors else 200
+    )

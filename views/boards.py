@@ -1,0 +1,113 @@
+"""The team board: what a line manager watches. It refreshes one fragment every 30 seconds."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, render_template, request
+from flask_login import current_user
+from peewee import Case, fn
+
+from machines.breach import STATE_LABELS as BREACH_STATES
+from machines.removal import PURPOSES
+from models import clock
+from models.breaches import Breach
+from models.people import Team
+from models.records import Removal
+from models.reminders import confirm_location_tasks
+from views.breaches import _clock
+from views.htmx import is_htmx
+
+bp = Blueprint("boards", __name__)
+
+BOARD_ROLES = ("line_manager", "director", "assistant_director")
+ALL_TEAMS_ROLES = ("director", "assistant_director")
+PAGE_SIZE = 25
+
+
+def _scope() -> tuple[list[int] | None, Team | None]:
+    """The teams this board shows: a line manager's own; directors any one, or all (None)."""
+    if not current_user.has_role(*BOARD_ROLES):
+        abort(403)
+    if current_user.has_role(*ALL_TEAMS_ROLES):
+        team_id = request.args.get("team", type=int)
+        if team_id:
+            team = Team.get_or_none(Team.id == team_id) or abort(404)
+            return [team.id], team
+        return None, None
+    return [current_user.team_id], current_user.team
+
+
+def _in_scope(field, teams):
+    return True if teams is None else field.in_(teams)
+
+
+def board_data(teams: list[int] | None, page: int) -> dict:
+    """Everything on the board in a fixed number of queries, whatever the volume."""
+    today = clock.uk_today()
+    now = clock.now()
+    counts = (
+        Removal.select(
+            fn.SUM(Case(None, ((Removal.state == "requested", 1),), 0)).alias("pending"),
+            fn.SUM(Case(None, ((Removal.state == "out", 1),), 0)).alias("out"),
+            fn.SUM(
+                Case(None, (((Removal.state == "out") & (Removal.due_on < today), 1),), 0)
+            ).alias("overdue"),
+        )
+        .where(Removal.closed_at.is_null(), _in_scope(Removal.team, teams))
+        .dicts()
+        .get()
+    )
+    pending = list(
+        Removal.with_people()
+        .where(Removal.state == "requested", _in_scope(Removal.team, teams))
+        .order_by(Removal.requested_at)
+        .limit(10)
+    )
+    out_query = Removal.with_people().where(Removal.state == "out", _in_scope(Removal.team, teams))
+    papers_out = list(out_query.order_by(Removal.due_on, Removal.id).paginate(page, PAGE_SIZE))
+    stages = dict(
+        Breach.select(Breach.state, fn.COUNT(Breach.id))
+        .where(Breach.state != "closed", _in_scope(Breach.team, teams))
+        .group_by(Breach.state)
+        .tuples()
+    )
+    open_breaches = list(
+        Breach.select()
+        .where(Breach.state != "closed", _in_scope(Breach.team, teams))
+        .order_by(Breach.discovered_at)
+        .limit(10)
+    )
+    tasks = list(
+        confirm_location_tasks(teams, today, current_app.config["REMINDER_CONFIRM_AFTER_DAYS"])
+    )
+    total_out = counts["out"] or 0
+    return {
+        "counts": {k: v or 0 for k, v in counts.items()},
+        "pending": pending,
+        "papers_out": papers_out,
+        "page": page,
+        "pages": max(1, -(-total_out // PAGE_SIZE)),
+        "stages": stages,
+        "open_breaches": open_breaches,
+        "clocks": {b.id: _clock(b, now) for b in open_breaches},
+        "tasks": tasks,
+        "refreshed_at": now,
+    }
+
+
+@bp.get("/board")
+def board():
+    teams, team = _scope()
+    page = max(1, request.args.get("page", 1, type=int))
+    context = {
+        **board_data(teams, page),
+        "team": team,
+        "teams": list(Team.select().order_by(Team.name))
+        if current_user.has_role(*ALL_TEAMS_ROLES)
+        else [],
+        "purposes": dict(PURPOSES),
+        "breach_states": BREACH_STATES,
+        "query": request.args.to_dict(),
+    }
+    if is_htmx() and request.headers.get("HX-Target") == "board-body":
+        return render_template("boards/_board_body.html", **context)
+    return render_template("boards/board.html", title="Team board", **context)

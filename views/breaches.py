@@ -1,0 +1,357 @@
+"""Breach handling: report, walk the case through its lifecycle, and the reports it needs."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from machines import breach as rules
+from machines.breach import EVENT_LABELS, STATE_LABELS, breach_machine
+from machines.common import InputError
+from machines.risk import assess, grid_scales, load_grid
+from models import clock
+from models.audit import AuditEvent
+from models.base import Stale, write_transaction
+from models.breaches import BREACH_ROLES, Breach, Notification
+from models.transitions import Forbidden, Refused, apply_transition, enabled_event_ids
+from views.forms import FormErrors, checked, date_input, text
+from views.htmx import is_htmx
+
+bp = Blueprint("breaches", __name__)
+
+GRID = load_grid()
+
+
+def _breach_or_404(breach_id: int) -> Breach:
+    breach = Breach.get_or_none(Breach.id == breach_id)
+    if breach is None or not breach.visible_to(current_user):
+        abort(404)  # someone without need to know cannot tell whether it exists
+    return breach
+
+
+def datetime_local(name: str, errors: FormErrors, label: str, required: bool = True):
+    """Read an <input type=datetime-local> typed in UK time; return naive UTC."""
+    raw = text(name, 20)
+    if not raw:
+        if required:
+            errors.add(name, f"Enter {label}")
+        return None
+    try:
+        return clock.from_uk(dt.datetime.fromisoformat(raw))
+    except ValueError:
+        errors.add(name, f"Enter {label} as a date and time, like 25/11/2026 14:30")
+        return None
+
+
+def yes_no(name: str, errors: FormErrors, message: str) -> bool | None:
+    value = request.form.get(name)
+    if value not in ("yes", "no"):
+        errors.add(name, message)
+        return None
+    return value == "yes"
+
+
+# -- Lists -------------------------------------------------------------------------------
+
+
+@bp.get("/breaches")
+def index():
+    page = max(1, request.args.get("page", 1, type=int))
+    size = 25
+    query = Breach.visible_query(current_user).order_by(Breach.discovered_at.desc(), Breach.id)
+    total = query.count()
+    cases = list(query.paginate(page, size))
+    now = clock.now()
+    return render_template(
+        "breaches/index.html", title="Breach cases", cases=cases, page=page,
+        pages=max(1, -(-total // size)), total=total, state_labels=STATE_LABELS,
+        categories=dict(rules.CATEGORIES), clocks={c.id: _clock(c, now) for c in cases},
+    )
+
+
+def _clock(breach: Breach, now: dt.datetime) -> dict:
+    hours_left, overdue = rules.clock_status(breach.discovered_at, now)
+    return {
+        "deadline": rules.ico_deadline(breach.discovered_at),
+        "hours_left": hours_left,
+        "overdue": overdue,
+        "stopped": breach.ico_referred or breach.state == "closed"
+        or (breach.reportable is False),
+        "police_flag": rules.police_flag(breach.category, breach.police_reference,
+                                         breach.no_police_reference_reason,
+                                         breach.discovered_at, now),
+    }
+
+
+# -- Reporting ---------------------------------------------------------------------------
+
+
+@bp.route("/breaches/new", methods=["GET", "POST"])
+def report():
+    errors = FormErrors()
+    form: dict = {"data_categories": []}
+    if request.method == "POST":
+        form = {key: text(key, 2000) for key in (
+            "what_happened", "category", "people_affected", "records_affected",
+            "police_reference", "no_police_reference_reason", "case_id")}
+        form["data_categories"] = request.form.getlist("data_categories")
+        for key in ("children_or_vulnerable", "special_category", "line_manager_told"):
+            form[key] = checked(key)
+        form["data_left_control"] = request.form.get("data_left_control", "yes") != "no"
+        form["happened_at_raw"] = text("happened_at", 20)
+        form["discovered_at_raw"] = text("discovered_at", 20)
+        happened = datetime_local("happened_at", errors, "when it happened")
+        discovered = datetime_local("discovered_at", errors, "when it was discovered")
+        if not errors:
+            try:
+                cleaned = rules.validate_report(
+                    {**form, "happened_at": happened, "discovered_at": discovered},
+                    clock.now(),
+                )
+            except InputError as error:
+                for field, message in error.errors.items():
+                    errors.add(field, message)
+            else:
+                breach = _open_case(cleaned, (form.get("case_id") or "").upper() or None)
+                return redirect(url_for("breaches.show", breach_id=breach.id), code=303)
+    return render_template(
+        "breaches/report.html", title="Report a breach or near miss", form=form,
+        errors=errors, categories=rules.CATEGORIES, data_categories=rules.DATA_CATEGORIES,
+    ), 422 if errors else 200
+
+
+def _open_case(cleaned: dict, case_id: str | None) -> Breach:
+    now = clock.now()
+    with write_transaction():
+        breach = Breach.open_case(cleaned, reporter=current_user, now=now,
+                                  case_id=case_id)
+    return breach
+
+
+# -- The case page -----------------------------------------------------------------------
+
+
+def _case_context(breach: Breach, errors=None, form=None, preview=None) -> dict:
+    now = clock.now()
+    events = enabled_event_ids(breach_machine(breach), current_user.as_actor(), now)
+    return {
+        "breach": breach,
+        "events": events,
+        "event_labels": EVENT_LABELS,
+        "state_labels": STATE_LABELS,
+        "categories": dict(rules.CATEGORIES),
+        "data_categories": dict(rules.DATA_CATEGORIES),
+        "recipients": rules.required_recipients(breach.category),
+        "notifications": list(breach.notifications.order_by(Notification.at)),
+        "clock": _clock(breach, now),
+        "grid": GRID,
+        "grid_scales": grid_scales(GRID),
+        "preview": preview,
+        "errors": errors or {},
+        "form": form or {},
+        "can_update_police": breach.state == "reported"
+        and breach.category in ("loss", "theft") and _may_update(breach),
+    }
+
+
+def _may_update(breach: Breach) -> bool:
+    return current_user.id in (breach.reported_by_id, breach.reporter_manager_id) or (
+        current_user.has_role(*BREACH_ROLES)
+    )
+
+
+@bp.get("/breaches/<int:breach_id>")
+def show(breach_id: int):
+    breach = _breach_or_404(breach_id)
+    return _render_case(breach)
+
+
+def _render_case(breach: Breach, errors=None, form=None, status=200, preview=None):
+    timeline = list(AuditEvent.for_entity("breach", breach.id).order_by(AuditEvent.id.desc()))
+    return render_template(
+        "breaches/show.html", title=f"Breach {breach.reference}", timeline=timeline,
+        **_case_context(breach, errors, form, preview),
+    ), status
+
+
+@bp.post("/breaches/<int:breach_id>/police")
+def update_police(breach_id: int):
+    """Record the crime reference and that the line manager was told (loss or theft)."""
+    breach = _breach_or_404(breach_id)
+    if not _may_update(breach):
+        abort(403)
+    if breach.state != "reported":
+        abort(409, "The police details can only be changed before the case is notified.")
+    errors = FormErrors()
+    reference = text("police_reference", 40)
+    reason = text("no_police_reference_reason", 500)
+    told = checked("line_manager_told")
+    if not reference and not reason:
+        errors.add("police_reference", "Enter the police crime reference number, or why there "
+                                       "is none yet")
+    if not errors:
+        now = clock.now()
+        try:
+            with write_transaction():
+                fresh = Breach.get_by_id(breach.id)
+                if str(fresh.version) != request.form.get("version"):
+                    raise Stale
+                fresh.police_reference = reference or None
+                fresh.no_police_reference_reason = reason or None
+                fresh.line_manager_told = told
+                if reference and not fresh.police_recorded_at:
+                    fresh.police_recorded_at = now
+                fresh.save_versioned()
+                AuditEvent.append(at=now, actor_id=current_user.id, entity_type="breach",
+                                  entity_id=breach.id, event="record_police",
+                                  summary={"police_reference": reference,
+                                           "reason": reason, "line_manager_told": told})
+        except Stale:
+            abort(409, "Someone else changed this case while you were looking.")
+        return redirect(url_for("breaches.show", breach_id=breach.id), code=303)
+    return _render_case(breach, errors, dict(request.form), 422)
+
+
+# -- Transitions -------------------------------------------------------------------------
+
+
+def _notify_inputs(breach: Breach, errors: FormErrors) -> tuple[dict, dict]:
+    notifications = {}
+    for key, label in rules.required_recipients(breach.category):
+        who = text(f"{key}_who", 120)
+        at = datetime_local(f"{key}_at", errors, f"when the {label} was told",
+                            required=bool(who))
+        if who or at:
+            notifications[key] = {"who": who, "at": at}
+    media = request.form.get("media_advised")
+    values = {
+        "notifications": notifications,
+        "media_advised": None if media not in ("yes", "no") else media == "yes",
+        "media_reason": text("media_reason", 1000),
+    }
+    summary = {"told": ", ".join(sorted(notifications)), "media_advised": media}
+    return values, summary
+
+
+def _int(name: str) -> int | None:
+    try:
+        return int(request.form.get(name, ""))
+    except ValueError:
+        return None
+
+
+def _assess_inputs(breach: Breach, errors: FormErrors) -> tuple[dict, dict]:
+    override = request.form.get("reportable_override", "grid")
+    values = {
+        "likelihood": _int("likelihood"),
+        "severity": _int("severity"),
+        "likely_outcomes": text("likely_outcomes", 2000),
+        "actions_taken": text("actions_taken", 2000),
+        "reportable_override": {"yes": True, "no": False}.get(override),
+        "override_reason": text("override_reason", 1000),
+        "grid": GRID,
+    }
+    summary = {k: values[k] for k in ("likelihood", "severity", "reportable_override")}
+    return values, summary
+
+
+def _inform_inputs(breach: Breach, errors: FormErrors) -> tuple[dict, dict]:
+    in_person = date_input("informed_in_person_on", errors, "the date of the face-to-face meeting")
+    in_writing = date_input("informed_in_writing_on", errors, "the date of the letter")
+    values = {"informed_in_person_on": in_person, "informed_in_writing_on": in_writing}
+    return values, {k: v.isoformat() for k, v in values.items() if v}
+
+
+def _decide_inputs(breach: Breach, errors: FormErrors) -> tuple[dict, dict]:
+    referred = request.form.get("ico_referred")
+    values = {
+        "caldicott_consulted": text("caldicott_consulted", 120),
+        "legal_advice": request.form.get("legal_advice") == "yes",
+        "disciplinary": {"yes": True, "no": False}.get(request.form.get("disciplinary")),
+        "ico_referred": {"yes": True, "no": False}.get(referred),
+        "ico_referred_at": datetime_local("ico_referred_at", errors, "when the ICO was told",
+                                          required=False),
+        "ico_reference": text("ico_reference", 60),
+        "not_referred_reason": text("not_referred_reason", 1000),
+        "delay_reason": text("delay_reason", 1000),
+        "regulator": text("regulator", 40),
+    }
+    summary = {k: values[k] for k in ("disciplinary", "ico_referred", "ico_reference",
+                                      "regulator", "legal_advice")}
+    return values, summary
+
+
+EVENT_INPUTS = {
+    "notify": _notify_inputs,
+    "assess_risk": _assess_inputs,
+    "inform_service_user": _inform_inputs,
+    "record_exemption": lambda b, e: (
+        {"exemption_reason": text("exemption_reason", 1000),
+         "approved_by_caldicott": checked("approved_by_caldicott")},
+        {"exemption_reason": text("exemption_reason", 1000)},
+    ),
+    "skip_informing": lambda b, e: (
+        {"skip_reason": text("skip_reason", 1000)}, {"skip_reason": text("skip_reason", 1000)}
+    ),
+    "decide": _decide_inputs,
+    "close": lambda b, e: (
+        {"report_complete": checked("report_complete"),
+         "lessons_learned": text("lessons_learned", 4000)},
+        {"lessons_learned": text("lessons_learned", 4000)},
+    ),
+}
+
+
+@bp.post("/breaches/<int:breach_id>/<event>")
+def transition(breach_id: int, event: str):
+    breach = _breach_or_404(breach_id)
+    if event not in EVENT_LABELS:
+        abort(404)
+    errors = FormErrors()
+    values, summary = EVENT_INPUTS[event](breach, errors)
+    form = {key: request.form.get(key) for key in request.form}
+    status = 200
+    preview = None
+    if (event == "assess_risk" and GRID.is_likelihood(values["likelihood"])
+            and GRID.is_severity(values["severity"])):
+        preview = assess(values["likelihood"], values["severity"],
+                         breach.children_or_vulnerable, GRID)
+    try:
+        expected = int(request.form.get("version", ""))
+    except ValueError:
+        expected = None
+    if request.form.get("step") == "preview" and not errors:
+        # "Check the result": show the grid's answer before anything is saved.
+        return _render_case(breach, {}, form, 200, preview)
+    if not errors:
+        try:
+            apply_transition(
+                load=lambda: Breach.get_by_id(breach_id), factory=breach_machine, event=event,
+                actor=current_user.as_actor(), entity_type="breach", now=clock.now(),
+                values=values, summary=summary, expected_version=expected,
+            )
+            form = {}
+            preview = None
+        except InputError as error:
+            for field, message in error.errors.items():
+                errors.add(field, message)
+        except Stale:
+            errors.add("status", "Someone else moved this case on while you were looking. "
+                                 "It is shown as it is now.")
+            status = 409
+        except Refused:
+            state = STATE_LABELS[Breach.get_by_id(breach_id).state].lower()
+            errors.add("status", f"This case is {state}: it cannot be changed that way now.")
+            status = 409
+        except Forbidden:
+            abort(403)
+    if errors and status == 200:
+        status = 422
+    fresh = Breach.get_by_id(breach_id)
+    if is_htmx() and not errors:
+        return redirect(url_for("breaches.show", breach_id=breach_id), code=303)
+    if errors:
+        return _render_case(fresh, errors, form, status, preview)
+    return redirect(url_for("breaches.show", breach_id=breach_id), code=303)

@@ -1,0 +1,198 @@
+"""The team-base kiosk: a shared PC signed in as a kiosk account, with a USB barcode scanner.
+
+A person identifies with their staff number and PIN, scans a record's label (the scanner
+types the code and Enter), and takes out or returns papers. They are signed out of the
+kiosk after each completed action and after 60 seconds without input. The audit trail
+records both the person and the kiosk.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask_login import current_user
+
+from machines.common import InputError
+from machines.removal import EVENT_LABELS, removal_machine
+from models import clock
+from models.base import Stale, db
+from models.people import User, verify_secret
+from models.records import Record, Removal
+from models.transitions import Forbidden, Refused, apply_transition, enabled_event_ids
+from views.forms import FormErrors, checked, text
+
+bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
+
+IDLE = dt.timedelta(seconds=60)
+KIOSK_EVENTS = ("take_out", "return_papers")
+MAX_PIN_FAILURES = 5
+PIN_LOCKOUT = dt.timedelta(minutes=15)
+
+
+def require_kiosk() -> None:
+    if not current_user.has_role("kiosk"):
+        abort(403)
+
+
+def kiosk_person() -> User | None:
+    """The person using the kiosk now, or None (and forgotten) after 60 seconds idle."""
+    person_id = session.get("kiosk_person")
+    last = session.get("kiosk_seen")
+    if not person_id or last is None:
+        return None
+    now = clock.now()
+    if now - dt.datetime.fromisoformat(last) > IDLE:
+        forget_person()
+        return None
+    person = User.get_or_none(User.id == person_id, User.active == True)  # noqa: E712
+    if person is not None:
+        session["kiosk_seen"] = now.isoformat()
+    return person
+
+
+def forget_person() -> None:
+    session.pop("kiosk_person", None)
+    session.pop("kiosk_seen", None)
+
+
+@bp.get("/")
+def index():
+    require_kiosk()
+    person = kiosk_person()
+    return render_template(
+        "kiosk/index.html", title="Kiosk", person=person, errors={},
+        done=request.args.get("done"), timed_out=request.args.get("timed_out") == "1",
+    )
+
+
+@bp.post("/identify")
+def identify():
+    require_kiosk()
+    errors = FormErrors()
+    staff_number = text("staff_number", 20)
+    pin = request.form.get("pin") or ""
+    if not staff_number:
+        errors.add("staff_number", "Enter your staff number")
+    if not pin:
+        errors.add("pin", "Enter your PIN")
+    person = None
+    if not errors:
+        person, problem = _check_pin(staff_number, pin)
+        if person is None:
+            errors.add("staff_number", problem)
+    if errors:
+        return render_template("kiosk/index.html", title="Kiosk", person=None, errors=errors,
+                               staff_number=staff_number), 401 if "pin" not in errors else 422
+    session["kiosk_person"] = person.id
+    session["kiosk_seen"] = clock.now().isoformat()
+    return redirect(url_for("kiosk.index"), code=303)
+
+
+def _check_pin(staff_number: str, pin: str) -> tuple[User | None, str]:
+    now = clock.now()
+    person = User.get_or_none(User.staff_number == staff_number)
+    if person is not None and person.pin_locked_until and person.pin_locked_until > now:
+        return None, "Too many wrong PINs. Try again in 15 minutes or use your own laptop"
+    ok = verify_secret(person.pin_hash if person else None, pin)
+    if not ok or not person.active or person.team_id != current_user.team_id:
+        if person is not None:
+            with db.atomic():
+                User.update(failed_pins=User.failed_pins + 1).where(User.id == person.id).execute()
+                failures = User.select(User.failed_pins).where(User.id == person.id).scalar()
+                if failures >= MAX_PIN_FAILURES:
+                    User.update(failed_pins=0, pin_locked_until=now + PIN_LOCKOUT).where(
+                        User.id == person.id).execute()
+        return None, "Enter a correct staff number and PIN"
+    User.update(failed_pins=0, pin_locked_until=None).where(User.id == person.id).execute()
+    return person, ""
+
+
+@bp.post("/sign-out")
+def sign_out_person():
+    require_kiosk()
+    forget_person()
+    return redirect(url_for("kiosk.index"), code=303)
+
+
+@bp.get("/timeout")
+def timeout():
+    """Where the kiosk's idle timer sends the screen: forget the person."""
+    require_kiosk()
+    forget_person()
+    return redirect(url_for("kiosk.index", timed_out=1), code=303)
+
+
+def _record_for_kiosk(label_code: str) -> Record | None:
+    record = Record.get_or_none(Record.label_code == label_code.strip().upper())
+    if record is None or record.team_id != current_user.team_id:
+        return None
+    return record
+
+
+@bp.post("/scan")
+def scan():
+    require_kiosk()
+    person = kiosk_person()
+    if person is None:
+        return redirect(url_for("kiosk.index", timed_out=1), code=303)
+    errors = FormErrors()
+    code = text("label_code", 20)
+    record = _record_for_kiosk(code) if code else None
+    if not code:
+        errors.add("label_code", "Scan the label, or type the code printed on it")
+    elif record is None:
+        errors.add("label_code", "No record of this team has that label code")
+    if errors:
+        return render_template("kiosk/index.html", title="Kiosk", person=person,
+                               errors=errors), 422
+    return _render_record(person, record)
+
+
+def _render_record(person: User, record: Record, errors=None, status: int = 200):
+    removal = record.open_removal()
+    events = []
+    if removal is not None:
+        events = [e for e in enabled_event_ids(removal_machine(removal), person.as_actor(),
+                                               clock.now()) if e in KIOSK_EVENTS]
+    return render_template("kiosk/record.html", title="Kiosk", person=person, record=record,
+                           removal=removal, events=events, event_labels=EVENT_LABELS,
+                           errors=errors or {}), status
+
+
+@bp.post("/removals/<int:removal_id>/<event>")
+def act(removal_id: int, event: str):
+    require_kiosk()
+    person = kiosk_person()
+    if person is None:
+        return redirect(url_for("kiosk.index", timed_out=1), code=303)
+    removal = Removal.get_or_none(Removal.id == removal_id)
+    if removal is None or event not in KIOSK_EVENTS or removal.team_id != current_user.team_id:
+        abort(404)
+    values = {}
+    if event == "take_out":
+        values = {k: checked(k) for k in ("lockable_bag", "laptop_protected", "no_usb_stick",
+                                          "notebook_secure")}
+    errors = FormErrors()
+    try:
+        version = int(request.form.get("version", ""))
+    except ValueError:
+        version = None
+    try:
+        apply_transition(
+            load=lambda: Removal.get_by_id(removal_id), factory=removal_machine, event=event,
+            actor=person.as_actor(), entity_type="removal", now=clock.now(), values=values,
+            summary={"safeguards": "all four attested"} if event == "take_out" else {},
+            expected_version=version, kiosk_id=current_user.id,
+        )
+    except InputError as error:
+        for field, message in error.errors.items():
+            errors.add(field, message)
+        return _render_record(person, removal.record, errors, 422)
+    except (Stale, Refused):
+        errors.add("status", "This has changed since you scanned it. Scan the label again.")
+        return _render_record(person, removal.record, errors, 409)
+    except Forbidden:
+        abort(403)
+    forget_person()  # signed out of the kiosk after each completed action
+    return redirect(url_for("kiosk.index", done=event), code=303)

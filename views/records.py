@@ -1,0 +1,356 @@
+"""Record custody: find and add records, request a removal, and move it through its lifecycle."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_login import current_user
+from peewee import IntegrityError
+
+from machines.common import InputError
+from machines.removal import EVENT_LABELS, PURPOSES, STATE_LABELS, removal_machine
+from models import clock
+from models.audit import AuditEvent
+from models.base import Stale, write_transaction
+from models.records import Record, Removal
+from models.transitions import Forbidden, Refused, apply_transition, enabled_event_ids
+from views.forms import FormErrors, checked, date_input, text, time_input
+from views.htmx import is_htmx
+
+bp = Blueprint("records", __name__)
+
+CASE_ID = re.compile(r"^[A-Za-z0-9-]{3,20}$")
+TEAM_ROLES = ("practitioner", "line_manager")
+
+
+def _record_or_404(record_id: int) -> Record:
+    record = Record.get_or_none(Record.id == record_id)
+    if record is None or not record.visible_to(current_user):
+        abort(404)  # not found and not yours look the same: need to know
+    return record
+
+
+# -- Finding and adding records ---------------------------------------------------------
+
+
+@bp.route("/records", methods=["GET", "POST"])
+def find():
+    # The search term is a case-system ID: it goes in a POST body, never in the URL.
+    term = text("term", 40) if request.method == "POST" else ""
+    errors = FormErrors()
+    results = None
+    if request.method == "POST":
+        if not term:
+            errors.add("term", "Enter a case-system ID or a label code")
+        else:
+            results = list(Record.find(current_user, term).limit(50))
+    status = 422 if errors else 200
+    return render_template(
+        "records/find.html", title="Find a record", term=term, results=results, errors=errors,
+        can_add=current_user.has_role(*TEAM_ROLES) and current_user.team_id is not None,
+    ), status
+
+
+@bp.route("/records/new", methods=["GET", "POST"])
+def add():
+    if not (current_user.has_role(*TEAM_ROLES) and current_user.team_id):
+        abort(403)
+    errors = FormErrors()
+    values = {"case_id": "", "description": ""}
+    if request.method == "POST":
+        values = {"case_id": text("case_id", 40).upper(), "description": text("description", 200)}
+        if not values["case_id"]:
+            errors.add("case_id", "Enter the case-system ID")
+        elif not CASE_ID.match(values["case_id"]):
+            errors.add("case_id", "Enter the case-system ID using letters, numbers and hyphens, "
+                                  "like 1234567")
+        if not values["description"]:
+            errors.add("description", "Describe the papers, like “court bundle, volume 2”")
+        elif len(values["description"]) > 120:
+            errors.add("description", "The description must be 120 characters or fewer")
+        if not errors:
+            now = clock.now()
+            with write_transaction():
+                record = Record.create(case_id=values["case_id"],
+                                       description=values["description"],
+                                       team=current_user.team_id, created_by=current_user.id,
+                                       created_at=now)
+                AuditEvent.append(at=now, actor_id=current_user.id, entity_type="record",
+                                  entity_id=record.id, event="add_record",
+                                  summary={"label_code": record.label_code})
+            return redirect(url_for("records.show", record_id=record.id), code=303)
+    return render_template("records/add.html", title="Add a record", values=values,
+                           errors=errors), 422 if errors else 200
+
+
+# -- The record page and its status panel -------------------------------------------------
+
+
+def _panel_context(record: Record, errors: dict | None = None, form: dict | None = None) -> dict:
+    removal = record.open_removal()
+    latest = removal or (
+        Removal.select().where(Removal.record == record).order_by(Removal.id.desc()).first()
+    )
+    events: list[str] = []
+    if removal is not None:
+        events = enabled_event_ids(removal_machine(removal), current_user.as_actor(), clock.now())
+    return {
+        "record": record,
+        "removal": removal,
+        "latest": latest,
+        "events": events,
+        "event_labels": EVENT_LABELS,
+        "state_labels": STATE_LABELS,
+        "purposes": dict(PURPOSES),
+        "errors": errors or {},
+        "form": form or {},
+        "can_request": removal is None and current_user.team_id == record.team_id
+        and current_user.has_role(*TEAM_ROLES),
+        "running_record": running_record_text(latest) if latest and latest.decided_by_id
+        and latest.state not in ("declined",) else None,
+    }
+
+
+def _timeline(record: Record):
+    removal_ids = Removal.select(Removal.id).where(Removal.record == record)
+    return (
+        AuditEvent.for_entity("record", record.id)
+        .orwhere((AuditEvent.entity_type == "removal") & (AuditEvent.entity_id.in_(removal_ids)))
+        .order_by(AuditEvent.id.desc())
+        .limit(50)
+    )
+
+
+@bp.get("/records/<int:record_id>")
+def show(record_id: int):
+    record = _record_or_404(record_id)
+    return _render_record_page(record)
+
+
+def _history_context(record: Record) -> dict:
+    history = list(
+        Removal.with_people().where(Removal.record == record).order_by(Removal.id.desc()).limit(20)
+    )
+    return {"history": history, "timeline": list(_timeline(record)),
+            "purposes": dict(PURPOSES), "state_labels": STATE_LABELS}
+
+
+def _render_record_page(record: Record, errors=None, form=None, status: int = 200):
+    context = {**_panel_context(record, errors, form), **_history_context(record)}
+    return render_template(
+        "records/show.html", title=f"{record.description} ({record.case_id})", **context,
+    ), status
+
+
+def running_record_text(removal: Removal) -> str:
+    """The exact text to paste into the case's running record on the case system."""
+    purpose = dict(PURPOSES).get(removal.purpose, removal.purpose)
+    if removal.purpose == "other" and removal.purpose_other:
+        purpose = f"other: {removal.purpose_other}"
+    approver = removal.decided_by.display_name if removal.decided_by_id else "pre-authorised"
+    due_verb = "returned to the office" if removal.due_kind == "return" else "destroyed"
+    approved_on = removal.decided_at or removal.requested_at
+    return (
+        f"Paper record removed from the office — {removal.record.description} "
+        f"(label {removal.record.label_code}). Papers: {removal.papers}. "
+        f"Purpose: {purpose}. Taken by {removal.for_user.display_name}. "
+        f"Agreed by {approver} on {approved_on:%d/%m/%Y}. "
+        f"To be {due_verb} by {removal.due_on:%d/%m/%Y}. Safekeep removal {removal.id}."
+    )
+
+
+# -- Requesting a removal -----------------------------------------------------------------
+
+
+@bp.route("/records/<int:record_id>/remove", methods=["GET", "POST"])
+def request_removal(record_id: int):
+    record = _record_or_404(record_id)
+    if current_user.team_id != record.team_id or not current_user.has_role(*TEAM_ROLES):
+        abort(403)
+    if record.open_removal() is not None:
+        abort(409, "These papers already have an open removal. Finish it before starting another.")
+    errors = FormErrors()
+    form = {}
+    if request.method == "POST":
+        form, values = _read_request_form(errors)
+        if not errors:
+            try:
+                removal = _start_removal(record, values)
+            except InputError as error:
+                for field, message in error.errors.items():
+                    errors.add(field, message)
+            except IntegrityError:
+                abort(409, "These papers already have an open removal.")
+            else:
+                return redirect(url_for("records.show", record_id=removal.record_id), code=303)
+    return render_template(
+        "records/request.html", title="Take papers out of the office", record=record,
+        purposes=PURPOSES, form=form, errors=errors,
+    ), 422 if errors else 200
+
+
+def _read_request_form(errors: FormErrors) -> tuple[dict, dict]:
+    form = {
+        "purpose": text("purpose", 40),
+        "purpose_other": text("purpose_other", 300),
+        "papers": text("papers", 500),
+        "due_kind": text("due_kind", 10),
+    }
+    purposes = dict(PURPOSES)
+    if form["purpose"] not in purposes:
+        errors.add("purpose", "Select why the papers are leaving the office")
+    elif form["purpose"] == "other" and not form["purpose_other"]:
+        errors.add("purpose_other", "Enter why the papers need to leave the office")
+    if not form["papers"]:
+        errors.add("papers", "Enter which papers you are taking")
+    if form["due_kind"] not in ("return", "destroy"):
+        errors.add("due_kind", "Select whether the papers will be returned or destroyed")
+    due_on = date_input("due_on", errors, "the date the papers will be returned or destroyed")
+    for part in ("day", "month", "year"):
+        form[f"due_on-{part}"] = text(f"due_on-{part}", 4)
+    if due_on is not None and due_on < clock.uk_today():
+        errors.add("due_on", "The date must be today or in the future", anchor="due_on-day")
+    elif due_on is not None and due_on > clock.uk_today() + dt.timedelta(days=366):
+        errors.add("due_on", "The date must be within a year", anchor="due_on-day")
+    values = {**form, "due_on": due_on}
+    return form, values
+
+
+def _start_removal(record: Record, values: dict) -> Removal:
+    now = clock.now()
+    actor = current_user.as_actor()
+
+    def create() -> Removal:
+        return Removal.create(
+            record=record, team=record.team_id, for_user=current_user.id,
+            requested_by=current_user.id, requester_manager=current_user.line_manager_id,
+            purpose=values["purpose"], purpose_other=values["purpose_other"] or None,
+            papers=values["papers"], due_kind=values["due_kind"], due_on=values["due_on"],
+        )
+
+    return apply_transition(
+        load=create, factory=removal_machine, event="request", actor=actor,
+        entity_type="removal", now=now, values={}, expected_version=None,
+        summary={"purpose": values["purpose"], "papers": values["papers"],
+                 "due_kind": values["due_kind"], "due_on": values["due_on"].isoformat()},
+    )
+
+
+# -- Transitions --------------------------------------------------------------------------
+
+EVENT_INPUTS = {
+    "approve": lambda errors: ({"note": text("note", 500)}, {"note": text("note", 500)}),
+    "decline": lambda errors: ({"reason": text("reason", 500)}, {"reason": text("reason", 500)}),
+    "take_out": lambda errors: (
+        {k: checked(k) for k in ("lockable_bag", "laptop_protected", "no_usb_stick",
+                                 "notebook_secure")},
+        {"safeguards": "all four attested"},
+    ),
+    "destroy": lambda errors: (
+        {"method": text("method", 40), "witness": text("witness", 120)},
+        {"method": text("method", 40), "witness": text("witness", 120)},
+    ),
+    "report_lost": lambda errors: _lost_inputs(errors),
+}
+
+
+def _lost_inputs(errors: FormErrors) -> tuple[dict, dict]:
+    where = text("last_seen_where", 300)
+    day = date_input("last_seen_on", errors, "the date the papers were last seen")
+    at = time_input("last_seen_time", errors, "the time the papers were last seen")
+    last_seen = clock.from_uk(dt.datetime.combine(day, at)) if day and at else None
+    return (
+        {"last_seen_where": where, "last_seen_at": last_seen},
+        {"last_seen_where": where, "last_seen_at": last_seen.isoformat() if last_seen else None},
+    )
+
+
+@bp.post("/removals/<int:removal_id>/<event>")
+def transition(removal_id: int, event: str):
+    removal = Removal.get_or_none(Removal.id == removal_id)
+    if removal is None or event not in EVENT_LABELS:
+        abort(404)
+    record = _record_or_404(removal.record_id)
+    errors = FormErrors()
+    values, summary = EVENT_INPUTS.get(event, lambda e: ({}, {}))(errors)
+    form = dict(request.form)
+    status = 200
+    try:
+        expected = int(request.form.get("version", ""))
+    except ValueError:
+        expected = None
+    if not errors:
+        try:
+            apply_transition(
+                load=lambda: Removal.get_by_id(removal_id), factory=removal_machine, event=event,
+                actor=current_user.as_actor(), entity_type="removal", now=clock.now(),
+                values=values, summary=summary, expected_version=expected,
+            )
+            form = {}
+        except InputError as error:
+            for field, message in error.errors.items():
+                errors.add(field, message)
+        except Stale:
+            errors.add("status", "Someone else changed this removal while you were looking. "
+                                 "Its status below is up to date: check it and try again.")
+            status = 409
+        except Refused:
+            errors.add("status", f"You cannot {EVENT_LABELS[event].lower()} now: the removal "
+                                 f"is {STATE_LABELS[Removal.get_by_id(removal_id).state].lower()}.")
+            status = 409
+        except Forbidden:
+            abort(403)
+    if errors and status == 200:
+        status = 422
+    if is_htmx():
+        context = _panel_context(record, errors, form)
+        panel = render_template("records/_status_panel.html", **context)
+        if errors:
+            return panel, status
+        # The history and timeline changed too: send them, swapped out of band.
+        history = render_template("records/_history.html", out_of_band=True,
+                                  **_history_context(record))
+        return panel + history, status
+    if errors:
+        return _render_record_page(record, errors, form, status)
+    return redirect(url_for("records.show", record_id=record.id), code=303)
+
+
+# -- Line managers' approvals -----------------------------------------------------------
+
+
+@bp.get("/approvals")
+def approvals():
+    if not current_user.has_role("line_manager"):
+        abort(403)
+    pending = list(Removal.awaiting_approval_for(current_user).limit(100))
+    return render_template("records/approvals.html", title="Requests to approve",
+                           pending=pending, purposes=dict(PURPOSES))
+
+
+# -- Label sheets -------------------------------------------------------------------------
+
+LABELS_PER_SHEET = 21  # Avery L7160 and equivalents: 3 × 7 labels of 63.5 × 38.1 mm
+
+
+@bp.get("/records/labels")
+def labels():
+    """A printable A4 sheet of QR labels for the team's records (label code only in the QR)."""
+    import segno
+
+    if not current_user.team_id or not current_user.has_role(*TEAM_ROLES):
+        abort(403)
+    page = max(1, request.args.get("page", 1, type=int))
+    query = Record.select().where(Record.team == current_user.team_id).order_by(Record.id)
+    total = query.count()
+    records = list(query.paginate(page, LABELS_PER_SHEET))
+    codes = {
+        r.id: segno.make(r.label_code, error="m").svg_inline(scale=3, border=1,
+                                                              omitsize=True)
+        for r in records
+    }
+    return render_template("records/labels.html", title="Print record labels", records=records,
+                           codes=codes, page=page,
+                           pages=max(1, -(-total // LABELS_PER_SHEET)))

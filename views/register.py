@@ -1,0 +1,192 @@
+"""The governance register: every breach and near miss, filtered, paged, with its figures.
+
+Filters travel in the query string: stage, category, team and dates carry no personal data,
+and a filtered view can be bookmarked or shared. The same filters drive the CSV export
+(`breaches.register_csv`), so the download matches what is on screen.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from flask import Blueprint, abort, render_template, request, url_for
+from flask_login import current_user
+
+from machines import breach as rules
+from machines.breach import STATE_LABELS
+from models import clock
+from models.base import db
+from models.breaches import Breach
+from models.people import Team
+from models.register_figures import (
+    COLUMNS,
+    chart_geometry,
+    format_hours,
+    ico_deadline,
+    register_figures,
+)
+from views.forms import FormErrors
+
+bp = Blueprint("register", __name__)
+
+# Governance work across every case; the rest of the breach chain works case by case.
+REGISTER_PAGE_ROLES = ("governance", "records_manager", "dpo", "caldicott_guardian")
+PAGE_SIZE = 25
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the register is narrowed to; empty values mean 'any'."""
+
+    state: str = ""
+    category: str = ""
+    team: int | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+    def query_args(self) -> dict[str, str | int]:
+        """The filters as query-string arguments (for pagination and the CSV link)."""
+        args: dict[str, str | int] = {}
+        if self.state:
+            args["state"] = self.state
+        if self.category:
+            args["category"] = self.category
+        if self.team:
+            args["team"] = self.team
+        for name, day in (("from", self.date_from), ("to", self.date_to)):
+            if day:
+                args.update({f"{name}-day": day.day, f"{name}-month": day.month,
+                             f"{name}-year": day.year})
+        return args
+
+    def apply(self, query):
+        """Narrow a Breach query to these filters (dates are UK calendar days of discovery)."""
+        if self.state:
+            query = query.where(Breach.state == self.state)
+        if self.category:
+            query = query.where(Breach.category == self.category)
+        if self.team:
+            query = query.where(Breach.team == self.team)
+        if self.date_from:
+            query = query.where(Breach.discovered_at >= _uk_midnight(self.date_from))
+        if self.date_to:
+            query = query.where(
+                Breach.discovered_at < _uk_midnight(self.date_to + dt.timedelta(days=1))
+            )
+        return query
+
+    @property
+    def active(self) -> bool:
+        return bool(self.query_args())
+
+
+def _uk_midnight(day: dt.date) -> dt.datetime:
+    return clock.from_uk(dt.datetime.combine(day, dt.time()))
+
+
+def _date_arg(args: Mapping[str, str], name: str, label: str,
+              errors: FormErrors) -> dt.date | None:
+    """Read an optional GOV.UK date input (name-day, name-month, name-year) from the query."""
+    parts = [(args.get(f"{name}-{p}") or "").strip() for p in ("day", "month", "year")]
+    if not any(parts):
+        return None
+    if not all(parts):
+        missing = next(p for p, v in zip(("day", "month", "year"), parts, strict=True) if not v)
+        errors.add(name, f"{label} must include a {missing}", anchor=f"{name}-{missing}")
+        return None
+    try:
+        day, month, year = (int(p) for p in parts)
+        if year < 1000:
+            raise ValueError
+        return dt.date(year, month, day)
+    except ValueError:
+        errors.add(name, f"{label} must be a real date", anchor=f"{name}-day")
+        return None
+
+
+def read_filters(args: Mapping[str, str]) -> tuple[Filters, FormErrors]:
+    """Read the filters from query arguments; unknown values are reported, not applied."""
+    errors = FormErrors()
+    state = (args.get("state") or "").strip()
+    if state and state not in STATE_LABELS:
+        errors.add("state", "Select a stage from the list")
+        state = ""
+    category = (args.get("category") or "").strip()
+    if category and category not in dict(rules.CATEGORIES):
+        errors.add("category", "Select a category from the list")
+        category = ""
+    team = None
+    raw_team = (args.get("team") or "").strip()
+    if raw_team:
+        if raw_team.isdigit():
+            team = int(raw_team)
+        else:
+            errors.add("team", "Select a team from the list")
+    date_from = _date_arg(args, "from", "The ‘from’ date", errors)
+    date_to = _date_arg(args, "to", "The ‘to’ date", errors)
+    if date_from and date_to and date_to < date_from:
+        errors.add("to", "The ‘to’ date must be the same as or after the ‘from’ date",
+                   anchor="to-day")
+        date_to = None
+    return Filters(state, category, team, date_from, date_to), errors
+
+
+def page_links(page: int, pages: int, href) -> dict:
+    """govukPagination params: previous/next and numbered links around the current page."""
+    shown = sorted({1, pages, page - 1, page, page + 1} & set(range(1, pages + 1)))
+    items: list[dict] = []
+    previous = 0
+    for number in shown:
+        if number - previous > 1:
+            items.append({"ellipsis": True})
+        items.append({"number": number, "href": href(number), "current": number == page})
+        previous = number
+    return {
+        "previous": {"href": href(page - 1)} if page > 1 else None,
+        "next": {"href": href(page + 1)} if page < pages else None,
+        "items": items,
+        "landmarkLabel": "Register pages",
+    }
+
+
+@bp.get("/register")
+def index():
+    if not current_user.has_role(*REGISTER_PAGE_ROLES):
+        abort(403)
+    filters, errors = read_filters(request.args)
+    teams = list(Team.select(Team.id, Team.name).order_by(Team.name))
+
+    # One statement for every figure: just the timestamp columns of the whole filtered set,
+    # fetched raw (no per-value conversion), then counted in Python.
+    cursor = db.execute(filters.apply(Breach.select(*(getattr(Breach, c) for c in COLUMNS))))
+    figures = register_figures(cursor.fetchall())
+    total = figures.total
+
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(1, request.args.get("page", 1, type=int)), pages)
+    cases = list(
+        filters.apply(Breach.select(Breach, Team).join(Team))
+        .order_by(Breach.discovered_at.desc(), Breach.id.desc())
+        .paginate(page, PAGE_SIZE)
+    )
+    args = filters.query_args()
+    return render_template(
+        "register/index.html",
+        title="Breach register",
+        errors=errors,
+        filters=filters,
+        teams=teams,
+        cases=cases,
+        page=page,
+        pages=pages,
+        figures=figures,
+        chart=chart_geometry(figures.months),
+        format_hours=format_hours,
+        pagination=page_links(page, pages, lambda n: url_for("register.index", **args, page=n)),
+        csv_url=url_for("breaches.register_csv", **args),
+        state_labels=STATE_LABELS,
+        categories=dict(rules.CATEGORIES),
+        ico_deadline=ico_deadline,
+    ), 422 if errors else 200
