@@ -64,6 +64,16 @@ class Dispatch(VersionedModel):
                          dispatch=self)
 
     @classmethod
+    def for_case(cls, user: User, case_id: str):
+        """Dispatches from one case that this person may see, newest first."""
+        from models.records import CROSS_TEAM_ROLES
+
+        query = cls.select().where(cls.case_id == case_id)
+        if not user.has_role(*CROSS_TEAM_ROLES):
+            query = query.where(cls.team == user.team_id)
+        return query.order_by(cls.id.desc())
+
+    @classmethod
     def to_check(cls, user: User):
         """The team's drafts waiting for a second person (never the drafter's own)."""
         return (

@@ -19,6 +19,7 @@ from models import clock
 from models.audit import AuditEvent
 from models.base import Stale, write_transaction
 from models.dispatches import Dispatch
+from models.records import Record
 from models.transitions import Forbidden, Refused, apply_transition, enabled_event_ids
 from views.forms import FormErrors, checked, text
 from views.htmx import is_htmx
@@ -57,7 +58,7 @@ def start():
 def draft():
     _require_team_member()
     errors = FormErrors()
-    form = {}
+    form = _prefill_from_record(request.args.get("record", type=int))
     if request.method == "POST":
         form = {k: text(k, 600) for k in ("case_id", "description", "method",
                                           "recipient_organisation", "recipient_role", "address")}
@@ -78,6 +79,19 @@ def draft():
             return redirect(url_for("dispatches.show", dispatch_id=dispatch.id), code=303)
     return render_template("dispatches/draft.html", title="Draft a secure dispatch", form=form,
                            errors=errors, methods=METHODS), 422 if errors else 200
+
+
+def _prefill_from_record(record_id: int | None) -> dict:
+    """Start a draft from a record page: the case-system ID comes from the record.
+
+    The URL carries Safekeep's own record number, never the case-system ID.
+    """
+    if record_id is None:
+        return {}
+    record = Record.get_or_none(Record.id == record_id)
+    if record is None or not record.visible_to(current_user):
+        return {}
+    return {"case_id": record.case_id}
 
 
 def _panel_context(dispatch: Dispatch, errors=None, form=None) -> dict:

@@ -10,10 +10,13 @@ from flask_login import current_user
 from peewee import IntegrityError
 
 from machines.common import InputError
+from machines.dispatch import METHODS
+from machines.dispatch import STATE_LABELS as DISPATCH_STATES
 from machines.removal import EVENT_LABELS, PURPOSES, STATE_LABELS, removal_machine
 from models import clock
 from models.audit import AuditEvent
 from models.base import Stale, write_transaction
+from models.dispatches import Dispatch
 from models.records import Record, Removal
 from models.transitions import Forbidden, Refused, apply_transition, enabled_event_ids
 from views.forms import FormErrors, checked, date_input, text, time_input
@@ -139,8 +142,12 @@ def _history_context(record: Record) -> dict:
 
 def _render_record_page(record: Record, errors=None, form=None, status: int = 200):
     context = {**_panel_context(record, errors, form), **_history_context(record)}
+    dispatches = list(Dispatch.for_case(current_user, record.case_id).limit(20))
     return render_template(
-        "records/show.html", title=f"{record.description} ({record.case_id})", **context,
+        "records/show.html", title=f"{record.description} ({record.case_id})",
+        dispatches=dispatches, dispatch_states=DISPATCH_STATES, dispatch_methods=dict(METHODS),
+        can_send=current_user.team_id is not None and current_user.has_role(*TEAM_ROLES),
+        **context,
     ), status
 
 

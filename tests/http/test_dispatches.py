@@ -149,3 +149,25 @@ def test_concurrent_checks_exactly_one_wins(web, new_web, team):
         t.join()
     assert sorted(results) == [303, 409]
     assert AuditEvent.select().where(AuditEvent.event == "check").count() == 1
+
+
+def test_the_case_record_lists_its_dispatches_and_starts_one_prefilled(web, new_web, team):
+    from models.records import Record
+
+    record = Record.create(case_id="1234567", description="Child protection papers",
+                           team=team["pat"].team_id, created_by=team["pat"])
+    web.sign_in("pat")
+    page = web.get(f"/records/{record.id}").get_data(as_text=True)
+    assert "Nothing has been sent from this case" in page
+    start = f"/send/new?record={record.id}"
+    assert start in page  # the record's own number in the URL, not the case-system ID
+    form = web.get(start).get_data(as_text=True)
+    assert 'value="1234567"' in form
+    draft(web)
+    page = web.get(f"/records/{record.id}").get_data(as_text=True)
+    assert f'href="/dispatches/{latest().id}">Dispatch {latest().id}</a>' in page
+    assert "Assessment and chronology" in page and "Drafted" in page
+
+    other_team = new_web()
+    other_team.sign_in("alex")
+    assert 'value="1234567"' not in other_team.get(start).get_data(as_text=True)
