@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, g
+from flask_compress import Compress
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
@@ -73,6 +74,9 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _secret_key(instance)
+    if int(app.config["REMINDER_CONFIRM_AFTER_DAYS"]) < 1:
+        # Fail at start-up, not as a broken board later: 0 would raise the task on the due day.
+        raise ValueError("REMINDER_CONFIRM_AFTER_DAYS must be 1 or more")
 
     app.jinja_loader = ChoiceLoader(
         [
@@ -85,6 +89,12 @@ def create_app(config: dict | None = None) -> Flask:
 
     _init_database(app)
     csrf.init_app(app)
+    # Council networks are slow and often have no compressing proxy: compress here.
+    # (Brotli or gzip; never zstd, which Python 3.11 lacks without a backport.)
+    app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
+    app.config.setdefault("COMPRESS_ALGORITHM_STREAMING", ["br", "deflate"])
+    app.config.setdefault("COMPRESS_MIN_SIZE", 1000)
+    Compress(app)
     Htmx(app)
     _init_login(app)
 

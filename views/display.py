@@ -41,9 +41,21 @@ TIMELINE_LABELS = {
 }
 
 
+# Where two lifecycles share an event name, the entity decides the words.
+ENTITY_TIMELINE_LABELS = {
+    ("dispatch", "draft"): "Dispatch drafted",
+    ("dispatch", "check"): "Address, addressee and right to the information checked",
+    ("dispatch", "mark_sent"): "Recorded as sent",
+    ("dispatch", "confirm_delivered"): "Delivery confirmed",
+    ("dispatch", "report_misdirected"): "Reported as sent to the wrong recipient",
+    ("dispatch", "cancel"): "Dispatch cancelled",
+}
+
+
 def timeline_label(event) -> str:
     """A person's words for an audit event."""
-    return TIMELINE_LABELS.get(event.event, event.event.replace("_", " ").capitalize())
+    label = ENTITY_TIMELINE_LABELS.get((event.entity_type, event.event))
+    return label or TIMELINE_LABELS.get(event.event, event.event.replace("_", " ").capitalize())
 
 
 # Audit summaries store field names and codes; the timeline shows them in words.
@@ -59,6 +71,10 @@ DETAIL_LABELS = {
     "witness": "Witness",
     "last_seen_where": "Last seen",
     "last_seen_at": "Last seen at",
+    "address_source": "Address checked against",
+    "lawful_basis": "Lawful basis",
+    "tracking_reference": "Tracking",
+    "delivery_evidence": "Evidence",
 }
 DETAIL_VALUES = {
     "court": "court",
@@ -69,6 +85,13 @@ DETAIL_VALUES = {
     "destroy": "to be destroyed",
     "shredded": "shredded",
     "confidential_waste": "confidential waste",
+    "case_record": "case record",
+    "court_order": "court order",
+    "professional_directory": "professional directory",
+    "secure_email": "secure email",
+    "special_delivery": "special delivery post",
+    "recipient_acknowledged": "the recipient acknowledged receipt",
+    "tracking_delivered": "tracking shows delivered",
 }
 
 
