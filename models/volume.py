@@ -26,7 +26,7 @@ from models.audit import AuditEvent
 from models.base import db, is_postgres
 from models.breaches import Breach
 from models.people import User, UserRole
-from models.records import _LABEL_ALPHABET, Record, Removal
+from models.records import Record, Removal, new_label_code
 
 DESCRIPTIONS = (
     "Court bundle, volume 1",
@@ -139,8 +139,12 @@ def team_staff() -> list[Staff]:
 
 def _first_with_role(*roles: str) -> int | None:
     return (
-        User.select(User.id).join(UserRole).where(UserRole.role.in_(roles))
-        .order_by(User.id).limit(1).scalar()
+        User.select(User.id)
+        .join(UserRole)
+        .where(UserRole.role.in_(roles))
+        .order_by(User.id)
+        .limit(1)
+        .scalar()
     )
 
 
@@ -149,12 +153,12 @@ def _pick(rng: random.Random, weights: dict[str, int], allowed: Iterable[str]) -
     return rng.choices(keys, weights=[weights.get(k, 5) for k in keys])[0]
 
 
-def _label_codes(rng: random.Random, count: int) -> list[str]:
+def _label_codes(count: int) -> list[str]:
     """`count` new label codes, unlike each other and every code already printed."""
     seen = {code for (code,) in Record.select(Record.label_code).tuples()}
     codes: list[str] = []
     while len(codes) < count:
-        code = "SK-" + "".join(rng.choices(_LABEL_ALPHABET, k=8))
+        code = new_label_code()
         if code not in seen:
             seen.add(code)
             codes.append(code)
@@ -164,8 +168,14 @@ def _label_codes(rng: random.Random, count: int) -> list[str]:
 # -- Removals ---------------------------------------------------------------------------------
 
 
-def _removal_row(rng: random.Random, record_id: int, staff: Staff, start: dt.datetime,
-                 now: dt.datetime, open_state: str | None) -> dict:
+def _removal_row(
+    rng: random.Random,
+    record_id: int,
+    staff: Staff,
+    start: dt.datetime,
+    now: dt.datetime,
+    open_state: str | None,
+) -> dict:
     """One removal beginning at `start`: closed (returned, destroyed...) or in `open_state`."""
     holder, manager = rng.choice(staff.holders)
     approver = next((m for m in staff.managers if m != holder), None)
@@ -175,22 +185,37 @@ def _removal_row(rng: random.Random, record_id: int, staff: Staff, start: dt.dat
     elif approver is None:
         purpose = "court"  # nobody could agree anything else
     row = {
-        "record": record_id, "team": staff.team_id, "state": open_state, "for_user": holder,
-        "requested_by": holder, "requester_manager": manager, "purpose": purpose,
+        "record": record_id,
+        "team": staff.team_id,
+        "state": open_state,
+        "for_user": holder,
+        "requested_by": holder,
+        "requester_manager": manager,
+        "purpose": purpose,
         "purpose_other": rng.choice(OTHER_PURPOSES) if purpose == "other" else None,
         "papers": rng.choice(PAPERS),
         "due_kind": "destroy" if rng.random() < 0.05 else "return",
-        "due_on": None, "requested_at": start, "decided_by": None, "decided_at": None,
-        "decision_note": None, "taken_out_at": None, "returned_at": None,
-        "destroyed_at": None, "destruction_method": None, "destruction_witness": None,
-        "lost_at": None, "last_seen_where": None, "last_seen_at": None, "closed_at": None,
+        "due_on": None,
+        "requested_at": start,
+        "decided_by": None,
+        "decided_at": None,
+        "decision_note": None,
+        "taken_out_at": None,
+        "returned_at": None,
+        "destroyed_at": None,
+        "destruction_method": None,
+        "destruction_witness": None,
+        "lost_at": None,
+        "last_seen_where": None,
+        "last_seen_at": None,
+        "closed_at": None,
         "version": 1,
     }
     if purpose != "other":
         row["decision_note"] = "Agreed purpose: no approval needed"
     elif open_state != "requested":
         row["decided_by"] = approver
-        row["decided_at"] = start + dt.timedelta(hours=rng.uniform(1, 30))
+        row["decided_at"] = min(now, start + dt.timedelta(hours=rng.uniform(1, 30)))
     went_out = (row["decided_at"] or start) + dt.timedelta(hours=rng.uniform(1, 72))
     days = rng.randint(1, 14)
     if open_state == "out":
@@ -205,42 +230,70 @@ def _removal_row(rng: random.Random, record_id: int, staff: Staff, start: dt.dat
         return row
     roll = rng.random()
     if purpose == "other" and roll < 0.08:
-        row.update(state="declined", closed_at=row["decided_at"],
-                   decision_note="Take copies of the pages you need instead")
+        row.update(
+            state="declined",
+            closed_at=row["decided_at"],
+            decision_note="Take copies of the pages you need instead",
+        )
     elif 0.08 <= roll < 0.11:
         row.update(state="cancelled", closed_at=start + dt.timedelta(hours=rng.uniform(1, 48)))
     elif 0.11 <= roll < 0.112:
         last_seen = went_out + dt.timedelta(hours=rng.uniform(1, 48))
         lost = last_seen + dt.timedelta(hours=6)
-        row.update(state="lost", taken_out_at=went_out, last_seen_at=last_seen,
-                   last_seen_where="On the way back from a home visit", lost_at=lost,
-                   closed_at=lost)
+        row.update(
+            state="lost",
+            taken_out_at=went_out,
+            last_seen_at=last_seen,
+            last_seen_where="On the way back from a home visit",
+            lost_at=lost,
+            closed_at=lost,
+        )
     elif row["due_kind"] == "destroy":
         destroyed = went_out + dt.timedelta(days=rng.uniform(0.2, days))
-        row.update(state="destroyed", taken_out_at=went_out, destroyed_at=destroyed,
-                   destruction_method="shredded", destruction_witness="Team administrator",
-                   closed_at=destroyed)
+        row.update(
+            state="destroyed",
+            taken_out_at=went_out,
+            destroyed_at=destroyed,
+            destruction_method="shredded",
+            destruction_witness="Team administrator",
+            closed_at=destroyed,
+        )
     else:
         late = rng.random() < 0.08
         kept = days + rng.uniform(1, 10) if late else rng.uniform(0.5, days)
         returned = went_out + dt.timedelta(days=kept)
-        row.update(state="returned", taken_out_at=went_out, returned_at=returned,
-                   closed_at=returned)
+        row.update(
+            state="returned", taken_out_at=went_out, returned_at=returned, closed_at=returned
+        )
     return row
 
 
-def _make_records_and_removals(rng: random.Random, staff: list[Staff], creator: int,
-                               removals: int, now: dt.datetime, years: float) -> int:
+def _make_records_and_removals(
+    rng: random.Random,
+    staff: list[Staff],
+    creator: int,
+    removals: int,
+    now: dt.datetime,
+    years: float,
+) -> int:
     records = max(1, -(-removals // REMOVALS_PER_RECORD))
     span = dt.timedelta(days=365 * years)
-    codes = _label_codes(rng, records)
+    codes = _label_codes(records)
     last_id = Record.select(fn.MAX(Record.id)).scalar() or 0
-    _insert(Record, [
-        {"case_id": f"9{rng.randrange(10**6):06d}", "description": rng.choice(DESCRIPTIONS),
-         "team": staff[i % len(staff)].team_id, "label_code": code, "created_by": creator,
-         "created_at": now - span - dt.timedelta(days=rng.uniform(0, 30))}
-        for i, code in enumerate(codes)
-    ])
+    _insert(
+        Record,
+        [
+            {
+                "case_id": f"9{rng.randrange(10**6):06d}",
+                "description": rng.choice(DESCRIPTIONS),
+                "team": staff[i % len(staff)].team_id,
+                "label_code": code,
+                "created_by": creator,
+                "created_at": now - span - dt.timedelta(days=rng.uniform(0, 30)),
+            }
+            for i, code in enumerate(codes)
+        ],
+    )
     id_by_code = dict(
         Record.select(Record.label_code, Record.id).where(Record.id > last_id).tuples()
     )
@@ -254,8 +307,9 @@ def _make_records_and_removals(rng: random.Random, staff: list[Staff], creator: 
         for n in range(count):
             open_state = None
             if n == count - 1 and latest_open:
-                open_state = rng.choices(("out", "requested", "approved_for_removal"),
-                                         weights=(70, 15, 15))[0]
+                open_state = rng.choices(
+                    ("out", "requested", "approved_for_removal"), weights=(70, 15, 15)
+                )[0]
             if open_state in ("requested", "approved_for_removal"):
                 start = now - dt.timedelta(hours=rng.uniform(1, 14 * 24))
             else:
@@ -288,8 +342,14 @@ class _Kinds:
     closer: int | None
 
 
-def _breach_row(rng: random.Random, team: Staff, kinds: _Kinds, discovered: dt.datetime,
-                now: dt.datetime, lost: dict | None) -> dict:
+def _breach_row(
+    rng: random.Random,
+    team: Staff,
+    kinds: _Kinds,
+    discovered: dt.datetime,
+    now: dt.datetime,
+    lost: dict | None,
+) -> dict:
     """One case discovered at `discovered`, as far along as its age makes likely."""
     holder, manager = rng.choice(team.holders)
     category = "loss" if lost else _pick(rng, CATEGORY_WEIGHTS, kinds.categories)
@@ -304,64 +364,113 @@ def _breach_row(rng: random.Random, team: Staff, kinds: _Kinds, discovered: dt.d
     police = category in ("loss", "theft") and rng.random() < 0.9
     reported = discovered + dt.timedelta(hours=rng.uniform(0.2, 8))
     row = {
-        "reference": None, "state": STAGES[reached], "team": team.team_id,
-        "reported_by": holder, "reporter_manager": manager, "reported_at": reported,
+        "reference": None,
+        "state": STAGES[reached],
+        "team": team.team_id,
+        "reported_by": holder,
+        "reporter_manager": manager,
+        "reported_at": reported,
         "what_happened": WHAT_HAPPENED.get(category, "Papers or a message went astray."),
         "happened_at": discovered - dt.timedelta(hours=rng.uniform(0, 72)),
-        "discovered_at": discovered, "category": category,
-        "data_categories": ",".join(rng.sample(kinds.data_categories,
-                                               k=min(2, len(kinds.data_categories)))),
-        "people_affected": rng.randint(1, 6), "records_affected": rng.randint(1, 3),
-        "children_or_vulnerable": rng.random() < 0.6, "special_category": rng.random() < 0.3,
+        "discovered_at": discovered,
+        "category": category,
+        "data_categories": ",".join(
+            rng.sample(kinds.data_categories, k=min(2, len(kinds.data_categories)))
+        ),
+        "people_affected": rng.randint(1, 6),
+        "records_affected": rng.randint(1, 3),
+        "children_or_vulnerable": rng.random() < 0.6,
+        "special_category": rng.random() < 0.3,
         "data_left_control": not near_miss,
         "police_reference": f"CR-{rng.randrange(10**7):07d}" if police else None,
         "police_recorded_at": reported if police else None,
         "line_manager_told": category in ("loss", "theft"),
-        "removal": None, "record": None, "case_id": None,
-        "notified_at": notified, "media_advised": None, "media_reason": None,
-        "likelihood": None, "severity": None, "reportable": None, "high_risk": None,
-        "likely_outcomes": None, "actions_taken": None, "assessed_at": assessed,
-        "informed_in_person_on": None, "informed_in_writing_on": None, "skip_reason": None,
-        "informed_at": informed, "decided_by": None, "caldicott_consulted": None,
-        "legal_advice": None, "disciplinary": None, "ico_referred": None,
-        "ico_referred_at": None, "ico_reference": None, "not_referred_reason": None,
-        "delay_reason": None, "regulator": None, "decided_at": decided, "closed_by": None,
-        "report_complete": False, "lessons_learned": None, "closed_at": closed, "version": 1,
+        "removal": None,
+        "record": None,
+        "case_id": None,
+        "notified_at": notified,
+        "media_advised": None,
+        "media_reason": None,
+        "likelihood": None,
+        "severity": None,
+        "reportable": None,
+        "high_risk": None,
+        "likely_outcomes": None,
+        "actions_taken": None,
+        "assessed_at": assessed,
+        "informed_in_person_on": None,
+        "informed_in_writing_on": None,
+        "skip_reason": None,
+        "informed_at": informed,
+        "decided_by": None,
+        "caldicott_consulted": None,
+        "legal_advice": None,
+        "disciplinary": None,
+        "ico_referred": None,
+        "ico_referred_at": None,
+        "ico_reference": None,
+        "not_referred_reason": None,
+        "delay_reason": None,
+        "regulator": None,
+        "decided_at": decided,
+        "closed_by": None,
+        "report_complete": False,
+        "lessons_learned": None,
+        "closed_at": closed,
+        "version": 1,
     }
     if lost:
         row.update(lost)
     if notified:
-        row.update(media_advised=rng.random() < 0.1,
-                   media_reason="Low public interest; no approach from the media.")
+        row.update(
+            media_advised=rng.random() < 0.1,
+            media_reason="Low public interest; no approach from the media.",
+        )
     if assessed:
         likelihood = 1 if near_miss else rng.randint(1, 5)
         severity = max(2 if row["children_or_vulnerable"] else 1, rng.randint(1, 5))
         reportable = likelihood >= 3 and severity >= 2
-        row.update(likelihood=likelihood, severity=severity, reportable=reportable,
-                   high_risk=reportable and severity >= 4,
-                   likely_outcomes="Distress to the family.",
-                   actions_taken="Recipient asked to delete the message and confirm.")
+        row.update(
+            likelihood=likelihood,
+            severity=severity,
+            reportable=reportable,
+            high_risk=reportable and severity >= 4,
+            likely_outcomes="Distress to the family.",
+            actions_taken="Recipient asked to delete the message and confirm.",
+        )
     if informed and near_miss:
         row["skip_reason"] = "A near miss: no data left council control."
     elif informed:
-        row.update(informed_in_person_on=informed.date(),
-                   informed_in_writing_on=(informed + dt.timedelta(days=1)).date())
+        row.update(
+            informed_in_person_on=informed.date(),
+            informed_in_writing_on=(informed + dt.timedelta(days=1)).date(),
+        )
     if decided:
         referred = bool(row["reportable"]) and rng.random() < 0.9
-        row.update(decided_by=kinds.decider, caldicott_consulted="Caldicott Guardian",
-                   legal_advice=False, disciplinary=rng.random() < 0.1, ico_referred=referred)
+        row.update(
+            decided_by=kinds.decider,
+            caldicott_consulted="Caldicott Guardian",
+            legal_advice=False,
+            disciplinary=rng.random() < 0.1,
+            ico_referred=referred,
+        )
         if referred:
             # Most referrals inside the 72 hours; some late, with the reason recorded.
             hours = rng.uniform(6, 70) if rng.random() < 0.8 else rng.uniform(73, 240)
-            row.update(ico_referred_at=discovered + dt.timedelta(hours=hours),
-                       ico_reference=f"IC-{rng.randrange(10**6):06d}")
+            row.update(
+                ico_referred_at=discovered + dt.timedelta(hours=hours),
+                ico_reference=f"IC-{rng.randrange(10**6):06d}",
+            )
             if hours > 72:
                 row["delay_reason"] = "The assessment needed the legal team's advice."
         elif row["reportable"]:
             row["not_referred_reason"] = "Papers recovered unopened the same day."
     if closed:
-        row.update(closed_by=kinds.closer, report_complete=True,
-                   lessons_learned="Check the address against the case system before sending.")
+        row.update(
+            closed_by=kinds.closer,
+            report_complete=True,
+            lessons_learned="Check the address against the case system before sending.",
+        )
     return row
 
 
@@ -380,8 +489,14 @@ def _number(rows: list[dict]) -> None:
         row["reference"] = f"BR-{year}-{taken[year]:04d}"
 
 
-def _make_breaches(rng: random.Random, staff: list[Staff], breaches: int, now: dt.datetime,
-                   years: float, first_removal: int) -> None:
+def _make_breaches(
+    rng: random.Random,
+    staff: list[Staff],
+    breaches: int,
+    now: dt.datetime,
+    years: float,
+    first_removal: int,
+) -> None:
     from machines import breach as rules
 
     kinds = _Kinds(
@@ -393,8 +508,15 @@ def _make_breaches(rng: random.Random, staff: list[Staff], breaches: int, now: d
     by_team = {s.team_id: s for s in staff}
     # Every synthetic lost removal gets its case, as the removal machine would have opened.
     lost = list(
-        Removal.select(Removal.id, Removal.record, Removal.team, Removal.for_user,
-                       Removal.requester_manager, Record.case_id, Removal.lost_at)
+        Removal.select(
+            Removal.id,
+            Removal.record,
+            Removal.team,
+            Removal.for_user,
+            Removal.requester_manager,
+            Record.case_id,
+            Removal.lost_at,
+        )
         .join(Record)
         .where(Removal.state == "lost", Removal.id >= first_removal)
         .order_by(Removal.id)
@@ -406,10 +528,15 @@ def _make_breaches(rng: random.Random, staff: list[Staff], breaches: int, now: d
     for i in range(breaches):
         if i < len(lost):
             removal, record, team_id, holder, manager, case_id, lost_at = lost[i]
-            link = {"removal": removal, "record": record, "team": team_id,
-                    "reported_by": holder, "reporter_manager": manager, "case_id": case_id}
-            rows.append(_breach_row(rng, by_team.get(team_id, staff[0]), kinds, lost_at, now,
-                                    link))
+            link = {
+                "removal": removal,
+                "record": record,
+                "team": team_id,
+                "reported_by": holder,
+                "reporter_manager": manager,
+                "case_id": case_id,
+            }
+            rows.append(_breach_row(rng, by_team.get(team_id, staff[0]), kinds, lost_at, now, link))
         else:
             # Later years a little busier: people get better at reporting.
             discovered = now - span * (1 - rng.random() ** 0.8)
@@ -418,8 +545,14 @@ def _make_breaches(rng: random.Random, staff: list[Staff], breaches: int, now: d
     _insert(Breach, rows)
 
 
-def seed_volume(removals: int = 100_000, breaches: int = 10_000, *, years: float = 3,
-                seed: int = 114, now: dt.datetime | None = None) -> VolumeResult:
+def seed_volume(
+    removals: int = 100_000,
+    breaches: int = 10_000,
+    *,
+    years: float = 3,
+    seed: int = 114,
+    now: dt.datetime | None = None,
+) -> VolumeResult:
     """Add `removals` removals (about one record per five) and `breaches` cases; return counts.
 
     Needs teams with practitioners: creates the demo council when the database has no users.
@@ -443,8 +576,16 @@ def seed_volume(removals: int = 100_000, breaches: int = 10_000, *, years: float
         _make_breaches(rng, staff, breaches, now, years, first_removal)
     with db.atomic():
         AuditEvent.append(
-            at=now, actor_id=None, entity_type="system", entity_id=0, event="seed_volume",
-            summary={"records": records, "removals": removals, "breaches": breaches,
-                     "synthetic": True},
+            at=now,
+            actor_id=None,
+            entity_type="system",
+            entity_id=0,
+            event="seed_volume",
+            summary={
+                "records": records,
+                "removals": removals,
+                "breaches": breaches,
+                "synthetic": True,
+            },
         )
     return VolumeResult(records, removals, breaches, time.perf_counter() - started)

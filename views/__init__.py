@@ -41,8 +41,18 @@ def register_views(app: Flask) -> None:
     )
 
     del breach_reports  # its routes join the breaches blueprint
-    for module in (auth, account, health, home, records, breaches, dispatches, kiosk, boards,
-                   register):
+    for module in (
+        auth,
+        account,
+        health,
+        home,
+        records,
+        breaches,
+        dispatches,
+        kiosk,
+        boards,
+        register,
+    ):
         app.register_blueprint(module.bp)
 
     app.jinja_env.globals.update(

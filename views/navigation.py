@@ -16,8 +16,12 @@ _ITEMS = [
     ("Board", "boards.board", ("boards.",), ("line_manager", "director", "assistant_director")),
     ("Send documents", "dispatches.start", ("dispatches.",), ("practitioner", "line_manager")),
     ("Breaches", "breaches.index", ("breaches.",), None),
-    ("Register", "register.index", ("register.",),
-     ("governance", "records_manager", "dpo", "caldicott_guardian")),
+    (
+        "Register",
+        "register.index",
+        ("register.",),
+        ("governance", "records_manager", "dpo", "caldicott_guardian"),
+    ),
 ]
 
 

@@ -57,8 +57,9 @@ class Filters:
             args["team"] = self.team
         for name, day in (("from", self.date_from), ("to", self.date_to)):
             if day:
-                args.update({f"{name}-day": day.day, f"{name}-month": day.month,
-                             f"{name}-year": day.year})
+                args.update(
+                    {f"{name}-day": day.day, f"{name}-month": day.month, f"{name}-year": day.year}
+                )
         return args
 
     def apply(self, query):
@@ -86,8 +87,7 @@ def _uk_midnight(day: dt.date) -> dt.datetime:
     return clock.from_uk(dt.datetime.combine(day, dt.time()))
 
 
-def _date_arg(args: Mapping[str, str], name: str, label: str,
-              errors: FormErrors) -> dt.date | None:
+def _date_arg(args: Mapping[str, str], name: str, label: str, errors: FormErrors) -> dt.date | None:
     """Read an optional GOV.UK date input (name-day, name-month, name-year) from the query."""
     parts = [(args.get(f"{name}-{p}") or "").strip() for p in ("day", "month", "year")]
     if not any(parts):
@@ -127,8 +127,9 @@ def read_filters(args: Mapping[str, str]) -> tuple[Filters, FormErrors]:
     date_from = _date_arg(args, "from", "The ‘from’ date", errors)
     date_to = _date_arg(args, "to", "The ‘to’ date", errors)
     if date_from and date_to and date_to < date_from:
-        errors.add("to", "The ‘to’ date must be the same as or after the ‘from’ date",
-                   anchor="to-day")
+        errors.add(
+            "to", "The ‘to’ date must be the same as or after the ‘from’ date", anchor="to-day"
+        )
         date_to = None
     return Filters(state, category, team, date_from, date_to), errors
 
