@@ -187,6 +187,9 @@ def _register_cli(app: Flask) -> None:
 
         create_schema()
         if seed_demo():
+            from models.demo_activity import seed_demo_activity
+
+            seed_demo_activity()
             click.echo(f"Demo council created. Every demo account's password: {DEMO_PASSWORD}")
         else:
             click.echo("The database already has users; nothing added.")

@@ -46,11 +46,7 @@ PRE_AUTHORISED = frozenset({"court", "professional_meeting", "service_user_meeti
 
 PURPOSES: tuple[tuple[str, str], ...] = (
     ("court", "Court"),
-    (
-        "professional_meeting",
-        "A professional meeting, such as a child protection conference "
-        "or looked-after child review",
-    ),
+    ("professional_meeting", "A professional meeting"),
     ("service_user_meeting", "A meeting with the service user"),
     ("other", "Something else"),
 )

@@ -64,7 +64,7 @@ def apply_transition(
     expected_version: int | None,
     kiosk_id: int | None = None,
 ) -> VersionedModel:
-    """Send `event` to the row's machine and persist it, or raise Stale, Refused, Forbidden, InputError.
+    """Send `event` to the row's machine and save it; raise Stale, Refused, Forbidden, InputError.
 
     `load` re-reads the row inside the write transaction, so the check and the change see
     the same state. Nothing is saved unless everything succeeds.

@@ -97,6 +97,18 @@ def test_seed_demo_creates_every_role_once(app):
     assert "nothing added" in again.output
 
 
+def test_seed_demo_opens_on_a_working_office_with_a_true_audit_trail(app, web):
+    runner = app.test_cli_runner()
+    runner.invoke(args=["seed-demo"])
+    web.sign_in("lina", password="safekeep-demo-2026")
+    board = web.get("/board").get_data(as_text=True)
+    assert "Home visit notes, 2026" in board  # waiting for Lina's approval
+    assert "3 days overdue" in board
+    assert "Parenting assessment for court" in web.get("/send").get_data(as_text=True)
+    verified = runner.invoke(args=["audit-verify"])
+    assert verified.exit_code == 0 and "intact" in verified.output
+
+
 def test_init_db_is_safe_to_run_twice(app):
     runner = app.test_cli_runner()
     assert runner.invoke(args=["init-db"]).exit_code == 0

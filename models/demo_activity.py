@@ -1,0 +1,172 @@
+"""A few days of activity for the demo council, so `make run` opens on a working office.
+
+Every change goes through the machines (`apply_transition`), so the demo's audit trail is
+a real hash chain and `flask --app app audit-verify` passes on it. Case-system IDs are made
+up; there are no names or addresses of service users, as in real use.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from machines.removal import removal_machine
+from models import clock
+from models.audit import AuditEvent
+from models.base import write_transaction
+from models.dispatches import Dispatch
+from models.people import User
+from models.records import Record, Removal
+from models.transitions import apply_transition
+
+SAFEGUARDS = {
+    "lockable_bag": True,
+    "laptop_protected": True,
+    "no_usb_stick": True,
+    "notebook_secure": True,
+}
+
+
+def _record(case_id: str, description: str, by: User, at: dt.datetime) -> Record:
+    with write_transaction():
+        record = Record.create(
+            case_id=case_id,
+            description=description,
+            team=by.team_id,
+            created_by=by,
+            created_at=at,
+        )
+        AuditEvent.append(
+            at=at,
+            actor_id=by.id,
+            entity_type="record",
+            entity_id=record.id,
+            event="add_record",
+            summary={"case_id": case_id},
+        )
+    return record
+
+
+def _removal(
+    record: Record,
+    holder: User,
+    purpose: str,
+    due_in_days: int,
+    at: dt.datetime,
+    papers: str,
+    purpose_other: str | None = None,
+) -> Removal:
+    today = clock.to_uk(at).date()  # the day it was asked for
+
+    def create() -> Removal:
+        return Removal.create(
+            record=record,
+            team=record.team_id,
+            for_user=holder.id,
+            requested_by=holder.id,
+            requester_manager=holder.line_manager_id,
+            purpose=purpose,
+            purpose_other=purpose_other,
+            papers=papers,
+            due_kind="return",
+            due_on=today + dt.timedelta(days=due_in_days),
+        )
+
+    return _send(
+        create,
+        removal_machine,
+        "request",
+        holder,
+        "removal",
+        at,
+        summary={"purpose": purpose, "papers": papers},
+    )
+
+
+def _send(load, factory, event, actor: User, entity: str, at, values=None, summary=None):
+    return apply_transition(
+        load=load,
+        factory=factory,
+        event=event,
+        actor=actor.as_actor(),
+        entity_type=entity,
+        now=at,
+        values=values or {},
+        summary=summary or {},
+        expected_version=None,
+    )
+
+
+def seed_demo_activity() -> None:
+    """Records, removals in each state, a dispatch waiting for its check: days of work."""
+    people = {u.username: u for u in User.select()}
+    pat, sam, mo = people["pat"], people["sam"], people["mo"]
+    now = clock.now()
+    days_ago = lambda n: now - dt.timedelta(days=n)  # noqa: E731 - reads better inline
+
+    bundle = _record("1000451", "Court bundle, care proceedings", pat, days_ago(9))
+    visit = _record("1000452", "Home visit notes, 2026", pat, days_ago(9))
+    review = _record("1000453", "Looked-after child review papers", sam, days_ago(8))
+    _record("1000454", "Assessment and chronology", sam, days_ago(8))
+    _record("2000871", "Care Act assessment", mo, days_ago(7))
+
+    # Overdue: taken to court a week ago, due back three days ago.
+    out = _removal(bundle, pat, "court", 4, days_ago(7), "Court bundle volumes 1–2")
+    _send(
+        lambda: Removal.get_by_id(out.id),
+        removal_machine,
+        "take_out",
+        pat,
+        "removal",
+        days_ago(7),
+        SAFEGUARDS,
+        {"safeguards": "all four attested"},
+    )
+
+    # Waiting for Lina: working at home needs the line manager's agreement.
+    _removal(
+        visit,
+        pat,
+        "other",
+        2,
+        days_ago(1),
+        "Visit notes and chronology",
+        purpose_other="Writing up the assessment at home",
+    )
+
+    # Sam took papers to a looked-after child review yesterday; they are due back tomorrow.
+    review_removal = _removal(
+        review, sam, "professional_meeting", 2, days_ago(1), "Review report and care plan"
+    )
+    _send(
+        lambda: Removal.get_by_id(review_removal.id),
+        removal_machine,
+        "take_out",
+        sam,
+        "removal",
+        days_ago(1),
+        SAFEGUARDS,
+        {"safeguards": "all four attested"},
+    )
+
+    # A dispatch Pat drafted, waiting for a colleague's check.
+    with write_transaction():
+        dispatch = Dispatch.create(
+            team=pat.team_id,
+            case_id="1000451",
+            description="Parenting assessment for court",
+            method="secure_email",
+            recipient_organisation="Cafcass",
+            recipient_role="Children's guardian",
+            address="guardian@cafcass.example.org",
+            drafted_by=pat.id,
+            drafted_at=days_ago(0),
+        )
+        AuditEvent.append(
+            at=days_ago(0),
+            actor_id=pat.id,
+            entity_type="dispatch",
+            entity_id=dispatch.id,
+            event="draft",
+            target="drafted",
+            summary={"method": "secure_email"},
+        )
