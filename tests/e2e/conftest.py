@@ -70,8 +70,12 @@ def base_url(live_server):
     return live_server
 
 
+MAX_DOM_ELEMENTS = 1400
+
+
 def check_accessibility(page) -> None:
-    """Run axe-core on the page as it is now; fail on any WCAG 2.2 A/AA violation."""
+    """Run axe-core on the page as it is now; fail on any WCAG 2.2 A/AA violation or on a
+    page too big for a low-spec laptop (the brief: under ~1,400 DOM elements)."""
     page.add_script_tag(path=str(AXE))
     result = page.evaluate(
         "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS
@@ -81,6 +85,9 @@ def check_accessibility(page) -> None:
         for v in result["violations"]
     ]
     assert not problems, f"{page.url}: " + "; ".join(problems)
+    # Low-spec laptops: every page stays small enough to lay out quickly.
+    elements = page.evaluate("document.getElementsByTagName('*').length")
+    assert elements < MAX_DOM_ELEMENTS, f"{page.url}: {elements} DOM elements"
 
 
 def screenshot(page, name: str) -> Path:
