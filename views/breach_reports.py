@@ -16,11 +16,7 @@ from models.audit import AuditEvent
 from models.breaches import BREACH_ROLES, Breach, Notification
 from models.people import Team
 from views.breaches import _breach_or_404, _clock, bp
-from views.register import read_filters
-
-REGISTER_ROLES = ("records_manager", "governance", "dpo", "caldicott_guardian", "director",
-                  "assistant_director")
-
+from views.register import REGISTER_PAGE_ROLES, read_filters
 
 @bp.get("/breaches/<int:breach_id>/report")
 def breach_report(breach_id: int):
@@ -74,7 +70,7 @@ def _cell(value) -> str:
 @bp.get("/breaches/register.csv")
 def register_csv():
     """The register as CSV, narrowed by the register page's filters when it passes them."""
-    if not current_user.has_role(*REGISTER_ROLES):
+    if not current_user.has_role(*REGISTER_PAGE_ROLES):
         abort(403)
     filters, errors = read_filters(request.args)
     if errors:
