@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from machines.breach import breach_machine, required_recipients
 from machines.removal import removal_machine
+from machines.risk import default_grid
 from models import clock
 from models.audit import AuditEvent
 from models.base import write_transaction
+from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.people import User
 from models.records import Record, Removal
@@ -97,7 +100,7 @@ def _send(load, factory, event, actor: User, entity: str, at, values=None, summa
 
 
 def seed_demo_activity() -> None:
-    """Records, removals in each state, a dispatch waiting for its check: days of work."""
+    """Records, removals in each state, a dispatch waiting for its check, two breach cases."""
     people = {u.username: u for u in User.select()}
     pat, sam, mo = people["pat"], people["sam"], people["mo"]
     now = clock.now()
@@ -170,3 +173,155 @@ def seed_demo_activity() -> None:
             target="drafted",
             summary={"method": "secure_email"},
         )
+
+    _demo_breaches(people, now)
+
+
+def _told_everyone(category: str, at: dt.datetime) -> dict:
+    return {
+        key: {"who": f"Duty {label.lower()}", "at": at}
+        for key, label in required_recipients(category)
+    }
+
+
+def _demo_breaches(people: dict[str, User], now: dt.datetime) -> None:
+    """An open case with the ICO clock running and a near miss from last month, closed."""
+    sam, pat, lina = people["sam"], people["pat"], people["lina"]
+    ash, rita, cal = people["ash"], people["rita"], people["cal"]
+    hours_ago = lambda n: now - dt.timedelta(hours=n)  # noqa: E731
+
+    # A letter went to the wrong address 30 hours ago: notified, waiting for its risk assessment.
+    with write_transaction():
+        letter = Breach.open_case(
+            {
+                "what_happened": "A review letter was posted to a previous address held on the"
+                " case record.",
+                "happened_at": hours_ago(50),
+                "discovered_at": hours_ago(30),
+                "category": "wrong_recipient",
+                "data_categories": ["basic_identifiers", "health"],
+                "people_affected": 1,
+                "records_affected": 1,
+                "children_or_vulnerable": True,
+                "special_category": True,
+                "data_left_control": True,
+            },
+            sam,
+            hours_ago(29),
+            case_id="1000453",
+        )
+    _breach_step(
+        letter,
+        "notify",
+        sam,
+        hours_ago(26),
+        {
+            "notifications": _told_everyone("wrong_recipient", hours_ago(27)),
+            "media_advised": False,
+            "media_reason": "One letter to one household; no press interest expected.",
+        },
+    )
+
+    # Last month: a bundle was left on a printer and collected within minutes. Nothing left.
+    month_ago = lambda days: now - dt.timedelta(days=days)  # noqa: E731
+    with write_transaction():
+        near = Breach.open_case(
+            {
+                "what_happened": "A court bundle was left on the office printer and found by a"
+                " colleague in the same team a few minutes later.",
+                "happened_at": month_ago(30),
+                "discovered_at": month_ago(30),
+                "category": "near_miss",
+                "data_categories": ["basic_identifiers"],
+                "people_affected": 1,
+                "records_affected": 1,
+                "children_or_vulnerable": True,
+                "special_category": False,
+                "data_left_control": False,
+            },
+            pat,
+            month_ago(30),
+            case_id="1000451",
+        )
+    _breach_step(
+        near,
+        "notify",
+        pat,
+        month_ago(29),
+        {
+            "notifications": _told_everyone("near_miss", month_ago(29)),
+            "media_advised": False,
+            "media_reason": "Nothing left the office.",
+        },
+    )
+    _breach_step(
+        near,
+        "assess_risk",
+        lina,
+        month_ago(28),
+        {
+            "likelihood": 1,
+            "severity": 2,
+            "likely_outcomes": "None: the papers stayed in the team.",
+            "actions_taken": "Team reminded to use secure print release.",
+            "reportable_override": None,
+            "override_reason": "",
+            "grid": default_grid(),
+        },
+    )
+    _breach_step(
+        near,
+        "skip_informing",
+        lina,
+        month_ago(28),
+        {
+            "skip_reason": "The papers never left the team's control.",
+        },
+    )
+    _breach_step(
+        near,
+        "decide",
+        ash,
+        month_ago(25),
+        {
+            "caldicott_consulted": cal.display_name,
+            "legal_advice": False,
+            "disciplinary": False,
+            "ico_referred": False,
+            "ico_referred_at": None,
+            "ico_reference": "",
+            "not_referred_reason": "",
+            "delay_reason": "",
+            "regulator": "none",
+        },
+    )
+    _breach_step(
+        near,
+        "close",
+        rita,
+        month_ago(24),
+        {
+            "report_complete": True,
+            "lessons_learned": "Secure print release switched on for the team's printer.",
+        },
+    )
+
+
+def _breach_step(breach: Breach, event: str, actor: User, at: dt.datetime, values: dict):
+    # The timeline shows what the pages would have recorded (views/breaches.py's summaries).
+    summary = {k: v for k, v in values.items() if k != "grid" and not isinstance(v, dict)}
+    if "notifications" in values:
+        summary = {
+            "told": ", ".join(sorted(values["notifications"])),
+            "media_advised": "yes" if values["media_advised"] else "no",
+        }
+    _send(
+        lambda: Breach.get_by_id(breach.id),
+        breach_machine,
+        event,
+        actor,
+        "breach",
+        at,
+        values,
+        summary,
+    )

@@ -18,6 +18,7 @@ from models.people import Team
 from views.breaches import _breach_or_404, _clock, bp
 from views.register import REGISTER_PAGE_ROLES, read_filters
 
+
 @bp.get("/breaches/<int:breach_id>/report")
 def breach_report(breach_id: int):
     breach = _breach_or_404(breach_id)

@@ -6,6 +6,7 @@ import datetime as dt
 
 from markupsafe import Markup
 
+from machines.breach import CATEGORIES, REGULATORS, required_recipients
 from models.clock import to_uk
 
 
@@ -49,6 +50,15 @@ ENTITY_TIMELINE_LABELS = {
     ("dispatch", "confirm_delivered"): "Delivery confirmed",
     ("dispatch", "report_misdirected"): "Reported as sent to the wrong recipient",
     ("dispatch", "cancel"): "Dispatch cancelled",
+    ("breach", "report"): "Breach reported",
+    ("breach", "record_police"): "Police details recorded",
+    ("breach", "notify"): "Notifications recorded",
+    ("breach", "assess_risk"): "Risk assessed",
+    ("breach", "inform_service_user"): "Service user told",
+    ("breach", "record_exemption"): "Exemption from telling the service user approved",
+    ("breach", "skip_informing"): "Near miss: no one to tell",
+    ("breach", "decide"): "Decision recorded",
+    ("breach", "close"): "Case closed",
 }
 
 
@@ -75,6 +85,30 @@ DETAIL_LABELS = {
     "lawful_basis": "Lawful basis",
     "tracking_reference": "Tracking",
     "delivery_evidence": "Evidence",
+    "category": "Category",
+    "reference": "Reference",
+    "removal": "Opened from removal",
+    "dispatch": "Opened from dispatch",
+    "told": "Told",
+    "media_advised": "Media office advised",
+    "reportable_override": "Reportable (overriding the grid)",
+    "informed_in_person_on": "Told face to face",
+    "informed_in_writing_on": "Told in writing",
+    "exemption_reason": "Reason",
+    "skip_reason": "Reason",
+    "ico_referred": "Referred to the ICO",
+    "ico_reference": "ICO reference",
+    "legal_advice": "Legal advice taken",
+    "regulator": "Professional regulator",
+    "lessons_learned": "Lessons learned",
+    "police_reference": "Police crime reference",
+    "line_manager_told": "Line manager told",
+}
+# Codes whose words depend on the field (a breach category "other" is not a purpose "other").
+VALUES_BY_FIELD = {
+    "category": dict(CATEGORIES),
+    "told": dict(required_recipients("loss")),  # a loss's list is the longest (insurers too)
+    "regulator": dict(REGULATORS),
 }
 DETAIL_VALUES = {
     "court": "court",
@@ -101,7 +135,10 @@ def timeline_details(event) -> list[tuple[str, str]]:
     for key, value in (event.details or {}).items():
         if value in (None, ""):
             continue
-        if isinstance(value, str):
+        if key in VALUES_BY_FIELD and isinstance(value, str):
+            words = VALUES_BY_FIELD[key]
+            value = ", ".join(words.get(code, code) for code in value.split(", "))
+        elif isinstance(value, str):
             value = DETAIL_VALUES.get(value, value)
             try:
                 parsed = dt.datetime.fromisoformat(value)
