@@ -7,6 +7,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from models.breaches import BREACH_ROLES
 from views.display import link, timeline_details, timeline_label, uk_date, uk_datetime
 from views.forms import errors_list, field_error, joined_error
 from views.htmx import client_redirect, is_htmx, retarget
@@ -56,6 +57,7 @@ def register_views(app: Flask) -> None:
         app.register_blueprint(module.bp)
 
     app.jinja_env.globals.update(
+        breach_roles=BREACH_ROLES,  # who reads the ICO draft and other chain-only pages
         errors_list=errors_list,
         field_error=field_error,
         joined_error=joined_error,

@@ -14,7 +14,7 @@ from machines.breach import STATE_LABELS
 from models import clock
 from models.audit import AuditEvent
 from models.breaches import BREACH_ROLES, Breach, Notification
-from models.people import Team
+from models.people import Team, User
 from views.breaches import _breach_or_404, _clock, bp
 from views.register import REGISTER_PAGE_ROLES, read_filters
 
@@ -33,17 +33,53 @@ def breach_report(breach_id: int):
     )
 
 
-def redact(value: str | None, breach: Breach) -> str:
-    """Remove identifiers from free text: the case's IDs, label codes and long numbers."""
+EMAIL = re.compile(r"[^\s@<>()]+@[^\s@<>()]+\.[a-z]{2,}", re.I)
+UK_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b", re.I)
+LABEL_CODE = re.compile(r"\bSK-[A-Z0-9]{8}\b", re.I)
+LONG_NUMBER = re.compile(r"\d{5,}")
+
+
+def known_names(breach: Breach) -> list[str]:
+    """Names the free text of a case may carry: every member of staff, and the names typed
+    as who was told or who was consulted. Service users' names are never stored, so the
+    draft still tells the reader to check the free text."""
+    names = {name for (name,) in User.select(User.display_name).tuples()}
+    names.update(n.who for n in breach.notifications)
+    names.add(breach.caldicott_consulted)
+    return [n.strip() for n in names if n and n.strip()]
+
+
+def name_pattern(names: list[str]) -> re.Pattern | None:
+    """Whole names in any case, then each capitalised part of a name on its own ("Reyes's
+    car"); parts match only capitalised, so "Duty Director" does not take "director" out of
+    every sentence."""
+    if not names:
+        return None
+    parts = {part for name in names for part in re.split(r"[\s,]+", name)
+             if len(part) >= 3 and part[0].isupper()}
+    whole = "|".join(re.escape(n) for n in sorted(set(names), key=len, reverse=True))
+    single = "|".join(re.escape(p) for p in sorted(parts, key=len, reverse=True))
+    alternatives = f"(?i:{whole})" + (f"|{single}" if single else "")
+    return re.compile(rf"\b(?:{alternatives})\b(?:'s)?")
+
+
+def redact(value: str | None, breach: Breach, names: re.Pattern | None = None) -> str:
+    """Remove identifiers from free text: the case's IDs and label codes, staff and contact
+    names, email addresses, postcodes and long numbers (the ICO draft holds no personal data).
+    Over-removing is the safe side: the person sending it reads it first."""
     if not value:
         return ""
     record = breach.record
+    dispatch = breach.dispatch
     identifiers = [breach.case_id, record.case_id if record else None,
-                   record.label_code if record else None]
+                   record.label_code if record else None, dispatch.address if dispatch else None,
+                   dispatch.case_id if dispatch else None]
     for identifier in filter(None, identifiers):
-        value = re.sub(re.escape(identifier), "[removed]", value, flags=re.I)
-    value = re.sub(r"\bSK-[A-Z0-9]{8}\b", "[removed]", value, flags=re.I)
-    return re.sub(r"\d{5,}", "[removed]", value)
+        value = re.sub(re.escape(identifier.strip()), "[removed]", value, flags=re.I)
+    for pattern in (EMAIL, UK_POSTCODE, LABEL_CODE, LONG_NUMBER, names):
+        if pattern is not None:
+            value = pattern.sub("[removed]", value)
+    return value
 
 
 @bp.get("/breaches/<int:breach_id>/ico-draft")
@@ -54,9 +90,10 @@ def ico_draft(breach_id: int):
     deadline = rules.ico_deadline(breach.discovered_at)
     late = breach.ico_referred_at and breach.ico_referred_at > deadline
     recipients = dict(rules.required_recipients(breach.category))
+    names = name_pattern(known_names(breach))
     return render_template(
         "breaches/ico_draft.html", title=f"ICO report draft {breach.reference}", breach=breach,
-        redact=lambda v: redact(v, breach), late=late, deadline=deadline,
+        redact=lambda v: redact(v, breach, names), late=late, deadline=deadline,
         categories=dict(rules.CATEGORIES), data_categories=dict(rules.DATA_CATEGORIES),
         notified_roles=[recipients.get(n.recipient, n.recipient) for n in breach.notifications],
     )

@@ -16,6 +16,7 @@ from machines.removal import EVENT_LABELS, PURPOSES, STATE_LABELS, removal_machi
 from models import clock
 from models.audit import AuditEvent
 from models.base import Stale, write_transaction
+from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.records import Record, Removal
 from models.transitions import Forbidden, Refused, apply_transition, enabled_event_ids
@@ -113,7 +114,19 @@ def _panel_context(record: Record, errors: dict | None = None, form: dict | None
         and current_user.has_role(*TEAM_ROLES),
         "running_record": running_record_text(latest) if latest and latest.decided_by_id
         and latest.state not in ("declined",) else None,
+        "lost_case": _lost_case(latest),
     }
+
+
+def _lost_case(latest: Removal | None):
+    """The breach case that papers reported lost opened, with whether this person may open it
+    (its reference is shown either way: a colleague should know the loss is being handled)."""
+    if latest is None or latest.state != "lost":
+        return None
+    case = latest.breaches.order_by(Breach.id).first()
+    if case is None:
+        return None
+    return {"reference": case.reference, "id": case.id, "visible": case.visible_to(current_user)}
 
 
 def _timeline(record: Record):

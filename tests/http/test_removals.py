@@ -267,3 +267,26 @@ def test_audit_verify_passes_then_names_the_edited_event(app, web, team):
     broken = runner.invoke(args=["audit-verify"])
     assert broken.exit_code == 1
     assert f"BROKEN at event {target.id} (take_out" in broken.output
+
+
+def test_lost_papers_show_on_the_record_with_the_breach_case_not_as_in_the_office(
+    web, new_web, team
+):
+    web.sign_in("pat")
+    request_removal(web, team["record"], purpose="court")
+    removal = removal_of(team["record"])
+    send(web, removal, "take_out", **SAFEGUARDS)
+    yesterday = clock.uk_today() - dt.timedelta(days=1)
+    response = send(web, removal, "report_lost", last_seen_where="On the train home",
+                    **{"last_seen_on-day": yesterday.day, "last_seen_on-month": yesterday.month,
+                       "last_seen_on-year": yesterday.year, "last_seen_time": "17:30"})
+    assert response.status_code == 303
+    case = Removal.get_by_id(removal.id).breaches.get()
+    page = web.get(f"/records/{team['record'].id}").get_data(as_text=True)
+    assert "Papers reported lost" in page and "In the office</strong>" not in page
+    assert f'href="/breaches/{case.id}">{case.reference}</a>' in page  # the reporter may open it
+
+    colleague = new_web()  # same team, no need to know the case: its reference, no link
+    colleague.sign_in("sam")
+    page = colleague.get(f"/records/{team['record'].id}").get_data(as_text=True)
+    assert case.reference in page and f'href="/breaches/{case.id}"' not in page
