@@ -7,13 +7,16 @@ from flask_login import current_user
 from peewee import Case, fn
 
 from machines.breach import STATE_LABELS as BREACH_STATES
+from machines.dispatch import METHODS
 from machines.removal import PURPOSES
 from models import clock
 from models.breaches import Breach
-from models.people import Team
+from models.dispatches import Dispatch
+from models.people import Team, User
 from models.records import Removal
 from models.reminders import confirm_location_tasks
 from views.breaches import _clock
+from views.forms import page_arg
 from views.htmx import is_htmx
 
 bp = Blueprint("boards", __name__)
@@ -44,6 +47,10 @@ def board_data(teams: list[int] | None, page: int) -> dict:
     """Everything on the board in a fixed number of queries, whatever the volume."""
     today = clock.uk_today()
     now = clock.now()
+    # Drafts waiting for a second person's check: counted inside the removal counts' query.
+    to_check_count = Dispatch.select(fn.COUNT(Dispatch.id)).where(
+        Dispatch.state == "drafted", _in_scope(Dispatch.team, teams)
+    )
     counts = (
         Removal.select(
             fn.SUM(Case(None, ((Removal.state == "requested", 1),), 0)).alias("pending"),
@@ -51,6 +58,7 @@ def board_data(teams: list[int] | None, page: int) -> dict:
             fn.SUM(
                 Case(None, (((Removal.state == "out") & (Removal.due_on < today), 1),), 0)
             ).alias("overdue"),
+            to_check_count.alias("to_check"),
         )
         .where(Removal.closed_at.is_null(), _in_scope(Removal.team, teams))
         .dicts()
@@ -76,6 +84,16 @@ def board_data(teams: list[int] | None, page: int) -> dict:
         .order_by(Breach.discovered_at)
         .limit(10)
     )
+    Drafter = User.alias()
+    to_check = list(
+        Dispatch.select(Dispatch, Drafter, Team)
+        .join(Drafter, on=(Dispatch.drafted_by == Drafter.id), attr="drafted_by")
+        .switch(Dispatch)
+        .join(Team, on=(Dispatch.team == Team.id), attr="team")
+        .where(Dispatch.state == "drafted", _in_scope(Dispatch.team, teams))
+        .order_by(Dispatch.drafted_at, Dispatch.id)
+        .limit(10)
+    )
     tasks = list(
         confirm_location_tasks(teams, today, current_app.config["REMINDER_CONFIRM_AFTER_DAYS"])
     )
@@ -89,6 +107,7 @@ def board_data(teams: list[int] | None, page: int) -> dict:
         "stages": stages,
         "open_breaches": open_breaches,
         "clocks": {b.id: _clock(b, now) for b in open_breaches},
+        "to_check": to_check,
         "tasks": tasks,
         "refreshed_at": now,
     }
@@ -97,7 +116,7 @@ def board_data(teams: list[int] | None, page: int) -> dict:
 @bp.get("/board")
 def board():
     teams, team = _scope()
-    page = max(1, request.args.get("page", 1, type=int))
+    page = page_arg()
     context = {
         **board_data(teams, page),
         "team": team,
@@ -105,6 +124,7 @@ def board():
         if current_user.has_role(*ALL_TEAMS_ROLES)
         else [],
         "purposes": dict(PURPOSES),
+        "methods": dict(METHODS),
         "breach_states": BREACH_STATES,
         "query": request.args.to_dict(),
     }

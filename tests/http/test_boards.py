@@ -1,0 +1,256 @@
+"""The team board over HTTP: what each role sees, the polling fragment, filters kept."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+
+from models import clock
+from models.breaches import Breach
+from models.dispatches import Dispatch
+from models.records import Record, Removal
+
+BOARD_FRAGMENT = {"HX-Request": "true", "HX-Target": "board-body"}
+
+
+@pytest.fixture
+def board(people):
+    """Two teams, each with a pending request, papers out (one overdue), a breach and a draft."""
+    lina = people.add("lina", "line_manager")
+    pat = people.add("pat", "practitioner", manager=lina)
+    sam = people.add("sam", "practitioner", manager=lina)
+    mo = people.add("mo", "line_manager", team="Adults East")
+    alex = people.add("alex", "practitioner", team="Adults East", manager=mo)
+    dana = people.add("dana", "director", team="Directorate")
+    now = clock.now()
+    today = clock.uk_today()
+
+    def removal(holder, description, state, due_in_days):
+        record = Record.create(case_id="1000001", description=description, team=holder.team_id,
+                               created_by=holder)
+        return Removal.create(
+            record=record, team=holder.team_id, state=state, for_user=holder,
+            requested_by=holder, purpose="other", purpose_other="Home working",
+            papers="Chronology", due_on=today + dt.timedelta(days=due_in_days),
+            requested_at=now - dt.timedelta(days=10),
+            taken_out_at=now - dt.timedelta(days=9) if state == "out" else None,
+        )
+
+    def breach(reporter, reference, state, discovered_hours_ago):
+        return Breach.create(
+            reference=reference, state=state, team=reporter.team_id, reported_by=reporter,
+            reported_at=now, what_happened="Bag left on a train", happened_at=now,
+            discovered_at=now - dt.timedelta(hours=discovered_hours_ago), category="loss",
+            police_reference="CAD 123",
+        )
+
+    def dispatch(drafter, description, state="drafted"):
+        return Dispatch.create(
+            team=drafter.team_id, case_id="1000002", description=description, state=state,
+            method="secure_email", recipient_organisation="Family Court",
+            recipient_role="Court clerk", address="clerk@court.example", drafted_by=drafter,
+            drafted_at=now,
+        )
+
+    rows = {
+        "north_pending": removal(pat, "North pending request", "requested", 5),
+        "north_due": removal(sam, "North out not yet due", "out", 4),
+        "north_overdue": removal(pat, "North out and overdue", "out", -3),
+        "east_pending": removal(alex, "East pending request", "requested", 5),
+        "east_overdue": removal(alex, "East out and overdue", "out", -2),
+        "north_breach_new": breach(pat, "BR-NORTH-1", "reported", 10),
+        "north_breach_notified": breach(sam, "BR-NORTH-2", "notified", 30),
+        "east_breach": breach(alex, "BR-EAST-1", "risk_assessed", 5),
+        "north_draft": dispatch(pat, "North court statement"),
+        "north_checked": dispatch(sam, "North already checked", state="checked"),
+        "east_draft": dispatch(alex, "East assessment report"),
+    }
+    return {"lina": lina, "pat": pat, "sam": sam, "mo": mo, "alex": alex, "dana": dana, **rows}
+
+
+def section(html: str, heading: str) -> str:
+    """The HTML from an h2 to the next h2 (or the end)."""
+    match = re.search(rf"<h2[^>]*>{re.escape(heading)}</h2>(.*?)(?=<h2|\Z)", html, re.S)
+    assert match, f"no section {heading!r}"
+    return match.group(1)
+
+
+def figures(html: str) -> dict[str, int]:
+    """The counts at the top of the board, label -> number."""
+    table = re.search(r'<table class="govuk-table app-counts">(.*?)</table>', html, re.S).group(1)
+    labels = re.findall(r"<th[^>]*>([^<]+)</th>", table)
+    values = re.findall(r'<span class="govuk-heading-xl[^"]*">(\d+)</span>', table)
+    return dict(zip(labels, map(int, values), strict=True))
+
+
+def test_line_manager_sees_own_team_only(web, board):
+    web.sign_in("lina")
+    html = web.get("/board").get_data(as_text=True)
+    assert "Team board: Children North" in html
+    assert figures(html) == {"Waiting for approval": 1, "Papers out": 2, "Overdue": 1,
+                             "Open breach cases": 2, "Documents to check": 1}
+
+    pending = section(html, "Waiting for approval")
+    assert f'href="/records/{board["north_pending"].record_id}">North pending request' in pending
+    assert "East pending" not in html
+
+    out = section(html, "Papers out of the office")
+    # Overdue first, with how many days overdue; not-yet-due papers after, untagged.
+    assert out.index("North out and overdue") < out.index("North out not yet due")
+    assert "3 days overdue" in out
+    assert out.count("days overdue") == 1
+    assert "East out" not in html
+
+    breaches = section(html, "Breach cases")
+    assert "Reported: <strong>1</strong>" in breaches
+    assert "Notified: <strong>1</strong>" in breaches
+    assert "Risk assessed" not in breaches  # that stage is only Adults East's
+    # Oldest first, each with its stage and the time left on the ICO's 72-hour clock.
+    assert breaches.index("BR-NORTH-2") < breaches.index("BR-NORTH-1")
+    assert "41 hours left to tell the ICO" in breaches  # discovered 30 h ago (41.99… left)
+    assert "61 hours left to tell the ICO" in breaches  # discovered 10 h ago
+    assert "BR-EAST" not in html
+
+    checks = section(html, "Documents waiting for a second check")
+    draft = board["north_draft"]
+    assert f'href="/dispatches/{draft.id}">North court statement</a>' in checks
+    assert "Pat Tester" in checks and ">1000002<" in checks
+    assert "North already checked" not in html  # checked: no longer waiting
+    assert "East assessment report" not in html
+    assert "clerk@court.example" not in html  # the address never goes on a board
+
+
+def test_line_manager_cannot_choose_another_team(web, board):
+    web.sign_in("lina")
+    east = board["alex"].team_id
+    html = web.get(f"/board?team={east}").get_data(as_text=True)
+    assert "East pending" not in html and "Team board: Children North" in html
+    assert '<select class="govuk-select" id="team"' not in html
+
+
+def test_director_sees_every_team_and_can_filter_one(web, board):
+    web.sign_in("dana")
+    html = web.get("/board").get_data(as_text=True)
+    assert "Board: every team" in html
+    assert figures(html) == {"Waiting for approval": 2, "Papers out": 3, "Overdue": 2,
+                             "Open breach cases": 3, "Documents to check": 2}
+    for text in ("North pending request", "East pending request", "BR-EAST-1", "BR-NORTH-1",
+                 "North court statement", "East assessment report"):
+        assert text in html
+    checks = section(html, "Documents waiting for a second check")
+    assert "Alex Tester, Adults East" in checks  # which team, when every team is shown
+    out = section(html, "Papers out of the office")
+    assert out.index("North out and overdue") < out.index("East out and overdue") < out.index(
+        "North out not yet due")
+
+    east = board["alex"].team_id
+    html = web.get(f"/board?team={east}").get_data(as_text=True)
+    assert "Team board: Adults East" in html
+    assert "North" not in section(html, "Waiting for approval")
+    assert figures(html)["Documents to check"] == 1
+    web.get("/board?team=999999", status=404)
+
+
+def test_practitioner_gets_403_and_no_board_link(web, board):
+    web.sign_in("pat")
+    home = web.get("/").get_data(as_text=True)
+    assert 'href="/board"' not in home
+    html = web.get("/board", status=403).get_data(as_text=True)
+    assert "North pending request" not in html
+    fragment = web.get("/board", status=403, headers=BOARD_FRAGMENT).get_data(as_text=True)
+    assert "North pending request" not in fragment
+
+
+def test_board_link_in_the_navigation_for_managers(web, board):
+    web.sign_in("lina")
+    assert 'href="/board"' in web.get("/").get_data(as_text=True)
+
+
+def test_polling_returns_only_the_fragment(web, board):
+    web.sign_in("lina")
+    page = web.get("/board")
+    full = page.get_data(as_text=True)
+    assert 'hx-trigger="every 30s"' in full and 'id="board-body"' in full
+    # Not a live region: a screen reader would read the whole board again at every poll.
+    assert "aria-live" not in re.search(r'<div id="board-body"[^>]*>', full).group(0)
+    response = web.get("/board", headers=BOARD_FRAGMENT)
+    fragment = response.get_data(as_text=True)
+    assert "<html" not in fragment and "<body" not in fragment and "<h1" not in fragment
+    assert "govuk-header" not in fragment and 'id="board-body"' not in fragment
+    assert "North pending request" in fragment and "North court statement" in fragment
+    # Small: the board's content without the page around it (head, header, nav, footer).
+    assert len(fragment.encode()) < len(full.encode()) - 3_000
+    assert len(fragment.encode()) < 12_000
+    assert "HX-Request" in response.headers.get("Vary", "")
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_polling_shows_changes_since_the_page_loaded(web, board):
+    web.sign_in("lina")
+    web.get("/board")
+    board["north_pending"].__class__.update(state="approved_for_removal").where(
+        Removal.id == board["north_pending"].id).execute()
+    fragment = web.get("/board", headers=BOARD_FRAGMENT).get_data(as_text=True)
+    assert "North pending request" not in fragment
+    assert figures(fragment)["Waiting for approval"] == 0
+
+
+def test_a_history_restore_gets_the_full_page(web, board):
+    web.sign_in("lina")
+    html = web.get("/board", headers={**BOARD_FRAGMENT, "HX-History-Restore-Request": "true"})
+    assert "<html" in html.get_data(as_text=True)
+
+
+def test_polling_url_keeps_the_team_and_page(web, board, people):
+    web.sign_in("dana")
+    east = board["alex"].team_id
+    html = web.get(f"/board?team={east}&page=1").get_data(as_text=True)
+    poll = re.search(r'id="board-body" hx-get="([^"]+)"', html).group(1)
+    assert poll.replace("&amp;", "&") == f"/board?team={east}&page=1"
+    fragment = web.get(poll.replace("&amp;", "&"), headers=BOARD_FRAGMENT).get_data(as_text=True)
+    assert "East pending request" in fragment and "North pending request" not in fragment
+
+
+def test_pages_of_papers_out_keep_the_filter(web, board):
+    alex = board["alex"]
+    today = clock.uk_today()
+    for n in range(30):
+        record = Record.create(case_id=f"20000{n:02d}", description=f"East bundle {n:02d}",
+                               team=alex.team_id, created_by=alex)
+        Removal.create(record=record, team=alex.team_id, state="out", for_user=alex,
+                       requested_by=alex, purpose="court", papers="Bundle",
+                       due_on=today + dt.timedelta(days=n + 1))
+    web.sign_in("dana")
+    east = alex.team_id
+    html = web.get(f"/board?team={east}").get_data(as_text=True)
+    assert "Page 1 of 2" in html
+    next_link = re.search(r'<a class="govuk-link govuk-pagination__link" href="([^"]+)" '
+                          r'rel="next"', html).group(1).replace("&amp;", "&")
+    assert f"team={east}" in next_link and "page=2" in next_link
+    second = web.get(next_link).get_data(as_text=True)
+    assert "Page 2 of 2" in second and "Team board: Adults East" in second
+    poll = re.search(r'id="board-body" hx-get="([^"]+)"', second).group(1).replace("&amp;", "&")
+    assert f"team={east}" in poll and "page=2" in poll
+    fragment = web.get(poll, headers=BOARD_FRAGMENT).get_data(as_text=True)
+    assert "Page 2 of 2" in fragment
+
+
+def test_board_statements_do_not_grow_with_drafts(web, board, statements):
+    web.sign_in("dana")
+    web.get("/board")
+    with statements.counting():
+        web.get("/board")
+    before = statements.count
+    pat = board["pat"]
+    for n in range(15):
+        Dispatch.create(team=pat.team_id, case_id="1000003", description=f"Extra draft {n}",
+                        method="special_delivery", recipient_organisation="School",
+                        recipient_role="Head teacher", address="1 High Street",
+                        drafted_by=board["sam" if n % 2 else "pat"], drafted_at=clock.now())
+    with statements.counting():
+        html = web.get("/board").get_data(as_text=True)
+    assert statements.count == before
+    assert figures(html)["Documents to check"] == 17
+    assert "Showing the oldest 10 of 17" in html

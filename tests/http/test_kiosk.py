@@ -1,0 +1,454 @@
+"""The team-base kiosk over HTTP: a shared PC, a barcode scanner, staff number and PIN.
+
+Everything here is a plain form post, as a browser without JavaScript sends it: the kiosk
+works without scripts (its idle timer is a courtesy; the server enforces the 60 seconds).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+import segno
+
+from models import clock
+from models.audit import AuditEvent
+from models.people import User
+from models.records import Record, Removal
+from tests.conftest import PIN
+
+SAFEGUARDS = {"lockable_bag": "yes", "laptop_protected": "yes", "no_usb_stick": "yes",
+              "notebook_secure": "yes"}
+
+
+@pytest.fixture
+def site(people):
+    lina = people.add("lina", "line_manager", staff_number="10001")
+    pat = people.add("pat", "practitioner", manager=lina, staff_number="10002")
+    sam = people.add("sam", "practitioner", manager=lina, staff_number="10003")
+    mo = people.add("mo", "line_manager", team="Adults East", staff_number="20001")
+    alex = people.add("alex", "practitioner", team="Adults East", manager=mo,
+                      staff_number="20002")
+    nopin = people.add("nopin", "practitioner", manager=lina, staff_number="10009", pin=None)
+    kiosk = people.add("kiosk-north", "kiosk", staff_number="K0001", pin=None)
+    today = clock.uk_today()
+
+    def record(owner, description, state=None):
+        rec = Record.create(case_id="1234567", description=description, team=owner.team_id,
+                            created_by=owner)
+        if state:
+            Removal.create(record=rec, team=owner.team_id, state=state, for_user=owner,
+                           requested_by=owner, requester_manager=owner.line_manager_id,
+                           purpose="court", papers="Court bundle",
+                           due_on=today + dt.timedelta(days=3), requested_at=clock.now())
+        return rec
+
+    return {
+        "lina": lina, "pat": pat, "sam": sam, "alex": alex, "nopin": nopin, "kiosk": kiosk,
+        "approved": record(pat, "Court bundle, volume 2", "approved_for_removal"),
+        "out": record(pat, "Conference minutes", "out"),
+        "in_office": record(pat, "Old assessment"),
+        "east": record(alex, "East team bundle", "approved_for_removal"),
+    }
+
+
+@pytest.fixture
+def kiosk(web, site):
+    web.sign_in("kiosk-north")
+    web.get("/kiosk/")
+    return web
+
+
+def identify(kiosk, staff_number="10002", pin=PIN):
+    kiosk.get("/kiosk/")
+    return kiosk.post("/kiosk/identify", {"staff_number": staff_number, "pin": pin})
+
+
+def scan(kiosk, code):
+    """What a USB scanner does: types the code into the focused field and presses Enter."""
+    return kiosk.post("/kiosk/scan", {"label_code": code})
+
+
+def removal_of(record) -> Removal:
+    return Removal.select().where(Removal.record == record).order_by(Removal.id.desc()).get()
+
+
+def error_summary(html: str) -> str:
+    match = re.search(r'<div class="govuk-error-summary".*?</ul>', html, re.S)
+    assert match, "no GOV.UK error summary"
+    return match.group(0)
+
+
+# -- The kiosk account reaches the kiosk and nothing else -------------------------------------
+
+
+def test_kiosk_account_lands_on_the_kiosk(web, site):
+    response = web.sign_in("kiosk-north")
+    home = web.client.get(response.headers["Location"])
+    assert home.status_code in (302, 303) and home.headers["Location"].endswith("/kiosk/")
+    html = web.get("/kiosk/").get_data(as_text=True)
+    assert "Take out or return papers" in html and 'name="staff_number"' in html
+    assert 'class="govuk-service-navigation__list"' not in html  # no service navigation
+
+
+@pytest.mark.parametrize("url", [
+    "/records", "/records/new", "/records/labels", "/approvals", "/board", "/send",
+    "/send/new", "/breaches", "/breaches/new", "/register", "/account/pin",
+])
+def test_kiosk_account_cannot_open_any_other_page(kiosk, site, url):
+    response = kiosk.client.get(url)
+    assert response.status_code in (302, 303, 403), (url, response.status_code)
+    if response.status_code != 403:
+        assert response.headers["Location"].endswith("/kiosk/")
+    assert "Court bundle" not in response.get_data(as_text=True)
+
+
+def test_kiosk_account_cannot_open_a_record_or_post_elsewhere(kiosk, site):
+    record = site["approved"]
+    assert kiosk.client.get(f"/records/{record.id}").status_code == 403
+    removal = removal_of(record)
+    response = kiosk.post(f"/removals/{removal.id}/take_out",
+                          {**SAFEGUARDS, "version": removal.version})
+    assert response.status_code == 403
+    assert kiosk.post("/records/new", {"case_id": "1", "description": "x"}).status_code == 403
+    assert kiosk.post("/account/pin", {"password": "x", "pin": "1357",
+                                       "pin_confirm": "1357"}).status_code == 403
+    assert removal_of(record).state == "approved_for_removal"
+    assert kiosk.client.get("/board", headers={"HX-Request": "true"}).status_code == 403
+
+
+def test_staff_cannot_use_the_kiosk_screens(web, site):
+    web.sign_in("pat")
+    web.get("/kiosk/", status=403)
+    web.get("/")
+    assert web.post("/kiosk/identify", {"staff_number": "10002", "pin": PIN}).status_code == 403
+
+
+# -- Identifying with staff number and PIN ---------------------------------------------------
+
+
+def test_staff_number_and_pin_identify_the_person(kiosk, site):
+    response = identify(kiosk)
+    assert response.status_code == 303
+    html = kiosk.get("/kiosk/").get_data(as_text=True)
+    assert "Hello Pat Tester" in html and 'name="label_code"' in html
+    assert "sign me out" in html
+
+
+def test_missing_staff_number_and_pin_are_gov_uk_errors(kiosk, site):
+    response = identify(kiosk, staff_number="", pin="")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    summary = error_summary(html)
+    assert 'href="#staff_number">Enter your staff number' in summary
+    assert 'href="#pin">Enter your PIN' in summary
+    assert '<p id="staff_number-error" class="govuk-error-message">' in html
+    assert "<title>Error: " in html
+
+
+def test_wrong_pin_is_refused_with_a_gov_uk_error(kiosk, site):
+    response = identify(kiosk, pin="9753")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 401
+    assert "Enter a correct staff number and PIN" in error_summary(html)
+    assert '<p id="staff_number-error" class="govuk-error-message">' in html
+    assert "<title>Error: " in html
+    assert 'value="10002"' in html  # the staff number stays; the PIN never comes back
+    assert "9753" not in html
+    assert "Hello Pat" not in kiosk.get("/kiosk/").get_data(as_text=True)
+    assert User.get_by_id(site["pat"].id).failed_pins == 1
+
+
+def test_unknown_staff_number_and_no_pin_set_get_the_same_answer(kiosk, site):
+    wrong = identify(kiosk, pin="9753").get_data(as_text=True)
+    unknown = identify(kiosk, staff_number="55555", pin=PIN)
+    no_pin = identify(kiosk, staff_number="10009", pin=PIN)
+    assert unknown.status_code == no_pin.status_code == 401
+    for response in (unknown, no_pin):
+        assert "Enter a correct staff number and PIN" in response.get_data(as_text=True)
+    assert "Enter a correct staff number and PIN" in wrong
+
+
+def test_another_teams_person_cannot_use_this_kiosk(kiosk, site):
+    response = identify(kiosk, staff_number="20002")
+    assert response.status_code == 401
+    assert "Hello Alex" not in kiosk.get("/kiosk/").get_data(as_text=True)
+
+
+def test_repeated_wrong_pins_lock_the_pin(kiosk, site):
+    for _ in range(5):
+        assert identify(kiosk, pin="9753").status_code == 401
+    pat = User.get_by_id(site["pat"].id)
+    assert pat.pin_locked_until is not None and pat.pin_locked_until > clock.now()
+    # Locked: even the right PIN is refused, with a message that says why.
+    response = identify(kiosk)
+    assert response.status_code == 401
+    assert "Too many wrong PINs" in error_summary(response.get_data(as_text=True))
+    assert "Hello Pat" not in kiosk.get("/kiosk/").get_data(as_text=True)
+    # Another person's PIN still works meanwhile.
+    assert identify(kiosk, staff_number="10003").status_code == 303
+    kiosk.post("/kiosk/sign-out")
+    # After the lockout the right PIN works again.
+    clock.travel(dt.timedelta(minutes=16))
+    kiosk.client.get("/kiosk/")  # keep the kiosk's own session (idle 30 min) alive
+    assert identify(kiosk).status_code == 303
+
+
+# -- Scanning a label ------------------------------------------------------------------------
+
+
+def test_scanning_a_label_shows_the_record_and_the_take_out_form(kiosk, site):
+    identify(kiosk)
+    record = site["approved"]
+    response = scan(kiosk, record.label_code)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Court bundle, volume 2" in html and record.label_code in html
+    assert "Approved to take out" in html
+    removal = removal_of(record)
+    assert f'action="/kiosk/removals/{removal.id}/take_out"' in html
+    assert "return_papers" not in html
+    for name in SAFEGUARDS:
+        assert f'name="{name}"' in html
+
+
+def test_a_typed_code_in_lower_case_with_spaces_is_found(kiosk, site):
+    identify(kiosk)
+    code = site["approved"].label_code
+    assert "Court bundle, volume 2" in scan(kiosk, f"  {code.lower()} ").get_data(as_text=True)
+
+
+def test_only_the_actions_this_person_may_take(kiosk, site):
+    # Sam is not the holder: no take out, no return, just what the papers are doing.
+    identify(kiosk, staff_number="10003")
+    html = scan(kiosk, site["approved"].label_code).get_data(as_text=True)
+    assert "/take_out" not in html and "/return_papers" not in html
+    assert "There is nothing you can do with these papers here" in html
+    html = scan(kiosk, site["out"].label_code).get_data(as_text=True)
+    assert "/take_out" not in html and "/return_papers" not in html
+    # Even posted directly, the guard refuses: only the holder carries the papers out.
+    removal = removal_of(site["approved"])
+    response = kiosk.post(f"/kiosk/removals/{removal.id}/take_out",
+                          {**SAFEGUARDS, "version": removal.version})
+    assert response.status_code == 403
+    assert removal_of(site["approved"]).state == "approved_for_removal"
+    kiosk.post("/kiosk/sign-out")
+
+    # The line manager may take papers back in for the team, but not carry them out.
+    identify(kiosk, staff_number="10001")
+    html = scan(kiosk, site["out"].label_code).get_data(as_text=True)
+    assert "/return_papers" in html and "/take_out" not in html
+    html = scan(kiosk, site["approved"].label_code).get_data(as_text=True)
+    assert "/take_out" not in html
+
+
+def test_papers_in_the_office_offer_nothing(kiosk, site):
+    identify(kiosk)
+    html = scan(kiosk, site["in_office"].label_code).get_data(as_text=True)
+    assert "These papers are in the office" in html
+    assert "<form" not in html.split("Old assessment", 1)[1].split("sign me out")[0].replace(
+        '<form method="post" action="/kiosk/sign-out">', "")
+
+
+def test_another_teams_label_or_an_unknown_code_is_not_found(kiosk, site):
+    identify(kiosk)
+    for code in (site["east"].label_code, "SK-NOTACODE", ""):
+        response = scan(kiosk, code)
+        html = response.get_data(as_text=True)
+        assert response.status_code == 422
+        assert "East team bundle" not in html
+        summary = error_summary(html)
+        assert ("No record of this team has that label code" in summary
+                or "Scan the label" in summary)
+    removal = removal_of(site["east"])
+    response = kiosk.post(f"/kiosk/removals/{removal.id}/take_out",
+                          {**SAFEGUARDS, "version": removal.version})
+    assert response.status_code == 404
+
+
+def test_scanning_without_identifying_first_goes_back_to_identify(kiosk, site):
+    response = scan(kiosk, site["approved"].label_code)
+    assert response.status_code == 303 and "/kiosk/" in response.headers["Location"]
+    assert "Court bundle" not in response.get_data(as_text=True)
+
+
+# -- Taking out and returning ------------------------------------------------------------------
+
+
+def test_take_out_without_the_safeguards_is_refused(kiosk, site):
+    identify(kiosk)
+    removal = removal_of(site["approved"])
+    response = kiosk.post(f"/kiosk/removals/{removal.id}/take_out",
+                          {"lockable_bag": "yes", "version": removal.version})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    summary = error_summary(html)
+    assert "USB memory stick" in summary and "notebook" in summary
+    assert "lockable bag" not in summary  # that one was ticked
+    assert 'class="govuk-error-message"' in html
+    # The box that was ticked stays ticked; the others wait for the person.
+    assert re.search(r'id="lockable_bag" name="lockable_bag" type="checkbox" value="yes" checked',
+                     html)
+    assert not re.search(r'id="no_usb_stick"[^>]*checked', html)
+    assert removal_of(site["approved"]).state == "approved_for_removal"
+    assert "Hello Pat Tester" in kiosk.get("/kiosk/").get_data(as_text=True)  # still here
+
+
+def test_take_out_with_the_safeguards_signs_the_person_out(kiosk, site):
+    identify(kiosk)
+    removal = removal_of(site["approved"])
+    html = scan(kiosk, site["approved"].label_code).get_data(as_text=True)
+    version = re.search(r'name="version" value="(\d+)"', html).group(1)
+    response = kiosk.post(f"/kiosk/removals/{removal.id}/take_out",
+                          {**SAFEGUARDS, "version": version})
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/kiosk/?done=take_out")
+    after = removal_of(site["approved"])
+    assert after.state == "out" and after.taken_out_at is not None
+    page = kiosk.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Papers taken out" in page and "You have been signed out of the kiosk" in page
+    assert 'name="staff_number"' in page and "Hello Pat" not in page
+    # Signed out: the next scan asks who you are again.
+    assert scan(kiosk, site["out"].label_code).status_code == 303
+
+
+def test_return_papers_signs_the_person_out(kiosk, site):
+    identify(kiosk)
+    removal = removal_of(site["out"])
+    assert "/return_papers" in scan(kiosk, site["out"].label_code).get_data(as_text=True)
+    response = kiosk.post(f"/kiosk/removals/{removal.id}/return_papers",
+                          {"version": removal.version})
+    assert response.status_code == 303
+    assert removal_of(site["out"]).state == "returned"
+    page = kiosk.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Papers returned" in page and 'name="staff_number"' in page
+
+
+def test_a_stale_form_is_refused(kiosk, site):
+    identify(kiosk)
+    removal = removal_of(site["out"])
+    response = kiosk.post(f"/kiosk/removals/{removal.id}/return_papers",
+                          {"version": removal.version + 5})
+    assert response.status_code == 409
+    assert "Scan the label again" in response.get_data(as_text=True)
+    assert removal_of(site["out"]).state == "out"
+
+
+def test_only_kiosk_events_can_be_sent(kiosk, site):
+    identify(kiosk, staff_number="10001")
+    removal = removal_of(site["out"])
+    response = kiosk.post(f"/kiosk/removals/{removal.id}/report_lost",
+                          {"version": removal.version})
+    assert response.status_code == 404
+    assert removal_of(site["out"]).state == "out"
+
+
+def test_the_audit_event_records_the_person_and_the_kiosk(kiosk, site):
+    identify(kiosk)
+    removal = removal_of(site["approved"])
+    kiosk.post(f"/kiosk/removals/{removal.id}/take_out", {**SAFEGUARDS,
+                                                            "version": removal.version})
+    event = (AuditEvent.select()
+             .where(AuditEvent.entity_type == "removal", AuditEvent.entity_id == removal.id,
+                    AuditEvent.event == "take_out").get())
+    assert event.actor_id == site["pat"].id
+    assert event.kiosk_id == site["kiosk"].id
+    identify(kiosk)
+    out = removal_of(site["out"])
+    kiosk.post(f"/kiosk/removals/{out.id}/return_papers", {"version": out.version})
+    event = (AuditEvent.select()
+             .where(AuditEvent.entity_id == out.id, AuditEvent.event == "return_papers").get())
+    assert (event.actor_id, event.kiosk_id) == (site["pat"].id, site["kiosk"].id)
+
+
+# -- Idle timeout ------------------------------------------------------------------------------
+
+
+def test_signed_out_after_60_seconds_idle(kiosk, site):
+    identify(kiosk)
+    clock.travel(dt.timedelta(seconds=45))
+    assert "Hello Pat" in kiosk.get("/kiosk/").get_data(as_text=True)  # input resets the timer
+    clock.travel(dt.timedelta(seconds=45))
+    assert scan(kiosk, site["approved"].label_code).status_code == 200  # 45 s since last
+    clock.travel(dt.timedelta(seconds=61))
+    response = scan(kiosk, site["approved"].label_code)
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/kiosk/?timed_out=1")
+    page = kiosk.get(response.headers["Location"]).get_data(as_text=True)
+    assert "after 60 seconds without input" in page and 'name="staff_number"' in page
+    assert "Hello Pat" not in kiosk.get("/kiosk/").get_data(as_text=True)
+
+
+def test_idle_person_cannot_complete_an_action(kiosk, site):
+    identify(kiosk)
+    removal = removal_of(site["approved"])
+    scan(kiosk, site["approved"].label_code)
+    clock.travel(dt.timedelta(seconds=61))
+    response = kiosk.post(f"/kiosk/removals/{removal.id}/take_out",
+                          {**SAFEGUARDS, "version": removal.version})
+    assert response.status_code == 303 and "timed_out=1" in response.headers["Location"]
+    assert removal_of(site["approved"]).state == "approved_for_removal"
+
+
+def test_the_idle_timer_url_forgets_the_person(kiosk, site):
+    identify(kiosk)
+    page = kiosk.get("/kiosk/").get_data(as_text=True)
+    assert 'data-idle-url="/kiosk/timeout" data-idle-seconds="60"' in page
+    response = kiosk.client.get("/kiosk/timeout")
+    assert response.status_code == 303
+    assert "Hello Pat" not in kiosk.get("/kiosk/").get_data(as_text=True)
+
+
+def test_finished_button_signs_the_person_out(kiosk, site):
+    identify(kiosk)
+    assert kiosk.post("/kiosk/sign-out").status_code == 303
+    assert 'name="staff_number"' in kiosk.get("/kiosk/").get_data(as_text=True)
+
+
+# -- Without JavaScript --------------------------------------------------------------------
+
+
+def test_every_kiosk_form_is_a_plain_post(kiosk, site):
+    pages = [kiosk.get("/kiosk/").get_data(as_text=True)]
+    identify(kiosk)
+    pages.append(kiosk.get("/kiosk/").get_data(as_text=True))
+    pages.append(scan(kiosk, site["approved"].label_code).get_data(as_text=True))
+    for html in pages:
+        main = html.split("<main", 1)[1]
+        assert not re.search(r"\shx-(get|post|trigger|target|swap)=", main)
+        forms = re.findall(r"<form[^>]*>", main)
+        assert forms
+        for form in forms:
+            assert 'method="post"' in form and 'action="/kiosk/' in form
+        assert main.count('name="csrf_token"') == len(forms)
+
+
+# -- The label sheet ---------------------------------------------------------------------------
+
+
+def test_label_sheet_has_a_qr_code_per_record_carrying_only_the_label_code(web, site):
+    web.sign_in("pat")
+    html = web.get("/records/labels").get_data(as_text=True)
+    records = list(Record.select().where(Record.team == site["pat"].team_id).order_by(Record.id))
+    svgs = re.findall(r"<svg.*?</svg>", html, re.S)
+    assert len(svgs) == len(records) == 3
+    for record, svg in zip(records, svgs, strict=True):
+        # The QR is exactly the QR of the label code alone (same settings as the page).
+        expected = segno.make(record.label_code, error="m").svg_inline(scale=3, border=1,
+                                                                     omitsize=True)
+        assert svg == expected
+        with_case = segno.make(f"{record.label_code} {record.case_id}", error="m")
+        assert svg != with_case.svg_inline(scale=3, border=1, omitsize=True)
+        assert record.case_id not in svg and record.description not in svg
+        assert record.label_code in html
+    assert "East team bundle" not in html
+
+
+def test_label_sheet_is_for_team_staff_only(web, new_web, site):
+    web.sign_in("kiosk-north")
+    assert web.client.get("/records/labels").status_code == 403
+    other = new_web()
+    other.sign_in("alex")
+    html = other.get("/records/labels").get_data(as_text=True)
+    assert "East team bundle" in html and "Court bundle" not in html
