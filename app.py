@@ -18,6 +18,7 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from werkzeug.routing import IntegerConverter
 
 from models import clock
 from models.base import db
@@ -40,9 +41,22 @@ def _secret_key(instance_path: Path) -> str:
     return key_file.read_text().strip()
 
 
+class IdConverter(IntegerConverter):
+    """`<int:...>` capped at the largest 64-bit id: a longer number is no such page (404).
+
+    Without the cap /records/<30 digits> reached the database and SQLite raised
+    OverflowError (a 500) instead of answering "not found".
+    """
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Build the Safekeep application; `config` overrides the environment (tests use it)."""
     app = Flask(__name__, instance_path=str(HERE / "instance"), static_folder="static")
+    app.url_map.converters["int"] = IdConverter
     instance = Path(app.instance_path)
     app.config.update(
         SECRET_KEY=None,

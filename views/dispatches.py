@@ -21,7 +21,7 @@ from models.base import Stale, write_transaction
 from models.dispatches import Dispatch
 from models.records import Record
 from models.transitions import Forbidden, Refused, apply_transition, enabled_event_ids
-from views.forms import FormErrors, checked, text
+from views.forms import FormErrors, checked, id_arg, text
 from views.htmx import is_htmx
 
 bp = Blueprint("dispatches", __name__)
@@ -58,7 +58,7 @@ def start():
 def draft():
     _require_team_member()
     errors = FormErrors()
-    form = _prefill_from_record(request.args.get("record", type=int))
+    form = _prefill_from_record(id_arg("record"))
     if request.method == "POST":
         form = {k: text(k, 600) for k in ("case_id", "description", "method",
                                           "recipient_organisation", "recipient_role", "address")}

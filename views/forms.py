@@ -40,7 +40,9 @@ def errors_list(errors: dict | None) -> list[dict]:
 
 
 def text(name: str, max_length: int = 500) -> str:
-    return (request.form.get(name) or "").strip()[:max_length]
+    # PostgreSQL refuses NUL in text ("cannot contain NUL (0x00) bytes": a 500); it is never
+    # meaningful in a form field, so drop it for both databases alike.
+    return (request.form.get(name) or "").replace("\x00", "").strip()[:max_length]
 
 
 def checked(name: str) -> bool:
@@ -66,7 +68,7 @@ def date_input(name: str, errors: FormErrors, label: str) -> dt.date | None:
         if year < 1000:
             raise ValueError
         return dt.date(year, month, day)
-    except ValueError:
+    except (ValueError, OverflowError):  # dt.date(2026, 1, 10**30) overflows, not ValueError
         errors.add(name, f"{label[0].upper()}{label[1:]} must be a real date", anchor=f"{name}-day")
         return None
 
@@ -88,3 +90,20 @@ def joined_error(errors: dict | None, *fields: str) -> dict | None:
     """One errorMessage for a group of fields (a fieldset of checkboxes), or None."""
     messages = [errors[f] for f in fields if errors and f in errors]
     return {"text": ". ".join(messages)} if messages else None
+
+
+# Ids are 64-bit in both databases; a longer number in a URL is no such object, and handing
+# it to SQLite raises OverflowError (a 500) rather than finding nothing.
+MAX_ID = 2**63 - 1
+MAX_PAGE = 1_000_000
+
+
+def id_arg(name: str) -> int | None:
+    """An id from the query string, or None when it is missing, not a number or too big."""
+    value = request.args.get(name, type=int)
+    return value if value is not None and 0 < value <= MAX_ID else None
+
+
+def page_arg() -> int:
+    """The page number asked for, from 1 to MAX_PAGE (views cap it at their last page too)."""
+    return min(max(1, request.args.get("page", 1, type=int)), MAX_PAGE)

@@ -20,7 +20,7 @@ from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.records import Record, Removal
 from models.transitions import Forbidden, Refused, apply_transition, enabled_event_ids
-from views.forms import FormErrors, checked, date_input, text, time_input
+from views.forms import FormErrors, checked, date_input, page_arg, text, time_input
 from views.htmx import is_htmx
 
 bp = Blueprint("records", __name__)
@@ -362,7 +362,7 @@ def labels():
 
     if not current_user.team_id or not current_user.has_role(*TEAM_ROLES):
         abort(403)
-    page = max(1, request.args.get("page", 1, type=int))
+    page = page_arg()
     query = Record.select().where(Record.team == current_user.team_id).order_by(Record.id)
     total = query.count()
     records = list(query.paginate(page, LABELS_PER_SHEET))

@@ -27,7 +27,7 @@ from models.register_figures import (
     ico_deadline,
     register_figures,
 )
-from views.forms import FormErrors
+from views.forms import MAX_ID, FormErrors
 
 bp = Blueprint("register", __name__)
 
@@ -101,7 +101,7 @@ def _date_arg(args: Mapping[str, str], name: str, label: str, errors: FormErrors
         if year < 1000:
             raise ValueError
         return dt.date(year, month, day)
-    except ValueError:
+    except (ValueError, OverflowError):  # a 30-digit day overflows rather than ValueError
         errors.add(name, f"{label} must be a real date", anchor=f"{name}-day")
         return None
 
@@ -120,7 +120,7 @@ def read_filters(args: Mapping[str, str]) -> tuple[Filters, FormErrors]:
     team = None
     raw_team = (args.get("team") or "").strip()
     if raw_team:
-        if raw_team.isdigit():
+        if raw_team.isdigit() and 0 < int(raw_team) <= MAX_ID:
             team = int(raw_team)
         else:
             errors.add("team", "Select a team from the list")
