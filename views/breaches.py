@@ -58,15 +58,17 @@ def yes_no(name: str, errors: FormErrors, message: str) -> bool | None:
 
 @bp.get("/breaches")
 def index():
-    page = max(1, request.args.get("page", 1, type=int))
     size = 25
     query = Breach.visible_query(current_user).order_by(Breach.discovered_at.desc(), Breach.id)
     total = query.count()
+    pages = max(1, -(-total // size))
+    # Past the last page shows the last page: a huge ?page= would overflow the SQL OFFSET (500).
+    page = min(max(1, request.args.get("page", 1, type=int)), pages)
     cases = list(query.paginate(page, size))
     now = clock.now()
     return render_template(
         "breaches/index.html", title="Breach cases", cases=cases, page=page,
-        pages=max(1, -(-total // size)), total=total, state_labels=STATE_LABELS,
+        pages=pages, total=total, state_labels=STATE_LABELS,
         categories=dict(rules.CATEGORIES), clocks={c.id: _clock(c, now) for c in cases},
     )
 
@@ -346,7 +348,16 @@ def transition(breach_id: int, event: str):
             errors.add("status", f"This case is {state}: it cannot be changed that way now.")
             status = 409
         except Forbidden:
-            abort(403)
+            current = Breach.get_by_id(breach_id)
+            if (event == "notify" and _may_update(current)
+                    and not rules.police_details_complete(current)):
+                # Not a matter of role: the loss or theft still waits for its police details.
+                errors.add("status", "Record the police crime reference (or why there is none "
+                                     "yet) and that the line manager was told before the case "
+                                     "can be notified.")
+                status = 409
+            else:
+                abort(403)
     if errors and status == 200:
         status = 422
     fresh = Breach.get_by_id(breach_id)

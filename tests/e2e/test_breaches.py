@@ -1,0 +1,449 @@
+"""Breach cases in the browser: papers reported lost become a breach case that each role in
+the breach chain walks to closed in its own browser; a near miss closes without telling a
+service user; the ICO draft holds no identifiers; the 72-hour ICO clock runs out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from models import clock
+from models.breaches import Breach
+from models.people import User
+from models.records import Record
+from tests.e2e.conftest import check_accessibility, screenshot, sign_in
+
+SCREEN = {"width": 1366, "height": 768}
+
+
+@pytest.fixture(autouse=True)
+def _reset_clock():
+    clock.travel_reset()
+    yield
+    clock.travel_reset()
+
+
+def _context(browser, base_url):
+    return browser.new_context(base_url=base_url, bypass_csp=True, viewport=SCREEN)
+
+
+def _person(browser, base_url, username: str):
+    context = _context(browser, base_url)
+    page = context.new_page()
+    sign_in(page, username)
+    return context, page
+
+
+def _uk_minute(delta: dt.timedelta = dt.timedelta(0)) -> str:
+    """A datetime-local value (UK time, to the minute) for the app's now + delta."""
+    return clock.to_uk(clock.now() + delta).strftime("%Y-%m-%dT%H:%M")
+
+
+def _open_case(page, reference: str) -> None:
+    """From anywhere: Breaches in the navigation, then the case by its reference."""
+    page.get_by_role("link", name="Breaches", exact=True).click()
+    check_accessibility(page)
+    page.get_by_role("link", name=reference, exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Breach {reference}")
+    check_accessibility(page)
+
+
+def _next_step(page):
+    return page.locator("#next-step")
+
+
+def _stage(page):
+    return page.locator("main .govuk-tag").first
+
+
+# -- the steps, each done by one person on the case page ------------------------------------
+
+
+def _notify(page, recipients: list[str], when: str) -> None:
+    step = _next_step(page)
+    for label in recipients:
+        group = step.get_by_role("group", name=label, exact=True)
+        group.get_by_label("Name of the person told").fill(f"Named {label}")
+        group.get_by_label("Date and time told").fill(when)
+    step.get_by_role("group", name=re.compile("media office advised")).get_by_label("No").check()
+    step.get_by_label("Why?").fill("One bundle, no press interest; reputation not at risk")
+    step.get_by_role("button", name="Record who was told").click()
+
+
+def _assess(page, likelihood: str, severity: str, reportable_text: str) -> None:
+    step = _next_step(page)
+    step.get_by_role("group", name="Likelihood that harm follows").get_by_label(likelihood).check()
+    step.get_by_role("group", name="Severity of the harm").get_by_label(severity).check()
+    step.get_by_label("Likely outcomes for the service user(s)").fill(
+        "Family's history could be read by a stranger"
+    )
+    step.get_by_label("Actions taken to minimise the impact").fill(
+        "Route retraced, lost property office and transport company asked"
+    )
+    step.get_by_role("button", name="Check the result").click()
+    # The preview: the grid's answer shown, nothing saved yet.
+    preview = page.locator("#next-step .govuk-inset-text")
+    expect(preview).to_contain_text(reportable_text)
+    expect(_stage(page)).to_have_text("Notified")
+    # The default stays chosen: the grid's result is used unless someone overrides it.
+    expect(step.get_by_label("Use the grid's result")).to_be_checked()
+    check_accessibility(page)
+
+
+def _decide(page, referred: bool) -> None:
+    step = _next_step(page)
+    step.get_by_label("Caldicott Guardian consulted").fill("Cal Mensah")
+    step.get_by_label("Legal advice was taken").check()
+    step.get_by_role("group", name="Disciplinary investigation?").get_by_label("No").check()
+    group = step.get_by_role("group", name="Referred to the ICO?")
+    if referred:
+        group.get_by_label("Yes").check()
+        step.get_by_label("When the ICO was told (if referred)").fill(
+            _uk_minute(-dt.timedelta(minutes=1))
+        )
+        step.get_by_label("ICO reference (if referred)").fill("IC-998877-X1Y2")
+    else:
+        group.get_by_label("No").check()
+    step.get_by_label("Social Work England (social workers)").check()
+    step.get_by_role("button", name="Record the decision").click()
+
+
+def _close(page) -> None:
+    step = _next_step(page)
+    step.get_by_label("My breach report is complete").check()
+    step.get_by_label("Lessons learned").fill(
+        "Bundles taken to court go in the lockable bag until they are back in the office"
+    )
+    step.get_by_role("button", name="Close the case").click()
+
+
+# -- a removal's papers reported lost -------------------------------------------------------
+
+
+def _papers_out(page, description: str) -> Record:
+    pat = User.by_username("pat")
+    record = Record.create(
+        case_id="5550177", description=description, team=pat.team_id, created_by=pat
+    )
+    page.goto(f"/records/{record.id}")
+    check_accessibility(page)
+    page.get_by_role("button", name="Take papers out of the office").click()
+    page.get_by_label("Court").check()
+    page.get_by_label("Which papers are you taking?").fill("Court bundle with chronology")
+    page.get_by_label("Returned to the office").check()
+    due = clock.uk_today() + dt.timedelta(days=2)
+    page.get_by_label("Day").fill(str(due.day))
+    page.get_by_label("Month").fill(str(due.month))
+    page.get_by_label("Year").fill(str(due.year))
+    page.get_by_role("button", name="Continue").click()
+    for label in ("lockable bag", "password protected", "USB memory stick", "notebook secure"):
+        page.get_by_label(label).check()
+    page.get_by_role("button", name="Take out").click()
+    expect(page.locator("#status")).to_contain_text("Out of the office")
+    return record
+
+
+def _report_lost(page, where: str) -> None:
+    status = page.locator("#status")
+    status.get_by_text("Report the papers lost or stolen").click()
+    check_accessibility(page)
+    status.get_by_label("Where were they last seen?").fill(where)
+    today = clock.uk_today()
+    status.get_by_label("Day").fill(str(today.day))
+    status.get_by_label("Month").fill(str(today.month))
+    status.get_by_label("Year").fill(str(today.year))
+    status.get_by_label("Time last seen").fill("00:01")
+    status.get_by_role("button", name="Report lost").click()
+    expect(status).to_contain_text("lost")
+
+
+def _lost_case(page, description: str, where: str) -> tuple[Record, Breach]:
+    record = _papers_out(page, description)
+    _report_lost(page, where)
+    check_accessibility(page)
+    breach = Breach.get(Breach.record == record.id)
+    return record, breach
+
+
+# -- 1. a loss, walked to closed by the breach chain ----------------------------------------
+
+
+def test_lost_papers_open_a_breach_case_that_the_chain_walks_to_closed(browser, base_url):
+    pat_context, pat = _person(browser, base_url, "pat")
+    record, breach = _lost_case(pat, "Court bundle, volume 3", "On the train back from court")
+    screenshot(pat, "breach-record-lost")
+
+    # The case the loss opened: linked to the removal, loss, police details before notifying.
+    _open_case(pat, breach.reference)
+    expect(pat.locator(".govuk-caption-l")).to_contain_text("Loss")
+    expect(_stage(pat)).to_have_text("Reported")
+    expect(pat.locator("main")).to_contain_text("hours left to tell the ICO")
+    linked = pat.get_by_role("link", name=re.compile(r"Removal \d+ of Court bundle, volume 3"))
+    expect(linked).to_be_visible()
+    expect(_next_step(pat)).to_contain_text("record the police crime reference")
+    expect(pat.locator("main")).to_contain_text("About 1 person, 1 record")
+    # An empty reason field really is empty (not the word "None" saved as the reason).
+    expect(pat.get_by_label("If there is no crime reference yet, say why")).to_have_value("")
+    # The ICO draft is the breach chain's: the practitioner is not offered a page they
+    # would be refused.
+    expect(pat.get_by_role("link", name="ICO report draft (no personal data)")).to_have_count(0)
+    expect(pat.get_by_role("link", name="Breach report (printable)")).to_be_visible()
+    screenshot(pat, "breach-loss-reported")
+    pat.get_by_label("Police crime reference number").fill("CAD 4471/25NOV")
+    pat.get_by_label("The line manager has been told").check()
+    pat.get_by_role("button", name="Save police details").click()
+    expect(pat.locator("main")).to_contain_text("CAD 4471/25NOV")
+    expect(pat.locator(".app-timeline")).not_to_contain_text("None")
+    check_accessibility(pat)
+    # The reporter may notify (the machine's "handles the case"); here the line manager does.
+
+    clock.travel(dt.timedelta(minutes=10))  # people are told after the loss was discovered
+    lina_context, lina = _person(browser, base_url, "lina")
+    _open_case(lina, breach.reference)
+    told_at = _uk_minute(-dt.timedelta(minutes=2))
+    recipients = [
+        "Director",
+        "Business Improvement Manager",
+        "Caldicott Guardian",
+        "Information and Records Manager",
+        "Governance Team",
+        "Data Protection Officer",
+        "Insurance Section",
+    ]
+    _notify(lina, recipients, told_at)
+    expect(_stage(lina)).to_have_text("Notified")
+    table = lina.get_by_role("table", name="Who was told, and when")
+    for label in recipients:
+        expect(table).to_contain_text(f"Named {label}")
+    expect(table).to_contain_text("Considered, not advised")
+    check_accessibility(lina)
+    screenshot(lina, "breach-loss-notified")
+    lina_context.close()
+
+    # Risk assessment: the DPO checks the grid's result, then confirms it.
+    dpo_context, dpo = _person(browser, base_url, "dpo")
+    _open_case(dpo, breach.reference)
+    _assess(dpo, "3 – ", "3 – ", "Reportable to the ICO.")
+    screenshot(dpo, "breach-loss-risk-preview")
+    _next_step(dpo).get_by_role("button", name="Record the risk assessment").click()
+    expect(_stage(dpo)).to_have_text("Risk assessed")
+    expect(dpo.locator("main")).to_contain_text("3 × 3")
+    check_accessibility(dpo)
+    dpo_context.close()
+
+    # The practitioner tells the service user: face to face, then in writing.
+    pat.reload()
+    check_accessibility(pat)
+    step = _next_step(pat)
+    today = clock.uk_today()
+    for legend in ("Date of the face-to-face meeting", "Date of the letter"):
+        group = step.get_by_role("group", name=legend)
+        group.get_by_label("Day").fill(str(today.day))
+        group.get_by_label("Month").fill(str(today.month))
+        group.get_by_label("Year").fill(str(today.year))
+    step.get_by_role("button", name="Record that the service user was told").click()
+    expect(_stage(pat)).to_have_text("Service user informed")
+    expect(pat.locator("main")).to_contain_text("Told face to face on")
+    check_accessibility(pat)
+    # The practitioner cannot decide: the next step is someone else's.
+    expect(_next_step(pat)).to_contain_text("Nothing for you to do")
+    pat_context.close()
+
+    # The Assistant Director decides, with the Caldicott Guardian.
+    ash_context, ash = _person(browser, base_url, "ash")
+    _open_case(ash, breach.reference)
+    _decide(ash, referred=True)
+    expect(_stage(ash)).to_have_text("Decided")
+    expect(ash.locator("main")).to_contain_text("reference IC-998877-X1Y2")
+    expect(ash.locator("main")).to_contain_text("Social Work England")
+    expect(ash.locator("main")).to_contain_text("ICO clock stopped")
+    check_accessibility(ash)
+    screenshot(ash, "breach-loss-decided")
+    ash_context.close()
+
+    # The Information and Records Manager closes it with the lessons learned.
+    rita_context, rita = _person(browser, base_url, "rita")
+    _open_case(rita, breach.reference)
+    _close(rita)
+    expect(_stage(rita)).to_have_text("Closed")
+    expect(rita.get_by_role("heading", name="Case closed")).to_be_visible()
+    expect(rita.locator("main")).to_contain_text("Lessons learned")
+    expect(rita.locator("main")).to_contain_text("Closed on")
+    check_accessibility(rita)
+    screenshot(rita, "breach-loss-closed")
+    rita.get_by_role("link", name="Breach report (printable)").click()
+    expect(rita.get_by_role("heading", level=1)).to_have_text(f"Breach {breach.reference}")
+    expect(rita.locator("main")).to_contain_text("Stage: Closed")
+    check_accessibility(rita)
+    screenshot(rita, "breach-loss-report")
+    rita_context.close()
+
+
+# -- 2. a near miss: no one to tell ---------------------------------------------------------
+
+
+def _report_near_miss(page) -> str:
+    page.get_by_role("link", name="Breaches", exact=True).click()
+    check_accessibility(page)
+    page.get_by_role("button", name="Report a breach or near miss").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Report a breach or near miss")
+    check_accessibility(page)
+    page.get_by_label("Near miss").check()
+    page.get_by_role("group", name="Did any data leave the council's control?").get_by_label(
+        "No"
+    ).check()
+    page.get_by_label("What happened?").fill(
+        "Letter put in the wrong envelope; spotted at the post room before it was sent"
+    )
+    page.get_by_label("When did it happen?").fill(_uk_minute(-dt.timedelta(hours=2)))
+    page.get_by_label("When was it discovered?").fill(_uk_minute(-dt.timedelta(hours=1)))
+    page.get_by_label("Basic personal identifiers").check()
+    page.get_by_label("Roughly how many people's data?").fill("1")
+    page.get_by_label("Roughly how many records?").fill("1")
+    page.get_by_role("button", name="Report", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Breach BR-")
+    expect(page.locator(".govuk-caption-l")).to_contain_text("Near miss")
+    check_accessibility(page)
+    return page.get_by_role("heading", level=1).inner_text().removeprefix("Breach ")
+
+
+def test_a_near_miss_is_closed_without_telling_a_service_user(browser, base_url):
+    sam_context, sam = _person(browser, base_url, "sam")
+    reference = _report_near_miss(sam)
+    expect(sam.locator("main")).to_contain_text("Data left the council's control")
+    screenshot(sam, "breach-near-miss-reported")
+    # No police for a near miss: the reporter can notify at once.
+    _notify(
+        sam,
+        [
+            "Director",
+            "Business Improvement Manager",
+            "Caldicott Guardian",
+            "Information and Records Manager",
+            "Governance Team",
+            "Data Protection Officer",
+        ],
+        _uk_minute(-dt.timedelta(minutes=30)),
+    )
+    expect(_stage(sam)).to_have_text("Notified")
+    expect(sam.get_by_role("table", name="Who was told, and when")).not_to_contain_text("Insurance")
+    check_accessibility(sam)
+    # The reporter does not assess their own breach.
+    expect(_next_step(sam)).to_contain_text("Nothing for you to do")
+    sam_context.close()
+
+    gov_context, gov = _person(browser, base_url, "gov")
+    _open_case(gov, reference)
+    _assess(gov, "1 – ", "1 – ", "Not reportable to the ICO.")
+    _next_step(gov).get_by_role("button", name="Record the risk assessment").click()
+    expect(_stage(gov)).to_have_text("Risk assessed")
+    # A near miss that kept the data in: no face-to-face meeting, no letter.
+    step = _next_step(gov)
+    expect(step.get_by_role("button", name="Record that there is no one to tell")).to_be_visible()
+    screenshot(gov, "breach-near-miss-assessed")
+    step.get_by_label(re.compile("Why is there no one to tell")).fill(
+        "The letter never left the post room"
+    )
+    step.get_by_role("button", name="Record that there is no one to tell").click()
+    expect(_stage(gov)).to_have_text("Service user informed")
+    expect(gov.locator("main")).to_contain_text(
+        "Not told (near miss, no data left the council's control): The letter never left"
+    )
+    check_accessibility(gov)
+    gov_context.close()
+
+    ash_context, ash = _person(browser, base_url, "ash")
+    _open_case(ash, reference)
+    _decide(ash, referred=False)
+    expect(_stage(ash)).to_have_text("Decided")
+    check_accessibility(ash)
+    ash_context.close()
+
+    rita_context, rita = _person(browser, base_url, "rita")
+    _open_case(rita, reference)
+    _close(rita)
+    expect(_stage(rita)).to_have_text("Closed")
+    check_accessibility(rita)
+    screenshot(rita, "breach-near-miss-closed")
+    rita.get_by_role("link", name="ICO report draft (no personal data)").click()
+    expect(rita.locator("main")).to_contain_text(
+        "No: near miss, no data left the council's control"
+    )
+    check_accessibility(rita)
+    rita_context.close()
+
+
+# -- 3. the ICO draft holds no identifiers -------------------------------------------------
+
+
+def test_the_ico_draft_holds_none_of_the_cases_identifiers(browser, base_url):
+    pat_context, pat = _person(browser, base_url, "pat")
+    record, breach = _lost_case(
+        pat,
+        "Child protection conference papers",
+        "Left in a meeting room; the visit for case 5550177 ran late",
+    )
+    _open_case(pat, breach.reference)
+    # The case page itself shows them: that is where people need them.
+    expect(pat.locator("main")).to_contain_text(record.case_id)
+    expect(pat.locator("main")).to_contain_text(record.label_code)
+    # Only the breach chain drafts the ICO report.
+    pat_context.close()
+
+    dpo_context, dpo = _person(browser, base_url, "dpo")
+    _open_case(dpo, breach.reference)
+    dpo.get_by_role("link", name="ICO report draft (no personal data)").click()
+    expect(dpo.get_by_role("heading", level=1)).to_have_text("ICO report draft")
+    check_accessibility(dpo)
+    screenshot(dpo, "breach-ico-draft")
+    draft = dpo.locator("main").inner_text()
+    assert "Papers reported lost while out of the office" in draft
+    assert "[removed]" in draft
+    for identifier in (record.case_id, record.label_code, "Pat Reyes", "Reyes"):
+        assert identifier.lower() not in draft.lower(), identifier
+    assert breach.reference in draft  # the council's own reference is not personal data
+    dpo_context.close()
+
+
+# -- 4. the 72-hour ICO clock -------------------------------------------------------------
+
+
+def test_the_case_page_counts_down_to_the_ico_deadline_then_shows_it_passed(browser, base_url):
+    sam_context, sam = _person(browser, base_url, "sam")
+    reference = _report_near_miss(sam)
+    tag = sam.locator("main").get_by_text(re.compile(r"hours left to tell the ICO"))
+    expect(tag).to_have_text(re.compile(r"^(70|71) hours left to tell the ICO$"))
+    screenshot(sam, "breach-clock-running")
+    sam_context.close()
+
+    clock.travel(dt.timedelta(hours=72))  # discovered an hour before: now 73 hours on
+    # Sessions lapse after 30 idle minutes: sign in again, as anyone would.
+    sam_context, sam = _person(browser, base_url, "sam")
+    _open_case(sam, reference)
+    expect(sam.locator("main")).to_contain_text("ICO deadline passed")
+    expect(sam.locator("main")).not_to_contain_text("hours left to tell the ICO")
+    check_accessibility(sam)
+    screenshot(sam, "breach-clock-overdue")
+    # The list shows it too.
+    sam.get_by_role("link", name="Breach cases").click()
+    row = sam.get_by_role("row").filter(has_text=reference)
+    expect(row).to_contain_text("ICO deadline passed")
+    check_accessibility(sam)
+    sam_context.close()
+
+
+def test_the_ico_draft_removes_the_reporters_name_from_free_text(browser, base_url):
+    pat_context, pat = _person(browser, base_url, "pat")
+    _record, breach = _lost_case(pat, "Supervision notes", "Pat Reyes's car, outside the office")
+    pat_context.close()
+
+    dpo_context, dpo = _person(browser, base_url, "dpo")
+    dpo.goto(f"/breaches/{breach.id}/ico-draft")
+    check_accessibility(dpo)
+    draft = dpo.locator("main").inner_text()
+    dpo_context.close()
+    assert "Reyes" not in draft and "Pat" not in draft
+    assert "[removed] car, outside the office" in draft  # the rest of the sentence stays
