@@ -16,7 +16,7 @@ from models.audit import AuditEvent
 from models.base import Stale, write_transaction
 from models.breaches import BREACH_ROLES, Breach, Notification
 from models.transitions import Forbidden, Refused, apply_transition, enabled_event_ids
-from views.forms import FormErrors, checked, date_input, text
+from views.forms import FormErrors, checked, date_input, form_version, text
 from views.htmx import is_htmx
 
 bp = Blueprint("breaches", __name__)
@@ -320,10 +320,7 @@ def transition(breach_id: int, event: str):
             and GRID.is_severity(values["severity"])):
         preview = assess(values["likelihood"], values["severity"],
                          breach.children_or_vulnerable, GRID)
-    try:
-        expected = int(request.form.get("version", ""))
-    except ValueError:
-        expected = None
+    expected = form_version()
     if request.form.get("step") == "preview" and not errors:
         # "Check the result": show the grid's answer before anything is saved.
         return _render_case(breach, {}, form, 200, preview)

@@ -21,7 +21,7 @@ from models.base import Stale, write_transaction
 from models.dispatches import Dispatch
 from models.records import Record
 from models.transitions import Forbidden, Refused, apply_transition, enabled_event_ids
-from views.forms import FormErrors, checked, id_arg, text
+from views.forms import FormErrors, checked, form_version, id_arg, text
 from views.htmx import is_htmx
 
 bp = Blueprint("dispatches", __name__)
@@ -153,10 +153,7 @@ def transition(dispatch_id: int, event: str):
     errors = FormErrors()
     form = dict(request.form)
     status = 200
-    try:
-        expected = int(request.form.get("version", ""))
-    except ValueError:
-        expected = None
+    expected = form_version()
     try:
         apply_transition(
             load=lambda: Dispatch.get_by_id(dispatch_id), factory=dispatch_machine, event=event,

@@ -107,3 +107,9 @@ def id_arg(name: str) -> int | None:
 def page_arg() -> int:
     """The page number asked for, from 1 to MAX_PAGE (views cap it at their last page too)."""
     return min(max(1, request.args.get("page", 1, type=int)), MAX_PAGE)
+
+
+def form_version() -> int:
+    """The version of the row the page was showing. A form without one (or with junk) never
+    matches, so the change is refused as stale (409) instead of overwriting blind."""
+    return request.form.get("version", -1, type=int)

@@ -20,7 +20,7 @@ from models.base import Stale, db
 from models.people import User, verify_secret
 from models.records import Record, Removal
 from models.transitions import Forbidden, Refused, apply_transition, enabled_event_ids
-from views.forms import FormErrors, checked, text
+from views.forms import FormErrors, checked, form_version, text
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
 
@@ -174,10 +174,7 @@ def act(removal_id: int, event: str):
         values = {k: checked(k) for k in ("lockable_bag", "laptop_protected", "no_usb_stick",
                                           "notebook_secure")}
     errors = FormErrors()
-    try:
-        version = int(request.form.get("version", ""))
-    except ValueError:
-        version = None
+    version = form_version()
     try:
         apply_transition(
             load=lambda: Removal.get_by_id(removal_id), factory=removal_machine, event=event,

@@ -20,7 +20,7 @@ from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.records import Record, Removal
 from models.transitions import Forbidden, Refused, apply_transition, enabled_event_ids
-from views.forms import FormErrors, checked, date_input, page_arg, text, time_input
+from views.forms import FormErrors, checked, date_input, form_version, page_arg, text, time_input
 from views.htmx import is_htmx
 
 bp = Blueprint("records", __name__)
@@ -297,10 +297,7 @@ def transition(removal_id: int, event: str):
     values, summary = EVENT_INPUTS.get(event, lambda e: ({}, {}))(errors)
     form = dict(request.form)
     status = 200
-    try:
-        expected = int(request.form.get("version", ""))
-    except ValueError:
-        expected = None
+    expected = form_version()
     if not errors:
         try:
             apply_transition(

@@ -179,6 +179,17 @@ def test_a_stale_page_gets_409_not_last_write_wins(web, team):
     assert "Someone else changed this removal" in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("version", ["", "junk", None])
+def test_a_form_without_its_version_is_409_never_a_blind_overwrite(web, team, version):
+    web.sign_in("pat")
+    request_removal(web, team["record"], purpose="court")
+    removal = removal_of(team["record"])
+    data = {**SAFEGUARDS} if version is None else {**SAFEGUARDS, "version": version}
+    response = web.post(f"/removals/{removal.id}/take_out", data)
+    assert response.status_code == 409
+    assert Removal.get_by_id(removal.id).state == "approved_for_removal"
+
+
 def test_decline_needs_a_reason(web, new_web, team):
     web.sign_in("pat")
     request_removal(web, team["record"])
