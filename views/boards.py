@@ -72,15 +72,17 @@ def board_data(teams: list[int] | None, page: int) -> dict:
     )
     out_query = Removal.with_people().where(Removal.state == "out", _in_scope(Removal.team, teams))
     papers_out = list(out_query.order_by(Removal.due_on, Removal.id).paginate(page, PAGE_SIZE))
+    # Need to know: a line manager sees the cases their own reports raised, not every case
+    # in the team (Breach.visible_query); directors hold a breach role and see them all.
+    visible = Breach.visible_query(current_user)
     stages = dict(
-        Breach.select(Breach.state, fn.COUNT(Breach.id))
+        visible.select(Breach.state, fn.COUNT(Breach.id))
         .where(Breach.state != "closed", _in_scope(Breach.team, teams))
         .group_by(Breach.state)
         .tuples()
     )
     open_breaches = list(
-        Breach.select()
-        .where(Breach.state != "closed", _in_scope(Breach.team, teams))
+        visible.where(Breach.state != "closed", _in_scope(Breach.team, teams))
         .order_by(Breach.discovered_at)
         .limit(10)
     )

@@ -41,7 +41,7 @@ def board(people):
     def breach(reporter, reference, state, discovered_hours_ago):
         return Breach.create(
             reference=reference, state=state, team=reporter.team_id, reported_by=reporter,
-            reported_at=now, what_happened="Bag left on a train", happened_at=now,
+            reporter_manager=reporter.line_manager_id, reported_at=now, what_happened="Bag left on a train", happened_at=now,
             discovered_at=now - dt.timedelta(hours=discovered_hours_ago), category="loss",
             police_reference="CAD 123",
         )
@@ -254,3 +254,14 @@ def test_board_statements_do_not_grow_with_drafts(web, board, statements):
     assert statements.count == before
     assert figures(html)["Documents to check"] == 17
     assert "Showing the oldest 10 of 17" in html
+
+
+def test_a_line_manager_sees_only_the_breach_cases_they_need_to_know(board, people, web):
+    """A second manager in the team did not manage the reporters: no case on their board
+    (the link would be a 404), though the team's removals are theirs to watch."""
+    people.add("lee", "line_manager")  # Children North, manages nobody who reported
+    web.sign_in("lee")
+    page = web.get("/board").get_data(as_text=True)
+    assert "BR-NORTH-1" not in page and "BR-NORTH-2" not in page
+    assert figures(page)["Open breach cases"] == 0
+    assert "North out and overdue" in page
