@@ -171,3 +171,17 @@ def test_the_case_record_lists_its_dispatches_and_starts_one_prefilled(web, new_
     other_team = new_web()
     other_team.sign_in("alex")
     assert 'value="1234567"' not in other_team.get(start).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("left_out", sorted(CHECKS))
+def test_every_check_is_its_own_required_answer(web, new_web, team, left_out):
+    web.sign_in("pat")
+    draft(web)
+    colleague = new_web()
+    colleague.sign_in("sam")
+    colleague.get("/send")
+    response = send(colleague, "check", **{k: v for k, v in CHECKS.items() if k != left_out})
+    assert response.status_code == 422
+    assert "govuk-error-summary" in response.get_data(as_text=True)
+    assert latest().state == "drafted" and latest().checked_by_id is None
+    assert AuditEvent.select().where(AuditEvent.event == "check").count() == 0
