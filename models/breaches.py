@@ -15,21 +15,14 @@ from peewee import (
     fn,
 )
 
+from machines.breach import BREACH_CHAIN_ROLES
 from models.base import BaseModel, VersionedModel
 from models.dispatches import Dispatch
 from models.people import Team, User
 from models.records import Record, Removal
 
-# Everyone in the breach chain sees every case (need to know by role).
-BREACH_ROLES = (
-    "director",
-    "assistant_director",
-    "caldicott_guardian",
-    "records_manager",
-    "business_improvement",
-    "governance",
-    "dpo",
-)
+# Everyone in the breach chain sees every case (need to know by role); one list, the machine's.
+BREACH_ROLES = BREACH_CHAIN_ROLES
 
 
 class Breach(VersionedModel):
