@@ -247,20 +247,19 @@ def is_skippable_near_miss(model: Any) -> bool:
     return model.category == "near_miss" and model.data_left_control is False
 
 
-def validate_report(data: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]:
-    """Check a new report; return the cleaned values or raise InputError with every error.
+# The facts of a report that can be corrected while the case is still `reported`.
+REPORT_DETAIL_FIELDS = (
+    "what_happened",
+    "data_categories",
+    "people_affected",
+    "records_affected",
+    "children_or_vulnerable",
+    "special_category",
+)
 
-    `happened_at` and `discovered_at` arrive as naive UTC datetimes (None when not given).
-    The police details are not required yet: they are before the case can be notified.
-    The case-system ID is checked here but returned by the caller, not in the result.
-    """
-    _require_now(now)
-    errors: dict[str, str] = {}
 
-    category = _text(data.get("category"))
-    if category not in dict(CATEGORIES):
-        errors["category"] = "Select what kind of breach it was"
-
+def _report_details(errors: dict[str, str], data: Mapping[str, Any]) -> dict[str, Any]:
+    """What happened, what data, how many, and who: checked alike at report and correction."""
     what = _long_text(
         errors,
         "what_happened",
@@ -269,22 +268,6 @@ def validate_report(data: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]
         "What happened",
         TEXT_MAX,
     )
-
-    happened = _datetime(data.get("happened_at"))
-    discovered = _datetime(data.get("discovered_at"))
-    if happened is None:
-        errors["happened_at"] = "Enter when it happened"
-    elif happened > now:
-        errors["happened_at"] = "When it happened must be in the past"
-    if discovered is None:
-        errors["discovered_at"] = "Enter when it was discovered"
-    elif discovered > now:
-        errors["discovered_at"] = "When it was discovered must be in the past"
-    elif happened is not None and discovered < happened:
-        errors["discovered_at"] = (
-            "When it was discovered must be the same as or after when it happened"
-        )
-
     raw_categories = data.get("data_categories") or []
     if isinstance(raw_categories, str):
         raw_categories = [raw_categories]
@@ -312,6 +295,62 @@ def validate_report(data: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]
         "Number of records",
     )
 
+    special = _confirmed(data.get("special_category")) or bool(
+        SPECIAL_DATA_CATEGORIES.intersection(data_categories)
+    )
+    return {
+        "what_happened": what,
+        "data_categories": data_categories,
+        "people_affected": people,
+        "records_affected": records,
+        "children_or_vulnerable": _confirmed(data.get("children_or_vulnerable")),
+        "special_category": special,
+    }
+
+
+def validate_report_details(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Check a correction of a report's details; the cleaned values, or InputError with all.
+
+    The same rules as a new report (validate_report) for the same fields.
+    """
+    errors: dict[str, str] = {}
+    details = _report_details(errors, data)
+    if errors:
+        raise InputError(errors)
+    return details
+
+
+def validate_report(data: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]:
+    """Check a new report; return the cleaned values or raise InputError with every error.
+
+    `happened_at` and `discovered_at` arrive as naive UTC datetimes (None when not given).
+    The police details are not required yet: they are before the case can be notified.
+    The case-system ID is checked here but returned by the caller, not in the result.
+    """
+    _require_now(now)
+    errors: dict[str, str] = {}
+
+    category = _text(data.get("category"))
+    if category not in dict(CATEGORIES):
+        errors["category"] = "Select what kind of breach it was"
+
+    details = _report_details(errors, data)
+
+    happened = _datetime(data.get("happened_at"))
+    discovered = _datetime(data.get("discovered_at"))
+    if happened is None:
+        errors["happened_at"] = "Enter when it happened"
+    elif happened > now:
+        errors["happened_at"] = "When it happened must be in the past"
+    if discovered is None:
+        errors["discovered_at"] = "Enter when it was discovered"
+    elif discovered > now:
+        errors["discovered_at"] = "When it was discovered must be in the past"
+    elif happened is not None and discovered < happened:
+        errors["discovered_at"] = (
+            "When it was discovered must be the same as or after when it happened"
+        )
+
     police_reference = _text(data.get("police_reference"))
     if len(police_reference) > REFERENCE_MAX:
         errors["police_reference"] = (
@@ -328,20 +367,15 @@ def validate_report(data: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]
         errors["case_id"] = "Enter the case-system ID in the correct format, like 1234567"
 
     if errors:
-        raise InputError(errors)
-    special = _confirmed(data.get("special_category")) or bool(
-        SPECIAL_DATA_CATEGORIES.intersection(data_categories)
-    )
+        # In the form's order (the details are checked together, the times between them).
+        order = ("category", "what_happened", "happened_at", "discovered_at")
+        first = {key: errors[key] for key in order if key in errors}
+        raise InputError({**first, **{k: v for k, v in errors.items() if k not in first}})
     return {
-        "what_happened": what,
+        **details,
         "happened_at": happened,
         "discovered_at": discovered,
         "category": category,
-        "data_categories": data_categories,
-        "people_affected": people,
-        "records_affected": records,
-        "children_or_vulnerable": _confirmed(data.get("children_or_vulnerable")),
-        "special_category": special,
         # Only a near miss can have kept the data in: every breach let some out.
         "data_left_control": True
         if category != "near_miss"
@@ -404,6 +438,12 @@ def may_record_exemption(actor: Actor | None, model: Any) -> bool:
 
 def may_skip_informing(actor: Actor | None, model: Any) -> bool:
     return is_skippable_near_miss(model) and _reviews_case(actor, model)
+
+
+def skip_refused_as_not_a_near_miss(actor: Actor | None, model: Any) -> bool:
+    """Someone who could skip telling for a near miss that kept the data in, on a case that
+    is not one: refused for what the case is (409), not for who they are (403)."""
+    return _reviews_case(actor, model) and not is_skippable_near_miss(model)
 
 
 def may_decide(actor: Actor | None, model: Any) -> bool:

@@ -25,6 +25,11 @@ from models.records import Record, Removal
 BREACH_ROLES = BREACH_CHAIN_ROLES
 
 
+def to_minute(at: dt.datetime) -> dt.datetime:
+    """The time without its seconds: the precision people type and read times in."""
+    return at.replace(second=0, microsecond=0)
+
+
 class Breach(VersionedModel):
     reference = CharField(unique=True, max_length=20)
     state = CharField(default="reported", index=True)
@@ -126,6 +131,12 @@ class Breach(VersionedModel):
         from models.audit import AuditEvent
 
         fields = {k: v for k, v in cleaned.items() if k in cls._meta.fields}
+        # People type times to the minute (datetime-local), and the checks compare what they
+        # type with these: a case opened automatically (now, to the microsecond) would
+        # otherwise refuse a notification typed in the very minute of its discovery.
+        for key in ("happened_at", "discovered_at"):
+            if isinstance(fields.get(key), dt.datetime):
+                fields[key] = to_minute(fields[key])
         fields["data_categories"] = ",".join(cleaned.get("data_categories") or [])
         if fields.get("police_reference"):
             fields["police_recorded_at"] = now

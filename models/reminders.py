@@ -292,7 +292,8 @@ def _manager(holder, recipient):
 
 
 def _ico_rows(now: dt.datetime) -> list[dict]:
-    """Undecided, possibly reportable breaches whose 72 hours end within the warning."""
+    """Undecided, possibly reportable breaches whose 72 hours end within the warning
+    (never a near miss where no data left the council's control: it has no ICO deadline)."""
     Recipient = User.alias("recipient")
     role_holders = UserRole.select(UserRole.user).where(UserRole.role.in_(ICO_ROLES))
     claimed = Reminder._key(ICO_DEADLINE, "breach", Breach.id, Recipient.id) & Reminder._live(now)
@@ -315,6 +316,8 @@ def _ico_rows(now: dt.datetime) -> list[dict]:
             Breach.state.not_in(("decided", "closed")),
             fn.COALESCE(Breach.ico_referred, False) == False,  # noqa: E712
             fn.COALESCE(Breach.reportable, True) == True,  # noqa: E712
+            # A near miss that kept the data in is no personal data breach: no ICO deadline.
+            ~((Breach.category == "near_miss") & (Breach.data_left_control == False)),  # noqa: E712
             Breach.discovered_at > earliest,
             Breach.discovered_at <= latest,
             Recipient.active == True,  # noqa: E712

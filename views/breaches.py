@@ -75,10 +75,13 @@ def index():
 
 def _clock(breach: Breach, now: dt.datetime) -> dict:
     hours_left, overdue = rules.clock_status(breach.discovered_at, now)
+    # A near miss that kept the data in is not a personal data breach: no ICO deadline.
+    near_miss = rules.is_skippable_near_miss(breach)
     return {
-        "deadline": rules.ico_deadline(breach.discovered_at),
+        "deadline": None if near_miss else rules.ico_deadline(breach.discovered_at),
         "hours_left": hours_left,
-        "overdue": overdue,
+        "overdue": overdue and not near_miss,
+        "near_miss": near_miss,
         "stopped": breach.ico_referred or breach.state == "closed"
         or (breach.reportable is False),
         "police_flag": rules.police_flag(breach.category, breach.police_reference,
@@ -155,7 +158,18 @@ def _case_context(breach: Breach, errors=None, form=None, preview=None) -> dict:
         "form": form or {},
         "can_update_police": breach.state == "reported"
         and breach.category in ("loss", "theft") and _may_update(breach),
+        "can_update_report": breach.state == "reported" and _may_update(breach),
+        "opened_automatically": _opened_automatically(breach),
     }
+
+
+def _opened_automatically(breach: Breach) -> str | None:
+    """What opened the case when the system did (a lost removal, a misdirected dispatch)."""
+    if breach.removal_id:
+        return "papers were reported lost"
+    if breach.dispatch_id:
+        return "documents were reported sent to the wrong recipient"
+    return None
 
 
 def _may_update(breach: Breach) -> bool:
@@ -214,6 +228,62 @@ def update_police(breach_id: int):
             abort(409, "Someone else changed this case while you were looking.")
         return redirect(url_for("breaches.show", breach_id=breach.id), code=303)
     return _render_case(breach, errors, dict(request.form), 422)
+
+
+REPORT_FIELD_NAMES = {
+    "what_happened": "what happened",
+    "data_categories": "data involved",
+    "people_affected": "people affected",
+    "records_affected": "records affected",
+    "children_or_vulnerable": "children or vulnerable adults",
+    "special_category": "special category data",
+}
+
+
+@bp.post("/breaches/<int:breach_id>/details")
+def update_report(breach_id: int):
+    """Check and complete the report while the case is `reported` (a case opened
+    automatically starts with thin details: no data categories, one person, no children)."""
+    breach = _breach_or_404(breach_id)
+    if not _may_update(breach):
+        abort(403)
+    if breach.state != "reported":
+        abort(409, "The report can only be corrected before the case is notified.")
+    errors = FormErrors()
+    form = {key: text(key, 2000) for key in (
+        "what_happened", "people_affected", "records_affected")}
+    form["data_categories"] = request.form.getlist("data_categories")
+    for key in ("children_or_vulnerable", "special_category"):
+        form[key] = checked(key)
+    try:
+        cleaned = rules.validate_report_details(form)
+    except InputError as error:
+        for field, message in error.errors.items():
+            errors.add(field, message)
+        return _render_case(breach, errors, {**form, "report_form": True}, 422)
+    now = clock.now()
+    try:
+        with write_transaction():
+            fresh = Breach.get_by_id(breach.id)
+            if str(fresh.version) != request.form.get("version"):
+                raise Stale
+            values = {**cleaned, "data_categories": ",".join(cleaned["data_categories"])}
+            changed = [key for key in rules.REPORT_DETAIL_FIELDS
+                       if getattr(fresh, key) != values[key]]
+            if changed:
+                for key in changed:
+                    setattr(fresh, key, values[key])
+                fresh.save_versioned()
+                # Field names only: the free text stays on the case, not in the audit trail.
+                AuditEvent.append(at=now, actor_id=current_user.id, entity_type="breach",
+                                  entity_id=breach.id, event="update_report",
+                                  summary={"changed": ", ".join(
+                                      REPORT_FIELD_NAMES[key] for key in changed)})
+    except Stale:
+        errors.add("status", "Someone else changed this case while you were looking. "
+                             "It is shown as it is now: check the report again.")
+        return _render_case(Breach.get_by_id(breach.id), errors, {}, 409)
+    return redirect(url_for("breaches.show", breach_id=breach.id), code=303)
 
 
 # -- Transitions -------------------------------------------------------------------------
@@ -352,6 +422,12 @@ def transition(breach_id: int, event: str):
                 errors.add("status", "Record the police crime reference (or why there is none "
                                      "yet) and that the line manager was told before the case "
                                      "can be notified.")
+                status = 409
+            elif (event == "skip_informing" and current.state == "risk_assessed"
+                  and rules.skip_refused_as_not_a_near_miss(current_user.as_actor(), current)):
+                # Not a matter of role either: this case is not a near miss that kept the data in.
+                errors.add("status", "Only a near miss where no data left the council's "
+                                     "control can skip telling the service user.")
                 status = 409
             else:
                 abort(403)

@@ -52,6 +52,7 @@ ENTITY_TIMELINE_LABELS = {
     ("dispatch", "cancel"): "Dispatch cancelled",
     ("breach", "report"): "Breach reported",
     ("breach", "record_police"): "Police details recorded",
+    ("breach", "update_report"): "Report checked and corrected",
     ("breach", "notify"): "Notifications recorded",
     ("breach", "assess_risk"): "Risk assessed",
     ("breach", "inform_service_user"): "Service user told",

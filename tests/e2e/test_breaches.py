@@ -198,6 +198,21 @@ def test_lost_papers_open_a_breach_case_that_the_chain_walks_to_closed(browser, 
     expect(pat.locator("main")).to_contain_text("CAD 4471/25NOV")
     expect(pat.locator(".app-timeline")).not_to_contain_text("None")
     check_accessibility(pat)
+    # Opened automatically, the report is thin: Pat checks and completes it.
+    expect(_next_step(pat)).to_contain_text(re.compile("check and complete the report", re.I))
+    check = pat.locator("#check-report")
+    expect(check).to_contain_text("opened automatically when papers were reported lost")
+    screenshot(pat, "breach-loss-check-report")
+    check.get_by_label("Health data", exact=True).check()
+    check.get_by_label("Basic personal identifiers").check()
+    check.get_by_label("Roughly how many people's data?").fill("2")
+    check.get_by_label("Children or vulnerable adults").check()
+    check.get_by_role("button", name="Save the report").click()
+    expect(pat.locator("main")).to_contain_text("About 2 people, 1 record")
+    expect(pat.locator(".app-timeline")).to_contain_text("Report checked and corrected")
+    expect(pat.locator("#check-report")).to_contain_text("Correct the report")
+    expect(_next_step(pat)).not_to_contain_text(re.compile("check and complete", re.I))
+    check_accessibility(pat)
     # The reporter may notify (the machine's "handles the case"); here the line manager does.
 
     clock.travel(dt.timedelta(minutes=10))  # people are told after the loss was discovered
@@ -226,6 +241,10 @@ def test_lost_papers_open_a_breach_case_that_the_chain_walks_to_closed(browser, 
     # Risk assessment: the DPO checks the grid's result, then confirms it.
     dpo_context, dpo = _person(browser, base_url, "dpo")
     _open_case(dpo, breach.reference)
+    # Children are involved: the risk form holds severity to 2 at least.
+    expect(_next_step(dpo).get_by_role("group", name="Severity of the harm")).to_contain_text(
+        "Children or vulnerable adults involved: at least 2."
+    )
     _assess(dpo, "3 – ", "3 – ", "Reportable to the ICO.")
     screenshot(dpo, "breach-loss-risk-preview")
     _next_step(dpo).get_by_role("button", name="Record the risk assessment").click()
@@ -285,7 +304,7 @@ def test_lost_papers_open_a_breach_case_that_the_chain_walks_to_closed(browser, 
 # -- 2. a near miss: no one to tell ---------------------------------------------------------
 
 
-def _report_near_miss(page) -> str:
+def _report_near_miss(page, data_left: str = "No") -> str:
     page.get_by_role("link", name="Breaches", exact=True).click()
     check_accessibility(page)
     page.get_by_role("button", name="Report a breach or near miss").click()
@@ -293,7 +312,7 @@ def _report_near_miss(page) -> str:
     check_accessibility(page)
     page.get_by_label("Near miss").check()
     page.get_by_role("group", name="Did any data leave the council's control?").get_by_label(
-        "No"
+        data_left
     ).check()
     page.get_by_label("What happened?").fill(
         "Letter put in the wrong envelope; spotted at the post room before it was sent"
@@ -314,6 +333,9 @@ def test_a_near_miss_is_closed_without_telling_a_service_user(browser, base_url)
     sam_context, sam = _person(browser, base_url, "sam")
     reference = _report_near_miss(sam)
     expect(sam.locator("main")).to_contain_text("Data left the council's control")
+    # No data left: not a personal data breach, so no 72 hours to tell the ICO.
+    expect(sam.locator("main")).to_contain_text("No ICO deadline: near miss")
+    expect(sam.locator("main")).not_to_contain_text("hours left to tell the ICO")
     screenshot(sam, "breach-near-miss-reported")
     # No police for a near miss: the reporter can notify at once.
     _notify(
@@ -343,6 +365,10 @@ def test_a_near_miss_is_closed_without_telling_a_service_user(browser, base_url)
     # A near miss that kept the data in: no face-to-face meeting, no letter.
     step = _next_step(gov)
     expect(step.get_by_role("button", name="Record that there is no one to tell")).to_be_visible()
+    # Two alternatives, each under its own heading: told, or no one to tell.
+    expect(step.get_by_role("heading", name="If the service user was told")).to_be_visible()
+    expect(step.get_by_role("heading", name="Or, if there is no one to tell")).to_be_visible()
+    check_accessibility(gov)
     screenshot(gov, "breach-near-miss-assessed")
     step.get_by_label(re.compile("Why is there no one to tell")).fill(
         "The letter never left the post room"
@@ -413,7 +439,8 @@ def test_the_ico_draft_holds_none_of_the_cases_identifiers(browser, base_url):
 
 def test_the_case_page_counts_down_to_the_ico_deadline_then_shows_it_passed(browser, base_url):
     sam_context, sam = _person(browser, base_url, "sam")
-    reference = _report_near_miss(sam)
+    # A near miss whose data did leave the council's control: a breach, with its 72 hours.
+    reference = _report_near_miss(sam, data_left="Yes")
     tag = sam.locator("main").get_by_text(re.compile(r"hours left to tell the ICO"))
     expect(tag).to_have_text(re.compile(r"^(70|71) hours left to tell the ICO$"))
     screenshot(sam, "breach-clock-running")

@@ -536,14 +536,57 @@ def test_a_near_miss_that_stayed_in_skips_telling_with_a_reason(cast):
     assert fresh(breach).skip_reason == "Caught in the post room"
 
 
-def test_a_real_breach_cannot_skip_telling_the_service_user(cast, case):
+@pytest.mark.parametrize("who", ["dir", "lina"])
+def test_a_real_breach_cannot_skip_telling_the_service_user_409(cast, case, who):
     walk(cast, case, "risk_assessed")
-    html = page(cast["dir"], case)
+    html = page(cast[who], case)
     assert not has_form(html, case, "skip_informing")
-    response = send(cast["dir"], case, "skip_informing", skip_reason="Too much work")
-    # Refused either way; today the guard answers 403 (no form is ever shown for it).
-    assert response.status_code in (403, 409)
+    before = (fresh(case).version, audit_count(case))
+    response = send(cast[who], case, "skip_informing", skip_reason="Too much work")
+    # Refused for what the case is, not for who is asking: 409 with why, not 403.
+    assert response.status_code == 409
+    html = response.get_data(as_text=True)
+    assert "govuk-error-summary" in html
+    assert ("Only a near miss where no data left the council&#39;s control can skip telling "
+            "the service user") in html
+    stored = fresh(case)
+    assert stored.state == "risk_assessed" and stored.skip_reason is None
+    assert (stored.version, audit_count(case)) == before
+
+
+def test_the_reporter_still_gets_403_for_skipping_on_a_real_breach(cast, case):
+    walk(cast, case, "risk_assessed")
+    assert send(cast["pat"], case, "skip_informing", skip_reason="Caught").status_code == 403
     assert fresh(case).state == "risk_assessed"
+
+
+def near_miss_kept_in(web, **extra) -> Breach:
+    assert report(web, category="near_miss", data_left_control="no",
+                  what_happened="Letter put in the wrong envelope, caught before posting",
+                  **extra).status_code == 303
+    return latest()
+
+
+def test_on_a_near_miss_telling_and_no_one_to_tell_are_shown_as_alternatives(cast, case):
+    breach = near_miss_kept_in(cast["pat"])
+    walk(cast, breach, "risk_assessed")
+    html = page(cast["lina"], breach)
+    assert has_form(html, breach, "inform_service_user") and has_form(html, breach,
+                                                                      "skip_informing")
+    told = html.index("If the service user was told")
+    skip = html.index("Or, if there is no one to tell")
+    assert told < html.index(f'action="/breaches/{breach.id}/inform_service_user"') < skip
+    assert skip < html.index(f'action="/breaches/{breach.id}/skip_informing"')
+    # One green button: the "no one to tell" one is secondary.
+    skip_form = html[html.index(f'action="/breaches/{breach.id}/skip_informing"'):]
+    skip_form = skip_form[:skip_form.index("</form>")]
+    assert "govuk-button govuk-button--secondary" in skip_form
+    # A real breach has only the one way: no alternatives headings.
+    walk(cast, case, "risk_assessed")
+    html = page(cast["lina"], case)
+    assert has_form(html, case, "inform_service_user")
+    assert "Or, if there is no one to tell" not in html
+    assert "If the service user was told" not in html
 
 
 # -- the decision --------------------------------------------------------------------------
@@ -814,6 +857,188 @@ def test_a_lost_removal_and_its_breach_case_are_one_change(cast, staff, monkeypa
     assert AuditEvent.select().count() == audit_before
 
 
+# -- checking and completing a report opened automatically --------------------------------
+
+DETAILS = {"what_happened": "Court bundle with the chronology and the child's health plan",
+           "data_categories": ["basic_identifiers", "health"], "people_affected": "4",
+           "records_affected": "2", "children_or_vulnerable": "yes"}
+
+
+def correct(web, breach, version=None, **data):
+    data.setdefault("version", fresh(breach).version if version is None else version)
+    return web.post(f"/breaches/{breach.id}/details", data)
+
+
+def lost_case(cast, staff) -> Breach:
+    removal = papers_out(cast["pat"], staff)
+    assert report_lost(cast["pat"], removal).status_code == 303
+    return Breach.get(Breach.removal == removal)
+
+
+def test_a_case_opened_by_lost_papers_is_checked_and_completed_then_the_floor_applies(
+    cast, staff
+):
+    breach = lost_case(cast, staff)
+    assert (breach.children_or_vulnerable, breach.data_category_list) == (False, [])
+    pat = cast["pat"]
+    html = page(pat, breach)
+    assert "Check and complete the report" in html
+    assert "opened automatically when papers were reported lost" in html
+    assert 'href="#check-report"' in html  # the next step points to it
+    assert f'action="/breaches/{breach.id}/details"' in html
+    response = correct(pat, breach, **DETAILS)
+    assert response.status_code == 303
+    stored = fresh(breach)
+    assert stored.data_category_list == ["basic_identifiers", "health"]
+    assert (stored.people_affected, stored.records_affected) == (4, 2)
+    assert stored.children_or_vulnerable and stored.special_category  # health is Art. 9 data
+    assert stored.what_happened == DETAILS["what_happened"]
+    assert stored.version == breach.version + 1
+    event = AuditEvent.select().where(AuditEvent.entity_type == "breach",
+                                      AuditEvent.entity_id == breach.id).order_by(
+                                          AuditEvent.id.desc()).get()
+    assert event.event == "update_report" and event.actor_id == staff["pat"].id
+    assert event.details == {"changed": "what happened, data involved, people affected, "
+                                        "records affected, children or vulnerable adults, "
+                                        "special category data"}
+    assert "health plan" not in str(event.details)  # field names, not the free text
+    html = page(pat, breach)
+    assert "opened automatically" not in html  # done: no more prompt
+    assert "Report checked and corrected" in html  # the timeline says what happened
+    assert "Correct the report" in html  # still correctable until notified
+    clock.travel(dt.timedelta(minutes=10))  # notifications are typed to the minute
+    walk_from_police(cast, breach)  # notified and assessed at 3 × 3
+    draft = cast["dpo"].get(f"/breaches/{breach.id}/ico-draft").get_data(as_text=True)
+    assert "Health data" in draft and "includes children or vulnerable adults" in draft
+
+
+def test_the_severity_floor_applies_once_children_are_recorded(cast, staff):
+    breach = lost_case(cast, staff)
+    assert correct(cast["pat"], breach, **DETAILS).status_code == 303
+    assert cast["pat"].post(f"/breaches/{breach.id}/police", {
+        "police_reference": "CR/1/26", "line_manager_told": "yes",
+        "version": fresh(breach).version}).status_code == 303
+    clock.travel(dt.timedelta(minutes=10))
+    lina = cast.again("lina")
+    assert send(lina, breach, "notify", **notify_data(breach)).status_code == 303
+    assert "Children or vulnerable adults involved: at least 2." in page(lina, breach)
+    response = send(lina, breach, "assess_risk", **{**ASSESS, "severity": "1"})
+    assert response.status_code == 422
+    assert "Select a severity of 2 or more" in response.get_data(as_text=True)
+    assert fresh(breach).state == "notified"
+
+
+def test_correcting_a_report_with_bad_input_is_422_and_saves_nothing(cast, staff):
+    breach = lost_case(cast, staff)
+    before = (fresh(breach).version, audit_count(breach))
+    response = correct(cast["lina"], breach, what_happened="", people_affected="lots",
+                       records_affected="", children_or_vulnerable="yes")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "govuk-error-summary" in html
+    for message in ("Describe what happened", "Select the kinds of data involved",
+                    "Number of people must be a whole number",
+                    "Enter roughly how many records were involved"):
+        assert message in html
+    assert 'value="lots"' in html  # what was typed is shown again
+    stored = fresh(breach)
+    assert (stored.version, audit_count(breach)) == before
+    assert not stored.children_or_vulnerable and stored.what_happened.startswith("Papers")
+    response = correct(cast["lina"], breach, **{**DETAILS, "data_categories": ["made_up"]})
+    assert response.status_code == 422
+    assert "Select the kinds of data involved from the list" in response.get_data(as_text=True)
+    assert (fresh(breach).version, audit_count(breach)) == before
+
+
+def test_correcting_a_report_from_a_stale_page_is_409_and_saves_nothing(cast, staff):
+    breach = lost_case(cast, staff)
+    old = breach.version
+    assert correct(cast["pat"], breach, version=old, **DETAILS).status_code == 303
+    before = (fresh(breach).version, audit_count(breach))
+    response = correct(cast["lina"], breach, version=old,
+                       **{**DETAILS, "people_affected": "40"})
+    assert response.status_code == 409
+    assert "Someone else changed this case" in response.get_data(as_text=True)
+    assert fresh(breach).people_affected == 4
+    assert (fresh(breach).version, audit_count(breach)) == before
+
+
+def test_a_report_cannot_be_corrected_once_notified(cast, case):
+    walk(cast, case, "notified")
+    html = page(cast["pat"], case)
+    assert f'action="/breaches/{case.id}/details"' not in html
+    before = (fresh(case).version, audit_count(case))
+    response = correct(cast["pat"], case, **DETAILS)
+    assert response.status_code == 409
+    assert (fresh(case).version, audit_count(case)) == before
+
+
+@pytest.mark.parametrize("outsider", ["alex", "mo", "sam"])
+def test_someone_without_need_to_know_cannot_correct_a_report(cast, case, outsider):
+    before = (fresh(case).version, audit_count(case))
+    response = correct(cast[outsider], case, **DETAILS)
+    assert response.status_code == 404
+    assert (fresh(case).version, audit_count(case)) == before
+
+
+def test_a_reported_case_can_be_corrected_by_the_breach_chain_without_a_prompt(cast, case):
+    dpo = cast["dpo"]
+    html = page(dpo, case)
+    assert "opened automatically" not in html  # typed in by a person: nothing to prompt
+    assert "Correct the report" in html
+    assert correct(dpo, case, **{**DETAILS, "children_or_vulnerable": ""}).status_code == 303
+    stored = fresh(case)
+    assert not stored.children_or_vulnerable and stored.people_affected == 4
+    # Saving the same again changes nothing and writes nothing.
+    before = (stored.version, audit_count(case))
+    assert correct(dpo, case, **{**DETAILS, "children_or_vulnerable": ""}).status_code == 303
+    assert (fresh(case).version, audit_count(case)) == before
+
+
+def test_a_misdirected_dispatch_case_is_checked_and_completed(cast, staff):
+    breach = misdirected(cast)
+    assert breach.data_category_list == []
+    html = page(cast["pat"], breach)
+    assert "opened automatically when documents were reported sent to the wrong recipient" in html
+    assert correct(cast["lina"], breach, **{**DETAILS, "what_happened": breach.what_happened}
+                   ).status_code == 303
+    event = AuditEvent.select().where(AuditEvent.entity_type == "breach",
+                                      AuditEvent.entity_id == breach.id).order_by(
+                                          AuditEvent.id.desc()).get()
+    assert event.event == "update_report"
+    assert "what happened" not in event.details["changed"]  # unchanged: not listed
+    assert fresh(breach).children_or_vulnerable
+
+
+# -- times opened automatically are to the minute ------------------------------------------
+
+
+def test_a_notification_typed_in_the_minute_a_lost_removal_opened_the_case_is_accepted(
+    cast, staff
+):
+    breach = lost_case(cast, staff)
+    assert breach.discovered_at.second == 0 and breach.discovered_at.microsecond == 0
+    assert breach.happened_at <= breach.discovered_at
+    pat = cast["pat"]
+    assert pat.post(f"/breaches/{breach.id}/police", {
+        "police_reference": "CR/1/26", "line_manager_told": "yes",
+        "version": fresh(breach).version}).status_code == 303
+    data = notify_data(breach)
+    data.update({k: uk_local(breach.discovered_at) for k in data if k.endswith("_at")})
+    response = send(pat, breach, "notify", **data)
+    assert response.status_code == 303, response.get_data(as_text=True)[:2000]
+    assert fresh(breach).state == "notified"
+
+
+def test_a_misdirected_dispatch_case_is_discovered_to_the_minute(cast, staff):
+    breach = misdirected(cast)
+    assert breach.discovered_at.second == 0 and breach.discovered_at.microsecond == 0
+    assert breach.happened_at <= breach.discovered_at
+    data = notify_data(breach)
+    data.update({k: uk_local(breach.discovered_at) for k in data if k.endswith("_at")})
+    assert send(cast["pat"], breach, "notify", **data).status_code == 303
+
+
 # -- clocks --------------------------------------------------------------------------------
 
 
@@ -836,6 +1061,33 @@ def test_the_ico_clock_stops_once_referred(cast, case):
     clock.travel(dt.timedelta(hours=80))
     html = page(cast.again("dpo"), case)
     assert "ICO clock stopped" in html and "ICO deadline passed" not in html
+
+
+def test_a_near_miss_that_kept_the_data_in_has_no_ico_deadline(cast):
+    breach = near_miss_kept_in(cast["pat"])
+    leaked = report(cast["sam"], category="near_miss", data_left_control="yes")
+    assert leaked.status_code == 303
+    leaked = latest()
+    lina = cast["lina"]
+    html = page(lina, breach)
+    assert "No ICO deadline: near miss" in html
+    assert "hours left to tell the ICO" not in html
+    assert "not a personal data breach" in html  # the deadline row says why there is none
+    # A near miss whose data did leave is a breach: its clock runs.
+    assert "70 hours left to tell the ICO" in page(lina, leaked)
+    clock.travel(dt.timedelta(hours=80))
+    lina = cast.again("lina")
+    listing = lina.get("/breaches").get_data(as_text=True)
+    board = lina.get("/board").get_data(as_text=True)
+    case_page = page(lina, breach)
+    assert "No ICO deadline: near miss" in case_page
+    assert "ICO deadline passed" not in case_page
+    assert "ICO deadline passed" in page(lina, leaked)
+    for html in (listing, board):  # both cases listed: only the one that leaked is late
+        assert "No ICO deadline: near miss" in html
+        assert html.count("ICO deadline passed") == 1
+    report_html = lina.get(f"/breaches/{breach.id}/report").get_data(as_text=True)
+    assert "None: near miss" in report_html
 
 
 def test_a_loss_without_a_police_reference_is_flagged_once_its_day_has_passed(cast):
@@ -898,7 +1150,8 @@ def test_the_ico_draft_redacts_a_case_id_typed_in_the_free_text(cast):
     assert "left on a train" in draft
 
 
-def test_the_ico_draft_of_a_misdirected_dispatch_has_no_recipient_address(cast, staff):
+def misdirected(cast) -> Breach:
+    """A dispatch Pat drafted, Sam checked and Pat sent, reported misdirected: its case."""
     pat = cast["pat"]
     pat.get("/send/new")
     assert pat.post("/send/new", {
@@ -922,7 +1175,11 @@ def test_the_ico_draft_of_a_misdirected_dispatch_has_no_recipient_address(cast, 
     dispatch_step(pat, "report_misdirected",
                   what_happened="Autocomplete picked another guardian, not "
                                 "guardian@cafcass.example.org")
-    breach = Breach.get(Breach.dispatch == dispatch)
+    return Breach.get(Breach.dispatch == dispatch)
+
+
+def test_the_ico_draft_of_a_misdirected_dispatch_has_no_recipient_address(cast, staff):
+    breach = misdirected(cast)
     draft = cast["dpo"].get(f"/breaches/{breach.id}/ico-draft").get_data(as_text=True)
     assert "Sent to the wrong recipient" in draft
     assert "guardian@cafcass.example.org" not in draft

@@ -141,9 +141,8 @@ def breach_discovered(reporter, hours_ago: float, reference: str, **fields):
         what_happened=WHAT_HAPPENED,
         happened_at=now - dt.timedelta(hours=hours_ago + 1),
         discovered_at=now - dt.timedelta(hours=hours_ago),
-        category="loss",
         case_id="7654321",
-        **fields,
+        **{"category": "loss", **fields},
     )
 
 
@@ -316,6 +315,18 @@ def test_ico_deadline_notifies_the_records_manager_and_dpo_only(mail_app, inbox,
     assert {subject for _, subject in inbox.received()} == {
         "Safekeep: ICO deadline within 24 hours (BR-2025-0002)"
     }
+
+
+def test_no_ico_deadline_reminder_for_a_near_miss_that_kept_the_data_in(mail_app, inbox, staff):
+    kept_in = {"category": "near_miss", "data_left_control": False}
+    breach_discovered(staff["pat"], hours_ago=50, reference="BR-2025-0011", **kept_in)
+    # A near miss whose data left is a breach: reminded as any other.
+    leaked = {"category": "near_miss", "data_left_control": True}
+    breach_discovered(staff["pat"], hours_ago=50, reference="BR-2025-0012", **leaked)
+    run_ok(mail_app)
+    subjects = {subject for _, subject in inbox.received()}
+    assert subjects == {"Safekeep: ICO deadline within 24 hours (BR-2025-0012)"}
+    assert len(inbox.received()) == 2  # the records manager and the DPO
 
 
 def test_running_twice_sends_nothing_new(mail_app, inbox, staff):
