@@ -94,6 +94,7 @@ def ico_draft(breach_id: int):
     return render_template(
         "breaches/ico_draft.html", title=f"ICO report draft {breach.reference}", breach=breach,
         redact=lambda v: redact(v, breach, names), late=late, deadline=deadline,
+        kept_in=rules.is_skippable_near_miss(breach),
         categories=dict(rules.CATEGORIES), data_categories=dict(rules.DATA_CATEGORIES),
         notified_roles=[recipients.get(n.recipient, n.recipient) for n in breach.notifications],
     )

@@ -1088,6 +1088,8 @@ def test_a_near_miss_that_kept_the_data_in_has_no_ico_deadline(cast):
         assert html.count("ICO deadline passed") == 1
     report_html = lina.get(f"/breaches/{breach.id}/report").get_data(as_text=True)
     assert "None: near miss" in report_html
+    draft = cast.again("dpo").get(f"/breaches/{breach.id}/ico-draft").get_data(as_text=True)
+    assert "Not applicable: a near miss" in draft and "Yes, if sent before" not in draft
 
 
 def test_a_loss_without_a_police_reference_is_flagged_once_its_day_has_passed(cast):
