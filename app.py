@@ -53,6 +53,17 @@ class IdConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+def _kiosk_idle_hours(value) -> int:
+    """KIOSK_IDLE_HOURS as a whole number of hours from 1 to 24; fail at start-up otherwise."""
+    try:
+        hours = int(str(value).strip())
+    except ValueError:
+        hours = 0
+    if not 1 <= hours <= 24:
+        raise ValueError(f"KIOSK_IDLE_HOURS must be a whole number from 1 to 24 (it is {value!r})")
+    return hours
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Build the Safekeep application; `config` overrides the environment (tests use it)."""
     app = Flask(__name__, instance_path=str(HERE / "instance"), static_folder="static")
@@ -65,6 +76,9 @@ def create_app(config: dict | None = None) -> Flask:
         COUNCIL_NAME=os.environ.get("COUNCIL_NAME", "Example London Borough"),
         SERVICE_NAME="Safekeep",
         SESSION_IDLE_MINUTES=int(os.environ.get("SESSION_IDLE_MINUTES", "30")),
+        # A team-base kiosk stays signed in through a working day without use; the person
+        # identified at it is still forgotten after 60 seconds (views/kiosk.py).
+        KIOSK_IDLE_HOURS=os.environ.get("KIOSK_IDLE_HOURS", "12"),
         # A board or kiosk stays open for hours: the CSRF token lives as long as the session.
         WTF_CSRF_TIME_LIMIT=None,
         WTF_CSRF_HEADERS=["X-CSRFToken"],
@@ -91,6 +105,7 @@ def create_app(config: dict | None = None) -> Flask:
     if int(app.config["REMINDER_CONFIRM_AFTER_DAYS"]) < 1:
         # Fail at start-up, not as a broken board later: 0 would raise the task on the due day.
         raise ValueError("REMINDER_CONFIRM_AFTER_DAYS must be 1 or more")
+    app.config["KIOSK_IDLE_HOURS"] = _kiosk_idle_hours(app.config["KIOSK_IDLE_HOURS"])
 
     app.jinja_loader = ChoiceLoader(
         [
@@ -148,7 +163,8 @@ def _init_login(app: Flask) -> None:
     @login_manager.user_loader
     def load_user(token: str):
         idle = dt.timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
-        return UserSession.resume(token, clock.now(), idle)
+        kiosk_idle = dt.timedelta(hours=app.config["KIOSK_IDLE_HOURS"])
+        return UserSession.resume(token, clock.now(), idle, kiosk_idle=kiosk_idle)
 
     @app.before_request
     def _nonce() -> None:

@@ -4,12 +4,14 @@ from models.audit import AuditEvent
 from models.base import SchemaVersion, db
 from models.breaches import Breach, Notification
 from models.dispatches import Dispatch
-from models.people import Team, User, UserRole, UserSession
+from models.people import KioskFailure, Team, User, UserRole, UserSession
 from models.records import Record, Removal
 from models.reminders import Reminder
 
 # Bump when the schema changes, and add the step that migrates an older database.
-SCHEMA_VERSION = 1
+# 2: the kioskfailure table (a new table only: create_tables(safe=True) below adds it to a
+#    version 1 database, so `flask init-db` is the whole migration).
+SCHEMA_VERSION = 2
 
 ALL_MODELS = [
     SchemaVersion,
@@ -17,6 +19,7 @@ ALL_MODELS = [
     User,
     UserRole,
     UserSession,
+    KioskFailure,
     AuditEvent,
     Record,
     Removal,

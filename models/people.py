@@ -182,8 +182,20 @@ class UserSession(BaseModel):
         return token
 
     @classmethod
-    def resume(cls, token: str, now: dt.datetime, idle: dt.timedelta) -> User | None:
-        """Return the signed-in user for a token, or None when ended, idle too long or disabled."""
+    def resume(
+        cls,
+        token: str,
+        now: dt.datetime,
+        idle: dt.timedelta,
+        kiosk_idle: dt.timedelta | None = None,
+    ) -> User | None:
+        """Return the signed-in user for a token, or None when ended, idle too long or disabled.
+
+        A kiosk account (a shared team-base PC) may stay idle for `kiosk_idle` instead, so an
+        unused kiosk does not fall back to the sign-in page every half hour. Its roles are
+        only read when the session has been idle longer than `idle`, and then kept on the
+        user, so an ordinary request costs no extra statement.
+        """
         row = (
             cls.select(cls, User)
             .join(User)
@@ -192,7 +204,10 @@ class UserSession(BaseModel):
         )
         if row is None or not row.user.active:
             return None
-        if now - row.last_seen_at > idle:
+        idle_for = now - row.last_seen_at
+        if idle_for > idle and not (
+            kiosk_idle is not None and idle_for <= kiosk_idle and row.user.has_role("kiosk")
+        ):
             row.end(now)
             return None
         if now - row.last_seen_at > cls.TOUCH_EVERY:
@@ -209,3 +224,52 @@ class UserSession(BaseModel):
 
     def end(self, now: dt.datetime) -> None:
         type(self).update(ended_at=now).where(type(self).id == self.id).execute()
+
+
+# A kiosk refuses identification for a while after this many failures within the window,
+# whoever they were against: one common PIN tried against many staff numbers is caught here,
+# where the per-person PIN lock (User.failed_pins) never sees more than one try each.
+KIOSK_MAX_FAILURES = 10
+KIOSK_FAILURE_WINDOW = dt.timedelta(minutes=15)
+KIOSK_LOCKOUT = dt.timedelta(minutes=5)
+
+
+class KioskFailure(BaseModel):
+    """One failed identification (wrong staff number or PIN) at one kiosk.
+
+    Rows in the database, not a per-worker counter, so the limit holds across workers and
+    servers. Inserts only (no counter row to race on); rows older than the window are
+    deleted as new ones arrive.
+    """
+
+    kiosk = ForeignKeyField(User, backref="kiosk_failures", on_delete="CASCADE")
+    at = DateTimeField()
+
+    class Meta:
+        indexes = ((("kiosk", "at"), False),)
+
+    @classmethod
+    def locked_until(cls, kiosk_id: int, now: dt.datetime) -> dt.datetime | None:
+        """When identification opens again at this kiosk, or None when it is open now.
+
+        Refused while the last KIOSK_MAX_FAILURES failures all fell within the window and
+        the latest is less than KIOSK_LOCKOUT old. One statement.
+        """
+        recent = list(
+            cls.select(cls.at)
+            .where(cls.kiosk == kiosk_id, cls.at > now - KIOSK_FAILURE_WINDOW)
+            .order_by(cls.at.desc())
+            .limit(KIOSK_MAX_FAILURES)
+            .tuples()
+        )
+        if len(recent) < KIOSK_MAX_FAILURES:
+            return None
+        until = recent[0][0] + KIOSK_LOCKOUT
+        return until if until > now else None
+
+    @classmethod
+    def record(cls, kiosk_id: int, now: dt.datetime) -> bool:
+        """Count a failure (call inside a transaction); return True when it locks the kiosk."""
+        cls.delete().where(cls.kiosk == kiosk_id, cls.at <= now - KIOSK_FAILURE_WINDOW).execute()
+        cls.create(kiosk=kiosk_id, at=now)
+        return cls.locked_until(kiosk_id, now) is not None

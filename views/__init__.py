@@ -92,8 +92,29 @@ def _require_sign_in():
         return None
     target = url_for("auth.sign_in", next=request.full_path.rstrip("?"))
     if is_htmx():
-        return client_redirect(url_for("auth.sign_in"))
+        # Back to the page the person was on (the board they left open), not the fragment.
+        page = _htmx_current_page()
+        return client_redirect(url_for("auth.sign_in", **({"next": page} if page else {})))
     return redirect(target)
+
+
+def _htmx_current_page() -> str | None:
+    """The path (and query) of the page an htmx request came from, when it is on this site."""
+    from urllib.parse import urlsplit
+
+    from views.auth import same_site_path
+
+    current = request.headers.get("HX-Current-URL", "")
+    try:
+        parts = urlsplit(current)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or parts.netloc != request.host:
+        return None
+    page = same_site_path(parts.path + (f"?{parts.query}" if parts.query else ""))
+    if page is None or parts.path == url_for("auth.sign_in"):
+        return None
+    return page
 
 
 def _security_headers(response):
@@ -126,12 +147,28 @@ def _layout_context():
     }
 
 
+def _kiosk_account() -> bool:
+    """True when the shared team-base PC's account asks: its pages keep the kiosk layout."""
+    try:
+        return bool(current_user.is_authenticated and current_user.has_role("kiosk"))
+    except Exception:  # the error may be the database itself: then the plain page
+        return False
+
+
 def render_error(status: int, message: str | None = None):
     title, template = ERROR_PAGES.get(status, ERROR_PAGES[500])
     if is_htmx():
         body = render_template("errors/_alert.html", title=title, message=message)
         return retarget(make_response(body, status), "#app-alerts")
-    return make_response(render_template(template, title=title, message=message), status)
+    context = {"title": title, "message": message}
+    if _kiosk_account():
+        # The kiosk's own header and a way back to it; no "Sign out" for the kiosk account.
+        # The person identified at the kiosk keeps their "sign me out" button and idle timer
+        # (not on a 500, which may be the database failing).
+        from views.kiosk import kiosk_person
+
+        context.update(kiosk_layout=True, person=kiosk_person() if status != 500 else None)
+    return make_response(render_template(template, **context), status)
 
 
 def _csrf_error(error: CSRFError):

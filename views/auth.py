@@ -14,10 +14,25 @@ from views.forms import FormErrors, text
 bp = Blueprint("auth", __name__)
 
 
+def same_site_path(target: str | None) -> str | None:
+    """The target when it is a path on this site ("/board?team=2"), else None.
+
+    Refuses "//host" and "/\\host" (browsers read a backslash as a slash, so both leave the
+    site) and control characters (a browser drops tabs and newlines from a URL).
+    """
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(ord(c) < 32 or ord(c) == 127 for c in target)
+    ):
+        return None
+    return target
+
+
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("home.index")
+    return same_site_path(target) or url_for("home.index")
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])

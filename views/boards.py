@@ -64,13 +64,16 @@ def board_data(teams: list[int] | None, page: int) -> dict:
         .dicts()
         .get()
     )
+    # The team joined, not looked up per row: the every-team board names each row's team.
     pending = list(
-        Removal.with_people()
+        Removal.with_people(with_team=True)
         .where(Removal.state == "requested", _in_scope(Removal.team, teams))
         .order_by(Removal.requested_at)
         .limit(10)
     )
-    out_query = Removal.with_people().where(Removal.state == "out", _in_scope(Removal.team, teams))
+    out_query = Removal.with_people(with_team=True).where(
+        Removal.state == "out", _in_scope(Removal.team, teams)
+    )
     papers_out = list(out_query.order_by(Removal.due_on, Removal.id).paginate(page, PAGE_SIZE))
     # Need to know: a line manager sees the cases their own reports raised, not every case
     # in the team (Breach.visible_query); directors hold a breach role and see them all.

@@ -9,6 +9,7 @@ records both the person and the kiosk.
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_login import current_user
@@ -16,8 +17,9 @@ from flask_login import current_user
 from machines.common import InputError
 from machines.removal import EVENT_LABELS, removal_machine
 from models import clock
-from models.base import Stale, db
-from models.people import User, verify_secret
+from models.audit import AuditEvent
+from models.base import Stale, write_transaction
+from models.people import KIOSK_LOCKOUT, KioskFailure, User, verify_secret
 from models.records import Record, Removal
 from models.transitions import Forbidden, Refused, apply_transition, enabled_event_ids
 from views.forms import FormErrors, checked, form_version, text
@@ -77,13 +79,26 @@ def identify():
     if not pin:
         errors.add("pin", "Enter your PIN")
     person = None
+    status = 422
     if not errors:
-        person, problem = _check_pin(staff_number, pin)
-        if person is None:
-            errors.add("staff_number", problem)
+        now = clock.now()
+        paused_until = KioskFailure.locked_until(current_user.id, now)
+        if paused_until is not None:
+            # Someone may be trying one PIN against many staff numbers: this kiosk waits.
+            minutes = max(1, math.ceil((paused_until - now).total_seconds() / 60))
+            errors.add("staff_number", "Too many wrong staff numbers or PINs were entered at "
+                       f"this kiosk. Try again in {minutes} minute{'s' if minutes != 1 else ''}, "
+                       "or use your own laptop")
+            status = 429
+        else:
+            person, problem = _check_pin(staff_number, pin)
+            if person is None:
+                errors.add("staff_number", problem)
+                status = 401
     if errors:
+        headers = {"Retry-After": str(int(KIOSK_LOCKOUT.total_seconds()))} if status == 429 else {}
         return render_template("kiosk/index.html", title="Kiosk", person=None, errors=errors,
-                               staff_number=staff_number), 401 if "pin" not in errors else 422
+                               staff_number=staff_number), status, headers
     session["kiosk_person"] = person.id
     session["kiosk_seen"] = clock.now().isoformat()
     return redirect(url_for("kiosk.index"), code=303)
@@ -93,19 +108,32 @@ def _check_pin(staff_number: str, pin: str) -> tuple[User | None, str]:
     now = clock.now()
     person = User.get_or_none(User.staff_number == staff_number)
     if person is not None and person.pin_locked_until and person.pin_locked_until > now:
+        with write_transaction():
+            _kiosk_failure(now)
         return None, "Too many wrong PINs. Try again in 15 minutes or use your own laptop"
     ok = verify_secret(person.pin_hash if person else None, pin)
     if not ok or not person.active or person.team_id != current_user.team_id:
-        if person is not None:
-            with db.atomic():
+        with write_transaction():
+            if person is not None:
                 User.update(failed_pins=User.failed_pins + 1).where(User.id == person.id).execute()
                 failures = User.select(User.failed_pins).where(User.id == person.id).scalar()
                 if failures >= MAX_PIN_FAILURES:
                     User.update(failed_pins=0, pin_locked_until=now + PIN_LOCKOUT).where(
                         User.id == person.id).execute()
+            _kiosk_failure(now)
         return None, "Enter a correct staff number and PIN"
     User.update(failed_pins=0, pin_locked_until=None).where(User.id == person.id).execute()
     return person, ""
+
+
+def _kiosk_failure(now: dt.datetime) -> None:
+    """Count a failed identification at this kiosk (in the caller's transaction); when it
+    pauses the kiosk, say so in the audit trail in the same transaction."""
+    if KioskFailure.record(current_user.id, now):
+        AuditEvent.append(at=now, actor_id=current_user.id, entity_type="user",
+                          entity_id=current_user.id, event="kiosk_paused",
+                          kiosk_id=current_user.id,
+                          summary={"minutes": int(KIOSK_LOCKOUT.total_seconds() // 60)})
 
 
 @bp.post("/sign-out")

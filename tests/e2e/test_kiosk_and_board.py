@@ -102,6 +102,11 @@ def test_director_board_every_team(browser, base_url):
     expect(page.get_by_role("heading", level=1)).to_have_text("Board: every team")
     expect(page.get_by_role("heading", name="Documents waiting for a second check")).to_be_visible()
     expect(page.locator("#board-body")).to_contain_text("4 days overdue")
+    # Every team on one board: each row says whose it is.
+    papers_out = page.get_by_role("table", name="Overdue first")
+    expect(papers_out.get_by_role("columnheader", name="Team")).to_be_visible()
+    expect(papers_out.get_by_role("row").filter(has_text="East overdue bundle")).to_contain_text(
+        "Adults East")
     page.get_by_role("link", name="Assessment report for the court").wait_for()
     check_accessibility(page)
     screenshot(page, "board-director")
@@ -147,6 +152,12 @@ def test_kiosk_journey_take_out_and_signed_out(browser, base_url):
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text("Kiosk court bundle")
     check_accessibility(page)
+
+    # "Approved to take out" stays on one line.
+    tag = page.locator(".govuk-tag", has_text="Approved to take out")
+    assert tag.evaluate(
+        "el => el.offsetHeight < 1.6 * parseFloat(getComputedStyle(el).lineHeight)"), \
+        "the status tag wraps"
 
     # Without the safeguards the papers cannot go out.
     page.get_by_label("lockable bag").check()
@@ -201,6 +212,34 @@ def test_kiosk_cannot_reach_any_other_page(browser, base_url):
         response = page.goto(url)
         assert response.status == 403 or page.url.endswith("/kiosk/"), (url, response.status)
         expect(page.get_by_role("heading", level=1)).not_to_contain_text("Board")
+        # The kiosk's own layout: a way back, and no "Sign out" for passers-by.
+        expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
+        expect(page.get_by_role("link", name="Go back to the kiosk screen")).to_be_visible()
         check_accessibility(page)
     screenshot(page, "kiosk-forbidden")
+    page.get_by_role("link", name="Go back to the kiosk screen").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Take out or return papers")
     context.close()
+
+
+def test_kiosk_pauses_after_many_wrong_pins(browser, base_url):
+    from models.people import KioskFailure
+
+    context = _context(browser, base_url)
+    page = context.new_page()
+    KioskFailure.delete().execute()  # earlier tests' wrong PINs at this kiosk
+    try:
+        sign_in(page, "kiosk-north")
+        for n in range(10):  # one PIN tried against ten staff numbers
+            _identify(page, f"4440{n}", "1234")
+            expect(page.locator(".govuk-error-summary")).to_contain_text(
+                "Enter a correct staff number and PIN")
+        _identify(page, "10003", DEMO_PIN)
+        expect(page.locator(".govuk-error-summary")).to_contain_text(
+            "Too many wrong staff numbers or PINs were entered at this kiosk")
+        expect(page.locator("#staff_number-error")).to_be_visible()
+        check_accessibility(page)
+        screenshot(page, "kiosk-paused")
+    finally:
+        KioskFailure.delete().execute()  # the other kiosk tests share this kiosk
+        context.close()

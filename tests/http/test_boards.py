@@ -265,3 +265,69 @@ def test_a_line_manager_sees_only_the_breach_cases_they_need_to_know(board, peop
     assert "BR-NORTH-1" not in page and "BR-NORTH-2" not in page
     assert figures(page)["Open breach cases"] == 0
     assert "North out and overdue" in page
+
+
+def _head(table_html: str) -> list[str]:
+    head = re.search(r"<thead.*?</thead>", table_html, re.S).group(0)
+    return re.findall(r"<th[^>]*>\s*([^<]*?)\s*</th>", head)
+
+
+def _row_of(section_html: str, text: str) -> list[str]:
+    row = next(r for r in re.findall(r"<tr class=\"govuk-table__row\">(.*?)</tr>", section_html,
+                                     re.S) if text in r)
+    return [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>",
+                                                                   row, re.S)]
+
+
+def test_every_team_board_names_each_rows_team(web, board):
+    web.sign_in("dana")
+    html = web.get("/board").get_data(as_text=True)
+    pending = section(html, "Waiting for approval")
+    assert _head(pending) == ["Papers", "Team", "For", "Purpose", "Due"]
+    assert _row_of(pending, "North pending request")[:3] == [
+        "North pending request", "Children North", "Pat Tester"]
+    assert _row_of(pending, "East pending request")[:3] == [
+        "East pending request", "Adults East", "Alex Tester"]
+    out = section(html, "Papers out of the office")
+    assert _head(out) == ["Papers", "Team", "Holder", "Purpose", "Due"]
+    assert _row_of(out, "East out and overdue")[:3] == [
+        "East out and overdue", "Adults East", "Alex Tester"]
+    assert _row_of(out, "North out not yet due")[1] == "Children North"
+    # The polled fragment is the same board.
+    fragment = web.get("/board", headers=BOARD_FRAGMENT).get_data(as_text=True)
+    assert _head(section(fragment, "Waiting for approval"))[1] == "Team"
+
+
+def test_one_team_boards_have_no_team_column(web, new_web, board):
+    web.sign_in("dana")
+    east = board["alex"].team_id
+    html = web.get(f"/board?team={east}").get_data(as_text=True)
+    assert _head(section(html, "Waiting for approval")) == ["Papers", "For", "Purpose", "Due"]
+    assert _head(section(html, "Papers out of the office")) == [
+        "Papers", "Holder", "Purpose", "Due"]
+    lina = new_web()
+    lina.sign_in("lina")
+    html = lina.get("/board").get_data(as_text=True)
+    assert _head(section(html, "Waiting for approval")) == ["Papers", "For", "Purpose", "Due"]
+    assert "<td class=\"govuk-table__cell\">Children North</td>" not in html
+
+
+def test_board_statements_do_not_grow_with_rows_from_more_teams(web, board, people, statements):
+    web.sign_in("dana")
+    web.get("/board")
+    with statements.counting():
+        web.get("/board")
+    before = statements.count
+    today = clock.uk_today()
+    for n in range(8):  # a request and papers out in each of eight more teams
+        holder = people.add(f"worker{n}", "practitioner", team=f"Team {n}")
+        for state in ("requested", "out"):
+            record = Record.create(case_id=f"30000{n}", description=f"Team {n} {state}",
+                                   team=holder.team_id, created_by=holder)
+            Removal.create(record=record, team=holder.team_id, state=state, for_user=holder,
+                           requested_by=holder, purpose="court", papers="Bundle",
+                           due_on=today + dt.timedelta(days=n + 1), requested_at=clock.now())
+    with statements.counting():
+        html = web.get("/board").get_data(as_text=True)
+    assert statements.count == before
+    assert _row_of(section(html, "Papers out of the office"), "Team 7 out")[1] == "Team 7"

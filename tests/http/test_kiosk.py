@@ -452,3 +452,234 @@ def test_label_sheet_is_for_team_staff_only(web, new_web, site):
     other.sign_in("alex")
     html = other.get("/records/labels").get_data(as_text=True)
     assert "East team bundle" in html and "Court bundle" not in html
+
+
+# -- The kiosk account's own idle limit (KIOSK_IDLE_HOURS) -------------------------------------
+
+
+def test_an_unused_kiosk_stays_signed_in_for_hours_but_not_for_ever(kiosk, site, new_web):
+    staff = new_web()
+    staff.sign_in("lina")
+    # Half an hour without use signs a member of staff out, not the kiosk.
+    clock.travel(dt.timedelta(minutes=31))
+    assert staff.client.get("/").status_code == 302
+    assert 'name="staff_number"' in kiosk.get("/kiosk/").get_data(as_text=True)
+    # A quiet day at the team base: still the kiosk screen after 11 hours, not the sign-in page.
+    clock.travel(dt.timedelta(hours=11))
+    assert 'name="staff_number"' in kiosk.get("/kiosk/").get_data(as_text=True)
+    assert identify(kiosk).status_code == 303
+    # The person identified at the kiosk is still forgotten after 60 seconds.
+    clock.travel(dt.timedelta(seconds=61))
+    page = kiosk.get("/kiosk/").get_data(as_text=True)
+    assert "Hello Pat" not in page and 'name="staff_number"' in page
+    # Past KIOSK_IDLE_HOURS (12 by default) the kiosk needs its password again.
+    clock.travel(dt.timedelta(hours=12, minutes=1))
+    response = kiosk.client.get("/kiosk/")
+    assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
+    # Ended on the server: going back in time does not revive it.
+    clock.travel(dt.timedelta(hours=-12))
+    assert kiosk.client.get("/kiosk/").status_code == 302
+
+
+def test_the_kiosk_idle_limit_comes_from_the_setting(backend, tmp_path, request):
+    from tests.conftest import People, close_database, make_app
+
+    app = make_app(backend, tmp_path, request, KIOSK_IDLE_HOURS="2")
+    try:
+        assert app.config["KIOSK_IDLE_HOURS"] == 2
+        People().add("kiosk-north", "kiosk", staff_number="K0001", pin=None)
+        from tests.http.conftest import Web
+
+        web = Web(app.test_client())
+        web.sign_in("kiosk-north")
+        clock.travel(dt.timedelta(minutes=119))
+        assert web.client.get("/kiosk/").status_code == 200
+        clock.travel(dt.timedelta(minutes=121))
+        assert web.client.get("/kiosk/").status_code == 302
+    finally:
+        close_database()
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "25", "twelve", "1.5", ""])
+def test_a_bad_kiosk_idle_setting_stops_the_app_starting(tmp_path, value):
+    from app import create_app
+
+    with pytest.raises(ValueError, match="KIOSK_IDLE_HOURS must be a whole number from 1 to 24"):
+        create_app({"TESTING": True, "SECRET_KEY": "x", "KIOSK_IDLE_HOURS": value,
+                    "SQLITE_PATH": str(tmp_path / "never.db")})
+
+
+def test_the_kiosk_idle_setting_is_read_from_the_environment(tmp_path, monkeypatch):
+    from app import create_app
+
+    monkeypatch.setenv("KIOSK_IDLE_HOURS", "8")
+    app = create_app({"TESTING": True, "SECRET_KEY": "x",
+                      "SQLITE_PATH": str(tmp_path / "env.db")})
+    assert app.config["KIOSK_IDLE_HOURS"] == 8
+    monkeypatch.delenv("KIOSK_IDLE_HOURS")
+    app = create_app({"TESTING": True, "SECRET_KEY": "x",
+                      "SQLITE_PATH": str(tmp_path / "env.db")})
+    assert app.config["KIOSK_IDLE_HOURS"] == 12
+
+
+# -- Error pages on the kiosk keep the kiosk layout --------------------------------------------
+
+
+def assert_kiosk_error_page(html: str) -> None:
+    assert "Safekeep kiosk" in html  # the kiosk's header
+    assert 'action="/sign-out"' not in html and ">Sign out<" not in html
+    assert 'class="govuk-service-navigation' not in html
+    assert '<a class="govuk-link" href="/kiosk/">Go back to the kiosk screen</a>' in html
+    assert "Go to your home page" not in html
+    assert 'class="govuk-main-wrapper app-kiosk"' in html
+
+
+def test_a_403_at_the_kiosk_offers_the_kiosk_not_sign_out(kiosk, site):
+    response = kiosk.get("/board", status=403)
+    html = response.get_data(as_text=True)
+    assert_kiosk_error_page(html)
+    assert "You do not have access to this page" in html
+    assert "This cannot be done at the kiosk" in html
+    assert "ask your line manager" not in html
+    assert "sign me out" not in html  # nobody identified: nothing to sign out of
+
+
+def test_a_404_at_the_kiosk_offers_the_kiosk_not_sign_out(kiosk, site):
+    identify(kiosk)
+    removal = removal_of(site["east"])
+    response = kiosk.post(f"/kiosk/removals/{removal.id}/take_out",
+                          {**SAFEGUARDS, "version": removal.version})
+    assert response.status_code == 404
+    html = response.get_data(as_text=True)
+    assert_kiosk_error_page(html)
+    assert "Page not found" in html
+    # Pat is still identified: the page keeps their sign-out button and the 60 s idle timer.
+    assert "sign me out" in html and 'data-idle-url="/kiosk/timeout"' in html
+
+
+def test_a_409_page_for_the_kiosk_account_uses_the_kiosk_layout(app, kiosk, site):
+    from flask_login import login_user
+
+    from views import render_error
+
+    with app.test_request_context("/kiosk/"):
+        account = User.get_by_id(site["kiosk"].id)
+        account.session_token = "test"
+        login_user(account)
+        response = render_error(409, "Someone else has taken these papers out.")
+        html = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert_kiosk_error_page(html)
+    assert "Someone else has changed this" in html
+
+
+def test_staff_error_pages_keep_the_staff_header(web, site):
+    web.sign_in("pat")
+    html = web.get("/kiosk/", status=403).get_data(as_text=True)
+    assert 'action="/sign-out"' in html and "Go to your home page" in html
+    assert "Go back to the kiosk screen" not in html and "Safekeep kiosk" not in html
+    assert "ask your line manager" in html
+
+
+# -- Too many failures at one kiosk pause it, whoever they were against -----------------------
+
+
+def test_one_pin_tried_against_many_staff_numbers_pauses_the_kiosk(kiosk, site, new_web):
+    # Ten tries of one common PIN, each against a different staff number: no person's own
+    # PIN lock (5 tries) ever sees more than one.
+    numbers = ["10001", "10003", "10009", "20002"] + [f"3000{n}" for n in range(6)]
+    for number in numbers:
+        assert identify(kiosk, staff_number=number, pin="1234").status_code == 401
+    assert all(u.failed_pins <= 1 and u.pin_locked_until is None for u in User.select())
+    # Now even the right PIN is refused here, with a GOV.UK message that says why.
+    response = identify(kiosk)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 429 and response.headers["Retry-After"] == "300"
+    assert ("Too many wrong staff numbers or PINs were entered at this kiosk. Try again in 5 "
+            "minutes, or use your own laptop") in error_summary(html)
+    assert 'href="#staff_number"' in error_summary(html)
+    assert '<p id="staff_number-error" class="govuk-error-message">' in html
+    assert "<title>Error: " in html and "1234" not in html
+    assert "Hello Pat" not in kiosk.get("/kiosk/").get_data(as_text=True)
+    assert User.get_by_id(site["pat"].id).failed_pins == 0  # refused before any PIN check
+    # The pause is in the database: another session of the kiosk (another worker) sees it.
+    other = new_web()
+    other.sign_in("kiosk-north")
+    assert identify(other).status_code == 429
+    # Another kiosk is not paused.
+    from tests.conftest import People
+
+    People().add("kiosk-north-2", "kiosk", staff_number="K0002", pin=None)
+    second = new_web()
+    second.sign_in("kiosk-north-2")
+    assert identify(second).status_code == 303
+    # The pause is in the audit trail, with the kiosk.
+    event = AuditEvent.get(AuditEvent.event == "kiosk_paused")
+    assert (event.actor_id, event.kiosk_id, event.entity_id) == (site["kiosk"].id,) * 3
+    # A few minutes later the kiosk works again.
+    clock.travel(dt.timedelta(minutes=4))
+    message = error_summary(identify(kiosk).get_data(as_text=True))
+    assert "Try again in 1 minute," in message
+    clock.travel(dt.timedelta(minutes=1, seconds=1))
+    assert identify(kiosk).status_code == 303
+
+
+def test_failures_spread_over_more_than_15_minutes_do_not_pause_the_kiosk(kiosk, site):
+    for n in range(9):
+        assert identify(kiosk, staff_number=f"3000{n}").status_code == 401
+    clock.travel(dt.timedelta(minutes=16))
+    kiosk.client.get("/kiosk/")
+    assert identify(kiosk, staff_number="30009").status_code == 401
+    assert identify(kiosk).status_code == 303
+    assert AuditEvent.select().where(AuditEvent.event == "kiosk_paused").count() == 0
+
+
+def test_tries_at_a_locked_persons_pin_count_at_the_kiosk_too(kiosk, site):
+    for _ in range(5):
+        assert identify(kiosk, pin="9753").status_code == 401
+    for _ in range(5):  # Pat's PIN is locked: these are refused and still counted
+        assert "Too many wrong PINs" in identify(kiosk).get_data(as_text=True)
+    assert identify(kiosk, staff_number="10003").status_code == 429
+
+
+def test_an_older_database_gets_the_kiosk_failure_table(app):
+    from models import SCHEMA_VERSION, create_schema
+    from models.base import SchemaVersion, db
+    from models.people import KioskFailure
+
+    with app.app_context():
+        db.drop_tables([KioskFailure])
+        SchemaVersion.delete().execute()
+        SchemaVersion.create(version=1)
+        assert not KioskFailure.table_exists()
+        assert create_schema() == SCHEMA_VERSION == 2
+        assert KioskFailure.table_exists()
+        assert SchemaVersion.select(SchemaVersion.version).order_by(
+            SchemaVersion.version.desc()).scalar() == 2
+
+
+# -- The kiosk's record page ---------------------------------------------------------------------
+
+
+def test_the_409_error_links_to_the_status_on_the_page(kiosk, site):
+    identify(kiosk)
+    removal = removal_of(site["out"])
+    response = kiosk.post(f"/kiosk/removals/{removal.id}/return_papers",
+                          {"version": removal.version + 5})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409
+    hrefs = re.findall(r'href="#([^"]+)"', error_summary(html))
+    assert hrefs == ["status"]
+    for anchor in hrefs:
+        assert f'id="{anchor}"' in html, f"#{anchor} is not on the page"
+    status = html.split('id="status"', 1)[1]
+    assert status.index("Out of the office") < status.index("</dl>")
+
+
+def test_approved_to_take_out_tag_does_not_wrap(kiosk, site):
+    identify(kiosk)
+    html = scan(kiosk, site["approved"].label_code).get_data(as_text=True)
+    assert re.search(r'<strong class="govuk-tag govuk-tag--blue app-tag--wide">'
+                     r'Approved to take out</strong>', html)
+    html = scan(kiosk, site["out"].label_code).get_data(as_text=True)
+    assert "app-tag--wide" not in html  # short tags keep GOV.UK's width

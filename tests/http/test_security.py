@@ -765,3 +765,74 @@ def test_a_failed_audit_write_saves_no_record_dispatch_or_breach(app, staff, web
     assert Dispatch.select().count() == 0
     assert Breach.select().count() == 0
     assert AuditEvent.select().where(AuditEvent.entity_type != "user").count() == 0
+
+
+# -- Signed out while htmx was asking: back to the page afterwards -------------------------
+
+
+def _sign_in_at(client, location: str):
+    page = client.get(location)
+    assert page.status_code == 200
+    token = csrf_from(page.get_data(as_text=True))
+    return client.post(
+        location,
+        data={"username": "lina", "password": "correct-horse-battery", "csrf_token": token},
+    )
+
+
+def test_a_board_that_timed_out_signs_back_in_to_the_board(staff, web):
+    web.sign_in("lina")
+    team = staff.team("Children North").id
+    assert web.client.get(f"/board?team={team}&page=1").status_code == 200
+    clock.travel(dt.timedelta(minutes=31))  # the board is left open past the idle limit
+    poll = web.client.get(
+        f"/board?team={team}&page=1",
+        headers={
+            "HX-Request": "true",
+            "HX-Target": "board-body",
+            "HX-Current-URL": f"http://localhost/board?team={team}&page=1",
+        },
+    )
+    assert poll.status_code == 204
+    location = poll.headers["HX-Redirect"]
+    assert urlsplit(location).path == "/sign-in"
+    assert unquote_plus(urlsplit(location).query) == f"next=/board?team={team}&page=1"
+    signed_in = _sign_in_at(web.client, location)
+    assert signed_in.status_code == 303
+    assert signed_in.headers["Location"] == f"/board?team={team}&page=1"
+
+
+@pytest.mark.parametrize(
+    "current",
+    [
+        "https://evil.example/board",  # another site
+        "http://localhost.evil.example/board",
+        "//evil.example/board",
+        "http://localhost//evil.example/board",  # a path that is another host
+        "http://localhost/\\evil.example",
+        "javascript:alert(1)",
+        "/board",  # htmx always sends an absolute URL: anything else is not from htmx
+        "http://localhost/sign-in?next=/board",
+        "http://[::1",
+        "",
+    ],
+)
+def test_htmx_sign_in_redirect_names_only_a_page_of_this_site(staff, client, current):
+    response = client.get("/board", headers={"HX-Request": "true", "HX-Current-URL": current})
+    assert response.status_code == 204
+    assert response.headers["HX-Redirect"] == "/sign-in"
+
+
+def test_sign_in_next_with_a_backslash_goes_home(client, staff):
+    for target in ("/\\evil.example", "/\\\\evil.example/x", "/\t/evil.example"):
+        token = csrf_from(client.get("/sign-in").get_data(as_text=True))
+        response = client.post(
+            "/sign-in",
+            query_string={"next": target},
+            data={"username": "pat", "password": "correct-horse-battery", "csrf_token": token},
+        )
+        assert response.status_code == 303
+        assert response.headers["Location"] == "/", target
+        client.post(
+            "/sign-out", data={"csrf_token": csrf_from(client.get("/").get_data(as_text=True))}
+        )
