@@ -103,18 +103,15 @@ class Breach(VersionedModel):
 
     def visible_to(self, user: User) -> bool:
         """Need to know: the reporter, the reporter's line manager, or the breach chain."""
-        return (
-            user.id in (self.reported_by_id, self.reporter_manager_id)
-            or user.has_role(*BREACH_ROLES)
+        return user.id in (self.reported_by_id, self.reporter_manager_id) or user.has_role(
+            *BREACH_ROLES
         )
 
     @classmethod
     def visible_query(cls, user: User):
         query = cls.select()
         if not user.has_role(*BREACH_ROLES):
-            query = query.where(
-                (cls.reported_by == user.id) | (cls.reporter_manager == user.id)
-            )
+            query = query.where((cls.reported_by == user.id) | (cls.reporter_manager == user.id))
         return query
 
     @classmethod
@@ -124,9 +121,16 @@ class Breach(VersionedModel):
         return f"{prefix}{count + 1:04d}"
 
     @classmethod
-    def open_case(cls, cleaned: dict, reporter: User, now: dt.datetime, *,
-                  case_id: str | None = None, removal: Removal | None = None,
-                  dispatch: Dispatch | None = None) -> Breach:
+    def open_case(
+        cls,
+        cleaned: dict,
+        reporter: User,
+        now: dt.datetime,
+        *,
+        case_id: str | None = None,
+        removal: Removal | None = None,
+        dispatch: Dispatch | None = None,
+    ) -> Breach:
         """Create a case in `reported` with its audit event; call inside a write transaction."""
         from models.audit import AuditEvent
 
@@ -153,11 +157,18 @@ class Breach(VersionedModel):
             **fields,
         )
         AuditEvent.append(
-            at=now, actor_id=reporter.id, entity_type="breach", entity_id=breach.id,
-            event="report", target="reported",
-            summary={"category": breach.category, "reference": breach.reference,
-                     "removal": removal.id if removal else None,
-                     "dispatch": dispatch.id if dispatch else None},
+            at=now,
+            actor_id=reporter.id,
+            entity_type="breach",
+            entity_id=breach.id,
+            event="report",
+            target="reported",
+            summary={
+                "category": breach.category,
+                "reference": breach.reference,
+                "removal": removal.id if removal else None,
+                "dispatch": dispatch.id if dispatch else None,
+            },
         )
         return breach
 
@@ -185,8 +196,12 @@ class Breach(VersionedModel):
     def record_notifications(self, notifications: dict, actor, now: dt.datetime) -> None:
         for recipient, entry in notifications.items():
             Notification.create(
-                breach=self, recipient=recipient, who=entry["who"], at=entry["at"],
-                recorded_by=actor.id, recorded_at=now,
+                breach=self,
+                recipient=recipient,
+                who=entry["who"],
+                at=entry["at"],
+                recorded_by=actor.id,
+                recorded_at=now,
             )
 
 
@@ -199,5 +214,3 @@ class Notification(BaseModel):
     at = DateTimeField()
     recorded_by = ForeignKeyField(User)
     recorded_at = DateTimeField()
-
-

@@ -60,8 +60,9 @@ class Dispatch(VersionedModel):
             "records_affected": 1,
             "data_left_control": True,
         }
-        Breach.open_case(cleaned, User.get_by_id(actor.id), now, case_id=self.case_id,
-                         dispatch=self)
+        Breach.open_case(
+            cleaned, User.get_by_id(actor.id), now, case_id=self.case_id, dispatch=self
+        )
 
     @classmethod
     def for_case(cls, user: User, case_id: str):

@@ -64,9 +64,11 @@ class Record(BaseModel):
     def find(cls, user: User, term: str):
         """Records this person may see whose case-system ID or label code matches exactly."""
         term = term.strip().upper()
-        return cls.visible_query(user).where(
-            (fn.UPPER(cls.case_id) == term) | (cls.label_code == term)
-        ).order_by(cls.case_id, cls.description)
+        return (
+            cls.visible_query(user)
+            .where((fn.UPPER(cls.case_id) == term) | (cls.label_code == term))
+            .order_by(cls.case_id, cls.description)
+        )
 
     def open_removal(self) -> Removal | None:
         return (
@@ -145,8 +147,10 @@ class Removal(VersionedModel):
             .join(Holder, on=(cls.for_user == Holder.id), attr="holder")
         )
         if with_team:
-            query = query.select_extend(Team).switch(cls).join(
-                Team, on=(cls.team == Team.id), attr="team"
+            query = (
+                query.select_extend(Team)
+                .switch(cls)
+                .join(Team, on=(cls.team == Team.id), attr="team")
             )
         return query
 
@@ -178,6 +182,10 @@ class Removal(VersionedModel):
 
 
 Removal.add_index(
-    Removal.index(Removal.record, unique=True, where=Removal.closed_at.is_null(),
-                  name="removal_one_open_per_record")
+    Removal.index(
+        Removal.record,
+        unique=True,
+        where=Removal.closed_at.is_null(),
+        name="removal_one_open_per_record",
+    )
 )

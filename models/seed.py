@@ -92,8 +92,17 @@ def seed_demo() -> bool:
         return False
     with db.atomic():
         for username, name, number, team, roles, manager in _DEMO:
-            add_user(username, name, number, team, roles, manager, DEMO_PASSWORD, pin=DEMO_PIN,
-                     email=f"{username}@council.example")
+            add_user(
+                username,
+                name,
+                number,
+                team,
+                roles,
+                manager,
+                DEMO_PASSWORD,
+                pin=DEMO_PIN,
+                email=f"{username}@council.example",
+            )
     return True
 
 

@@ -39,10 +39,16 @@ def pin():
         if not errors:
             now = clock.now()
             with db.atomic():
-                User.update(pin_hash=hash_secret(new_pin), failed_pins=0,
-                            pin_locked_until=None).where(User.id == current_user.id).execute()
-                AuditEvent.append(at=now, actor_id=current_user.id, entity_type="user",
-                                  entity_id=current_user.id, event="set_pin")
+                User.update(
+                    pin_hash=hash_secret(new_pin), failed_pins=0, pin_locked_until=None
+                ).where(User.id == current_user.id).execute()
+                AuditEvent.append(
+                    at=now,
+                    actor_id=current_user.id,
+                    entity_type="user",
+                    entity_id=current_user.id,
+                    event="set_pin",
+                )
             return redirect(url_for("home.index", pin_set=1), code=303)
     return render_template("account/pin.html", title="Set your kiosk PIN", errors=errors), (
         422 if errors else 200

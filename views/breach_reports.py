@@ -23,13 +23,17 @@ from views.register import REGISTER_PAGE_ROLES, read_filters
 def breach_report(breach_id: int):
     breach = _breach_or_404(breach_id)
     return render_template(
-        "breaches/breach_report.html", title=f"Breach report {breach.reference}",
-        breach=breach, clock=_clock(breach, clock.now()),
+        "breaches/breach_report.html",
+        title=f"Breach report {breach.reference}",
+        breach=breach,
+        clock=_clock(breach, clock.now()),
         notifications=list(breach.notifications.order_by(Notification.at)),
         recipients=dict(rules.required_recipients(breach.category)),
         timeline=list(AuditEvent.for_entity("breach", breach.id)),
-        categories=dict(rules.CATEGORIES), data_categories=dict(rules.DATA_CATEGORIES),
-        state_labels=STATE_LABELS, generated_at=clock.now(),
+        categories=dict(rules.CATEGORIES),
+        data_categories=dict(rules.DATA_CATEGORIES),
+        state_labels=STATE_LABELS,
+        generated_at=clock.now(),
     )
 
 
@@ -55,8 +59,12 @@ def name_pattern(names: list[str]) -> re.Pattern | None:
     every sentence."""
     if not names:
         return None
-    parts = {part for name in names for part in re.split(r"[\s,]+", name)
-             if len(part) >= 3 and part[0].isupper()}
+    parts = {
+        part
+        for name in names
+        for part in re.split(r"[\s,]+", name)
+        if len(part) >= 3 and part[0].isupper()
+    }
     whole = "|".join(re.escape(n) for n in sorted(set(names), key=len, reverse=True))
     single = "|".join(re.escape(p) for p in sorted(parts, key=len, reverse=True))
     alternatives = f"(?i:{whole})" + (f"|{single}" if single else "")
@@ -71,9 +79,13 @@ def redact(value: str | None, breach: Breach, names: re.Pattern | None = None) -
         return ""
     record = breach.record
     dispatch = breach.dispatch
-    identifiers = [breach.case_id, record.case_id if record else None,
-                   record.label_code if record else None, dispatch.address if dispatch else None,
-                   dispatch.case_id if dispatch else None]
+    identifiers = [
+        breach.case_id,
+        record.case_id if record else None,
+        record.label_code if record else None,
+        dispatch.address if dispatch else None,
+        dispatch.case_id if dispatch else None,
+    ]
     for identifier in filter(None, identifiers):
         value = re.sub(re.escape(identifier.strip()), "[removed]", value, flags=re.I)
     for pattern in (EMAIL, UK_POSTCODE, LABEL_CODE, LONG_NUMBER, names):
@@ -92,10 +104,15 @@ def ico_draft(breach_id: int):
     recipients = dict(rules.required_recipients(breach.category))
     names = name_pattern(known_names(breach))
     return render_template(
-        "breaches/ico_draft.html", title=f"ICO report draft {breach.reference}", breach=breach,
-        redact=lambda v: redact(v, breach, names), late=late, deadline=deadline,
+        "breaches/ico_draft.html",
+        title=f"ICO report draft {breach.reference}",
+        breach=breach,
+        redact=lambda v: redact(v, breach, names),
+        late=late,
+        deadline=deadline,
         kept_in=rules.is_skippable_near_miss(breach),
-        categories=dict(rules.CATEGORIES), data_categories=dict(rules.DATA_CATEGORIES),
+        categories=dict(rules.CATEGORIES),
+        data_categories=dict(rules.DATA_CATEGORIES),
         notified_roles=[recipients.get(n.recipient, n.recipient) for n in breach.notifications],
     )
 
@@ -116,12 +133,31 @@ def register_csv():
         abort(400)  # never hand over a wider export than the person asked for
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["Reference", "Team", "Category", "Near miss", "Stage", "Happened (UTC)",
-                     "Discovered (UTC)", "People affected", "Records affected",
-                     "Children or vulnerable adults", "Special category", "Likelihood",
-                     "Severity", "Reportable to ICO", "High risk", "ICO referred",
-                     "ICO referred (UTC)", "Within 72 hours", "Disciplinary", "Regulator",
-                     "Closed (UTC)"])
+    writer.writerow(
+        [
+            "Reference",
+            "Team",
+            "Category",
+            "Near miss",
+            "Stage",
+            "Happened (UTC)",
+            "Discovered (UTC)",
+            "People affected",
+            "Records affected",
+            "Children or vulnerable adults",
+            "Special category",
+            "Likelihood",
+            "Severity",
+            "Reportable to ICO",
+            "High risk",
+            "ICO referred",
+            "ICO referred (UTC)",
+            "Within 72 hours",
+            "Disciplinary",
+            "Regulator",
+            "Closed (UTC)",
+        ]
+    )
     query = filters.apply(Breach.select(Breach, Team).join(Team)).order_by(
         Breach.discovered_at, Breach.id
     )
@@ -129,12 +165,38 @@ def register_csv():
         within = ""
         if b.ico_referred_at:
             within = "yes" if b.ico_referred_at <= rules.ico_deadline(b.discovered_at) else "no"
-        writer.writerow([_cell(v) for v in (
-            b.reference, b.team.name, b.category, "yes" if b.category == "near_miss" else "no",
-            b.state, b.happened_at, b.discovered_at, b.people_affected, b.records_affected,
-            b.children_or_vulnerable, b.special_category, b.likelihood, b.severity,
-            b.reportable, b.high_risk, b.ico_referred, b.ico_referred_at, within,
-            b.disciplinary, b.regulator, b.closed_at,
-        )])
-    return Response(out.getvalue(), mimetype="text/csv", headers={
-        "Content-Disposition": f"attachment; filename=breach-register-{clock.uk_today()}.csv"})
+        writer.writerow(
+            [
+                _cell(v)
+                for v in (
+                    b.reference,
+                    b.team.name,
+                    b.category,
+                    "yes" if b.category == "near_miss" else "no",
+                    b.state,
+                    b.happened_at,
+                    b.discovered_at,
+                    b.people_affected,
+                    b.records_affected,
+                    b.children_or_vulnerable,
+                    b.special_category,
+                    b.likelihood,
+                    b.severity,
+                    b.reportable,
+                    b.high_risk,
+                    b.ico_referred,
+                    b.ico_referred_at,
+                    within,
+                    b.disciplinary,
+                    b.regulator,
+                    b.closed_at,
+                )
+            ]
+        )
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f"attachment; filename=breach-register-{clock.uk_today()}.csv"
+        },
+    )

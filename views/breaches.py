@@ -67,9 +67,15 @@ def index():
     cases = list(query.paginate(page, size))
     now = clock.now()
     return render_template(
-        "breaches/index.html", title="Breach cases", cases=cases, page=page,
-        pages=pages, total=total, state_labels=STATE_LABELS,
-        categories=dict(rules.CATEGORIES), clocks={c.id: _clock(c, now) for c in cases},
+        "breaches/index.html",
+        title="Breach cases",
+        cases=cases,
+        page=page,
+        pages=pages,
+        total=total,
+        state_labels=STATE_LABELS,
+        categories=dict(rules.CATEGORIES),
+        clocks={c.id: _clock(c, now) for c in cases},
     )
 
 
@@ -82,11 +88,14 @@ def _clock(breach: Breach, now: dt.datetime) -> dict:
         "hours_left": hours_left,
         "overdue": overdue and not near_miss,
         "near_miss": near_miss,
-        "stopped": breach.ico_referred or breach.state == "closed"
-        or (breach.reportable is False),
-        "police_flag": rules.police_flag(breach.category, breach.police_reference,
-                                         breach.no_police_reference_reason,
-                                         breach.discovered_at, now),
+        "stopped": breach.ico_referred or breach.state == "closed" or (breach.reportable is False),
+        "police_flag": rules.police_flag(
+            breach.category,
+            breach.police_reference,
+            breach.no_police_reference_reason,
+            breach.discovered_at,
+            now,
+        ),
     }
 
 
@@ -98,9 +107,18 @@ def report():
     errors = FormErrors()
     form: dict = {"data_categories": []}
     if request.method == "POST":
-        form = {key: text(key, 2000) for key in (
-            "what_happened", "category", "people_affected", "records_affected",
-            "police_reference", "no_police_reference_reason", "case_id")}
+        form = {
+            key: text(key, 2000)
+            for key in (
+                "what_happened",
+                "category",
+                "people_affected",
+                "records_affected",
+                "police_reference",
+                "no_police_reference_reason",
+                "case_id",
+            )
+        }
         form["data_categories"] = request.form.getlist("data_categories")
         for key in ("children_or_vulnerable", "special_category", "line_manager_told"):
             form[key] = checked(key)
@@ -122,16 +140,19 @@ def report():
                 breach = _open_case(cleaned, (form.get("case_id") or "").upper() or None)
                 return redirect(url_for("breaches.show", breach_id=breach.id), code=303)
     return render_template(
-        "breaches/report.html", title="Report a breach or near miss", form=form,
-        errors=errors, categories=rules.CATEGORIES, data_categories=rules.DATA_CATEGORIES,
+        "breaches/report.html",
+        title="Report a breach or near miss",
+        form=form,
+        errors=errors,
+        categories=rules.CATEGORIES,
+        data_categories=rules.DATA_CATEGORIES,
     ), 422 if errors else 200
 
 
 def _open_case(cleaned: dict, case_id: str | None) -> Breach:
     now = clock.now()
     with write_transaction():
-        breach = Breach.open_case(cleaned, reporter=current_user, now=now,
-                                  case_id=case_id)
+        breach = Breach.open_case(cleaned, reporter=current_user, now=now, case_id=case_id)
     return breach
 
 
@@ -157,7 +178,8 @@ def _case_context(breach: Breach, errors=None, form=None, preview=None) -> dict:
         "errors": errors or {},
         "form": form or {},
         "can_update_police": breach.state == "reported"
-        and breach.category in ("loss", "theft") and _may_update(breach),
+        and breach.category in ("loss", "theft")
+        and _may_update(breach),
         "can_update_report": breach.state == "reported" and _may_update(breach),
         "opened_automatically": _opened_automatically(breach),
     }
@@ -187,7 +209,9 @@ def show(breach_id: int):
 def _render_case(breach: Breach, errors=None, form=None, status=200, preview=None):
     timeline = list(AuditEvent.for_entity("breach", breach.id).order_by(AuditEvent.id.desc()))
     return render_template(
-        "breaches/show.html", title=f"Breach {breach.reference}", timeline=timeline,
+        "breaches/show.html",
+        title=f"Breach {breach.reference}",
+        timeline=timeline,
         **_case_context(breach, errors, form, preview),
     ), status
 
@@ -205,8 +229,9 @@ def update_police(breach_id: int):
     reason = text("no_police_reference_reason", 500)
     told = checked("line_manager_told")
     if not reference and not reason:
-        errors.add("police_reference", "Enter the police crime reference number, or why there "
-                                       "is none yet")
+        errors.add(
+            "police_reference", "Enter the police crime reference number, or why there is none yet"
+        )
     if not errors:
         now = clock.now()
         try:
@@ -220,10 +245,18 @@ def update_police(breach_id: int):
                 if reference and not fresh.police_recorded_at:
                     fresh.police_recorded_at = now
                 fresh.save_versioned()
-                AuditEvent.append(at=now, actor_id=current_user.id, entity_type="breach",
-                                  entity_id=breach.id, event="record_police",
-                                  summary={"police_reference": reference,
-                                           "reason": reason, "line_manager_told": told})
+                AuditEvent.append(
+                    at=now,
+                    actor_id=current_user.id,
+                    entity_type="breach",
+                    entity_id=breach.id,
+                    event="record_police",
+                    summary={
+                        "police_reference": reference,
+                        "reason": reason,
+                        "line_manager_told": told,
+                    },
+                )
         except Stale:
             abort(409, "Someone else changed this case while you were looking.")
         return redirect(url_for("breaches.show", breach_id=breach.id), code=303)
@@ -250,8 +283,9 @@ def update_report(breach_id: int):
     if breach.state != "reported":
         abort(409, "The report can only be corrected before the case is notified.")
     errors = FormErrors()
-    form = {key: text(key, 2000) for key in (
-        "what_happened", "people_affected", "records_affected")}
+    form = {
+        key: text(key, 2000) for key in ("what_happened", "people_affected", "records_affected")
+    }
     form["data_categories"] = request.form.getlist("data_categories")
     for key in ("children_or_vulnerable", "special_category"):
         form[key] = checked(key)
@@ -268,20 +302,28 @@ def update_report(breach_id: int):
             if str(fresh.version) != request.form.get("version"):
                 raise Stale
             values = {**cleaned, "data_categories": ",".join(cleaned["data_categories"])}
-            changed = [key for key in rules.REPORT_DETAIL_FIELDS
-                       if getattr(fresh, key) != values[key]]
+            changed = [
+                key for key in rules.REPORT_DETAIL_FIELDS if getattr(fresh, key) != values[key]
+            ]
             if changed:
                 for key in changed:
                     setattr(fresh, key, values[key])
                 fresh.save_versioned()
                 # Field names only: the free text stays on the case, not in the audit trail.
-                AuditEvent.append(at=now, actor_id=current_user.id, entity_type="breach",
-                                  entity_id=breach.id, event="update_report",
-                                  summary={"changed": ", ".join(
-                                      REPORT_FIELD_NAMES[key] for key in changed)})
+                AuditEvent.append(
+                    at=now,
+                    actor_id=current_user.id,
+                    entity_type="breach",
+                    entity_id=breach.id,
+                    event="update_report",
+                    summary={"changed": ", ".join(REPORT_FIELD_NAMES[key] for key in changed)},
+                )
     except Stale:
-        errors.add("status", "Someone else changed this case while you were looking. "
-                             "It is shown as it is now: check the report again.")
+        errors.add(
+            "status",
+            "Someone else changed this case while you were looking. "
+            "It is shown as it is now: check the report again.",
+        )
         return _render_case(Breach.get_by_id(breach.id), errors, {}, 409)
     return redirect(url_for("breaches.show", breach_id=breach.id), code=303)
 
@@ -293,8 +335,7 @@ def _notify_inputs(breach: Breach, errors: FormErrors) -> tuple[dict, dict]:
     notifications = {}
     for key, label in rules.required_recipients(breach.category):
         who = text(f"{key}_who", 120)
-        at = datetime_local(f"{key}_at", errors, f"when the {label} was told",
-                            required=bool(who))
+        at = datetime_local(f"{key}_at", errors, f"when the {label} was told", required=bool(who))
         if who or at:
             notifications[key] = {"who": who, "at": at}
     media = request.form.get("media_advised")
@@ -343,15 +384,18 @@ def _decide_inputs(breach: Breach, errors: FormErrors) -> tuple[dict, dict]:
         "legal_advice": request.form.get("legal_advice") == "yes",
         "disciplinary": {"yes": True, "no": False}.get(request.form.get("disciplinary")),
         "ico_referred": {"yes": True, "no": False}.get(referred),
-        "ico_referred_at": datetime_local("ico_referred_at", errors, "when the ICO was told",
-                                          required=False),
+        "ico_referred_at": datetime_local(
+            "ico_referred_at", errors, "when the ICO was told", required=False
+        ),
         "ico_reference": text("ico_reference", 60),
         "not_referred_reason": text("not_referred_reason", 1000),
         "delay_reason": text("delay_reason", 1000),
         "regulator": text("regulator", 40),
     }
-    summary = {k: values[k] for k in ("disciplinary", "ico_referred", "ico_reference",
-                                      "regulator", "legal_advice")}
+    summary = {
+        k: values[k]
+        for k in ("disciplinary", "ico_referred", "ico_reference", "regulator", "legal_advice")
+    }
     return values, summary
 
 
@@ -360,17 +404,22 @@ EVENT_INPUTS = {
     "assess_risk": _assess_inputs,
     "inform_service_user": _inform_inputs,
     "record_exemption": lambda b, e: (
-        {"exemption_reason": text("exemption_reason", 1000),
-         "approved_by_caldicott": checked("approved_by_caldicott")},
+        {
+            "exemption_reason": text("exemption_reason", 1000),
+            "approved_by_caldicott": checked("approved_by_caldicott"),
+        },
         {"exemption_reason": text("exemption_reason", 1000)},
     ),
     "skip_informing": lambda b, e: (
-        {"skip_reason": text("skip_reason", 1000)}, {"skip_reason": text("skip_reason", 1000)}
+        {"skip_reason": text("skip_reason", 1000)},
+        {"skip_reason": text("skip_reason", 1000)},
     ),
     "decide": _decide_inputs,
     "close": lambda b, e: (
-        {"report_complete": checked("report_complete"),
-         "lessons_learned": text("lessons_learned", 4000)},
+        {
+            "report_complete": checked("report_complete"),
+            "lessons_learned": text("lessons_learned", 4000),
+        },
         {"lessons_learned": text("lessons_learned", 4000)},
     ),
 }
@@ -386,10 +435,14 @@ def transition(breach_id: int, event: str):
     form = {key: request.form.get(key) for key in request.form}
     status = 200
     preview = None
-    if (event == "assess_risk" and GRID.is_likelihood(values["likelihood"])
-            and GRID.is_severity(values["severity"])):
-        preview = assess(values["likelihood"], values["severity"],
-                         breach.children_or_vulnerable, GRID)
+    if (
+        event == "assess_risk"
+        and GRID.is_likelihood(values["likelihood"])
+        and GRID.is_severity(values["severity"])
+    ):
+        preview = assess(
+            values["likelihood"], values["severity"], breach.children_or_vulnerable, GRID
+        )
     expected = form_version()
     if request.form.get("step") == "preview" and not errors:
         # "Check the result": show the grid's answer before anything is saved.
@@ -397,9 +450,15 @@ def transition(breach_id: int, event: str):
     if not errors:
         try:
             apply_transition(
-                load=lambda: Breach.get_by_id(breach_id), factory=breach_machine, event=event,
-                actor=current_user.as_actor(), entity_type="breach", now=clock.now(),
-                values=values, summary=summary, expected_version=expected,
+                load=lambda: Breach.get_by_id(breach_id),
+                factory=breach_machine,
+                event=event,
+                actor=current_user.as_actor(),
+                entity_type="breach",
+                now=clock.now(),
+                values=values,
+                summary=summary,
+                expected_version=expected,
             )
             form = {}
             preview = None
@@ -407,8 +466,10 @@ def transition(breach_id: int, event: str):
             for field, message in error.errors.items():
                 errors.add(field, message)
         except Stale:
-            errors.add("status", "Someone else moved this case on while you were looking. "
-                                 "It is shown as it is now.")
+            errors.add(
+                "status",
+                "Someone else moved this case on while you were looking. It is shown as it is now.",
+            )
             status = 409
         except Refused:
             state = STATE_LABELS[Breach.get_by_id(breach_id).state].lower()
@@ -416,18 +477,30 @@ def transition(breach_id: int, event: str):
             status = 409
         except Forbidden:
             current = Breach.get_by_id(breach_id)
-            if (event == "notify" and _may_update(current)
-                    and not rules.police_details_complete(current)):
+            if (
+                event == "notify"
+                and _may_update(current)
+                and not rules.police_details_complete(current)
+            ):
                 # Not a matter of role: the loss or theft still waits for its police details.
-                errors.add("status", "Record the police crime reference (or why there is none "
-                                     "yet) and that the line manager was told before the case "
-                                     "can be notified.")
+                errors.add(
+                    "status",
+                    "Record the police crime reference (or why there is none "
+                    "yet) and that the line manager was told before the case "
+                    "can be notified.",
+                )
                 status = 409
-            elif (event == "skip_informing" and current.state == "risk_assessed"
-                  and rules.skip_refused_as_not_a_near_miss(current_user.as_actor(), current)):
+            elif (
+                event == "skip_informing"
+                and current.state == "risk_assessed"
+                and rules.skip_refused_as_not_a_near_miss(current_user.as_actor(), current)
+            ):
                 # Not a matter of role either: this case is not a near miss that kept the data in.
-                errors.add("status", "Only a near miss where no data left the council's "
-                                     "control can skip telling the service user.")
+                errors.add(
+                    "status",
+                    "Only a near miss where no data left the council's "
+                    "control can skip telling the service user.",
+                )
                 status = 409
             else:
                 abort(403)

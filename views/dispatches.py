@@ -45,13 +45,20 @@ def _require_team_member():
 def start():
     _require_team_member()
     recent = list(
-        Dispatch.select().where(Dispatch.team == current_user.team_id)
-        .order_by(Dispatch.id.desc()).limit(25)
+        Dispatch.select()
+        .where(Dispatch.team == current_user.team_id)
+        .order_by(Dispatch.id.desc())
+        .limit(25)
     )
     waiting = list(Dispatch.to_check(current_user).limit(50))
-    return render_template("dispatches/start.html", title="Send documents securely",
-                           recent=recent, waiting=waiting, state_labels=STATE_LABELS,
-                           methods=dict(METHODS))
+    return render_template(
+        "dispatches/start.html",
+        title="Send documents securely",
+        recent=recent,
+        waiting=waiting,
+        state_labels=STATE_LABELS,
+        methods=dict(METHODS),
+    )
 
 
 @bp.route("/send/new", methods=["GET", "POST"])
@@ -60,8 +67,17 @@ def draft():
     errors = FormErrors()
     form = _prefill_from_record(id_arg("record"))
     if request.method == "POST":
-        form = {k: text(k, 600) for k in ("case_id", "description", "method",
-                                          "recipient_organisation", "recipient_role", "address")}
+        form = {
+            k: text(k, 600)
+            for k in (
+                "case_id",
+                "description",
+                "method",
+                "recipient_organisation",
+                "recipient_role",
+                "address",
+            )
+        }
         try:
             cleaned = validate_draft(form)
         except InputError as error:
@@ -70,15 +86,26 @@ def draft():
         else:
             now = clock.now()
             with write_transaction():
-                dispatch = Dispatch.create(team=current_user.team_id, drafted_by=current_user.id,
-                                           drafted_at=now, **cleaned)
-                AuditEvent.append(at=now, actor_id=current_user.id, entity_type="dispatch",
-                                  entity_id=dispatch.id, event="draft", target="drafted",
-                                  summary={"method": dispatch.method,
-                                           "recipient_role": dispatch.recipient_role})
+                dispatch = Dispatch.create(
+                    team=current_user.team_id, drafted_by=current_user.id, drafted_at=now, **cleaned
+                )
+                AuditEvent.append(
+                    at=now,
+                    actor_id=current_user.id,
+                    entity_type="dispatch",
+                    entity_id=dispatch.id,
+                    event="draft",
+                    target="drafted",
+                    summary={"method": dispatch.method, "recipient_role": dispatch.recipient_role},
+                )
             return redirect(url_for("dispatches.show", dispatch_id=dispatch.id), code=303)
-    return render_template("dispatches/draft.html", title="Draft a secure dispatch", form=form,
-                           errors=errors, methods=METHODS), 422 if errors else 200
+    return render_template(
+        "dispatches/draft.html",
+        title="Draft a secure dispatch",
+        form=form,
+        errors=errors,
+        methods=METHODS,
+    ), 422 if errors else 200
 
 
 def _prefill_from_record(record_id: int | None) -> dict:
@@ -97,10 +124,15 @@ def _prefill_from_record(record_id: int | None) -> dict:
 def _panel_context(dispatch: Dispatch, errors=None, form=None) -> dict:
     events = enabled_event_ids(dispatch_machine(dispatch), current_user.as_actor(), clock.now())
     return {
-        "dispatch": dispatch, "events": events, "event_labels": EVENT_LABELS,
-        "state_labels": STATE_LABELS, "methods": dict(METHODS),
-        "address_sources": ADDRESS_SOURCES, "delivery_evidence": DELIVERY_EVIDENCE,
-        "errors": errors or {}, "form": form or {},
+        "dispatch": dispatch,
+        "events": events,
+        "event_labels": EVENT_LABELS,
+        "state_labels": STATE_LABELS,
+        "methods": dict(METHODS),
+        "address_sources": ADDRESS_SOURCES,
+        "delivery_evidence": DELIVERY_EVIDENCE,
+        "errors": errors or {},
+        "form": form or {},
     }
 
 
@@ -112,25 +144,36 @@ def show(dispatch_id: int):
 
 def _render_page(dispatch: Dispatch, errors=None, form=None, status=200):
     timeline = list(AuditEvent.for_entity("dispatch", dispatch.id).order_by(AuditEvent.id.desc()))
-    return render_template("dispatches/show.html", title=f"Dispatch {dispatch.id}",
-                           timeline=timeline, **_panel_context(dispatch, errors, form)), status
+    return render_template(
+        "dispatches/show.html",
+        title=f"Dispatch {dispatch.id}",
+        timeline=timeline,
+        **_panel_context(dispatch, errors, form),
+    ), status
 
 
 EVENT_INPUTS = {
     "check": lambda: (
-        {"address_source": text("address_source", 40),
-         "address_source_other": text("address_source_other", 120),
-         "address_confirmed": checked("address_confirmed"),
-         "addressee_confirmed": checked("addressee_confirmed"),
-         "right_to_information_confirmed": checked("right_to_information_confirmed"),
-         "lawful_basis": text("lawful_basis", 250)},
-        {"address_source": text("address_source", 40), "lawful_basis": text("lawful_basis", 250),
-         "confirmed": "address, addressee, right to the information"},
+        {
+            "address_source": text("address_source", 40),
+            "address_source_other": text("address_source_other", 120),
+            "address_confirmed": checked("address_confirmed"),
+            "addressee_confirmed": checked("addressee_confirmed"),
+            "right_to_information_confirmed": checked("right_to_information_confirmed"),
+            "lawful_basis": text("lawful_basis", 250),
+        },
+        {
+            "address_source": text("address_source", 40),
+            "lawful_basis": text("lawful_basis", 250),
+            "confirmed": "address, addressee, right to the information",
+        },
     ),
     "mark_sent": lambda: (
-        {"password_protected": checked("password_protected"),
-         "password_separate": checked("password_separate"),
-         "tracking_reference": text("tracking_reference", 30)},
+        {
+            "password_protected": checked("password_protected"),
+            "password_separate": checked("password_separate"),
+            "tracking_reference": text("tracking_reference", 30),
+        },
         {"tracking_reference": text("tracking_reference", 30)},
     ),
     "confirm_delivered": lambda: (
@@ -138,7 +181,8 @@ EVENT_INPUTS = {
         {"delivery_evidence": text("delivery_evidence", 40)},
     ),
     "report_misdirected": lambda: (
-        {"what_happened": text("what_happened", 2000)}, {},
+        {"what_happened": text("what_happened", 2000)},
+        {},
     ),
     "cancel": lambda: ({"reason": text("reason", 500)}, {"reason": text("reason", 500)}),
 }
@@ -156,9 +200,15 @@ def transition(dispatch_id: int, event: str):
     expected = form_version()
     try:
         apply_transition(
-            load=lambda: Dispatch.get_by_id(dispatch_id), factory=dispatch_machine, event=event,
-            actor=current_user.as_actor(), entity_type="dispatch", now=clock.now(),
-            values=values, summary=summary, expected_version=expected,
+            load=lambda: Dispatch.get_by_id(dispatch_id),
+            factory=dispatch_machine,
+            event=event,
+            actor=current_user.as_actor(),
+            entity_type="dispatch",
+            now=clock.now(),
+            values=values,
+            summary=summary,
+            expected_version=expected,
         )
         form = {}
     except InputError as error:
@@ -166,8 +216,11 @@ def transition(dispatch_id: int, event: str):
             errors.add(field, message)
         status = 422
     except Stale:
-        errors.add("status", "Someone else changed this dispatch while you were looking. "
-                             "Its status below is up to date.")
+        errors.add(
+            "status",
+            "Someone else changed this dispatch while you were looking. "
+            "Its status below is up to date.",
+        )
         status = 409
     except Refused:
         state = STATE_LABELS[Dispatch.get_by_id(dispatch_id).state].lower()
@@ -177,8 +230,9 @@ def transition(dispatch_id: int, event: str):
         abort(403)
     fresh = Dispatch.get_by_id(dispatch_id)
     if is_htmx():
-        return render_template("dispatches/_status_panel.html",
-                               **_panel_context(fresh, errors, form)), status
+        return render_template(
+            "dispatches/_status_panel.html", **_panel_context(fresh, errors, form)
+        ), status
     if errors:
         return _render_page(fresh, errors, form, status)
     return redirect(url_for("dispatches.show", dispatch_id=dispatch_id), code=303)

@@ -18,6 +18,11 @@ def index():
         else 0
     )
     return render_template(
-        "home/index.html", title="Home", user=current_user, removals=removals,
-        pending=pending, purposes=dict(PURPOSES), state_labels=STATE_LABELS,
+        "home/index.html",
+        title="Home",
+        user=current_user,
+        removals=removals,
+        pending=pending,
+        purposes=dict(PURPOSES),
+        state_labels=STATE_LABELS,
     )

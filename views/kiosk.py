@@ -63,8 +63,12 @@ def index():
     require_kiosk()
     person = kiosk_person()
     return render_template(
-        "kiosk/index.html", title="Kiosk", person=person, errors={},
-        done=request.args.get("done"), timed_out=request.args.get("timed_out") == "1",
+        "kiosk/index.html",
+        title="Kiosk",
+        person=person,
+        errors={},
+        done=request.args.get("done"),
+        timed_out=request.args.get("timed_out") == "1",
     )
 
 
@@ -86,9 +90,12 @@ def identify():
         if paused_until is not None:
             # Someone may be trying one PIN against many staff numbers: this kiosk waits.
             minutes = max(1, math.ceil((paused_until - now).total_seconds() / 60))
-            errors.add("staff_number", "Too many wrong staff numbers or PINs were entered at "
-                       f"this kiosk. Try again in {minutes} minute{'s' if minutes != 1 else ''}, "
-                       "or use your own laptop")
+            errors.add(
+                "staff_number",
+                "Too many wrong staff numbers or PINs were entered at "
+                f"this kiosk. Try again in {minutes} minute{'s' if minutes != 1 else ''}, "
+                "or use your own laptop",
+            )
             status = 429
         else:
             person, problem = _check_pin(staff_number, pin)
@@ -97,8 +104,17 @@ def identify():
                 status = 401
     if errors:
         headers = {"Retry-After": str(int(KIOSK_LOCKOUT.total_seconds()))} if status == 429 else {}
-        return render_template("kiosk/index.html", title="Kiosk", person=None, errors=errors,
-                               staff_number=staff_number), status, headers
+        return (
+            render_template(
+                "kiosk/index.html",
+                title="Kiosk",
+                person=None,
+                errors=errors,
+                staff_number=staff_number,
+            ),
+            status,
+            headers,
+        )
     session["kiosk_person"] = person.id
     session["kiosk_seen"] = clock.now().isoformat()
     return redirect(url_for("kiosk.index"), code=303)
@@ -119,7 +135,8 @@ def _check_pin(staff_number: str, pin: str) -> tuple[User | None, str]:
                 failures = User.select(User.failed_pins).where(User.id == person.id).scalar()
                 if failures >= MAX_PIN_FAILURES:
                     User.update(failed_pins=0, pin_locked_until=now + PIN_LOCKOUT).where(
-                        User.id == person.id).execute()
+                        User.id == person.id
+                    ).execute()
             _kiosk_failure(now)
         return None, "Enter a correct staff number and PIN"
     User.update(failed_pins=0, pin_locked_until=None).where(User.id == person.id).execute()
@@ -130,10 +147,15 @@ def _kiosk_failure(now: dt.datetime) -> None:
     """Count a failed identification at this kiosk (in the caller's transaction); when it
     pauses the kiosk, say so in the audit trail in the same transaction."""
     if KioskFailure.record(current_user.id, now):
-        AuditEvent.append(at=now, actor_id=current_user.id, entity_type="user",
-                          entity_id=current_user.id, event="kiosk_paused",
-                          kiosk_id=current_user.id,
-                          summary={"minutes": int(KIOSK_LOCKOUT.total_seconds() // 60)})
+        AuditEvent.append(
+            at=now,
+            actor_id=current_user.id,
+            entity_type="user",
+            entity_id=current_user.id,
+            event="kiosk_paused",
+            kiosk_id=current_user.id,
+            summary={"minutes": int(KIOSK_LOCKOUT.total_seconds() // 60)},
+        )
 
 
 @bp.post("/sign-out")
@@ -172,8 +194,7 @@ def scan():
     elif record is None:
         errors.add("label_code", "No record of this team has that label code")
     if errors:
-        return render_template("kiosk/index.html", title="Kiosk", person=person,
-                               errors=errors), 422
+        return render_template("kiosk/index.html", title="Kiosk", person=person, errors=errors), 422
     return _render_record(person, record)
 
 
@@ -181,11 +202,21 @@ def _render_record(person: User, record: Record, errors=None, status: int = 200)
     removal = record.open_removal()
     events = []
     if removal is not None:
-        events = [e for e in enabled_event_ids(removal_machine(removal), person.as_actor(),
-                                               clock.now()) if e in KIOSK_EVENTS]
-    return render_template("kiosk/record.html", title="Kiosk", person=person, record=record,
-                           removal=removal, events=events, event_labels=EVENT_LABELS,
-                           errors=errors or {}), status
+        events = [
+            e
+            for e in enabled_event_ids(removal_machine(removal), person.as_actor(), clock.now())
+            if e in KIOSK_EVENTS
+        ]
+    return render_template(
+        "kiosk/record.html",
+        title="Kiosk",
+        person=person,
+        record=record,
+        removal=removal,
+        events=events,
+        event_labels=EVENT_LABELS,
+        errors=errors or {},
+    ), status
 
 
 @bp.post("/removals/<int:removal_id>/<event>")
@@ -199,16 +230,24 @@ def act(removal_id: int, event: str):
         abort(404)
     values = {}
     if event == "take_out":
-        values = {k: checked(k) for k in ("lockable_bag", "laptop_protected", "no_usb_stick",
-                                          "notebook_secure")}
+        values = {
+            k: checked(k)
+            for k in ("lockable_bag", "laptop_protected", "no_usb_stick", "notebook_secure")
+        }
     errors = FormErrors()
     version = form_version()
     try:
         apply_transition(
-            load=lambda: Removal.get_by_id(removal_id), factory=removal_machine, event=event,
-            actor=person.as_actor(), entity_type="removal", now=clock.now(), values=values,
+            load=lambda: Removal.get_by_id(removal_id),
+            factory=removal_machine,
+            event=event,
+            actor=person.as_actor(),
+            entity_type="removal",
+            now=clock.now(),
+            values=values,
             summary={"safeguards": "all four attested"} if event == "take_out" else {},
-            expected_version=version, kiosk_id=current_user.id,
+            expected_version=version,
+            kiosk_id=current_user.id,
         )
     except InputError as error:
         for field, message in error.errors.items():

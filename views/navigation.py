@@ -9,9 +9,12 @@ from models.records import CROSS_TEAM_ROLES
 # (text, endpoint, endpoint prefixes that mark it active, roles that see it; None: everyone)
 _ITEMS = [
     ("Home", "home.index", ("home.",), None),
-    ("Records", "records.find", ("records.find", "records.add", "records.show",
-                                 "records.request_removal"),
-     ("practitioner", "line_manager", *CROSS_TEAM_ROLES)),
+    (
+        "Records",
+        "records.find",
+        ("records.find", "records.add", "records.show", "records.request_removal"),
+        ("practitioner", "line_manager", *CROSS_TEAM_ROLES),
+    ),
     ("Approvals", "records.approvals", ("records.approvals",), ("line_manager",)),
     ("Board", "boards.board", ("boards.",), ("line_manager", "director", "assistant_director")),
     ("Send documents", "dispatches.start", ("dispatches.",), ("practitioner", "line_manager")),

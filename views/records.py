@@ -52,7 +52,11 @@ def find():
             results = list(Record.find(current_user, term).limit(50))
     status = 422 if errors else 200
     return render_template(
-        "records/find.html", title="Find a record", term=term, results=results, errors=errors,
+        "records/find.html",
+        title="Find a record",
+        term=term,
+        results=results,
+        errors=errors,
         can_add=current_user.has_role(*TEAM_ROLES) and current_user.team_id is not None,
     ), status
 
@@ -68,8 +72,10 @@ def add():
         if not values["case_id"]:
             errors.add("case_id", "Enter the case-system ID")
         elif not CASE_ID.match(values["case_id"]):
-            errors.add("case_id", "Enter the case-system ID using letters, numbers and hyphens, "
-                                  "like 1234567")
+            errors.add(
+                "case_id",
+                "Enter the case-system ID using letters, numbers and hyphens, like 1234567",
+            )
         if not values["description"]:
             errors.add("description", "Describe the papers, like “court bundle, volume 2”")
         elif len(values["description"]) > 120:
@@ -77,16 +83,25 @@ def add():
         if not errors:
             now = clock.now()
             with write_transaction():
-                record = Record.create(case_id=values["case_id"],
-                                       description=values["description"],
-                                       team=current_user.team_id, created_by=current_user.id,
-                                       created_at=now)
-                AuditEvent.append(at=now, actor_id=current_user.id, entity_type="record",
-                                  entity_id=record.id, event="add_record",
-                                  summary={"label_code": record.label_code})
+                record = Record.create(
+                    case_id=values["case_id"],
+                    description=values["description"],
+                    team=current_user.team_id,
+                    created_by=current_user.id,
+                    created_at=now,
+                )
+                AuditEvent.append(
+                    at=now,
+                    actor_id=current_user.id,
+                    entity_type="record",
+                    entity_id=record.id,
+                    event="add_record",
+                    summary={"label_code": record.label_code},
+                )
             return redirect(url_for("records.show", record_id=record.id), code=303)
-    return render_template("records/add.html", title="Add a record", values=values,
-                           errors=errors), 422 if errors else 200
+    return render_template(
+        "records/add.html", title="Add a record", values=values, errors=errors
+    ), 422 if errors else 200
 
 
 # -- The record page and its status panel -------------------------------------------------
@@ -110,10 +125,12 @@ def _panel_context(record: Record, errors: dict | None = None, form: dict | None
         "purposes": dict(PURPOSES),
         "errors": errors or {},
         "form": form or {},
-        "can_request": removal is None and current_user.team_id == record.team_id
+        "can_request": removal is None
+        and current_user.team_id == record.team_id
         and current_user.has_role(*TEAM_ROLES),
-        "running_record": running_record_text(latest) if latest and latest.decided_by_id
-        and latest.state not in ("declined",) else None,
+        "running_record": running_record_text(latest)
+        if latest and latest.decided_by_id and latest.state not in ("declined",)
+        else None,
         "lost_case": _lost_case(latest),
     }
 
@@ -149,16 +166,23 @@ def _history_context(record: Record) -> dict:
     history = list(
         Removal.with_people().where(Removal.record == record).order_by(Removal.id.desc()).limit(20)
     )
-    return {"history": history, "timeline": list(_timeline(record)),
-            "purposes": dict(PURPOSES), "state_labels": STATE_LABELS}
+    return {
+        "history": history,
+        "timeline": list(_timeline(record)),
+        "purposes": dict(PURPOSES),
+        "state_labels": STATE_LABELS,
+    }
 
 
 def _render_record_page(record: Record, errors=None, form=None, status: int = 200):
     context = {**_panel_context(record, errors, form), **_history_context(record)}
     dispatches = list(Dispatch.for_case(current_user, record.case_id).limit(20))
     return render_template(
-        "records/show.html", title=f"{record.description} ({record.case_id})",
-        dispatches=dispatches, dispatch_states=DISPATCH_STATES, dispatch_methods=dict(METHODS),
+        "records/show.html",
+        title=f"{record.description} ({record.case_id})",
+        dispatches=dispatches,
+        dispatch_states=DISPATCH_STATES,
+        dispatch_methods=dict(METHODS),
         can_send=current_user.team_id is not None and current_user.has_role(*TEAM_ROLES),
         **context,
     ), status
@@ -206,8 +230,12 @@ def request_removal(record_id: int):
             else:
                 return redirect(url_for("records.show", record_id=removal.record_id), code=303)
     return render_template(
-        "records/request.html", title="Take papers out of the office", record=record,
-        purposes=PURPOSES, form=form, errors=errors,
+        "records/request.html",
+        title="Take papers out of the office",
+        record=record,
+        purposes=PURPOSES,
+        form=form,
+        errors=errors,
     ), 422 if errors else 200
 
 
@@ -244,17 +272,33 @@ def _start_removal(record: Record, values: dict) -> Removal:
 
     def create() -> Removal:
         return Removal.create(
-            record=record, team=record.team_id, for_user=current_user.id,
-            requested_by=current_user.id, requester_manager=current_user.line_manager_id,
-            purpose=values["purpose"], purpose_other=values["purpose_other"] or None,
-            papers=values["papers"], due_kind=values["due_kind"], due_on=values["due_on"],
+            record=record,
+            team=record.team_id,
+            for_user=current_user.id,
+            requested_by=current_user.id,
+            requester_manager=current_user.line_manager_id,
+            purpose=values["purpose"],
+            purpose_other=values["purpose_other"] or None,
+            papers=values["papers"],
+            due_kind=values["due_kind"],
+            due_on=values["due_on"],
         )
 
     return apply_transition(
-        load=create, factory=removal_machine, event="request", actor=actor,
-        entity_type="removal", now=now, values={}, expected_version=None,
-        summary={"purpose": values["purpose"], "papers": values["papers"],
-                 "due_kind": values["due_kind"], "due_on": values["due_on"].isoformat()},
+        load=create,
+        factory=removal_machine,
+        event="request",
+        actor=actor,
+        entity_type="removal",
+        now=now,
+        values={},
+        expected_version=None,
+        summary={
+            "purpose": values["purpose"],
+            "papers": values["papers"],
+            "due_kind": values["due_kind"],
+            "due_on": values["due_on"].isoformat(),
+        },
     )
 
 
@@ -264,8 +308,10 @@ EVENT_INPUTS = {
     "approve": lambda errors: ({"note": text("note", 500)}, {"note": text("note", 500)}),
     "decline": lambda errors: ({"reason": text("reason", 500)}, {"reason": text("reason", 500)}),
     "take_out": lambda errors: (
-        {k: checked(k) for k in ("lockable_bag", "laptop_protected", "no_usb_stick",
-                                 "notebook_secure")},
+        {
+            k: checked(k)
+            for k in ("lockable_bag", "laptop_protected", "no_usb_stick", "notebook_secure")
+        },
         {"safeguards": "all four attested"},
     ),
     "destroy": lambda errors: (
@@ -301,21 +347,33 @@ def transition(removal_id: int, event: str):
     if not errors:
         try:
             apply_transition(
-                load=lambda: Removal.get_by_id(removal_id), factory=removal_machine, event=event,
-                actor=current_user.as_actor(), entity_type="removal", now=clock.now(),
-                values=values, summary=summary, expected_version=expected,
+                load=lambda: Removal.get_by_id(removal_id),
+                factory=removal_machine,
+                event=event,
+                actor=current_user.as_actor(),
+                entity_type="removal",
+                now=clock.now(),
+                values=values,
+                summary=summary,
+                expected_version=expected,
             )
             form = {}
         except InputError as error:
             for field, message in error.errors.items():
                 errors.add(field, message)
         except Stale:
-            errors.add("status", "Someone else changed this removal while you were looking. "
-                                 "Its status below is up to date: check it and try again.")
+            errors.add(
+                "status",
+                "Someone else changed this removal while you were looking. "
+                "Its status below is up to date: check it and try again.",
+            )
             status = 409
         except Refused:
-            errors.add("status", f"You cannot {EVENT_LABELS[event].lower()} now: the removal "
-                                 f"is {STATE_LABELS[Removal.get_by_id(removal_id).state].lower()}.")
+            errors.add(
+                "status",
+                f"You cannot {EVENT_LABELS[event].lower()} now: the removal "
+                f"is {STATE_LABELS[Removal.get_by_id(removal_id).state].lower()}.",
+            )
             status = 409
         except Forbidden:
             abort(403)
@@ -327,8 +385,9 @@ def transition(removal_id: int, event: str):
         if errors:
             return panel, status
         # The history and timeline changed too: send them, swapped out of band.
-        history = render_template("records/_history.html", out_of_band=True,
-                                  **_history_context(record))
+        history = render_template(
+            "records/_history.html", out_of_band=True, **_history_context(record)
+        )
         return panel + history, status
     if errors:
         return _render_record_page(record, errors, form, status)
@@ -343,8 +402,12 @@ def approvals():
     if not current_user.has_role("line_manager"):
         abort(403)
     pending = list(Removal.awaiting_approval_for(current_user).limit(100))
-    return render_template("records/approvals.html", title="Requests to approve",
-                           pending=pending, purposes=dict(PURPOSES))
+    return render_template(
+        "records/approvals.html",
+        title="Requests to approve",
+        pending=pending,
+        purposes=dict(PURPOSES),
+    )
 
 
 # -- Label sheets -------------------------------------------------------------------------
@@ -364,10 +427,14 @@ def labels():
     total = query.count()
     records = list(query.paginate(page, LABELS_PER_SHEET))
     codes = {
-        r.id: segno.make(r.label_code, error="m").svg_inline(scale=3, border=1,
-                                                              omitsize=True)
+        r.id: segno.make(r.label_code, error="m").svg_inline(scale=3, border=1, omitsize=True)
         for r in records
     }
-    return render_template("records/labels.html", title="Print record labels", records=records,
-                           codes=codes, page=page,
-                           pages=max(1, -(-total // LABELS_PER_SHEET)))
+    return render_template(
+        "records/labels.html",
+        title="Print record labels",
+        records=records,
+        codes=codes,
+        page=page,
+        pages=max(1, -(-total // LABELS_PER_SHEET)),
+    )

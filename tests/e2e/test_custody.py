@@ -14,8 +14,9 @@ from tests.e2e.conftest import check_accessibility, screenshot, sign_in
 
 def _new_record(description: str) -> Record:
     pat = User.by_username("pat")
-    return Record.create(case_id="5550101", description=description, team=pat.team_id,
-                         created_by=pat)
+    return Record.create(
+        case_id="5550101", description=description, team=pat.team_id, created_by=pat
+    )
 
 
 def _fill_request(page, purpose_label: str, reason: str | None = None, axe: bool = True) -> None:
@@ -43,8 +44,9 @@ def _take_out(page) -> None:
 
 def test_other_purpose_is_approved_by_the_manager_then_out_and_back(browser, base_url):
     record = _new_record("Home visit notes, 2026")
-    pat_context = browser.new_context(base_url=base_url, bypass_csp=True,
-                                      viewport={"width": 1366, "height": 768})
+    pat_context = browser.new_context(
+        base_url=base_url, bypass_csp=True, viewport={"width": 1366, "height": 768}
+    )
     pat = pat_context.new_page()
     sign_in(pat, "pat")
     pat.goto(f"/records/{record.id}")

@@ -25,17 +25,24 @@ def _context(browser, base_url, **kwargs):
 
 def _record(description: str, case_id: str = "5550202") -> Record:
     pat = User.by_username("pat")
-    return Record.create(case_id=case_id, description=description, team=pat.team_id,
-                         created_by=pat)
+    return Record.create(case_id=case_id, description=description, team=pat.team_id, created_by=pat)
 
 
 def _approved_removal_for_pat(description: str) -> Record:
     pat = User.by_username("pat")
     record = _record(description)
-    Removal.create(record=record, team=pat.team_id, state="approved_for_removal", for_user=pat,
-                   requested_by=pat, requester_manager=pat.line_manager_id, purpose="court",
-                   papers="Court bundle", due_on=clock.uk_today() + dt.timedelta(days=2),
-                   requested_at=clock.now())
+    Removal.create(
+        record=record,
+        team=pat.team_id,
+        state="approved_for_removal",
+        for_user=pat,
+        requested_by=pat,
+        requester_manager=pat.line_manager_id,
+        purpose="court",
+        papers="Court bundle",
+        due_on=clock.uk_today() + dt.timedelta(days=2),
+        requested_at=clock.now(),
+    )
     return record
 
 
@@ -76,7 +83,8 @@ def test_board_shows_a_new_request_without_reloading(browser, base_url):
     assert lina.evaluate("window.__notReloaded === true"), "the board reloaded the page"
     assert polls and all(p.headers.get("hx-target") == "board-body" for p in polls)
     expect(lina.get_by_role("link", name="Board live update bundle")).to_have_attribute(
-        "href", f"/records/{record.id}")
+        "href", f"/records/{record.id}"
+    )
     check_accessibility(lina)
     screenshot(lina, "board-line-manager")
     lina_context.close()
@@ -85,16 +93,32 @@ def test_board_shows_a_new_request_without_reloading(browser, base_url):
 def test_director_board_every_team(browser, base_url):
     # Adults East (no other browser test uses it): papers overdue and a draft to check.
     alex = User.by_username("alex")
-    record = Record.create(case_id="5550303", description="East overdue bundle",
-                           team=alex.team_id, created_by=alex)
-    Removal.create(record=record, team=alex.team_id, state="out", for_user=alex,
-                   requested_by=alex, purpose="court", papers="Court bundle",
-                   due_on=clock.uk_today() - dt.timedelta(days=4), requested_at=clock.now())
-    draft = Dispatch.create(team=alex.team_id, case_id="5550303", state="drafted",
-                            description="Assessment report for the court",
-                            method="special_delivery", recipient_organisation="Family Court",
-                            recipient_role="Court clerk", address="1 Court Street",
-                            drafted_by=alex, drafted_at=clock.now())
+    record = Record.create(
+        case_id="5550303", description="East overdue bundle", team=alex.team_id, created_by=alex
+    )
+    Removal.create(
+        record=record,
+        team=alex.team_id,
+        state="out",
+        for_user=alex,
+        requested_by=alex,
+        purpose="court",
+        papers="Court bundle",
+        due_on=clock.uk_today() - dt.timedelta(days=4),
+        requested_at=clock.now(),
+    )
+    draft = Dispatch.create(
+        team=alex.team_id,
+        case_id="5550303",
+        state="drafted",
+        description="Assessment report for the court",
+        method="special_delivery",
+        recipient_organisation="Family Court",
+        recipient_role="Court clerk",
+        address="1 Court Street",
+        drafted_by=alex,
+        drafted_at=clock.now(),
+    )
     context = _context(browser, base_url)
     page = context.new_page()
     sign_in(page, "dana")
@@ -106,7 +130,8 @@ def test_director_board_every_team(browser, base_url):
     papers_out = page.get_by_role("table", name="Overdue first")
     expect(papers_out.get_by_role("columnheader", name="Team")).to_be_visible()
     expect(papers_out.get_by_role("row").filter(has_text="East overdue bundle")).to_contain_text(
-        "Adults East")
+        "Adults East"
+    )
     page.get_by_role("link", name="Assessment report for the court").wait_for()
     check_accessibility(page)
     screenshot(page, "board-director")
@@ -135,7 +160,8 @@ def test_kiosk_journey_take_out_and_signed_out(browser, base_url):
     # A wrong PIN is refused with a GOV.UK error.
     _identify(page, "10002", "1357")
     expect(page.locator(".govuk-error-summary")).to_contain_text(
-        "Enter a correct staff number and PIN")
+        "Enter a correct staff number and PIN"
+    )
     expect(page.locator("#staff_number-error")).to_be_visible()
     check_accessibility(page)
     screenshot(page, "kiosk-wrong-pin")
@@ -156,8 +182,8 @@ def test_kiosk_journey_take_out_and_signed_out(browser, base_url):
     # "Approved to take out" stays on one line.
     tag = page.locator(".govuk-tag", has_text="Approved to take out")
     assert tag.evaluate(
-        "el => el.offsetHeight < 1.6 * parseFloat(getComputedStyle(el).lineHeight)"), \
-        "the status tag wraps"
+        "el => el.offsetHeight < 1.6 * parseFloat(getComputedStyle(el).lineHeight)"
+    ), "the status tag wraps"
 
     # Without the safeguards the papers cannot go out.
     page.get_by_label("lockable bag").check()
@@ -174,7 +200,8 @@ def test_kiosk_journey_take_out_and_signed_out(browser, base_url):
     # Signed out after the action: back to the identify screen.
     expect(page.locator(".govuk-notification-banner")).to_contain_text("Papers taken out")
     expect(page.locator(".govuk-notification-banner")).to_contain_text(
-        "You have been signed out of the kiosk")
+        "You have been signed out of the kiosk"
+    )
     expect(page.get_by_label("Staff number")).to_be_visible()
     check_accessibility(page)
     screenshot(page, "kiosk-done")
@@ -194,7 +221,8 @@ def test_kiosk_idle_timer_signs_the_person_out(browser, base_url):
     page.wait_for_function("document.querySelector('#kiosk[data-idle-url]') !== null")
     page.clock.fast_forward(61_000)
     expect(page.locator(".govuk-notification-banner")).to_contain_text(
-        "after 60 seconds without input")
+        "after 60 seconds without input"
+    )
     expect(page.get_by_label("Staff number")).to_be_visible()
     check_accessibility(page)
     context.close()
@@ -207,8 +235,16 @@ def test_kiosk_cannot_reach_any_other_page(browser, base_url):
     expect(page.locator(".govuk-service-navigation__list")).to_have_count(0)
     page.goto("/")
     expect(page).to_have_url(re.compile(r"/kiosk/$"))
-    for url in ("/board", "/records", "/records/labels", "/breaches", "/send", "/register",
-                "/account/pin", "/approvals"):
+    for url in (
+        "/board",
+        "/records",
+        "/records/labels",
+        "/breaches",
+        "/send",
+        "/register",
+        "/account/pin",
+        "/approvals",
+    ):
         response = page.goto(url)
         assert response.status == 403 or page.url.endswith("/kiosk/"), (url, response.status)
         expect(page.get_by_role("heading", level=1)).not_to_contain_text("Board")
@@ -233,10 +269,12 @@ def test_kiosk_pauses_after_many_wrong_pins(browser, base_url):
         for n in range(10):  # one PIN tried against ten staff numbers
             _identify(page, f"4440{n}", "1234")
             expect(page.locator(".govuk-error-summary")).to_contain_text(
-                "Enter a correct staff number and PIN")
+                "Enter a correct staff number and PIN"
+            )
         _identify(page, "10003", DEMO_PIN)
         expect(page.locator(".govuk-error-summary")).to_contain_text(
-            "Too many wrong staff numbers or PINs were entered at this kiosk")
+            "Too many wrong staff numbers or PINs were entered at this kiosk"
+        )
         expect(page.locator("#staff_number-error")).to_be_visible()
         check_accessibility(page)
         screenshot(page, "kiosk-paused")

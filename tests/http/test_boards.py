@@ -28,29 +28,49 @@ def board(people):
     today = clock.uk_today()
 
     def removal(holder, description, state, due_in_days):
-        record = Record.create(case_id="1000001", description=description, team=holder.team_id,
-                               created_by=holder)
+        record = Record.create(
+            case_id="1000001", description=description, team=holder.team_id, created_by=holder
+        )
         return Removal.create(
-            record=record, team=holder.team_id, state=state, for_user=holder,
-            requested_by=holder, purpose="other", purpose_other="Home working",
-            papers="Chronology", due_on=today + dt.timedelta(days=due_in_days),
+            record=record,
+            team=holder.team_id,
+            state=state,
+            for_user=holder,
+            requested_by=holder,
+            purpose="other",
+            purpose_other="Home working",
+            papers="Chronology",
+            due_on=today + dt.timedelta(days=due_in_days),
             requested_at=now - dt.timedelta(days=10),
             taken_out_at=now - dt.timedelta(days=9) if state == "out" else None,
         )
 
     def breach(reporter, reference, state, discovered_hours_ago):
         return Breach.create(
-            reference=reference, state=state, team=reporter.team_id, reported_by=reporter,
-            reporter_manager=reporter.line_manager_id, reported_at=now, what_happened="Bag left on a train", happened_at=now,
-            discovered_at=now - dt.timedelta(hours=discovered_hours_ago), category="loss",
+            reference=reference,
+            state=state,
+            team=reporter.team_id,
+            reported_by=reporter,
+            reporter_manager=reporter.line_manager_id,
+            reported_at=now,
+            what_happened="Bag left on a train",
+            happened_at=now,
+            discovered_at=now - dt.timedelta(hours=discovered_hours_ago),
+            category="loss",
             police_reference="CAD 123",
         )
 
     def dispatch(drafter, description, state="drafted"):
         return Dispatch.create(
-            team=drafter.team_id, case_id="1000002", description=description, state=state,
-            method="secure_email", recipient_organisation="Family Court",
-            recipient_role="Court clerk", address="clerk@court.example", drafted_by=drafter,
+            team=drafter.team_id,
+            case_id="1000002",
+            description=description,
+            state=state,
+            method="secure_email",
+            recipient_organisation="Family Court",
+            recipient_role="Court clerk",
+            address="clerk@court.example",
+            drafted_by=drafter,
             drafted_at=now,
         )
 
@@ -89,8 +109,13 @@ def test_line_manager_sees_own_team_only(web, board):
     web.sign_in("lina")
     html = web.get("/board").get_data(as_text=True)
     assert "Team board: Children North" in html
-    assert figures(html) == {"Waiting for approval": 1, "Papers out": 2, "Overdue": 1,
-                             "Open breach cases": 2, "Documents to check": 1}
+    assert figures(html) == {
+        "Waiting for approval": 1,
+        "Papers out": 2,
+        "Overdue": 1,
+        "Open breach cases": 2,
+        "Documents to check": 1,
+    }
 
     pending = section(html, "Waiting for approval")
     assert f'href="/records/{board["north_pending"].record_id}">North pending request' in pending
@@ -134,16 +159,30 @@ def test_director_sees_every_team_and_can_filter_one(web, board):
     web.sign_in("dana")
     html = web.get("/board").get_data(as_text=True)
     assert "Board: every team" in html
-    assert figures(html) == {"Waiting for approval": 2, "Papers out": 3, "Overdue": 2,
-                             "Open breach cases": 3, "Documents to check": 2}
-    for text in ("North pending request", "East pending request", "BR-EAST-1", "BR-NORTH-1",
-                 "North court statement", "East assessment report"):
+    assert figures(html) == {
+        "Waiting for approval": 2,
+        "Papers out": 3,
+        "Overdue": 2,
+        "Open breach cases": 3,
+        "Documents to check": 2,
+    }
+    for text in (
+        "North pending request",
+        "East pending request",
+        "BR-EAST-1",
+        "BR-NORTH-1",
+        "North court statement",
+        "East assessment report",
+    ):
         assert text in html
     checks = section(html, "Documents waiting for a second check")
     assert "Alex Tester, Adults East" in checks  # which team, when every team is shown
     out = section(html, "Papers out of the office")
-    assert out.index("North out and overdue") < out.index("East out and overdue") < out.index(
-        "North out not yet due")
+    assert (
+        out.index("North out and overdue")
+        < out.index("East out and overdue")
+        < out.index("North out not yet due")
+    )
 
     east = board["alex"].team_id
     html = web.get(f"/board?team={east}").get_data(as_text=True)
@@ -191,7 +230,8 @@ def test_polling_shows_changes_since_the_page_loaded(web, board):
     web.sign_in("lina")
     web.get("/board")
     board["north_pending"].__class__.update(state="approved_for_removal").where(
-        Removal.id == board["north_pending"].id).execute()
+        Removal.id == board["north_pending"].id
+    ).execute()
     fragment = web.get("/board", headers=BOARD_FRAGMENT).get_data(as_text=True)
     assert "North pending request" not in fragment
     assert figures(fragment)["Waiting for approval"] == 0
@@ -217,17 +257,35 @@ def test_pages_of_papers_out_keep_the_filter(web, board):
     alex = board["alex"]
     today = clock.uk_today()
     for n in range(30):
-        record = Record.create(case_id=f"20000{n:02d}", description=f"East bundle {n:02d}",
-                               team=alex.team_id, created_by=alex)
-        Removal.create(record=record, team=alex.team_id, state="out", for_user=alex,
-                       requested_by=alex, purpose="court", papers="Bundle",
-                       due_on=today + dt.timedelta(days=n + 1))
+        record = Record.create(
+            case_id=f"20000{n:02d}",
+            description=f"East bundle {n:02d}",
+            team=alex.team_id,
+            created_by=alex,
+        )
+        Removal.create(
+            record=record,
+            team=alex.team_id,
+            state="out",
+            for_user=alex,
+            requested_by=alex,
+            purpose="court",
+            papers="Bundle",
+            due_on=today + dt.timedelta(days=n + 1),
+        )
     web.sign_in("dana")
     east = alex.team_id
     html = web.get(f"/board?team={east}").get_data(as_text=True)
     assert "Page 1 of 2" in html
-    next_link = re.search(r'<a class="govuk-link govuk-pagination__link" href="([^"]+)" '
-                          r'rel="next"', html).group(1).replace("&amp;", "&")
+    next_link = (
+        re.search(
+            r'<a class="govuk-link govuk-pagination__link" href="([^"]+)" '
+            r'rel="next"',
+            html,
+        )
+        .group(1)
+        .replace("&amp;", "&")
+    )
     assert f"team={east}" in next_link and "page=2" in next_link
     second = web.get(next_link).get_data(as_text=True)
     assert "Page 2 of 2" in second and "Team board: Adults East" in second
@@ -245,10 +303,17 @@ def test_board_statements_do_not_grow_with_drafts(web, board, statements):
     before = statements.count
     pat = board["pat"]
     for n in range(15):
-        Dispatch.create(team=pat.team_id, case_id="1000003", description=f"Extra draft {n}",
-                        method="special_delivery", recipient_organisation="School",
-                        recipient_role="Head teacher", address="1 High Street",
-                        drafted_by=board["sam" if n % 2 else "pat"], drafted_at=clock.now())
+        Dispatch.create(
+            team=pat.team_id,
+            case_id="1000003",
+            description=f"Extra draft {n}",
+            method="special_delivery",
+            recipient_organisation="School",
+            recipient_role="Head teacher",
+            address="1 High Street",
+            drafted_by=board["sam" if n % 2 else "pat"],
+            drafted_at=clock.now(),
+        )
     with statements.counting():
         html = web.get("/board").get_data(as_text=True)
     assert statements.count == before
@@ -273,10 +338,15 @@ def _head(table_html: str) -> list[str]:
 
 
 def _row_of(section_html: str, text: str) -> list[str]:
-    row = next(r for r in re.findall(r"<tr class=\"govuk-table__row\">(.*?)</tr>", section_html,
-                                     re.S) if text in r)
-    return [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>",
-                                                                   row, re.S)]
+    row = next(
+        r
+        for r in re.findall(r"<tr class=\"govuk-table__row\">(.*?)</tr>", section_html, re.S)
+        if text in r
+    )
+    return [
+        re.sub(r"<[^>]+>", "", c).strip()
+        for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)
+    ]
 
 
 def test_every_team_board_names_each_rows_team(web, board):
@@ -285,13 +355,22 @@ def test_every_team_board_names_each_rows_team(web, board):
     pending = section(html, "Waiting for approval")
     assert _head(pending) == ["Papers", "Team", "For", "Purpose", "Due"]
     assert _row_of(pending, "North pending request")[:3] == [
-        "North pending request", "Children North", "Pat Tester"]
+        "North pending request",
+        "Children North",
+        "Pat Tester",
+    ]
     assert _row_of(pending, "East pending request")[:3] == [
-        "East pending request", "Adults East", "Alex Tester"]
+        "East pending request",
+        "Adults East",
+        "Alex Tester",
+    ]
     out = section(html, "Papers out of the office")
     assert _head(out) == ["Papers", "Team", "Holder", "Purpose", "Due"]
     assert _row_of(out, "East out and overdue")[:3] == [
-        "East out and overdue", "Adults East", "Alex Tester"]
+        "East out and overdue",
+        "Adults East",
+        "Alex Tester",
+    ]
     assert _row_of(out, "North out not yet due")[1] == "Children North"
     # The polled fragment is the same board.
     fragment = web.get("/board", headers=BOARD_FRAGMENT).get_data(as_text=True)
@@ -304,12 +383,16 @@ def test_one_team_boards_have_no_team_column(web, new_web, board):
     html = web.get(f"/board?team={east}").get_data(as_text=True)
     assert _head(section(html, "Waiting for approval")) == ["Papers", "For", "Purpose", "Due"]
     assert _head(section(html, "Papers out of the office")) == [
-        "Papers", "Holder", "Purpose", "Due"]
+        "Papers",
+        "Holder",
+        "Purpose",
+        "Due",
+    ]
     lina = new_web()
     lina.sign_in("lina")
     html = lina.get("/board").get_data(as_text=True)
     assert _head(section(html, "Waiting for approval")) == ["Papers", "For", "Purpose", "Due"]
-    assert "<td class=\"govuk-table__cell\">Children North</td>" not in html
+    assert '<td class="govuk-table__cell">Children North</td>' not in html
 
 
 def test_board_statements_do_not_grow_with_rows_from_more_teams(web, board, people, statements):
@@ -322,11 +405,23 @@ def test_board_statements_do_not_grow_with_rows_from_more_teams(web, board, peop
     for n in range(8):  # a request and papers out in each of eight more teams
         holder = people.add(f"worker{n}", "practitioner", team=f"Team {n}")
         for state in ("requested", "out"):
-            record = Record.create(case_id=f"30000{n}", description=f"Team {n} {state}",
-                                   team=holder.team_id, created_by=holder)
-            Removal.create(record=record, team=holder.team_id, state=state, for_user=holder,
-                           requested_by=holder, purpose="court", papers="Bundle",
-                           due_on=today + dt.timedelta(days=n + 1), requested_at=clock.now())
+            record = Record.create(
+                case_id=f"30000{n}",
+                description=f"Team {n} {state}",
+                team=holder.team_id,
+                created_by=holder,
+            )
+            Removal.create(
+                record=record,
+                team=holder.team_id,
+                state=state,
+                for_user=holder,
+                requested_by=holder,
+                purpose="court",
+                papers="Bundle",
+                due_on=today + dt.timedelta(days=n + 1),
+                requested_at=clock.now(),
+            )
     with statements.counting():
         html = web.get("/board").get_data(as_text=True)
     assert statements.count == before

@@ -27,8 +27,15 @@ CHAIN = {
     "gov": "governance",
     "dpo": "dpo",
 }
-EVENTS = ("notify", "assess_risk", "inform_service_user", "record_exemption", "skip_informing",
-          "decide", "close")
+EVENTS = (
+    "notify",
+    "assess_risk",
+    "inform_service_user",
+    "record_exemption",
+    "skip_informing",
+    "decide",
+    "close",
+)
 
 
 @pytest.fixture
@@ -115,15 +122,20 @@ def send(web, breach, event, htmx=False, **data):
 
 
 def audit_count(breach) -> int:
-    return (AuditEvent.select()
-            .where(AuditEvent.entity_type == "breach", AuditEvent.entity_id == breach.id)
-            .count())
+    return (
+        AuditEvent.select()
+        .where(AuditEvent.entity_type == "breach", AuditEvent.entity_id == breach.id)
+        .count()
+    )
 
 
 def audit_events(breach) -> list[str]:
-    return [e.event for e in AuditEvent.select()
-            .where(AuditEvent.entity_type == "breach", AuditEvent.entity_id == breach.id)
-            .order_by(AuditEvent.id)]
+    return [
+        e.event
+        for e in AuditEvent.select()
+        .where(AuditEvent.entity_type == "breach", AuditEvent.entity_id == breach.id)
+        .order_by(AuditEvent.id)
+    ]
 
 
 def notify_data(breach, minutes_ago=5) -> dict:
@@ -136,21 +148,33 @@ def notify_data(breach, minutes_ago=5) -> dict:
     return {**data, "media_advised": "no", "media_reason": "No risk to the council's reputation"}
 
 
-ASSESS = {"likelihood": "3", "severity": "3", "likely_outcomes": "Distress to the family",
-          "actions_taken": "Recipient asked to delete the email and confirmed it",
-          "reportable_override": "grid"}
+ASSESS = {
+    "likelihood": "3",
+    "severity": "3",
+    "likely_outcomes": "Distress to the family",
+    "actions_taken": "Recipient asked to delete the email and confirmed it",
+    "reportable_override": "grid",
+}
 
 
 def inform_data(in_person: dt.date | None = None, in_writing: dt.date | None = None) -> dict:
     today = clock.uk_today()
-    return {**date_fields("informed_in_person_on", in_person or today),
-            **date_fields("informed_in_writing_on", in_writing or today)}
+    return {
+        **date_fields("informed_in_person_on", in_person or today),
+        **date_fields("informed_in_writing_on", in_writing or today),
+    }
 
 
 def decide_data(**extra) -> dict:
-    return {"caldicott_consulted": "Cg Tester", "disciplinary": "no", "ico_referred": "yes",
-            "ico_referred_at": ago(minutes=2), "ico_reference": "IC-123456-A1B2",
-            "regulator": "none", **extra}
+    return {
+        "caldicott_consulted": "Cg Tester",
+        "disciplinary": "no",
+        "ico_referred": "yes",
+        "ico_referred_at": ago(minutes=2),
+        "ico_reference": "IC-123456-A1B2",
+        "regulator": "none",
+        **extra,
+    }
 
 
 CLOSE = {"report_complete": "yes", "lessons_learned": "Check the address before sending"}
@@ -163,9 +187,13 @@ STEPS = (
     ("decide", "ad", lambda b: decide_data()),
     ("close", "irm", lambda b: CLOSE),
 )
-STATE_AFTER = {"notify": "notified", "assess_risk": "risk_assessed",
-               "inform_service_user": "service_user_informed", "decide": "decided",
-               "close": "closed"}
+STATE_AFTER = {
+    "notify": "notified",
+    "assess_risk": "risk_assessed",
+    "inform_service_user": "service_user_informed",
+    "decide": "decided",
+    "close": "closed",
+}
 
 
 def walk(cast, breach, to: str, reporter: str = "pat") -> Breach:
@@ -216,10 +244,17 @@ def test_anyone_can_report_and_the_case_opens_with_its_audit_event(cast, staff):
 def test_report_with_bad_input_shows_an_error_summary_and_saves_nothing(cast):
     web = cast["pat"]
     web.get("/breaches/new")
-    response = web.post("/breaches/new", {
-        "category": "", "what_happened": "", "happened_at": ago(hours=1),
-        "discovered_at": ago(hours=2), "people_affected": "lots", "records_affected": "",
-    })
+    response = web.post(
+        "/breaches/new",
+        {
+            "category": "",
+            "what_happened": "",
+            "happened_at": ago(hours=1),
+            "discovered_at": ago(hours=2),
+            "people_affected": "lots",
+            "records_affected": "",
+        },
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "govuk-error-summary" in html
@@ -246,15 +281,26 @@ def test_someone_without_need_to_know_gets_404_everywhere_and_sees_it_in_no_list
     cast, case, outsider
 ):
     web = cast[outsider]
-    for url in (f"/breaches/{case.id}", f"/breaches/{case.id}/report",
-                f"/breaches/{case.id}/ico-draft"):
+    for url in (
+        f"/breaches/{case.id}",
+        f"/breaches/{case.id}/report",
+        f"/breaches/{case.id}/ico-draft",
+    ):
         web.get(url, status=404)
     before = (fresh(case).state, fresh(case).version, audit_count(case))
     for event in EVENTS:
         assert send(web, case, event, **notify_data(case)).status_code == 404, event
-    assert web.post(f"/breaches/{case.id}/police", {
-        "police_reference": "CR/1", "line_manager_told": "yes", "version": case.version,
-    }).status_code == 404
+    assert (
+        web.post(
+            f"/breaches/{case.id}/police",
+            {
+                "police_reference": "CR/1",
+                "line_manager_told": "yes",
+                "version": case.version,
+            },
+        ).status_code
+        == 404
+    )
     assert (fresh(case).state, fresh(case).version, audit_count(case)) == before
     listing = web.get("/breaches").get_data(as_text=True)
     assert case.reference not in listing
@@ -267,9 +313,7 @@ def test_someone_without_need_to_know_gets_404_everywhere_and_sees_it_in_no_list
 
 
 @pytest.mark.parametrize("insider", ["pat", "lina", *CHAIN])
-def test_the_reporter_their_manager_and_every_breach_role_can_see_the_case(
-    cast, case, insider
-):
+def test_the_reporter_their_manager_and_every_breach_role_can_see_the_case(cast, case, insider):
     web = cast[insider]
     assert case.reference in page(web, case)
     assert case.reference in web.get("/breaches").get_data(as_text=True)
@@ -291,12 +335,21 @@ def test_each_step_moves_the_case_on_and_writes_one_audit_event(cast, case):
         after = fresh(case)
         assert after.state == STATE_AFTER[event]
         assert after.version == before.version + 1
-        last = (AuditEvent.select().where(AuditEvent.entity_type == "breach",
-                                          AuditEvent.entity_id == case.id)
-                .order_by(AuditEvent.id.desc()).get())
+        last = (
+            AuditEvent.select()
+            .where(AuditEvent.entity_type == "breach", AuditEvent.entity_id == case.id)
+            .order_by(AuditEvent.id.desc())
+            .get()
+        )
         assert (last.event, last.source, last.target) == (event, before.state, after.state)
-    assert audit_events(case) == ["report", "notify", "assess_risk", "inform_service_user",
-                                  "decide", "close"]
+    assert audit_events(case) == [
+        "report",
+        "notify",
+        "assess_risk",
+        "inform_service_user",
+        "decide",
+        "close",
+    ]
     closed = fresh(case)
     assert Notification.select().where(Notification.breach == case).count() == 6
     assert (closed.likelihood, closed.severity, closed.reportable) == (3, 3, True)
@@ -339,16 +392,30 @@ def test_notify_waits_for_the_police_reference_and_the_line_manager_being_told(
     assert Notification.select().count() == 0
 
     # A crime reference alone is not enough: the line manager must be told too.
-    assert pat.post(f"/breaches/{breach.id}/police", {
-        "police_reference": "CR/4411/26", "version": fresh(breach).version,
-    }).status_code == 303
+    assert (
+        pat.post(
+            f"/breaches/{breach.id}/police",
+            {
+                "police_reference": "CR/4411/26",
+                "version": fresh(breach).version,
+            },
+        ).status_code
+        == 303
+    )
     assert send(pat, breach, "notify", **notify_data(breach)).status_code == 409
     assert fresh(breach).state == "reported"
 
-    assert pat.post(f"/breaches/{breach.id}/police", {
-        "police_reference": "CR/4411/26", "line_manager_told": "yes",
-        "version": fresh(breach).version,
-    }).status_code == 303
+    assert (
+        pat.post(
+            f"/breaches/{breach.id}/police",
+            {
+                "police_reference": "CR/4411/26",
+                "line_manager_told": "yes",
+                "version": fresh(breach).version,
+            },
+        ).status_code
+        == 303
+    )
     assert has_form(page(pat, breach), breach, "notify")
     assert send(pat, breach, "notify", **notify_data(breach)).status_code == 303
     assert fresh(breach).state == "notified"
@@ -358,8 +425,12 @@ def test_notify_waits_for_the_police_reference_and_the_line_manager_being_told(
 
 def test_a_reason_for_no_crime_reference_also_lets_the_case_be_notified(cast):
     pat = cast["pat"]
-    report(pat, category="loss", no_police_reference_reason="Police do not log lost property",
-           line_manager_told="yes")
+    report(
+        pat,
+        category="loss",
+        no_police_reference_reason="Police do not log lost property",
+        line_manager_told="yes",
+    )
     breach = latest()
     assert send(pat, breach, "notify", **notify_data(breach)).status_code == 303
     assert fresh(breach).state == "notified"
@@ -370,9 +441,15 @@ def test_police_details_with_neither_reference_nor_reason_are_refused(cast):
     report(pat, category="theft")
     breach = latest()
     page(pat, breach)
-    response = pat.post(f"/breaches/{breach.id}/police", {
-        "police_reference": "", "no_police_reference_reason": "", "line_manager_told": "yes",
-        "version": breach.version})
+    response = pat.post(
+        f"/breaches/{breach.id}/police",
+        {
+            "police_reference": "",
+            "no_police_reference_reason": "",
+            "line_manager_told": "yes",
+            "version": breach.version,
+        },
+    )
     assert response.status_code == 422
     assert "govuk-error-summary" in response.get_data(as_text=True)
     assert fresh(breach).line_manager_told is False and audit_events(breach) == ["report"]
@@ -414,9 +491,12 @@ def test_risk_assessment_with_bad_input_is_422_and_saves_nothing(cast, case):
     walk(cast, case, "notified")
     before = audit_count(case)
     # Children are involved: severity 1 is below the floor of 2.
-    response = send(cast["lina"], case, "assess_risk", **{**ASSESS, "severity": "1",
-                                                          "likely_outcomes": "",
-                                                          "reportable_override": "no"})
+    response = send(
+        cast["lina"],
+        case,
+        "assess_risk",
+        **{**ASSESS, "severity": "1", "likely_outcomes": "", "reportable_override": "no"},
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "govuk-error-summary" in html
@@ -432,12 +512,19 @@ def test_overriding_the_grid_needs_a_reason(cast, case):
     assert response.status_code == 422
     assert "Enter why you are overriding the grid" in response.get_data(as_text=True)
     assert fresh(case).state == "notified"
-    ok = send(cast["dpo"], case, "assess_risk", **{**ASSESS, "reportable_override": "no",
-                                                   "override_reason": "Recipient is a nurse"})
+    ok = send(
+        cast["dpo"],
+        case,
+        "assess_risk",
+        **{**ASSESS, "reportable_override": "no", "override_reason": "Recipient is a nurse"},
+    )
     assert ok.status_code == 303
     stored = fresh(case)
     assert (stored.reportable, stored.high_risk, stored.override_reason) == (
-        False, False, "Recipient is a nurse")
+        False,
+        False,
+        "Recipient is a nurse",
+    )
 
 
 def test_checking_the_grid_result_shows_it_and_saves_nothing(cast, case):
@@ -457,8 +544,12 @@ def test_the_letter_dated_before_the_face_to_face_meeting_is_refused(cast, case)
     walk(cast, case, "risk_assessed")
     before = audit_count(case)
     today = clock.uk_today()
-    response = send(cast["pat"], case, "inform_service_user",
-                    **inform_data(in_person=today, in_writing=today - dt.timedelta(days=1)))
+    response = send(
+        cast["pat"],
+        case,
+        "inform_service_user",
+        **inform_data(in_person=today, in_writing=today - dt.timedelta(days=1)),
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "govuk-error-summary" in html
@@ -471,8 +562,11 @@ def test_the_letter_dated_before_the_face_to_face_meeting_is_refused(cast, case)
 def test_missing_or_impossible_dates_are_422(cast, case):
     walk(cast, case, "risk_assessed")
     before = audit_count(case)
-    data = {"informed_in_person_on-day": "31", "informed_in_person_on-month": "2",
-            "informed_in_person_on-year": "2026"}
+    data = {
+        "informed_in_person_on-day": "31",
+        "informed_in_person_on-month": "2",
+        "informed_in_person_on-year": "2026",
+    }
     response = send(cast["pat"], case, "inform_service_user", **data)
     html = response.get_data(as_text=True)
     assert response.status_code == 422
@@ -488,8 +582,13 @@ def test_only_the_caldicott_guardian_may_approve_an_exemption(cast, case, who):
     html = page(cast[who], case)
     assert not has_form(html, case, "record_exemption")
     assert "Approve the exemption" not in html
-    response = send(cast[who], case, "record_exemption", exemption_reason="Risk to the child",
-                    approved_by_caldicott="yes")
+    response = send(
+        cast[who],
+        case,
+        "record_exemption",
+        exemption_reason="Risk to the child",
+        approved_by_caldicott="yes",
+    )
     assert response.status_code == 403
     assert fresh(case).state == "risk_assessed" and audit_count(case) == before
 
@@ -506,9 +605,13 @@ def test_the_caldicott_guardian_approves_an_exemption_with_a_reason(cast, case):
     assert "Enter why the service user should not be told" in html
     assert "Confirm you approve this exemption" in html
     assert fresh(case).state == "risk_assessed" and audit_count(case) == before
-    response = send(cg, case, "record_exemption",
-                    exemption_reason="Telling the parent would put the child at risk",
-                    approved_by_caldicott="yes")
+    response = send(
+        cg,
+        case,
+        "record_exemption",
+        exemption_reason="Telling the parent would put the child at risk",
+        approved_by_caldicott="yes",
+    )
     assert response.status_code == 303
     stored = fresh(case)
     assert stored.state == "service_user_informed"
@@ -517,8 +620,12 @@ def test_the_caldicott_guardian_approves_an_exemption_with_a_reason(cast, case):
 
 
 def test_a_near_miss_that_stayed_in_skips_telling_with_a_reason(cast):
-    report(cast["pat"], category="near_miss", data_left_control="no",
-           what_happened="Letter put in the wrong envelope, caught before posting")
+    report(
+        cast["pat"],
+        category="near_miss",
+        data_left_control="no",
+        what_happened="Letter put in the wrong envelope, caught before posting",
+    )
     breach = latest()
     walk(cast, breach, "risk_assessed")
     assert not has_form(page(cast["pat"], breach), breach, "skip_informing")
@@ -530,8 +637,10 @@ def test_a_near_miss_that_stayed_in_skips_telling_with_a_reason(cast):
     assert response.status_code == 422
     assert "Enter why there is no one to tell" in response.get_data(as_text=True)
     assert fresh(breach).state == "risk_assessed" and audit_count(breach) == before
-    assert send(lina, breach, "skip_informing",
-                skip_reason="Caught in the post room").status_code == 303
+    assert (
+        send(lina, breach, "skip_informing", skip_reason="Caught in the post room").status_code
+        == 303
+    )
     assert fresh(breach).state == "service_user_informed"
     assert fresh(breach).skip_reason == "Caught in the post room"
 
@@ -547,8 +656,10 @@ def test_a_real_breach_cannot_skip_telling_the_service_user_409(cast, case, who)
     assert response.status_code == 409
     html = response.get_data(as_text=True)
     assert "govuk-error-summary" in html
-    assert ("Only a near miss where no data left the council&#39;s control can skip telling "
-            "the service user") in html
+    assert (
+        "Only a near miss where no data left the council&#39;s control can skip telling "
+        "the service user"
+    ) in html
     stored = fresh(case)
     assert stored.state == "risk_assessed" and stored.skip_reason is None
     assert (stored.version, audit_count(case)) == before
@@ -561,9 +672,16 @@ def test_the_reporter_still_gets_403_for_skipping_on_a_real_breach(cast, case):
 
 
 def near_miss_kept_in(web, **extra) -> Breach:
-    assert report(web, category="near_miss", data_left_control="no",
-                  what_happened="Letter put in the wrong envelope, caught before posting",
-                  **extra).status_code == 303
+    assert (
+        report(
+            web,
+            category="near_miss",
+            data_left_control="no",
+            what_happened="Letter put in the wrong envelope, caught before posting",
+            **extra,
+        ).status_code
+        == 303
+    )
     return latest()
 
 
@@ -571,15 +689,16 @@ def test_on_a_near_miss_telling_and_no_one_to_tell_are_shown_as_alternatives(cas
     breach = near_miss_kept_in(cast["pat"])
     walk(cast, breach, "risk_assessed")
     html = page(cast["lina"], breach)
-    assert has_form(html, breach, "inform_service_user") and has_form(html, breach,
-                                                                      "skip_informing")
+    assert has_form(html, breach, "inform_service_user") and has_form(
+        html, breach, "skip_informing"
+    )
     told = html.index("If the service user was told")
     skip = html.index("Or, if there is no one to tell")
     assert told < html.index(f'action="/breaches/{breach.id}/inform_service_user"') < skip
     assert skip < html.index(f'action="/breaches/{breach.id}/skip_informing"')
     # One green button: the "no one to tell" one is secondary.
-    skip_form = html[html.index(f'action="/breaches/{breach.id}/skip_informing"'):]
-    skip_form = skip_form[:skip_form.index("</form>")]
+    skip_form = html[html.index(f'action="/breaches/{breach.id}/skip_informing"') :]
+    skip_form = skip_form[: skip_form.index("</form>")]
     assert "govuk-button govuk-button--secondary" in skip_form
     # A real breach has only the one way: no alternatives headings.
     walk(cast, case, "risk_assessed")
@@ -608,15 +727,26 @@ def test_decide_with_bad_input_is_422_and_saves_nothing(cast, case):
     ad = cast["ad"]
     assert has_form(page(ad, case), case, "decide")
     before = audit_count(case)
-    response = send(ad, case, "decide", caldicott_consulted="", ico_referred="yes",
-                    ico_referred_at="", ico_reference="", regulator="")
+    response = send(
+        ad,
+        case,
+        "decide",
+        caldicott_consulted="",
+        ico_referred="yes",
+        ico_referred_at="",
+        ico_reference="",
+        regulator="",
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "govuk-error-summary" in html
-    for message in ("Enter the name of the Caldicott Guardian consulted",
-                    "Select yes if there will be a disciplinary investigation",
-                    "Enter when the ICO was told", "Enter the ICO reference",
-                    "Select whether the breach was referred to a professional regulator"):
+    for message in (
+        "Enter the name of the Caldicott Guardian consulted",
+        "Select yes if there will be a disciplinary investigation",
+        "Enter when the ICO was told",
+        "Enter the ICO reference",
+        "Select whether the breach was referred to a professional regulator",
+    ):
         assert message in html, message
     assert fresh(case).state == "service_user_informed" and audit_count(case) == before
 
@@ -657,12 +787,16 @@ def test_reportable_but_not_referred_needs_a_reason(cast, case):
     assert response.status_code == 422
     assert "Enter why the breach was not referred to the ICO" in response.get_data(as_text=True)
     assert fresh(case).state == "service_user_informed"
-    response = send(ad, case, "decide", not_referred_reason="Contained within an hour",
-                    **not_referred)
+    response = send(
+        ad, case, "decide", not_referred_reason="Contained within an hour", **not_referred
+    )
     assert response.status_code == 303
     stored = fresh(case)
     assert (stored.state, stored.ico_referred, stored.not_referred_reason) == (
-        "decided", False, "Contained within an hour")
+        "decided",
+        False,
+        "Contained within an hour",
+    )
     assert stored.decided_by_id is not None
 
 
@@ -689,11 +823,14 @@ def test_only_the_records_manager_closes_and_only_with_lessons_learned(cast, cas
 
 
 def test_steps_out_of_order_are_409_and_change_nothing(cast, case):
-    attempts = (("assess_risk", "lina", ASSESS), ("inform_service_user", "pat", inform_data()),
-                ("record_exemption", "cg", {"exemption_reason": "x",
-                                            "approved_by_caldicott": "yes"}),
-                ("skip_informing", "lina", {"skip_reason": "x"}),
-                ("decide", "ad", decide_data()), ("close", "irm", CLOSE))
+    attempts = (
+        ("assess_risk", "lina", ASSESS),
+        ("inform_service_user", "pat", inform_data()),
+        ("record_exemption", "cg", {"exemption_reason": "x", "approved_by_caldicott": "yes"}),
+        ("skip_informing", "lina", {"skip_reason": "x"}),
+        ("decide", "ad", decide_data()),
+        ("close", "irm", CLOSE),
+    )
     before = (fresh(case).version, audit_count(case))
     for event, who, data in attempts:
         response = send(cast[who], case, event, **data)
@@ -745,10 +882,16 @@ def test_a_police_update_from_a_stale_page_is_409(cast):
     report(pat, category="theft")
     breach = latest()
     old = breach.version
-    assert pat.post(f"/breaches/{breach.id}/police", {
-        "police_reference": "CR/1", "version": old}).status_code == 303
-    response = cast["lina"].post(f"/breaches/{breach.id}/police", {
-        "police_reference": "CR/2", "line_manager_told": "yes", "version": old})
+    assert (
+        pat.post(
+            f"/breaches/{breach.id}/police", {"police_reference": "CR/1", "version": old}
+        ).status_code
+        == 303
+    )
+    response = cast["lina"].post(
+        f"/breaches/{breach.id}/police",
+        {"police_reference": "CR/2", "line_manager_told": "yes", "version": old},
+    )
     assert response.status_code == 409
     assert fresh(breach).police_reference == "CR/1" and not fresh(breach).line_manager_told
 
@@ -794,31 +937,58 @@ def test_the_same_decision_from_two_tabs_exactly_one_wins(cast, new_web, case):
 
 # -- a lost removal opens a case -----------------------------------------------------------
 
-SAFEGUARDS = {"lockable_bag": "yes", "laptop_protected": "yes", "no_usb_stick": "yes",
-              "notebook_secure": "yes"}
+SAFEGUARDS = {
+    "lockable_bag": "yes",
+    "laptop_protected": "yes",
+    "no_usb_stick": "yes",
+    "notebook_secure": "yes",
+}
 
 
 def papers_out(web, staff) -> Removal:
-    record = Record.create(case_id="1234567", description="Court bundle, volume 2",
-                           team=staff["pat"].team, created_by=staff["pat"])
+    record = Record.create(
+        case_id="1234567",
+        description="Court bundle, volume 2",
+        team=staff["pat"].team,
+        created_by=staff["pat"],
+    )
     day = clock.uk_today() + dt.timedelta(days=7)
     web.get(f"/records/{record.id}/remove")
-    assert web.post(f"/records/{record.id}/remove", {
-        "purpose": "court", "papers": "Court bundle", "due_kind": "return",
-        "due_on-day": day.day, "due_on-month": day.month, "due_on-year": day.year,
-    }).status_code == 303
+    assert (
+        web.post(
+            f"/records/{record.id}/remove",
+            {
+                "purpose": "court",
+                "papers": "Court bundle",
+                "due_kind": "return",
+                "due_on-day": day.day,
+                "due_on-month": day.month,
+                "due_on-year": day.year,
+            },
+        ).status_code
+        == 303
+    )
     removal = Removal.get(Removal.record == record)
-    assert web.post(f"/removals/{removal.id}/take_out",
-                    {"version": removal.version, **SAFEGUARDS}).status_code == 303
+    assert (
+        web.post(
+            f"/removals/{removal.id}/take_out", {"version": removal.version, **SAFEGUARDS}
+        ).status_code
+        == 303
+    )
     return Removal.get_by_id(removal.id)
 
 
 def report_lost(web, removal):
     seen = clock.to_uk(clock.now() - dt.timedelta(hours=2))
-    return web.post(f"/removals/{removal.id}/report_lost", {
-        "version": removal.version, "last_seen_where": "On the bus after court",
-        **date_fields("last_seen_on", seen.date()), "last_seen_time": seen.strftime("%H:%M"),
-    })
+    return web.post(
+        f"/removals/{removal.id}/report_lost",
+        {
+            "version": removal.version,
+            "last_seen_where": "On the bus after court",
+            **date_fields("last_seen_on", seen.date()),
+            "last_seen_time": seen.strftime("%H:%M"),
+        },
+    )
 
 
 def test_reporting_papers_lost_opens_a_linked_loss_case(cast, staff):
@@ -859,9 +1029,13 @@ def test_a_lost_removal_and_its_breach_case_are_one_change(cast, staff, monkeypa
 
 # -- checking and completing a report opened automatically --------------------------------
 
-DETAILS = {"what_happened": "Court bundle with the chronology and the child's health plan",
-           "data_categories": ["basic_identifiers", "health"], "people_affected": "4",
-           "records_affected": "2", "children_or_vulnerable": "yes"}
+DETAILS = {
+    "what_happened": "Court bundle with the chronology and the child's health plan",
+    "data_categories": ["basic_identifiers", "health"],
+    "people_affected": "4",
+    "records_affected": "2",
+    "children_or_vulnerable": "yes",
+}
 
 
 def correct(web, breach, version=None, **data):
@@ -875,9 +1049,7 @@ def lost_case(cast, staff) -> Breach:
     return Breach.get(Breach.removal == removal)
 
 
-def test_a_case_opened_by_lost_papers_is_checked_and_completed_then_the_floor_applies(
-    cast, staff
-):
+def test_a_case_opened_by_lost_papers_is_checked_and_completed_then_the_floor_applies(cast, staff):
     breach = lost_case(cast, staff)
     assert (breach.children_or_vulnerable, breach.data_category_list) == (False, [])
     pat = cast["pat"]
@@ -894,13 +1066,18 @@ def test_a_case_opened_by_lost_papers_is_checked_and_completed_then_the_floor_ap
     assert stored.children_or_vulnerable and stored.special_category  # health is Art. 9 data
     assert stored.what_happened == DETAILS["what_happened"]
     assert stored.version == breach.version + 1
-    event = AuditEvent.select().where(AuditEvent.entity_type == "breach",
-                                      AuditEvent.entity_id == breach.id).order_by(
-                                          AuditEvent.id.desc()).get()
+    event = (
+        AuditEvent.select()
+        .where(AuditEvent.entity_type == "breach", AuditEvent.entity_id == breach.id)
+        .order_by(AuditEvent.id.desc())
+        .get()
+    )
     assert event.event == "update_report" and event.actor_id == staff["pat"].id
-    assert event.details == {"changed": "what happened, data involved, people affected, "
-                                        "records affected, children or vulnerable adults, "
-                                        "special category data"}
+    assert event.details == {
+        "changed": "what happened, data involved, people affected, "
+        "records affected, children or vulnerable adults, "
+        "special category data"
+    }
     assert "health plan" not in str(event.details)  # field names, not the free text
     html = page(pat, breach)
     assert "opened automatically" not in html  # done: no more prompt
@@ -915,9 +1092,19 @@ def test_a_case_opened_by_lost_papers_is_checked_and_completed_then_the_floor_ap
 def test_the_severity_floor_applies_once_children_are_recorded(cast, staff):
     breach = lost_case(cast, staff)
     assert correct(cast["pat"], breach, **DETAILS).status_code == 303
-    assert cast["pat"].post(f"/breaches/{breach.id}/police", {
-        "police_reference": "CR/1/26", "line_manager_told": "yes",
-        "version": fresh(breach).version}).status_code == 303
+    assert (
+        cast["pat"]
+        .post(
+            f"/breaches/{breach.id}/police",
+            {
+                "police_reference": "CR/1/26",
+                "line_manager_told": "yes",
+                "version": fresh(breach).version,
+            },
+        )
+        .status_code
+        == 303
+    )
     clock.travel(dt.timedelta(minutes=10))
     lina = cast.again("lina")
     assert send(lina, breach, "notify", **notify_data(breach)).status_code == 303
@@ -931,14 +1118,23 @@ def test_the_severity_floor_applies_once_children_are_recorded(cast, staff):
 def test_correcting_a_report_with_bad_input_is_422_and_saves_nothing(cast, staff):
     breach = lost_case(cast, staff)
     before = (fresh(breach).version, audit_count(breach))
-    response = correct(cast["lina"], breach, what_happened="", people_affected="lots",
-                       records_affected="", children_or_vulnerable="yes")
+    response = correct(
+        cast["lina"],
+        breach,
+        what_happened="",
+        people_affected="lots",
+        records_affected="",
+        children_or_vulnerable="yes",
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "govuk-error-summary" in html
-    for message in ("Describe what happened", "Select the kinds of data involved",
-                    "Number of people must be a whole number",
-                    "Enter roughly how many records were involved"):
+    for message in (
+        "Describe what happened",
+        "Select the kinds of data involved",
+        "Number of people must be a whole number",
+        "Enter roughly how many records were involved",
+    ):
         assert message in html
     assert 'value="lots"' in html  # what was typed is shown again
     stored = fresh(breach)
@@ -955,8 +1151,7 @@ def test_correcting_a_report_from_a_stale_page_is_409_and_saves_nothing(cast, st
     old = breach.version
     assert correct(cast["pat"], breach, version=old, **DETAILS).status_code == 303
     before = (fresh(breach).version, audit_count(breach))
-    response = correct(cast["lina"], breach, version=old,
-                       **{**DETAILS, "people_affected": "40"})
+    response = correct(cast["lina"], breach, version=old, **{**DETAILS, "people_affected": "40"})
     assert response.status_code == 409
     assert "Someone else changed this case" in response.get_data(as_text=True)
     assert fresh(breach).people_affected == 4
@@ -1000,11 +1195,18 @@ def test_a_misdirected_dispatch_case_is_checked_and_completed(cast, staff):
     assert breach.data_category_list == []
     html = page(cast["pat"], breach)
     assert "opened automatically when documents were reported sent to the wrong recipient" in html
-    assert correct(cast["lina"], breach, **{**DETAILS, "what_happened": breach.what_happened}
-                   ).status_code == 303
-    event = AuditEvent.select().where(AuditEvent.entity_type == "breach",
-                                      AuditEvent.entity_id == breach.id).order_by(
-                                          AuditEvent.id.desc()).get()
+    assert (
+        correct(
+            cast["lina"], breach, **{**DETAILS, "what_happened": breach.what_happened}
+        ).status_code
+        == 303
+    )
+    event = (
+        AuditEvent.select()
+        .where(AuditEvent.entity_type == "breach", AuditEvent.entity_id == breach.id)
+        .order_by(AuditEvent.id.desc())
+        .get()
+    )
     assert event.event == "update_report"
     assert "what happened" not in event.details["changed"]  # unchanged: not listed
     assert fresh(breach).children_or_vulnerable
@@ -1013,16 +1215,22 @@ def test_a_misdirected_dispatch_case_is_checked_and_completed(cast, staff):
 # -- times opened automatically are to the minute ------------------------------------------
 
 
-def test_a_notification_typed_in_the_minute_a_lost_removal_opened_the_case_is_accepted(
-    cast, staff
-):
+def test_a_notification_typed_in_the_minute_a_lost_removal_opened_the_case_is_accepted(cast, staff):
     breach = lost_case(cast, staff)
     assert breach.discovered_at.second == 0 and breach.discovered_at.microsecond == 0
     assert breach.happened_at <= breach.discovered_at
     pat = cast["pat"]
-    assert pat.post(f"/breaches/{breach.id}/police", {
-        "police_reference": "CR/1/26", "line_manager_told": "yes",
-        "version": fresh(breach).version}).status_code == 303
+    assert (
+        pat.post(
+            f"/breaches/{breach.id}/police",
+            {
+                "police_reference": "CR/1/26",
+                "line_manager_told": "yes",
+                "version": fresh(breach).version,
+            },
+        ).status_code
+        == 303
+    )
     data = notify_data(breach)
     data.update({k: uk_local(breach.discovered_at) for k in data if k.endswith("_at")})
     response = send(pat, breach, "notify", **data)
@@ -1102,9 +1310,17 @@ def test_a_loss_without_a_police_reference_is_flagged_once_its_day_has_passed(ca
     pat = cast.again("pat")
     assert "No police reference" in page(pat, breach)
     assert "No police reference" in pat.get("/breaches").get_data(as_text=True)
-    assert pat.post(f"/breaches/{breach.id}/police", {
-        "police_reference": "CR/77/26", "line_manager_told": "yes",
-        "version": fresh(breach).version}).status_code == 303
+    assert (
+        pat.post(
+            f"/breaches/{breach.id}/police",
+            {
+                "police_reference": "CR/77/26",
+                "line_manager_told": "yes",
+                "version": fresh(breach).version,
+            },
+        ).status_code
+        == 303
+    )
     assert "No police reference" not in page(pat, breach)
 
 
@@ -1137,15 +1353,26 @@ def test_the_ico_draft_holds_no_case_id_label_code_or_reporter_name(cast, staff)
 
 def walk_from_police(cast, breach, reporter="pat"):
     pat = cast[reporter]
-    assert pat.post(f"/breaches/{breach.id}/police", {
-        "police_reference": "CR/1/26", "line_manager_told": "yes",
-        "version": fresh(breach).version}).status_code == 303
+    assert (
+        pat.post(
+            f"/breaches/{breach.id}/police",
+            {
+                "police_reference": "CR/1/26",
+                "line_manager_told": "yes",
+                "version": fresh(breach).version,
+            },
+        ).status_code
+        == 303
+    )
     walk(cast, breach, "risk_assessed", reporter)
 
 
 def test_the_ico_draft_redacts_a_case_id_typed_in_the_free_text(cast):
-    report(cast["pat"], case_id="7654321",
-           what_happened="Chronology for 7654321 and sibling 7654322 left on a train")
+    report(
+        cast["pat"],
+        case_id="7654321",
+        what_happened="Chronology for 7654321 and sibling 7654322 left on a train",
+    )
     breach = latest()
     draft = cast["dpo"].get(f"/breaches/{breach.id}/ico-draft").get_data(as_text=True)
     assert "7654321" not in draft and "7654322" not in draft
@@ -1156,11 +1383,20 @@ def misdirected(cast) -> Breach:
     """A dispatch Pat drafted, Sam checked and Pat sent, reported misdirected: its case."""
     pat = cast["pat"]
     pat.get("/send/new")
-    assert pat.post("/send/new", {
-        "case_id": "1234567", "description": "Assessment and chronology",
-        "method": "secure_email", "recipient_organisation": "Cafcass",
-        "recipient_role": "Children's guardian", "address": "guardian@cafcass.example.org",
-    }).status_code == 303
+    assert (
+        pat.post(
+            "/send/new",
+            {
+                "case_id": "1234567",
+                "description": "Assessment and chronology",
+                "method": "secure_email",
+                "recipient_organisation": "Cafcass",
+                "recipient_role": "Children's guardian",
+                "address": "guardian@cafcass.example.org",
+            },
+        ).status_code
+        == 303
+    )
     from models.dispatches import Dispatch
 
     dispatch = Dispatch.select().order_by(Dispatch.id.desc()).get()
@@ -1170,13 +1406,21 @@ def misdirected(cast) -> Breach:
         response = web.post(f"/dispatches/{dispatch.id}/{event}", data)
         assert response.status_code == 303, (event, response.status_code)
 
-    dispatch_step(cast["sam"], "check", address_source="case_record", address_confirmed="yes",
-                  addressee_confirmed="yes", right_to_information_confirmed="yes",
-                  lawful_basis="Court direction to share the assessment")
+    dispatch_step(
+        cast["sam"],
+        "check",
+        address_source="case_record",
+        address_confirmed="yes",
+        addressee_confirmed="yes",
+        right_to_information_confirmed="yes",
+        lawful_basis="Court direction to share the assessment",
+    )
     dispatch_step(pat, "mark_sent", password_protected="yes", password_separate="yes")
-    dispatch_step(pat, "report_misdirected",
-                  what_happened="Autocomplete picked another guardian, not "
-                                "guardian@cafcass.example.org")
+    dispatch_step(
+        pat,
+        "report_misdirected",
+        what_happened="Autocomplete picked another guardian, not guardian@cafcass.example.org",
+    )
     return Breach.get(Breach.dispatch == dispatch)
 
 
@@ -1208,8 +1452,9 @@ def test_the_register_csv_lists_every_breach_and_near_miss(cast, staff):
     assert {r["Team"] for r in rows} == {"Children North", "Adults East"}
 
 
-@pytest.mark.parametrize("page_arg", ["0", "-3", "abc", "2", "400000000000000000",
-                                      "99999999999999999999"])
+@pytest.mark.parametrize(
+    "page_arg", ["0", "-3", "abc", "2", "400000000000000000", "99999999999999999999"]
+)
 def test_any_page_number_shows_a_page_of_the_list_not_a_500(cast, case, page_arg):
     # A huge page number used to overflow the SQL OFFSET: a 500 on both databases.
     html = cast["dpo"].get(f"/breaches?page={page_arg}").get_data(as_text=True)

@@ -10,9 +10,13 @@ from models.audit import AuditEvent
 from models.breaches import Breach
 from models.dispatches import Dispatch
 
-CHECKS = {"address_source": "case_record", "address_confirmed": "yes",
-          "addressee_confirmed": "yes", "right_to_information_confirmed": "yes",
-          "lawful_basis": "Court direction to share the assessment"}
+CHECKS = {
+    "address_source": "case_record",
+    "address_confirmed": "yes",
+    "addressee_confirmed": "yes",
+    "right_to_information_confirmed": "yes",
+    "lawful_basis": "Court direction to share the assessment",
+}
 
 
 @pytest.fixture
@@ -26,10 +30,17 @@ def team(people):
 
 def draft(web, method="secure_email", address="guardian@cafcass.example.org"):
     web.get("/send/new")
-    return web.post("/send/new", {
-        "case_id": "1234567", "description": "Assessment and chronology", "method": method,
-        "recipient_organisation": "Cafcass", "recipient_role": "Children's guardian",
-        "address": address})
+    return web.post(
+        "/send/new",
+        {
+            "case_id": "1234567",
+            "description": "Assessment and chronology",
+            "method": method,
+            "recipient_organisation": "Cafcass",
+            "recipient_role": "Children's guardian",
+            "address": address,
+        },
+    )
 
 
 def latest() -> Dispatch:
@@ -60,8 +71,12 @@ def test_secure_email_drafted_checked_by_a_colleague_sent_and_delivered(web, new
     colleague = new_web()
     colleague.sign_in("sam")
     assert "Assessment and chronology" in colleague.get("/send").get_data(as_text=True)
-    missing = send(colleague, "check", htmx=True,
-                   **{k: v for k, v in CHECKS.items() if k != "addressee_confirmed"})
+    missing = send(
+        colleague,
+        "check",
+        htmx=True,
+        **{k: v for k, v in CHECKS.items() if k != "addressee_confirmed"},
+    )
     assert missing.status_code == 422
     assert "Confirm the addressee is the right person" in missing.get_data(as_text=True)
     response = send(colleague, "check", htmx=True, **CHECKS)
@@ -69,10 +84,13 @@ def test_secure_email_drafted_checked_by_a_colleague_sent_and_delivered(web, new
 
     refused = send(web, "mark_sent", password_protected="yes")
     assert refused.status_code == 422
-    assert send(web, "mark_sent", password_protected="yes", password_separate="yes"
-                ).status_code == 303
-    assert send(web, "confirm_delivered", delivery_evidence="recipient_acknowledged"
-                ).status_code == 303
+    assert (
+        send(web, "mark_sent", password_protected="yes", password_separate="yes").status_code == 303
+    )
+    assert (
+        send(web, "confirm_delivered", delivery_evidence="recipient_acknowledged").status_code
+        == 303
+    )
     assert latest().state == "delivered"
     events = [e.event for e in AuditEvent.select().where(AuditEvent.entity_type == "dispatch")]
     assert events == ["draft", "check", "mark_sent", "confirm_delivered"]
@@ -154,8 +172,12 @@ def test_concurrent_checks_exactly_one_wins(web, new_web, team):
 def test_the_case_record_lists_its_dispatches_and_starts_one_prefilled(web, new_web, team):
     from models.records import Record
 
-    record = Record.create(case_id="1234567", description="Child protection papers",
-                           team=team["pat"].team_id, created_by=team["pat"])
+    record = Record.create(
+        case_id="1234567",
+        description="Child protection papers",
+        team=team["pat"].team_id,
+        created_by=team["pat"],
+    )
     web.sign_in("pat")
     page = web.get(f"/records/{record.id}").get_data(as_text=True)
     assert "Nothing has been sent from this case" in page

@@ -18,8 +18,12 @@ from models.people import User
 from models.records import Record, Removal
 from tests.conftest import PIN
 
-SAFEGUARDS = {"lockable_bag": "yes", "laptop_protected": "yes", "no_usb_stick": "yes",
-              "notebook_secure": "yes"}
+SAFEGUARDS = {
+    "lockable_bag": "yes",
+    "laptop_protected": "yes",
+    "no_usb_stick": "yes",
+    "notebook_secure": "yes",
+}
 
 
 @pytest.fixture
@@ -28,24 +32,37 @@ def site(people):
     pat = people.add("pat", "practitioner", manager=lina, staff_number="10002")
     sam = people.add("sam", "practitioner", manager=lina, staff_number="10003")
     mo = people.add("mo", "line_manager", team="Adults East", staff_number="20001")
-    alex = people.add("alex", "practitioner", team="Adults East", manager=mo,
-                      staff_number="20002")
+    alex = people.add("alex", "practitioner", team="Adults East", manager=mo, staff_number="20002")
     nopin = people.add("nopin", "practitioner", manager=lina, staff_number="10009", pin=None)
     kiosk = people.add("kiosk-north", "kiosk", staff_number="K0001", pin=None)
     today = clock.uk_today()
 
     def record(owner, description, state=None):
-        rec = Record.create(case_id="1234567", description=description, team=owner.team_id,
-                            created_by=owner)
+        rec = Record.create(
+            case_id="1234567", description=description, team=owner.team_id, created_by=owner
+        )
         if state:
-            Removal.create(record=rec, team=owner.team_id, state=state, for_user=owner,
-                           requested_by=owner, requester_manager=owner.line_manager_id,
-                           purpose="court", papers="Court bundle",
-                           due_on=today + dt.timedelta(days=3), requested_at=clock.now())
+            Removal.create(
+                record=rec,
+                team=owner.team_id,
+                state=state,
+                for_user=owner,
+                requested_by=owner,
+                requester_manager=owner.line_manager_id,
+                purpose="court",
+                papers="Court bundle",
+                due_on=today + dt.timedelta(days=3),
+                requested_at=clock.now(),
+            )
         return rec
 
     return {
-        "lina": lina, "pat": pat, "sam": sam, "alex": alex, "nopin": nopin, "kiosk": kiosk,
+        "lina": lina,
+        "pat": pat,
+        "sam": sam,
+        "alex": alex,
+        "nopin": nopin,
+        "kiosk": kiosk,
         "approved": record(pat, "Court bundle, volume 2", "approved_for_removal"),
         "out": record(pat, "Conference minutes", "out"),
         "in_office": record(pat, "Old assessment"),
@@ -92,10 +109,22 @@ def test_kiosk_account_lands_on_the_kiosk(web, site):
     assert 'class="govuk-service-navigation__list"' not in html  # no service navigation
 
 
-@pytest.mark.parametrize("url", [
-    "/records", "/records/new", "/records/labels", "/approvals", "/board", "/send",
-    "/send/new", "/breaches", "/breaches/new", "/register", "/account/pin",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/records",
+        "/records/new",
+        "/records/labels",
+        "/approvals",
+        "/board",
+        "/send",
+        "/send/new",
+        "/breaches",
+        "/breaches/new",
+        "/register",
+        "/account/pin",
+    ],
+)
 def test_kiosk_account_cannot_open_any_other_page(kiosk, site, url):
     response = kiosk.client.get(url)
     assert response.status_code in (302, 303, 403), (url, response.status_code)
@@ -108,12 +137,17 @@ def test_kiosk_account_cannot_open_a_record_or_post_elsewhere(kiosk, site):
     record = site["approved"]
     assert kiosk.client.get(f"/records/{record.id}").status_code == 403
     removal = removal_of(record)
-    response = kiosk.post(f"/removals/{removal.id}/take_out",
-                          {**SAFEGUARDS, "version": removal.version})
+    response = kiosk.post(
+        f"/removals/{removal.id}/take_out", {**SAFEGUARDS, "version": removal.version}
+    )
     assert response.status_code == 403
     assert kiosk.post("/records/new", {"case_id": "1", "description": "x"}).status_code == 403
-    assert kiosk.post("/account/pin", {"password": "x", "pin": "1357",
-                                       "pin_confirm": "1357"}).status_code == 403
+    assert (
+        kiosk.post(
+            "/account/pin", {"password": "x", "pin": "1357", "pin_confirm": "1357"}
+        ).status_code
+        == 403
+    )
     assert removal_of(record).state == "approved_for_removal"
     assert kiosk.client.get("/board", headers={"HX-Request": "true"}).status_code == 403
 
@@ -229,8 +263,9 @@ def test_only_the_actions_this_person_may_take(kiosk, site):
     assert "/take_out" not in html and "/return_papers" not in html
     # Even posted directly, the guard refuses: only the holder carries the papers out.
     removal = removal_of(site["approved"])
-    response = kiosk.post(f"/kiosk/removals/{removal.id}/take_out",
-                          {**SAFEGUARDS, "version": removal.version})
+    response = kiosk.post(
+        f"/kiosk/removals/{removal.id}/take_out", {**SAFEGUARDS, "version": removal.version}
+    )
     assert response.status_code == 403
     assert removal_of(site["approved"]).state == "approved_for_removal"
     kiosk.post("/kiosk/sign-out")
@@ -248,7 +283,8 @@ def test_papers_in_the_office_offer_nothing(kiosk, site):
     html = scan(kiosk, site["in_office"].label_code).get_data(as_text=True)
     assert "These papers are in the office" in html
     assert "<form" not in html.split("Old assessment", 1)[1].split("sign me out")[0].replace(
-        '<form method="post" action="/kiosk/sign-out">', "")
+        '<form method="post" action="/kiosk/sign-out">', ""
+    )
 
 
 def test_another_teams_label_or_an_unknown_code_is_not_found(kiosk, site):
@@ -259,11 +295,13 @@ def test_another_teams_label_or_an_unknown_code_is_not_found(kiosk, site):
         assert response.status_code == 422
         assert "East team bundle" not in html
         summary = error_summary(html)
-        assert ("No record of this team has that label code" in summary
-                or "Scan the label" in summary)
+        assert (
+            "No record of this team has that label code" in summary or "Scan the label" in summary
+        )
     removal = removal_of(site["east"])
-    response = kiosk.post(f"/kiosk/removals/{removal.id}/take_out",
-                          {**SAFEGUARDS, "version": removal.version})
+    response = kiosk.post(
+        f"/kiosk/removals/{removal.id}/take_out", {**SAFEGUARDS, "version": removal.version}
+    )
     assert response.status_code == 404
 
 
@@ -279,8 +317,10 @@ def test_scanning_without_identifying_first_goes_back_to_identify(kiosk, site):
 def test_take_out_without_the_safeguards_is_refused(kiosk, site):
     identify(kiosk)
     removal = removal_of(site["approved"])
-    response = kiosk.post(f"/kiosk/removals/{removal.id}/take_out",
-                          {"lockable_bag": "yes", "version": removal.version})
+    response = kiosk.post(
+        f"/kiosk/removals/{removal.id}/take_out",
+        {"lockable_bag": "yes", "version": removal.version},
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     summary = error_summary(html)
@@ -288,8 +328,9 @@ def test_take_out_without_the_safeguards_is_refused(kiosk, site):
     assert "lockable bag" not in summary  # that one was ticked
     assert 'class="govuk-error-message"' in html
     # The box that was ticked stays ticked; the others wait for the person.
-    assert re.search(r'id="lockable_bag" name="lockable_bag" type="checkbox" value="yes" checked',
-                     html)
+    assert re.search(
+        r'id="lockable_bag" name="lockable_bag" type="checkbox" value="yes" checked', html
+    )
     assert not re.search(r'id="no_usb_stick"[^>]*checked', html)
     assert removal_of(site["approved"]).state == "approved_for_removal"
     assert "Hello Pat Tester" in kiosk.get("/kiosk/").get_data(as_text=True)  # still here
@@ -300,8 +341,9 @@ def test_take_out_with_the_safeguards_signs_the_person_out(kiosk, site):
     removal = removal_of(site["approved"])
     html = scan(kiosk, site["approved"].label_code).get_data(as_text=True)
     version = re.search(r'name="version" value="(\d+)"', html).group(1)
-    response = kiosk.post(f"/kiosk/removals/{removal.id}/take_out",
-                          {**SAFEGUARDS, "version": version})
+    response = kiosk.post(
+        f"/kiosk/removals/{removal.id}/take_out", {**SAFEGUARDS, "version": version}
+    )
     assert response.status_code == 303
     assert response.headers["Location"].endswith("/kiosk/?done=take_out")
     after = removal_of(site["approved"])
@@ -317,8 +359,9 @@ def test_return_papers_signs_the_person_out(kiosk, site):
     identify(kiosk)
     removal = removal_of(site["out"])
     assert "/return_papers" in scan(kiosk, site["out"].label_code).get_data(as_text=True)
-    response = kiosk.post(f"/kiosk/removals/{removal.id}/return_papers",
-                          {"version": removal.version})
+    response = kiosk.post(
+        f"/kiosk/removals/{removal.id}/return_papers", {"version": removal.version}
+    )
     assert response.status_code == 303
     assert removal_of(site["out"]).state == "returned"
     page = kiosk.get(response.headers["Location"]).get_data(as_text=True)
@@ -328,8 +371,9 @@ def test_return_papers_signs_the_person_out(kiosk, site):
 def test_a_stale_form_is_refused(kiosk, site):
     identify(kiosk)
     removal = removal_of(site["out"])
-    response = kiosk.post(f"/kiosk/removals/{removal.id}/return_papers",
-                          {"version": removal.version + 5})
+    response = kiosk.post(
+        f"/kiosk/removals/{removal.id}/return_papers", {"version": removal.version + 5}
+    )
     assert response.status_code == 409
     assert "Scan the label again" in response.get_data(as_text=True)
     assert removal_of(site["out"]).state == "out"
@@ -338,8 +382,7 @@ def test_a_stale_form_is_refused(kiosk, site):
 def test_only_kiosk_events_can_be_sent(kiosk, site):
     identify(kiosk, staff_number="10001")
     removal = removal_of(site["out"])
-    response = kiosk.post(f"/kiosk/removals/{removal.id}/report_lost",
-                          {"version": removal.version})
+    response = kiosk.post(f"/kiosk/removals/{removal.id}/report_lost", {"version": removal.version})
     assert response.status_code == 404
     assert removal_of(site["out"]).state == "out"
 
@@ -347,18 +390,26 @@ def test_only_kiosk_events_can_be_sent(kiosk, site):
 def test_the_audit_event_records_the_person_and_the_kiosk(kiosk, site):
     identify(kiosk)
     removal = removal_of(site["approved"])
-    kiosk.post(f"/kiosk/removals/{removal.id}/take_out", {**SAFEGUARDS,
-                                                            "version": removal.version})
-    event = (AuditEvent.select()
-             .where(AuditEvent.entity_type == "removal", AuditEvent.entity_id == removal.id,
-                    AuditEvent.event == "take_out").get())
+    kiosk.post(f"/kiosk/removals/{removal.id}/take_out", {**SAFEGUARDS, "version": removal.version})
+    event = (
+        AuditEvent.select()
+        .where(
+            AuditEvent.entity_type == "removal",
+            AuditEvent.entity_id == removal.id,
+            AuditEvent.event == "take_out",
+        )
+        .get()
+    )
     assert event.actor_id == site["pat"].id
     assert event.kiosk_id == site["kiosk"].id
     identify(kiosk)
     out = removal_of(site["out"])
     kiosk.post(f"/kiosk/removals/{out.id}/return_papers", {"version": out.version})
-    event = (AuditEvent.select()
-             .where(AuditEvent.entity_id == out.id, AuditEvent.event == "return_papers").get())
+    event = (
+        AuditEvent.select()
+        .where(AuditEvent.entity_id == out.id, AuditEvent.event == "return_papers")
+        .get()
+    )
     assert (event.actor_id, event.kiosk_id) == (site["pat"].id, site["kiosk"].id)
 
 
@@ -385,8 +436,9 @@ def test_idle_person_cannot_complete_an_action(kiosk, site):
     removal = removal_of(site["approved"])
     scan(kiosk, site["approved"].label_code)
     clock.travel(dt.timedelta(seconds=61))
-    response = kiosk.post(f"/kiosk/removals/{removal.id}/take_out",
-                          {**SAFEGUARDS, "version": removal.version})
+    response = kiosk.post(
+        f"/kiosk/removals/{removal.id}/take_out", {**SAFEGUARDS, "version": removal.version}
+    )
     assert response.status_code == 303 and "timed_out=1" in response.headers["Location"]
     assert removal_of(site["approved"]).state == "approved_for_removal"
 
@@ -435,8 +487,9 @@ def test_label_sheet_has_a_qr_code_per_record_carrying_only_the_label_code(web, 
     assert len(svgs) == len(records) == 3
     for record, svg in zip(records, svgs, strict=True):
         # The QR is exactly the QR of the label code alone (same settings as the page).
-        expected = segno.make(record.label_code, error="m").svg_inline(scale=3, border=1,
-                                                                     omitsize=True)
+        expected = segno.make(record.label_code, error="m").svg_inline(
+            scale=3, border=1, omitsize=True
+        )
         assert svg == expected
         with_case = segno.make(f"{record.label_code} {record.case_id}", error="m")
         assert svg != with_case.svg_inline(scale=3, border=1, omitsize=True)
@@ -505,20 +558,24 @@ def test_a_bad_kiosk_idle_setting_stops_the_app_starting(tmp_path, value):
     from app import create_app
 
     with pytest.raises(ValueError, match="KIOSK_IDLE_HOURS must be a whole number from 1 to 24"):
-        create_app({"TESTING": True, "SECRET_KEY": "x", "KIOSK_IDLE_HOURS": value,
-                    "SQLITE_PATH": str(tmp_path / "never.db")})
+        create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": "x",
+                "KIOSK_IDLE_HOURS": value,
+                "SQLITE_PATH": str(tmp_path / "never.db"),
+            }
+        )
 
 
 def test_the_kiosk_idle_setting_is_read_from_the_environment(tmp_path, monkeypatch):
     from app import create_app
 
     monkeypatch.setenv("KIOSK_IDLE_HOURS", "8")
-    app = create_app({"TESTING": True, "SECRET_KEY": "x",
-                      "SQLITE_PATH": str(tmp_path / "env.db")})
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLITE_PATH": str(tmp_path / "env.db")})
     assert app.config["KIOSK_IDLE_HOURS"] == 8
     monkeypatch.delenv("KIOSK_IDLE_HOURS")
-    app = create_app({"TESTING": True, "SECRET_KEY": "x",
-                      "SQLITE_PATH": str(tmp_path / "env.db")})
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLITE_PATH": str(tmp_path / "env.db")})
     assert app.config["KIOSK_IDLE_HOURS"] == 12
 
 
@@ -547,8 +604,9 @@ def test_a_403_at_the_kiosk_offers_the_kiosk_not_sign_out(kiosk, site):
 def test_a_404_at_the_kiosk_offers_the_kiosk_not_sign_out(kiosk, site):
     identify(kiosk)
     removal = removal_of(site["east"])
-    response = kiosk.post(f"/kiosk/removals/{removal.id}/take_out",
-                          {**SAFEGUARDS, "version": removal.version})
+    response = kiosk.post(
+        f"/kiosk/removals/{removal.id}/take_out", {**SAFEGUARDS, "version": removal.version}
+    )
     assert response.status_code == 404
     html = response.get_data(as_text=True)
     assert_kiosk_error_page(html)
@@ -595,8 +653,10 @@ def test_one_pin_tried_against_many_staff_numbers_pauses_the_kiosk(kiosk, site, 
     response = identify(kiosk)
     html = response.get_data(as_text=True)
     assert response.status_code == 429 and response.headers["Retry-After"] == "300"
-    assert ("Too many wrong staff numbers or PINs were entered at this kiosk. Try again in 5 "
-            "minutes, or use your own laptop") in error_summary(html)
+    assert (
+        "Too many wrong staff numbers or PINs were entered at this kiosk. Try again in 5 "
+        "minutes, or use your own laptop"
+    ) in error_summary(html)
     assert 'href="#staff_number"' in error_summary(html)
     assert '<p id="staff_number-error" class="govuk-error-message">' in html
     assert "<title>Error: " in html and "1234" not in html
@@ -654,8 +714,12 @@ def test_an_older_database_gets_the_kiosk_failure_table(app):
         assert not KioskFailure.table_exists()
         assert create_schema() == SCHEMA_VERSION == 2
         assert KioskFailure.table_exists()
-        assert SchemaVersion.select(SchemaVersion.version).order_by(
-            SchemaVersion.version.desc()).scalar() == 2
+        assert (
+            SchemaVersion.select(SchemaVersion.version)
+            .order_by(SchemaVersion.version.desc())
+            .scalar()
+            == 2
+        )
 
 
 # -- The kiosk's record page ---------------------------------------------------------------------
@@ -664,8 +728,9 @@ def test_an_older_database_gets_the_kiosk_failure_table(app):
 def test_the_409_error_links_to_the_status_on_the_page(kiosk, site):
     identify(kiosk)
     removal = removal_of(site["out"])
-    response = kiosk.post(f"/kiosk/removals/{removal.id}/return_papers",
-                          {"version": removal.version + 5})
+    response = kiosk.post(
+        f"/kiosk/removals/{removal.id}/return_papers", {"version": removal.version + 5}
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 409
     hrefs = re.findall(r'href="#([^"]+)"', error_summary(html))
@@ -679,7 +744,10 @@ def test_the_409_error_links_to_the_status_on_the_page(kiosk, site):
 def test_approved_to_take_out_tag_does_not_wrap(kiosk, site):
     identify(kiosk)
     html = scan(kiosk, site["approved"].label_code).get_data(as_text=True)
-    assert re.search(r'<strong class="govuk-tag govuk-tag--blue app-tag--wide">'
-                     r'Approved to take out</strong>', html)
+    assert re.search(
+        r'<strong class="govuk-tag govuk-tag--blue app-tag--wide">'
+        r"Approved to take out</strong>",
+        html,
+    )
     html = scan(kiosk, site["out"].label_code).get_data(as_text=True)
     assert "app-tag--wide" not in html  # short tags keep GOV.UK's width

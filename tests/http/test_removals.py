@@ -19,8 +19,9 @@ def team(people):
     sam = people.add("sam", "practitioner", manager=lina)
     mo = people.add("mo", "line_manager", team="Adults East")
     alex = people.add("alex", "practitioner", team="Adults East", manager=mo)
-    record = Record.create(case_id="1234567", description="Court bundle, volume 2",
-                           team=pat.team, created_by=pat)
+    record = Record.create(
+        case_id="1234567", description="Court bundle, volume 2", team=pat.team, created_by=pat
+    )
     return {"lina": lina, "pat": pat, "sam": sam, "mo": mo, "alex": alex, "record": record}
 
 
@@ -30,8 +31,14 @@ def future(days=7):
 
 
 def request_removal(web, record, purpose="other", **extra):
-    data = {"purpose": purpose, "purpose_other": "Working from home on the assessment",
-            "papers": "Assessment 2025, chronology", "due_kind": "return", **future(), **extra}
+    data = {
+        "purpose": purpose,
+        "purpose_other": "Working from home on the assessment",
+        "papers": "Assessment 2025, chronology",
+        "due_kind": "return",
+        **future(),
+        **extra,
+    }
     web.get(f"/records/{record.id}/remove")
     return web.post(f"/records/{record.id}/remove", data)
 
@@ -45,8 +52,12 @@ def send(web, removal, event, htmx=False, **data):
     return web.post(f"/removals/{removal.id}/{event}", data, htmx=htmx)
 
 
-SAFEGUARDS = {"lockable_bag": "yes", "laptop_protected": "yes", "no_usb_stick": "yes",
-              "notebook_secure": "yes"}
+SAFEGUARDS = {
+    "lockable_bag": "yes",
+    "laptop_protected": "yes",
+    "no_usb_stick": "yes",
+    "notebook_secure": "yes",
+}
 
 
 def test_add_and_find_a_record_by_case_id_without_putting_it_in_the_url(web, team):
@@ -90,9 +101,13 @@ def test_court_removal_needs_no_approval(web, team):
 def test_request_with_bad_input_shows_errors_and_saves_nothing(web, team):
     web.sign_in("pat")
     past = clock.uk_today() - dt.timedelta(days=1)
-    response = request_removal(web, team["record"], purpose_other="", papers="",
-                               **{"due_on-day": past.day, "due_on-month": past.month,
-                                  "due_on-year": past.year})
+    response = request_removal(
+        web,
+        team["record"],
+        purpose_other="",
+        papers="",
+        **{"due_on-day": past.day, "due_on-month": past.month, "due_on-year": past.year},
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Enter why the papers need to leave the office" in html
@@ -139,8 +154,13 @@ def test_take_out_without_every_safeguard_is_refused_and_names_the_missing_one(w
     web.sign_in("pat")
     request_removal(web, team["record"], purpose="court")
     removal = removal_of(team["record"])
-    response = send(web, removal, "take_out", htmx=True,
-                    **{k: v for k, v in SAFEGUARDS.items() if k != "no_usb_stick"})
+    response = send(
+        web,
+        removal,
+        "take_out",
+        htmx=True,
+        **{k: v for k, v in SAFEGUARDS.items() if k != "no_usb_stick"},
+    )
     assert response.status_code == 422
     assert "USB memory stick" in response.get_data(as_text=True)
     assert Removal.get_by_id(removal.id).state == "approved_for_removal"
@@ -213,7 +233,10 @@ def test_destroy_records_method_and_witness(web, team):
     assert send(web, removal, "destroy", method="shredded", witness="Sam").status_code == 303
     stored = Removal.get_by_id(removal.id)
     assert (stored.state, stored.destruction_method, stored.destruction_witness) == (
-        "destroyed", "shredded", "Sam")
+        "destroyed",
+        "shredded",
+        "Sam",
+    )
 
 
 def test_only_one_open_removal_per_record(web, team):
@@ -288,9 +311,18 @@ def test_lost_papers_show_on_the_record_with_the_breach_case_not_as_in_the_offic
     removal = removal_of(team["record"])
     send(web, removal, "take_out", **SAFEGUARDS)
     yesterday = clock.uk_today() - dt.timedelta(days=1)
-    response = send(web, removal, "report_lost", last_seen_where="On the train home",
-                    **{"last_seen_on-day": yesterday.day, "last_seen_on-month": yesterday.month,
-                       "last_seen_on-year": yesterday.year, "last_seen_time": "17:30"})
+    response = send(
+        web,
+        removal,
+        "report_lost",
+        last_seen_where="On the train home",
+        **{
+            "last_seen_on-day": yesterday.day,
+            "last_seen_on-month": yesterday.month,
+            "last_seen_on-year": yesterday.year,
+            "last_seen_time": "17:30",
+        },
+    )
     assert response.status_code == 303
     case = Removal.get_by_id(removal.id).breaches.get()
     page = web.get(f"/records/{team['record'].id}").get_data(as_text=True)
