@@ -15,9 +15,9 @@ from models import clock
 from models.audit import AuditEvent
 from models.base import Stale, write_transaction
 from models.breaches import BREACH_ROLES, Breach, Notification
-from models.transitions import Forbidden, Refused, apply_transition, enabled_event_ids
-from views.forms import FormErrors, checked, date_input, form_version, text
-from views.htmx import is_htmx
+from models.transitions import enabled_event_ids
+from views.forms import FormErrors, checked, date_input, text
+from views.transitions import DONE, attempt
 
 bp = Blueprint("breaches", __name__)
 
@@ -425,6 +425,25 @@ EVENT_INPUTS = {
 }
 
 
+def _refused_for_the_case(event: str, breach: Breach) -> str | None:
+    """Why the machine's guard said no when it is about the case, not the person's role."""
+    if event == "notify" and _may_update(breach) and not rules.police_details_complete(breach):
+        return (
+            "Record the police crime reference (or why there is none yet) and that the "
+            "line manager was told before the case can be notified."
+        )
+    if (
+        event == "skip_informing"
+        and breach.state == "risk_assessed"
+        and rules.skip_refused_as_not_a_near_miss(current_user.as_actor(), breach)
+    ):
+        return (
+            "Only a near miss where no data left the council's control can skip telling "
+            "the service user."
+        )
+    return None
+
+
 @bp.post("/breaches/<int:breach_id>/<event>")
 def transition(breach_id: int, event: str):
     breach = _breach_or_404(breach_id)
@@ -433,7 +452,7 @@ def transition(breach_id: int, event: str):
     errors = FormErrors()
     values, summary = EVENT_INPUTS[event](breach, errors)
     form = {key: request.form.get(key) for key in request.form}
-    status = 200
+    status = 422  # the form's own checks failed, unless the machine is asked below
     preview = None
     if (
         event == "assess_risk"
@@ -443,72 +462,32 @@ def transition(breach_id: int, event: str):
         preview = assess(
             values["likelihood"], values["severity"], breach.children_or_vulnerable, GRID
         )
-    expected = form_version()
     if request.form.get("step") == "preview" and not errors:
         # "Check the result": show the grid's answer before anything is saved.
         return _render_case(breach, {}, form, 200, preview)
     if not errors:
-        try:
-            apply_transition(
-                load=lambda: Breach.get_by_id(breach_id),
-                factory=breach_machine,
-                event=event,
-                actor=current_user.as_actor(),
-                entity_type="breach",
-                now=clock.now(),
-                values=values,
-                summary=summary,
-                expected_version=expected,
-            )
+        status = attempt(
+            load=lambda: Breach.get_by_id(breach_id),
+            factory=breach_machine,
+            event=event,
+            actor=current_user.as_actor(),
+            entity_type="breach",
+            values=values,
+            summary=summary,
+            errors=errors,
+            stale="Someone else moved this case on while you were looking. "
+            "It is shown as it is now.",
+            refused=lambda: (
+                f"This case is "
+                f"{STATE_LABELS[Breach.get_by_id(breach_id).state].lower()}: "
+                "it cannot be changed that way now."
+            ),
+            forbidden=lambda: _refused_for_the_case(event, Breach.get_by_id(breach_id)),
+        )
+        if status == DONE:
             form = {}
             preview = None
-        except InputError as error:
-            for field, message in error.errors.items():
-                errors.add(field, message)
-        except Stale:
-            errors.add(
-                "status",
-                "Someone else moved this case on while you were looking. It is shown as it is now.",
-            )
-            status = 409
-        except Refused:
-            state = STATE_LABELS[Breach.get_by_id(breach_id).state].lower()
-            errors.add("status", f"This case is {state}: it cannot be changed that way now.")
-            status = 409
-        except Forbidden:
-            current = Breach.get_by_id(breach_id)
-            if (
-                event == "notify"
-                and _may_update(current)
-                and not rules.police_details_complete(current)
-            ):
-                # Not a matter of role: the loss or theft still waits for its police details.
-                errors.add(
-                    "status",
-                    "Record the police crime reference (or why there is none "
-                    "yet) and that the line manager was told before the case "
-                    "can be notified.",
-                )
-                status = 409
-            elif (
-                event == "skip_informing"
-                and current.state == "risk_assessed"
-                and rules.skip_refused_as_not_a_near_miss(current_user.as_actor(), current)
-            ):
-                # Not a matter of role either: this case is not a near miss that kept the data in.
-                errors.add(
-                    "status",
-                    "Only a near miss where no data left the council's "
-                    "control can skip telling the service user.",
-                )
-                status = 409
-            else:
-                abort(403)
-    if errors and status == 200:
-        status = 422
-    fresh = Breach.get_by_id(breach_id)
-    if is_htmx() and not errors:
-        return redirect(url_for("breaches.show", breach_id=breach_id), code=303)
     if errors:
-        return _render_case(fresh, errors, form, status, preview)
+        return _render_case(Breach.get_by_id(breach_id), errors, form, status, preview)
+    # htmx follows the redirect too: the fresh page shows the next step and the timeline.
     return redirect(url_for("breaches.show", breach_id=breach_id), code=303)

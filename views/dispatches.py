@@ -17,12 +17,13 @@ from machines.dispatch import (
 )
 from models import clock
 from models.audit import AuditEvent
-from models.base import Stale, write_transaction
+from models.base import write_transaction
 from models.dispatches import Dispatch
 from models.records import Record
-from models.transitions import Forbidden, Refused, apply_transition, enabled_event_ids
-from views.forms import FormErrors, checked, form_version, id_arg, text
+from models.transitions import enabled_event_ids
+from views.forms import FormErrors, checked, id_arg, text
 from views.htmx import is_htmx
+from views.transitions import DONE, attempt
 
 bp = Blueprint("dispatches", __name__)
 
@@ -196,38 +197,25 @@ def transition(dispatch_id: int, event: str):
     values, summary = EVENT_INPUTS[event]()
     errors = FormErrors()
     form = dict(request.form)
-    status = 200
-    expected = form_version()
-    try:
-        apply_transition(
-            load=lambda: Dispatch.get_by_id(dispatch_id),
-            factory=dispatch_machine,
-            event=event,
-            actor=current_user.as_actor(),
-            entity_type="dispatch",
-            now=clock.now(),
-            values=values,
-            summary=summary,
-            expected_version=expected,
-        )
+    status = attempt(
+        load=lambda: Dispatch.get_by_id(dispatch_id),
+        factory=dispatch_machine,
+        event=event,
+        actor=current_user.as_actor(),
+        entity_type="dispatch",
+        values=values,
+        summary=summary,
+        errors=errors,
+        stale="Someone else changed this dispatch while you were looking. "
+        "Its status below is up to date.",
+        refused=lambda: (
+            f"This dispatch is "
+            f"{STATE_LABELS[Dispatch.get_by_id(dispatch_id).state].lower()}: "
+            "it cannot be changed that way now."
+        ),
+    )
+    if status == DONE:
         form = {}
-    except InputError as error:
-        for field, message in error.errors.items():
-            errors.add(field, message)
-        status = 422
-    except Stale:
-        errors.add(
-            "status",
-            "Someone else changed this dispatch while you were looking. "
-            "Its status below is up to date.",
-        )
-        status = 409
-    except Refused:
-        state = STATE_LABELS[Dispatch.get_by_id(dispatch_id).state].lower()
-        errors.add("status", f"This dispatch is {state}: it cannot be changed that way now.")
-        status = 409
-    except Forbidden:
-        abort(403)
     fresh = Dispatch.get_by_id(dispatch_id)
     if is_htmx():
         return render_template(

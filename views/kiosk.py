@@ -14,15 +14,15 @@ import math
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
-from machines.common import InputError
 from machines.removal import EVENT_LABELS, removal_machine
 from models import clock
 from models.audit import AuditEvent
-from models.base import Stale, write_transaction
+from models.base import write_transaction
 from models.people import KIOSK_LOCKOUT, KioskFailure, User, verify_secret
 from models.records import Record, Removal
-from models.transitions import Forbidden, Refused, apply_transition, enabled_event_ids
-from views.forms import FormErrors, checked, form_version, text
+from models.transitions import enabled_event_ids
+from views.forms import FormErrors, checked, text
+from views.transitions import DONE, attempt
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
 
@@ -235,28 +235,21 @@ def act(removal_id: int, event: str):
             for k in ("lockable_bag", "laptop_protected", "no_usb_stick", "notebook_secure")
         }
     errors = FormErrors()
-    version = form_version()
-    try:
-        apply_transition(
-            load=lambda: Removal.get_by_id(removal_id),
-            factory=removal_machine,
-            event=event,
-            actor=person.as_actor(),
-            entity_type="removal",
-            now=clock.now(),
-            values=values,
-            summary={"safeguards": "all four attested"} if event == "take_out" else {},
-            expected_version=version,
-            kiosk_id=current_user.id,
-        )
-    except InputError as error:
-        for field, message in error.errors.items():
-            errors.add(field, message)
-        return _render_record(person, removal.record, errors, 422)
-    except (Stale, Refused):
-        errors.add("status", "This has changed since you scanned it. Scan the label again.")
-        return _render_record(person, removal.record, errors, 409)
-    except Forbidden:
-        abort(403)
+    changed = "This has changed since you scanned it. Scan the label again."
+    status = attempt(
+        load=lambda: Removal.get_by_id(removal_id),
+        factory=removal_machine,
+        event=event,
+        actor=person.as_actor(),
+        entity_type="removal",
+        values=values,
+        summary={"safeguards": "all four attested"} if event == "take_out" else {},
+        errors=errors,
+        stale=changed,
+        refused=lambda: changed,
+        kiosk_id=current_user.id,
+    )
+    if status != DONE:
+        return _render_record(person, removal.record, errors, status)
     forget_person()  # signed out of the kiosk after each completed action
     return redirect(url_for("kiosk.index", done=event), code=303)

@@ -15,13 +15,14 @@ from machines.dispatch import STATE_LABELS as DISPATCH_STATES
 from machines.removal import EVENT_LABELS, PURPOSES, STATE_LABELS, removal_machine
 from models import clock
 from models.audit import AuditEvent
-from models.base import Stale, write_transaction
+from models.base import write_transaction
 from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.records import Record, Removal
-from models.transitions import Forbidden, Refused, apply_transition, enabled_event_ids
-from views.forms import FormErrors, checked, date_input, form_version, page_arg, text, time_input
+from models.transitions import apply_transition, enabled_event_ids
+from views.forms import FormErrors, checked, date_input, page_arg, text, time_input
 from views.htmx import is_htmx
+from views.transitions import DONE, attempt
 
 bp = Blueprint("records", __name__)
 
@@ -342,43 +343,26 @@ def transition(removal_id: int, event: str):
     errors = FormErrors()
     values, summary = EVENT_INPUTS.get(event, lambda e: ({}, {}))(errors)
     form = dict(request.form)
-    status = 200
-    expected = form_version()
+    status = 422
     if not errors:
-        try:
-            apply_transition(
-                load=lambda: Removal.get_by_id(removal_id),
-                factory=removal_machine,
-                event=event,
-                actor=current_user.as_actor(),
-                entity_type="removal",
-                now=clock.now(),
-                values=values,
-                summary=summary,
-                expected_version=expected,
-            )
-            form = {}
-        except InputError as error:
-            for field, message in error.errors.items():
-                errors.add(field, message)
-        except Stale:
-            errors.add(
-                "status",
-                "Someone else changed this removal while you were looking. "
-                "Its status below is up to date: check it and try again.",
-            )
-            status = 409
-        except Refused:
-            errors.add(
-                "status",
+        status = attempt(
+            load=lambda: Removal.get_by_id(removal_id),
+            factory=removal_machine,
+            event=event,
+            actor=current_user.as_actor(),
+            entity_type="removal",
+            values=values,
+            summary=summary,
+            errors=errors,
+            stale="Someone else changed this removal while you were looking. "
+            "Its status below is up to date: check it and try again.",
+            refused=lambda: (
                 f"You cannot {EVENT_LABELS[event].lower()} now: the removal "
-                f"is {STATE_LABELS[Removal.get_by_id(removal_id).state].lower()}.",
-            )
-            status = 409
-        except Forbidden:
-            abort(403)
-    if errors and status == 200:
-        status = 422
+                f"is {STATE_LABELS[Removal.get_by_id(removal_id).state].lower()}."
+            ),
+        )
+        if status == DONE:
+            form = {}
     if is_htmx():
         context = _panel_context(record, errors, form)
         panel = render_template("records/_status_panel.html", **context)

@@ -27,10 +27,19 @@ function takeOverReveals(scope) {
 takeOverReveals(document);
 initAll();
 
-// Components inside a panel htmx has just swapped in need starting too.
+// Components inside a panel htmx has just swapped in need starting too. After a change the
+// focus would fall to the page body (the button pressed is gone): put it on the new panel's
+// heading, so keyboard and screen reader users hear what changed. An error summary takes
+// focus itself (GOV.UK Frontend), so that case is left to it.
 document.body.addEventListener("htmx:afterSettle", (event) => {
-  takeOverReveals(event.detail.elt);
-  initAll({ scope: event.detail.elt });
+  const panel = event.detail.elt;
+  takeOverReveals(panel);
+  initAll({ scope: panel });
+  const heading = panel.querySelector("#status-heading");
+  if (heading && !panel.querySelector(".govuk-error-summary")) {
+    heading.setAttribute("tabindex", "-1");
+    heading.focus();
+  }
 });
 
 // Copy buttons: a selectable box works without JavaScript; with it, one click copies.
