@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 from models.breaches import BREACH_ROLES
 from views.display import link, timeline_details, timeline_label, uk_date, uk_datetime
 from views.forms import errors_list, field_error, joined_error
-from views.htmx import client_redirect, is_htmx, retarget
+from views.htmx import client_redirect, current_page, is_htmx, retarget
 from views.navigation import nav_items
 
 # Endpoints anyone may reach without signing in.
@@ -93,28 +93,9 @@ def _require_sign_in():
     target = url_for("auth.sign_in", next=request.full_path.rstrip("?"))
     if is_htmx():
         # Back to the page the person was on (the board they left open), not the fragment.
-        page = _htmx_current_page()
+        page = current_page()
         return client_redirect(url_for("auth.sign_in", **({"next": page} if page else {})))
     return redirect(target)
-
-
-def _htmx_current_page() -> str | None:
-    """The path (and query) of the page an htmx request came from, when it is on this site."""
-    from urllib.parse import urlsplit
-
-    from views.auth import same_site_path
-
-    current = request.headers.get("HX-Current-URL", "")
-    try:
-        parts = urlsplit(current)
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https") or parts.netloc != request.host:
-        return None
-    page = same_site_path(parts.path + (f"?{parts.query}" if parts.query else ""))
-    if page is None or parts.path == url_for("auth.sign_in"):
-        return None
-    return page
 
 
 def _security_headers(response):

@@ -17,7 +17,7 @@ from models.records import Removal
 from models.reminders import confirm_location_tasks
 from views.breaches import _clock
 from views.forms import page_arg
-from views.htmx import is_htmx
+from views.htmx import targets
 
 bp = Blueprint("boards", __name__)
 
@@ -133,6 +133,6 @@ def board():
         "breach_states": BREACH_STATES,
         "query": request.args.to_dict(),
     }
-    if is_htmx() and request.headers.get("HX-Target") == "board-body":
+    if targets("board-body"):
         return render_template("boards/_board_body.html", **context)
     return render_template("boards/board.html", title="Team board", **context)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Response, make_response, redirect, render_template, request
+from urllib.parse import urlsplit
+
+from flask import Response, make_response, redirect, render_template, request, url_for
+
+from views.auth import same_site_path
 
 
 def is_htmx() -> bool:
@@ -10,6 +14,27 @@ def is_htmx() -> bool:
     return bool(request.headers.get("HX-Request")) and not request.headers.get(
         "HX-History-Restore-Request"
     )
+
+
+def targets(element_id: str) -> bool:
+    """True for an htmx request that will swap the element with this id (e.g. a board's
+    polling body), so the view answers with that fragment only."""
+    return is_htmx() and request.headers.get("HX-Target") == element_id
+
+
+def current_page() -> str | None:
+    """The path (and query) of the page an htmx request came from, when it is on this site
+    and not the sign-in page: where to come back to after signing in again."""
+    try:
+        parts = urlsplit(request.headers.get("HX-Current-URL", ""))
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or parts.netloc != request.host:
+        return None
+    page = same_site_path(parts.path + (f"?{parts.query}" if parts.query else ""))
+    if page is None or parts.path == url_for("auth.sign_in"):
+        return None
+    return page
 
 
 def panel_or_redirect(fragment: str, location: str, status: int = 200, **context) -> Response:
