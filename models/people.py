@@ -126,14 +126,17 @@ class User(BaseModel):
     def is_locked(self, now: dt.datetime) -> bool:
         return self.locked_until is not None and self.locked_until > now
 
-    def record_failed_sign_in(self, now: dt.datetime) -> None:
-        """Count a wrong password atomically; lock the account at the limit."""
+    def record_failed_sign_in(self, now: dt.datetime) -> bool:
+        """Count a wrong password atomically; lock the account at the limit (True when this
+        failure locked it, so the caller can put the lock in the audit trail)."""
         User.update(failed_sign_ins=User.failed_sign_ins + 1).where(User.id == self.id).execute()
         failures = User.select(User.failed_sign_ins).where(User.id == self.id).scalar()
         if failures >= MAX_FAILED_SIGN_INS:
             User.update(failed_sign_ins=0, locked_until=now + LOCKOUT).where(
                 User.id == self.id
             ).execute()
+            return True
+        return False
 
     def record_sign_in(self) -> None:
         User.update(failed_sign_ins=0, locked_until=None).where(User.id == self.id).execute()

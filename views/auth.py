@@ -7,8 +7,8 @@ from flask_login import current_user, login_user, logout_user
 
 from models import clock
 from models.audit import AuditEvent
-from models.base import db
-from models.people import User, UserSession, verify_secret
+from models.base import db, write_transaction
+from models.people import LOCKOUT, User, UserSession, verify_secret
 from views.forms import FormErrors, text
 
 bp = Blueprint("auth", __name__)
@@ -80,8 +80,17 @@ def _check_credentials(username: str, password: str) -> tuple[User | None, str]:
         user and user.active
     ):
         if user is not None:
-            with db.atomic():
-                user.record_failed_sign_in(now)
+            with write_transaction():
+                if user.record_failed_sign_in(now):
+                    # Who was locked out and when is a security event: keep it on record.
+                    AuditEvent.append(
+                        at=now,
+                        actor_id=None,
+                        entity_type="user",
+                        entity_id=user.id,
+                        event="account_locked",
+                        summary={"minutes": int(LOCKOUT.total_seconds() // 60)},
+                    )
         return None, "Enter a correct username and password"
     return user, ""
 

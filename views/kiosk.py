@@ -137,6 +137,15 @@ def _check_pin(staff_number: str, pin: str) -> tuple[User | None, str]:
                     User.update(failed_pins=0, pin_locked_until=now + PIN_LOCKOUT).where(
                         User.id == person.id
                     ).execute()
+                    AuditEvent.append(
+                        at=now,
+                        actor_id=None,
+                        entity_type="user",
+                        entity_id=person.id,
+                        event="pin_locked",
+                        kiosk_id=current_user.id,
+                        summary={"minutes": int(PIN_LOCKOUT.total_seconds() // 60)},
+                    )
             _kiosk_failure(now)
         return None, "Enter a correct staff number and PIN"
     User.update(failed_pins=0, pin_locked_until=None).where(User.id == person.id).execute()

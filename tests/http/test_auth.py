@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from models import clock
+from models.audit import AuditEvent
 from models.people import User
 from tests.conftest import PASSWORD
 from tests.http.conftest import csrf_from
@@ -62,6 +63,11 @@ def test_repeated_wrong_passwords_lock_the_account_for_a_while(app, people):
     locked = _attempt(app.test_client(), PASSWORD)
     assert locked.status_code == 401
     assert "locked" in locked.get_data(as_text=True)
+    # The lock is a security event on record, once, against the account.
+    lock_events = AuditEvent.select().where(AuditEvent.event == "account_locked")
+    assert [(e.entity_type, e.entity_id) for e in lock_events] == [
+        ("user", User.get(User.username == "pat").id)
+    ]
     clock.travel(dt.timedelta(minutes=16))
     assert _attempt(app.test_client(), PASSWORD).status_code == 303
 

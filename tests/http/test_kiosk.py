@@ -215,6 +215,8 @@ def test_repeated_wrong_pins_lock_the_pin(kiosk, site):
         assert identify(kiosk, pin="9753").status_code == 401
     pat = User.get_by_id(site["pat"].id)
     assert pat.pin_locked_until is not None and pat.pin_locked_until > clock.now()
+    locks = list(AuditEvent.select().where(AuditEvent.event == "pin_locked"))
+    assert [(e.entity_id, e.kiosk_id) for e in locks] == [(pat.id, site["kiosk"].id)]
     # Locked: even the right PIN is refused, with a message that says why.
     response = identify(kiosk)
     assert response.status_code == 401
