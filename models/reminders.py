@@ -136,9 +136,9 @@ def confirm_location_tasks(teams: list[int] | None, today: dt.date, confirm_afte
 
     A task exists while the papers are out that late, whether or not its email has gone yet
     (or could go: a manager without an email address still sees it on the board). `teams`
-    None means every team. One query, with record and holder joined.
+    None means every team. One query, with record, holder and team joined.
     """
-    query = Removal.with_people().where(
+    query = Removal.with_people(with_team=True).where(
         Removal.state == "out",
         Removal.closed_at.is_null(),
         Removal.due_on <= confirm_location_cutoff(today, confirm_after_days),

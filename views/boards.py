@@ -39,6 +39,9 @@ def _scope() -> tuple[list[int] | None, Team | None]:
     return [current_user.team_id], current_user.team
 
 
+TASKS_SHOWN = 10
+
+
 def _in_scope(field, teams):
     return True if teams is None else field.in_(teams)
 
@@ -99,8 +102,11 @@ def board_data(teams: list[int] | None, page: int) -> dict:
         .order_by(Dispatch.drafted_at, Dispatch.id)
         .limit(10)
     )
+    # The longest overdue first; a board is a summary (the papers-out table pages the rest).
     tasks = list(
-        confirm_location_tasks(teams, today, current_app.config["REMINDER_CONFIRM_AFTER_DAYS"])
+        confirm_location_tasks(
+            teams, today, current_app.config["REMINDER_CONFIRM_AFTER_DAYS"]
+        ).limit(TASKS_SHOWN + 1)
     )
     total_out = counts["out"] or 0
     return {
@@ -113,7 +119,8 @@ def board_data(teams: list[int] | None, page: int) -> dict:
         "open_breaches": open_breaches,
         "clocks": {b.id: _clock(b, now) for b in open_breaches},
         "to_check": to_check,
-        "tasks": tasks,
+        "tasks": tasks[:TASKS_SHOWN],
+        "more_tasks": len(tasks) > TASKS_SHOWN,
         "refreshed_at": now,
     }
 

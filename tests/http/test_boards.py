@@ -372,6 +372,8 @@ def test_every_team_board_names_each_rows_team(web, board):
         "Alex Tester",
     ]
     assert _row_of(out, "North out not yet due")[1] == "Children North"
+    tasks = re.search(r'id="location-tasks">(.*?)</ul>', html, re.S).group(1)
+    assert "with Pat Tester (Children North), 3 days overdue" in re.sub(r"<[^>]+>", "", tasks)
     # The polled fragment is the same board.
     fragment = web.get("/board", headers=BOARD_FRAGMENT).get_data(as_text=True)
     assert _head(section(fragment, "Waiting for approval"))[1] == "Team"
@@ -426,3 +428,27 @@ def test_board_statements_do_not_grow_with_rows_from_more_teams(web, board, peop
         html = web.get("/board").get_data(as_text=True)
     assert statements.count == before
     assert _row_of(section(html, "Papers out of the office"), "Team 7 out")[1] == "Team 7"
+
+
+def test_confirm_location_tasks_show_the_ten_longest_overdue_and_say_there_are_more(web, board):
+    pat, today = board["pat"], clock.uk_today()
+    for n in range(12):
+        record = Record.create(
+            case_id="1000009", description=f"Late bundle {n:02d}", team=pat.team_id, created_by=pat
+        )
+        Removal.create(
+            record=record,
+            team=pat.team_id,
+            state="out",
+            for_user=pat,
+            requested_by=pat,
+            purpose="court",
+            papers="Bundle",
+            due_on=today - dt.timedelta(days=20 + n),
+        )
+    web.sign_in("lina")
+    html = web.get("/board").get_data(as_text=True)
+    tasks = re.search(r'id="location-tasks">(.*?)</ul>', html, re.S).group(1)
+    shown = re.findall(r">(Late bundle \d\d|North out and overdue)</a>", tasks)
+    assert shown == [f"Late bundle {n:02d}" for n in range(11, 1, -1)]  # longest overdue first
+    assert 'More papers are this late: see <a class="govuk-link" href="#papers-out">' in html
