@@ -698,7 +698,7 @@ def test_a_failed_audit_write_rolls_the_transition_back(app, requested, monkeypa
     if htmx:
         assert response.headers["HX-Retarget"] == "#app-alerts" and "<html" not in html
     else:
-        assert "Nothing was saved" in html and "govuk-heading-l" in html
+        assert "saved whole or not at all" in html and "govuk-heading-l" in html
     after = Removal.get_by_id(removal.id)
     assert (
         (after.state, after.version)
