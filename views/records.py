@@ -407,7 +407,8 @@ def labels():
     if not current_user.team_id or not current_user.has_role(*TEAM_ROLES):
         abort(403)
     page = page_arg()
-    query = Record.select().where(Record.team == current_user.team_id).order_by(Record.id)
+    # Newest first: the labels people come to print are for the records just added.
+    query = Record.select().where(Record.team == current_user.team_id).order_by(Record.id.desc())
     total = query.count()
     records = list(query.paginate(page, LABELS_PER_SHEET))
     codes = {

@@ -484,7 +484,9 @@ def test_every_kiosk_form_is_a_plain_post(kiosk, site):
 def test_label_sheet_has_a_qr_code_per_record_carrying_only_the_label_code(web, site):
     web.sign_in("pat")
     html = web.get("/records/labels").get_data(as_text=True)
-    records = list(Record.select().where(Record.team == site["pat"].team_id).order_by(Record.id))
+    records = list(
+        Record.select().where(Record.team == site["pat"].team_id).order_by(Record.id.desc())
+    )  # newest first: the labels people print are for the records just added
     svgs = re.findall(r"<svg.*?</svg>", html, re.S)
     assert len(svgs) == len(records) == 3
     for record, svg in zip(records, svgs, strict=True):
@@ -498,6 +500,13 @@ def test_label_sheet_has_a_qr_code_per_record_carrying_only_the_label_code(web, 
         assert record.case_id not in svg and record.description not in svg
         assert record.label_code in html
     assert "East team bundle" not in html
+
+
+def test_the_label_sheet_is_linked_from_records_for_team_staff(web, site):
+    web.sign_in("pat")
+    assert 'href="/records/labels">Print record labels</a>' in web.get("/records").get_data(
+        as_text=True
+    )
 
 
 def test_label_sheet_is_for_team_staff_only(web, new_web, site):
