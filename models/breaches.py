@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Mapping
+from types import MappingProxyType
 
 from peewee import (
     BooleanField,
@@ -15,14 +18,30 @@ from peewee import (
     fn,
 )
 
-from machines.breach import BREACH_CHAIN_ROLES
+from machines.breach import BREACH_CHAIN_ROLES, BreachMachine, breach_machine
+from machines.common import Actor
 from models.base import BaseModel, VersionedModel
 from models.dispatches import Dispatch
 from models.people import Team, User
 from models.records import Record, Removal
+from models.transitions import enabled_event_ids
 
 # Everyone in the breach chain sees every case (need to know by role); one list, the machine's.
 BREACH_ROLES = BREACH_CHAIN_ROLES
+
+# The most cases the machine is run over for one person's "waiting for you" (one query).
+WAITING_SCAN = 100
+
+# Facts of a case that open guards (police details complete, a near miss that kept the data
+# in, ...): the probe cases below are built with each, so that a state where the person
+# could act on *some* case is read from the database. A guard that comes to read another
+# fact of the case needs its favourable value here (tests/unit/test_breach_waiting.py).
+_PROBE_FACTS: tuple[dict, ...] = (
+    {"category": "other"},
+    {"category": "near_miss", "data_left_control": False},
+    {"category": "loss", "police_reference": "probe", "line_manager_told": True},
+)
+_OPEN_STATES: tuple[str, ...] = tuple(s.id for s in BreachMachine.states if not s.final)
 
 
 def to_minute(at: dt.datetime) -> dt.datetime:
@@ -115,6 +134,56 @@ class Breach(VersionedModel):
         return query
 
     @classmethod
+    def states_to_act_in(cls, actor: Actor) -> Mapping[str, frozenset[str]]:
+        """Where this person could move some case on, by how they stand to it.
+
+        Keys: "reporter" (they reported it), "manager" (they manage the reporter), "any" (by
+        role alone). The machine answers, asked about unsaved probe cases in each open state:
+        the rules live in its guards only. A superset is harmless (the machine decides again
+        for each real case); a state left out would hide cases, hence the probe facts.
+        """
+        return _states_to_act_in(actor)
+
+    @classmethod
+    def waiting_for(
+        cls, user: User, now: dt.datetime, scan: int = WAITING_SCAN
+    ) -> tuple[list[tuple[Breach, list[str]]], bool]:
+        """The open cases this person may see and can move on now, oldest discovery first,
+        each with the events the machine enables for them; and whether rows were left unread.
+
+        One statement whatever the volume: SQL keeps to the states from which the person
+        could have an event (states_to_act_in) and reads at most `scan` rows (plus one, to
+        know there are more); the machine decides for each of those.
+        """
+        actor = user.as_actor()
+        states = cls.states_to_act_in(actor)
+        conditions = []
+        if states["any"]:
+            conditions.append(cls.state.in_(sorted(states["any"])))
+        if states["reporter"] - states["any"]:
+            conditions.append(
+                (cls.reported_by == user.id) & cls.state.in_(sorted(states["reporter"]))
+            )
+        if states["manager"] - states["any"]:
+            conditions.append(
+                (cls.reporter_manager == user.id) & cls.state.in_(sorted(states["manager"]))
+            )
+        if not conditions:
+            return [], False
+        where = conditions[0]
+        for condition in conditions[1:]:
+            where |= condition
+        rows = list(
+            cls.visible_query(user).where(where).order_by(cls.discovered_at, cls.id).limit(scan + 1)
+        )
+        waiting = []
+        for breach in rows[:scan]:
+            events = enabled_event_ids(breach_machine(breach), actor, now)
+            if events:
+                waiting.append((breach, events))
+        return waiting, len(rows) > scan
+
+    @classmethod
     def next_reference(cls, now: dt.datetime) -> str:
         prefix = f"BR-{now:%Y}-"
         count = cls.select(fn.COUNT(cls.id)).where(cls.reference.startswith(prefix)).scalar()
@@ -203,6 +272,29 @@ class Breach(VersionedModel):
                 recorded_by=actor.id,
                 recorded_at=now,
             )
+
+
+@functools.lru_cache(maxsize=512)
+def _states_to_act_in(actor: Actor) -> Mapping[str, frozenset[str]]:
+    # Guards are pure functions of the person and the case: the answer for one Actor (a
+    # frozen value: id, roles, team, manager) never changes, so it is worked out once.
+    relations = {
+        "reporter": {"reported_by": actor.id, "reporter_manager": None},
+        "manager": {"reported_by": None, "reporter_manager": actor.id},
+        "any": {"reported_by": None, "reporter_manager": None},
+    }
+    found: dict[str, frozenset[str]] = {}
+    for relation, people in relations.items():
+        states = set()
+        for state in _OPEN_STATES:
+            for facts in _PROBE_FACTS:
+                probe = Breach(state=state, team=actor.team_id, **people, **facts)
+                # Guards do not read the clock; `now` is passed as every caller does.
+                if enabled_event_ids(breach_machine(probe), actor, dt.datetime.min):
+                    states.add(state)
+                    break
+        found[relation] = frozenset(states)
+    return MappingProxyType(found)
 
 
 class Notification(BaseModel):

@@ -3,10 +3,19 @@
 from flask import Blueprint, render_template
 from flask_login import current_user
 
+from machines import breach as breach_rules
+from machines.dispatch import CHECKER_ROLES
 from machines.removal import PURPOSES, STATE_LABELS
+from models import clock
+from models.breaches import BREACH_ROLES, Breach
+from models.dispatches import Dispatch
 from models.records import Removal
+from views.breaches import _clock
 
 bp = Blueprint("home", __name__)
+
+# Breach cases listed on the home page; the rest are a link to the breach list away.
+WAITING_SHOWN = 10
 
 
 @bp.get("/")
@@ -17,12 +26,29 @@ def index():
         if current_user.has_role("line_manager")
         else 0
     )
+    # Second checks: the /send page's own list, for those who may check (same team, not
+    # the drafter: Dispatch.to_check; the checker roles: the dispatch machine's).
+    to_check = (
+        Dispatch.to_check(current_user).count()
+        if current_user.team_id and current_user.has_role(*CHECKER_ROLES)
+        else 0
+    )
+    now = clock.now()
+    waiting, unread = Breach.waiting_for(current_user, now)
+    shown = waiting[:WAITING_SHOWN]
     return render_template(
         "home/index.html",
         title="Home",
         user=current_user,
         removals=removals,
         pending=pending,
+        to_check=to_check,
+        in_breach_chain=current_user.has_role(*BREACH_ROLES),
+        waiting=[{"breach": b, "events": events, "clock": _clock(b, now)} for b, events in shown],
+        waiting_more=len(waiting) - len(shown),
+        waiting_unread=unread,
         purposes=dict(PURPOSES),
         state_labels=STATE_LABELS,
+        breach_state_labels=breach_rules.STATE_LABELS,
+        event_labels=breach_rules.EVENT_LABELS,
     )

@@ -271,8 +271,15 @@ def test_lost_papers_open_a_breach_case_that_the_chain_walks_to_closed(browser, 
     expect(_next_step(pat)).to_contain_text("Nothing for you to do")
     pat_context.close()
 
-    # The Assistant Director decides, with the Caldicott Guardian.
+    # The Assistant Director decides, with the Caldicott Guardian. Their home page says so.
     ash_context, ash = _person(browser, base_url, "ash")
+    expect(ash.get_by_role("heading", name="Waiting for you")).to_be_visible()
+    waiting = ash.get_by_role("table", name=re.compile("Breach cases you can move on now"))
+    row = waiting.get_by_role("row").filter(has_text=breach.reference)
+    expect(row).to_contain_text("Service user informed")
+    expect(row).to_contain_text("Record the decision")
+    check_accessibility(ash)
+    screenshot(ash, "home-waiting-for-you")
     _open_case(ash, breach.reference)
     _decide(ash, referred=True)
     expect(_stage(ash)).to_have_text("Decided")

@@ -17,6 +17,9 @@ BOUND = 12
 
 # (who, page): demo council people (models/seed.py)
 PAGES = [
+    ("lina", "/"),  # home: "Waiting for you" (approvals, checks, breach cases)
+    ("dana", "/"),
+    ("pat", "/"),
     ("lina", "/board"),  # line manager: own team
     ("dana", "/board"),  # director: every team
     ("dana", "/board?page=3"),

@@ -1,0 +1,73 @@
+"""Which states the home page's "Waiting for you" reads from the database, per person.
+
+Breach.states_to_act_in asks the machine about probe cases; the SQL prefilter is only safe
+while it finds every state where the machine would enable an event on some real case. This
+checks that against every combination of the facts the guards read. No database: the cases
+are unsaved rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import pytest
+
+from machines.breach import BREACH_CHAIN_ROLES, CATEGORIES, BreachMachine, breach_machine
+from machines.common import Actor
+from models.breaches import Breach
+from models.transitions import enabled_event_ids
+
+ME, OTHER = 7, 8
+OPEN_STATES = [s.id for s in BreachMachine.states if not s.final]
+RELATIONS = {
+    "reporter": {"reported_by": ME, "reporter_manager": OTHER},
+    "manager": {"reported_by": OTHER, "reporter_manager": ME},
+    "any": {"reported_by": OTHER, "reporter_manager": None},
+}
+PEOPLE = [(), ("practitioner",), ("line_manager",)] + [(role,) for role in BREACH_CHAIN_ROLES]
+
+
+def cases(state: str, people: dict):
+    for category, left, reference, told in itertools.product(
+        [key for key, _ in CATEGORIES], (True, False), (None, "CR/1"), (False, True)
+    ):
+        yield Breach(
+            state=state,
+            category=category,
+            data_left_control=left,
+            police_reference=reference,
+            line_manager_told=told,
+            **people,
+        )
+
+
+@pytest.mark.parametrize("roles", PEOPLE, ids=lambda r: "+".join(r) or "none")
+def test_every_state_with_an_event_for_some_case_is_read(roles):
+    actor = Actor(id=ME, roles=frozenset(roles), team_id=1)
+    found = Breach.states_to_act_in(actor)
+    for relation, people in RELATIONS.items():
+        for state in OPEN_STATES:
+            enabled = any(
+                enabled_event_ids(breach_machine(case), actor, dt.datetime(2026, 1, 1))
+                for case in cases(state, people)
+            )
+            if enabled:
+                assert state in found[relation], (roles, relation, state)
+
+
+def test_the_states_follow_the_guards():
+    def states(*roles):
+        found = Breach.states_to_act_in(Actor(id=ME, roles=frozenset(roles)))
+        return {relation: sorted(found[relation]) for relation in found}
+
+    early = ["notified", "reported", "risk_assessed"]
+    assert states("assistant_director")["any"] == [*early, "service_user_informed"]
+    assert states("records_manager")["any"] == ["decided", *early]
+    assert states("director")["any"] == early
+    # Outside the chain nothing is theirs by role; a reporter never assesses their own case.
+    assert states("practitioner") == {
+        "reporter": ["reported", "risk_assessed"],
+        "manager": early,
+        "any": [],
+    }
