@@ -15,7 +15,7 @@ from models.dispatches import Dispatch
 from models.people import Team, User
 from models.records import Removal
 from models.reminders import confirm_location_tasks
-from views.breaches import _clock
+from views.breaches import case_clock
 from views.forms import page_arg
 from views.htmx import targets
 
@@ -117,7 +117,7 @@ def board_data(teams: list[int] | None, page: int) -> dict:
         "pages": max(1, -(-total_out // PAGE_SIZE)),
         "stages": stages,
         "open_breaches": open_breaches,
-        "clocks": {b.id: _clock(b, now) for b in open_breaches},
+        "clocks": {b.id: case_clock(b, now) for b in open_breaches},
         "to_check": to_check,
         "tasks": tasks[:TASKS_SHOWN],
         "more_tasks": len(tasks) > TASKS_SHOWN,

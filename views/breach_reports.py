@@ -15,7 +15,7 @@ from models import clock
 from models.audit import AuditEvent
 from models.breaches import BREACH_ROLES, Breach, Notification
 from models.people import Team, User
-from views.breaches import _breach_or_404, _clock, bp
+from views.breaches import _breach_or_404, bp, case_clock
 from views.register import REGISTER_PAGE_ROLES, read_filters
 
 
@@ -26,7 +26,7 @@ def breach_report(breach_id: int):
         "breaches/breach_report.html",
         title=f"Breach report {breach.reference}",
         breach=breach,
-        clock=_clock(breach, clock.now()),
+        clock=case_clock(breach, clock.now()),
         notifications=list(breach.notifications.order_by(Notification.at)),
         recipients=dict(rules.required_recipients(breach.category)),
         timeline=list(AuditEvent.for_entity("breach", breach.id)),

@@ -75,11 +75,11 @@ def index():
         total=total,
         state_labels=STATE_LABELS,
         categories=dict(rules.CATEGORIES),
-        clocks={c.id: _clock(c, now) for c in cases},
+        clocks={c.id: case_clock(c, now) for c in cases},
     )
 
 
-def _clock(breach: Breach, now: dt.datetime) -> dict:
+def case_clock(breach: Breach, now: dt.datetime) -> dict:
     hours_left, overdue = rules.clock_status(breach.discovered_at, now)
     # A near miss that kept the data in is not a personal data breach: no ICO deadline.
     near_miss = rules.is_skippable_near_miss(breach)
@@ -171,7 +171,7 @@ def _case_context(breach: Breach, errors=None, form=None, preview=None) -> dict:
         "data_categories": dict(rules.DATA_CATEGORIES),
         "recipients": rules.required_recipients(breach.category),
         "notifications": list(breach.notifications.order_by(Notification.at)),
-        "clock": _clock(breach, now),
+        "clock": case_clock(breach, now),
         "grid": GRID,
         "grid_scales": grid_scales(GRID),
         "preview": preview,

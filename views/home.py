@@ -10,7 +10,7 @@ from models import clock
 from models.breaches import BREACH_ROLES, Breach
 from models.dispatches import Dispatch
 from models.records import Removal
-from views.breaches import _clock
+from views.breaches import case_clock
 
 bp = Blueprint("home", __name__)
 
@@ -20,7 +20,12 @@ WAITING_SHOWN = 10
 
 @bp.get("/")
 def index():
-    removals = list(Removal.for_person(current_user).limit(50))
+    # Only team staff hold papers: the breach chain's home needs no removals query.
+    removals = (
+        list(Removal.for_person(current_user).limit(50))
+        if current_user.has_role("practitioner", "line_manager")
+        else []
+    )
     pending = (
         Removal.awaiting_approval_for(current_user).count()
         if current_user.has_role("line_manager")
@@ -44,7 +49,9 @@ def index():
         pending=pending,
         to_check=to_check,
         in_breach_chain=current_user.has_role(*BREACH_ROLES),
-        waiting=[{"breach": b, "events": events, "clock": _clock(b, now)} for b, events in shown],
+        waiting=[
+            {"breach": b, "events": events, "clock": case_clock(b, now)} for b, events in shown
+        ],
         waiting_more=len(waiting) - len(shown),
         waiting_unread=unread,
         purposes=dict(PURPOSES),
