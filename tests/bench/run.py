@@ -8,9 +8,13 @@ by default) into a temporary SQLite database, then measures with Flask's test cl
   a transition's htmx response;
 - the first-visit transfer (the page's HTML plus every CSS and JS file it loads, gzip)
   against the 60 KB budget;
-- with `wrk` and gunicorn installed, requests per second for the GET pages (gunicorn sync,
-  2 workers, `wrk -t1 -c8`; on a small machine the client competes with the server, so
-  compare pages with each other rather than with other machines).
+- throughput over real HTTP: gunicorn (2 sync workers) on the same database, a line manager
+  signed in through /sign-in, and 8 concurrent clients on the board and a record page for
+  10 s each: requests per second, median and 95th-percentile latency, and errors (anything
+  but a 200); then the peak and current RSS and the PSS of the gunicorn master and each worker.
+  The load comes from `wrk -t1 -c8` when it is installed, else from Python threads here. On a
+  small machine the client competes with the server, so compare pages with each other rather
+  than with other machines.
 
 A benchmark, not a test: it prints numbers and asserts nothing about time.
 """
@@ -20,18 +24,23 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gzip
+import http.client
 import math
 import os
 import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
+from http.cookies import SimpleCookie
 from pathlib import Path
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -211,80 +220,391 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_wrk(db_path: Path, pages: list[tuple[Person, str]], seconds: int) -> None:
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    wrk = shutil.which("wrk")
-    if not wrk or not gunicorn.exists():
-        print("\nThroughput: skipped (needs `wrk` and gunicorn).")
-        return
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db_path}", "SECRET_KEY": SECRET}
-    server = subprocess.Popen(
-        [
-            str(gunicorn),
-            "-w",
-            "2",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "app:create_app()",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        for _ in range(100):
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port)):
-                break
-            time.sleep(0.1)
-        print(
-            f"\nThroughput: gunicorn sync, 2 workers; wrk -t1 -c8 -d{seconds}s "
-            f"(client and server share {os.cpu_count()} cores)"
-        )
-        # Warm both workers up first (imports, connections, the first template compiles).
-        subprocess.run(
-            [
-                wrk,
-                "-t1",
-                "-c8",
-                "-d1s",
-                "-H",
-                f"Cookie: {pages[0][0].cookie()}",
-                f"http://127.0.0.1:{port}{pages[0][1]}",
-            ],
-            capture_output=True,
-            check=False,
-        )
-        print(f"{'page':<38} {'who':<5} {'req/s':>8} {'latency avg':>12}")
-        for person, url in pages:
-            out = subprocess.run(
+# -- Throughput: gunicorn on the seeded database, driven by wrk or by Python threads ----------
+
+WORKERS = 2  # gunicorn sync workers: one per core on the 2-core machine this is tuned for
+# What a browser sends, so the server pays for compressing as it does for real visitors.
+ACCEPT_ENCODING = "br, gzip, deflate"
+_WRK_SCRIPT = """
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) not_ok = 0 end
+function request()
+  return wrk.format(nil, nil, {["Cookie"] = os.getenv("BENCH_COOKIE"),
+                               ["Accept-Encoding"] = os.getenv("BENCH_ACCEPT_ENCODING")})
+end
+function response(status, headers, body)
+  if status ~= 200 then not_ok = not_ok + 1 end
+end
+function done(summary, latency, requests)
+  local not_ok = 0
+  for _, t in ipairs(threads) do not_ok = not_ok + t:get("not_ok") end
+  local e = summary.errors
+  io.write(string.format("BENCH %d %d %d %d %d %d\\n", summary.requests,
+    summary.duration, latency:percentile(50), latency:percentile(95), not_ok,
+    e.connect + e.read + e.write + e.timeout))
+end
+"""
+
+
+@dataclass
+class Load:
+    """One fixed-time load run against one page."""
+
+    requests: int  # responses received, whatever their status
+    seconds: float
+    median_ms: float
+    p95_ms: float
+    not_ok: dict[str, int]  # "HTTP 302": n, "ConnectionResetError": n — anything but a 200
+    client_cpu: float | None = None  # CPU seconds the Python load generator used itself
+
+    @property
+    def errors(self) -> int:
+        return sum(self.not_ok.values())
+
+
+class Gunicorn:
+    """gunicorn serving the bench database on a free loopback port; `stop()` always ends it.
+
+    Every file it makes (log, worker heartbeat files, SQLite's -wal and -shm) stays in
+    `workdir`; the control socket gunicorn 23+ would put in ~/.gunicorn is switched off.
+    """
+
+    def __init__(self, db_path: Path, workdir: Path):
+        self.port = _free_port()
+        self.log = workdir / "gunicorn.log"
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{db_path}",
+            "SECRET_KEY": SECRET,
+            "SESSION_COOKIE_SECURE": "0",  # the cookie must come back over plain http
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "TMPDIR": str(workdir),
+        }
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
                 [
-                    wrk,
-                    "-t1",
-                    "-c8",
-                    f"-d{seconds}s",
-                    "-H",
-                    f"Cookie: {person.cookie()}",
-                    f"http://127.0.0.1:{port}{url}",
+                    str(Path(sys.executable).with_name("gunicorn")),
+                    "--workers",
+                    str(WORKERS),
+                    "--worker-class",
+                    "sync",
+                    "--bind",
+                    f"127.0.0.1:{self.port}",
+                    "--worker-tmp-dir",
+                    str(workdir),
+                    "--no-control-socket",
+                    "--log-level",
+                    "warning",
+                    "app:create_app()",
                 ],
-                capture_output=True,
-                text=True,
-                check=False,
-            ).stdout
-            rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
-            latency = re.search(r"Latency\s+([\d.]+\w+)", out)
-            non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-            note = f"  ({non_2xx[1]} errors)" if non_2xx else ""
-            print(
-                f"{url[:38]:<38} {person.username:<5} "
-                f"{rate[1] if rate else '?':>8} {latency[1] if latency else '?':>12}{note}"
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
+
+    def wait_until_ready(self, timeout: float = 60) -> bool:
+        """True once GET /healthz answers 200; False if gunicorn exits or never answers."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                return False
+            with contextlib.suppress(OSError, http.client.HTTPException):
+                if http_request(self.port, "GET", "/healthz")[0] == 200:
+                    return True
+            time.sleep(0.2)
+        return False
+
+    def workers(self) -> list[int]:
+        pids: list[int] = []
+        for task in Path(f"/proc/{self.process.pid}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                pids += [int(p) for p in (task / "children").read_text().split()]
+        return sorted(pids)
+
+    def log_lines(self) -> list[str]:
+        with contextlib.suppress(OSError):
+            return self.log.read_text(errors="replace").splitlines()
+        return []
+
+    def stop(self) -> None:
+        if self.process.poll() is not None:
+            return
+        workers = self.workers()
+        self.process.terminate()  # graceful: workers finish what they are doing, then exit
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+        for pid in workers:  # only if one outlived its master
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def mb(kilobytes: int) -> str:
+    return f"{kilobytes / 1024:.1f} MB"
+
+
+def memory(pid: int) -> tuple[int, int, int | None] | None:
+    """(peak RSS, RSS, PSS) of a process in kB, from /proc; None when it is gone.
+
+    RSS counts pages a worker still shares with the master since the fork in both; PSS
+    shares them out, so the PSS of the master and its workers add up to what they use together.
+    """
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    fields = dict(re.findall(r"^(VmHWM|VmRSS):\s+(\d+) kB", status, re.M))
+    pss = None
+    with contextlib.suppress(OSError, TypeError):
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        pss = int(re.search(r"^Pss:\s+(\d+) kB", rollup, re.M)[1])
+    return int(fields.get("VmHWM", 0)), int(fields.get("VmRSS", 0)), pss
+
+
+def http_request(
+    port: int,
+    method: str,
+    path: str,
+    cookies: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+) -> tuple[int, str]:
+    """One request on its own connection, keeping any cookies the server sets in `cookies`."""
+    headers = {}
+    if cookies:
+        headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    body = None
+    if form is not None:
+        body = urlencode(form)
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        text = response.read().decode("utf-8", "replace")
+        if cookies is not None:
+            for header in response.headers.get_all("Set-Cookie") or []:
+                jar = SimpleCookie()
+                jar.load(header)
+                for name, morsel in jar.items():
+                    if morsel["max-age"] == "0" or not morsel.value:
+                        cookies.pop(name, None)
+                    else:
+                        cookies[name] = morsel.value
+        return response.status, text
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        connection.close()
+
+
+def http_sign_in(port: int, username: str) -> dict[str, str]:
+    """Sign in over HTTP as a browser does; return the cookies of the new session."""
+    cookies: dict[str, str] = {}
+    status, page = http_request(port, "GET", "/sign-in", cookies)
+    token = _CSRF.search(page)
+    if status != 200 or not token:
+        raise RuntimeError(f"GET /sign-in answered {status} without a csrf_token")
+    form = {"username": username, "password": DEMO_PASSWORD, "csrf_token": token[1]}
+    status, _ = http_request(port, "POST", "/sign-in", cookies, form)
+    if status != 303 or "safekeep_session" not in cookies:
+        raise RuntimeError(f"could not sign in as {username} over HTTP: {status}")
+    return cookies
+
+
+def python_load(port: int, path: str, cookie: str, clients: int, seconds: float) -> Load:
+    """`clients` threads, each one HTTP/1.1 connection (reopened when the server closes it),
+    sending GET `path` back to back for `seconds`. Every response but a 200 is an error."""
+    headers = {"Cookie": cookie, "Accept-Encoding": ACCEPT_ENCODING}
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    not_ok: list[dict[str, int]] = [{} for _ in range(clients)]
+    start = threading.Barrier(clients + 1)
+    deadline = 0.0
+
+    def client(n: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        start.wait()
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            try:
+                connection.request("GET", path, headers=headers)
+                response = connection.getresponse()
+                response.read()
+            except (OSError, http.client.HTTPException) as error:
+                connection.close()
+                kind = type(error).__name__
+                not_ok[n][kind] = not_ok[n].get(kind, 0) + 1
+                continue
+            latencies[n].append((time.perf_counter() - started) * 1000)
+            if response.status != 200:
+                kind = f"HTTP {response.status}"
+                not_ok[n][kind] = not_ok[n].get(kind, 0) + 1
+        connection.close()
+
+    threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    cpu = time.process_time()
+    began = time.perf_counter()
+    deadline = began + seconds
+    start.wait()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    cpu = time.process_time() - cpu
+    times = [t for per_client in latencies for t in per_client]
+    errors: dict[str, int] = {}
+    for per_client in not_ok:
+        for kind, count in per_client.items():
+            errors[kind] = errors.get(kind, 0) + count
+    return Load(
+        len(times),
+        elapsed,
+        statistics.median(times) if times else math.nan,
+        percentile(times, 0.95) if times else math.nan,
+        errors,
+        cpu,
+    )
+
+
+def wrk_load(
+    wrk: str, script: Path, port: int, path: str, cookie: str, clients: int, seconds: float
+) -> Load:
+    """wrk with one thread and `clients` connections; its Lua script counts non-200s."""
+    out = subprocess.run(
+        [
+            wrk,
+            "-t1",
+            f"-c{clients}",
+            f"-d{max(1, round(seconds))}s",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}{path}",
+        ],
+        env={**os.environ, "BENCH_COOKIE": cookie, "BENCH_ACCEPT_ENCODING": ACCEPT_ENCODING},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    found = re.search(r"^BENCH (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)$", out.stdout, re.M)
+    if not found:
+        raise RuntimeError(f"wrk gave no result: {(out.stderr or out.stdout).strip()[:300]}")
+    requests, duration, p50, p95, not_200, socket_errors = map(int, found.groups())
+    not_ok = {}
+    if not_200:
+        not_ok["not 200"] = not_200
+    if socket_errors:
+        not_ok["socket errors"] = socket_errors
+    return Load(requests, duration / 1e6, p50 / 1000, p95 / 1000, not_ok)
+
+
+def run_throughput(
+    db_path: Path,
+    workdir: Path,
+    username: str,
+    paths: list[str],
+    seconds: float,
+    clients: int,
+    force_python: bool = False,
+) -> None:
+    """Requests per second, latency and errors under load, then each process's memory."""
+    if not Path(sys.executable).with_name("gunicorn").exists():
+        print("\nThroughput: skipped (needs gunicorn in the virtualenv).")
+        return
+    wrk = None if force_python else shutil.which("wrk")
+    driver = (
+        f"wrk -t1 -c{clients}"
+        if wrk
+        else f"Python load generator, {clients} client threads (wrk is not installed)"
+        if not force_python
+        else f"Python load generator, {clients} client threads"
+    )
+    script = workdir / "bench.lua"
+    if wrk:
+        script.write_text(_WRK_SCRIPT)
+
+    def load(path: str, cookie: str, duration: float) -> Load:
+        if wrk:
+            return wrk_load(wrk, script, server.port, path, cookie, clients, duration)
+        return python_load(server.port, path, cookie, clients, duration)
+
+    server = Gunicorn(db_path, workdir)
+    try:
+        if not server.wait_until_ready():
+            print("\nThroughput: skipped, gunicorn did not start:")
+            for line in server.log_lines()[-15:]:
+                print(f"  {line}")
+            return
+        try:
+            cookies = http_sign_in(server.port, username)
+        except (RuntimeError, OSError, http.client.HTTPException) as error:
+            print(f"\nThroughput: skipped, {error}.")
+            return
+        cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
+        first = {path: http_request(server.port, "GET", path, dict(cookies))[0] for path in paths}
+        print(
+            f"\nThroughput: gunicorn, {WORKERS} sync workers, SQLite; {driver}, {seconds:g} s "
+            f"per page, signed in over HTTP as {username}, Accept-Encoding: {ACCEPT_ENCODING}"
+        )
+        print(
+            f"(client and server share {os.cpu_count()} cores, so compare pages with each other "
+            "rather than with other machines; sync workers close the connection after each "
+            "response)"
+        )
+        for path, status in first.items():
+            if status != 200:
+                print(f"Note: GET {path} as {username} answers {status}, not 200, before the run.")
+        # Warm both workers up first (imports, the connection, the first template compiles).
+        for path in paths:
+            load(path, cookie, 1)
+        head = (
+            f"{'page':<38} {'who':<5} {'req/s':>7} {'requests':>8} {'median':>8} {'p95':>8} "
+            f"{'errors':>6}"
+        )
+        print(head)
+        print("-" * len(head))
+        results = []
+        for path in paths:
+            result = load(path, cookie, seconds)
+            results.append(result)
+            detail = ", ".join(f"{kind}: {n}" for kind, n in sorted(result.not_ok.items()))
+            print(
+                f"{path[:38]:<38} {username:<5} {result.requests / result.seconds:>7.1f} "
+                f"{result.requests:>8} {result.median_ms:>6.1f}ms {result.p95_ms:>6.1f}ms "
+                f"{result.errors:>6}{f'  ({detail})' if detail else ''}"
+            )
+        cpu = [r.client_cpu for r in results if r.client_cpu is not None]
+        if cpu:
+            used = sum(cpu) / sum(r.seconds for r in results if r.client_cpu is not None)
+            print(f"The load generator itself used {used:.2f} of the {os.cpu_count()} cores.")
+
+        print("\nMemory after the run (from /proc: peak RSS = VmHWM, RSS = VmRSS, PSS):")
+        print(f"  {'process':<10} {'pid':>7} {'peak RSS':>10} {'RSS':>10} {'PSS':>10}")
+        total_pss = 0
+        for label, pid in [("master", server.process.pid)] + [
+            (f"worker {n}", pid) for n, pid in enumerate(server.workers(), 1)
+        ]:
+            used = memory(pid)
+            if used is None:
+                print(f"  {label:<10} {pid:>7} (gone)")
+                continue
+            peak, rss, pss = used
+            total_pss += pss or 0
+            pss_text = mb(pss) if pss is not None else "?"
+            print(f"  {label:<10} {pid:>7} {mb(peak):>10} {mb(rss):>10} {pss_text:>10}")
+        if total_pss:
+            print(f"  {'together':<10} {'':>7} {'':>10} {'':>10} {mb(total_pss):>10}")
+        if server.process.poll() is None and len(server.workers()) != WORKERS:
+            print(f"  (gunicorn has {len(server.workers())} workers, not {WORKERS})")
+        logged = [line for line in server.log_lines() if line.strip()]
+        if logged:
+            print(f"\ngunicorn logged {len(logged)} lines at warning level or above; the last:")
+            for line in logged[-10:]:
+                print(f"  {line}")
+    finally:
+        server.stop()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -292,8 +612,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--removals", type=int, default=100_000)
     parser.add_argument("--breaches", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=50, help="timed requests per page")
-    parser.add_argument("--wrk-seconds", type=int, default=3)
-    parser.add_argument("--no-wrk", action="store_true", help="skip the throughput run")
+    parser.add_argument(
+        "--seconds",
+        "--wrk-seconds",
+        type=float,
+        default=10,
+        help="length of each page's throughput run",
+    )
+    parser.add_argument("--clients", type=int, default=8, help="concurrent clients under load")
+    parser.add_argument(
+        "--no-throughput", "--no-wrk", action="store_true", help="skip the throughput run"
+    )
+    parser.add_argument(
+        "--python-load",
+        action="store_true",
+        help="drive the load from Python even when wrk is installed",
+    )
     args = parser.parse_args(argv)
 
     workdir = Path(tempfile.mkdtemp(prefix="safekeep-bench-"))
@@ -363,8 +697,12 @@ def main(argv: list[str] | None = None) -> None:
                 f"{kb(BUDGET)} budget"
             )
 
-        if not args.no_wrk:
-            run_wrk(db_path, pages[:5], args.wrk_seconds)
+        if not args.no_throughput:
+            # A line manager's two busiest pages: the board and a record of their team's.
+            paths = ["/board"] + ([f"/records/{out_with_pat}"] if out_with_pat else [])
+            run_throughput(
+                db_path, workdir, "lina", paths, args.seconds, args.clients, args.python_load
+            )
     finally:
         with contextlib.suppress(Exception):
             db.close()
