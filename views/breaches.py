@@ -16,7 +16,7 @@ from models.audit import AuditEvent
 from models.base import Stale, write_transaction
 from models.breaches import BREACH_ROLES, Breach, Notification
 from models.transitions import enabled_event_ids
-from views.forms import FormErrors, checked, date_input, text
+from views.forms import FormErrors, checked, date_input, form_version, text
 from views.transitions import DONE, attempt
 
 bp = Blueprint("breaches", __name__)
@@ -232,35 +232,50 @@ def update_police(breach_id: int):
         errors.add(
             "police_reference", "Enter the police crime reference number, or why there is none yet"
         )
-    if not errors:
-        now = clock.now()
-        try:
-            with write_transaction():
-                fresh = Breach.get_by_id(breach.id)
-                if str(fresh.version) != request.form.get("version"):
-                    raise Stale
-                fresh.police_reference = reference or None
-                fresh.no_police_reference_reason = reason or None
-                fresh.line_manager_told = told
-                if reference and not fresh.police_recorded_at:
-                    fresh.police_recorded_at = now
+    if errors:
+        return _render_case(breach, errors, dict(request.form), 422)
+
+    def record_police(fresh: Breach, now: dt.datetime) -> dict:
+        fresh.police_reference = reference or None
+        fresh.no_police_reference_reason = reason or None
+        fresh.line_manager_told = told
+        if reference and not fresh.police_recorded_at:
+            fresh.police_recorded_at = now
+        return {"police_reference": reference, "reason": reason, "line_manager_told": told}
+
+    return _edit_reported_case(breach.id, "record_police", record_police)
+
+
+def _edit_reported_case(breach_id: int, event: str, change) -> object:
+    """Correct a case still `reported`, as the page saw it: `change(fresh, now)` sets fields
+    and returns the audit summary (None: nothing changed, nothing written). The change and
+    its audit event are one transaction; a newer version than the form's is 409."""
+    now = clock.now()
+    try:
+        with write_transaction():
+            fresh = Breach.get_by_id(breach_id)
+            if fresh.version != form_version():
+                raise Stale
+            summary = change(fresh, now)
+            if summary is not None:
                 fresh.save_versioned()
                 AuditEvent.append(
                     at=now,
                     actor_id=current_user.id,
                     entity_type="breach",
-                    entity_id=breach.id,
-                    event="record_police",
-                    summary={
-                        "police_reference": reference,
-                        "reason": reason,
-                        "line_manager_told": told,
-                    },
+                    entity_id=breach_id,
+                    event=event,
+                    summary=summary,
                 )
-        except Stale:
-            abort(409, "Someone else changed this case while you were looking.")
-        return redirect(url_for("breaches.show", breach_id=breach.id), code=303)
-    return _render_case(breach, errors, dict(request.form), 422)
+    except Stale:
+        errors = FormErrors()
+        errors.add(
+            "status",
+            "Someone else changed this case while you were looking. "
+            "It is shown as it is now: check it and try again.",
+        )
+        return _render_case(Breach.get_by_id(breach_id), errors, {}, 409)
+    return redirect(url_for("breaches.show", breach_id=breach_id), code=303)
 
 
 REPORT_FIELD_NAMES = {
@@ -295,37 +310,18 @@ def update_report(breach_id: int):
         for field, message in error.errors.items():
             errors.add(field, message)
         return _render_case(breach, errors, {**form, "report_form": True}, 422)
-    now = clock.now()
-    try:
-        with write_transaction():
-            fresh = Breach.get_by_id(breach.id)
-            if str(fresh.version) != request.form.get("version"):
-                raise Stale
-            values = {**cleaned, "data_categories": ",".join(cleaned["data_categories"])}
-            changed = [
-                key for key in rules.REPORT_DETAIL_FIELDS if getattr(fresh, key) != values[key]
-            ]
-            if changed:
-                for key in changed:
-                    setattr(fresh, key, values[key])
-                fresh.save_versioned()
-                # Field names only: the free text stays on the case, not in the audit trail.
-                AuditEvent.append(
-                    at=now,
-                    actor_id=current_user.id,
-                    entity_type="breach",
-                    entity_id=breach.id,
-                    event="update_report",
-                    summary={"changed": ", ".join(REPORT_FIELD_NAMES[key] for key in changed)},
-                )
-    except Stale:
-        errors.add(
-            "status",
-            "Someone else changed this case while you were looking. "
-            "It is shown as it is now: check the report again.",
-        )
-        return _render_case(Breach.get_by_id(breach.id), errors, {}, 409)
-    return redirect(url_for("breaches.show", breach_id=breach.id), code=303)
+    values = {**cleaned, "data_categories": ",".join(cleaned["data_categories"])}
+
+    def correct_report(fresh: Breach, now: dt.datetime) -> dict | None:
+        changed = [key for key in rules.REPORT_DETAIL_FIELDS if getattr(fresh, key) != values[key]]
+        if not changed:
+            return None
+        for key in changed:
+            setattr(fresh, key, values[key])
+        # Field names only: the free text stays on the case, not in the audit trail.
+        return {"changed": ", ".join(REPORT_FIELD_NAMES[key] for key in changed)}
+
+    return _edit_reported_case(breach.id, "update_report", correct_report)
 
 
 # -- Transitions -------------------------------------------------------------------------

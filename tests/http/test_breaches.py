@@ -893,6 +893,7 @@ def test_a_police_update_from_a_stale_page_is_409(cast):
         {"police_reference": "CR/2", "line_manager_told": "yes", "version": old},
     )
     assert response.status_code == 409
+    assert "Someone else changed this case" in response.get_data(as_text=True)
     assert fresh(breach).police_reference == "CR/1" and not fresh(breach).line_manager_told
 
 
