@@ -33,6 +33,11 @@ SQLITE_PRAGMAS = {
 AUDIT_LOCK_KEY = 7_345_001
 
 
+# Ids are 64-bit in both databases; a longer number (in a URL) is no such row, and handing it
+# to SQLite raises OverflowError (a 500) rather than finding nothing.
+MAX_ID = 2**63 - 1
+
+
 class Stale(Exception):
     """Someone else changed the row first (its version moved on): answer 409, never overwrite."""
 

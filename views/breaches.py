@@ -16,7 +16,7 @@ from models.audit import AuditEvent
 from models.base import Stale, write_transaction
 from models.breaches import BREACH_ROLES, Breach, Notification
 from models.transitions import enabled_event_ids
-from views.forms import FormErrors, checked, date_input, form_version, text
+from views.forms import FormErrors, checked, date_input, form_version, page_arg, text
 from views.transitions import DONE, attempt
 
 bp = Blueprint("breaches", __name__)
@@ -62,8 +62,8 @@ def index():
     query = Breach.visible_query(current_user).order_by(Breach.discovered_at.desc(), Breach.id)
     total = query.count()
     pages = max(1, -(-total // size))
-    # Past the last page shows the last page: a huge ?page= would overflow the SQL OFFSET (500).
-    page = min(max(1, request.args.get("page", 1, type=int)), pages)
+    # Past the last page shows the last page (and a huge ?page= never reaches the SQL OFFSET).
+    page = min(page_arg(), pages)
     cases = list(query.paginate(page, size))
     now = clock.now()
     return render_template(

@@ -6,6 +6,8 @@ import datetime as dt
 
 from flask import request
 
+from models.base import MAX_ID
+
 
 class FormErrors(dict):
     """field name -> GOV.UK error message, in the order the fields appear on the page."""
@@ -92,9 +94,6 @@ def joined_error(errors: dict | None, *fields: str) -> dict | None:
     return {"text": ". ".join(messages)} if messages else None
 
 
-# Ids are 64-bit in both databases; a longer number in a URL is no such object, and handing
-# it to SQLite raises OverflowError (a 500) rather than finding nothing.
-MAX_ID = 2**63 - 1
 MAX_PAGE = 1_000_000
 
 

@@ -17,7 +17,7 @@ from flask_login import current_user
 from machines import breach as rules
 from machines.breach import STATE_LABELS
 from models import clock
-from models.base import db
+from models.base import MAX_ID, db
 from models.breaches import Breach
 from models.people import Team
 from models.register_figures import (
@@ -27,7 +27,7 @@ from models.register_figures import (
     ico_deadline,
     register_figures,
 )
-from views.forms import MAX_ID, FormErrors
+from views.forms import FormErrors, page_arg
 
 bp = Blueprint("register", __name__)
 
@@ -166,7 +166,7 @@ def index():
     total = figures.total
 
     pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(1, request.args.get("page", 1, type=int)), pages)
+    page = min(page_arg(), pages)
     cases = list(
         filters.apply(Breach.select(Breach, Team).join(Team))
         .order_by(Breach.discovered_at.desc(), Breach.id.desc())
