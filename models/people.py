@@ -39,6 +39,7 @@ _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # Verified against when the username is unknown, so both cases take the same time.
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 
+# Wrong passwords, and wrong kiosk PINs, before a lock; and how long the lock lasts.
 MAX_FAILED_SIGN_INS = 5
 LOCKOUT = dt.timedelta(minutes=15)
 
@@ -127,19 +128,32 @@ class User(BaseModel):
         return self.locked_until is not None and self.locked_until > now
 
     def record_failed_sign_in(self, now: dt.datetime) -> bool:
-        """Count a wrong password atomically; lock the account at the limit (True when this
-        failure locked it, so the caller can put the lock in the audit trail)."""
-        User.update(failed_sign_ins=User.failed_sign_ins + 1).where(User.id == self.id).execute()
-        failures = User.select(User.failed_sign_ins).where(User.id == self.id).scalar()
-        if failures >= MAX_FAILED_SIGN_INS:
-            User.update(failed_sign_ins=0, locked_until=now + LOCKOUT).where(
-                User.id == self.id
-            ).execute()
-            return True
-        return False
+        """Count a wrong password; lock the account at the limit (True when this failure
+        locked it, so the caller can put the lock in the audit trail)."""
+        return self._count_failure(User.failed_sign_ins, User.locked_until, now)
 
     def record_sign_in(self) -> None:
         User.update(failed_sign_ins=0, locked_until=None).where(User.id == self.id).execute()
+
+    def pin_is_locked(self, now: dt.datetime) -> bool:
+        return self.pin_locked_until is not None and self.pin_locked_until > now
+
+    def record_failed_pin(self, now: dt.datetime) -> bool:
+        """Count a wrong kiosk PIN; lock the PIN at the limit (True when this one locked it)."""
+        return self._count_failure(User.failed_pins, User.pin_locked_until, now)
+
+    def record_pin_success(self) -> None:
+        User.update(failed_pins=0, pin_locked_until=None).where(User.id == self.id).execute()
+
+    def _count_failure(self, counter: IntegerField, locked_until: DateTimeField, now) -> bool:
+        # Incremented in the database, not on this object, so the limit holds across workers;
+        # call inside a write transaction.
+        User.update({counter: counter + 1}).where(User.id == self.id).execute()
+        failures = User.select(counter).where(User.id == self.id).scalar()
+        if failures < MAX_FAILED_SIGN_INS:
+            return False
+        User.update({counter: 0, locked_until: now + LOCKOUT}).where(User.id == self.id).execute()
+        return True
 
     @classmethod
     def by_username(cls, username: str) -> User | None:

@@ -18,7 +18,7 @@ from machines.removal import EVENT_LABELS, removal_machine
 from models import clock
 from models.audit import AuditEvent
 from models.base import write_transaction
-from models.people import KIOSK_LOCKOUT, KioskFailure, User, verify_secret
+from models.people import KIOSK_LOCKOUT, LOCKOUT, KioskFailure, User, verify_secret
 from models.records import Record, Removal
 from models.transitions import enabled_event_ids
 from views.forms import FormErrors, checked, text
@@ -28,8 +28,6 @@ bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
 
 IDLE = dt.timedelta(seconds=60)
 KIOSK_EVENTS = ("take_out", "return_papers")
-MAX_PIN_FAILURES = 5
-PIN_LOCKOUT = dt.timedelta(minutes=15)
 
 
 def require_kiosk() -> None:
@@ -123,32 +121,26 @@ def identify():
 def _check_pin(staff_number: str, pin: str) -> tuple[User | None, str]:
     now = clock.now()
     person = User.get_or_none(User.staff_number == staff_number)
-    if person is not None and person.pin_locked_until and person.pin_locked_until > now:
+    if person is not None and person.pin_is_locked(now):
         with write_transaction():
             _kiosk_failure(now)
         return None, "Too many wrong PINs. Try again in 15 minutes or use your own laptop"
     ok = verify_secret(person.pin_hash if person else None, pin)
     if not ok or not person.active or person.team_id != current_user.team_id:
         with write_transaction():
-            if person is not None:
-                User.update(failed_pins=User.failed_pins + 1).where(User.id == person.id).execute()
-                failures = User.select(User.failed_pins).where(User.id == person.id).scalar()
-                if failures >= MAX_PIN_FAILURES:
-                    User.update(failed_pins=0, pin_locked_until=now + PIN_LOCKOUT).where(
-                        User.id == person.id
-                    ).execute()
-                    AuditEvent.append(
-                        at=now,
-                        actor_id=None,
-                        entity_type="user",
-                        entity_id=person.id,
-                        event="pin_locked",
-                        kiosk_id=current_user.id,
-                        summary={"minutes": int(PIN_LOCKOUT.total_seconds() // 60)},
-                    )
+            if person is not None and person.record_failed_pin(now):
+                AuditEvent.append(
+                    at=now,
+                    actor_id=None,
+                    entity_type="user",
+                    entity_id=person.id,
+                    event="pin_locked",
+                    kiosk_id=current_user.id,
+                    summary={"minutes": int(LOCKOUT.total_seconds() // 60)},
+                )
             _kiosk_failure(now)
         return None, "Enter a correct staff number and PIN"
-    User.update(failed_pins=0, pin_locked_until=None).where(User.id == person.id).execute()
+    person.record_pin_success()
     return person, ""
 
 
