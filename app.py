@@ -1,6 +1,6 @@
 """Safekeep: create_app() wires config, database, sign-in, CSRF, templates and blueprints.
 
-Routes live in views/; the command-line interface is at the bottom of this file.
+Routes live in views/; the command-line interface in cli.py.
 """
 
 from __future__ import annotations
@@ -8,10 +8,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
-import sys
 from pathlib import Path
 
-import click
 from flask import Flask, g
 from flask_compress import Compress
 from flask_login import LoginManager
@@ -20,8 +18,9 @@ from htmx_flask import Htmx
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from werkzeug.routing import IntegerConverter
 
-from models import clock
+import cli
 from models.base import MAX_ID, db
+from services import clock
 
 HERE = Path(__file__).resolve().parent
 
@@ -130,7 +129,7 @@ def create_app(config: dict | None = None) -> Flask:
     from views import register_views
 
     register_views(app)
-    _register_cli(app)
+    cli.init_app(app)
     return app
 
 
@@ -169,135 +168,3 @@ def _init_login(app: Flask) -> None:
     @app.before_request
     def _nonce() -> None:
         g.csp_nonce = secrets.token_urlsafe(16)
-
-
-def _register_cli(app: Flask) -> None:
-    from models.audit import verify_chain
-    from models.seed import DEMO_PASSWORD, demo_accounts, seed_demo
-
-    @app.cli.command("init-db")
-    def init_db() -> None:
-        """Create the schema (safe to run again) and record its version."""
-        from models import create_schema
-
-        version = create_schema()
-        click.echo(f"Database ready (schema version {version}).")
-
-    @app.cli.command("create-user")
-    @click.argument("username")
-    @click.option("--name", "display_name", required=True, help="Display name")
-    @click.option("--staff-number", required=True)
-    @click.option("--team", required=True, help="Team name (created if new)")
-    @click.option("--role", "roles", multiple=True, required=True, help="Repeat for several")
-    @click.option("--manager", default=None, help="Username of the line manager")
-    @click.option("--email", default=None, help="Work email address, for reminders")
-    @click.option("--password-stdin", is_flag=True, help="Read the password from standard input")
-    def create_user(
-        username, display_name, staff_number, team, roles, manager, email, password_stdin
-    ):
-        """Create a staff account; the password is prompted for unless --password-stdin."""
-        from models.seed import UserInputError, add_user
-
-        if password_stdin:
-            password = sys.stdin.readline().rstrip("\n")
-        else:
-            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-        try:
-            add_user(
-                username, display_name, staff_number, team, roles, manager, password, email=email
-            )
-        except UserInputError as error:
-            raise click.ClickException(str(error)) from None
-        click.echo(f"Created {username}.")
-
-    @app.cli.command("seed-demo")
-    def seed_demo_command() -> None:
-        """Fill an empty database with a demo council (two teams, every role)."""
-        from models import create_schema
-
-        create_schema()
-        if seed_demo():
-            from models.demo_activity import seed_demo_activity
-
-            seed_demo_activity()
-            click.echo(f"Demo council created. Every demo account's password: {DEMO_PASSWORD}")
-        else:
-            click.echo("The database already has users; nothing added.")
-
-    @app.cli.command("seed-volume")
-    @click.option("--removals", default=100_000, show_default=True, type=click.IntRange(0))
-    @click.option("--breaches", default=10_000, show_default=True, type=click.IntRange(0))
-    def seed_volume_command(removals: int, breaches: int) -> None:
-        """Add years of synthetic removals and breach cases, for measuring at volume."""
-        from models import create_schema
-        from models.volume import seed_volume
-
-        create_schema()
-        result = seed_volume(removals=removals, breaches=breaches)
-        click.echo(
-            f"Added {result.records:,} records, {result.removals:,} removals and "
-            f"{result.breaches:,} breach cases in {result.seconds:.1f} s."
-        )
-
-    @app.cli.command("demo-sign-ins")
-    def demo_sign_ins() -> None:
-        """Print the demo accounts to sign in with."""
-        click.echo(f"Demo sign-ins (password for all: {DEMO_PASSWORD}):")
-        for username, roles in demo_accounts():
-            click.echo(f"  {username:<14} {roles}")
-
-    @app.cli.command("audit-verify")
-    def audit_verify() -> None:
-        """Check the audit trail's hash chain; exit 1 naming the first broken event."""
-        checked, broken, why = verify_chain()
-        if broken is not None:
-            click.echo(
-                f"Audit chain BROKEN at event {broken.id} ({broken.event} on "
-                f"{broken.entity_type} {broken.entity_id}): {why}. {checked} events before it "
-                "are intact.",
-                err=True,
-            )
-            sys.exit(1)
-        click.echo(f"Audit chain intact: {checked} events checked.")
-
-    @app.cli.command("send-reminders")
-    def send_reminders_command() -> None:
-        """Email the reminders now due, each once however many servers run this (for cron)."""
-        from models.mailer import MailerUnavailable, SmtpMailer
-        from models.reminders import SettingError, send_reminders, summary
-
-        opened_here = db.is_closed()
-        db.connect(reuse_if_open=True)
-        try:
-            with SmtpMailer.from_config(app.config) as mailer:
-                mailer.connect()  # an unreachable server fails the run even when nothing is due
-                counts = send_reminders(
-                    clock.now(),
-                    mailer,
-                    app.config["REMINDER_BASE_URL"],
-                    app.config["REMINDER_CONFIRM_AFTER_DAYS"],
-                )
-        except MailerUnavailable as error:
-            raise click.ClickException(f"{error}. Unsent reminders go on the next run.") from None
-        except SettingError as error:
-            raise click.ClickException(str(error)) from None
-        finally:
-            if opened_here:
-                db.close()
-        click.echo(summary(counts))
-        if counts["failed"]:
-            sys.exit(1)
-
-    @app.cli.command("update-readme")
-    def update_readme() -> None:
-        """Regenerate the README's lifecycle diagrams from the state machines."""
-        from machines.diagrams import render_readme
-
-        readme = Path(app.root_path) / "README.md"
-        text = readme.read_text(encoding="utf-8")
-        updated = render_readme(text)
-        if updated == text:
-            click.echo("README diagrams already match the machines.")
-            return
-        readme.write_text(updated, encoding="utf-8")
-        click.echo("README diagrams regenerated from the machines.")

@@ -43,8 +43,8 @@ class Stale(Exception):
 
 
 def utcnow() -> dt.datetime:
-    """Return the clock's current naive UTC time (see models.clock)."""
-    from models import clock
+    """Return the clock's current naive UTC time (see services.clock)."""
+    from services import clock
 
     return clock.now()
 

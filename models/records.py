@@ -122,13 +122,13 @@ class Removal(VersionedModel):
 
     @property
     def is_overdue(self) -> bool:
-        from models.clock import uk_today
+        from services.clock import uk_today
 
         return self.state == "out" and self.due_on < uk_today()
 
     @property
     def days_overdue(self) -> int:
-        from models.clock import uk_today
+        from services.clock import uk_today
 
         return max(0, (uk_today() - self.due_on).days) if self.state == "out" else 0
 

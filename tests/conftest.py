@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from models import ALL_MODELS, clock, create_schema
+from models import ALL_MODELS, create_schema
 from models.base import db
 from models.people import Team, User, UserRole, hash_secret
+from services import clock
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct-horse-battery"

@@ -7,10 +7,10 @@ import re
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from models import clock
 from models.audit import AuditEvent
 from models.base import db
 from models.people import User, hash_secret, verify_secret
+from services import clock
 from views.forms import FormErrors
 
 bp = Blueprint("account", __name__, url_prefix="/account")

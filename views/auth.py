@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from models import clock
 from models.audit import AuditEvent
 from models.base import db, write_transaction
 from models.people import LOCKOUT, User, UserSession, verify_secret
+from services import clock
 from views.forms import FormErrors, text
 
 bp = Blueprint("auth", __name__)

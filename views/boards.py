@@ -9,12 +9,12 @@ from peewee import Case, fn
 from machines.breach import STATE_LABELS as BREACH_STATES
 from machines.dispatch import METHODS
 from machines.removal import PURPOSES
-from models import clock
 from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.people import Team, User
 from models.records import Removal
 from models.reminders import confirm_location_tasks
+from services import clock
 from views.breaches import case_clock
 from views.forms import page_arg
 from views.htmx import targets

@@ -11,10 +11,10 @@ from flask_login import current_user
 
 from machines import breach as rules
 from machines.breach import STATE_LABELS
-from models import clock
 from models.audit import AuditEvent
 from models.breaches import BREACH_ROLES, Breach, Notification
 from models.people import Team, User
+from services import clock
 from views.breaches import _breach_or_404, bp, case_clock
 from views.register import REGISTER_PAGE_ROLES, read_filters
 

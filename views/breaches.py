@@ -11,11 +11,11 @@ from machines import breach as rules
 from machines.breach import EVENT_LABELS, STATE_LABELS, breach_machine
 from machines.common import InputError
 from machines.risk import assess, grid_scales, load_grid
-from models import clock
 from models.audit import AuditEvent
 from models.base import Stale, write_transaction
 from models.breaches import BREACH_ROLES, Breach, Notification
 from models.transitions import enabled_event_ids
+from services import clock
 from views.forms import FormErrors, checked, date_input, form_version, page_arg, text
 from views.transitions import DONE, attempt
 

@@ -15,12 +15,12 @@ from machines.dispatch import (
     dispatch_machine,
     validate_draft,
 )
-from models import clock
 from models.audit import AuditEvent
 from models.base import write_transaction
 from models.dispatches import Dispatch
 from models.records import Record
 from models.transitions import enabled_event_ids
+from services import clock
 from views.forms import FormErrors, checked, id_arg, text
 from views.htmx import is_htmx
 from views.transitions import DONE, attempt

@@ -6,10 +6,10 @@ from flask_login import current_user
 from machines import breach as breach_rules
 from machines.dispatch import CHECKER_ROLES
 from machines.removal import PURPOSES, STATE_LABELS
-from models import clock
 from models.breaches import BREACH_ROLES, Breach
 from models.dispatches import Dispatch
 from models.records import Removal
+from services import clock
 from views.breaches import case_clock
 
 bp = Blueprint("home", __name__)

@@ -15,12 +15,12 @@ from flask import Blueprint, abort, redirect, render_template, request, session,
 from flask_login import current_user
 
 from machines.removal import EVENT_LABELS, removal_machine
-from models import clock
 from models.audit import AuditEvent
 from models.base import write_transaction
 from models.people import KIOSK_LOCKOUT, LOCKOUT, KioskFailure, User, verify_secret
 from models.records import Record, Removal
 from models.transitions import enabled_event_ids
+from services import clock
 from views.forms import FormErrors, checked, text
 from views.transitions import DONE, attempt
 

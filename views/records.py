@@ -13,13 +13,13 @@ from machines.common import InputError
 from machines.dispatch import METHODS
 from machines.dispatch import STATE_LABELS as DISPATCH_STATES
 from machines.removal import EVENT_LABELS, PURPOSES, STATE_LABELS, removal_machine
-from models import clock
 from models.audit import AuditEvent
 from models.base import write_transaction
 from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.records import Record, Removal
 from models.transitions import apply_transition, enabled_event_ids
+from services import clock
 from views.forms import FormErrors, checked, date_input, page_arg, text, time_input
 from views.htmx import is_htmx
 from views.transitions import DONE, attempt

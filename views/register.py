@@ -16,11 +16,11 @@ from flask_login import current_user
 
 from machines import breach as rules
 from machines.breach import STATE_LABELS
-from models import clock
 from models.base import MAX_ID, db
 from models.breaches import Breach
 from models.people import Team
-from models.register_figures import (
+from services import clock
+from services.register_figures import (
     COLUMNS,
     chart_geometry,
     format_hours,

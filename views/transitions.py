@@ -12,9 +12,9 @@ from collections.abc import Callable
 from flask import abort
 
 from machines.common import Actor, InputError
-from models import clock
 from models.base import Stale, VersionedModel
 from models.transitions import Forbidden, Refused, apply_transition
+from services import clock
 from views.forms import FormErrors, form_version
 
 DONE = 200

@@ -46,12 +46,12 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
+from demo.accounts import DEMO_PASSWORD  # noqa: E402
+from demo.volume import seed_volume  # noqa: E402
 from models import create_schema  # noqa: E402
 from models.base import db  # noqa: E402
 from models.people import User  # noqa: E402
 from models.records import Removal  # noqa: E402
-from models.seed import DEMO_PASSWORD  # noqa: E402
-from models.volume import seed_volume  # noqa: E402
 from tests.querycount import StatementCounter  # noqa: E402
 
 BUDGET = 60 * 1024  # first visit, gzip: HTML + CSS + JS

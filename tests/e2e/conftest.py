@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from demo.accounts import seed_demo
 from models import create_schema
 from models.base import db
-from models.seed import seed_demo
 from tests.conftest import ROOT, close_database
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -98,7 +98,7 @@ def screenshot(page, name: str) -> Path:
 
 
 def sign_in(page, username: str, password: str | None = None) -> None:
-    from models.seed import DEMO_PASSWORD
+    from demo.accounts import DEMO_PASSWORD
 
     page.goto("/sign-in")
     check_accessibility(page)

@@ -7,11 +7,11 @@ import re
 
 from playwright.sync_api import expect
 
-from models import clock
+from demo.accounts import DEMO_PIN
 from models.dispatches import Dispatch
 from models.people import User
 from models.records import Record, Removal
-from models.seed import DEMO_PIN
+from services import clock
 from tests.e2e.conftest import check_accessibility, screenshot, sign_in
 
 # The board polls every 30 s (templates/boards/board.html): allow one interval and a margin.

@@ -14,12 +14,12 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from models import clock
+from demo.accounts import DEMO_PASSWORD, DEMO_PIN
 from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.people import User
 from models.records import Record, Removal
-from models.seed import DEMO_PASSWORD, DEMO_PIN
+from services import clock
 from tests.e2e.conftest import check_accessibility, sign_in
 
 SCREEN = {"width": 1366, "height": 768}

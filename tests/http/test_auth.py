@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from models import clock
 from models.audit import AuditEvent
 from models.people import User
+from services import clock
 from tests.conftest import PASSWORD
 from tests.http.conftest import csrf_from
 

@@ -13,10 +13,10 @@ import threading
 
 import pytest
 
-from models import clock
 from models.audit import AuditEvent
 from models.breaches import Breach, Notification
 from models.records import Record, Removal
+from services import clock
 
 CHAIN = {
     "dir": "director",

@@ -9,9 +9,9 @@ import re
 
 import pytest
 
-from models import clock
 from models.breaches import Breach
 from models.dispatches import Dispatch
+from services import clock
 from tests.http.test_breaches import ASSESS, CHAIN, CLOSE, Cast, latest, report, send, walk
 
 

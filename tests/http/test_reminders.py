@@ -11,12 +11,13 @@ from email.policy import default as default_policy
 import pytest
 from aiosmtpd.controller import Controller
 
-from models import clock, reminders
 from models.base import db
 from models.breaches import Breach
-from models.mailer import SmtpMailer
 from models.records import Record, Removal
-from models.reminders import CLAIM_LEASE, Reminder, send_reminders
+from models.reminders import CLAIM_LEASE, Reminder
+from services import clock, reminders
+from services.mail import SmtpMailer
+from services.reminders import send_reminders
 from tests.conftest import _free_port
 from tests.http.test_removals import SAFEGUARDS, future, removal_of, request_removal, send
 

@@ -7,9 +7,9 @@ import threading
 
 import pytest
 
-from models import clock
 from models.audit import AuditEvent
 from models.records import Record, Removal
+from services import clock
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ import re
 
 import pytest
 
-from models import clock
 from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.records import Record, Removal
+from services import clock
 
 HUGE = 10**30  # far past any 64-bit integer column
 JUNK_QUERY = [

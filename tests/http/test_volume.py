@@ -7,10 +7,10 @@ something per row (N+1) fails here long before it is slow in production.
 
 from __future__ import annotations
 
+from demo.accounts import DEMO_PASSWORD
+from demo.volume import seed_volume
 from models.breaches import Breach
 from models.records import Removal
-from models.seed import DEMO_PASSWORD
-from models.volume import seed_volume
 
 # The most statements any of these pages may run, whatever the volume.
 BOUND = 12

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from models.register_figures import (
+from services.register_figures import (
     IcoShare,
     as_datetime,
     cases_per_month,

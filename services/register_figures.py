@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from machines.breach import ICO_HOURS
-from models.clock import to_uk
+from services.clock import to_uk
 
 # Awareness (discovered_at) starts the ICO clock, weekends included (UK GDPR Art. 33).
 ICO_WINDOW = dt.timedelta(hours=ICO_HOURS)

@@ -21,12 +21,12 @@ from dataclasses import dataclass
 
 from peewee import fn
 
-from models import clock
 from models.audit import AuditEvent
 from models.base import db, is_postgres
 from models.breaches import Breach
 from models.people import User, UserRole
 from models.records import Record, Removal, new_label_code
+from services import clock
 
 DESCRIPTIONS = (
     "Court bundle, volume 1",
@@ -558,7 +558,7 @@ def seed_volume(
     Needs teams with practitioners: creates the demo council when the database has no users.
     Safe to run again: each run adds more rows.
     """
-    from models.seed import seed_demo
+    from demo.accounts import seed_demo
 
     started = time.perf_counter()
     now = now or clock.now()

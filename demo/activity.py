@@ -12,7 +12,6 @@ import datetime as dt
 from machines.breach import breach_machine, required_recipients
 from machines.removal import removal_machine
 from machines.risk import default_grid
-from models import clock
 from models.audit import AuditEvent
 from models.base import write_transaction
 from models.breaches import Breach
@@ -20,6 +19,7 @@ from models.dispatches import Dispatch
 from models.people import User
 from models.records import Record, Removal
 from models.transitions import apply_transition
+from services import clock
 
 SAFEGUARDS = {
     "lockable_bag": True,

@@ -1,0 +1,146 @@
+"""The command line: `flask --app app <command>`. `init_app` registers every command."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask
+
+from models.base import db
+from services import clock
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands on the app (flaskr's init_app pattern)."""
+    from demo.accounts import DEMO_PASSWORD, demo_accounts, seed_demo
+    from models.audit import verify_chain
+
+    @app.cli.command("init-db")
+    def init_db() -> None:
+        """Create the schema (safe to run again) and record its version."""
+        from models import create_schema
+
+        version = create_schema()
+        click.echo(f"Database ready (schema version {version}).")
+
+    @app.cli.command("create-user")
+    @click.argument("username")
+    @click.option("--name", "display_name", required=True, help="Display name")
+    @click.option("--staff-number", required=True)
+    @click.option("--team", required=True, help="Team name (created if new)")
+    @click.option("--role", "roles", multiple=True, required=True, help="Repeat for several")
+    @click.option("--manager", default=None, help="Username of the line manager")
+    @click.option("--email", default=None, help="Work email address, for reminders")
+    @click.option("--password-stdin", is_flag=True, help="Read the password from standard input")
+    def create_user(
+        username, display_name, staff_number, team, roles, manager, email, password_stdin
+    ):
+        """Create a staff account; the password is prompted for unless --password-stdin."""
+        from services.accounts import UserInputError, add_user
+
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\n")
+        else:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        try:
+            add_user(
+                username, display_name, staff_number, team, roles, manager, password, email=email
+            )
+        except UserInputError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"Created {username}.")
+
+    @app.cli.command("seed-demo")
+    def seed_demo_command() -> None:
+        """Fill an empty database with a demo council (two teams, every role)."""
+        from models import create_schema
+
+        create_schema()
+        if seed_demo():
+            from demo.activity import seed_demo_activity
+
+            seed_demo_activity()
+            click.echo(f"Demo council created. Every demo account's password: {DEMO_PASSWORD}")
+        else:
+            click.echo("The database already has users; nothing added.")
+
+    @app.cli.command("seed-volume")
+    @click.option("--removals", default=100_000, show_default=True, type=click.IntRange(0))
+    @click.option("--breaches", default=10_000, show_default=True, type=click.IntRange(0))
+    def seed_volume_command(removals: int, breaches: int) -> None:
+        """Add years of synthetic removals and breach cases, for measuring at volume."""
+        from demo.volume import seed_volume
+        from models import create_schema
+
+        create_schema()
+        result = seed_volume(removals=removals, breaches=breaches)
+        click.echo(
+            f"Added {result.records:,} records, {result.removals:,} removals and "
+            f"{result.breaches:,} breach cases in {result.seconds:.1f} s."
+        )
+
+    @app.cli.command("demo-sign-ins")
+    def demo_sign_ins() -> None:
+        """Print the demo accounts to sign in with."""
+        click.echo(f"Demo sign-ins (password for all: {DEMO_PASSWORD}):")
+        for username, roles in demo_accounts():
+            click.echo(f"  {username:<14} {roles}")
+
+    @app.cli.command("audit-verify")
+    def audit_verify() -> None:
+        """Check the audit trail's hash chain; exit 1 naming the first broken event."""
+        checked, broken, why = verify_chain()
+        if broken is not None:
+            click.echo(
+                f"Audit chain BROKEN at event {broken.id} ({broken.event} on "
+                f"{broken.entity_type} {broken.entity_id}): {why}. {checked} events before it "
+                "are intact.",
+                err=True,
+            )
+            sys.exit(1)
+        click.echo(f"Audit chain intact: {checked} events checked.")
+
+    @app.cli.command("send-reminders")
+    def send_reminders_command() -> None:
+        """Email the reminders now due, each once however many servers run this (for cron)."""
+        from models.reminders import SettingError
+        from services.mail import MailerUnavailable, SmtpMailer
+        from services.reminders import send_reminders, summary
+
+        opened_here = db.is_closed()
+        db.connect(reuse_if_open=True)
+        try:
+            with SmtpMailer.from_config(app.config) as mailer:
+                mailer.connect()  # an unreachable server fails the run even when nothing is due
+                counts = send_reminders(
+                    clock.now(),
+                    mailer,
+                    app.config["REMINDER_BASE_URL"],
+                    app.config["REMINDER_CONFIRM_AFTER_DAYS"],
+                )
+        except MailerUnavailable as error:
+            raise click.ClickException(f"{error}. Unsent reminders go on the next run.") from None
+        except SettingError as error:
+            raise click.ClickException(str(error)) from None
+        finally:
+            if opened_here:
+                db.close()
+        click.echo(summary(counts))
+        if counts["failed"]:
+            sys.exit(1)
+
+    @app.cli.command("update-readme")
+    def update_readme() -> None:
+        """Regenerate the README's lifecycle diagrams from the state machines."""
+        from machines.diagrams import render_readme
+
+        readme = Path(app.root_path) / "README.md"
+        text = readme.read_text(encoding="utf-8")
+        updated = render_readme(text)
+        if updated == text:
+            click.echo("README diagrams already match the machines.")
+            return
+        readme.write_text(updated, encoding="utf-8")
+        click.echo("README diagrams regenerated from the machines.")

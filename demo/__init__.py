@@ -1,0 +1,1 @@
+"""The demo council (`make run`) and synthetic volume for measuring (`make bench`)."""

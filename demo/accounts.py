@@ -1,0 +1,55 @@
+"""The demo council's accounts: every role, two teams, one published password (demo only)."""
+
+from __future__ import annotations
+
+from models.base import db
+from models.people import ROLES, User
+from services.accounts import add_user
+
+DEMO_PASSWORD = "safekeep-demo-2026"
+
+
+# username, name, staff number, team, roles, line manager
+_DEMO = [
+    ("lina", "Lina Okafor", "10001", "Children North", ["line_manager"], None),
+    ("pat", "Pat Reyes", "10002", "Children North", ["practitioner"], "lina"),
+    ("sam", "Sam Patel", "10003", "Children North", ["practitioner"], "lina"),
+    ("mo", "Mo Adeyemi", "20001", "Adults East", ["line_manager"], None),
+    ("alex", "Alex Byrne", "20002", "Adults East", ["practitioner"], "mo"),
+    ("dana", "Dana Whitfield", "90001", "Directorate", ["director"], None),
+    ("ash", "Ash Kowalski", "90002", "Directorate", ["assistant_director"], "dana"),
+    ("cal", "Cal Mensah", "90003", "Information Governance", ["caldicott_guardian"], "dana"),
+    ("rita", "Rita Lowe", "90004", "Information Governance", ["records_manager"], "cal"),
+    ("bim", "Ben Ito", "90005", "Information Governance", ["business_improvement"], "cal"),
+    ("gov", "Gita Shah", "90006", "Information Governance", ["governance"], "cal"),
+    ("dpo", "Dee Price", "90007", "Information Governance", ["dpo"], "cal"),
+    ("admin", "Ada Admin", "90008", "Information Governance", ["admin"], None),
+    ("kiosk-north", "Children North kiosk", "K0001", "Children North", ["kiosk"], None),
+]
+DEMO_PIN = "2468"
+
+
+def seed_demo() -> bool:
+    """Create the demo council when the database has no users; return True when created."""
+    if User.select().exists():
+        return False
+    with db.atomic():
+        for username, name, number, team, roles, manager in _DEMO:
+            add_user(
+                username,
+                name,
+                number,
+                team,
+                roles,
+                manager,
+                DEMO_PASSWORD,
+                pin=DEMO_PIN,
+                email=f"{username}@council.example",
+            )
+    return True
+
+
+def demo_accounts() -> list[tuple[str, str]]:
+    return [
+        (u, ", ".join(ROLES[r] for r in roles) + f" ({team})") for u, _, _, team, roles, _ in _DEMO
+    ]

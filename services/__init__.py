@@ -1,0 +1,1 @@
+"""Services around the models: the clock, mail, reminders, accounts and report figures."""

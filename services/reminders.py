@@ -1,0 +1,300 @@
+"""Reminder emails, each sent once, however many servers run `flask send-reminders` at once.
+
+Each reminder is claimed by inserting its row in models.reminders.Reminder before it is
+sent, so only one process sends it. Messages carry no personal data: the kind of reminder,
+the case-system ID (or breach reference), the date and a link. No names, no record
+descriptions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from peewee import JOIN, fn
+
+from machines.breach import ICO_HOURS, ico_deadline
+from models.breaches import Breach
+from models.people import User, UserRole
+from models.records import Record, Removal
+from models.reminders import Key, Reminder, confirm_location_cutoff
+from services import clock
+from services.mail import Mailer, MessageRefused
+
+log = logging.getLogger(__name__)
+
+DUE_TOMORROW = "due_tomorrow"
+OVERDUE = "overdue"
+CONFIRM_LOCATION = "confirm_location"
+ICO_DEADLINE = "ico_deadline"
+# Most urgent first: if the mail server goes away mid-run, the statutory deadline went first.
+KINDS = (ICO_DEADLINE, CONFIRM_LOCATION, OVERDUE, DUE_TOMORROW)
+KIND_LABELS = {
+    ICO_DEADLINE: "ICO deadline",
+    CONFIRM_LOCATION: "confirm location",
+    OVERDUE: "overdue",
+    DUE_TOMORROW: "due tomorrow",
+}
+
+CONFIRM_AFTER_DAYS = 3  # default for REMINDER_CONFIRM_AFTER_DAYS
+ICO_WARNING_HOURS = 24
+ICO_ROLES = ("records_manager", "dpo")
+
+
+@dataclass(frozen=True)
+class Due:
+    """A reminder that should exist: who gets what about which subject."""
+
+    kind: str
+    subject_type: str
+    subject_id: int
+    recipient_id: int
+    email: str | None
+    subject: str
+    body: str
+
+    @property
+    def key(self) -> Key:
+        return (self.kind, self.subject_type, self.subject_id, self.recipient_id)
+
+
+# -- Wording -------------------------------------------------------------------------------
+
+
+def _day(value: dt.date) -> str:
+    return f"{value:%A} {value.day} {value:%B %Y}"
+
+
+def _time(value: dt.datetime) -> str:
+    """A stored naive UTC time as UK local time in GOV.UK style: 3:15pm on Tuesday 3 June 2025."""
+    local = clock.to_uk(value)
+    hour = local.hour % 12 or 12
+    return f"{hour}:{local.minute:02d}{'am' if local.hour < 12 else 'pm'} on {_day(local.date())}"
+
+
+def _letter(lines: list[str], link: str) -> str:
+    # No greeting by name: the message carries nothing personal beyond the link and IDs.
+    return (
+        "\n".join(
+            ["Hello,", "", *lines, "", link, "", "This is an automatic message from Safekeep."]
+        )
+        + "\n"
+    )
+
+
+def _removal_due(kind: str, row: dict, base_url: str, today: dt.date) -> Due:
+    done = "destroyed" if row["due_kind"] == "destroy" else "returned"
+    facts = [f"Case-system ID: {row['case_id']}", f"To be {done} by: {_day(row['due_on'])}"]
+    if kind == DUE_TOMORROW:
+        subject = f"Safekeep: papers to be {done} tomorrow"
+        lines = [f"Papers you took out of the office are due to be {done} tomorrow.", "", *facts]
+    elif kind == OVERDUE:
+        subject = "Safekeep: papers overdue"
+        own = row["recipient_id"] == row["holder_id"]
+        whose = "you took" if own else "a member of your team took"
+        lines = [f"Papers {whose} out of the office are overdue.", "", *facts]
+    else:
+        days = (today - row["due_on"]).days
+        subject = "Safekeep task: confirm where overdue papers are"
+        lines = [
+            f"Papers a member of your team took out of the office are {days} "
+            f"day{'s' if days != 1 else ''} overdue.",
+            "Confirm the location of the papers or report them missing.",
+            "",
+            *facts,
+        ]
+    return Due(
+        kind=kind,
+        subject_type="removal",
+        subject_id=row["removal_id"],
+        recipient_id=row["recipient_id"],
+        email=row["email"],
+        subject=subject,
+        body=_letter(lines, f"{base_url}/records/{row['record_id']}"),
+    )
+
+
+def _breach_due(row: dict, base_url: str) -> Due:
+    deadline = ico_deadline(row["discovered_at"])
+    lines = [
+        f"The {ICO_HOURS} hours for telling the ICO about a breach case end within a day.",
+        "Report it to the ICO before then, or record why it is not reportable.",
+        "",
+        f"Breach reference: {row['reference']}",
+        f"ICO deadline: {_time(deadline)}",
+    ]
+    return Due(
+        kind=ICO_DEADLINE,
+        subject_type="breach",
+        subject_id=row["breach_id"],
+        recipient_id=row["recipient_id"],
+        email=row["email"],
+        subject=f"Safekeep: ICO deadline within {ICO_WARNING_HOURS} hours ({row['reference']})",
+        body=_letter(lines, f"{base_url}/breaches/{row['breach_id']}"),
+    )
+
+
+# -- What is due: one query per kind, reminders already sent or being sent left out in SQL ---
+
+
+def _removal_rows(kind: str, now: dt.datetime, recipient_is, *conditions) -> list[dict]:
+    """Out removals meeting the conditions, one row per (removal, recipient) not yet claimed."""
+    Holder = User.alias("holder")
+    Recipient = User.alias("recipient")
+    claimed = Reminder._key(kind, "removal", Removal.id, Recipient.id) & Reminder._live(now)
+    query = (
+        Removal.select(
+            Removal.id.alias("removal_id"),
+            Removal.due_on,
+            Removal.due_kind,
+            Removal.for_user.alias("holder_id"),
+            Record.id.alias("record_id"),
+            Record.case_id,
+            Recipient.id.alias("recipient_id"),
+            Recipient.email,
+        )
+        .join(Record, on=(Removal.record == Record.id))
+        .switch(Removal)
+        .join(Holder, on=(Removal.for_user == Holder.id))
+        .join(Recipient, on=recipient_is(Holder, Recipient))
+        .join(Reminder, JOIN.LEFT_OUTER, on=claimed)
+        .where(
+            Removal.state == "out",
+            Removal.closed_at.is_null(),
+            Recipient.active == True,  # noqa: E712
+            Reminder.id.is_null(),
+            *conditions,
+        )
+        # One order for every process: racing claims then queue on the same keys in turn.
+        .order_by(Removal.id, Recipient.id)
+        .dicts()
+    )
+    return list(query)
+
+
+def _holder(holder, recipient):
+    return recipient.id == holder.id
+
+
+def _holder_and_manager(holder, recipient):
+    return (recipient.id == holder.id) | (recipient.id == holder.line_manager)
+
+
+def _manager(holder, recipient):
+    return recipient.id == holder.line_manager
+
+
+def _ico_rows(now: dt.datetime) -> list[dict]:
+    """Undecided, possibly reportable breaches whose 72 hours end within the warning
+    (never a near miss where no data left the council's control: it has no ICO deadline)."""
+    Recipient = User.alias("recipient")
+    role_holders = UserRole.select(UserRole.user).where(UserRole.role.in_(ICO_ROLES))
+    claimed = Reminder._key(ICO_DEADLINE, "breach", Breach.id, Recipient.id) & Reminder._live(now)
+    # deadline = discovered_at + 72h; now < deadline <= now + 24h, as bounds on discovered_at.
+    earliest = now - dt.timedelta(hours=ICO_HOURS)
+    latest = earliest + dt.timedelta(hours=ICO_WARNING_HOURS)
+    query = (
+        Breach.select(
+            Breach.id.alias("breach_id"),
+            Breach.reference,
+            Breach.discovered_at,
+            Recipient.id.alias("recipient_id"),
+            Recipient.email,
+        )
+        .join(Recipient, on=Recipient.id.in_(role_holders))
+        .join(Reminder, JOIN.LEFT_OUTER, on=claimed)
+        .where(
+            Breach.closed_at.is_null(),
+            # Once decided, referral to the ICO (or the reason not to) is on record.
+            Breach.state.not_in(("decided", "closed")),
+            fn.COALESCE(Breach.ico_referred, False) == False,  # noqa: E712
+            fn.COALESCE(Breach.reportable, True) == True,  # noqa: E712
+            # A near miss that kept the data in is no personal data breach: no ICO deadline.
+            ~((Breach.category == "near_miss") & (Breach.data_left_control == False)),  # noqa: E712
+            Breach.discovered_at > earliest,
+            Breach.discovered_at <= latest,
+            Recipient.active == True,  # noqa: E712
+            Reminder.id.is_null(),
+        )
+        .order_by(Breach.id, Recipient.id)
+        .dicts()
+    )
+    return list(query)
+
+
+def due_reminders(kind: str, now: dt.datetime, base_url: str, confirm_after_days: int) -> list[Due]:
+    """Every reminder of this kind that should go and is not sent or being sent."""
+    today = clock.to_uk(now).date()
+    if kind == ICO_DEADLINE:
+        return [_breach_due(row, base_url) for row in _ico_rows(now)]
+    if kind == DUE_TOMORROW:
+        rows = _removal_rows(kind, now, _holder, Removal.due_on == today + dt.timedelta(days=1))
+    elif kind == OVERDUE:
+        rows = _removal_rows(kind, now, _holder_and_manager, Removal.due_on < today)
+    elif kind == CONFIRM_LOCATION:
+        cutoff = confirm_location_cutoff(today, confirm_after_days)
+        rows = _removal_rows(kind, now, _manager, Removal.due_on <= cutoff)
+    else:
+        raise ValueError(f"Unknown reminder kind: {kind}")
+    return [_removal_due(kind, row, base_url, today) for row in rows]
+
+
+# -- Sending -------------------------------------------------------------------------------
+
+
+def send_reminders(
+    now: dt.datetime, mailer: Mailer, base_url: str, confirm_after_days: int = CONFIRM_AFTER_DAYS
+) -> dict[str, int]:
+    """Claim and send every reminder now due; return how many of each kind went, and failures.
+
+    Safe to run on several servers at once: each reminder is claimed by one insert, and only
+    the process whose insert created the row sends it. Run outside a transaction: each claim
+    must be committed (visible to the other runs) before its email goes.
+
+    Raises MailerUnavailable when the mail server cannot be used; the reminder being sent
+    then is given back, and it and the rest go on a later run.
+    """
+    confirm_location_cutoff(now.date(), confirm_after_days)  # a bad setting fails before any send
+    base_url = base_url.rstrip("/")
+    counts = dict.fromkeys(KINDS, 0) | {"skipped_no_email": 0, "failed": 0}
+    for kind in KINDS:
+        for due in due_reminders(kind, now, base_url, confirm_after_days):
+            email = (due.email or "").strip()
+            if not email:
+                counts["skipped_no_email"] += 1
+                continue
+            if not Reminder.claim(due.key, now):
+                continue  # another run has it
+            try:
+                mailer.send(email, due.subject, due.body)
+            except MessageRefused as error:
+                Reminder.release(due.key)
+                counts["failed"] += 1
+                log.warning(
+                    "Reminder %s to user %s about %s %s not sent: %s",
+                    due.kind,
+                    due.recipient_id,
+                    due.subject_type,
+                    due.subject_id,
+                    error,
+                )
+                continue
+            except BaseException:
+                # MailerUnavailable, or anything unexpected: never leave a claim unsent.
+                Reminder.release(due.key)
+                raise
+            Reminder.mark_sent(due.key, now)
+            counts[kind] += 1
+    return counts
+
+
+def summary(counts: dict[str, int]) -> str:
+    """One line for the cron log: how many of each kind went, and what did not."""
+    parts = [f"{counts[kind]} {KIND_LABELS[kind]}" for kind in KINDS]
+    line = f"Reminders sent: {', '.join(parts)}."
+    if counts["failed"]:
+        line += f" {counts['failed']} refused by the mail server, to retry next run."
+    if counts["skipped_no_email"]:
+        line += f" {counts['skipped_no_email']} not sent: no email address."
+    return line
