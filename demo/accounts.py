@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from machines.permissions import ROLE_LABELS
 from models.base import db
-from models.people import ROLES, User
+from models.people import User
 from services.accounts import add_user
 
 DEMO_PASSWORD = "safekeep-demo-2026"
@@ -51,5 +52,6 @@ def seed_demo() -> bool:
 
 def demo_accounts() -> list[tuple[str, str]]:
     return [
-        (u, ", ".join(ROLES[r] for r in roles) + f" ({team})") for u, _, _, team, roles, _ in _DEMO
+        (u, ", ".join(ROLE_LABELS[r] for r in roles) + f" ({team})")
+        for u, _, _, team, roles, _ in _DEMO
     ]

@@ -18,16 +18,14 @@ from peewee import (
     fn,
 )
 
-from machines.breach import BREACH_CHAIN_ROLES, BreachMachine, breach_machine
+from machines.breach import BreachMachine, breach_machine, may_see_case
 from machines.common import Actor
+from machines.permissions import Can
 from models.base import BaseModel, VersionedModel
 from models.dispatches import Dispatch
 from models.people import Team, User
 from models.records import Record, Removal
 from models.transitions import enabled_event_ids
-
-# Everyone in the breach chain sees every case (need to know by role); one list, the machine's.
-BREACH_ROLES = BREACH_CHAIN_ROLES
 
 # The most cases the machine is run over for one person's "waiting for you" (one query).
 WAITING_SCAN = 100
@@ -122,14 +120,13 @@ class Breach(VersionedModel):
 
     def visible_to(self, user: User) -> bool:
         """Need to know: the reporter, the reporter's line manager, or the breach chain."""
-        return user.id in (self.reported_by_id, self.reporter_manager_id) or user.has_role(
-            *BREACH_ROLES
-        )
+        return may_see_case(user.as_actor(), self)
 
     @classmethod
     def visible_query(cls, user: User):
+        """The cases this person may see: machines.breach.may_see_case as SQL."""
         query = cls.select()
-        if not user.has_role(*BREACH_ROLES):
+        if not user.can(Can.HANDLE_EVERY_BREACH):
             query = query.where((cls.reported_by == user.id) | (cls.reporter_manager == user.id))
         return query
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from machines.permissions import Role
 from models.base import db
-from models.people import ROLES, Team, User, UserRole, hash_secret
+from models.people import Team, User, UserRole, hash_secret
 
 
 class UserInputError(ValueError):
@@ -23,9 +24,9 @@ def add_user(
 ) -> User:
     """Create one account; raise UserInputError naming the first bad argument."""
     username = username.strip().lower()
-    unknown = [r for r in roles if r not in ROLES]
+    unknown = [r for r in roles if r not in set(Role)]
     if unknown:
-        raise UserInputError(f"Unknown role '{unknown[0]}'. Roles are: {', '.join(ROLES)}.")
+        raise UserInputError(f"Unknown role '{unknown[0]}'. Roles are: {', '.join(Role)}.")
     if not roles:
         raise UserInputError("Give at least one --role.")
     if not username.replace("-", "").replace(".", "").replace("_", "").isalnum():

@@ -7,7 +7,9 @@ from flask_login import current_user
 from peewee import Case, fn
 
 from machines.breach import STATE_LABELS as BREACH_STATES
+from machines.breach import case_clock
 from machines.dispatch import METHODS
+from machines.permissions import Can
 from machines.removal import PURPOSES
 from models.breaches import Breach
 from models.dispatches import Dispatch
@@ -15,22 +17,18 @@ from models.people import Team, User
 from models.records import Removal
 from models.reminders import confirm_location_tasks
 from services import clock
-from views.breaches import case_clock
+from views.access import requires
 from views.forms import page_arg
 from views.htmx import targets
 
 bp = Blueprint("boards", __name__)
 
-BOARD_ROLES = ("line_manager", "director", "assistant_director")
-ALL_TEAMS_ROLES = ("director", "assistant_director")
 PAGE_SIZE = 25
 
 
 def _scope() -> tuple[list[int] | None, Team | None]:
     """The teams this board shows: a line manager's own; directors any one, or all (None)."""
-    if not current_user.has_role(*BOARD_ROLES):
-        abort(403)
-    if current_user.has_role(*ALL_TEAMS_ROLES):
+    if current_user.can(Can.WATCH_EVERY_TEAM):
         team_id = request.args.get("team", type=int)
         if team_id:
             team = Team.get_or_none(Team.id == team_id) or abort(404)
@@ -126,6 +124,7 @@ def board_data(teams: list[int] | None, page: int) -> dict:
 
 
 @bp.get("/board")
+@requires(Can.WATCH_BOARD)
 def board():
     teams, team = _scope()
     page = page_arg()
@@ -133,7 +132,7 @@ def board():
         **board_data(teams, page),
         "team": team,
         "teams": list(Team.select().order_by(Team.name))
-        if current_user.has_role(*ALL_TEAMS_ROLES)
+        if current_user.can(Can.WATCH_EVERY_TEAM)
         else [],
         "purposes": dict(PURPOSES),
         "methods": dict(METHODS),

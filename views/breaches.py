@@ -13,7 +13,7 @@ from machines.common import InputError
 from machines.risk import assess, grid_scales, load_grid
 from models.audit import AuditEvent
 from models.base import Stale, write_transaction
-from models.breaches import BREACH_ROLES, Breach, Notification
+from models.breaches import Breach, Notification
 from models.transitions import enabled_event_ids
 from services import clock
 from views.forms import FormErrors, checked, date_input, form_version, page_arg, text
@@ -75,28 +75,8 @@ def index():
         total=total,
         state_labels=STATE_LABELS,
         categories=dict(rules.CATEGORIES),
-        clocks={c.id: case_clock(c, now) for c in cases},
+        clocks={c.id: rules.case_clock(c, now) for c in cases},
     )
-
-
-def case_clock(breach: Breach, now: dt.datetime) -> dict:
-    hours_left, overdue = rules.clock_status(breach.discovered_at, now)
-    # A near miss that kept the data in is not a personal data breach: no ICO deadline.
-    near_miss = rules.is_skippable_near_miss(breach)
-    return {
-        "deadline": None if near_miss else rules.ico_deadline(breach.discovered_at),
-        "hours_left": hours_left,
-        "overdue": overdue and not near_miss,
-        "near_miss": near_miss,
-        "stopped": breach.ico_referred or breach.state == "closed" or (breach.reportable is False),
-        "police_flag": rules.police_flag(
-            breach.category,
-            breach.police_reference,
-            breach.no_police_reference_reason,
-            breach.discovered_at,
-            now,
-        ),
-    }
 
 
 # -- Reporting ---------------------------------------------------------------------------
@@ -171,7 +151,7 @@ def _case_context(breach: Breach, errors=None, form=None, preview=None) -> dict:
         "data_categories": dict(rules.DATA_CATEGORIES),
         "recipients": rules.required_recipients(breach.category),
         "notifications": list(breach.notifications.order_by(Notification.at)),
-        "clock": case_clock(breach, now),
+        "clock": rules.case_clock(breach, now),
         "grid": GRID,
         "grid_scales": grid_scales(GRID),
         "preview": preview,
@@ -195,9 +175,7 @@ def _opened_automatically(breach: Breach) -> str | None:
 
 
 def _may_update(breach: Breach) -> bool:
-    return current_user.id in (breach.reported_by_id, breach.reporter_manager_id) or (
-        current_user.has_role(*BREACH_ROLES)
-    )
+    return rules.may_see_case(current_user.as_actor(), breach)
 
 
 @bp.get("/breaches/<int:breach_id>")

@@ -15,6 +15,7 @@ from machines.dispatch import (
     dispatch_machine,
     validate_draft,
 )
+from machines.permissions import Can
 from models.audit import AuditEvent
 from models.base import write_transaction
 from models.dispatches import Dispatch
@@ -27,8 +28,6 @@ from views.transitions import DONE, attempt
 
 bp = Blueprint("dispatches", __name__)
 
-TEAM_ROLES = ("practitioner", "line_manager")
-
 
 def _dispatch_or_404(dispatch_id: int) -> Dispatch:
     dispatch = Dispatch.get_or_none(Dispatch.id == dispatch_id)
@@ -38,7 +37,7 @@ def _dispatch_or_404(dispatch_id: int) -> Dispatch:
 
 
 def _require_team_member():
-    if not (current_user.has_role(*TEAM_ROLES) and current_user.team_id):
+    if not (current_user.can(Can.WORK_WITH_PAPERS) and current_user.team_id):
         abort(403)
 
 

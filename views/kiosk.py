@@ -14,6 +14,7 @@ import math
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
+from machines.permissions import Can
 from machines.removal import EVENT_LABELS, removal_machine
 from models.audit import AuditEvent
 from models.base import write_transaction
@@ -31,7 +32,7 @@ KIOSK_EVENTS = ("take_out", "return_papers")
 
 
 def require_kiosk() -> None:
-    if not current_user.has_role("kiosk"):
+    if not current_user.can(Can.KIOSK_DEVICE):
         abort(403)
 
 

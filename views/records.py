@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from peewee import IntegrityError
 
-from machines.common import InputError
+from machines.common import InputError, case_id_error
 from machines.dispatch import METHODS
 from machines.dispatch import STATE_LABELS as DISPATCH_STATES
+from machines.permissions import Can
 from machines.removal import EVENT_LABELS, PURPOSES, STATE_LABELS, removal_machine
 from models.audit import AuditEvent
 from models.base import write_transaction
@@ -20,14 +20,12 @@ from models.dispatches import Dispatch
 from models.records import Record, Removal
 from models.transitions import apply_transition, enabled_event_ids
 from services import clock
+from views.access import requires
 from views.forms import FormErrors, checked, date_input, page_arg, text, time_input
 from views.htmx import is_htmx
 from views.transitions import DONE, attempt
 
 bp = Blueprint("records", __name__)
-
-CASE_ID = re.compile(r"^[A-Za-z0-9-]{3,20}$")
-TEAM_ROLES = ("practitioner", "line_manager")
 
 
 def _record_or_404(record_id: int) -> Record:
@@ -58,25 +56,21 @@ def find():
         term=term,
         results=results,
         errors=errors,
-        can_add=current_user.has_role(*TEAM_ROLES) and current_user.team_id is not None,
+        can_add=current_user.can(Can.WORK_WITH_PAPERS) and current_user.team_id is not None,
     ), status
 
 
 @bp.route("/records/new", methods=["GET", "POST"])
+@requires(Can.WORK_WITH_PAPERS)
 def add():
-    if not (current_user.has_role(*TEAM_ROLES) and current_user.team_id):
+    if not current_user.team_id:
         abort(403)
     errors = FormErrors()
     values = {"case_id": "", "description": ""}
     if request.method == "POST":
         values = {"case_id": text("case_id", 40).upper(), "description": text("description", 200)}
-        if not values["case_id"]:
-            errors.add("case_id", "Enter the case-system ID")
-        elif not CASE_ID.match(values["case_id"]):
-            errors.add(
-                "case_id",
-                "Enter the case-system ID using letters, numbers and hyphens, like 1234567",
-            )
+        if problem := case_id_error(values["case_id"]):
+            errors.add("case_id", problem)
         if not values["description"]:
             errors.add("description", "Describe the papers, like “court bundle, volume 2”")
         elif len(values["description"]) > 120:
@@ -128,7 +122,7 @@ def _panel_context(record: Record, errors: dict | None = None, form: dict | None
         "form": form or {},
         "can_request": removal is None
         and current_user.team_id == record.team_id
-        and current_user.has_role(*TEAM_ROLES),
+        and current_user.can(Can.WORK_WITH_PAPERS),
         "running_record": running_record_text(latest)
         if latest and latest.decided_by_id and latest.state not in ("declined",)
         else None,
@@ -184,7 +178,7 @@ def _render_record_page(record: Record, errors=None, form=None, status: int = 20
         dispatches=dispatches,
         dispatch_states=DISPATCH_STATES,
         dispatch_methods=dict(METHODS),
-        can_send=current_user.team_id is not None and current_user.has_role(*TEAM_ROLES),
+        can_send=current_user.team_id is not None and current_user.can(Can.WORK_WITH_PAPERS),
         **context,
     ), status
 
@@ -212,7 +206,7 @@ def running_record_text(removal: Removal) -> str:
 @bp.route("/records/<int:record_id>/remove", methods=["GET", "POST"])
 def request_removal(record_id: int):
     record = _record_or_404(record_id)
-    if current_user.team_id != record.team_id or not current_user.has_role(*TEAM_ROLES):
+    if current_user.team_id != record.team_id or not current_user.can(Can.WORK_WITH_PAPERS):
         abort(403)
     if record.open_removal() is not None:
         abort(409, "These papers already have an open removal. Finish it before starting another.")
@@ -382,9 +376,8 @@ def transition(removal_id: int, event: str):
 
 
 @bp.get("/approvals")
+@requires(Can.APPROVE_REMOVALS)
 def approvals():
-    if not current_user.has_role("line_manager"):
-        abort(403)
     pending = list(Removal.awaiting_approval_for(current_user).limit(100))
     return render_template(
         "records/approvals.html",
@@ -400,11 +393,12 @@ LABELS_PER_SHEET = 21  # Avery L7160 and equivalents: 3 × 7 labels of 63.5 × 3
 
 
 @bp.get("/records/labels")
+@requires(Can.WORK_WITH_PAPERS)
 def labels():
     """A printable A4 sheet of QR labels for the team's records (label code only in the QR)."""
     import segno
 
-    if not current_user.team_id or not current_user.has_role(*TEAM_ROLES):
+    if not current_user.team_id:
         abort(403)
     page = page_arg()
     # Newest first: the labels people come to print are for the records just added.

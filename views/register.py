@@ -11,11 +11,11 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, render_template, request, url_for
-from flask_login import current_user
+from flask import Blueprint, render_template, request, url_for
 
 from machines import breach as rules
 from machines.breach import STATE_LABELS
+from machines.permissions import Can
 from models.base import MAX_ID, db
 from models.breaches import Breach
 from models.people import Team
@@ -27,12 +27,11 @@ from services.register_figures import (
     ico_deadline,
     register_figures,
 )
+from views.access import requires
 from views.forms import FormErrors, page_arg
 
 bp = Blueprint("register", __name__)
 
-# Governance work across every case; the rest of the breach chain works case by case.
-REGISTER_PAGE_ROLES = ("governance", "records_manager", "dpo", "caldicott_guardian")
 PAGE_SIZE = 25
 
 
@@ -153,9 +152,8 @@ def page_links(page: int, pages: int, href) -> dict:
 
 
 @bp.get("/register")
+@requires(Can.READ_REGISTER)
 def index():
-    if not current_user.has_role(*REGISTER_PAGE_ROLES):
-        abort(403)
     filters, errors = read_filters(request.args)
     teams = list(Team.select(Team.id, Team.name).order_by(Team.name))
 

@@ -81,7 +81,7 @@ def test_adding_a_record_with_a_bad_case_id_saves_nothing(web, team):
     response = web.post("/records/new", {"case_id": "Jane Smith", "description": ""})
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "letters, numbers and hyphens" in html and "Describe the papers" in html
+    assert "like 1234567 or MOS-1234567" in html and "Describe the papers" in html
     assert Record.select().count() == before
 
 

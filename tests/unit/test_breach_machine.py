@@ -13,7 +13,6 @@ import pytest
 from statemachine.exceptions import TransitionNotAllowed
 
 from machines.breach import (
-    BREACH_CHAIN_ROLES,
     CATEGORIES,
     DATA_CATEGORIES,
     EVENT_LABELS,
@@ -950,12 +949,6 @@ def test_categories_include_those_other_machines_open() -> None:
         "near_miss",
     ]
     assert dict(CATEGORIES)["wrong_recipient"] == "Sent to the wrong recipient"
-
-
-def test_the_breach_chain_is_the_models_need_to_know_list() -> None:
-    from models.breaches import BREACH_ROLES
-
-    assert set(BREACH_CHAIN_ROLES) == set(BREACH_ROLES)
 
 
 def test_mermaid_diagram_renders() -> None:
