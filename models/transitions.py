@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from statemachine.exceptions import TransitionNotAllowed
 
-from machines.common import Actor, InputError
+from machines.common import Actor
 from models.audit import AuditEvent
 from models.base import Stale, VersionedModel, write_transaction
 
@@ -85,8 +85,6 @@ def apply_transition(
             machine.send(event, actor=actor, now=now, **values)
         except TransitionNotAllowed as error:
             raise Forbidden(event) from error
-        except InputError:
-            raise
         return obj
 
 

@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 from machines.permissions import Can
 from views.display import link, timeline_details, timeline_label, uk_date, uk_datetime
 from views.forms import errors_list, field_error, joined_error
-from views.htmx import client_redirect, current_page, is_htmx, retarget
+from views.htmx import client_redirect, current_page, fragment_elsewhere, is_htmx
 from views.navigation import nav_items
 
 # Endpoints anyone may reach without signing in.
@@ -140,7 +140,7 @@ def render_error(status: int, message: str | None = None):
     title, template = ERROR_PAGES.get(status, ERROR_PAGES[500])
     if is_htmx():
         body = render_template("errors/_alert.html", title=title, message=message)
-        return retarget(make_response(body, status), "#app-alerts")
+        return fragment_elsewhere(body, status, "#app-alerts")
     context = {"title": title, "message": message}
     if _kiosk_account():
         # The kiosk's own header and a way back to it; no "Sign out" for the kiosk account.

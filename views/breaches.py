@@ -16,7 +16,8 @@ from models.base import Stale, write_transaction
 from models.breaches import Breach, Notification
 from models.transitions import enabled_event_ids
 from services import clock
-from views.forms import FormErrors, checked, date_input, form_version, page_arg, text
+from views.forms import FormErrors, checked, date_input, form_version, text
+from views.paging import page_of
 from views.transitions import DONE, attempt
 
 bp = Blueprint("breaches", __name__)
@@ -45,34 +46,22 @@ def datetime_local(name: str, errors: FormErrors, label: str, required: bool = T
         return None
 
 
-def yes_no(name: str, errors: FormErrors, message: str) -> bool | None:
-    value = request.form.get(name)
-    if value not in ("yes", "no"):
-        errors.add(name, message)
-        return None
-    return value == "yes"
-
-
 # -- Lists -------------------------------------------------------------------------------
 
 
 @bp.get("/breaches")
 def index():
-    size = 25
     query = Breach.visible_query(current_user).order_by(Breach.discovered_at.desc(), Breach.id)
-    total = query.count()
-    pages = max(1, -(-total // size))
-    # Past the last page shows the last page (and a huge ?page= never reaches the SQL OFFSET).
-    page = min(page_arg(), pages)
-    cases = list(query.paginate(page, size))
+    listed = page_of(query)
+    cases = listed.rows
     now = clock.now()
     return render_template(
         "breaches/index.html",
         title="Breach cases",
         cases=cases,
-        page=page,
-        pages=pages,
-        total=total,
+        page=listed.number,
+        pages=listed.pages,
+        total=listed.total,
         state_labels=STATE_LABELS,
         categories=dict(rules.CATEGORIES),
         clocks={c.id: rules.case_clock(c, now) for c in cases},
@@ -463,5 +452,4 @@ def transition(breach_id: int, event: str):
             preview = None
     if errors:
         return _render_case(Breach.get_by_id(breach_id), errors, form, status, preview)
-    # htmx follows the redirect too: the fresh page shows the next step and the timeline.
     return redirect(url_for("breaches.show", breach_id=breach_id), code=303)

@@ -94,18 +94,10 @@ def joined_error(errors: dict | None, *fields: str) -> dict | None:
     return {"text": ". ".join(messages)} if messages else None
 
 
-MAX_PAGE = 1_000_000
-
-
 def id_arg(name: str) -> int | None:
     """An id from the query string, or None when it is missing, not a number or too big."""
     value = request.args.get(name, type=int)
     return value if value is not None and 0 < value <= MAX_ID else None
-
-
-def page_arg() -> int:
-    """The page number asked for, from 1 to MAX_PAGE (views cap it at their last page too)."""
-    return min(max(1, request.args.get("page", 1, type=int)), MAX_PAGE)
 
 
 def form_version() -> int:

@@ -21,8 +21,9 @@ from models.records import Record, Removal
 from models.transitions import apply_transition, enabled_event_ids
 from services import clock
 from views.access import requires
-from views.forms import FormErrors, checked, date_input, page_arg, text, time_input
+from views.forms import FormErrors, checked, date_input, text, time_input
 from views.htmx import is_htmx
+from views.paging import page_of
 from views.transitions import DONE, attempt
 
 bp = Blueprint("records", __name__)
@@ -400,11 +401,10 @@ def labels():
 
     if not current_user.team_id:
         abort(403)
-    page = page_arg()
     # Newest first: the labels people come to print are for the records just added.
     query = Record.select().where(Record.team == current_user.team_id).order_by(Record.id.desc())
-    total = query.count()
-    records = list(query.paginate(page, LABELS_PER_SHEET))
+    sheet = page_of(query, size=LABELS_PER_SHEET)
+    records = sheet.rows
     codes = {
         r.id: segno.make(r.label_code, error="m").svg_inline(scale=3, border=1, omitsize=True)
         for r in records
@@ -414,6 +414,6 @@ def labels():
         title="Print record labels",
         records=records,
         codes=codes,
-        page=page,
-        pages=max(1, -(-total // LABELS_PER_SHEET)),
+        page=sheet.number,
+        pages=sheet.pages,
     )

@@ -28,11 +28,10 @@ from services.register_figures import (
     register_figures,
 )
 from views.access import requires
-from views.forms import FormErrors, page_arg
+from views.forms import FormErrors
+from views.paging import page_links, page_of
 
 bp = Blueprint("register", __name__)
-
-PAGE_SIZE = 25
 
 
 @dataclass(frozen=True)
@@ -133,24 +132,6 @@ def read_filters(args: Mapping[str, str]) -> tuple[Filters, FormErrors]:
     return Filters(state, category, team, date_from, date_to), errors
 
 
-def page_links(page: int, pages: int, href) -> dict:
-    """govukPagination params: previous/next and numbered links around the current page."""
-    shown = sorted({1, pages, page - 1, page, page + 1} & set(range(1, pages + 1)))
-    items: list[dict] = []
-    previous = 0
-    for number in shown:
-        if number - previous > 1:
-            items.append({"ellipsis": True})
-        items.append({"number": number, "href": href(number), "current": number == page})
-        previous = number
-    return {
-        "previous": {"href": href(page - 1)} if page > 1 else None,
-        "next": {"href": href(page + 1)} if page < pages else None,
-        "items": items,
-        "landmarkLabel": "Register pages",
-    }
-
-
 @bp.get("/register")
 @requires(Can.READ_REGISTER)
 def index():
@@ -163,13 +144,13 @@ def index():
     figures = register_figures(cursor.fetchall())
     total = figures.total
 
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(page_arg(), pages)
-    cases = list(
-        filters.apply(Breach.select(Breach, Team).join(Team))
-        .order_by(Breach.discovered_at.desc(), Breach.id.desc())
-        .paginate(page, PAGE_SIZE)
+    listed = page_of(
+        filters.apply(Breach.select(Breach, Team).join(Team)).order_by(
+            Breach.discovered_at.desc(), Breach.id.desc()
+        ),
+        total=total,
     )
+    page, pages, cases = listed.number, listed.pages, listed.rows
     args = filters.query_args()
     return render_template(
         "register/index.html",
@@ -183,7 +164,9 @@ def index():
         figures=figures,
         chart=chart_geometry(figures.months),
         format_hours=format_hours,
-        pagination=page_links(page, pages, lambda n: url_for("register.index", **args, page=n)),
+        pagination=page_links(
+            page, pages, lambda n: url_for("register.index", **args, page=n), "Register pages"
+        ),
         csv_url=url_for("breaches.register_csv", **args),
         state_labels=STATE_LABELS,
         categories=dict(rules.CATEGORIES),
