@@ -27,12 +27,15 @@ from machines.common import (
     case_id_error,
     confirmed,
     event_labels,
+    is_digits,
     machine_for,
+    optional_text,
     require_now,
     required_text,
     state_labels,
     text,
     uk_date,
+    whole_number,
 )
 from machines.permissions import Can, Role
 from machines.risk import Grid, assess, default_grid
@@ -119,16 +122,17 @@ COUNT_MAX = 10_000_000
 
 
 def _count(errors: dict[str, str], field: str, value: Any, missing: str, name: str) -> int:
-    raw = text(value).replace(",", "")
-    if not raw:
+    if value is None or text(value) == "":
         errors[field] = missing
         return 0
-    if not raw.isdigit():
-        errors[field] = f"{name} must be a whole number, like 3"
+    number = whole_number(value, COUNT_MAX, grouped=True)
+    if number is None:
+        errors[field] = (
+            f"{name} must be {COUNT_MAX:,} or fewer"
+            if is_digits(value, grouped=True)
+            else f"{name} must be a whole number, like 3"
+        )
         return 0
-    number = int(raw)
-    if number > COUNT_MAX:
-        errors[field] = f"{name} must be {COUNT_MAX:,} or fewer"
     return number
 
 
@@ -212,6 +216,26 @@ def case_clock(model: Any, now: dt.datetime) -> CaseClock:
             now,
         ),
     )
+
+
+# In-state corrections (self-transitions): they keep a case where it is.
+CORRECTIONS = frozenset({"record_police", "update_report"})
+
+
+def next_steps(events: list[str]) -> list[str]:
+    """Of the events a person may send, those that move the case on (the next step)."""
+    return [event for event in events if event not in CORRECTIONS]
+
+
+def waiting_events(events: list[str], model: Any, actor: Actor) -> list[str]:
+    """What a case waits for from this person: its next step; or, from the reporter and
+    their line manager, a loss or theft's police details when the case cannot be notified
+    without them (the breach chain may add them too, but is not asked to)."""
+    waiting = next_steps(events)
+    own_people = actor.id in (model.reported_by_id, model.reporter_manager_id)
+    if "record_police" in events and own_people and not police_details_complete(model):
+        waiting.insert(0, "record_police")
+    return waiting
 
 
 def police_details_complete(model: Any) -> bool:
@@ -399,6 +423,16 @@ def _reviews_case(actor: Actor | None, model: Any) -> bool:
     return _in_chain(actor) or _is_reporters_manager(actor, model)
 
 
+def may_record_police(actor: Actor | None, model: Any) -> bool:
+    """The police details of a loss or theft: whoever handles the case."""
+    return model.category in POLICE_CATEGORIES and may_see_case(actor, model)
+
+
+def may_update_report(actor: Actor | None, model: Any) -> bool:
+    """Check and complete the report: whoever handles the case."""
+    return may_see_case(actor, model)
+
+
 def may_notify(actor: Actor | None, model: Any) -> bool:
     """Loss or theft waits for the police details and the line manager being told."""
     return may_see_case(actor, model) and police_details_complete(model)
@@ -454,6 +488,16 @@ class BreachMachine(StateMachine):
     # python-statemachine runs validators *before* cond guards. Each validator therefore
     # first asks the guard and, when this person may not send the event at all, stays
     # silent so the guard refuses it (TransitionNotAllowed) instead of showing form errors.
+    # Corrections while the case is reported: self-transitions, so they are version-checked
+    # and audited by the one transition path like every other change.
+    record_police = Event(
+        reported.to.itself(cond="can_record_police", validators="validate_record_police"),
+        name="Save the police details",
+    )
+    update_report = Event(
+        reported.to.itself(cond="can_update_report", validators="validate_update_report"),
+        name="Save the checked report",
+    )
     notify = Event(
         reported.to(notified, cond="can_notify", validators="validate_notify"),
         name="Record who was told",
@@ -496,6 +540,12 @@ class BreachMachine(StateMachine):
     # Guards: called with the `actor` kwarg by send() and enabled_events(). They must not
     # raise: enabled_events() treats a guard that raises as *passing*.
 
+    def can_record_police(self, model: Any, actor: Actor | None = None) -> bool:
+        return may_record_police(actor, model)
+
+    def can_update_report(self, model: Any, actor: Actor | None = None) -> bool:
+        return may_update_report(actor, model)
+
     def can_notify(self, model: Any, actor: Actor | None = None) -> bool:
         return may_notify(actor, model)
 
@@ -518,6 +568,37 @@ class BreachMachine(StateMachine):
         return may_close(actor, model)
 
     # Validators: raise InputError (field -> GOV.UK message) with every error at once.
+
+    def validate_record_police(
+        self,
+        model: Any,
+        actor: Actor | None = None,
+        police_reference: Any = None,
+        no_police_reference_reason: Any = None,
+    ) -> None:
+        if not may_record_police(actor, model):
+            return
+        errors: dict[str, str] = {}
+        reference = optional_text(
+            errors, "police_reference", police_reference, "Police crime reference", REFERENCE_MAX
+        )
+        reason = optional_text(
+            errors,
+            "no_police_reference_reason",
+            no_police_reference_reason,
+            "Why there is no crime reference",
+            REASON_MAX,
+        )
+        if not errors and not reference and not reason:
+            errors["police_reference"] = (
+                "Enter the police crime reference number, or why there is none yet"
+            )
+        if errors:
+            raise InputError(errors)
+
+    def validate_update_report(self, model: Any, actor: Actor | None = None, **data: Any) -> None:
+        if may_update_report(actor, model):
+            validate_report_details(data)
 
     def validate_notify(
         self,
@@ -805,6 +886,26 @@ class BreachMachine(StateMachine):
 
     # Actions: run only after the guard and validators passed; they set the row's fields.
     # Saving the row is the caller's (the audit listener's after_transition).
+
+    def on_record_police(
+        self,
+        model: Any,
+        now: dt.datetime,
+        police_reference: Any = None,
+        no_police_reference_reason: Any = None,
+        line_manager_told: Any = None,
+    ) -> None:
+        model.police_reference = text(police_reference) or None
+        model.no_police_reference_reason = text(no_police_reference_reason) or None
+        model.line_manager_told = confirmed(line_manager_told)
+        if model.police_reference and not model.police_recorded_at:
+            model.police_recorded_at = now
+
+    def on_update_report(self, model: Any, **data: Any) -> None:
+        details = validate_report_details(data)
+        for key in REPORT_DETAIL_FIELDS:
+            value = details[key]
+            setattr(model, key, ",".join(value) if key == "data_categories" else value)
 
     def on_notify(
         self,

@@ -64,6 +64,35 @@ def confirmed(value: Any) -> bool:
     return text(value).lower() in _TRUE
 
 
+_DIGITS = re.compile(r"[0-9]+")
+_GROUPED_DIGITS = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+")
+
+
+def whole_number(value: Any, maximum: int, *, grouped: bool = False) -> int | None:
+    """The one way a number is read: an int from 0 to `maximum`, or None.
+
+    Text must be ASCII digits (optionally grouped with commas): `str.isdigit()` and `int()`
+    accept "²" and other Unicode digits, and int() then raises or reads them as numbers.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 <= value <= maximum else None
+    if not is_digits(value, grouped=grouped):
+        return None
+    digits = text(value).replace(",", "").lstrip("0") or "0"
+    # Compare lengths first: int() of thousands of digits is slow, and refused past 4,300.
+    if len(digits) > len(str(maximum)):
+        return None
+    number = int(digits)
+    return number if number <= maximum else None
+
+
+def is_digits(value: Any, *, grouped: bool = False) -> bool:
+    """True for text of ASCII digits only (optionally grouped with commas)."""
+    return bool((_GROUPED_DIGITS if grouped else _DIGITS).fullmatch(text(value)))
+
+
 def as_datetime(value: Any) -> dt.datetime | None:
     return value if isinstance(value, dt.datetime) else None
 

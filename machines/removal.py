@@ -63,6 +63,9 @@ DESTRUCTION_METHODS: tuple[tuple[str, str], ...] = (
 NOTE_MAX = 500
 WITNESS_MAX = 120
 WHERE_MAX = 300
+PAPERS_MAX = 500
+PURPOSE_OTHER_MAX = 300
+RECORD_DESCRIPTION_MAX = 120  # models.records.Record.description
 
 
 def is_pre_authorised(purpose: str | None) -> bool:

@@ -18,7 +18,7 @@ from peewee import (
     fn,
 )
 
-from machines.breach import BreachMachine, breach_machine, may_see_case
+from machines.breach import BreachMachine, breach_machine, may_see_case, waiting_events
 from machines.common import Actor
 from machines.permissions import Can
 from models.base import BaseModel, VersionedModel
@@ -38,6 +38,7 @@ _PROBE_FACTS: tuple[dict, ...] = (
     {"category": "other"},
     {"category": "near_miss", "data_left_control": False},
     {"category": "loss", "police_reference": "probe", "line_manager_told": True},
+    {"category": "loss"},  # waits for its police details
 )
 _OPEN_STATES: tuple[str, ...] = tuple(s.id for s in BreachMachine.states if not s.final)
 
@@ -175,7 +176,9 @@ class Breach(VersionedModel):
         )
         waiting = []
         for breach in rows[:scan]:
-            events = enabled_event_ids(breach_machine(breach), actor, now)
+            events = waiting_events(
+                enabled_event_ids(breach_machine(breach), actor, now), breach, actor
+            )
             if events:
                 waiting.append((breach, events))
         return waiting, len(rows) > scan
@@ -287,7 +290,8 @@ def _states_to_act_in(actor: Actor) -> Mapping[str, frozenset[str]]:
             for facts in _PROBE_FACTS:
                 probe = Breach(state=state, team=actor.team_id, **people, **facts)
                 # Guards do not read the clock; `now` is passed as every caller does.
-                if enabled_event_ids(breach_machine(probe), actor, dt.datetime.min):
+                events = enabled_event_ids(breach_machine(probe), actor, dt.datetime.min)
+                if waiting_events(events, probe, actor):
                     states.add(state)
                     break
         found[relation] = frozenset(states)

@@ -18,6 +18,7 @@ from models.records import Removal
 from models.reminders import confirm_location_tasks
 from services import clock
 from views.access import requires
+from views.forms import id_arg
 from views.htmx import targets
 from views.paging import page_of
 
@@ -27,7 +28,9 @@ bp = Blueprint("boards", __name__)
 def _scope() -> tuple[list[int] | None, Team | None]:
     """The teams this board shows: a line manager's own; directors any one, or all (None)."""
     if current_user.can(Can.WATCH_EVERY_TEAM):
-        team_id = request.args.get("team", type=int)
+        team_id = id_arg("team")
+        if request.args.get("team") and team_id is None:
+            abort(404)  # no such team: a number too big, or not a number at all
         if team_id:
             team = Team.get_or_none(Team.id == team_id) or abort(404)
             return [team.id], team

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 
 from flask import current_app, request
 
+from machines.common import whole_number
+
 MAX_PAGE = 1_000_000
 
 
 def page_arg() -> int:
     """The page number asked for, from 1 to MAX_PAGE (lists cap it at their last page too)."""
-    return min(max(1, request.args.get("page", 1, type=int)), MAX_PAGE)
+    return whole_number(request.args.get("page"), MAX_PAGE) or 1
 
 
 @dataclass(frozen=True)

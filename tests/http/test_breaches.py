@@ -871,7 +871,7 @@ def test_a_step_posted_from_a_stale_page_is_409_and_changes_nothing(cast, case):
     before = (fresh(case).version, audit_count(case))
     response = send(cast["lina"], case, "assess_risk", version=old_version, **ASSESS)
     assert response.status_code == 409
-    assert "Someone else moved this case on" in response.get_data(as_text=True)
+    assert "Someone else changed this case" in response.get_data(as_text=True)
     stored = fresh(case)
     assert stored.state == "notified" and stored.likelihood is None
     assert (stored.version, audit_count(case)) == before
