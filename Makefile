@@ -46,10 +46,11 @@ assets: $(ASSETS) ## Build the CSS and copy the scripts into static/
 
 instance/safekeep.db: | $(PY)
 	@mkdir -p instance
-	$(FLASK) init-db
+	$(FLASK) db-upgrade
 	$(FLASK) seed-demo
 
 run: $(PY) assets instance/safekeep.db ## Serve the demo on http://127.0.0.1:5000 (SQLite, demo data)
+	@$(FLASK) db-upgrade
 	@$(FLASK) demo-sign-ins
 	$(FLASK) run --host 127.0.0.1 --port 5000
 

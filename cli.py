@@ -17,13 +17,30 @@ def init_app(app: Flask) -> None:
     from demo.accounts import DEMO_PASSWORD, demo_accounts, seed_demo
     from models.audit import verify_chain
 
-    @app.cli.command("init-db")
-    def init_db() -> None:
-        """Create the schema (safe to run again) and record its version."""
-        from models import create_schema
+    @app.cli.command("db-upgrade")
+    def db_upgrade() -> None:
+        """Create the schema, or upgrade an older database step by step (safe to run again)."""
+        from models.migrations import MigrationError, upgrade
 
-        version = create_schema()
-        click.echo(f"Database ready (schema version {version}).")
+        try:
+            result = upgrade()
+        except MigrationError as error:
+            raise click.ClickException(str(error)) from None
+        if result.before is None:
+            click.echo(f"Created an empty database at schema version {result.after}.")
+            return
+        for done in result.applied:
+            click.echo(f"  {done.number}: {done.title}")
+        if result.applied:
+            click.echo(f"Upgraded from schema version {result.before} to {result.after}.")
+        else:
+            click.echo(f"Database ready (schema version {result.after}); nothing to upgrade.")
+
+    @app.cli.command("init-db")
+    @click.pass_context
+    def init_db(ctx: click.Context) -> None:
+        """The old name of db-upgrade (create or upgrade the schema)."""
+        ctx.invoke(db_upgrade)
 
     @app.cli.command("create-user")
     @click.argument("username")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from models import ALL_MODELS, create_schema
+from models import create_schema
 from models.base import db
 from models.people import Team, User, UserRole, hash_secret
 from services import clock
@@ -125,9 +125,11 @@ def postgres_server():
 
 
 def _empty_postgres(url: str) -> None:
-    """Give each test an empty schema: drop and recreate our tables (fast on a tiny DB)."""
+    """Give each test an empty database (fast on a tiny one): drop the whole schema, so tables
+    a migration test made or renamed go too, and create ours afresh."""
     db.connect(reuse_if_open=True)
-    db.drop_tables(ALL_MODELS, safe=True, cascade=True)
+    db.execute_sql("DROP SCHEMA public CASCADE")
+    db.execute_sql("CREATE SCHEMA public")
     create_schema()
 
 

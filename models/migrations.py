@@ -1,0 +1,247 @@
+"""Numbered schema migrations: `flask --app app db-upgrade` brings a database to this code's
+schema and keeps every row. `make run`, `init-db` and the deployment files run it too.
+
+How it works
+------------
+- `schema_version` holds one row per version reached, with when.
+- A database with no tables at all is created from the models as they are now and stamped
+  with the latest version: steps exist for databases that already hold data.
+- An older database runs each missing step in order, each in its own transaction together
+  with its `schema_version` row: a failed step leaves the database at the last whole step,
+  and running the command again carries on from there. (PostgreSQL's DDL is transactional;
+  so is SQLite's. On SQLite foreign keys are off during a step, because a column change
+  rebuilds the table, and `PRAGMA foreign_key_check` must find nothing before it commits.)
+- Two processes upgrading at once (two containers starting) take turns: SQLite's
+  BEGIN IMMEDIATE, a PostgreSQL advisory lock. Each re-reads the version inside the lock, so
+  a step never runs twice.
+- A database newer than the code (a rollback of the code after an upgrade) is refused.
+
+How to add a migration
+----------------------
+1. Change the model in models/.
+2. At the end of this module add the next number (other branches may add one at the same
+   time: whoever merges second renumbers theirs; two steps with one number fail at import):
+
+       @step(3, "removal.note: a free-text note kept with a removal")
+       def _removal_note(m: Migration) -> None:
+           m.add_column("removal", "note", TextField(null=True))
+
+   `m.add_column` adds a column to a table that has rows: NULL columns are a plain
+   ALTER TABLE; a NOT NULL column needs a `default`, which is written into every existing
+   row first. Anything else playhouse.migrate offers goes through `m.run(m.migrator.<op>)`
+   (rename_column, add_not_null, add_index, drop_column, ...); data changes through
+   `m.sql(...)`. On SQLite many of those rebuild the table (copy, drop, rename) with its
+   indexes; tests/http/test_migrations.py upgrades a database full of data through them.
+3. A new table: declare it inside the step as it is on that day (`class Thing(m.Model)`)
+   and call `m.create_tables(Thing)`. Never import the app's models into a step: they
+   change later, and a step must always do exactly what it did the day it landed.
+4. Never edit a step that has landed on main; add another.
+
+`tests/http/test_migrations.py` fails when a model's table differs between a fresh
+database and an upgraded one, i.e. when a model changed without a step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from peewee import (
+    DateTimeField,
+    Field,
+    ForeignKeyField,
+    Model,
+    PostgresqlDatabase,
+    fn,
+)
+from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, migrate
+
+from models.base import SchemaVersion, db, utcnow
+
+# The oldest schema these steps start from: the foundation's tables (version 1).
+BASELINE = 1
+
+# Advisory lock key that makes concurrent upgrades of one PostgreSQL database take turns.
+MIGRATION_LOCK_KEY = 7_345_002
+
+
+class MigrationError(Exception):
+    """The database cannot be brought to this code's schema (said in one sentence)."""
+
+
+@dataclass
+class Migration:
+    """What a step gets: the migrator for this database and a few shortcuts."""
+
+    migrator: SchemaMigrator
+
+    @property
+    def is_postgres(self) -> bool:
+        return isinstance(self.migrator, PostgresqlMigrator)
+
+    @property
+    def Model(self) -> type[Model]:  # noqa: N802 - used as a base class: `class T(m.Model)`
+        """A base class for a table declared inside a step, bound to this database."""
+
+        class StepModel(Model):
+            class Meta:
+                database = db
+                legacy_table_names = False
+
+        return StepModel
+
+    def run(self, *operations) -> None:
+        """Run playhouse.migrate operations (`m.migrator.rename_column(...)`, ...)."""
+        migrate(*operations)
+
+    def add_column(self, table: str, column: str, field: Field) -> None:
+        """Add a column to a table that may hold rows (NOT NULL needs a default)."""
+        self.run(self.migrator.add_column(table, column, field))
+
+    def create_tables(self, *models: type[Model]) -> None:
+        db.create_tables(models, safe=False)
+
+    def sql(self, statement: str, params: tuple | list | None = None) -> None:
+        db.execute_sql(statement, params)
+
+
+@dataclass
+class Step:
+    number: int
+    title: str
+    apply: Callable[[Migration], None]
+
+
+STEPS: dict[int, Step] = {}
+
+
+def step(number: int, title: str):
+    """Register the migration to `number` (the next after the highest one here)."""
+
+    def register(fn: Callable[[Migration], None]) -> Callable[[Migration], None]:
+        if number in STEPS:
+            raise RuntimeError(f"Migration step {number} is defined twice: renumber one")
+        STEPS[number] = Step(number, title, fn)
+        return fn
+
+    return register
+
+
+@dataclass
+class UpgradeResult:
+    before: int | None  # None: the database was empty
+    after: int
+    applied: list[Step] = field(default_factory=list)
+
+
+def latest(steps: dict[int, Step] | None = None) -> int:
+    return max((steps if steps is not None else STEPS), default=BASELINE)
+
+
+def current_version() -> int | None:
+    """The version this database is at; None when it has no schema_version table."""
+    if not db.table_exists(SchemaVersion._meta.table_name):
+        return None
+    version = SchemaVersion.select(fn.MAX(SchemaVersion.version)).scalar()
+    if version is None:
+        raise MigrationError("The schema_version table is empty, so the schema is unknown.")
+    return version
+
+
+def upgrade(steps: dict[int, Step] | None = None) -> UpgradeResult:
+    """Create an empty database, or run the steps an older one is missing; say what was done."""
+    steps = STEPS if steps is None else steps
+    target = latest(steps)
+    _check_numbering(steps)
+    with _exclusive():
+        before = current_version()
+        if before is None:
+            if db.get_tables():
+                raise MigrationError(
+                    "The database has tables but no schema_version table, so its schema is "
+                    "unknown: point DATABASE_URL at Safekeep's database, or at an empty one."
+                )
+            _create_fresh(target)
+            return UpgradeResult(None, target)
+    if before > target:
+        raise MigrationError(
+            f"The database is at schema version {before}, newer than this code knows "
+            f"({target}): deploy the newer code."
+        )
+    result = UpgradeResult(before, before)
+    for number in range(before + 1, target + 1):
+        with _exclusive(rebuilds_tables=True):
+            if current_version() >= number:  # another process got there first
+                continue
+            steps[number].apply(Migration(_migrator()))
+            SchemaVersion.create(version=number, applied_at=utcnow())
+        result.applied.append(steps[number])
+        result.after = number
+    return result
+
+
+def _check_numbering(steps: dict[int, Step]) -> None:
+    expected = list(range(BASELINE + 1, latest(steps) + 1))
+    if sorted(steps) != expected:
+        raise RuntimeError(f"Migration steps must be numbered {expected}, not {sorted(steps)}")
+
+
+def _create_fresh(version: int) -> None:
+    from models import ALL_MODELS
+
+    db.create_tables(ALL_MODELS, safe=False)
+    SchemaVersion.create(version=version, applied_at=utcnow())
+
+
+def _migrator() -> SchemaMigrator:
+    return SchemaMigrator.from_database(db)
+
+
+@contextmanager
+def _exclusive(rebuilds_tables: bool = False):
+    """One transaction that no other upgrade runs beside.
+
+    `rebuilds_tables`: on SQLite, foreign keys off for the transaction (a rebuilt table is
+    dropped and renamed, which would cascade or fail with them on) and checked at the end.
+    The pragma only works outside a transaction, hence here and not in the step.
+    """
+    if isinstance(db.obj, PostgresqlDatabase):
+        with db.atomic():
+            db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
+            yield
+        return
+    foreign_keys = bool(db.pragma("foreign_keys"))
+    if rebuilds_tables and foreign_keys:
+        db.pragma("foreign_keys", 0)
+    try:
+        with db.atomic("IMMEDIATE"):
+            yield
+            if rebuilds_tables:
+                broken = db.execute_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise MigrationError(
+                        f"The step left {len(broken)} rows pointing at rows that do not exist "
+                        f"(first: table {broken[0][0]}, row {broken[0][1]}); nothing was changed."
+                    )
+    finally:
+        if rebuilds_tables and foreign_keys:
+            db.pragma("foreign_keys", 1)
+
+
+# -- The steps, oldest first -----------------------------------------------------------------
+
+
+@step(2, "kiosk_failure: failed identifications at each team-base kiosk")
+def _kiosk_failure(m: Migration) -> None:
+    class User(m.Model):
+        pass
+
+    class KioskFailure(m.Model):
+        kiosk = ForeignKeyField(User, backref="kiosk_failures", on_delete="CASCADE")
+        at = DateTimeField()
+
+        class Meta:
+            indexes = ((("kiosk", "at"), False),)
+
+    m.create_tables(KioskFailure)
