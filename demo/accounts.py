@@ -10,6 +10,15 @@ from services.accounts import add_user
 DEMO_PASSWORD = "safekeep-demo-2026"
 
 
+# The regulated professions of the demo's team staff (machines.professions).
+_PROFESSIONS = {
+    "lina": "social_worker",
+    "pat": "social_worker",
+    "sam": "social_worker",
+    "mo": "social_worker",
+    "alex": "occupational_therapist",
+}
+
 # username, name, staff number, team, roles, line manager
 _DEMO = [
     ("lina", "Lina Okafor", "10001", "Children North", ["line_manager"], None),
@@ -46,6 +55,7 @@ def seed_demo() -> bool:
                 DEMO_PASSWORD,
                 pin=DEMO_PIN,
                 email=f"{username}@council.example",
+                profession=_PROFESSIONS.get(username),
             )
     return True
 

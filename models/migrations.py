@@ -48,6 +48,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from peewee import (
+    CharField,
     DateTimeField,
     Field,
     ForeignKeyField,
@@ -245,3 +246,8 @@ def _kiosk_failure(m: Migration) -> None:
             indexes = ((("kiosk", "at"), False),)
 
     m.create_tables(KioskFailure)
+
+
+@step(3, "user.profession: the professional regulator a breach decision refers to")
+def _user_profession(m: Migration) -> None:
+    m.add_column("user", "profession", CharField(null=True))

@@ -62,6 +62,8 @@ class User(BaseModel):
     locked_until = DateTimeField(null=True)
     failed_pins = IntegerField(default=0)
     pin_locked_until = DateTimeField(null=True)
+    # machines.professions: which professional regulator a breach decision refers to.
+    profession = CharField(null=True)
     created_at = DateTimeField(default=utcnow)
 
     # Flask-Login: the session token of the request, set by the user loader.

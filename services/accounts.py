@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from machines.permissions import Role
+from machines.professions import PROFESSIONS
 from models.base import db
 from models.people import Team, User, UserRole, hash_secret
 
@@ -21,6 +22,7 @@ def add_user(
     password: str,
     pin: str | None = None,
     email: str | None = None,
+    profession: str | None = None,
 ) -> User:
     """Create one account; raise UserInputError naming the first bad argument."""
     username = username.strip().lower()
@@ -33,6 +35,9 @@ def add_user(
         raise UserInputError("Usernames use letters, digits, dots, hyphens and underscores only.")
     if len(password) < 12:
         raise UserInputError("The password must be at least 12 characters long.")
+    if profession and profession not in dict(PROFESSIONS):
+        known = ", ".join(dict(PROFESSIONS))
+        raise UserInputError(f"Unknown profession '{profession}'. Professions are: {known}.")
     if email and ("@" not in email or " " in email.strip()):
         raise UserInputError(f"'{email}' is not an email address.")
     if User.by_username(username):
@@ -53,6 +58,7 @@ def add_user(
             team=team,
             line_manager=manager,
             email=email.strip().lower() if email else None,
+            profession=profession or None,
         )
         user.set_password(password)
         if pin:
