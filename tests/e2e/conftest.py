@@ -75,7 +75,8 @@ MAX_DOM_ELEMENTS = 1400
 
 def check_accessibility(page) -> None:
     """Run axe-core on the page as it is now; fail on any WCAG 2.2 A/AA violation or on a
-    page too big for a low-spec laptop (the brief: under ~1,400 DOM elements)."""
+    page too big for a low-spec laptop (the brief: under ~1,400 DOM elements). Then what axe
+    does not check: the accessibility statement link."""
     page.add_script_tag(path=str(AXE))
     result = page.evaluate(
         "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS
@@ -88,6 +89,14 @@ def check_accessibility(page) -> None:
     # Low-spec laptops: every page stays small enough to lay out quickly.
     elements = page.evaluate("document.getElementsByTagName('*').length")
     assert elements < MAX_DOM_ELEMENTS, f"{page.url}: {elements} DOM elements"
+    check_statement_link(page)
+
+
+def check_statement_link(page) -> None:
+    """The 2018 Accessibility Regulations: every page links to the accessibility statement."""
+    link = page.locator("footer").get_by_role("link", name="Accessibility statement")
+    assert link.count() == 1, f"{page.url}: no accessibility statement in the footer"
+    assert link.get_attribute("href") == "/accessibility"
 
 
 def screenshot(page, name: str) -> Path:
