@@ -22,6 +22,7 @@ from models.dispatches import Dispatch
 from models.records import Record
 from models.transitions import enabled_event_ids
 from services import clock
+from views.display import event_words
 from views.forms import FormErrors, checked, id_arg, text
 from views.htmx import is_htmx
 from views.transitions import DONE, attempt
@@ -217,8 +218,9 @@ def transition(dispatch_id: int, event: str):
         form = {}
     fresh = Dispatch.get_by_id(dispatch_id)
     if is_htmx():
+        outcome = None if errors else event_words("dispatch", event)
         return render_template(
-            "dispatches/_status_panel.html", **_panel_context(fresh, errors, form)
+            "dispatches/_status_panel.html", outcome=outcome, **_panel_context(fresh, errors, form)
         ), status
     if errors:
         return _render_page(fresh, errors, form, status)

@@ -21,6 +21,7 @@ from models.records import Record, Removal
 from models.transitions import apply_transition, enabled_event_ids
 from services import clock
 from views.access import requires
+from views.display import event_words
 from views.forms import FormErrors, checked, date_input, page_arg, text, time_input
 from views.htmx import is_htmx
 from views.transitions import DONE, attempt
@@ -359,7 +360,9 @@ def transition(removal_id: int, event: str):
             form = {}
     if is_htmx():
         context = _panel_context(record, errors, form)
-        panel = render_template("records/_status_panel.html", **context)
+        # Say what was done: the success banner takes the focus, so it is read out.
+        outcome = None if errors else event_words("removal", event)
+        panel = render_template("records/_status_panel.html", outcome=outcome, **context)
         if errors:
             return panel, status
         # The history and timeline changed too: send them, swapped out of band.

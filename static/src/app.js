@@ -24,19 +24,34 @@ function takeOverReveals(scope) {
     });
 }
 
+// The title says "Error: " exactly while the page shows an error summary, also after a swap.
+function syncTitle() {
+  const bare = document.title.replace(/^Error: /, "");
+  document.title = document.querySelector(".govuk-error-summary") ? `Error: ${bare}` : bare;
+}
+
 takeOverReveals(document);
 initAll();
 
+// An alert about an earlier request (#app-alerts: "You do not have access", say) is out of
+// date once another request has answered.
+document.body.addEventListener("htmx:afterSwap", (event) => {
+  const alerts = document.getElementById("app-alerts");
+  if (alerts && event.detail.target !== alerts) alerts.replaceChildren();
+});
+
 // Components inside a panel htmx has just swapped in need starting too. After a change the
-// focus would fall to the page body (the button pressed is gone): put it on the new panel's
-// heading, so keyboard and screen reader users hear what changed. An error summary takes
-// focus itself (GOV.UK Frontend), so that case is left to it.
+// focus would fall to the page body (the button pressed is gone). A change that was made
+// comes back with a success banner, one that was refused with an error summary: GOV.UK
+// Frontend moves the focus to either (role="alert"), so the outcome is read out. Otherwise
+// the focus goes to the new panel's heading.
 document.body.addEventListener("htmx:afterSettle", (event) => {
   const panel = event.detail.elt;
   takeOverReveals(panel);
   initAll({ scope: panel });
+  syncTitle();
   const heading = panel.querySelector("#status-heading");
-  if (heading && !panel.querySelector(".govuk-error-summary")) {
+  if (heading && !panel.querySelector(".govuk-error-summary, .govuk-notification-banner")) {
     heading.setAttribute("tabindex", "-1");
     heading.focus();
   }

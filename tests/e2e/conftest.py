@@ -76,7 +76,7 @@ MAX_DOM_ELEMENTS = 1400
 def check_accessibility(page) -> None:
     """Run axe-core on the page as it is now; fail on any WCAG 2.2 A/AA violation or on a
     page too big for a low-spec laptop (the brief: under ~1,400 DOM elements). Then what axe
-    does not check: the accessibility statement link."""
+    does not check: the title and the accessibility statement link."""
     page.add_script_tag(path=str(AXE))
     result = page.evaluate(
         "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS
@@ -89,7 +89,27 @@ def check_accessibility(page) -> None:
     # Low-spec laptops: every page stays small enough to lay out quickly.
     elements = page.evaluate("document.getElementsByTagName('*').length")
     assert elements < MAX_DOM_ELEMENTS, f"{page.url}: {elements} DOM elements"
+    check_title(page)
     check_statement_link(page)
+
+
+# Screens whose heading greets the signed-in person by name: one screen, many headings.
+GREETING_TITLES = {"Home", "Scan a label – Kiosk"}
+_screens_by_title: dict[str, str] = {}
+
+
+def check_title(page) -> None:
+    """The title says where you are: "Error: " exactly when the page shows an error summary
+    (also after an htmx swap), and no two different screens share a title."""
+    title = page.title()
+    errors = page.locator(".govuk-error-summary").count()
+    assert title.startswith("Error: ") == bool(errors), f"{page.url}: title {title!r}"
+    name = title.removeprefix("Error: ").rsplit(" – Safekeep – ", 1)[0]
+    heading = " ".join(page.locator("h1").first.inner_text().split())
+    if name in GREETING_TITLES:
+        return
+    seen = _screens_by_title.setdefault(name, heading)
+    assert seen == heading, f"{page.url}: {name!r} is the title of {seen!r} and {heading!r}"
 
 
 def check_statement_link(page) -> None:

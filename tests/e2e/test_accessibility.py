@@ -1,14 +1,20 @@
-"""Accessibility beyond axe: the accessibility statement is there for everyone. (Every page
-the other browser tests visit is checked for the statement link too:
-conftest.check_accessibility.)"""
+"""Accessibility beyond axe: htmx changes say what happened, titles say where you are, and
+the accessibility statement is there for everyone. (Every page the other browser tests
+visit gets the title and statement checks too: conftest.check_accessibility.)"""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import check_accessibility, screenshot
+from demo.accounts import DEMO_PIN
+from models.dispatches import Dispatch
+from models.people import Team, User
+from models.records import Record, Removal
+from services import clock
+from tests.e2e.conftest import check_accessibility, screenshot, sign_in
 
 SCREEN = {"width": 1366, "height": 768}
 SUFFIX = " – Safekeep – Example London Borough"
@@ -16,6 +22,32 @@ SUFFIX = " – Safekeep – Example London Borough"
 
 def _context(browser, base_url, **kwargs):
     return browser.new_context(base_url=base_url, bypass_csp=True, viewport=SCREEN, **kwargs)
+
+
+def _record(description: str, username: str = "pat", case_id: str = "5550808") -> Record:
+    owner = User.by_username(username)
+    return Record.create(
+        case_id=case_id, description=description, team=owner.team_id, created_by=owner
+    )
+
+
+def _removal(record: Record, state: str, username: str = "pat", **fields) -> Removal:
+    owner = User.by_username(username)
+    purpose = fields.pop("purpose", "other")
+    return Removal.create(
+        record=record,
+        team=owner.team_id,
+        state=state,
+        for_user=owner,
+        requested_by=owner,
+        requester_manager=owner.line_manager_id,
+        purpose=purpose,
+        purpose_other="Writing the assessment at home" if purpose == "other" else None,
+        papers="Chronology",
+        due_on=clock.uk_today() + dt.timedelta(days=fields.pop("due_in_days", 3)),
+        requested_at=clock.now(),
+        **fields,
+    )
 
 
 # -- 4. the accessibility statement ---------------------------------------------------------
@@ -45,4 +77,122 @@ def test_the_statement_is_reachable_without_signing_in(browser, base_url):
     )
     check_accessibility(page)
     screenshot(page, "accessibility-statement")
+    context.close()
+
+
+# -- 6. htmx changes say what happened -------------------------------------------------------
+
+
+def test_a_refused_change_says_error_in_the_title_and_a_done_one_says_what_was_done(
+    browser, base_url
+):
+    record = _record("Outcome test bundle")
+    _removal(record, "approved_for_removal", purpose="court")
+    context = _context(browser, base_url)
+    page = context.new_page()
+    sign_in(page, "pat")
+    page.goto(f"/records/{record.id}")
+    title = f"Outcome test bundle (5550808){SUFFIX}"
+    expect(page).to_have_title(title)
+
+    # Refused: the error summary takes the focus and the title says "Error: ".
+    page.get_by_role("button", name="Take out").click()
+    summary = page.locator("#status .govuk-error-summary")
+    expect(summary).to_contain_text("lockable bag")
+    expect(summary).to_be_focused()
+    expect(page).to_have_title("Error: " + title)
+    check_accessibility(page)
+
+    # Done: a success banner says what was done and takes the focus; "Error: " goes.
+    for label in ("lockable bag", "password protected", "USB memory stick", "notebook secure"):
+        page.get_by_label(label).check()
+    page.get_by_role("button", name="Take out").click()
+    banner = page.locator("#status .govuk-notification-banner")
+    expect(banner).to_have_attribute("role", "alert")
+    expect(banner.locator(".govuk-notification-banner__heading")).to_have_text(
+        "Papers taken out, safeguards confirmed"
+    )
+    expect(banner).to_be_focused()
+    expect(page).to_have_title(title)
+    check_accessibility(page)
+    screenshot(page, "outcome-taken-out")
+    page.get_by_role("button", name="Return papers").click()
+    expect(banner).to_contain_text("Papers returned to the office")
+    expect(banner).to_be_focused()
+    expect(page).to_have_title(title)
+    context.close()
+
+
+def test_a_dispatch_change_says_what_happened_too(browser, base_url):
+    pat, sam = User.by_username("pat"), User.by_username("sam")
+    dispatch = Dispatch.create(
+        team=pat.team_id,
+        case_id="5550808",
+        state="checked",
+        description="Outcome test letter",
+        method="special_delivery",
+        recipient_organisation="Family Court",
+        recipient_role="Court clerk",
+        address="1 Court Street",
+        drafted_by=pat,
+        drafted_at=clock.now(),
+        checked_by=sam,
+        checked_at=clock.now(),
+        address_source="case_record",
+        lawful_basis="Court direction",
+    )
+    context = _context(browser, base_url)
+    page = context.new_page()
+    sign_in(page, "pat")
+    page.goto(f"/dispatches/{dispatch.id}")
+    title = f"Dispatch {dispatch.id}{SUFFIX}"
+    page.get_by_role("button", name="Record as sent").click()
+    expect(page.locator("#status .govuk-error-summary")).to_be_focused()
+    expect(page).to_have_title("Error: " + title)
+    check_accessibility(page)
+    page.get_by_label("Special delivery tracking reference").fill("AB123456789GB")
+    page.get_by_role("button", name="Record as sent").click()
+    banner = page.locator("#status .govuk-notification-banner")
+    expect(banner).to_contain_text("Recorded as sent")
+    expect(banner).to_be_focused()
+    expect(page).to_have_title(title)
+    check_accessibility(page)
+    context.close()
+
+
+# -- 9. titles say where you are ------------------------------------------------------------
+
+
+def test_kiosk_screens_and_boards_have_titles_of_their_own(browser, base_url):
+    record = _record("Title test bundle")
+    _removal(record, "approved_for_removal", purpose="court")
+    context = _context(browser, base_url)
+    page = context.new_page()
+    sign_in(page, "kiosk-north")
+    expect(page).to_have_title("Identify yourself – Kiosk" + SUFFIX)
+    page.get_by_label("Staff number").fill("10002")
+    page.get_by_role("button", name="Continue").click()
+    expect(page).to_have_title("Error: Identify yourself – Kiosk" + SUFFIX)
+    page.get_by_label("Staff number").fill("10002")
+    page.get_by_label("PIN").fill(DEMO_PIN)
+    page.get_by_role("button", name="Continue").click()
+    expect(page).to_have_title("Scan a label – Kiosk" + SUFFIX)
+    check_accessibility(page)
+    page.get_by_label("Scan the record's label").fill(record.label_code)
+    page.keyboard.press("Enter")
+    expect(page).to_have_title("Title test bundle – Kiosk" + SUFFIX)
+    check_accessibility(page)
+    page.get_by_role("button", name="I'm finished – sign me out").click()
+    context.close()
+
+    context = _context(browser, base_url)
+    page = context.new_page()
+    sign_in(page, "dana")
+    page.goto("/board")
+    expect(page).to_have_title("Board: every team" + SUFFIX)
+    check_accessibility(page)
+    east = Team.get(Team.name == "Adults East")
+    page.goto(f"/board?team={east.id}")
+    expect(page).to_have_title("Team board: Adults East" + SUFFIX)
+    check_accessibility(page)
     context.close()
