@@ -24,6 +24,20 @@ function takeOverReveals(scope) {
     });
 }
 
+// A table's scroll region (components/tables.html) is a tab stop only while it has something
+// to scroll (a narrow screen, zoom): at full width it would be one more stop for nothing.
+const scrollStops = new ResizeObserver((entries) => entries.forEach(({ target }) => {
+  const region = target.closest(".app-table-scroll");
+  if (region.scrollWidth > region.clientWidth) region.setAttribute("tabindex", "0");
+  else region.removeAttribute("tabindex");
+}));
+function watchScrollRegions(scope) {
+  scope.querySelectorAll(".app-table-scroll").forEach((region) => {
+    scrollStops.observe(region);
+    if (region.firstElementChild) scrollStops.observe(region.firstElementChild);
+  });
+}
+
 // The title says "Error: " exactly while the page shows an error summary, also after a swap.
 function syncTitle() {
   const bare = document.title.replace(/^Error: /, "");
@@ -32,6 +46,7 @@ function syncTitle() {
 
 takeOverReveals(document);
 initAll();
+watchScrollRegions(document);
 
 // An alert about an earlier request (#app-alerts: "You do not have access", say) is out of
 // date once another request has answered.
@@ -49,6 +64,7 @@ document.body.addEventListener("htmx:afterSettle", (event) => {
   const panel = event.detail.elt;
   takeOverReveals(panel);
   initAll({ scope: panel });
+  watchScrollRegions(panel);
   syncTitle();
   const heading = panel.querySelector("#status-heading");
   if (heading && !panel.querySelector(".govuk-error-summary, .govuk-notification-banner")) {

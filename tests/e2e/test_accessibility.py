@@ -1,6 +1,7 @@
-"""Accessibility beyond axe: htmx changes say what happened, titles say where you are, and
-the accessibility statement is there for everyone. (Every page the other browser tests
-visit gets the title and statement checks too: conftest.check_accessibility.)"""
+"""Accessibility beyond axe: htmx changes say what happened, every page reflows at 320 CSS
+px, titles say where you are, and the accessibility statement is there for everyone. (Every
+page the other browser tests visit gets the reflow, title and statement checks too:
+conftest.check_accessibility.)"""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import re
 from playwright.sync_api import expect
 
 from demo.accounts import DEMO_PIN
+from models.base import write_transaction
+from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.people import Team, User
 from models.records import Record, Removal
 from services import clock
-from tests.e2e.conftest import check_accessibility, screenshot, sign_in
+from tests.e2e.conftest import REFLOW, check_accessibility, check_reflow, screenshot, sign_in
 
 SCREEN = {"width": 1366, "height": 768}
 SUFFIX = " – Safekeep – Example London Borough"
@@ -195,4 +198,132 @@ def test_kiosk_screens_and_boards_have_titles_of_their_own(browser, base_url):
     page.goto(f"/board?team={east.id}")
     expect(page).to_have_title("Team board: Adults East" + SUFFIX)
     check_accessibility(page)
+    context.close()
+
+
+# -- 5. reflow at 320 CSS px -----------------------------------------------------------------
+
+LONG_CASE_ID = "ABCDEFGHIJ1234567890"  # the longest case-system ID the rule allows
+LONG_WORD = "Supervisionnotes" * 7  # 112 characters, no space to break at
+LONG_EMAIL = "childrens.guardian.duty.team.for.the.north@cafcass-regional-office.example.org"
+
+
+def _long_strings_everywhere() -> dict:
+    """Records, a removal, a dispatch and a breach case whose strings do not break."""
+    pat, sam = User.by_username("pat"), User.by_username("sam")
+    out = _record(LONG_WORD, case_id=LONG_CASE_ID)
+    _removal(out, "out", due_in_days=-2, taken_out_at=clock.now())
+    waiting = _record(LONG_WORD[:-1] + "W", case_id=LONG_CASE_ID)
+    _removal(waiting, "requested")
+    spare = _record(LONG_WORD[:-1] + "S", case_id=LONG_CASE_ID)
+    dispatch = Dispatch.create(
+        team=pat.team_id,
+        case_id=LONG_CASE_ID,
+        description=LONG_WORD,
+        method="secure_email",
+        recipient_organisation="Cafcass",
+        recipient_role="Children's guardian",
+        address=LONG_EMAIL,
+        drafted_by=sam,
+        drafted_at=clock.now(),
+    )
+    with write_transaction():
+        breach = Breach.open_case(
+            {
+                "what_happened": f"Sent to {LONG_EMAIL} instead; {LONG_WORD}",
+                "happened_at": clock.now() - dt.timedelta(hours=3),
+                "discovered_at": clock.now() - dt.timedelta(hours=2),
+                "category": "wrong_recipient",
+                "data_categories": ["basic_identifiers"],
+                "people_affected": 1,
+                "records_affected": 1,
+                "children_or_vulnerable": True,
+                "special_category": False,
+            },
+            pat,
+            clock.now(),
+            case_id=LONG_CASE_ID,
+        )
+    return {"out": out, "spare": spare, "dispatch": dispatch, "breach": breach}
+
+
+def _visit(page, url: str) -> None:
+    response = page.goto(url)
+    assert response.status == 200, (url, response.status)
+    check_accessibility(page)  # axe, and no sideways scroll at 320 × 256 (check_reflow)
+
+
+def test_no_page_scrolls_sideways_at_320_css_pixels(browser, base_url):
+    data = _long_strings_everywhere()
+    out, spare, dispatch, breach = data["out"], data["spare"], data["dispatch"], data["breach"]
+    pages = {
+        None: ["/sign-in", "/accessibility"],
+        "pat": [
+            "/",
+            "/records",
+            f"/records/{out.id}",
+            f"/records/{spare.id}/remove",
+            "/records/new",
+            "/records/labels",
+            "/send",
+            "/send/new",
+            f"/dispatches/{dispatch.id}",
+            "/breaches",
+            "/breaches/new",
+            f"/breaches/{breach.id}",
+            f"/breaches/{breach.id}/report",
+            "/account/pin",
+            "/accessibility",
+        ],
+        "lina": ["/", "/board", "/approvals", f"/breaches/{breach.id}"],
+        "dana": ["/board", f"/breaches/{breach.id}/ico-draft"],
+        "gov": ["/register"],
+        "kiosk-north": ["/kiosk/"],
+    }
+    for username, urls in pages.items():
+        # Loaded at 320 × 256 from the start, as a zoomed-in browser would load them.
+        context = browser.new_context(base_url=base_url, bypass_csp=True, viewport=REFLOW)
+        page = context.new_page()
+        if username:
+            sign_in(page, username)
+        for url in urls:
+            _visit(page, url)
+        if username == "pat":
+            # Search results list the long case-system ID and description.
+            page.goto("/records")
+            page.get_by_label("Case-system ID or label code").fill(LONG_CASE_ID)
+            page.get_by_role("button", name="Find").click()
+            expect(page.get_by_role("heading", name="3 records found")).to_be_visible()
+            check_accessibility(page)
+            page.goto(f"/records/{out.id}")
+            screenshot(page, "reflow-record")
+        if username == "kiosk-north":
+            page.get_by_label("Staff number").fill("10002")
+            page.get_by_label("PIN").fill(DEMO_PIN)
+            page.get_by_role("button", name="Continue").click()
+            check_accessibility(page)
+            page.get_by_label("Scan the record's label").fill(out.label_code)
+            page.keyboard.press("Enter")
+            expect(page.get_by_role("heading", level=1)).to_have_text(LONG_WORD)
+            check_accessibility(page)
+            page.get_by_role("button", name="I'm finished – sign me out").click()
+        if username == "lina":
+            page.goto("/board")
+            screenshot(page, "reflow-board")
+        context.close()
+
+
+def test_the_reflow_check_can_fail(browser, base_url):
+    """check_reflow is what the other tests lean on: it sees a page wider than 320 px."""
+    context = browser.new_context(base_url=base_url, bypass_csp=True, viewport=SCREEN)
+    page = context.new_page()
+    page.goto("/accessibility")
+    page.evaluate("document.querySelector('h1').style.whiteSpace = 'nowrap'")
+    try:
+        check_reflow(page)
+    except AssertionError as error:
+        assert "px wide at 320" in str(error) and "h1" in str(error)
+    else:
+        raise AssertionError("check_reflow missed a page 320 px could not hold")
+    assert page.viewport_size == SCREEN  # put back for the rest of the test
     context.close()
