@@ -1,7 +1,7 @@
-"""Accessibility beyond axe: htmx changes say what happened, every page reflows at 320 CSS
-px, titles say where you are, and the accessibility statement is there for everyone. (Every
-page the other browser tests visit gets the reflow, title and statement checks too:
-conftest.check_accessibility.)"""
+"""Accessibility beyond axe: the board's refresh keeps the focus and can be paused, htmx
+changes say what happened, every page reflows at 320 CSS px, titles say where you are, and
+the accessibility statement is there for everyone. (Every page the other browser tests
+visit gets the reflow, title and statement checks too: conftest.check_accessibility.)"""
 
 from __future__ import annotations
 
@@ -51,6 +51,143 @@ def _removal(record: Record, state: str, username: str = "pat", **fields) -> Rem
         requested_at=clock.now(),
         **fields,
     )
+
+
+def _until(page, condition, seconds: float = 5) -> None:
+    """Wait (real time) for something the page does in the background."""
+    for _ in range(int(seconds * 20)):
+        if condition():
+            return
+        page.wait_for_timeout(50)
+    assert condition()
+
+
+def _hx_polls(page) -> list:
+    polls: list = []
+    page.on("request", lambda r: polls.append(r) if r.headers.get("hx-target") else None)
+    return polls
+
+
+# -- 3. the board's refresh -----------------------------------------------------------------
+
+
+def test_a_poll_never_moves_the_focus_and_says_what_changed(browser, base_url):
+    out = _record("Focus test papers out")
+    _removal(out, "out", purpose="court")
+    context = _context(browser, base_url)
+    page = context.new_page()
+    page.clock.install()
+    sign_in(page, "lina")
+    page.goto("/board")
+    expect(page).to_have_title("Team board: Children North" + SUFFIX)
+    status = page.get_by_role("status")
+    expect(status).to_have_text("The board updates itself every 30 seconds.")
+    check_accessibility(page)
+    polls = _hx_polls(page)
+
+    # Keyboard focus on a link in the papers-out table; meanwhile a new request arrives.
+    link = page.get_by_role("link", name="Focus test papers out")
+    link.focus()
+    pending = page.get_by_role("table", name="Requests waiting")
+    waiting_before = int(page.locator("#board-counts td").first.inner_text())
+    _removal(_record("Focus test new request"), "requested")
+    page.clock.fast_forward(31_000)
+    expect(pending).to_contain_text("Focus test new request")
+    assert len(polls) == 1
+    expect(link).to_be_focused()
+    expect(status).to_have_text(
+        re.compile(
+            rf"^Board updated at \d{{1,2}}:\d\d[ap]m: waiting for approval {waiting_before + 1}"
+            rf" \(was {waiting_before}\)\.$"
+        )
+    )
+
+    # A part holding the focus is not swapped while it does: it catches up once the focus
+    # has moved on.
+    new_link = page.get_by_role("link", name="Focus test new request")
+    new_link.focus()
+    _removal(_record("Focus test second request"), "requested")
+    page.clock.fast_forward(31_000)
+    expect(status).to_contain_text(f"waiting for approval {waiting_before + 2}")
+    expect(new_link).to_be_focused()
+    expect(pending).not_to_contain_text("Focus test second request")
+    link.focus()
+    page.clock.fast_forward(31_000)
+    expect(pending).to_contain_text("Focus test second request")
+    expect(link).to_be_focused()
+    assert len(polls) == 3
+    # Nothing changed since: nothing is announced again (the last change stays in the line).
+    last = status.inner_text()
+    page.clock.fast_forward(31_000)
+    _until(page, lambda: len(polls) == 4)
+    page.wait_for_timeout(300)  # the answer has been handled
+    expect(status).to_have_text(last)
+    check_accessibility(page)
+    screenshot(page, "board-after-polls")
+    context.close()
+
+
+def test_the_refresh_can_be_paused_by_keyboard_and_stays_paused(browser, base_url):
+    context = _context(browser, base_url)
+    page = context.new_page()
+    page.clock.install()
+    sign_in(page, "lina")
+    page.goto("/board")
+    polls = _hx_polls(page)
+    pause = page.get_by_role("button", name="Pause automatic updates")
+    pause.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_have_text("Automatic updates are paused.")
+    restart = page.get_by_role("button", name="Restart automatic updates")
+    expect(restart).to_be_focused()
+    check_accessibility(page)
+    page.clock.run_for(95_000)  # three polls' worth
+    page.wait_for_timeout(300)
+    assert polls == [], "the board polled while paused"
+
+    # Remembered for the page: still paused after a reload.
+    page.reload()
+    expect(restart).to_be_visible()
+    expect(page.get_by_role("status")).to_have_text("Automatic updates are paused.")
+    page.clock.run_for(65_000)
+    page.wait_for_timeout(300)
+    assert polls == []
+
+    # Restarting catches up at once, then polls every 30 s again.
+    restart.focus()
+    page.keyboard.press("Space")
+    expect(page.get_by_role("button", name="Pause automatic updates")).to_be_focused()
+    _until(page, lambda: len(polls) == 1)
+    page.clock.fast_forward(31_000)
+    _until(page, lambda: len(polls) == 2)
+    context.close()
+
+
+def test_a_failed_poll_is_announced_without_taking_the_focus(browser, base_url):
+    # A director watching a team that is then removed: the poll answers 404 until it is back.
+    team = Team.create(name="Poll failure team")
+    context = _context(browser, base_url)
+    page = context.new_page()
+    page.clock.install()
+    sign_in(page, "dana")
+    page.goto(f"/board?team={team.id}")
+    title = "Team board: Poll failure team" + SUFFIX
+    expect(page).to_have_title(title)
+    show = page.get_by_role("button", name="Show")
+    show.focus()
+    Team.delete_by_id(team.id)
+    page.clock.fast_forward(31_000)
+    alert = page.locator("#app-alerts .govuk-error-summary")
+    expect(alert).to_contain_text("Page not found")
+    expect(page).to_have_title("Error: " + title)
+    expect(show).to_be_focused()
+    check_accessibility(page)
+    Team.create(id=team.id, name="Poll failure team")
+    page.clock.fast_forward(31_000)
+    expect(alert).to_have_count(0)
+    expect(page).to_have_title(title)
+    expect(show).to_be_focused()
+    context.close()
 
 
 # -- 4. the accessibility statement ---------------------------------------------------------
