@@ -74,6 +74,8 @@ def create_app(config: dict | None = None) -> Flask:
         SQLITE_PATH=str(instance / "safekeep.db"),
         COUNCIL_NAME=os.environ.get("COUNCIL_NAME", "Example London Borough"),
         SERVICE_NAME="Safekeep",
+        # Where the accessibility statement sends people who need help or find a problem.
+        ACCESSIBILITY_EMAIL=os.environ.get("ACCESSIBILITY_EMAIL", "accessibility@example.org"),
         SESSION_IDLE_MINUTES=int(os.environ.get("SESSION_IDLE_MINUTES", "30")),
         # A team-base kiosk stays signed in through a working day without use; the person
         # identified at it is still forgotten after 60 seconds (views/kiosk.py).

@@ -14,7 +14,7 @@ from views.htmx import client_redirect, current_page, fragment_elsewhere, is_htm
 from views.navigation import nav_items
 
 # Endpoints anyone may reach without signing in.
-PUBLIC_ENDPOINTS = {"auth.sign_in", "health.healthz", "static"}
+PUBLIC_ENDPOINTS = {"auth.sign_in", "accessibility.statement", "health.healthz", "static"}
 
 ERROR_PAGES = {
     400: ("Your form could not be sent", "errors/400.html"),
@@ -28,6 +28,7 @@ ERROR_PAGES = {
 
 def register_views(app: Flask) -> None:
     from views import (
+        accessibility,
         account,
         auth,
         boards,
@@ -43,6 +44,7 @@ def register_views(app: Flask) -> None:
 
     del breach_reports  # its routes join the breaches blueprint
     for module in (
+        accessibility,
         auth,
         account,
         health,
@@ -75,8 +77,8 @@ def register_views(app: Flask) -> None:
     app.register_error_handler(Exception, _unexpected_error)
 
 
-# A kiosk account reaches the kiosk screens and nothing else.
-KIOSK_ENDPOINTS = {"auth.sign_out", "health.healthz", "static"}
+# A kiosk account reaches the kiosk screens and nothing else (but the accessibility statement).
+KIOSK_ENDPOINTS = {"auth.sign_out", "accessibility.statement", "health.healthz", "static"}
 
 
 def _require_sign_in():

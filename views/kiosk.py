@@ -73,7 +73,7 @@ def index():
     person = kiosk_person()
     return render_template(
         "kiosk/index.html",
-        title="Kiosk",
+        title="Scan a label" if person else "Identify yourself",
         person=person,
         errors={},
         done=request.args.get("done"),
@@ -112,7 +112,7 @@ def identify():
         return (
             render_template(
                 "kiosk/index.html",
-                title="Kiosk",
+                title="Identify yourself",
                 person=None,
                 errors=errors,
                 staff_number=form.staff_number.typed,
@@ -200,7 +200,9 @@ def scan():
     if not errors and record is None:
         errors.add("label_code", "No record of this team has that label code")
     if errors:
-        return render_template("kiosk/index.html", title="Kiosk", person=person, errors=errors), 422
+        return render_template(
+            "kiosk/index.html", title="Scan a label", person=person, errors=errors
+        ), 422
     return _render_record(person, record)
 
 
@@ -215,7 +217,7 @@ def _render_record(person: User, record: Record, errors=None, status: int = 200)
         ]
     return render_template(
         "kiosk/record.html",
-        title="Kiosk",
+        title=record.description,
         person=person,
         record=record,
         removal=removal,
