@@ -20,7 +20,7 @@ from werkzeug.routing import IntegerConverter
 
 import cli
 from models.base import MAX_ID, db
-from services import clock
+from services import clock, logs
 
 HERE = Path(__file__).resolve().parent
 
@@ -96,6 +96,7 @@ def create_app(config: dict | None = None) -> Flask:
         SMTP_TIMEOUT=float(os.environ.get("SMTP_TIMEOUT", "10")),
         REMINDER_BASE_URL=os.environ.get("REMINDER_BASE_URL", "http://localhost:5000"),
         REMINDER_CONFIRM_AFTER_DAYS=int(os.environ.get("REMINDER_CONFIRM_AFTER_DAYS", "3")),
+        LOG_LEVEL=os.environ.get("LOG_LEVEL", "INFO"),
     )
     if config:
         app.config.update(config)
@@ -115,6 +116,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
+    logs.init_app(app)  # first: every request has its id, even one the database fails
     _init_database(app)
     csrf.init_app(app)
     # Council networks are slow and often have no compressing proxy: compress here.

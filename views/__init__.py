@@ -139,7 +139,7 @@ def _kiosk_account() -> bool:
 def render_error(status: int, message: str | None = None):
     title, template = ERROR_PAGES.get(status, ERROR_PAGES[500])
     if is_htmx():
-        body = render_template("errors/_alert.html", title=title, message=message)
+        body = render_template("errors/_alert.html", title=title, message=message, status=status)
         return retarget(make_response(body, status), "#app-alerts")
     context = {"title": title, "message": message}
     if _kiosk_account():
