@@ -10,7 +10,7 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask, g
+from flask import Flask, g, request
 from flask_compress import Compress
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
@@ -97,6 +97,8 @@ def create_app(config: dict | None = None) -> Flask:
         REMINDER_BASE_URL=os.environ.get("REMINDER_BASE_URL", "http://localhost:5000"),
         REMINDER_CONFIRM_AFTER_DAYS=int(os.environ.get("REMINDER_CONFIRM_AFTER_DAYS", "3")),
         LOG_LEVEL=os.environ.get("LOG_LEVEL", "INFO"),
+        # /healthz answers 503 when the SQLite database's disk has less free than this.
+        HEALTHZ_MIN_FREE_MB=int(os.environ.get("HEALTHZ_MIN_FREE_MB", "16")),
     )
     if config:
         app.config.update(config)
@@ -117,6 +119,12 @@ def create_app(config: dict | None = None) -> Flask:
     app.jinja_env.lstrip_blocks = True
 
     logs.init_app(app)  # first: every request has its id, even one the database fails
+
+    @app.before_request
+    def _nonce() -> None:
+        # Before the database is touched, so a 503 page's one inline script still runs.
+        g.csp_nonce = secrets.token_urlsafe(16)
+
     _init_database(app)
     csrf.init_app(app)
     # Council networks are slow and often have no compressing proxy: compress here.
@@ -144,8 +152,10 @@ def _init_database(app: Flask) -> None:
     @app.before_request
     def _connect() -> None:
         # SQLite: one persistent connection per worker (reuse_if_open), never closed per
-        # request. PostgreSQL: take a pooled connection, handed back at teardown.
-        db.connect(reuse_if_open=True)
+        # request. PostgreSQL: take a pooled connection, handed back at teardown. Static
+        # files need none: the 503 page's stylesheet must load while the database is down.
+        if request.endpoint != "static":
+            db.connect(reuse_if_open=True)
 
     @app.teardown_request
     def _release(exc: BaseException | None) -> None:
@@ -166,7 +176,3 @@ def _init_login(app: Flask) -> None:
         idle = dt.timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
         kiosk_idle = dt.timedelta(hours=app.config["KIOSK_IDLE_HOURS"])
         return UserSession.resume(token, clock.now(), idle, kiosk_idle=kiosk_idle)
-
-    @app.before_request
-    def _nonce() -> None:
-        g.csp_nonce = secrets.token_urlsafe(16)

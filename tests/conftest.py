@@ -148,7 +148,9 @@ def make_app(backend: str, tmp_path: Path, request, **config):
 
     settings = {"TESTING": True, "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": True}
     if backend == "postgres":
-        settings["DATABASE_URL"] = request.getfixturevalue("postgres_server")
+        settings["DATABASE_URL"] = config.get("DATABASE_URL") or request.getfixturevalue(
+            "postgres_server"
+        )
     else:
         settings["SQLITE_PATH"] = str(tmp_path / "safekeep.db")
     settings.update(config)

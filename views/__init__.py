@@ -23,6 +23,7 @@ ERROR_PAGES = {
     405: ("Page not found", "errors/404.html"),
     409: ("Someone else has changed this", "errors/409.html"),
     500: ("Sorry, there is a problem with the service", "errors/500.html"),
+    503: ("Sorry, the service is unavailable", "errors/503.html"),
 }
 
 
@@ -39,6 +40,7 @@ def register_views(app: Flask) -> None:
         kiosk,
         records,
         register,
+        unavailable,
     )
 
     del breach_reports  # its routes join the breaches blueprint
@@ -73,6 +75,7 @@ def register_views(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
+    unavailable.init_app(app)  # database outages: 503, never the 500 above
 
 
 # A kiosk account reaches the kiosk screens and nothing else.
@@ -80,6 +83,8 @@ KIOSK_ENDPOINTS = {"auth.sign_out", "health.healthz", "static"}
 
 
 def _require_sign_in():
+    if request.endpoint == "static":
+        return None  # public, and asking who is signed in would cost a query per file
     if current_user.is_authenticated:
         if current_user.has_role("kiosk") and not (
             request.endpoint in KIOSK_ENDPOINTS or (request.endpoint or "").startswith("kiosk.")

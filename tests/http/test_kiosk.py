@@ -713,26 +713,6 @@ def test_tries_at_a_locked_persons_pin_count_at_the_kiosk_too(kiosk, site):
     assert identify(kiosk, staff_number="10003").status_code == 429
 
 
-def test_an_older_database_gets_the_kiosk_failure_table(app):
-    from models import SCHEMA_VERSION, create_schema
-    from models.base import SchemaVersion, db
-    from models.people import KioskFailure
-
-    with app.app_context():
-        db.drop_tables([KioskFailure])
-        SchemaVersion.delete().execute()
-        SchemaVersion.create(version=1)
-        assert not KioskFailure.table_exists()
-        assert create_schema() == SCHEMA_VERSION >= 2
-        assert KioskFailure.table_exists()
-        assert (
-            SchemaVersion.select(SchemaVersion.version)
-            .order_by(SchemaVersion.version.desc())
-            .scalar()
-            == SCHEMA_VERSION
-        )
-
-
 # -- The kiosk's record page ---------------------------------------------------------------------
 
 
