@@ -20,7 +20,7 @@ from werkzeug.routing import IntegerConverter
 
 import cli
 from models.base import MAX_ID, db
-from services import clock, logs
+from services import assets, clock, logs
 
 HERE = Path(__file__).resolve().parent
 
@@ -133,6 +133,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.setdefault("COMPRESS_ALGORITHM_STREAMING", ["br", "deflate"])
     app.config.setdefault("COMPRESS_MIN_SIZE", 1000)
     Compress(app)
+    assets.init_app(app)  # fingerprinted static URLs, cached for a year
     Htmx(app)
     _init_login(app)
 
