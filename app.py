@@ -63,6 +63,14 @@ def _kiosk_idle_hours(value) -> int:
     return hours
 
 
+def _retention_years(value) -> int:
+    """RETENTION_YEARS as a whole number of years, 1 or more; fail at start-up otherwise."""
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit() and int(text) >= 1):
+        raise ValueError(f"RETENTION_YEARS must be a whole number of years, 1 or more ({value!r})")
+    return int(text)
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Build the Safekeep application; `config` overrides the environment (tests use it)."""
     app = Flask(__name__, instance_path=str(HERE / "instance"), static_folder="static")
@@ -97,6 +105,8 @@ def create_app(config: dict | None = None) -> Flask:
         REMINDER_BASE_URL=os.environ.get("REMINDER_BASE_URL", "http://localhost:5000"),
         REMINDER_CONFIRM_AFTER_DAYS=int(os.environ.get("REMINDER_CONFIRM_AFTER_DAYS", "3")),
         LOG_LEVEL=os.environ.get("LOG_LEVEL", "INFO"),
+        # Years a closed case, finished removal or dispatch keeps its free text (retention).
+        RETENTION_YEARS=os.environ.get("RETENTION_YEARS", "6"),
         # /healthz answers 503 when the SQLite database's disk has less free than this.
         HEALTHZ_MIN_FREE_MB=int(os.environ.get("HEALTHZ_MIN_FREE_MB", "16")),
     )
@@ -108,6 +118,7 @@ def create_app(config: dict | None = None) -> Flask:
         # Fail at start-up, not as a broken board later: 0 would raise the task on the due day.
         raise ValueError("REMINDER_CONFIRM_AFTER_DAYS must be 1 or more")
     app.config["KIOSK_IDLE_HOURS"] = _kiosk_idle_hours(app.config["KIOSK_IDLE_HOURS"])
+    app.config["RETENTION_YEARS"] = _retention_years(app.config["RETENTION_YEARS"])
 
     app.jinja_loader = ChoiceLoader(
         [

@@ -161,6 +161,21 @@ def init_app(app: Flask) -> None:
         click.echo(f"Restored {path} (schema version {done.schema_version}).")
         click.echo("Next: flask --app app db-upgrade, then flask --app app audit-verify.")
 
+    @app.cli.command("apply-retention")
+    @click.option("--dry-run", is_flag=True, help="Count what is due, change nothing")
+    def apply_retention_command(dry_run: bool) -> None:
+        """Erase the free text of cases, removals and dispatches past RETENTION_YEARS (audited)."""
+        from services.retention import apply_retention
+
+        result = apply_retention(clock.now(), app.config["RETENTION_YEARS"], dry_run=dry_run)
+        if dry_run:
+            click.echo(
+                f"Due (nothing changed): {result.breaches} breach cases, {result.removals} "
+                f"removals, {result.dispatches} dispatches, {result.audit_events} audit events."
+            )
+            return
+        click.echo(result.summary())
+
     @app.cli.command("send-reminders")
     def send_reminders_command() -> None:
         """Email the reminders now due, each once however many servers run this (for cron)."""

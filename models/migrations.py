@@ -51,6 +51,7 @@ from peewee import (
     DateTimeField,
     Field,
     ForeignKeyField,
+    IntegerField,
     Model,
     PostgresqlDatabase,
     fn,
@@ -253,3 +254,10 @@ def _heartbeat(m: Migration) -> None:
         at = DateTimeField()
 
     m.create_tables(Heartbeat)
+
+
+@step(4, "retention: erased_at on breach, removal and dispatch; erased_by on audit_event")
+def _retention(m: Migration) -> None:
+    for table in ("breach", "removal", "dispatch"):
+        m.add_column(table, "erased_at", DateTimeField(null=True))
+    m.add_column("audit_event", "erased_by", IntegerField(null=True))
