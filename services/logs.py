@@ -79,7 +79,13 @@ def configure(level: str = "INFO") -> None:
         handler.setFormatter(JsonFormatter())
         handler.addFilter(RequestContext())
         root.addHandler(handler)
-        logging.getLogger("werkzeug").addFilter(_NoDevServerAccessLines())
+        # The development server's banner stays as it was, for people; its request lines go.
+        werkzeug = logging.getLogger("werkzeug")
+        plain = logging.StreamHandler(sys.stderr)
+        plain.addFilter(_NoDevServerAccessLines())
+        werkzeug.addHandler(plain)
+        werkzeug.propagate = False
+        werkzeug.setLevel(logging.INFO)
     root.setLevel(level.upper())
 
 

@@ -116,3 +116,18 @@ def test_logging_is_configured_once_however_many_apps_are_made():
     ours = [h for h in logging.getLogger().handlers if h.get_name() == "safekeep-json"]
     assert len(ours) == 1
     assert isinstance(ours[0].formatter, JsonFormatter)
+
+
+def test_the_development_servers_request_lines_with_their_query_strings_are_dropped():
+    from services.logs import _NoDevServerAccessLines
+
+    def record(msg, *args):
+        return logging.LogRecord("werkzeug", logging.INFO, __file__, 1, msg, args, None)
+
+    keep = _NoDevServerAccessLines()
+    access = record('127.0.0.1 - - [29/Nov/2026 10:00:00] "%s" %s %s\n', "GET /x?c=1", 200, "-")
+    assert not keep.filter(access)
+    assert keep.filter(record(" * Running on http://127.0.0.1:5000"))
+    werkzeug = logging.getLogger("werkzeug")
+    assert not werkzeug.propagate  # never reaches the JSON handler on the root
+    assert any(isinstance(f, _NoDevServerAccessLines) for h in werkzeug.handlers for f in h.filters)
