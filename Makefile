@@ -13,7 +13,7 @@ ASSETS := $(BUILT) static/dist/manifest.json
 .PHONY: help run test test-unit test-http test-e2e lint format bench assets system-deps clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(PY): pyproject.toml
 	python3 -m venv $(VENV)
@@ -70,6 +70,12 @@ test: $(PY) assets system-deps ## Run every test layer: unit, HTTP (SQLite and P
 
 test-unit: $(PY) ## Machines and rules only (fast, no database)
 	$(PYTEST) tests/unit
+
+test-http: $(PY) assets system-deps ## HTTP tests only, on SQLite and PostgreSQL
+	$(PYTEST) tests/http
+
+test-e2e: $(PY) assets system-deps ## Browser tests only (Chromium)
+	$(PYTEST) tests/e2e
 
 lint: $(PY) ## ruff lint and format check
 	$(VENV)/bin/ruff check .

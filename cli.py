@@ -50,9 +50,22 @@ def init_app(app: Flask) -> None:
     @click.option("--role", "roles", multiple=True, required=True, help="Repeat for several")
     @click.option("--manager", default=None, help="Username of the line manager")
     @click.option("--email", default=None, help="Work email address, for reminders")
+    @click.option(
+        "--profession",
+        default=None,
+        help="social_worker, occupational_therapist, other_hcpc or unregistered",
+    )
     @click.option("--password-stdin", is_flag=True, help="Read the password from standard input")
     def create_user(
-        username, display_name, staff_number, team, roles, manager, email, password_stdin
+        username,
+        display_name,
+        staff_number,
+        team,
+        roles,
+        manager,
+        email,
+        profession,
+        password_stdin,
     ):
         """Create a staff account; the password is prompted for unless --password-stdin."""
         from services.accounts import UserInputError, add_user
@@ -63,7 +76,15 @@ def init_app(app: Flask) -> None:
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
         try:
             add_user(
-                username, display_name, staff_number, team, roles, manager, password, email=email
+                username,
+                display_name,
+                staff_number,
+                team,
+                roles,
+                manager,
+                password,
+                email=email,
+                profession=profession,
             )
         except UserInputError as error:
             raise click.ClickException(str(error)) from None

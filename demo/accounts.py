@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from machines.permissions import ROLE_LABELS
 from models.base import db
-from models.people import ROLES, User
+from models.people import User
 from services.accounts import add_user
 
 DEMO_PASSWORD = "safekeep-demo-2026"
 
+
+# The regulated professions of the demo's team staff (machines.professions).
+_PROFESSIONS = {
+    "lina": "social_worker",
+    "pat": "social_worker",
+    "sam": "social_worker",
+    "mo": "social_worker",
+    "alex": "occupational_therapist",
+}
 
 # username, name, staff number, team, roles, line manager
 _DEMO = [
@@ -45,11 +55,13 @@ def seed_demo() -> bool:
                 DEMO_PASSWORD,
                 pin=DEMO_PIN,
                 email=f"{username}@council.example",
+                profession=_PROFESSIONS.get(username),
             )
     return True
 
 
 def demo_accounts() -> list[tuple[str, str]]:
     return [
-        (u, ", ".join(ROLES[r] for r in roles) + f" ({team})") for u, _, _, team, roles, _ in _DEMO
+        (u, ", ".join(ROLE_LABELS[r] for r in roles) + f" ({team})")
+        for u, _, _, team, roles, _ in _DEMO
     ]

@@ -13,35 +13,32 @@ Need-to-know visibility is the model's (Breach.visible_to), not the machine's.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from statemachine import State, StateMachine
+from statemachine import Event, State, StateMachine
 
-from machines.common import Actor, InputError
+from machines.common import (
+    Actor,
+    InputError,
+    as_date,
+    as_datetime,
+    case_id_error,
+    confirmed,
+    event_labels,
+    is_digits,
+    machine_for,
+    optional_text,
+    require_now,
+    required_text,
+    state_labels,
+    text,
+    uk_date,
+    whole_number,
+)
+from machines.permissions import Can, Role
 from machines.risk import Grid, assess, default_grid
-
-STATE_LABELS: dict[str, str] = {
-    "reported": "Reported",
-    "notified": "Notified",
-    "risk_assessed": "Risk assessed",
-    "service_user_informed": "Service user informed",
-    "decided": "Decided",
-    "closed": "Closed",
-}
-
-# Button texts; the keys are the event ids the views post to (/breaches/<id>/<event>).
-EVENT_LABELS: dict[str, str] = {
-    "notify": "Record who was told",
-    "assess_risk": "Record the risk assessment",
-    "inform_service_user": "Record that the service user was told",
-    "record_exemption": "Approve the exemption",
-    "skip_informing": "Record that there is no one to tell",
-    "decide": "Record the decision",
-    "close": "Close the case",
-}
 
 # Category ids are stored; models/dispatches.py opens "wrong_recipient" and
 # models/breaches.py (a lost removal) opens "loss".
@@ -90,13 +87,18 @@ SPECIAL_DATA_CATEGORIES = frozenset(
 )
 
 # (key, label, who was told): the procedure's list, plus the DPO the law added since.
+# The keys are stored (Notification.recipient) and are the roles of those told.
 _RECIPIENTS: tuple[tuple[str, str, str], ...] = (
-    ("director", "Director", "the Director"),
-    ("business_improvement", "Business Improvement Manager", "the Business Improvement Manager"),
-    ("caldicott_guardian", "Caldicott Guardian", "the Caldicott Guardian"),
-    ("records_manager", "Information and Records Manager", "the Information and Records Manager"),
-    ("governance", "Governance Team", "the person in the Governance Team"),
-    ("dpo", "Data Protection Officer", "the Data Protection Officer"),
+    (Role.DIRECTOR, "Director", "the Director"),
+    (Role.BUSINESS_IMPROVEMENT, "Business Improvement Manager", "the Business Improvement Manager"),
+    (Role.CALDICOTT_GUARDIAN, "Caldicott Guardian", "the Caldicott Guardian"),
+    (
+        Role.RECORDS_MANAGER,
+        "Information and Records Manager",
+        "the Information and Records Manager",
+    ),
+    (Role.GOVERNANCE, "Governance Team", "the person in the Governance Team"),
+    (Role.DPO, "Data Protection Officer", "the Data Protection Officer"),
 )
 _INSURANCE = ("insurance", "Insurance Section", "the person in the Insurance Section")
 
@@ -104,17 +106,6 @@ REGULATORS: tuple[tuple[str, str], ...] = (
     ("none", "No referral"),
     ("social_work_england", "Social Work England"),
     ("hcpc", "Health and Care Professions Council"),
-)
-
-# Everyone in the breach chain (the same roles as models.breaches.BREACH_ROLES).
-BREACH_CHAIN_ROLES = (
-    "director",
-    "assistant_director",
-    "caldicott_guardian",
-    "records_manager",
-    "business_improvement",
-    "governance",
-    "dpo",
 )
 
 ICO_HOURS = 72
@@ -126,62 +117,22 @@ TEXT_MAX = 2000
 LESSONS_MAX = 4000
 COUNT_MAX = 10_000_000
 
-UK = ZoneInfo("Europe/London")
-_CASE_ID = re.compile(r"(?:[A-Z]+-?)?[0-9]+")
-_TRUE = {"true", "yes", "y", "on", "1"}
 
-
-# -- input helpers (pure) ------------------------------------------------------------------
-
-
-def _text(value: Any) -> str:
-    return "" if value is None else str(value).strip()
-
-
-def _confirmed(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    return _text(value).lower() in _TRUE
-
-
-def _datetime(value: Any) -> dt.datetime | None:
-    return value if isinstance(value, dt.datetime) else None
-
-
-def _date(value: Any) -> dt.date | None:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    return value if isinstance(value, dt.date) else None
-
-
-def _uk_date(utc: dt.datetime) -> dt.date:
-    """The UK calendar day of a naive UTC time (the day people mean)."""
-    return utc.replace(tzinfo=dt.UTC).astimezone(UK).date()
-
-
-def _long_text(
-    errors: dict[str, str], field: str, value: Any, missing: str, name: str, limit: int
-) -> str:
-    """Required free text: add `missing` when empty, a length error when too long."""
-    text = _text(value)
-    if not text:
-        errors[field] = missing
-    elif len(text) > limit:
-        errors[field] = f"{name} must be {limit:,} characters or fewer"
-    return text
+# -- input (pure) ------------------------------------------------------------------------
 
 
 def _count(errors: dict[str, str], field: str, value: Any, missing: str, name: str) -> int:
-    raw = _text(value).replace(",", "")
-    if not raw:
+    if value is None or text(value) == "":
         errors[field] = missing
         return 0
-    if not raw.isdigit():
-        errors[field] = f"{name} must be a whole number, like 3"
+    number = whole_number(value, COUNT_MAX, grouped=True)
+    if number is None:
+        errors[field] = (
+            f"{name} must be {COUNT_MAX:,} or fewer"
+            if is_digits(value, grouped=True)
+            else f"{name} must be a whole number, like 3"
+        )
         return 0
-    number = int(raw)
-    if number > COUNT_MAX:
-        errors[field] = f"{name} must be {COUNT_MAX:,} or fewer"
     return number
 
 
@@ -229,16 +180,69 @@ def police_flag(
     """
     if category not in POLICE_CATEGORIES:
         return False
-    if _text(police_reference) or _text(no_police_reference_reason):
+    if text(police_reference) or text(no_police_reference_reason):
         return False
-    return _uk_date(now) > _uk_date(discovered_at)
+    return uk_date(now) > uk_date(discovered_at)
+
+
+@dataclass(frozen=True)
+class CaseClock:
+    """The deadlines a case shows: the ICO's 72 hours and the police-immediately flag."""
+
+    deadline: dt.datetime | None  # None: a near miss that kept the data in has no ICO clock
+    hours_left: float
+    overdue: bool
+    near_miss: bool
+    stopped: bool  # the ICO was told, the case is closed, or it was assessed not reportable
+    police_flag: bool
+
+
+def case_clock(model: Any, now: dt.datetime) -> CaseClock:
+    """Where a case stands against its deadlines now (for lists, the board and the case)."""
+    hours_left, overdue = clock_status(model.discovered_at, now)
+    # A near miss that kept the data in is not a personal data breach: no ICO deadline.
+    near_miss = is_skippable_near_miss(model)
+    return CaseClock(
+        deadline=None if near_miss else ico_deadline(model.discovered_at),
+        hours_left=hours_left,
+        overdue=overdue and not near_miss,
+        near_miss=near_miss,
+        stopped=bool(model.ico_referred or model.state == "closed" or model.reportable is False),
+        police_flag=police_flag(
+            model.category,
+            model.police_reference,
+            model.no_police_reference_reason,
+            model.discovered_at,
+            now,
+        ),
+    )
+
+
+# In-state corrections (self-transitions): they keep a case where it is.
+CORRECTIONS = frozenset({"record_police", "update_report"})
+
+
+def next_steps(events: list[str]) -> list[str]:
+    """Of the events a person may send, those that move the case on (the next step)."""
+    return [event for event in events if event not in CORRECTIONS]
+
+
+def waiting_events(events: list[str], model: Any, actor: Actor) -> list[str]:
+    """What a case waits for from this person: its next step; or, from the reporter and
+    their line manager, a loss or theft's police details when the case cannot be notified
+    without them (the breach chain may add them too, but is not asked to)."""
+    waiting = next_steps(events)
+    own_people = actor.id in (model.reported_by_id, model.reporter_manager_id)
+    if "record_police" in events and own_people and not police_details_complete(model):
+        waiting.insert(0, "record_police")
+    return waiting
 
 
 def police_details_complete(model: Any) -> bool:
     """Loss or theft: a crime reference (or why there is none yet) and the line manager told."""
     if model.category not in POLICE_CATEGORIES:
         return True
-    has_reference = bool(_text(model.police_reference) or _text(model.no_police_reference_reason))
+    has_reference = bool(text(model.police_reference) or text(model.no_police_reference_reason))
     return has_reference and bool(model.line_manager_told)
 
 
@@ -260,7 +264,7 @@ REPORT_DETAIL_FIELDS = (
 
 def _report_details(errors: dict[str, str], data: Mapping[str, Any]) -> dict[str, Any]:
     """What happened, what data, how many, and who: checked alike at report and correction."""
-    what = _long_text(
+    what = required_text(
         errors,
         "what_happened",
         data.get("what_happened"),
@@ -271,7 +275,7 @@ def _report_details(errors: dict[str, str], data: Mapping[str, Any]) -> dict[str
     raw_categories = data.get("data_categories") or []
     if isinstance(raw_categories, str):
         raw_categories = [raw_categories]
-    data_categories = [_text(c) for c in raw_categories if _text(c)]
+    data_categories = [text(c) for c in raw_categories if text(c)]
     known = dict(DATA_CATEGORIES)
     if not data_categories:
         errors["data_categories"] = "Select the kinds of data involved, or 'Not yet known'"
@@ -295,7 +299,7 @@ def _report_details(errors: dict[str, str], data: Mapping[str, Any]) -> dict[str
         "Number of records",
     )
 
-    special = _confirmed(data.get("special_category")) or bool(
+    special = confirmed(data.get("special_category")) or bool(
         SPECIAL_DATA_CATEGORIES.intersection(data_categories)
     )
     return {
@@ -303,7 +307,7 @@ def _report_details(errors: dict[str, str], data: Mapping[str, Any]) -> dict[str
         "data_categories": data_categories,
         "people_affected": people,
         "records_affected": records,
-        "children_or_vulnerable": _confirmed(data.get("children_or_vulnerable")),
+        "children_or_vulnerable": confirmed(data.get("children_or_vulnerable")),
         "special_category": special,
     }
 
@@ -327,17 +331,17 @@ def validate_report(data: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]
     The police details are not required yet: they are before the case can be notified.
     The case-system ID is checked here but returned by the caller, not in the result.
     """
-    _require_now(now)
+    require_now(now)
     errors: dict[str, str] = {}
 
-    category = _text(data.get("category"))
+    category = text(data.get("category"))
     if category not in dict(CATEGORIES):
         errors["category"] = "Select what kind of breach it was"
 
     details = _report_details(errors, data)
 
-    happened = _datetime(data.get("happened_at"))
-    discovered = _datetime(data.get("discovered_at"))
+    happened = as_datetime(data.get("happened_at"))
+    discovered = as_datetime(data.get("discovered_at"))
     if happened is None:
         errors["happened_at"] = "Enter when it happened"
     elif happened > now:
@@ -351,20 +355,19 @@ def validate_report(data: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]
             "When it was discovered must be the same as or after when it happened"
         )
 
-    police_reference = _text(data.get("police_reference"))
+    police_reference = text(data.get("police_reference"))
     if len(police_reference) > REFERENCE_MAX:
         errors["police_reference"] = (
             f"Police crime reference must be {REFERENCE_MAX} characters or fewer"
         )
-    no_reference_reason = _text(data.get("no_police_reference_reason"))
+    no_reference_reason = text(data.get("no_police_reference_reason"))
     if len(no_reference_reason) > REASON_MAX:
         errors["no_police_reference_reason"] = (
             f"Why there is no crime reference must be {REASON_MAX:,} characters or fewer"
         )
 
-    case_id = _text(data.get("case_id")).upper()
-    if case_id and not (3 <= len(case_id) <= 20 and _CASE_ID.fullmatch(case_id)):
-        errors["case_id"] = "Enter the case-system ID in the correct format, like 1234567"
+    if problem := case_id_error(data.get("case_id"), required=False):
+        errors["case_id"] = problem
 
     if errors:
         # In the form's order (the details are checked together, the times between them).
@@ -382,7 +385,7 @@ def validate_report(data: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]
         else _data_left_control(data.get("data_left_control")),
         "police_reference": police_reference or None,
         "no_police_reference_reason": no_reference_reason or None,
-        "line_manager_told": _confirmed(data.get("line_manager_told")),
+        "line_manager_told": confirmed(data.get("line_manager_told")),
     }
 
 
@@ -390,22 +393,24 @@ def _data_left_control(value: Any) -> bool:
     """The form's yes/no (or a bool); unanswered counts as "yes", the safer answer."""
     if isinstance(value, bool):
         return value
-    return _text(value).lower() != "no"
+    return text(value).lower() != "no"
 
 
 # -- who may do what (pure; the machine's guards call these) -------------------------------
 
 
 def _in_chain(actor: Actor | None) -> bool:
-    return actor is not None and actor.has(*BREACH_CHAIN_ROLES)
+    return actor is not None and actor.can(Can.HANDLE_EVERY_BREACH)
 
 
 def _is_reporters_manager(actor: Actor | None, model: Any) -> bool:
     return actor is not None and actor.id == model.reporter_manager_id
 
 
-def _handles_case(actor: Actor | None, model: Any) -> bool:
-    """The reporter, the reporter's line manager, or anyone in the breach chain."""
+def may_see_case(actor: Actor | None, model: Any) -> bool:
+    """Need to know: the reporter, the reporter's line manager, or anyone in the breach chain.
+
+    models.breaches.Breach.visible_query is this rule as SQL."""
     return (
         _in_chain(actor)
         or _is_reporters_manager(actor, model)
@@ -418,9 +423,19 @@ def _reviews_case(actor: Actor | None, model: Any) -> bool:
     return _in_chain(actor) or _is_reporters_manager(actor, model)
 
 
+def may_record_police(actor: Actor | None, model: Any) -> bool:
+    """The police details of a loss or theft: whoever handles the case."""
+    return model.category in POLICE_CATEGORIES and may_see_case(actor, model)
+
+
+def may_update_report(actor: Actor | None, model: Any) -> bool:
+    """Check and complete the report: whoever handles the case."""
+    return may_see_case(actor, model)
+
+
 def may_notify(actor: Actor | None, model: Any) -> bool:
     """Loss or theft waits for the police details and the line manager being told."""
-    return _handles_case(actor, model) and police_details_complete(model)
+    return may_see_case(actor, model) and police_details_complete(model)
 
 
 def may_assess_risk(actor: Actor | None, model: Any) -> bool:
@@ -428,12 +443,12 @@ def may_assess_risk(actor: Actor | None, model: Any) -> bool:
 
 
 def may_inform_service_user(actor: Actor | None, model: Any) -> bool:
-    return _handles_case(actor, model)
+    return may_see_case(actor, model)
 
 
 def may_record_exemption(actor: Actor | None, model: Any) -> bool:
     """Only the Caldicott Guardian approves not telling the service user."""
-    return actor is not None and actor.has("caldicott_guardian")
+    return actor is not None and actor.can(Can.APPROVE_EXEMPTION)
 
 
 def may_skip_informing(actor: Actor | None, model: Any) -> bool:
@@ -447,11 +462,11 @@ def skip_refused_as_not_a_near_miss(actor: Actor | None, model: Any) -> bool:
 
 
 def may_decide(actor: Actor | None, model: Any) -> bool:
-    return actor is not None and actor.has("assistant_director")
+    return actor is not None and actor.can(Can.DECIDE_BREACH)
 
 
 def may_close(actor: Actor | None, model: Any) -> bool:
-    return actor is not None and actor.has("records_manager")
+    return actor is not None and actor.can(Can.CLOSE_BREACH)
 
 
 # -- the machine ---------------------------------------------------------------------------
@@ -463,39 +478,73 @@ class BreachMachine(StateMachine):
     {statechart:md}
     """
 
-    reported = State(STATE_LABELS["reported"], initial=True)
-    notified = State(STATE_LABELS["notified"])
-    risk_assessed = State(STATE_LABELS["risk_assessed"])
-    service_user_informed = State(STATE_LABELS["service_user_informed"])
-    decided = State(STATE_LABELS["decided"])
-    closed = State(STATE_LABELS["closed"], final=True)
+    reported = State("Reported", initial=True)
+    notified = State("Notified")
+    risk_assessed = State("Risk assessed")
+    service_user_informed = State("Service user informed")
+    decided = State("Decided")
+    closed = State("Closed", final=True)
 
     # python-statemachine runs validators *before* cond guards. Each validator therefore
     # first asks the guard and, when this person may not send the event at all, stays
     # silent so the guard refuses it (TransitionNotAllowed) instead of showing form errors.
-    notify = reported.to(notified, cond="can_notify", validators="validate_notify")
-    assess_risk = notified.to(
-        risk_assessed, cond="can_assess_risk", validators="validate_assess_risk"
+    # Corrections while the case is reported: self-transitions, so they are version-checked
+    # and audited by the one transition path like every other change.
+    record_police = Event(
+        reported.to.itself(cond="can_record_police", validators="validate_record_police"),
+        name="Save the police details",
+    )
+    update_report = Event(
+        reported.to.itself(cond="can_update_report", validators="validate_update_report"),
+        name="Save the checked report",
+    )
+    notify = Event(
+        reported.to(notified, cond="can_notify", validators="validate_notify"),
+        name="Record who was told",
+    )
+    assess_risk = Event(
+        notified.to(risk_assessed, cond="can_assess_risk", validators="validate_assess_risk"),
+        name="Record the risk assessment",
     )
     # Three ways past the service user step: told, exempt, or a near miss with no one to tell.
-    inform_service_user = risk_assessed.to(
-        service_user_informed,
-        cond="can_inform_service_user",
-        validators="validate_inform_service_user",
+    inform_service_user = Event(
+        risk_assessed.to(
+            service_user_informed,
+            cond="can_inform_service_user",
+            validators="validate_inform_service_user",
+        ),
+        name="Record that the service user was told",
     )
-    record_exemption = risk_assessed.to(
-        service_user_informed,
-        cond="can_record_exemption",
-        validators="validate_record_exemption",
+    record_exemption = Event(
+        risk_assessed.to(
+            service_user_informed,
+            cond="can_record_exemption",
+            validators="validate_record_exemption",
+        ),
+        name="Approve the exemption",
     )
-    skip_informing = risk_assessed.to(
-        service_user_informed, cond="can_skip_informing", validators="validate_skip_informing"
+    skip_informing = Event(
+        risk_assessed.to(
+            service_user_informed, cond="can_skip_informing", validators="validate_skip_informing"
+        ),
+        name="Record that there is no one to tell",
     )
-    decide = service_user_informed.to(decided, cond="can_decide", validators="validate_decide")
-    close = decided.to(closed, cond="can_close", validators="validate_close")
+    decide = Event(
+        service_user_informed.to(decided, cond="can_decide", validators="validate_decide"),
+        name="Record the decision",
+    )
+    close = Event(
+        decided.to(closed, cond="can_close", validators="validate_close"), name="Close the case"
+    )
 
     # Guards: called with the `actor` kwarg by send() and enabled_events(). They must not
     # raise: enabled_events() treats a guard that raises as *passing*.
+
+    def can_record_police(self, model: Any, actor: Actor | None = None) -> bool:
+        return may_record_police(actor, model)
+
+    def can_update_report(self, model: Any, actor: Actor | None = None) -> bool:
+        return may_update_report(actor, model)
 
     def can_notify(self, model: Any, actor: Actor | None = None) -> bool:
         return may_notify(actor, model)
@@ -520,6 +569,37 @@ class BreachMachine(StateMachine):
 
     # Validators: raise InputError (field -> GOV.UK message) with every error at once.
 
+    def validate_record_police(
+        self,
+        model: Any,
+        actor: Actor | None = None,
+        police_reference: Any = None,
+        no_police_reference_reason: Any = None,
+    ) -> None:
+        if not may_record_police(actor, model):
+            return
+        errors: dict[str, str] = {}
+        reference = optional_text(
+            errors, "police_reference", police_reference, "Police crime reference", REFERENCE_MAX
+        )
+        reason = optional_text(
+            errors,
+            "no_police_reference_reason",
+            no_police_reference_reason,
+            "Why there is no crime reference",
+            REASON_MAX,
+        )
+        if not errors and not reference and not reason:
+            errors["police_reference"] = (
+                "Enter the police crime reference number, or why there is none yet"
+            )
+        if errors:
+            raise InputError(errors)
+
+    def validate_update_report(self, model: Any, actor: Actor | None = None, **data: Any) -> None:
+        if may_update_report(actor, model):
+            validate_report_details(data)
+
     def validate_notify(
         self,
         model: Any,
@@ -531,13 +611,13 @@ class BreachMachine(StateMachine):
     ) -> None:
         if not may_notify(actor, model):
             return
-        _require_now(now)
+        require_now(now)
         errors: dict[str, str] = {}
         given = notifications or {}
         for key, label, person in _recipients(model.category):
             entry = given.get(key) or {}
-            who = _text(entry.get("who"))
-            at = _datetime(entry.get("at"))
+            who = text(entry.get("who"))
+            at = as_datetime(entry.get("at"))
             if not who:
                 errors[f"{key}_who"] = f"Enter the name of {person} who was told"
             elif len(who) > NAME_MAX:
@@ -552,7 +632,7 @@ class BreachMachine(StateMachine):
                 )
         if media_advised not in (True, False):
             errors["media_advised"] = "Select yes if the media office was advised"
-        _long_text(
+        required_text(
             errors,
             "media_reason",
             media_reason,
@@ -578,7 +658,7 @@ class BreachMachine(StateMachine):
     ) -> None:
         if not may_assess_risk(actor, model):
             return
-        _require_now(now)
+        require_now(now)
         grid = grid or default_grid()
         errors: dict[str, str] = {}
         if not grid.is_likelihood(likelihood):
@@ -590,7 +670,7 @@ class BreachMachine(StateMachine):
             errors["severity"] = (
                 f"Select a severity of {floor} or more: children or vulnerable adults are involved"
             )
-        _long_text(
+        required_text(
             errors,
             "likely_outcomes",
             likely_outcomes,
@@ -598,7 +678,7 @@ class BreachMachine(StateMachine):
             "Likely outcomes",
             TEXT_MAX,
         )
-        _long_text(
+        required_text(
             errors,
             "actions_taken",
             actions_taken,
@@ -611,7 +691,7 @@ class BreachMachine(StateMachine):
         elif reportable_override is not None and not errors.keys() & {"likelihood", "severity"}:
             result = assess(likelihood, severity, model.children_or_vulnerable, grid)
             if reportable_override != result.reportable:
-                _long_text(
+                required_text(
                     errors,
                     "override_reason",
                     override_reason,
@@ -632,12 +712,12 @@ class BreachMachine(StateMachine):
     ) -> None:
         if not may_inform_service_user(actor, model):
             return
-        _require_now(now)
+        require_now(now)
         errors: dict[str, str] = {}
-        today = _uk_date(now)
-        discovered_on = _uk_date(model.discovered_at)
-        in_person = _date(informed_in_person_on)
-        in_writing = _date(informed_in_writing_on)
+        today = uk_date(now)
+        discovered_on = uk_date(model.discovered_at)
+        in_person = as_date(informed_in_person_on)
+        in_writing = as_date(informed_in_writing_on)
         meeting = "The date of the face-to-face meeting"
         letter = "The date of the letter"
         if in_person is None:
@@ -670,9 +750,9 @@ class BreachMachine(StateMachine):
     ) -> None:
         if not may_record_exemption(actor, model):
             return
-        _require_now(now)
+        require_now(now)
         errors: dict[str, str] = {}
-        _long_text(
+        required_text(
             errors,
             "exemption_reason",
             exemption_reason,
@@ -680,7 +760,7 @@ class BreachMachine(StateMachine):
             "Why the service user should not be told",
             REASON_MAX,
         )
-        if not _confirmed(approved_by_caldicott):
+        if not confirmed(approved_by_caldicott):
             errors["approved_by_caldicott"] = (
                 "Confirm you approve this exemption as Caldicott Guardian"
             )
@@ -696,9 +776,9 @@ class BreachMachine(StateMachine):
     ) -> None:
         if not may_skip_informing(actor, model):
             return
-        _require_now(now)
+        require_now(now)
         errors: dict[str, str] = {}
-        _long_text(
+        required_text(
             errors,
             "skip_reason",
             skip_reason,
@@ -725,9 +805,9 @@ class BreachMachine(StateMachine):
     ) -> None:
         if not may_decide(actor, model):
             return
-        _require_now(now)
+        require_now(now)
         errors: dict[str, str] = {}
-        consulted = _text(caldicott_consulted)
+        consulted = text(caldicott_consulted)
         if not consulted:
             errors["caldicott_consulted"] = "Enter the name of the Caldicott Guardian consulted"
         elif len(consulted) > NAME_MAX:
@@ -737,7 +817,7 @@ class BreachMachine(StateMachine):
         if ico_referred not in (True, False):
             errors["ico_referred"] = "Select yes if the breach was referred to the ICO"
         elif ico_referred:
-            referred_at = _datetime(ico_referred_at)
+            referred_at = as_datetime(ico_referred_at)
             if referred_at is None:
                 errors["ico_referred_at"] = "Enter when the ICO was told"
             elif referred_at > now:
@@ -747,7 +827,7 @@ class BreachMachine(StateMachine):
                     "When the ICO was told must be after the breach was discovered"
                 )
             elif referred_at > ico_deadline(model.discovered_at):
-                _long_text(
+                required_text(
                     errors,
                     "delay_reason",
                     delay_reason,
@@ -755,7 +835,7 @@ class BreachMachine(StateMachine):
                     "Why the ICO was told late",
                     REASON_MAX,
                 )
-            reference = _text(ico_reference)
+            reference = text(ico_reference)
             if not reference:
                 errors["ico_reference"] = "Enter the ICO reference"
             elif len(reference) > ICO_REFERENCE_MAX:
@@ -763,7 +843,7 @@ class BreachMachine(StateMachine):
                     f"ICO reference must be {ICO_REFERENCE_MAX} characters or fewer"
                 )
         elif model.reportable:
-            _long_text(
+            required_text(
                 errors,
                 "not_referred_reason",
                 not_referred_reason,
@@ -772,7 +852,7 @@ class BreachMachine(StateMachine):
                 "Why it was not referred",
                 REASON_MAX,
             )
-        if _text(regulator) not in dict(REGULATORS):
+        if text(regulator) not in dict(REGULATORS):
             errors["regulator"] = (
                 "Select whether the breach was referred to a professional regulator"
             )
@@ -789,11 +869,11 @@ class BreachMachine(StateMachine):
     ) -> None:
         if not may_close(actor, model):
             return
-        _require_now(now)
+        require_now(now)
         errors: dict[str, str] = {}
-        if not _confirmed(report_complete):
+        if not confirmed(report_complete):
             errors["report_complete"] = "Confirm your breach report is complete"
-        _long_text(
+        required_text(
             errors,
             "lessons_learned",
             lessons_learned,
@@ -807,6 +887,26 @@ class BreachMachine(StateMachine):
     # Actions: run only after the guard and validators passed; they set the row's fields.
     # Saving the row is the caller's (the audit listener's after_transition).
 
+    def on_record_police(
+        self,
+        model: Any,
+        now: dt.datetime,
+        police_reference: Any = None,
+        no_police_reference_reason: Any = None,
+        line_manager_told: Any = None,
+    ) -> None:
+        model.police_reference = text(police_reference) or None
+        model.no_police_reference_reason = text(no_police_reference_reason) or None
+        model.line_manager_told = confirmed(line_manager_told)
+        if model.police_reference and not model.police_recorded_at:
+            model.police_recorded_at = now
+
+    def on_update_report(self, model: Any, **data: Any) -> None:
+        details = validate_report_details(data)
+        for key in REPORT_DETAIL_FIELDS:
+            value = details[key]
+            setattr(model, key, ",".join(value) if key == "data_categories" else value)
+
     def on_notify(
         self,
         model: Any,
@@ -818,14 +918,14 @@ class BreachMachine(StateMachine):
     ) -> None:
         given = notifications or {}
         told = {
-            key: {"who": _text(given[key]["who"]), "at": given[key]["at"]}
+            key: {"who": text(given[key]["who"]), "at": given[key]["at"]}
             for key, _ in required_recipients(model.category)
         }
         # The notification rows are written in the caller's transaction.
         model.record_notifications(told, actor=actor, now=now)
         model.notified_at = now
         model.media_advised = media_advised
-        model.media_reason = _text(media_reason)
+        model.media_reason = text(media_reason)
 
     def on_assess_risk(
         self,
@@ -847,9 +947,9 @@ class BreachMachine(StateMachine):
         model.reportable = reportable
         # High risk to people is a risk to them: not reportable means not high risk either.
         model.high_risk = result.high_risk and reportable
-        model.override_reason = _text(override_reason) if overridden else None
-        model.likely_outcomes = _text(likely_outcomes)
-        model.actions_taken = _text(actions_taken)
+        model.override_reason = text(override_reason) if overridden else None
+        model.likely_outcomes = text(likely_outcomes)
+        model.actions_taken = text(actions_taken)
         model.assessed_at = now
 
     def on_inform_service_user(
@@ -859,18 +959,18 @@ class BreachMachine(StateMachine):
         informed_in_person_on: Any = None,
         informed_in_writing_on: Any = None,
     ) -> None:
-        model.informed_in_person_on = _date(informed_in_person_on)
-        model.informed_in_writing_on = _date(informed_in_writing_on)
+        model.informed_in_person_on = as_date(informed_in_person_on)
+        model.informed_in_writing_on = as_date(informed_in_writing_on)
         model.informed_at = now
 
     def on_record_exemption(
         self, model: Any, now: dt.datetime, exemption_reason: Any = None
     ) -> None:
-        model.exemption_reason = _text(exemption_reason)
+        model.exemption_reason = text(exemption_reason)
         model.informed_at = now
 
     def on_skip_informing(self, model: Any, now: dt.datetime, skip_reason: Any = None) -> None:
-        model.skip_reason = _text(skip_reason)
+        model.skip_reason = text(skip_reason)
         model.informed_at = now
 
     def on_decide(
@@ -891,17 +991,17 @@ class BreachMachine(StateMachine):
         late = bool(ico_referred) and ico_referred_at > ico_deadline(model.discovered_at)
         model.decided_by_id = actor.id
         model.decided_at = now
-        model.caldicott_consulted = _text(caldicott_consulted)
-        model.legal_advice = _confirmed(legal_advice)
+        model.caldicott_consulted = text(caldicott_consulted)
+        model.legal_advice = confirmed(legal_advice)
         model.disciplinary = disciplinary
         model.ico_referred = ico_referred
         model.ico_referred_at = ico_referred_at if ico_referred else None
-        model.ico_reference = _text(ico_reference) if ico_referred else None
+        model.ico_reference = text(ico_reference) if ico_referred else None
         model.not_referred_reason = (
-            (_text(not_referred_reason) or None) if not ico_referred else None
+            (text(not_referred_reason) or None) if not ico_referred else None
         )
-        model.delay_reason = _text(delay_reason) if late else None
-        model.regulator = _text(regulator)
+        model.delay_reason = text(delay_reason) if late else None
+        model.regulator = text(regulator)
 
     def on_close(
         self, model: Any, actor: Actor, now: dt.datetime, lessons_learned: Any = None
@@ -909,25 +1009,18 @@ class BreachMachine(StateMachine):
         model.closed_by_id = actor.id
         model.closed_at = now
         model.report_complete = True
-        model.lessons_learned = _text(lessons_learned)
-
-
-def _require_now(now: dt.datetime | None) -> None:
-    """The caller passes the time; the machine never reads the clock."""
-    if not isinstance(now, dt.datetime):
-        raise TypeError("pass now= (a naive UTC datetime) when sending a breach event")
+        model.lessons_learned = text(lessons_learned)
 
 
 STATE_IDS: frozenset[str] = frozenset(s.id for s in BreachMachine.states)
 CLOSED_STATES: frozenset[str] = frozenset({"closed"})
 
 
-def breach_machine(model: Any, listeners: Iterable[object] = ()) -> BreachMachine:
-    """Build the machine for one breach row; ValueError when its stored state is unknown.
+STATE_LABELS: dict[str, str] = state_labels(BreachMachine)
+# Button texts; the keys are the event ids the views post to (/breaches/<id>/<event>).
+EVENT_LABELS: dict[str, str] = event_labels(BreachMachine)
 
-    python-statemachine would otherwise fail late, with a bare KeyError, on first use.
-    """
-    state = getattr(model, "state", None)
-    if state not in STATE_IDS:
-        raise ValueError(f"breach {getattr(model, 'id', None)!r} has unknown state {state!r}")
-    return BreachMachine(model=model, state_field="state", listeners=list(listeners))
+
+def breach_machine(model: Any, listeners: Iterable[object] = ()) -> BreachMachine:
+    """Build the machine for one breach row; ValueError when its stored state is unknown."""
+    return machine_for(BreachMachine, model, listeners)

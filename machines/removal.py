@@ -14,32 +14,23 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from statemachine import State, StateMachine
+from statemachine import Event, State, StateMachine
 
-from machines.common import Actor, InputError
-
-STATE_LABELS: dict[str, str] = {
-    "in_office": "In the office",
-    "requested": "Awaiting approval",
-    "approved_for_removal": "Approved to take out",
-    "out": "Out of the office",
-    "returned": "Returned",
-    "destroyed": "Destroyed",
-    "lost": "Reported lost",
-    "declined": "Declined",
-    "cancelled": "Cancelled",
-}
-
-EVENT_LABELS: dict[str, str] = {
-    "request": "Request removal",
-    "approve": "Approve",
-    "decline": "Decline",
-    "cancel": "Cancel request",
-    "take_out": "Take out",
-    "return_papers": "Return papers",
-    "destroy": "Record destruction",
-    "report_lost": "Report lost",
-}
+from machines.common import (
+    Actor,
+    InputError,
+    confirmed,
+    event_labels,
+    in_team,
+    machine_for,
+    manages_team,
+    optional_text,
+    require_now,
+    required_text,
+    state_labels,
+    text,
+)
+from machines.permissions import Can
 
 # Purposes the procedure agrees in advance: these need no line manager's agreement.
 PRE_AUTHORISED = frozenset({"court", "professional_meeting", "service_user_meeting"})
@@ -72,17 +63,9 @@ DESTRUCTION_METHODS: tuple[tuple[str, str], ...] = (
 NOTE_MAX = 500
 WITNESS_MAX = 120
 WHERE_MAX = 300
-_TRUE = {"true", "yes", "y", "on", "1"}
-
-
-def _text(value: Any) -> str:
-    return "" if value is None else str(value).strip()
-
-
-def _confirmed(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    return _text(value).lower() in _TRUE
+PAPERS_MAX = 500
+PURPOSE_OTHER_MAX = 300
+RECORD_DESCRIPTION_MAX = 120  # models.records.Record.description
 
 
 def is_pre_authorised(purpose: str | None) -> bool:
@@ -90,10 +73,6 @@ def is_pre_authorised(purpose: str | None) -> bool:
 
 
 # -- who may do what (pure; the machine's guards call these) -------------------------------
-
-
-def _in_team(actor: Actor | None, model: Any) -> bool:
-    return actor is not None and actor.team_id is not None and actor.team_id == model.team_id
 
 
 def _is_holder(actor: Actor | None, model: Any) -> bool:
@@ -104,28 +83,20 @@ def _is_requester(actor: Actor | None, model: Any) -> bool:
     return actor is not None and actor.id in (model.requested_by_id, model.for_user_id)
 
 
-def _is_team_line_manager(actor: Actor | None, model: Any) -> bool:
-    return _in_team(actor, model) and actor.has("line_manager")
-
-
 def may_request(actor: Actor | None, model: Any) -> bool:
     """Team staff ask for papers for themselves, never on someone else's behalf."""
-    return (
-        _is_holder(actor, model)
-        and _in_team(actor, model)
-        and actor.has("practitioner", "line_manager")
-    )
+    return _is_holder(actor, model) and in_team(actor, model) and actor.can(Can.WORK_WITH_PAPERS)
 
 
 def may_decide(actor: Actor | None, model: Any) -> bool:
     """The requester's line manager, or another line manager of the team; never the requester."""
-    if actor is None or _is_requester(actor, model) or not actor.has("line_manager"):
+    if actor is None or _is_requester(actor, model) or not actor.can(Can.APPROVE_REMOVALS):
         return False
-    return actor.id == model.requester_manager_id or _in_team(actor, model)
+    return actor.id == model.requester_manager_id or in_team(actor, model)
 
 
 def may_cancel(actor: Actor | None, model: Any) -> bool:
-    return _is_requester(actor, model) or _is_team_line_manager(actor, model)
+    return _is_requester(actor, model) or manages_team(actor, model)
 
 
 def may_take_out(actor: Actor | None, model: Any) -> bool:
@@ -135,7 +106,7 @@ def may_take_out(actor: Actor | None, model: Any) -> bool:
 
 def may_close_out(actor: Actor | None, model: Any) -> bool:
     """Return, destroy or report lost: the holder, or a line manager of the team."""
-    return _is_holder(actor, model) or _is_team_line_manager(actor, model)
+    return _is_holder(actor, model) or manages_team(actor, model)
 
 
 # -- the machine ---------------------------------------------------------------------------
@@ -147,29 +118,47 @@ class RemovalMachine(StateMachine):
     {statechart:md}
     """
 
-    in_office = State(STATE_LABELS["in_office"], initial=True)
-    requested = State(STATE_LABELS["requested"])
-    approved_for_removal = State(STATE_LABELS["approved_for_removal"])
-    out = State(STATE_LABELS["out"])
-    returned = State(STATE_LABELS["returned"], final=True)
-    destroyed = State(STATE_LABELS["destroyed"], final=True)
-    lost = State(STATE_LABELS["lost"], final=True)
-    declined = State(STATE_LABELS["declined"], final=True)
-    cancelled = State(STATE_LABELS["cancelled"], final=True)
+    in_office = State("In the office", initial=True)
+    requested = State("Awaiting approval")
+    approved_for_removal = State("Approved to take out")
+    out = State("Out of the office")
+    returned = State("Returned", final=True)
+    destroyed = State("Destroyed", final=True)
+    lost = State("Reported lost", final=True)
+    declined = State("Declined", final=True)
+    cancelled = State("Cancelled", final=True)
 
     # An agreed purpose needs nobody's approval; anything else waits for the line manager.
-    request = in_office.to(
-        approved_for_removal, cond=["can_request", "purpose_pre_authorised"]
-    ) | in_office.to(requested, cond="can_request", unless="purpose_pre_authorised")
-    approve = requested.to(approved_for_removal, cond="can_decide", validators="validate_approve")
-    decline = requested.to(declined, cond="can_decide", validators="validate_decline")
-    cancel = cancelled.from_(
-        requested, approved_for_removal, cond="can_cancel", validators="validate_cancel"
+    request = Event(
+        in_office.to(approved_for_removal, cond=["can_request", "purpose_pre_authorised"])
+        | in_office.to(requested, cond="can_request", unless="purpose_pre_authorised"),
+        name="Request removal",
     )
-    take_out = approved_for_removal.to(out, cond="can_take_out", validators="validate_take_out")
-    return_papers = out.to(returned, cond="can_close_out")
-    destroy = out.to(destroyed, cond="can_close_out", validators="validate_destroy")
-    report_lost = out.to(lost, cond="can_close_out", validators="validate_report_lost")
+    approve = Event(
+        requested.to(approved_for_removal, cond="can_decide", validators="validate_approve"),
+        name="Approve",
+    )
+    decline = Event(
+        requested.to(declined, cond="can_decide", validators="validate_decline"), name="Decline"
+    )
+    cancel = Event(
+        cancelled.from_(
+            requested, approved_for_removal, cond="can_cancel", validators="validate_cancel"
+        ),
+        name="Cancel request",
+    )
+    take_out = Event(
+        approved_for_removal.to(out, cond="can_take_out", validators="validate_take_out"),
+        name="Take out",
+    )
+    return_papers = Event(out.to(returned, cond="can_close_out"), name="Return papers")
+    destroy = Event(
+        out.to(destroyed, cond="can_close_out", validators="validate_destroy"),
+        name="Record destruction",
+    )
+    report_lost = Event(
+        out.to(lost, cond="can_close_out", validators="validate_report_lost"), name="Report lost"
+    )
 
     # Guards: called with the `actor` kwarg by send() and enabled_events(). They must not
     # raise: enabled_events() treats a guard that raises as *passing*.
@@ -196,21 +185,25 @@ class RemovalMachine(StateMachine):
     # the guard and stays silent when the person may not send the event: the guard refuses.
 
     def validate_approve(self, model: Any, actor: Actor | None = None, note: Any = None) -> None:
-        if may_decide(actor, model) and len(_text(note)) > NOTE_MAX:
-            raise InputError({"note": f"Note must be {NOTE_MAX} characters or fewer"})
+        if may_decide(actor, model):
+            _raise_any(lambda errors: optional_text(errors, "note", note, "Note", NOTE_MAX))
 
     def validate_decline(self, model: Any, actor: Actor | None = None, reason: Any = None) -> None:
-        if not may_decide(actor, model):
-            return
-        reason = _text(reason)
-        if not reason:
-            raise InputError({"reason": "Enter why you are declining the request"})
-        if len(reason) > NOTE_MAX:
-            raise InputError({"reason": f"Reason must be {NOTE_MAX} characters or fewer"})
+        if may_decide(actor, model):
+            _raise_any(
+                lambda errors: required_text(
+                    errors,
+                    "reason",
+                    reason,
+                    "Enter why you are declining the request",
+                    "Reason",
+                    NOTE_MAX,
+                )
+            )
 
     def validate_cancel(self, model: Any, actor: Actor | None = None, reason: Any = None) -> None:
-        if may_cancel(actor, model) and len(_text(reason)) > NOTE_MAX:
-            raise InputError({"reason": f"Reason must be {NOTE_MAX} characters or fewer"})
+        if may_cancel(actor, model):
+            _raise_any(lambda errors: optional_text(errors, "reason", reason, "Reason", NOTE_MAX))
 
     def validate_take_out(self, model: Any, actor: Actor | None = None, **safeguards: Any) -> None:
         if not may_take_out(actor, model):
@@ -218,7 +211,7 @@ class RemovalMachine(StateMachine):
         errors = {
             key: message
             for key, message in SAFEGUARD_ERRORS.items()
-            if not _confirmed(safeguards.get(key))
+            if not confirmed(safeguards.get(key))
         }
         if errors:
             raise InputError(errors)
@@ -229,13 +222,11 @@ class RemovalMachine(StateMachine):
         if not may_close_out(actor, model):
             return
         errors: dict[str, str] = {}
-        if _text(method) not in dict(DESTRUCTION_METHODS):
+        if text(method) not in dict(DESTRUCTION_METHODS):
             errors["method"] = "Select how the papers were destroyed"
-        witness = _text(witness)
-        if not witness:
-            errors["witness"] = "Enter the name of the witness"
-        elif len(witness) > WITNESS_MAX:
-            errors["witness"] = f"Witness name must be {WITNESS_MAX} characters or fewer"
+        required_text(
+            errors, "witness", witness, "Enter the name of the witness", "Witness name", WITNESS_MAX
+        )
         if errors:
             raise InputError(errors)
 
@@ -249,13 +240,16 @@ class RemovalMachine(StateMachine):
     ) -> None:
         if not may_close_out(actor, model):
             return
-        _require_now(now)
+        require_now(now)
         errors: dict[str, str] = {}
-        where = _text(last_seen_where)
-        if not where:
-            errors["last_seen_where"] = "Enter where the papers were last seen"
-        elif len(where) > WHERE_MAX:
-            errors["last_seen_where"] = f"Where last seen must be {WHERE_MAX} characters or fewer"
+        required_text(
+            errors,
+            "last_seen_where",
+            last_seen_where,
+            "Enter where the papers were last seen",
+            "Where last seen",
+            WHERE_MAX,
+        )
         if not isinstance(last_seen_at, dt.datetime):
             errors["last_seen_on"] = "Enter the date and time the papers were last seen"
         elif last_seen_at > now:
@@ -270,7 +264,7 @@ class RemovalMachine(StateMachine):
     # Actions: run after guards and validators pass; saving is the audit listener's job.
 
     def on_request(self, model: Any, now: dt.datetime) -> None:
-        _require_now(now)
+        require_now(now)
         model.requested_at = now
         if is_pre_authorised(model.purpose):
             model.decision_note = "Agreed purpose: no approval needed"
@@ -278,7 +272,7 @@ class RemovalMachine(StateMachine):
     def on_approve(self, model: Any, actor: Actor, now: dt.datetime, note: Any = None) -> None:
         model.decided_by_id = actor.id
         model.decided_at = now
-        model.decision_note = _text(note) or None
+        model.decision_note = text(note) or None
 
     # Every event into a final state sets closed_at: a closed removal frees the record for
     # its next one (the partial unique index allows one open removal per record).
@@ -286,12 +280,12 @@ class RemovalMachine(StateMachine):
     def on_decline(self, model: Any, actor: Actor, now: dt.datetime, reason: Any = None) -> None:
         model.decided_by_id = actor.id
         model.decided_at = now
-        model.decision_note = _text(reason)
+        model.decision_note = text(reason)
         model.closed_at = now
 
     def on_cancel(self, model: Any, now: dt.datetime, reason: Any = None) -> None:
-        if _text(reason):
-            model.decision_note = _text(reason)
+        if text(reason):
+            model.decision_note = text(reason)
         model.closed_at = now
 
     def on_take_out(self, model: Any, now: dt.datetime) -> None:
@@ -303,8 +297,8 @@ class RemovalMachine(StateMachine):
 
     def on_destroy(self, model: Any, now: dt.datetime, method: Any = None, witness: Any = None):
         model.destroyed_at = now
-        model.destruction_method = _text(method)
-        model.destruction_witness = _text(witness)
+        model.destruction_method = text(method)
+        model.destruction_witness = text(witness)
         model.closed_at = now
 
     def on_report_lost(
@@ -316,26 +310,29 @@ class RemovalMachine(StateMachine):
         last_seen_at: Any = None,
     ) -> None:
         model.lost_at = now
-        model.last_seen_where = _text(last_seen_where)
+        model.last_seen_where = text(last_seen_where)
         model.last_seen_at = last_seen_at
         model.closed_at = now
         # The breach case opens in the caller's transaction: if it fails, nothing changes.
         model.open_breach_for_loss(actor=actor, now=now)
 
 
-def _require_now(now: dt.datetime | None) -> None:
-    """The caller passes the time; the machine never reads the clock."""
-    if not isinstance(now, dt.datetime):
-        raise TypeError("pass now= (a naive UTC datetime) when sending a removal event")
+def _raise_any(check) -> None:
+    """Run `check(errors)` and raise InputError when it found any."""
+    errors: dict[str, str] = {}
+    check(errors)
+    if errors:
+        raise InputError(errors)
 
 
 STATE_IDS: frozenset[str] = frozenset(s.id for s in RemovalMachine.states)
 FINAL_STATES: frozenset[str] = frozenset(s.id for s in RemovalMachine.states if s.final)
 
 
+STATE_LABELS: dict[str, str] = state_labels(RemovalMachine)
+EVENT_LABELS: dict[str, str] = event_labels(RemovalMachine)
+
+
 def removal_machine(model: Any, listeners: Iterable[object] = ()) -> RemovalMachine:
     """Build the machine for one removal row; ValueError when its stored state is unknown."""
-    state = getattr(model, "state", None)
-    if state not in STATE_IDS:
-        raise ValueError(f"removal {getattr(model, 'id', None)!r} has unknown state {state!r}")
-    return RemovalMachine(model=model, state_field="state", listeners=list(listeners))
+    return machine_for(RemovalMachine, model, listeners)

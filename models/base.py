@@ -23,6 +23,8 @@ from peewee import (
 )
 from playhouse.pool import PooledPostgresqlDatabase
 
+from services import clock
+
 db = DatabaseProxy()
 
 SQLITE_PRAGMAS = {
@@ -47,8 +49,6 @@ class Stale(Exception):
 
 def utcnow() -> dt.datetime:
     """Return the clock's current naive UTC time (see services.clock)."""
-    from services import clock
-
     return clock.now()
 
 

@@ -18,16 +18,14 @@ from peewee import (
     fn,
 )
 
-from machines.breach import BREACH_CHAIN_ROLES, BreachMachine, breach_machine
+from machines.breach import BreachMachine, breach_machine, may_see_case, waiting_events
 from machines.common import Actor
+from machines.permissions import Can
 from models.base import BaseModel, VersionedModel
 from models.dispatches import Dispatch
 from models.people import Team, User
 from models.records import Record, Removal
 from models.transitions import enabled_event_ids
-
-# Everyone in the breach chain sees every case (need to know by role); one list, the machine's.
-BREACH_ROLES = BREACH_CHAIN_ROLES
 
 # The most cases the machine is run over for one person's "waiting for you" (one query).
 WAITING_SCAN = 100
@@ -40,6 +38,7 @@ _PROBE_FACTS: tuple[dict, ...] = (
     {"category": "other"},
     {"category": "near_miss", "data_left_control": False},
     {"category": "loss", "police_reference": "probe", "line_manager_told": True},
+    {"category": "loss"},  # waits for its police details
 )
 _OPEN_STATES: tuple[str, ...] = tuple(s.id for s in BreachMachine.states if not s.final)
 
@@ -124,14 +123,13 @@ class Breach(VersionedModel):
 
     def visible_to(self, user: User) -> bool:
         """Need to know: the reporter, the reporter's line manager, or the breach chain."""
-        return user.id in (self.reported_by_id, self.reporter_manager_id) or user.has_role(
-            *BREACH_ROLES
-        )
+        return may_see_case(user.as_actor(), self)
 
     @classmethod
     def visible_query(cls, user: User):
+        """The cases this person may see: machines.breach.may_see_case as SQL."""
         query = cls.select()
-        if not user.has_role(*BREACH_ROLES):
+        if not user.can(Can.HANDLE_EVERY_BREACH):
             query = query.where((cls.reported_by == user.id) | (cls.reporter_manager == user.id))
         return query
 
@@ -180,7 +178,9 @@ class Breach(VersionedModel):
         )
         waiting = []
         for breach in rows[:scan]:
-            events = enabled_event_ids(breach_machine(breach), actor, now)
+            events = waiting_events(
+                enabled_event_ids(breach_machine(breach), actor, now), breach, actor
+            )
             if events:
                 waiting.append((breach, events))
         return waiting, len(rows) > scan
@@ -292,7 +292,8 @@ def _states_to_act_in(actor: Actor) -> Mapping[str, frozenset[str]]:
             for facts in _PROBE_FACTS:
                 probe = Breach(state=state, team=actor.team_id, **people, **facts)
                 # Guards do not read the clock; `now` is passed as every caller does.
-                if enabled_event_ids(breach_machine(probe), actor, dt.datetime.min):
+                events = enabled_event_ids(breach_machine(probe), actor, dt.datetime.min)
+                if waiting_events(events, probe, actor):
                     states.add(state)
                     break
         found[relation] = frozenset(states)

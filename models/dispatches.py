@@ -6,6 +6,7 @@ import datetime as dt
 
 from peewee import CharField, DateTimeField, ForeignKeyField, TextField
 
+from machines.permissions import Can
 from models.base import VersionedModel
 from models.people import Team, User
 
@@ -43,14 +44,12 @@ class Dispatch(VersionedModel):
         indexes = ((("team", "state"), False),)
 
     def visible_to(self, user: User) -> bool:
-        from models.records import CROSS_TEAM_ROLES
-
-        return user.team_id == self.team_id or user.has_role(*CROSS_TEAM_ROLES)
+        return user.team_id == self.team_id or user.can(Can.SEE_EVERY_TEAM)
 
     def open_breach_for_misdirection(self, actor, now: dt.datetime, what_happened: str) -> None:
         """Open a wrong-recipient breach case linked to this dispatch, in the same transaction."""
-        from models.breaches import Breach
-
+        # Breach is reached through its backref: models/breaches.py imports this module.
+        breach_model = Dispatch.breaches.rel_model
         cleaned = {
             "what_happened": f"Documents sent to the wrong recipient: {self.description} "
             f"(sent by {self.method.replace('_', ' ')}). {what_happened}",
@@ -62,17 +61,15 @@ class Dispatch(VersionedModel):
             "records_affected": 1,
             "data_left_control": True,
         }
-        Breach.open_case(
+        breach_model.open_case(
             cleaned, User.get_by_id(actor.id), now, case_id=self.case_id, dispatch=self
         )
 
     @classmethod
     def for_case(cls, user: User, case_id: str):
         """Dispatches from one case that this person may see, newest first."""
-        from models.records import CROSS_TEAM_ROLES
-
         query = cls.select().where(cls.case_id == case_id)
-        if not user.has_role(*CROSS_TEAM_ROLES):
+        if not user.can(Can.SEE_EVERY_TEAM):
             query = query.where(cls.team == user.team_id)
         return query.order_by(cls.id.desc())
 

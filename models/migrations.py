@@ -48,6 +48,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from peewee import (
+    CharField,
     DateTimeField,
     Field,
     ForeignKeyField,
@@ -248,7 +249,12 @@ def _kiosk_failure(m: Migration) -> None:
     m.create_tables(KioskFailure)
 
 
-@step(3, "heartbeat: the row /healthz rewrites to show the database takes writes")
+@step(3, "user.profession: the professional regulator a breach decision refers to")
+def _user_profession(m: Migration) -> None:
+    m.add_column("user", "profession", CharField(null=True))
+
+
+@step(4, "heartbeat: the row /healthz rewrites to show the database takes writes")
 def _heartbeat(m: Migration) -> None:
     class Heartbeat(m.Model):
         at = DateTimeField()
@@ -256,7 +262,7 @@ def _heartbeat(m: Migration) -> None:
     m.create_tables(Heartbeat)
 
 
-@step(4, "retention: erased_at on breach, removal and dispatch; erased_by on audit_event")
+@step(5, "retention: erased_at on breach, removal and dispatch; erased_by on audit_event")
 def _retention(m: Migration) -> None:
     for table in ("breach", "removal", "dispatch"):
         m.add_column(table, "erased_at", DateTimeField(null=True))

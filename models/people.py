@@ -18,21 +18,8 @@ from peewee import (
 )
 
 from machines.common import Actor
+from machines.permissions import ROLE_LABELS, Can, grants
 from models.base import BaseModel, utcnow
-
-ROLES = {
-    "practitioner": "Practitioner",
-    "line_manager": "Line manager",
-    "director": "Director",
-    "assistant_director": "Assistant Director",
-    "caldicott_guardian": "Caldicott Guardian",
-    "records_manager": "Information and Records Manager",
-    "business_improvement": "Business Improvement Manager",
-    "governance": "Governance Team",
-    "dpo": "Data Protection Officer",
-    "admin": "Administrator",
-    "kiosk": "Team-base kiosk",
-}
 
 # OWASP's minimum for argon2id: 19 MiB, 2 iterations, 1 lane.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -75,6 +62,8 @@ class User(BaseModel):
     locked_until = DateTimeField(null=True)
     failed_pins = IntegerField(default=0)
     pin_locked_until = DateTimeField(null=True)
+    # machines.professions: which professional regulator a breach decision refers to.
+    profession = CharField(null=True)
     created_at = DateTimeField(default=utcnow)
 
     # Flask-Login: the session token of the request, set by the user loader.
@@ -104,12 +93,13 @@ class User(BaseModel):
             self._roles = frozenset(r.role for r in UserRole.select().where(UserRole.user == self))
         return self._roles
 
-    def has_role(self, *roles: str) -> bool:
-        return any(role in self.roles for role in roles)
+    def can(self, capability: Can) -> bool:
+        """Return True when one of this person's roles grants the capability."""
+        return grants(self.roles, capability)
 
     @property
     def role_labels(self) -> list[str]:
-        return [label for role, label in ROLES.items() if role in self.roles]
+        return [label for role, label in ROLE_LABELS.items() if role in self.roles]
 
     def as_actor(self) -> Actor:
         """Return the plain value the state machines check guards against."""
@@ -158,13 +148,6 @@ class User(BaseModel):
     @classmethod
     def by_username(cls, username: str) -> User | None:
         return cls.get_or_none(fn.LOWER(cls.username) == username.strip().lower())
-
-    @classmethod
-    def with_role(cls, role: str, team_id: int | None = None):
-        query = cls.select().join(UserRole).where(UserRole.role == role, cls.active == True)  # noqa: E712
-        if team_id is not None:
-            query = query.where(cls.team == team_id)
-        return query
 
 
 class UserRole(BaseModel):
@@ -223,7 +206,7 @@ class UserSession(BaseModel):
             return None
         idle_for = now - row.last_seen_at
         if idle_for > idle and not (
-            kiosk_idle is not None and idle_for <= kiosk_idle and row.user.has_role("kiosk")
+            kiosk_idle is not None and idle_for <= kiosk_idle and row.user.can(Can.KIOSK_DEVICE)
         ):
             row.end(now)
             return None

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from statemachine.exceptions import TransitionNotAllowed
 
-from machines.common import Actor, InputError
+from machines.common import Actor
 from models.audit import AuditEvent
 from models.base import Stale, VersionedModel, write_transaction
 
@@ -71,23 +72,66 @@ def apply_transition(
     """
     with write_transaction():
         obj = load()
-        if expected_version is not None and obj.version != expected_version:
-            raise Stale(f"{entity_type} {obj.id} is at version {obj.version}")
         audit = Audit(actor, entity_type, now, summary, kiosk_id, obj)
-        machine = factory(obj, listeners=[audit])
-        if event not in {e.id for e in machine.allowed_events}:
-            raise Refused(event)
-        # The library runs validators before guards: check the guards first, so a person
-        # without the right gets 403 rather than a list of fields to fill in.
-        if event not in enabled_event_ids(machine, actor, now):
-            raise Forbidden(event)
+        machine = _ready(obj, factory, event, actor, now, expected_version, [audit])
         try:
             machine.send(event, actor=actor, now=now, **values)
         except TransitionNotAllowed as error:
             raise Forbidden(event) from error
-        except InputError:
-            raise
         return obj
+
+
+def check_transition(
+    *,
+    load: Callable[[], VersionedModel],
+    factory: Callable,
+    event: str,
+    actor: Actor,
+    now: dt.datetime,
+    values: dict,
+    expected_version: int | None,
+) -> None:
+    """Everything `apply_transition` would refuse, without changing anything: raise Stale,
+    Refused, Forbidden, or InputError with every error the machine's validators find.
+
+    A form that could not read some fields still asks this, so a person sees all their
+    errors at once (the machine's as well as the form's), not in two rounds.
+    """
+    obj = load()
+    machine = _ready(obj, factory, event, actor, now, expected_version, [])
+    given = {"actor": actor, "now": now, **values}
+    for validator in _validators(machine, event):
+        accepted = inspect.signature(validator).parameters
+        takes_any = any(p.kind is p.VAR_KEYWORD for p in accepted.values())
+        validator(obj, **{k: v for k, v in given.items() if takes_any or k in accepted})
+
+
+def _ready(obj, factory, event, actor, now, expected_version, listeners):
+    """The row's machine, once the version, the state and the guards allow `event`."""
+    if expected_version is not None and obj.version != expected_version:
+        raise Stale(f"{type(obj).__name__} {obj.id} is at version {obj.version}")
+    machine = factory(obj, listeners=listeners)
+    if event not in {e.id for e in machine.allowed_events}:
+        raise Refused(event)
+    # The library runs validators before guards: check the guards first, so a person
+    # without the right gets 403 rather than a list of fields to fill in.
+    if event not in enabled_event_ids(machine, actor, now):
+        raise Forbidden(event)
+    return machine
+
+
+def _validators(machine, event: str) -> list[Callable]:
+    """The validator methods of `event`'s transitions out of the machine's current state."""
+    state = machine.current_state_value
+    names = {
+        spec.func
+        for source in machine.states
+        if source.id == state
+        for transition in source.transitions
+        if event in {e.id for e in transition.events}
+        for spec in transition.validators
+    }
+    return [getattr(machine, name) for name in sorted(names)]
 
 
 def enabled_event_ids(machine, actor: Actor, now: dt.datetime) -> list[str]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from machines.permissions import Role
+from machines.professions import PROFESSIONS
 from models.base import db
-from models.people import ROLES, Team, User, UserRole, hash_secret
+from models.people import Team, User, UserRole, hash_secret
 
 
 class UserInputError(ValueError):
@@ -20,18 +22,22 @@ def add_user(
     password: str,
     pin: str | None = None,
     email: str | None = None,
+    profession: str | None = None,
 ) -> User:
     """Create one account; raise UserInputError naming the first bad argument."""
     username = username.strip().lower()
-    unknown = [r for r in roles if r not in ROLES]
+    unknown = [r for r in roles if r not in set(Role)]
     if unknown:
-        raise UserInputError(f"Unknown role '{unknown[0]}'. Roles are: {', '.join(ROLES)}.")
+        raise UserInputError(f"Unknown role '{unknown[0]}'. Roles are: {', '.join(Role)}.")
     if not roles:
         raise UserInputError("Give at least one --role.")
     if not username.replace("-", "").replace(".", "").replace("_", "").isalnum():
         raise UserInputError("Usernames use letters, digits, dots, hyphens and underscores only.")
     if len(password) < 12:
         raise UserInputError("The password must be at least 12 characters long.")
+    if profession and profession not in dict(PROFESSIONS):
+        known = ", ".join(dict(PROFESSIONS))
+        raise UserInputError(f"Unknown profession '{profession}'. Professions are: {known}.")
     if email and ("@" not in email or " " in email.strip()):
         raise UserInputError(f"'{email}' is not an email address.")
     if User.by_username(username):
@@ -52,6 +58,7 @@ def add_user(
             team=team,
             line_manager=manager,
             email=email.strip().lower() if email else None,
+            profession=profession or None,
         )
         user.set_password(password)
         if pin:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from peewee import JOIN, fn
 
 from machines.breach import ICO_HOURS, ico_deadline
+from machines.permissions import Can, roles_that
 from models.breaches import Breach
 from models.people import User, UserRole
 from models.records import Record, Removal
@@ -39,7 +40,6 @@ KIND_LABELS = {
 
 CONFIRM_AFTER_DAYS = 3  # default for REMINDER_CONFIRM_AFTER_DAYS
 ICO_WARNING_HOURS = 24
-ICO_ROLES = ("records_manager", "dpo")
 
 
 @dataclass(frozen=True)
@@ -189,7 +189,9 @@ def _ico_rows(now: dt.datetime) -> list[dict]:
     """Undecided, possibly reportable breaches whose 72 hours end within the warning
     (never a near miss where no data left the council's control: it has no ICO deadline)."""
     Recipient = User.alias("recipient")
-    role_holders = UserRole.select(UserRole.user).where(UserRole.role.in_(ICO_ROLES))
+    role_holders = UserRole.select(UserRole.user).where(
+        UserRole.role.in_(sorted(roles_that(Can.RECEIVE_ICO_WARNINGS)))
+    )
     claimed = Reminder._key(ICO_DEADLINE, "breach", Breach.id, Recipient.id) & Reminder._live(now)
     # deadline = discovered_at + 72h; now < deadline <= now + 24h, as bounds on discovered_at.
     earliest = now - dt.timedelta(hours=ICO_HOURS)

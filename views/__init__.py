@@ -7,10 +7,10 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from models.breaches import BREACH_ROLES
+from machines.permissions import Can
 from views.display import link, timeline_details, timeline_label, uk_date, uk_datetime
 from views.forms import errors_list, field_error, joined_error
-from views.htmx import client_redirect, current_page, is_htmx, retarget
+from views.htmx import client_redirect, current_page, fragment_elsewhere, is_htmx
 from views.navigation import nav_items
 
 # Endpoints anyone may reach without signing in.
@@ -59,7 +59,7 @@ def register_views(app: Flask) -> None:
         app.register_blueprint(module.bp)
 
     app.jinja_env.globals.update(
-        breach_roles=BREACH_ROLES,  # who reads the ICO draft and other chain-only pages
+        Can=Can,  # templates ask current_user.can(Can.X), as the views do
         errors_list=errors_list,
         field_error=field_error,
         joined_error=joined_error,
@@ -86,7 +86,7 @@ def _require_sign_in():
     if request.endpoint == "static":
         return None  # public, and asking who is signed in would cost a query per file
     if current_user.is_authenticated:
-        if current_user.has_role("kiosk") and not (
+        if current_user.can(Can.KIOSK_DEVICE) and not (
             request.endpoint in KIOSK_ENDPOINTS or (request.endpoint or "").startswith("kiosk.")
         ):
             if request.method == "GET" and request.endpoint == "home.index":
@@ -136,7 +136,7 @@ def _layout_context():
 def _kiosk_account() -> bool:
     """True when the shared team-base PC's account asks: its pages keep the kiosk layout."""
     try:
-        return bool(current_user.is_authenticated and current_user.has_role("kiosk"))
+        return bool(current_user.is_authenticated and current_user.can(Can.KIOSK_DEVICE))
     except Exception:  # the error may be the database itself: then the plain page
         return False
 
@@ -145,7 +145,7 @@ def render_error(status: int, message: str | None = None):
     title, template = ERROR_PAGES.get(status, ERROR_PAGES[500])
     if is_htmx():
         body = render_template("errors/_alert.html", title=title, message=message, status=status)
-        return retarget(make_response(body, status), "#app-alerts")
+        return fragment_elsewhere(body, status, "#app-alerts")
     context = {"title": title, "message": message}
     if _kiosk_account():
         # The kiosk's own header and a way back to it; no "Sign out" for the kiosk account.

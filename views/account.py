@@ -12,30 +12,29 @@ from models.base import db
 from models.people import User, hash_secret, verify_secret
 from services import clock
 from views.forms import FormErrors
+from views.forms.people import SetPin
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
-PIN = re.compile(r"^\d{4,8}$")
+PIN = re.compile(r"[0-9]{4,8}")
 OBVIOUS = {"0000", "1111", "1234", "12345", "123456", "4321", "9999"}
 
 
 @bp.route("/pin", methods=["GET", "POST"])
 def pin():
-    errors = FormErrors()
+    form = SetPin()
+    errors = form.check() if request.method == "POST" else FormErrors()
     if request.method == "POST":
-        password = request.form.get("password") or ""
-        new_pin = (request.form.get("pin") or "").strip()
-        confirm = (request.form.get("pin_confirm") or "").strip()
-        if not password:
-            errors.add("password", "Enter your password")
-        elif not verify_secret(current_user.password_hash, password):
+        password, new_pin, confirm = form.password.data, form.pin.data, form.pin_confirm.data
+        if password and not verify_secret(current_user.password_hash, password):
             errors.add("password", "Your password is not correct")
-        if not PIN.match(new_pin):
+        if not PIN.fullmatch(new_pin):
             errors.add("pin", "Enter a PIN of 4 to 8 digits")
         elif new_pin in OBVIOUS or len(set(new_pin)) == 1:
             errors.add("pin", "Choose a PIN that is harder to guess")
         elif new_pin != confirm:
             errors.add("pin_confirm", "The PINs do not match")
+        errors = errors.in_order(form.field_names)
         if not errors:
             now = clock.now()
             with db.atomic():

@@ -9,7 +9,8 @@ from models.audit import AuditEvent
 from models.base import db, write_transaction
 from models.people import LOCKOUT, User, UserSession, verify_secret
 from services import clock
-from views.forms import FormErrors, text
+from views.forms import FormErrors
+from views.forms.people import SignIn
 
 bp = Blueprint("auth", __name__)
 
@@ -39,20 +40,15 @@ def _safe_next(target: str | None) -> str:
 def sign_in():
     if current_user.is_authenticated:
         return redirect(_safe_next(request.args.get("next")))
-    errors = FormErrors()
-    username = ""
+    form = SignIn()
+    errors = form.check() if request.method == "POST" else FormErrors()
+    username = form.username.typed
     status = 200
     if request.method == "POST":
-        username = text("username", 100)
-        password = request.form.get("password") or ""
-        if not username:
-            errors.add("username", "Enter your username")
-        if not password:
-            errors.add("password", "Enter your password")
         if errors:
             status = 422
         else:
-            user, problem = _check_credentials(username, password)
+            user, problem = _check_credentials(form.username.data, form.password.data)
             if user is not None:
                 return _start_session(user)
             errors.add("username", problem)

@@ -7,7 +7,9 @@ from flask_login import current_user
 from peewee import Case, fn
 
 from machines.breach import STATE_LABELS as BREACH_STATES
+from machines.breach import case_clock
 from machines.dispatch import METHODS
+from machines.permissions import Can
 from machines.removal import PURPOSES
 from models.breaches import Breach
 from models.dispatches import Dispatch
@@ -15,23 +17,20 @@ from models.people import Team, User
 from models.records import Removal
 from models.reminders import confirm_location_tasks
 from services import clock
-from views.breaches import case_clock
-from views.forms import page_arg
+from views.access import requires
+from views.forms import id_arg
 from views.htmx import targets
+from views.paging import page_of
 
 bp = Blueprint("boards", __name__)
-
-BOARD_ROLES = ("line_manager", "director", "assistant_director")
-ALL_TEAMS_ROLES = ("director", "assistant_director")
-PAGE_SIZE = 25
 
 
 def _scope() -> tuple[list[int] | None, Team | None]:
     """The teams this board shows: a line manager's own; directors any one, or all (None)."""
-    if not current_user.has_role(*BOARD_ROLES):
-        abort(403)
-    if current_user.has_role(*ALL_TEAMS_ROLES):
-        team_id = request.args.get("team", type=int)
+    if current_user.can(Can.WATCH_EVERY_TEAM):
+        team_id = id_arg("team")
+        if request.args.get("team") and team_id is None:
+            abort(404)  # no such team: a number too big, or not a number at all
         if team_id:
             team = Team.get_or_none(Team.id == team_id) or abort(404)
             return [team.id], team
@@ -46,7 +45,7 @@ def _in_scope(field, teams):
     return True if teams is None else field.in_(teams)
 
 
-def board_data(teams: list[int] | None, page: int) -> dict:
+def board_data(teams: list[int] | None) -> dict:
     """Everything on the board in a fixed number of queries, whatever the volume."""
     today = clock.uk_today()
     now = clock.now()
@@ -77,7 +76,7 @@ def board_data(teams: list[int] | None, page: int) -> dict:
     out_query = Removal.with_people(with_team=True).where(
         Removal.state == "out", _in_scope(Removal.team, teams)
     )
-    papers_out = list(out_query.order_by(Removal.due_on, Removal.id).paginate(page, PAGE_SIZE))
+    papers_out = page_of(out_query.order_by(Removal.due_on, Removal.id), total=counts["out"] or 0)
     # Need to know: a line manager sees the cases their own reports raised, not every case
     # in the team (Breach.visible_query); directors hold a breach role and see them all.
     visible = Breach.visible_query(current_user)
@@ -108,13 +107,12 @@ def board_data(teams: list[int] | None, page: int) -> dict:
             teams, today, current_app.config["REMINDER_CONFIRM_AFTER_DAYS"]
         ).limit(TASKS_SHOWN + 1)
     )
-    total_out = counts["out"] or 0
     return {
         "counts": {k: v or 0 for k, v in counts.items()},
         "pending": pending,
-        "papers_out": papers_out,
-        "page": page,
-        "pages": max(1, -(-total_out // PAGE_SIZE)),
+        "papers_out": papers_out.rows,
+        "page": papers_out.number,
+        "pages": papers_out.pages,
         "stages": stages,
         "open_breaches": open_breaches,
         "clocks": {b.id: case_clock(b, now) for b in open_breaches},
@@ -126,14 +124,14 @@ def board_data(teams: list[int] | None, page: int) -> dict:
 
 
 @bp.get("/board")
+@requires(Can.WATCH_BOARD)
 def board():
     teams, team = _scope()
-    page = page_arg()
     context = {
-        **board_data(teams, page),
+        **board_data(teams),
         "team": team,
         "teams": list(Team.select().order_by(Team.name))
-        if current_user.has_role(*ALL_TEAMS_ROLES)
+        if current_user.can(Can.WATCH_EVERY_TEAM)
         else [],
         "purposes": dict(PURPOSES),
         "methods": dict(METHODS),

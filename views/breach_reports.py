@@ -10,13 +10,15 @@ from flask import Response, abort, render_template, request
 from flask_login import current_user
 
 from machines import breach as rules
-from machines.breach import STATE_LABELS
+from machines.breach import STATE_LABELS, case_clock
+from machines.permissions import Can
 from models.audit import AuditEvent
-from models.breaches import BREACH_ROLES, Breach, Notification
+from models.breaches import Breach, Notification
 from models.people import Team, User
 from services import clock
-from views.breaches import _breach_or_404, bp, case_clock
-from views.register import REGISTER_PAGE_ROLES, read_filters
+from views.access import requires
+from views.breaches import _breach_or_404, bp
+from views.register import read_filters
 
 
 @bp.get("/breaches/<int:breach_id>/report")
@@ -97,7 +99,7 @@ def redact(value: str | None, breach: Breach, names: re.Pattern | None = None) -
 @bp.get("/breaches/<int:breach_id>/ico-draft")
 def ico_draft(breach_id: int):
     breach = _breach_or_404(breach_id)
-    if not current_user.has_role(*BREACH_ROLES):
+    if not current_user.can(Can.HANDLE_EVERY_BREACH):
         abort(403)
     deadline = rules.ico_deadline(breach.discovered_at)
     late = breach.ico_referred_at and breach.ico_referred_at > deadline
@@ -124,10 +126,9 @@ def _cell(value) -> str:
 
 
 @bp.get("/breaches/register.csv")
+@requires(Can.EXPORT_REGISTER)
 def register_csv():
     """The register as CSV, narrowed by the register page's filters when it passes them."""
-    if not current_user.has_role(*REGISTER_PAGE_ROLES):
-        abort(403)
     filters, errors = read_filters(request.args)
     if errors:
         abort(400)  # never hand over a wider export than the person asked for

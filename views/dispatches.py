@@ -15,19 +15,19 @@ from machines.dispatch import (
     dispatch_machine,
     validate_draft,
 )
+from machines.permissions import Can
 from models.audit import AuditEvent
 from models.base import write_transaction
 from models.dispatches import Dispatch
 from models.records import Record
 from models.transitions import enabled_event_ids
 from services import clock
-from views.forms import FormErrors, checked, id_arg, text
+from views.forms import FormErrors, id_arg
+from views.forms.dispatches import EVENT_FORMS, DraftDispatch
 from views.htmx import is_htmx
-from views.transitions import DONE, attempt
+from views.transitions import Lifecycle, run_event
 
 bp = Blueprint("dispatches", __name__)
-
-TEAM_ROLES = ("practitioner", "line_manager")
 
 
 def _dispatch_or_404(dispatch_id: int) -> Dispatch:
@@ -38,7 +38,7 @@ def _dispatch_or_404(dispatch_id: int) -> Dispatch:
 
 
 def _require_team_member():
-    if not (current_user.has_role(*TEAM_ROLES) and current_user.team_id):
+    if not (current_user.can(Can.WORK_WITH_PAPERS) and current_user.team_id):
         abort(403)
 
 
@@ -68,22 +68,12 @@ def draft():
     errors = FormErrors()
     form = _prefill_from_record(id_arg("record"))
     if request.method == "POST":
-        form = {
-            k: text(k, 600)
-            for k in (
-                "case_id",
-                "description",
-                "method",
-                "recipient_organisation",
-                "recipient_role",
-                "address",
-            )
-        }
+        draft_form = DraftDispatch()
+        form = draft_form.typed()
         try:
-            cleaned = validate_draft(form)
+            cleaned = validate_draft(draft_form.values)
         except InputError as error:
-            for field, message in error.errors.items():
-                errors.add(field, message)
+            errors.add_all(error.errors)
         else:
             now = clock.now()
             with write_transaction():
@@ -153,69 +143,27 @@ def _render_page(dispatch: Dispatch, errors=None, form=None, status=200):
     ), status
 
 
-EVENT_INPUTS = {
-    "check": lambda: (
-        {
-            "address_source": text("address_source", 40),
-            "address_source_other": text("address_source_other", 120),
-            "address_confirmed": checked("address_confirmed"),
-            "addressee_confirmed": checked("addressee_confirmed"),
-            "right_to_information_confirmed": checked("right_to_information_confirmed"),
-            "lawful_basis": text("lawful_basis", 250),
-        },
-        {
-            "address_source": text("address_source", 40),
-            "lawful_basis": text("lawful_basis", 250),
-            "confirmed": "address, addressee, right to the information",
-        },
+SENDING = Lifecycle(
+    entity_type="dispatch",
+    model=Dispatch,
+    factory=dispatch_machine,
+    form_for=lambda event, dispatch: EVENT_FORMS[event],
+    stale="Someone else changed this dispatch while you were looking. "
+    "Its status below is up to date.",
+    refused=lambda dispatch, event: (
+        f"This dispatch is {STATE_LABELS[dispatch.state].lower()}: "
+        "it cannot be changed that way now."
     ),
-    "mark_sent": lambda: (
-        {
-            "password_protected": checked("password_protected"),
-            "password_separate": checked("password_separate"),
-            "tracking_reference": text("tracking_reference", 30),
-        },
-        {"tracking_reference": text("tracking_reference", 30)},
-    ),
-    "confirm_delivered": lambda: (
-        {"delivery_evidence": text("delivery_evidence", 40)},
-        {"delivery_evidence": text("delivery_evidence", 40)},
-    ),
-    "report_misdirected": lambda: (
-        {"what_happened": text("what_happened", 2000)},
-        {},
-    ),
-    "cancel": lambda: ({"reason": text("reason", 500)}, {"reason": text("reason", 500)}),
-}
+)
 
 
 @bp.post("/dispatches/<int:dispatch_id>/<event>")
 def transition(dispatch_id: int, event: str):
-    _dispatch_or_404(dispatch_id)  # 404 before anything else for an unseen dispatch
-    if event not in EVENT_INPUTS:
+    dispatch = _dispatch_or_404(dispatch_id)  # 404 before anything else for an unseen one
+    if event not in EVENT_FORMS:
         abort(404)
-    values, summary = EVENT_INPUTS[event]()
-    errors = FormErrors()
-    form = dict(request.form)
-    status = attempt(
-        load=lambda: Dispatch.get_by_id(dispatch_id),
-        factory=dispatch_machine,
-        event=event,
-        actor=current_user.as_actor(),
-        entity_type="dispatch",
-        values=values,
-        summary=summary,
-        errors=errors,
-        stale="Someone else changed this dispatch while you were looking. "
-        "Its status below is up to date.",
-        refused=lambda: (
-            f"This dispatch is "
-            f"{STATE_LABELS[Dispatch.get_by_id(dispatch_id).state].lower()}: "
-            "it cannot be changed that way now."
-        ),
-    )
-    if status == DONE:
-        form = {}
+    outcome = run_event(SENDING, dispatch, event, current_user.as_actor())
+    errors, form, status = outcome.errors, outcome.typed, outcome.status
     fresh = Dispatch.get_by_id(dispatch_id)
     if is_htmx():
         return render_template(

@@ -4,13 +4,13 @@ from flask import Blueprint, render_template
 from flask_login import current_user
 
 from machines import breach as breach_rules
-from machines.dispatch import CHECKER_ROLES
+from machines.breach import case_clock
+from machines.permissions import Can
 from machines.removal import PURPOSES, STATE_LABELS
-from models.breaches import BREACH_ROLES, Breach
+from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.records import Removal
 from services import clock
-from views.breaches import case_clock
 
 bp = Blueprint("home", __name__)
 
@@ -23,19 +23,19 @@ def index():
     # Only team staff hold papers: the breach chain's home needs no removals query.
     removals = (
         list(Removal.for_person(current_user).limit(50))
-        if current_user.has_role("practitioner", "line_manager")
+        if current_user.can(Can.WORK_WITH_PAPERS)
         else []
     )
     pending = (
         Removal.awaiting_approval_for(current_user).count()
-        if current_user.has_role("line_manager")
+        if current_user.can(Can.APPROVE_REMOVALS)
         else 0
     )
     # Second checks: the /send page's own list, for those who may check (same team, not
     # the drafter: Dispatch.to_check; the checker roles: the dispatch machine's).
     to_check = (
         Dispatch.to_check(current_user).count()
-        if current_user.team_id and current_user.has_role(*CHECKER_ROLES)
+        if current_user.team_id and current_user.can(Can.WORK_WITH_PAPERS)
         else 0
     )
     now = clock.now()
@@ -48,7 +48,7 @@ def index():
         removals=removals,
         pending=pending,
         to_check=to_check,
-        in_breach_chain=current_user.has_role(*BREACH_ROLES),
+        in_breach_chain=current_user.can(Can.HANDLE_EVERY_BREACH),
         waiting=[
             {"breach": b, "events": events, "clock": case_clock(b, now)} for b, events in shown
         ],

@@ -1,32 +1,36 @@
-"""The one place that reads or writes HX-* headers."""
+"""The one place that reads or writes HX-* headers, through htmx-flask's `request.htmx`.
+
+htmx-flask 0.1.0's `make_response(reswap=...)` refuses "afterbegin" and "beforebegin" (a
+missing comma in its list of swaps): this module only asks it for swaps it accepts.
+"""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Response, make_response, redirect, render_template, request, url_for
+from flask import Response, url_for
+from htmx_flask import make_response, request
 
 from views.auth import same_site_path
 
 
 def is_htmx() -> bool:
-    """Return True for an htmx request that expects a fragment (not a history restore)."""
-    return bool(request.headers.get("HX-Request")) and not request.headers.get(
-        "HX-History-Restore-Request"
-    )
+    """Return True for an htmx request that expects a fragment (not a history restore,
+    which wants the whole page)."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 def targets(element_id: str) -> bool:
     """True for an htmx request that will swap the element with this id (e.g. a board's
     polling body), so the view answers with that fragment only."""
-    return is_htmx() and request.headers.get("HX-Target") == element_id
+    return is_htmx() and request.htmx.target == element_id
 
 
 def current_page() -> str | None:
     """The path (and query) of the page an htmx request came from, when it is on this site
     and not the sign-in page: where to come back to after signing in again."""
     try:
-        parts = urlsplit(request.headers.get("HX-Current-URL", ""))
+        parts = urlsplit(request.htmx.current_url or "")
     except ValueError:
         return None
     if parts.scheme not in ("http", "https") or parts.netloc != request.host:
@@ -37,26 +41,11 @@ def current_page() -> str | None:
     return page
 
 
-def panel_or_redirect(fragment: str, location: str, status: int = 200, **context) -> Response:
-    """Answer a state change: the swapped panel for htmx, else 303 to the page (no JS).
-
-    Errors (409, 422) re-render the panel with its error summary in both cases: without
-    JavaScript the caller renders the whole page instead, with the same status.
-    """
-    if is_htmx():
-        return make_response(render_template(fragment, **context), status)
-    return redirect(location, code=303)
-
-
-def retarget(response: Response, target: str, swap: str = "innerHTML") -> Response:
+def fragment_elsewhere(body: str, status: int, target: str, swap: str = "innerHTML") -> Response:
     """Send an htmx response somewhere other than the element that asked."""
-    response.headers["HX-Retarget"] = target
-    response.headers["HX-Reswap"] = swap
-    return response
+    return make_response(body, status, retarget=target, reswap=swap)
 
 
 def client_redirect(location: str) -> Response:
     """Make htmx load a new page (e.g. signed out while a board was polling)."""
-    response = make_response("", 204)
-    response.headers["HX-Redirect"] = location
-    return response
+    return make_response("", 204, redirect=location)

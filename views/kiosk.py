@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import replace
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
+from machines.permissions import Can
 from machines.removal import EVENT_LABELS, removal_machine
 from models.audit import AuditEvent
 from models.base import write_transaction
@@ -21,17 +23,26 @@ from models.people import KIOSK_LOCKOUT, LOCKOUT, KioskFailure, User, verify_sec
 from models.records import Record, Removal
 from models.transitions import enabled_event_ids
 from services import clock
-from views.forms import FormErrors, checked, text
-from views.transitions import DONE, attempt
+from views.forms.people import KioskIdentify, KioskScan
+from views.records import CUSTODY
+from views.transitions import run_event
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
 
 IDLE = dt.timedelta(seconds=60)
 KIOSK_EVENTS = ("take_out", "return_papers")
+_CHANGED = "This has changed since you scanned it. Scan the label again."
+# The custody lifecycle as the kiosk runs it: its two events, and one message when the
+# papers moved on since the scan (stale or no longer allowed alike).
+KIOSK_CUSTODY = replace(
+    CUSTODY,
+    stale=_CHANGED,
+    refused=lambda removal, event: _CHANGED,
+)
 
 
 def require_kiosk() -> None:
-    if not current_user.has_role("kiosk"):
+    if not current_user.can(Can.KIOSK_DEVICE):
         abort(403)
 
 
@@ -73,13 +84,9 @@ def index():
 @bp.post("/identify")
 def identify():
     require_kiosk()
-    errors = FormErrors()
-    staff_number = text("staff_number", 20)
-    pin = request.form.get("pin") or ""
-    if not staff_number:
-        errors.add("staff_number", "Enter your staff number")
-    if not pin:
-        errors.add("pin", "Enter your PIN")
+    form = KioskIdentify()
+    errors = form.check()
+    staff_number, pin = form.staff_number.data, form.pin.data
     person = None
     status = 422
     if not errors:
@@ -108,7 +115,7 @@ def identify():
                 title="Kiosk",
                 person=None,
                 errors=errors,
-                staff_number=staff_number,
+                staff_number=form.staff_number.typed,
             ),
             status,
             headers,
@@ -187,12 +194,10 @@ def scan():
     person = kiosk_person()
     if person is None:
         return redirect(url_for("kiosk.index", timed_out=1), code=303)
-    errors = FormErrors()
-    code = text("label_code", 20)
-    record = _record_for_kiosk(code) if code else None
-    if not code:
-        errors.add("label_code", "Scan the label, or type the code printed on it")
-    elif record is None:
+    form = KioskScan()
+    errors = form.check()
+    record = None if errors else _record_for_kiosk(form.label_code.data)
+    if not errors and record is None:
         errors.add("label_code", "No record of this team has that label code")
     if errors:
         return render_template("kiosk/index.html", title="Kiosk", person=person, errors=errors), 422
@@ -229,28 +234,8 @@ def act(removal_id: int, event: str):
     removal = Removal.get_or_none(Removal.id == removal_id)
     if removal is None or event not in KIOSK_EVENTS or removal.team_id != current_user.team_id:
         abort(404)
-    values = {}
-    if event == "take_out":
-        values = {
-            k: checked(k)
-            for k in ("lockable_bag", "laptop_protected", "no_usb_stick", "notebook_secure")
-        }
-    errors = FormErrors()
-    changed = "This has changed since you scanned it. Scan the label again."
-    status = attempt(
-        load=lambda: Removal.get_by_id(removal_id),
-        factory=removal_machine,
-        event=event,
-        actor=person.as_actor(),
-        entity_type="removal",
-        values=values,
-        summary={"safeguards": "all four attested"} if event == "take_out" else {},
-        errors=errors,
-        stale=changed,
-        refused=lambda: changed,
-        kiosk_id=current_user.id,
-    )
-    if status != DONE:
-        return _render_record(person, removal.record, errors, status)
+    outcome = run_event(KIOSK_CUSTODY, removal, event, person.as_actor(), kiosk_id=current_user.id)
+    if not outcome.done:
+        return _render_record(person, removal.record, outcome.errors, outcome.status)
     forget_person()  # signed out of the kiosk after each completed action
     return redirect(url_for("kiosk.index", done=event), code=303)

@@ -1,39 +1,43 @@
-"""The service navigation: the links a person sees depend on their roles."""
+"""The service navigation: each link shows for the people the capability map lets in."""
 
 from __future__ import annotations
 
-from flask import request, url_for
+from flask import current_app, request, url_for
 
-from models.records import CROSS_TEAM_ROLES
+from machines.permissions import Can
 
-# (text, endpoint, endpoint prefixes that mark it active, roles that see it; None: everyone)
-_ITEMS = [
-    ("Home", "home.index", ("home.",), None),
+# (text, endpoint, endpoint prefixes that mark it active, capabilities that show it: any of
+# them; None: read the view's own @requires, so the link and the page cannot disagree;
+# (): everyone)
+_ITEMS: list[tuple[str, str, tuple[str, ...], tuple[Can, ...] | None]] = [
+    ("Home", "home.index", ("home.",), ()),
     (
         "Records",
         "records.find",
         ("records.find", "records.add", "records.show", "records.request_removal"),
-        ("practitioner", "line_manager", *CROSS_TEAM_ROLES),
+        # The search answers everyone; the link is for those who work with records.
+        (Can.WORK_WITH_PAPERS, Can.SEE_EVERY_TEAM),
     ),
-    ("Approvals", "records.approvals", ("records.approvals",), ("line_manager",)),
-    ("Board", "boards.board", ("boards.",), ("line_manager", "director", "assistant_director")),
-    ("Send documents", "dispatches.start", ("dispatches.",), ("practitioner", "line_manager")),
-    ("Breaches", "breaches.index", ("breaches.",), None),
-    (
-        "Register",
-        "register.index",
-        ("register.",),
-        ("governance", "records_manager", "dpo", "caldicott_guardian"),
-    ),
+    ("Approvals", "records.approvals", ("records.approvals",), None),
+    ("Board", "boards.board", ("boards.",), None),
+    ("Send documents", "dispatches.start", ("dispatches.",), (Can.WORK_WITH_PAPERS,)),
+    ("Breaches", "breaches.index", ("breaches.",), ()),
+    ("Register", "register.index", ("register.",), None),
 ]
 
 
+def _shown_to(user, endpoint: str, capabilities: tuple[Can, ...] | None) -> bool:
+    if capabilities is None:
+        capabilities = (current_app.view_functions[endpoint].required_capability,)
+    return not capabilities or any(user.can(c) for c in capabilities)
+
+
 def nav_items(user) -> list[dict]:
-    if user.has_role("kiosk"):
+    if user.can(Can.KIOSK_DEVICE):
         return []
     endpoint = request.endpoint or ""
     return [
         {"text": text, "href": url_for(target), "active": endpoint.startswith(prefixes)}
-        for text, target, prefixes, roles in _ITEMS
-        if roles is None or user.has_role(*roles)
+        for text, target, prefixes, capabilities in _ITEMS
+        if _shown_to(user, target, capabilities)
     ]

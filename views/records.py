@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import re
-
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from peewee import IntegrityError
@@ -12,6 +9,7 @@ from peewee import IntegrityError
 from machines.common import InputError
 from machines.dispatch import METHODS
 from machines.dispatch import STATE_LABELS as DISPATCH_STATES
+from machines.permissions import Can
 from machines.removal import EVENT_LABELS, PURPOSES, STATE_LABELS, removal_machine
 from models.audit import AuditEvent
 from models.base import write_transaction
@@ -20,14 +18,14 @@ from models.dispatches import Dispatch
 from models.records import Record, Removal
 from models.transitions import apply_transition, enabled_event_ids
 from services import clock
-from views.forms import FormErrors, checked, date_input, page_arg, text, time_input
+from views.access import requires
+from views.forms import FormErrors
+from views.forms.records import EVENT_FORMS, AddRecord, FindRecord, RequestRemoval
 from views.htmx import is_htmx
-from views.transitions import DONE, attempt
+from views.paging import page_of
+from views.transitions import Lifecycle, run_event
 
 bp = Blueprint("records", __name__)
-
-CASE_ID = re.compile(r"^[A-Za-z0-9-]{3,20}$")
-TEAM_ROLES = ("practitioner", "line_manager")
 
 
 def _record_or_404(record_id: int) -> Record:
@@ -43,65 +41,50 @@ def _record_or_404(record_id: int) -> Record:
 @bp.route("/records", methods=["GET", "POST"])
 def find():
     # The search term is a case-system ID: it goes in a POST body, never in the URL.
-    term = text("term", 40) if request.method == "POST" else ""
-    errors = FormErrors()
+    form = FindRecord()
+    errors = form.check() if request.method == "POST" else FormErrors()
     results = None
-    if request.method == "POST":
-        if not term:
-            errors.add("term", "Enter a case-system ID or a label code")
-        else:
-            results = list(Record.find(current_user, term).limit(50))
+    if request.method == "POST" and not errors:
+        results = list(Record.find(current_user, form.term.data).limit(50))
     status = 422 if errors else 200
     return render_template(
         "records/find.html",
         title="Find a record",
-        term=term,
+        term=form.term.typed,
         results=results,
         errors=errors,
-        can_add=current_user.has_role(*TEAM_ROLES) and current_user.team_id is not None,
+        can_add=current_user.can(Can.WORK_WITH_PAPERS) and current_user.team_id is not None,
     ), status
 
 
 @bp.route("/records/new", methods=["GET", "POST"])
+@requires(Can.WORK_WITH_PAPERS)
 def add():
-    if not (current_user.has_role(*TEAM_ROLES) and current_user.team_id):
+    if not current_user.team_id:
         abort(403)
-    errors = FormErrors()
-    values = {"case_id": "", "description": ""}
-    if request.method == "POST":
-        values = {"case_id": text("case_id", 40).upper(), "description": text("description", 200)}
-        if not values["case_id"]:
-            errors.add("case_id", "Enter the case-system ID")
-        elif not CASE_ID.match(values["case_id"]):
-            errors.add(
-                "case_id",
-                "Enter the case-system ID using letters, numbers and hyphens, like 1234567",
+    form = AddRecord()
+    errors = form.check() if request.method == "POST" else FormErrors()
+    if request.method == "POST" and not errors:
+        now = clock.now()
+        with write_transaction():
+            record = Record.create(
+                case_id=form.case_id.data,
+                description=form.description.data,
+                team=current_user.team_id,
+                created_by=current_user.id,
+                created_at=now,
             )
-        if not values["description"]:
-            errors.add("description", "Describe the papers, like “court bundle, volume 2”")
-        elif len(values["description"]) > 120:
-            errors.add("description", "The description must be 120 characters or fewer")
-        if not errors:
-            now = clock.now()
-            with write_transaction():
-                record = Record.create(
-                    case_id=values["case_id"],
-                    description=values["description"],
-                    team=current_user.team_id,
-                    created_by=current_user.id,
-                    created_at=now,
-                )
-                AuditEvent.append(
-                    at=now,
-                    actor_id=current_user.id,
-                    entity_type="record",
-                    entity_id=record.id,
-                    event="add_record",
-                    summary={"label_code": record.label_code},
-                )
-            return redirect(url_for("records.show", record_id=record.id), code=303)
+            AuditEvent.append(
+                at=now,
+                actor_id=current_user.id,
+                entity_type="record",
+                entity_id=record.id,
+                event="add_record",
+                summary={"label_code": record.label_code},
+            )
+        return redirect(url_for("records.show", record_id=record.id), code=303)
     return render_template(
-        "records/add.html", title="Add a record", values=values, errors=errors
+        "records/add.html", title="Add a record", values=form.typed(), errors=errors
     ), 422 if errors else 200
 
 
@@ -128,7 +111,7 @@ def _panel_context(record: Record, errors: dict | None = None, form: dict | None
         "form": form or {},
         "can_request": removal is None
         and current_user.team_id == record.team_id
-        and current_user.has_role(*TEAM_ROLES),
+        and current_user.can(Can.WORK_WITH_PAPERS),
         "running_record": running_record_text(latest)
         if latest and latest.decided_by_id and latest.state not in ("declined",)
         else None,
@@ -184,7 +167,7 @@ def _render_record_page(record: Record, errors=None, form=None, status: int = 20
         dispatches=dispatches,
         dispatch_states=DISPATCH_STATES,
         dispatch_methods=dict(METHODS),
-        can_send=current_user.team_id is not None and current_user.has_role(*TEAM_ROLES),
+        can_send=current_user.team_id is not None and current_user.can(Can.WORK_WITH_PAPERS),
         **context,
     ), status
 
@@ -212,59 +195,30 @@ def running_record_text(removal: Removal) -> str:
 @bp.route("/records/<int:record_id>/remove", methods=["GET", "POST"])
 def request_removal(record_id: int):
     record = _record_or_404(record_id)
-    if current_user.team_id != record.team_id or not current_user.has_role(*TEAM_ROLES):
+    if current_user.team_id != record.team_id or not current_user.can(Can.WORK_WITH_PAPERS):
         abort(403)
     if record.open_removal() is not None:
         abort(409, "These papers already have an open removal. Finish it before starting another.")
-    errors = FormErrors()
-    form = {}
-    if request.method == "POST":
-        form, values = _read_request_form(errors)
-        if not errors:
-            try:
-                removal = _start_removal(record, values)
-            except InputError as error:
-                for field, message in error.errors.items():
-                    errors.add(field, message)
-            except IntegrityError:
-                abort(409, "These papers already have an open removal.")
-            else:
-                return redirect(url_for("records.show", record_id=removal.record_id), code=303)
+    form = RequestRemoval()
+    errors = form.check() if request.method == "POST" else FormErrors()
+    if request.method == "POST" and not errors:
+        try:
+            removal = _start_removal(record, form.values)
+        except InputError as error:
+            for field, message in error.errors.items():
+                errors.add(field, message)
+        except IntegrityError:
+            abort(409, "These papers already have an open removal.")
+        else:
+            return redirect(url_for("records.show", record_id=removal.record_id), code=303)
     return render_template(
         "records/request.html",
         title="Take papers out of the office",
         record=record,
         purposes=PURPOSES,
-        form=form,
+        form=form.typed() if request.method == "POST" else {},
         errors=errors,
     ), 422 if errors else 200
-
-
-def _read_request_form(errors: FormErrors) -> tuple[dict, dict]:
-    form = {
-        "purpose": text("purpose", 40),
-        "purpose_other": text("purpose_other", 300),
-        "papers": text("papers", 500),
-        "due_kind": text("due_kind", 10),
-    }
-    purposes = dict(PURPOSES)
-    if form["purpose"] not in purposes:
-        errors.add("purpose", "Select why the papers are leaving the office")
-    elif form["purpose"] == "other" and not form["purpose_other"]:
-        errors.add("purpose_other", "Enter why the papers need to leave the office")
-    if not form["papers"]:
-        errors.add("papers", "Enter which papers you are taking")
-    if form["due_kind"] not in ("return", "destroy"):
-        errors.add("due_kind", "Select whether the papers will be returned or destroyed")
-    due_on = date_input("due_on", errors, "the date the papers will be returned or destroyed")
-    for part in ("day", "month", "year"):
-        form[f"due_on-{part}"] = text(f"due_on-{part}", 4)
-    if due_on is not None and due_on < clock.uk_today():
-        errors.add("due_on", "The date must be today or in the future", anchor="due_on-day")
-    elif due_on is not None and due_on > clock.uk_today() + dt.timedelta(days=366):
-        errors.add("due_on", "The date must be within a year", anchor="due_on-day")
-    values = {**form, "due_on": due_on}
-    return form, values
 
 
 def _start_removal(record: Record, values: dict) -> Removal:
@@ -279,7 +233,7 @@ def _start_removal(record: Record, values: dict) -> Removal:
             requested_by=current_user.id,
             requester_manager=current_user.line_manager_id,
             purpose=values["purpose"],
-            purpose_other=values["purpose_other"] or None,
+            purpose_other=values["purpose_other"] if values["purpose"] == "other" else None,
             papers=values["papers"],
             due_kind=values["due_kind"],
             due_on=values["due_on"],
@@ -305,33 +259,18 @@ def _start_removal(record: Record, values: dict) -> Removal:
 
 # -- Transitions --------------------------------------------------------------------------
 
-EVENT_INPUTS = {
-    "approve": lambda errors: ({"note": text("note", 500)}, {"note": text("note", 500)}),
-    "decline": lambda errors: ({"reason": text("reason", 500)}, {"reason": text("reason", 500)}),
-    "take_out": lambda errors: (
-        {
-            k: checked(k)
-            for k in ("lockable_bag", "laptop_protected", "no_usb_stick", "notebook_secure")
-        },
-        {"safeguards": "all four attested"},
+CUSTODY = Lifecycle(
+    entity_type="removal",
+    model=Removal,
+    factory=removal_machine,
+    form_for=lambda event, removal: EVENT_FORMS[event],
+    stale="Someone else changed this removal while you were looking. "
+    "Its status below is up to date: check it and try again.",
+    refused=lambda removal, event: (
+        f"You cannot {EVENT_LABELS[event].lower()} now: the removal "
+        f"is {STATE_LABELS[removal.state].lower()}."
     ),
-    "destroy": lambda errors: (
-        {"method": text("method", 40), "witness": text("witness", 120)},
-        {"method": text("method", 40), "witness": text("witness", 120)},
-    ),
-    "report_lost": lambda errors: _lost_inputs(errors),
-}
-
-
-def _lost_inputs(errors: FormErrors) -> tuple[dict, dict]:
-    where = text("last_seen_where", 300)
-    day = date_input("last_seen_on", errors, "the date the papers were last seen")
-    at = time_input("last_seen_time", errors, "the time the papers were last seen")
-    last_seen = clock.from_uk(dt.datetime.combine(day, at)) if day and at else None
-    return (
-        {"last_seen_where": where, "last_seen_at": last_seen},
-        {"last_seen_where": where, "last_seen_at": last_seen.isoformat() if last_seen else None},
-    )
+)
 
 
 @bp.post("/removals/<int:removal_id>/<event>")
@@ -340,29 +279,8 @@ def transition(removal_id: int, event: str):
     if removal is None or event not in EVENT_LABELS:
         abort(404)
     record = _record_or_404(removal.record_id)
-    errors = FormErrors()
-    values, summary = EVENT_INPUTS.get(event, lambda e: ({}, {}))(errors)
-    form = dict(request.form)
-    status = 422
-    if not errors:
-        status = attempt(
-            load=lambda: Removal.get_by_id(removal_id),
-            factory=removal_machine,
-            event=event,
-            actor=current_user.as_actor(),
-            entity_type="removal",
-            values=values,
-            summary=summary,
-            errors=errors,
-            stale="Someone else changed this removal while you were looking. "
-            "Its status below is up to date: check it and try again.",
-            refused=lambda: (
-                f"You cannot {EVENT_LABELS[event].lower()} now: the removal "
-                f"is {STATE_LABELS[Removal.get_by_id(removal_id).state].lower()}."
-            ),
-        )
-        if status == DONE:
-            form = {}
+    outcome = run_event(CUSTODY, removal, event, current_user.as_actor())
+    errors, form, status = outcome.errors, outcome.typed, outcome.status
     if is_htmx():
         context = _panel_context(record, errors, form)
         panel = render_template("records/_status_panel.html", **context)
@@ -382,9 +300,8 @@ def transition(removal_id: int, event: str):
 
 
 @bp.get("/approvals")
+@requires(Can.APPROVE_REMOVALS)
 def approvals():
-    if not current_user.has_role("line_manager"):
-        abort(403)
     pending = list(Removal.awaiting_approval_for(current_user).limit(100))
     return render_template(
         "records/approvals.html",
@@ -400,17 +317,17 @@ LABELS_PER_SHEET = 21  # Avery L7160 and equivalents: 3 × 7 labels of 63.5 × 3
 
 
 @bp.get("/records/labels")
+@requires(Can.WORK_WITH_PAPERS)
 def labels():
     """A printable A4 sheet of QR labels for the team's records (label code only in the QR)."""
     import segno
 
-    if not current_user.team_id or not current_user.has_role(*TEAM_ROLES):
+    if not current_user.team_id:
         abort(403)
-    page = page_arg()
     # Newest first: the labels people come to print are for the records just added.
     query = Record.select().where(Record.team == current_user.team_id).order_by(Record.id.desc())
-    total = query.count()
-    records = list(query.paginate(page, LABELS_PER_SHEET))
+    sheet = page_of(query, size=LABELS_PER_SHEET)
+    records = sheet.rows
     codes = {
         r.id: segno.make(r.label_code, error="m").svg_inline(scale=3, border=1, omitsize=True)
         for r in records
@@ -420,6 +337,6 @@ def labels():
         title="Print record labels",
         records=records,
         codes=codes,
-        page=page,
-        pages=max(1, -(-total // LABELS_PER_SHEET)),
+        page=sheet.number,
+        pages=sheet.pages,
     )

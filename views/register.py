@@ -11,11 +11,13 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, render_template, request, url_for
-from flask_login import current_user
+from flask import Blueprint, render_template, request, url_for
+from wtforms.validators import ValidationError
 
 from machines import breach as rules
 from machines.breach import STATE_LABELS
+from machines.common import whole_number
+from machines.permissions import Can
 from models.base import MAX_ID, db
 from models.breaches import Breach
 from models.people import Team
@@ -27,13 +29,12 @@ from services.register_figures import (
     ico_deadline,
     register_figures,
 )
-from views.forms import FormErrors, page_arg
+from views.access import requires
+from views.forms import FormErrors, GovForm
+from views.forms.fields import Choice, GovDate, Text
+from views.paging import page_links, page_of
 
 bp = Blueprint("register", __name__)
-
-# Governance work across every case; the rest of the breach chain works case by case.
-REGISTER_PAGE_ROLES = ("governance", "records_manager", "dpo", "caldicott_guardian")
-PAGE_SIZE = 25
 
 
 @dataclass(frozen=True)
@@ -87,75 +88,41 @@ def _uk_midnight(day: dt.date) -> dt.datetime:
     return clock.from_uk(dt.datetime.combine(day, dt.time()))
 
 
-def _date_arg(args: Mapping[str, str], name: str, label: str, errors: FormErrors) -> dt.date | None:
-    """Read an optional GOV.UK date input (name-day, name-month, name-year) from the query."""
-    parts = [(args.get(f"{name}-{p}") or "").strip() for p in ("day", "month", "year")]
-    if not any(parts):
-        return None
-    if not all(parts):
-        missing = next(p for p, v in zip(("day", "month", "year"), parts, strict=True) if not v)
-        errors.add(name, f"{label} must include a {missing}", anchor=f"{name}-{missing}")
-        return None
-    try:
-        day, month, year = (int(p) for p in parts)
-        if year < 1000:
-            raise ValueError
-        return dt.date(year, month, day)
-    except (ValueError, OverflowError):  # a 30-digit day overflows rather than ValueError
-        errors.add(name, f"{label} must be a real date", anchor=f"{name}-day")
-        return None
+class RegisterFilters(GovForm):
+    """The register's filters, from the query string; unknown values are reported, not applied."""
+
+    state = Choice(choices=list(STATE_LABELS), invalid="Select a stage from the list")
+    category = Choice(
+        choices=[key for key, _ in rules.CATEGORIES], invalid="Select a category from the list"
+    )
+    team = Text()
+    date_from = GovDate("the ‘from’ date", required=False, name="from")
+    date_to = GovDate("the ‘to’ date", required=False, name="to")
+
+    def validate_team(self, field) -> None:
+        if field.data and whole_number(field.data, MAX_ID) in (None, 0):
+            raise ValidationError("Select a team from the list")
+
+    def validate_date_to(self, field) -> None:
+        if self.date_from.data and field.data and field.data < self.date_from.data:
+            raise ValidationError("The ‘to’ date must be the same as or after the ‘from’ date")
 
 
 def read_filters(args: Mapping[str, str]) -> tuple[Filters, FormErrors]:
-    """Read the filters from query arguments; unknown values are reported, not applied."""
-    errors = FormErrors()
-    state = (args.get("state") or "").strip()
-    if state and state not in STATE_LABELS:
-        errors.add("state", "Select a stage from the list")
-        state = ""
-    category = (args.get("category") or "").strip()
-    if category and category not in dict(rules.CATEGORIES):
-        errors.add("category", "Select a category from the list")
-        category = ""
-    team = None
-    raw_team = (args.get("team") or "").strip()
-    if raw_team:
-        if raw_team.isdigit() and 0 < int(raw_team) <= MAX_ID:
-            team = int(raw_team)
-        else:
-            errors.add("team", "Select a team from the list")
-    date_from = _date_arg(args, "from", "The ‘from’ date", errors)
-    date_to = _date_arg(args, "to", "The ‘to’ date", errors)
-    if date_from and date_to and date_to < date_from:
-        errors.add(
-            "to", "The ‘to’ date must be the same as or after the ‘from’ date", anchor="to-day"
-        )
-        date_to = None
-    return Filters(state, category, team, date_from, date_to), errors
-
-
-def page_links(page: int, pages: int, href) -> dict:
-    """govukPagination params: previous/next and numbered links around the current page."""
-    shown = sorted({1, pages, page - 1, page, page + 1} & set(range(1, pages + 1)))
-    items: list[dict] = []
-    previous = 0
-    for number in shown:
-        if number - previous > 1:
-            items.append({"ellipsis": True})
-        items.append({"number": number, "href": href(number), "current": number == page})
-        previous = number
-    return {
-        "previous": {"href": href(page - 1)} if page > 1 else None,
-        "next": {"href": href(page + 1)} if page < pages else None,
-        "items": items,
-        "landmarkLabel": "Register pages",
-    }
+    """Read the filters from query arguments; a value in error is not applied."""
+    form = RegisterFilters(formdata=args)
+    errors = form.check()
+    good = {name: None if name in errors else value for name, value in form.values.items()}
+    team = whole_number(good["team"], MAX_ID) if good["team"] else None
+    return (
+        Filters(good["state"] or "", good["category"] or "", team, good["from"], good["to"]),
+        errors,
+    )
 
 
 @bp.get("/register")
+@requires(Can.READ_REGISTER)
 def index():
-    if not current_user.has_role(*REGISTER_PAGE_ROLES):
-        abort(403)
     filters, errors = read_filters(request.args)
     teams = list(Team.select(Team.id, Team.name).order_by(Team.name))
 
@@ -165,13 +132,13 @@ def index():
     figures = register_figures(cursor.fetchall())
     total = figures.total
 
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(page_arg(), pages)
-    cases = list(
-        filters.apply(Breach.select(Breach, Team).join(Team))
-        .order_by(Breach.discovered_at.desc(), Breach.id.desc())
-        .paginate(page, PAGE_SIZE)
+    listed = page_of(
+        filters.apply(Breach.select(Breach, Team).join(Team)).order_by(
+            Breach.discovered_at.desc(), Breach.id.desc()
+        ),
+        total=total,
     )
+    page, pages, cases = listed.number, listed.pages, listed.rows
     args = filters.query_args()
     return render_template(
         "register/index.html",
@@ -185,7 +152,9 @@ def index():
         figures=figures,
         chart=chart_geometry(figures.months),
         format_hours=format_hours,
-        pagination=page_links(page, pages, lambda n: url_for("register.index", **args, page=n)),
+        pagination=page_links(
+            page, pages, lambda n: url_for("register.index", **args, page=n), "Register pages"
+        ),
         csv_url=url_for("breaches.register_csv", **args),
         state_labels=STATE_LABELS,
         categories=dict(rules.CATEGORIES),

@@ -1,70 +1,127 @@
 """A page's attempt at a transition, with the answers every lifecycle's pages share.
 
-The machine and `models.transitions.apply_transition` decide; this turns their refusals into
-what a person sees: their input's errors (422), someone else got there first or the state does
-not allow it (409, with a message at the status panel), or not theirs to do (403).
+The machine and `models.transitions` decide; this reads the event's form, asks, and turns the
+refusals into what a person sees: their input's errors, every one at once (422), someone
+else got there first or the state does not allow it (409, with a message at the status
+panel), or not theirs to do (403).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from flask import abort
 
 from machines.common import Actor, InputError
 from models.base import Stale, VersionedModel
-from models.transitions import Forbidden, Refused, apply_transition
+from models.transitions import Forbidden, Refused, apply_transition, check_transition
 from services import clock
-from views.forms import FormErrors, form_version
+from views.forms import FormErrors, GovForm, form_version
 
 DONE = 200
 
 
-def attempt(
-    *,
-    load: Callable[[], VersionedModel],
-    factory: Callable,
+class EventForm(GovForm):
+    """The form of one event: its fields become the machine's keyword arguments.
+
+    `row` is the row as the page showed it (the version the form carries).
+    """
+
+    def __init__(self, row=None, **kwargs):
+        super().__init__(**kwargs)
+        self.row = row
+
+    def machine_values(self) -> dict:
+        """What the machine is sent (by default every field's value, by field name)."""
+        return self.values
+
+    def summary(self) -> dict:
+        """What the audit event records of the input (never service users' details)."""
+        return {}
+
+
+class NoInput(EventForm):
+    """An event that asks for nothing but the button."""
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """What the pages of one lifecycle need to run its events."""
+
+    entity_type: str
+    model: type[VersionedModel]
+    factory: Callable
+    # The form class of an event for a row (what a form asks can depend on the row).
+    form_for: Callable[[str, VersionedModel], type[EventForm]]
+    stale: str
+    # The 409 message when the state does not allow the event, given the fresh row.
+    refused: Callable[[VersionedModel, str], str]
+
+
+@dataclass
+class Outcome:
+    status: int
+    errors: FormErrors
+    typed: dict = field(default_factory=dict)  # the form as typed, to show again
+
+    @property
+    def done(self) -> bool:
+        return self.status == DONE
+
+
+def run_event(
+    lifecycle: Lifecycle,
+    row: VersionedModel,
     event: str,
     actor: Actor,
-    entity_type: str,
-    values: dict,
-    summary: dict,
-    errors: FormErrors,
-    stale: str,
-    refused: Callable[[], str],
-    forbidden: Callable[[], str | None] = lambda: None,
+    *,
     kiosk_id: int | None = None,
-) -> int:
-    """Apply `event` with the version the form carried; return DONE, or 422/409 with `errors`
-    filled in. Not the person's to do: 403, unless `forbidden` names a reason that is about
-    the case rather than the person (then 409 with that message)."""
+    forbidden: Callable[[], str | None] = lambda: None,
+) -> Outcome:
+    """Read the event's form and apply it with the version the form carried.
+
+    Returns DONE, or 422/409 with the errors; not the person's to do is 403, unless
+    `forbidden` names a reason about the case rather than the person (then 409 with it).
+    """
+    form = lifecycle.form_for(event, row)(row)
+    row_id = row.id
+    errors = form.check()
+    now = clock.now()
+    arguments = {
+        "load": lambda: lifecycle.model.get_by_id(row_id),
+        "factory": lifecycle.factory,
+        "event": event,
+        "actor": actor,
+        "now": now,
+        "values": form.machine_values(),
+        "expected_version": form_version(),
+    }
+    status = 422
     try:
-        apply_transition(
-            load=load,
-            factory=factory,
-            event=event,
-            actor=actor,
-            entity_type=entity_type,
-            now=clock.now(),
-            values=values,
-            summary=summary,
-            expected_version=form_version(),
-            kiosk_id=kiosk_id,
-        )
+        if errors:
+            check_transition(**arguments)  # only to find the machine's errors as well
+        else:
+            apply_transition(
+                **arguments,
+                entity_type=lifecycle.entity_type,
+                summary=form.summary(),
+                kiosk_id=kiosk_id,
+            )
+            status = DONE
     except InputError as error:
-        for field, message in error.errors.items():
-            errors.add(field, message)
-        return 422
+        for name, message in error.errors.items():
+            errors.add(name, message, anchor=form[name].anchor if name in form else None)
     except Stale:
-        errors.add("status", stale)
-        return 409
+        errors, status = FormErrors(status=lifecycle.stale), 409
     except Refused:
-        errors.add("status", refused())
-        return 409
+        fresh = lifecycle.model.get_by_id(row_id)
+        errors, status = FormErrors(status=lifecycle.refused(fresh, event)), 409
     except Forbidden:
         reason = forbidden()
         if reason is None:
             abort(403)
-        errors.add("status", reason)
-        return 409
-    return DONE
+        errors, status = FormErrors(status=reason), 409
+    if status == DONE:
+        return Outcome(DONE, FormErrors())
+    return Outcome(status, errors.in_order(form.field_names), form.typed())

@@ -15,205 +15,41 @@ import pytest
 
 from models.audit import AuditEvent
 from models.breaches import Breach, Notification
-from models.records import Record, Removal
+from models.records import Removal
 from services import clock
-
-CHAIN = {
-    "dir": "director",
-    "ad": "assistant_director",
-    "cg": "caldicott_guardian",
-    "irm": "records_manager",
-    "bim": "business_improvement",
-    "gov": "governance",
-    "dpo": "dpo",
-}
-EVENTS = (
-    "notify",
-    "assess_risk",
-    "inform_service_user",
-    "record_exemption",
-    "skip_informing",
-    "decide",
-    "close",
+from tests.http.journeys import Cast, ago, uk_local
+from tests.http.journeys.breaches import (
+    ASSESS,
+    CHAIN,
+    CLOSE,
+    EVENTS,
+    STATE_AFTER,
+    STEPS,
+    audit_count,
+    audit_events,
+    breach_staff,
+    decide_data,
+    fresh,
+    has_form,
+    inform_data,
+    latest,
+    notify_data,
+    page,
+    report,
+    send,
+    walk,
 )
+from tests.http.journeys.custody import papers_out, report_lost
 
 
 @pytest.fixture
 def staff(people):
-    lina = people.add("lina", "line_manager")
-    pat = people.add("pat", "practitioner", manager=lina)
-    sam = people.add("sam", "practitioner", manager=lina)
-    mo = people.add("mo", "line_manager", team="Adults East")
-    alex = people.add("alex", "practitioner", team="Adults East", manager=mo)
-    users = {"lina": lina, "pat": pat, "sam": sam, "mo": mo, "alex": alex}
-    for username, role in CHAIN.items():
-        users[username] = people.add(username, role, team="Directorate")
-    return users
-
-
-class Cast:
-    """One signed-in browser per person, opened on first use."""
-
-    def __init__(self, new_web):
-        self.new_web = new_web
-        self.webs = {}
-
-    def again(self, username):
-        """Sign in afresh (after the clock has moved on), in a new browser."""
-        self.webs.pop(username, None)
-        return self[username]
-
-    def __getitem__(self, username):
-        if username not in self.webs:
-            web = self.new_web()
-            web.sign_in(username)
-            self.webs[username] = web
-        return self.webs[username]
+    return breach_staff(people)
 
 
 @pytest.fixture
 def cast(new_web, staff):
     return Cast(new_web)
-
-
-# -- helpers -------------------------------------------------------------------------------
-
-
-def uk_local(at: dt.datetime) -> str:
-    """What a person types in an <input type=datetime-local>: UK time, to the minute."""
-    return clock.to_uk(at).strftime("%Y-%m-%dT%H:%M")
-
-
-def ago(**delta) -> str:
-    return uk_local(clock.now() - dt.timedelta(**delta))
-
-
-def date_fields(name: str, day: dt.date) -> dict:
-    return {f"{name}-day": day.day, f"{name}-month": day.month, f"{name}-year": day.year}
-
-
-def report(web, category="unauthorised_disclosure", discovered_hours_ago=1, **extra):
-    web.get("/breaches/new")
-    data = {
-        "category": category,
-        "what_happened": "Assessment emailed to a colleague outside the team by mistake",
-        "happened_at": ago(hours=discovered_hours_ago + 1),
-        "discovered_at": ago(hours=discovered_hours_ago),
-        "data_categories": ["basic_identifiers", "health"],
-        "people_affected": "3",
-        "records_affected": "2",
-        "children_or_vulnerable": "yes",
-        **extra,
-    }
-    return web.post("/breaches/new", data)
-
-
-def latest() -> Breach:
-    return Breach.select().order_by(Breach.id.desc()).get()
-
-
-def fresh(breach) -> Breach:
-    return Breach.get_by_id(breach.id)
-
-
-def send(web, breach, event, htmx=False, **data):
-    data.setdefault("version", Breach.get_by_id(breach.id).version)
-    return web.post(f"/breaches/{breach.id}/{event}", data, htmx=htmx)
-
-
-def audit_count(breach) -> int:
-    return (
-        AuditEvent.select()
-        .where(AuditEvent.entity_type == "breach", AuditEvent.entity_id == breach.id)
-        .count()
-    )
-
-
-def audit_events(breach) -> list[str]:
-    return [
-        e.event
-        for e in AuditEvent.select()
-        .where(AuditEvent.entity_type == "breach", AuditEvent.entity_id == breach.id)
-        .order_by(AuditEvent.id)
-    ]
-
-
-def notify_data(breach, minutes_ago=5) -> dict:
-    from machines.breach import required_recipients
-
-    data = {}
-    for key, label in required_recipients(breach.category):
-        data[f"{key}_who"] = f"{label} on duty"
-        data[f"{key}_at"] = ago(minutes=minutes_ago)
-    return {**data, "media_advised": "no", "media_reason": "No risk to the council's reputation"}
-
-
-ASSESS = {
-    "likelihood": "3",
-    "severity": "3",
-    "likely_outcomes": "Distress to the family",
-    "actions_taken": "Recipient asked to delete the email and confirmed it",
-    "reportable_override": "grid",
-}
-
-
-def inform_data(in_person: dt.date | None = None, in_writing: dt.date | None = None) -> dict:
-    today = clock.uk_today()
-    return {
-        **date_fields("informed_in_person_on", in_person or today),
-        **date_fields("informed_in_writing_on", in_writing or today),
-    }
-
-
-def decide_data(**extra) -> dict:
-    return {
-        "caldicott_consulted": "Cg Tester",
-        "disciplinary": "no",
-        "ico_referred": "yes",
-        "ico_referred_at": ago(minutes=2),
-        "ico_reference": "IC-123456-A1B2",
-        "regulator": "none",
-        **extra,
-    }
-
-
-CLOSE = {"report_complete": "yes", "lessons_learned": "Check the address before sending"}
-
-# (event, who sends it, the form) in lifecycle order.
-STEPS = (
-    ("notify", "pat", notify_data),
-    ("assess_risk", "lina", lambda b: ASSESS),
-    ("inform_service_user", "pat", lambda b: inform_data()),
-    ("decide", "ad", lambda b: decide_data()),
-    ("close", "irm", lambda b: CLOSE),
-)
-STATE_AFTER = {
-    "notify": "notified",
-    "assess_risk": "risk_assessed",
-    "inform_service_user": "service_user_informed",
-    "decide": "decided",
-    "close": "closed",
-}
-
-
-def walk(cast, breach, to: str, reporter: str = "pat") -> Breach:
-    """Move the case on, step by step, until it is in state `to`."""
-    for event, who, form in STEPS:
-        if fresh(breach).state == to:
-            break
-        who = reporter if who == "pat" else who
-        response = send(cast[who], breach, event, **form(fresh(breach)))
-        assert response.status_code == 303, (event, response.get_data(as_text=True)[:3000])
-    assert fresh(breach).state == to
-    return fresh(breach)
-
-
-def page(web, breach) -> str:
-    return web.get(f"/breaches/{breach.id}").get_data(as_text=True)
-
-
-def has_form(html: str, breach, event: str) -> bool:
-    return f'action="/breaches/{breach.id}/{event}"' in html
 
 
 @pytest.fixture
@@ -871,7 +707,7 @@ def test_a_step_posted_from_a_stale_page_is_409_and_changes_nothing(cast, case):
     before = (fresh(case).version, audit_count(case))
     response = send(cast["lina"], case, "assess_risk", version=old_version, **ASSESS)
     assert response.status_code == 409
-    assert "Someone else moved this case on" in response.get_data(as_text=True)
+    assert "Someone else changed this case" in response.get_data(as_text=True)
     stored = fresh(case)
     assert stored.state == "notified" and stored.likelihood is None
     assert (stored.version, audit_count(case)) == before
@@ -937,59 +773,6 @@ def test_the_same_decision_from_two_tabs_exactly_one_wins(cast, new_web, case):
 
 
 # -- a lost removal opens a case -----------------------------------------------------------
-
-SAFEGUARDS = {
-    "lockable_bag": "yes",
-    "laptop_protected": "yes",
-    "no_usb_stick": "yes",
-    "notebook_secure": "yes",
-}
-
-
-def papers_out(web, staff) -> Removal:
-    record = Record.create(
-        case_id="1234567",
-        description="Court bundle, volume 2",
-        team=staff["pat"].team,
-        created_by=staff["pat"],
-    )
-    day = clock.uk_today() + dt.timedelta(days=7)
-    web.get(f"/records/{record.id}/remove")
-    assert (
-        web.post(
-            f"/records/{record.id}/remove",
-            {
-                "purpose": "court",
-                "papers": "Court bundle",
-                "due_kind": "return",
-                "due_on-day": day.day,
-                "due_on-month": day.month,
-                "due_on-year": day.year,
-            },
-        ).status_code
-        == 303
-    )
-    removal = Removal.get(Removal.record == record)
-    assert (
-        web.post(
-            f"/removals/{removal.id}/take_out", {"version": removal.version, **SAFEGUARDS}
-        ).status_code
-        == 303
-    )
-    return Removal.get_by_id(removal.id)
-
-
-def report_lost(web, removal):
-    seen = clock.to_uk(clock.now() - dt.timedelta(hours=2))
-    return web.post(
-        f"/removals/{removal.id}/report_lost",
-        {
-            "version": removal.version,
-            "last_seen_where": "On the bus after court",
-            **date_fields("last_seen_on", seen.date()),
-            "last_seen_time": seen.strftime("%H:%M"),
-        },
-    )
 
 
 def test_reporting_papers_lost_opens_a_linked_loss_case(cast, staff):

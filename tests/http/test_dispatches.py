@@ -9,14 +9,7 @@ import pytest
 from models.audit import AuditEvent
 from models.breaches import Breach
 from models.dispatches import Dispatch
-
-CHECKS = {
-    "address_source": "case_record",
-    "address_confirmed": "yes",
-    "addressee_confirmed": "yes",
-    "right_to_information_confirmed": "yes",
-    "lawful_basis": "Court direction to share the assessment",
-}
+from tests.http.journeys.sending import CHECKS, draft, latest, send
 
 
 @pytest.fixture
@@ -26,31 +19,6 @@ def team(people):
     sam = people.add("sam", "practitioner", manager=lina)
     alex = people.add("alex", "practitioner", team="Adults East")
     return {"lina": lina, "pat": pat, "sam": sam, "alex": alex}
-
-
-def draft(web, method="secure_email", address="guardian@cafcass.example.org"):
-    web.get("/send/new")
-    return web.post(
-        "/send/new",
-        {
-            "case_id": "1234567",
-            "description": "Assessment and chronology",
-            "method": method,
-            "recipient_organisation": "Cafcass",
-            "recipient_role": "Children's guardian",
-            "address": address,
-        },
-    )
-
-
-def latest() -> Dispatch:
-    return Dispatch.select().order_by(Dispatch.id.desc()).get()
-
-
-def send(web, event, htmx=False, **data):
-    d = latest()
-    data.setdefault("version", d.version)
-    return web.post(f"/dispatches/{d.id}/{event}", data, htmx=htmx)
 
 
 def test_draft_with_bad_input_saves_nothing(web, team):

@@ -12,24 +12,13 @@ import pytest
 from models.breaches import Breach
 from models.dispatches import Dispatch
 from services import clock
-from tests.http.test_breaches import ASSESS, CHAIN, CLOSE, Cast, latest, report, send, walk
+from tests.http.journeys import Cast
+from tests.http.journeys.breaches import ASSESS, CLOSE, breach_staff, latest, report, send, walk
 
 
 @pytest.fixture
 def staff(people):
-    """As tests/http/test_breaches.py: Pat and Sam report to Lina (Children North); Alex to
-    Mo (Adults East); one person for each role of the breach chain."""
-    lina = people.add("lina", "line_manager")
-    users = {
-        "lina": lina,
-        "pat": people.add("pat", "practitioner", manager=lina),
-        "sam": people.add("sam", "practitioner", manager=lina),
-    }
-    users["mo"] = people.add("mo", "line_manager", team="Adults East")
-    users["alex"] = people.add("alex", "practitioner", team="Adults East", manager=users["mo"])
-    for username, role in CHAIN.items():
-        users[username] = people.add(username, role, team="Directorate")
-    return users
+    return breach_staff(people)
 
 
 @pytest.fixture

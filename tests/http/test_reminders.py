@@ -19,7 +19,7 @@ from services import clock, reminders
 from services.mail import SmtpMailer
 from services.reminders import send_reminders
 from tests.conftest import _free_port
-from tests.http.test_removals import SAFEGUARDS, future, removal_of, request_removal, send
+from tests.http.journeys.custody import SAFEGUARDS, future, removal_of, request_removal, send
 
 BASE_URL = "https://safekeep.council.test"
 DESCRIPTION = "Court bundle, volume 2"

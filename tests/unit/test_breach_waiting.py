@@ -13,8 +13,9 @@ import itertools
 
 import pytest
 
-from machines.breach import BREACH_CHAIN_ROLES, CATEGORIES, BreachMachine, breach_machine
+from machines.breach import CATEGORIES, BreachMachine, breach_machine
 from machines.common import Actor
+from machines.permissions import Can, roles_that
 from models.breaches import Breach
 from models.transitions import enabled_event_ids
 
@@ -25,7 +26,9 @@ RELATIONS = {
     "manager": {"reported_by": OTHER, "reporter_manager": ME},
     "any": {"reported_by": OTHER, "reporter_manager": None},
 }
-PEOPLE = [(), ("practitioner",), ("line_manager",)] + [(role,) for role in BREACH_CHAIN_ROLES]
+PEOPLE = [(), ("practitioner",), ("line_manager",)] + [
+    (role,) for role in sorted(roles_that(Can.HANDLE_EVERY_BREACH))
+]
 
 
 def cases(state: str, people: dict):

@@ -1,0 +1,166 @@
+"""Breach journeys over HTTP: the cast, reporting, and walking a case through its steps."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from machines.breach import required_recipients
+from models.audit import AuditEvent
+from models.breaches import Breach
+from services import clock
+from tests.http.journeys import ago, date_fields
+
+CHAIN = {
+    "dir": "director",
+    "ad": "assistant_director",
+    "cg": "caldicott_guardian",
+    "irm": "records_manager",
+    "bim": "business_improvement",
+    "gov": "governance",
+    "dpo": "dpo",
+}
+EVENTS = (
+    "notify",
+    "assess_risk",
+    "inform_service_user",
+    "record_exemption",
+    "skip_informing",
+    "decide",
+    "close",
+)
+
+
+def breach_staff(people):
+    """Pat and Sam report to Lina (Children North); Alex to Mo (Adults East); one person for
+    each role of the breach chain (team "Directorate")."""
+    lina = people.add("lina", "line_manager")
+    pat = people.add("pat", "practitioner", manager=lina)
+    sam = people.add("sam", "practitioner", manager=lina)
+    mo = people.add("mo", "line_manager", team="Adults East")
+    alex = people.add("alex", "practitioner", team="Adults East", manager=mo)
+    users = {"lina": lina, "pat": pat, "sam": sam, "mo": mo, "alex": alex}
+    for username, role in CHAIN.items():
+        users[username] = people.add(username, role, team="Directorate")
+    return users
+
+
+def report(web, category="unauthorised_disclosure", discovered_hours_ago=1, **extra):
+    web.get("/breaches/new")
+    data = {
+        "category": category,
+        "what_happened": "Assessment emailed to a colleague outside the team by mistake",
+        "happened_at": ago(hours=discovered_hours_ago + 1),
+        "discovered_at": ago(hours=discovered_hours_ago),
+        "data_categories": ["basic_identifiers", "health"],
+        "people_affected": "3",
+        "records_affected": "2",
+        "children_or_vulnerable": "yes",
+        **extra,
+    }
+    return web.post("/breaches/new", data)
+
+
+def latest() -> Breach:
+    return Breach.select().order_by(Breach.id.desc()).get()
+
+
+def fresh(breach) -> Breach:
+    return Breach.get_by_id(breach.id)
+
+
+def send(web, breach, event, htmx=False, **data):
+    data.setdefault("version", Breach.get_by_id(breach.id).version)
+    return web.post(f"/breaches/{breach.id}/{event}", data, htmx=htmx)
+
+
+def audit_count(breach) -> int:
+    return (
+        AuditEvent.select()
+        .where(AuditEvent.entity_type == "breach", AuditEvent.entity_id == breach.id)
+        .count()
+    )
+
+
+def audit_events(breach) -> list[str]:
+    return [
+        e.event
+        for e in AuditEvent.select()
+        .where(AuditEvent.entity_type == "breach", AuditEvent.entity_id == breach.id)
+        .order_by(AuditEvent.id)
+    ]
+
+
+def notify_data(breach, minutes_ago=5) -> dict:
+    data = {}
+    for key, label in required_recipients(breach.category):
+        data[f"{key}_who"] = f"{label} on duty"
+        data[f"{key}_at"] = ago(minutes=minutes_ago)
+    return {**data, "media_advised": "no", "media_reason": "No risk to the council's reputation"}
+
+
+ASSESS = {
+    "likelihood": "3",
+    "severity": "3",
+    "likely_outcomes": "Distress to the family",
+    "actions_taken": "Recipient asked to delete the email and confirmed it",
+    "reportable_override": "grid",
+}
+
+
+def inform_data(in_person: dt.date | None = None, in_writing: dt.date | None = None) -> dict:
+    today = clock.uk_today()
+    return {
+        **date_fields("informed_in_person_on", in_person or today),
+        **date_fields("informed_in_writing_on", in_writing or today),
+    }
+
+
+def decide_data(**extra) -> dict:
+    return {
+        "caldicott_consulted": "Cg Tester",
+        "disciplinary": "no",
+        "ico_referred": "yes",
+        "ico_referred_at": ago(minutes=2),
+        "ico_reference": "IC-123456-A1B2",
+        "regulator": "none",
+        **extra,
+    }
+
+
+CLOSE = {"report_complete": "yes", "lessons_learned": "Check the address before sending"}
+
+# (event, who sends it, the form) in lifecycle order.
+STEPS = (
+    ("notify", "pat", notify_data),
+    ("assess_risk", "lina", lambda b: ASSESS),
+    ("inform_service_user", "pat", lambda b: inform_data()),
+    ("decide", "ad", lambda b: decide_data()),
+    ("close", "irm", lambda b: CLOSE),
+)
+STATE_AFTER = {
+    "notify": "notified",
+    "assess_risk": "risk_assessed",
+    "inform_service_user": "service_user_informed",
+    "decide": "decided",
+    "close": "closed",
+}
+
+
+def walk(cast, breach, to: str, reporter: str = "pat") -> Breach:
+    """Move the case on, step by step, until it is in state `to`."""
+    for event, who, form in STEPS:
+        if fresh(breach).state == to:
+            break
+        who = reporter if who == "pat" else who
+        response = send(cast[who], breach, event, **form(fresh(breach)))
+        assert response.status_code == 303, (event, response.get_data(as_text=True)[:3000])
+    assert fresh(breach).state == to
+    return fresh(breach)
+
+
+def page(web, breach) -> str:
+    return web.get(f"/breaches/{breach.id}").get_data(as_text=True)
+
+
+def has_form(html: str, breach, event: str) -> bool:
+    return f'action="/breaches/{breach.id}/{event}"' in html

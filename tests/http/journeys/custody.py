@@ -1,0 +1,91 @@
+"""Custody journeys over HTTP: asking to take papers out and moving a removal on."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from models.records import Record, Removal
+from services import clock
+from tests.http.journeys import date_fields, days_from_today
+
+
+def future(days=7):
+    """The return-by date, `days` from today, as typed."""
+    return days_from_today("due_on", days)
+
+
+def request_removal(web, record, purpose="other", **extra):
+    data = {
+        "purpose": purpose,
+        "purpose_other": "Working from home on the assessment",
+        "papers": "Assessment 2025, chronology",
+        "due_kind": "return",
+        **future(),
+        **extra,
+    }
+    web.get(f"/records/{record.id}/remove")
+    return web.post(f"/records/{record.id}/remove", data)
+
+
+def removal_of(record) -> Removal:
+    return Removal.select().where(Removal.record == record).order_by(Removal.id.desc()).get()
+
+
+def send(web, removal, event, htmx=False, **data):
+    data.setdefault("version", Removal.get_by_id(removal.id).version)
+    return web.post(f"/removals/{removal.id}/{event}", data, htmx=htmx)
+
+
+SAFEGUARDS = {
+    "lockable_bag": "yes",
+    "laptop_protected": "yes",
+    "no_usb_stick": "yes",
+    "notebook_secure": "yes",
+}
+
+
+def papers_out(web, staff) -> Removal:
+    """A record of Pat's team, taken out for court by whoever `web` is signed in as."""
+    record = Record.create(
+        case_id="1234567",
+        description="Court bundle, volume 2",
+        team=staff["pat"].team,
+        created_by=staff["pat"],
+    )
+    day = clock.uk_today() + dt.timedelta(days=7)
+    web.get(f"/records/{record.id}/remove")
+    assert (
+        web.post(
+            f"/records/{record.id}/remove",
+            {
+                "purpose": "court",
+                "papers": "Court bundle",
+                "due_kind": "return",
+                "due_on-day": day.day,
+                "due_on-month": day.month,
+                "due_on-year": day.year,
+            },
+        ).status_code
+        == 303
+    )
+    removal = Removal.get(Removal.record == record)
+    assert (
+        web.post(
+            f"/removals/{removal.id}/take_out", {"version": removal.version, **SAFEGUARDS}
+        ).status_code
+        == 303
+    )
+    return Removal.get_by_id(removal.id)
+
+
+def report_lost(web, removal):
+    seen = clock.to_uk(clock.now() - dt.timedelta(hours=2))
+    return web.post(
+        f"/removals/{removal.id}/report_lost",
+        {
+            "version": removal.version,
+            "last_seen_where": "On the bus after court",
+            **date_fields("last_seen_on", seen.date()),
+            "last_seen_time": seen.strftime("%H:%M"),
+        },
+    )

@@ -1,0 +1,225 @@
+"""The breach forms: the report, the corrections while reported, and each step of the case.
+
+The fields parse; the breach machine (machines/breach.py) judges, with GOV.UK messages for
+what is missing or out of line. So most fields here carry no `required` message of their own.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from machines import breach as rules
+from machines.risk import load_grid
+from views.forms import GovForm
+from views.forms.fields import (
+    Checkbox,
+    Choice,
+    Choices,
+    DateTimeLocal,
+    GovDate,
+    Text,
+    WholeNumber,
+    YesNo,
+)
+from views.transitions import EventForm
+
+GRID = load_grid()
+
+_CATEGORY_KEYS = [key for key, _ in rules.CATEGORIES]
+_DATA_KEYS = [key for key, _ in rules.DATA_CATEGORIES]
+
+
+class ReportBreach(GovForm):
+    category = Choice(choices=_CATEGORY_KEYS)
+    police_reference = Text()
+    no_police_reference_reason = Text()
+    line_manager_told = Checkbox()
+    data_left_control = YesNo(default=True)
+    what_happened = Text("What happened")
+    happened_at = DateTimeLocal("when it happened", required=False)
+    discovered_at = DateTimeLocal("when it was discovered", required=False)
+    data_categories = Choices(choices=_DATA_KEYS)
+    people_affected = WholeNumber("Number of people", maximum=rules.COUNT_MAX)
+    records_affected = WholeNumber("Number of records", maximum=rules.COUNT_MAX)
+    children_or_vulnerable = Checkbox()
+    special_category = Checkbox()
+    case_id = Text()
+
+
+# -- corrections while the case is reported --------------------------------------------------
+
+
+class RecordPolice(EventForm):
+    police_reference = Text()
+    no_police_reference_reason = Text()
+    line_manager_told = Checkbox()
+
+    def summary(self) -> dict:
+        return {
+            "police_reference": self.police_reference.data,
+            "reason": self.no_police_reference_reason.data,
+            "line_manager_told": self.line_manager_told.data,
+        }
+
+
+REPORT_FIELD_NAMES = {
+    "what_happened": "what happened",
+    "data_categories": "data involved",
+    "people_affected": "people affected",
+    "records_affected": "records affected",
+    "children_or_vulnerable": "children or vulnerable adults",
+    "special_category": "special category data",
+}
+
+
+class UpdateReport(EventForm):
+    what_happened = Text("What happened")
+    data_categories = Choices(choices=_DATA_KEYS)
+    people_affected = WholeNumber("Number of people", maximum=rules.COUNT_MAX)
+    records_affected = WholeNumber("Number of records", maximum=rules.COUNT_MAX)
+    children_or_vulnerable = Checkbox()
+    special_category = Checkbox()
+
+    def changed(self, breach) -> list[str]:
+        """The report's fields this correction changes on the case as it is now."""
+        try:
+            details = rules.validate_report_details(self.values)
+        except rules.InputError:
+            return list(rules.REPORT_DETAIL_FIELDS)
+        stored = {**{k: getattr(breach, k) for k in rules.REPORT_DETAIL_FIELDS}}
+        stored["data_categories"] = breach.data_category_list
+        return [key for key in rules.REPORT_DETAIL_FIELDS if stored[key] != details[key]]
+
+    def summary(self) -> dict:
+        # Field names only: the free text stays on the case, not in the audit trail.
+        return {"changed": ", ".join(REPORT_FIELD_NAMES[key] for key in self.changed(self.row))}
+
+
+# -- the steps of the case -------------------------------------------------------------------
+
+
+@functools.cache
+def notify_form(category: str) -> type[EventForm]:
+    """The notification form for a category: a name and a time for each person to tell."""
+    fields = {}
+    for key, label in rules.required_recipients(category):
+        fields[f"{key}_who"] = Text()
+        fields[f"{key}_at"] = DateTimeLocal(f"when the {label} was told", required=False)
+
+    class Notify(EventForm):
+        media_advised = YesNo()
+        media_reason = Text()
+
+        def machine_values(self) -> dict:
+            told = {}
+            for key, _ in rules.required_recipients(category):
+                who, at = self[f"{key}_who"].data, self[f"{key}_at"].data
+                if who or at:
+                    told[key] = {"who": who, "at": at}
+            return {
+                "notifications": told,
+                "media_advised": self.media_advised.data,
+                "media_reason": self.media_reason.data,
+            }
+
+        def summary(self) -> dict:
+            values = self.machine_values()
+            return {
+                "told": ", ".join(sorted(values["notifications"])),
+                "media_advised": self.media_advised.typed or None,
+            }
+
+    for name, field in fields.items():
+        setattr(Notify, name, field)
+    return Notify
+
+
+class AssessRisk(EventForm):
+    likelihood = Choice(choices=[str(level.value) for level in GRID.likelihood])
+    severity = Choice(choices=[str(level.value) for level in GRID.severity])
+    likely_outcomes = Text()
+    actions_taken = Text()
+    reportable_override = Choice(choices=["grid", "yes", "no"])
+    override_reason = Text()
+
+    def machine_values(self) -> dict:
+        return {
+            "likelihood": int(self.likelihood.data) if self.likelihood.data else None,
+            "severity": int(self.severity.data) if self.severity.data else None,
+            "likely_outcomes": self.likely_outcomes.data,
+            "actions_taken": self.actions_taken.data,
+            "reportable_override": {"yes": True, "no": False}.get(self.reportable_override.data),
+            "override_reason": self.override_reason.data,
+            "grid": GRID,
+        }
+
+    def summary(self) -> dict:
+        values = self.machine_values()
+        return {k: values[k] for k in ("likelihood", "severity", "reportable_override")}
+
+
+class InformServiceUser(EventForm):
+    informed_in_person_on = GovDate("the date of the face-to-face meeting")
+    informed_in_writing_on = GovDate("the date of the letter")
+
+    def summary(self) -> dict:
+        return {k: v.isoformat() for k, v in self.values.items() if v}
+
+
+class RecordExemption(EventForm):
+    exemption_reason = Text()
+    approved_by_caldicott = Checkbox()
+
+    def summary(self) -> dict:
+        return {"exemption_reason": self.exemption_reason.data}
+
+
+class SkipInforming(EventForm):
+    skip_reason = Text()
+
+    def summary(self) -> dict:
+        return {"skip_reason": self.skip_reason.data}
+
+
+class Decide(EventForm):
+    caldicott_consulted = Text()
+    legal_advice = Checkbox()
+    disciplinary = YesNo()
+    ico_referred = YesNo()
+    ico_referred_at = DateTimeLocal("when the ICO was told", required=False)
+    ico_reference = Text()
+    not_referred_reason = Text()
+    delay_reason = Text()
+    regulator = Text()
+
+    def summary(self) -> dict:
+        values = self.values
+        return {
+            k: values[k]
+            for k in ("disciplinary", "ico_referred", "ico_reference", "regulator", "legal_advice")
+        }
+
+
+class Close(EventForm):
+    report_complete = Checkbox()
+    lessons_learned = Text()
+
+    def summary(self) -> dict:
+        return {"lessons_learned": self.lessons_learned.data}
+
+
+STEP_FORMS = {
+    "record_police": RecordPolice,
+    "update_report": UpdateReport,
+    "assess_risk": AssessRisk,
+    "inform_service_user": InformServiceUser,
+    "record_exemption": RecordExemption,
+    "skip_informing": SkipInforming,
+    "decide": Decide,
+    "close": Close,
+}
+
+
+def event_form(event: str, breach) -> type[EventForm]:
+    """The form of `event` for this case (whom to tell depends on its category)."""
+    return notify_form(breach.category) if event == "notify" else STEP_FORMS[event]

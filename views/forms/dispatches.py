@@ -1,0 +1,68 @@
+"""The secure-sending forms: the draft, and each step of a dispatch."""
+
+from __future__ import annotations
+
+from views.forms import GovForm
+from views.forms.fields import Checkbox, Text
+from views.transitions import EventForm
+
+
+class DraftDispatch(GovForm):
+    case_id = Text()
+    description = Text()
+    method = Text()
+    recipient_organisation = Text()
+    recipient_role = Text()
+    address = Text()
+
+
+class Check(EventForm):
+    address_source = Text()
+    address_source_other = Text()
+    address_confirmed = Checkbox()
+    addressee_confirmed = Checkbox()
+    right_to_information_confirmed = Checkbox()
+    lawful_basis = Text()
+
+    def summary(self) -> dict:
+        return {
+            "address_source": self.address_source.data,
+            "lawful_basis": self.lawful_basis.data,
+            "confirmed": "address, addressee, right to the information",
+        }
+
+
+class MarkSent(EventForm):
+    password_protected = Checkbox()
+    password_separate = Checkbox()
+    tracking_reference = Text()
+
+    def summary(self) -> dict:
+        return {"tracking_reference": self.tracking_reference.data}
+
+
+class ConfirmDelivered(EventForm):
+    delivery_evidence = Text()
+
+    def summary(self) -> dict:
+        return {"delivery_evidence": self.delivery_evidence.data}
+
+
+class ReportMisdirected(EventForm):
+    what_happened = Text()
+
+
+class CancelDispatch(EventForm):
+    reason = Text()
+
+    def summary(self) -> dict:
+        return {"reason": self.reason.data}
+
+
+EVENT_FORMS = {
+    "check": Check,
+    "mark_sent": MarkSent,
+    "confirm_delivered": ConfirmDelivered,
+    "report_misdirected": ReportMisdirected,
+    "cancel": CancelDispatch,
+}

@@ -1,0 +1,143 @@
+"""The custody forms: finding and adding records, asking to take papers out, and each event."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from wtforms.validators import ValidationError
+
+from machines.common import case_id_error, normalise_case_id
+from machines.removal import (
+    DESTRUCTION_METHODS,
+    PAPERS_MAX,
+    PURPOSE_OTHER_MAX,
+    PURPOSES,
+    RECORD_DESCRIPTION_MAX,
+)
+from services import clock
+from views.forms import GovForm
+from views.forms.fields import Checkbox, Choice, GovDate, Text, TimeOfDay
+from views.transitions import EventForm, NoInput
+
+SEARCH_MAX = 40
+
+
+def valid_case_id(form, field) -> None:
+    """A WTForms validator for the one case-system ID rule (machines.common)."""
+    field.data = normalise_case_id(field.data)
+    if problem := case_id_error(field.data, required=bool(field.required_message)):
+        raise ValidationError(problem)
+
+
+class FindRecord(GovForm):
+    term = Text(
+        "Case-system ID or label code",
+        required="Enter a case-system ID or a label code",
+        limit=SEARCH_MAX,
+    )
+
+
+class AddRecord(GovForm):
+    case_id = Text(
+        "Case-system ID", required="Enter the case-system ID", validators=[valid_case_id]
+    )
+    description = Text(
+        "Description",
+        required="Describe the papers, like “court bundle, volume 2”",
+        limit=RECORD_DESCRIPTION_MAX,
+    )
+
+
+class RequestRemoval(GovForm):
+    purpose = Choice(
+        required="Select why the papers are leaving the office",
+        choices=[key for key, _ in PURPOSES],
+    )
+    purpose_other = Text("Why the papers need to leave", limit=PURPOSE_OTHER_MAX)
+    papers = Text("Which papers", required="Enter which papers you are taking", limit=PAPERS_MAX)
+    due_kind = Choice(
+        required="Select whether the papers will be returned or destroyed",
+        choices=["return", "destroy"],
+    )
+    due_on = GovDate("the date the papers will be returned or destroyed")
+
+    def validate_purpose_other(self, field) -> None:
+        if self.purpose.data == "other" and not field.data:
+            raise ValidationError("Enter why the papers need to leave the office")
+
+    def validate_due_on(self, field) -> None:
+        today = clock.uk_today()
+        if field.data is not None and field.data < today:
+            raise ValidationError("The date must be today or in the future")
+        if field.data is not None and field.data > today + dt.timedelta(days=366):
+            raise ValidationError("The date must be within a year")
+
+
+# -- Events of the removal machine -----------------------------------------------------------
+
+
+class Approve(EventForm):
+    note = Text("Note")
+
+    def summary(self) -> dict:
+        return {"note": self.note.data}
+
+
+class Decline(EventForm):
+    reason = Text("Reason")
+
+    def summary(self) -> dict:
+        return {"reason": self.reason.data}
+
+
+class Cancel(Decline):
+    pass
+
+
+class TakeOut(EventForm):
+    lockable_bag = Checkbox()
+    laptop_protected = Checkbox()
+    no_usb_stick = Checkbox()
+    notebook_secure = Checkbox()
+
+    def summary(self) -> dict:
+        return {"safeguards": "all four attested"}
+
+
+class Destroy(EventForm):
+    method = Choice(choices=[key for key, _ in DESTRUCTION_METHODS])
+    witness = Text("Witness name")
+
+    def summary(self) -> dict:
+        return {"method": self.method.data, "witness": self.witness.data}
+
+
+class ReportLost(EventForm):
+    last_seen_where = Text("Where last seen")
+    last_seen_on = GovDate("the date the papers were last seen")
+    last_seen_time = TimeOfDay("the time the papers were last seen")
+
+    def last_seen_at(self) -> dt.datetime | None:
+        day, at = self.last_seen_on.data, self.last_seen_time.data
+        return clock.from_uk(dt.datetime.combine(day, at)) if day and at else None
+
+    def machine_values(self) -> dict:
+        return {"last_seen_where": self.last_seen_where.data, "last_seen_at": self.last_seen_at()}
+
+    def summary(self) -> dict:
+        at = self.last_seen_at()
+        return {
+            "last_seen_where": self.last_seen_where.data,
+            "last_seen_at": at.isoformat() if at else None,
+        }
+
+
+EVENT_FORMS = {
+    "approve": Approve,
+    "decline": Decline,
+    "cancel": Cancel,
+    "take_out": TakeOut,
+    "return_papers": NoInput,
+    "destroy": Destroy,
+    "report_lost": ReportLost,
+}

@@ -1,0 +1,53 @@
+"""Lists a page at a time: which page was asked for, its rows, and the GOV.UK pagination."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import current_app, request
+
+from machines.common import whole_number
+
+MAX_PAGE = 1_000_000
+
+
+def page_arg() -> int:
+    """The page number asked for, from 1 to MAX_PAGE (lists cap it at their last page too)."""
+    return whole_number(request.args.get("page"), MAX_PAGE) or 1
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list
+    number: int
+    pages: int
+    total: int
+
+
+def page_of(query, total: int | None = None, size: int | None = None) -> Page:
+    """The asked-for page of `query` (PAGE_SIZE rows); past the last page shows the last
+    one, so a huge ?page= never reaches the SQL OFFSET. `total` saves a COUNT when known."""
+    size = size or current_app.config["PAGE_SIZE"]
+    total = query.count() if total is None else total
+    pages = max(1, -(-total // size))
+    number = min(page_arg(), pages)
+    return Page(list(query.paginate(number, size)), number, pages, total)
+
+
+def page_links(page: int, pages: int, href: Callable[[int], str], label: str) -> dict:
+    """govukPagination params: previous/next and numbered links around the current page."""
+    shown = sorted({1, pages, page - 1, page, page + 1} & set(range(1, pages + 1)))
+    items: list[dict] = []
+    previous = 0
+    for number in shown:
+        if number - previous > 1:
+            items.append({"ellipsis": True})
+        items.append({"number": number, "href": href(number), "current": number == page})
+        previous = number
+    return {
+        "previous": {"href": href(page - 1)} if page > 1 else None,
+        "next": {"href": href(page + 1)} if page < pages else None,
+        "items": items,
+        "landmarkLabel": label,
+    }
