@@ -40,15 +40,17 @@ def reads_the_demo(app) -> None:
     assert verified.exit_code == 0 and "intact" in verified.output
 
 
-def sqlite_only(backend):
-    if backend != "sqlite":
-        pytest.skip("SQLite's backup command; PostgreSQL has its own drill below")
+# A test for one backend only: this overrides the backend fixture's two parameters.
+SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"])
+POSTGRES_ONLY = pytest.mark.parametrize(
+    "backend", [pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 
 
+@SQLITE_ONLY
 def test_restore_drill_back_up_while_writing_restore_into_a_fresh_database(
     demo, backend, tmp_path, request
 ):
-    sqlite_only(backend)
     before = counts()
     # Another process in the middle of a write: the backup neither waits for it nor copies it.
     writer = sqlite3.connect(demo.config["SQLITE_PATH"], isolation_level=None)
@@ -82,8 +84,8 @@ def test_restore_drill_back_up_while_writing_restore_into_a_fresh_database(
     reads_the_demo(restored)
 
 
+@SQLITE_ONLY
 def test_a_backup_never_overwrites_without_force(demo, backend, tmp_path):
-    sqlite_only(backend)
     path = tmp_path / "safekeep.db.bak"
     path.write_text("an older backup")
     runner = demo.test_cli_runner()
@@ -93,8 +95,8 @@ def test_a_backup_never_overwrites_without_force(demo, backend, tmp_path):
     assert runner.invoke(args=["backup", str(path), "--force"]).exit_code == 0
 
 
+@SQLITE_ONLY
 def test_restore_refuses_a_damaged_backup_and_a_database_in_use(demo, backend, tmp_path):
-    sqlite_only(backend)
     runner = demo.test_cli_runner()
     junk = tmp_path / "junk.db"
     junk.write_bytes(os.urandom(8192))
@@ -114,19 +116,17 @@ def test_restore_refuses_a_damaged_backup_and_a_database_in_use(demo, backend, t
     assert result.exit_code == 1 and "audit chain is broken at event 3" in result.output
 
 
+@POSTGRES_ONLY
 def test_on_postgresql_the_backup_command_points_to_pg_dump(demo, backend, tmp_path):
-    if backend != "postgres":
-        pytest.skip("PostgreSQL only")
     result = demo.test_cli_runner().invoke(args=["backup", str(tmp_path / "x.db")])
     assert result.exit_code == 1 and "pg_dump" in result.output
     assert not (tmp_path / "x.db").exists()
 
 
+@POSTGRES_ONLY
 def test_postgresql_restore_drill_with_the_readmes_pg_dump_and_pg_restore(
     demo, backend, tmp_path, request
 ):
-    if backend != "postgres":
-        pytest.skip("PostgreSQL only")
     bindir = _pg_bin()
     source = demo.config["DATABASE_URL"]
     before = counts()
