@@ -52,6 +52,7 @@ from peewee import (
     DateTimeField,
     Field,
     ForeignKeyField,
+    IntegerField,
     Model,
     PostgresqlDatabase,
     fn,
@@ -251,3 +252,18 @@ def _kiosk_failure(m: Migration) -> None:
 @step(3, "user.profession: the professional regulator a breach decision refers to")
 def _user_profession(m: Migration) -> None:
     m.add_column("user", "profession", CharField(null=True))
+
+
+@step(4, "heartbeat: the row /healthz rewrites to show the database takes writes")
+def _heartbeat(m: Migration) -> None:
+    class Heartbeat(m.Model):
+        at = DateTimeField()
+
+    m.create_tables(Heartbeat)
+
+
+@step(5, "retention: erased_at on breach, removal and dispatch; erased_by on audit_event")
+def _retention(m: Migration) -> None:
+    for table in ("breach", "removal", "dispatch"):
+        m.add_column(table, "erased_at", DateTimeField(null=True))
+    m.add_column("audit_event", "erased_by", IntegerField(null=True))

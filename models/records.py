@@ -98,6 +98,8 @@ class Removal(VersionedModel):
     last_seen_where = TextField(null=True)
     last_seen_at = DateTimeField(null=True)
     closed_at = DateTimeField(null=True)
+    # When its free text was erased under the retention policy (services/retention.py).
+    erased_at = DateTimeField(null=True)
 
     class Meta:
         indexes = ((("team", "state", "due_on"), False), (("for_user", "state"), False))

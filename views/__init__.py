@@ -23,6 +23,7 @@ ERROR_PAGES = {
     405: ("Page not found", "errors/404.html"),
     409: ("Someone else has changed this", "errors/409.html"),
     500: ("Sorry, there is a problem with the service", "errors/500.html"),
+    503: ("Sorry, the service is unavailable", "errors/503.html"),
 }
 
 
@@ -40,6 +41,7 @@ def register_views(app: Flask) -> None:
         kiosk,
         records,
         register,
+        unavailable,
     )
 
     del breach_reports  # its routes join the breaches blueprint
@@ -75,6 +77,7 @@ def register_views(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
+    unavailable.init_app(app)  # database outages: 503, never the 500 above
 
 
 # A kiosk account reaches the kiosk screens and nothing else (but the accessibility statement).
@@ -82,6 +85,8 @@ KIOSK_ENDPOINTS = {"auth.sign_out", "accessibility.statement", "health.healthz",
 
 
 def _require_sign_in():
+    if request.endpoint == "static":
+        return None  # public, and asking who is signed in would cost a query per file
     if current_user.is_authenticated:
         if current_user.can(Can.KIOSK_DEVICE) and not (
             request.endpoint in KIOSK_ENDPOINTS or (request.endpoint or "").startswith("kiosk.")
@@ -141,7 +146,7 @@ def _kiosk_account() -> bool:
 def render_error(status: int, message: str | None = None):
     title, template = ERROR_PAGES.get(status, ERROR_PAGES[500])
     if is_htmx():
-        body = render_template("errors/_alert.html", title=title, message=message)
+        body = render_template("errors/_alert.html", title=title, message=message, status=status)
         return fragment_elsewhere(body, status, "#app-alerts")
     context = {"title": title, "message": message}
     if _kiosk_account():

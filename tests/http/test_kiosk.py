@@ -713,27 +713,6 @@ def test_tries_at_a_locked_persons_pin_count_at_the_kiosk_too(kiosk, site):
     assert identify(kiosk, staff_number="10003").status_code == 429
 
 
-def test_an_older_database_gets_the_kiosk_failure_table(app):
-    from models.base import SchemaVersion, db
-    from models.migrations import STEPS, upgrade
-    from models.people import KioskFailure
-
-    with app.app_context():
-        db.drop_tables([KioskFailure])
-        SchemaVersion.delete().execute()
-        SchemaVersion.create(version=1)
-        assert not KioskFailure.table_exists()
-        # Step 2 alone: the later steps change tables this test did not take back to version 1.
-        assert upgrade({2: STEPS[2]}).after == 2
-        assert KioskFailure.table_exists()
-        assert (
-            SchemaVersion.select(SchemaVersion.version)
-            .order_by(SchemaVersion.version.desc())
-            .scalar()
-            == 2
-        )
-
-
 # -- The kiosk's record page ---------------------------------------------------------------------
 
 
