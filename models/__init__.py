@@ -4,7 +4,7 @@ from models.audit import AuditEvent
 from models.base import SchemaVersion, db
 from models.breaches import Breach, Notification
 from models.dispatches import Dispatch
-from models.people import KioskFailure, Team, User, UserRole, UserSession
+from models.people import KioskFailure, KioskSession, Team, User, UserRole, UserSession
 from models.records import Record, Removal
 from models.reminders import Reminder
 
@@ -20,6 +20,7 @@ ALL_MODELS = [
     UserRole,
     UserSession,
     KioskFailure,
+    KioskSession,
     AuditEvent,
     Record,
     Removal,

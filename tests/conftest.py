@@ -134,7 +134,14 @@ def _empty_postgres(url: str) -> None:
 def make_app(backend: str, tmp_path: Path, request, **config):
     from app import create_app
 
-    settings = {"TESTING": True, "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": True}
+    settings = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "WTF_CSRF_ENABLED": True,
+        # The audit anchor outside the database: in the test's own directory.
+        "AUDIT_HMAC_KEY": "test-audit-key",
+        "AUDIT_CHECKPOINT_FILE": str(tmp_path / "audit-checkpoints.jsonl"),
+    }
     if backend == "postgres":
         settings["DATABASE_URL"] = request.getfixturevalue("postgres_server")
     else:

@@ -244,6 +244,7 @@ def _edit_reported_case(breach_id: int, event: str, change) -> object:
                     entity_id=breach_id,
                     event=event,
                     summary=summary,
+                    entity_version=fresh.version,
                 )
     except Stale:
         errors = FormErrors()
