@@ -175,8 +175,9 @@ def _init_audit_key(app: Flask) -> None:
     load_hmac_key(app.config)
 
 
-# Endpoints that ask about the session without counting as activity.
-UNTOUCHED_ENDPOINTS = {"auth.session_status"}
+# Requests that are not the person's activity: the timeout warning's question, and the files
+# a page loads (the page itself already counted), which need no write each.
+UNTOUCHED_ENDPOINTS = {"auth.session_status", "static", "health.healthz"}
 
 
 def _init_login(app: Flask) -> None:

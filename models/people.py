@@ -32,6 +32,7 @@ _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 # Wrong passwords, and wrong kiosk PINs, before a lock; and how long the lock lasts.
 MAX_FAILED_SIGN_INS = 5
 LOCKOUT = dt.timedelta(minutes=15)
+LOCKOUT_MINUTES = int(LOCKOUT.total_seconds() // 60)
 
 
 @dataclass(frozen=True)
@@ -175,12 +176,6 @@ class User(BaseModel):
             return None
         return user if user.check_password(password, now, purpose="sign_in").ok else None
 
-    def is_locked(self, now: dt.datetime) -> bool:
-        return self.locked_until is not None and self.locked_until > now
-
-    def pin_is_locked(self, now: dt.datetime) -> bool:
-        return self.pin_locked_until is not None and self.pin_locked_until > now
-
     def _check_secret(
         self,
         secret: str,
@@ -265,11 +260,9 @@ class User(BaseModel):
                     entity_id=self.id,
                     event=locked_event,
                     kiosk_id=kiosk_id,
-                    summary={"minutes": int(LOCKOUT.total_seconds() // 60)},
+                    summary={"minutes": LOCKOUT_MINUTES},
                 )
-            security_event(
-                locked_event, user_id=self.id, minutes=int(LOCKOUT.total_seconds() // 60), **fields
-            )
+            security_event(locked_event, user_id=self.id, minutes=LOCKOUT_MINUTES, **fields)
 
     @classmethod
     def by_username(cls, username: str) -> User | None:

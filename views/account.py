@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from models.audit import AuditEvent
 from models.base import db
-from models.people import User, hash_secret
+from models.people import LOCKOUT_MINUTES, User, hash_secret
 from services import clock
 from views.forms import FormErrors
 
@@ -35,7 +35,7 @@ def pin():
                 errors.add(
                     "password",
                     "Your account is locked after too many wrong passwords. "
-                    "Try again in 15 minutes",
+                    f"Try again in {LOCKOUT_MINUTES} minutes",
                 )
             elif not check.ok:
                 errors.add("password", "Your password is not correct")

@@ -20,7 +20,7 @@ from flask_login import current_user, login_user, logout_user
 
 from models.audit import AuditEvent
 from models.base import db
-from models.people import User, UserSession
+from models.people import LOCKOUT_MINUTES, MAX_FAILED_SIGN_INS, User, UserSession
 from services import clock
 from views.forms import FormErrors, text
 
@@ -52,8 +52,8 @@ def _safe_next(target: str | None) -> str:
 # disabled account all look alike, so the page tells a stranger nothing about which accounts
 # exist. It still tells the real person about the lock.
 SIGN_IN_FAILED = (
-    "Enter a correct username and password. After 5 wrong passwords an account is locked "
-    "for 15 minutes"
+    f"Enter a correct username and password. After {MAX_FAILED_SIGN_INS} wrong passwords an "
+    f"account is locked for {LOCKOUT_MINUTES} minutes"
 )
 
 

@@ -15,7 +15,14 @@ from flask_login import current_user
 
 from machines.permissions import Can
 from machines.removal import EVENT_LABELS, removal_machine
-from models.people import KIOSK_LOCKOUT, KioskSession, User, identify_at_kiosk
+from models.people import (
+    KIOSK_LOCKOUT,
+    LOCKOUT_MINUTES,
+    MAX_FAILED_SIGN_INS,
+    KioskSession,
+    User,
+    identify_at_kiosk,
+)
 from models.records import Record, Removal
 from models.transitions import enabled_event_ids
 from services import clock
@@ -28,7 +35,8 @@ KIOSK_EVENTS = ("take_out", "return_papers")
 # One refusal for a wrong PIN, an unknown staff number, a locked PIN, another team's person and
 # no PIN set: the kiosk does not tell a passer-by which staff numbers exist or are locked.
 IDENTIFY_FAILED = (
-    "Enter a correct staff number and PIN. After 5 wrong PINs a PIN is locked for 15 minutes"
+    f"Enter a correct staff number and PIN. After {MAX_FAILED_SIGN_INS} wrong PINs a PIN is "
+    f"locked for {LOCKOUT_MINUTES} minutes"
 )
 
 

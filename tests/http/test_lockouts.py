@@ -30,17 +30,21 @@ def verifications(monkeypatch):
     """Counts argon2 verifications: against a real stored hash, and against the dummy one."""
     calls = {"real": [], "dummy": 0}
     lock = threading.Lock()
-    original = models.people.verify_secret
+    hasher = models.people._hasher
 
-    def counted(stored_hash, secret):
-        with lock:
-            if stored_hash is None:
-                calls["dummy"] += 1
-            else:
-                calls["real"].append(stored_hash)
-        return original(stored_hash, secret)
+    class CountingHasher:
+        def verify(self, stored_hash, secret):
+            with lock:
+                if stored_hash == models.people._DUMMY_HASH:
+                    calls["dummy"] += 1
+                else:
+                    calls["real"].append(stored_hash)
+            return hasher.verify(stored_hash, secret)
 
-    monkeypatch.setattr(models.people, "verify_secret", counted)
+        def __getattr__(self, name):
+            return getattr(hasher, name)
+
+    monkeypatch.setattr(models.people, "_hasher", CountingHasher())
     return calls
 
 
