@@ -49,8 +49,8 @@ COPY --from=assets /src/static/dist static/dist
 # Compiled now, as root: at run time the code is read-only. instance/ is where a SQLite
 # database and a generated secret key would live (mount a volume there to use them).
 RUN python -m compileall -q /app \
- && mkdir -p /app/instance \
- && chown safekeep:safekeep /app/instance
+ && mkdir -p /app/instance /app/audit \
+ && chown safekeep:safekeep /app/instance /app/audit
 USER safekeep
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \

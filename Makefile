@@ -52,7 +52,7 @@ assets: $(ASSETS) ## Build the CSS and scripts, fingerprinted, into static/
 instance/safekeep.db: | $(PY)
 	@mkdir -p instance
 	$(FLASK) db-upgrade
-	$(FLASK) seed-demo
+	SAFEKEEP_DEMO=1 $(FLASK) seed-demo
 
 run: $(PY) assets instance/safekeep.db ## Serve the demo on http://127.0.0.1:5000 (SQLite, demo data)
 	@$(FLASK) db-upgrade

@@ -85,6 +85,8 @@ def create_app(config: dict | None = None) -> Flask:
         # Where the accessibility statement sends people who need help or find a problem.
         ACCESSIBILITY_EMAIL=os.environ.get("ACCESSIBILITY_EMAIL", "accessibility@example.org"),
         SESSION_IDLE_MINUTES=int(os.environ.get("SESSION_IDLE_MINUTES", "30")),
+        # However active, a sign-in ends after this long (ASVS V7.3.2: an absolute lifetime).
+        SESSION_MAX_HOURS=float(os.environ.get("SESSION_MAX_HOURS", "12")),
         # A team-base kiosk stays signed in through a working day without use; the person
         # identified at it is still forgotten after 60 seconds (views/kiosk.py).
         KIOSK_IDLE_HOURS=os.environ.get("KIOSK_IDLE_HOURS", "12"),
@@ -96,6 +98,16 @@ def create_app(config: dict | None = None) -> Flask:
         SESSION_COOKIE_SECURE=os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",
         SESSION_COOKIE_NAME="safekeep_session",
         PAGE_SIZE=25,
+        # No form here needs more than a few kilobytes: refuse bigger bodies with a 413 page
+        # before anything parses them. Form fields are held in memory up to the same cap.
+        MAX_CONTENT_LENGTH=int(os.environ.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
+        # The audit trail's anchor outside the database (models/audit.py, services/audit_anchor.py):
+        # the HMAC key from the environment, else a key file made on first use (0600), and the
+        # append-only file of signed checkpoints of the chain's head.
+        AUDIT_HMAC_KEY=os.environ.get("AUDIT_HMAC_KEY") or None,
+        AUDIT_KEY_FILE=os.environ.get("AUDIT_KEY_FILE") or str(instance / "audit_hmac_key"),
+        AUDIT_CHECKPOINT_FILE=os.environ.get("AUDIT_CHECKPOINT_FILE")
+        or str(instance / "audit-checkpoints.jsonl"),
         # `flask send-reminders` (cron) and the board's confirm-location tasks.
         SMTP_HOST=os.environ.get("SMTP_HOST", "localhost"),
         SMTP_PORT=int(os.environ.get("SMTP_PORT", "25")),
@@ -116,6 +128,11 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _secret_key(instance)
+    # Form fields are parsed in memory: the same cap as the whole body (Flask's own default
+    # of 500 kB would answer a 600 kB field with a bare 413 before our page could).
+    app.config["MAX_FORM_MEMORY_SIZE"] = app.config["MAX_CONTENT_LENGTH"]
+    if float(app.config["SESSION_MAX_HOURS"]) <= 0:
+        raise ValueError("SESSION_MAX_HOURS must be more than 0")
     if int(app.config["REMINDER_CONFIRM_AFTER_DAYS"]) < 1:
         # Fail at start-up, not as a broken board later: 0 would raise the task on the due day.
         raise ValueError("REMINDER_CONFIRM_AFTER_DAYS must be 1 or more")
@@ -139,6 +156,7 @@ def create_app(config: dict | None = None) -> Flask:
         g.csp_nonce = secrets.token_urlsafe(16)
 
     _init_database(app)
+    _init_audit_key(app)
     csrf.init_app(app)
     # Council networks are slow and often have no compressing proxy: compress here.
     # (Brotli or gzip; never zstd, which Python 3.11 lacks without a backport.)
@@ -177,7 +195,20 @@ def _init_database(app: Flask) -> None:
             db.close()
 
 
+def _init_audit_key(app: Flask) -> None:
+    from services.audit_anchor import load_hmac_key
+
+    load_hmac_key(app.config)
+
+
+# Requests that are not the person's activity: the timeout warning's question, and the files
+# a page loads (the page itself already counted), which need no write each.
+UNTOUCHED_ENDPOINTS = {"auth.session_status", "static", "health.healthz"}
+
+
 def _init_login(app: Flask) -> None:
+    from flask import request
+
     from models.people import UserSession
 
     login_manager.init_app(app)
@@ -187,6 +218,15 @@ def _init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(token: str):
-        idle = dt.timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
-        kiosk_idle = dt.timedelta(hours=app.config["KIOSK_IDLE_HOURS"])
-        return UserSession.resume(token, clock.now(), idle, kiosk_idle=kiosk_idle)
+        """The one place a session is judged valid: idle limit, absolute lifetime, sign-out."""
+        user, ended = UserSession.resume(
+            token,
+            clock.now(),
+            dt.timedelta(minutes=app.config["SESSION_IDLE_MINUTES"]),
+            kiosk_idle=dt.timedelta(hours=app.config["KIOSK_IDLE_HOURS"]),
+            lifetime=dt.timedelta(hours=float(app.config["SESSION_MAX_HOURS"])),
+            touch=request.endpoint not in UNTOUCHED_ENDPOINTS,
+        )
+        if ended:
+            g.session_ended = ended  # the sign-in page says why
+        return user

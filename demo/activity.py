@@ -171,6 +171,7 @@ def seed_demo_activity() -> None:
             entity_id=dispatch.id,
             event="draft",
             target="drafted",
+            entity_version=dispatch.version,
             summary={"method": "secure_email"},
         )
 

@@ -6,7 +6,7 @@ from models.breaches import Breach, Notification
 from models.dispatches import Dispatch
 from models.heartbeat import Heartbeat
 from models.migrations import latest, upgrade
-from models.people import KioskFailure, Team, User, UserRole, UserSession
+from models.people import KioskFailure, KioskSession, Team, User, UserRole, UserSession
 from models.records import Record, Removal
 from models.reminders import Reminder
 
@@ -17,6 +17,7 @@ ALL_MODELS = [
     UserRole,
     UserSession,
     KioskFailure,
+    KioskSession,
     AuditEvent,
     Record,
     Removal,

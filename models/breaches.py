@@ -234,6 +234,7 @@ class Breach(VersionedModel):
             entity_id=breach.id,
             event="report",
             target="reported",
+            entity_version=breach.version,
             summary={
                 "category": breach.category,
                 "reference": breach.reference,

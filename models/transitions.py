@@ -49,6 +49,7 @@ class Audit:
             source=source.id,
             target=target.id,
             summary=self.summary,
+            entity_version=self.model.version,
         )
 
 

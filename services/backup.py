@@ -98,9 +98,13 @@ def check(path: Path) -> Checked:
     version = _schema_version_of(path)
     events = None
     if version == SCHEMA_VERSION:
-        events, broken, why = _verify_chain_in(path)
-        if broken is not None:
-            raise BackupError(f"{path}: the audit chain is broken at event {broken.id} ({why})")
+        chain = _verify_chain_in(path)
+        if chain.problems:
+            first = chain.problems[0]
+            raise BackupError(
+                f"{path}: the audit chain is broken at event {first.event_id} ({first.why})"
+            )
+        events = chain.checked
     elif version > SCHEMA_VERSION:
         raise BackupError(f"{path} is at schema version {version}, newer than this code")
     return Checked(Path(path), Path(path).stat().st_size, version, events)
@@ -117,12 +121,12 @@ def _schema_version_of(path: Path) -> int:
 
 
 def _verify_chain_in(path: Path):
-    from models.audit import AuditEvent, verify_chain
+    from models.audit import AuditEvent, hmac_key, verify_chain
 
     copy = SqliteDatabase(str(path), pragmas={"query_only": 1, **_read_pragmas()})
     try:
         with copy.bind_ctx([AuditEvent]):
-            return verify_chain()
+            return verify_chain(key=hmac_key())
     finally:
         copy.close()
 

@@ -143,10 +143,24 @@ def _empty_postgres(url: str) -> None:
     create_schema()
 
 
+def audit_anchor_settings(tmp_path: Path) -> dict:
+    """The audit anchor outside the database, in the test's own directory: never the
+    repository's instance/, where one test's checkpoints would be another's tampering."""
+    return {
+        "AUDIT_HMAC_KEY": "test-audit-key",
+        "AUDIT_CHECKPOINT_FILE": str(tmp_path / "audit-checkpoints.jsonl"),
+    }
+
+
 def make_app(backend: str, tmp_path: Path, request, **config):
     from app import create_app
 
-    settings = {"TESTING": True, "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": True}
+    settings = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "WTF_CSRF_ENABLED": True,
+        **audit_anchor_settings(tmp_path),
+    }
     if backend == "postgres":
         settings["DATABASE_URL"] = config.get("DATABASE_URL") or request.getfixturevalue(
             "postgres_server"

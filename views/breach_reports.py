@@ -13,17 +13,40 @@ from machines import breach as rules
 from machines.breach import STATE_LABELS, case_clock
 from machines.permissions import Can
 from models.audit import AuditEvent
+from models.base import write_transaction
 from models.breaches import Breach, Notification
 from models.people import Team, User
 from services import clock
+from services.security_log import security_event
 from views.access import requires
 from views.breaches import _breach_or_404, bp
 from views.register import read_filters
 
 
+def record_read(what: str, entity_type: str, entity_id: int, summary: dict | None = None) -> None:
+    """Put who read a sensitive report in the audit trail and the security log.
+
+    A read changes nothing, so it gets its own entity type (`breach_export`,
+    `register_export`): the case's timeline and the lifecycle check stay about changes.
+    """
+    now = clock.now()
+    with write_transaction():
+        AuditEvent.append(
+            at=now,
+            actor_id=current_user.id,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            event=what,
+            summary=summary,
+        )
+    security_event(what, user_id=current_user.id, entity_id=entity_id, **(summary or {}))
+
+
 @bp.get("/breaches/<int:breach_id>/report")
 def breach_report(breach_id: int):
     breach = _breach_or_404(breach_id)
+    # The printable report holds the whole case: who opened it to print is on record.
+    record_read("view_breach_report", "breach_export", breach.id)
     return render_template(
         "breaches/breach_report.html",
         title=f"Breach report {breach.reference}",
@@ -101,6 +124,7 @@ def ico_draft(breach_id: int):
     breach = _breach_or_404(breach_id)
     if not current_user.can(Can.HANDLE_EVERY_BREACH):
         abort(403)
+    record_read("view_ico_draft", "breach_export", breach.id)
     deadline = rules.ico_deadline(breach.discovered_at)
     late = breach.ico_referred_at and breach.ico_referred_at > deadline
     recipients = dict(rules.required_recipients(breach.category))
@@ -132,6 +156,23 @@ def register_csv():
     filters, errors = read_filters(request.args)
     if errors:
         abort(400)  # never hand over a wider export than the person asked for
+    # The filters say what was exported (stage, category, team, dates: no personal data).
+    record_read(
+        "export_register_csv",
+        "register_export",
+        0,
+        {
+            k: str(v)
+            for k, v in (
+                ("state", filters.state),
+                ("category", filters.category),
+                ("team", filters.team),
+                ("from", filters.date_from),
+                ("to", filters.date_to),
+            )
+            if v
+        },
+    )
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(

@@ -88,6 +88,7 @@ def draft():
                     entity_id=dispatch.id,
                     event="draft",
                     target="drafted",
+                    entity_version=dispatch.version,
                     summary={"method": dispatch.method, "recipient_role": dispatch.recipient_role},
                 )
             return redirect(url_for("dispatches.show", dispatch_id=dispatch.id), code=303)

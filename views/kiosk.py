@@ -8,18 +8,22 @@ records both the person and the kiosk.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from dataclasses import replace
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from machines.permissions import Can
 from machines.removal import EVENT_LABELS, removal_machine
-from models.audit import AuditEvent
-from models.base import write_transaction
-from models.people import KIOSK_LOCKOUT, LOCKOUT, KioskFailure, User, verify_secret
+from models.people import (
+    KIOSK_LOCKOUT,
+    LOCKOUT_MINUTES,
+    MAX_FAILED_SIGN_INS,
+    KioskSession,
+    User,
+    identify_at_kiosk,
+)
 from models.records import Record, Removal
 from models.transitions import enabled_event_ids
 from services import clock
@@ -29,15 +33,16 @@ from views.transitions import run_event
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
 
-IDLE = dt.timedelta(seconds=60)
 KIOSK_EVENTS = ("take_out", "return_papers")
 _CHANGED = "This has changed since you scanned it. Scan the label again."
-# The custody lifecycle as the kiosk runs it: its two events, and one message when the
-# papers moved on since the scan (stale or no longer allowed alike).
-KIOSK_CUSTODY = replace(
-    CUSTODY,
-    stale=_CHANGED,
-    refused=lambda removal, event: _CHANGED,
+# The custody lifecycle as the kiosk runs it: one message when the papers moved on since the
+# scan (stale or no longer allowed alike).
+KIOSK_CUSTODY = replace(CUSTODY, stale=_CHANGED, refused=lambda removal, event: _CHANGED)
+# One refusal for a wrong PIN, an unknown staff number, a locked PIN, another team's person and
+# no PIN set: the kiosk does not tell a passer-by which staff numbers exist or are locked.
+IDENTIFY_FAILED = (
+    f"Enter a correct staff number and PIN. After {MAX_FAILED_SIGN_INS} wrong PINs a PIN is "
+    f"locked for {LOCKOUT_MINUTES} minutes"
 )
 
 
@@ -47,37 +52,40 @@ def require_kiosk() -> None:
 
 
 def kiosk_person() -> User | None:
-    """The person using the kiosk now, or None (and forgotten) after 60 seconds idle."""
-    person_id = session.get("kiosk_person")
-    last = session.get("kiosk_seen")
-    if not person_id or last is None:
-        return None
-    now = clock.now()
-    if now - dt.datetime.fromisoformat(last) > IDLE:
-        forget_person()
-        return None
-    person = User.get_or_none(User.id == person_id, User.active == True)  # noqa: E712
-    if person is not None:
-        session["kiosk_seen"] = now.isoformat()
-    return person
+    """The person identified at this kiosk now, kept on the server (models.people.KioskSession).
+
+    Each request from the kiosk counts as their input; after 60 seconds without any they
+    are forgotten. The kiosk's cookie names only the kiosk's own sign-in.
+    """
+    if "kiosk_person" not in g:
+        person, timed_out = KioskSession.current(current_user.session_id, clock.now())
+        g.kiosk_person, g.kiosk_timed_out = person, timed_out
+    return g.kiosk_person
 
 
 def forget_person() -> None:
-    session.pop("kiosk_person", None)
-    session.pop("kiosk_seen", None)
+    KioskSession.end(current_user.session_id)
+    g.kiosk_person = None
+
+
+def _render_index(person=None, errors=None, status: int = 200, **context):
+    return render_template(
+        "kiosk/index.html",
+        title="Scan a label" if person else "Identify yourself",
+        person=person,
+        errors=errors or {},
+        **context,
+    ), status
 
 
 @bp.get("/")
 def index():
     require_kiosk()
     person = kiosk_person()
-    return render_template(
-        "kiosk/index.html",
-        title="Scan a label" if person else "Identify yourself",
-        person=person,
-        errors={},
+    return _render_index(
+        person,
         done=request.args.get("done"),
-        timed_out=request.args.get("timed_out") == "1",
+        timed_out=request.args.get("timed_out") == "1" or g.kiosk_timed_out,
     )
 
 
@@ -87,83 +95,27 @@ def identify():
     form = KioskIdentify()
     errors = form.check()
     staff_number, pin = form.staff_number.data, form.pin.data
-    person = None
-    status = 422
-    if not errors:
-        now = clock.now()
-        paused_until = KioskFailure.locked_until(current_user.id, now)
-        if paused_until is not None:
-            # Someone may be trying one PIN against many staff numbers: this kiosk waits.
-            minutes = max(1, math.ceil((paused_until - now).total_seconds() / 60))
-            errors.add(
-                "staff_number",
-                "Too many wrong staff numbers or PINs were entered at "
-                f"this kiosk. Try again in {minutes} minute{'s' if minutes != 1 else ''}, "
-                "or use your own laptop",
-            )
-            status = 429
-        else:
-            person, problem = _check_pin(staff_number, pin)
-            if person is None:
-                errors.add("staff_number", problem)
-                status = 401
     if errors:
-        headers = {"Retry-After": str(int(KIOSK_LOCKOUT.total_seconds()))} if status == 429 else {}
-        return (
-            render_template(
-                "kiosk/index.html",
-                title="Identify yourself",
-                person=None,
-                errors=errors,
-                staff_number=form.staff_number.typed,
-            ),
-            status,
-            headers,
-        )
-    session["kiosk_person"] = person.id
-    session["kiosk_seen"] = clock.now().isoformat()
-    return redirect(url_for("kiosk.index"), code=303)
-
-
-def _check_pin(staff_number: str, pin: str) -> tuple[User | None, str]:
+        return _render_index(errors=errors, status=422, staff_number=form.staff_number.typed)
     now = clock.now()
-    person = User.get_or_none(User.staff_number == staff_number)
-    if person is not None and person.pin_is_locked(now):
-        with write_transaction():
-            _kiosk_failure(now)
-        return None, "Too many wrong PINs. Try again in 15 minutes or use your own laptop"
-    ok = verify_secret(person.pin_hash if person else None, pin)
-    if not ok or not person.active or person.team_id != current_user.team_id:
-        with write_transaction():
-            if person is not None and person.record_failed_pin(now):
-                AuditEvent.append(
-                    at=now,
-                    actor_id=None,
-                    entity_type="user",
-                    entity_id=person.id,
-                    event="pin_locked",
-                    kiosk_id=current_user.id,
-                    summary={"minutes": int(LOCKOUT.total_seconds() // 60)},
-                )
-            _kiosk_failure(now)
-        return None, "Enter a correct staff number and PIN"
-    person.record_pin_success()
-    return person, ""
-
-
-def _kiosk_failure(now: dt.datetime) -> None:
-    """Count a failed identification at this kiosk (in the caller's transaction); when it
-    pauses the kiosk, say so in the audit trail in the same transaction."""
-    if KioskFailure.record(current_user.id, now):
-        AuditEvent.append(
-            at=now,
-            actor_id=current_user.id,
-            entity_type="user",
-            entity_id=current_user.id,
-            event="kiosk_paused",
-            kiosk_id=current_user.id,
-            summary={"minutes": int(KIOSK_LOCKOUT.total_seconds() // 60)},
+    result = identify_at_kiosk(current_user, staff_number, pin, now)
+    if result.person is not None:
+        # The next person replaces whoever was identified before.
+        KioskSession.begin(current_user.session_id, result.person, now)
+        return redirect(url_for("kiosk.index"), code=303)
+    if result.paused_until is not None:
+        # Someone may be trying one PIN against many staff numbers: this kiosk waits.
+        minutes = max(1, math.ceil((result.paused_until - now).total_seconds() / 60))
+        errors.add(
+            "staff_number",
+            "Too many wrong staff numbers or PINs were entered at "
+            f"this kiosk. Try again in {minutes} minute{'s' if minutes != 1 else ''}, "
+            "or use your own laptop",
         )
+        response = _render_index(errors=errors, status=429, staff_number=staff_number)
+        return (*response, {"Retry-After": str(int(KIOSK_LOCKOUT.total_seconds()))})
+    errors.add("staff_number", IDENTIFY_FAILED)
+    return _render_index(errors=errors, status=401, staff_number=staff_number)
 
 
 @bp.post("/sign-out")
@@ -179,6 +131,17 @@ def timeout():
     require_kiosk()
     forget_person()
     return redirect(url_for("kiosk.index", timed_out=1), code=303)
+
+
+@bp.post("/still-here")
+def still_here():
+    """Input at the kiosk (the script sends this, throttled): keep the person identified.
+
+    204 while they are; 410 once they have been forgotten, so the screen goes back to the
+    start instead of letting them carry on with a form that will be refused.
+    """
+    require_kiosk()
+    return ("", 204) if kiosk_person() is not None else ("", 410)
 
 
 def _record_for_kiosk(label_code: str) -> Record | None:
@@ -200,9 +163,7 @@ def scan():
     if not errors and record is None:
         errors.add("label_code", "No record of this team has that label code")
     if errors:
-        return render_template(
-            "kiosk/index.html", title="Scan a label", person=person, errors=errors
-        ), 422
+        return _render_index(person, errors, 422)
     return _render_record(person, record)
 
 

@@ -93,17 +93,114 @@ document.body.addEventListener("click", (event) => {
   if (event.target.closest(".app-print-button")) window.print();
 });
 
-// Kiosk idle timer: after 60 seconds without input, sign the person out of the kiosk.
-// (The server enforces the same limit on the next request, so this is a courtesy.)
-const kiosk = document.querySelector("#kiosk[data-idle-url]");
-if (kiosk) {
-  const limit = Number(kiosk.dataset.idleSeconds) * 1000;
-  let timer;
-  const restart = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => window.location.assign(kiosk.dataset.idleUrl), limit);
+// -- Time limits (WCAG 2.2.1): warn before signing anyone out, and let them carry on ----------
+
+function csrfToken() {
+  try {
+    return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"];
+  } catch {
+    return undefined;
+  }
+}
+
+function spokenTime(ms) {
+  const seconds = Math.max(1, Math.round(ms / 1000));
+  if (seconds >= 90) return `${Math.round(seconds / 60)} minutes`;
+  if (seconds >= 60) return "1 minute";
+  return `${seconds} second${seconds === 1 ? "" : "s"}`;
+}
+
+// A warning from components/timeout_warning.html: show the paragraph for this limit with
+// the time left in words (said once, not counted down: a ticking live region drowns out a
+// screen reader), and put the focus on its one button.
+function timeoutWarning(element, onContinue) {
+  let returnFocus = null;
+  const button = element.querySelector("[data-timeout-continue]");
+  const warning = {
+    get showing() {
+      return !element.hidden;
+    },
+    show(msLeft, variant = "idle") {
+      element.querySelectorAll("[data-timeout-variant]").forEach((p) => {
+        p.hidden = p.dataset.timeoutVariant !== variant;
+        if (!p.hidden) element.setAttribute("aria-describedby", p.id);
+      });
+      element.querySelectorAll("[data-timeout-time]").forEach((span) => {
+        span.textContent = spokenTime(msLeft);
+      });
+      if (!warning.showing) returnFocus = document.activeElement;
+      element.hidden = false;
+      button.focus();
+    },
+    hide() {
+      if (!warning.showing) return;
+      element.hidden = true;
+      if (returnFocus && returnFocus !== document.body && document.contains(returnFocus)) {
+        returnFocus.focus();
+      }
+      returnFocus = null;
+    },
   };
-  ["keydown", "pointerdown", "input"].forEach((type) => document.addEventListener(type, restart));
+  button.addEventListener("click", () => onContinue(warning));
+  return warning;
+}
+
+// The kiosk: the person identified is forgotten after 60 s without input, on the server as
+// well as here. Their key and pointer input tells the server they are still there; a warning
+// comes 15 s before the end, so someone reading without pressing keys can carry on.
+const kiosk = document.querySelector("#kiosk[data-idle-url]");
+const kioskWarningElement = document.getElementById("app-kiosk-warning");
+if (kiosk && kioskWarningElement) {
+  const limit = Number(kiosk.dataset.idleSeconds) * 1000;
+  const warnBefore = Number(kiosk.dataset.warnSeconds) * 1000;
+  // At most one "still here" request per 10 s. Input inside that gap is sent at its end, so
+  // the server has always seen input at least as late as this screen has, and never forgets
+  // the person before the screen does.
+  const THROTTLE = 10_000;
+  let warnTimer;
+  let endTimer;
+  let trailing;
+  let lastSent = Date.now(); // the page itself was a request
+  const signOut = () => window.location.assign(kiosk.dataset.idleUrl);
+  const send = () => {
+    lastSent = Date.now();
+    fetch(kiosk.dataset.stillHereUrl, {
+      method: "POST",
+      headers: { "X-CSRFToken": csrfToken() },
+      credentials: "same-origin",
+    })
+      .then((response) => {
+        if (response.status === 410) signOut(); // the server has already forgotten them
+      })
+      .catch(() => {}); // offline for a moment: the next input tries again
+  };
+  const warning = timeoutWarning(kioskWarningElement, () => {
+    warning.hide();
+    restart();
+    send();
+  });
+  const restart = () => {
+    clearTimeout(warnTimer);
+    clearTimeout(endTimer);
+    warnTimer = setTimeout(() => warning.show(warnBefore), limit - warnBefore);
+    endTimer = setTimeout(signOut, limit);
+  };
+  const input = () => {
+    if (warning.showing) return; // only the warning's button carries on from here
+    restart();
+    const wait = lastSent + THROTTLE - Date.now();
+    if (wait <= 0) {
+      clearTimeout(trailing);
+      trailing = undefined;
+      send();
+    } else if (trailing === undefined) {
+      trailing = setTimeout(() => {
+        trailing = undefined;
+        send();
+      }, wait);
+    }
+  };
+  ["keydown", "pointerdown", "input"].forEach((type) => document.addEventListener(type, input));
   restart();
 }
 
@@ -186,3 +283,218 @@ function startBoard(body) {
     }
   });
 }
+
+// -- What was typed survives being signed out (kept in this tab only, never on the server) --
+
+const DRAFT_KEY = "safekeep-draft";
+const here = () => window.location.pathname + window.location.search;
+
+function readDraft() {
+  try {
+    return JSON.parse(window.sessionStorage.getItem(DRAFT_KEY));
+  } catch {
+    return null;
+  }
+}
+
+function writeDraft(draft) {
+  try {
+    window.sessionStorage.setItem(DRAFT_KEY, JSON.stringify(draft));
+  } catch {
+    // storage full or refused: the person is told nothing was kept, which stays true
+  }
+}
+
+const KEPT_TYPES = new Set(["text", "textarea", "select-one", "select-multiple", "radio",
+  "checkbox", "number", "date", "datetime-local", "email", "tel", "url", "search", "time"]);
+
+function draftFields(form) {
+  const fields = [];
+  for (const el of form.elements) {
+    if (!el.name || el.disabled || !KEPT_TYPES.has(el.type)) continue;
+    if (el.type === "radio" || el.type === "checkbox") {
+      fields.push({ name: el.name, value: el.value, checked: el.checked });
+    } else if (el.type === "select-multiple") {
+      fields.push({ name: el.name, values: [...el.selectedOptions].map((o) => o.value) });
+    } else {
+      fields.push({ name: el.name, value: el.value });
+    }
+  }
+  return fields;
+}
+
+function changedByPerson(form) {
+  return [...form.elements].some((el) => {
+    if (!el.name || !KEPT_TYPES.has(el.type)) return false;
+    if (el.type === "radio" || el.type === "checkbox") return el.checked !== el.defaultChecked;
+    if (el.options) return [...el.options].some((o) => o.selected !== o.defaultSelected);
+    return el.value !== el.defaultValue;
+  });
+}
+
+const timeoutElement = document.getElementById("app-timeout-warning");
+const signedInAs = timeoutElement ? timeoutElement.dataset.user : null;
+
+// Forms the draft keeps: staff pages' POST forms, not signing in or out, not the kiosk.
+function keepsDrafts(form) {
+  return (
+    signedInAs &&
+    form.method === "post" &&
+    !form.closest("#kiosk, .app-sign-out") &&
+    !form.querySelector('input[type="password"]')
+  );
+}
+
+function saveDraft(form, bounced) {
+  writeDraft({
+    user: signedInAs,
+    page: here(),
+    action: form.getAttribute("action") || "",
+    fields: draftFields(form),
+    bounced,
+    at: Date.now(),
+  });
+}
+
+// Sent forms are kept until the next page shows where they went: if that is the sign-in page
+// (the session had ended), they are put back after signing in again.
+document.addEventListener("submit", (event) => {
+  if (keepsDrafts(event.target)) saveDraft(event.target, false);
+}, true);
+
+function restoreDraft(draft) {
+  const form = [...document.querySelectorAll("form")].find(
+    (f) => keepsDrafts(f) && (f.getAttribute("action") || "") === draft.action,
+  );
+  if (!form) return false;
+  for (const field of draft.fields) {
+    const named = [...form.elements].filter((el) => el.name === field.name);
+    for (const el of named) {
+      if (el.type === "radio" || el.type === "checkbox") {
+        if (el.value === field.value) el.checked = field.checked;
+      } else if (field.values) {
+        [...el.options].forEach((o) => { o.selected = field.values.includes(o.value); });
+      } else if (named.length === 1) {
+        el.value = field.value;
+      }
+    }
+  }
+  form.dispatchEvent(new Event("change", { bubbles: true })); // conditional reveals follow
+  const banner = document.createElement("div");
+  banner.className = "govuk-notification-banner";
+  banner.setAttribute("role", "region");
+  banner.setAttribute("aria-labelledby", "app-draft-restored-title");
+  banner.tabIndex = -1;
+  banner.innerHTML =
+    '<div class="govuk-notification-banner__header"><h2 class="govuk-notification-banner__title"' +
+    ' id="app-draft-restored-title">Important</h2></div><div class="govuk-notification-banner__content">' +
+    '<p class="govuk-notification-banner__heading">What you typed before you were signed out has' +
+    " been put back. Check it, then send it again.</p></div>";
+  const alerts = document.getElementById("app-alerts");
+  alerts.parentNode.insertBefore(banner, alerts.nextSibling);
+  banner.focus();
+  return true;
+}
+
+const draft = readDraft();
+const signInForm = document.querySelector("[data-sign-in-page]");
+if (draft && signInForm) {
+  // Signed out with a form sent or half-typed: say it is kept, and keep it for afterwards.
+  const next = new URLSearchParams(window.location.search).get("next");
+  if (next === draft.page) {
+    writeDraft({ ...draft, bounced: true });
+    const note = document.querySelector("[data-draft-note]");
+    if (note) {
+      note.textContent = "What you had typed has been kept in this browser tab. It will be put " +
+        "back in the form when you sign in again.";
+    }
+  }
+} else if (draft) {
+  window.sessionStorage.removeItem(DRAFT_KEY);
+  const fresh = Date.now() - draft.at < 24 * 3600 * 1000;
+  if (draft.bounced && fresh && draft.page === here() && draft.user === signedInAs) {
+    restoreDraft(draft);
+  }
+}
+
+// Staff sessions end after SESSION_IDLE_MINUTES without a request, and after
+// SESSION_MAX_HOURS in all. Warn before either; "Stay signed in" is a request, so it resets
+// the idle limit. Before warning or signing out, ask the server (without counting as
+// activity): another tab may have kept the session going.
+if (timeoutElement) {
+  const data = timeoutElement.dataset;
+  const idle = Number(data.idleSeconds) * 1000;
+  const warnBefore = Number(data.warnSeconds) * 1000;
+  let lifetimeEnd = Date.now() + Number(data.lifetimeSeconds) * 1000;
+  let idleEnd = Date.now() + idle;
+  let warnTimer;
+  let endTimer;
+
+  const ask = async (method) => {
+    try {
+      const response = await fetch(data.statusUrl, {
+        method,
+        headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
+        credentials: "same-origin",
+      });
+      if (response.status === 401) return { signed_in: false };
+      return response.ok ? await response.json() : null;
+    } catch {
+      return null; // not answered: go by this page's own count
+    }
+  };
+  const learn = (status) => {
+    idleEnd = Date.now() + status.idle_seconds * 1000;
+    lifetimeEnd = Date.now() + status.lifetime_seconds * 1000;
+  };
+  const schedule = () => {
+    clearTimeout(warnTimer);
+    clearTimeout(endTimer);
+    const left = Math.min(idleEnd, lifetimeEnd) - Date.now();
+    warnTimer = setTimeout(warn, Math.max(0, left - warnBefore));
+    endTimer = setTimeout(end, Math.max(0, left));
+  };
+  const warn = async () => {
+    const status = await ask("GET");
+    if (status && status.signed_in === false) return end();
+    if (status) learn(status);
+    const left = Math.min(idleEnd, lifetimeEnd) - Date.now();
+    if (left > warnBefore + 1000) return schedule(); // kept alive elsewhere
+    warning.show(left, lifetimeEnd <= idleEnd ? "lifetime" : "idle");
+  };
+  const end = async () => {
+    const status = await ask("GET");
+    if (status && status.signed_in !== false) {
+      learn(status);
+      if (Math.min(status.idle_seconds, status.lifetime_seconds) > 0) return schedule();
+    }
+    const reason = lifetimeEnd <= idleEnd ? "lifetime" : "idle";
+    const form = [...document.querySelectorAll("form")].find(
+      (f) => keepsDrafts(f) && changedByPerson(f),
+    );
+    if (form) saveDraft(form, true);
+    const url = new URL(data.signInUrl, window.location.href);
+    url.searchParams.set("next", here());
+    url.searchParams.set("ended", reason);
+    window.location.assign(url.toString());
+  };
+  const warning = timeoutWarning(timeoutElement, async () => {
+    warning.hide();
+    const status = await ask("POST"); // the request itself is the activity
+    if (status && status.signed_in === false) return end();
+    if (status) learn(status);
+    else idleEnd = Date.now() + idle;
+    schedule();
+  });
+  // Every request the page makes (a board's poll, a panel's change) resets the idle limit.
+  document.body.addEventListener("htmx:afterRequest", () => {
+    idleEnd = Date.now() + idle;
+    if (!warning.showing) schedule();
+  });
+  schedule();
+}
+
+// Boards poll every 30 s; skip a poll while the tab is hidden (no eval: the CSP forbids it).
+document.body.addEventListener("htmx:beforeRequest", (event) => {
+  if (document.hidden && event.detail.elt.id === "board-body") event.preventDefault();
+});

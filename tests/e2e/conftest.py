@@ -47,7 +47,14 @@ def live_app(tmp_path_factory):
     from app import create_app
 
     path = tmp_path_factory.mktemp("e2e") / "safekeep.db"
-    app = create_app({"SECRET_KEY": "e2e-secret", "SQLITE_PATH": str(path)})
+    app = create_app(
+        {
+            "SECRET_KEY": "e2e-secret",
+            "SQLITE_PATH": str(path),
+            "AUDIT_HMAC_KEY": "e2e-audit-key",
+            "AUDIT_CHECKPOINT_FILE": str(path.parent / "audit-checkpoints.jsonl"),
+        }
+    )
     with app.app_context():
         db.connect(reuse_if_open=True)
         create_schema()

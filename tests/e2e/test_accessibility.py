@@ -213,7 +213,7 @@ def test_the_statement_is_reachable_without_signing_in(browser, base_url):
     ):
         expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
     expect(page.locator("main")).to_contain_text(
-        "partially compliant with the Web Content Accessibility Guidelines version 2.2 AA"
+        "fully compliant with the Web Content Accessibility Guidelines version 2.2 AA"
     )
     check_accessibility(page)
     screenshot(page, "accessibility-statement")

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import http.cookiejar
 import re
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
 from html.parser import HTMLParser
 
 import pytest
+from werkzeug.serving import make_server
 
 from tests.conftest import PASSWORD, People, close_database, make_app
 from tests.querycount import StatementCounter
@@ -138,3 +144,69 @@ def statements(app):
     counter.install()
     yield counter
     counter.uninstall()
+
+
+# -- A live server, for what only real concurrent connections show --------------------------
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+class Browser:
+    """One person's browser against the live server: its own cookies, no redirects followed."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect
+        )
+        self.csrf = None
+
+    def open(self, path: str, data: dict | None = None) -> tuple[int, str]:
+        body = None
+        if data is not None:
+            body = urllib.parse.urlencode({"csrf_token": self.csrf, **data}).encode()
+        try:
+            with self.opener.open(self.base_url + path, data=body, timeout=60) as response:
+                status, text = response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            status, text = error.code, error.read().decode()
+        if 'name="csrf_token"' in text:
+            self.csrf = csrf_from(text)
+        return status, text
+
+    def sign_in(self, username: str, password: str = PASSWORD) -> int:
+        self.open("/sign-in")
+        return self.open("/sign-in", {"username": username, "password": password})[0]
+
+
+@pytest.fixture
+def live_server(app):
+    """The test's app served by werkzeug with a thread per connection, as in tests/e2e."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+def at_once(count: int, prepare, act) -> list:
+    """Prepare `count` clients one by one (`prepare(n)`), then let them all act at the same
+    moment (`act(client, n)`); return what each act returned."""
+    clients = [prepare(n) for n in range(count)]
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+
+    def run(n: int) -> None:
+        barrier.wait()
+        results[n] = act(clients[n], n)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results

@@ -15,7 +15,7 @@ from models.audit import AuditEvent
 from models.base import db
 from models.breaches import Breach
 from models.records import Removal
-from tests.conftest import _pg_bin, close_database
+from tests.conftest import _pg_bin, audit_anchor_settings, close_database
 from tests.http.conftest import Web
 
 DEMO_PASSWORD = "safekeep-demo-2026"
@@ -23,7 +23,7 @@ DEMO_PASSWORD = "safekeep-demo-2026"
 
 @pytest.fixture
 def demo(app):
-    assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
+    assert app.test_cli_runner().invoke(args=["seed-demo", "--demo"]).exit_code == 0
     return app
 
 
@@ -151,7 +151,14 @@ def test_postgresql_restore_drill_with_the_readmes_pg_dump_and_pg_restore(
     close_database()
     from app import create_app
 
-    restored = create_app({"TESTING": True, "SECRET_KEY": "test-secret", "DATABASE_URL": target})
+    restored = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "DATABASE_URL": target,
+            **audit_anchor_settings(tmp_path),
+        }
+    )
     try:
         with restored.app_context():
             db.connect(reuse_if_open=True)

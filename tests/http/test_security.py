@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 import re
 from html.parser import HTMLParser
-from urllib.parse import unquote_plus, urljoin, urlsplit
+from urllib.parse import parse_qs, unquote_plus, urljoin, urlsplit
 
 import pytest
 
@@ -340,9 +340,19 @@ def _fill(rule) -> str:
 
 
 def test_signed_out_every_page_but_the_public_ones_goes_to_sign_in(app, client, staff):
-    # Sign-in, the accessibility statement (the 2018 Regulations), healthz, static files.
-    public = {"auth.sign_in", "accessibility.statement", "health.healthz", "static"}
+    # Sign-in, the accessibility statement (the 2018 Regulations), healthz, static files, and
+    # the session endpoints that answer the timeout warning's script with JSON.
+    public = {
+        "auth.sign_in",
+        "auth.session_status",
+        "auth.keep_alive",
+        "accessibility.statement",
+        "health.healthz",
+        "static",
+    }
     token = csrf_from(client.get("/sign-in").get_data(as_text=True))
+    assert client.get("/session").status_code == 401
+    assert client.post("/session", data={"csrf_token": token}).json == {"signed_in": False}
     checked = 0
     for rule in app.url_map.iter_rules():
         if rule.endpoint in public:
@@ -626,7 +636,8 @@ def test_idle_is_measured_from_the_last_request_not_from_sign_in(staff, web):
         assert web.client.get("/").status_code == 200
     clock.travel(dt.timedelta(minutes=31))
     hx = web.client.get("/board", headers={"HX-Request": "true"})
-    assert hx.status_code == 204 and hx.headers["HX-Redirect"] == "/sign-in"
+    # To the sign-in page, which will say why.
+    assert hx.status_code == 204 and hx.headers["HX-Redirect"] == "/sign-in?ended=idle"
     assert web.client.get("/").status_code == 302
     # The timed-out session is ended on the server: going back in time does not revive it.
     assert UserSession.select().where(UserSession.ended_at.is_null()).count() == 0
@@ -797,7 +808,10 @@ def test_a_board_that_timed_out_signs_back_in_to_the_board(staff, web):
     assert poll.status_code == 204
     location = poll.headers["HX-Redirect"]
     assert urlsplit(location).path == "/sign-in"
-    assert unquote_plus(urlsplit(location).query) == f"next=/board?team={team}&page=1"
+    assert parse_qs(urlsplit(location).query) == {
+        "next": [f"/board?team={team}&page=1"],
+        "ended": ["idle"],
+    }
     signed_in = _sign_in_at(web.client, location)
     assert signed_in.status_code == 303
     assert signed_in.headers["Location"] == f"/board?team={team}&page=1"
