@@ -3,6 +3,7 @@
 from models.audit import AuditEvent
 from models.base import SchemaVersion
 from models.breaches import Breach, Notification
+from models.counters import Counter
 from models.dispatches import Dispatch
 from models.migrations import latest, upgrade
 from models.people import KioskFailure, Team, User, UserRole, UserSession
@@ -23,6 +24,7 @@ ALL_MODELS = [
     Breach,
     Notification,
     Reminder,
+    Counter,
 ]
 
 # The version the numbered steps reach (models/migrations.py says how to add one).

@@ -15,13 +15,13 @@ from peewee import (
     ForeignKeyField,
     IntegerField,
     TextField,
-    fn,
 )
 
 from machines.breach import BreachMachine, breach_machine, may_see_case, waiting_events
 from machines.common import Actor
 from machines.permissions import Can
 from models.base import BaseModel, VersionedModel
+from models.counters import Counter
 from models.dispatches import Dispatch
 from models.people import Team, User
 from models.records import Record, Removal
@@ -46,6 +46,22 @@ _OPEN_STATES: tuple[str, ...] = tuple(s.id for s in BreachMachine.states if not 
 def to_minute(at: dt.datetime) -> dt.datetime:
     """The time without its seconds: the precision people type and read times in."""
     return at.replace(second=0, microsecond=0)
+
+
+def reference_for(year: str, number: int) -> str:
+    return f"BR-{year}-{number:04d}"
+
+
+def highest(year: str) -> int:
+    """The highest number of the year's references already stored (0 when none)."""
+    prefix = f"BR-{year}-"
+    numbers = (
+        reference[len(prefix) :]
+        for (reference,) in Breach.select(Breach.reference)
+        .where(Breach.reference.startswith(prefix))
+        .tuples()
+    )
+    return max((int(n) for n in numbers if n.isascii() and n.isdigit()), default=0)
 
 
 class Breach(VersionedModel):
@@ -185,9 +201,10 @@ class Breach(VersionedModel):
 
     @classmethod
     def next_reference(cls, now: dt.datetime) -> str:
-        prefix = f"BR-{now:%Y}-"
-        count = cls.select(fn.COUNT(cls.id)).where(cls.reference.startswith(prefix)).scalar()
-        return f"{prefix}{count + 1:04d}"
+        """BR-<year>-<number>: the next number of the year's series, taken in the caller's
+        write transaction so that cases reported at the same moment never share one."""
+        year = f"{now:%Y}"
+        return reference_for(year, Counter.take(f"breach-{year}", start=lambda: highest(year)))
 
     @classmethod
     def open_case(

@@ -52,6 +52,7 @@ from peewee import (
     DateTimeField,
     Field,
     ForeignKeyField,
+    IntegerField,
     Model,
     PostgresqlDatabase,
     fn,
@@ -251,3 +252,12 @@ def _kiosk_failure(m: Migration) -> None:
 @step(3, "user.profession: the professional regulator a breach decision refers to")
 def _user_profession(m: Migration) -> None:
     m.add_column("user", "profession", CharField(null=True))
+
+
+@step(4, "counter: breach references numbered from a locked counter row, not COUNT+1")
+def _counter(m: Migration) -> None:
+    class Counter(m.Model):
+        series = CharField(primary_key=True, max_length=40)
+        last = IntegerField(default=0)
+
+    m.create_tables(Counter)

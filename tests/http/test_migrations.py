@@ -83,9 +83,14 @@ def _where(sql: str | None) -> str | None:
     return sql[sql.upper().index(" WHERE ") :].replace('"', "").replace("(", "").replace(")", "")
 
 
+# Tables that later steps create: a version 2 database has none of them.
+CREATED_AFTER_V2 = {"counter"}
+
+
 def test_the_version_2_fixture_has_rows_in_every_table(bare_app):
     data = load_v2()
-    assert {table for table in data} == {m._meta.table_name for m in ALL_MODELS}
+    tables = {m._meta.table_name for m in ALL_MODELS} - CREATED_AFTER_V2
+    assert {table for table in data} == tables
     empty = [table for table, spec in data.items() if not spec["rows"]]
     assert not empty, f"the fixture should upgrade full tables: {empty} are empty"
     assert current_version() == 2
