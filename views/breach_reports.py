@@ -10,6 +10,7 @@ from flask import Response, abort, render_template, request
 from flask_login import current_user
 
 from machines import breach as rules
+from machines import privacy
 from machines.breach import STATE_LABELS, case_clock
 from machines.permissions import Can
 from models.audit import AuditEvent
@@ -74,11 +75,14 @@ def name_pattern(names: list[str]) -> re.Pattern | None:
 
 
 def redact(value: str | None, breach: Breach, names: re.Pattern | None = None) -> str:
-    """Remove identifiers from free text: the case's IDs and label codes, staff and contact
-    names, email addresses, postcodes and long numbers (the ICO draft holds no personal data).
-    Over-removing is the safe side: the person sending it reads it first."""
+    """Remove identifiers from free text: whatever the entry check looks for (NHS and National
+    Insurance numbers, addresses, postcodes, phone numbers, emails, titled names, dates of
+    birth: machines/privacy.py, in case something older or odder got in), the case's IDs and
+    label codes, staff and contact names, and long numbers (the ICO draft holds no personal
+    data). Over-removing is the safe side: the person sending it reads it first."""
     if not value:
         return ""
+    value = privacy.redact(value)
     record = breach.record
     dispatch = breach.dispatch
     identifiers = [

@@ -1203,7 +1203,7 @@ def misdirected(cast) -> Breach:
     dispatch_step(
         pat,
         "report_misdirected",
-        what_happened="Autocomplete picked another guardian, not guardian@cafcass.example.org",
+        what_happened="Autocomplete picked another guardian with a similar name",
     )
     return Breach.get(Breach.dispatch == dispatch)
 

@@ -31,8 +31,8 @@ _DATA_KEYS = [key for key, _ in rules.DATA_CATEGORIES]
 
 class ReportBreach(GovForm):
     category = Choice(choices=_CATEGORY_KEYS)
-    police_reference = Text()
-    no_police_reference_reason = Text()
+    police_reference = Text("Police crime reference")
+    no_police_reference_reason = Text("Why there is no crime reference")
     line_manager_told = Checkbox()
     data_left_control = YesNo(default=True)
     what_happened = Text("What happened")
@@ -43,15 +43,15 @@ class ReportBreach(GovForm):
     records_affected = WholeNumber("Number of records", maximum=rules.COUNT_MAX)
     children_or_vulnerable = Checkbox()
     special_category = Checkbox()
-    case_id = Text()
+    case_id = Text(personal_data=True)  # the case-system ID rule decides
 
 
 # -- corrections while the case is reported --------------------------------------------------
 
 
 class RecordPolice(EventForm):
-    police_reference = Text()
-    no_police_reference_reason = Text()
+    police_reference = Text("Police crime reference")
+    no_police_reference_reason = Text("Why there is no crime reference")
     line_manager_told = Checkbox()
 
     def summary(self) -> dict:
@@ -103,12 +103,12 @@ def notify_form(category: str) -> type[EventForm]:
     """The notification form for a category: a name and a time for each person to tell."""
     fields = {}
     for key, label in rules.required_recipients(category):
-        fields[f"{key}_who"] = Text()
+        fields[f"{key}_who"] = Text(personal_data=True)  # a member of staff's name
         fields[f"{key}_at"] = DateTimeLocal(f"when the {label} was told", required=False)
 
     class Notify(EventForm):
         media_advised = YesNo()
-        media_reason = Text()
+        media_reason = Text("Why the media office was or was not advised")
 
         def machine_values(self) -> dict:
             told = {}
@@ -137,10 +137,10 @@ def notify_form(category: str) -> type[EventForm]:
 class AssessRisk(EventForm):
     likelihood = Choice(choices=[str(level.value) for level in GRID.likelihood])
     severity = Choice(choices=[str(level.value) for level in GRID.severity])
-    likely_outcomes = Text()
-    actions_taken = Text()
+    likely_outcomes = Text("Likely outcomes")
+    actions_taken = Text("Actions taken")
     reportable_override = Choice(choices=["grid", "yes", "no"])
-    override_reason = Text()
+    override_reason = Text("Why you are overriding the grid")
 
     def machine_values(self) -> dict:
         return {
@@ -167,7 +167,7 @@ class InformServiceUser(EventForm):
 
 
 class RecordExemption(EventForm):
-    exemption_reason = Text()
+    exemption_reason = Text("Why the service user should not be told")
     approved_by_caldicott = Checkbox()
 
     def summary(self) -> dict:
@@ -175,21 +175,21 @@ class RecordExemption(EventForm):
 
 
 class SkipInforming(EventForm):
-    skip_reason = Text()
+    skip_reason = Text("Why there is no one to tell")
 
     def summary(self) -> dict:
         return {"skip_reason": self.skip_reason.data}
 
 
 class Decide(EventForm):
-    caldicott_consulted = Text()
+    caldicott_consulted = Text(personal_data=True)  # a member of staff's name
     legal_advice = Checkbox()
     disciplinary = YesNo()
     ico_referred = YesNo()
     ico_referred_at = DateTimeLocal("when the ICO was told", required=False)
     ico_reference = Text()
-    not_referred_reason = Text()
-    delay_reason = Text()
+    not_referred_reason = Text("Why it was not referred")
+    delay_reason = Text("Why the ICO was told late")
     regulator = Text()
 
     def summary(self) -> dict:
@@ -202,7 +202,7 @@ class Decide(EventForm):
 
 class Close(EventForm):
     report_complete = Checkbox()
-    lessons_learned = Text()
+    lessons_learned = Text("Lessons learned")
 
     def summary(self) -> dict:
         return {"lessons_learned": self.lessons_learned.data}

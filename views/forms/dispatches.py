@@ -8,21 +8,22 @@ from views.transitions import EventForm
 
 
 class DraftDispatch(GovForm):
-    case_id = Text()
-    description = Text()
+    case_id = Text(personal_data=True)  # an ID, with its own format rule
+    description = Text("What is being sent")
     method = Text()
-    recipient_organisation = Text()
-    recipient_role = Text()
-    address = Text()
+    recipient_organisation = Text("Recipient organisation")
+    recipient_role = Text("Recipient's role")
+    # A professional's address or email: where the documents go (never in the ICO draft).
+    address = Text(personal_data=True)
 
 
 class Check(EventForm):
     address_source = Text()
-    address_source_other = Text()
+    address_source_other = Text("Where you checked the address")
     address_confirmed = Checkbox()
     addressee_confirmed = Checkbox()
     right_to_information_confirmed = Checkbox()
-    lawful_basis = Text()
+    lawful_basis = Text("Lawful basis")
 
     def summary(self) -> dict:
         return {
@@ -49,11 +50,11 @@ class ConfirmDelivered(EventForm):
 
 
 class ReportMisdirected(EventForm):
-    what_happened = Text()
+    what_happened = Text("What happened")
 
 
 class CancelDispatch(EventForm):
-    reason = Text()
+    reason = Text("Reason")
 
     def summary(self) -> dict:
         return {"reason": self.reason.data}

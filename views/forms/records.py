@@ -32,6 +32,7 @@ def valid_case_id(form, field) -> None:
 class FindRecord(GovForm):
     term = Text(
         "Case-system ID or label code",
+        personal_data=True,  # an ID or a code, looked up, never stored
         required="Enter a case-system ID or a label code",
         limit=SEARCH_MAX,
     )
@@ -39,7 +40,10 @@ class FindRecord(GovForm):
 
 class AddRecord(GovForm):
     case_id = Text(
-        "Case-system ID", required="Enter the case-system ID", validators=[valid_case_id]
+        "Case-system ID",
+        required="Enter the case-system ID",
+        validators=[valid_case_id],
+        personal_data=True,  # the case-system ID rule decides
     )
     description = Text(
         "Description",
@@ -106,7 +110,7 @@ class TakeOut(EventForm):
 
 class Destroy(EventForm):
     method = Choice(choices=[key for key, _ in DESTRUCTION_METHODS])
-    witness = Text("Witness name")
+    witness = Text("Witness name", personal_data=True)  # a colleague's name
 
     def summary(self) -> dict:
         return {"method": self.method.data, "witness": self.witness.data}
