@@ -126,7 +126,7 @@ class Removal(VersionedModel):
     class Meta:
         indexes = ((("team", "state", "due_on"), False), (("for_user", "state"), False))
 
-    def open_breach_for_loss(self, actor, now: dt.datetime) -> None:
+    def open_breach_for_loss(self, actor, now: dt.datetime, facts: dict) -> None:
         """Open the breach case for these lost papers, in the caller's transaction.
 
         Called by the removal machine's `report_lost` action, so the removal becoming lost
@@ -134,7 +134,7 @@ class Removal(VersionedModel):
         """
         # Breach is reached through its backref: models/breaches.py imports this module.
         breach_model = Removal.breaches.rel_model
-        breach_model.open_for_lost_removal(self, User.get_by_id(actor.id), now)
+        breach_model.open_for_lost_removal(self, User.get_by_id(actor.id), now, facts)
 
     @property
     def is_overdue(self) -> bool:

@@ -13,12 +13,14 @@ from machines import breach as rules
 from machines import privacy
 from machines.breach import STATE_LABELS, case_clock
 from machines.permissions import Can
+from machines.risk import grid_rows
 from models.audit import AuditEvent
 from models.breaches import Breach, Notification
 from models.people import Team, User
 from services import clock
 from views.access import requires
-from views.breaches import _breach_or_404, bp
+from views.breaches import _breach_or_404, bp, linked_items
+from views.forms.breaches import GRID
 from views.register import read_filters
 
 
@@ -37,6 +39,9 @@ def breach_report(breach_id: int):
         data_categories=dict(rules.DATA_CATEGORIES),
         state_labels=STATE_LABELS,
         generated_at=clock.now(),
+        linked=linked_items(breach),
+        grid=GRID,
+        grid_rows=grid_rows(GRID),
     )
 
 

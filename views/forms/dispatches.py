@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from machines.breach import ANSWERS
 from views.forms import GovForm
-from views.forms.fields import Checkbox, Text
+from views.forms.fields import Checkbox, Choice, Text
 from views.transitions import EventForm
 
 
@@ -51,6 +52,9 @@ class ConfirmDelivered(EventForm):
 
 class ReportMisdirected(EventForm):
     what_happened = Text("What happened")
+    # The breach case's first facts (machines/breach.py judges them).
+    children_or_vulnerable = Choice(choices=[key for key, _ in ANSWERS])
+    special_category = Choice(choices=[key for key, _ in ANSWERS])
 
 
 class CancelDispatch(EventForm):
