@@ -638,8 +638,9 @@ def may_notify(actor: Actor | None, model: Any) -> bool:
 
 
 def may_refer_to_ico(actor: Actor | None, model: Any) -> bool:
-    """The breach chain records the ICO referral, once, whenever it is made."""
-    return _in_chain(actor) and not model.ico_referred
+    """The breach chain records the ICO referral, once, whenever it is made (a near miss that
+    kept the data in is no personal data breach: nothing to refer)."""
+    return _in_chain(actor) and not model.ico_referred and not is_skippable_near_miss(model)
 
 
 def may_assess_risk(actor: Actor | None, model: Any) -> bool:

@@ -818,6 +818,13 @@ def test_the_ico_referral_is_recorded_where_the_case_is_and_stops_the_clock(stat
     assert "refer_to_ico" not in shown(machine, "dpo")
 
 
+def test_a_near_miss_that_kept_the_data_in_has_nothing_to_refer() -> None:
+    _, machine = build("risk_assessed", category="near_miss", data_left_control=False)
+    assert "refer_to_ico" not in shown(machine, "dpo")
+    _, machine = build("risk_assessed", category="near_miss", data_left_control=True)
+    assert "refer_to_ico" in shown(machine, "dpo")
+
+
 @pytest.mark.parametrize("state", ["decided", "closed"])
 def test_no_referral_is_recorded_after_the_decision(state: str) -> None:
     _, machine = build(state)
