@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from machines.breach import breach_machine, required_recipients
+from machines.breach import NO_ONE, breach_machine, required_recipients
 from machines.removal import removal_machine
 from machines.risk import default_grid
 from models.audit import AuditEvent
@@ -266,7 +266,7 @@ def _demo_breaches(people: dict[str, User], now: dt.datetime) -> None:
             "likely_outcomes": "None: the papers stayed in the team.",
             "actions_taken": "Team reminded to use secure print release.",
             "reportable_override": None,
-            "override_reason": "",
+            "reportable_reason": "Found by a colleague within minutes: no one outside saw it.",
             "grid": default_grid(),
         },
     )
@@ -281,19 +281,25 @@ def _demo_breaches(people: dict[str, User], now: dt.datetime) -> None:
     )
     _breach_step(
         near,
+        "caldicott_agree",
+        cal,
+        month_ago(26),
+        {
+            "caldicott_advice": "No referral or investigation: a team reminder is enough.",
+            "agreed": True,
+        },
+    )
+    _breach_step(
+        near,
         "decide",
         ash,
         month_ago(25),
         {
-            "caldicott_consulted": cal.display_name,
             "legal_advice": False,
             "disciplinary": False,
-            "ico_referred": False,
-            "ico_referred_at": None,
-            "ico_reference": "",
             "not_referred_reason": "",
-            "delay_reason": "",
-            "regulator": "none",
+            "staff_member": NO_ONE,
+            "refer_to_regulator": False,
         },
     )
     _breach_step(

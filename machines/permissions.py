@@ -65,9 +65,12 @@ class Can(StrEnum):
     # The breach chain: every breach case, its ICO draft, and most of its steps.
     HANDLE_EVERY_BREACH = "handle_every_breach"
     APPROVE_EXEMPTION = "approve_exemption"  # not telling the service user
+    # The Caldicott Guardian's own agreement, which the decision waits for.
+    AGREE_BREACH_DECISION = "agree_breach_decision"
     DECIDE_BREACH = "decide_breach"
     CLOSE_BREACH = "close_breach"
-    # The breach register with its figures, and its CSV export.
+    # The breach register with its figures (the procedure's report goes to the Director),
+    # and its CSV export (the roles that keep and analyse the register).
     READ_REGISTER = "read_register"
     EXPORT_REGISTER = "export_register"
     # Warned by email when a reportable breach nears the ICO's 72 hours.
@@ -111,9 +114,11 @@ GRANTS: dict[Can, frozenset[Role]] = {
     Can.REPORT_ANY_MISDIRECTION: frozenset({Role.LINE_MANAGER}),
     Can.HANDLE_EVERY_BREACH: _BREACH_CHAIN,
     Can.APPROVE_EXEMPTION: frozenset({Role.CALDICOTT_GUARDIAN}),
+    Can.AGREE_BREACH_DECISION: frozenset({Role.CALDICOTT_GUARDIAN}),
     Can.DECIDE_BREACH: frozenset({Role.ASSISTANT_DIRECTOR}),
     Can.CLOSE_BREACH: frozenset({Role.RECORDS_MANAGER}),
-    Can.READ_REGISTER: _GOVERNANCE_WORK,
+    Can.READ_REGISTER: _GOVERNANCE_WORK
+    | {Role.DIRECTOR, Role.ASSISTANT_DIRECTOR, Role.BUSINESS_IMPROVEMENT},
     Can.EXPORT_REGISTER: _GOVERNANCE_WORK,
     Can.RECEIVE_ICO_WARNINGS: frozenset({Role.RECORDS_MANAGER, Role.DPO}),
     Can.KIOSK_DEVICE: frozenset({Role.KIOSK}),

@@ -16,6 +16,7 @@ from typing import Any
 
 from statemachine import Event, State, StateMachine
 
+from machines.breach import LOST_CATEGORIES, opening_fact_errors, opening_facts
 from machines.common import (
     Actor,
     InputError,
@@ -237,11 +238,20 @@ class RemovalMachine(StateMachine):
         now: dt.datetime | None = None,
         last_seen_where: Any = None,
         last_seen_at: Any = None,
+        category: Any = None,
+        children_or_vulnerable: Any = None,
+        special_category: Any = None,
     ) -> None:
         if not may_close_out(actor, model):
             return
         require_now(now)
-        errors: dict[str, str] = {}
+        # The breach case's first facts, asked now rather than guessed (machines/breach.py).
+        errors: dict[str, str] = opening_fact_errors(
+            children_or_vulnerable,
+            special_category,
+            category,
+            categories=[key for key, _ in LOST_CATEGORIES],
+        )
         required_text(
             errors,
             "last_seen_where",
@@ -308,13 +318,20 @@ class RemovalMachine(StateMachine):
         now: dt.datetime,
         last_seen_where: Any = None,
         last_seen_at: Any = None,
+        category: Any = None,
+        children_or_vulnerable: Any = None,
+        special_category: Any = None,
     ) -> None:
         model.lost_at = now
         model.last_seen_where = text(last_seen_where)
         model.last_seen_at = last_seen_at
         model.closed_at = now
+        facts = {
+            "category": text(category),
+            **opening_facts(children_or_vulnerable, special_category),
+        }
         # The breach case opens in the caller's transaction: if it fails, nothing changes.
-        model.open_breach_for_loss(actor=actor, now=now)
+        model.open_breach_for_loss(actor=actor, now=now, facts=facts)
 
 
 def _raise_any(check) -> None:

@@ -3,6 +3,7 @@
 from models.audit import AuditEvent
 from models.base import SchemaVersion
 from models.breaches import Breach, Notification
+from models.counters import Counter
 from models.dispatches import Dispatch
 from models.heartbeat import Heartbeat
 from models.migrations import latest, upgrade
@@ -26,6 +27,7 @@ ALL_MODELS = [
     Notification,
     Reminder,
     Heartbeat,
+    Counter,
 ]
 
 # The version the numbered steps reach (models/migrations.py says how to add one).

@@ -48,6 +48,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from peewee import (
+    BooleanField,
     CharField,
     DateTimeField,
     Field,
@@ -55,6 +56,7 @@ from peewee import (
     IntegerField,
     Model,
     PostgresqlDatabase,
+    TextField,
     fn,
 )
 from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, migrate
@@ -298,3 +300,55 @@ def _audit_hmac(m: Migration) -> None:
     # written with an HMAC (models/audit.py); their rows are checked by counting events.
     m.add_column("audit_event", "entity_version", IntegerField(null=True))
     m.add_column("audit_event", "hmac", CharField(null=True, max_length=64))
+
+
+@step(9, "counter: breach references numbered from a locked counter row, not COUNT+1")
+def _counter(m: Migration) -> None:
+    class Counter(m.Model):
+        series = CharField(primary_key=True, max_length=40)
+        last = IntegerField(default=0)
+
+    m.create_tables(Counter)
+
+
+@step(
+    10,
+    "breach: police officer and time told, who recorded telling the line manager, the ICO "
+    "referral's teller, the risk rationale, the Caldicott Guardian's agreement, whose conduct "
+    "is in question, facts not known yet; notification: sent by email",
+)
+def _breach_handling(m: Migration) -> None:
+    class User(m.Model):
+        pass
+
+    def person() -> ForeignKeyField:
+        return ForeignKeyField(User, null=True, field=User.id)
+
+    for column, column_field in (
+        ("police_officer", CharField(null=True)),
+        ("police_told_at", DateTimeField(null=True)),
+        ("line_manager_told_by_id", person()),
+        ("line_manager_told_at", DateTimeField(null=True)),
+        ("staff_member_id", person()),
+        ("reportable_reason", TextField(null=True)),
+        ("ico_told_by", CharField(null=True)),
+        ("ico_recorded_by_id", person()),
+        ("caldicott_agreed_by_id", person()),
+        ("caldicott_agreed_at", DateTimeField(null=True)),
+        ("caldicott_advice", TextField(null=True)),
+    ):
+        m.add_column("breach", column, column_field)
+    m.run(
+        m.migrator.drop_not_null("breach", "children_or_vulnerable"),
+        m.migrator.drop_not_null("breach", "special_category"),
+        m.migrator.drop_not_null("notification", "recorded_by_id"),
+    )
+    m.add_column("notification", "emailed", BooleanField(default=False))
+    # Whose conduct was in question: the holder of lost papers, the sender of a misdirected
+    # dispatch, otherwise the reporter (as cases opened from now on record it).
+    m.sql(
+        'UPDATE "breach" SET "staff_member_id" = COALESCE('
+        '(SELECT "for_user_id" FROM "removal" WHERE "removal"."id" = "breach"."removal_id"), '
+        '(SELECT COALESCE("sent_by_id", "drafted_by_id") FROM "dispatch" '
+        'WHERE "dispatch"."id" = "breach"."dispatch_id"), "reported_by_id")'
+    )

@@ -11,12 +11,13 @@ from peewee import (
     DateField,
     DateTimeField,
     ForeignKeyField,
+    IntegrityError,
     TextField,
     fn,
 )
 
 from machines.permissions import Can
-from models.base import BaseModel, VersionedModel, utcnow
+from models.base import BaseModel, VersionedModel, db, utcnow
 from models.people import Team, User
 from services.clock import uk_today
 
@@ -25,6 +26,10 @@ _LABEL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 # The stored states of a removal that is still open (papers not back, not destroyed, not lost).
 OPEN_STATES = ("in_office", "requested", "approved_for_removal", "out")
+
+
+# Codes drawn before giving up: a second clash in a row (32^8 codes) means something else.
+LABEL_ATTEMPTS = 5
 
 
 def new_label_code() -> str:
@@ -51,6 +56,25 @@ class Record(BaseModel):
         if not user.can(Can.SEE_EVERY_TEAM):
             query = query.where(cls.team == user.team_id)
         return query
+
+    @classmethod
+    def create_labelled(cls, **fields) -> Record:
+        """Create a record with a label code no other record has, in the caller's transaction.
+
+        Codes are random under a unique index: a clash is rare, but without this it would
+        end the request with a 500 instead of drawing another code.
+        """
+        for attempt in range(1, LABEL_ATTEMPTS + 1):
+            code = new_label_code()
+            try:
+                # A savepoint: on PostgreSQL a failed insert would otherwise end the transaction.
+                with db.atomic():
+                    return cls.create(label_code=code, **fields)
+            except IntegrityError:
+                taken = cls.select().where(cls.label_code == code).exists()
+                if not taken or attempt == LABEL_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
 
     @classmethod
     def find(cls, user: User, term: str):
@@ -104,7 +128,7 @@ class Removal(VersionedModel):
     class Meta:
         indexes = ((("team", "state", "due_on"), False), (("for_user", "state"), False))
 
-    def open_breach_for_loss(self, actor, now: dt.datetime) -> None:
+    def open_breach_for_loss(self, actor, now: dt.datetime, facts: dict) -> None:
         """Open the breach case for these lost papers, in the caller's transaction.
 
         Called by the removal machine's `report_lost` action, so the removal becoming lost
@@ -112,7 +136,7 @@ class Removal(VersionedModel):
         """
         # Breach is reached through its backref: models/breaches.py imports this module.
         breach_model = Removal.breaches.rel_model
-        breach_model.open_for_lost_removal(self, User.get_by_id(actor.id), now)
+        breach_model.open_for_lost_removal(self, User.get_by_id(actor.id), now, facts)
 
     @property
     def is_overdue(self) -> bool:

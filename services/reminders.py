@@ -1,9 +1,15 @@
-"""Reminder emails, each sent once, however many servers run `flask send-reminders` at once.
+"""Emails, each sent once, however many servers run `flask send-reminders` at once.
 
-Each reminder is claimed by inserting its row in models.reminders.Reminder before it is
-sent, so only one process sends it. Messages carry no personal data: the kind of reminder,
-the case-system ID (or breach reference), the date and a link. No names, no record
-descriptions.
+The outbox is a query: what should have gone and has no claim yet. Each message is claimed by
+inserting its row in models.reminders.Reminder before it is sent, so only one process sends
+it. Messages carry no personal data: the kind of message, the case-system ID (or breach
+reference), the date and a link. No names, no record descriptions.
+
+Besides the reminders (papers due and overdue, the ICO's 72 hours, a missing crime
+reference), a breach case reported through Safekeep is announced to each holder of the roles
+on the procedure's notification list (the Governance Team and the Information and Records
+Manager for a near miss), and each announcement sent goes on the case's notification list by
+itself. The request that reports a case never waits for a mail server: cron does the sending.
 """
 
 from __future__ import annotations
@@ -14,9 +20,17 @@ from dataclasses import dataclass
 
 from peewee import JOIN, fn
 
-from machines.breach import ICO_HOURS, ico_deadline
+from machines.breach import (
+    ICO_HOURS,
+    POLICE_CATEGORIES,
+    emailed_roles,
+    ico_deadline,
+    police_reminder_due,
+)
 from machines.permissions import Can, roles_that
-from models.breaches import Breach
+from models.audit import AuditEvent
+from models.base import write_transaction
+from models.breaches import Breach, Notification
 from models.people import User, UserRole
 from models.records import Record, Removal
 from models.reminders import Key, Reminder, confirm_location_cutoff
@@ -29,10 +43,15 @@ DUE_TOMORROW = "due_tomorrow"
 OVERDUE = "overdue"
 CONFIRM_LOCATION = "confirm_location"
 ICO_DEADLINE = "ico_deadline"
-# Most urgent first: if the mail server goes away mid-run, the statutory deadline went first.
-KINDS = (ICO_DEADLINE, CONFIRM_LOCATION, OVERDUE, DUE_TOMORROW)
+BREACH_REPORTED = "breach_reported"
+POLICE_REFERENCE = "police_reference"
+# Most urgent first: if the mail server goes away mid-run, the breach chain heard of a new
+# case and the statutory deadline went first.
+KINDS = (BREACH_REPORTED, ICO_DEADLINE, POLICE_REFERENCE, CONFIRM_LOCATION, OVERDUE, DUE_TOMORROW)
 KIND_LABELS = {
+    BREACH_REPORTED: "breach reported",
     ICO_DEADLINE: "ICO deadline",
+    POLICE_REFERENCE: "no crime reference",
     CONFIRM_LOCATION: "confirm location",
     OVERDUE: "overdue",
     DUE_TOMORROW: "due tomorrow",
@@ -40,6 +59,9 @@ KIND_LABELS = {
 
 CONFIRM_AFTER_DAYS = 3  # default for REMINDER_CONFIRM_AFTER_DAYS
 ICO_WARNING_HOURS = 24
+# A report is announced while it is news: a run after a long outage still catches up, an
+# upgrade does not email about last year's cases, and a newcomer is not told of old ones.
+ANNOUNCE_WITHIN = dt.timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -53,6 +75,8 @@ class Due:
     email: str | None
     subject: str
     body: str
+    # An announcement of a report: the notification-list roles it tells the person as.
+    roles: tuple[str, ...] = ()
 
     @property
     def key(self) -> Key:
@@ -225,9 +249,141 @@ def _ico_rows(now: dt.datetime) -> list[dict]:
     return list(query)
 
 
+def _announcements(now: dt.datetime, base_url: str) -> list[Due]:
+    """Each case reported through Safekeep (its "report" audit event) within ANNOUNCE_WITHIN,
+    to each active holder of a role on its notification list who was there when it was
+    reported, unless the list already has that role (told in person) or it is claimed."""
+    Recipient = User.alias("recipient")
+    every_role = sorted(
+        {role for category in ("loss", "near_miss") for role in emailed_roles(category)}
+    )
+    claimed = Reminder._key(BREACH_REPORTED, "breach", Breach.id, Recipient.id) & Reminder._live(
+        now
+    )
+    rows = list(
+        Breach.select(
+            Breach.id.alias("breach_id"),
+            Breach.reference,
+            Breach.category,
+            UserRole.role,
+            Recipient.id.alias("recipient_id"),
+            Recipient.email,
+        )
+        .join(
+            AuditEvent,
+            on=(AuditEvent.entity_type == "breach")
+            & (AuditEvent.entity_id == Breach.id)
+            & (AuditEvent.event == "report"),
+        )
+        .switch(Breach)
+        .join(UserRole, on=UserRole.role.in_(every_role))
+        .join(Recipient, on=(Recipient.id == UserRole.user))
+        .join(Reminder, JOIN.LEFT_OUTER, on=claimed)
+        .where(
+            AuditEvent.at > now - ANNOUNCE_WITHIN,
+            Recipient.active == True,  # noqa: E712
+            Recipient.created_at <= Breach.reported_at,
+            Reminder.id.is_null(),
+        )
+        .order_by(Breach.id, Recipient.id, UserRole.role)
+        .dicts()
+    )
+    told: dict[int, set[str]] = {}
+    for breach_id, recipient in (
+        Notification.select(Notification.breach, Notification.recipient)
+        .where(Notification.breach.in_(sorted({r["breach_id"] for r in rows})))
+        .tuples()
+    ):
+        told.setdefault(breach_id, set()).add(recipient)
+    roles: dict[tuple[int, int], list[str]] = {}
+    first: dict[tuple[int, int], dict] = {}
+    for row in rows:
+        key = (row["breach_id"], row["recipient_id"])
+        wanted = set(emailed_roles(row["category"])) - told.get(row["breach_id"], set())
+        if row["role"] in wanted:
+            roles.setdefault(key, []).append(row["role"])
+            first.setdefault(key, row)
+    dues = []
+    for key, row in first.items():
+        what = "A near miss" if row["category"] == "near_miss" else "A breach"
+        lines = [
+            f"{what} has been reported in Safekeep. You are on the list of people to be told.",
+            "",
+            f"Breach reference: {row['reference']}",
+        ]
+        dues.append(
+            Due(
+                kind=BREACH_REPORTED,
+                subject_type="breach",
+                subject_id=row["breach_id"],
+                recipient_id=row["recipient_id"],
+                email=row["email"],
+                subject=f"Safekeep: {what.lower()[2:]} reported ({row['reference']})",
+                body=_letter(lines, f"{base_url}/breaches/{row['breach_id']}"),
+                roles=tuple(roles[key]),
+            )
+        )
+    return dues
+
+
+def _police_reminders(now: dt.datetime, base_url: str) -> list[Due]:
+    """A loss or theft without a crime reference one working day after its discovery: to the
+    reporter and their line manager, once each."""
+    Recipient = User.alias("recipient")
+    claimed = Reminder._key(POLICE_REFERENCE, "breach", Breach.id, Recipient.id) & Reminder._live(
+        now
+    )
+    rows = (
+        Breach.select(Breach, Recipient.id.alias("recipient_id"), Recipient.email.alias("email"))
+        .join(
+            Recipient,
+            on=(Recipient.id == Breach.reported_by) | (Recipient.id == Breach.reporter_manager),
+        )
+        .join(Reminder, JOIN.LEFT_OUTER, on=claimed)
+        .where(
+            Breach.category.in_(sorted(POLICE_CATEGORIES)),
+            (Breach.police_reference.is_null()) | (Breach.police_reference == ""),
+            Breach.state != "closed",
+            # A working day is a day at least; the machine's rule decides the rest.
+            Breach.discovered_at <= now - dt.timedelta(days=1),
+            Recipient.active == True,  # noqa: E712
+            Reminder.id.is_null(),
+        )
+        .order_by(Breach.id, Recipient.id)
+        .objects()
+    )
+    dues = []
+    for breach in rows:
+        if not police_reminder_due(breach, now):
+            continue
+        lines = [
+            "A loss or theft reported more than a working day ago has no police crime "
+            "reference on record.",
+            "Add it to the case when the police give it (or say why there is none yet).",
+            "",
+            f"Breach reference: {breach.reference}",
+        ]
+        dues.append(
+            Due(
+                kind=POLICE_REFERENCE,
+                subject_type="breach",
+                subject_id=breach.id,
+                recipient_id=breach.recipient_id,
+                email=breach.email,
+                subject=f"Safekeep: no crime reference yet ({breach.reference})",
+                body=_letter(lines, f"{base_url}/breaches/{breach.id}#police"),
+            )
+        )
+    return dues
+
+
 def due_reminders(kind: str, now: dt.datetime, base_url: str, confirm_after_days: int) -> list[Due]:
     """Every reminder of this kind that should go and is not sent or being sent."""
     today = clock.to_uk(now).date()
+    if kind == BREACH_REPORTED:
+        return _announcements(now, base_url)
+    if kind == POLICE_REFERENCE:
+        return _police_reminders(now, base_url)
     if kind == ICO_DEADLINE:
         return [_breach_due(row, base_url) for row in _ico_rows(now)]
     if kind == DUE_TOMORROW:
@@ -286,9 +442,20 @@ def send_reminders(
                 # MailerUnavailable, or anything unexpected: never leave a claim unsent.
                 Reminder.release(due.key)
                 raise
-            Reminder.mark_sent(due.key, now)
+            _sent(due, now)
             counts[kind] += 1
     return counts
+
+
+def _sent(due: Due, now: dt.datetime) -> None:
+    """Mark the message sent; an announcement goes on the case's notification list with it."""
+    if due.kind != BREACH_REPORTED:
+        Reminder.mark_sent(due.key, now)
+        return
+    with write_transaction():
+        Reminder.mark_sent(due.key, now)
+        breach = Breach.get_by_id(due.subject_id)
+        breach.record_emailed(User.get_by_id(due.recipient_id), list(due.roles), now)
 
 
 def summary(counts: dict[str, int]) -> str:

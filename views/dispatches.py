@@ -71,11 +71,13 @@ def draft():
     if request.method == "POST":
         draft_form = DraftDispatch()
         form = draft_form.typed()
+        errors = draft_form.check()  # personal data in the free text, say
         try:
             cleaned = validate_draft(draft_form.values)
         except InputError as error:
             errors.add_all(error.errors)
-        else:
+        errors = errors.in_order(draft_form.field_names)
+        if not errors:
             now = clock.now()
             with write_transaction():
                 dispatch = Dispatch.create(

@@ -21,6 +21,11 @@ def uk_datetime(value: dt.datetime | None) -> str:
     )
 
 
+def datetime_local(value: dt.datetime | None) -> str:
+    """A stored UTC time as an <input type=datetime-local> value: UK time, to the minute."""
+    return "" if value is None else to_uk(value).strftime("%Y-%m-%dT%H:%M")
+
+
 def uk_date(value: dt.date | dt.datetime | None) -> str:
     if value is None:
         return ""
@@ -53,9 +58,13 @@ ENTITY_TIMELINE_LABELS = {
     ("breach", "report"): "Breach reported",
     ("breach", "record_police"): "Police details recorded",
     ("breach", "update_report"): "Report checked and corrected",
+    ("breach", "emailed"): "Told by email from Safekeep",
+    ("breach", "refer_to_ico"): "ICO referral recorded",
     ("breach", "notify"): "Notifications recorded",
     ("breach", "assess_risk"): "Risk assessed",
-    ("breach", "inform_service_user"): "Service user told",
+    ("breach", "record_meeting"): "Service user told face to face",
+    ("breach", "inform_service_user"): "Service user told in writing",
+    ("breach", "caldicott_agree"): "Caldicott Guardian's agreement recorded",
     ("breach", "record_exemption"): "Exemption from telling the service user approved",
     ("breach", "skip_informing"): "Near miss: no one to tell",
     ("breach", "decide"): "Decision recorded",
@@ -108,7 +117,15 @@ DETAIL_LABELS = {
     "regulator": "Professional regulator",
     "lessons_learned": "Lessons learned",
     "police_reference": "Police crime reference",
+    "police_officer": "Officer or station",
+    "police_told_at": "Police told",
     "line_manager_told": "Line manager told",
+    "changed": "Changed",
+    "ico_referred_at": "ICO told",
+    "ico_told_by": "ICO told by",
+    "reportable_reason": "Why",
+    "caldicott_advice": "Advice",
+    "staff_member": "Whose conduct",
 }
 # Codes whose words depend on the field (a breach category "other" is not a purpose "other").
 VALUES_BY_FIELD = {

@@ -68,7 +68,7 @@ def add():
     if request.method == "POST" and not errors:
         now = clock.now()
         with write_transaction():
-            record = Record.create(
+            record = Record.create_labelled(
                 case_id=form.case_id.data,
                 description=form.description.data,
                 team=current_user.team_id,

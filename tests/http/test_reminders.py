@@ -5,11 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
-from email import message_from_bytes
-from email.policy import default as default_policy
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from models.base import db
 from models.breaches import Breach
@@ -20,69 +17,11 @@ from services.mail import SmtpMailer
 from services.reminders import send_reminders
 from tests.conftest import _free_port
 from tests.http.journeys.custody import SAFEGUARDS, future, removal_of, request_removal, send
+from tests.http.journeys.mail import BASE_URL
 
-BASE_URL = "https://safekeep.council.test"
 DESCRIPTION = "Court bundle, volume 2"
 PAPERS = "Chronology and assessment for the final hearing"
 WHAT_HAPPENED = "Bag with the Smith family file left on the 73 bus"
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps every message, and can refuse or hang up on request."""
-
-    def __init__(self):
-        self.messages: list[tuple[str, object]] = []
-        self.refuse: set[str] = set()  # answered 550 at RCPT TO
-        self.hang_up_after: int | None = None  # answer DATA with 421 once this many arrived
-        self._lock = threading.Lock()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refuse:
-            return "550 5.1.1 Mailbox unavailable"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        with self._lock:
-            if self.hang_up_after is not None and len(self.messages) >= self.hang_up_after:
-                return "421 4.3.2 Service shutting down"
-            message = message_from_bytes(envelope.original_content, policy=default_policy)
-            for rcpt in envelope.rcpt_tos:
-                self.messages.append((rcpt, message))
-        return "250 OK"
-
-    def received(self) -> list[tuple[str, str]]:
-        """(recipient, subject) of every message, in arrival order."""
-        return [(to, msg["Subject"]) for to, msg in self.messages]
-
-    def to(self, address: str) -> list:
-        return [msg for to, msg in self.messages if to == address]
-
-    def clear(self) -> None:
-        self.messages.clear()
-
-
-@pytest.fixture
-def inbox():
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    handler.port = controller.port
-    yield handler
-    controller.stop()
-
-
-@pytest.fixture
-def mail_app(app, inbox):
-    app.config.update(
-        SMTP_HOST="127.0.0.1",
-        SMTP_PORT=inbox.port,
-        SMTP_FROM="safekeep@council.test",
-        SMTP_TIMEOUT=5,
-        REMINDER_BASE_URL=BASE_URL + "/",
-        REMINDER_CONFIRM_AFTER_DAYS=3,
-    )
-    return app
 
 
 @pytest.fixture
@@ -143,7 +82,8 @@ def breach_discovered(reporter, hours_ago: float, reference: str, **fields):
         happened_at=now - dt.timedelta(hours=hours_ago + 1),
         discovered_at=now - dt.timedelta(hours=hours_ago),
         case_id="7654321",
-        **{"category": "loss", **fields},
+        # Not a loss: a loss without a crime reference has reminders of its own.
+        **{"category": "unauthorised_disclosure", **fields},
     )
 
 
@@ -217,7 +157,8 @@ def test_overdue_papers_notify_the_holder_and_their_line_manager_once(mail_app, 
     output = run_ok(mail_app)
     assert inbox.received() == []
     assert output.strip() == (
-        "Reminders sent: 0 ICO deadline, 0 confirm location, 0 overdue, 0 due tomorrow."
+        "Reminders sent: 0 breach reported, 0 ICO deadline, 0 no crime reference, "
+        "0 confirm location, 0 overdue, 0 due tomorrow."
     )
 
 
@@ -337,7 +278,8 @@ def test_running_twice_sends_nothing_new(mail_app, inbox, staff):
     breach_discovered(staff["pat"], hours_ago=55, reference="BR-2025-0007")
     first = run_ok(mail_app)
     assert first.strip() == (
-        "Reminders sent: 2 ICO deadline, 1 confirm location, 4 overdue, 1 due tomorrow."
+        "Reminders sent: 0 breach reported, 2 ICO deadline, 0 no crime reference, "
+        "1 confirm location, 4 overdue, 1 due tomorrow."
     )
     sent = sorted(inbox.received())
     assert len(sent) == 8

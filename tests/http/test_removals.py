@@ -294,6 +294,9 @@ def test_lost_papers_show_on_the_record_with_the_breach_case_not_as_in_the_offic
             "last_seen_on-year": yesterday.year,
             "last_seen_time": "17:30",
         },
+        category="loss",
+        children_or_vulnerable="yes",
+        special_category="no",
     )
     assert response.status_code == 303
     case = Removal.get_by_id(removal.id).breaches.get()

@@ -52,6 +52,10 @@ def office(app):
             "last_seen_on-month": yesterday.month,
             "last_seen_on-year": yesterday.year,
             "last_seen_time": "17:30",
+            # The facts asked when papers are reported lost (the case opens with them).
+            "category": "loss",
+            "children_or_vulnerable": "not_known",
+            "special_category": "not_known",
         },
     )
     dispatch = Dispatch.get()

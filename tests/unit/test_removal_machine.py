@@ -43,15 +43,23 @@ GOOD_INPUT = {
     "take_out": SAFEGUARDS,
     "return_papers": {},
     "destroy": {"method": "shredded", "witness": "Pat Smith"},
-    "report_lost": {"last_seen_where": "Team car", "last_seen_at": NOW - dt.timedelta(hours=3)},
+    "report_lost": {
+        "last_seen_where": "Team car",
+        "last_seen_at": NOW - dt.timedelta(hours=3),
+        "category": "theft",
+        "children_or_vulnerable": "yes",
+        "special_category": "not_known",
+    },
 }
+FACTS = {"category": "loss", "children_or_vulnerable": "no", "special_category": "not_known"}
 
 
 class Row(SimpleNamespace):
     """A removal row as the machine sees it."""
 
-    def open_breach_for_loss(self, actor, now):
+    def open_breach_for_loss(self, actor, now, facts):
         self.breach_opened_by = (actor.id, now)
+        self.breach_facts = facts
 
 
 def row(state: str, purpose: str = "other", **extra) -> Row:
@@ -229,12 +237,20 @@ def test_report_lost_needs_where_and_a_past_time_and_opens_the_breach_case():
             last_seen_at=NOW + dt.timedelta(hours=1),
         )
     assert refused.value.errors == {
+        # The breach case's first facts are asked here, not guessed.
+        "category": "Select whether the papers were lost or stolen",
+        "children_or_vulnerable": (
+            "Select whether children or vulnerable adults are involved, or 'Not known yet'"
+        ),
+        "special_category": "Select whether special category data is involved, or 'Not known yet'",
         "last_seen_where": "Enter where the papers were last seen",
         "last_seen_on": "The date and time last seen must be in the past",
     }
     assert model.breach_opened_by is None
     seen = NOW - dt.timedelta(hours=2)
-    machine.send("report_lost", actor=HOLDER, now=NOW, last_seen_where="Bus", last_seen_at=seen)
+    machine.send(
+        "report_lost", actor=HOLDER, now=NOW, last_seen_where="Bus", last_seen_at=seen, **FACTS
+    )
     assert (model.state, model.last_seen_where, model.last_seen_at, model.lost_at) == (
         "lost",
         "Bus",
@@ -242,13 +258,23 @@ def test_report_lost_needs_where_and_a_past_time_and_opens_the_breach_case():
         NOW,
     )
     assert model.breach_opened_by == (HOLDER.id, NOW)
+    assert model.breach_facts == {
+        "category": "loss",
+        "children_or_vulnerable": False,
+        "special_category": None,  # not known yet
+    }
     assert model.closed_at == NOW
 
 
 def test_report_lost_without_a_time_is_refused():
     with pytest.raises(InputError) as refused:
         removal_machine(row("out")).send(
-            "report_lost", actor=HOLDER, now=NOW, last_seen_where="Office", last_seen_at=None
+            "report_lost",
+            actor=HOLDER,
+            now=NOW,
+            last_seen_where="Office",
+            last_seen_at=None,
+            **FACTS,
         )
     assert "last_seen_on" in refused.value.errors
 
@@ -256,13 +282,13 @@ def test_report_lost_without_a_time_is_refused():
 def test_a_breach_that_fails_to_open_leaves_the_removal_out():
     model = row("out")
 
-    def broken(actor, now):
+    def broken(actor, now, facts):
         raise RuntimeError("database gone")
 
     model.open_breach_for_loss = broken
     with pytest.raises(RuntimeError):
         removal_machine(model).send(
-            "report_lost", actor=HOLDER, now=NOW, last_seen_where="Car", last_seen_at=NOW
+            "report_lost", actor=HOLDER, now=NOW, last_seen_where="Car", last_seen_at=NOW, **FACTS
         )
     assert model.state == "out"
 

@@ -6,6 +6,7 @@ import datetime as dt
 
 from wtforms.validators import ValidationError
 
+from machines.breach import ANSWERS, LOST_CATEGORIES
 from machines.common import case_id_error, normalise_case_id
 from machines.removal import (
     DESTRUCTION_METHODS,
@@ -32,6 +33,7 @@ def valid_case_id(form, field) -> None:
 class FindRecord(GovForm):
     term = Text(
         "Case-system ID or label code",
+        personal_data=True,  # an ID or a code, looked up, never stored
         required="Enter a case-system ID or a label code",
         limit=SEARCH_MAX,
     )
@@ -39,7 +41,10 @@ class FindRecord(GovForm):
 
 class AddRecord(GovForm):
     case_id = Text(
-        "Case-system ID", required="Enter the case-system ID", validators=[valid_case_id]
+        "Case-system ID",
+        required="Enter the case-system ID",
+        validators=[valid_case_id],
+        personal_data=True,  # the case-system ID rule decides
     )
     description = Text(
         "Description",
@@ -106,7 +111,7 @@ class TakeOut(EventForm):
 
 class Destroy(EventForm):
     method = Choice(choices=[key for key, _ in DESTRUCTION_METHODS])
-    witness = Text("Witness name")
+    witness = Text("Witness name", personal_data=True)  # a colleague's name
 
     def summary(self) -> dict:
         return {"method": self.method.data, "witness": self.witness.data}
@@ -116,19 +121,30 @@ class ReportLost(EventForm):
     last_seen_where = Text("Where last seen")
     last_seen_on = GovDate("the date the papers were last seen")
     last_seen_time = TimeOfDay("the time the papers were last seen")
+    # The breach case's first facts (machines/breach.py judges them).
+    category = Choice(choices=[key for key, _ in LOST_CATEGORIES])
+    children_or_vulnerable = Choice(choices=[key for key, _ in ANSWERS])
+    special_category = Choice(choices=[key for key, _ in ANSWERS])
 
     def last_seen_at(self) -> dt.datetime | None:
         day, at = self.last_seen_on.data, self.last_seen_time.data
         return clock.from_uk(dt.datetime.combine(day, at)) if day and at else None
 
     def machine_values(self) -> dict:
-        return {"last_seen_where": self.last_seen_where.data, "last_seen_at": self.last_seen_at()}
+        return {
+            "last_seen_where": self.last_seen_where.data,
+            "last_seen_at": self.last_seen_at(),
+            "category": self.category.data,
+            "children_or_vulnerable": self.children_or_vulnerable.data,
+            "special_category": self.special_category.data,
+        }
 
     def summary(self) -> dict:
         at = self.last_seen_at()
         return {
             "last_seen_where": self.last_seen_where.data,
             "last_seen_at": at.isoformat() if at else None,
+            "category": self.category.data,
         }
 
 

@@ -78,7 +78,8 @@ def papers_out(web, staff) -> Removal:
     return Removal.get_by_id(removal.id)
 
 
-def report_lost(web, removal):
+def report_lost(web, removal, **facts):
+    """Report the papers lost: by default a loss, the other facts "not known yet"."""
     seen = clock.to_uk(clock.now() - dt.timedelta(hours=2))
     return web.post(
         f"/removals/{removal.id}/report_lost",
@@ -87,5 +88,9 @@ def report_lost(web, removal):
             "last_seen_where": "On the bus after court",
             **date_fields("last_seen_on", seen.date()),
             "last_seen_time": seen.strftime("%H:%M"),
+            "category": "loss",
+            "children_or_vulnerable": "not_known",
+            "special_category": "not_known",
+            **facts,
         },
     )
