@@ -17,7 +17,7 @@ from models.base import write_transaction
 from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.people import User
-from models.records import Record, Removal
+from models.records import Record, Removal, approvers_of
 from models.transitions import apply_transition
 from services import clock
 
@@ -59,6 +59,7 @@ def _removal(
     purpose_other: str | None = None,
 ) -> Removal:
     today = clock.to_uk(at).date()  # the day it was asked for
+    route = approvers_of(holder, record.team_id)[0].route
 
     def create() -> Removal:
         return Removal.create(
@@ -67,6 +68,7 @@ def _removal(
             for_user=holder.id,
             requested_by=holder.id,
             requester_manager=holder.line_manager_id,
+            approval_route=route,
             purpose=purpose,
             purpose_other=purpose_other,
             papers=papers,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from statemachine import Event, State, StateMachine
@@ -72,6 +73,87 @@ def is_pre_authorised(purpose: str | None) -> bool:
     return purpose in PRE_AUTHORISED
 
 
+# -- who approves whom (pure; the removal and remote working machines' guards call these) --
+
+# How a request found its approvers, stored on it when it is asked (`approval_route`).
+OWN_MANAGER = "own_manager"
+TEAM_MANAGERS = "team_managers"
+FALLBACK = "fallback"
+NOBODY = "nobody"
+
+
+@dataclass(frozen=True)
+class Approvers:
+    """Who is asked to agree a request, and by which rule (`route`)."""
+
+    route: str
+    ids: tuple[int, ...] = ()
+
+
+def may_see_team(actor: Actor | None, team_id: int | None) -> bool:
+    """Need to know: the team's own staff, or a role that works across teams."""
+    return actor is not None and (
+        (actor.team_id is not None and actor.team_id == team_id) or actor.can(Can.SEE_EVERY_TEAM)
+    )
+
+
+def approvers_for(
+    requester: Actor,
+    team_id: int,
+    manager: Actor | None,
+    team_staff: Iterable[Actor] = (),
+    seniors: Iterable[Actor] = (),
+) -> Approvers:
+    """Who is asked to agree a request, so that someone always is and never the requester:
+
+    1. the requester's own line manager, whatever their role, when they may see the team's
+       records (a manager in another team would be asked about papers they cannot open);
+    2. else every other line manager of the team;
+    3. else every Assistant Director and Director (Safekeep has no directorates: any of
+       them, `Can.APPROVE_AS_FALLBACK`).
+
+    `manager` is the requester's active line manager (None when there is none), `team_staff`
+    the team's active staff and `seniors` the active holders of the fallback capability.
+    """
+    if manager is not None and manager.id != requester.id and may_see_team(manager, team_id):
+        return Approvers(OWN_MANAGER, (manager.id,))
+    nearby = tuple(
+        person.id
+        for person in team_staff
+        if person.id != requester.id
+        and person.team_id == team_id
+        and person.can(Can.APPROVE_REMOVALS)
+    )
+    if nearby:
+        return Approvers(TEAM_MANAGERS, nearby)
+    senior = tuple(
+        person.id
+        for person in seniors
+        if person.id != requester.id and person.can(Can.APPROVE_AS_FALLBACK)
+    )
+    return Approvers(FALLBACK, senior) if senior else Approvers(NOBODY)
+
+
+def may_approve(
+    actor: Actor | None,
+    *,
+    requester_ids: Iterable[int | None],
+    team_id: int | None,
+    manager_id: int | None,
+    route: str | None,
+) -> bool:
+    """May this person agree (or decline) the request? The same three rules as
+    `approvers_for`, except that any line manager of the team may, not only the one asked
+    first (a manager on leave must not strand the team): never the requester."""
+    if actor is None or actor.id in set(requester_ids):
+        return False
+    if actor.id == manager_id and may_see_team(actor, team_id):
+        return True
+    if actor.team_id is not None and actor.team_id == team_id and actor.can(Can.APPROVE_REMOVALS):
+        return True
+    return route == FALLBACK and actor.can(Can.APPROVE_AS_FALLBACK)
+
+
 # -- who may do what (pure; the machine's guards call these) -------------------------------
 
 
@@ -89,10 +171,14 @@ def may_request(actor: Actor | None, model: Any) -> bool:
 
 
 def may_decide(actor: Actor | None, model: Any) -> bool:
-    """The requester's line manager, or another line manager of the team; never the requester."""
-    if actor is None or _is_requester(actor, model) or not actor.can(Can.APPROVE_REMOVALS):
-        return False
-    return actor.id == model.requester_manager_id or in_team(actor, model)
+    """Agree or decline: see `may_approve` (never the requester)."""
+    return may_approve(
+        actor,
+        requester_ids=(model.requested_by_id, model.for_user_id),
+        team_id=model.team_id,
+        manager_id=model.requester_manager_id,
+        route=getattr(model, "approval_route", None),
+    )
 
 
 def may_cancel(actor: Actor | None, model: Any) -> bool:
@@ -131,7 +217,12 @@ class RemovalMachine(StateMachine):
     # An agreed purpose needs nobody's approval; anything else waits for the line manager.
     request = Event(
         in_office.to(approved_for_removal, cond=["can_request", "purpose_pre_authorised"])
-        | in_office.to(requested, cond="can_request", unless="purpose_pre_authorised"),
+        | in_office.to(
+            requested,
+            cond="can_request",
+            unless="purpose_pre_authorised",
+            validators="validate_request",
+        ),
         name="Request removal",
     )
     approve = Event(
@@ -183,6 +274,20 @@ class RemovalMachine(StateMachine):
 
     # Validators run before the guards (python-statemachine's order), so each one first asks
     # the guard and stays silent when the person may not send the event: the guard refuses.
+
+    def validate_request(self, model: Any, actor: Actor | None = None) -> None:
+        if (
+            may_request(actor, model)
+            and not is_pre_authorised(model.purpose)
+            and getattr(model, "approval_route", None) == NOBODY
+        ):
+            raise InputError(
+                {
+                    "purpose": "Nobody can agree this purpose yet: ask an administrator to "
+                    "record your line manager, or choose court, a professional meeting or a "
+                    "meeting with the service user"
+                }
+            )
 
     def validate_approve(self, model: Any, actor: Actor | None = None, note: Any = None) -> None:
         if may_decide(actor, model):

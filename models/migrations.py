@@ -251,3 +251,14 @@ def _kiosk_failure(m: Migration) -> None:
 @step(3, "user.profession: the professional regulator a breach decision refers to")
 def _user_profession(m: Migration) -> None:
     m.add_column("user", "profession", CharField(null=True))
+
+
+@step(4, "removal.approval_route: who a request asked to agree it (own, team, fallback)")
+def _removal_approval_route(m: Migration) -> None:
+    m.add_column("removal", "approval_route", CharField(null=True, max_length=20))
+    # Requests already waiting keep an approver: their line manager when they have one, else
+    # the fallback (an Assistant Director or Director), so none is stranded by the upgrade.
+    m.sql(
+        "UPDATE removal SET approval_route = CASE WHEN requester_manager_id IS NULL "
+        "THEN 'fallback' ELSE 'own_manager' END WHERE state = 'requested'"
+    )

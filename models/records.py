@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from functools import reduce
+from operator import or_
 
 from peewee import (
     Case,
@@ -15,9 +17,11 @@ from peewee import (
     fn,
 )
 
-from machines.permissions import Can
+from machines.common import Actor
+from machines.permissions import Can, roles_that
+from machines.removal import FALLBACK, OWN_MANAGER, TEAM_MANAGERS, Approvers, approvers_for
 from models.base import BaseModel, VersionedModel, utcnow
-from models.people import Team, User
+from models.people import Team, User, UserRole
 from services.clock import uk_today
 
 # Label codes avoid look-alike characters so they can be typed from a printed label.
@@ -80,6 +84,9 @@ class Removal(VersionedModel):
     for_user = ForeignKeyField(User, backref="removals")
     requested_by = ForeignKeyField(User)
     requester_manager = ForeignKeyField(User, null=True)
+    # machines.removal.approvers_for: who was asked to agree it (own_manager, team_managers,
+    # fallback, nobody); set when it is asked for.
+    approval_route = CharField(null=True, max_length=20)
     purpose = CharField()
     purpose_other = TextField(null=True)
     papers = TextField()
@@ -156,17 +163,104 @@ class Removal(VersionedModel):
         )
 
     @classmethod
-    def awaiting_approval_for(cls, manager: User):
-        """Requests a line manager may decide: their team's, and their direct reports'."""
+    def awaiting_approval_for(cls, person: User):
+        """Requests this person may agree (machines.removal.may_approve, as SQL): never their
+        own; their reports' when they may see the team's records; their team's when they
+        manage it; a fallback request when they hold that capability. Every one listed is
+        one they can open and decide."""
         return (
             cls.with_people()
-            .where(
-                cls.state == "requested",
-                (cls.team == manager.team_id) | (cls.requester_manager == manager.id),
-                cls.requested_by != manager.id,
-            )
+            .where(cls.state == "requested", may_approve_sql(cls, person))
             .order_by(cls.requested_at, cls.id)
         )
+
+    def asked(self) -> list[str]:
+        """The names of the people asked to agree this request (by its stored route)."""
+        if self.approval_route == OWN_MANAGER and self.requester_manager_id:
+            return [self.requester_manager.display_name]
+        if self.approval_route == TEAM_MANAGERS:
+            return [
+                u.display_name
+                for u in _holders_of(Can.APPROVE_REMOVALS, self.team_id)
+                if u.id not in (self.for_user_id, self.requested_by_id)
+            ]
+        if self.approval_route == FALLBACK:
+            return [
+                u.display_name
+                for u in _holders_of(Can.APPROVE_AS_FALLBACK)
+                if u.id not in (self.for_user_id, self.requested_by_id)
+            ]
+        return []
+
+
+def may_approve_sql(model, person: User):
+    """machines.removal.may_approve as a WHERE clause over a row with `team`,
+    `requester_manager`, `approval_route`, `for_user` and `requested_by` (a removal, or a
+    remote working agreement)."""
+    rules = []
+    own = model.requester_manager == person.id
+    if not person.can(Can.SEE_EVERY_TEAM):
+        own = own & (model.team == person.team_id)
+    rules.append(own)
+    if person.can(Can.APPROVE_REMOVALS) and person.team_id is not None:
+        rules.append(model.team == person.team_id)
+    if person.can(Can.APPROVE_AS_FALLBACK):
+        rules.append(model.approval_route == FALLBACK)
+    return (model.for_user != person.id) & (model.requested_by != person.id) & reduce(or_, rules)
+
+
+def _holders_of(capability: Can, team_id: int | None = None) -> list[User]:
+    """Active staff holding a capability (in one team when given), by name."""
+    query = (
+        User.select()
+        .where(
+            User.active == True,  # noqa: E712
+            User.id.in_(
+                UserRole.select(UserRole.user).where(
+                    UserRole.role.in_(sorted(roles_that(capability)))
+                )
+            ),
+        )
+        .order_by(User.display_name, User.id)
+    )
+    if team_id is not None:
+        query = query.where(User.team == team_id)
+    return list(query)
+
+
+def approvers_of(person: User, team_id: int) -> tuple[Approvers, list[User]]:
+    """Who would be asked to agree `person`'s request about team `team_id`'s papers, and
+    their names (machines.removal.approvers_for, given the people it needs)."""
+    wanted = sorted(roles_that(Can.APPROVE_REMOVALS) | roles_that(Can.APPROVE_AS_FALLBACK))
+    candidates = UserRole.select(UserRole.user).where(UserRole.role.in_(wanted))
+    rows = (
+        User.select(User, UserRole.role)
+        .join(UserRole)
+        .where(
+            User.active == True,  # noqa: E712
+            User.id.in_(candidates) | (User.id == person.line_manager_id),
+        )
+        .order_by(User.display_name, User.id)
+        .objects()
+    )
+    users: dict[int, User] = {}
+    roles: dict[int, set[str]] = {}
+    for row in rows:
+        users.setdefault(row.id, row)
+        roles.setdefault(row.id, set()).add(row.role)
+    actors = {
+        uid: Actor(uid, frozenset(roles[uid]), users[uid].team_id, users[uid].line_manager_id)
+        for uid in users
+    }
+    everyone = list(actors.values())
+    approvers = approvers_for(
+        person.as_actor(),
+        team_id,
+        actors.get(person.line_manager_id),
+        team_staff=[a for a in everyone if a.team_id == team_id],
+        seniors=everyone,
+    )
+    return approvers, [users[uid] for uid in approvers.ids]
 
 
 Removal.add_index(

@@ -15,7 +15,7 @@ from models.audit import AuditEvent
 from models.base import write_transaction
 from models.breaches import Breach
 from models.dispatches import Dispatch
-from models.records import Record, Removal
+from models.records import Record, Removal, approvers_of
 from models.transitions import apply_transition, enabled_event_ids
 from services import clock
 from views.access import requires
@@ -203,7 +203,7 @@ def request_removal(record_id: int):
     errors = form.check() if request.method == "POST" else FormErrors()
     if request.method == "POST" and not errors:
         try:
-            removal = _start_removal(record, form.values)
+            removal = start_removal(record, form.values, current_user)
         except InputError as error:
             for field, message in error.errors.items():
                 errors.add(field, message)
@@ -211,6 +211,7 @@ def request_removal(record_id: int):
             abort(409, "These papers already have an open removal.")
         else:
             return redirect(url_for("records.show", record_id=removal.record_id), code=303)
+    approvers, asked = approvers_of(current_user, record.team_id)
     return render_template(
         "records/request.html",
         title="Take papers out of the office",
@@ -218,20 +219,25 @@ def request_removal(record_id: int):
         purposes=PURPOSES,
         form=form.typed() if request.method == "POST" else {},
         errors=errors,
+        asked=[person.display_name for person in asked],
+        route=approvers.route,
     ), 422 if errors else 200
 
 
-def _start_removal(record: Record, values: dict) -> Removal:
+def start_removal(record: Record, values: dict, person, kiosk_id: int | None = None) -> Removal:
+    """Ask for a removal of `record`'s papers for `person` (at a kiosk when `kiosk_id`)."""
     now = clock.now()
-    actor = current_user.as_actor()
+    actor = person.as_actor()
+    approvers, _ = approvers_of(person, record.team_id)
 
     def create() -> Removal:
         return Removal.create(
             record=record,
             team=record.team_id,
-            for_user=current_user.id,
-            requested_by=current_user.id,
-            requester_manager=current_user.line_manager_id,
+            for_user=person.id,
+            requested_by=person.id,
+            requester_manager=person.line_manager_id,
+            approval_route=approvers.route,
             purpose=values["purpose"],
             purpose_other=values["purpose_other"] if values["purpose"] == "other" else None,
             papers=values["papers"],
@@ -248,6 +254,7 @@ def _start_removal(record: Record, values: dict) -> Removal:
         now=now,
         values={},
         expected_version=None,
+        kiosk_id=kiosk_id,
         summary={
             "purpose": values["purpose"],
             "papers": values["papers"],
@@ -300,8 +307,9 @@ def transition(removal_id: int, event: str):
 
 
 @bp.get("/approvals")
-@requires(Can.APPROVE_REMOVALS)
 def approvals():
+    # Anyone may be someone's line manager: the list holds exactly what this person may
+    # decide (Removal.awaiting_approval_for), which for most people is nothing.
     pending = list(Removal.awaiting_approval_for(current_user).limit(100))
     return render_template(
         "records/approvals.html",
