@@ -163,6 +163,20 @@ class Removal(VersionedModel):
         )
 
     @classmethod
+    def decided_for(cls, person: User, since: dt.datetime):
+        """This person's requests agreed or declined since then, newest decision first, with
+        who decided (the requester is told on their home page)."""
+        Decider = User.alias()
+        return (
+            cls.with_people()
+            .select_extend(Decider)
+            .switch(cls)
+            .join(Decider, on=(cls.decided_by == Decider.id), attr="decider")
+            .where(cls.for_user == person, cls.decided_at >= since)
+            .order_by(cls.decided_at.desc(), cls.id.desc())
+        )
+
+    @classmethod
     def awaiting_approval_for(cls, person: User):
         """Requests this person may agree (machines.removal.may_approve, as SQL): never their
         own; their reports' when they may see the team's records; their team's when they

@@ -3,7 +3,8 @@
 Each reminder is claimed by inserting its row in models.reminders.Reminder before it is
 sent, so only one process sends it. Messages carry no personal data: the kind of reminder,
 the case-system ID (or breach reference), the date and a link. No names, no record
-descriptions.
+descriptions. The news about a request (one waits for your decision, yours was decided)
+carries the link alone: it is sent from here, by cron, never from the request that made it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from peewee import JOIN, fn
 
 from machines.breach import ICO_HOURS, ico_deadline
 from machines.permissions import Can, roles_that
+from machines.removal import FALLBACK, OWN_MANAGER, TEAM_MANAGERS
 from models.breaches import Breach
 from models.people import User, UserRole
 from models.records import Record, Removal
@@ -29,14 +31,21 @@ DUE_TOMORROW = "due_tomorrow"
 OVERDUE = "overdue"
 CONFIRM_LOCATION = "confirm_location"
 ICO_DEADLINE = "ico_deadline"
+APPROVAL_NEEDED = "approval_needed"
+DECIDED = "request_decided"
 # Most urgent first: if the mail server goes away mid-run, the statutory deadline went first.
-KINDS = (ICO_DEADLINE, CONFIRM_LOCATION, OVERDUE, DUE_TOMORROW)
+KINDS = (ICO_DEADLINE, CONFIRM_LOCATION, OVERDUE, DUE_TOMORROW, APPROVAL_NEEDED, DECIDED)
 KIND_LABELS = {
     ICO_DEADLINE: "ICO deadline",
     CONFIRM_LOCATION: "confirm location",
     OVERDUE: "overdue",
     DUE_TOMORROW: "due tomorrow",
+    APPROVAL_NEEDED: "waiting for approval",
+    DECIDED: "request decided",
 }
+# A decision older than this when the command first sees it (a new install, cron stopped for
+# days) is not news any more: the requester has seen it on their home page.
+DECISION_NEWS = dt.timedelta(days=2)
 
 CONFIRM_AFTER_DAYS = 3  # default for REMINDER_CONFIRM_AFTER_DAYS
 ICO_WARNING_HOURS = 24
@@ -135,6 +144,24 @@ def _breach_due(row: dict, base_url: str) -> Due:
     )
 
 
+def _request_due(kind: str, row: dict, base_url: str) -> Due:
+    if kind == APPROVAL_NEEDED:
+        subject = "Safekeep: a request waits for your decision"
+        lines = ["A request to take papers out of the office is waiting for your decision."]
+    else:
+        subject = "Safekeep: your request has been decided"
+        lines = ["Your request to take papers out of the office has been decided."]
+    return Due(
+        kind=kind,
+        subject_type="removal",
+        subject_id=row["removal_id"],
+        recipient_id=row["recipient_id"],
+        email=row["email"],
+        subject=subject,
+        body=_letter(lines, f"{base_url}/records/{row['record_id']}"),
+    )
+
+
 # -- What is due: one query per kind, reminders already sent or being sent left out in SQL ---
 
 
@@ -185,6 +212,50 @@ def _manager(holder, recipient):
     return recipient.id == holder.line_manager
 
 
+def _request_rows(kind: str, now: dt.datetime, recipient_is, *conditions) -> list[dict]:
+    """Removals meeting the conditions, one row per (removal, active recipient) not claimed."""
+    Recipient = User.alias("recipient")
+    claimed = Reminder._key(kind, "removal", Removal.id, Recipient.id) & Reminder._live(now)
+    query = (
+        Removal.select(
+            Removal.id.alias("removal_id"),
+            Removal.record.alias("record_id"),
+            Recipient.id.alias("recipient_id"),
+            Recipient.email,
+        )
+        .join(Recipient, on=recipient_is(Recipient))
+        .join(Reminder, JOIN.LEFT_OUTER, on=claimed)
+        .where(Recipient.active == True, Reminder.id.is_null(), *conditions)  # noqa: E712
+        .order_by(Removal.id, Recipient.id)
+        .dicts()
+    )
+    return list(query)
+
+
+def _asked(recipient):
+    """The people a waiting request asks (machines.removal.approvers_for, by its route)."""
+    holding = UserRole.select(UserRole.user)
+    team_managers = holding.where(UserRole.role.in_(sorted(roles_that(Can.APPROVE_REMOVALS))))
+    seniors = holding.where(UserRole.role.in_(sorted(roles_that(Can.APPROVE_AS_FALLBACK))))
+    return (
+        (recipient.id != Removal.for_user)
+        & (recipient.id != Removal.requested_by)
+        & (
+            ((Removal.approval_route == OWN_MANAGER) & (recipient.id == Removal.requester_manager))
+            | (
+                (Removal.approval_route == TEAM_MANAGERS)
+                & (recipient.team == Removal.team)
+                & recipient.id.in_(team_managers)
+            )
+            | ((Removal.approval_route == FALLBACK) & recipient.id.in_(seniors))
+        )
+    )
+
+
+def _requester(recipient):
+    return recipient.id == Removal.for_user
+
+
 def _ico_rows(now: dt.datetime) -> list[dict]:
     """Undecided, possibly reportable breaches whose 72 hours end within the warning
     (never a near miss where no data left the council's control: it has no ICO deadline)."""
@@ -230,6 +301,18 @@ def due_reminders(kind: str, now: dt.datetime, base_url: str, confirm_after_days
     today = clock.to_uk(now).date()
     if kind == ICO_DEADLINE:
         return [_breach_due(row, base_url) for row in _ico_rows(now)]
+    if kind == APPROVAL_NEEDED:
+        rows = _request_rows(kind, now, _asked, Removal.state == "requested")
+        return [_request_due(kind, row, base_url) for row in rows]
+    if kind == DECIDED:
+        rows = _request_rows(
+            kind,
+            now,
+            _requester,
+            Removal.decided_by.is_null(False),
+            Removal.decided_at > now - DECISION_NEWS,
+        )
+        return [_request_due(kind, row, base_url) for row in rows]
     if kind == DUE_TOMORROW:
         rows = _removal_rows(kind, now, _holder, Removal.due_on == today + dt.timedelta(days=1))
     elif kind == OVERDUE:

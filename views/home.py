@@ -1,5 +1,7 @@
 """The signed-in person's home page: what they hold and what waits for them."""
 
+import datetime as dt
+
 from flask import Blueprint, render_template
 from flask_login import current_user
 
@@ -16,6 +18,8 @@ bp = Blueprint("home", __name__)
 
 # Breach cases listed on the home page; the rest are a link to the breach list away.
 WAITING_SHOWN = 10
+# How long a decision on someone's request stays on their home page.
+DECISIONS_SHOWN_FOR = dt.timedelta(days=14)
 
 
 @bp.get("/")
@@ -23,6 +27,11 @@ def index():
     # Only team staff hold papers: the breach chain's home needs no removals query.
     removals = (
         list(Removal.for_person(current_user).limit(50))
+        if current_user.can(Can.WORK_WITH_PAPERS)
+        else []
+    )
+    decisions = (
+        list(Removal.decided_for(current_user, clock.now() - DECISIONS_SHOWN_FOR).limit(10))
         if current_user.can(Can.WORK_WITH_PAPERS)
         else []
     )
@@ -43,6 +52,7 @@ def index():
         title="Home",
         user=current_user,
         removals=removals,
+        decisions=decisions,
         pending=pending,
         to_check=to_check,
         in_breach_chain=current_user.can(Can.HANDLE_EVERY_BREACH),

@@ -217,7 +217,8 @@ def test_overdue_papers_notify_the_holder_and_their_line_manager_once(mail_app, 
     output = run_ok(mail_app)
     assert inbox.received() == []
     assert output.strip() == (
-        "Reminders sent: 0 ICO deadline, 0 confirm location, 0 overdue, 0 due tomorrow."
+        "Reminders sent: 0 ICO deadline, 0 confirm location, 0 overdue, 0 due tomorrow, "
+        "0 waiting for approval, 0 request decided."
     )
 
 
@@ -337,7 +338,8 @@ def test_running_twice_sends_nothing_new(mail_app, inbox, staff):
     breach_discovered(staff["pat"], hours_ago=55, reference="BR-2025-0007")
     first = run_ok(mail_app)
     assert first.strip() == (
-        "Reminders sent: 2 ICO deadline, 1 confirm location, 4 overdue, 1 due tomorrow."
+        "Reminders sent: 2 ICO deadline, 1 confirm location, 4 overdue, 1 due tomorrow, "
+        "0 waiting for approval, 0 request decided."
     )
     sent = sorted(inbox.received())
     assert len(sent) == 8
@@ -508,3 +510,82 @@ def test_a_confirm_after_days_below_one_is_a_one_line_error(mail_app, inbox, sta
     result = run(mail_app)
     assert result.exit_code != 0
     assert result.output.strip() == "Error: REMINDER_CONFIRM_AFTER_DAYS must be 1 or more (it is 0)"
+
+
+# -- News about requests: sent by cron, a link and nothing else -------------------------------
+
+
+def _body(msg) -> str:
+    return msg.get_content().replace("\r\n", "\n")
+
+
+def test_a_request_waiting_for_approval_emails_whoever_it_asks_once(
+    mail_app, inbox, staff, new_web
+):
+    north = Record.create(
+        case_id="1212121",
+        description=DESCRIPTION,
+        team=staff["pat"].team_id,
+        created_by=staff["pat"],
+    )
+    east = Record.create(
+        case_id="3434343", description=DESCRIPTION, team=staff["mo"].team_id, created_by=staff["mo"]
+    )
+    pat, mo = new_web(), new_web()
+    pat.sign_in("pat")
+    mo.sign_in("mo")  # the only manager in his team, with no manager: the director is asked
+    assert request_removal(pat, north, papers=PAPERS).status_code == 303
+    assert request_removal(mo, east, papers=PAPERS).status_code == 303
+    assert inbox.received() == []  # nothing is sent while the request is made
+    output = run_ok(mail_app)
+    assert "2 waiting for approval" in output
+    subject = "Safekeep: a request waits for your decision"
+    assert sorted(inbox.received()) == [
+        (email(staff["dan"]), subject),
+        (email(staff["lina"]), subject),
+    ]
+    assert f"{BASE_URL}/records/{north.id}\n" in _body(inbox.to(email(staff["lina"]))[0])
+    assert f"{BASE_URL}/records/{east.id}\n" in _body(inbox.to(email(staff["dan"]))[0])
+    for _, msg in inbox.messages:
+        assert "1212121" not in str(msg) and "3434343" not in str(msg)  # a link, no case
+        assert_no_personal_data(msg, staff["pat"], staff["mo"], staff["lina"], staff["dan"])
+    inbox.clear()
+    assert "0 waiting for approval" in run_ok(mail_app)
+    assert inbox.received() == []
+
+
+def test_the_requester_is_told_of_the_decision_and_a_decline_says_why(
+    mail_app, inbox, staff, new_web
+):
+    record = Record.create(
+        case_id="5656565",
+        description=DESCRIPTION,
+        team=staff["pat"].team_id,
+        created_by=staff["pat"],
+    )
+    pat, lina = new_web(), new_web()
+    pat.sign_in("pat")
+    lina.sign_in("lina")
+    request_removal(pat, record)
+    run_ok(mail_app)
+    inbox.clear()
+    lina.get(f"/records/{record.id}")
+    assert (
+        send(
+            lina, removal_of(record), "decline", reason="Use the summary in the office"
+        ).status_code
+        == 303
+    )
+    assert "1 request decided" in run_ok(mail_app)
+    assert inbox.received() == [(email(staff["pat"]), "Safekeep: your request has been decided")]
+    msg = inbox.to(email(staff["pat"]))[0]
+    assert f"{BASE_URL}/records/{record.id}\n" in _body(msg)
+    assert "summary in the office" not in str(msg) and "5656565" not in str(msg)
+    assert_no_personal_data(msg, staff["pat"], staff["lina"])
+
+    home = pat.get("/").get_data(as_text=True)
+    assert "Decisions on your requests" in home
+    assert "Declined</strong>" in home and "by Lina Tester" in home
+    assert "Why: Use the summary in the office" in home
+    page = pat.get(f"/records/{record.id}").get_data(as_text=True)
+    assert "declined by Lina Tester" in page and "Why: Use the summary in the office" in page
