@@ -207,3 +207,14 @@ def state_labels(machine_class: type[StateMachine]) -> dict[str, str]:
 def event_labels(machine_class: type[StateMachine]) -> dict[str, str]:
     """Event id -> its button text, from the machine's events."""
     return {event.id: event.name for event in machine_class.events}
+
+
+def final_events(machine_class: type[StateMachine]) -> frozenset[str]:
+    """The events that can end the lifecycle: nothing undoes them, so pages ask first."""
+    return frozenset(
+        event.id
+        for state in machine_class.states
+        for transition in state.transitions
+        if transition.target is not None and transition.target.final
+        for event in transition.events
+    )

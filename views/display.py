@@ -130,6 +130,23 @@ DETAIL_VALUES = {
 }
 
 
+def answer_words(value) -> str:
+    """A parsed form value as a person reads it back (dates, times, codes, yes and no)."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dt.datetime):
+        return uk_datetime(value)
+    if isinstance(value, dt.date):
+        return uk_date(value)
+    if isinstance(value, dt.time):
+        return f"{value:%H:%M}"
+    if isinstance(value, list | tuple):
+        return ", ".join(answer_words(v) for v in value)
+    if isinstance(value, str):
+        return DETAIL_VALUES.get(value, value)
+    return str(value)
+
+
 def timeline_details(event) -> list[tuple[str, str]]:
     """An audit event's summary as (label, value) pairs in words, empty values left out."""
     pairs = []

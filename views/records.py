@@ -6,11 +6,11 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from peewee import IntegrityError
 
-from machines.common import InputError
+from machines.common import InputError, final_events
 from machines.dispatch import METHODS
 from machines.dispatch import STATE_LABELS as DISPATCH_STATES
 from machines.permissions import Can
-from machines.removal import EVENT_LABELS, PURPOSES, STATE_LABELS, removal_machine
+from machines.removal import EVENT_LABELS, PURPOSES, STATE_LABELS, RemovalMachine, removal_machine
 from models.audit import AuditEvent
 from models.base import write_transaction
 from models.breaches import Breach
@@ -19,11 +19,12 @@ from models.records import Record, Removal, approvers_of
 from models.transitions import apply_transition, enabled_event_ids
 from services import clock
 from views.access import requires
+from views.display import uk_date
 from views.forms import FormErrors
 from views.forms.records import EVENT_FORMS, AddRecord, FindRecord, RequestRemoval
 from views.htmx import is_htmx
 from views.paging import page_of
-from views.transitions import Lifecycle, run_event
+from views.transitions import Lifecycle, carried_fields, run_event
 
 bp = Blueprint("records", __name__)
 
@@ -277,7 +278,73 @@ CUSTODY = Lifecycle(
         f"You cannot {EVENT_LABELS[event].lower()} now: the removal "
         f"is {STATE_LABELS[removal.state].lower()}."
     ),
+    confirm_first=final_events(RemovalMachine),
 )
+
+# What the confirmation page asks before each event nothing undoes, and what it warns.
+CONFIRM_WORDS: dict[str, tuple[str, str]] = {
+    "return_papers": (
+        "Are the papers back in the office?",
+        "Only confirm once the papers are back. This closes the removal: it cannot be undone.",
+    ),
+    "cancel": (
+        "Cancel this request?",
+        "A cancelled request cannot be reopened. Ask again if the papers are needed.",
+    ),
+    "decline": (
+        "Decline this request?",
+        "A declined request cannot be reopened. The person who asked will be told why.",
+    ),
+    "destroy": (
+        "Record that the papers were destroyed?",
+        "Only confirm once the papers have been destroyed. This closes the removal for good.",
+    ),
+    "report_lost": (
+        "Report the papers lost?",
+        "This opens a breach case straight away, and cannot be undone.",
+    ),
+}
+
+
+@bp.app_template_global()
+def confirm_first(entity: str, event: str) -> bool:
+    """For the panels' forms: True when the event's form goes to a confirmation page (a
+    plain POST, not htmx: the page replaces the record page)."""
+    from machines.dispatch import DispatchMachine
+
+    machines = {"removal": RemovalMachine, "dispatch": DispatchMachine}
+    return event in final_events(machines[entity])
+
+
+def removal_facts(removal: Removal) -> list[tuple[str, str]]:
+    """What a removal is, in words, for the page that confirms an event on it."""
+    due = "Due back by" if removal.due_kind == "return" else "To be destroyed by"
+    return [
+        ("Papers", removal.papers),
+        ("For", removal.for_user.display_name),
+        (due, uk_date(removal.due_on)),
+    ]
+
+
+def render_confirmation(
+    removal: Removal, event: str, answers, action: str, back_href: str, template: str, **extra
+):
+    question, warning = CONFIRM_WORDS[event]
+    return render_template(
+        template,
+        title=question,
+        caption=f"{removal.record.description} (case {removal.record.case_id})",
+        question=question,
+        about=removal_facts(removal),
+        answers=answers,
+        warning=warning,
+        action=action,
+        carried=carried_fields(),
+        button=EVENT_LABELS[event],
+        warning_button=event in ("report_lost", "decline"),
+        back_href=back_href,
+        **extra,
+    )
 
 
 @bp.post("/removals/<int:removal_id>/<event>")
@@ -286,7 +353,17 @@ def transition(removal_id: int, event: str):
     if removal is None or event not in EVENT_LABELS:
         abort(404)
     record = _record_or_404(removal.record_id)
-    outcome = run_event(CUSTODY, removal, event, current_user.as_actor())
+    preview = CUSTODY.unconfirmed(event)
+    outcome = run_event(CUSTODY, removal, event, current_user.as_actor(), preview=preview)
+    if preview and outcome.done:
+        return render_confirmation(
+            removal,
+            event,
+            outcome.form.answers(),
+            url_for("records.transition", removal_id=removal.id, event=event),
+            url_for("records.show", record_id=record.id),
+            "components/confirm.html",
+        )
     errors, form, status = outcome.errors, outcome.typed, outcome.status
     if is_htmx():
         context = _panel_context(record, errors, form)

@@ -14,7 +14,7 @@ from models.breaches import Breach
 from models.people import User
 from models.records import Record
 from services import clock
-from tests.e2e.conftest import check_accessibility, screenshot, sign_in
+from tests.e2e.conftest import check_accessibility, confirm, screenshot, sign_in
 
 SCREEN = {"width": 1366, "height": 768}
 
@@ -157,6 +157,7 @@ def _report_lost(page, where: str) -> None:
     status.get_by_label("Year").fill(str(today.year))
     status.get_by_label("Time last seen").fill("00:01")
     status.get_by_role("button", name="Report lost").click()
+    confirm(page, "Report lost")
     expect(status).to_contain_text("lost")
 
 

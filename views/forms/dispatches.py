@@ -49,11 +49,11 @@ class ConfirmDelivered(EventForm):
 
 
 class ReportMisdirected(EventForm):
-    what_happened = Text()
+    what_happened = Text("What happened")
 
 
 class CancelDispatch(EventForm):
-    reason = Text()
+    reason = Text("Reason")
 
     def summary(self) -> dict:
         return {"reason": self.reason.data}

@@ -105,7 +105,7 @@ class TakeOut(EventForm):
 
 
 class Destroy(EventForm):
-    method = Choice(choices=[key for key, _ in DESTRUCTION_METHODS])
+    method = Choice("How they were destroyed", choices=[key for key, _ in DESTRUCTION_METHODS])
     witness = Text("Witness name")
 
     def summary(self) -> dict:
