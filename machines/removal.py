@@ -30,6 +30,7 @@ from machines.common import (
     required_text,
     state_labels,
     text,
+    uk_date,
 )
 from machines.permissions import Can
 
@@ -59,6 +60,14 @@ SAFEGUARD_ERRORS: dict[str, str] = {
 DESTRUCTION_METHODS: tuple[tuple[str, str], ...] = (
     ("shredded", "Shredded"),
     ("confidential_waste", "Confidential waste"),
+)
+
+# How a line manager confirmed with the holder where overdue papers are.
+CONFIRMED_HOW: tuple[tuple[str, str], ...] = (
+    ("in_person", "In person"),
+    ("phone", "By phone"),
+    ("video_call", "By video call"),
+    ("message", "By email or message"),
 )
 
 NOTE_MAX = 500
@@ -195,6 +204,45 @@ def may_close_out(actor: Actor | None, model: Any) -> bool:
     return _is_holder(actor, model) or manages_team(actor, model)
 
 
+def extension_asked(model: Any) -> bool:
+    return getattr(model, "extension_due_on", None) is not None
+
+
+def may_ask_extension(actor: Actor | None, model: Any) -> bool:
+    """The holder asks for more time, one ask at a time."""
+    return _is_holder(actor, model) and not extension_asked(model)
+
+
+def may_answer_extension(actor: Actor | None, model: Any) -> bool:
+    """Whoever may agree the holder's requests answers their ask for more time."""
+    return extension_asked(model) and may_decide(actor, model)
+
+
+def may_extend(actor: Actor | None, model: Any) -> bool:
+    """A manager moves the date without being asked (an ask waiting is answered instead)."""
+    return not extension_asked(model) and may_decide(actor, model)
+
+
+def may_confirm_location(actor: Actor | None, model: Any) -> bool:
+    """A manager records where the papers are, having checked with the holder."""
+    return may_decide(actor, model)
+
+
+def new_due_errors(
+    errors: dict[str, str], field: str, new_due_on: Any, model: Any, now: dt.datetime
+) -> None:
+    """A later return-by date: after the current one, not in the past, within a year."""
+    today = uk_date(now)
+    if not isinstance(new_due_on, dt.date):
+        errors.setdefault(field, "Enter the new date the papers will be back")
+    elif new_due_on <= model.due_on:
+        errors[field] = f"The new date must be after {model.due_on.day} {model.due_on:%B %Y}"
+    elif new_due_on < today:
+        errors[field] = "The new date must be today or in the future"
+    elif new_due_on > today + dt.timedelta(days=366):
+        errors[field] = "The new date must be within a year"
+
+
 # -- the machine ---------------------------------------------------------------------------
 
 
@@ -250,6 +298,30 @@ class RemovalMachine(StateMachine):
     report_lost = Event(
         out.to(lost, cond="can_close_out", validators="validate_report_lost"), name="Report lost"
     )
+    # Overdue papers need not only be lost: more time (asked by the holder and agreed, or given
+    # by a manager) or their whereabouts confirmed. The papers stay out, so these stay in
+    # "out" (every query about papers out keeps working); a waiting ask is a field of the
+    # row, and each of these restarts the reminder ladder (on_* below).
+    ask_extension = Event(
+        out.to.itself(cond="can_ask_extension", validators="validate_ask_extension"),
+        name="Ask for more time",
+    )
+    agree_extension = Event(
+        out.to.itself(cond="can_answer_extension", validators="validate_agree_extension"),
+        name="Agree more time",
+    )
+    refuse_extension = Event(
+        out.to.itself(cond="can_answer_extension", validators="validate_refuse_extension"),
+        name="Refuse more time",
+    )
+    extend = Event(
+        out.to.itself(cond="can_extend", validators="validate_extend"),
+        name="Extend the return date",
+    )
+    confirm_location = Event(
+        out.to.itself(cond="can_confirm_location", validators="validate_confirm_location"),
+        name="Confirm where the papers are",
+    )
 
     # Guards: called with the `actor` kwarg by send() and enabled_events(). They must not
     # raise: enabled_events() treats a guard that raises as *passing*.
@@ -271,6 +343,18 @@ class RemovalMachine(StateMachine):
 
     def can_close_out(self, model: Any, actor: Actor | None = None) -> bool:
         return may_close_out(actor, model)
+
+    def can_ask_extension(self, model: Any, actor: Actor | None = None) -> bool:
+        return may_ask_extension(actor, model)
+
+    def can_answer_extension(self, model: Any, actor: Actor | None = None) -> bool:
+        return may_answer_extension(actor, model)
+
+    def can_extend(self, model: Any, actor: Actor | None = None) -> bool:
+        return may_extend(actor, model)
+
+    def can_confirm_location(self, model: Any, actor: Actor | None = None) -> bool:
+        return may_confirm_location(actor, model)
 
     # Validators run before the guards (python-statemachine's order), so each one first asks
     # the guard and stays silent when the person may not send the event: the guard refuses.
@@ -366,6 +450,96 @@ class RemovalMachine(StateMachine):
         if errors:
             raise InputError(errors)
 
+    def validate_ask_extension(
+        self,
+        model: Any,
+        actor: Actor | None = None,
+        now: dt.datetime | None = None,
+        new_due_on: Any = None,
+        reason: Any = None,
+    ) -> None:
+        if not may_ask_extension(actor, model):
+            return
+        require_now(now)
+        errors: dict[str, str] = {}
+        new_due_errors(errors, "new_due_on", new_due_on, model, now)
+        required_text(errors, "reason", reason, "Enter why you need more time", "Reason", NOTE_MAX)
+        if errors:
+            raise InputError(errors)
+
+    def validate_agree_extension(
+        self,
+        model: Any,
+        actor: Actor | None = None,
+        now: dt.datetime | None = None,
+        note: Any = None,
+    ) -> None:
+        if not may_answer_extension(actor, model):
+            return
+        require_now(now)
+        errors: dict[str, str] = {}
+        if model.extension_due_on < uk_date(now):
+            errors["note"] = "The date asked for has passed: extend the return date instead"
+        optional_text(errors, "note", note, "Note", NOTE_MAX)
+        if errors:
+            raise InputError(errors)
+
+    def validate_refuse_extension(
+        self, model: Any, actor: Actor | None = None, reason: Any = None
+    ) -> None:
+        if may_answer_extension(actor, model):
+            _raise_any(
+                lambda errors: required_text(
+                    errors, "reason", reason, "Enter why you are refusing", "Reason", NOTE_MAX
+                )
+            )
+
+    def validate_extend(
+        self,
+        model: Any,
+        actor: Actor | None = None,
+        now: dt.datetime | None = None,
+        new_due_on: Any = None,
+        reason: Any = None,
+    ) -> None:
+        if not may_extend(actor, model):
+            return
+        require_now(now)
+        errors: dict[str, str] = {}
+        new_due_errors(errors, "new_due_on", new_due_on, model, now)
+        required_text(
+            errors, "reason", reason, "Enter why the papers need more time", "Reason", NOTE_MAX
+        )
+        if errors:
+            raise InputError(errors)
+
+    def validate_confirm_location(
+        self,
+        model: Any,
+        actor: Actor | None = None,
+        now: dt.datetime | None = None,
+        where: Any = None,
+        how: Any = None,
+        confirmed_on: Any = None,
+    ) -> None:
+        if not may_confirm_location(actor, model):
+            return
+        require_now(now)
+        errors: dict[str, str] = {}
+        required_text(
+            errors, "where", where, "Enter where the papers are", "Where they are", WHERE_MAX
+        )
+        if text(how) not in dict(CONFIRMED_HOW):
+            errors["how"] = "Select how you checked with the person who has the papers"
+        if not isinstance(confirmed_on, dt.date):
+            errors["confirmed_on"] = "Enter the date you checked"
+        elif confirmed_on > uk_date(now):
+            errors["confirmed_on"] = "The date you checked must be today or in the past"
+        elif model.taken_out_at is not None and confirmed_on < uk_date(model.taken_out_at):
+            errors["confirmed_on"] = "The date you checked must be after the papers went out"
+        if errors:
+            raise InputError(errors)
+
     # Actions: run after guards and validators pass; saving is the audit listener's job.
 
     def on_request(self, model: Any, now: dt.datetime) -> None:
@@ -406,6 +580,39 @@ class RemovalMachine(StateMachine):
         model.destruction_witness = text(witness)
         model.closed_at = now
 
+    def on_ask_extension(
+        self, model: Any, now: dt.datetime, new_due_on: Any = None, reason: Any = None
+    ) -> None:
+        model.extension_due_on = new_due_on
+        model.extension_reason = text(reason)
+        model.extension_asked_at = now
+
+    def on_agree_extension(self, model: Any, now: dt.datetime) -> None:
+        _move_due_date(model, model.extension_due_on, now)
+
+    def on_refuse_extension(self, model: Any) -> None:
+        _clear_ask(model)
+
+    def on_extend(self, model: Any, now: dt.datetime, new_due_on: Any = None) -> None:
+        _move_due_date(model, new_due_on, now)
+
+    def on_confirm_location(
+        self,
+        model: Any,
+        actor: Actor,
+        now: dt.datetime,
+        where: Any = None,
+        how: Any = None,
+        confirmed_on: Any = None,
+    ) -> None:
+        model.location_where = text(where)
+        model.location_confirmed_how = text(how)
+        model.location_confirmed_on = confirmed_on
+        model.location_confirmed_by_id = actor.id
+        # Reminders start again from today (or the return date, if that is later).
+        model.ladder_from = max(model.due_on, uk_date(now))
+        model.reminder_round = (model.reminder_round or 0) + 1
+
     def on_report_lost(
         self,
         model: Any,
@@ -420,6 +627,21 @@ class RemovalMachine(StateMachine):
         model.closed_at = now
         # The breach case opens in the caller's transaction: if it fails, nothing changes.
         model.open_breach_for_loss(actor=actor, now=now)
+
+
+def _clear_ask(model: Any) -> None:
+    model.extension_due_on = None
+    model.extension_reason = None
+    model.extension_asked_at = None
+
+
+def _move_due_date(model: Any, new_due_on: dt.date, now: dt.datetime) -> None:
+    """A new return-by date: the ask (if any) is answered and the reminders start again."""
+    model.due_on = new_due_on
+    model.extended_at = now
+    model.ladder_from = None
+    model.reminder_round = (model.reminder_round or 0) + 1
+    _clear_ask(model)
 
 
 def _raise_any(check) -> None:

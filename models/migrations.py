@@ -49,11 +49,14 @@ from dataclasses import dataclass, field
 
 from peewee import (
     CharField,
+    DateField,
     DateTimeField,
     Field,
     ForeignKeyField,
+    IntegerField,
     Model,
     PostgresqlDatabase,
+    TextField,
     fn,
 )
 from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, migrate
@@ -261,4 +264,31 @@ def _removal_approval_route(m: Migration) -> None:
     m.sql(
         "UPDATE removal SET approval_route = CASE WHEN requester_manager_id IS NULL "
         "THEN 'fallback' ELSE 'own_manager' END WHERE state = 'requested'"
+    )
+
+
+@step(5, "removal: more time and confirmed whereabouts; reminder.round restarts the ladder")
+def _removal_extension_and_location(m: Migration) -> None:
+    class User(m.Model):
+        pass
+
+    for column, column_field in (
+        ("extension_due_on", DateField(null=True)),
+        ("extension_reason", TextField(null=True)),
+        ("extension_asked_at", DateTimeField(null=True)),
+        ("extended_at", DateTimeField(null=True)),
+        ("location_where", TextField(null=True)),
+        ("location_confirmed_how", CharField(null=True, max_length=20)),
+        ("location_confirmed_on", DateField(null=True)),
+        ("location_confirmed_by_id", ForeignKeyField(User, null=True, field=User.id)),
+        ("ladder_from", DateField(null=True)),
+        ("reminder_round", IntegerField(default=0)),
+    ):
+        m.add_column("removal", column, column_field)
+    m.add_column("reminder", "round", IntegerField(default=0))
+    m.run(
+        m.migrator.drop_index("reminder", "reminder_kind_subject_type_subject_id_recipient_id"),
+        m.migrator.add_index(
+            "reminder", ("kind", "subject_type", "subject_id", "recipient_id", "round"), True
+        ),
     )

@@ -13,6 +13,7 @@ from peewee import (
     DateField,
     DateTimeField,
     ForeignKeyField,
+    IntegerField,
     TextField,
     fn,
 )
@@ -105,6 +106,20 @@ class Removal(VersionedModel):
     last_seen_where = TextField(null=True)
     last_seen_at = DateTimeField(null=True)
     closed_at = DateTimeField(null=True)
+    # More time: the holder's waiting ask, and when the date last moved.
+    extension_due_on = DateField(null=True)
+    extension_reason = TextField(null=True)
+    extension_asked_at = DateTimeField(null=True)
+    extended_at = DateTimeField(null=True)
+    # Where overdue papers are, as a line manager last confirmed it with the holder.
+    location_where = TextField(null=True)
+    location_confirmed_how = CharField(null=True, max_length=20)
+    location_confirmed_on = DateField(null=True)
+    location_confirmed_by = ForeignKeyField(User, null=True)
+    # The reminder ladder: overdue reminders count from ladder_from (else due_on), and each
+    # extension or confirmation starts a new round of them (services/reminders.py).
+    ladder_from = DateField(null=True)
+    reminder_round = IntegerField(default=0)
 
     class Meta:
         indexes = ((("team", "state", "due_on"), False), (("for_user", "state"), False))
@@ -186,6 +201,19 @@ class Removal(VersionedModel):
             cls.with_people()
             .where(cls.state == "requested", may_approve_sql(cls, person))
             .order_by(cls.requested_at, cls.id)
+        )
+
+    @classmethod
+    def more_time_asked_of(cls, person: User):
+        """Asks for more time this person may answer (the same people as for a request)."""
+        return (
+            cls.with_people()
+            .where(
+                cls.state == "out",
+                cls.extension_due_on.is_null(False),
+                may_approve_sql(cls, person),
+            )
+            .order_by(cls.extension_asked_at, cls.id)
         )
 
     def asked(self) -> list[str]:

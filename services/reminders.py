@@ -21,7 +21,7 @@ from machines.removal import FALLBACK, OWN_MANAGER, TEAM_MANAGERS
 from models.breaches import Breach
 from models.people import User, UserRole
 from models.records import Record, Removal
-from models.reminders import Key, Reminder, confirm_location_cutoff
+from models.reminders import Key, Reminder, confirm_location_cutoff, ladder_start
 from services import clock
 from services.mail import Mailer, MessageRefused
 
@@ -63,9 +63,11 @@ class Due:
     subject: str
     body: str
 
+    round: int = 0
+
     @property
     def key(self) -> Key:
-        return (self.kind, self.subject_type, self.subject_id, self.recipient_id)
+        return (self.kind, self.subject_type, self.subject_id, self.recipient_id, self.round)
 
 
 # -- Wording -------------------------------------------------------------------------------
@@ -121,6 +123,7 @@ def _removal_due(kind: str, row: dict, base_url: str, today: dt.date) -> Due:
         email=row["email"],
         subject=subject,
         body=_letter(lines, f"{base_url}/records/{row['record_id']}"),
+        round=row["round"],
     )
 
 
@@ -169,10 +172,13 @@ def _removal_rows(kind: str, now: dt.datetime, recipient_is, *conditions) -> lis
     """Out removals meeting the conditions, one row per (removal, recipient) not yet claimed."""
     Holder = User.alias("holder")
     Recipient = User.alias("recipient")
-    claimed = Reminder._key(kind, "removal", Removal.id, Recipient.id) & Reminder._live(now)
+    claimed = Reminder._key(
+        kind, "removal", Removal.id, Recipient.id, Removal.reminder_round
+    ) & Reminder._live(now)
     query = (
         Removal.select(
             Removal.id.alias("removal_id"),
+            Removal.reminder_round.alias("round"),
             Removal.due_on,
             Removal.due_kind,
             Removal.for_user.alias("holder_id"),
@@ -316,10 +322,10 @@ def due_reminders(kind: str, now: dt.datetime, base_url: str, confirm_after_days
     if kind == DUE_TOMORROW:
         rows = _removal_rows(kind, now, _holder, Removal.due_on == today + dt.timedelta(days=1))
     elif kind == OVERDUE:
-        rows = _removal_rows(kind, now, _holder_and_manager, Removal.due_on < today)
+        rows = _removal_rows(kind, now, _holder_and_manager, ladder_start() < today)
     elif kind == CONFIRM_LOCATION:
         cutoff = confirm_location_cutoff(today, confirm_after_days)
-        rows = _removal_rows(kind, now, _manager, Removal.due_on <= cutoff)
+        rows = _removal_rows(kind, now, _manager, ladder_start() <= cutoff)
     else:
         raise ValueError(f"Unknown reminder kind: {kind}")
     return [_removal_due(kind, row, base_url, today) for row in rows]

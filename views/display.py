@@ -39,6 +39,11 @@ TIMELINE_LABELS = {
     "return_papers": "Papers returned to the office",
     "destroy": "Papers destroyed",
     "report_lost": "Papers reported lost",
+    "ask_extension": "More time asked for",
+    "agree_extension": "More time agreed",
+    "refuse_extension": "More time refused",
+    "extend": "Return date extended",
+    "confirm_location": "Whereabouts confirmed with the holder",
 }
 
 
@@ -104,6 +109,10 @@ DETAIL_LABELS = {
     "lessons_learned": "Lessons learned",
     "police_reference": "Police crime reference",
     "line_manager_told": "Line manager told",
+    "new_due_on": "New date",
+    "where": "Where",
+    "how": "How checked",
+    "confirmed_on": "Checked on",
 }
 # Codes whose words depend on the field (a breach category "other" is not a purpose "other").
 VALUES_BY_FIELD = {
@@ -127,6 +136,10 @@ DETAIL_VALUES = {
     "special_delivery": "special delivery post",
     "recipient_acknowledged": "the recipient acknowledged receipt",
     "tracking_delivered": "tracking shows delivered",
+    "in_person": "in person",
+    "phone": "by phone",
+    "video_call": "by video call",
+    "message": "by email or message",
 }
 
 

@@ -37,6 +37,7 @@ def index():
     )
     # Anyone may be someone's line manager (a director is a line manager's): one count.
     pending = Removal.awaiting_approval_for(current_user).count()
+    more_time = Removal.more_time_asked_of(current_user).count()
     # Second checks: the /send page's own list, for those who may check (same team, not
     # the drafter: Dispatch.to_check; the checker roles: the dispatch machine's).
     to_check = (
@@ -54,6 +55,7 @@ def index():
         removals=removals,
         decisions=decisions,
         pending=pending,
+        more_time=more_time,
         to_check=to_check,
         in_breach_chain=current_user.can(Can.HANDLE_EVERY_BREACH),
         waiting=[

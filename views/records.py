@@ -10,7 +10,14 @@ from machines.common import InputError, final_events
 from machines.dispatch import METHODS
 from machines.dispatch import STATE_LABELS as DISPATCH_STATES
 from machines.permissions import Can
-from machines.removal import EVENT_LABELS, PURPOSES, STATE_LABELS, RemovalMachine, removal_machine
+from machines.removal import (
+    CONFIRMED_HOW,
+    EVENT_LABELS,
+    PURPOSES,
+    STATE_LABELS,
+    RemovalMachine,
+    removal_machine,
+)
 from models.audit import AuditEvent
 from models.base import write_transaction
 from models.breaches import Breach
@@ -108,6 +115,7 @@ def _panel_context(record: Record, errors: dict | None = None, form: dict | None
         "event_labels": EVENT_LABELS,
         "state_labels": STATE_LABELS,
         "purposes": dict(PURPOSES),
+        "confirmed_how": dict(CONFIRMED_HOW),
         "errors": errors or {},
         "form": form or {},
         "can_request": removal is None
@@ -388,10 +396,12 @@ def approvals():
     # Anyone may be someone's line manager: the list holds exactly what this person may
     # decide (Removal.awaiting_approval_for), which for most people is nothing.
     pending = list(Removal.awaiting_approval_for(current_user).limit(100))
+    more_time = list(Removal.more_time_asked_of(current_user).limit(100))
     return render_template(
         "records/approvals.html",
         title="Requests to approve",
         pending=pending,
+        more_time=more_time,
         purposes=dict(PURPOSES),
     )
 

@@ -19,6 +19,7 @@ from services import clock, reminders
 from services.mail import SmtpMailer
 from services.reminders import send_reminders
 from tests.conftest import _free_port
+from tests.http.journeys import days_from_today
 from tests.http.journeys.custody import SAFEGUARDS, future, removal_of, request_removal, send
 
 BASE_URL = "https://safekeep.council.test"
@@ -589,3 +590,83 @@ def test_the_requester_is_told_of_the_decision_and_a_decline_says_why(
     assert "Why: Use the summary in the office" in home
     page = pat.get(f"/records/{record.id}").get_data(as_text=True)
     assert "declined by Lina Tester" in page and "Why: Use the summary in the office" in page
+
+
+# -- More time and confirmed whereabouts restart the ladder -----------------------------------
+
+
+def _manager_sends(web, removal, event, **data):
+    web.get(f"/records/{removal.record_id}")
+    return send(web, removal, event, **data)
+
+
+def test_more_time_restarts_the_reminders_from_the_new_date(mail_app, inbox, staff, new_web):
+    removal = papers_out(staff["pat"], due_in_days=-1)
+    run_ok(mail_app)
+    assert len(inbox.received()) == 2  # overdue: Pat and Lina
+    inbox.clear()
+    lina = new_web()
+    lina.sign_in("lina")
+    response = _manager_sends(
+        lina,
+        removal,
+        "extend",
+        **days_from_today("new_due_on", 1),
+        reason="The hearing was adjourned to tomorrow",
+    )
+    assert response.status_code == 303
+    output = run_ok(mail_app)
+    assert inbox.received() == [(email(staff["pat"]), "Safekeep: papers to be returned tomorrow")]
+    assert "1 due tomorrow" in output
+    inbox.clear()
+    days_later(2)  # overdue again, against the new date: a new round of reminders
+    run_ok(mail_app)
+    assert sorted(inbox.received()) == [
+        (email(staff["lina"]), "Safekeep: papers overdue"),
+        (email(staff["pat"]), "Safekeep: papers overdue"),
+    ]
+
+
+def test_confirmed_whereabouts_hold_off_the_task_and_restart_the_ladder(
+    mail_app, inbox, staff, new_web
+):
+    removal = papers_out(staff["pat"], due_in_days=-3)
+    run_ok(mail_app)
+    assert (email(staff["lina"]), "Safekeep task: confirm where overdue papers are") in (
+        inbox.received()
+    )
+    inbox.clear()
+    lina = new_web()
+    lina.sign_in("lina")
+    assert 'id="location-tasks"' in lina.get("/board").get_data(as_text=True)
+    response = _manager_sends(
+        lina,
+        removal,
+        "confirm_location",
+        where="In Pat's locked drawer at the North base",
+        how="phone",
+        **days_from_today("confirmed_on", 0),
+    )
+    assert response.status_code == 303
+    board = lina.get("/board").get_data(as_text=True)
+    assert 'id="location-tasks"' not in board  # the task is done for now
+    assert f"{clock.uk_today().day} {clock.uk_today():%B %Y}" in board  # when last confirmed
+    assert run_ok(mail_app) and inbox.received() == []  # nothing more today
+    days_later(1)
+    run_ok(mail_app)
+    assert sorted(inbox.received()) == [
+        (email(staff["lina"]), "Safekeep: papers overdue"),
+        (email(staff["pat"]), "Safekeep: papers overdue"),
+    ]
+    inbox.clear()
+    days_later(2)  # three days since the confirmation: the task comes back
+    run_ok(mail_app)
+    assert inbox.received() == [
+        (email(staff["lina"]), "Safekeep task: confirm where overdue papers are")
+    ]
+    lina = new_web()
+    lina.sign_in("lina")
+    tasks = re.search(
+        r'id="location-tasks"[^>]*>(.*?)</ul>', lina.get("/board").get_data(as_text=True), re.S
+    )
+    assert tasks and "whereabouts last confirmed" in tasks.group(1)

@@ -8,6 +8,7 @@ from wtforms.validators import ValidationError
 
 from machines.common import case_id_error, normalise_case_id
 from machines.removal import (
+    CONFIRMED_HOW,
     DESTRUCTION_METHODS,
     PAPERS_MAX,
     PURPOSE_OTHER_MAX,
@@ -132,6 +133,45 @@ class ReportLost(EventForm):
         }
 
 
+class AskExtension(EventForm):
+    new_due_on = GovDate("the new date the papers will be back")
+    reason = Text("Why more time is needed")
+
+    def summary(self) -> dict:
+        day = self.new_due_on.data
+        return {"new_due_on": day.isoformat() if day else None, "reason": self.reason.data}
+
+
+class Extend(AskExtension):
+    pass
+
+
+class AgreeExtension(EventForm):
+    note = Text("Note")
+
+    def summary(self) -> dict:
+        asked = self.row.extension_due_on if self.row is not None else None
+        return {"new_due_on": asked.isoformat() if asked else None, "note": self.note.data}
+
+
+class RefuseExtension(Decline):
+    pass
+
+
+class ConfirmLocation(EventForm):
+    where = Text("Where the papers are")
+    how = Choice("How you checked", choices=[key for key, _ in CONFIRMED_HOW])
+    confirmed_on = GovDate("the date you checked")
+
+    def summary(self) -> dict:
+        day = self.confirmed_on.data
+        return {
+            "where": self.where.data,
+            "how": self.how.data,
+            "confirmed_on": day.isoformat() if day else None,
+        }
+
+
 EVENT_FORMS = {
     "approve": Approve,
     "decline": Decline,
@@ -140,4 +180,9 @@ EVENT_FORMS = {
     "return_papers": NoInput,
     "destroy": Destroy,
     "report_lost": ReportLost,
+    "ask_extension": AskExtension,
+    "agree_extension": AgreeExtension,
+    "refuse_extension": RefuseExtension,
+    "extend": Extend,
+    "confirm_location": ConfirmLocation,
 }
