@@ -408,14 +408,25 @@ class RemovalMachine(StateMachine):
     def validate_destroy(
         self, model: Any, actor: Actor | None = None, method: Any = None, witness: Any = None
     ) -> None:
+        """A witness is another member of the team: not the holder, not whoever records it.
+        `witness` is the chosen person (an Actor), or None when nobody (or nobody active)."""
         if not may_close_out(actor, model):
             return
         errors: dict[str, str] = {}
         if text(method) not in dict(DESTRUCTION_METHODS):
             errors["method"] = "Select how the papers were destroyed"
-        required_text(
-            errors, "witness", witness, "Enter the name of the witness", "Witness name", WITNESS_MAX
-        )
+        if not isinstance(witness, Actor):
+            errors["witness"] = "Select who saw the papers destroyed"
+        elif (
+            witness.team_id is None
+            or witness.team_id != model.team_id
+            or not witness.can(Can.WORK_WITH_PAPERS)
+        ):
+            errors["witness"] = "Select a member of the team as the witness"
+        elif witness.id == model.for_user_id:
+            errors["witness"] = "The witness must be someone other than the person who had them"
+        elif witness.id == actor.id:
+            errors["witness"] = "The witness must be someone other than you"
         if errors:
             raise InputError(errors)
 
@@ -577,7 +588,7 @@ class RemovalMachine(StateMachine):
     def on_destroy(self, model: Any, now: dt.datetime, method: Any = None, witness: Any = None):
         model.destroyed_at = now
         model.destruction_method = text(method)
-        model.destruction_witness = text(witness)
+        model.witnessed_by_id = witness.id
         model.closed_at = now
 
     def on_ask_extension(

@@ -292,3 +292,11 @@ def _removal_extension_and_location(m: Migration) -> None:
             "reminder", ("kind", "subject_type", "subject_id", "recipient_id", "round"), True
         ),
     )
+
+
+@step(6, "removal.witnessed_by: the member of staff who saw the papers destroyed")
+def _removal_witnessed_by(m: Migration) -> None:
+    class User(m.Model):
+        pass
+
+    m.add_column("removal", "witnessed_by_id", ForeignKeyField(User, null=True, field=User.id))

@@ -101,7 +101,8 @@ class Removal(VersionedModel):
     returned_at = DateTimeField(null=True)
     destroyed_at = DateTimeField(null=True)
     destruction_method = CharField(null=True)
-    destruction_witness = CharField(null=True)
+    destruction_witness = CharField(null=True)  # before witnesses were chosen from the team
+    witnessed_by = ForeignKeyField(User, null=True)
     lost_at = DateTimeField(null=True)
     last_seen_where = TextField(null=True)
     last_seen_at = DateTimeField(null=True)

@@ -9,7 +9,7 @@ from peewee import IntegrityError
 from machines.common import InputError, final_events
 from machines.dispatch import METHODS
 from machines.dispatch import STATE_LABELS as DISPATCH_STATES
-from machines.permissions import Can
+from machines.permissions import Can, roles_that
 from machines.removal import (
     CONFIRMED_HOW,
     EVENT_LABELS,
@@ -22,6 +22,7 @@ from models.audit import AuditEvent
 from models.base import write_transaction
 from models.breaches import Breach
 from models.dispatches import Dispatch
+from models.people import User, UserRole
 from models.records import Record, Removal, approvers_of
 from models.transitions import apply_transition, enabled_event_ids
 from services import clock
@@ -112,6 +113,8 @@ def _panel_context(record: Record, errors: dict | None = None, form: dict | None
         "removal": removal,
         "latest": latest,
         "events": events,
+        # Who may witness a destruction: the team's other members (the machine says who not).
+        "witnesses": _witnesses(removal) if "destroy" in events else [],
         "event_labels": EVENT_LABELS,
         "state_labels": STATE_LABELS,
         "purposes": dict(PURPOSES),
@@ -126,6 +129,23 @@ def _panel_context(record: Record, errors: dict | None = None, form: dict | None
         else None,
         "lost_case": _lost_case(latest),
     }
+
+
+def _witnesses(removal: Removal) -> list[User]:
+    return list(
+        User.select()
+        .where(
+            User.team == removal.team_id,
+            User.active == True,  # noqa: E712
+            User.id.not_in([removal.for_user_id, current_user.id]),
+            User.id.in_(
+                UserRole.select(UserRole.user).where(
+                    UserRole.role.in_(sorted(roles_that(Can.WORK_WITH_PAPERS)))
+                )
+            ),
+        )
+        .order_by(User.display_name)
+    )
 
 
 def _lost_case(latest: Removal | None):

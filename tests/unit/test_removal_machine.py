@@ -42,7 +42,7 @@ GOOD_INPUT = {
     "cancel": {},
     "take_out": SAFEGUARDS,
     "return_papers": {},
-    "destroy": {"method": "shredded", "witness": "Pat Smith"},
+    "destroy": {"method": "shredded", "witness": COLLEAGUE},
     "report_lost": {"last_seen_where": "Team car", "last_seen_at": NOW - dt.timedelta(hours=3)},
     "ask_extension": {"new_due_on": NOW.date() + dt.timedelta(days=7), "reason": "Final hearing"},
     "agree_extension": {},
@@ -216,20 +216,56 @@ def test_someone_without_the_right_gets_refused_not_form_errors():
 def test_destroy_needs_method_and_witness():
     model = row("out")
     with pytest.raises(InputError) as refused:
-        removal_machine(model).send("destroy", actor=HOLDER, now=NOW, method="burnt", witness="")
+        removal_machine(model).send("destroy", actor=HOLDER, now=NOW, method="burnt", witness=None)
     assert refused.value.errors == {
         "method": "Select how the papers were destroyed",
-        "witness": "Enter the name of the witness",
+        "witness": "Select who saw the papers destroyed",
     }
     removal_machine(model).send(
-        "destroy", actor=HOLDER, now=NOW, method="confidential_waste", witness=" Sam Lee "
+        "destroy", actor=HOLDER, now=NOW, method="confidential_waste", witness=COLLEAGUE
     )
-    assert (model.state, model.destruction_method, model.destruction_witness, model.closed_at) == (
+    assert (model.state, model.destruction_method, model.witnessed_by_id, model.closed_at) == (
         "destroyed",
         "confidential_waste",
-        "Sam Lee",
+        COLLEAGUE.id,
         NOW,
     )
+
+
+KIOSK = Actor(50, frozenset({"kiosk"}), TEAM)
+
+
+@pytest.mark.parametrize(
+    ("recorder", "witness", "message"),
+    [
+        (HOLDER, HOLDER, "The witness must be someone other than the person who had them"),
+        (MANAGER, HOLDER, "The witness must be someone other than the person who had them"),
+        (MANAGER, MANAGER, "The witness must be someone other than you"),
+        (HOLDER, OUTSIDE_MANAGER, "Select a member of the team as the witness"),
+        (HOLDER, DIRECTOR, "Select a member of the team as the witness"),
+        (HOLDER, KIOSK, "Select a member of the team as the witness"),
+        (HOLDER, "Sam Lee", "Select who saw the papers destroyed"),  # a typed name is no one
+    ],
+)
+def test_the_witness_is_another_member_of_the_team(recorder, witness, message):
+    model = row("out")
+    with pytest.raises(InputError) as refused:
+        removal_machine(model).send(
+            "destroy", actor=recorder, now=NOW, method="shredded", witness=witness
+        )
+    assert refused.value.errors == {"witness": message}
+    assert model.state == "out"
+
+
+@pytest.mark.parametrize(
+    ("recorder", "witness"), [(HOLDER, COLLEAGUE), (MANAGER, COLLEAGUE), (MANAGER, TEAM_MANAGER)]
+)
+def test_a_colleague_may_witness(recorder, witness):
+    model = row("out")
+    removal_machine(model).send(
+        "destroy", actor=recorder, now=NOW, method="shredded", witness=witness
+    )
+    assert (model.state, model.witnessed_by_id) == ("destroyed", witness.id)
 
 
 def test_report_lost_needs_where_and_a_past_time_and_opens_the_breach_case():

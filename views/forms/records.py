@@ -15,9 +15,11 @@ from machines.removal import (
     PURPOSES,
     RECORD_DESCRIPTION_MAX,
 )
+from models.base import MAX_ID
+from models.people import User
 from services import clock
 from views.forms import GovForm
-from views.forms.fields import Checkbox, Choice, GovDate, Text, TimeOfDay
+from views.forms.fields import Checkbox, Choice, GovDate, Text, TimeOfDay, WholeNumber
 from views.transitions import EventForm, NoInput
 
 SEARCH_MAX = 40
@@ -107,10 +109,28 @@ class TakeOut(EventForm):
 
 class Destroy(EventForm):
     method = Choice("How they were destroyed", choices=[key for key, _ in DESTRUCTION_METHODS])
-    witness = Text("Witness name")
+    witness = WholeNumber("Witness", maximum=MAX_ID)
+
+    def witness_user(self) -> User | None:
+        """The chosen member of staff (the machine checks they may witness it), if active."""
+        if not self.witness.data:
+            return None
+        return User.get_or_none(User.id == self.witness.data, User.active == True)  # noqa: E712
+
+    def machine_values(self) -> dict:
+        person = self.witness_user()
+        return {"method": self.method.data, "witness": person.as_actor() if person else None}
 
     def summary(self) -> dict:
-        return {"method": self.method.data, "witness": self.witness.data}
+        person = self.witness_user()
+        return {"method": self.method.data, "witness": person.display_name if person else None}
+
+    def answers(self) -> list[tuple[str, str]]:
+        person = self.witness_user()
+        return [
+            ("How they were destroyed", dict(DESTRUCTION_METHODS).get(self.method.data, "")),
+            ("Witness", person.display_name if person else ""),
+        ]
 
 
 class ReportLost(EventForm):
