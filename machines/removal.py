@@ -204,6 +204,14 @@ def may_close_out(actor: Actor | None, model: Any) -> bool:
     return _is_holder(actor, model) or manages_team(actor, model)
 
 
+def may_return(actor: Actor | None, model: Any, kiosk_id: int | None = None) -> bool:
+    """The holder or a line manager of the team; and at the team's kiosk, where the papers
+    are scanned in hand, any member of the team (back for a colleague who is away)."""
+    return may_close_out(actor, model) or (
+        kiosk_id is not None and in_team(actor, model) and actor.can(Can.WORK_WITH_PAPERS)
+    )
+
+
 def extension_asked(model: Any) -> bool:
     return getattr(model, "extension_due_on", None) is not None
 
@@ -290,7 +298,7 @@ class RemovalMachine(StateMachine):
         approved_for_removal.to(out, cond="can_take_out", validators="validate_take_out"),
         name="Take out",
     )
-    return_papers = Event(out.to(returned, cond="can_close_out"), name="Return papers")
+    return_papers = Event(out.to(returned, cond="can_return"), name="Return papers")
     destroy = Event(
         out.to(destroyed, cond="can_close_out", validators="validate_destroy"),
         name="Record destruction",
@@ -343,6 +351,11 @@ class RemovalMachine(StateMachine):
 
     def can_close_out(self, model: Any, actor: Actor | None = None) -> bool:
         return may_close_out(actor, model)
+
+    def can_return(
+        self, model: Any, actor: Actor | None = None, kiosk_id: int | None = None
+    ) -> bool:
+        return may_return(actor, model, kiosk_id)
 
     def can_ask_extension(self, model: Any, actor: Actor | None = None) -> bool:
         return may_ask_extension(actor, model)
@@ -581,8 +594,9 @@ class RemovalMachine(StateMachine):
     def on_take_out(self, model: Any, now: dt.datetime) -> None:
         model.taken_out_at = now
 
-    def on_return_papers(self, model: Any, now: dt.datetime) -> None:
+    def on_return_papers(self, model: Any, actor: Actor, now: dt.datetime) -> None:
         model.returned_at = now
+        model.returned_by_id = actor.id
         model.closed_at = now
 
     def on_destroy(self, model: Any, now: dt.datetime, method: Any = None, witness: Any = None):

@@ -300,3 +300,11 @@ def _removal_witnessed_by(m: Migration) -> None:
         pass
 
     m.add_column("removal", "witnessed_by_id", ForeignKeyField(User, null=True, field=User.id))
+
+
+@step(7, "removal.returned_by: who brought the papers back (a colleague, at the kiosk)")
+def _removal_returned_by(m: Migration) -> None:
+    class User(m.Model):
+        pass
+
+    m.add_column("removal", "returned_by_id", ForeignKeyField(User, null=True, field=User.id))

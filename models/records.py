@@ -99,6 +99,7 @@ class Removal(VersionedModel):
     decision_note = TextField(null=True)
     taken_out_at = DateTimeField(null=True)
     returned_at = DateTimeField(null=True)
+    returned_by = ForeignKeyField(User, null=True)  # the holder, or whoever brought them back
     destroyed_at = DateTimeField(null=True)
     destruction_method = CharField(null=True)
     destruction_witness = CharField(null=True)  # before witnesses were chosen from the team

@@ -143,6 +143,22 @@ DETAIL_VALUES = {
 }
 
 
+def timeline_by(event) -> str:
+    """Who did it, for whom, and where: "by Sam Patel on behalf of Pat Reyes at the North
+    kiosk". Every line made at a kiosk names the kiosk."""
+    words = []
+    actor = getattr(event, "actor_user", None)
+    if actor is not None and actor.id:
+        words.append(f"by {actor.display_name}")
+    on_behalf_of = (event.details or {}).get("on_behalf_of")
+    if on_behalf_of:
+        words.append(f"on behalf of {on_behalf_of}")
+    kiosk = getattr(event, "kiosk_user", None)
+    if kiosk is not None and kiosk.id and (actor is None or kiosk.id != actor.id):
+        words.append(f"at {kiosk.display_name}")
+    return " ".join(words)
+
+
 def answer_words(value) -> str:
     """A parsed form value as a person reads it back (dates, times, codes, yes and no)."""
     if isinstance(value, bool):
@@ -160,11 +176,15 @@ def answer_words(value) -> str:
     return str(value)
 
 
+# Said in the timeline line itself (timeline_by), not repeated among the details.
+_IN_THE_HEADLINE = {"on_behalf_of"}
+
+
 def timeline_details(event) -> list[tuple[str, str]]:
     """An audit event's summary as (label, value) pairs in words, empty values left out."""
     pairs = []
     for key, value in (event.details or {}).items():
-        if value in (None, ""):
+        if value in (None, "") or key in _IN_THE_HEADLINE:
             continue
         if key in VALUES_BY_FIELD and isinstance(value, str):
             words = VALUES_BY_FIELD[key]

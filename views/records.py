@@ -27,7 +27,7 @@ from models.records import Record, Removal, approvers_of
 from models.transitions import apply_transition, enabled_event_ids
 from services import clock
 from views.access import requires
-from views.display import uk_date
+from views.display import timeline_by, uk_date
 from views.forms import FormErrors
 from views.forms.records import EVENT_FORMS, AddRecord, FindRecord, RequestRemoval
 from views.htmx import is_htmx
@@ -35,6 +35,8 @@ from views.paging import page_of
 from views.transitions import Lifecycle, carried_fields, run_event
 
 bp = Blueprint("records", __name__)
+# Every timeline (records, dispatches, breaches) says who, for whom and at which kiosk.
+bp.add_app_template_global(timeline_by)
 
 
 def _record_or_404(record_id: int) -> Record:
@@ -307,7 +309,18 @@ CUSTODY = Lifecycle(
         f"is {STATE_LABELS[removal.state].lower()}."
     ),
     confirm_first=final_events(RemovalMachine),
+    acting_for=lambda removal, event, actor: _acting_for(removal, event, actor),
 )
+
+# Events someone may send for the holder: the audit trail names both.
+FOR_THE_HOLDER = ("return_papers", "destroy", "report_lost")
+
+
+def _acting_for(removal: Removal, event: str, actor) -> dict:
+    if event in FOR_THE_HOLDER and actor.id != removal.for_user_id:
+        return {"on_behalf_of": removal.for_user.display_name}
+    return {}
+
 
 # What the confirmation page asks before each event nothing undoes, and what it warns.
 CONFIRM_WORDS: dict[str, tuple[str, str]] = {

@@ -70,6 +70,8 @@ class Lifecycle:
     # Events nothing undoes (the machine's final_events): the page shows what will happen
     # and asks the person to confirm before they are sent.
     confirm_first: frozenset[str] = frozenset()
+    # What the audit event adds when someone acts for another person ("on behalf of").
+    acting_for: Callable[[VersionedModel, str, Actor], dict] = lambda row, event, actor: {}
 
     def unconfirmed(self, event: str) -> bool:
         """True when `event` needs confirming and this POST is not the confirmation."""
@@ -117,6 +119,7 @@ def run_event(
         "now": now,
         "values": form.machine_values(),
         "expected_version": form_version(),
+        "kiosk_id": kiosk_id,
     }
     status = 422
     try:
@@ -128,8 +131,7 @@ def run_event(
             apply_transition(
                 **arguments,
                 entity_type=lifecycle.entity_type,
-                summary=form.summary(),
-                kiosk_id=kiosk_id,
+                summary={**form.summary(), **lifecycle.acting_for(row, event, actor)},
             )
             status = DONE
     except InputError as error:

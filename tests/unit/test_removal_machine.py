@@ -481,3 +481,31 @@ def test_a_line_managers_own_overdue_papers_are_given_time_by_her_own_manager():
     assert "extend" in _enabled_for(model, director)
     assert "confirm_location" in _enabled_for(model, director)
     assert "extend" not in _enabled_for(model, MANAGER)  # never her own
+
+
+# -- The kiosk: papers in hand ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("who", "at_kiosk", "allowed"),
+    [
+        ("colleague", True, True),  # back for a colleague who is away
+        ("colleague", False, False),  # on a laptop the papers are not in hand
+        ("outside_manager", True, False),
+        ("director", True, False),
+        ("holder", False, True),
+        ("team_manager", False, True),
+    ],
+)
+def test_any_member_of_the_team_returns_papers_at_the_kiosk(who, at_kiosk, allowed):
+    model = row("out")
+    kiosk_id = 99 if at_kiosk else None
+    machine = removal_machine(model)
+    enabled = {e.id for e in machine.enabled_events(actor=ACTORS[who], now=NOW, kiosk_id=kiosk_id)}
+    assert ("return_papers" in enabled) is allowed
+    if allowed:
+        machine.send("return_papers", actor=ACTORS[who], now=NOW, kiosk_id=kiosk_id)
+        assert (model.state, model.returned_by_id) == ("returned", ACTORS[who].id)
+    else:
+        with pytest.raises(TransitionNotAllowed):
+            machine.send("return_papers", actor=ACTORS[who], now=NOW, kiosk_id=kiosk_id)
