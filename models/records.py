@@ -8,6 +8,7 @@ from functools import reduce
 from operator import or_
 
 from peewee import (
+    JOIN,
     Case,
     CharField,
     DateField,
@@ -30,6 +31,24 @@ _LABEL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 # The stored states of a removal that is still open (papers not back, not destroyed, not lost).
 OPEN_STATES = ("in_office", "requested", "approved_for_removal", "out")
+
+# Where a record's papers are now (the records list's filter), from its latest removal.
+WHEREABOUTS: tuple[tuple[str, str], ...] = (
+    ("in_office", "In the office"),
+    ("out", "Out of the office"),
+    ("overdue", "Out and overdue"),
+    ("destroyed", "Destroyed"),
+    ("lost", "Reported lost"),
+)
+
+
+def whereabouts_is(where: str, today: dt.date):
+    """A WHERE clause over `Record.with_whereabouts` for one of WHEREABOUTS."""
+    if where == "in_office":
+        return Removal.id.is_null() | Removal.state.not_in(("out", "destroyed", "lost"))
+    if where == "overdue":
+        return (Removal.state == "out") & (Removal.due_on < today)
+    return Removal.state == where
 
 
 def new_label_code() -> str:
@@ -59,13 +78,39 @@ class Record(BaseModel):
 
     @classmethod
     def find(cls, user: User, term: str):
-        """Records this person may see whose case-system ID or label code matches exactly."""
+        """Records this person may see whose case-system ID or label code matches exactly,
+        each with where it is now (`with_whereabouts`)."""
         term = term.strip().upper()
         return (
-            cls.visible_query(user)
+            cls.with_whereabouts(cls.visible_query(user))
             .where((fn.UPPER(cls.case_id) == term) | (cls.label_code == term))
             .order_by(cls.case_id, cls.description)
         )
+
+    @classmethod
+    def with_whereabouts(cls, query):
+        """`query` (records joined to their team) with each record's latest removal as
+        `record.latest` and its holder as `record.latest.holder`, in the same statement.
+
+        The latest removal says where the papers are: an open one is always the latest (one
+        open removal per record), and a closed one is destroyed, lost or back in the office.
+        """
+        Other = Removal.alias("other")
+        latest_id = Other.select(fn.MAX(Other.id)).where(Other.record == cls.id)
+        Holder = User.alias("holder")
+        return (
+            query.select_extend(Removal, Holder)
+            .switch(cls)
+            .join(Removal, JOIN.LEFT_OUTER, on=(Removal.id == latest_id), attr="latest")
+            .join(Holder, JOIN.LEFT_OUTER, on=(Removal.for_user == Holder.id), attr="holder")
+        )
+
+    @property
+    def whereabouts(self) -> str:
+        """in_office, out, destroyed or lost (see WHEREABOUTS), from `with_whereabouts`."""
+        latest = getattr(self, "latest", None)
+        state = latest.state if latest is not None and latest.id else None
+        return state if state in ("out", "destroyed", "lost") else "in_office"
 
     def open_removal(self) -> Removal | None:
         return (

@@ -39,6 +39,7 @@ def register_views(app: Flask) -> None:
         kiosk,
         records,
         register,
+        whereabouts,
     )
 
     del breach_reports  # its routes join the breaches blueprint
@@ -53,6 +54,7 @@ def register_views(app: Flask) -> None:
         kiosk,
         boards,
         register,
+        whereabouts,
     ):
         app.register_blueprint(module.bp)
 

@@ -203,6 +203,23 @@ def timeline_details(event) -> list[tuple[str, str]]:
     return pairs
 
 
+def where_now(record, today: dt.date) -> str:
+    """Where the record's papers are, in words (the list and the CSV say the same)."""
+    latest = record.latest
+    where = record.whereabouts
+    if where == "out":
+        overdue = f", {(today - latest.due_on).days} days overdue" if latest.due_on < today else ""
+        kind = "to be destroyed by" if latest.due_kind == "destroy" else "until"
+        return f"Out with {latest.holder.display_name} {kind} {uk_date(latest.due_on)}{overdue}"
+    if where == "destroyed":
+        return f"Destroyed on {uk_date(latest.destroyed_at or latest.closed_at)}"
+    if where == "lost":
+        return f"Reported lost on {uk_date(latest.lost_at or latest.closed_at)}"
+    if latest is not None and latest.id and latest.state in ("requested", "approved_for_removal"):
+        return f"In the office, asked for by {latest.holder.display_name}"
+    return "In the office"
+
+
 def link(href: str, text: object) -> Markup:
     """A GOV.UK link for a component's "html" parameter, with the text escaped.
 

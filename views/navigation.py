@@ -14,7 +14,7 @@ _ITEMS: list[tuple[str, str, tuple[str, ...], tuple[Can, ...] | None]] = [
     (
         "Records",
         "records.find",
-        ("records.find", "records.add", "records.show", "records.request_removal"),
+        ("records.find", "records.add", "records.show", "records.request_removal", "whereabouts."),
         # The search answers everyone; the link is for those who work with records.
         (Can.WORK_WITH_PAPERS, Can.SEE_EVERY_TEAM),
     ),

@@ -27,7 +27,7 @@ from models.records import Record, Removal, approvers_of
 from models.transitions import apply_transition, enabled_event_ids
 from services import clock
 from views.access import requires
-from views.display import timeline_by, uk_date
+from views.display import timeline_by, uk_date, where_now
 from views.forms import FormErrors
 from views.forms.records import EVENT_FORMS, AddRecord, FindRecord, RequestRemoval
 from views.htmx import is_htmx
@@ -64,6 +64,8 @@ def find():
         term=form.term.typed,
         results=results,
         errors=errors,
+        where_now=where_now,
+        today=clock.uk_today(),
         can_add=current_user.can(Can.WORK_WITH_PAPERS) and current_user.team_id is not None,
     ), status
 
