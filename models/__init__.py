@@ -8,6 +8,7 @@ from models.migrations import latest, upgrade
 from models.people import KioskFailure, Team, User, UserRole, UserSession
 from models.records import Record, Removal
 from models.reminders import Reminder
+from models.remote_working import RemoteAgreement
 
 ALL_MODELS = [
     SchemaVersion,
@@ -23,6 +24,7 @@ ALL_MODELS = [
     Breach,
     Notification,
     Reminder,
+    RemoteAgreement,
 ]
 
 # The version the numbered steps reach (models/migrations.py says how to add one).

@@ -308,3 +308,38 @@ def _removal_returned_by(m: Migration) -> None:
         pass
 
     m.add_column("removal", "returned_by_id", ForeignKeyField(User, null=True, field=User.id))
+
+
+@step(8, "remote_agreement: agreements to work on records remotely, until a date")
+def _remote_agreement(m: Migration) -> None:
+    class Team(m.Model):
+        pass
+
+    class User(m.Model):
+        pass
+
+    class RemoteAgreement(m.Model):
+        version = IntegerField(default=1)
+        team = ForeignKeyField(Team, backref="remote_agreements")
+        state = CharField(default="draft", index=True)
+        for_user = ForeignKeyField(User, backref="remote_agreements")
+        requested_by = ForeignKeyField(User)
+        requester_manager = ForeignKeyField(User, null=True)
+        approval_route = CharField(null=True, max_length=20)
+        place = CharField(max_length=200, default="")
+        why = TextField(default="")
+        ends_on = DateField(null=True)
+        asked_at = DateTimeField(null=True)
+        decided_by = ForeignKeyField(User, null=True)
+        decided_at = DateTimeField(null=True)
+        decision_note = TextField(null=True)
+        withdrawn_by = ForeignKeyField(User, null=True)
+        withdrawn_at = DateTimeField(null=True)
+        withdraw_reason = TextField(null=True)
+        closed_at = DateTimeField(null=True)
+
+        class Meta:
+            table_name = "remote_agreement"
+            indexes = ((("team", "state", "ends_on"), False), (("for_user", "state"), False))
+
+    m.create_tables(RemoteAgreement)

@@ -264,22 +264,23 @@ class Removal(VersionedModel):
         )
 
     def asked(self) -> list[str]:
-        """The names of the people asked to agree this request (by its stored route)."""
-        if self.approval_route == OWN_MANAGER and self.requester_manager_id:
-            return [self.requester_manager.display_name]
-        if self.approval_route == TEAM_MANAGERS:
-            return [
-                u.display_name
-                for u in _holders_of(Can.APPROVE_REMOVALS, self.team_id)
-                if u.id not in (self.for_user_id, self.requested_by_id)
-            ]
-        if self.approval_route == FALLBACK:
-            return [
-                u.display_name
-                for u in _holders_of(Can.APPROVE_AS_FALLBACK)
-                if u.id not in (self.for_user_id, self.requested_by_id)
-            ]
+        """The names of the people this request asked to agree it."""
+        return names_asked(self)
+
+
+def names_asked(row) -> list[str]:
+    """The names of the people a request (a removal or a remote working agreement) asked to
+    agree it, by its stored route (machines.removal.approvers_for)."""
+    requesters = (row.for_user_id, row.requested_by_id)
+    if row.approval_route == OWN_MANAGER and row.requester_manager_id:
+        return [row.requester_manager.display_name]
+    if row.approval_route == TEAM_MANAGERS:
+        people = _holders_of(Can.APPROVE_REMOVALS, row.team_id)
+    elif row.approval_route == FALLBACK:
+        people = _holders_of(Can.APPROVE_AS_FALLBACK)
+    else:
         return []
+    return [person.display_name for person in people if person.id not in requesters]
 
 
 def may_approve_sql(model, person: User):

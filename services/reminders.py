@@ -22,6 +22,7 @@ from models.breaches import Breach
 from models.people import User, UserRole
 from models.records import Record, Removal
 from models.reminders import Key, Reminder, confirm_location_cutoff, ladder_start
+from models.remote_working import RemoteAgreement
 from services import clock
 from services.mail import Mailer, MessageRefused
 
@@ -33,8 +34,17 @@ CONFIRM_LOCATION = "confirm_location"
 ICO_DEADLINE = "ico_deadline"
 APPROVAL_NEEDED = "approval_needed"
 DECIDED = "request_decided"
+AGREEMENT_ENDING = "agreement_ending"
 # Most urgent first: if the mail server goes away mid-run, the statutory deadline went first.
-KINDS = (ICO_DEADLINE, CONFIRM_LOCATION, OVERDUE, DUE_TOMORROW, APPROVAL_NEEDED, DECIDED)
+KINDS = (
+    ICO_DEADLINE,
+    CONFIRM_LOCATION,
+    OVERDUE,
+    DUE_TOMORROW,
+    APPROVAL_NEEDED,
+    DECIDED,
+    AGREEMENT_ENDING,
+)
 KIND_LABELS = {
     ICO_DEADLINE: "ICO deadline",
     CONFIRM_LOCATION: "confirm location",
@@ -42,7 +52,10 @@ KIND_LABELS = {
     DUE_TOMORROW: "due tomorrow",
     APPROVAL_NEEDED: "waiting for approval",
     DECIDED: "request decided",
+    AGREEMENT_ENDING: "agreement ending",
 }
+# A remote working agreement's holder is told this many days before its last day.
+AGREEMENT_WARNING_DAYS = 3
 # A decision older than this when the command first sees it (a new install, cron stopped for
 # days) is not news any more: the requester has seen it on their home page.
 DECISION_NEWS = dt.timedelta(days=2)
@@ -147,21 +160,51 @@ def _breach_due(row: dict, base_url: str) -> Due:
     )
 
 
-def _request_due(kind: str, row: dict, base_url: str) -> Due:
+# What a request is about, in the words of its news (never what it holds).
+REQUEST_WORDS = {
+    "removal": "to take papers out of the office",
+    "agreement": "to work remotely",
+}
+
+
+def _request_due(kind: str, subject_type: str, row: dict, base_url: str) -> Due:
+    what = REQUEST_WORDS[subject_type]
     if kind == APPROVAL_NEEDED:
         subject = "Safekeep: a request waits for your decision"
-        lines = ["A request to take papers out of the office is waiting for your decision."]
+        lines = [f"A request {what} is waiting for your decision."]
     else:
         subject = "Safekeep: your request has been decided"
-        lines = ["Your request to take papers out of the office has been decided."]
+        lines = [f"Your request {what} has been decided."]
     return Due(
         kind=kind,
-        subject_type="removal",
-        subject_id=row["removal_id"],
+        subject_type=subject_type,
+        subject_id=row["subject_id"],
         recipient_id=row["recipient_id"],
         email=row["email"],
         subject=subject,
-        body=_letter(lines, f"{base_url}/records/{row['record_id']}"),
+        body=_letter(lines, base_url + _link(subject_type, row)),
+    )
+
+
+def _link(subject_type: str, row: dict) -> str:
+    if subject_type == "removal":
+        return f"/records/{row['link_id']}"
+    return f"/remote-working/{row['link_id']}"
+
+
+def _agreement_ending_due(row: dict, base_url: str) -> Due:
+    lines = [
+        f"Your agreement to work remotely ends on {_day(row['ends_on'])}.",
+        "Ask again before then if you still need it.",
+    ]
+    return Due(
+        kind=AGREEMENT_ENDING,
+        subject_type="agreement",
+        subject_id=row["subject_id"],
+        recipient_id=row["recipient_id"],
+        email=row["email"],
+        subject="Safekeep: your remote working agreement ends soon",
+        body=_letter(lines, base_url + _link("agreement", row)),
     )
 
 
@@ -218,48 +261,87 @@ def _manager(holder, recipient):
     return recipient.id == holder.line_manager
 
 
-def _request_rows(kind: str, now: dt.datetime, recipient_is, *conditions) -> list[dict]:
-    """Removals meeting the conditions, one row per (removal, active recipient) not claimed."""
+# The two kinds of request a person asks someone to agree (their rows share the approver
+# fields: machines.removal.may_approve), and what their emails link to.
+REQUESTS = {"removal": Removal, "agreement": RemoteAgreement}
+
+
+def _request_rows(
+    kind: str, now: dt.datetime, subject_type: str, recipient_is, *conditions
+) -> list[dict]:
+    """Requests meeting the conditions, one row per (request, active recipient) not claimed."""
+    model = REQUESTS[subject_type]
     Recipient = User.alias("recipient")
-    claimed = Reminder._key(kind, "removal", Removal.id, Recipient.id) & Reminder._live(now)
+    claimed = Reminder._key(kind, subject_type, model.id, Recipient.id) & Reminder._live(now)
+    link_id = model.record if model is Removal else model.id
     query = (
-        Removal.select(
-            Removal.id.alias("removal_id"),
-            Removal.record.alias("record_id"),
+        model.select(
+            model.id.alias("subject_id"),
+            link_id.alias("link_id"),
             Recipient.id.alias("recipient_id"),
             Recipient.email,
         )
-        .join(Recipient, on=recipient_is(Recipient))
+        .join(Recipient, on=recipient_is(model, Recipient))
         .join(Reminder, JOIN.LEFT_OUTER, on=claimed)
         .where(Recipient.active == True, Reminder.id.is_null(), *conditions)  # noqa: E712
-        .order_by(Removal.id, Recipient.id)
+        .order_by(model.id, Recipient.id)
         .dicts()
     )
     return list(query)
 
 
-def _asked(recipient):
+def _asked(model, recipient):
     """The people a waiting request asks (machines.removal.approvers_for, by its route)."""
     holding = UserRole.select(UserRole.user)
     team_managers = holding.where(UserRole.role.in_(sorted(roles_that(Can.APPROVE_REMOVALS))))
     seniors = holding.where(UserRole.role.in_(sorted(roles_that(Can.APPROVE_AS_FALLBACK))))
     return (
-        (recipient.id != Removal.for_user)
-        & (recipient.id != Removal.requested_by)
+        (recipient.id != model.for_user)
+        & (recipient.id != model.requested_by)
         & (
-            ((Removal.approval_route == OWN_MANAGER) & (recipient.id == Removal.requester_manager))
+            ((model.approval_route == OWN_MANAGER) & (recipient.id == model.requester_manager))
             | (
-                (Removal.approval_route == TEAM_MANAGERS)
-                & (recipient.team == Removal.team)
+                (model.approval_route == TEAM_MANAGERS)
+                & (recipient.team == model.team)
                 & recipient.id.in_(team_managers)
             )
-            | ((Removal.approval_route == FALLBACK) & recipient.id.in_(seniors))
+            | ((model.approval_route == FALLBACK) & recipient.id.in_(seniors))
         )
     )
 
 
-def _requester(recipient):
-    return recipient.id == Removal.for_user
+def _requester(model, recipient):
+    return recipient.id == model.for_user
+
+
+def _agreement_ending_rows(now: dt.datetime, today: dt.date) -> list[dict]:
+    """Agreements in force ending within AGREEMENT_WARNING_DAYS, once each, to the person."""
+    Recipient = User.alias("recipient")
+    Agreement = RemoteAgreement
+    claimed = Reminder._key(
+        AGREEMENT_ENDING, "agreement", Agreement.id, Recipient.id
+    ) & Reminder._live(now)
+    query = (
+        Agreement.select(
+            Agreement.id.alias("subject_id"),
+            Agreement.id.alias("link_id"),
+            Agreement.ends_on,
+            Recipient.id.alias("recipient_id"),
+            Recipient.email,
+        )
+        .join(Recipient, on=(Recipient.id == Agreement.for_user))
+        .join(Reminder, JOIN.LEFT_OUTER, on=claimed)
+        .where(
+            Agreement.state == "agreed",
+            Agreement.ends_on >= today,
+            Agreement.ends_on <= today + dt.timedelta(days=AGREEMENT_WARNING_DAYS),
+            Recipient.active == True,  # noqa: E712
+            Reminder.id.is_null(),
+        )
+        .order_by(Agreement.id, Recipient.id)
+        .dicts()
+    )
+    return list(query)
 
 
 def _ico_rows(now: dt.datetime) -> list[dict]:
@@ -308,17 +390,29 @@ def due_reminders(kind: str, now: dt.datetime, base_url: str, confirm_after_days
     if kind == ICO_DEADLINE:
         return [_breach_due(row, base_url) for row in _ico_rows(now)]
     if kind == APPROVAL_NEEDED:
-        rows = _request_rows(kind, now, _asked, Removal.state == "requested")
-        return [_request_due(kind, row, base_url) for row in rows]
+        waiting = {"removal": "requested", "agreement": "asked"}
+        return [
+            _request_due(kind, subject_type, row, base_url)
+            for subject_type, model in REQUESTS.items()
+            for row in _request_rows(
+                kind, now, subject_type, _asked, model.state == waiting[subject_type]
+            )
+        ]
     if kind == DECIDED:
-        rows = _request_rows(
-            kind,
-            now,
-            _requester,
-            Removal.decided_by.is_null(False),
-            Removal.decided_at > now - DECISION_NEWS,
-        )
-        return [_request_due(kind, row, base_url) for row in rows]
+        return [
+            _request_due(kind, subject_type, row, base_url)
+            for subject_type, model in REQUESTS.items()
+            for row in _request_rows(
+                kind,
+                now,
+                subject_type,
+                _requester,
+                model.decided_by.is_null(False),
+                model.decided_at > now - DECISION_NEWS,
+            )
+        ]
+    if kind == AGREEMENT_ENDING:
+        return [_agreement_ending_due(row, base_url) for row in _agreement_ending_rows(now, today)]
     if kind == DUE_TOMORROW:
         rows = _removal_rows(kind, now, _holder, Removal.due_on == today + dt.timedelta(days=1))
     elif kind == OVERDUE:

@@ -39,6 +39,7 @@ def register_views(app: Flask) -> None:
         kiosk,
         records,
         register,
+        remote_working,
         whereabouts,
     )
 
@@ -54,6 +55,7 @@ def register_views(app: Flask) -> None:
         kiosk,
         boards,
         register,
+        remote_working,
         whereabouts,
     ):
         app.register_blueprint(module.bp)

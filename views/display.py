@@ -55,6 +55,11 @@ ENTITY_TIMELINE_LABELS = {
     ("dispatch", "confirm_delivered"): "Delivery confirmed",
     ("dispatch", "report_misdirected"): "Reported as sent to the wrong recipient",
     ("dispatch", "cancel"): "Dispatch cancelled",
+    ("remote_agreement", "ask"): "Asked to work remotely",
+    ("remote_agreement", "agree"): "Agreed",
+    ("remote_agreement", "decline"): "Declined",
+    ("remote_agreement", "withdraw"): "Withdrawn",
+    ("remote_agreement", "expire"): "Expired: the end date passed",
     ("breach", "report"): "Breach reported",
     ("breach", "record_police"): "Police details recorded",
     ("breach", "update_report"): "Report checked and corrected",
@@ -113,6 +118,8 @@ DETAIL_LABELS = {
     "where": "Where",
     "how": "How checked",
     "confirmed_on": "Checked on",
+    "ends_on": "Until",
+    "ended_on": "Ended on",
 }
 # Codes whose words depend on the field (a breach category "other" is not a purpose "other").
 VALUES_BY_FIELD = {

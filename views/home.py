@@ -12,6 +12,7 @@ from machines.removal import PURPOSES, STATE_LABELS
 from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.records import Removal
+from models.remote_working import RemoteAgreement
 from services import clock
 
 bp = Blueprint("home", __name__)
@@ -38,6 +39,7 @@ def index():
     # Anyone may be someone's line manager (a director is a line manager's): one count.
     pending = Removal.awaiting_approval_for(current_user).count()
     more_time = Removal.more_time_asked_of(current_user).count()
+    remote = RemoteAgreement.waiting_for(current_user).count()
     # Second checks: the /send page's own list, for those who may check (same team, not
     # the drafter: Dispatch.to_check; the checker roles: the dispatch machine's).
     to_check = (
@@ -56,6 +58,7 @@ def index():
         decisions=decisions,
         pending=pending,
         more_time=more_time,
+        remote=remote,
         to_check=to_check,
         in_breach_chain=current_user.can(Can.HANDLE_EVERY_BREACH),
         waiting=[

@@ -26,6 +26,7 @@ _ITEMS: list[tuple[str, str, tuple[str, ...], tuple[Can, ...] | None]] = [
     ),
     ("Board", "boards.board", ("boards.",), None),
     ("Send documents", "dispatches.start", ("dispatches.",), (Can.WORK_WITH_PAPERS,)),
+    ("Working remotely", "remote.index", ("remote.",), (Can.WORK_WITH_PAPERS,)),
     ("Breaches", "breaches.index", ("breaches.",), ()),
     ("Register", "register.index", ("register.",), None),
 ]

@@ -24,6 +24,7 @@ from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.people import User, UserRole
 from models.records import Record, Removal, approvers_of
+from models.remote_working import RemoteAgreement
 from models.transitions import apply_transition, enabled_event_ids
 from services import clock
 from views.access import requires
@@ -432,11 +433,13 @@ def approvals():
     # decide (Removal.awaiting_approval_for), which for most people is nothing.
     pending = list(Removal.awaiting_approval_for(current_user).limit(100))
     more_time = list(Removal.more_time_asked_of(current_user).limit(100))
+    remote = list(RemoteAgreement.waiting_for(current_user).limit(100))
     return render_template(
         "records/approvals.html",
         title="Requests to approve",
         pending=pending,
         more_time=more_time,
+        remote=remote,
         purposes=dict(PURPOSES),
     )
 

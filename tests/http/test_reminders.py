@@ -219,7 +219,7 @@ def test_overdue_papers_notify_the_holder_and_their_line_manager_once(mail_app, 
     assert inbox.received() == []
     assert output.strip() == (
         "Reminders sent: 0 ICO deadline, 0 confirm location, 0 overdue, 0 due tomorrow, "
-        "0 waiting for approval, 0 request decided."
+        "0 waiting for approval, 0 request decided, 0 agreement ending."
     )
 
 
@@ -340,7 +340,7 @@ def test_running_twice_sends_nothing_new(mail_app, inbox, staff):
     first = run_ok(mail_app)
     assert first.strip() == (
         "Reminders sent: 2 ICO deadline, 1 confirm location, 4 overdue, 1 due tomorrow, "
-        "0 waiting for approval, 0 request decided."
+        "0 waiting for approval, 0 request decided, 0 agreement ending."
     )
     sent = sorted(inbox.received())
     assert len(sent) == 8
@@ -670,3 +670,52 @@ def test_confirmed_whereabouts_hold_off_the_task_and_restart_the_ladder(
         r'id="location-tasks"[^>]*>(.*?)</ul>', lina.get("/board").get_data(as_text=True), re.S
     )
     assert tasks and "whereabouts last confirmed" in tasks.group(1)
+
+
+# -- Remote working agreements ------------------------------------------------------------------
+
+
+def test_an_ask_to_work_remotely_is_news_to_the_approver_and_its_end_to_the_person(
+    mail_app, inbox, staff, new_web
+):
+    from models.remote_working import RemoteAgreement
+
+    pat, lina = new_web(), new_web()
+    pat.sign_in("pat")
+    lina.sign_in("lina")
+    pat.get("/remote-working/new")
+    asked = pat.post(
+        "/remote-working/new",
+        {"where": "Home", "why": "Court report", **days_from_today("ends_on", 5)},
+    )
+    assert asked.status_code == 303
+    agreement = RemoteAgreement.select().get()
+    run_ok(mail_app)
+    assert inbox.received() == [
+        (email(staff["lina"]), "Safekeep: a request waits for your decision")
+    ]
+    body = _body(inbox.to(email(staff["lina"]))[0])
+    assert "A request to work remotely is waiting for your decision." in body
+    assert f"{BASE_URL}/remote-working/{agreement.id}\n" in body
+    inbox.clear()
+    lina.get(f"/remote-working/{agreement.id}")
+    agreed = lina.post(f"/remote-working/{agreement.id}/agree", {"version": agreement.version})
+    assert agreed.status_code == 303
+    run_ok(mail_app)
+    assert inbox.received() == [(email(staff["pat"]), "Safekeep: your request has been decided")]
+    inbox.clear()
+    days_later(1)  # four days left: nothing yet
+    run_ok(mail_app)
+    assert inbox.received() == []
+    days_later(1)  # three days left
+    assert "1 agreement ending" in run_ok(mail_app)
+    assert inbox.received() == [
+        (email(staff["pat"]), "Safekeep: your remote working agreement ends soon")
+    ]
+    msg = inbox.to(email(staff["pat"]))[0]
+    assert f"{BASE_URL}/remote-working/{agreement.id}\n" in _body(msg)
+    assert "Court report" not in str(msg)  # a date and a link, nothing of what was asked
+    inbox.clear()
+    days_later(1)
+    run_ok(mail_app)
+    assert inbox.received() == []  # once
