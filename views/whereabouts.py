@@ -13,13 +13,13 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from flask import Blueprint, Response, abort, render_template, request, stream_with_context, url_for
+from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_login import current_user
 from wtforms.validators import ValidationError
 
 from machines.common import whole_number
 from machines.permissions import Can
-from models.base import MAX_ID
+from models.base import MAX_ID, db
 from models.people import Team, User
 from models.records import WHEREABOUTS, Record, Removal, whereabouts_is
 from services import clock
@@ -161,6 +161,21 @@ CSV_HEADER = [
 
 
 def _csv_rows(query, today) -> Iterator[str]:
+    """The CSV a chunk at a time, read after the view has returned (and, on PostgreSQL, after
+    the request gave its connection back): so it takes a connection of its own when it needs
+    one and gives it back at the end, or when the download is abandoned (the server closes
+    the body). It needs nothing else of the request."""
+    opened_here = db.is_closed()
+    if opened_here:
+        db.connect()
+    try:
+        yield from _csv_chunks(query, today)
+    finally:
+        if opened_here:
+            db.close()
+
+
+def _csv_chunks(query, today) -> Iterator[str]:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_HEADER)
@@ -202,7 +217,7 @@ def export():
     query = _records(filters, teams).order_by(Team.name, Record.case_id, Record.id)
     today = clock.uk_today()
     return Response(
-        stream_with_context(_csv_rows(query, today)),
+        _csv_rows(query, today),
         mimetype="text/csv",
         headers={"Content-Disposition": f"attachment; filename=records-{today}.csv"},
     )

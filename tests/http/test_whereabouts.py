@@ -103,8 +103,8 @@ def test_the_team_sees_where_each_of_its_records_is(cast, records):
     day = lambda d: f"{d.day} {d:%B %Y}"  # noqa: E731
     today = day(clock.uk_today())
     assert found == {
-        "Never out": "In the office In the office",
-        "Back in the office": "In the office In the office",
+        "Never out": "In the office",
+        "Back in the office": "In the office",
         "Asked for": "In the office In the office, asked for by Pat Tester",
         "Out with Pat": f"Out of the office Out with Pat Tester until {day(due(4))}",
         "Overdue with Pat": f"Out of the office Out with Pat Tester until {day(due(-2))}, "
