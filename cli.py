@@ -140,6 +140,63 @@ def init_app(app: Flask) -> None:
             sys.exit(1)
         click.echo(f"Audit chain intact: {checked} events checked.")
 
+    @app.cli.command("backup")
+    @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--force", is_flag=True, help="Overwrite PATH if it exists")
+    def backup_command(path: Path, force: bool) -> None:
+        """Copy the SQLite database to PATH while the app runs, and check the copy."""
+        from models.base import is_postgres
+        from services.backup import BackupError, backup
+
+        if is_postgres():
+            raise click.ClickException(
+                "This database is PostgreSQL: back it up with pg_dump, for example "
+                'pg_dump --format=custom --file=safekeep.dump "$DATABASE_URL" '
+                "(README: Backups)."
+            )
+        try:
+            done = backup(path, overwrite=force)
+        except BackupError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(
+            f"Backed up to {done.path} ({done.size:,} bytes): integrity ok, audit chain "
+            f"intact ({done.audit_events} events)."
+        )
+
+    @app.cli.command("restore")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--replace", is_flag=True, help="Overwrite a database that has tables")
+    def restore_command(path: Path, replace: bool) -> None:
+        """Check a backup made by `backup` and copy it into the configured SQLite database."""
+        from models.base import is_postgres
+        from services.backup import BackupError, restore
+
+        if is_postgres():
+            raise click.ClickException(
+                "This database is PostgreSQL: restore with pg_restore (README: Backups)."
+            )
+        try:
+            done = restore(path, replace=replace)
+        except BackupError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"Restored {path} (schema version {done.schema_version}).")
+        click.echo("Next: flask --app app db-upgrade, then flask --app app audit-verify.")
+
+    @app.cli.command("apply-retention")
+    @click.option("--dry-run", is_flag=True, help="Count what is due, change nothing")
+    def apply_retention_command(dry_run: bool) -> None:
+        """Erase the free text of cases, removals and dispatches past RETENTION_YEARS (audited)."""
+        from services.retention import apply_retention
+
+        result = apply_retention(clock.now(), app.config["RETENTION_YEARS"], dry_run=dry_run)
+        if dry_run:
+            click.echo(
+                f"Due (nothing changed): {result.breaches} breach cases, {result.removals} "
+                f"removals, {result.dispatches} dispatches, {result.audit_events} audit events."
+            )
+            return
+        click.echo(result.summary())
+
     @app.cli.command("send-reminders")
     def send_reminders_command() -> None:
         """Email the reminders now due, each once however many servers run this (for cron)."""

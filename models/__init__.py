@@ -4,6 +4,7 @@ from models.audit import AuditEvent
 from models.base import SchemaVersion
 from models.breaches import Breach, Notification
 from models.dispatches import Dispatch
+from models.heartbeat import Heartbeat
 from models.migrations import latest, upgrade
 from models.people import KioskFailure, Team, User, UserRole, UserSession
 from models.records import Record, Removal
@@ -25,6 +26,7 @@ ALL_MODELS = [
     Notification,
     Reminder,
     RemoteAgreement,
+    Heartbeat,
 ]
 
 # The version the numbered steps reach (models/migrations.py says how to add one).

@@ -4,6 +4,14 @@ Each event stores the SHA-256 of the previous event's hash plus its own canonica
 so editing or deleting any row breaks the chain from that row on (`flask audit-verify`).
 Appends are serialised so two concurrent transitions can never fork the chain: SQLite's
 IMMEDIATE transactions already hold the write lock; PostgreSQL takes an advisory lock.
+
+Retention (services/retention.py) may later replace an event's summary with the part the
+policy keeps. That event's own hash can then no longer be recomputed, so the run that erased
+it vouches for it instead: the erased event names the run (`erased_by`), and the run, an
+ordinary event appended after it, records a digest of every event it erased as they are now
+(id, hash and canonical content). Verification checks an erased event's link as always, and
+its content against the run's digest; changing an erased event, or marking an untouched one
+as erased, no longer matches the digest.
 """
 
 from __future__ import annotations
@@ -18,6 +26,10 @@ from models.base import AUDIT_LOCK_KEY, BaseModel, db, is_postgres
 from models.people import User
 
 GENESIS = "0" * 64
+
+# The event a retention run appends (services/retention.py); verify_chain checks its digest.
+RETENTION_ENTITY = "retention"
+RETENTION_EVENT = "apply_retention"
 
 
 def _canonical(event: AuditEvent) -> str:
@@ -52,6 +64,9 @@ class AuditEvent(BaseModel):
     summary = TextField(default="{}")  # JSON of what was entered; never service-user names
     prev_hash = CharField(max_length=64)
     hash = CharField(max_length=64, unique=True)
+    # The retention run (an event later in the chain) that erased this event's summary;
+    # not part of the hashed content (see verify_chain and services/retention.py).
+    erased_by = IntegerField(null=True)
 
     class Meta:
         indexes = ((("entity_type", "entity_id", "id"), False),)
@@ -112,22 +127,55 @@ class AuditEvent(BaseModel):
         )
 
 
+class ErasedDigest:
+    """The digest a retention run records of the events it erased, built in id order."""
+
+    def __init__(self):
+        self._sha = hashlib.sha256()
+        self.count = 0
+        self.first: AuditEvent | None = None
+
+    def add(self, event: AuditEvent) -> None:
+        self._sha.update(f"{event.id}:{event.hash}:{_canonical(event)}\n".encode())
+        self.count += 1
+        self.first = self.first or event
+
+    def hexdigest(self) -> str:
+        return self._sha.hexdigest()
+
+
 def verify_chain(batch: int = 2000) -> tuple[int, AuditEvent | None, str]:
     """Walk the chain in id order; return (events checked, first broken event, why)."""
     prev = GENESIS
     checked = 0
     last_id = 0
+    erased: dict[int, ErasedDigest] = {}  # retention run id -> the events naming it so far
     while True:
         rows = list(
             AuditEvent.select().where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
         )
         if not rows:
+            if erased:
+                run, digest = next(iter(erased.items()))
+                return checked, digest.first, f"it names event {run} as its retention run"
             return checked, None, ""
         for row in rows:
             if row.prev_hash != prev:
                 return checked, row, "its link to the previous event does not match"
-            if chain_hash(prev, row) != row.hash:
+            if row.erased_by is not None:
+                if row.erased_by <= row.id:
+                    return checked, row, "it names an earlier event as its retention run"
+                erased.setdefault(row.erased_by, ErasedDigest()).add(row)
+            elif chain_hash(prev, row) != row.hash:
                 return checked, row, "its content does not match its hash"
+            if row.event == RETENTION_EVENT and row.entity_type == RETENTION_ENTITY:
+                digest = erased.pop(row.id, ErasedDigest())
+                details = row.details
+                if (details.get("audit_events"), details.get("erased_digest")) != (
+                    digest.count,
+                    digest.hexdigest(),
+                ):
+                    return checked, row, "the events it erased do not match its record of them"
             prev = row.hash
             checked += 1
             last_id = row.id

@@ -111,6 +111,8 @@ class Breach(VersionedModel):
     report_complete = BooleanField(default=False)
     lessons_learned = TextField(null=True)
     closed_at = DateTimeField(null=True)
+    # When its free text was erased under the retention policy (services/retention.py).
+    erased_at = DateTimeField(null=True)
 
     class Meta:
         indexes = ((("team", "state"), False),)

@@ -37,6 +37,8 @@ class Dispatch(VersionedModel):
     cancelled_by = ForeignKeyField(User, null=True)
     cancelled_at = DateTimeField(null=True)
     cancel_reason = TextField(null=True)
+    # When its free text was erased under the retention policy (services/retention.py).
+    erased_at = DateTimeField(null=True)
 
     class Meta:
         indexes = ((("team", "state"), False),)

@@ -256,7 +256,22 @@ def _user_profession(m: Migration) -> None:
     m.add_column("user", "profession", CharField(null=True))
 
 
-@step(4, "removal.approval_route: who a request asked to agree it (own, team, fallback)")
+@step(4, "heartbeat: the row /healthz rewrites to show the database takes writes")
+def _heartbeat(m: Migration) -> None:
+    class Heartbeat(m.Model):
+        at = DateTimeField()
+
+    m.create_tables(Heartbeat)
+
+
+@step(5, "retention: erased_at on breach, removal and dispatch; erased_by on audit_event")
+def _retention(m: Migration) -> None:
+    for table in ("breach", "removal", "dispatch"):
+        m.add_column(table, "erased_at", DateTimeField(null=True))
+    m.add_column("audit_event", "erased_by", IntegerField(null=True))
+
+
+@step(6, "removal.approval_route: who a request asked to agree it (own, team, fallback)")
 def _removal_approval_route(m: Migration) -> None:
     m.add_column("removal", "approval_route", CharField(null=True, max_length=20))
     # Requests already waiting keep an approver: their line manager when they have one, else
@@ -267,7 +282,7 @@ def _removal_approval_route(m: Migration) -> None:
     )
 
 
-@step(5, "removal: more time and confirmed whereabouts; reminder.round restarts the ladder")
+@step(7, "removal: more time and confirmed whereabouts; reminder.round restarts the ladder")
 def _removal_extension_and_location(m: Migration) -> None:
     class User(m.Model):
         pass
@@ -294,7 +309,7 @@ def _removal_extension_and_location(m: Migration) -> None:
     )
 
 
-@step(6, "removal.witnessed_by: the member of staff who saw the papers destroyed")
+@step(8, "removal.witnessed_by: the member of staff who saw the papers destroyed")
 def _removal_witnessed_by(m: Migration) -> None:
     class User(m.Model):
         pass
@@ -302,7 +317,7 @@ def _removal_witnessed_by(m: Migration) -> None:
     m.add_column("removal", "witnessed_by_id", ForeignKeyField(User, null=True, field=User.id))
 
 
-@step(7, "removal.returned_by: who brought the papers back (a colleague, at the kiosk)")
+@step(9, "removal.returned_by: who brought the papers back (a colleague, at the kiosk)")
 def _removal_returned_by(m: Migration) -> None:
     class User(m.Model):
         pass
@@ -310,7 +325,7 @@ def _removal_returned_by(m: Migration) -> None:
     m.add_column("removal", "returned_by_id", ForeignKeyField(User, null=True, field=User.id))
 
 
-@step(8, "remote_agreement: agreements to work on records remotely, until a date")
+@step(10, "remote_agreement: agreements to work on records remotely, until a date")
 def _remote_agreement(m: Migration) -> None:
     class Team(m.Model):
         pass

@@ -167,6 +167,8 @@ class Removal(VersionedModel):
     # extension or confirmation starts a new round of them (services/reminders.py).
     ladder_from = DateField(null=True)
     reminder_round = IntegerField(default=0)
+    # When its free text was erased under the retention policy (services/retention.py).
+    erased_at = DateTimeField(null=True)
 
     class Meta:
         indexes = ((("team", "state", "due_on"), False), (("for_user", "state"), False))

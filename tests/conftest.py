@@ -44,84 +44,94 @@ def _pg_bin() -> Path | None:
     return Path(found[-1]).parent if found else None
 
 
-@pytest.fixture(scope="session")
-def postgres_server():
-    """Start PostgreSQL for this test run (as the postgres user when run as root); stop after."""
+class PostgresServer:
+    """A PostgreSQL server of our own in a temporary directory, on a loopback port.
+
+    Run as the postgres user when we are root (initdb and pg_ctl refuse root). `stop` and
+    `start` again keep the data and the port, as a real server's restart does.
+    """
+
+    def __init__(self, bindir: Path, database: str = "safekeep_test"):
+        self.bindir = bindir
+        self.database = database
+        self.dir = Path(tempfile.mkdtemp(prefix="safekeep-pg-"))
+        self.run_as: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+            self.run_as = ["runuser", "-u", "postgres", "--"]
+        self.port = _free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+        subprocess.run(
+            [
+                *self.run_as,
+                str(bindir / "initdb"),
+                *("-D", str(self.dir / "data"), "-U", "postgres", "--auth=trust"),
+                *("--no-sync", "-E", "UTF8"),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        self.start()
+        self.psql(f"CREATE DATABASE {database}", database="postgres")
+
+    def _pg_ctl(self, *args: str, check: bool = True) -> None:
+        subprocess.run(
+            [*self.run_as, str(self.bindir / "pg_ctl"), "-D", str(self.dir / "data"), *args],
+            check=check,
+            capture_output=True,
+        )
+
+    def start(self) -> None:
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir} -c fsync=off"
+        self._pg_ctl("-o", options, "-l", str(self.dir / "log"), "-w", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server; "fast" ends every client connection, as a restart does."""
+        self._pg_ctl("-m", mode, "-w", "stop")
+
+    def psql(self, sql: str, database: str | None = None) -> str:
+        return subprocess.run(
+            [
+                *("psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres"),
+                *("-d", database or self.database, "-At", "-c", sql),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+
+    def remove(self) -> None:
+        self._pg_ctl("-m", "immediate", "stop", check=False)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def pg_bin_or_skip() -> Path:
     bindir = _pg_bin()
     if bindir is None:
         if os.environ.get("CI"):
             pytest.fail("PostgreSQL is not installed: `make test` installs it (apt-get postgresql)")
         pytest.skip("PostgreSQL server binaries not installed")
-    datadir = Path(tempfile.mkdtemp(prefix="safekeep-pg-"))
-    run_as: list[str] = []
-    if os.geteuid() == 0:
-        shutil.chown(datadir, "postgres", "postgres")
-        run_as = ["runuser", "-u", "postgres", "--"]
-    port = _free_port()
-    subprocess.run(
-        [
-            *run_as,
-            str(bindir / "initdb"),
-            "-D",
-            str(datadir / "data"),
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "--no-sync",
-            "-E",
-            "UTF8",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {datadir} -c fsync=off"
-    subprocess.run(
-        [
-            *run_as,
-            str(bindir / "pg_ctl"),
-            "-D",
-            str(datadir / "data"),
-            "-o",
-            options,
-            "-l",
-            str(datadir / "log"),
-            "-w",
-            "start",
-        ],
-        check=True,
-        capture_output=True,
-    )
+    return bindir
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """Start PostgreSQL for this test run and stop it afterwards; its URL."""
+    server = PostgresServer(pg_bin_or_skip())
     try:
-        subprocess.run(
-            [
-                "psql",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "-U",
-                "postgres",
-                "-c",
-                "CREATE DATABASE safekeep_test",
-            ],
-            check=True,
-            capture_output=True,
-        )
-        yield f"postgresql://postgres@127.0.0.1:{port}/safekeep_test"
+        yield server.url
     finally:
-        subprocess.run(
-            [
-                *run_as,
-                str(bindir / "pg_ctl"),
-                "-D",
-                str(datadir / "data"),
-                "-m",
-                "immediate",
-                "stop",
-            ],
-            capture_output=True,
-        )
-        shutil.rmtree(datadir, ignore_errors=True)
+        server.remove()
+
+
+@pytest.fixture
+def private_postgres():
+    """A PostgreSQL server for one test alone, which it may stop and restart."""
+    server = PostgresServer(pg_bin_or_skip())
+    try:
+        yield server
+    finally:
+        server.remove()
 
 
 def _empty_postgres(url: str) -> None:
@@ -138,7 +148,9 @@ def make_app(backend: str, tmp_path: Path, request, **config):
 
     settings = {"TESTING": True, "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": True}
     if backend == "postgres":
-        settings["DATABASE_URL"] = request.getfixturevalue("postgres_server")
+        settings["DATABASE_URL"] = config.get("DATABASE_URL") or request.getfixturevalue(
+            "postgres_server"
+        )
     else:
         settings["SQLITE_PATH"] = str(tmp_path / "safekeep.db")
     settings.update(config)

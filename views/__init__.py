@@ -14,7 +14,7 @@ from views.htmx import client_redirect, current_page, fragment_elsewhere, is_htm
 from views.navigation import nav_items
 
 # Endpoints anyone may reach without signing in.
-PUBLIC_ENDPOINTS = {"auth.sign_in", "health.healthz", "static"}
+PUBLIC_ENDPOINTS = {"auth.sign_in", "accessibility.statement", "health.healthz", "static"}
 
 ERROR_PAGES = {
     400: ("Your form could not be sent", "errors/400.html"),
@@ -23,11 +23,13 @@ ERROR_PAGES = {
     405: ("Page not found", "errors/404.html"),
     409: ("Someone else has changed this", "errors/409.html"),
     500: ("Sorry, there is a problem with the service", "errors/500.html"),
+    503: ("Sorry, the service is unavailable", "errors/503.html"),
 }
 
 
 def register_views(app: Flask) -> None:
     from views import (
+        accessibility,
         account,
         auth,
         boards,
@@ -40,11 +42,13 @@ def register_views(app: Flask) -> None:
         records,
         register,
         remote_working,
+        unavailable,
         whereabouts,
     )
 
     del breach_reports  # its routes join the breaches blueprint
     for module in (
+        accessibility,
         auth,
         account,
         health,
@@ -77,13 +81,16 @@ def register_views(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
+    unavailable.init_app(app)  # database outages: 503, never the 500 above
 
 
-# A kiosk account reaches the kiosk screens and nothing else.
-KIOSK_ENDPOINTS = {"auth.sign_out", "health.healthz", "static"}
+# A kiosk account reaches the kiosk screens and nothing else (but the accessibility statement).
+KIOSK_ENDPOINTS = {"auth.sign_out", "accessibility.statement", "health.healthz", "static"}
 
 
 def _require_sign_in():
+    if request.endpoint == "static":
+        return None  # public, and asking who is signed in would cost a query per file
     if current_user.is_authenticated:
         if current_user.can(Can.KIOSK_DEVICE) and not (
             request.endpoint in KIOSK_ENDPOINTS or (request.endpoint or "").startswith("kiosk.")
@@ -143,7 +150,7 @@ def _kiosk_account() -> bool:
 def render_error(status: int, message: str | None = None):
     title, template = ERROR_PAGES.get(status, ERROR_PAGES[500])
     if is_htmx():
-        body = render_template("errors/_alert.html", title=title, message=message)
+        body = render_template("errors/_alert.html", title=title, message=message, status=status)
         return fragment_elsewhere(body, status, "#app-alerts")
     context = {"title": title, "message": message}
     if _kiosk_account():

@@ -146,4 +146,5 @@ def board():
     }
     if targets("board-body"):
         return render_template("boards/_board_body.html", **context)
-    return render_template("boards/board.html", title="Team board", **context)
+    title = f"Team board: {team.name}" if team else "Board: every team"
+    return render_template("boards/board.html", title=title, **context)

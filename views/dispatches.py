@@ -23,6 +23,7 @@ from models.dispatches import Dispatch
 from models.records import Record
 from models.transitions import enabled_event_ids
 from services import clock
+from views.display import event_words
 from views.forms import FormErrors, id_arg
 from views.forms.dispatches import EVENT_FORMS, DraftDispatch
 from views.htmx import is_htmx
@@ -201,8 +202,11 @@ def transition(dispatch_id: int, event: str):
     errors, form, status = outcome.errors, outcome.typed, outcome.status
     fresh = Dispatch.get_by_id(dispatch_id)
     if is_htmx():
+        done_words = None if errors else event_words("dispatch", event)
         return render_template(
-            "dispatches/_status_panel.html", **_panel_context(fresh, errors, form)
+            "dispatches/_status_panel.html",
+            outcome=done_words,
+            **_panel_context(fresh, errors, form),
         ), status
     if errors:
         return _render_page(fresh, errors, form, status)

@@ -73,10 +73,15 @@ ENTITY_TIMELINE_LABELS = {
 }
 
 
+def event_words(entity_type: str, event: str) -> str:
+    """A person's words for a change: its timeline entry, and what a panel says once done."""
+    label = ENTITY_TIMELINE_LABELS.get((entity_type, event))
+    return label or TIMELINE_LABELS.get(event, event.replace("_", " ").capitalize())
+
+
 def timeline_label(event) -> str:
     """A person's words for an audit event."""
-    label = ENTITY_TIMELINE_LABELS.get((event.entity_type, event.event))
-    return label or TIMELINE_LABELS.get(event.event, event.event.replace("_", " ").capitalize())
+    return event_words(event.entity_type, event.event)
 
 
 # Audit summaries store field names and codes; the timeline shows them in words.

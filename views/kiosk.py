@@ -79,7 +79,7 @@ def index():
     person = kiosk_person()
     return render_template(
         "kiosk/index.html",
-        title="Kiosk",
+        title="Scan a label" if person else "Identify yourself",
         person=person,
         errors={},
         done=request.args.get("done"),
@@ -118,7 +118,7 @@ def identify():
         return (
             render_template(
                 "kiosk/index.html",
-                title="Kiosk",
+                title="Identify yourself",
                 person=None,
                 errors=errors,
                 staff_number=form.staff_number.typed,
@@ -206,7 +206,9 @@ def scan():
     if not errors and record is None:
         errors.add("label_code", "No record of this team has that label code")
     if errors:
-        return render_template("kiosk/index.html", title="Kiosk", person=person, errors=errors), 422
+        return render_template(
+            "kiosk/index.html", title="Scan a label", person=person, errors=errors
+        ), 422
     return _render_record(person, record)
 
 
@@ -222,7 +224,7 @@ def _render_record(
         events = [e for e in enabled if e in KIOSK_EVENTS]
     return render_template(
         "kiosk/record.html",
-        title="Kiosk",
+        title=record.description,
         person=person,
         record=record,
         removal=removal,

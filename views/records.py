@@ -28,7 +28,7 @@ from models.remote_working import RemoteAgreement
 from models.transitions import apply_transition, enabled_event_ids
 from services import clock
 from views.access import requires
-from views.display import timeline_by, uk_date, where_now
+from views.display import event_words, timeline_by, uk_date, where_now
 from views.forms import FormErrors
 from views.forms.records import EVENT_FORMS, AddRecord, FindRecord, RequestRemoval
 from views.htmx import is_htmx
@@ -411,7 +411,9 @@ def transition(removal_id: int, event: str):
     errors, form, status = outcome.errors, outcome.typed, outcome.status
     if is_htmx():
         context = _panel_context(record, errors, form)
-        panel = render_template("records/_status_panel.html", **context)
+        # Say what was done: the success banner takes the focus, so it is read out.
+        done_words = None if errors else event_words("removal", event)
+        panel = render_template("records/_status_panel.html", outcome=done_words, **context)
         if errors:
             return panel, status
         # The history and timeline changed too: send them, swapped out of band.

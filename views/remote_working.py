@@ -20,7 +20,7 @@ from models.records import approvers_of
 from models.remote_working import RemoteAgreement
 from models.transitions import Forbidden, Refused, apply_transition, check_transition
 from services import clock
-from views.display import uk_date
+from views.display import event_words, uk_date
 from views.forms import FormErrors
 from views.forms.remote_working import EVENT_FORMS, Ask
 from views.htmx import is_htmx
@@ -207,8 +207,11 @@ def transition(agreement_id: int, event: str):
         )
     fresh = RemoteAgreement.get_by_id(agreement_id)
     if is_htmx():
+        done_words = None if outcome.errors else event_words("remote_agreement", event)
         return render_template(
-            "remote/_status_panel.html", **_panel_context(fresh, outcome.errors, outcome.typed)
+            "remote/_status_panel.html",
+            outcome=done_words,
+            **_panel_context(fresh, outcome.errors, outcome.typed),
         ), outcome.status
     if outcome.errors:
         return _render_page(fresh, outcome.errors, outcome.typed, outcome.status)

@@ -25,6 +25,7 @@ import argparse
 import contextlib
 import gzip
 import http.client
+import json
 import math
 import os
 import re
@@ -261,6 +262,16 @@ class Load:
     @property
     def errors(self) -> int:
         return sum(self.not_ok.values())
+
+
+def _warning_or_worse(line: str) -> bool:
+    """A log line to show: the app logs each request at INFO (JSON), as in production."""
+    if not line.strip():
+        return False
+    try:
+        return json.loads(line).get("level") not in ("DEBUG", "INFO")
+    except (ValueError, AttributeError):
+        return True  # not one of ours: show it
 
 
 class Gunicorn:
@@ -598,7 +609,7 @@ def run_throughput(
             print(f"  {'together':<10} {'':>7} {'':>10} {'':>10} {mb(total_pss):>10}")
         if server.process.poll() is None and len(server.workers()) != WORKERS:
             print(f"  (gunicorn has {len(server.workers())} workers, not {WORKERS})")
-        logged = [line for line in server.log_lines() if line.strip()]
+        logged = [line for line in server.log_lines() if _warning_or_worse(line)]
         if logged:
             print(f"\ngunicorn logged {len(logged)} lines at warning level or above; the last:")
             for line in logged[-10:]:

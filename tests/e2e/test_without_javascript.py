@@ -499,10 +499,15 @@ def test_a_court_removal_is_requested_and_taken_out_by_keyboard_alone(browser, b
     keys.tab_to(re.compile(r"^Take out$"))
     keys.press("Enter")
     expect(status).to_contain_text("Out of the office")
-    # The button pressed is gone with the old panel: focus moves to the new panel's heading
-    # (not the page body), so a screen reader announces what changed and Tab goes on from it.
-    expect(page.locator("#status-heading")).to_be_focused()
+    # The button pressed is gone with the old panel: focus moves to the success banner in the
+    # new panel (not the page body), so a screen reader announces what was done, and Tab
+    # goes on from there to the panel's next control.
+    banner = status.locator(".govuk-notification-banner")
+    expect(banner).to_be_focused()
+    expect(banner).to_contain_text("Papers taken out, safeguards confirmed")
     check_accessibility(page)
+    keys.press("Tab")
+    expect(status.get_by_role("button", name="Return papers")).to_be_focused()
     removal = Removal.get(Removal.record == record)
     assert removal.state == "out"
     assert len(keys.seen) > 15, keys.seen  # every control passed on the way was checked

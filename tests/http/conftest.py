@@ -47,11 +47,17 @@ class _PageChecker(HTMLParser):
         self.title = ""
         self._in_title = False
         self.forms: list[dict] = []
+        self.footer_links: list[str] = []
+        self._footer_depth = 0
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if "id" in attrs:
             self.ids.append(attrs["id"])
+        if tag == "footer":
+            self._footer_depth += 1
+        if tag == "a" and self._footer_depth:
+            self.footer_links.append(attrs.get("href", ""))
         if tag == "title":
             self._in_title = True
         if tag == "form":
@@ -60,6 +66,8 @@ class _PageChecker(HTMLParser):
     def handle_endtag(self, tag):
         if tag == "title":
             self._in_title = False
+        if tag == "footer":
+            self._footer_depth -= 1
 
     def handle_data(self, data):
         if self._in_title:
@@ -93,6 +101,8 @@ class Web:
             assert "Safekeep" in checker.title, f"{url}: page title missing the service name"
             duplicates = {i for i in checker.ids if checker.ids.count(i) > 1}
             assert not duplicates, f"{url}: duplicate ids {duplicates}"
+            # The 2018 Accessibility Regulations: the statement is linked from every page.
+            assert "/accessibility" in checker.footer_links, f"{url}: no accessibility statement"
             for form in checker.forms:
                 if form.get("method", "get").lower() == "post":
                     assert "csrf_token" in html

@@ -211,7 +211,7 @@ def test_polling_returns_only_the_fragment(web, board):
     web.sign_in("lina")
     page = web.get("/board")
     full = page.get_data(as_text=True)
-    assert 'hx-trigger="every 30s"' in full and 'id="board-body"' in full
+    assert 'hx-trigger="every 30s, board-refresh"' in full and 'id="board-body"' in full
     # Not a live region: a screen reader would read the whole board again at every poll.
     assert "aria-live" not in re.search(r'<div id="board-body"[^>]*>', full).group(0)
     response = web.get("/board", headers=BOARD_FRAGMENT)

@@ -339,8 +339,9 @@ def _fill(rule) -> str:
     )
 
 
-def test_signed_out_every_page_but_sign_in_healthz_and_static_goes_to_sign_in(app, client, staff):
-    public = {"auth.sign_in", "health.healthz", "static"}
+def test_signed_out_every_page_but_the_public_ones_goes_to_sign_in(app, client, staff):
+    # Sign-in, the accessibility statement (the 2018 Regulations), healthz, static files.
+    public = {"auth.sign_in", "accessibility.statement", "health.healthz", "static"}
     token = csrf_from(client.get("/sign-in").get_data(as_text=True))
     checked = 0
     for rule in app.url_map.iter_rules():
