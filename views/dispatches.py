@@ -27,7 +27,7 @@ from views.display import event_words
 from views.forms import FormErrors, id_arg
 from views.forms.dispatches import EVENT_FORMS, DraftDispatch
 from views.htmx import is_htmx
-from views.transitions import Lifecycle, carried_fields, run_event
+from views.transitions import Lifecycle, carried_fields, done_words, run_event
 
 bp = Blueprint("dispatches", __name__)
 
@@ -132,15 +132,16 @@ def _panel_context(dispatch: Dispatch, errors=None, form=None) -> dict:
 @bp.get("/dispatches/<int:dispatch_id>")
 def show(dispatch_id: int):
     dispatch = _dispatch_or_404(dispatch_id)
-    return _render_page(dispatch)
+    return _render_page(dispatch, outcome=done_words("dispatch", EVENT_LABELS))
 
 
-def _render_page(dispatch: Dispatch, errors=None, form=None, status=200):
+def _render_page(dispatch: Dispatch, errors=None, form=None, status=200, outcome=None):
     timeline = list(AuditEvent.for_entity("dispatch", dispatch.id).order_by(AuditEvent.id.desc()))
     return render_template(
         "dispatches/show.html",
         title=f"Dispatch {dispatch.id}",
         timeline=timeline,
+        outcome=outcome,
         **_panel_context(dispatch, errors, form),
     ), status
 
@@ -210,4 +211,4 @@ def transition(dispatch_id: int, event: str):
         ), status
     if errors:
         return _render_page(fresh, errors, form, status)
-    return redirect(url_for("dispatches.show", dispatch_id=dispatch_id), code=303)
+    return redirect(url_for("dispatches.show", dispatch_id=dispatch_id, done=event), code=303)

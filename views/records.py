@@ -33,7 +33,7 @@ from views.forms import FormErrors
 from views.forms.records import EVENT_FORMS, AddRecord, FindRecord, RequestRemoval
 from views.htmx import is_htmx
 from views.paging import page_of
-from views.transitions import Lifecycle, carried_fields, run_event
+from views.transitions import Lifecycle, carried_fields, done_words, run_event
 
 bp = Blueprint("records", __name__)
 # Every timeline (records, dispatches, breaches) says who, for whom and at which kiosk.
@@ -177,7 +177,7 @@ def _timeline(record: Record):
 @bp.get("/records/<int:record_id>")
 def show(record_id: int):
     record = _record_or_404(record_id)
-    return _render_record_page(record)
+    return _render_record_page(record, outcome=done_words("removal", EVENT_LABELS))
 
 
 def _history_context(record: Record) -> dict:
@@ -192,7 +192,9 @@ def _history_context(record: Record) -> dict:
     }
 
 
-def _render_record_page(record: Record, errors=None, form=None, status: int = 200):
+def _render_record_page(
+    record: Record, errors=None, form=None, status: int = 200, outcome: str | None = None
+):
     context = {**_panel_context(record, errors, form), **_history_context(record)}
     dispatches = list(Dispatch.for_case(current_user, record.case_id).limit(20))
     return render_template(
@@ -202,6 +204,7 @@ def _render_record_page(record: Record, errors=None, form=None, status: int = 20
         dispatch_states=DISPATCH_STATES,
         dispatch_methods=dict(METHODS),
         can_send=current_user.team_id is not None and current_user.can(Can.WORK_WITH_PAPERS),
+        outcome=outcome,
         **context,
     ), status
 
@@ -423,7 +426,8 @@ def transition(removal_id: int, event: str):
         return panel + history, status
     if errors:
         return _render_record_page(record, errors, form, status)
-    return redirect(url_for("records.show", record_id=record.id), code=303)
+    # The page says what was done (as the htmx panel does): the event's id, nothing personal.
+    return redirect(url_for("records.show", record_id=record.id, done=event), code=303)
 
 
 # -- Line managers' approvals -----------------------------------------------------------

@@ -24,7 +24,7 @@ from views.display import event_words, uk_date
 from views.forms import FormErrors
 from views.forms.remote_working import EVENT_FORMS, Ask
 from views.htmx import is_htmx
-from views.transitions import Lifecycle, carried_fields, run_event
+from views.transitions import Lifecycle, carried_fields, done_words, run_event
 
 bp = Blueprint("remote", __name__)
 
@@ -137,10 +137,13 @@ def _panel_context(agreement: RemoteAgreement, errors=None, form=None) -> dict:
 
 @bp.get("/remote-working/<int:agreement_id>")
 def show(agreement_id: int):
-    return _render_page(_agreement_or_404(agreement_id))
+    agreement = _agreement_or_404(agreement_id)
+    return _render_page(agreement, outcome=done_words("remote_agreement", EVENT_FORMS))
 
 
-def _render_page(agreement: RemoteAgreement, errors=None, form=None, status: int = 200):
+def _render_page(
+    agreement: RemoteAgreement, errors=None, form=None, status: int = 200, outcome=None
+):
     timeline = list(
         AuditEvent.for_entity("remote_agreement", agreement.id).order_by(AuditEvent.id.desc())
     )
@@ -148,6 +151,7 @@ def _render_page(agreement: RemoteAgreement, errors=None, form=None, status: int
         "remote/show.html",
         title=f"Working remotely: {agreement.for_user.display_name}",
         timeline=timeline,
+        outcome=outcome,
         **_panel_context(agreement, errors, form),
     ), status
 
@@ -215,4 +219,4 @@ def transition(agreement_id: int, event: str):
         ), outcome.status
     if outcome.errors:
         return _render_page(fresh, outcome.errors, outcome.typed, outcome.status)
-    return redirect(url_for("remote.show", agreement_id=agreement_id), code=303)
+    return redirect(url_for("remote.show", agreement_id=agreement_id, done=event), code=303)

@@ -152,6 +152,15 @@ def run_event(
     return Outcome(status, errors.in_order(form.field_names), form.typed(), form)
 
 
+def done_words(entity_type: str, events) -> str | None:
+    """What a page says was just done, after a plain form post (no htmx) redirected to it
+    with `?done=<event>`: the event's words, for one of this lifecycle's events only."""
+    from views.display import event_words
+
+    done = request.args.get("done")
+    return event_words(entity_type, done) if done in events else None
+
+
 def carried_fields() -> list[tuple[str, str]]:
     """The POST's fields, to carry through a confirmation page as hidden inputs (all but the
     CSRF token, which the page writes afresh, and the confirmation itself)."""

@@ -333,7 +333,7 @@ def test_the_records_list_is_filtered_and_exported(browser, base_url):
     page.get_by_role("link", name="Where every record is").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Where every record is")
     check_accessibility(page)
-    page.get_by_label("Where").select_option(label="Out of the office")
+    page.get_by_label("Where", exact=True).select_option(label="Out of the office")
     page.get_by_label("Out with").select_option(label="Pat Reyes")
     page.get_by_role("button", name="Apply filters").click()
     table = page.locator("#records-list")

@@ -222,3 +222,16 @@ def test_a_dispatch_asks_before_it_is_cancelled_or_reported_misdirected(
     assert press_the_button(pat, asked).status_code == 303
     assert Dispatch.get_by_id(latest().id).state == final
     assert Breach.select().count() == (1 if event == "report_misdirected" else 0)
+
+
+def test_after_the_confirmation_the_page_says_what_was_done(cast, staff):
+    removal = out_for_court(cast, staff)
+    asked = send(cast["pat"], removal, "return_papers", confirm=False)
+    done = press_the_button(cast["pat"], asked)
+    assert done.headers["Location"] == f"/records/{staff['record'].id}?done=return_papers"
+    page = cast["pat"].get(done.headers["Location"]).get_data(as_text=True)
+    banner = re.search(r'class="govuk-notification-banner__heading">([^<]+)<', page)
+    assert banner and banner.group(1) == "Papers returned to the office"
+    # Only an event's own words: anything else in ?done= says nothing.
+    other = cast["pat"].get(f"/records/{staff['record'].id}?done=<b>hacked</b>")
+    assert "govuk-notification-banner__heading" not in other.get_data(as_text=True)
