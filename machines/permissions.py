@@ -50,8 +50,12 @@ class Can(StrEnum):
     # Team work with paper records: add records, ask to take papers out, hold them, draft
     # dispatches and check a colleague's.
     WORK_WITH_PAPERS = "work_with_papers"
-    # Agree a team's removals for a purpose that is not agreed in advance.
+    # Agree a team's removals for a purpose that is not agreed in advance, and its remote
+    # working agreements.
     APPROVE_REMOVALS = "approve_removals"
+    # Agree them when nobody nearer can: the requester has no line manager who may see the
+    # team's records and the team has no other line manager (machines.removal.approvers_for).
+    APPROVE_AS_FALLBACK = "approve_as_fallback"
     # Act for the team on its members' work: cancel a request or dispatch, record papers
     # returned, destroyed or lost for someone who holds them.
     MANAGE_TEAM_WORK = "manage_team_work"
@@ -98,6 +102,7 @@ _GOVERNANCE_WORK = frozenset(
 GRANTS: dict[Can, frozenset[Role]] = {
     Can.WORK_WITH_PAPERS: frozenset({Role.PRACTITIONER, Role.LINE_MANAGER}),
     Can.APPROVE_REMOVALS: frozenset({Role.LINE_MANAGER}),
+    Can.APPROVE_AS_FALLBACK: frozenset({Role.DIRECTOR, Role.ASSISTANT_DIRECTOR}),
     Can.MANAGE_TEAM_WORK: frozenset({Role.LINE_MANAGER}),
     Can.SEE_EVERY_TEAM: frozenset(
         {

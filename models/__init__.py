@@ -10,6 +10,7 @@ from models.migrations import latest, upgrade
 from models.people import KioskFailure, KioskSession, Team, User, UserRole, UserSession
 from models.records import Record, Removal
 from models.reminders import Reminder
+from models.remote_working import RemoteAgreement
 
 ALL_MODELS = [
     SchemaVersion,
@@ -26,6 +27,7 @@ ALL_MODELS = [
     Breach,
     Notification,
     Reminder,
+    RemoteAgreement,
     Heartbeat,
     Counter,
 ]

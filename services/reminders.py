@@ -10,6 +10,9 @@ reference), a breach case reported through Safekeep is announced to each holder 
 on the procedure's notification list (the Governance Team and the Information and Records
 Manager for a near miss), and each announcement sent goes on the case's notification list by
 itself. The request that reports a case never waits for a mail server: cron does the sending.
+
+The news about a request (one waits for your decision, yours was decided) and an agreement
+ending carries the link alone: it is sent from here, by cron, never from the request.
 """
 
 from __future__ import annotations
@@ -28,12 +31,14 @@ from machines.breach import (
     police_reminder_due,
 )
 from machines.permissions import Can, roles_that
+from machines.removal import FALLBACK, OWN_MANAGER, TEAM_MANAGERS
 from models.audit import AuditEvent
 from models.base import write_transaction
 from models.breaches import Breach, Notification
 from models.people import User, UserRole
 from models.records import Record, Removal
-from models.reminders import Key, Reminder, confirm_location_cutoff
+from models.reminders import Key, Reminder, confirm_location_cutoff, ladder_start
+from models.remote_working import RemoteAgreement
 from services import clock
 from services.mail import Mailer, MessageRefused
 
@@ -45,9 +50,22 @@ CONFIRM_LOCATION = "confirm_location"
 ICO_DEADLINE = "ico_deadline"
 BREACH_REPORTED = "breach_reported"
 POLICE_REFERENCE = "police_reference"
+APPROVAL_NEEDED = "approval_needed"
+DECIDED = "request_decided"
+AGREEMENT_ENDING = "agreement_ending"
 # Most urgent first: if the mail server goes away mid-run, the breach chain heard of a new
 # case and the statutory deadline went first.
-KINDS = (BREACH_REPORTED, ICO_DEADLINE, POLICE_REFERENCE, CONFIRM_LOCATION, OVERDUE, DUE_TOMORROW)
+KINDS = (
+    BREACH_REPORTED,
+    ICO_DEADLINE,
+    POLICE_REFERENCE,
+    CONFIRM_LOCATION,
+    OVERDUE,
+    DUE_TOMORROW,
+    APPROVAL_NEEDED,
+    DECIDED,
+    AGREEMENT_ENDING,
+)
 KIND_LABELS = {
     BREACH_REPORTED: "breach reported",
     ICO_DEADLINE: "ICO deadline",
@@ -55,7 +73,15 @@ KIND_LABELS = {
     CONFIRM_LOCATION: "confirm location",
     OVERDUE: "overdue",
     DUE_TOMORROW: "due tomorrow",
+    APPROVAL_NEEDED: "waiting for approval",
+    DECIDED: "request decided",
+    AGREEMENT_ENDING: "agreement ending",
 }
+# A remote working agreement's holder is told this many days before its last day.
+AGREEMENT_WARNING_DAYS = 3
+# A decision older than this when the command first sees it (a new install, cron stopped for
+# days) is not news any more: the requester has seen it on their home page.
+DECISION_NEWS = dt.timedelta(days=2)
 
 CONFIRM_AFTER_DAYS = 3  # default for REMINDER_CONFIRM_AFTER_DAYS
 ICO_WARNING_HOURS = 24
@@ -78,9 +104,11 @@ class Due:
     # An announcement of a report: the notification-list roles it tells the person as.
     roles: tuple[str, ...] = ()
 
+    round: int = 0
+
     @property
     def key(self) -> Key:
-        return (self.kind, self.subject_type, self.subject_id, self.recipient_id)
+        return (self.kind, self.subject_type, self.subject_id, self.recipient_id, self.round)
 
 
 # -- Wording -------------------------------------------------------------------------------
@@ -136,6 +164,7 @@ def _removal_due(kind: str, row: dict, base_url: str, today: dt.date) -> Due:
         email=row["email"],
         subject=subject,
         body=_letter(lines, f"{base_url}/records/{row['record_id']}"),
+        round=row["round"],
     )
 
 
@@ -159,6 +188,54 @@ def _breach_due(row: dict, base_url: str) -> Due:
     )
 
 
+# What a request is about, in the words of its news (never what it holds).
+REQUEST_WORDS = {
+    "removal": "to take papers out of the office",
+    "agreement": "to work remotely",
+}
+
+
+def _request_due(kind: str, subject_type: str, row: dict, base_url: str) -> Due:
+    what = REQUEST_WORDS[subject_type]
+    if kind == APPROVAL_NEEDED:
+        subject = "Safekeep: a request waits for your decision"
+        lines = [f"A request {what} is waiting for your decision."]
+    else:
+        subject = "Safekeep: your request has been decided"
+        lines = [f"Your request {what} has been decided."]
+    return Due(
+        kind=kind,
+        subject_type=subject_type,
+        subject_id=row["subject_id"],
+        recipient_id=row["recipient_id"],
+        email=row["email"],
+        subject=subject,
+        body=_letter(lines, base_url + _link(subject_type, row)),
+    )
+
+
+def _link(subject_type: str, row: dict) -> str:
+    if subject_type == "removal":
+        return f"/records/{row['link_id']}"
+    return f"/remote-working/{row['link_id']}"
+
+
+def _agreement_ending_due(row: dict, base_url: str) -> Due:
+    lines = [
+        f"Your agreement to work remotely ends on {_day(row['ends_on'])}.",
+        "Ask again before then if you still need it.",
+    ]
+    return Due(
+        kind=AGREEMENT_ENDING,
+        subject_type="agreement",
+        subject_id=row["subject_id"],
+        recipient_id=row["recipient_id"],
+        email=row["email"],
+        subject="Safekeep: your remote working agreement ends soon",
+        body=_letter(lines, base_url + _link("agreement", row)),
+    )
+
+
 # -- What is due: one query per kind, reminders already sent or being sent left out in SQL ---
 
 
@@ -166,10 +243,13 @@ def _removal_rows(kind: str, now: dt.datetime, recipient_is, *conditions) -> lis
     """Out removals meeting the conditions, one row per (removal, recipient) not yet claimed."""
     Holder = User.alias("holder")
     Recipient = User.alias("recipient")
-    claimed = Reminder._key(kind, "removal", Removal.id, Recipient.id) & Reminder._live(now)
+    claimed = Reminder._key(
+        kind, "removal", Removal.id, Recipient.id, Removal.reminder_round
+    ) & Reminder._live(now)
     query = (
         Removal.select(
             Removal.id.alias("removal_id"),
+            Removal.reminder_round.alias("round"),
             Removal.due_on,
             Removal.due_kind,
             Removal.for_user.alias("holder_id"),
@@ -207,6 +287,89 @@ def _holder_and_manager(holder, recipient):
 
 def _manager(holder, recipient):
     return recipient.id == holder.line_manager
+
+
+# The two kinds of request a person asks someone to agree (their rows share the approver
+# fields: machines.removal.may_approve), and what their emails link to.
+REQUESTS = {"removal": Removal, "agreement": RemoteAgreement}
+
+
+def _request_rows(
+    kind: str, now: dt.datetime, subject_type: str, recipient_is, *conditions
+) -> list[dict]:
+    """Requests meeting the conditions, one row per (request, active recipient) not claimed."""
+    model = REQUESTS[subject_type]
+    Recipient = User.alias("recipient")
+    claimed = Reminder._key(kind, subject_type, model.id, Recipient.id) & Reminder._live(now)
+    link_id = model.record if model is Removal else model.id
+    query = (
+        model.select(
+            model.id.alias("subject_id"),
+            link_id.alias("link_id"),
+            Recipient.id.alias("recipient_id"),
+            Recipient.email,
+        )
+        .join(Recipient, on=recipient_is(model, Recipient))
+        .join(Reminder, JOIN.LEFT_OUTER, on=claimed)
+        .where(Recipient.active == True, Reminder.id.is_null(), *conditions)  # noqa: E712
+        .order_by(model.id, Recipient.id)
+        .dicts()
+    )
+    return list(query)
+
+
+def _asked(model, recipient):
+    """The people a waiting request asks (machines.removal.approvers_for, by its route)."""
+    holding = UserRole.select(UserRole.user)
+    team_managers = holding.where(UserRole.role.in_(sorted(roles_that(Can.APPROVE_REMOVALS))))
+    seniors = holding.where(UserRole.role.in_(sorted(roles_that(Can.APPROVE_AS_FALLBACK))))
+    return (
+        (recipient.id != model.for_user)
+        & (recipient.id != model.requested_by)
+        & (
+            ((model.approval_route == OWN_MANAGER) & (recipient.id == model.requester_manager))
+            | (
+                (model.approval_route == TEAM_MANAGERS)
+                & (recipient.team == model.team)
+                & recipient.id.in_(team_managers)
+            )
+            | ((model.approval_route == FALLBACK) & recipient.id.in_(seniors))
+        )
+    )
+
+
+def _requester(model, recipient):
+    return recipient.id == model.for_user
+
+
+def _agreement_ending_rows(now: dt.datetime, today: dt.date) -> list[dict]:
+    """Agreements in force ending within AGREEMENT_WARNING_DAYS, once each, to the person."""
+    Recipient = User.alias("recipient")
+    Agreement = RemoteAgreement
+    claimed = Reminder._key(
+        AGREEMENT_ENDING, "agreement", Agreement.id, Recipient.id
+    ) & Reminder._live(now)
+    query = (
+        Agreement.select(
+            Agreement.id.alias("subject_id"),
+            Agreement.id.alias("link_id"),
+            Agreement.ends_on,
+            Recipient.id.alias("recipient_id"),
+            Recipient.email,
+        )
+        .join(Recipient, on=(Recipient.id == Agreement.for_user))
+        .join(Reminder, JOIN.LEFT_OUTER, on=claimed)
+        .where(
+            Agreement.state == "agreed",
+            Agreement.ends_on >= today,
+            Agreement.ends_on <= today + dt.timedelta(days=AGREEMENT_WARNING_DAYS),
+            Recipient.active == True,  # noqa: E712
+            Reminder.id.is_null(),
+        )
+        .order_by(Agreement.id, Recipient.id)
+        .dicts()
+    )
+    return list(query)
 
 
 def _ico_rows(now: dt.datetime) -> list[dict]:
@@ -386,13 +549,37 @@ def due_reminders(kind: str, now: dt.datetime, base_url: str, confirm_after_days
         return _police_reminders(now, base_url)
     if kind == ICO_DEADLINE:
         return [_breach_due(row, base_url) for row in _ico_rows(now)]
+    if kind == APPROVAL_NEEDED:
+        waiting = {"removal": "requested", "agreement": "asked"}
+        return [
+            _request_due(kind, subject_type, row, base_url)
+            for subject_type, model in REQUESTS.items()
+            for row in _request_rows(
+                kind, now, subject_type, _asked, model.state == waiting[subject_type]
+            )
+        ]
+    if kind == DECIDED:
+        return [
+            _request_due(kind, subject_type, row, base_url)
+            for subject_type, model in REQUESTS.items()
+            for row in _request_rows(
+                kind,
+                now,
+                subject_type,
+                _requester,
+                model.decided_by.is_null(False),
+                model.decided_at > now - DECISION_NEWS,
+            )
+        ]
+    if kind == AGREEMENT_ENDING:
+        return [_agreement_ending_due(row, base_url) for row in _agreement_ending_rows(now, today)]
     if kind == DUE_TOMORROW:
         rows = _removal_rows(kind, now, _holder, Removal.due_on == today + dt.timedelta(days=1))
     elif kind == OVERDUE:
-        rows = _removal_rows(kind, now, _holder_and_manager, Removal.due_on < today)
+        rows = _removal_rows(kind, now, _holder_and_manager, ladder_start() < today)
     elif kind == CONFIRM_LOCATION:
         cutoff = confirm_location_cutoff(today, confirm_after_days)
-        rows = _removal_rows(kind, now, _manager, Removal.due_on <= cutoff)
+        rows = _removal_rows(kind, now, _manager, ladder_start() <= cutoff)
     else:
         raise ValueError(f"Unknown reminder kind: {kind}")
     return [_removal_due(kind, row, base_url, today) for row in rows]

@@ -74,7 +74,9 @@ def register_views(app: Flask) -> None:
         kiosk,
         records,
         register,
+        remote_working,
         unavailable,
+        whereabouts,
     )
 
     del breach_reports  # its routes join the breaches blueprint
@@ -90,6 +92,8 @@ def register_views(app: Flask) -> None:
         kiosk,
         boards,
         register,
+        remote_working,
+        whereabouts,
     ):
         app.register_blueprint(module.bp)
 

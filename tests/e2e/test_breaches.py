@@ -14,7 +14,7 @@ from models.breaches import Breach
 from models.people import User
 from models.records import Record
 from services import clock
-from tests.e2e.conftest import check_accessibility, screenshot, sign_in
+from tests.e2e.conftest import check_accessibility, confirm, screenshot, sign_in
 
 SCREEN = {"width": 1366, "height": 768}
 
@@ -179,21 +179,24 @@ def _report_lost(page, where: str, how: str = "Lost") -> None:
     status = page.locator("#status")
     status.get_by_text("Report the papers lost or stolen").click()
     check_accessibility(page)
-    status.get_by_label("Where were they last seen?").fill(where)
+    # The panel has other date boxes (asking for more time): the report's own.
+    lost = status.locator("details", has_text="Report the papers lost or stolen")
+    lost.get_by_label("Where were they last seen?").fill(where)
     today = clock.uk_today()
-    status.get_by_label("Day").fill(str(today.day))
-    status.get_by_label("Month").fill(str(today.month))
-    status.get_by_label("Year").fill(str(today.year))
-    status.get_by_label("Time last seen").fill("00:01")
+    lost.get_by_label("Day").fill(str(today.day))
+    lost.get_by_label("Month").fill(str(today.month))
+    lost.get_by_label("Year").fill(str(today.year))
+    lost.get_by_label("Time last seen").fill("00:01")
     # The facts the breach case needs, asked now rather than guessed.
-    status.get_by_role("group", name="Were the papers lost or stolen?").get_by_label(how).check()
-    status.get_by_role("group", name="Do they concern children or vulnerable adults?").get_by_label(
+    lost.get_by_role("group", name="Were the papers lost or stolen?").get_by_label(how).check()
+    lost.get_by_role("group", name="Do they concern children or vulnerable adults?").get_by_label(
         "Yes"
     ).check()
-    status.get_by_role("group", name=re.compile("special category data")).get_by_label(
+    lost.get_by_role("group", name=re.compile("special category data")).get_by_label(
         "Not known yet"
     ).check()
-    status.get_by_role("button", name="Report lost").click()
+    lost.get_by_role("button", name="Report lost").click()
+    confirm(page, "Report lost")
     expect(status).to_contain_text("lost")
 
 

@@ -7,7 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import check_accessibility, screenshot, sign_in
+from tests.e2e.conftest import check_accessibility, confirm, screenshot, sign_in
 
 SCREEN = {"width": 1366, "height": 768}
 
@@ -122,6 +122,7 @@ def test_a_misdirected_dispatch_opens_a_breach_case_on_the_register(browser, bas
         "Not known yet"
     ).check()
     pat.get_by_role("button", name="Report as sent to the wrong recipient").click()
+    confirm(pat, "Report as sent to the wrong recipient")
     expect(pat.locator("#status")).to_contain_text("Status: Misdirected")
     breach_link = pat.locator("#status").get_by_role("link", name="BR-")
     reference = breach_link.inner_text()

@@ -1316,6 +1316,7 @@ def misdirected(cast) -> Breach:
 
     def dispatch_step(web, event, **data):
         data.setdefault("version", Dispatch.get_by_id(dispatch.id).version)
+        data.setdefault("confirmed", "yes")  # past the confirmation page, as its button sends
         response = web.post(f"/dispatches/{dispatch.id}/{event}", data)
         assert response.status_code == 303, (event, response.status_code)
 

@@ -20,6 +20,7 @@ from werkzeug.datastructures import MultiDict
 from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.records import Record, Removal
+from models.remote_working import RemoteAgreement
 from services import clock
 
 HUGE = 10**30  # far past any 64-bit integer column
@@ -220,11 +221,26 @@ def world(web, new_web, people):
         },
     )
     assert response.status_code == 303, response.get_data(as_text=True)[:2000]
+    web.get("/remote-working/new")
+    assert (
+        web.post(
+            "/remote-working/new",
+            {
+                "where": "Home",
+                "why": "Court report",
+                "ends_on-day": day.day,
+                "ends_on-month": day.month,
+                "ends_on-year": day.year,
+            },
+        ).status_code
+        == 303
+    )
     return {
         "record_id": record.id,
         "removal_id": Removal.get(Removal.record == record).id,
         "dispatch_id": Dispatch.select().get().id,
         "breach_id": Breach.select().get().id,
+        "agreement_id": RemoteAgreement.select().get().id,
     }
 
 
@@ -374,7 +390,7 @@ def test_the_sweep_covers_every_route_but_static(app):
     } <= swept
     # Every int variable in the map is one the world fixture can fill with a real id.
     names = {n for r in rules_of(app) for n in r.arguments} - {"event"}
-    assert names <= {"record_id", "removal_id", "breach_id", "dispatch_id"}, names
+    assert names <= {"record_id", "removal_id", "breach_id", "dispatch_id", "agreement_id"}, names
 
 
 @pytest.mark.parametrize(

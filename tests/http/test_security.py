@@ -276,7 +276,7 @@ def journeys(new_web, recorder) -> dict:
     assert (
         kiosk.post(
             f"/kiosk/removals/{removal.id}/return_papers",
-            {"version": Removal.get_by_id(removal.id).version},
+            {"version": Removal.get_by_id(removal.id).version, "confirmed": "yes"},
         ).status_code
         == 303
     )

@@ -9,15 +9,18 @@ from wtforms.validators import ValidationError
 from machines.breach import ANSWERS, LOST_CATEGORIES
 from machines.common import case_id_error, normalise_case_id
 from machines.removal import (
+    CONFIRMED_HOW,
     DESTRUCTION_METHODS,
     PAPERS_MAX,
     PURPOSE_OTHER_MAX,
     PURPOSES,
     RECORD_DESCRIPTION_MAX,
 )
+from models.base import MAX_ID
+from models.people import User
 from services import clock
 from views.forms import GovForm
-from views.forms.fields import Checkbox, Choice, GovDate, Text, TimeOfDay
+from views.forms.fields import Checkbox, Choice, GovDate, Text, TimeOfDay, WholeNumber
 from views.transitions import EventForm, NoInput
 
 SEARCH_MAX = 40
@@ -110,11 +113,29 @@ class TakeOut(EventForm):
 
 
 class Destroy(EventForm):
-    method = Choice(choices=[key for key, _ in DESTRUCTION_METHODS])
-    witness = Text("Witness name", personal_data=True)  # a colleague's name
+    method = Choice("How they were destroyed", choices=[key for key, _ in DESTRUCTION_METHODS])
+    witness = WholeNumber("Witness", maximum=MAX_ID)
+
+    def witness_user(self) -> User | None:
+        """The chosen member of staff (the machine checks they may witness it), if active."""
+        if not self.witness.data:
+            return None
+        return User.get_or_none(User.id == self.witness.data, User.active == True)  # noqa: E712
+
+    def machine_values(self) -> dict:
+        person = self.witness_user()
+        return {"method": self.method.data, "witness": person.as_actor() if person else None}
 
     def summary(self) -> dict:
-        return {"method": self.method.data, "witness": self.witness.data}
+        person = self.witness_user()
+        return {"method": self.method.data, "witness": person.display_name if person else None}
+
+    def answers(self) -> list[tuple[str, str]]:
+        person = self.witness_user()
+        return [
+            ("How they were destroyed", dict(DESTRUCTION_METHODS).get(self.method.data, "")),
+            ("Witness", person.display_name if person else ""),
+        ]
 
 
 class ReportLost(EventForm):
@@ -148,6 +169,45 @@ class ReportLost(EventForm):
         }
 
 
+class AskExtension(EventForm):
+    new_due_on = GovDate("the new date the papers will be back")
+    reason = Text("Why more time is needed")
+
+    def summary(self) -> dict:
+        day = self.new_due_on.data
+        return {"new_due_on": day.isoformat() if day else None, "reason": self.reason.data}
+
+
+class Extend(AskExtension):
+    pass
+
+
+class AgreeExtension(EventForm):
+    note = Text("Note")
+
+    def summary(self) -> dict:
+        asked = self.row.extension_due_on if self.row is not None else None
+        return {"new_due_on": asked.isoformat() if asked else None, "note": self.note.data}
+
+
+class RefuseExtension(Decline):
+    pass
+
+
+class ConfirmLocation(EventForm):
+    where = Text("Where the papers are")
+    how = Choice("How you checked", choices=[key for key, _ in CONFIRMED_HOW])
+    confirmed_on = GovDate("the date you checked")
+
+    def summary(self) -> dict:
+        day = self.confirmed_on.data
+        return {
+            "where": self.where.data,
+            "how": self.how.data,
+            "confirmed_on": day.isoformat() if day else None,
+        }
+
+
 EVENT_FORMS = {
     "approve": Approve,
     "decline": Decline,
@@ -156,4 +216,9 @@ EVENT_FORMS = {
     "return_papers": NoInput,
     "destroy": Destroy,
     "report_lost": ReportLost,
+    "ask_extension": AskExtension,
+    "agree_extension": AgreeExtension,
+    "refuse_extension": RefuseExtension,
+    "extend": Extend,
+    "confirm_location": ConfirmLocation,
 }

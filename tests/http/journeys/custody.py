@@ -31,8 +31,12 @@ def removal_of(record) -> Removal:
     return Removal.select().where(Removal.record == record).order_by(Removal.id.desc()).get()
 
 
-def send(web, removal, event, htmx=False, **data):
+def send(web, removal, event, htmx=False, confirm=True, **data):
+    """Post an event's form; `confirm` answers the confirmation page of an event nothing
+    undoes too (as a person who presses its button), so the event is sent at once."""
     data.setdefault("version", Removal.get_by_id(removal.id).version)
+    if confirm:
+        data.setdefault("confirmed", "yes")
     return web.post(f"/removals/{removal.id}/{event}", data, htmx=htmx)
 
 
@@ -91,6 +95,7 @@ def report_lost(web, removal, **facts):
             "category": "loss",
             "children_or_vulnerable": "not_known",
             "special_category": "not_known",
+            "confirmed": "yes",
             **facts,
         },
     )
