@@ -6,7 +6,15 @@ from models.breaches import Breach, Notification
 from models.dispatches import Dispatch
 from models.heartbeat import Heartbeat
 from models.migrations import latest, upgrade
-from models.people import KioskFailure, KioskSession, Team, User, UserRole, UserSession
+from models.people import (
+    KioskFailure,
+    KioskSession,
+    PasswordReset,
+    Team,
+    User,
+    UserRole,
+    UserSession,
+)
 from models.records import Record, Removal
 from models.reminders import Reminder
 
@@ -18,6 +26,7 @@ ALL_MODELS = [
     UserSession,
     KioskFailure,
     KioskSession,
+    PasswordReset,
     AuditEvent,
     Record,
     Removal,

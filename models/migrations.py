@@ -48,6 +48,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from peewee import (
+    BooleanField,
     CharField,
     DateTimeField,
     Field,
@@ -298,3 +299,28 @@ def _audit_hmac(m: Migration) -> None:
     # written with an HMAC (models/audit.py); their rows are checked by counting events.
     m.add_column("audit_event", "entity_version", IntegerField(null=True))
     m.add_column("audit_event", "hmac", CharField(null=True, max_length=64))
+
+
+@step(
+    9,
+    "accounts: user.must_change_password and .version, team.retired_at, user_session.via, "
+    "password_reset",
+)
+def _accounts(m: Migration) -> None:
+    m.add_column("user", "must_change_password", BooleanField(default=False))
+    m.add_column("user", "version", IntegerField(default=1))
+    m.add_column("team", "retired_at", DateTimeField(null=True))
+    m.add_column("user_session", "via", CharField(null=True, max_length=10))
+
+    class User(m.Model):
+        pass
+
+    class PasswordReset(m.Model):
+        token_digest = CharField(unique=True)
+        user = ForeignKeyField(User, backref="password_resets", on_delete="CASCADE")
+        created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+        created_at = DateTimeField()
+        expires_at = DateTimeField()
+        used_at = DateTimeField(null=True)
+
+    m.create_tables(PasswordReset)
