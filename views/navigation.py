@@ -23,6 +23,7 @@ _ITEMS: list[tuple[str, str, tuple[str, ...], tuple[Can, ...] | None]] = [
     ("Send documents", "dispatches.start", ("dispatches.",), (Can.WORK_WITH_PAPERS,)),
     ("Breaches", "breaches.index", ("breaches.",), ()),
     ("Register", "register.index", ("register.",), None),
+    ("Accounts", "admin.people", ("admin.",), None),
 ]
 
 

@@ -1,0 +1,237 @@
+"""Leavers and movers leave nothing orphaned (issue 12): the page shows what a person holds,
+one successor takes it all over in one transaction, each object gets its own audit event at
+its new version, and `audit-verify` still finds every lifecycle row accounted for. On SQLite
+and PostgreSQL (the `backend` fixture)."""
+
+from __future__ import annotations
+
+import pytest
+
+from models.breaches import Breach
+from models.dispatches import Dispatch
+from models.people import User, UserRole
+from models.records import Record, Removal
+from services.audit_anchor import lifecycle_problems
+from tests.http.journeys import Cast, Page
+from tests.http.journeys.accounts import events, person_form, signed_out, work_seen
+from tests.http.journeys.breaches import report
+from tests.http.journeys.custody import papers_out, removal_of, request_removal
+from tests.http.journeys.sending import draft
+
+
+@pytest.fixture
+def staff(people):
+    ada = people.add("ada", "admin", team="Information Governance")
+    lina = people.add("lina", "line_manager")
+    pat = people.add("pat", "practitioner", manager=lina)
+    sam = people.add("sam", "practitioner", manager=lina)
+    mo = people.add("mo", "line_manager", team="Adults East")
+    return {"ada": ada, "lina": lina, "pat": pat, "sam": sam, "mo": mo}
+
+
+@pytest.fixture
+def cast(new_web, staff):
+    return Cast(new_web)
+
+
+@pytest.fixture
+def pats_work(cast, staff):
+    """Pat holds papers out, has asked for others (waiting for Lina), reported a breach and
+    drafted a dispatch."""
+    pat_web = cast["pat"]
+    out = papers_out(pat_web, staff)
+    record = Record.create(
+        case_id="7654321",
+        description="Home visit notes",
+        team=staff["pat"].team,
+        created_by=staff["pat"],
+    )
+    assert request_removal(pat_web, record).status_code == 303
+    asked = removal_of(record)
+    assert report(pat_web).status_code == 303
+    case = Breach.select().order_by(Breach.id.desc()).get()
+    assert draft(pat_web).status_code == 303
+    dispatch = Dispatch.select().order_by(Dispatch.id.desc()).get()
+    return {"out": out, "asked": asked, "case": case, "dispatch": dispatch}
+
+
+def test_disabling_a_holder_lists_their_work_and_hands_it_all_to_their_manager(
+    cast, staff, pats_work
+):
+    pat, lina = staff["pat"], staff["lina"]
+    web = cast["ada"]
+    page = web.get(f"/admin/people/{pat.id}/disable")
+    html = page.get_data(as_text=True)
+    text = Page.of(page).text
+    assert "Pat Tester holds the papers" in text
+    assert "Court bundle, volume 2 (case 1234567): out of the office" in text
+    assert "Home visit notes (case 7654321): awaiting approval" in text
+    assert "Pat Tester reported the case" in text and pats_work["case"].reference in text
+    assert "Pat Tester drafted the dispatch" in text and "Assessment and chronology" in text
+    # The line manager is chosen by default.
+    assert f'<option value="{lina.id}" selected>' in html
+    versions = {k: type(v).get_by_id(v.id).version for k, v in pats_work.items()}
+    fingerprint = work_seen(html)
+    response = web.post(
+        f"/admin/people/{pat.id}/disable",
+        {
+            "version": User.get_by_id(pat.id).version,
+            "work_seen": fingerprint,
+            "successor_id": lina.id,
+        },
+    )
+    assert response.status_code == 303
+    assert not User.get_by_id(pat.id).active
+    out, asked = Removal.get_by_id(pats_work["out"].id), Removal.get_by_id(pats_work["asked"].id)
+    case, dispatch = (
+        Breach.get_by_id(pats_work["case"].id),
+        Dispatch.get_by_id(pats_work["dispatch"].id),
+    )
+    assert out.for_user_id == lina.id and asked.for_user_id == lina.id
+    assert case.reported_by_id == lina.id and dispatch.drafted_by_id == lina.id
+    # Each object: its version moved on, and one audit event says so, with that version.
+    for key, row in (("out", out), ("asked", asked), ("case", case), ("dispatch", dispatch)):
+        assert row.version == versions[key] + 1, key
+        entity = {"out": "removal", "asked": "removal", "case": "breach", "dispatch": "dispatch"}[
+            key
+        ]
+        (handed,) = events(entity, row.id, "hand_over")
+        assert handed.entity_version == row.version
+        assert handed.source == handed.target == row.state
+        assert handed.actor_id == staff["ada"].id
+        assert handed.details["to"] == "Lina Tester" and handed.details["to_user"] == lina.id
+    # Sam still reports to Lina; the audit trail accounts for every lifecycle row.
+    assert lifecycle_problems() == (lifecycle_problems()[0], [])
+    (disabled,) = events("user", pat.id, "disable_user")
+    assert disabled.details["handed_over"] == 4
+    # Lina sees what she now holds on her home page.
+    home = Page.of(cast["lina"].get("/"))
+    assert "Court bundle, volume 2" in home.text
+
+
+def test_disabling_a_line_manager_hands_over_their_people_and_the_requests_waiting(
+    cast, staff, pats_work
+):
+    lina, mo, sam, pat = staff["lina"], staff["mo"], staff["sam"], staff["pat"]
+    web = cast["ada"]
+    page = web.get(f"/admin/people/{lina.id}/disable")
+    text = Page.of(page).text
+    assert "Lina Tester is to approve the request" in text and "Home visit notes" in text
+    assert "Lina Tester is the line manager" in text
+    assert "Pat Tester (" in text and "Sam Tester (" in text
+    html = page.get_data(as_text=True)
+    fingerprint = work_seen(html)
+    # Lina has no manager: someone must be chosen.
+    missing = Page.of(
+        web.post(f"/admin/people/{lina.id}/disable", {"version": 1, "work_seen": fingerprint})
+    )
+    assert missing.status == 422 and missing.errors == ["Select who takes over this work"]
+    # A practitioner cannot approve removals.
+    wrong = Page.of(
+        web.post(
+            f"/admin/people/{lina.id}/disable",
+            {"version": 1, "work_seen": fingerprint, "successor_id": sam.id},
+        )
+    )
+    assert wrong.status == 422
+    assert wrong.errors == [
+        "Sam Tester cannot approve removals (they are not a line manager): choose someone else"
+    ]
+    assert User.get_by_id(lina.id).active
+    ok = web.post(
+        f"/admin/people/{lina.id}/disable",
+        {"version": 1, "work_seen": fingerprint, "successor_id": mo.id},
+    )
+    assert ok.status_code == 303
+    assert User.get_by_id(pat.id).line_manager_id == mo.id
+    assert User.get_by_id(sam.id).line_manager_id == mo.id
+    assert Removal.get_by_id(pats_work["asked"].id).requester_manager_id == mo.id
+    (moved,) = events("user", sam.id, "hand_over")
+    assert moved.details["changed"] == {"line_manager": ["Lina Tester", "Mo Tester"]}
+    # Mo can now approve Pat's request from another team: he is the requester's manager.
+    mo_web = cast["mo"]
+    approvals = Page.of(mo_web.get("/approvals"))
+    assert "Home visit notes" in approvals.text
+    assert lifecycle_problems()[1] == []
+
+
+def test_work_that_changed_since_the_page_was_shown_is_refused_with_409(cast, staff, pats_work):
+    pat, lina = staff["pat"], staff["lina"]
+    web = cast["ada"]
+    html = web.get(f"/admin/people/{pat.id}/disable").get_data(as_text=True)
+    fingerprint = work_seen(html)
+    # Meanwhile Pat drafts another dispatch.
+    assert draft(cast["pat"]).status_code == 303
+    response = web.post(
+        f"/admin/people/{pat.id}/disable",
+        {"version": 1, "work_seen": fingerprint, "successor_id": lina.id},
+    )
+    assert response.status_code == 409
+    assert "changed while you were looking at it" in response.get_data(as_text=True)
+    assert User.get_by_id(pat.id).active
+    assert Dispatch.select().where(Dispatch.drafted_by == lina.id).count() == 0
+
+
+def test_a_checker_cannot_take_over_the_dispatch_they_checked(cast, staff):
+    pat, sam = staff["pat"], staff["sam"]
+    assert draft(cast["pat"]).status_code == 303
+    dispatch = Dispatch.select().get()
+    sam_web = cast["sam"]
+    from tests.http.journeys.sending import CHECKS, send
+
+    assert send(sam_web, "check", **CHECKS).status_code == 303
+    web = cast["ada"]
+    html = web.get(f"/admin/people/{pat.id}/disable").get_data(as_text=True)
+    fingerprint = work_seen(html)
+    page = Page.of(
+        web.post(
+            f"/admin/people/{pat.id}/disable",
+            {"version": 1, "work_seen": fingerprint, "successor_id": sam.id},
+        )
+    )
+    assert page.status == 422
+    assert page.errors == [
+        "Sam Tester made the second check of this dispatch, so cannot also send it: "
+        "choose someone else"
+    ]
+    assert Dispatch.get_by_id(dispatch.id).drafted_by_id == pat.id
+
+
+def test_moving_someone_to_another_team_hands_over_first(cast, staff, pats_work):
+    pat, lina, mo = staff["pat"], staff["lina"], staff["mo"]
+    pat_web = cast["pat"]
+    web = cast["ada"]
+    web.get(f"/admin/people/{pat.id}/edit")
+    moved = person_form(pat, team_id=mo.team_id, line_manager_id=mo.id)
+    first = web.post(f"/admin/people/{pat.id}/edit", moved)
+    page = Page.of(first)
+    assert first.status_code == 200  # the same form again, now with the hand-over
+    assert "is moving to another team" in page.text and "Save and hand over" in page.buttons
+    assert User.get_by_id(pat.id).team_id == lina.team_id  # nothing saved yet
+    fingerprint = work_seen(first.get_data(as_text=True))
+    done = web.post(
+        f"/admin/people/{pat.id}/edit",
+        {**moved, "work_seen": fingerprint, "successor_id": lina.id},
+    )
+    assert done.status_code == 303
+    pat_now = User.get_by_id(pat.id)
+    assert pat_now.team_id == mo.team_id and pat_now.line_manager_id == mo.id
+    assert Removal.get_by_id(pats_work["out"].id).for_user_id == lina.id
+    (edit,) = events("user", pat.id, "update_user")
+    assert edit.details["handed_over"] == 4
+    assert edit.details["changed"]["team"] == ["Children North", "Adults East"]
+    assert not signed_out(pat_web)  # a move is not a role change
+    assert lifecycle_problems()[1] == []
+
+
+def test_a_person_with_nothing_to_hand_over_is_disabled_straight_away(cast, staff):
+    sam = staff["sam"]
+    web = cast["ada"]
+    page = Page.of(web.get(f"/admin/people/{sam.id}/disable"))
+    assert "nothing needs handing over" in page.text
+    assert (
+        web.post(f"/admin/people/{sam.id}/disable", {"version": 1, "work_seen": ""}).status_code
+        == 303
+    )
+    assert not User.get_by_id(sam.id).active
+    assert UserRole.select().where(UserRole.user == sam.id).count() == 1  # roles kept
