@@ -55,7 +55,9 @@ def callback():
         # A wrong audience or issuer, an expired or badly signed token, a state that does not
         # match (a forged or replayed callback), or the provider saying no.
         reason = getattr(error, "error", None) or type(error).__name__
-        security_event("sso_refused", reason=str(reason)[:60])
+        # The description names the claim or check that failed, never who it was about.
+        detail = getattr(error, "description", None) or ""
+        security_event("sso_refused", reason=str(reason)[:60], detail=str(detail)[:80])
         return _problem("refused", 401)
     except (requests.RequestException, ValueError, KeyError):
         security_event("sso_refused", reason="provider_unreachable")
