@@ -503,13 +503,15 @@ def unlock(actor_id: int, user_id: int, now: dt.datetime) -> dict:
     return was
 
 
-# A temporary password: 20 characters from a URL-safe alphabet, about 120 bits.
-TEMPORARY_PASSWORD_BYTES = 15
+# A temporary password is read out over the phone: four groups of four from an alphabet
+# without look-alikes (no 0/O, 1/I/L), about 79 bits, like "K7QM-X3RP-9TWD-H4NZ".
+_TEMPORARY_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
 
 def _temporary_password(username: str) -> str:
     while True:
-        candidate = secrets.token_urlsafe(TEMPORARY_PASSWORD_BYTES)
+        groups = ("".join(secrets.choice(_TEMPORARY_ALPHABET) for _ in range(4)) for _ in range(4))
+        candidate = "-".join(groups)
         if password_problem(candidate, username) is None:
             return candidate
 

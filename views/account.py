@@ -148,8 +148,8 @@ def change_password():
                 current_user, form.new_password.data, clock.now(), current_user.session_id
             )
             security_event("password_changed", user_id=current_user.id, sessions_ended=ended)
-            target = same_site_path(request.args.get("next"))
-            if forced and target:
+            if forced:  # on to where they were going when they signed in
+                target = same_site_path(request.args.get("next")) or url_for("home.index")
                 return redirect(target, code=303)
             return redirect(url_for("account.overview", done="password"), code=303)
     return render_template(

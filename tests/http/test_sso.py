@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import subprocess
-import sys
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -19,33 +17,12 @@ from models.audit import AuditEvent
 from models.people import User, UserSession
 from services import clock
 from services.sso import SsoSettingError, sso_settings
-from tests.conftest import PASSWORD, ROOT, People, close_database, make_app
+from tests.conftest import PASSWORD, People, close_database, make_app
 from tests.http.conftest import Web
 from tests.http.journeys import Page
 from tests.http.journeys.accounts import events
 
 CLIENT_ID = "safekeep-test"
-
-
-@pytest.fixture(scope="session")
-def provider():
-    """The OpenID Connect provider, a process of its own on a loopback port."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.oidc_provider"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        line = process.stdout.readline()
-        assert line.startswith("listening on "), line
-        url = f"http://127.0.0.1:{int(line.split()[-1])}"
-        assert requests.get(url + "/.well-known/openid-configuration", timeout=10).ok
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def sso_config(provider: str, **more) -> dict:
