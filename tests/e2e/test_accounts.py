@@ -232,3 +232,46 @@ def test_sign_in_through_the_councils_openid_connect_provider(browser, sso_serve
     stranger.get_by_role("button", name="Authorize").click()
     expect(stranger.get_by_role("heading", level=1)).to_have_text("You cannot sign in yet")
     check_accessibility(stranger)
+
+
+def test_every_other_administration_and_account_page_passes_axe(browser, base_url, tmp_path):
+    lina = User.by_username("lina")
+    admin = new_context(browser, base_url).new_page()
+    sign_in(admin, "admin")
+    for path in (
+        "/admin/teams",
+        f"/admin/teams/{lina.team_id}/rename",
+        f"/admin/teams/{lina.team_id}/retire",
+        f"/admin/people/{lina.id}/edit",
+        f"/admin/people/{lina.id}",
+        "/admin/import",
+        "/account",
+        "/account/password",
+        "/account/pin",
+    ):
+        admin.goto(path)
+        check_accessibility(admin)
+    # Errors, and a file's preview with an error in one row.
+    admin.goto("/admin/teams")
+    admin.get_by_role("button", name="Add team").click()
+    expect(admin.locator(".govuk-error-summary")).to_contain_text("Enter the team's name")
+    check_accessibility(admin)
+    csv = tmp_path / "people.csv"
+    csv.write_text(
+        "username,full_name,staff_number,email,team,line_manager,roles,profession\n"
+        "newperson,New Person,40001,,Children North,lina,practitioner,\n"
+        "lina,Someone Else,40002,,Children North,,wizard,\n"
+    )
+    admin.goto("/admin/import")
+    admin.get_by_role("radio", name="People").check()
+    admin.get_by_label("CSV file").set_input_files(str(csv))
+    admin.get_by_role("button", name="Check the file").click()
+    expect(admin.locator(".govuk-error-summary")).to_contain_text("Row 3:")
+    check_accessibility(admin)
+    screenshot(admin, "accounts-import-preview")
+    # Moving Lina (who manages people) shows the hand-over on the edit form itself.
+    admin.goto(f"/admin/people/{lina.id}/edit")
+    admin.get_by_role("combobox", name="Team").select_option(label="Adults East")
+    admin.get_by_role("button", name="Save").click()
+    expect(admin.get_by_role("heading", name="What Lina Okafor still holds")).to_be_visible()
+    check_accessibility(admin)
