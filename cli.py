@@ -299,6 +299,20 @@ def init_app(app: Flask) -> None:
         if counts["failed"]:
             sys.exit(1)
 
+    @app.cli.command("expire-agreements")
+    def expire_agreements_command() -> None:
+        """Expire remote working agreements whose end date has passed (for cron)."""
+        from services.remote_working import expire_agreements
+
+        opened_here = db.is_closed()
+        db.connect(reuse_if_open=True)
+        try:
+            expired = expire_agreements(clock.now())
+        finally:
+            if opened_here:
+                db.close()
+        click.echo(f"Remote working agreements expired: {expired}.")
+
     @app.cli.command("update-readme")
     def update_readme() -> None:
         """Regenerate the README's lifecycle diagrams from the state machines."""

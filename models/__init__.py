@@ -3,6 +3,7 @@
 from models.audit import AuditEvent
 from models.base import SchemaVersion
 from models.breaches import Breach, Notification
+from models.counters import Counter
 from models.dispatches import Dispatch
 from models.heartbeat import Heartbeat
 from models.migrations import latest, upgrade
@@ -17,6 +18,7 @@ from models.people import (
 )
 from models.records import Record, Removal
 from models.reminders import Reminder
+from models.remote_working import RemoteAgreement
 
 ALL_MODELS = [
     SchemaVersion,
@@ -34,7 +36,9 @@ ALL_MODELS = [
     Breach,
     Notification,
     Reminder,
+    RemoteAgreement,
     Heartbeat,
+    Counter,
 ]
 
 # The version the numbered steps reach (models/migrations.py says how to add one).

@@ -154,11 +154,15 @@ class AuditEvent(BaseModel):
 
     @classmethod
     def for_entity(cls, entity_type: str, entity_id: int):
-        """The timeline of one object, oldest first, with the actor in the same query."""
+        """The timeline of one object, oldest first, with the actor and the kiosk (when it
+        was done at one) in the same query."""
         Actor = User.alias()
+        Kiosk = User.alias()
         return (
-            cls.select(cls, Actor)
+            cls.select(cls, Actor, Kiosk)
             .join(Actor, JOIN.LEFT_OUTER, on=(cls.actor == Actor.id), attr="actor_user")
+            .switch(cls)
+            .join(Kiosk, JOIN.LEFT_OUTER, on=(cls.kiosk == Kiosk.id), attr="kiosk_user")
             .where(cls.entity_type == entity_type, cls.entity_id == entity_id)
             .order_by(cls.id)
         )

@@ -25,7 +25,14 @@ from models.people import KIOSK_PERSON_IDLE
 from services import clock
 from services.security_log import security_event
 from views.auth import same_site_path
-from views.display import link, timeline_details, timeline_label, uk_date, uk_datetime
+from views.display import (
+    datetime_local,
+    link,
+    timeline_details,
+    timeline_label,
+    uk_date,
+    uk_datetime,
+)
 from views.forms import errors_list, field_error, joined_error
 from views.htmx import client_redirect, current_page, fragment_elsewhere, is_htmx
 from views.navigation import nav_items
@@ -72,8 +79,10 @@ def register_views(app: Flask) -> None:
         kiosk,
         records,
         register,
+        remote_working,
         sso,
         unavailable,
+        whereabouts,
     )
 
     del breach_reports  # its routes join the breaches blueprint
@@ -91,6 +100,8 @@ def register_views(app: Flask) -> None:
         register,
         admin,
         sso,
+        remote_working,
+        whereabouts,
     ):
         app.register_blueprint(module.bp)
 
@@ -104,7 +115,9 @@ def register_views(app: Flask) -> None:
         timeline_label=timeline_label,
         timeline_details=timeline_details,
     )
-    app.jinja_env.filters.update(uk_datetime=uk_datetime, uk_date=uk_date)
+    app.jinja_env.filters.update(
+        uk_datetime=uk_datetime, uk_date=uk_date, datetime_local=datetime_local
+    )
     app.before_request(_require_sign_in)
     app.after_request(_security_headers)
     app.context_processor(_layout_context)

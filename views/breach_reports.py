@@ -10,8 +10,10 @@ from flask import Response, abort, render_template, request
 from flask_login import current_user
 
 from machines import breach as rules
+from machines import privacy
 from machines.breach import STATE_LABELS, case_clock
 from machines.permissions import Can
+from machines.risk import grid_rows
 from models.audit import AuditEvent
 from models.base import write_transaction
 from models.breaches import Breach, Notification
@@ -19,7 +21,8 @@ from models.people import Team, User
 from services import clock
 from services.security_log import security_event
 from views.access import requires
-from views.breaches import _breach_or_404, bp
+from views.breaches import _breach_or_404, bp, linked_items
+from views.forms.breaches import GRID
 from views.register import read_filters
 
 
@@ -59,6 +62,9 @@ def breach_report(breach_id: int):
         data_categories=dict(rules.DATA_CATEGORIES),
         state_labels=STATE_LABELS,
         generated_at=clock.now(),
+        linked=linked_items(breach),
+        grid=GRID,
+        grid_rows=grid_rows(GRID),
     )
 
 
@@ -97,11 +103,14 @@ def name_pattern(names: list[str]) -> re.Pattern | None:
 
 
 def redact(value: str | None, breach: Breach, names: re.Pattern | None = None) -> str:
-    """Remove identifiers from free text: the case's IDs and label codes, staff and contact
-    names, email addresses, postcodes and long numbers (the ICO draft holds no personal data).
-    Over-removing is the safe side: the person sending it reads it first."""
+    """Remove identifiers from free text: whatever the entry check looks for (NHS and National
+    Insurance numbers, addresses, postcodes, phone numbers, emails, titled names, dates of
+    birth: machines/privacy.py, in case something older or odder got in), the case's IDs and
+    label codes, staff and contact names, and long numbers (the ICO draft holds no personal
+    data). Over-removing is the safe side: the person sending it reads it first."""
     if not value:
         return ""
+    value = privacy.redact(value)
     record = breach.record
     dispatch = breach.dispatch
     identifiers = [

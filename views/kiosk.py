@@ -13,9 +13,11 @@ from dataclasses import replace
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask_login import current_user
+from peewee import IntegrityError
 
+from machines.common import InputError
 from machines.permissions import Can
-from machines.removal import EVENT_LABELS, removal_machine
+from machines.removal import EVENT_LABELS, PURPOSES, removal_machine
 from models.people import (
     KIOSK_LOCKOUT,
     LOCKOUT_MINUTES,
@@ -27,17 +29,25 @@ from models.people import (
 from models.records import Record, Removal
 from models.transitions import enabled_event_ids
 from services import clock
+from views.forms import FormErrors
 from views.forms.people import KioskIdentify, KioskScan
-from views.records import CUSTODY
+from views.forms.records import RequestRemoval
+from views.records import CUSTODY, render_confirmation, start_removal
 from views.transitions import run_event
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
 
 KIOSK_EVENTS = ("take_out", "return_papers")
 _CHANGED = "This has changed since you scanned it. Scan the label again."
-# The custody lifecycle as the kiosk runs it: one message when the papers moved on since the
-# scan (stale or no longer allowed alike).
-KIOSK_CUSTODY = replace(CUSTODY, stale=_CHANGED, refused=lambda removal, event: _CHANGED)
+# The custody lifecycle as the kiosk runs it: its two events, one message when the papers
+# moved on since the scan (stale or no longer allowed alike), and a confirmation before a
+# return (nothing undoes it).
+KIOSK_CUSTODY = replace(
+    CUSTODY,
+    stale=_CHANGED,
+    refused=lambda removal, event: _CHANGED,
+    confirm_first=frozenset({"return_papers"}),
+)
 # One refusal for a wrong PIN, an unknown staff number, a locked PIN, another team's person and
 # no PIN set: the kiosk does not tell a passer-by which staff numbers exist or are locked.
 IDENTIFY_FAILED = (
@@ -167,15 +177,16 @@ def scan():
     return _render_record(person, record)
 
 
-def _render_record(person: User, record: Record, errors=None, status: int = 200):
+def _render_record(
+    person: User, record: Record, errors=None, status: int = 200, form: dict | None = None
+):
     removal = record.open_removal()
     events = []
     if removal is not None:
-        events = [
-            e
-            for e in enabled_event_ids(removal_machine(removal), person.as_actor(), clock.now())
-            if e in KIOSK_EVENTS
-        ]
+        # At the kiosk the papers are in hand: a colleague may bring them back for the holder.
+        machine = removal_machine(removal)
+        enabled = enabled_event_ids(machine, person.as_actor(), clock.now(), current_user.id)
+        events = [e for e in enabled if e in KIOSK_EVENTS]
     return render_template(
         "kiosk/record.html",
         title=record.description,
@@ -184,8 +195,48 @@ def _render_record(person: User, record: Record, errors=None, status: int = 200)
         removal=removal,
         events=events,
         event_labels=EVENT_LABELS,
+        can_request=removal is None and _may_ask(person, record),
+        purposes=PURPOSES,
+        form=form or {},
         errors=errors or {},
     ), status
+
+
+def _may_ask(person: User, record: Record) -> bool:
+    return person.team_id == record.team_id and person.can(Can.WORK_WITH_PAPERS)
+
+
+@bp.post("/records/<int:record_id>/request")
+def request_removal(record_id: int):
+    """Ask for papers at the kiosk, no laptop needed: an agreed purpose goes straight on to
+    the safeguards and take-out; anything else waits for approval as it would on a laptop."""
+    require_kiosk()
+    person = kiosk_person()
+    if person is None:
+        return redirect(url_for("kiosk.index", timed_out=1), code=303)
+    record = Record.get_or_none(Record.id == record_id)
+    if record is None or record.team_id != current_user.team_id:
+        abort(404)
+    if not _may_ask(person, record):
+        abort(403)
+    if record.open_removal() is not None:
+        return _render_record(person, record, FormErrors(status=_CHANGED), 409)
+    form = RequestRemoval()
+    errors = form.check()
+    if not errors:
+        try:
+            removal = start_removal(record, form.values, person, kiosk_id=current_user.id)
+        except InputError as error:
+            for field, message in error.errors.items():
+                errors.add(field, message)
+        except IntegrityError:
+            return _render_record(person, record, FormErrors(status=_CHANGED), 409)
+    if errors:
+        return _render_record(person, record, errors, 422, form.typed())
+    if removal.state == "approved_for_removal":
+        return _render_record(person, record)  # on to the safeguards, still identified
+    forget_person()
+    return redirect(url_for("kiosk.index", done="request"), code=303)
 
 
 @bp.post("/removals/<int:removal_id>/<event>")
@@ -197,7 +248,26 @@ def act(removal_id: int, event: str):
     removal = Removal.get_or_none(Removal.id == removal_id)
     if removal is None or event not in KIOSK_EVENTS or removal.team_id != current_user.team_id:
         abort(404)
-    outcome = run_event(KIOSK_CUSTODY, removal, event, person.as_actor(), kiosk_id=current_user.id)
+    preview = KIOSK_CUSTODY.unconfirmed(event)
+    outcome = run_event(
+        KIOSK_CUSTODY,
+        removal,
+        event,
+        person.as_actor(),
+        kiosk_id=current_user.id,
+        preview=preview,
+    )
+    if preview and outcome.done:
+        return render_confirmation(
+            removal,
+            event,
+            outcome.form.answers(),
+            url_for("kiosk.act", removal_id=removal.id, event=event),
+            url_for("kiosk.index"),
+            "kiosk/confirm.html",
+            person=person,
+            removal_for=removal.for_user.display_name,
+        )
     if not outcome.done:
         return _render_record(person, removal.record, outcome.errors, outcome.status)
     forget_person()  # signed out of the kiosk after each completed action

@@ -658,7 +658,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"({size:.1f} MB).\n"
             )
 
-        people = {name: Person(app, name) for name in ("lina", "dana", "gov", "pat")}
+        people = {name: Person(app, name) for name in ("lina", "dana", "gov", "pat", "rita")}
         out_with_pat = (
             Removal.select(Removal.record)
             .where(Removal.state == "out", Removal.for_user == people["pat"].user.id)
@@ -673,6 +673,9 @@ def main(argv: list[str] | None = None) -> None:
             (people["gov"], "/breaches"),
             (people["pat"], "/breaches"),
             (people["lina"], "/approvals"),
+            (people["lina"], "/records/where"),
+            (people["rita"], "/records/where"),
+            (people["rita"], "/records/where?where=overdue"),
         ]
         if out_with_pat:
             pages.append((people["pat"], f"/records/{out_with_pat}"))

@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from demo.accounts import seed_demo
@@ -175,4 +176,14 @@ def sign_in(page, username: str, password: str | None = None) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password or DEMO_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+
+
+def confirm(page, button: str, axe: bool = True) -> None:
+    """On the page that asks before an event nothing undoes: check it, press its button."""
+    expect(page.locator("#confirm-answers")).to_be_visible()
+    expect(page.locator(".govuk-warning-text")).to_be_visible()
+    if axe:
+        check_accessibility(page)
+    page.get_by_role("button", name=button).click()
     page.wait_for_load_state()

@@ -17,7 +17,14 @@ from models.dispatches import Dispatch
 from models.people import Team, User
 from models.records import Record, Removal
 from services import clock
-from tests.e2e.conftest import REFLOW, check_accessibility, check_reflow, screenshot, sign_in
+from tests.e2e.conftest import (
+    REFLOW,
+    check_accessibility,
+    check_reflow,
+    confirm,
+    screenshot,
+    sign_in,
+)
 
 SCREEN = {"width": 1366, "height": 768}
 SUFFIX = " – Safekeep – Example London Borough"
@@ -257,6 +264,7 @@ def test_a_refused_change_says_error_in_the_title_and_a_done_one_says_what_was_d
     check_accessibility(page)
     screenshot(page, "outcome-taken-out")
     page.get_by_role("button", name="Return papers").click()
+    confirm(page, "Return papers")  # nothing undoes a return: a page asks first
     expect(banner).to_contain_text("Papers returned to the office")
     expect(banner).to_be_focused()
     expect(page).to_have_title(title)

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from demo.activity import _breach_step, _told_everyone
+from machines.breach import NO_ONE
 from models.base import write_transaction
 from models.breaches import Breach
 from models.people import User
@@ -143,8 +144,19 @@ def _long_case() -> Breach:
             "likely_outcomes": "A family's history read by a neighbour. " * 6,
             "actions_taken": "The recipient was asked to return the letter unopened. " * 6,
             "reportable_override": None,
-            "override_reason": "",
+            "reportable_reason": "A neighbour read about a child's health: reportable.",
             "grid": default_grid(),
+        },
+    )
+    _breach_step(
+        breach,
+        "refer_to_ico",
+        User.by_username("rita"),
+        now - dt.timedelta(hours=2, minutes=30),
+        {
+            "ico_referred_at": now - dt.timedelta(hours=2, minutes=30),
+            "ico_reference": "IC-123456-A1B2",
+            "ico_told_by": "Rita Lowe",
         },
     )
     _breach_step(
@@ -159,19 +171,22 @@ def _long_case() -> Breach:
     )
     _breach_step(
         breach,
+        "caldicott_agree",
+        User.by_username("cal"),
+        now - dt.timedelta(hours=1, minutes=30),
+        {"caldicott_advice": "Refer to the ICO; no disciplinary action.", "agreed": True},
+    )
+    _breach_step(
+        breach,
         "decide",
         ash,
         now - dt.timedelta(hours=1),
         {
-            "caldicott_consulted": "Cal Mensah",
             "legal_advice": True,
             "disciplinary": False,
-            "ico_referred": True,
-            "ico_referred_at": now - dt.timedelta(hours=1),
-            "ico_reference": "IC-123456-A1B2",
             "not_referred_reason": "",
-            "delay_reason": "",
-            "regulator": "none",
+            "staff_member": NO_ONE,
+            "refer_to_regulator": False,
         },
     )
     return Breach.get_by_id(breach.id)

@@ -11,9 +11,11 @@ import urllib.request
 from html.parser import HTMLParser
 
 import pytest
+from aiosmtpd.controller import Controller
 from werkzeug.serving import make_server
 
-from tests.conftest import PASSWORD, People, close_database, make_app
+from tests.conftest import PASSWORD, People, _free_port, close_database, make_app
+from tests.http.journeys.mail import BASE_URL, Inbox
 from tests.querycount import StatementCounter
 
 
@@ -210,3 +212,26 @@ def at_once(count: int, prepare, act) -> list:
     for t in threads:
         t.join()
     return results
+
+
+@pytest.fixture
+def inbox():
+    handler = Inbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    handler.port = controller.port
+    yield handler
+    controller.stop()
+
+
+@pytest.fixture
+def mail_app(app, inbox):
+    app.config.update(
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=inbox.port,
+        SMTP_FROM="safekeep@council.test",
+        SMTP_TIMEOUT=5,
+        REMINDER_BASE_URL=BASE_URL + "/",
+        REMINDER_CONFIRM_AFTER_DAYS=3,
+    )
+    return app

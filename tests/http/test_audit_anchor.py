@@ -227,14 +227,20 @@ def test_corrections_inside_a_state_keep_rows_and_events_in_step(app, history, w
     corrected = web.post(
         f"/breaches/{breach.id}/details",
         {
+            # The whole report as the page sends it back, with what happened corrected.
             "version": breach.version,
+            "category": "near_miss",
             "what_happened": "Left a folder on the 38 bus",
+            "happened_at": when,
+            "discovered_at": when,
             "data_categories": "basic_identifiers",
             "people_affected": "2",
             "records_affected": "1",
+            "children_or_vulnerable": "no",
+            "special_category": "no",
         },
     )
-    assert corrected.status_code == 303
+    assert corrected.status_code == 303, corrected.get_data(as_text=True)[-3000:]
     assert Breach.get_by_id(breach.id).version == breach.version + 1
     code, output = verify(history)
     assert code == 0, output

@@ -365,7 +365,7 @@ def test_every_team_board_names_each_rows_team(web, board):
         "Alex Tester",
     ]
     out = section(html, "Papers out of the office")
-    assert _head(out) == ["Papers", "Team", "Holder", "Purpose", "Due"]
+    assert _head(out) == ["Papers", "Team", "Holder", "Purpose", "Due", "Whereabouts confirmed"]
     assert _row_of(out, "East out and overdue")[:3] == [
         "East out and overdue",
         "Adults East",
@@ -389,6 +389,7 @@ def test_one_team_boards_have_no_team_column(web, new_web, board):
         "Holder",
         "Purpose",
         "Due",
+        "Whereabouts confirmed",
     ]
     lina = new_web()
     lina.sign_in("lina")

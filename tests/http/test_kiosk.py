@@ -260,13 +260,14 @@ def test_a_typed_code_in_lower_case_with_spaces_is_found(kiosk, site):
 
 
 def test_only_the_actions_this_person_may_take(kiosk, site):
-    # Sam is not the holder: no take out, no return, just what the papers are doing.
+    # Sam is not the holder: no take out, just what the papers are doing; papers in hand he
+    # may bring back for Pat (test_kiosk_team.py).
     identify(kiosk, staff_number="10003")
     html = scan(kiosk, site["approved"].label_code).get_data(as_text=True)
     assert "/take_out" not in html and "/return_papers" not in html
     assert "There is nothing you can do with these papers here" in html
     html = scan(kiosk, site["out"].label_code).get_data(as_text=True)
-    assert "/take_out" not in html and "/return_papers" not in html
+    assert "/take_out" not in html and "Return papers for Pat Tester" in html
     # Even posted directly, the guard refuses: only the holder carries the papers out.
     removal = removal_of(site["approved"])
     response = kiosk.post(
@@ -284,13 +285,11 @@ def test_only_the_actions_this_person_may_take(kiosk, site):
     assert "/take_out" not in html
 
 
-def test_papers_in_the_office_offer_nothing(kiosk, site):
+def test_papers_in_the_office_offer_only_asking_for_them(kiosk, site):
     identify(kiosk)
     html = scan(kiosk, site["in_office"].label_code).get_data(as_text=True)
-    assert "These papers are in the office" in html
-    assert "<form" not in html.split("Old assessment", 1)[1].split("sign me out")[0].replace(
-        '<form method="post" action="/kiosk/sign-out">', ""
-    )
+    forms = re.findall(r'<form method="post" action="([^"]+)"', html)
+    assert forms == [f"/kiosk/records/{site['in_office'].id}/request", "/kiosk/sign-out"]
 
 
 def test_another_teams_label_or_an_unknown_code_is_not_found(kiosk, site):
@@ -368,6 +367,13 @@ def test_return_papers_signs_the_person_out(kiosk, site):
     response = kiosk.post(
         f"/kiosk/removals/{removal.id}/return_papers", {"version": removal.version}
     )
+    assert response.status_code == 200  # nothing undoes it: the kiosk asks first
+    assert "Are the papers back in the office?" in response.get_data(as_text=True)
+    assert removal_of(site["out"]).state == "out"
+    response = kiosk.post(
+        f"/kiosk/removals/{removal.id}/return_papers",
+        {"version": removal.version, "confirmed": "yes"},
+    )
     assert response.status_code == 303
     assert removal_of(site["out"]).state == "returned"
     page = kiosk.get(response.headers["Location"]).get_data(as_text=True)
@@ -410,7 +416,9 @@ def test_the_audit_event_records_the_person_and_the_kiosk(kiosk, site):
     assert event.kiosk_id == site["kiosk"].id
     identify(kiosk)
     out = removal_of(site["out"])
-    kiosk.post(f"/kiosk/removals/{out.id}/return_papers", {"version": out.version})
+    kiosk.post(
+        f"/kiosk/removals/{out.id}/return_papers", {"version": out.version, "confirmed": "yes"}
+    )
     event = (
         AuditEvent.select()
         .where(AuditEvent.entity_id == out.id, AuditEvent.event == "return_papers")

@@ -40,7 +40,12 @@ def office(app):
     returned, lost = (
         Removal.select().where(Removal.state == "out").order_by(Removal.id)[:2]
     )  # pat's court bundle, sam's review report
-    post(as_demo(app, "pat"), f"/removals/{returned.id}/return_papers", version=returned.version)
+    post(
+        as_demo(app, "pat"),
+        f"/removals/{returned.id}/return_papers",
+        version=returned.version,
+        confirmed="yes",  # past the confirmation page, as its button sends
+    )
     yesterday = clock.uk_today() - dt.timedelta(days=1)
     post(
         as_demo(app, lost.for_user.username),
@@ -52,7 +57,12 @@ def office(app):
             "last_seen_on-month": yesterday.month,
             "last_seen_on-year": yesterday.year,
             "last_seen_time": "17:30",
+            # The facts asked when papers are reported lost (the case opens with them).
+            "category": "loss",
+            "children_or_vulnerable": "not_known",
+            "special_category": "not_known",
         },
+        confirmed="yes",
     )
     dispatch = Dispatch.get()
     checker = as_demo(app, "sam")
@@ -150,6 +160,18 @@ def test_after_the_period_the_free_text_of_finished_work_is_erased_and_nothing_e
     for breach_id, row in before["Breach"].items():
         if breach_id != breach.id:
             assert Breach.select().where(Breach.id == breach_id).dicts().get() == row
+
+
+def test_more_time_and_whereabouts_typed_on_a_removal_are_erased_too(app, office):
+    returned = office["returned"]
+    Removal.update(
+        extension_reason="Final hearing at Leeds moved to the 14th",
+        location_where="In Pat's locked drawer at home",
+    ).where(Removal.id == returned.id).execute()
+    clock.travel(SIX_YEARS)
+    run(app)
+    erased = Removal.get_by_id(returned.id)
+    assert (erased.extension_reason, erased.location_where) == (MARKER, MARKER)
 
 
 def kept_removal(before, removal):
