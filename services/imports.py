@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from peewee import fn
 
+from machines import privacy
 from machines.common import case_id_error, normalise_case_id
 from machines.permissions import ROLE_LABELS, Role
 from machines.professions import PROFESSIONS
@@ -343,6 +344,8 @@ def _check_records(rows: list[Row], preview: Preview) -> None:
             row.errors.append("Describe the papers, like “court bundle, volume 2”")
         elif len(description) > RECORD_DESCRIPTION_MAX:
             row.errors.append(f"Description must be {RECORD_DESCRIPTION_MAX} characters or fewer")
+        elif found := privacy.problem(description, "Description"):
+            row.errors.append(found)
         team_name = " ".join(v.get("team", "").split())
         team = teams.get(team_name.lower())
         if not team_name:
