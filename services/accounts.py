@@ -654,6 +654,7 @@ class TeamContents:
     open_removals: int = 0
     open_breaches: int = 0
     open_dispatches: int = 0
+    remote_agreements: int = 0
 
     def blockers(self) -> list[str]:
         """What stops the team being retired, in words."""
@@ -664,6 +665,11 @@ class TeamContents:
             (self.open_removals, "removal not finished", "removals not finished"),
             (self.open_breaches, "open breach case", "open breach cases"),
             (self.open_dispatches, "dispatch not finished", "dispatches not finished"),
+            (
+                self.remote_agreements,
+                "remote working agreement in force or waiting",
+                "remote working agreements in force or waiting",
+            ),
         ):
             if count:
                 said.append(f"{count} {one if count == 1 else many}")
@@ -675,9 +681,12 @@ def team_contents(team_id: int) -> TeamContents:
     from models.breaches import Breach
     from models.dispatches import Dispatch
     from models.records import Record, Removal
+    from models.remote_working import RemoteAgreement
+    from services import clock
     from services.handover import OPEN_DISPATCH_STATES
 
     open_breach = [s.id for s in BreachMachine.states if not s.final]
+    # A removal is open in every state until an event into a final state sets closed_at.
     return TeamContents(
         members=User.select().where(User.team == team_id, User.active == True).count(),  # noqa: E712
         records=Record.select().where(Record.team == team_id).count(),
@@ -690,6 +699,9 @@ def team_contents(team_id: int) -> TeamContents:
         open_dispatches=Dispatch.select()
         .where(Dispatch.team == team_id, Dispatch.state.in_(OPEN_DISPATCH_STATES))
         .count(),
+        # Asked, or agreed and not past its end (the board's list): someone from this team
+        # may still be working on its records away from the office.
+        remote_agreements=RemoteAgreement.current([team_id], clock.uk_today()).count(),
     )
 
 

@@ -3,10 +3,14 @@ is retired only when nothing is left in it, and a retired team takes no one new.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from models.people import Team, User
 from models.records import Record
+from models.remote_working import RemoteAgreement
+from services import clock
 from tests.http.journeys import Cast, Page
 from tests.http.journeys.accounts import events, new_person
 
@@ -64,6 +68,34 @@ def test_a_team_with_people_or_records_cannot_be_retired(cast, staff, people):
     Record.create(case_id="1234567", description="Bundle", team=west, created_by=staff["lina"])
     assert "1 record" in Page.of(web.get(f"/admin/teams/{west.id}/retire")).text
     assert Team.get_by_id(north.id).retired_at is None
+
+
+@pytest.mark.parametrize(
+    ("state", "days_left", "blocks"),
+    [("asked", 30, True), ("agreed", 30, True), ("agreed", -1, False), ("withdrawn", 30, False)],
+)
+def test_remote_working_in_force_or_waiting_keeps_a_team(
+    cast, staff, people, state, days_left, blocks
+):
+    """Someone who has moved on may still be agreed to work on the team's records remotely."""
+    web, lina = cast["ada"], staff["lina"]
+    west = people.team("Adults West")
+    RemoteAgreement.create(
+        team=west,
+        state=state,
+        for_user=lina,
+        requested_by=lina,
+        place="Home",
+        why="Court work",
+        ends_on=clock.uk_today() + dt.timedelta(days=days_left),
+    )
+    page = Page.of(web.get(f"/admin/teams/{west.id}/retire"))
+    said = "1 remote working agreement in force or waiting"
+    assert (said in page.text) is blocks
+    assert ("Retire team" in page.buttons) is not blocks
+    response = web.post(f"/admin/teams/{west.id}/retire", {})
+    assert response.status_code == (409 if blocks else 303)
+    assert (Team.get_by_id(west.id).retired_at is None) is blocks
 
 
 def test_an_empty_team_is_retired_and_takes_no_one_new(cast, staff, people):
