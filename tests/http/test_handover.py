@@ -11,12 +11,16 @@ from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.people import User, UserRole
 from models.records import Record, Removal
+from models.remote_working import RemoteAgreement
 from services.audit_anchor import lifecycle_problems
 from tests.http.journeys import Cast, Page
 from tests.http.journeys.accounts import events, person_form, signed_out, work_seen
 from tests.http.journeys.breaches import report
 from tests.http.journeys.custody import papers_out, removal_of, request_removal
 from tests.http.journeys.sending import draft
+from tests.http.test_remote_working import ask as ask_remote
+from tests.http.test_remote_working import latest as latest_agreement
+from tests.http.test_remote_working import send as send_remote
 
 
 @pytest.fixture
@@ -110,9 +114,10 @@ def test_disabling_a_holder_lists_their_work_and_hands_it_all_to_their_manager(
 
 
 def test_disabling_a_line_manager_hands_over_their_people_and_the_requests_waiting(
-    cast, staff, pats_work
+    cast, staff, pats_work, people
 ):
     lina, mo, sam, pat = staff["lina"], staff["mo"], staff["sam"], staff["pat"]
+    lee = people.add("lee", "line_manager")
     web = cast["ada"]
     page = web.get(f"/admin/people/{lina.id}/disable")
     text = Page.of(page).text
@@ -137,22 +142,111 @@ def test_disabling_a_line_manager_hands_over_their_people_and_the_requests_waiti
     assert wrong.errors == [
         "Sam Tester cannot approve removals (they are not a line manager): choose someone else"
     ]
+    # A line manager in another team could not open the papers, so could not decide on them
+    # (machines.removal.approvers_for): the request would wait for no one.
+    elsewhere = Page.of(
+        web.post(
+            f"/admin/people/{lina.id}/disable",
+            {"version": 1, "work_seen": fingerprint, "successor_id": mo.id},
+        )
+    )
+    assert elsewhere.status == 422
+    assert elsewhere.errors == [
+        "Mo Tester cannot see Children North's records, so cannot decide their requests: "
+        "choose someone else"
+    ]
     assert User.get_by_id(lina.id).active
     ok = web.post(
         f"/admin/people/{lina.id}/disable",
-        {"version": 1, "work_seen": fingerprint, "successor_id": mo.id},
+        {"version": 1, "work_seen": fingerprint, "successor_id": lee.id},
     )
     assert ok.status_code == 303
-    assert User.get_by_id(pat.id).line_manager_id == mo.id
-    assert User.get_by_id(sam.id).line_manager_id == mo.id
-    assert Removal.get_by_id(pats_work["asked"].id).requester_manager_id == mo.id
+    assert User.get_by_id(pat.id).line_manager_id == lee.id
+    assert User.get_by_id(sam.id).line_manager_id == lee.id
+    assert Removal.get_by_id(pats_work["asked"].id).requester_manager_id == lee.id
     (moved,) = events("user", sam.id, "hand_over")
-    assert moved.details["changed"] == {"line_manager": ["Lina Tester", "Mo Tester"]}
-    # Mo can now approve Pat's request from another team: he is the requester's manager.
-    mo_web = cast["mo"]
-    approvals = Page.of(mo_web.get("/approvals"))
+    assert moved.details["changed"] == {"line_manager": ["Lina Tester", "Lee Tester"]}
+    # Lee can now approve Pat's request: he is the requester's manager.
+    approvals = Page.of(cast["lee"].get("/approvals"))
     assert "Home visit notes" in approvals.text
     assert lifecycle_problems()[1] == []
+
+
+def test_disabling_a_line_manager_hands_over_remote_working_and_papers_out_they_decide_on(
+    cast, staff, people
+):
+    """What the custody work added: asks to work remotely waiting for her, agreements she may
+    withdraw, and papers out whose more time and whereabouts she decides."""
+    lina, pat, sam = staff["lina"], staff["pat"], staff["sam"]
+    lee = people.add("lee", "line_manager")
+    out = papers_out(cast["pat"], staff)
+    assert ask_remote(cast["pat"]).status_code == 303
+    pats_ask = latest_agreement()
+    assert ask_remote(cast["sam"], where="Adults East base").status_code == 303
+    sams = latest_agreement()
+    assert send_remote(cast["lina"], sams, "agree").status_code == 303
+    assert pats_ask.approval_route == sams.approval_route == "own_manager"
+    rows = {"out": out, "pats_ask": pats_ask, "sams": sams}
+    versions = {key: type(row).get_by_id(row.id).version for key, row in rows.items()}
+
+    web = cast["ada"]
+    page = web.get(f"/admin/people/{lina.id}/disable")
+    text = Page.of(page).text
+    assert "Lina Tester decides more time for papers out and confirms where they are" in text
+    assert "Court bundle, volume 2 (case 1234567): out of the office" in text
+    assert "Lina Tester decides on working remotely (agrees, declines or withdraws it)" in text
+    assert "Pat Tester (" in text and "working remotely from Home: waiting for agreement" in text
+    assert "working remotely from Adults East base: agreed" in text
+    response = web.post(
+        f"/admin/people/{lina.id}/disable",
+        {"version": 1, "work_seen": work_seen(page.get_data(as_text=True)), "successor_id": lee.id},
+    )
+    assert response.status_code == 303
+    for key, row in rows.items():
+        now = type(row).get_by_id(row.id)
+        assert now.requester_manager_id == lee.id, key
+        assert now.version == versions[key] + 1, key
+        entity = "removal" if key == "out" else "remote_agreement"
+        (handed,) = events(entity, row.id, "hand_over")
+        assert handed.entity_version == now.version and handed.actor_id == staff["ada"].id
+        assert handed.source == handed.target == now.state
+    assert lifecycle_problems()[1] == []
+    # Lee is asked now, and can decide; Pat's ask no longer waits for someone who has left.
+    assert "Writing the court report" in Page.of(cast["lee"].get("/approvals")).text
+    assert send_remote(cast["lee"], pats_ask, "agree").status_code == 303
+    assert RemoteAgreement.get_by_id(pats_ask.id).state == "agreed"
+    assert RemoteAgreement.get_by_id(sams.id).for_user_id == sam.id  # still Sam's
+    assert User.get_by_id(pat.id).line_manager_id == lee.id
+
+
+def test_a_leavers_own_remote_working_agreement_is_withdrawn_not_handed_over(cast, staff):
+    pat, lina = staff["pat"], staff["lina"]
+    assert ask_remote(cast["pat"]).status_code == 303
+    agreement = latest_agreement()
+    assert send_remote(cast["lina"], agreement, "agree").status_code == 303
+    version = RemoteAgreement.get_by_id(agreement.id).version
+    web = cast["ada"]
+    page = web.get(f"/admin/people/{pat.id}/disable")
+    text = Page.of(page).text
+    assert "Pat Tester works remotely: these agreements are withdrawn, not handed over" in text
+    assert "working remotely from Home: agreed, until" in text
+    # Nothing else to hand over: no one need be chosen.
+    response = web.post(
+        f"/admin/people/{pat.id}/disable",
+        {"version": 1, "work_seen": work_seen(page.get_data(as_text=True)), "successor_id": ""},
+    )
+    assert response.status_code == 303
+    assert not User.get_by_id(pat.id).active
+    ended = RemoteAgreement.get_by_id(agreement.id)
+    assert ended.state == "withdrawn" and ended.for_user_id == pat.id
+    assert ended.withdrawn_by_id == staff["ada"].id and ended.closed_at is not None
+    assert ended.version == version + 1
+    (withdrawn,) = events("remote_agreement", agreement.id, "withdraw")
+    assert (withdrawn.source, withdrawn.target) == ("agreed", "withdrawn")
+    assert withdrawn.entity_version == ended.version
+    assert RemoteAgreement.select().where(RemoteAgreement.for_user == lina.id).count() == 0
+    shown = Page.of(cast["lina"].get(f"/remote-working/{agreement.id}"))
+    assert "Withdrawn" in shown.text
 
 
 def test_work_that_changed_since_the_page_was_shown_is_refused_with_409(cast, staff, pats_work):
