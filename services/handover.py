@@ -1,21 +1,22 @@
 """Leavers and movers leave nothing orphaned: the work a person holds, and handing it over.
 
 Before an administrator disables someone, or moves them to another team, the page lists what
-they still hold (`open_work`): papers out of the office or asked for, requests for papers and
-asks to work remotely whose approval route names them (machines.removal.approvers_for: they
-are the requester's own line manager on it, so they decide it, more time and where the papers
-are), the people they line-manage, open breach cases they reported or whose reporter they
-manage, dispatches they drafted that are not finished, and their own remote working
-agreements. One successor takes all of it over (their line manager by default), in the
-transaction that disables or moves them (`hand_over`), with one audit event per object.
+they still hold (`open_work`): papers out of the office or asked for; requests for papers
+and asks to work remotely whose approval route names them (machines.removal.approvers_for:
+put to them as the requester's own line manager, so they decide it, more time and where the
+papers are; or put to the team's line managers when they are the last one left); the people
+they line-manage; open breach cases they reported or whose reporter they manage; dispatches
+they drafted that are not finished; and their own remote working agreements. One successor
+takes all of it over (their line manager by default), in the transaction that disables or
+moves them (`hand_over`), with one audit event per object.
 
 A remote working agreement is the person's own permission to work away from the office on
 their team's records: it is withdrawn, not given to the successor (who never asked for it).
 
-Removals, breach cases, dispatches and agreements are lifecycle rows: each hand-over moves the row's
-`version` on (compare-and-set) and its audit event records that version and the row's state
-as source and target, so `audit-verify` still finds every row at the version its events
-account for (services/audit_anchor.py).
+Removals, breach cases, dispatches and agreements are lifecycle rows: each hand-over moves
+the row's `version` on (compare-and-set) and its audit event records that version and the
+row's state as source and target, so `audit-verify` still finds every row at the version its
+events account for (services/audit_anchor.py).
 """
 
 from __future__ import annotations
@@ -25,13 +26,13 @@ from dataclasses import dataclass, field
 
 from machines.breach import BreachMachine
 from machines.permissions import Can
-from machines.removal import OWN_MANAGER, may_see_team
+from machines.removal import OWN_MANAGER, TEAM_MANAGERS, may_see_team
 from models.audit import AuditEvent
 from models.base import Stale, VersionedModel
 from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.people import User
-from models.records import Record, Removal, approvers_of
+from models.records import Record, Removal, _holders_of, approvers_of
 from models.remote_working import RemoteAgreement
 from services.accounts import AccountError, AccountStale
 
@@ -52,6 +53,11 @@ DUTIES = {
     ),
     "agreement_approver": (
         "decides on working remotely (agrees, declines or withdraws it)",
+        "requester_manager",
+    ),
+    # Asked of the team's line managers, and no other is left: the successor is asked instead.
+    "last_team_approver": (
+        "is the team's last line manager to decide these requests",
         "requester_manager",
     ),
     "manager": ("is the line manager", "line_manager"),
@@ -158,6 +164,8 @@ def open_work(user: User) -> Work:
                 _agreement_label(agreement, agreement.person),
             )
         )
+    for item in _left_to_this_manager(user):
+        work.items.append(item)
     own = RemoteAgreement.select().where(
         RemoteAgreement.for_user == user.id, RemoteAgreement.state.in_(OPEN_AGREEMENT_STATES)
     )
@@ -166,6 +174,42 @@ def open_work(user: User) -> Work:
             WorkItem("remote_worker", "remote_agreement", agreement, _agreement_label(agreement))
         )
     return work
+
+
+def _left_to_this_manager(user: User) -> list[WorkItem]:
+    """Requests asked of the team's line managers (no own manager could see the papers) when
+    this person is the last of them: without a successor they would wait for no one."""
+    from machines.removal import STATE_LABELS as REMOVAL_STATES
+
+    if user.team_id is None or not user.can(Can.APPROVE_REMOVALS):
+        return []
+    others = {p.id for p in _holders_of(Can.APPROVE_REMOVALS, user.team_id)} - {user.id}
+    items = []
+    removals = (
+        Removal.select(Removal, Record)
+        .join(Record, on=(Removal.record == Record.id))
+        .where(
+            Removal.team == user.team_id,
+            Removal.approval_route == TEAM_MANAGERS,
+            Removal.state.in_(OPEN_REMOVAL_STATES),
+            Removal.for_user != user.id,  # their own: handed over as papers they hold
+        )
+    )
+    for removal in removals.order_by(Removal.id):
+        if not others - {removal.for_user_id, removal.requested_by_id}:
+            label = _removal_label(removal, REMOVAL_STATES)
+            items.append(WorkItem("last_team_approver", "removal", removal, label))
+    agreements = RemoteAgreement.with_person().where(
+        RemoteAgreement.team == user.team_id,
+        RemoteAgreement.approval_route == TEAM_MANAGERS,
+        RemoteAgreement.state.in_(OPEN_AGREEMENT_STATES),
+        RemoteAgreement.for_user != user.id,  # their own: withdrawn
+    )
+    for agreement in agreements.order_by(RemoteAgreement.id):
+        if not others - {agreement.for_user_id, agreement.requested_by_id}:
+            label = _agreement_label(agreement, agreement.person)
+            items.append(WorkItem("last_team_approver", "remote_agreement", agreement, label))
+    return items
 
 
 def _names_the_manager(model):
@@ -212,7 +256,7 @@ def successor_problem(item: WorkItem, successor: User) -> str | None:
     name = successor.display_name
     if item.duty == "holder" and not successor.can(Can.WORK_WITH_PAPERS):
         return f"{name} cannot hold papers (their roles do not include work with papers)"
-    if item.duty in ("approver", "overseer", "agreement_approver"):
+    if item.duty in ("approver", "overseer", "agreement_approver", "last_team_approver"):
         if not successor.can(Can.APPROVE_REMOVALS):
             return f"{name} cannot approve removals (they are not a line manager)"
         if successor.id in (obj.for_user_id, obj.requested_by_id):
@@ -287,7 +331,12 @@ def _hand_over_one(actor: User, user: User, successor: User, item: WorkItem, now
         )
         return
     row: VersionedModel = type(item.obj).get_by_id(item.obj.id)
-    if getattr(row, f"{column}_id") != user.id:
+    if item.duty == "last_team_approver":
+        if row.approval_route != TEAM_MANAGERS:
+            raise AccountStale(f"{item.label} changed while you were looking at it.")
+        # Named on the request from now on, as a requester's own manager is (may_approve).
+        row.approval_route = OWN_MANAGER
+    elif getattr(row, f"{column}_id") != user.id:
         raise AccountStale(f"{item.label} changed while you were looking at it.")
     setattr(row, column, successor.id)
     if item.duty == "holder":

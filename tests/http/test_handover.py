@@ -329,3 +329,55 @@ def test_a_person_with_nothing_to_hand_over_is_disabled_straight_away(cast, staf
     )
     assert not User.get_by_id(sam.id).active
     assert UserRole.select().where(UserRole.user == sam.id).count() == 1  # roles kept
+
+
+def test_the_teams_last_line_manager_leaving_passes_the_teams_requests_on(cast, staff, people):
+    """A request put to the team's line managers (the requester's own manager cannot see the
+    papers) would wait for no one once the last of them has gone."""
+    lina, mo = staff["lina"], staff["mo"]
+    tia = people.add("tia", "practitioner", manager=mo)  # Mo is in another team
+    hana = people.add("hana", "line_manager", "assistant_director", team="Directorate")
+    record = Record.create(
+        case_id="7654321", description="Home visit notes", team=tia.team, created_by=tia
+    )
+    assert request_removal(cast["tia"], record).status_code == 303
+    asked = removal_of(record)
+    assert ask_remote(cast["tia"]).status_code == 303
+    agreement = latest_agreement()
+    assert asked.approval_route == agreement.approval_route == "team_managers"
+    rows = {"removal": asked, "remote_agreement": agreement}
+    versions = {key: type(row).get_by_id(row.id).version for key, row in rows.items()}
+
+    web = cast["ada"]
+    page = web.get(f"/admin/people/{lina.id}/disable")
+    text = Page.of(page).text
+    assert "Lina Tester is the team's last line manager to decide these requests" in text
+    assert "Home visit notes (case 7654321): awaiting approval" in text
+    assert "Tia Tester (" in text and "working remotely from Home: waiting for agreement" in text
+    fingerprint = work_seen(page.get_data(as_text=True))
+    refused = Page.of(
+        web.post(
+            f"/admin/people/{lina.id}/disable",
+            {"version": 1, "work_seen": fingerprint, "successor_id": mo.id},
+        )
+    )
+    assert (
+        refused.status == 422
+        and "Mo Tester cannot see Children North's records" in (refused.errors[0])
+    )
+    done = web.post(
+        f"/admin/people/{lina.id}/disable",
+        {"version": 1, "work_seen": fingerprint, "successor_id": hana.id},
+    )
+    assert done.status_code == 303
+    for entity, row in rows.items():
+        now = type(row).get_by_id(row.id)
+        assert (now.requester_manager_id, now.approval_route) == (hana.id, "own_manager")
+        assert now.version == versions[entity] + 1
+        (handed,) = events(entity, row.id, "hand_over")
+        assert handed.entity_version == now.version
+    # Hana is asked now, and can decide them.
+    approvals = Page.of(cast["hana"].get("/approvals")).text
+    assert "Home visit notes" in approvals and "Writing the court report" in approvals
+    assert send_remote(cast["hana"], agreement, "agree").status_code == 303
+    assert lifecycle_problems()[1] == []
