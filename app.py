@@ -20,7 +20,7 @@ from werkzeug.routing import IntegerConverter
 
 import cli
 from models.base import MAX_ID, db
-from services import assets, clock, logs
+from services import assets, clock, logs, sso
 
 HERE = Path(__file__).resolve().parent
 
@@ -123,6 +123,17 @@ def create_app(config: dict | None = None) -> Flask:
         RETENTION_YEARS=os.environ.get("RETENTION_YEARS", "6"),
         # /healthz answers 503 when the SQLite database's disk has less free than this.
         HEALTHZ_MIN_FREE_MB=int(os.environ.get("HEALTHZ_MIN_FREE_MB", "16")),
+        # Single sign-on with the council's OpenID Connect provider (services/sso.py); off
+        # while OIDC_ISSUER is unset. SSO_ONLY=1 turns local passwords off but for the
+        # usernames in SSO_BREAK_GLASS and team-base kiosks.
+        OIDC_ISSUER=os.environ.get("OIDC_ISSUER") or None,
+        OIDC_CLIENT_ID=os.environ.get("OIDC_CLIENT_ID") or None,
+        OIDC_CLIENT_SECRET=os.environ.get("OIDC_CLIENT_SECRET") or None,
+        OIDC_STAFF_CLAIM=os.environ.get("OIDC_STAFF_CLAIM", "email"),
+        OIDC_MATCH_FIELD=os.environ.get("OIDC_MATCH_FIELD", "email"),
+        OIDC_PROVIDER_NAME=os.environ.get("OIDC_PROVIDER_NAME") or None,
+        SSO_ONLY=os.environ.get("SSO_ONLY", "0"),
+        SSO_BREAK_GLASS=os.environ.get("SSO_BREAK_GLASS", ""),
     )
     if config:
         app.config.update(config)
@@ -167,6 +178,7 @@ def create_app(config: dict | None = None) -> Flask:
     assets.init_app(app)  # fingerprinted static URLs, cached for a year
     Htmx(app)
     _init_login(app)
+    sso.init_app(app)  # after the config: refuses settings that cannot work, at start-up
 
     from views import register_views
 

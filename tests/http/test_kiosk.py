@@ -526,7 +526,10 @@ def test_a_completed_action_forgets_the_person_for_every_copy(app, kiosk, site):
     identify(kiosk)
     copy = _captured(app, kiosk)
     out = removal_of(site["out"])
-    kiosk.post(f"/kiosk/removals/{out.id}/return_papers", {"version": out.version})
+    returned = kiosk.post(
+        f"/kiosk/removals/{out.id}/return_papers", {"version": out.version, "confirmed": "yes"}
+    )
+    assert returned.status_code == 303  # a return asks first: confirmed, it is done
     assert "Hello Pat" not in copy.get("/kiosk/").get_data(as_text=True)
 
 
