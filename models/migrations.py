@@ -442,3 +442,28 @@ def _remote_agreement(m: Migration) -> None:
             indexes = ((("team", "state", "ends_on"), False), (("for_user", "state"), False))
 
     m.create_tables(RemoteAgreement)
+
+
+@step(
+    16,
+    "accounts: user.must_change_password and .version, team.retired_at, user_session.via, "
+    "password_reset",
+)
+def _accounts(m: Migration) -> None:
+    m.add_column("user", "must_change_password", BooleanField(default=False))
+    m.add_column("user", "version", IntegerField(default=1))
+    m.add_column("team", "retired_at", DateTimeField(null=True))
+    m.add_column("user_session", "via", CharField(null=True, max_length=10))
+
+    class User(m.Model):
+        pass
+
+    class PasswordReset(m.Model):
+        token_digest = CharField(unique=True)
+        user = ForeignKeyField(User, backref="password_resets", on_delete="CASCADE")
+        created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+        created_at = DateTimeField()
+        expires_at = DateTimeField()
+        used_at = DateTimeField(null=True)
+
+    m.create_tables(PasswordReset)

@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -186,6 +187,30 @@ def close_database() -> None:
         obj.close_all()
     elif not obj.is_closed():
         obj.close()
+
+
+@pytest.fixture(scope="session")
+def provider():
+    """A real OpenID Connect provider, a process of its own on a loopback port
+    (tests/oidc_provider.py); its base URL, which is also its issuer."""
+    import requests
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.oidc_provider"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        line = process.stdout.readline()
+        assert line.startswith("listening on "), line
+        url = f"http://127.0.0.1:{int(line.split()[-1])}"
+        assert requests.get(url + "/.well-known/openid-configuration", timeout=10).ok
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 @pytest.fixture(autouse=True)
