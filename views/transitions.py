@@ -18,6 +18,7 @@ from models.base import Stale, VersionedModel
 from models.transitions import Forbidden, Refused, apply_transition, check_transition
 from services import clock
 from views.forms import FormErrors, GovForm, form_version
+from views.forms.fields import Text
 
 DONE = 200
 
@@ -36,9 +37,13 @@ class EventForm(GovForm):
         """What the machine is sent (by default every field's value, by field name)."""
         return self.values
 
+    # The fields whose values the audit event records as typed (never service users'
+    # details); a form whose record needs more (dates in ISO form) overrides summary().
+    audited: tuple[str, ...] = ()
+
     def summary(self) -> dict:
-        """What the audit event records of the input (never service users' details)."""
-        return {}
+        """What the audit event records of the input."""
+        return {name: self[name].data for name in self.audited}
 
     def answers(self) -> list[tuple[str, str]]:
         """What the person entered, in words, for the page that asks them to confirm it."""
@@ -53,6 +58,21 @@ class EventForm(GovForm):
 
 class NoInput(EventForm):
     """An event that asks for nothing but the button."""
+
+
+class WithNote(EventForm):
+    """An event with an optional note (approve, agree): the machine limits its length."""
+
+    note = Text("Note")
+    audited = ("note",)
+
+
+class WithReason(EventForm):
+    """An event with a reason (decline, cancel, withdraw): the machine says when one is
+    required and limits its length."""
+
+    reason = Text("Reason")
+    audited = ("reason",)
 
 
 @dataclass(frozen=True)

@@ -166,7 +166,12 @@ def test_behind_a_proxy_the_client_address_is_logged_only_when_the_proxy_is_trus
     web.post(
         "/sign-in",
         data={"csrf_token": token, "username": "nobody", "password": "wrong password 1"},
-        headers={"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"},
+        headers={
+            "X-Forwarded-For": "203.0.113.9",
+            "X-Forwarded-Proto": "https",
+            # Over HTTPS, Flask-WTF also checks that the form came from this site.
+            "Referer": "https://localhost/sign-in",
+        },
     )
     (failed,) = [r for r in caplog.records if getattr(r, "security_event", None)]
     assert failed.remote_addr == logged

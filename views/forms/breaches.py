@@ -217,23 +217,20 @@ class RecordExemption(EventForm):
     exemption_reason = Text("Why the service user should not be told")
     approved_by_caldicott = Checkbox()
 
-    def summary(self) -> dict:
-        return {"exemption_reason": self.exemption_reason.data}
+    audited = ("exemption_reason",)
 
 
 class SkipInforming(EventForm):
     skip_reason = Text("Why there is no one to tell")
 
-    def summary(self) -> dict:
-        return {"skip_reason": self.skip_reason.data}
+    audited = ("skip_reason",)
 
 
 class CaldicottAgree(EventForm):
     caldicott_advice = Text("Your advice")
     agreed = Checkbox()
 
-    def summary(self) -> dict:
-        return {"caldicott_advice": self.caldicott_advice.data}
+    audited = ("caldicott_advice",)
 
 
 def staff_member(user: User) -> rules.StaffMember:
@@ -282,8 +279,7 @@ class Close(EventForm):
     report_complete = Checkbox()
     lessons_learned = Text("Lessons learned")
 
-    def summary(self) -> dict:
-        return {"lessons_learned": self.lessons_learned.data}
+    audited = ("lessons_learned",)
 
 
 STEP_FORMS = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from machines.breach import ANSWERS
 from views.forms import GovForm
 from views.forms.fields import Checkbox, Choice, Text
-from views.transitions import EventForm
+from views.transitions import EventForm, WithReason
 
 
 class DraftDispatch(GovForm):
@@ -39,15 +39,13 @@ class MarkSent(EventForm):
     password_separate = Checkbox()
     tracking_reference = Text()
 
-    def summary(self) -> dict:
-        return {"tracking_reference": self.tracking_reference.data}
+    audited = ("tracking_reference",)
 
 
 class ConfirmDelivered(EventForm):
     delivery_evidence = Text()
 
-    def summary(self) -> dict:
-        return {"delivery_evidence": self.delivery_evidence.data}
+    audited = ("delivery_evidence",)
 
 
 class ReportMisdirected(EventForm):
@@ -57,17 +55,10 @@ class ReportMisdirected(EventForm):
     special_category = Choice(choices=[key for key, _ in ANSWERS])
 
 
-class CancelDispatch(EventForm):
-    reason = Text("Reason")
-
-    def summary(self) -> dict:
-        return {"reason": self.reason.data}
-
-
 EVENT_FORMS = {
     "check": Check,
     "mark_sent": MarkSent,
     "confirm_delivered": ConfirmDelivered,
     "report_misdirected": ReportMisdirected,
-    "cancel": CancelDispatch,
+    "cancel": WithReason,
 }

@@ -131,9 +131,9 @@ class WholeNumber(GovField):
             raise ValueError(f"{self.label.text} must be a whole number, like 3")
 
 
-class Choice(GovField):
-    """One of `choices` (the stored keys), else None. `invalid` is the message for anything
-    else (default: `required`); an empty answer is refused with `required` when given."""
+class _Chosen(GovField):
+    """A field answered from `choices` (the stored keys). `invalid` is the message for
+    anything else (default: `required`)."""
 
     def __init__(
         self,
@@ -146,6 +146,10 @@ class Choice(GovField):
         super().__init__(label, required, **kwargs)
         self.choices = tuple(choices)
         self.invalid = invalid or required
+
+
+class Choice(_Chosen):
+    """One of `choices`, else None; an empty answer is refused with `required` when given."""
 
     def process_formdata(self, valuelist) -> None:
         value = clean_text(valuelist[0] if valuelist else "")
@@ -156,21 +160,9 @@ class Choice(GovField):
                 raise ValueError(self.invalid)
 
 
-class Choices(GovField):
+class Choices(_Chosen):
     """Any number of `choices` (checkboxes), kept in the order of `choices`, once each.
     Unknown keys are refused with `invalid`, or passed on when there is no such message."""
-
-    def __init__(
-        self,
-        label: str = "",
-        required: str | None = None,
-        choices: Iterable[str] = (),
-        invalid: str | None = None,
-        **kwargs,
-    ):
-        super().__init__(label, required, **kwargs)
-        self.choices = tuple(choices)
-        self.invalid = invalid or required
 
     def process_formdata(self, valuelist) -> None:
         given = [clean_text(v) for v in valuelist if clean_text(v)]

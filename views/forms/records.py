@@ -21,7 +21,7 @@ from models.people import User
 from services import clock
 from views.forms import GovForm
 from views.forms.fields import Checkbox, Choice, GovDate, Text, TimeOfDay, WholeNumber
-from views.transitions import EventForm, NoInput
+from views.transitions import EventForm, NoInput, WithNote, WithReason
 
 SEARCH_MAX = 40
 
@@ -82,24 +82,6 @@ class RequestRemoval(GovForm):
 
 
 # -- Events of the removal machine -----------------------------------------------------------
-
-
-class Approve(EventForm):
-    note = Text("Note")
-
-    def summary(self) -> dict:
-        return {"note": self.note.data}
-
-
-class Decline(EventForm):
-    reason = Text("Reason")
-
-    def summary(self) -> dict:
-        return {"reason": self.reason.data}
-
-
-class Cancel(Decline):
-    pass
 
 
 class TakeOut(EventForm):
@@ -178,20 +160,10 @@ class AskExtension(EventForm):
         return {"new_due_on": day.isoformat() if day else None, "reason": self.reason.data}
 
 
-class Extend(AskExtension):
-    pass
-
-
-class AgreeExtension(EventForm):
-    note = Text("Note")
-
+class AgreeExtension(WithNote):
     def summary(self) -> dict:
         asked = self.row.extension_due_on if self.row is not None else None
         return {"new_due_on": asked.isoformat() if asked else None, "note": self.note.data}
-
-
-class RefuseExtension(Decline):
-    pass
 
 
 class ConfirmLocation(EventForm):
@@ -209,16 +181,16 @@ class ConfirmLocation(EventForm):
 
 
 EVENT_FORMS = {
-    "approve": Approve,
-    "decline": Decline,
-    "cancel": Cancel,
+    "approve": WithNote,
+    "decline": WithReason,
+    "cancel": WithReason,
     "take_out": TakeOut,
     "return_papers": NoInput,
     "destroy": Destroy,
     "report_lost": ReportLost,
     "ask_extension": AskExtension,
     "agree_extension": AgreeExtension,
-    "refuse_extension": RefuseExtension,
-    "extend": Extend,
+    "refuse_extension": WithReason,
+    "extend": AskExtension,
     "confirm_location": ConfirmLocation,
 }

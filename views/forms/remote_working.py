@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from views.forms.fields import GovDate, Text
-from views.transitions import EventForm
+from views.transitions import EventForm, WithNote, WithReason
 
 
 class Ask(EventForm):
@@ -16,23 +16,5 @@ class Ask(EventForm):
         return {"where": self.where.data, "ends_on": day.isoformat() if day else None}
 
 
-class Agree(EventForm):
-    note = Text("Note")
-
-    def summary(self) -> dict:
-        return {"note": self.note.data}
-
-
-class Decline(EventForm):
-    reason = Text("Reason")
-
-    def summary(self) -> dict:
-        return {"reason": self.reason.data}
-
-
-class Withdraw(Decline):
-    pass
-
-
 # The events a page may send (expiry is the schedule's alone).
-EVENT_FORMS = {"agree": Agree, "decline": Decline, "withdraw": Withdraw}
+EVENT_FORMS = {"agree": WithNote, "decline": WithReason, "withdraw": WithReason}
