@@ -32,6 +32,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 from peewee import JOIN, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
@@ -151,6 +152,21 @@ class AuditEvent(BaseModel):
             row.hmac = event_hmac(_hmac_key, row.hash)
         row.save(force_insert=True)
         return row
+
+    @classmethod
+    def about(
+        cls, row: Any, event: str, *, by: int | None, at: dt.datetime, **details: Any
+    ) -> AuditEvent:
+        """`append` an event about `row`, which names it by its table (user, record,
+        dispatch); `by` is who did it (None: the schedule)."""
+        return cls.append(
+            at=at,
+            actor_id=by,
+            entity_type=row._meta.table_name,
+            entity_id=row.id,
+            event=event,
+            **details,
+        )
 
     @classmethod
     def for_entity(cls, entity_type: str, entity_id: int):

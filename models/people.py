@@ -270,12 +270,11 @@ class User(BaseModel):
             # The lock was set when this try was counted; it is on record once the try
             # proved wrong (a right secret at the limit clears it instead).
             with write_transaction():
-                AuditEvent.append(
+                AuditEvent.about(
+                    self,
+                    locked_event,
+                    by=None,
                     at=now,
-                    actor_id=None,
-                    entity_type="user",
-                    entity_id=self.id,
-                    event=locked_event,
                     kiosk_id=kiosk_id,
                     summary={"minutes": LOCKOUT_MINUTES},
                 )
@@ -663,12 +662,11 @@ def identify_at_kiosk(
         from models.audit import AuditEvent
 
         with write_transaction():
-            AuditEvent.append(
+            AuditEvent.about(
+                kiosk,
+                "kiosk_paused",
+                by=kiosk.id,
                 at=now,
-                actor_id=kiosk.id,
-                entity_type="user",
-                entity_id=kiosk.id,
-                event="kiosk_paused",
                 kiosk_id=kiosk.id,
                 summary={"minutes": int(KIOSK_LOCKOUT.total_seconds() // 60)},
             )

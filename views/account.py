@@ -86,12 +86,11 @@ def end_session():
     with write_transaction():
         ended = query.execute()
         if ended:
-            AuditEvent.append(
+            AuditEvent.about(
+                current_user,
+                "end_sessions",
+                by=current_user.id,
                 at=now,
-                actor_id=current_user.id,
-                entity_type="user",
-                entity_id=current_user.id,
-                event="end_sessions",
                 summary={"sessions_ended": ended},
             )
     return redirect(url_for("account.overview", done="ended"), code=303)
@@ -102,12 +101,11 @@ def sign_out_everywhere():
     now = clock.now()
     with write_transaction():
         ended = UserSession.end_all(current_user.id, now, "elsewhere")
-        AuditEvent.append(
+        AuditEvent.about(
+            current_user,
+            "sign_out_everywhere",
+            by=current_user.id,
             at=now,
-            actor_id=current_user.id,
-            entity_type="user",
-            entity_id=current_user.id,
-            event="sign_out_everywhere",
             summary={"sessions_ended": ended},
         )
     logout_user()
@@ -276,13 +274,7 @@ def pin():
                 User.update(
                     pin_hash=hash_secret(new_pin), failed_pins=0, pin_locked_until=None
                 ).where(User.id == current_user.id).execute()
-                AuditEvent.append(
-                    at=now,
-                    actor_id=current_user.id,
-                    entity_type="user",
-                    entity_id=current_user.id,
-                    event="set_pin",
-                )
+                AuditEvent.about(current_user, "set_pin", by=current_user.id, at=now)
             return redirect(url_for("home.index", pin_set=1), code=303)
     return render_template(
         "account/pin.html", title="Set your kiosk PIN", errors=errors, by_password=by_password

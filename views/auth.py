@@ -126,13 +126,8 @@ def start_session(user: User, via: str, next_url: str | None):
     now = clock.now()
     with db.atomic():
         token = UserSession.start(user, now, via=via)
-        AuditEvent.append(
-            at=now,
-            actor_id=user.id,
-            entity_type="user",
-            entity_id=user.id,
-            event="sign_in",
-            summary={"via": via} if via != "password" else None,
+        AuditEvent.about(
+            user, "sign_in", by=user.id, at=now, summary={"via": via} if via != "password" else None
         )
     session.clear()
     user.session_token = token
@@ -184,13 +179,7 @@ def sign_out():
     if current_user.is_authenticated:
         with db.atomic():
             UserSession.end_token(current_user.session_token, now)
-            AuditEvent.append(
-                at=now,
-                actor_id=current_user.id,
-                entity_type="user",
-                entity_id=current_user.id,
-                event="sign_out",
-            )
+            AuditEvent.about(current_user, "sign_out", by=current_user.id, at=now)
     logout_user()
     session.clear()
     return redirect(url_for("auth.sign_in", signed_out=1), code=303)

@@ -84,12 +84,11 @@ def draft():
                 dispatch = Dispatch.create(
                     team=current_user.team_id, drafted_by=current_user.id, drafted_at=now, **cleaned
                 )
-                AuditEvent.append(
+                AuditEvent.about(
+                    dispatch,
+                    "draft",
+                    by=current_user.id,
                     at=now,
-                    actor_id=current_user.id,
-                    entity_type="dispatch",
-                    entity_id=dispatch.id,
-                    event="draft",
                     target="drafted",
                     entity_version=dispatch.version,
                     summary={"method": dispatch.method, "recipient_role": dispatch.recipient_role},

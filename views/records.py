@@ -88,12 +88,11 @@ def add():
                 created_by=current_user.id,
                 created_at=now,
             )
-            AuditEvent.append(
+            AuditEvent.about(
+                record,
+                "add_record",
+                by=current_user.id,
                 at=now,
-                actor_id=current_user.id,
-                entity_type="record",
-                entity_id=record.id,
-                event="add_record",
                 summary={"label_code": record.label_code},
             )
         return redirect(url_for("records.show", record_id=record.id), code=303)
