@@ -56,6 +56,20 @@ def _has_local_password() -> bool:
     return local_password_allowed(current_app.config, current_user)
 
 
+def _check_own_password(errors, field: str, password: str, purpose: str, wrong: str) -> None:
+    """The same counted, locking check as signing in: an own-account page that asks for the
+    password is no way round the lockout."""
+    check = current_user.check_password(password, clock.now(), purpose=purpose)
+    if check.refused_locked or check.locked_now:
+        errors.add(
+            field,
+            "Your account is locked after too many wrong passwords. "
+            f"Try again in {LOCKOUT_MINUTES} minutes",
+        )
+    elif not check.ok:
+        errors.add(field, wrong)
+
+
 @bp.get("/account")
 def overview():
     idle, lifetime = _limits()
@@ -128,17 +142,13 @@ def change_password():
     errors = form.check() if request.method == "POST" else FormErrors()
     if request.method == "POST":
         if not forced and form.current_password.data:
-            check = current_user.check_password(
-                form.current_password.data, clock.now(), purpose="change_password"
+            _check_own_password(
+                errors,
+                "current_password",
+                form.current_password.data,
+                "change_password",
+                wrong="Your current password is not correct",
             )
-            if check.refused_locked or check.locked_now:
-                errors.add(
-                    "current_password",
-                    "Your account is locked after too many wrong passwords. "
-                    f"Try again in {LOCKOUT_MINUTES} minutes",
-                )
-            elif not check.ok:
-                errors.add("current_password", "Your current password is not correct")
         _check_new(form, errors, current_user.username)
         errors = errors.in_order(form.field_names)
         if not errors:
@@ -251,16 +261,9 @@ def pin():
     if request.method == "POST":
         password, new_pin, confirm = form.password.data, form.pin.data, form.pin_confirm.data
         if by_password and password:
-            # The same counted, locking check as signing in: this page is no way round it.
-            check = current_user.check_password(password, clock.now(), purpose="set_pin")
-            if check.refused_locked or check.locked_now:
-                errors.add(
-                    "password",
-                    "Your account is locked after too many wrong passwords. "
-                    f"Try again in {LOCKOUT_MINUTES} minutes",
-                )
-            elif not check.ok:
-                errors.add("password", "Your password is not correct")
+            _check_own_password(
+                errors, "password", password, "set_pin", wrong="Your password is not correct"
+            )
         if not PIN.fullmatch(new_pin):
             errors.add("pin", "Enter a PIN of 4 to 8 digits")
         elif new_pin in OBVIOUS or len(set(new_pin)) == 1:

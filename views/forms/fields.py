@@ -266,37 +266,42 @@ class GovDate(GovField):
         return {f"{self.name}-{p}": v for p, v in self.parts.items()}
 
 
-class DateTimeLocal(GovField):
+class _Parsed(GovField):
+    """A one-box value read by `parse` (required unless told otherwise); what it cannot
+    read is refused with "Enter <label> <hint>"."""
+
+    hint = ""
+
+    def __init__(self, label: str = "", required: bool = True, **kwargs):
+        super().__init__(label, f"Enter {label}" if required else None, **kwargs)
+
+    def parse(self, raw: str):
+        raise NotImplementedError
+
+    def process_formdata(self, valuelist) -> None:
+        raw = clean_text(valuelist[0] if valuelist else "")
+        self.data = None
+        if not raw:
+            return
+        try:
+            self.data = self.parse(raw)
+        except (ValueError, OverflowError):
+            raise ValueError(f"Enter {self.label.text} {self.hint}") from None
+
+
+class DateTimeLocal(_Parsed):
     """An `<input type="datetime-local">` typed in UK time; the value is naive UTC."""
 
-    def __init__(self, label: str = "", required: bool = True, **kwargs):
-        super().__init__(label, f"Enter {label}" if required else None, **kwargs)
+    hint = "as a date and time, like 25/11/2026 14:30"
 
-    def process_formdata(self, valuelist) -> None:
-        raw = clean_text(valuelist[0] if valuelist else "")
-        self.data = None
-        if not raw:
-            return
-        try:
-            self.data = clock.from_uk(dt.datetime.fromisoformat(raw))
-        except (ValueError, OverflowError):
-            raise ValueError(
-                f"Enter {self.label.text} as a date and time, like 25/11/2026 14:30"
-            ) from None
+    def parse(self, raw: str) -> dt.datetime:
+        return clock.from_uk(dt.datetime.fromisoformat(raw))
 
 
-class TimeOfDay(GovField):
+class TimeOfDay(_Parsed):
     """A 24-hour time typed as HH:MM (or HH.MM)."""
 
-    def __init__(self, label: str = "", required: bool = True, **kwargs):
-        super().__init__(label, f"Enter {label}" if required else None, **kwargs)
+    hint = "as a 24-hour time, like 14:30"
 
-    def process_formdata(self, valuelist) -> None:
-        raw = clean_text(valuelist[0] if valuelist else "")
-        self.data = None
-        if not raw:
-            return
-        try:
-            self.data = dt.datetime.strptime(raw.replace(".", ":"), "%H:%M").time()
-        except ValueError:
-            raise ValueError(f"Enter {self.label.text} as a 24-hour time, like 14:30") from None
+    def parse(self, raw: str) -> dt.time:
+        return dt.datetime.strptime(raw.replace(".", ":"), "%H:%M").time()
