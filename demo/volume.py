@@ -153,7 +153,7 @@ def _pick(rng: random.Random, weights: dict[str, int], allowed: Iterable[str]) -
     return rng.choices(keys, weights=[weights.get(k, 5) for k in keys])[0]
 
 
-def _label_codes(count: int) -> list[str]:
+def label_codes(count: int) -> list[str]:
     """`count` new label codes, unlike each other and every code already printed."""
     seen = {code for (code,) in Record.select(Record.label_code).tuples()}
     codes: list[str] = []
@@ -278,7 +278,7 @@ def _make_records_and_removals(
 ) -> int:
     records = max(1, -(-removals // REMOVALS_PER_RECORD))
     span = dt.timedelta(days=365 * years)
-    codes = _label_codes(records)
+    codes = label_codes(records)
     last_id = Record.select(fn.MAX(Record.id)).scalar() or 0
     _insert(
         Record,

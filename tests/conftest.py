@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import glob
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,6 +11,7 @@ from models import create_schema
 from models.base import db
 from models.people import Team, User, UserRole, hash_secret
 from services import clock
+from tests.pgserver import free_port, pg_bin, throwaway_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct-horse-battery"
@@ -32,96 +28,18 @@ def cached_hash(secret: str) -> str:
 
 # -- PostgreSQL: a server of our own on loopback in a temporary directory ------------------
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _pg_bin() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    return Path(found[-1]).parent if found else None
+_free_port = free_port  # tests/http/test_reminders.py imports it from here
 
 
 @pytest.fixture(scope="session")
 def postgres_server():
     """Start PostgreSQL for this test run (as the postgres user when run as root); stop after."""
-    bindir = _pg_bin()
-    if bindir is None:
+    if pg_bin() is None:
         if os.environ.get("CI"):
             pytest.fail("PostgreSQL is not installed: `make test` installs it (apt-get postgresql)")
         pytest.skip("PostgreSQL server binaries not installed")
-    datadir = Path(tempfile.mkdtemp(prefix="safekeep-pg-"))
-    run_as: list[str] = []
-    if os.geteuid() == 0:
-        shutil.chown(datadir, "postgres", "postgres")
-        run_as = ["runuser", "-u", "postgres", "--"]
-    port = _free_port()
-    subprocess.run(
-        [
-            *run_as,
-            str(bindir / "initdb"),
-            "-D",
-            str(datadir / "data"),
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "--no-sync",
-            "-E",
-            "UTF8",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {datadir} -c fsync=off"
-    subprocess.run(
-        [
-            *run_as,
-            str(bindir / "pg_ctl"),
-            "-D",
-            str(datadir / "data"),
-            "-o",
-            options,
-            "-l",
-            str(datadir / "log"),
-            "-w",
-            "start",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    try:
-        subprocess.run(
-            [
-                "psql",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "-U",
-                "postgres",
-                "-c",
-                "CREATE DATABASE safekeep_test",
-            ],
-            check=True,
-            capture_output=True,
-        )
-        yield f"postgresql://postgres@127.0.0.1:{port}/safekeep_test"
-    finally:
-        subprocess.run(
-            [
-                *run_as,
-                str(bindir / "pg_ctl"),
-                "-D",
-                str(datadir / "data"),
-                "-m",
-                "immediate",
-                "stop",
-            ],
-            capture_output=True,
-        )
-        shutil.rmtree(datadir, ignore_errors=True)
+    with throwaway_postgres("safekeep_test") as url:
+        yield url
 
 
 def _empty_postgres(url: str) -> None:
