@@ -18,14 +18,13 @@ from peewee import (
     fn,
 )
 
-from machines.breach import BreachMachine, breach_machine, may_see_case, waiting_events
-from machines.common import Actor
+from machines.breach import BreachMachine, may_see_case, waiting_events
+from machines.common import Actor, enabled_events
 from machines.permissions import Can
 from models.base import BaseModel, VersionedModel
 from models.dispatches import Dispatch
 from models.people import Team, User
 from models.records import Record, Removal
-from models.transitions import enabled_event_ids
 
 # The most cases the machine is run over for one person's "waiting for you" (one query).
 WAITING_SCAN = 100
@@ -177,7 +176,7 @@ class Breach(VersionedModel):
         waiting = []
         for breach in rows[:scan]:
             events = waiting_events(
-                enabled_event_ids(breach_machine(breach), actor, now), breach, actor
+                enabled_events(BreachMachine, breach, actor, now), breach, actor
             )
             if events:
                 waiting.append((breach, events))
@@ -290,7 +289,7 @@ def _states_to_act_in(actor: Actor) -> Mapping[str, frozenset[str]]:
             for facts in _PROBE_FACTS:
                 probe = Breach(state=state, team=actor.team_id, **people, **facts)
                 # Guards do not read the clock; `now` is passed as every caller does.
-                events = enabled_event_ids(breach_machine(probe), actor, dt.datetime.min)
+                events = enabled_events(BreachMachine, probe, actor, dt.datetime.min)
                 if waiting_events(events, probe, actor):
                     states.add(state)
                     break

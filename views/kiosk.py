@@ -15,13 +15,13 @@ from dataclasses import replace
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
+from machines.common import enabled_events
 from machines.permissions import Can
-from machines.removal import EVENT_LABELS, removal_machine
+from machines.removal import EVENT_LABELS, RemovalMachine
 from models.audit import AuditEvent
 from models.base import write_transaction
 from models.people import KIOSK_LOCKOUT, LOCKOUT, KioskFailure, User, verify_secret
 from models.records import Record, Removal
-from models.transitions import enabled_event_ids
 from services import clock
 from views.forms.people import KioskIdentify, KioskScan
 from views.records import CUSTODY
@@ -210,7 +210,7 @@ def _render_record(person: User, record: Record, errors=None, status: int = 200)
     if removal is not None:
         events = [
             e
-            for e in enabled_event_ids(removal_machine(removal), person.as_actor(), clock.now())
+            for e in enabled_events(RemovalMachine, removal, person.as_actor(), clock.now())
             if e in KIOSK_EVENTS
         ]
     return render_template(

@@ -6,17 +6,17 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from peewee import IntegrityError
 
-from machines.common import InputError
+from machines.common import InputError, enabled_events
 from machines.dispatch import METHODS
 from machines.dispatch import STATE_LABELS as DISPATCH_STATES
 from machines.permissions import Can
-from machines.removal import EVENT_LABELS, PURPOSES, STATE_LABELS, removal_machine
+from machines.removal import EVENT_LABELS, PURPOSES, STATE_LABELS, RemovalMachine, removal_machine
 from models.audit import AuditEvent
 from models.base import write_transaction
 from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.records import Record, Removal
-from models.transitions import apply_transition, enabled_event_ids
+from models.transitions import apply_transition
 from services import clock
 from views.access import requires
 from views.forms import FormErrors
@@ -98,7 +98,7 @@ def _panel_context(record: Record, errors: dict | None = None, form: dict | None
     )
     events: list[str] = []
     if removal is not None:
-        events = enabled_event_ids(removal_machine(removal), current_user.as_actor(), clock.now())
+        events = enabled_events(RemovalMachine, removal, current_user.as_actor(), clock.now())
     return {
         "record": record,
         "removal": removal,
