@@ -251,3 +251,49 @@ def _kiosk_failure(m: Migration) -> None:
 @step(3, "user.profession: the professional regulator a breach decision refers to")
 def _user_profession(m: Migration) -> None:
     m.add_column("user", "profession", CharField(null=True))
+
+
+@step(4, "case-system IDs stored in capitals, as they are typed in now")
+def _case_ids_in_capitals(m: Migration) -> None:
+    # Searches compare the stored ID with the normalised term: an index lookup, no UPPER().
+    for table in ("record", "dispatch", "breach"):
+        m.sql(
+            f'UPDATE "{table}" SET "case_id" = UPPER(TRIM("case_id")) '
+            f'WHERE "case_id" IS NOT NULL AND "case_id" != UPPER(TRIM("case_id"))'
+        )
+
+
+@step(5, "indexes for the lists and boards at volume (each finds its rows in index order)")
+def _list_indexes(m: Migration) -> None:
+    indexes = {
+        "removal_open_for_user": ("removal", ("for_user_id",), '"closed_at" IS NULL'),
+        "removal_team_id_state_requested_at": (
+            "removal",
+            ("team_id", "state", "requested_at"),
+            None,
+        ),
+        "removal_state_requested_at": ("removal", ("state", "requested_at"), None),
+        "removal_state_due_on": ("removal", ("state", "due_on"), None),
+        "removal_requester_manager_id_state_requested_at": (
+            "removal",
+            ("requester_manager_id", "state", "requested_at"),
+            None,
+        ),
+        "breach_open": ("breach", ("discovered_at",), '"closed_at" IS NULL'),
+        "breach_open_state": ("breach", ("state",), '"closed_at" IS NULL'),
+        "breach_open_reported_by": (
+            "breach",
+            ("reported_by_id", "discovered_at"),
+            '"closed_at" IS NULL',
+        ),
+        "breach_open_reporter_manager": (
+            "breach",
+            ("reporter_manager_id", "discovered_at"),
+            '"closed_at" IS NULL',
+        ),
+    }
+    for name, (table, columns, where) in indexes.items():
+        listed = ", ".join(f'"{column}"' for column in columns)
+        m.sql(
+            f'CREATE INDEX "{name}" ON "{table}" ({listed})' + (f" WHERE {where}" if where else "")
+        )

@@ -27,7 +27,7 @@ def index():
         else []
     )
     pending = (
-        Removal.awaiting_approval_for(current_user).count()
+        Removal.count_awaiting_approval(current_user)
         if current_user.can(Can.APPROVE_REMOVALS)
         else 0
     )
