@@ -9,6 +9,7 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from peewee import (
+    JOIN,
     BooleanField,
     CharField,
     DateTimeField,
@@ -192,17 +193,26 @@ class UserSession(BaseModel):
         """Return the signed-in user for a token, or None when ended, idle too long or disabled.
 
         A kiosk account (a shared team-base PC) may stay idle for `kiosk_idle` instead, so an
-        unused kiosk does not fall back to the sign-in page every half hour. Its roles are
-        only read when the session has been idle longer than `idle`, and then kept on the
-        user, so an ordinary request costs no extra statement.
+        unused kiosk does not fall back to the sign-in page every half hour.
+
+        One statement: the session, its user and the user's roles (a row per role), which
+        every page asks for next.
         """
-        row = (
-            cls.select(cls, User)
+        rows = list(
+            cls.select(cls, User, UserRole.role)
             .join(User)
+            .join(UserRole, JOIN.LEFT_OUTER, on=(UserRole.user == User.id))
             .where(cls.token_digest == _token_digest(token), cls.ended_at.is_null())
-            .first()
         )
-        if row is None or not row.user.active:
+        if not rows:
+            return None
+        row = rows[0]
+        row.user._roles = frozenset(
+            r.user.userrole.role
+            for r in rows
+            if getattr(r.user, "userrole", None) is not None and r.user.userrole.role
+        )
+        if not row.user.active:
             return None
         idle_for = now - row.last_seen_at
         if idle_for > idle and not (

@@ -6,6 +6,7 @@ import datetime as dt
 import secrets
 
 from peewee import (
+    JOIN,
     Case,
     CharField,
     DateField,
@@ -72,12 +73,22 @@ class Record(BaseModel):
         )
 
     def open_removal(self) -> Removal | None:
-        return (
-            Removal.select()
-            .where(Removal.record == self, Removal.closed_at.is_null())
+        """The removal still open, with the people its panel names, in one statement."""
+        Holder, Decider = User.alias(), User.alias()
+        removal = (
+            Removal.select(Removal, Holder, Decider)
+            .join(Holder, on=(Removal.for_user == Holder.id), attr="for_user")
+            .switch(Removal)
+            .join(
+                Decider, JOIN.LEFT_OUTER, on=(Removal.decided_by == Decider.id), attr="decided_by"
+            )
+            .where(Removal.record == self.id, Removal.closed_at.is_null())
             .order_by(Removal.id.desc())
             .first()
         )
+        if removal is not None:
+            removal.record = self  # the record it was asked of: no statement to read it again
+        return removal
 
 
 class Removal(VersionedModel):
