@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import secrets
 
@@ -24,8 +25,17 @@ from models.base import BaseModel, utcnow
 
 # OWASP's minimum for argon2id: 19 MiB, 2 iterations, 1 lane.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-# Verified against when the username is unknown, so both cases take the same time.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the username is unknown, so both cases take the same time.
+
+    Made on first use, not at import: argon2 takes 19 MiB to hash, and memory taken while a
+    worker starts stays in its peak for good.
+    """
+    return _hasher.hash(secrets.token_hex(16))
+
 
 # Wrong passwords, and wrong kiosk PINs, before a lock; and how long the lock lasts.
 MAX_FAILED_SIGN_INS = 5
@@ -40,7 +50,7 @@ def hash_secret(secret: str) -> str:
 def verify_secret(stored_hash: str | None, secret: str) -> bool:
     """Return True when the secret matches the stored hash (always spends the same effort)."""
     try:
-        return _hasher.verify(stored_hash or _DUMMY_HASH, secret) and stored_hash is not None
+        return _hasher.verify(stored_hash or _dummy_hash(), secret) and stored_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
@@ -195,12 +205,14 @@ class UserSession(BaseModel):
         A kiosk account (a shared team-base PC) may stay idle for `kiosk_idle` instead, so an
         unused kiosk does not fall back to the sign-in page every half hour.
 
-        One statement: the session, its user and the user's roles (a row per role), which
-        every page asks for next.
+        One statement: the session, its user, their team and roles (a row per role), which
+        the pages ask for next.
         """
         rows = list(
-            cls.select(cls, User, UserRole.role)
+            cls.select(cls, User, Team, UserRole.role)
             .join(User)
+            .join(Team, JOIN.LEFT_OUTER, on=(User.team == Team.id), attr="team")
+            .switch(User)
             .join(UserRole, JOIN.LEFT_OUTER, on=(UserRole.user == User.id))
             .where(cls.token_digest == _token_digest(token), cls.ended_at.is_null())
         )
