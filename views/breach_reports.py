@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 from flask import Response, abort, render_template, request, stream_with_context
 from flask_login import current_user
+from peewee import Tuple
 
 from machines import breach as rules
 from machines.breach import STATE_LABELS, case_clock
@@ -149,8 +150,7 @@ def _csv_lines(header: list[str], query) -> Iterator[str]:
         batch = query
         if after is not None:
             batch = batch.where(
-                (Breach.discovered_at > after.discovered_at)
-                | ((Breach.discovered_at == after.discovered_at) & (Breach.id > after.id))
+                Tuple(Breach.discovered_at, Breach.id) > Tuple(after.discovered_at, after.id)
             )
         rows = list(batch.order_by(Breach.discovered_at, Breach.id).limit(CSV_BATCH))
         for b in rows:

@@ -23,6 +23,7 @@ import pytest
 from demo.accounts import DEMO_PASSWORD
 from demo.volume import seed_volume
 from models.base import db, is_postgres
+from models.breaches import Breach
 from models.records import Record, Removal
 
 # Tables that grow with the years of use; the rest (teams, roles) stay small.
@@ -243,6 +244,21 @@ def test_a_record_page_its_search_and_a_transition_find_their_rows_through_index
         ),
     )
     assert Removal.get_by_id(waiting.id).state == "approved_for_removal"
+    assert not report, "\n".join(report)
+
+
+def test_a_breach_case_its_report_and_the_register_csv_find_their_rows_through_indexes(
+    volume, new_web, statements
+):
+    gov = People(new_web)["gov"]
+    case = Breach.select().where(Breach.is_open()).order_by(Breach.id).first()
+    report = check(statements, "case page", lambda: gov.get(f"/breaches/{case.id}"))
+    report += check(statements, "breach report", lambda: gov.get(f"/breaches/{case.id}/report"))
+    report += check(
+        statements,
+        "register CSV",
+        lambda: gov.get("/breaches/register.csv").get_data(),  # streamed: read it all
+    )
     assert not report, "\n".join(report)
 
 
