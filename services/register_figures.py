@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from peewee import SQL, Case, Expression, NodeList, Select, fn
+from peewee import SQL, Case, fn
 
 from machines.breach import ICO_HOURS
 from services.clock import to_uk
@@ -207,13 +207,18 @@ def register_figures(
 # Two statements whatever the number of cases: totals with the stage medians, and cases per
 # month. SQLite and PostgreSQL differ in date arithmetic and medians, so those few
 # expressions are written for each; both give the figures the functions above define
-# (tests/http/test_register.py holds them to it on every backend).
+# (tests/http/test_register_volume.py holds them to it on every backend).
 
 
 def _postgres() -> bool:
     from models.base import is_postgres
 
     return is_postgres()
+
+
+def db_of(query):
+    """The database a query runs on."""
+    return query.model._meta.database
 
 
 def _hours(start, end):
@@ -239,27 +244,17 @@ def _month_keys(discovered):
     return fn.strftime("%Y-%m", discovered), fn.strftime("%Y-%m", discovered, "+1 hour")
 
 
-def _median(query, discovered, reached):
-    """The median hours from discovery to `reached`, over the cases that reached it."""
-    hours = _hours(discovered, reached)
+def _median_sql(column: str) -> str:
+    """The median of a column of the cases' hours (NULLs left out), as SQL over `hours`."""
     if _postgres():
-        return NodeList(
-            (
-                fn.percentile_cont(0.5),
-                SQL("WITHIN GROUP"),
-                NodeList((SQL("ORDER BY"), hours), parens=True),
-            )
-        )
-    # SQLite has no median: the middle one (or two) of the sorted hours, skipped to by OFFSET.
-    cases = query.where(reached.is_null(False))
-    count = cases.select(fn.COUNT(SQL("*")))
-    middle = (
-        cases.select(hours.alias("hours"))
-        .order_by(hours)
-        .limit(Expression(2, "-", Expression(count, "%", 2)))
-        .offset(Expression(Expression(count, "-", 1), "/", 2))
+        return f'percentile_cont(0.5) WITHIN GROUP (ORDER BY "{column}")'
+    # SQLite has no median: the middle one (or two) of the sorted values, found by OFFSET.
+    count = f'(SELECT COUNT("{column}") FROM "hours")'
+    return (
+        f'(SELECT AVG("v") FROM (SELECT "{column}" AS "v" FROM "hours" '
+        f'WHERE "{column}" IS NOT NULL ORDER BY "v" '
+        f"LIMIT 2 - {count} % 2 OFFSET ({count} - 1) / 2))"
     )
-    return Select([middle.alias("middle")], [fn.AVG(SQL('"middle"."hours"'))])
 
 
 def _uk_month(month: str, an_hour_later: str) -> dt.date:
@@ -278,21 +273,30 @@ def figures_of(query, first: dt.date | None = None, last: dt.date | None = None)
     model = query.model
     discovered, referred = model.discovered_at, model.ico_referred_at
     query = query.order_by()
-    stages = [getattr(model, column) for _, column in STAGE_COLUMNS]
+    # Each case's hours to each stage, worked out once (materialised), then counted,
+    # and the middle of each found: one pass over the cases, one sort per stage.
+    hours, params = query.select(
+        referred.alias("referred"),
+        Case(None, ((_within_ico_window(discovered, referred), 1),), 0).alias("within"),
+        *(_hours(discovered, getattr(model, column)).alias(column) for _, column in STAGE_COLUMNS),
+    ).sql()
+    columns = [column for _, column in STAGE_COLUMNS]
     totals = (
-        query.select(
-            fn.COUNT(SQL("*")),
-            fn.COUNT(referred),
-            fn.SUM(Case(None, ((_within_ico_window(discovered, referred), 1),), 0)),
-            *(fn.COUNT(column) for column in stages),
-            *(_median(query, discovered, column) for column in stages),
+        db_of(query)
+        .execute_sql(
+            f'WITH "hours" AS MATERIALIZED ({hours}) SELECT COUNT(*), COUNT("referred"), '
+            'COALESCE(SUM("within"), 0), '
+            + ", ".join(f'COUNT("{column}")' for column in columns)
+            + ", "
+            + ", ".join(_median_sql(column) for column in columns)
+            + ' FROM "hours"',
+            params,
         )
-        .tuples()
-        .get()
+        .fetchone()
     )
     total, referred_count, within = totals[:3]
-    counts = totals[3 : 3 + len(stages)]
-    medians = totals[3 + len(stages) :]
+    counts = totals[3 : 3 + len(columns)]
+    medians = totals[3 + len(columns) :]
     month, an_hour_later = _month_keys(discovered)
     by_month: Counter[dt.date] = Counter()
     # Grouped by position: PostgreSQL takes each bound format string for a new expression.
