@@ -80,7 +80,7 @@ format: $(PY) ## Format the code with ruff
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: $(PY) assets system-deps ## Measure page weight, query counts and throughput
+bench: $(PY) assets system-deps ## Measure at volume against a bare Flask app: ratios, statements, clicks, memory
 	$(PY) tests/bench/run.py
 
 clean: ## Remove built assets, the virtualenv and the demo database

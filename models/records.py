@@ -91,6 +91,10 @@ class Record(BaseModel):
         return removal
 
 
+# What a list's removal knows of its holder (Removal.with_people).
+HOLDER_FIELDS = ("id", "username", "display_name", "team", "line_manager", "email", "active")
+
+
 class Removal(VersionedModel):
     """One removal of one record: the old paper registry's tracer-card line."""
 
@@ -145,11 +149,13 @@ class Removal(VersionedModel):
         """Removals with their record and holder in one query (no N+1 on lists).
 
         `with_team` joins the team too (`removal.team.name` without a query per row), for
-        lists that span teams, like a director's board of every team.
+        lists that span teams, like a director's board of every team. The holder carries the
+        fields a list names people by (HOLDER_FIELDS), not their password hashes and
+        counters: every column costs each row of every list.
         """
         Holder = User.alias()
         query = (
-            cls.select(cls, Record, Holder)
+            cls.select(cls, Record, *(getattr(Holder, name) for name in HOLDER_FIELDS))
             .join(Record, on=(cls.record == Record.id))
             .switch(cls)
             .join(Holder, on=(cls.for_user == Holder.id), attr="holder")
