@@ -7,7 +7,8 @@ PY     := $(VENV)/bin/python
 FLASK  := $(VENV)/bin/flask --app app
 PYTEST := $(VENV)/bin/pytest
 GOVUK  := node_modules/govuk-frontend/dist/govuk
-ASSETS := static/build/app.css static/govuk/govuk-frontend.min.js static/vendor/htmx.min.js static/build/app.js
+BUILT  := static/build/app.css static/govuk/govuk-frontend.min.js static/vendor/htmx.min.js static/build/app.js
+ASSETS := $(BUILT) static/dist/manifest.json
 
 .PHONY: help run test test-unit test-http test-e2e lint format bench assets system-deps clean
 
@@ -42,12 +43,16 @@ static/vendor/htmx.min.js: node_modules/.package-lock.json
 	@mkdir -p static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js $@
 
-assets: $(ASSETS) ## Build the CSS and copy the scripts into static/
+# Content-hashed copies that browsers cache for a year (services/assets.py).
+static/dist/manifest.json: $(BUILT) services/assets.py
+	python3 -m services.assets
+
+assets: $(ASSETS) ## Build the CSS and scripts, fingerprinted, into static/
 
 instance/safekeep.db: | $(PY)
 	@mkdir -p instance
 	$(FLASK) db-upgrade
-	$(FLASK) seed-demo
+	SAFEKEEP_DEMO=1 $(FLASK) seed-demo
 
 run: $(PY) assets instance/safekeep.db ## Serve the demo on http://127.0.0.1:5000 (SQLite, demo data)
 	@$(FLASK) db-upgrade
@@ -84,4 +89,4 @@ bench: $(PY) assets system-deps ## Measure at volume against a bare Flask app: r
 	$(PY) tests/bench/run.py
 
 clean: ## Remove built assets, the virtualenv and the demo database
-	rm -rf $(VENV) node_modules static/build static/govuk static/vendor instance
+	rm -rf $(VENV) node_modules static/build static/govuk static/vendor static/dist instance

@@ -10,7 +10,7 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask, g
+from flask import Flask, g, request
 from flask_compress import Compress
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
@@ -20,7 +20,7 @@ from werkzeug.routing import IntegerConverter
 
 import cli
 from models.base import MAX_ID, db
-from services import clock
+from services import assets, clock, logs
 
 HERE = Path(__file__).resolve().parent
 
@@ -63,6 +63,14 @@ def _kiosk_idle_hours(value) -> int:
     return hours
 
 
+def _retention_years(value) -> int:
+    """RETENTION_YEARS as a whole number of years, 1 or more; fail at start-up otherwise."""
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit() and int(text) >= 1):
+        raise ValueError(f"RETENTION_YEARS must be a whole number of years, 1 or more ({value!r})")
+    return int(text)
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Build the Safekeep application; `config` overrides the environment (tests use it)."""
     app = Flask(__name__, instance_path=str(HERE / "instance"), static_folder="static")
@@ -74,7 +82,11 @@ def create_app(config: dict | None = None) -> Flask:
         SQLITE_PATH=str(instance / "safekeep.db"),
         COUNCIL_NAME=os.environ.get("COUNCIL_NAME", "Example London Borough"),
         SERVICE_NAME="Safekeep",
+        # Where the accessibility statement sends people who need help or find a problem.
+        ACCESSIBILITY_EMAIL=os.environ.get("ACCESSIBILITY_EMAIL", "accessibility@example.org"),
         SESSION_IDLE_MINUTES=int(os.environ.get("SESSION_IDLE_MINUTES", "30")),
+        # However active, a sign-in ends after this long (ASVS V7.3.2: an absolute lifetime).
+        SESSION_MAX_HOURS=float(os.environ.get("SESSION_MAX_HOURS", "12")),
         # A team-base kiosk stays signed in through a working day without use; the person
         # identified at it is still forgotten after 60 seconds (views/kiosk.py).
         KIOSK_IDLE_HOURS=os.environ.get("KIOSK_IDLE_HOURS", "12"),
@@ -86,6 +98,16 @@ def create_app(config: dict | None = None) -> Flask:
         SESSION_COOKIE_SECURE=os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",
         SESSION_COOKIE_NAME="safekeep_session",
         PAGE_SIZE=25,
+        # No form here needs more than a few kilobytes: refuse bigger bodies with a 413 page
+        # before anything parses them. Form fields are held in memory up to the same cap.
+        MAX_CONTENT_LENGTH=int(os.environ.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
+        # The audit trail's anchor outside the database (models/audit.py, services/audit_anchor.py):
+        # the HMAC key from the environment, else a key file made on first use (0600), and the
+        # append-only file of signed checkpoints of the chain's head.
+        AUDIT_HMAC_KEY=os.environ.get("AUDIT_HMAC_KEY") or None,
+        AUDIT_KEY_FILE=os.environ.get("AUDIT_KEY_FILE") or str(instance / "audit_hmac_key"),
+        AUDIT_CHECKPOINT_FILE=os.environ.get("AUDIT_CHECKPOINT_FILE")
+        or str(instance / "audit-checkpoints.jsonl"),
         # `flask send-reminders` (cron) and the board's confirm-location tasks.
         SMTP_HOST=os.environ.get("SMTP_HOST", "localhost"),
         SMTP_PORT=int(os.environ.get("SMTP_PORT", "25")),
@@ -96,15 +118,26 @@ def create_app(config: dict | None = None) -> Flask:
         SMTP_TIMEOUT=float(os.environ.get("SMTP_TIMEOUT", "10")),
         REMINDER_BASE_URL=os.environ.get("REMINDER_BASE_URL", "http://localhost:5000"),
         REMINDER_CONFIRM_AFTER_DAYS=int(os.environ.get("REMINDER_CONFIRM_AFTER_DAYS", "3")),
+        LOG_LEVEL=os.environ.get("LOG_LEVEL", "INFO"),
+        # Years a closed case, finished removal or dispatch keeps its free text (retention).
+        RETENTION_YEARS=os.environ.get("RETENTION_YEARS", "6"),
+        # /healthz answers 503 when the SQLite database's disk has less free than this.
+        HEALTHZ_MIN_FREE_MB=int(os.environ.get("HEALTHZ_MIN_FREE_MB", "16")),
     )
     if config:
         app.config.update(config)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _secret_key(instance)
+    # Form fields are parsed in memory: the same cap as the whole body (Flask's own default
+    # of 500 kB would answer a 600 kB field with a bare 413 before our page could).
+    app.config["MAX_FORM_MEMORY_SIZE"] = app.config["MAX_CONTENT_LENGTH"]
+    if float(app.config["SESSION_MAX_HOURS"]) <= 0:
+        raise ValueError("SESSION_MAX_HOURS must be more than 0")
     if int(app.config["REMINDER_CONFIRM_AFTER_DAYS"]) < 1:
         # Fail at start-up, not as a broken board later: 0 would raise the task on the due day.
         raise ValueError("REMINDER_CONFIRM_AFTER_DAYS must be 1 or more")
     app.config["KIOSK_IDLE_HOURS"] = _kiosk_idle_hours(app.config["KIOSK_IDLE_HOURS"])
+    app.config["RETENTION_YEARS"] = _retention_years(app.config["RETENTION_YEARS"])
 
     app.jinja_loader = ChoiceLoader(
         [
@@ -115,7 +148,15 @@ def create_app(config: dict | None = None) -> Flask:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
+    logs.init_app(app)  # first: every request has its id, even one the database fails
+
+    @app.before_request
+    def _nonce() -> None:
+        # Before the database is touched, so a 503 page's one inline script still runs.
+        g.csp_nonce = secrets.token_urlsafe(16)
+
     _init_database(app)
+    _init_audit_key(app)
     csrf.init_app(app)
     # Council networks are slow and often have no compressing proxy: compress here.
     # (Brotli or gzip; never zstd, which Python 3.11 lacks without a backport.)
@@ -123,6 +164,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.setdefault("COMPRESS_ALGORITHM_STREAMING", ["br", "deflate"])
     app.config.setdefault("COMPRESS_MIN_SIZE", 1000)
     Compress(app)
+    assets.init_app(app)  # fingerprinted static URLs, cached for a year
     Htmx(app)
     _init_login(app)
 
@@ -142,8 +184,10 @@ def _init_database(app: Flask) -> None:
     @app.before_request
     def _connect() -> None:
         # SQLite: one persistent connection per worker (reuse_if_open), never closed per
-        # request. PostgreSQL: take a pooled connection, handed back at teardown.
-        db.connect(reuse_if_open=True)
+        # request. PostgreSQL: take a pooled connection, handed back at teardown. Static
+        # files need none: the 503 page's stylesheet must load while the database is down.
+        if request.endpoint != "static":
+            db.connect(reuse_if_open=True)
 
     @app.teardown_request
     def _release(exc: BaseException | None) -> None:
@@ -151,7 +195,20 @@ def _init_database(app: Flask) -> None:
             db.close()
 
 
+def _init_audit_key(app: Flask) -> None:
+    from services.audit_anchor import load_hmac_key
+
+    load_hmac_key(app.config)
+
+
+# Requests that are not the person's activity: the timeout warning's question, and the files
+# a page loads (the page itself already counted), which need no write each.
+UNTOUCHED_ENDPOINTS = {"auth.session_status", "static", "health.healthz"}
+
+
 def _init_login(app: Flask) -> None:
+    from flask import request
+
     from models.people import UserSession
 
     login_manager.init_app(app)
@@ -161,10 +218,15 @@ def _init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(token: str):
-        idle = dt.timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
-        kiosk_idle = dt.timedelta(hours=app.config["KIOSK_IDLE_HOURS"])
-        return UserSession.resume(token, clock.now(), idle, kiosk_idle=kiosk_idle)
-
-    @app.before_request
-    def _nonce() -> None:
-        g.csp_nonce = secrets.token_urlsafe(16)
+        """The one place a session is judged valid: idle limit, absolute lifetime, sign-out."""
+        user, ended = UserSession.resume(
+            token,
+            clock.now(),
+            dt.timedelta(minutes=app.config["SESSION_IDLE_MINUTES"]),
+            kiosk_idle=dt.timedelta(hours=app.config["KIOSK_IDLE_HOURS"]),
+            lifetime=dt.timedelta(hours=float(app.config["SESSION_MAX_HOURS"])),
+            touch=request.endpoint not in UNTOUCHED_ENDPOINTS,
+        )
+        if ended:
+            g.session_ended = ended  # the sign-in page says why
+        return user

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -12,10 +13,19 @@ from models.base import db
 from services import clock
 
 
+def _refuse_unless_demo(asked: bool) -> None:
+    """Demo data has accounts with a published password: never on a database by accident."""
+    if asked or os.environ.get("SAFEKEEP_DEMO") == "1":
+        return
+    raise click.ClickException(
+        "This creates demo accounts whose password is published. Only on a demo database: "
+        "add --demo, or set SAFEKEEP_DEMO=1 (`make run` does)."
+    )
+
+
 def init_app(app: Flask) -> None:
     """Register the commands on the app (flaskr's init_app pattern)."""
     from demo.accounts import DEMO_PASSWORD, demo_accounts, seed_demo
-    from models.audit import verify_chain
 
     @app.cli.command("db-upgrade")
     def db_upgrade() -> None:
@@ -91,10 +101,12 @@ def init_app(app: Flask) -> None:
         click.echo(f"Created {username}.")
 
     @app.cli.command("seed-demo")
-    def seed_demo_command() -> None:
-        """Fill an empty database with a demo council (two teams, every role)."""
+    @click.option("--demo", "asked", is_flag=True, help="Yes, this is a demo database")
+    def seed_demo_command(asked: bool) -> None:
+        """Fill an empty database with a demo council (two teams, every role): demo only."""
         from models import create_schema
 
+        _refuse_unless_demo(asked)
         create_schema()
         if seed_demo():
             from demo.activity import seed_demo_activity
@@ -107,11 +119,13 @@ def init_app(app: Flask) -> None:
     @app.cli.command("seed-volume")
     @click.option("--removals", default=100_000, show_default=True, type=click.IntRange(0))
     @click.option("--breaches", default=10_000, show_default=True, type=click.IntRange(0))
-    def seed_volume_command(removals: int, breaches: int) -> None:
-        """Add years of synthetic removals and breach cases, for measuring at volume."""
+    @click.option("--demo", "asked", is_flag=True, help="Yes, this is a demo database")
+    def seed_volume_command(removals: int, breaches: int, asked: bool) -> None:
+        """Add years of synthetic removals and breach cases (and the demo accounts): demo only."""
         from demo.volume import seed_volume
         from models import create_schema
 
+        _refuse_unless_demo(asked)
         create_schema()
         result = seed_volume(removals=removals, breaches=breaches)
         click.echo(
@@ -127,18 +141,134 @@ def init_app(app: Flask) -> None:
             click.echo(f"  {username:<14} {roles}")
 
     @app.cli.command("audit-verify")
-    def audit_verify() -> None:
-        """Check the audit trail's hash chain; exit 1 naming the first broken event."""
-        checked, broken, why = verify_chain()
-        if broken is not None:
-            click.echo(
-                f"Audit chain BROKEN at event {broken.id} ({broken.event} on "
-                f"{broken.entity_type} {broken.entity_id}): {why}. {checked} events before it "
-                "are intact.",
-                err=True,
-            )
+    @click.option(
+        "--no-checkpoint",
+        is_flag=True,
+        help="Do not append a checkpoint of the head when everything holds",
+    )
+    def audit_verify(no_checkpoint: bool) -> None:
+        """Check the audit trail: chain, HMACs, checkpoints and lifecycle rows; exit 1 on harm."""
+        from services.audit_anchor import verify_audit, write_checkpoint
+
+        path = Path(app.config["AUDIT_CHECKPOINT_FILE"])
+        report = verify_audit(path)
+        if not report.intact:
+            lines = []
+            if report.chain:
+                first = report.chain[0]
+                lines.append(
+                    f"Audit chain BROKEN at event {first.event_id} ({first.what}): {first.why}."
+                )
+                lines.extend(
+                    f"  event {p.event_id} ({p.what}): {p.why}" for p in report.chain[1:20]
+                )
+                if len(report.chain) > 20:
+                    lines.append(f"  ... and {len(report.chain) - 20} more problems")
+            if report.anchor:
+                lines.append("Audit trail does not match its checkpoints outside the database:")
+                lines.extend(f"  {problem}" for problem in report.anchor)
+            if report.lifecycle:
+                lines.append("Rows do not match their audit events:")
+                lines.extend(f"  {problem}" for problem in report.lifecycle)
+            click.echo("\n".join(lines), err=True)
             sys.exit(1)
-        click.echo(f"Audit chain intact: {checked} events checked.")
+        hash_only = (
+            f", {report.hash_only} of them from before HMACs, checked by hash only"
+            if report.hash_only
+            else ""
+        )
+        click.echo(
+            f"Audit chain intact: {report.events} events checked{hash_only}; "
+            f"{report.checkpoints} checkpoints hold; {report.rows} lifecycle rows match "
+            "their events."
+        )
+        if not report.checkpoints:
+            click.echo(
+                f"No checkpoints in {path.name} yet: deleting the newest events cannot be "
+                "detected until there are. Run `flask audit-checkpoint` from cron."
+            )
+        if not no_checkpoint:
+            point = write_checkpoint(path)
+            click.echo(f"Checkpoint written: event {point.event_id}, {point.events} events.")
+
+    @app.cli.command("audit-checkpoint")
+    def audit_checkpoint() -> None:
+        """Append a signed checkpoint of the audit chain's head outside the database (cron)."""
+        from models.audit import AuditEvent, hmac_key
+        from services.audit_anchor import read_checkpoints, write_checkpoint
+        from services.security_log import security_event
+
+        path = Path(app.config["AUDIT_CHECKPOINT_FILE"])
+        checkpoints, _ = read_checkpoints(path, hmac_key())
+        if checkpoints and checkpoints[-1].event_id:
+            # Never checkpoint over a cut: the last checkpoint's event must still be there.
+            last = checkpoints[-1]
+            found = AuditEvent.get_or_none(AuditEvent.id == last.event_id)
+            if found is None or found.hash != last.hash:
+                security_event("audit_checkpoint_refused", event_id=last.event_id)
+                raise click.ClickException(
+                    f"Event {last.event_id}, recorded by the last checkpoint ({last.at}), is "
+                    "gone or changed. No checkpoint written: run `flask audit-verify`."
+                )
+        point = write_checkpoint(path)
+        click.echo(f"Checkpoint written: event {point.event_id}, {point.events} events.")
+
+    @app.cli.command("backup")
+    @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--force", is_flag=True, help="Overwrite PATH if it exists")
+    def backup_command(path: Path, force: bool) -> None:
+        """Copy the SQLite database to PATH while the app runs, and check the copy."""
+        from models.base import is_postgres
+        from services.backup import BackupError, backup
+
+        if is_postgres():
+            raise click.ClickException(
+                "This database is PostgreSQL: back it up with pg_dump, for example "
+                'pg_dump --format=custom --file=safekeep.dump "$DATABASE_URL" '
+                "(README: Backups)."
+            )
+        try:
+            done = backup(path, overwrite=force)
+        except BackupError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(
+            f"Backed up to {done.path} ({done.size:,} bytes): integrity ok, audit chain "
+            f"intact ({done.audit_events} events)."
+        )
+
+    @app.cli.command("restore")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--replace", is_flag=True, help="Overwrite a database that has tables")
+    def restore_command(path: Path, replace: bool) -> None:
+        """Check a backup made by `backup` and copy it into the configured SQLite database."""
+        from models.base import is_postgres
+        from services.backup import BackupError, restore
+
+        if is_postgres():
+            raise click.ClickException(
+                "This database is PostgreSQL: restore with pg_restore (README: Backups)."
+            )
+        try:
+            done = restore(path, replace=replace)
+        except BackupError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"Restored {path} (schema version {done.schema_version}).")
+        click.echo("Next: flask --app app db-upgrade, then flask --app app audit-verify.")
+
+    @app.cli.command("apply-retention")
+    @click.option("--dry-run", is_flag=True, help="Count what is due, change nothing")
+    def apply_retention_command(dry_run: bool) -> None:
+        """Erase the free text of cases, removals and dispatches past RETENTION_YEARS (audited)."""
+        from services.retention import apply_retention
+
+        result = apply_retention(clock.now(), app.config["RETENTION_YEARS"], dry_run=dry_run)
+        if dry_run:
+            click.echo(
+                f"Due (nothing changed): {result.breaches} breach cases, {result.removals} "
+                f"removals, {result.dispatches} dispatches, {result.audit_events} audit events."
+            )
+            return
+        click.echo(result.summary())
 
     @app.cli.command("send-reminders")
     def send_reminders_command() -> None:
@@ -168,6 +298,20 @@ def init_app(app: Flask) -> None:
         click.echo(summary(counts))
         if counts["failed"]:
             sys.exit(1)
+
+    @app.cli.command("expire-agreements")
+    def expire_agreements_command() -> None:
+        """Expire remote working agreements whose end date has passed (for cron)."""
+        from services.remote_working import expire_agreements
+
+        opened_here = db.is_closed()
+        db.connect(reuse_if_open=True)
+        try:
+            expired = expire_agreements(clock.now())
+        finally:
+            if opened_here:
+                db.close()
+        click.echo(f"Remote working agreements expired: {expired}.")
 
     @app.cli.command("update-readme")
     def update_readme() -> None:

@@ -37,6 +37,9 @@ _DEMO = [
     ("kiosk-north", "Children North kiosk", "K0001", "Children North", ["kiosk"], None),
 ]
 DEMO_PIN = "2468"
+# Managers listed after the people they manage: the team managers report to the Director,
+# so a team manager's own request for papers goes to her (machines.removal.approvers_for).
+_MANAGED_BY_LATER = {"lina": "dana", "mo": "dana"}
 
 
 def seed_demo() -> bool:
@@ -57,6 +60,10 @@ def seed_demo() -> bool:
                 email=f"{username}@council.example",
                 profession=_PROFESSIONS.get(username),
             )
+        for username, manager in _MANAGED_BY_LATER.items():
+            User.update(line_manager=User.by_username(manager)).where(
+                User.username == username
+            ).execute()
     return True
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from machines.breach import breach_machine, required_recipients
+from machines.breach import NO_ONE, breach_machine, required_recipients
+from machines.remote_working import remote_working_machine
 from machines.removal import removal_machine
 from machines.risk import default_grid
 from models.audit import AuditEvent
@@ -17,7 +18,8 @@ from models.base import write_transaction
 from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.people import User
-from models.records import Record, Removal
+from models.records import Record, Removal, approvers_of
+from models.remote_working import RemoteAgreement
 from models.transitions import apply_transition
 from services import clock
 
@@ -59,6 +61,7 @@ def _removal(
     purpose_other: str | None = None,
 ) -> Removal:
     today = clock.to_uk(at).date()  # the day it was asked for
+    route = approvers_of(holder, record.team_id)[0].route
 
     def create() -> Removal:
         return Removal.create(
@@ -67,6 +70,7 @@ def _removal(
             for_user=holder.id,
             requested_by=holder.id,
             requester_manager=holder.line_manager_id,
+            approval_route=route,
             purpose=purpose,
             purpose_other=purpose_other,
             papers=papers,
@@ -151,6 +155,9 @@ def seed_demo_activity() -> None:
         {"safeguards": "all four attested"},
     )
 
+    # Sam works from home on a court report this week, agreed by Lina.
+    _remote_agreement(sam, people["lina"], "Home", "Court report for the final hearing", 4, now)
+
     # A dispatch Pat drafted, waiting for a colleague's check.
     with write_transaction():
         dispatch = Dispatch.create(
@@ -171,6 +178,7 @@ def seed_demo_activity() -> None:
             entity_id=dispatch.id,
             event="draft",
             target="drafted",
+            entity_version=dispatch.version,
             summary={"method": "secure_email"},
         )
 
@@ -265,7 +273,7 @@ def _demo_breaches(people: dict[str, User], now: dt.datetime) -> None:
             "likely_outcomes": "None: the papers stayed in the team.",
             "actions_taken": "Team reminded to use secure print release.",
             "reportable_override": None,
-            "override_reason": "",
+            "reportable_reason": "Found by a colleague within minutes: no one outside saw it.",
             "grid": default_grid(),
         },
     )
@@ -280,19 +288,25 @@ def _demo_breaches(people: dict[str, User], now: dt.datetime) -> None:
     )
     _breach_step(
         near,
+        "caldicott_agree",
+        cal,
+        month_ago(26),
+        {
+            "caldicott_advice": "No referral or investigation: a team reminder is enough.",
+            "agreed": True,
+        },
+    )
+    _breach_step(
+        near,
         "decide",
         ash,
         month_ago(25),
         {
-            "caldicott_consulted": cal.display_name,
             "legal_advice": False,
             "disciplinary": False,
-            "ico_referred": False,
-            "ico_referred_at": None,
-            "ico_reference": "",
             "not_referred_reason": "",
-            "delay_reason": "",
-            "regulator": "none",
+            "staff_member": NO_ONE,
+            "refer_to_regulator": False,
         },
     )
     _breach_step(
@@ -304,6 +318,41 @@ def _demo_breaches(people: dict[str, User], now: dt.datetime) -> None:
             "report_complete": True,
             "lessons_learned": "Secure print release switched on for the team's printer.",
         },
+    )
+
+
+def _remote_agreement(
+    person: User, approver: User, where: str, why: str, days: int, at: dt.datetime
+) -> None:
+    route = approvers_of(person, person.team_id)[0].route
+
+    def create() -> RemoteAgreement:
+        return RemoteAgreement.create(
+            team=person.team_id,
+            for_user=person.id,
+            requested_by=person.id,
+            requester_manager=person.line_manager_id,
+            approval_route=route,
+        )
+
+    ends_on = clock.to_uk(at).date() + dt.timedelta(days=days)
+    agreement = _send(
+        create,
+        remote_working_machine,
+        "ask",
+        person,
+        "remote_agreement",
+        at,
+        {"where": where, "why": why, "ends_on": ends_on},
+        {"where": where, "ends_on": ends_on.isoformat()},
+    )
+    _send(
+        lambda: RemoteAgreement.get_by_id(agreement.id),
+        remote_working_machine,
+        "agree",
+        approver,
+        "remote_agreement",
+        at,
     )
 
 

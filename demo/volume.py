@@ -15,7 +15,7 @@ import datetime as dt
 import random
 import sqlite3
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -23,7 +23,8 @@ from peewee import fn
 
 from models.audit import AuditEvent
 from models.base import db, is_postgres
-from models.breaches import Breach
+from models.breaches import Breach, highest, reference_for
+from models.counters import Counter as NumberSeries
 from models.people import User, UserRole
 from models.records import Record, Removal, new_label_code
 from services import clock
@@ -475,18 +476,20 @@ def _breach_row(
 
 
 def _number(rows: list[dict]) -> None:
-    """Give each case BR-YYYY-NNNN by report date, after any cases its year already has."""
+    """Give each case BR-YYYY-NNNN by report date, from the year's counter (models/counters.py),
+    so cases reported later through the pages carry on after these."""
     rows.sort(key=lambda r: r["reported_at"])
-    taken = {
-        year: Breach.select(fn.COUNT(Breach.id))
-        .where(Breach.reference.startswith(f"BR-{year}-"))
-        .scalar()
-        for year in sorted({r["reported_at"].year for r in rows})
-    }
+    per_year = Counter(str(r["reported_at"].year) for r in rows)
+    with db.atomic():
+        last = {
+            year: NumberSeries.take(f"breach-{year}", count, start=lambda y=year: highest(y))
+            for year, count in sorted(per_year.items())
+        }
+    following = {year: last[year] - per_year[year] for year in per_year}
     for row in rows:
-        year = row["reported_at"].year
-        taken[year] += 1
-        row["reference"] = f"BR-{year}-{taken[year]:04d}"
+        year = str(row["reported_at"].year)
+        following[year] += 1
+        row["reference"] = reference_for(year, following[year])
 
 
 def _make_breaches(

@@ -1,9 +1,15 @@
 """Breach of confidentiality: one case from its report to its closing (DOMAIN.md §2-4).
 
 Anyone reports a breach or near miss. The procedure's list of people is told, the risk is
-placed on the 5x5 grid, the service user is told (face to face, then in writing) unless the
-Caldicott Guardian approves an exemption, the Assistant Director decides what follows, and
-the Information and Records Manager closes the case with the lessons learned.
+placed on the 5x5 grid, the service user is told (face to face, then in writing, on the days
+each happened) unless the Caldicott Guardian approves an exemption, the Caldicott Guardian
+records their agreement and the Assistant Director decides what follows, and the Information
+and Records Manager closes the case with the lessons learned.
+
+Some facts arrive while the case moves on, and are recorded where it stands (in-state
+transitions, audited like every change): the police crime reference (often days after the
+loss), the ICO referral (which stops the 72-hour clock as soon as it is made), corrections
+to the report until the risk is assessed, the face-to-face meeting before the letter.
 
 No Flask, no queries: the row is any object with the attributes of models.breaches.Breach,
 and the one effect that touches other rows (the notifications) is a method on it.
@@ -20,6 +26,7 @@ from typing import Any
 from statemachine import Event, State, StateMachine
 
 from machines.common import (
+    UK,
     Actor,
     InputError,
     as_date,
@@ -38,6 +45,7 @@ from machines.common import (
     whole_number,
 )
 from machines.permissions import Can, Role
+from machines.professions import PROFESSIONS, regulator_for
 from machines.risk import Grid, assess, default_grid
 
 # Category ids are stored; models/dispatches.py opens "wrong_recipient" and
@@ -101,6 +109,17 @@ _RECIPIENTS: tuple[tuple[str, str, str], ...] = (
     (Role.DPO, "Data Protection Officer", "the Data Protection Officer"),
 )
 _INSURANCE = ("insurance", "Insurance Section", "the person in the Insurance Section")
+# The procedure: the Governance Team hears of every breach "or near miss", and the
+# Information and Records Manager reports on it; the rest of the list is for breaches.
+_NEAR_MISS_RECIPIENTS = frozenset({Role.GOVERNANCE, Role.RECORDS_MANAGER})
+
+# A fact asked when a case opens for someone (a lost removal, a misdirected dispatch), where
+# "not known yet" is an honest answer: stored as None and treated as the worst case.
+ANSWERS: tuple[tuple[str, str], ...] = (
+    ("yes", "Yes"),
+    ("no", "No"),
+    ("not_known", "Not known yet"),
+)
 
 REGULATORS: tuple[tuple[str, str], ...] = (
     ("none", "No referral"),
@@ -110,12 +129,16 @@ REGULATORS: tuple[tuple[str, str], ...] = (
 
 ICO_HOURS = 72
 NAME_MAX = 120
+OFFICER_MAX = 120
+RATIONALE_MAX = 300  # one line: why reportable or not
 REFERENCE_MAX = 40
 ICO_REFERENCE_MAX = 60
 REASON_MAX = 1000
 TEXT_MAX = 2000
 LESSONS_MAX = 4000
 COUNT_MAX = 10_000_000
+
+CLOSED_STATES: frozenset[str] = frozenset({"closed"})
 
 
 # -- input (pure) ------------------------------------------------------------------------
@@ -136,10 +159,27 @@ def _count(errors: dict[str, str], field: str, value: Any, missing: str, name: s
     return number
 
 
+_UNANSWERED = object()
+
+
+def answer(value: Any) -> Any:
+    """A yes / no / not known answer as True, False or None; _UNANSWERED for anything else."""
+    if isinstance(value, bool):
+        return value
+    return {"yes": True, "no": False, "not_known": None}.get(text(value).lower(), _UNANSWERED)
+
+
+def as_answer(value: bool | None) -> str:
+    """The stored fact as the radios' value: "yes", "no" or "not_known"."""
+    return "not_known" if value is None else ("yes" if value else "no")
+
+
 # -- the rules around the case (pure; the views and the board call these) ------------------
 
 
 def _recipients(category: str | None) -> list[tuple[str, str, str]]:
+    if category == "near_miss":
+        return [r for r in _RECIPIENTS if r[0] in _NEAR_MISS_RECIPIENTS]
     recipients = list(_RECIPIENTS)
     if category in POLICE_CATEGORIES:
         recipients.append(_INSURANCE)
@@ -147,8 +187,16 @@ def _recipients(category: str | None) -> list[tuple[str, str, str]]:
 
 
 def required_recipients(category: str | None) -> list[tuple[str, str]]:
-    """Who must be told, as (key, label): the procedure's list; insurers for loss or theft."""
+    """Who must be told, as (key, label): the procedure's list (the Governance Team and the
+    Information and Records Manager for a near miss); insurers too for a loss or theft."""
     return [(key, label) for key, label, _ in _recipients(category)]
+
+
+def emailed_roles(category: str | None) -> list[str]:
+    """The roles told by email as soon as a case is reported: those on the list who work in
+    the council's breach roles. Police, insurers and the media office are told by people."""
+    roles = {str(role) for role in Role}
+    return [key for key, _ in required_recipients(category) if key in roles]
 
 
 def ico_deadline(discovered_at: dt.datetime) -> dt.datetime:
@@ -168,21 +216,44 @@ def clock_status(discovered_at: dt.datetime, now: dt.datetime) -> tuple[float, b
 def police_flag(
     category: str | None,
     police_reference: str | None,
-    no_police_reference_reason: str | None,
     discovered_at: dt.datetime,
     now: dt.datetime,
+    state: str = "reported",
 ) -> bool:
-    """A loss or theft with neither a crime reference nor why there is none, after its day.
+    """A loss or theft with no crime reference yet, once its day of discovery has passed.
 
-    The police are to be told immediately; the flag goes up once the (UK) day of discovery
-    has passed with nothing recorded. A recorded reason (police give no crime reference for
-    lost property, say) takes it down.
+    The police are to be told immediately and their crime reference often comes days later:
+    the flag stays up until the reference is recorded. Why there is none yet lets the case be
+    notified meanwhile, but does not take the flag down. A closed case is flagged no more.
     """
-    if category not in POLICE_CATEGORIES:
+    if category not in POLICE_CATEGORIES or state in CLOSED_STATES:
         return False
-    if text(police_reference) or text(no_police_reference_reason):
+    if text(police_reference):
         return False
     return uk_date(now) > uk_date(discovered_at)
+
+
+def working_day_after(at: dt.datetime) -> dt.datetime:
+    """The same time (UK) on the next working day (Monday to Friday), as naive UTC.
+
+    Bank holidays are not known here: they count as working days.
+    """
+    local = at.replace(tzinfo=dt.UTC).astimezone(UK)
+    day = local.date() + dt.timedelta(days=1)
+    while day.weekday() >= 5:
+        day += dt.timedelta(days=1)
+    later = dt.datetime.combine(day, local.time().replace(tzinfo=None), tzinfo=UK)
+    return later.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def police_reminder_due(model: Any, now: dt.datetime) -> bool:
+    """A loss or theft still without a crime reference one working day after its discovery."""
+    return (
+        model.category in POLICE_CATEGORIES
+        and model.state not in CLOSED_STATES
+        and not text(model.police_reference)
+        and now >= working_day_after(model.discovered_at)
+    )
 
 
 @dataclass(frozen=True)
@@ -209,31 +280,45 @@ def case_clock(model: Any, now: dt.datetime) -> CaseClock:
         near_miss=near_miss,
         stopped=bool(model.ico_referred or model.state == "closed" or model.reportable is False),
         police_flag=police_flag(
-            model.category,
-            model.police_reference,
-            model.no_police_reference_reason,
-            model.discovered_at,
-            now,
+            model.category, model.police_reference, model.discovered_at, now, model.state
         ),
     )
 
 
-# In-state corrections (self-transitions): they keep a case where it is.
-CORRECTIONS = frozenset({"record_police", "update_report"})
+# Transitions that keep a case where it is: facts recorded as they arrive.
+IN_STATE = frozenset(
+    {"record_police", "update_report", "refer_to_ico", "record_meeting", "caldicott_agree"}
+)
+# Of those, the ones that are a step of the procedure, offered as the next step.
+IN_STATE_STEPS = frozenset({"record_meeting", "caldicott_agree"})
 
 
-def next_steps(events: list[str]) -> list[str]:
-    """Of the events a person may send, those that move the case on (the next step)."""
-    return [event for event in events if event not in CORRECTIONS]
+def ico_referral_due(model: Any) -> bool:
+    """Assessed reportable and the ICO not told yet: the referral is the case's next step."""
+    return bool(model.reportable) and not model.ico_referred
+
+
+def next_steps(events: list[str], model: Any) -> list[str]:
+    """Of the events a person may send, those that are the case's next step: the ones that
+    move it on, the in-state steps of the procedure (the meeting, the Caldicott Guardian's
+    agreement), and the ICO referral once the assessment says it is reportable."""
+    return [
+        event
+        for event in events
+        if event not in IN_STATE
+        or event in IN_STATE_STEPS
+        or (event == "refer_to_ico" and ico_referral_due(model))
+    ]
 
 
 def waiting_events(events: list[str], model: Any, actor: Actor) -> list[str]:
     """What a case waits for from this person: its next step; or, from the reporter and
-    their line manager, a loss or theft's police details when the case cannot be notified
-    without them (the breach chain may add them too, but is not asked to)."""
-    waiting = next_steps(events)
+    their line manager, a loss or theft's police details until the crime reference is on
+    record (the breach chain may add them too, but is not asked to)."""
+    waiting = next_steps(events, model)
     own_people = actor.id in (model.reported_by_id, model.reporter_manager_id)
-    if "record_police" in events and own_people and not police_details_complete(model):
+    police_due = not police_details_complete(model) or not text(model.police_reference)
+    if "record_police" in events and own_people and police_due:
         waiting.insert(0, "record_police")
     return waiting
 
@@ -251,9 +336,20 @@ def is_skippable_near_miss(model: Any) -> bool:
     return model.category == "near_miss" and model.data_left_control is False
 
 
-# The facts of a report that can be corrected while the case is still `reported`.
+def vulnerable_or_unknown(children_or_vulnerable: bool | None) -> bool:
+    """For the severity floor: children or vulnerable adults involved, or not known yet."""
+    return children_or_vulnerable is not False
+
+
+# -- the report and its corrections --------------------------------------------------------
+
+# The facts of a report that can be corrected until the risk is assessed.
 REPORT_DETAIL_FIELDS = (
+    "category",
     "what_happened",
+    "happened_at",
+    "discovered_at",
+    "data_left_control",
     "data_categories",
     "people_affected",
     "records_affected",
@@ -262,16 +358,7 @@ REPORT_DETAIL_FIELDS = (
 )
 
 
-def _report_details(errors: dict[str, str], data: Mapping[str, Any]) -> dict[str, Any]:
-    """What happened, what data, how many, and who: checked alike at report and correction."""
-    what = required_text(
-        errors,
-        "what_happened",
-        data.get("what_happened"),
-        "Describe what happened",
-        "What happened",
-        TEXT_MAX,
-    )
+def _data_categories(errors: dict[str, str], data: Mapping[str, Any]) -> list[str]:
     raw_categories = data.get("data_categories") or []
     if isinstance(raw_categories, str):
         raw_categories = [raw_categories]
@@ -282,64 +369,10 @@ def _report_details(errors: dict[str, str], data: Mapping[str, Any]) -> dict[str
     elif any(c not in known for c in data_categories):
         errors["data_categories"] = "Select the kinds of data involved from the list"
     # Keep the form's order, once each.
-    data_categories = [key for key in known if key in data_categories]
-
-    people = _count(
-        errors,
-        "people_affected",
-        data.get("people_affected"),
-        "Enter roughly how many people's data was involved",
-        "Number of people",
-    )
-    records = _count(
-        errors,
-        "records_affected",
-        data.get("records_affected"),
-        "Enter roughly how many records were involved",
-        "Number of records",
-    )
-
-    special = confirmed(data.get("special_category")) or bool(
-        SPECIAL_DATA_CATEGORIES.intersection(data_categories)
-    )
-    return {
-        "what_happened": what,
-        "data_categories": data_categories,
-        "people_affected": people,
-        "records_affected": records,
-        "children_or_vulnerable": confirmed(data.get("children_or_vulnerable")),
-        "special_category": special,
-    }
+    return [key for key in known if key in data_categories]
 
 
-def validate_report_details(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Check a correction of a report's details; the cleaned values, or InputError with all.
-
-    The same rules as a new report (validate_report) for the same fields.
-    """
-    errors: dict[str, str] = {}
-    details = _report_details(errors, data)
-    if errors:
-        raise InputError(errors)
-    return details
-
-
-def validate_report(data: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]:
-    """Check a new report; return the cleaned values or raise InputError with every error.
-
-    `happened_at` and `discovered_at` arrive as naive UTC datetimes (None when not given).
-    The police details are not required yet: they are before the case can be notified.
-    The case-system ID is checked here but returned by the caller, not in the result.
-    """
-    require_now(now)
-    errors: dict[str, str] = {}
-
-    category = text(data.get("category"))
-    if category not in dict(CATEGORIES):
-        errors["category"] = "Select what kind of breach it was"
-
-    details = _report_details(errors, data)
-
+def _times(errors: dict[str, str], data: Mapping[str, Any], now: dt.datetime):
     happened = as_datetime(data.get("happened_at"))
     discovered = as_datetime(data.get("discovered_at"))
     if happened is None:
@@ -354,18 +387,135 @@ def validate_report(data: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]
         errors["discovered_at"] = (
             "When it was discovered must be the same as or after when it happened"
         )
+    return happened, discovered
 
-    police_reference = text(data.get("police_reference"))
-    if len(police_reference) > REFERENCE_MAX:
-        errors["police_reference"] = (
-            f"Police crime reference must be {REFERENCE_MAX} characters or fewer"
-        )
-    no_reference_reason = text(data.get("no_police_reference_reason"))
-    if len(no_reference_reason) > REASON_MAX:
-        errors["no_police_reference_reason"] = (
-            f"Why there is no crime reference must be {REASON_MAX:,} characters or fewer"
-        )
 
+def _category(errors: dict[str, str], value: Any) -> str:
+    category = text(value)
+    if category not in dict(CATEGORIES):
+        errors["category"] = "Select what kind of breach it was"
+    return category
+
+
+def _data_left_control(category: str, value: Any) -> bool:
+    """Only a near miss can have kept the data in; its yes/no (or a bool), where unanswered
+    counts as "yes", the safer answer."""
+    if category != "near_miss":
+        return True
+    if isinstance(value, bool):
+        return value
+    return text(value).lower() != "no"
+
+
+def _counts_and_what(errors: dict[str, str], data: Mapping[str, Any]) -> dict[str, Any]:
+    what = required_text(
+        errors,
+        "what_happened",
+        data.get("what_happened"),
+        "Describe what happened",
+        "What happened",
+        TEXT_MAX,
+    )
+    data_categories = _data_categories(errors, data)
+    people = _count(
+        errors,
+        "people_affected",
+        data.get("people_affected"),
+        "Enter roughly how many people's data was involved",
+        "Number of people",
+    )
+    records = _count(
+        errors,
+        "records_affected",
+        data.get("records_affected"),
+        "Enter roughly how many records were involved",
+        "Number of records",
+    )
+    return {
+        "what_happened": what,
+        "data_categories": data_categories,
+        "people_affected": people,
+        "records_affected": records,
+    }
+
+
+def _facts(errors: dict[str, str], data: Mapping[str, Any], data_categories: list[str]) -> dict:
+    """Children or vulnerable adults, and special category data: yes, no or not known yet."""
+    children = answer(data.get("children_or_vulnerable"))
+    if children is _UNANSWERED:
+        errors["children_or_vulnerable"] = (
+            "Select whether children or vulnerable adults are involved, or 'Not known yet'"
+        )
+        children = None
+    special = answer(data.get("special_category"))
+    if special is _UNANSWERED:
+        errors["special_category"] = (
+            "Select whether special category data is involved, or 'Not known yet'"
+        )
+        special = None
+    if SPECIAL_DATA_CATEGORIES.intersection(data_categories):
+        special = True  # health data, say, is special category whatever the answer
+    return {"children_or_vulnerable": children, "special_category": special}
+
+
+def validate_report_details(data: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]:
+    """Check a correction of a report (every field of REPORT_DETAIL_FIELDS); the cleaned
+    values, or InputError with every error. The rules of a new report, with "not known yet"
+    allowed for the children and special category facts."""
+    errors: dict[str, str] = {}
+    category = _category(errors, data.get("category"))
+    details = _counts_and_what(errors, data)
+    happened, discovered = _times(errors, data, now)
+    facts = _facts(errors, data, details["data_categories"])
+    if errors:
+        raise InputError(errors)
+    return {
+        **details,
+        **facts,
+        "category": category,
+        "happened_at": happened,
+        "discovered_at": discovered,
+        "data_left_control": _data_left_control(category, data.get("data_left_control")),
+    }
+
+
+def validate_report(data: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]:
+    """Check a new report; return the cleaned values or raise InputError with every error.
+
+    `happened_at` and `discovered_at` arrive as naive UTC datetimes (None when not given).
+    The police details are not required yet: they are before the case can be notified.
+    The case-system ID is checked here but returned by the caller, not in the result.
+    """
+    require_now(now)
+    errors: dict[str, str] = {}
+    category = _category(errors, data.get("category"))
+    details = _counts_and_what(errors, data)
+    happened, discovered = _times(errors, data, now)
+
+    police_reference = optional_text(
+        errors,
+        "police_reference",
+        data.get("police_reference"),
+        "Police crime reference",
+        REFERENCE_MAX,
+    )
+    no_reference_reason = optional_text(
+        errors,
+        "no_police_reference_reason",
+        data.get("no_police_reference_reason"),
+        "Why there is no crime reference",
+        REASON_MAX,
+    )
+    officer = optional_text(
+        errors,
+        "police_officer",
+        data.get("police_officer"),
+        "Officer or police station",
+        OFFICER_MAX,
+    )
+    police_told_at = _police_told(
+        errors, police_reference, data.get("police_told_at"), happened, now
+    )
     if problem := case_id_error(data.get("case_id"), required=False):
         errors["case_id"] = problem
 
@@ -374,26 +524,74 @@ def validate_report(data: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]
         order = ("category", "what_happened", "happened_at", "discovered_at")
         first = {key: errors[key] for key in order if key in errors}
         raise InputError({**first, **{k: v for k, v in errors.items() if k not in first}})
+    special = confirmed(data.get("special_category")) or bool(
+        SPECIAL_DATA_CATEGORIES.intersection(details["data_categories"])
+    )
     return {
         **details,
+        # The reporter's own report: the boxes are ticked or not (no "not known" here).
+        "children_or_vulnerable": confirmed(data.get("children_or_vulnerable")),
+        "special_category": special,
         "happened_at": happened,
         "discovered_at": discovered,
         "category": category,
-        # Only a near miss can have kept the data in: every breach let some out.
-        "data_left_control": True
-        if category != "near_miss"
-        else _data_left_control(data.get("data_left_control")),
+        "data_left_control": _data_left_control(category, data.get("data_left_control")),
         "police_reference": police_reference or None,
         "no_police_reference_reason": no_reference_reason or None,
+        "police_officer": officer or None,
+        "police_told_at": police_told_at,
         "line_manager_told": confirmed(data.get("line_manager_told")),
     }
 
 
-def _data_left_control(value: Any) -> bool:
-    """The form's yes/no (or a bool); unanswered counts as "yes", the safer answer."""
-    if isinstance(value, bool):
-        return value
-    return text(value).lower() != "no"
+def _police_told(
+    errors: dict[str, str],
+    reference: str,
+    police_told_at: Any,
+    happened_at: dt.datetime | None,
+    now: dt.datetime,
+) -> dt.datetime | None:
+    """When the police were told: needed with a crime reference (they gave it)."""
+    told = as_datetime(police_told_at)
+    if told is None:
+        if reference:
+            errors["police_told_at"] = "Enter when the police were told"
+    elif told > now:
+        errors["police_told_at"] = "When the police were told must be in the past"
+    elif happened_at is not None and told < happened_at:
+        errors["police_told_at"] = "When the police were told must be after it happened"
+    return told
+
+
+LOST_CATEGORIES = (("loss", "Lost"), ("theft", "Stolen"))
+
+
+def opening_fact_errors(
+    children_or_vulnerable: Any,
+    special_category: Any,
+    category: Any = None,
+    categories: Iterable[str] | None = None,
+) -> dict[str, str]:
+    """The facts asked when a case is opened for someone (papers reported lost, a dispatch
+    reported misdirected): the category when there is a choice, and whether children or
+    vulnerable adults and special category data are involved (or not known yet)."""
+    errors: dict[str, str] = {}
+    if categories is not None and text(category) not in set(categories):
+        errors["category"] = "Select whether the papers were lost or stolen"
+    _facts(
+        errors,
+        {"children_or_vulnerable": children_or_vulnerable, "special_category": special_category},
+        [],
+    )
+    return errors
+
+
+def opening_facts(children_or_vulnerable: Any, special_category: Any) -> dict[str, Any]:
+    """The checked opening facts as stored: True, False, or None for not known yet."""
+    return {
+        "children_or_vulnerable": answer(children_or_vulnerable),
+        "special_category": answer(special_category),
+    }
 
 
 # -- who may do what (pure; the machine's guards call these) -------------------------------
@@ -424,12 +622,13 @@ def _reviews_case(actor: Actor | None, model: Any) -> bool:
 
 
 def may_record_police(actor: Actor | None, model: Any) -> bool:
-    """The police details of a loss or theft: whoever handles the case."""
+    """The police details of a loss or theft, at any stage until the case is closed: the
+    reporter, their line manager or the breach chain (the states say which stages)."""
     return model.category in POLICE_CATEGORIES and may_see_case(actor, model)
 
 
 def may_update_report(actor: Actor | None, model: Any) -> bool:
-    """Check and complete the report: whoever handles the case."""
+    """Check and correct the report until the risk is assessed: whoever handles the case."""
     return may_see_case(actor, model)
 
 
@@ -438,12 +637,23 @@ def may_notify(actor: Actor | None, model: Any) -> bool:
     return may_see_case(actor, model) and police_details_complete(model)
 
 
+def may_refer_to_ico(actor: Actor | None, model: Any) -> bool:
+    """The breach chain records the ICO referral, once, whenever it is made (a near miss that
+    kept the data in is no personal data breach: nothing to refer)."""
+    return _in_chain(actor) and not model.ico_referred and not is_skippable_near_miss(model)
+
+
 def may_assess_risk(actor: Actor | None, model: Any) -> bool:
     return _reviews_case(actor, model)
 
 
-def may_inform_service_user(actor: Actor | None, model: Any) -> bool:
+def may_record_meeting(actor: Actor | None, model: Any) -> bool:
     return may_see_case(actor, model)
+
+
+def may_inform_service_user(actor: Actor | None, model: Any) -> bool:
+    """The letter, after the face-to-face meeting is on record."""
+    return may_see_case(actor, model) and model.informed_in_person_on is not None
 
 
 def may_record_exemption(actor: Actor | None, model: Any) -> bool:
@@ -461,12 +671,50 @@ def skip_refused_as_not_a_near_miss(actor: Actor | None, model: Any) -> bool:
     return _reviews_case(actor, model) and not is_skippable_near_miss(model)
 
 
+def may_agree_decision(actor: Actor | None, model: Any) -> bool:
+    """The Caldicott Guardian records their own agreement, once, before the decision."""
+    return (
+        actor is not None
+        and actor.can(Can.AGREE_BREACH_DECISION)
+        and model.caldicott_agreed_at is None
+    )
+
+
 def may_decide(actor: Actor | None, model: Any) -> bool:
-    return actor is not None and actor.can(Can.DECIDE_BREACH)
+    """The Assistant Director, once the Caldicott Guardian has agreed."""
+    return (
+        actor is not None and actor.can(Can.DECIDE_BREACH) and model.caldicott_agreed_at is not None
+    )
+
+
+def decision_waits_for_caldicott(actor: Actor | None, model: Any) -> bool:
+    """The Assistant Director asked to decide before the Caldicott Guardian agreed: refused
+    for where the case is (409), not for who they are."""
+    return actor is not None and actor.can(Can.DECIDE_BREACH) and model.caldicott_agreed_at is None
 
 
 def may_close(actor: Actor | None, model: Any) -> bool:
     return actor is not None and actor.can(Can.CLOSE_BREACH)
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    """The member of staff whose conduct is in question, as the decision needs them."""
+
+    id: int
+    name: str
+    profession: str | None
+
+
+NO_ONE = "no_one"  # the decision's answer when no one's conduct is in question
+
+
+def regulator_of(staff: StaffMember | None) -> str | None:
+    """The regulator key a referral of this person would go to (None: not known)."""
+    return regulator_for(staff.profession) if staff is not None else None
+
+
+PROFESSION_LABELS = dict(PROFESSIONS)
 
 
 # -- the machine ---------------------------------------------------------------------------
@@ -488,15 +736,33 @@ class BreachMachine(StateMachine):
     # python-statemachine runs validators *before* cond guards. Each validator therefore
     # first asks the guard and, when this person may not send the event at all, stays
     # silent so the guard refuses it (TransitionNotAllowed) instead of showing form errors.
-    # Corrections while the case is reported: self-transitions, so they are version-checked
-    # and audited by the one transition path like every other change.
+    # In-state transitions (self-transitions): facts recorded where the case stands, so they
+    # are version-checked and audited by the one transition path like every other change.
     record_police = Event(
-        reported.to.itself(cond="can_record_police", validators="validate_record_police"),
+        reported.to.itself(cond="can_record_police", validators="validate_record_police")
+        | notified.to.itself(cond="can_record_police", validators="validate_record_police")
+        | risk_assessed.to.itself(cond="can_record_police", validators="validate_record_police")
+        | service_user_informed.to.itself(
+            cond="can_record_police", validators="validate_record_police"
+        )
+        | decided.to.itself(cond="can_record_police", validators="validate_record_police"),
         name="Save the police details",
     )
     update_report = Event(
-        reported.to.itself(cond="can_update_report", validators="validate_update_report"),
+        reported.to.itself(cond="can_update_report", validators="validate_update_report")
+        | notified.to.itself(cond="can_update_report", validators="validate_update_report"),
         name="Save the checked report",
+    )
+    # The ICO is told as soon as someone judges it reportable: the referral stops the clock
+    # wherever the case is, and the decision then refers to it.
+    refer_to_ico = Event(
+        reported.to.itself(cond="can_refer_to_ico", validators="validate_refer_to_ico")
+        | notified.to.itself(cond="can_refer_to_ico", validators="validate_refer_to_ico")
+        | risk_assessed.to.itself(cond="can_refer_to_ico", validators="validate_refer_to_ico")
+        | service_user_informed.to.itself(
+            cond="can_refer_to_ico", validators="validate_refer_to_ico"
+        ),
+        name="Record the ICO referral",
     )
     notify = Event(
         reported.to(notified, cond="can_notify", validators="validate_notify"),
@@ -506,6 +772,11 @@ class BreachMachine(StateMachine):
         notified.to(risk_assessed, cond="can_assess_risk", validators="validate_assess_risk"),
         name="Record the risk assessment",
     )
+    # Face to face first, then in writing, each on the day it happened.
+    record_meeting = Event(
+        risk_assessed.to.itself(cond="can_record_meeting", validators="validate_record_meeting"),
+        name="Record the face-to-face meeting",
+    )
     # Three ways past the service user step: told, exempt, or a near miss with no one to tell.
     inform_service_user = Event(
         risk_assessed.to(
@@ -513,7 +784,7 @@ class BreachMachine(StateMachine):
             cond="can_inform_service_user",
             validators="validate_inform_service_user",
         ),
-        name="Record that the service user was told",
+        name="Record the letter",
     )
     record_exemption = Event(
         risk_assessed.to(
@@ -528,6 +799,12 @@ class BreachMachine(StateMachine):
             service_user_informed, cond="can_skip_informing", validators="validate_skip_informing"
         ),
         name="Record that there is no one to tell",
+    )
+    caldicott_agree = Event(
+        service_user_informed.to.itself(
+            cond="can_agree_decision", validators="validate_caldicott_agree"
+        ),
+        name="Record your agreement",
     )
     decide = Event(
         service_user_informed.to(decided, cond="can_decide", validators="validate_decide"),
@@ -546,11 +823,17 @@ class BreachMachine(StateMachine):
     def can_update_report(self, model: Any, actor: Actor | None = None) -> bool:
         return may_update_report(actor, model)
 
+    def can_refer_to_ico(self, model: Any, actor: Actor | None = None) -> bool:
+        return may_refer_to_ico(actor, model)
+
     def can_notify(self, model: Any, actor: Actor | None = None) -> bool:
         return may_notify(actor, model)
 
     def can_assess_risk(self, model: Any, actor: Actor | None = None) -> bool:
         return may_assess_risk(actor, model)
+
+    def can_record_meeting(self, model: Any, actor: Actor | None = None) -> bool:
+        return may_record_meeting(actor, model)
 
     def can_inform_service_user(self, model: Any, actor: Actor | None = None) -> bool:
         return may_inform_service_user(actor, model)
@@ -560,6 +843,9 @@ class BreachMachine(StateMachine):
 
     def can_skip_informing(self, model: Any, actor: Actor | None = None) -> bool:
         return may_skip_informing(actor, model)
+
+    def can_agree_decision(self, model: Any, actor: Actor | None = None) -> bool:
+        return may_agree_decision(actor, model)
 
     def can_decide(self, model: Any, actor: Actor | None = None) -> bool:
         return may_decide(actor, model)
@@ -573,11 +859,15 @@ class BreachMachine(StateMachine):
         self,
         model: Any,
         actor: Actor | None = None,
+        now: dt.datetime | None = None,
         police_reference: Any = None,
         no_police_reference_reason: Any = None,
+        police_officer: Any = None,
+        police_told_at: Any = None,
     ) -> None:
         if not may_record_police(actor, model):
             return
+        require_now(now)
         errors: dict[str, str] = {}
         reference = optional_text(
             errors, "police_reference", police_reference, "Police crime reference", REFERENCE_MAX
@@ -589,16 +879,93 @@ class BreachMachine(StateMachine):
             "Why there is no crime reference",
             REASON_MAX,
         )
+        optional_text(
+            errors, "police_officer", police_officer, "Officer or police station", OFFICER_MAX
+        )
         if not errors and not reference and not reason:
             errors["police_reference"] = (
                 "Enter the police crime reference number, or why there is none yet"
             )
+        _police_told(errors, reference, police_told_at, model.happened_at, now)
         if errors:
             raise InputError(errors)
 
-    def validate_update_report(self, model: Any, actor: Actor | None = None, **data: Any) -> None:
-        if may_update_report(actor, model):
-            validate_report_details(data)
+    def validate_update_report(
+        self, model: Any, actor: Actor | None = None, now: dt.datetime | None = None, **data: Any
+    ) -> None:
+        if not may_update_report(actor, model):
+            return
+        require_now(now)
+        details = validate_report_details(data, now)
+        if model.state != "reported":
+            # Notified already: the people a new category adds must have been told. Breach
+            # roles are emailed by the outbox (they follow the category); insurers are not.
+            missing = [
+                label
+                for key, label in required_recipients(details["category"])
+                if key not in emailed_roles(details["category"])
+                and key not in model.told_recipients()
+            ]
+            if missing:
+                new = dict(CATEGORIES)[details["category"]].lower()
+                raise InputError(
+                    {
+                        "category": f"A {new} must be reported to the {', '.join(missing)}, "
+                        "and this case was notified without them: keep the category, or "
+                        "ask the Information and Records Manager"
+                    }
+                )
+
+    def validate_refer_to_ico(
+        self,
+        model: Any,
+        actor: Actor | None = None,
+        now: dt.datetime | None = None,
+        ico_referred_at: Any = None,
+        ico_reference: Any = None,
+        ico_told_by: Any = None,
+        delay_reason: Any = None,
+    ) -> None:
+        if not may_refer_to_ico(actor, model):
+            return
+        require_now(now)
+        errors: dict[str, str] = {}
+        referred_at = as_datetime(ico_referred_at)
+        if referred_at is None:
+            errors["ico_referred_at"] = "Enter when the ICO was told"
+        elif referred_at > now:
+            errors["ico_referred_at"] = "When the ICO was told must be in the past"
+        elif referred_at < model.discovered_at:
+            errors["ico_referred_at"] = (
+                "When the ICO was told must be after the breach was discovered"
+            )
+        elif referred_at > ico_deadline(model.discovered_at):
+            required_text(
+                errors,
+                "delay_reason",
+                delay_reason,
+                "Enter why the ICO was told more than 72 hours after the breach was discovered",
+                "Why the ICO was told late",
+                REASON_MAX,
+            )
+        required_text(
+            errors,
+            "ico_reference",
+            ico_reference,
+            "Enter the ICO case reference",
+            "ICO case reference",
+            ICO_REFERENCE_MAX,
+        )
+        required_text(
+            errors,
+            "ico_told_by",
+            ico_told_by,
+            "Enter the name of the person who told the ICO",
+            "Name",
+            NAME_MAX,
+        )
+        if errors:
+            raise InputError(errors)
 
     def validate_notify(
         self,
@@ -614,7 +981,10 @@ class BreachMachine(StateMachine):
         require_now(now)
         errors: dict[str, str] = {}
         given = notifications or {}
+        told = model.told_recipients()
         for key, label, person in _recipients(model.category):
+            if key in told:
+                continue  # emailed already, and on the list
             entry = given.get(key) or {}
             who = text(entry.get("who"))
             at = as_datetime(entry.get("at"))
@@ -653,7 +1023,7 @@ class BreachMachine(StateMachine):
         likely_outcomes: Any = None,
         actions_taken: Any = None,
         reportable_override: Any = None,
-        override_reason: Any = None,
+        reportable_reason: Any = None,
         grid: Grid | None = None,
     ) -> None:
         if not may_assess_risk(actor, model):
@@ -663,13 +1033,16 @@ class BreachMachine(StateMachine):
         errors: dict[str, str] = {}
         if not grid.is_likelihood(likelihood):
             errors["likelihood"] = "Select how likely it is that harm follows"
-        floor = grid.severity_floor(bool(model.children_or_vulnerable))
+        floor = grid.severity_floor(vulnerable_or_unknown(model.children_or_vulnerable))
         if not grid.is_severity(severity):
             errors["severity"] = "Select how severe the harm would be"
         elif severity < floor:
-            errors["severity"] = (
-                f"Select a severity of {floor} or more: children or vulnerable adults are involved"
+            why = (
+                "children or vulnerable adults are involved"
+                if model.children_or_vulnerable
+                else "it is not yet known whether children or vulnerable adults are involved"
             )
+            errors["severity"] = f"Select a severity of {floor} or more: {why}"
         required_text(
             errors,
             "likely_outcomes",
@@ -686,59 +1059,74 @@ class BreachMachine(StateMachine):
             "Actions taken",
             TEXT_MAX,
         )
+        overriding = False
         if reportable_override not in (None, True, False):
             errors["reportable_override"] = "Select whether the breach is reportable to the ICO"
         elif reportable_override is not None and not errors.keys() & {"likelihood", "severity"}:
-            result = assess(likelihood, severity, model.children_or_vulnerable, grid)
-            if reportable_override != result.reportable:
-                required_text(
-                    errors,
-                    "override_reason",
-                    override_reason,
-                    "Enter why you are overriding the grid's result",
-                    "Why you are overriding the grid",
-                    REASON_MAX,
-                )
+            children = vulnerable_or_unknown(model.children_or_vulnerable)
+            overriding = (
+                reportable_override != assess(likelihood, severity, children, grid).reportable
+            )
+        # One line of why, either way: the ICO may ask why a breach was not reported.
+        reason = text(reportable_reason)
+        if not reason:
+            errors["reportable_reason"] = (
+                "Enter why you are overriding the grid's result"
+                if overriding
+                else "Enter in one line why the breach is or is not reportable to the ICO"
+            )
+        elif len(reason) > RATIONALE_MAX or "\n" in reason:
+            errors["reportable_reason"] = (
+                f"Why it is or is not reportable must be one line of {RATIONALE_MAX} "
+                "characters or fewer"
+            )
         if errors:
             raise InputError(errors)
+
+    def validate_record_meeting(
+        self,
+        model: Any,
+        actor: Actor | None = None,
+        now: dt.datetime | None = None,
+        informed_in_person_on: Any = None,
+    ) -> None:
+        if not may_record_meeting(actor, model):
+            return
+        require_now(now)
+        meeting = "The date of the face-to-face meeting"
+        in_person = as_date(informed_in_person_on)
+        error = None
+        if in_person is None:
+            error = "Enter the date of the face-to-face meeting"
+        elif in_person > uk_date(now):
+            error = f"{meeting} must be today or in the past"
+        elif in_person < uk_date(model.discovered_at):
+            error = f"{meeting} must be on or after the day the breach was discovered"
+        if error:
+            raise InputError({"informed_in_person_on": error})
 
     def validate_inform_service_user(
         self,
         model: Any,
         actor: Actor | None = None,
         now: dt.datetime | None = None,
-        informed_in_person_on: Any = None,
         informed_in_writing_on: Any = None,
     ) -> None:
         if not may_inform_service_user(actor, model):
             return
         require_now(now)
-        errors: dict[str, str] = {}
-        today = uk_date(now)
-        discovered_on = uk_date(model.discovered_at)
-        in_person = as_date(informed_in_person_on)
-        in_writing = as_date(informed_in_writing_on)
-        meeting = "The date of the face-to-face meeting"
         letter = "The date of the letter"
-        if in_person is None:
-            errors["informed_in_person_on"] = "Enter the date of the face-to-face meeting"
-        elif in_person > today:
-            errors["informed_in_person_on"] = f"{meeting} must be today or in the past"
-        elif in_person < discovered_on:
-            errors["informed_in_person_on"] = (
-                f"{meeting} must be on or after the day the breach was discovered"
-            )
-        # Face to face first, then in writing: the letter follows the meeting.
+        in_writing = as_date(informed_in_writing_on)
+        error = None
         if in_writing is None:
-            errors["informed_in_writing_on"] = "Enter the date of the letter"
-        elif in_writing > today:
-            errors["informed_in_writing_on"] = f"{letter} must be today or in the past"
-        elif in_person is not None and in_writing < in_person:
-            errors["informed_in_writing_on"] = (
-                f"{letter} must be the same as or after the date of the face-to-face meeting"
-            )
-        if errors:
-            raise InputError(errors)
+            error = "Enter the date of the letter"
+        elif in_writing > uk_date(now):
+            error = f"{letter} must be today or in the past"
+        elif in_writing < model.informed_in_person_on:
+            # Face to face first, then in writing: the letter follows the meeting.
+            error = f"{letter} must be the same as or after the date of the face-to-face meeting"
+        if error:
+            raise InputError({"informed_in_writing_on": error})
 
     def validate_record_exemption(
         self,
@@ -789,60 +1177,50 @@ class BreachMachine(StateMachine):
         if errors:
             raise InputError(errors)
 
+    def validate_caldicott_agree(
+        self,
+        model: Any,
+        actor: Actor | None = None,
+        now: dt.datetime | None = None,
+        caldicott_advice: Any = None,
+        agreed: Any = None,
+    ) -> None:
+        if not may_agree_decision(actor, model):
+            return
+        require_now(now)
+        errors: dict[str, str] = {}
+        required_text(
+            errors,
+            "caldicott_advice",
+            caldicott_advice,
+            "Enter your advice to the Assistant Director",
+            "Your advice",
+            REASON_MAX,
+        )
+        if not confirmed(agreed):
+            errors["agreed"] = (
+                "Confirm that, as Caldicott Guardian, you agree the decision may be recorded"
+            )
+        if errors:
+            raise InputError(errors)
+
     def validate_decide(
         self,
         model: Any,
         actor: Actor | None = None,
         now: dt.datetime | None = None,
-        caldicott_consulted: Any = None,
         disciplinary: Any = None,
-        ico_referred: Any = None,
-        ico_referred_at: Any = None,
-        ico_reference: Any = None,
         not_referred_reason: Any = None,
-        delay_reason: Any = None,
-        regulator: Any = None,
+        staff_member: Any = None,
+        refer_to_regulator: Any = None,
     ) -> None:
         if not may_decide(actor, model):
             return
         require_now(now)
         errors: dict[str, str] = {}
-        consulted = text(caldicott_consulted)
-        if not consulted:
-            errors["caldicott_consulted"] = "Enter the name of the Caldicott Guardian consulted"
-        elif len(consulted) > NAME_MAX:
-            errors["caldicott_consulted"] = f"Name must be {NAME_MAX} characters or fewer"
         if disciplinary not in (True, False):
             errors["disciplinary"] = "Select yes if there will be a disciplinary investigation"
-        if ico_referred not in (True, False):
-            errors["ico_referred"] = "Select yes if the breach was referred to the ICO"
-        elif ico_referred:
-            referred_at = as_datetime(ico_referred_at)
-            if referred_at is None:
-                errors["ico_referred_at"] = "Enter when the ICO was told"
-            elif referred_at > now:
-                errors["ico_referred_at"] = "When the ICO was told must be in the past"
-            elif referred_at < model.discovered_at:
-                errors["ico_referred_at"] = (
-                    "When the ICO was told must be after the breach was discovered"
-                )
-            elif referred_at > ico_deadline(model.discovered_at):
-                required_text(
-                    errors,
-                    "delay_reason",
-                    delay_reason,
-                    "Enter why the ICO was told more than 72 hours after the breach was discovered",
-                    "Why the ICO was told late",
-                    REASON_MAX,
-                )
-            reference = text(ico_reference)
-            if not reference:
-                errors["ico_reference"] = "Enter the ICO reference"
-            elif len(reference) > ICO_REFERENCE_MAX:
-                errors["ico_reference"] = (
-                    f"ICO reference must be {ICO_REFERENCE_MAX} characters or fewer"
-                )
-        elif model.reportable:
+        if not model.ico_referred and model.reportable:
             required_text(
                 errors,
                 "not_referred_reason",
@@ -852,10 +1230,26 @@ class BreachMachine(StateMachine):
                 "Why it was not referred",
                 REASON_MAX,
             )
-        if text(regulator) not in dict(REGULATORS):
-            errors["regulator"] = (
-                "Select whether the breach was referred to a professional regulator"
+        if staff_member != NO_ONE and not isinstance(staff_member, StaffMember):
+            errors["staff_member"] = "Select whose conduct is in question, or 'No one'"
+        if refer_to_regulator not in (True, False):
+            errors["refer_to_regulator"] = (
+                "Select yes if the member of staff will be referred to their regulator"
             )
+        elif refer_to_regulator and "staff_member" not in errors:
+            if staff_member == NO_ONE:
+                errors["refer_to_regulator"] = (
+                    "Select whose conduct is in question to refer them to a regulator"
+                )
+            elif regulator_of(staff_member) is None:
+                errors["refer_to_regulator"] = (
+                    f"{staff_member.name}'s profession is not recorded: ask an administrator "
+                    "to record it, or select no referral"
+                )
+            elif regulator_of(staff_member) == "none":
+                errors["refer_to_regulator"] = (
+                    f"{staff_member.name} is not in a regulated profession: select no referral"
+                )
         if errors:
             raise InputError(errors)
 
@@ -890,22 +1284,49 @@ class BreachMachine(StateMachine):
     def on_record_police(
         self,
         model: Any,
+        actor: Actor,
         now: dt.datetime,
         police_reference: Any = None,
         no_police_reference_reason: Any = None,
+        police_officer: Any = None,
+        police_told_at: Any = None,
         line_manager_told: Any = None,
     ) -> None:
         model.police_reference = text(police_reference) or None
         model.no_police_reference_reason = text(no_police_reference_reason) or None
-        model.line_manager_told = confirmed(line_manager_told)
+        model.police_officer = text(police_officer) or None
+        model.police_told_at = as_datetime(police_told_at)
         if model.police_reference and not model.police_recorded_at:
             model.police_recorded_at = now
+        # Once told, told: a later save without the box ticked does not untell them.
+        if confirmed(line_manager_told) and not model.line_manager_told:
+            model.line_manager_told = True
+            model.line_manager_told_by_id = actor.id
+            model.line_manager_told_at = now
 
-    def on_update_report(self, model: Any, **data: Any) -> None:
-        details = validate_report_details(data)
+    def on_update_report(self, model: Any, now: dt.datetime, **data: Any) -> None:
+        details = validate_report_details(data, now)
         for key in REPORT_DETAIL_FIELDS:
             value = details[key]
             setattr(model, key, ",".join(value) if key == "data_categories" else value)
+
+    def on_refer_to_ico(
+        self,
+        model: Any,
+        actor: Actor,
+        now: dt.datetime,
+        ico_referred_at: dt.datetime,
+        ico_reference: Any = None,
+        ico_told_by: Any = None,
+        delay_reason: Any = None,
+    ) -> None:
+        late = ico_referred_at > ico_deadline(model.discovered_at)
+        model.ico_referred = True
+        model.ico_referred_at = ico_referred_at
+        model.ico_reference = text(ico_reference)
+        model.ico_told_by = text(ico_told_by)
+        model.ico_recorded_by_id = actor.id
+        model.delay_reason = text(delay_reason) if late else None
 
     def on_notify(
         self,
@@ -917,9 +1338,11 @@ class BreachMachine(StateMachine):
         media_reason: Any = None,
     ) -> None:
         given = notifications or {}
+        already = model.told_recipients()
         told = {
             key: {"who": text(given[key]["who"]), "at": given[key]["at"]}
             for key, _ in required_recipients(model.category)
+            if key not in already
         }
         # The notification rows are written in the caller's transaction.
         model.record_notifications(told, actor=actor, now=now)
@@ -936,10 +1359,11 @@ class BreachMachine(StateMachine):
         likely_outcomes: Any = None,
         actions_taken: Any = None,
         reportable_override: bool | None = None,
-        override_reason: Any = None,
+        reportable_reason: Any = None,
         grid: Grid | None = None,
     ) -> None:
-        result = assess(likelihood, severity, model.children_or_vulnerable, grid)
+        children = vulnerable_or_unknown(model.children_or_vulnerable)
+        result = assess(likelihood, severity, children, grid)
         reportable = result.reportable if reportable_override is None else reportable_override
         overridden = reportable != result.reportable
         model.likelihood = result.likelihood
@@ -947,19 +1371,18 @@ class BreachMachine(StateMachine):
         model.reportable = reportable
         # High risk to people is a risk to them: not reportable means not high risk either.
         model.high_risk = result.high_risk and reportable
-        model.override_reason = text(override_reason) if overridden else None
+        model.reportable_reason = text(reportable_reason)
+        model.override_reason = text(reportable_reason) if overridden else None
         model.likely_outcomes = text(likely_outcomes)
         model.actions_taken = text(actions_taken)
         model.assessed_at = now
 
-    def on_inform_service_user(
-        self,
-        model: Any,
-        now: dt.datetime,
-        informed_in_person_on: Any = None,
-        informed_in_writing_on: Any = None,
-    ) -> None:
+    def on_record_meeting(self, model: Any, informed_in_person_on: Any = None) -> None:
         model.informed_in_person_on = as_date(informed_in_person_on)
+
+    def on_inform_service_user(
+        self, model: Any, now: dt.datetime, informed_in_writing_on: Any = None
+    ) -> None:
         model.informed_in_writing_on = as_date(informed_in_writing_on)
         model.informed_at = now
 
@@ -973,35 +1396,33 @@ class BreachMachine(StateMachine):
         model.skip_reason = text(skip_reason)
         model.informed_at = now
 
+    def on_caldicott_agree(
+        self, model: Any, actor: Actor, now: dt.datetime, caldicott_advice: Any = None
+    ) -> None:
+        model.caldicott_agreed_by_id = actor.id
+        model.caldicott_agreed_at = now
+        model.caldicott_advice = text(caldicott_advice)
+
     def on_decide(
         self,
         model: Any,
         actor: Actor,
         now: dt.datetime,
-        caldicott_consulted: Any = None,
         legal_advice: Any = None,
         disciplinary: bool | None = None,
-        ico_referred: bool | None = None,
-        ico_referred_at: dt.datetime | None = None,
-        ico_reference: Any = None,
         not_referred_reason: Any = None,
-        delay_reason: Any = None,
-        regulator: Any = None,
+        staff_member: StaffMember | str | None = None,
+        refer_to_regulator: bool | None = None,
     ) -> None:
-        late = bool(ico_referred) and ico_referred_at > ico_deadline(model.discovered_at)
         model.decided_by_id = actor.id
         model.decided_at = now
-        model.caldicott_consulted = text(caldicott_consulted)
         model.legal_advice = confirmed(legal_advice)
         model.disciplinary = disciplinary
-        model.ico_referred = ico_referred
-        model.ico_referred_at = ico_referred_at if ico_referred else None
-        model.ico_reference = text(ico_reference) if ico_referred else None
-        model.not_referred_reason = (
-            (text(not_referred_reason) or None) if not ico_referred else None
-        )
-        model.delay_reason = text(delay_reason) if late else None
-        model.regulator = text(regulator)
+        if not model.ico_referred:
+            model.ico_referred = False
+            model.not_referred_reason = text(not_referred_reason) or None
+        model.staff_member_id = staff_member.id if isinstance(staff_member, StaffMember) else None
+        model.regulator = regulator_of(staff_member) if refer_to_regulator else "none"
 
     def on_close(
         self, model: Any, actor: Actor, now: dt.datetime, lessons_learned: Any = None
@@ -1013,7 +1434,6 @@ class BreachMachine(StateMachine):
 
 
 STATE_IDS: frozenset[str] = frozenset(s.id for s in BreachMachine.states)
-CLOSED_STATES: frozenset[str] = frozenset({"closed"})
 
 
 STATE_LABELS: dict[str, str] = state_labels(BreachMachine)

@@ -27,7 +27,7 @@ UK = ZoneInfo("Europe/London")
 class Actor:
     """The signed-in person a transition is attempted by (built by the view from the user)."""
 
-    id: int
+    id: int | None
     roles: frozenset[str] = field(default_factory=frozenset)
     team_id: int | None = None
     line_manager_id: int | None = None
@@ -35,6 +35,12 @@ class Actor:
     def can(self, capability: Can) -> bool:
         """Return True when one of the actor's roles grants the capability."""
         return grants(self.roles, capability)
+
+
+# A scheduled command acting on its own (an agreement expiring when its end date passes): no
+# person, no roles; the audit trail records no actor for it. Only guards that ask for it let
+# it through, and no person can be it (every person has an id).
+SCHEDULE = Actor(id=None)
 
 
 class InputError(Exception):
@@ -377,3 +383,14 @@ def enabled_events(
         if passes:
             enabled.append(step.event)
     return enabled
+
+
+def final_events(machine_class: type[StateMachine]) -> frozenset[str]:
+    """The events that can end the lifecycle: nothing undoes them, so pages ask first."""
+    return frozenset(
+        event.id
+        for state in machine_class.states
+        for transition in state.transitions
+        if transition.target is not None and transition.target.final
+        for event in transition.events
+    )

@@ -14,6 +14,7 @@ MACHINES = {
     "removal": ("machines.removal", "RemovalMachine"),
     "breach": ("machines.breach", "BreachMachine"),
     "dispatch": ("machines.dispatch", "DispatchMachine"),
+    "remote_working": ("machines.remote_working", "RemoteWorkingMachine"),
 }
 
 _BLOCK = re.compile(r"(<!-- diagram:(\w+) -->\n)(.*?)(<!-- /diagram:\2 -->)", re.S)

@@ -18,6 +18,7 @@ from typing import Any
 
 from statemachine import Event, State, StateMachine
 
+from machines.breach import opening_fact_errors, opening_facts
 from machines.common import (
     Actor,
     InputError,
@@ -331,6 +332,8 @@ class DispatchMachine(StateMachine):
         actor: Actor | None = None,
         now: dt.datetime | None = None,
         what_happened: Any = None,
+        children_or_vulnerable: Any = None,
+        special_category: Any = None,
     ) -> None:
         if not may_report_misdirected(actor, model):
             return
@@ -344,6 +347,8 @@ class DispatchMachine(StateMachine):
             "What happened",
             LONG_TEXT_MAX,
         )
+        # The breach case's first facts, asked now rather than guessed (machines/breach.py).
+        errors.update(opening_fact_errors(children_or_vulnerable, special_category))
         if errors:
             raise InputError(errors)
 
@@ -397,10 +402,21 @@ class DispatchMachine(StateMachine):
         model.delivery_evidence = text(delivery_evidence)
 
     def on_report_misdirected(
-        self, model: Any, actor: Actor, now: dt.datetime, what_happened: Any = None
+        self,
+        model: Any,
+        actor: Actor,
+        now: dt.datetime,
+        what_happened: Any = None,
+        children_or_vulnerable: Any = None,
+        special_category: Any = None,
     ) -> None:
         # The breach case is opened in the caller's transaction: if it fails, nothing changes.
-        model.open_breach_for_misdirection(actor=actor, now=now, what_happened=text(what_happened))
+        model.open_breach_for_misdirection(
+            actor=actor,
+            now=now,
+            what_happened=text(what_happened),
+            facts=opening_facts(children_or_vulnerable, special_category),
+        )
         model.misdirected_at = now
 
     def on_cancel(self, model: Any, actor: Actor, now: dt.datetime, reason: Any = None) -> None:

@@ -50,8 +50,12 @@ class Can(StrEnum):
     # Team work with paper records: add records, ask to take papers out, hold them, draft
     # dispatches and check a colleague's.
     WORK_WITH_PAPERS = "work_with_papers"
-    # Agree a team's removals for a purpose that is not agreed in advance.
+    # Agree a team's removals for a purpose that is not agreed in advance, and its remote
+    # working agreements.
     APPROVE_REMOVALS = "approve_removals"
+    # Agree them when nobody nearer can: the requester has no line manager who may see the
+    # team's records and the team has no other line manager (machines.removal.approvers_for).
+    APPROVE_AS_FALLBACK = "approve_as_fallback"
     # Act for the team on its members' work: cancel a request or dispatch, record papers
     # returned, destroyed or lost for someone who holds them.
     MANAGE_TEAM_WORK = "manage_team_work"
@@ -65,9 +69,12 @@ class Can(StrEnum):
     # The breach chain: every breach case, its ICO draft, and most of its steps.
     HANDLE_EVERY_BREACH = "handle_every_breach"
     APPROVE_EXEMPTION = "approve_exemption"  # not telling the service user
+    # The Caldicott Guardian's own agreement, which the decision waits for.
+    AGREE_BREACH_DECISION = "agree_breach_decision"
     DECIDE_BREACH = "decide_breach"
     CLOSE_BREACH = "close_breach"
-    # The breach register with its figures, and its CSV export.
+    # The breach register with its figures (the procedure's report goes to the Director),
+    # and its CSV export (the roles that keep and analyse the register).
     READ_REGISTER = "read_register"
     EXPORT_REGISTER = "export_register"
     # Warned by email when a reportable breach nears the ICO's 72 hours.
@@ -95,6 +102,7 @@ _GOVERNANCE_WORK = frozenset(
 GRANTS: dict[Can, frozenset[Role]] = {
     Can.WORK_WITH_PAPERS: frozenset({Role.PRACTITIONER, Role.LINE_MANAGER}),
     Can.APPROVE_REMOVALS: frozenset({Role.LINE_MANAGER}),
+    Can.APPROVE_AS_FALLBACK: frozenset({Role.DIRECTOR, Role.ASSISTANT_DIRECTOR}),
     Can.MANAGE_TEAM_WORK: frozenset({Role.LINE_MANAGER}),
     Can.SEE_EVERY_TEAM: frozenset(
         {
@@ -111,9 +119,11 @@ GRANTS: dict[Can, frozenset[Role]] = {
     Can.REPORT_ANY_MISDIRECTION: frozenset({Role.LINE_MANAGER}),
     Can.HANDLE_EVERY_BREACH: _BREACH_CHAIN,
     Can.APPROVE_EXEMPTION: frozenset({Role.CALDICOTT_GUARDIAN}),
+    Can.AGREE_BREACH_DECISION: frozenset({Role.CALDICOTT_GUARDIAN}),
     Can.DECIDE_BREACH: frozenset({Role.ASSISTANT_DIRECTOR}),
     Can.CLOSE_BREACH: frozenset({Role.RECORDS_MANAGER}),
-    Can.READ_REGISTER: _GOVERNANCE_WORK,
+    Can.READ_REGISTER: _GOVERNANCE_WORK
+    | {Role.DIRECTOR, Role.ASSISTANT_DIRECTOR, Role.BUSINESS_IMPROVEMENT},
     Can.EXPORT_REGISTER: _GOVERNANCE_WORK,
     Can.RECEIVE_ICO_WARNINGS: frozenset({Role.RECORDS_MANAGER, Role.DPO}),
     Can.KIOSK_DEVICE: frozenset({Role.KIOSK}),

@@ -190,6 +190,38 @@ def default_grid() -> Grid:
     return load_grid()
 
 
+@dataclass(frozen=True)
+class Cell:
+    """One square of the grid and what the grid says of it."""
+
+    likelihood: int
+    severity: int
+    score: int
+    reportable: bool
+    high_risk: bool
+
+
+def grid_rows(grid: Grid | None = None) -> list[tuple[Level, list[Cell]]]:
+    """The grid as a table: a row per severity, most severe first, a cell per likelihood."""
+    grid = grid or default_grid()
+    rows = []
+    for severity in reversed(grid.severity):
+        cells = []
+        for likelihood in grid.likelihood:
+            reportable = grid.reportable.met(likelihood.value, severity.value)
+            cells.append(
+                Cell(
+                    likelihood=likelihood.value,
+                    severity=severity.value,
+                    score=likelihood.value * severity.value,
+                    reportable=reportable,
+                    high_risk=reportable and grid.high_risk.met(likelihood.value, severity.value),
+                )
+            )
+        rows.append((severity, cells))
+    return rows
+
+
 def grid_scales(grid: Grid | None = None) -> Scales:
     """The likelihood and severity radios' (value, label) choices."""
     return (grid or default_grid()).scales

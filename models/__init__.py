@@ -3,11 +3,14 @@
 from models.audit import AuditEvent
 from models.base import SchemaVersion
 from models.breaches import Breach, Notification
+from models.counters import Counter
 from models.dispatches import Dispatch
+from models.heartbeat import Heartbeat
 from models.migrations import latest, upgrade
-from models.people import KioskFailure, Team, User, UserRole, UserSession
+from models.people import KioskFailure, KioskSession, Team, User, UserRole, UserSession
 from models.records import Record, Removal
 from models.reminders import Reminder
+from models.remote_working import RemoteAgreement
 
 ALL_MODELS = [
     SchemaVersion,
@@ -16,6 +19,7 @@ ALL_MODELS = [
     UserRole,
     UserSession,
     KioskFailure,
+    KioskSession,
     AuditEvent,
     Record,
     Removal,
@@ -23,6 +27,9 @@ ALL_MODELS = [
     Breach,
     Notification,
     Reminder,
+    RemoteAgreement,
+    Heartbeat,
+    Counter,
 ]
 
 # The version the numbered steps reach (models/migrations.py says how to add one).

@@ -4,13 +4,34 @@ Each event stores the SHA-256 of the previous event's hash plus its own canonica
 so editing or deleting any row breaks the chain from that row on (`flask audit-verify`).
 Appends are serialised so two concurrent transitions can never fork the chain: SQLite's
 IMMEDIATE transactions already hold the write lock; PostgreSQL takes an advisory lock.
+
+A chain alone can be rewritten by anyone who can write the table: edit a row, re-hash every
+later one. So each event also carries an HMAC of its hash under a key that is NOT in the
+database (services/audit_anchor.py loads it from the environment or a key file): without the
+key, a rewritten event cannot be given a valid HMAC. Deleting the newest events (truncation)
+leaves a valid shorter chain; signed checkpoints of the head, written outside the database,
+catch that (services/audit_anchor.py).
+
+Events written before HMACs existed have none: they are verified by hash only, and are
+protected from rewriting by the first HMAC'd event after them, whose hash covers theirs.
+
+Retention (services/retention.py) may later replace an event's summary with the part the
+policy keeps. That event's own hash can then no longer be recomputed, so the run that erased
+it vouches for it instead: the erased event names the run (`erased_by`), and the run, an
+ordinary event appended after it, records a digest of every event it erased as they are now
+(id, hash and canonical content). Verification checks an erased event's link as always, and
+its content against the run's digest; changing an erased event, or marking an untouched one
+as erased, no longer matches the digest.
+The HMAC seals an event's hash, which retention never changes, so erased events stay sealed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
+from dataclasses import dataclass, field
 
 from peewee import JOIN, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField, fn
 
@@ -18,6 +39,28 @@ from models.base import AUDIT_LOCK_KEY, BaseModel, db, is_postgres
 from models.people import User
 
 GENESIS = "0" * 64
+
+# The event a retention run appends (services/retention.py); verify_chain checks its digest.
+RETENTION_ENTITY = "retention"
+RETENTION_EVENT = "apply_retention"
+
+# The HMAC key (bytes), set at start-up by services.audit_anchor.load_hmac_key; None writes
+# events without an HMAC (as before HMACs existed).
+_hmac_key: bytes | None = None
+
+
+def set_hmac_key(key: bytes | None) -> None:
+    global _hmac_key
+    _hmac_key = key
+
+
+def hmac_key() -> bytes | None:
+    return _hmac_key
+
+
+def event_hmac(key: bytes, event_hash: str) -> str:
+    """The HMAC that seals one event: over its chain hash, which covers all before it."""
+    return hmac.new(key, b"safekeep-audit-event:" + event_hash.encode(), hashlib.sha256).hexdigest()
 
 
 def _canonical(event: AuditEvent) -> str:
@@ -32,6 +75,9 @@ def _canonical(event: AuditEvent) -> str:
         "target": event.target,
         "summary": event.summary,
     }
+    if event.entity_version is not None:
+        # Only in events written since versions were recorded: older hashes stay valid.
+        content["version"] = event.entity_version
     return json.dumps(content, sort_keys=True, separators=(",", ":"))
 
 
@@ -50,8 +96,14 @@ class AuditEvent(BaseModel):
     source = CharField(null=True)
     target = CharField(null=True)
     summary = TextField(default="{}")  # JSON of what was entered; never service-user names
+    # The lifecycle row's version after this change (audit-verify compares it with the row).
+    entity_version = IntegerField(null=True)
     prev_hash = CharField(max_length=64)
     hash = CharField(max_length=64, unique=True)
+    hmac = CharField(max_length=64, null=True)  # see the module docstring
+    # The retention run (an event later in the chain) that erased this event's summary;
+    # not part of the hashed content (see verify_chain and services/retention.py).
+    erased_by = IntegerField(null=True)
 
     class Meta:
         indexes = ((("entity_type", "entity_id", "id"), False),)
@@ -73,6 +125,7 @@ class AuditEvent(BaseModel):
         target: str | None = None,
         summary: dict | None = None,
         kiosk_id: int | None = None,
+        entity_version: int | None = None,
     ) -> AuditEvent:
         """Append one event; call inside the transaction that makes the change."""
         if not db.in_transaction():
@@ -92,40 +145,151 @@ class AuditEvent(BaseModel):
             source=source,
             target=target,
             summary=json.dumps(summary or {}, sort_keys=True, default=str),
+            entity_version=entity_version,
             prev_hash=last or GENESIS,
         )
         row.hash = chain_hash(row.prev_hash, row)
+        if _hmac_key is not None:
+            row.hmac = event_hmac(_hmac_key, row.hash)
         row.save(force_insert=True)
         return row
 
     @classmethod
     def for_entity(cls, entity_type: str, entity_id: int):
-        """The timeline of one object, oldest first, with the actor in the same query."""
+        """The timeline of one object, oldest first, with the actor and the kiosk (when it
+        was done at one) in the same query."""
         Actor = User.alias()
+        Kiosk = User.alias()
         return (
-            cls.select(cls, Actor)
+            cls.select(cls, Actor, Kiosk)
             .join(Actor, JOIN.LEFT_OUTER, on=(cls.actor == Actor.id), attr="actor_user")
+            .switch(cls)
+            .join(Kiosk, JOIN.LEFT_OUTER, on=(cls.kiosk == Kiosk.id), attr="kiosk_user")
             .where(cls.entity_type == entity_type, cls.entity_id == entity_id)
             .order_by(cls.id)
         )
 
 
-def verify_chain(batch: int = 2000) -> tuple[int, AuditEvent | None, str]:
-    """Walk the chain in id order; return (events checked, first broken event, why)."""
+class ErasedDigest:
+    """The digest a retention run records of the events it erased, built in id order."""
+
+    def __init__(self):
+        self._sha = hashlib.sha256()
+        self.count = 0
+        self.first: AuditEvent | None = None
+
+    def add(self, event: AuditEvent) -> None:
+        self._sha.update(f"{event.id}:{event.hash}:{_canonical(event)}\n".encode())
+        self.count += 1
+        self.first = self.first or event
+
+    def hexdigest(self) -> str:
+        return self._sha.hexdigest()
+
+
+@dataclass
+class ChainProblem:
+    event_id: int
+    what: str  # "take_out on removal 3"
+    why: str
+
+
+@dataclass
+class ChainReport:
+    checked: int = 0
+    hash_only: int = 0  # events older than the first HMAC'd one: verified by hash only
+    sealed_from: int | None = None  # the first event with an HMAC
+    head_id: int = 0
+    head_hash: str = GENESIS
+    problems: list[ChainProblem] = field(default_factory=list)
+    # The chain as walked, for the checkpoints: id -> (hash, events up to and including it).
+    seen: dict[int, tuple[str, int]] = field(default_factory=dict)
+
+
+def verify_chain(
+    *,
+    key: bytes | None = None,
+    sealed_from: int | None = None,
+    remember: set[int] | frozenset[int] = frozenset(),
+    batch: int = 2000,
+) -> ChainReport:
+    """Walk the chain in id order and name every event that does not hold.
+
+    Checks each event's link to the one before, its hash, and, with `key`, its HMAC. Events
+    without an HMAC are accepted only before the first HMAC'd event, and before
+    `sealed_from` (the first sealed event a checkpoint outside the database recorded), so
+    stripping the HMACs off does not turn sealed events back into unsealed ones. After a
+    broken link the walk carries on from the row's own link, so later problems are named too.
+    `remember`: event ids whose hash and position to keep in the report (checkpoints).
+    """
+    report = ChainReport()
     prev = GENESIS
-    checked = 0
     last_id = 0
+    erased: dict[int, ErasedDigest] = {}  # retention run id -> the events naming it so far
     while True:
         rows = list(
             AuditEvent.select().where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
         )
         if not rows:
-            return checked, None, ""
+            for run, digest in erased.items():
+                first = digest.first
+                report.problems.append(
+                    ChainProblem(
+                        first.id,
+                        f"{first.event} on {first.entity_type} {first.entity_id}",
+                        f"it names event {run} as its retention run, and there is no such run",
+                    )
+                )
+            return report
         for row in rows:
+            report.checked += 1
+            what = f"{row.event} on {row.entity_type} {row.entity_id}"
+
+            def problem(why: str, row=row, what=what) -> None:
+                report.problems.append(ChainProblem(row.id, what, why))
+
             if row.prev_hash != prev:
-                return checked, row, "its link to the previous event does not match"
-            if chain_hash(prev, row) != row.hash:
-                return checked, row, "its content does not match its hash"
+                problem(
+                    "its link to the previous event does not match: an event before it was "
+                    "deleted or changed"
+                )
+            if row.erased_by is not None:
+                # Its summary was cut down by retention: the run's digest vouches for it.
+                if row.erased_by <= row.id:
+                    problem("it names an earlier event as its retention run")
+                erased.setdefault(row.erased_by, ErasedDigest()).add(row)
+            elif chain_hash(row.prev_hash, row) != row.hash:
+                problem("its content does not match its hash: it was edited")
+            if row.event == RETENTION_EVENT and row.entity_type == RETENTION_ENTITY:
+                digest = erased.pop(row.id, ErasedDigest())
+                details = row.details
+                if (details.get("audit_events"), details.get("erased_digest")) != (
+                    digest.count,
+                    digest.hexdigest(),
+                ):
+                    problem("the events it erased do not match its record of them")
+            if row.hmac is None:
+                sealed = report.sealed_from is not None or (
+                    sealed_from is not None and row.id >= sealed_from
+                )
+                if sealed:
+                    problem(
+                        "it has no HMAC, but every event since "
+                        f"{report.sealed_from or sealed_from} is sealed with one: it was "
+                        "written or rewritten without the key"
+                    )
+                else:
+                    report.hash_only += 1
+            else:
+                if report.sealed_from is None:
+                    report.sealed_from = row.id
+                if key is not None and not hmac.compare_digest(event_hmac(key, row.hash), row.hmac):
+                    problem(
+                        "its HMAC does not match: it was written or rewritten by someone "
+                        "without the key"
+                    )
+            if row.id in remember:
+                report.seen[row.id] = (row.hash, report.checked)
             prev = row.hash
-            checked += 1
             last_id = row.id
+            report.head_id, report.head_hash = row.id, row.hash

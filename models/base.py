@@ -1,7 +1,10 @@
 """The database: a proxy bound at start-up, the base model, and transactions.
 
 SQLite (the default) keeps one connection per worker in WAL mode; PostgreSQL
-(`DATABASE_URL=postgresql://...`) goes through a psycopg 3 connection pool.
+(`DATABASE_URL=postgresql://...`) goes through a psycopg 3 connection pool. The pool checks an
+idle connection before handing it out (peewee's `is_connection_closed`: a `SELECT 1`), so
+after a server restart the dead connections are dropped and the first request succeeds;
+tests/http/test_outages.py restarts a server to hold it to that.
 """
 
 from __future__ import annotations
@@ -97,6 +100,9 @@ def connect_database(url: str | None, sqlite_path: str) -> SqliteDatabase | Post
         max_connections=20,
         stale_timeout=300,
         timeout=10,
+        # An unreachable server (not one that refuses) would hang each request for the
+        # kernel's TCP timeout, minutes, before its 503.
+        connect_timeout=5,
     )
 
 

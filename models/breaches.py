@@ -15,15 +15,15 @@ from peewee import (
     ForeignKeyField,
     IntegerField,
     TextField,
-    fn,
 )
 
 from machines.breach import BreachMachine, may_see_case, waiting_events
 from machines.common import Actor, enabled_events
-from machines.permissions import Can
+from machines.permissions import Can, roles_that
 from models.base import BaseModel, VersionedModel
+from models.counters import Counter
 from models.dispatches import Dispatch
-from models.people import Team, User
+from models.people import Team, User, UserRole
 from models.records import Record, Removal
 
 # The most cases the machine is run over for one person's "waiting for you" (one query).
@@ -38,6 +38,14 @@ _PROBE_FACTS: tuple[dict, ...] = (
     {"category": "near_miss", "data_left_control": False},
     {"category": "loss", "police_reference": "probe", "line_manager_told": True},
     {"category": "loss"},  # waits for its police details
+    # Reportable and not referred (the ICO referral is due); the meeting on record (the
+    # letter is next); the Caldicott Guardian agreed (the decision is next).
+    {
+        "category": "other",
+        "reportable": True,
+        "informed_in_person_on": dt.date.min,
+        "caldicott_agreed_at": dt.datetime.min,
+    },
 )
 OPEN_STATES: tuple[str, ...] = tuple(s.id for s in BreachMachine.states if not s.final)
 
@@ -45,6 +53,22 @@ OPEN_STATES: tuple[str, ...] = tuple(s.id for s in BreachMachine.states if not s
 def to_minute(at: dt.datetime) -> dt.datetime:
     """The time without its seconds: the precision people type and read times in."""
     return at.replace(second=0, microsecond=0)
+
+
+def reference_for(year: str, number: int) -> str:
+    return f"BR-{year}-{number:04d}"
+
+
+def highest(year: str) -> int:
+    """The highest number of the year's references already stored (0 when none)."""
+    prefix = f"BR-{year}-"
+    numbers = (
+        reference[len(prefix) :]
+        for (reference,) in Breach.select(Breach.reference)
+        .where(Breach.reference.startswith(prefix))
+        .tuples()
+    )
+    return max((int(n) for n in numbers if n.isascii() and n.isdigit()), default=0)
 
 
 class Breach(VersionedModel):
@@ -62,13 +86,22 @@ class Breach(VersionedModel):
     data_categories = TextField(default="")  # comma-separated keys
     people_affected = IntegerField(default=0)
     records_affected = IntegerField(default=0)
-    children_or_vulnerable = BooleanField(default=False)
-    special_category = BooleanField(default=False)
+    # None: not known yet (a case opened for someone, until checked): the worst case for the
+    # severity floor.
+    children_or_vulnerable = BooleanField(null=True, default=False)
+    special_category = BooleanField(null=True, default=False)
     data_left_control = BooleanField(default=True)
     police_reference = CharField(null=True)
     no_police_reference_reason = TextField(null=True)
     police_recorded_at = DateTimeField(null=True)
+    police_officer = CharField(null=True)  # the officer or station told
+    police_told_at = DateTimeField(null=True)
     line_manager_told = BooleanField(default=False)
+    line_manager_told_by = ForeignKeyField(User, null=True)  # who recorded telling them
+    line_manager_told_at = DateTimeField(null=True)
+    # Whose conduct is in question (the regulator follows their profession): the reporter,
+    # the holder of lost papers or the sender of a misdirected dispatch, until the decision.
+    staff_member = ForeignKeyField(User, null=True)
     # Links to custody and the case (case-system ID only)
     removal = ForeignKeyField(Removal, null=True, backref="breaches")
     record = ForeignKeyField(Record, null=True, backref="breaches")
@@ -85,6 +118,7 @@ class Breach(VersionedModel):
     high_risk = BooleanField(null=True)
     likely_outcomes = TextField(null=True)
     actions_taken = TextField(null=True)
+    reportable_reason = TextField(null=True)  # one line, whatever the answer
     override_reason = TextField(null=True)
     assessed_at = DateTimeField(null=True)
     # Service user informed
@@ -93,16 +127,23 @@ class Breach(VersionedModel):
     exemption_reason = TextField(null=True)
     skip_reason = TextField(null=True)
     informed_at = DateTimeField(null=True)
-    # Decided
-    decided_by = ForeignKeyField(User, null=True)
-    caldicott_consulted = CharField(null=True)
-    legal_advice = BooleanField(null=True)
-    disciplinary = BooleanField(null=True)
+    # Referred to the ICO (at any stage before the decision; it stops the 72-hour clock)
     ico_referred = BooleanField(null=True)
     ico_referred_at = DateTimeField(null=True)
     ico_reference = CharField(null=True)
-    not_referred_reason = TextField(null=True)
+    ico_told_by = CharField(null=True)
+    ico_recorded_by = ForeignKeyField(User, null=True)
     delay_reason = TextField(null=True)
+    # The Caldicott Guardian's agreement, before the decision
+    caldicott_agreed_by = ForeignKeyField(User, null=True)
+    caldicott_agreed_at = DateTimeField(null=True)
+    caldicott_advice = TextField(null=True)
+    # Decided
+    decided_by = ForeignKeyField(User, null=True)
+    caldicott_consulted = CharField(null=True)  # before agreements were recorded: a name
+    legal_advice = BooleanField(null=True)
+    disciplinary = BooleanField(null=True)
+    not_referred_reason = TextField(null=True)
     regulator = CharField(null=True)
     decided_at = DateTimeField(null=True)
     # Closed
@@ -110,6 +151,8 @@ class Breach(VersionedModel):
     report_complete = BooleanField(default=False)
     lessons_learned = TextField(null=True)
     closed_at = DateTimeField(null=True)
+    # When its free text was erased under the retention policy (services/retention.py).
+    erased_at = DateTimeField(null=True)
 
     class Meta:
         indexes = ((("team", "state"), False),)
@@ -117,6 +160,29 @@ class Breach(VersionedModel):
     @property
     def data_category_list(self) -> list[str]:
         return [c for c in (self.data_categories or "").split(",") if c]
+
+    def staff_choices(self) -> list[User]:
+        """Whose conduct the decision may name: the case's team's staff (kiosk accounts are
+        no one's conduct) and whoever the case names now, by name."""
+        kiosks = UserRole.select(UserRole.user).where(
+            UserRole.role.in_(sorted(roles_that(Can.KIOSK_DEVICE)))
+        )
+        members = User.select().where(
+            ((User.team == self.team_id) & User.active & User.id.not_in(kiosks))
+            | (User.id == self.staff_member_id)
+        )
+        return list(members.order_by(User.display_name, User.id))
+
+    def told_recipients(self) -> set[str]:
+        """The notification list's keys already on record (emailed, or typed in)."""
+        if self.id is None:
+            return set()
+        return {
+            r
+            for (r,) in Notification.select(Notification.recipient)
+            .where(Notification.breach == self.id)
+            .tuples()
+        }
 
     def visible_to(self, user: User) -> bool:
         """Need to know: the reporter, the reporter's line manager, or the breach chain."""
@@ -198,9 +264,10 @@ class Breach(VersionedModel):
 
     @classmethod
     def next_reference(cls, now: dt.datetime) -> str:
-        prefix = f"BR-{now:%Y}-"
-        count = cls.select(fn.COUNT(cls.id)).where(cls.reference.startswith(prefix)).scalar()
-        return f"{prefix}{count + 1:04d}"
+        """BR-<year>-<number>: the next number of the year's series, taken in the caller's
+        write transaction so that cases reported at the same moment never share one."""
+        year = f"{now:%Y}"
+        return reference_for(year, Counter.take(f"breach-{year}", start=lambda: highest(year)))
 
     @classmethod
     def open_case(
@@ -226,6 +293,16 @@ class Breach(VersionedModel):
         fields["data_categories"] = ",".join(cleaned.get("data_categories") or [])
         if fields.get("police_reference"):
             fields["police_recorded_at"] = now
+        if fields.get("line_manager_told"):
+            fields.update(line_manager_told_by=reporter.id, line_manager_told_at=now)
+        # Whose conduct is in question until the decision says otherwise: whoever held the
+        # lost papers, sent the misdirected documents, or reported it.
+        if removal is not None:
+            staff_member = removal.for_user_id
+        elif dispatch is not None:
+            staff_member = dispatch.sent_by_id or dispatch.drafted_by_id
+        else:
+            staff_member = reporter.id
         breach = cls.create(
             reference=cls.next_reference(now),
             team=reporter.team_id,
@@ -236,6 +313,7 @@ class Breach(VersionedModel):
             record=removal.record_id if removal else None,
             removal=removal,
             dispatch=dispatch,
+            staff_member=staff_member,
             **fields,
         )
         AuditEvent.append(
@@ -245,6 +323,7 @@ class Breach(VersionedModel):
             entity_id=breach.id,
             event="report",
             target="reported",
+            entity_version=breach.version,
             summary={
                 "category": breach.category,
                 "reference": breach.reference,
@@ -255,8 +334,12 @@ class Breach(VersionedModel):
         return breach
 
     @classmethod
-    def open_for_lost_removal(cls, removal: Removal, reporter: User, now: dt.datetime) -> Breach:
-        """The breach case a lost removal opens, pre-filled from the removal."""
+    def open_for_lost_removal(
+        cls, removal: Removal, reporter: User, now: dt.datetime, facts: dict
+    ) -> Breach:
+        """The breach case a lost removal opens, pre-filled from the removal, with the facts
+        asked when the papers were reported (lost or stolen; children or vulnerable adults;
+        special category data; None where not known yet)."""
         record = removal.record
         cleaned = {
             "what_happened": (
@@ -266,7 +349,9 @@ class Breach(VersionedModel):
             ),
             "happened_at": removal.last_seen_at or now,
             "discovered_at": now,
-            "category": "loss",
+            "category": facts["category"],
+            "children_or_vulnerable": facts["children_or_vulnerable"],
+            "special_category": facts["special_category"],
             "data_categories": [],
             "records_affected": 1,
             "people_affected": 1,
@@ -285,6 +370,30 @@ class Breach(VersionedModel):
                 recorded_by=actor.id,
                 recorded_at=now,
             )
+
+    def record_emailed(self, recipient: User, roles: list[str], now: dt.datetime) -> None:
+        """An email about this case went to `recipient`: on the notification list under each
+        of their roles the list names, with its audit event; call in a write transaction."""
+        from models.audit import AuditEvent
+
+        for role in roles:
+            Notification.create(
+                breach=self,
+                recipient=role,
+                who=recipient.display_name,
+                at=now,
+                recorded_by=None,
+                recorded_at=now,
+                emailed=True,
+            )
+        AuditEvent.append(
+            at=now,
+            actor_id=None,
+            entity_type="breach",
+            entity_id=self.id,
+            event="emailed",
+            summary={"told": ", ".join(roles)},
+        )
 
 
 @functools.lru_cache(maxsize=512)
@@ -329,5 +438,6 @@ class Notification(BaseModel):
     recipient = CharField()
     who = CharField()
     at = DateTimeField()
-    recorded_by = ForeignKeyField(User)
+    recorded_by = ForeignKeyField(User, null=True)  # None: Safekeep's own email
     recorded_at = DateTimeField()
+    emailed = BooleanField(default=False)

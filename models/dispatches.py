@@ -37,6 +37,8 @@ class Dispatch(VersionedModel):
     cancelled_by = ForeignKeyField(User, null=True)
     cancelled_at = DateTimeField(null=True)
     cancel_reason = TextField(null=True)
+    # When its free text was erased under the retention policy (services/retention.py).
+    erased_at = DateTimeField(null=True)
 
     class Meta:
         indexes = ((("team", "state"), False),)
@@ -44,8 +46,11 @@ class Dispatch(VersionedModel):
     def visible_to(self, user: User) -> bool:
         return user.team_id == self.team_id or user.can(Can.SEE_EVERY_TEAM)
 
-    def open_breach_for_misdirection(self, actor, now: dt.datetime, what_happened: str) -> None:
-        """Open a wrong-recipient breach case linked to this dispatch, in the same transaction."""
+    def open_breach_for_misdirection(
+        self, actor, now: dt.datetime, what_happened: str, facts: dict
+    ) -> None:
+        """Open a wrong-recipient breach case linked to this dispatch, in the same transaction,
+        with the facts asked when it was reported (None where not known yet)."""
         # Breach is reached through its backref: models/breaches.py imports this module.
         breach_model = Dispatch.breaches.rel_model
         cleaned = {
@@ -54,6 +59,8 @@ class Dispatch(VersionedModel):
             "happened_at": self.sent_at or now,
             "discovered_at": now,
             "category": "wrong_recipient",
+            "children_or_vulnerable": facts["children_or_vulnerable"],
+            "special_category": facts["special_category"],
             "data_categories": [],
             "people_affected": 1,
             "records_affected": 1,

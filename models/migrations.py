@@ -48,12 +48,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from peewee import (
+    BooleanField,
     CharField,
+    DateField,
     DateTimeField,
     Field,
     ForeignKeyField,
+    IntegerField,
     Model,
     PostgresqlDatabase,
+    TextField,
     fn,
 )
 from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, migrate
@@ -253,7 +257,194 @@ def _user_profession(m: Migration) -> None:
     m.add_column("user", "profession", CharField(null=True))
 
 
-@step(4, "case-system IDs stored in capitals, as they are typed in now")
+@step(4, "heartbeat: the row /healthz rewrites to show the database takes writes")
+def _heartbeat(m: Migration) -> None:
+    class Heartbeat(m.Model):
+        at = DateTimeField()
+
+    m.create_tables(Heartbeat)
+
+
+@step(5, "retention: erased_at on breach, removal and dispatch; erased_by on audit_event")
+def _retention(m: Migration) -> None:
+    for table in ("breach", "removal", "dispatch"):
+        m.add_column(table, "erased_at", DateTimeField(null=True))
+    m.add_column("audit_event", "erased_by", IntegerField(null=True))
+
+
+@step(6, "kiosk_session: who is identified at each kiosk, kept on the server, not the cookie")
+def _kiosk_session(m: Migration) -> None:
+    class User(m.Model):
+        pass
+
+    class UserSession(m.Model):
+        pass
+
+    class KioskSession(m.Model):
+        session = ForeignKeyField(UserSession, unique=True, on_delete="CASCADE")
+        person = ForeignKeyField(User, on_delete="CASCADE")
+        started_at = DateTimeField()
+        last_input_at = DateTimeField()
+
+    # People identified at a kiosk at upgrade time (in the old cookie) identify again.
+    m.create_tables(KioskSession)
+
+
+@step(7, "user_session.ended_reason: why a sign-in ended, for the sign-in page")
+def _session_ended_reason(m: Migration) -> None:
+    m.add_column("user_session", "ended_reason", CharField(null=True, max_length=20))
+
+
+@step(8, "audit_event.entity_version and .hmac: events sealed with a key kept outside")
+def _audit_hmac(m: Migration) -> None:
+    # Existing events keep neither: they are verified by hash only, up to the first event
+    # written with an HMAC (models/audit.py); their rows are checked by counting events.
+    m.add_column("audit_event", "entity_version", IntegerField(null=True))
+    m.add_column("audit_event", "hmac", CharField(null=True, max_length=64))
+
+
+@step(9, "counter: breach references numbered from a locked counter row, not COUNT+1")
+def _counter(m: Migration) -> None:
+    class Counter(m.Model):
+        series = CharField(primary_key=True, max_length=40)
+        last = IntegerField(default=0)
+
+    m.create_tables(Counter)
+
+
+@step(
+    10,
+    "breach: police officer and time told, who recorded telling the line manager, the ICO "
+    "referral's teller, the risk rationale, the Caldicott Guardian's agreement, whose conduct "
+    "is in question, facts not known yet; notification: sent by email",
+)
+def _breach_handling(m: Migration) -> None:
+    class User(m.Model):
+        pass
+
+    def person() -> ForeignKeyField:
+        return ForeignKeyField(User, null=True, field=User.id)
+
+    for column, column_field in (
+        ("police_officer", CharField(null=True)),
+        ("police_told_at", DateTimeField(null=True)),
+        ("line_manager_told_by_id", person()),
+        ("line_manager_told_at", DateTimeField(null=True)),
+        ("staff_member_id", person()),
+        ("reportable_reason", TextField(null=True)),
+        ("ico_told_by", CharField(null=True)),
+        ("ico_recorded_by_id", person()),
+        ("caldicott_agreed_by_id", person()),
+        ("caldicott_agreed_at", DateTimeField(null=True)),
+        ("caldicott_advice", TextField(null=True)),
+    ):
+        m.add_column("breach", column, column_field)
+    m.run(
+        m.migrator.drop_not_null("breach", "children_or_vulnerable"),
+        m.migrator.drop_not_null("breach", "special_category"),
+        m.migrator.drop_not_null("notification", "recorded_by_id"),
+    )
+    m.add_column("notification", "emailed", BooleanField(default=False))
+    # Whose conduct was in question: the holder of lost papers, the sender of a misdirected
+    # dispatch, otherwise the reporter (as cases opened from now on record it).
+    m.sql(
+        'UPDATE "breach" SET "staff_member_id" = COALESCE('
+        '(SELECT "for_user_id" FROM "removal" WHERE "removal"."id" = "breach"."removal_id"), '
+        '(SELECT COALESCE("sent_by_id", "drafted_by_id") FROM "dispatch" '
+        'WHERE "dispatch"."id" = "breach"."dispatch_id"), "reported_by_id")'
+    )
+
+
+@step(11, "removal.approval_route: who a request asked to agree it (own, team, fallback)")
+def _removal_approval_route(m: Migration) -> None:
+    m.add_column("removal", "approval_route", CharField(null=True, max_length=20))
+    # Requests already waiting keep an approver: their line manager when they have one, else
+    # the fallback (an Assistant Director or Director), so none is stranded by the upgrade.
+    m.sql(
+        "UPDATE removal SET approval_route = CASE WHEN requester_manager_id IS NULL "
+        "THEN 'fallback' ELSE 'own_manager' END WHERE state = 'requested'"
+    )
+
+
+@step(12, "removal: more time and confirmed whereabouts; reminder.round restarts the ladder")
+def _removal_extension_and_location(m: Migration) -> None:
+    class User(m.Model):
+        pass
+
+    for column, column_field in (
+        ("extension_due_on", DateField(null=True)),
+        ("extension_reason", TextField(null=True)),
+        ("extension_asked_at", DateTimeField(null=True)),
+        ("extended_at", DateTimeField(null=True)),
+        ("location_where", TextField(null=True)),
+        ("location_confirmed_how", CharField(null=True, max_length=20)),
+        ("location_confirmed_on", DateField(null=True)),
+        ("location_confirmed_by_id", ForeignKeyField(User, null=True, field=User.id)),
+        ("ladder_from", DateField(null=True)),
+        ("reminder_round", IntegerField(default=0)),
+    ):
+        m.add_column("removal", column, column_field)
+    m.add_column("reminder", "round", IntegerField(default=0))
+    m.run(
+        m.migrator.drop_index("reminder", "reminder_kind_subject_type_subject_id_recipient_id"),
+        m.migrator.add_index(
+            "reminder", ("kind", "subject_type", "subject_id", "recipient_id", "round"), True
+        ),
+    )
+
+
+@step(13, "removal.witnessed_by: the member of staff who saw the papers destroyed")
+def _removal_witnessed_by(m: Migration) -> None:
+    class User(m.Model):
+        pass
+
+    m.add_column("removal", "witnessed_by_id", ForeignKeyField(User, null=True, field=User.id))
+
+
+@step(14, "removal.returned_by: who brought the papers back (a colleague, at the kiosk)")
+def _removal_returned_by(m: Migration) -> None:
+    class User(m.Model):
+        pass
+
+    m.add_column("removal", "returned_by_id", ForeignKeyField(User, null=True, field=User.id))
+
+
+@step(15, "remote_agreement: agreements to work on records remotely, until a date")
+def _remote_agreement(m: Migration) -> None:
+    class Team(m.Model):
+        pass
+
+    class User(m.Model):
+        pass
+
+    class RemoteAgreement(m.Model):
+        version = IntegerField(default=1)
+        team = ForeignKeyField(Team, backref="remote_agreements")
+        state = CharField(default="draft", index=True)
+        for_user = ForeignKeyField(User, backref="remote_agreements")
+        requested_by = ForeignKeyField(User)
+        requester_manager = ForeignKeyField(User, null=True)
+        approval_route = CharField(null=True, max_length=20)
+        place = CharField(max_length=200, default="")
+        why = TextField(default="")
+        ends_on = DateField(null=True)
+        asked_at = DateTimeField(null=True)
+        decided_by = ForeignKeyField(User, null=True)
+        decided_at = DateTimeField(null=True)
+        decision_note = TextField(null=True)
+        withdrawn_by = ForeignKeyField(User, null=True)
+        withdrawn_at = DateTimeField(null=True)
+        withdraw_reason = TextField(null=True)
+        closed_at = DateTimeField(null=True)
+
+        class Meta:
+            table_name = "remote_agreement"
+            indexes = ((("team", "state", "ends_on"), False), (("for_user", "state"), False))
+
+    m.create_tables(RemoteAgreement)
+
+
+@step(16, "case-system IDs stored in capitals, as they are typed in now")
 def _case_ids_in_capitals(m: Migration) -> None:
     # Searches compare the stored ID with the normalised term: an index lookup, no UPPER().
     for table in ("record", "dispatch", "breach"):
@@ -263,7 +454,7 @@ def _case_ids_in_capitals(m: Migration) -> None:
         )
 
 
-@step(5, "indexes for the lists and boards at volume (each finds its rows in index order)")
+@step(17, "indexes for the lists and boards at volume (each finds its rows in index order)")
 def _list_indexes(m: Migration) -> None:
     indexes = {
         "removal_open_for_user": ("removal", ("for_user_id",), '"closed_at" IS NULL'),

@@ -6,22 +6,26 @@ import datetime as dt
 import functools
 import hashlib
 import secrets
+from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from peewee import (
     JOIN,
     BooleanField,
+    Case,
     CharField,
     DateTimeField,
     ForeignKeyField,
     IntegerField,
+    OperationalError,
     fn,
 )
 
 from machines.common import Actor
 from machines.permissions import ROLE_LABELS, Can, grants
-from models.base import BaseModel, utcnow
+from models.base import BaseModel, is_postgres, utcnow, write_transaction
+from services.security_log import security_event
 
 # OWASP's minimum for argon2id: 19 MiB, 2 iterations, 1 lane.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -40,6 +44,16 @@ def _dummy_hash() -> str:
 # Wrong passwords, and wrong kiosk PINs, before a lock; and how long the lock lasts.
 MAX_FAILED_SIGN_INS = 5
 LOCKOUT = dt.timedelta(minutes=15)
+LOCKOUT_MINUTES = int(LOCKOUT.total_seconds() // 60)
+
+
+@dataclass(frozen=True)
+class SecretCheck:
+    """What one password or PIN try came to."""
+
+    ok: bool
+    refused_locked: bool = False  # a lock was in force: refused without checking
+    locked_now: bool = False  # this wrong try reached the limit and locked
 
 
 def hash_secret(secret: str) -> str:
@@ -77,8 +91,11 @@ class User(BaseModel):
     profession = CharField(null=True)
     created_at = DateTimeField(default=utcnow)
 
-    # Flask-Login: the session token of the request, set by the user loader.
+    # Flask-Login: the request's server-side session, set by the user loader.
     session_token: str | None = None
+    session_id: int | None = None
+    session_started_at: dt.datetime | None = None
+    session_last_seen_at: dt.datetime | None = None
     _roles: frozenset[str] | None = None
 
     # -- Flask-Login protocol: the id in the cookie is the server-side session's token.
@@ -121,40 +138,145 @@ class User(BaseModel):
             line_manager_id=self.line_manager_id,
         )
 
-    # -- Passwords and throttling (in the database, so the limit holds across workers)
+    # -- Passwords, PINs and their locks: the one counted path every check goes through.
+    #
+    # A try is counted BEFORE the secret is checked ("reserve, then check"), in one atomic
+    # UPDATE that matches only while no lock is in force: concurrent tries each take their
+    # own place in the count, so exactly MAX_FAILED_SIGN_INS are ever checked before the lock,
+    # on any number of workers. A right secret then clears the count.
     def set_password(self, password: str) -> None:
         self.password_hash = hash_secret(password)
 
-    def is_locked(self, now: dt.datetime) -> bool:
-        return self.locked_until is not None and self.locked_until > now
+    def check_password(self, password: str, now: dt.datetime, *, purpose: str) -> SecretCheck:
+        """Check the account password, counted and locking like every other password check.
 
-    def record_failed_sign_in(self, now: dt.datetime) -> bool:
-        """Count a wrong password; lock the account at the limit (True when this failure
-        locked it, so the caller can put the lock in the audit trail)."""
-        return self._count_failure(User.failed_sign_ins, User.locked_until, now)
+        `purpose` names the page asking ("sign_in", "set_pin") for the security log.
+        """
+        result = self._check_secret(
+            password, self.password_hash, User.failed_sign_ins, User.locked_until, now, self.active
+        )
+        self._after_check(
+            result,
+            now,
+            failed_event="sign_in_failed" if purpose == "sign_in" else "password_check_failed",
+            locked_event="account_locked",
+            purpose=purpose,
+        )
+        return result
 
-    def record_sign_in(self) -> None:
-        User.update(failed_sign_ins=0, locked_until=None).where(User.id == self.id).execute()
+    def check_pin(self, pin: str, now: dt.datetime, kiosk: User) -> SecretCheck:
+        """Check a kiosk PIN at a kiosk of the person's own team, counted and locking."""
+        allowed = self.active and self.team_id is not None and self.team_id == kiosk.team_id
+        result = self._check_secret(
+            pin, self.pin_hash, User.failed_pins, User.pin_locked_until, now, allowed
+        )
+        self._after_check(
+            result, now, failed_event="pin_failed", locked_event="pin_locked", kiosk_id=kiosk.id
+        )
+        return result
 
-    def pin_is_locked(self, now: dt.datetime) -> bool:
-        return self.pin_locked_until is not None and self.pin_locked_until > now
+    @classmethod
+    def authenticate(cls, username: str, password: str, now: dt.datetime) -> User | None:
+        """The account for a username and password, or None, whatever the reason.
 
-    def record_failed_pin(self, now: dt.datetime) -> bool:
-        """Count a wrong kiosk PIN; lock the PIN at the limit (True when this one locked it)."""
-        return self._count_failure(User.failed_pins, User.pin_locked_until, now)
+        An unknown username, a wrong password, a locked or disabled account all cost one
+        argon2 verification and give the same None: neither the answer nor its timing
+        tells a stranger which accounts exist or are locked.
+        """
+        user = cls.by_username(username)
+        if user is None:
+            verify_secret(None, password)
+            security_event("sign_in_failed", user_id=None, known_account=False)
+            return None
+        return user if user.check_password(password, now, purpose="sign_in").ok else None
 
-    def record_pin_success(self) -> None:
-        User.update(failed_pins=0, pin_locked_until=None).where(User.id == self.id).execute()
+    def _check_secret(
+        self,
+        secret: str,
+        stored_hash: str | None,
+        counter: IntegerField,
+        locked_until: DateTimeField,
+        now: dt.datetime,
+        allowed: bool,
+    ) -> SecretCheck:
+        reserved, locks = self._reserve_try(counter, locked_until, now)
+        if not reserved:
+            # Locked: refuse unchecked, but spend the same effort, so a lock is not told by
+            # a quicker answer.
+            verify_secret(None, secret)
+            return SecretCheck(ok=False, refused_locked=True)
+        if verify_secret(stored_hash, secret) and allowed:
+            User.update({counter: 0, locked_until: None}).where(User.id == self.id).execute()
+            return SecretCheck(ok=True)
+        return SecretCheck(ok=False, locked_now=locks)
 
-    def _count_failure(self, counter: IntegerField, locked_until: DateTimeField, now) -> bool:
-        # Incremented in the database, not on this object, so the limit holds across workers;
-        # call inside a write transaction.
-        User.update({counter: counter + 1}).where(User.id == self.id).execute()
-        failures = User.select(counter).where(User.id == self.id).scalar()
-        if failures < MAX_FAILED_SIGN_INS:
-            return False
-        User.update({counter: 0, locked_until: now + LOCKOUT}).where(User.id == self.id).execute()
-        return True
+    def _reserve_try(
+        self, counter: IntegerField, locked_until: DateTimeField, now: dt.datetime
+    ) -> tuple[bool, bool]:
+        """Count one try in a single statement; return (counted, this try reaches the limit).
+
+        Not counted means a lock is in force. The try that reaches the limit sets the lock
+        and restarts the count in the same statement. SQLite runs it inside BEGIN IMMEDIATE;
+        on PostgreSQL a concurrent UPDATE waits for the row and re-checks the WHERE against
+        the committed row, so no two tries ever see the same count.
+        """
+        reaches = counter + 1 >= MAX_FAILED_SIGN_INS
+        with write_transaction():
+            rows = list(
+                User.update(
+                    {
+                        counter: Case(None, [(reaches, 0)], counter + 1),
+                        # An expired lock is cleared by the next counted try.
+                        locked_until: Case(None, [(reaches, now + LOCKOUT)], None),
+                    }
+                )
+                .where(User.id == self.id, locked_until.is_null() | (locked_until <= now))
+                .returning(locked_until)
+                .execute()
+            )
+        if not rows:
+            return False, False
+        return True, getattr(rows[0], locked_until.name) is not None
+
+    def _after_check(
+        self,
+        result: SecretCheck,
+        now: dt.datetime,
+        *,
+        failed_event: str,
+        locked_event: str,
+        kiosk_id: int | None = None,
+        purpose: str | None = None,
+    ) -> None:
+        """Log a failed try; put a lock this try caused in the audit trail."""
+        if result.ok:
+            return
+        fields = {"purpose": purpose} if purpose else {}
+        if kiosk_id is not None:
+            fields["kiosk_id"] = kiosk_id
+        security_event(
+            failed_event,
+            user_id=self.id,
+            known_account=True,
+            while_locked=result.refused_locked,
+            **fields,
+        )
+        if result.locked_now:
+            from models.audit import AuditEvent
+
+            # The lock was set when this try was counted; it is on record once the try
+            # proved wrong (a right secret at the limit clears it instead).
+            with write_transaction():
+                AuditEvent.append(
+                    at=now,
+                    actor_id=None,
+                    entity_type="user",
+                    entity_id=self.id,
+                    event=locked_event,
+                    kiosk_id=kiosk_id,
+                    summary={"minutes": LOCKOUT_MINUTES},
+                )
+            security_event(locked_event, user_id=self.id, minutes=LOCKOUT_MINUTES, **fields)
 
     @classmethod
     def by_username(cls, username: str) -> User | None:
@@ -169,6 +291,10 @@ class UserRole(BaseModel):
         indexes = ((("user", "role"), True),)
 
 
+# Why a session can end on its own, for the sign-in page's explanation.
+EXPIRY_REASONS = ("idle", "lifetime")
+
+
 def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -181,9 +307,8 @@ class UserSession(BaseModel):
     created_at = DateTimeField(default=utcnow)
     last_seen_at = DateTimeField(default=utcnow)
     ended_at = DateTimeField(null=True)
-
-    # Touch last_seen_at at most this often: a write per request would cost more than it tells.
-    TOUCH_EVERY = dt.timedelta(seconds=60)
+    # "sign_out", or the limit that ended it ("idle", "lifetime"): the sign-in page says why.
+    ended_reason = CharField(null=True, max_length=20)
 
     @classmethod
     def start(cls, user: User, now: dt.datetime) -> str:
@@ -198,54 +323,163 @@ class UserSession(BaseModel):
         token: str,
         now: dt.datetime,
         idle: dt.timedelta,
+        *,
         kiosk_idle: dt.timedelta | None = None,
-    ) -> User | None:
-        """Return the signed-in user for a token, or None when ended, idle too long or disabled.
+        lifetime: dt.timedelta | None = None,
+        touch: bool = True,
+    ) -> tuple[User | None, str | None]:
+        """The signed-in user for a token, and why not when the session ended just now.
 
-        A kiosk account (a shared team-base PC) may stay idle for `kiosk_idle` instead, so an
-        unused kiosk does not fall back to the sign-in page every half hour.
+        Returns (user, None) while the session is open; (None, "idle" | "lifetime") when it
+        ended for that limit (now or on an earlier request); (None, None) otherwise.
 
-        One statement: the session, its user, their team and roles (a row per role), which
-        the pages ask for next.
+        The check and the touch are one statement: `last_seen_at` moves to now only where
+        it is still within the idle limit, so every request is measured from the real last
+        request, and two racing requests cannot revive an expired session. `touch=False`
+        (the page's "how long have I got?" question) reads without counting as activity.
+        A kiosk account (a shared team-base PC) may stay idle for `kiosk_idle` instead.
+
+        After the touch, one statement reads the session, its user, their team and roles (a
+        row per role), which the pages ask for next.
         """
+        digest = _token_digest(token)
+        fresh = [cls.token_digest == digest, cls.ended_at.is_null()]
+        if lifetime is not None:
+            fresh.append(cls.created_at >= now - lifetime)
+        touched = 0
+        read_only = not touch
+        if touch:
+            try:
+                touched = (
+                    cls.update(last_seen_at=now)
+                    .where(*fresh, cls.last_seen_at >= now - idle)
+                    .execute()
+                )
+            except OperationalError:
+                # A database that cannot take this write (a full disk) still serves reads:
+                # the session is judged by its last recorded activity, untouched.
+                read_only = True
         rows = list(
             cls.select(cls, User, Team, UserRole.role)
             .join(User)
             .join(Team, JOIN.LEFT_OUTER, on=(User.team == Team.id), attr="team")
             .switch(User)
             .join(UserRole, JOIN.LEFT_OUTER, on=(UserRole.user == User.id))
-            .where(cls.token_digest == _token_digest(token), cls.ended_at.is_null())
+            .where(cls.token_digest == digest)
         )
-        if not rows:
-            return None
-        row = rows[0]
-        row.user._roles = frozenset(
-            r.user.userrole.role
-            for r in rows
-            if getattr(r.user, "userrole", None) is not None and r.user.userrole.role
-        )
-        if not row.user.active:
-            return None
-        idle_for = now - row.last_seen_at
-        if idle_for > idle and not (
-            kiosk_idle is not None and idle_for <= kiosk_idle and row.user.can(Can.KIOSK_DEVICE)
-        ):
-            row.end(now)
-            return None
-        if now - row.last_seen_at > cls.TOUCH_EVERY:
-            cls.update(last_seen_at=now).where(cls.id == row.id).execute()
+        row = rows[0] if rows else None
+        if row is not None:
+            row.user._roles = frozenset(
+                r.user.userrole.role
+                for r in rows
+                if getattr(r.user, "userrole", None) is not None and r.user.userrole.role
+            )
+        if row is not None and row.ended_at is not None:
+            return None, row.ended_reason if row.ended_reason in EXPIRY_REASONS else None
+        if row is None or not row.user.active:
+            return None, None
         user = row.user
         user.session_token = token
-        return user
+        user.session_id = row.id
+        user.session_started_at = row.created_at
+        user.session_last_seen_at = now if touched else row.last_seen_at
+        if touched:
+            return user, None
+        if lifetime is not None and now - row.created_at > lifetime:
+            return row.expire(now, "lifetime")
+        idle_for = now - row.last_seen_at
+        if read_only and idle_for <= idle:
+            return user, None
+        if kiosk_idle is not None and idle_for <= kiosk_idle and user.can(Can.KIOSK_DEVICE):
+            if not touch:
+                return user, None
+            touched = (
+                cls.update(last_seen_at=now)
+                .where(*fresh, cls.last_seen_at >= now - kiosk_idle)
+                .execute()
+            )
+            if touched:
+                user.session_last_seen_at = now
+                return user, None
+        return row.expire(now, "idle")
 
     @classmethod
     def end_token(cls, token: str, now: dt.datetime) -> None:
-        cls.update(ended_at=now).where(
+        cls.update(ended_at=now, ended_reason="sign_out").where(
             cls.token_digest == _token_digest(token), cls.ended_at.is_null()
         ).execute()
 
-    def end(self, now: dt.datetime) -> None:
-        type(self).update(ended_at=now).where(type(self).id == self.id).execute()
+    def end(self, now: dt.datetime, reason: str = "sign_out") -> None:
+        type(self).update(ended_at=now, ended_reason=reason).where(
+            type(self).id == self.id, type(self).ended_at.is_null()
+        ).execute()
+
+    def expire(self, now: dt.datetime, reason: str) -> tuple[None, str]:
+        """End a session found past a limit; log it; return resume's answer for it."""
+        self.end(now, reason)
+        security_event("session_expired", user_id=self.user_id, reason=reason)
+        return None, reason
+
+
+# The person identified at a kiosk is forgotten after this long without input.
+KIOSK_PERSON_IDLE = dt.timedelta(seconds=60)
+
+
+class KioskSession(BaseModel):
+    """Who is identified at a kiosk now: a row on the server, one per kiosk sign-in session.
+
+    The kiosk's cookie names only the kiosk's own session; the person is found here, so a
+    copy of the cookie taken while Pat was identified no longer names Pat once this row is
+    gone ("sign me out", 60 seconds without input, the next person identifying, or an action
+    completed).
+    """
+
+    session = ForeignKeyField(UserSession, unique=True, on_delete="CASCADE")
+    person = ForeignKeyField(User, on_delete="CASCADE")
+    started_at = DateTimeField()
+    last_input_at = DateTimeField()
+
+    @classmethod
+    def begin(cls, session_id: int, person: User, now: dt.datetime) -> None:
+        """Identify `person` at this kiosk session, replacing whoever was identified."""
+        cls.insert(
+            session=session_id, person=person.id, started_at=now, last_input_at=now
+        ).on_conflict(
+            conflict_target=[cls.session],
+            update={cls.person: person.id, cls.started_at: now, cls.last_input_at: now},
+        ).execute()
+
+    @classmethod
+    def current(cls, session_id: int, now: dt.datetime) -> tuple[User | None, bool]:
+        """The person identified at this kiosk session now, and whether they just timed out.
+
+        Their input keeps them: the touch and the idle check are one statement.
+        """
+        touched = (
+            cls.update(last_input_at=now)
+            .where(cls.session == session_id, cls.last_input_at >= now - KIOSK_PERSON_IDLE)
+            .execute()
+        )
+        if not touched:
+            expired = (
+                cls.delete()
+                .where(cls.session == session_id, cls.last_input_at < now - KIOSK_PERSON_IDLE)
+                .execute()
+            )
+            return None, bool(expired)
+        person = (
+            User.select()
+            .join(cls, on=(cls.person == User.id))
+            .where(cls.session == session_id, User.active == True)  # noqa: E712
+            .first()
+        )
+        if person is None:
+            cls.end(session_id)
+        return person, False
+
+    @classmethod
+    def end(cls, session_id: int) -> None:
+        cls.delete().where(cls.session == session_id).execute()
 
 
 # A kiosk refuses identification for a while after this many failures within the window,
@@ -257,11 +491,11 @@ KIOSK_LOCKOUT = dt.timedelta(minutes=5)
 
 
 class KioskFailure(BaseModel):
-    """One failed identification (wrong staff number or PIN) at one kiosk.
+    """One try at identifying (staff number and PIN) at one kiosk, counted before it is
+    checked, deleted again when it proves right: what stays are the failures.
 
     Rows in the database, not a per-worker counter, so the limit holds across workers and
-    servers. Inserts only (no counter row to race on); rows older than the window are
-    deleted as new ones arrive.
+    servers. Rows older than the window are deleted as new ones arrive.
     """
 
     kiosk = ForeignKeyField(User, backref="kiosk_failures", on_delete="CASCADE")
@@ -290,8 +524,72 @@ class KioskFailure(BaseModel):
         return until if until > now else None
 
     @classmethod
-    def record(cls, kiosk_id: int, now: dt.datetime) -> bool:
-        """Count a failure (call inside a transaction); return True when it locks the kiosk."""
-        cls.delete().where(cls.kiosk == kiosk_id, cls.at <= now - KIOSK_FAILURE_WINDOW).execute()
-        cls.create(kiosk=kiosk_id, at=now)
-        return cls.locked_until(kiosk_id, now) is not None
+    def reserve(
+        cls, kiosk_id: int, now: dt.datetime
+    ) -> tuple[KioskFailure | None, dt.datetime | None, bool]:
+        """Count a try at this kiosk before it is checked.
+
+        Returns (the counted try, None, whether it reaches the pause), or (None, paused
+        until, False) when the kiosk is paused. The pause check and the count happen under
+        one lock (SQLite: BEGIN IMMEDIATE; PostgreSQL: the kiosk account's row, FOR UPDATE),
+        so concurrent tries cannot all find the kiosk open.
+        """
+        with write_transaction():
+            if is_postgres():
+                User.select(User.id).where(User.id == kiosk_id).for_update().execute()
+            paused_until = cls.locked_until(kiosk_id, now)
+            if paused_until is not None:
+                return None, paused_until, False
+            cls.delete().where(
+                cls.kiosk == kiosk_id, cls.at <= now - KIOSK_FAILURE_WINDOW
+            ).execute()
+            attempt = cls.create(kiosk=kiosk_id, at=now)
+            return attempt, None, cls.locked_until(kiosk_id, now) is not None
+
+
+@dataclass(frozen=True)
+class KioskIdentification:
+    person: User | None
+    paused_until: dt.datetime | None = None
+
+
+def identify_at_kiosk(
+    kiosk: User, staff_number: str, pin: str, now: dt.datetime
+) -> KioskIdentification:
+    """Identify a person at a kiosk by staff number and PIN, through the counted paths.
+
+    The try is counted at the kiosk (its pause) and against the person (their PIN lock)
+    before the PIN is checked. An unknown staff number, a wrong PIN, a locked PIN, another
+    team's person or no PIN set all give the same refusal.
+    """
+    attempt, paused_until, pauses = KioskFailure.reserve(kiosk.id, now)
+    if attempt is None:
+        security_event("kiosk_paused", user_id=kiosk.id, while_paused=True)
+        return KioskIdentification(None, paused_until)
+    person = User.get_or_none(User.staff_number == staff_number)
+    if person is None:
+        verify_secret(None, pin)
+        security_event("pin_failed", user_id=None, known_account=False, kiosk_id=kiosk.id)
+        ok = False
+    else:
+        ok = person.check_pin(pin, now, kiosk).ok
+    if ok:
+        KioskFailure.delete().where(KioskFailure.id == attempt.id).execute()
+        return KioskIdentification(person)
+    if pauses:
+        from models.audit import AuditEvent
+
+        with write_transaction():
+            AuditEvent.append(
+                at=now,
+                actor_id=kiosk.id,
+                entity_type="user",
+                entity_id=kiosk.id,
+                event="kiosk_paused",
+                kiosk_id=kiosk.id,
+                summary={"minutes": int(KIOSK_LOCKOUT.total_seconds() // 60)},
+            )
+        security_event(
+            "kiosk_paused", user_id=kiosk.id, minutes=int(KIOSK_LOCKOUT.total_seconds() // 60)
+        )
+    return KioskIdentification(None)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from functools import reduce
+from operator import or_
 
 from peewee import (
     JOIN,
@@ -12,14 +14,17 @@ from peewee import (
     DateField,
     DateTimeField,
     ForeignKeyField,
+    IntegerField,
+    IntegrityError,
     TextField,
     fn,
 )
 
-from machines.common import normalise_case_id
-from machines.permissions import Can
-from models.base import BaseModel, VersionedModel, utcnow
-from models.people import Team, User
+from machines.common import Actor, normalise_case_id
+from machines.permissions import Can, roles_that
+from machines.removal import FALLBACK, OWN_MANAGER, TEAM_MANAGERS, Approvers, approvers_for
+from models.base import BaseModel, VersionedModel, db, utcnow
+from models.people import Team, User, UserRole
 from services.clock import uk_today
 
 # Label codes avoid look-alike characters so they can be typed from a printed label.
@@ -27,6 +32,28 @@ _LABEL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 # The stored states of a removal that is still open (papers not back, not destroyed, not lost).
 OPEN_STATES = ("in_office", "requested", "approved_for_removal", "out")
+
+# Where a record's papers are now (the records list's filter), from its latest removal.
+WHEREABOUTS: tuple[tuple[str, str], ...] = (
+    ("in_office", "In the office"),
+    ("out", "Out of the office"),
+    ("overdue", "Out and overdue"),
+    ("destroyed", "Destroyed"),
+    ("lost", "Reported lost"),
+)
+
+
+def whereabouts_is(where: str, today: dt.date):
+    """A WHERE clause over `Record.with_whereabouts` for one of WHEREABOUTS."""
+    if where == "in_office":
+        return Removal.id.is_null() | Removal.state.not_in(("out", "destroyed", "lost"))
+    if where == "overdue":
+        return (Removal.state == "out") & (Removal.due_on < today)
+    return Removal.state == where
+
+
+# Codes drawn before giving up: a second clash in a row (32^8 codes) means something else.
+LABEL_ATTEMPTS = 5
 
 
 def new_label_code() -> str:
@@ -55,8 +82,28 @@ class Record(BaseModel):
         return query
 
     @classmethod
+    def create_labelled(cls, **fields) -> Record:
+        """Create a record with a label code no other record has, in the caller's transaction.
+
+        Codes are random under a unique index: a clash is rare, but without this it would
+        end the request with a 500 instead of drawing another code.
+        """
+        for attempt in range(1, LABEL_ATTEMPTS + 1):
+            code = new_label_code()
+            try:
+                # A savepoint: on PostgreSQL a failed insert would otherwise end the transaction.
+                with db.atomic():
+                    return cls.create(label_code=code, **fields)
+            except IntegrityError:
+                taken = cls.select().where(cls.label_code == code).exists()
+                if not taken or attempt == LABEL_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
+
+    @classmethod
     def find(cls, user: User, term: str):
-        """Records this person may see whose case-system ID or label code matches exactly.
+        """Records this person may see whose case-system ID or label code matches exactly,
+        each with where it is now (`with_whereabouts`).
 
         Both are stored in capitals (normalise_case_id on the way in; label codes are made
         so), so each is an index lookup, not a scan of UPPER(case_id) over every record.
@@ -67,10 +114,35 @@ class Record(BaseModel):
             cls.label_code == term
         )
         return (
-            cls.visible_query(user)
+            cls.with_whereabouts(cls.visible_query(user))
             .where(cls.id.in_(matching))
             .order_by(cls.case_id, cls.description)
         )
+
+    @classmethod
+    def with_whereabouts(cls, query):
+        """`query` (records joined to their team) with each record's latest removal as
+        `record.latest` and its holder as `record.latest.holder`, in the same statement.
+
+        The latest removal says where the papers are: an open one is always the latest (one
+        open removal per record), and a closed one is destroyed, lost or back in the office.
+        """
+        Other = Removal.alias("other")
+        latest_id = Other.select(fn.MAX(Other.id)).where(Other.record == cls.id)
+        Holder = User.alias("holder")
+        return (
+            query.select_extend(Removal, Holder)
+            .switch(cls)
+            .join(Removal, JOIN.LEFT_OUTER, on=(Removal.id == latest_id), attr="latest")
+            .join(Holder, JOIN.LEFT_OUTER, on=(Removal.for_user == Holder.id), attr="holder")
+        )
+
+    @property
+    def whereabouts(self) -> str:
+        """in_office, out, destroyed or lost (see WHEREABOUTS), from `with_whereabouts`."""
+        latest = getattr(self, "latest", None)
+        state = latest.state if latest is not None and latest.id else None
+        return state if state in ("out", "destroyed", "lost") else "in_office"
 
     def open_removal(self) -> Removal | None:
         """The removal still open, with the people its panel names, in one statement."""
@@ -104,6 +176,9 @@ class Removal(VersionedModel):
     for_user = ForeignKeyField(User, backref="removals")
     requested_by = ForeignKeyField(User)
     requester_manager = ForeignKeyField(User, null=True)
+    # machines.removal.approvers_for: who was asked to agree it (own_manager, team_managers,
+    # fallback, nobody); set when it is asked for.
+    approval_route = CharField(null=True, max_length=20)
     purpose = CharField()
     purpose_other = TextField(null=True)
     papers = TextField()
@@ -115,18 +190,36 @@ class Removal(VersionedModel):
     decision_note = TextField(null=True)
     taken_out_at = DateTimeField(null=True)
     returned_at = DateTimeField(null=True)
+    returned_by = ForeignKeyField(User, null=True)  # the holder, or whoever brought them back
     destroyed_at = DateTimeField(null=True)
     destruction_method = CharField(null=True)
-    destruction_witness = CharField(null=True)
+    destruction_witness = CharField(null=True)  # before witnesses were chosen from the team
+    witnessed_by = ForeignKeyField(User, null=True)
     lost_at = DateTimeField(null=True)
     last_seen_where = TextField(null=True)
     last_seen_at = DateTimeField(null=True)
     closed_at = DateTimeField(null=True)
+    # More time: the holder's waiting ask, and when the date last moved.
+    extension_due_on = DateField(null=True)
+    extension_reason = TextField(null=True)
+    extension_asked_at = DateTimeField(null=True)
+    extended_at = DateTimeField(null=True)
+    # Where overdue papers are, as a line manager last confirmed it with the holder.
+    location_where = TextField(null=True)
+    location_confirmed_how = CharField(null=True, max_length=20)
+    location_confirmed_on = DateField(null=True)
+    location_confirmed_by = ForeignKeyField(User, null=True)
+    # The reminder ladder: overdue reminders count from ladder_from (else due_on), and each
+    # extension or confirmation starts a new round of them (services/reminders.py).
+    ladder_from = DateField(null=True)
+    reminder_round = IntegerField(default=0)
+    # When its free text was erased under the retention policy (services/retention.py).
+    erased_at = DateTimeField(null=True)
 
     class Meta:
         indexes = ((("team", "state", "due_on"), False), (("for_user", "state"), False))
 
-    def open_breach_for_loss(self, actor, now: dt.datetime) -> None:
+    def open_breach_for_loss(self, actor, now: dt.datetime, facts: dict) -> None:
         """Open the breach case for these lost papers, in the caller's transaction.
 
         Called by the removal machine's `report_lost` action, so the removal becoming lost
@@ -134,7 +227,7 @@ class Removal(VersionedModel):
         """
         # Breach is reached through its backref: models/breaches.py imports this module.
         breach_model = Removal.breaches.rel_model
-        breach_model.open_for_lost_removal(self, User.get_by_id(actor.id), now)
+        breach_model.open_for_lost_removal(self, User.get_by_id(actor.id), now, facts)
 
     @property
     def is_overdue(self) -> bool:
@@ -182,26 +275,156 @@ class Removal(VersionedModel):
         )
 
     @classmethod
-    def awaiting_approval_for(cls, manager: User):
-        """Requests a line manager may decide: their team's, and their direct reports'."""
+    def decided_for(cls, person: User, since: dt.datetime):
+        """This person's requests agreed or declined since then, newest decision first, with
+        who decided (the requester is told on their home page)."""
+        Decider = User.alias()
         return (
             cls.with_people()
-            .where(cls._awaiting_approval(manager))
+            .select_extend(Decider)
+            .switch(cls)
+            .join(Decider, on=(cls.decided_by == Decider.id), attr="decider")
+            .where(cls.for_user == person, cls.decided_at >= since)
+            .order_by(cls.decided_at.desc(), cls.id.desc())
+        )
+
+    @classmethod
+    def awaiting_approval_for(cls, person: User):
+        """Requests this person may agree (machines.removal.may_approve, as SQL): never their
+        own; their reports' when they may see the team's records; their team's when they
+        manage it; a fallback request when they hold that capability. Every one listed is
+        one they can open and decide."""
+        return (
+            cls.with_people()
+            .where(may_approve_sql(cls, person, cls.state == "requested"))
             .order_by(cls.requested_at, cls.id)
         )
 
     @classmethod
-    def count_awaiting_approval(cls, manager: User) -> int:
-        """How many requests wait for this line manager (no joins: one index range each)."""
-        return cls.select(fn.COUNT(cls.id)).where(cls._awaiting_approval(manager)).scalar()
+    def count_awaiting_approval(cls, person: User) -> int:
+        """How many requests wait for this person (no joins: one index range per rule)."""
+        return (
+            cls.select(fn.COUNT(cls.id))
+            .where(may_approve_sql(cls, person, cls.state == "requested"))
+            .scalar()
+        )
 
     @classmethod
-    def _awaiting_approval(cls, manager: User):
-        # The state in each branch of the OR, so that each is one index range.
+    def _more_time(cls):
+        return (cls.state == "out") & cls.extension_due_on.is_null(False)
+
+    @classmethod
+    def more_time_asked_of(cls, person: User):
+        """Asks for more time this person may answer (the same people as for a request)."""
         return (
-            ((cls.state == "requested") & (cls.team == manager.team_id))
-            | ((cls.state == "requested") & (cls.requester_manager == manager.id))
-        ) & (cls.requested_by != manager.id)
+            cls.with_people()
+            .where(may_approve_sql(cls, person, cls._more_time()))
+            .order_by(cls.extension_asked_at, cls.id)
+        )
+
+    @classmethod
+    def count_more_time_asked_of(cls, person: User) -> int:
+        return (
+            cls.select(fn.COUNT(cls.id))
+            .where(may_approve_sql(cls, person, cls._more_time()))
+            .scalar()
+        )
+
+    def asked(self) -> list[str]:
+        """The names of the people this request asked to agree it."""
+        return names_asked(self)
+
+
+def names_asked(row) -> list[str]:
+    """The names of the people a request (a removal or a remote working agreement) asked to
+    agree it, by its stored route (machines.removal.approvers_for)."""
+    requesters = (row.for_user_id, row.requested_by_id)
+    if row.approval_route == OWN_MANAGER and row.requester_manager_id:
+        return [row.requester_manager.display_name]
+    if row.approval_route == TEAM_MANAGERS:
+        people = _holders_of(Can.APPROVE_REMOVALS, row.team_id)
+    elif row.approval_route == FALLBACK:
+        people = _holders_of(Can.APPROVE_AS_FALLBACK)
+    else:
+        return []
+    return [person.display_name for person in people if person.id not in requesters]
+
+
+def may_approve_sql(model, person: User, within=None):
+    """machines.removal.may_approve as a WHERE clause over a row with `team`,
+    `requester_manager`, `approval_route`, `for_user` and `requested_by` (a removal, or a
+    remote working agreement), among the rows `within` picks (the state asked about).
+
+    `within` is repeated in each branch of the OR, so that each branch is one range of an
+    index that starts with its own column (team, requester_manager, approval_route), and the
+    planner unions them instead of reading every row in that state.
+    """
+    rules = []
+    own = model.requester_manager == person.id
+    if not person.can(Can.SEE_EVERY_TEAM):
+        own = own & (model.team == person.team_id)
+    rules.append(own)
+    if person.can(Can.APPROVE_REMOVALS) and person.team_id is not None:
+        rules.append(model.team == person.team_id)
+    if person.can(Can.APPROVE_AS_FALLBACK):
+        rules.append(model.approval_route == FALLBACK)
+    if within is not None:
+        rules = [within & rule for rule in rules]
+    return (model.for_user != person.id) & (model.requested_by != person.id) & reduce(or_, rules)
+
+
+def _holders_of(capability: Can, team_id: int | None = None) -> list[User]:
+    """Active staff holding a capability (in one team when given), by name."""
+    query = (
+        User.select()
+        .where(
+            User.active == True,  # noqa: E712
+            User.id.in_(
+                UserRole.select(UserRole.user).where(
+                    UserRole.role.in_(sorted(roles_that(capability)))
+                )
+            ),
+        )
+        .order_by(User.display_name, User.id)
+    )
+    if team_id is not None:
+        query = query.where(User.team == team_id)
+    return list(query)
+
+
+def approvers_of(person: User, team_id: int) -> tuple[Approvers, list[User]]:
+    """Who would be asked to agree `person`'s request about team `team_id`'s papers, and
+    their names (machines.removal.approvers_for, given the people it needs)."""
+    wanted = sorted(roles_that(Can.APPROVE_REMOVALS) | roles_that(Can.APPROVE_AS_FALLBACK))
+    candidates = UserRole.select(UserRole.user).where(UserRole.role.in_(wanted))
+    rows = (
+        User.select(User, UserRole.role)
+        .join(UserRole)
+        .where(
+            User.active == True,  # noqa: E712
+            User.id.in_(candidates) | (User.id == person.line_manager_id),
+        )
+        .order_by(User.display_name, User.id)
+        .objects()
+    )
+    users: dict[int, User] = {}
+    roles: dict[int, set[str]] = {}
+    for row in rows:
+        users.setdefault(row.id, row)
+        roles.setdefault(row.id, set()).add(row.role)
+    actors = {
+        uid: Actor(uid, frozenset(roles[uid]), users[uid].team_id, users[uid].line_manager_id)
+        for uid in users
+    }
+    everyone = list(actors.values())
+    approvers = approvers_for(
+        person.as_actor(),
+        team_id,
+        actors.get(person.line_manager_id),
+        team_staff=[a for a in everyone if a.team_id == team_id],
+        seniors=everyone,
+    )
+    return approvers, [users[uid] for uid in approvers.ids]
 
 
 Removal.add_index(

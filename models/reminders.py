@@ -1,7 +1,9 @@
 """The reminder claim table: one row per reminder sent (or being sent) to one person.
 
-The claim is the insert: a UNIQUE index on (kind, subject_type, subject_id, recipient) lets
-exactly one process create the row, and only that process sends the email. The row is
+The claim is the insert: a UNIQUE index on (kind, subject_type, subject_id, recipient, round)
+lets exactly one process create the row, and only that process sends the email. A removal's
+`round` moves on when its return date is extended or its whereabouts confirmed, so the
+ladder (due tomorrow, overdue, confirm location) starts again from the new date. The row is
 committed before sending and marked sent after. An SMTP failure deletes it, so the next run
 tries again; a claim left unsent for CLAIM_LEASE (its process died mid-send) may be taken
 over by a later run. What is due and the sending itself: services/reminders.py.
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from peewee import CharField, DateTimeField, ForeignKeyField, IntegerField
+from peewee import CharField, DateTimeField, ForeignKeyField, IntegerField, fn
 
 from models.base import BaseModel, utcnow
 from models.people import User
@@ -21,7 +23,7 @@ from models.records import Removal
 # taken over; short enough that a crashed run's reminder still goes the same morning.
 CLAIM_LEASE = dt.timedelta(minutes=15)
 
-Key = tuple[str, str, int, int]  # kind, subject_type, subject_id, recipient_id
+Key = tuple[str, str, int, int, int]  # kind, subject_type, subject_id, recipient_id, round
 
 
 class SettingError(ValueError):
@@ -35,19 +37,21 @@ class Reminder(BaseModel):
     subject_type = CharField(max_length=10)  # "removal" or "breach"
     subject_id = IntegerField()
     recipient = ForeignKeyField(User, backref="reminders", on_delete="CASCADE")
+    round = IntegerField(default=0)
     claimed_at = DateTimeField(default=utcnow)
     sent_at = DateTimeField(null=True)
 
     class Meta:
-        indexes = ((("kind", "subject_type", "subject_id", "recipient"), True),)
+        indexes = ((("kind", "subject_type", "subject_id", "recipient", "round"), True),)
 
     @classmethod
-    def _key(cls, kind, subject_type, subject_id, recipient_id):
+    def _key(cls, kind, subject_type, subject_id, recipient_id, round_=0):
         return (
             (cls.kind == kind)
             & (cls.subject_type == subject_type)
             & (cls.subject_id == subject_id)
             & (cls.recipient == recipient_id)
+            & (cls.round == round_)
         )
 
     @classmethod
@@ -62,13 +66,14 @@ class Reminder(BaseModel):
         `as_rowcount()` matters on SQLite: a plain insert's result there is the connection's
         last rowid, which an ignored INSERT leaves at the previous insert's id.
         """
-        kind, subject_type, subject_id, recipient_id = key
+        kind, subject_type, subject_id, recipient_id, round_ = key
         inserted = (
             cls.insert(
                 kind=kind,
                 subject_type=subject_type,
                 subject_id=subject_id,
                 recipient=recipient_id,
+                round=round_,
                 claimed_at=now,
             )
             .on_conflict_ignore()
@@ -95,6 +100,12 @@ class Reminder(BaseModel):
         cls.update(sent_at=now).where(cls._key(*key)).execute()
 
 
+def ladder_start():
+    """The day a removal's overdue reminders count from: its return date, or the day its
+    whereabouts were last confirmed when that is later (Removal.ladder_from)."""
+    return fn.COALESCE(Removal.ladder_from, Removal.due_on)
+
+
 def confirm_location_cutoff(today: dt.date, confirm_after_days: int) -> dt.date:
     """Papers due on or before this day are REMINDER_CONFIRM_AFTER_DAYS or more overdue."""
     if confirm_after_days < 1:
@@ -114,7 +125,7 @@ def confirm_location_tasks(teams: list[int] | None, today: dt.date, confirm_afte
     query = Removal.with_people(with_team=True).where(
         Removal.state == "out",
         Removal.closed_at.is_null(),
-        Removal.due_on <= confirm_location_cutoff(today, confirm_after_days),
+        ladder_start() <= confirm_location_cutoff(today, confirm_after_days),
     )
     if teams is not None:
         query = query.where(Removal.team.in_(teams))

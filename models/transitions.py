@@ -49,6 +49,7 @@ class Audit:
             source=source.id,
             target=target.id,
             summary=self.summary,
+            entity_version=self.model.version,
         )
 
 
@@ -73,9 +74,10 @@ def apply_transition(
     with write_transaction():
         obj = load()
         audit = Audit(actor, entity_type, now, summary, kiosk_id, obj)
-        machine = _ready(obj, factory, event, actor, now, expected_version, [audit])
+        machine = _ready(obj, factory, event, actor, now, expected_version, [audit], kiosk_id)
         try:
-            machine.send(event, actor=actor, now=now, **values)
+            # The kiosk is a fact guards may weigh (papers scanned in hand at the team base).
+            machine.send(event, actor=actor, now=now, kiosk_id=kiosk_id, **values)
         except TransitionNotAllowed as error:
             raise Forbidden(event) from error
         return obj
@@ -90,6 +92,7 @@ def check_transition(
     now: dt.datetime,
     values: dict,
     expected_version: int | None,
+    kiosk_id: int | None = None,
 ) -> None:
     """Everything `apply_transition` would refuse, without changing anything: raise Stale,
     Refused, Forbidden, or InputError with every error the machine's validators find.
@@ -98,15 +101,15 @@ def check_transition(
     errors at once (the machine's as well as the form's), not in two rounds.
     """
     obj = load()
-    machine = _ready(obj, factory, event, actor, now, expected_version, [])
-    given = {"actor": actor, "now": now, **values}
+    machine = _ready(obj, factory, event, actor, now, expected_version, [], kiosk_id)
+    given = {"actor": actor, "now": now, "kiosk_id": kiosk_id, **values}
     for validator in _validators(machine, event):
         accepted = inspect.signature(validator).parameters
         takes_any = any(p.kind is p.VAR_KEYWORD for p in accepted.values())
         validator(obj, **{k: v for k, v in given.items() if takes_any or k in accepted})
 
 
-def _ready(obj, factory, event, actor, now, expected_version, listeners):
+def _ready(obj, factory, event, actor, now, expected_version, listeners, kiosk_id=None):
     """The row's machine, once the version, the state and the guards allow `event`."""
     if expected_version is not None and obj.version != expected_version:
         raise Stale(f"{type(obj).__name__} {obj.id} is at version {obj.version}")
@@ -116,7 +119,7 @@ def _ready(obj, factory, event, actor, now, expected_version, listeners):
         raise Refused(event)
     # The library runs validators before guards: check the guards first, so a person
     # without the right gets 403 rather than a list of fields to fill in.
-    if event not in enabled_events(machine_class, obj, actor, now):
+    if event not in enabled_events(machine_class, obj, actor, now, kiosk_id=kiosk_id):
         raise Forbidden(event)
     return machine
 
@@ -135,9 +138,12 @@ def _validators(machine, event: str) -> list[Callable]:
     return [getattr(machine, name) for name in sorted(names)]
 
 
-def enabled_event_ids(machine, actor: Actor, now: dt.datetime) -> list[str]:
-    """The events whose guards pass for this person now: exactly the buttons to render.
+def enabled_event_ids(
+    machine, actor: Actor, now: dt.datetime, kiosk_id: int | None = None
+) -> list[str]:
+    """The events whose guards pass for this person now (at this kiosk, when at one):
+    exactly the buttons to render.
 
     Given a built machine; without one, ask machines.common.enabled_events (no machine built).
     """
-    return enabled_events(type(machine), machine.model, actor, now)
+    return enabled_events(type(machine), machine.model, actor, now, kiosk_id=kiosk_id)

@@ -23,19 +23,39 @@ from services.clock import to_uk
 # Awareness (discovered_at) starts the ICO clock, weekends included (UK GDPR Art. 33).
 ICO_WINDOW = dt.timedelta(hours=ICO_HOURS)
 
-# Each stage after `reported` and the Breach column stamped when a case reaches it.
-STAGE_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("notified", "notified_at"),
-    ("risk_assessed", "assessed_at"),
-    ("service_user_informed", "informed_at"),
-    ("decided", "decided_at"),
-    ("closed", "closed_at"),
+# The time a case spends in each stage, in the order a case moves: the stage, what it is
+# waiting for in plain words, and the Breach columns stamped when it starts and ends. Each is
+# a span of its own, so "decided, waiting to be closed: 1.2 hours" cannot be read as a case
+# closed faster than it was decided.
+STAGE_SPANS: tuple[tuple[str, str, str, str], ...] = (
+    ("discovered", "Discovered, until reported in Safekeep", "discovered_at", "reported_at"),
+    ("reported", "Reported, until everyone on the list was told", "reported_at", "notified_at"),
+    ("notified", "Everyone told, until the risk was assessed", "notified_at", "assessed_at"),
+    (
+        "risk_assessed",
+        "Risk assessed, until the service user was told (or not, with the reason)",
+        "assessed_at",
+        "informed_at",
+    ),
+    (
+        "service_user_informed",
+        "Service user told, until the Assistant Director's decision",
+        "informed_at",
+        "decided_at",
+    ),
+    ("decided", "Decided, until the case was closed", "decided_at", "closed_at"),
+    ("whole", "The whole case: from discovery to closed", "discovered_at", "closed_at"),
 )
 
 # The columns each row carries, in this order (the view selects exactly these).
 COLUMNS: tuple[str, ...] = (
     "discovered_at",
-    *(column for _, column in STAGE_COLUMNS),
+    "reported_at",
+    "notified_at",
+    "assessed_at",
+    "informed_at",
+    "decided_at",
+    "closed_at",
     "ico_referred_at",
 )
 
@@ -152,26 +172,26 @@ def median_hours(pairs: Iterable[tuple[dt.datetime, dt.datetime | None]]) -> flo
 @dataclass(frozen=True)
 class StageMedian:
     stage: str
+    label: str  # what the stage waits for, in plain words
     hours: float | None
-    cases: int  # how many cases reached the stage (the median's sample)
+    cases: int  # how many cases have left the stage (the median's sample)
 
 
-def stage_medians(
-    discovered: Sequence[dt.datetime],
-    reached: Mapping[str, Sequence[dt.datetime | None]],
-) -> list[StageMedian]:
-    """For each stage, the median hours from discovery to reaching it, over cases that did.
-
-    `reached` maps each STAGE_COLUMNS column to its values, in the same order as `discovered`.
-    """
+def stage_medians(columns: Mapping[str, Sequence[dt.datetime | None]]) -> list[StageMedian]:
+    """For each stage in lifecycle order, the median hours a case spent in it, over the cases
+    that have both entered and left it. `columns` maps COLUMNS to their values (same order)."""
+    size = len(columns.get("discovered_at") or [])
     result = []
-    for stage, column in STAGE_COLUMNS:
-        ends = reached.get(column) or [None] * len(discovered)
+    for stage, label, start, end in STAGE_SPANS:
+        starts = columns.get(start) or [None] * size
+        ends = columns.get(end) or [None] * size
+        pairs = [(a, b) for a, b in zip(starts, ends, strict=True) if a is not None]
         result.append(
             StageMedian(
                 stage=stage,
-                hours=median_hours(zip(discovered, ends, strict=True)),
-                cases=sum(1 for end in ends if end is not None),
+                label=label,
+                hours=median_hours(pairs),
+                cases=sum(1 for _, b in pairs if b is not None),
             )
         )
     return result
@@ -198,7 +218,7 @@ def register_figures(
         total=len(discovered),
         months=cases_per_month(discovered, first, last),
         ico=ico_within_72_hours(zip(discovered, columns["ico_referred_at"], strict=True)),
-        medians=stage_medians(discovered, columns),
+        medians=stage_medians(columns),
     )
 
 
@@ -273,14 +293,18 @@ def figures_of(query, first: dt.date | None = None, last: dt.date | None = None)
     model = query.model
     discovered, referred = model.discovered_at, model.ico_referred_at
     query = query.order_by()
-    # Each case's hours to each stage, worked out once (materialised), then counted,
-    # and the middle of each found: one pass over the cases, one sort per stage.
+    # Each case's hours in each stage (NULL unless it has entered and left it), worked out
+    # once (materialised), then counted, and the middle of each found: one pass over the
+    # cases, one sort per stage.
     hours, params = query.select(
         referred.alias("referred"),
         Case(None, ((_within_ico_window(discovered, referred), 1),), 0).alias("within"),
-        *(_hours(discovered, getattr(model, column)).alias(column) for _, column in STAGE_COLUMNS),
+        *(
+            _hours(getattr(model, start), getattr(model, end)).alias(stage)
+            for stage, _, start, end in STAGE_SPANS
+        ),
     ).sql()
-    columns = [column for _, column in STAGE_COLUMNS]
+    columns = [stage for stage, _, _, _ in STAGE_SPANS]
     totals = (
         db_of(query)
         .execute_sql(
@@ -308,8 +332,8 @@ def figures_of(query, first: dt.date | None = None, last: dt.date | None = None)
         months=every_month(by_month, first, last),
         ico=IcoShare(referred=referred_count, within=int(within or 0)),
         medians=[
-            StageMedian(stage, None if hours is None else float(hours), cases)
-            for (stage, _), cases, hours in zip(STAGE_COLUMNS, counts, medians, strict=True)
+            StageMedian(stage, label, None if hours is None else float(hours), cases)
+            for (stage, label, _, _), cases, hours in zip(STAGE_SPANS, counts, medians, strict=True)
         ],
     )
 

@@ -1,9 +1,18 @@
-"""Reminder emails, each sent once, however many servers run `flask send-reminders` at once.
+"""Emails, each sent once, however many servers run `flask send-reminders` at once.
 
-Each reminder is claimed by inserting its row in models.reminders.Reminder before it is
-sent, so only one process sends it. Messages carry no personal data: the kind of reminder,
-the case-system ID (or breach reference), the date and a link. No names, no record
-descriptions.
+The outbox is a query: what should have gone and has no claim yet. Each message is claimed by
+inserting its row in models.reminders.Reminder before it is sent, so only one process sends
+it. Messages carry no personal data: the kind of message, the case-system ID (or breach
+reference), the date and a link. No names, no record descriptions.
+
+Besides the reminders (papers due and overdue, the ICO's 72 hours, a missing crime
+reference), a breach case reported through Safekeep is announced to each holder of the roles
+on the procedure's notification list (the Governance Team and the Information and Records
+Manager for a near miss), and each announcement sent goes on the case's notification list by
+itself. The request that reports a case never waits for a mail server: cron does the sending.
+
+The news about a request (one waits for your decision, yours was decided) and an agreement
+ending carries the link alone: it is sent from here, by cron, never from the request.
 """
 
 from __future__ import annotations
@@ -14,12 +23,22 @@ from dataclasses import dataclass
 
 from peewee import JOIN, fn
 
-from machines.breach import ICO_HOURS, ico_deadline
+from machines.breach import (
+    ICO_HOURS,
+    POLICE_CATEGORIES,
+    emailed_roles,
+    ico_deadline,
+    police_reminder_due,
+)
 from machines.permissions import Can, roles_that
-from models.breaches import Breach
+from machines.removal import FALLBACK, OWN_MANAGER, TEAM_MANAGERS
+from models.audit import AuditEvent
+from models.base import write_transaction
+from models.breaches import Breach, Notification
 from models.people import User, UserRole
 from models.records import Record, Removal
-from models.reminders import Key, Reminder, confirm_location_cutoff
+from models.reminders import Key, Reminder, confirm_location_cutoff, ladder_start
+from models.remote_working import RemoteAgreement
 from services import clock
 from services.mail import Mailer, MessageRefused
 
@@ -29,17 +48,46 @@ DUE_TOMORROW = "due_tomorrow"
 OVERDUE = "overdue"
 CONFIRM_LOCATION = "confirm_location"
 ICO_DEADLINE = "ico_deadline"
-# Most urgent first: if the mail server goes away mid-run, the statutory deadline went first.
-KINDS = (ICO_DEADLINE, CONFIRM_LOCATION, OVERDUE, DUE_TOMORROW)
+BREACH_REPORTED = "breach_reported"
+POLICE_REFERENCE = "police_reference"
+APPROVAL_NEEDED = "approval_needed"
+DECIDED = "request_decided"
+AGREEMENT_ENDING = "agreement_ending"
+# Most urgent first: if the mail server goes away mid-run, the breach chain heard of a new
+# case and the statutory deadline went first.
+KINDS = (
+    BREACH_REPORTED,
+    ICO_DEADLINE,
+    POLICE_REFERENCE,
+    CONFIRM_LOCATION,
+    OVERDUE,
+    DUE_TOMORROW,
+    APPROVAL_NEEDED,
+    DECIDED,
+    AGREEMENT_ENDING,
+)
 KIND_LABELS = {
+    BREACH_REPORTED: "breach reported",
     ICO_DEADLINE: "ICO deadline",
+    POLICE_REFERENCE: "no crime reference",
     CONFIRM_LOCATION: "confirm location",
     OVERDUE: "overdue",
     DUE_TOMORROW: "due tomorrow",
+    APPROVAL_NEEDED: "waiting for approval",
+    DECIDED: "request decided",
+    AGREEMENT_ENDING: "agreement ending",
 }
+# A remote working agreement's holder is told this many days before its last day.
+AGREEMENT_WARNING_DAYS = 3
+# A decision older than this when the command first sees it (a new install, cron stopped for
+# days) is not news any more: the requester has seen it on their home page.
+DECISION_NEWS = dt.timedelta(days=2)
 
 CONFIRM_AFTER_DAYS = 3  # default for REMINDER_CONFIRM_AFTER_DAYS
 ICO_WARNING_HOURS = 24
+# A report is announced while it is news: a run after a long outage still catches up, an
+# upgrade does not email about last year's cases, and a newcomer is not told of old ones.
+ANNOUNCE_WITHIN = dt.timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -53,10 +101,14 @@ class Due:
     email: str | None
     subject: str
     body: str
+    # An announcement of a report: the notification-list roles it tells the person as.
+    roles: tuple[str, ...] = ()
+
+    round: int = 0
 
     @property
     def key(self) -> Key:
-        return (self.kind, self.subject_type, self.subject_id, self.recipient_id)
+        return (self.kind, self.subject_type, self.subject_id, self.recipient_id, self.round)
 
 
 # -- Wording -------------------------------------------------------------------------------
@@ -112,6 +164,7 @@ def _removal_due(kind: str, row: dict, base_url: str, today: dt.date) -> Due:
         email=row["email"],
         subject=subject,
         body=_letter(lines, f"{base_url}/records/{row['record_id']}"),
+        round=row["round"],
     )
 
 
@@ -135,6 +188,54 @@ def _breach_due(row: dict, base_url: str) -> Due:
     )
 
 
+# What a request is about, in the words of its news (never what it holds).
+REQUEST_WORDS = {
+    "removal": "to take papers out of the office",
+    "agreement": "to work remotely",
+}
+
+
+def _request_due(kind: str, subject_type: str, row: dict, base_url: str) -> Due:
+    what = REQUEST_WORDS[subject_type]
+    if kind == APPROVAL_NEEDED:
+        subject = "Safekeep: a request waits for your decision"
+        lines = [f"A request {what} is waiting for your decision."]
+    else:
+        subject = "Safekeep: your request has been decided"
+        lines = [f"Your request {what} has been decided."]
+    return Due(
+        kind=kind,
+        subject_type=subject_type,
+        subject_id=row["subject_id"],
+        recipient_id=row["recipient_id"],
+        email=row["email"],
+        subject=subject,
+        body=_letter(lines, base_url + _link(subject_type, row)),
+    )
+
+
+def _link(subject_type: str, row: dict) -> str:
+    if subject_type == "removal":
+        return f"/records/{row['link_id']}"
+    return f"/remote-working/{row['link_id']}"
+
+
+def _agreement_ending_due(row: dict, base_url: str) -> Due:
+    lines = [
+        f"Your agreement to work remotely ends on {_day(row['ends_on'])}.",
+        "Ask again before then if you still need it.",
+    ]
+    return Due(
+        kind=AGREEMENT_ENDING,
+        subject_type="agreement",
+        subject_id=row["subject_id"],
+        recipient_id=row["recipient_id"],
+        email=row["email"],
+        subject="Safekeep: your remote working agreement ends soon",
+        body=_letter(lines, base_url + _link("agreement", row)),
+    )
+
+
 # -- What is due: one query per kind, reminders already sent or being sent left out in SQL ---
 
 
@@ -142,10 +243,13 @@ def _removal_rows(kind: str, now: dt.datetime, recipient_is, *conditions) -> lis
     """Out removals meeting the conditions, one row per (removal, recipient) not yet claimed."""
     Holder = User.alias("holder")
     Recipient = User.alias("recipient")
-    claimed = Reminder._key(kind, "removal", Removal.id, Recipient.id) & Reminder._live(now)
+    claimed = Reminder._key(
+        kind, "removal", Removal.id, Recipient.id, Removal.reminder_round
+    ) & Reminder._live(now)
     query = (
         Removal.select(
             Removal.id.alias("removal_id"),
+            Removal.reminder_round.alias("round"),
             Removal.due_on,
             Removal.due_kind,
             Removal.for_user.alias("holder_id"),
@@ -183,6 +287,89 @@ def _holder_and_manager(holder, recipient):
 
 def _manager(holder, recipient):
     return recipient.id == holder.line_manager
+
+
+# The two kinds of request a person asks someone to agree (their rows share the approver
+# fields: machines.removal.may_approve), and what their emails link to.
+REQUESTS = {"removal": Removal, "agreement": RemoteAgreement}
+
+
+def _request_rows(
+    kind: str, now: dt.datetime, subject_type: str, recipient_is, *conditions
+) -> list[dict]:
+    """Requests meeting the conditions, one row per (request, active recipient) not claimed."""
+    model = REQUESTS[subject_type]
+    Recipient = User.alias("recipient")
+    claimed = Reminder._key(kind, subject_type, model.id, Recipient.id) & Reminder._live(now)
+    link_id = model.record if model is Removal else model.id
+    query = (
+        model.select(
+            model.id.alias("subject_id"),
+            link_id.alias("link_id"),
+            Recipient.id.alias("recipient_id"),
+            Recipient.email,
+        )
+        .join(Recipient, on=recipient_is(model, Recipient))
+        .join(Reminder, JOIN.LEFT_OUTER, on=claimed)
+        .where(Recipient.active == True, Reminder.id.is_null(), *conditions)  # noqa: E712
+        .order_by(model.id, Recipient.id)
+        .dicts()
+    )
+    return list(query)
+
+
+def _asked(model, recipient):
+    """The people a waiting request asks (machines.removal.approvers_for, by its route)."""
+    holding = UserRole.select(UserRole.user)
+    team_managers = holding.where(UserRole.role.in_(sorted(roles_that(Can.APPROVE_REMOVALS))))
+    seniors = holding.where(UserRole.role.in_(sorted(roles_that(Can.APPROVE_AS_FALLBACK))))
+    return (
+        (recipient.id != model.for_user)
+        & (recipient.id != model.requested_by)
+        & (
+            ((model.approval_route == OWN_MANAGER) & (recipient.id == model.requester_manager))
+            | (
+                (model.approval_route == TEAM_MANAGERS)
+                & (recipient.team == model.team)
+                & recipient.id.in_(team_managers)
+            )
+            | ((model.approval_route == FALLBACK) & recipient.id.in_(seniors))
+        )
+    )
+
+
+def _requester(model, recipient):
+    return recipient.id == model.for_user
+
+
+def _agreement_ending_rows(now: dt.datetime, today: dt.date) -> list[dict]:
+    """Agreements in force ending within AGREEMENT_WARNING_DAYS, once each, to the person."""
+    Recipient = User.alias("recipient")
+    Agreement = RemoteAgreement
+    claimed = Reminder._key(
+        AGREEMENT_ENDING, "agreement", Agreement.id, Recipient.id
+    ) & Reminder._live(now)
+    query = (
+        Agreement.select(
+            Agreement.id.alias("subject_id"),
+            Agreement.id.alias("link_id"),
+            Agreement.ends_on,
+            Recipient.id.alias("recipient_id"),
+            Recipient.email,
+        )
+        .join(Recipient, on=(Recipient.id == Agreement.for_user))
+        .join(Reminder, JOIN.LEFT_OUTER, on=claimed)
+        .where(
+            Agreement.state == "agreed",
+            Agreement.ends_on >= today,
+            Agreement.ends_on <= today + dt.timedelta(days=AGREEMENT_WARNING_DAYS),
+            Recipient.active == True,  # noqa: E712
+            Reminder.id.is_null(),
+        )
+        .order_by(Agreement.id, Recipient.id)
+        .dicts()
+    )
+    return list(query)
 
 
 def _ico_rows(now: dt.datetime) -> list[dict]:
@@ -225,18 +412,174 @@ def _ico_rows(now: dt.datetime) -> list[dict]:
     return list(query)
 
 
+def _announcements(now: dt.datetime, base_url: str) -> list[Due]:
+    """Each case reported through Safekeep (its "report" audit event) within ANNOUNCE_WITHIN,
+    to each active holder of a role on its notification list who was there when it was
+    reported, unless the list already has that role (told in person) or it is claimed."""
+    Recipient = User.alias("recipient")
+    every_role = sorted(
+        {role for category in ("loss", "near_miss") for role in emailed_roles(category)}
+    )
+    claimed = Reminder._key(BREACH_REPORTED, "breach", Breach.id, Recipient.id) & Reminder._live(
+        now
+    )
+    rows = list(
+        Breach.select(
+            Breach.id.alias("breach_id"),
+            Breach.reference,
+            Breach.category,
+            UserRole.role,
+            Recipient.id.alias("recipient_id"),
+            Recipient.email,
+        )
+        .join(
+            AuditEvent,
+            on=(AuditEvent.entity_type == "breach")
+            & (AuditEvent.entity_id == Breach.id)
+            & (AuditEvent.event == "report"),
+        )
+        .switch(Breach)
+        .join(UserRole, on=UserRole.role.in_(every_role))
+        .join(Recipient, on=(Recipient.id == UserRole.user))
+        .join(Reminder, JOIN.LEFT_OUTER, on=claimed)
+        .where(
+            AuditEvent.at > now - ANNOUNCE_WITHIN,
+            Recipient.active == True,  # noqa: E712
+            Recipient.created_at <= Breach.reported_at,
+            Reminder.id.is_null(),
+        )
+        .order_by(Breach.id, Recipient.id, UserRole.role)
+        .dicts()
+    )
+    told: dict[int, set[str]] = {}
+    for breach_id, recipient in (
+        Notification.select(Notification.breach, Notification.recipient)
+        .where(Notification.breach.in_(sorted({r["breach_id"] for r in rows})))
+        .tuples()
+    ):
+        told.setdefault(breach_id, set()).add(recipient)
+    roles: dict[tuple[int, int], list[str]] = {}
+    first: dict[tuple[int, int], dict] = {}
+    for row in rows:
+        key = (row["breach_id"], row["recipient_id"])
+        wanted = set(emailed_roles(row["category"])) - told.get(row["breach_id"], set())
+        if row["role"] in wanted:
+            roles.setdefault(key, []).append(row["role"])
+            first.setdefault(key, row)
+    dues = []
+    for key, row in first.items():
+        what = "A near miss" if row["category"] == "near_miss" else "A breach"
+        lines = [
+            f"{what} has been reported in Safekeep. You are on the list of people to be told.",
+            "",
+            f"Breach reference: {row['reference']}",
+        ]
+        dues.append(
+            Due(
+                kind=BREACH_REPORTED,
+                subject_type="breach",
+                subject_id=row["breach_id"],
+                recipient_id=row["recipient_id"],
+                email=row["email"],
+                subject=f"Safekeep: {what.lower()[2:]} reported ({row['reference']})",
+                body=_letter(lines, f"{base_url}/breaches/{row['breach_id']}"),
+                roles=tuple(roles[key]),
+            )
+        )
+    return dues
+
+
+def _police_reminders(now: dt.datetime, base_url: str) -> list[Due]:
+    """A loss or theft without a crime reference one working day after its discovery: to the
+    reporter and their line manager, once each."""
+    Recipient = User.alias("recipient")
+    claimed = Reminder._key(POLICE_REFERENCE, "breach", Breach.id, Recipient.id) & Reminder._live(
+        now
+    )
+    rows = (
+        Breach.select(Breach, Recipient.id.alias("recipient_id"), Recipient.email.alias("email"))
+        .join(
+            Recipient,
+            on=(Recipient.id == Breach.reported_by) | (Recipient.id == Breach.reporter_manager),
+        )
+        .join(Reminder, JOIN.LEFT_OUTER, on=claimed)
+        .where(
+            Breach.category.in_(sorted(POLICE_CATEGORIES)),
+            (Breach.police_reference.is_null()) | (Breach.police_reference == ""),
+            Breach.state != "closed",
+            # A working day is a day at least; the machine's rule decides the rest.
+            Breach.discovered_at <= now - dt.timedelta(days=1),
+            Recipient.active == True,  # noqa: E712
+            Reminder.id.is_null(),
+        )
+        .order_by(Breach.id, Recipient.id)
+        .objects()
+    )
+    dues = []
+    for breach in rows:
+        if not police_reminder_due(breach, now):
+            continue
+        lines = [
+            "A loss or theft reported more than a working day ago has no police crime "
+            "reference on record.",
+            "Add it to the case when the police give it (or say why there is none yet).",
+            "",
+            f"Breach reference: {breach.reference}",
+        ]
+        dues.append(
+            Due(
+                kind=POLICE_REFERENCE,
+                subject_type="breach",
+                subject_id=breach.id,
+                recipient_id=breach.recipient_id,
+                email=breach.email,
+                subject=f"Safekeep: no crime reference yet ({breach.reference})",
+                body=_letter(lines, f"{base_url}/breaches/{breach.id}#police"),
+            )
+        )
+    return dues
+
+
 def due_reminders(kind: str, now: dt.datetime, base_url: str, confirm_after_days: int) -> list[Due]:
     """Every reminder of this kind that should go and is not sent or being sent."""
     today = clock.to_uk(now).date()
+    if kind == BREACH_REPORTED:
+        return _announcements(now, base_url)
+    if kind == POLICE_REFERENCE:
+        return _police_reminders(now, base_url)
     if kind == ICO_DEADLINE:
         return [_breach_due(row, base_url) for row in _ico_rows(now)]
+    if kind == APPROVAL_NEEDED:
+        waiting = {"removal": "requested", "agreement": "asked"}
+        return [
+            _request_due(kind, subject_type, row, base_url)
+            for subject_type, model in REQUESTS.items()
+            for row in _request_rows(
+                kind, now, subject_type, _asked, model.state == waiting[subject_type]
+            )
+        ]
+    if kind == DECIDED:
+        return [
+            _request_due(kind, subject_type, row, base_url)
+            for subject_type, model in REQUESTS.items()
+            for row in _request_rows(
+                kind,
+                now,
+                subject_type,
+                _requester,
+                model.decided_by.is_null(False),
+                model.decided_at > now - DECISION_NEWS,
+            )
+        ]
+    if kind == AGREEMENT_ENDING:
+        return [_agreement_ending_due(row, base_url) for row in _agreement_ending_rows(now, today)]
     if kind == DUE_TOMORROW:
         rows = _removal_rows(kind, now, _holder, Removal.due_on == today + dt.timedelta(days=1))
     elif kind == OVERDUE:
-        rows = _removal_rows(kind, now, _holder_and_manager, Removal.due_on < today)
+        rows = _removal_rows(kind, now, _holder_and_manager, ladder_start() < today)
     elif kind == CONFIRM_LOCATION:
         cutoff = confirm_location_cutoff(today, confirm_after_days)
-        rows = _removal_rows(kind, now, _manager, Removal.due_on <= cutoff)
+        rows = _removal_rows(kind, now, _manager, ladder_start() <= cutoff)
     else:
         raise ValueError(f"Unknown reminder kind: {kind}")
     return [_removal_due(kind, row, base_url, today) for row in rows]
@@ -286,9 +629,20 @@ def send_reminders(
                 # MailerUnavailable, or anything unexpected: never leave a claim unsent.
                 Reminder.release(due.key)
                 raise
-            Reminder.mark_sent(due.key, now)
+            _sent(due, now)
             counts[kind] += 1
     return counts
+
+
+def _sent(due: Due, now: dt.datetime) -> None:
+    """Mark the message sent; an announcement goes on the case's notification list with it."""
+    if due.kind != BREACH_REPORTED:
+        Reminder.mark_sent(due.key, now)
+        return
+    with write_transaction():
+        Reminder.mark_sent(due.key, now)
+        breach = Breach.get_by_id(due.subject_id)
+        breach.record_emailed(User.get_by_id(due.recipient_id), list(due.roles), now)
 
 
 def summary(counts: dict[str, int]) -> str:

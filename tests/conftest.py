@@ -11,7 +11,7 @@ from models import create_schema
 from models.base import db
 from models.people import Team, User, UserRole, hash_secret
 from services import clock
-from tests.pgserver import free_port, pg_bin, throwaway_postgres
+from tests.pgserver import PostgresServer, free_port, pg_bin
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct-horse-battery"
@@ -28,18 +28,38 @@ def cached_hash(secret: str) -> str:
 
 # -- PostgreSQL: a server of our own on loopback in a temporary directory ------------------
 
-_free_port = free_port  # tests/http/test_reminders.py imports it from here
+# Other test modules import these from here.
+_free_port = free_port
+_pg_bin = pg_bin
+
+
+def pg_bin_or_skip() -> Path:
+    bindir = pg_bin()
+    if bindir is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not installed: `make test` installs it (apt-get postgresql)")
+        pytest.skip("PostgreSQL server binaries not installed")
+    return bindir
 
 
 @pytest.fixture(scope="session")
 def postgres_server():
-    """Start PostgreSQL for this test run (as the postgres user when run as root); stop after."""
-    if pg_bin() is None:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL is not installed: `make test` installs it (apt-get postgresql)")
-        pytest.skip("PostgreSQL server binaries not installed")
-    with throwaway_postgres("safekeep_test") as url:
-        yield url
+    """Start PostgreSQL for this test run and stop it afterwards; its URL."""
+    server = PostgresServer(pg_bin_or_skip())
+    try:
+        yield server.url
+    finally:
+        server.remove()
+
+
+@pytest.fixture
+def private_postgres():
+    """A PostgreSQL server for one test alone, which it may stop and restart."""
+    server = PostgresServer(pg_bin_or_skip())
+    try:
+        yield server
+    finally:
+        server.remove()
 
 
 def _empty_postgres(url: str) -> None:
@@ -51,12 +71,28 @@ def _empty_postgres(url: str) -> None:
     create_schema()
 
 
+def audit_anchor_settings(tmp_path: Path) -> dict:
+    """The audit anchor outside the database, in the test's own directory: never the
+    repository's instance/, where one test's checkpoints would be another's tampering."""
+    return {
+        "AUDIT_HMAC_KEY": "test-audit-key",
+        "AUDIT_CHECKPOINT_FILE": str(tmp_path / "audit-checkpoints.jsonl"),
+    }
+
+
 def make_app(backend: str, tmp_path: Path, request, **config):
     from app import create_app
 
-    settings = {"TESTING": True, "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": True}
+    settings = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "WTF_CSRF_ENABLED": True,
+        **audit_anchor_settings(tmp_path),
+    }
     if backend == "postgres":
-        settings["DATABASE_URL"] = request.getfixturevalue("postgres_server")
+        settings["DATABASE_URL"] = config.get("DATABASE_URL") or request.getfixturevalue(
+            "postgres_server"
+        )
     else:
         settings["SQLITE_PATH"] = str(tmp_path / "safekeep.db")
     settings.update(config)

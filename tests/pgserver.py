@@ -28,67 +28,87 @@ def pg_bin() -> Path | None:
     return Path(found[-1]).parent if found else None
 
 
+class PostgresServer:
+    """A PostgreSQL server of our own in a temporary directory, on a loopback port.
+
+    Run as the postgres user when we are root (initdb and pg_ctl refuse root). `stop` and
+    `start` again keep the data and the port, as a real server's restart does. `settings`
+    are extra `-c name=value` server settings. fsync is off: nothing here needs to survive
+    a power cut, and tests and the bench should not wait on the disk.
+    """
+
+    def __init__(self, bindir: Path, database: str = "safekeep_test", settings: tuple = ()):
+        self.bindir = bindir
+        self.database = database
+        self.settings = settings
+        self.dir = Path(tempfile.mkdtemp(prefix="safekeep-pg-"))
+        self.run_as: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+            self.run_as = ["runuser", "-u", "postgres", "--"]
+        self.port = free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+        try:
+            subprocess.run(
+                [
+                    *self.run_as,
+                    str(bindir / "initdb"),
+                    *("-D", str(self.dir / "data"), "-U", "postgres", "--auth=trust"),
+                    *("--no-sync", "-E", "UTF8"),
+                ],
+                check=True,
+                capture_output=True,
+            )
+            self.start()
+            self.psql(f"CREATE DATABASE {database}", database="postgres")
+        except BaseException:
+            self.remove()
+            raise
+
+    def _pg_ctl(self, *args: str, check: bool = True) -> None:
+        subprocess.run(
+            [*self.run_as, str(self.bindir / "pg_ctl"), "-D", str(self.dir / "data"), *args],
+            check=check,
+            capture_output=True,
+        )
+
+    def start(self) -> None:
+        options = " ".join(
+            [
+                f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir} -c fsync=off",
+                *(f"-c {setting}" for setting in self.settings),
+            ]
+        )
+        self._pg_ctl("-o", options, "-l", str(self.dir / "log"), "-w", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server; "fast" ends every client connection, as a restart does."""
+        self._pg_ctl("-m", mode, "-w", "stop")
+
+    def psql(self, sql: str, database: str | None = None) -> str:
+        return subprocess.run(
+            [
+                *("psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres"),
+                *("-d", database or self.database, "-At", "-c", sql),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+
+    def remove(self) -> None:
+        self._pg_ctl("-m", "immediate", "stop", check=False)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 @contextmanager
 def throwaway_postgres(database: str, *settings: str) -> Iterator[str]:
-    """Start a server, create `database`, yield its URL; stop the server and delete it after.
-
-    `settings` are extra `-c name=value` server settings. fsync is off: nothing here needs
-    to survive a power cut, and tests and the bench should not wait on the disk.
-    """
+    """Start a server, create `database`, yield its URL; stop the server and delete it after."""
     bindir = pg_bin()
     if bindir is None:
         raise FileNotFoundError("PostgreSQL server binaries are not installed")
-    datadir = Path(tempfile.mkdtemp(prefix="safekeep-pg-"))
-    run_as: list[str] = []
-    if os.geteuid() == 0:
-        shutil.chown(datadir, "postgres", "postgres")
-        run_as = ["runuser", "-u", "postgres", "--"]
-    port = free_port()
-    pg_ctl = [*run_as, str(bindir / "pg_ctl"), "-D", str(datadir / "data")]
+    server = PostgresServer(bindir, database, settings)
     try:
-        subprocess.run(
-            [
-                *run_as,
-                str(bindir / "initdb"),
-                "-D",
-                str(datadir / "data"),
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "--no-sync",
-                "-E",
-                "UTF8",
-            ],
-            check=True,
-            capture_output=True,
-        )
-        options = " ".join(
-            [
-                f"-c listen_addresses=127.0.0.1 -p {port} -k {datadir} -c fsync=off",
-                *(f"-c {setting}" for setting in settings),
-            ]
-        )
-        subprocess.run(
-            [*pg_ctl, "-o", options, "-l", str(datadir / "log"), "-w", "start"],
-            check=True,
-            capture_output=True,
-        )
-        subprocess.run(
-            [
-                "psql",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "-U",
-                "postgres",
-                "-c",
-                f"CREATE DATABASE {database}",
-            ],
-            check=True,
-            capture_output=True,
-        )
-        yield f"postgresql://postgres@127.0.0.1:{port}/{database}"
+        yield server.url
     finally:
-        subprocess.run([*pg_ctl, "-m", "immediate", "stop"], capture_output=True)
-        shutil.rmtree(datadir, ignore_errors=True)
+        server.remove()

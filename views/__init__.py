@@ -2,19 +2,51 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, make_response, redirect, render_template, request, url_for
+import datetime as dt
+import math
+from urllib.parse import urlsplit
+
+from flask import (
+    Flask,
+    current_app,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from machines.permissions import Can
-from views.display import link, timeline_details, timeline_label, uk_date, uk_datetime
+from models.people import KIOSK_PERSON_IDLE
+from services import clock
+from services.security_log import security_event
+from views.auth import same_site_path
+from views.display import (
+    datetime_local,
+    link,
+    timeline_details,
+    timeline_label,
+    uk_date,
+    uk_datetime,
+)
 from views.forms import errors_list, field_error, joined_error
 from views.htmx import client_redirect, current_page, fragment_elsewhere, is_htmx
 from views.navigation import nav_items
 
-# Endpoints anyone may reach without signing in.
-PUBLIC_ENDPOINTS = {"auth.sign_in", "health.healthz", "static"}
+# Endpoints anyone may reach without signing in. The session endpoints answer 401 themselves
+# (the timeout warning's script asks them, and wants JSON, not the sign-in page).
+PUBLIC_ENDPOINTS = {
+    "auth.sign_in",
+    "auth.session_status",
+    "auth.keep_alive",
+    "accessibility.statement",
+    "health.healthz",
+    "static",
+}
 
 ERROR_PAGES = {
     400: ("Your form could not be sent", "errors/400.html"),
@@ -22,12 +54,15 @@ ERROR_PAGES = {
     404: ("Page not found", "errors/404.html"),
     405: ("Page not found", "errors/404.html"),
     409: ("Someone else has changed this", "errors/409.html"),
+    413: ("What you sent was too large", "errors/413.html"),
     500: ("Sorry, there is a problem with the service", "errors/500.html"),
+    503: ("Sorry, the service is unavailable", "errors/503.html"),
 }
 
 
 def register_views(app: Flask) -> None:
     from views import (
+        accessibility,
         account,
         auth,
         boards,
@@ -39,10 +74,14 @@ def register_views(app: Flask) -> None:
         kiosk,
         records,
         register,
+        remote_working,
+        unavailable,
+        whereabouts,
     )
 
     del breach_reports  # its routes join the breaches blueprint
     for module in (
+        accessibility,
         auth,
         account,
         health,
@@ -53,6 +92,8 @@ def register_views(app: Flask) -> None:
         kiosk,
         boards,
         register,
+        remote_working,
+        whereabouts,
     ):
         app.register_blueprint(module.bp)
 
@@ -66,20 +107,28 @@ def register_views(app: Flask) -> None:
         timeline_label=timeline_label,
         timeline_details=timeline_details,
     )
-    app.jinja_env.filters.update(uk_datetime=uk_datetime, uk_date=uk_date)
+    app.jinja_env.filters.update(
+        uk_datetime=uk_datetime, uk_date=uk_date, datetime_local=datetime_local
+    )
     app.before_request(_require_sign_in)
     app.after_request(_security_headers)
     app.context_processor(_layout_context)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
+    unavailable.init_app(app)  # database outages: 503, never the 500 above
 
 
-# A kiosk account reaches the kiosk screens and nothing else.
-KIOSK_ENDPOINTS = {"auth.sign_out", "health.healthz", "static"}
+# The kiosk screen warns this long before it forgets the person identified at it.
+KIOSK_WARN_BEFORE = dt.timedelta(seconds=15)
+
+# A kiosk account reaches the kiosk screens and nothing else (but the accessibility statement).
+KIOSK_ENDPOINTS = {"auth.sign_out", "accessibility.statement", "health.healthz", "static"}
 
 
 def _require_sign_in():
+    if request.endpoint == "static":
+        return None  # public, and asking who is signed in would cost a query per file
     if current_user.is_authenticated:
         if current_user.can(Can.KIOSK_DEVICE) and not (
             request.endpoint in KIOSK_ENDPOINTS or (request.endpoint or "").startswith("kiosk.")
@@ -90,12 +139,26 @@ def _require_sign_in():
         return None
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    target = url_for("auth.sign_in", next=request.full_path.rstrip("?"))
+    # Why the session ended, when this request found it past a limit: the sign-in page says so.
+    ended = {"ended": g.session_ended} if getattr(g, "session_ended", None) else {}
     if is_htmx():
         # Back to the page the person was on (the board they left open), not the fragment.
         page = current_page()
-        return client_redirect(url_for("auth.sign_in", **({"next": page} if page else {})))
-    return redirect(target)
+        return client_redirect(url_for("auth.sign_in", **({"next": page} if page else {}), **ended))
+    return redirect(url_for("auth.sign_in", next=_return_to(), **ended))
+
+
+def _return_to() -> str:
+    """Where to come back to after signing in: this page, or for a form sent after the
+    session ended, the page the form was on (so what was typed can be put back)."""
+    if request.method == "GET":
+        return request.full_path.rstrip("?")
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host and referrer.path != url_for("auth.sign_in"):
+        page = same_site_path(referrer.path + (f"?{referrer.query}" if referrer.query else ""))
+        if page:
+            return page
+    return request.path
 
 
 def _security_headers(response):
@@ -111,6 +174,9 @@ def _security_headers(response):
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
     response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    if current_app.config["SESSION_COOKIE_SECURE"]:
+        # Served over HTTPS: browsers must never come back over plain HTTP (ASVS V3.4.1).
+        response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
     if request.endpoint != "static":
         # Pages hold case details: never keep them for the back button of a shared PC.
         response.headers["Cache-Control"] = "no-store"
@@ -119,13 +185,46 @@ def _security_headers(response):
 
 
 def _layout_context():
-    from flask import current_app
-
     return {
         "council_name": current_app.config["COUNCIL_NAME"],
         "service_name": current_app.config["SERVICE_NAME"],
         "cspNonce": getattr(g, "csp_nonce", None),
+        "session_timing": _session_timing(),
+        "kiosk_timing": {
+            "idle_seconds": int(KIOSK_PERSON_IDLE.total_seconds()),
+            "warn_seconds": int(KIOSK_WARN_BEFORE.total_seconds()),
+        },
     }
+
+
+def _session_timing() -> dict | None:
+    """The staff session's limits for the timeout warning; None for no warning (signed out,
+    a kiosk account, or the database failing on a 500 page)."""
+    try:
+        if not current_user.is_authenticated or current_user.can(Can.KIOSK_DEVICE):
+            return None
+    except Exception:
+        return None
+    started = current_user.session_started_at
+    if started is None:
+        return None
+    idle = int(current_app.config["SESSION_IDLE_MINUTES"]) * 60
+    hours = float(current_app.config["SESSION_MAX_HOURS"])
+    lifetime_end = started + dt.timedelta(hours=hours)
+    return {
+        "idle_seconds": idle,
+        # Two minutes' warning (GOV.UK's pattern), or a quarter of a short limit.
+        "warn_seconds": min(120, idle // 4),
+        "lifetime_seconds": max(0, math.ceil((lifetime_end - clock.now()).total_seconds())),
+        "max_hours": f"{hours:g} hour{'s' if hours != 1 else ''}",
+    }
+
+
+def _signed_in_id() -> int | None:
+    try:
+        return current_user.id if current_user.is_authenticated else None
+    except Exception:  # the error may be the database itself
+        return None
 
 
 def _kiosk_account() -> bool:
@@ -138,8 +237,19 @@ def _kiosk_account() -> bool:
 
 def render_error(status: int, message: str | None = None):
     title, template = ERROR_PAGES.get(status, ERROR_PAGES[500])
+    if status == 403 or (status == 404 and request.view_args):
+        # Refused, or not found by someone without need to know (the same 404): on record.
+        security_event(
+            "access_denied",
+            user_id=_signed_in_id(),
+            status=status,
+            endpoint=request.endpoint,
+            **{k: v for k, v in (request.view_args or {}).items() if isinstance(v, int)},
+        )
     if is_htmx():
-        body = render_template("errors/_alert.html", title=title, message=message)
+        if status == 413 and message is None:
+            message = "Nothing was saved. Make the text shorter and send it again."
+        body = render_template("errors/_alert.html", title=title, message=message, status=status)
         return fragment_elsewhere(body, status, "#app-alerts")
     context = {"title": title, "message": message}
     if _kiosk_account():

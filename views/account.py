@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from models.audit import AuditEvent
 from models.base import db
-from models.people import User, hash_secret, verify_secret
+from models.people import LOCKOUT_MINUTES, User, hash_secret
 from services import clock
 from views.forms import FormErrors
 from views.forms.people import SetPin
@@ -26,8 +26,17 @@ def pin():
     errors = form.check() if request.method == "POST" else FormErrors()
     if request.method == "POST":
         password, new_pin, confirm = form.password.data, form.pin.data, form.pin_confirm.data
-        if password and not verify_secret(current_user.password_hash, password):
-            errors.add("password", "Your password is not correct")
+        if password:
+            # The same counted, locking check as signing in: this page is no way round it.
+            check = current_user.check_password(password, clock.now(), purpose="set_pin")
+            if check.refused_locked or check.locked_now:
+                errors.add(
+                    "password",
+                    "Your account is locked after too many wrong passwords. "
+                    f"Try again in {LOCKOUT_MINUTES} minutes",
+                )
+            elif not check.ok:
+                errors.add("password", "Your password is not correct")
         if not PIN.fullmatch(new_pin):
             errors.add("pin", "Enter a PIN of 4 to 8 digits")
         elif new_pin in OBVIOUS or len(set(new_pin)) == 1:

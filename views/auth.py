@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+import datetime as dt
+import math
+
+from flask import (
+    Blueprint,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
 
 from models.audit import AuditEvent
-from models.base import db, write_transaction
-from models.people import LOCKOUT, User, UserSession, verify_secret
+from models.base import db
+from models.people import LOCKOUT_MINUTES, MAX_FAILED_SIGN_INS, User, UserSession
 from services import clock
 from views.forms import FormErrors
 from views.forms.people import SignIn
@@ -36,6 +49,15 @@ def _safe_next(target: str | None) -> str:
     return same_site_path(target) or url_for("home.index")
 
 
+# One answer for every failed sign-in: a wrong password, an unknown username, a locked or a
+# disabled account all look alike, so the page tells a stranger nothing about which accounts
+# exist. It still tells the real person about the lock.
+SIGN_IN_FAILED = (
+    f"Enter a correct username and password. After {MAX_FAILED_SIGN_INS} wrong passwords an "
+    f"account is locked for {LOCKOUT_MINUTES} minutes"
+)
+
+
 @bp.route("/sign-in", methods=["GET", "POST"])
 def sign_in():
     if current_user.is_authenticated:
@@ -48,10 +70,10 @@ def sign_in():
         if errors:
             status = 422
         else:
-            user, problem = _check_credentials(form.username.data, form.password.data)
+            user = User.authenticate(form.username.data, form.password.data, clock.now())
             if user is not None:
                 return _start_session(user)
-            errors.add("username", problem)
+            errors.add("username", SIGN_IN_FAILED)
             status = 401
     return (
         render_template(
@@ -59,42 +81,31 @@ def sign_in():
             errors=errors,
             username=username,
             signed_out=request.args.get("signed_out") == "1",
+            ended=_ended_message(),
         ),
         status,
     )
 
 
-def _check_credentials(username: str, password: str) -> tuple[User | None, str]:
-    now = clock.now()
-    user = User.by_username(username)
-    if user is not None and user.is_locked(now):
-        return None, (
-            "This account is locked after too many wrong passwords. Try again in 15 minutes, "
-            "or ask an administrator to unlock it"
+def _ended_message() -> str | None:
+    """Why the person is on the sign-in page, when their session ran out."""
+    reason = getattr(g, "session_ended", None) or request.args.get("ended")
+    if reason == "idle":
+        minutes = int(current_app.config["SESSION_IDLE_MINUTES"])
+        return (
+            f"You were signed out after {minutes} minute{'s' if minutes != 1 else ''} "
+            "without activity."
         )
-    if not verify_secret(user.password_hash if user else None, password) or not (
-        user and user.active
-    ):
-        if user is not None:
-            with write_transaction():
-                if user.record_failed_sign_in(now):
-                    # Who was locked out and when is a security event: keep it on record.
-                    AuditEvent.append(
-                        at=now,
-                        actor_id=None,
-                        entity_type="user",
-                        entity_id=user.id,
-                        event="account_locked",
-                        summary={"minutes": int(LOCKOUT.total_seconds() // 60)},
-                    )
-        return None, "Enter a correct username and password"
-    return user, ""
+    if reason == "lifetime":
+        hours = float(current_app.config["SESSION_MAX_HOURS"])
+        shown = f"{hours:g} hour{'s' if hours != 1 else ''}"
+        return f"You were signed out because you had been signed in for {shown}."
+    return None
 
 
 def _start_session(user: User):
     now = clock.now()
     with db.atomic():
-        user.record_sign_in()
         token = UserSession.start(user, now)
         AuditEvent.append(
             at=now, actor_id=user.id, entity_type="user", entity_id=user.id, event="sign_in"
@@ -104,6 +115,40 @@ def _start_session(user: User):
     user.session_token = token
     login_user(user)
     return redirect(next_url, code=303)
+
+
+# -- The session timeout warning (static/src/app.js) asks these ---------------------------------
+
+
+def _session_times() -> dict:
+    """Seconds left before this session ends for idleness, and before its absolute limit."""
+    now = clock.now()
+    idle = dt.timedelta(minutes=int(current_app.config["SESSION_IDLE_MINUTES"]))
+    lifetime = dt.timedelta(hours=float(current_app.config["SESSION_MAX_HOURS"]))
+    idle_left = current_user.session_last_seen_at + idle - now
+    lifetime_left = current_user.session_started_at + lifetime - now
+    return {
+        "signed_in": True,
+        # Rounded up: 0 means the session has really ended, never "under a second left".
+        "idle_seconds": max(0, math.ceil(idle_left.total_seconds())),
+        "lifetime_seconds": max(0, math.ceil(lifetime_left.total_seconds())),
+    }
+
+
+@bp.get("/session")
+def session_status():
+    """How long this session has left, without counting as activity (see app.py)."""
+    if not current_user.is_authenticated:
+        return jsonify(signed_in=False), 401
+    return jsonify(_session_times())
+
+
+@bp.post("/session")
+def keep_alive():
+    """ "Stay signed in": the request itself is the activity; answer how long is left now."""
+    if not current_user.is_authenticated:
+        return jsonify(signed_in=False), 401
+    return jsonify(_session_times())
 
 
 @bp.post("/sign-out")

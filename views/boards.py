@@ -16,6 +16,7 @@ from models.dispatches import Dispatch
 from models.people import Team, User
 from models.records import Removal
 from models.reminders import confirm_location_tasks
+from models.remote_working import RemoteAgreement
 from services import clock
 from views.access import requires
 from views.forms import id_arg
@@ -39,6 +40,7 @@ def _scope() -> tuple[list[int] | None, Team | None]:
 
 
 TASKS_SHOWN = 10
+REMOTE_SHOWN = 20
 
 
 def _in_scope(field, teams):
@@ -104,7 +106,11 @@ def board_data(teams: list[int] | None) -> dict:
             teams, today, current_app.config["REMINDER_CONFIRM_AFTER_DAYS"]
         ).limit(TASKS_SHOWN + 1)
     )
+    # Who works remotely, and asks waiting: the agreements in force end soonest first.
+    remote = list(RemoteAgreement.current(teams, today).limit(REMOTE_SHOWN + 1))
     return {
+        "remote": remote[:REMOTE_SHOWN],
+        "more_remote": len(remote) > REMOTE_SHOWN,
         "counts": {k: v or 0 for k, v in counts.items()},
         "pending": pending,
         "papers_out": papers_out.rows,
@@ -137,4 +143,5 @@ def board():
     }
     if targets("board-body"):
         return render_template("boards/_board_body.html", **context)
-    return render_template("boards/board.html", title="Team board", **context)
+    title = f"Team board: {team.name}" if team else "Board: every team"
+    return render_template("boards/board.html", title=title, **context)

@@ -12,20 +12,46 @@ from flask_login import current_user
 from peewee import Tuple
 
 from machines import breach as rules
+from machines import privacy
 from machines.breach import STATE_LABELS, case_clock
 from machines.permissions import Can
+from machines.risk import grid_rows
 from models.audit import AuditEvent
+from models.base import write_transaction
 from models.breaches import Breach, Notification
 from models.people import Team, User
 from services import clock
+from services.security_log import security_event
 from views.access import requires
-from views.breaches import _breach_or_404, bp
+from views.breaches import _breach_or_404, bp, linked_items
+from views.forms.breaches import GRID
 from views.register import read_filters
+
+
+def record_read(what: str, entity_type: str, entity_id: int, summary: dict | None = None) -> None:
+    """Put who read a sensitive report in the audit trail and the security log.
+
+    A read changes nothing, so it gets its own entity type (`breach_export`,
+    `register_export`): the case's timeline and the lifecycle check stay about changes.
+    """
+    now = clock.now()
+    with write_transaction():
+        AuditEvent.append(
+            at=now,
+            actor_id=current_user.id,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            event=what,
+            summary=summary,
+        )
+    security_event(what, user_id=current_user.id, entity_id=entity_id, **(summary or {}))
 
 
 @bp.get("/breaches/<int:breach_id>/report")
 def breach_report(breach_id: int):
     breach = _breach_or_404(breach_id)
+    # The printable report holds the whole case: who opened it to print is on record.
+    record_read("view_breach_report", "breach_export", breach.id)
     return render_template(
         "breaches/breach_report.html",
         title=f"Breach report {breach.reference}",
@@ -38,6 +64,9 @@ def breach_report(breach_id: int):
         data_categories=dict(rules.DATA_CATEGORIES),
         state_labels=STATE_LABELS,
         generated_at=clock.now(),
+        linked=linked_items(breach),
+        grid=GRID,
+        grid_rows=grid_rows(GRID),
     )
 
 
@@ -76,11 +105,14 @@ def name_pattern(names: list[str]) -> re.Pattern | None:
 
 
 def redact(value: str | None, breach: Breach, names: re.Pattern | None = None) -> str:
-    """Remove identifiers from free text: the case's IDs and label codes, staff and contact
-    names, email addresses, postcodes and long numbers (the ICO draft holds no personal data).
-    Over-removing is the safe side: the person sending it reads it first."""
+    """Remove identifiers from free text: whatever the entry check looks for (NHS and National
+    Insurance numbers, addresses, postcodes, phone numbers, emails, titled names, dates of
+    birth: machines/privacy.py, in case something older or odder got in), the case's IDs and
+    label codes, staff and contact names, and long numbers (the ICO draft holds no personal
+    data). Over-removing is the safe side: the person sending it reads it first."""
     if not value:
         return ""
+    value = privacy.redact(value)
     record = breach.record
     dispatch = breach.dispatch
     identifiers = [
@@ -103,6 +135,7 @@ def ico_draft(breach_id: int):
     breach = _breach_or_404(breach_id)
     if not current_user.can(Can.HANDLE_EVERY_BREACH):
         abort(403)
+    record_read("view_ico_draft", "breach_export", breach.id)
     deadline = rules.ico_deadline(breach.discovered_at)
     late = breach.ico_referred_at and breach.ico_referred_at > deadline
     recipients = dict(rules.required_recipients(breach.category))
@@ -199,6 +232,23 @@ def register_csv():
     filters, errors = read_filters(request.args)
     if errors:
         abort(400)  # never hand over a wider export than the person asked for
+    # The filters say what was exported (stage, category, team, dates: no personal data).
+    record_read(
+        "export_register_csv",
+        "register_export",
+        0,
+        {
+            k: str(v)
+            for k, v in (
+                ("state", filters.state),
+                ("category", filters.category),
+                ("team", filters.team),
+                ("from", filters.date_from),
+                ("to", filters.date_to),
+            )
+            if v
+        },
+    )
     header = [
         "Reference",
         "Team",

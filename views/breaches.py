@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from machines import breach as rules
 from machines.breach import EVENT_LABELS, STATE_LABELS, BreachMachine, breach_machine
 from machines.common import InputError, enabled_events, normalise_case_id, whole_number
-from machines.risk import assess, grid_scales
+from machines.dispatch import METHODS
+from machines.risk import assess, grid_rows, grid_scales
 from models.audit import AuditEvent
 from models.base import write_transaction
 from models.breaches import Breach, Notification
 from services import clock
+from views.display import link, uk_datetime
 from views.forms import FormErrors
 from views.forms.breaches import GRID, ReportBreach, UpdateReport, event_form
 from views.paging import page_of
@@ -91,9 +94,10 @@ def _open_case(cleaned: dict, case_id: str | None) -> Breach:
 def _case_context(breach: Breach, errors=None, form=None, preview=None) -> dict:
     now = clock.now()
     events = enabled_events(BreachMachine, breach, current_user.as_actor(), now)
+    steps = rules.next_steps(events, breach)
     return {
         "breach": breach,
-        "events": rules.next_steps(events),
+        "events": steps,
         "event_labels": EVENT_LABELS,
         "state_labels": STATE_LABELS,
         "categories": dict(rules.CATEGORIES),
@@ -103,13 +107,53 @@ def _case_context(breach: Breach, errors=None, form=None, preview=None) -> dict:
         "clock": rules.case_clock(breach, now),
         "grid": GRID,
         "grid_scales": grid_scales(GRID),
+        "grid_rows": grid_rows(GRID),
         "preview": preview,
         "errors": errors or {},
         "form": form or {},
         "can_update_police": "record_police" in events,
         "can_update_report": "update_report" in events,
+        # Offered beside the steps when it is not the next step (yet): anyone in the chain
+        # may record a referral made early, before the assessment.
+        "can_refer_early": "refer_to_ico" in events and "refer_to_ico" not in steps,
         "opened_automatically": _opened_automatically(breach),
+        "linked": linked_items(breach),
+        "answers": dict(rules.ANSWERS),
+        "staff_choices": breach.staff_choices() if "decide" in events else [],
+        "professions": rules.PROFESSION_LABELS,
+        "regulators": dict(rules.REGULATORS),
+        "regulator_of": lambda user: rules.regulator_for(user.profession),
     }
+
+
+def linked_items(breach: Breach) -> list[tuple[str, Markup]]:
+    """What the case was opened from, named both ways: the lost removal (with its record)
+    and the misdirected dispatch, each a link for those who may see it."""
+    items = []
+    if breach.removal_id:
+        removal, record = breach.removal, breach.record
+        words = (
+            f"Removal {removal.id} of {record.description}, held by {removal.for_user.display_name}"
+        )
+        href = url_for("records.show", record_id=record.id)
+        items.append(
+            ("Lost papers", link(href, words) if record.visible_to(current_user) else escape(words))
+        )
+    if breach.dispatch_id:
+        dispatch = breach.dispatch
+        method = dict(METHODS).get(dispatch.method, dispatch.method).lower()
+        words = (
+            f"Dispatch {dispatch.id}: {dispatch.description}, sent "
+            f"{uk_datetime(dispatch.sent_at)} by {method}"
+        )
+        href = url_for("dispatches.show", dispatch_id=dispatch.id)
+        items.append(
+            (
+                "Misdirected dispatch",
+                link(href, words) if dispatch.visible_to(current_user) else escape(words),
+            )
+        )
+    return items
 
 
 def _opened_automatically(breach: Breach) -> str | None:
@@ -159,6 +203,19 @@ def _refused_for_the_case(event: str, breach: Breach) -> str | None:
         )
     if event == "record_police" and may_handle and breach.category not in rules.POLICE_CATEGORIES:
         return "Police details are for a loss or theft."
+    if event == "decide" and rules.decision_waits_for_caldicott(current_user.as_actor(), breach):
+        return (
+            "The Caldicott Guardian records their agreement first: the decision can be "
+            "recorded once they have."
+        )
+    if event == "inform_service_user" and may_handle and breach.informed_in_person_on is None:
+        return "Record the face-to-face meeting first: the letter follows it."
+    if (
+        event == "refer_to_ico"
+        and breach.ico_referred
+        and rules.may_see_case(current_user.as_actor(), breach)
+    ):
+        return "The ICO referral is already recorded."
     return None
 
 
@@ -211,7 +268,8 @@ def _preview(breach: Breach, typed: dict):
     severity = whole_number(typed.get("severity"), 99)
     if not (GRID.is_likelihood(likelihood) and GRID.is_severity(severity)):
         return None
-    return assess(likelihood, severity, breach.children_or_vulnerable, GRID)
+    children = rules.vulnerable_or_unknown(breach.children_or_vulnerable)
+    return assess(likelihood, severity, children, GRID)
 
 
 def _preview_risk(breach: Breach):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from machines.common import InputError, enabled_events
+from machines.common import InputError, enabled_events, final_events
 from machines.dispatch import (
     ADDRESS_SOURCES,
     DELIVERY_EVIDENCE,
@@ -22,10 +22,11 @@ from models.base import write_transaction
 from models.dispatches import Dispatch
 from models.records import Record
 from services import clock
+from views.display import event_words
 from views.forms import FormErrors, id_arg
 from views.forms.dispatches import EVENT_FORMS, DraftDispatch
 from views.htmx import is_htmx
-from views.transitions import Lifecycle, run_event
+from views.transitions import Lifecycle, carried_fields, done_words, run_event
 
 bp = Blueprint("dispatches", __name__)
 
@@ -70,11 +71,13 @@ def draft():
     if request.method == "POST":
         draft_form = DraftDispatch()
         form = draft_form.typed()
+        errors = draft_form.check()  # personal data in the free text, say
         try:
             cleaned = validate_draft(draft_form.values)
         except InputError as error:
             errors.add_all(error.errors)
-        else:
+        errors = errors.in_order(draft_form.field_names)
+        if not errors:
             now = clock.now()
             with write_transaction():
                 dispatch = Dispatch.create(
@@ -87,6 +90,7 @@ def draft():
                     entity_id=dispatch.id,
                     event="draft",
                     target="drafted",
+                    entity_version=dispatch.version,
                     summary={"method": dispatch.method, "recipient_role": dispatch.recipient_role},
                 )
             return redirect(url_for("dispatches.show", dispatch_id=dispatch.id), code=303)
@@ -130,15 +134,16 @@ def _panel_context(dispatch: Dispatch, errors=None, form=None) -> dict:
 @bp.get("/dispatches/<int:dispatch_id>")
 def show(dispatch_id: int):
     dispatch = _dispatch_or_404(dispatch_id)
-    return _render_page(dispatch)
+    return _render_page(dispatch, outcome=done_words("dispatch", EVENT_LABELS))
 
 
-def _render_page(dispatch: Dispatch, errors=None, form=None, status=200):
+def _render_page(dispatch: Dispatch, errors=None, form=None, status=200, outcome=None):
     timeline = list(AuditEvent.for_entity("dispatch", dispatch.id).order_by(AuditEvent.id.desc()))
     return render_template(
         "dispatches/show.html",
         title=f"Dispatch {dispatch.id}",
         timeline=timeline,
+        outcome=outcome,
         **_panel_context(dispatch, errors, form),
     ), status
 
@@ -154,7 +159,20 @@ SENDING = Lifecycle(
         f"This dispatch is {STATE_LABELS[dispatch.state].lower()}: "
         "it cannot be changed that way now."
     ),
+    confirm_first=final_events(DispatchMachine),
 )
+
+# What the confirmation page asks before each event nothing undoes, and what it warns.
+CONFIRM_WORDS: dict[str, tuple[str, str]] = {
+    "cancel": (
+        "Cancel this dispatch?",
+        "A cancelled dispatch cannot be reopened. Draft it again if the documents must go.",
+    ),
+    "report_misdirected": (
+        "Report that the documents went to the wrong recipient?",
+        "This opens a breach case straight away, and cannot be undone.",
+    ),
+}
 
 
 @bp.post("/dispatches/<int:dispatch_id>/<event>")
@@ -162,13 +180,37 @@ def transition(dispatch_id: int, event: str):
     dispatch = _dispatch_or_404(dispatch_id)  # 404 before anything else for an unseen one
     if event not in EVENT_FORMS:
         abort(404)
-    outcome = run_event(SENDING, dispatch, event, current_user.as_actor())
+    preview = SENDING.unconfirmed(event)
+    outcome = run_event(SENDING, dispatch, event, current_user.as_actor(), preview=preview)
+    if preview and outcome.done:
+        question, warning = CONFIRM_WORDS[event]
+        return render_template(
+            "components/confirm.html",
+            title=question,
+            caption=f"Dispatch {dispatch.id} (case {dispatch.case_id})",
+            question=question,
+            about=[
+                ("What", dispatch.description),
+                ("To", f"{dispatch.recipient_role}, {dispatch.recipient_organisation}"),
+                ("How", dict(METHODS)[dispatch.method]),
+            ],
+            answers=outcome.form.answers(),
+            warning=warning,
+            action=url_for("dispatches.transition", dispatch_id=dispatch.id, event=event),
+            carried=carried_fields(),
+            button=EVENT_LABELS[event],
+            warning_button=event == "report_misdirected",
+            back_href=url_for("dispatches.show", dispatch_id=dispatch.id),
+        )
     errors, form, status = outcome.errors, outcome.typed, outcome.status
     fresh = Dispatch.get_by_id(dispatch_id)
     if is_htmx():
+        done_words = None if errors else event_words("dispatch", event)
         return render_template(
-            "dispatches/_status_panel.html", **_panel_context(fresh, errors, form)
+            "dispatches/_status_panel.html",
+            outcome=done_words,
+            **_panel_context(fresh, errors, form),
         ), status
     if errors:
         return _render_page(fresh, errors, form, status)
-    return redirect(url_for("dispatches.show", dispatch_id=dispatch_id), code=303)
+    return redirect(url_for("dispatches.show", dispatch_id=dispatch_id, done=event), code=303)

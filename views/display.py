@@ -21,6 +21,11 @@ def uk_datetime(value: dt.datetime | None) -> str:
     )
 
 
+def datetime_local(value: dt.datetime | None) -> str:
+    """A stored UTC time as an <input type=datetime-local> value: UK time, to the minute."""
+    return "" if value is None else to_uk(value).strftime("%Y-%m-%dT%H:%M")
+
+
 def uk_date(value: dt.date | dt.datetime | None) -> str:
     if value is None:
         return ""
@@ -39,6 +44,11 @@ TIMELINE_LABELS = {
     "return_papers": "Papers returned to the office",
     "destroy": "Papers destroyed",
     "report_lost": "Papers reported lost",
+    "ask_extension": "More time asked for",
+    "agree_extension": "More time agreed",
+    "refuse_extension": "More time refused",
+    "extend": "Return date extended",
+    "confirm_location": "Whereabouts confirmed with the holder",
 }
 
 
@@ -50,12 +60,21 @@ ENTITY_TIMELINE_LABELS = {
     ("dispatch", "confirm_delivered"): "Delivery confirmed",
     ("dispatch", "report_misdirected"): "Reported as sent to the wrong recipient",
     ("dispatch", "cancel"): "Dispatch cancelled",
+    ("remote_agreement", "ask"): "Asked to work remotely",
+    ("remote_agreement", "agree"): "Agreed",
+    ("remote_agreement", "decline"): "Declined",
+    ("remote_agreement", "withdraw"): "Withdrawn",
+    ("remote_agreement", "expire"): "Expired: the end date passed",
     ("breach", "report"): "Breach reported",
     ("breach", "record_police"): "Police details recorded",
     ("breach", "update_report"): "Report checked and corrected",
+    ("breach", "emailed"): "Told by email from Safekeep",
+    ("breach", "refer_to_ico"): "ICO referral recorded",
     ("breach", "notify"): "Notifications recorded",
     ("breach", "assess_risk"): "Risk assessed",
-    ("breach", "inform_service_user"): "Service user told",
+    ("breach", "record_meeting"): "Service user told face to face",
+    ("breach", "inform_service_user"): "Service user told in writing",
+    ("breach", "caldicott_agree"): "Caldicott Guardian's agreement recorded",
     ("breach", "record_exemption"): "Exemption from telling the service user approved",
     ("breach", "skip_informing"): "Near miss: no one to tell",
     ("breach", "decide"): "Decision recorded",
@@ -63,10 +82,15 @@ ENTITY_TIMELINE_LABELS = {
 }
 
 
+def event_words(entity_type: str, event: str) -> str:
+    """A person's words for a change: its timeline entry, and what a panel says once done."""
+    label = ENTITY_TIMELINE_LABELS.get((entity_type, event))
+    return label or TIMELINE_LABELS.get(event, event.replace("_", " ").capitalize())
+
+
 def timeline_label(event) -> str:
     """A person's words for an audit event."""
-    label = ENTITY_TIMELINE_LABELS.get((event.entity_type, event.event))
-    return label or TIMELINE_LABELS.get(event.event, event.event.replace("_", " ").capitalize())
+    return event_words(event.entity_type, event.event)
 
 
 # Audit summaries store field names and codes; the timeline shows them in words.
@@ -103,7 +127,21 @@ DETAIL_LABELS = {
     "regulator": "Professional regulator",
     "lessons_learned": "Lessons learned",
     "police_reference": "Police crime reference",
+    "police_officer": "Officer or station",
+    "police_told_at": "Police told",
     "line_manager_told": "Line manager told",
+    "changed": "Changed",
+    "ico_referred_at": "ICO told",
+    "ico_told_by": "ICO told by",
+    "reportable_reason": "Why",
+    "caldicott_advice": "Advice",
+    "staff_member": "Whose conduct",
+    "new_due_on": "New date",
+    "where": "Where",
+    "how": "How checked",
+    "confirmed_on": "Checked on",
+    "ends_on": "Until",
+    "ended_on": "Ended on",
 }
 # Codes whose words depend on the field (a breach category "other" is not a purpose "other").
 VALUES_BY_FIELD = {
@@ -127,14 +165,55 @@ DETAIL_VALUES = {
     "special_delivery": "special delivery post",
     "recipient_acknowledged": "the recipient acknowledged receipt",
     "tracking_delivered": "tracking shows delivered",
+    "in_person": "in person",
+    "phone": "by phone",
+    "video_call": "by video call",
+    "message": "by email or message",
 }
+
+
+def timeline_by(event) -> str:
+    """Who did it, for whom, and where: "by Sam Patel on behalf of Pat Reyes at the North
+    kiosk". Every line made at a kiosk names the kiosk."""
+    words = []
+    actor = getattr(event, "actor_user", None)
+    if actor is not None and actor.id:
+        words.append(f"by {actor.display_name}")
+    on_behalf_of = (event.details or {}).get("on_behalf_of")
+    if on_behalf_of:
+        words.append(f"on behalf of {on_behalf_of}")
+    kiosk = getattr(event, "kiosk_user", None)
+    if kiosk is not None and kiosk.id and (actor is None or kiosk.id != actor.id):
+        words.append(f"at {kiosk.display_name}")
+    return " ".join(words)
+
+
+def answer_words(value) -> str:
+    """A parsed form value as a person reads it back (dates, times, codes, yes and no)."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dt.datetime):
+        return uk_datetime(value)
+    if isinstance(value, dt.date):
+        return uk_date(value)
+    if isinstance(value, dt.time):
+        return f"{value:%H:%M}"
+    if isinstance(value, list | tuple):
+        return ", ".join(answer_words(v) for v in value)
+    if isinstance(value, str):
+        return DETAIL_VALUES.get(value, value)
+    return str(value)
+
+
+# Said in the timeline line itself (timeline_by), not repeated among the details.
+_IN_THE_HEADLINE = {"on_behalf_of"}
 
 
 def timeline_details(event) -> list[tuple[str, str]]:
     """An audit event's summary as (label, value) pairs in words, empty values left out."""
     pairs = []
     for key, value in (event.details or {}).items():
-        if value in (None, ""):
+        if value in (None, "") or key in _IN_THE_HEADLINE:
             continue
         if key in VALUES_BY_FIELD and isinstance(value, str):
             words = VALUES_BY_FIELD[key]
@@ -151,6 +230,23 @@ def timeline_details(event) -> list[tuple[str, str]]:
             value = "yes" if value else "no"
         pairs.append((DETAIL_LABELS.get(key, key.replace("_", " ").capitalize()), str(value)))
     return pairs
+
+
+def where_now(record, today: dt.date) -> str:
+    """Where the record's papers are, in words (the list and the CSV say the same)."""
+    latest = record.latest
+    where = record.whereabouts
+    if where == "out":
+        overdue = f", {(today - latest.due_on).days} days overdue" if latest.due_on < today else ""
+        kind = "to be destroyed by" if latest.due_kind == "destroy" else "until"
+        return f"Out with {latest.holder.display_name} {kind} {uk_date(latest.due_on)}{overdue}"
+    if where == "destroyed":
+        return f"Destroyed on {uk_date(latest.destroyed_at or latest.closed_at)}"
+    if where == "lost":
+        return f"Reported lost on {uk_date(latest.lost_at or latest.closed_at)}"
+    if latest is not None and latest.id and latest.state in ("requested", "approved_for_removal"):
+        return f"In the office, asked for by {latest.holder.display_name}"
+    return "In the office"
 
 
 def link(href: str, text: object) -> Markup:

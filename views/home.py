@@ -1,5 +1,7 @@
 """The signed-in person's home page: what they hold and what waits for them."""
 
+import datetime as dt
+
 from flask import Blueprint, render_template
 from flask_login import current_user
 
@@ -10,12 +12,15 @@ from machines.removal import PURPOSES, STATE_LABELS
 from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.records import Removal
+from models.remote_working import RemoteAgreement
 from services import clock
 
 bp = Blueprint("home", __name__)
 
 # Breach cases listed on the home page; the rest are a link to the breach list away.
 WAITING_SHOWN = 10
+# How long a decision on someone's request stays on their home page.
+DECISIONS_SHOWN_FOR = dt.timedelta(days=14)
 
 
 @bp.get("/")
@@ -26,11 +31,16 @@ def index():
         if current_user.can(Can.WORK_WITH_PAPERS)
         else []
     )
-    pending = (
-        Removal.count_awaiting_approval(current_user)
-        if current_user.can(Can.APPROVE_REMOVALS)
-        else 0
+    decisions = (
+        list(Removal.decided_for(current_user, clock.now() - DECISIONS_SHOWN_FOR).limit(10))
+        if current_user.can(Can.WORK_WITH_PAPERS)
+        else []
     )
+    # Anyone may be someone's line manager (a director is a line manager's): one count each,
+    # without the joins the lists need.
+    pending = Removal.count_awaiting_approval(current_user)
+    more_time = Removal.count_more_time_asked_of(current_user)
+    remote = RemoteAgreement.count_waiting_for(current_user)
     # Second checks: the /send page's own list, for those who may check (same team, not
     # the drafter: Dispatch.to_check; the checker roles: the dispatch machine's).
     to_check = (
@@ -46,7 +56,10 @@ def index():
         title="Home",
         user=current_user,
         removals=removals,
+        decisions=decisions,
         pending=pending,
+        more_time=more_time,
+        remote=remote,
         to_check=to_check,
         in_breach_chain=current_user.can(Can.HANDLE_EVERY_BREACH),
         waiting=[

@@ -8,36 +8,50 @@ records both the person and the kiosk.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from dataclasses import replace
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask_login import current_user
+from peewee import IntegrityError
 
-from machines.common import enabled_events
+from machines.common import InputError, enabled_events
 from machines.permissions import Can
-from machines.removal import EVENT_LABELS, RemovalMachine
-from models.audit import AuditEvent
-from models.base import write_transaction
-from models.people import KIOSK_LOCKOUT, LOCKOUT, KioskFailure, User, verify_secret
+from machines.removal import EVENT_LABELS, PURPOSES, RemovalMachine
+from models.people import (
+    KIOSK_LOCKOUT,
+    LOCKOUT_MINUTES,
+    MAX_FAILED_SIGN_INS,
+    KioskSession,
+    User,
+    identify_at_kiosk,
+)
 from models.records import Record, Removal
 from services import clock
+from views.forms import FormErrors
 from views.forms.people import KioskIdentify, KioskScan
-from views.records import CUSTODY
+from views.forms.records import RequestRemoval
+from views.records import CUSTODY, render_confirmation, start_removal
 from views.transitions import run_event
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
 
-IDLE = dt.timedelta(seconds=60)
 KIOSK_EVENTS = ("take_out", "return_papers")
 _CHANGED = "This has changed since you scanned it. Scan the label again."
-# The custody lifecycle as the kiosk runs it: its two events, and one message when the
-# papers moved on since the scan (stale or no longer allowed alike).
+# The custody lifecycle as the kiosk runs it: its two events, one message when the papers
+# moved on since the scan (stale or no longer allowed alike), and a confirmation before a
+# return (nothing undoes it).
 KIOSK_CUSTODY = replace(
     CUSTODY,
     stale=_CHANGED,
     refused=lambda removal, event: _CHANGED,
+    confirm_first=frozenset({"return_papers"}),
+)
+# One refusal for a wrong PIN, an unknown staff number, a locked PIN, another team's person and
+# no PIN set: the kiosk does not tell a passer-by which staff numbers exist or are locked.
+IDENTIFY_FAILED = (
+    f"Enter a correct staff number and PIN. After {MAX_FAILED_SIGN_INS} wrong PINs a PIN is "
+    f"locked for {LOCKOUT_MINUTES} minutes"
 )
 
 
@@ -47,37 +61,40 @@ def require_kiosk() -> None:
 
 
 def kiosk_person() -> User | None:
-    """The person using the kiosk now, or None (and forgotten) after 60 seconds idle."""
-    person_id = session.get("kiosk_person")
-    last = session.get("kiosk_seen")
-    if not person_id or last is None:
-        return None
-    now = clock.now()
-    if now - dt.datetime.fromisoformat(last) > IDLE:
-        forget_person()
-        return None
-    person = User.get_or_none(User.id == person_id, User.active == True)  # noqa: E712
-    if person is not None:
-        session["kiosk_seen"] = now.isoformat()
-    return person
+    """The person identified at this kiosk now, kept on the server (models.people.KioskSession).
+
+    Each request from the kiosk counts as their input; after 60 seconds without any they
+    are forgotten. The kiosk's cookie names only the kiosk's own sign-in.
+    """
+    if "kiosk_person" not in g:
+        person, timed_out = KioskSession.current(current_user.session_id, clock.now())
+        g.kiosk_person, g.kiosk_timed_out = person, timed_out
+    return g.kiosk_person
 
 
 def forget_person() -> None:
-    session.pop("kiosk_person", None)
-    session.pop("kiosk_seen", None)
+    KioskSession.end(current_user.session_id)
+    g.kiosk_person = None
+
+
+def _render_index(person=None, errors=None, status: int = 200, **context):
+    return render_template(
+        "kiosk/index.html",
+        title="Scan a label" if person else "Identify yourself",
+        person=person,
+        errors=errors or {},
+        **context,
+    ), status
 
 
 @bp.get("/")
 def index():
     require_kiosk()
     person = kiosk_person()
-    return render_template(
-        "kiosk/index.html",
-        title="Kiosk",
-        person=person,
-        errors={},
+    return _render_index(
+        person,
         done=request.args.get("done"),
-        timed_out=request.args.get("timed_out") == "1",
+        timed_out=request.args.get("timed_out") == "1" or g.kiosk_timed_out,
     )
 
 
@@ -87,83 +104,27 @@ def identify():
     form = KioskIdentify()
     errors = form.check()
     staff_number, pin = form.staff_number.data, form.pin.data
-    person = None
-    status = 422
-    if not errors:
-        now = clock.now()
-        paused_until = KioskFailure.locked_until(current_user.id, now)
-        if paused_until is not None:
-            # Someone may be trying one PIN against many staff numbers: this kiosk waits.
-            minutes = max(1, math.ceil((paused_until - now).total_seconds() / 60))
-            errors.add(
-                "staff_number",
-                "Too many wrong staff numbers or PINs were entered at "
-                f"this kiosk. Try again in {minutes} minute{'s' if minutes != 1 else ''}, "
-                "or use your own laptop",
-            )
-            status = 429
-        else:
-            person, problem = _check_pin(staff_number, pin)
-            if person is None:
-                errors.add("staff_number", problem)
-                status = 401
     if errors:
-        headers = {"Retry-After": str(int(KIOSK_LOCKOUT.total_seconds()))} if status == 429 else {}
-        return (
-            render_template(
-                "kiosk/index.html",
-                title="Kiosk",
-                person=None,
-                errors=errors,
-                staff_number=form.staff_number.typed,
-            ),
-            status,
-            headers,
-        )
-    session["kiosk_person"] = person.id
-    session["kiosk_seen"] = clock.now().isoformat()
-    return redirect(url_for("kiosk.index"), code=303)
-
-
-def _check_pin(staff_number: str, pin: str) -> tuple[User | None, str]:
+        return _render_index(errors=errors, status=422, staff_number=form.staff_number.typed)
     now = clock.now()
-    person = User.get_or_none(User.staff_number == staff_number)
-    if person is not None and person.pin_is_locked(now):
-        with write_transaction():
-            _kiosk_failure(now)
-        return None, "Too many wrong PINs. Try again in 15 minutes or use your own laptop"
-    ok = verify_secret(person.pin_hash if person else None, pin)
-    if not ok or not person.active or person.team_id != current_user.team_id:
-        with write_transaction():
-            if person is not None and person.record_failed_pin(now):
-                AuditEvent.append(
-                    at=now,
-                    actor_id=None,
-                    entity_type="user",
-                    entity_id=person.id,
-                    event="pin_locked",
-                    kiosk_id=current_user.id,
-                    summary={"minutes": int(LOCKOUT.total_seconds() // 60)},
-                )
-            _kiosk_failure(now)
-        return None, "Enter a correct staff number and PIN"
-    person.record_pin_success()
-    return person, ""
-
-
-def _kiosk_failure(now: dt.datetime) -> None:
-    """Count a failed identification at this kiosk (in the caller's transaction); when it
-    pauses the kiosk, say so in the audit trail in the same transaction."""
-    if KioskFailure.record(current_user.id, now):
-        AuditEvent.append(
-            at=now,
-            actor_id=current_user.id,
-            entity_type="user",
-            entity_id=current_user.id,
-            event="kiosk_paused",
-            kiosk_id=current_user.id,
-            summary={"minutes": int(KIOSK_LOCKOUT.total_seconds() // 60)},
+    result = identify_at_kiosk(current_user, staff_number, pin, now)
+    if result.person is not None:
+        # The next person replaces whoever was identified before.
+        KioskSession.begin(current_user.session_id, result.person, now)
+        return redirect(url_for("kiosk.index"), code=303)
+    if result.paused_until is not None:
+        # Someone may be trying one PIN against many staff numbers: this kiosk waits.
+        minutes = max(1, math.ceil((result.paused_until - now).total_seconds() / 60))
+        errors.add(
+            "staff_number",
+            "Too many wrong staff numbers or PINs were entered at "
+            f"this kiosk. Try again in {minutes} minute{'s' if minutes != 1 else ''}, "
+            "or use your own laptop",
         )
+        response = _render_index(errors=errors, status=429, staff_number=staff_number)
+        return (*response, {"Retry-After": str(int(KIOSK_LOCKOUT.total_seconds()))})
+    errors.add("staff_number", IDENTIFY_FAILED)
+    return _render_index(errors=errors, status=401, staff_number=staff_number)
 
 
 @bp.post("/sign-out")
@@ -179,6 +140,17 @@ def timeout():
     require_kiosk()
     forget_person()
     return redirect(url_for("kiosk.index", timed_out=1), code=303)
+
+
+@bp.post("/still-here")
+def still_here():
+    """Input at the kiosk (the script sends this, throttled): keep the person identified.
+
+    204 while they are; 410 once they have been forgotten, so the screen goes back to the
+    start instead of letting them carry on with a form that will be refused.
+    """
+    require_kiosk()
+    return ("", 204) if kiosk_person() is not None else ("", 410)
 
 
 def _record_for_kiosk(label_code: str) -> Record | None:
@@ -200,29 +172,71 @@ def scan():
     if not errors and record is None:
         errors.add("label_code", "No record of this team has that label code")
     if errors:
-        return render_template("kiosk/index.html", title="Kiosk", person=person, errors=errors), 422
+        return _render_index(person, errors, 422)
     return _render_record(person, record)
 
 
-def _render_record(person: User, record: Record, errors=None, status: int = 200):
+def _render_record(
+    person: User, record: Record, errors=None, status: int = 200, form: dict | None = None
+):
     removal = record.open_removal()
     events = []
     if removal is not None:
-        events = [
-            e
-            for e in enabled_events(RemovalMachine, removal, person.as_actor(), clock.now())
-            if e in KIOSK_EVENTS
-        ]
+        # At the kiosk the papers are in hand: a colleague may bring them back for the holder.
+        enabled = enabled_events(
+            RemovalMachine, removal, person.as_actor(), clock.now(), kiosk_id=current_user.id
+        )
+        events = [e for e in enabled if e in KIOSK_EVENTS]
     return render_template(
         "kiosk/record.html",
-        title="Kiosk",
+        title=record.description,
         person=person,
         record=record,
         removal=removal,
         events=events,
         event_labels=EVENT_LABELS,
+        can_request=removal is None and _may_ask(person, record),
+        purposes=PURPOSES,
+        form=form or {},
         errors=errors or {},
     ), status
+
+
+def _may_ask(person: User, record: Record) -> bool:
+    return person.team_id == record.team_id and person.can(Can.WORK_WITH_PAPERS)
+
+
+@bp.post("/records/<int:record_id>/request")
+def request_removal(record_id: int):
+    """Ask for papers at the kiosk, no laptop needed: an agreed purpose goes straight on to
+    the safeguards and take-out; anything else waits for approval as it would on a laptop."""
+    require_kiosk()
+    person = kiosk_person()
+    if person is None:
+        return redirect(url_for("kiosk.index", timed_out=1), code=303)
+    record = Record.get_or_none(Record.id == record_id)
+    if record is None or record.team_id != current_user.team_id:
+        abort(404)
+    if not _may_ask(person, record):
+        abort(403)
+    if record.open_removal() is not None:
+        return _render_record(person, record, FormErrors(status=_CHANGED), 409)
+    form = RequestRemoval()
+    errors = form.check()
+    if not errors:
+        try:
+            removal = start_removal(record, form.values, person, kiosk_id=current_user.id)
+        except InputError as error:
+            for field, message in error.errors.items():
+                errors.add(field, message)
+        except IntegrityError:
+            return _render_record(person, record, FormErrors(status=_CHANGED), 409)
+    if errors:
+        return _render_record(person, record, errors, 422, form.typed())
+    if removal.state == "approved_for_removal":
+        return _render_record(person, record)  # on to the safeguards, still identified
+    forget_person()
+    return redirect(url_for("kiosk.index", done="request"), code=303)
 
 
 @bp.post("/removals/<int:removal_id>/<event>")
@@ -234,7 +248,26 @@ def act(removal_id: int, event: str):
     removal = Removal.get_or_none(Removal.id == removal_id)
     if removal is None or event not in KIOSK_EVENTS or removal.team_id != current_user.team_id:
         abort(404)
-    outcome = run_event(KIOSK_CUSTODY, removal, event, person.as_actor(), kiosk_id=current_user.id)
+    preview = KIOSK_CUSTODY.unconfirmed(event)
+    outcome = run_event(
+        KIOSK_CUSTODY,
+        removal,
+        event,
+        person.as_actor(),
+        kiosk_id=current_user.id,
+        preview=preview,
+    )
+    if preview and outcome.done:
+        return render_confirmation(
+            removal,
+            event,
+            outcome.form.answers(),
+            url_for("kiosk.act", removal_id=removal.id, event=event),
+            url_for("kiosk.index"),
+            "kiosk/confirm.html",
+            person=person,
+            removal_for=removal.for_user.display_name,
+        )
     if not outcome.done:
         return _render_record(person, removal.record, outcome.errors, outcome.status)
     forget_person()  # signed out of the kiosk after each completed action

@@ -14,13 +14,19 @@ _ITEMS: list[tuple[str, str, tuple[str, ...], tuple[Can, ...] | None]] = [
     (
         "Records",
         "records.find",
-        ("records.find", "records.add", "records.show", "records.request_removal"),
+        ("records.find", "records.add", "records.show", "records.request_removal", "whereabouts."),
         # The search answers everyone; the link is for those who work with records.
         (Can.WORK_WITH_PAPERS, Can.SEE_EVERY_TEAM),
     ),
-    ("Approvals", "records.approvals", ("records.approvals",), None),
+    (
+        "Approvals",
+        "records.approvals",
+        ("records.approvals",),
+        (Can.APPROVE_REMOVALS, Can.APPROVE_AS_FALLBACK),
+    ),
     ("Board", "boards.board", ("boards.",), None),
     ("Send documents", "dispatches.start", ("dispatches.",), (Can.WORK_WITH_PAPERS,)),
+    ("Working remotely", "remote.index", ("remote.",), (Can.WORK_WITH_PAPERS,)),
     ("Breaches", "breaches.index", ("breaches.",), ()),
     ("Register", "register.index", ("register.",), None),
 ]

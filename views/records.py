@@ -6,26 +6,38 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from peewee import IntegrityError
 
-from machines.common import InputError, enabled_events
+from machines.common import InputError, enabled_events, final_events
 from machines.dispatch import METHODS
 from machines.dispatch import STATE_LABELS as DISPATCH_STATES
-from machines.permissions import Can
-from machines.removal import EVENT_LABELS, PURPOSES, STATE_LABELS, RemovalMachine, removal_machine
+from machines.permissions import Can, roles_that
+from machines.removal import (
+    CONFIRMED_HOW,
+    EVENT_LABELS,
+    PURPOSES,
+    STATE_LABELS,
+    RemovalMachine,
+    removal_machine,
+)
 from models.audit import AuditEvent
 from models.base import write_transaction
 from models.breaches import Breach
 from models.dispatches import Dispatch
-from models.records import Record, Removal
+from models.people import User, UserRole
+from models.records import Record, Removal, approvers_of
+from models.remote_working import RemoteAgreement
 from models.transitions import apply_transition
 from services import clock
 from views.access import requires
+from views.display import event_words, timeline_by, uk_date, where_now
 from views.forms import FormErrors
 from views.forms.records import EVENT_FORMS, AddRecord, FindRecord, RequestRemoval
 from views.htmx import is_htmx
 from views.paging import page_of
-from views.transitions import Lifecycle, run_event
+from views.transitions import Lifecycle, carried_fields, done_words, run_event
 
 bp = Blueprint("records", __name__)
+# Every timeline (records, dispatches, breaches) says who, for whom and at which kiosk.
+bp.add_app_template_global(timeline_by)
 
 
 def _record_or_404(record_id: int) -> Record:
@@ -53,6 +65,8 @@ def find():
         term=form.term.typed,
         results=results,
         errors=errors,
+        where_now=where_now,
+        today=clock.uk_today(),
         can_add=current_user.can(Can.WORK_WITH_PAPERS) and current_user.team_id is not None,
     ), status
 
@@ -67,7 +81,7 @@ def add():
     if request.method == "POST" and not errors:
         now = clock.now()
         with write_transaction():
-            record = Record.create(
+            record = Record.create_labelled(
                 case_id=form.case_id.data,
                 description=form.description.data,
                 team=current_user.team_id,
@@ -104,9 +118,12 @@ def _panel_context(record: Record, errors: dict | None = None, form: dict | None
         "removal": removal,
         "latest": latest,
         "events": events,
+        # Who may witness a destruction: the team's other members (the machine says who not).
+        "witnesses": _witnesses(removal) if "destroy" in events else [],
         "event_labels": EVENT_LABELS,
         "state_labels": STATE_LABELS,
         "purposes": dict(PURPOSES),
+        "confirmed_how": dict(CONFIRMED_HOW),
         "errors": errors or {},
         "form": form or {},
         "can_request": removal is None
@@ -117,6 +134,23 @@ def _panel_context(record: Record, errors: dict | None = None, form: dict | None
         else None,
         "lost_case": _lost_case(latest),
     }
+
+
+def _witnesses(removal: Removal) -> list[User]:
+    return list(
+        User.select()
+        .where(
+            User.team == removal.team_id,
+            User.active == True,  # noqa: E712
+            User.id.not_in([removal.for_user_id, current_user.id]),
+            User.id.in_(
+                UserRole.select(UserRole.user).where(
+                    UserRole.role.in_(sorted(roles_that(Can.WORK_WITH_PAPERS)))
+                )
+            ),
+        )
+        .order_by(User.display_name)
+    )
 
 
 def _lost_case(latest: Removal | None):
@@ -143,7 +177,7 @@ def _timeline(record: Record):
 @bp.get("/records/<int:record_id>")
 def show(record_id: int):
     record = _record_or_404(record_id)
-    return _render_record_page(record)
+    return _render_record_page(record, outcome=done_words("removal", EVENT_LABELS))
 
 
 def _history_context(record: Record) -> dict:
@@ -158,7 +192,9 @@ def _history_context(record: Record) -> dict:
     }
 
 
-def _render_record_page(record: Record, errors=None, form=None, status: int = 200):
+def _render_record_page(
+    record: Record, errors=None, form=None, status: int = 200, outcome: str | None = None
+):
     context = {**_panel_context(record, errors, form), **_history_context(record)}
     dispatches = list(Dispatch.for_case(current_user, record.case_id).limit(20))
     return render_template(
@@ -168,6 +204,7 @@ def _render_record_page(record: Record, errors=None, form=None, status: int = 20
         dispatch_states=DISPATCH_STATES,
         dispatch_methods=dict(METHODS),
         can_send=current_user.team_id is not None and current_user.can(Can.WORK_WITH_PAPERS),
+        outcome=outcome,
         **context,
     ), status
 
@@ -203,7 +240,7 @@ def request_removal(record_id: int):
     errors = form.check() if request.method == "POST" else FormErrors()
     if request.method == "POST" and not errors:
         try:
-            removal = _start_removal(record, form.values)
+            removal = start_removal(record, form.values, current_user)
         except InputError as error:
             for field, message in error.errors.items():
                 errors.add(field, message)
@@ -211,6 +248,7 @@ def request_removal(record_id: int):
             abort(409, "These papers already have an open removal.")
         else:
             return redirect(url_for("records.show", record_id=removal.record_id), code=303)
+    approvers, asked = approvers_of(current_user, record.team_id)
     return render_template(
         "records/request.html",
         title="Take papers out of the office",
@@ -218,20 +256,25 @@ def request_removal(record_id: int):
         purposes=PURPOSES,
         form=form.typed() if request.method == "POST" else {},
         errors=errors,
+        asked=[person.display_name for person in asked],
+        route=approvers.route,
     ), 422 if errors else 200
 
 
-def _start_removal(record: Record, values: dict) -> Removal:
+def start_removal(record: Record, values: dict, person, kiosk_id: int | None = None) -> Removal:
+    """Ask for a removal of `record`'s papers for `person` (at a kiosk when `kiosk_id`)."""
     now = clock.now()
-    actor = current_user.as_actor()
+    actor = person.as_actor()
+    approvers, _ = approvers_of(person, record.team_id)
 
     def create() -> Removal:
         return Removal.create(
             record=record,
             team=record.team_id,
-            for_user=current_user.id,
-            requested_by=current_user.id,
-            requester_manager=current_user.line_manager_id,
+            for_user=person.id,
+            requested_by=person.id,
+            requester_manager=person.line_manager_id,
+            approval_route=approvers.route,
             purpose=values["purpose"],
             purpose_other=values["purpose_other"] if values["purpose"] == "other" else None,
             papers=values["papers"],
@@ -248,6 +291,7 @@ def _start_removal(record: Record, values: dict) -> Removal:
         now=now,
         values={},
         expected_version=None,
+        kiosk_id=kiosk_id,
         summary={
             "purpose": values["purpose"],
             "papers": values["papers"],
@@ -270,7 +314,84 @@ CUSTODY = Lifecycle(
         f"You cannot {EVENT_LABELS[event].lower()} now: the removal "
         f"is {STATE_LABELS[removal.state].lower()}."
     ),
+    confirm_first=final_events(RemovalMachine),
+    acting_for=lambda removal, event, actor: _acting_for(removal, event, actor),
 )
+
+# Events someone may send for the holder: the audit trail names both.
+FOR_THE_HOLDER = ("return_papers", "destroy", "report_lost")
+
+
+def _acting_for(removal: Removal, event: str, actor) -> dict:
+    if event in FOR_THE_HOLDER and actor.id != removal.for_user_id:
+        return {"on_behalf_of": removal.for_user.display_name}
+    return {}
+
+
+# What the confirmation page asks before each event nothing undoes, and what it warns.
+CONFIRM_WORDS: dict[str, tuple[str, str]] = {
+    "return_papers": (
+        "Are the papers back in the office?",
+        "Only confirm once the papers are back. This closes the removal: it cannot be undone.",
+    ),
+    "cancel": (
+        "Cancel this request?",
+        "A cancelled request cannot be reopened. Ask again if the papers are needed.",
+    ),
+    "decline": (
+        "Decline this request?",
+        "A declined request cannot be reopened. The person who asked will be told why.",
+    ),
+    "destroy": (
+        "Record that the papers were destroyed?",
+        "Only confirm once the papers have been destroyed. This closes the removal for good.",
+    ),
+    "report_lost": (
+        "Report the papers lost?",
+        "This opens a breach case straight away, and cannot be undone.",
+    ),
+}
+
+
+@bp.app_template_global()
+def confirm_first(entity: str, event: str) -> bool:
+    """For the panels' forms: True when the event's form goes to a confirmation page (a
+    plain POST, not htmx: the page replaces the record page)."""
+    from machines.dispatch import DispatchMachine
+
+    machines = {"removal": RemovalMachine, "dispatch": DispatchMachine}
+    return event in final_events(machines[entity])
+
+
+def removal_facts(removal: Removal) -> list[tuple[str, str]]:
+    """What a removal is, in words, for the page that confirms an event on it."""
+    due = "Due back by" if removal.due_kind == "return" else "To be destroyed by"
+    return [
+        ("Papers", removal.papers),
+        ("For", removal.for_user.display_name),
+        (due, uk_date(removal.due_on)),
+    ]
+
+
+def render_confirmation(
+    removal: Removal, event: str, answers, action: str, back_href: str, template: str, **extra
+):
+    question, warning = CONFIRM_WORDS[event]
+    return render_template(
+        template,
+        title=question,
+        caption=f"{removal.record.description} (case {removal.record.case_id})",
+        question=question,
+        about=removal_facts(removal),
+        answers=answers,
+        warning=warning,
+        action=action,
+        carried=carried_fields(),
+        button=EVENT_LABELS[event],
+        warning_button=event in ("report_lost", "decline"),
+        back_href=back_href,
+        **extra,
+    )
 
 
 @bp.post("/removals/<int:removal_id>/<event>")
@@ -279,11 +400,23 @@ def transition(removal_id: int, event: str):
     if removal is None or event not in EVENT_LABELS:
         abort(404)
     record = _record_or_404(removal.record_id)
-    outcome = run_event(CUSTODY, removal, event, current_user.as_actor())
+    preview = CUSTODY.unconfirmed(event)
+    outcome = run_event(CUSTODY, removal, event, current_user.as_actor(), preview=preview)
+    if preview and outcome.done:
+        return render_confirmation(
+            removal,
+            event,
+            outcome.form.answers(),
+            url_for("records.transition", removal_id=removal.id, event=event),
+            url_for("records.show", record_id=record.id),
+            "components/confirm.html",
+        )
     errors, form, status = outcome.errors, outcome.typed, outcome.status
     if is_htmx():
         context = _panel_context(record, errors, form)
-        panel = render_template("records/_status_panel.html", **context)
+        # Say what was done: the success banner takes the focus, so it is read out.
+        done_words = None if errors else event_words("removal", event)
+        panel = render_template("records/_status_panel.html", outcome=done_words, **context)
         if errors:
             return panel, status
         # The history and timeline changed too: send them, swapped out of band.
@@ -293,20 +426,26 @@ def transition(removal_id: int, event: str):
         return panel + history, status
     if errors:
         return _render_record_page(record, errors, form, status)
-    return redirect(url_for("records.show", record_id=record.id), code=303)
+    # The page says what was done (as the htmx panel does): the event's id, nothing personal.
+    return redirect(url_for("records.show", record_id=record.id, done=event), code=303)
 
 
 # -- Line managers' approvals -----------------------------------------------------------
 
 
 @bp.get("/approvals")
-@requires(Can.APPROVE_REMOVALS)
 def approvals():
+    # Anyone may be someone's line manager: the list holds exactly what this person may
+    # decide (Removal.awaiting_approval_for), which for most people is nothing.
     pending = list(Removal.awaiting_approval_for(current_user).limit(100))
+    more_time = list(Removal.more_time_asked_of(current_user).limit(100))
+    remote = list(RemoteAgreement.waiting_for(current_user).limit(100))
     return render_template(
         "records/approvals.html",
         title="Requests to approve",
         pending=pending,
+        more_time=more_time,
+        remote=remote,
         purposes=dict(PURPOSES),
     )
 

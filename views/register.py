@@ -89,7 +89,7 @@ class RegisterFilters(GovForm):
     category = Choice(
         choices=[key for key, _ in rules.CATEGORIES], invalid="Select a category from the list"
     )
-    team = Text()
+    team = Text(personal_data=True)  # a team's id
     date_from = GovDate("the ‘from’ date", required=False, name="from")
     date_to = GovDate("the ‘to’ date", required=False, name="to")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from flask import abort
+from flask import abort, request
 
 from machines.common import Actor, InputError
 from models.base import Stale, VersionedModel
@@ -40,6 +40,16 @@ class EventForm(GovForm):
         """What the audit event records of the input (never service users' details)."""
         return {}
 
+    def answers(self) -> list[tuple[str, str]]:
+        """What the person entered, in words, for the page that asks them to confirm it."""
+        from views.display import answer_words
+
+        return [
+            (field.label.text[:1].upper() + field.label.text[1:], answer_words(field.data))
+            for field in self
+            if field.label.text and field.data not in (None, "", [], False)
+        ]
+
 
 class NoInput(EventForm):
     """An event that asks for nothing but the button."""
@@ -57,6 +67,15 @@ class Lifecycle:
     stale: str
     # The 409 message when the state does not allow the event, given the fresh row.
     refused: Callable[[VersionedModel, str], str]
+    # Events nothing undoes (the machine's final_events): the page shows what will happen
+    # and asks the person to confirm before they are sent.
+    confirm_first: frozenset[str] = frozenset()
+    # What the audit event adds when someone acts for another person ("on behalf of").
+    acting_for: Callable[[VersionedModel, str, Actor], dict] = lambda row, event, actor: {}
+
+    def unconfirmed(self, event: str) -> bool:
+        """True when `event` needs confirming and this POST is not the confirmation."""
+        return event in self.confirm_first and request.form.get("confirmed") != "yes"
 
 
 @dataclass
@@ -64,6 +83,7 @@ class Outcome:
     status: int
     errors: FormErrors
     typed: dict = field(default_factory=dict)  # the form as typed, to show again
+    form: EventForm | None = None  # the form read (its answers, for a confirmation page)
 
     @property
     def done(self) -> bool:
@@ -78,11 +98,14 @@ def run_event(
     *,
     kiosk_id: int | None = None,
     forbidden: Callable[[], str | None] = lambda: None,
+    preview: bool = False,
 ) -> Outcome:
     """Read the event's form and apply it with the version the form carried.
 
     Returns DONE, or 422/409 with the errors; not the person's to do is 403, unless
     `forbidden` names a reason about the case rather than the person (then 409 with it).
+    `preview`: check everything the same way but change nothing (DONE means "it would be
+    done": the page then asks the person to confirm).
     """
     form = lifecycle.form_for(event, row)(row)
     row_id = row.id
@@ -96,17 +119,19 @@ def run_event(
         "now": now,
         "values": form.machine_values(),
         "expected_version": form_version(),
+        "kiosk_id": kiosk_id,
     }
     status = 422
     try:
-        if errors:
-            check_transition(**arguments)  # only to find the machine's errors as well
+        if errors or preview:
+            check_transition(**arguments)  # the machine's errors as well; nothing changes
+            if not errors:
+                return Outcome(DONE, FormErrors(), form.typed(), form)
         else:
             apply_transition(
                 **arguments,
                 entity_type=lifecycle.entity_type,
-                summary=form.summary(),
-                kiosk_id=kiosk_id,
+                summary={**form.summary(), **lifecycle.acting_for(row, event, actor)},
             )
             status = DONE
     except InputError as error:
@@ -123,5 +148,24 @@ def run_event(
             abort(403)
         errors, status = FormErrors(status=reason), 409
     if status == DONE:
-        return Outcome(DONE, FormErrors())
-    return Outcome(status, errors.in_order(form.field_names), form.typed())
+        return Outcome(DONE, FormErrors(), form=form)
+    return Outcome(status, errors.in_order(form.field_names), form.typed(), form)
+
+
+def done_words(entity_type: str, events) -> str | None:
+    """What a page says was just done, after a plain form post (no htmx) redirected to it
+    with `?done=<event>`: the event's words, for one of this lifecycle's events only."""
+    from views.display import event_words
+
+    done = request.args.get("done")
+    return event_words(entity_type, done) if done in events else None
+
+
+def carried_fields() -> list[tuple[str, str]]:
+    """The POST's fields, to carry through a confirmation page as hidden inputs (all but the
+    CSRF token, which the page writes afresh, and the confirmation itself)."""
+    return [
+        (name, value)
+        for name, value in request.form.items(multi=True)
+        if name not in ("csrf_token", "confirmed")
+    ]

@@ -24,19 +24,50 @@ function takeOverReveals(scope) {
     });
 }
 
+// A table's scroll region (components/tables.html) is a tab stop only while it has something
+// to scroll (a narrow screen, zoom): at full width it would be one more stop for nothing.
+const scrollStops = new ResizeObserver((entries) => entries.forEach(({ target }) => {
+  const region = target.closest(".app-table-scroll");
+  if (region.scrollWidth > region.clientWidth) region.setAttribute("tabindex", "0");
+  else region.removeAttribute("tabindex");
+}));
+function watchScrollRegions(scope) {
+  scope.querySelectorAll(".app-table-scroll").forEach((region) => {
+    scrollStops.observe(region);
+    if (region.firstElementChild) scrollStops.observe(region.firstElementChild);
+  });
+}
+
+// The title says "Error: " exactly while the page shows an error summary, also after a swap.
+function syncTitle() {
+  const bare = document.title.replace(/^Error: /, "");
+  document.title = document.querySelector(".govuk-error-summary") ? `Error: ${bare}` : bare;
+}
+
 takeOverReveals(document);
 initAll();
+watchScrollRegions(document);
+
+// An alert about an earlier request (#app-alerts: "You do not have access", say) is out of
+// date once another request has answered.
+document.body.addEventListener("htmx:afterSwap", (event) => {
+  const alerts = document.getElementById("app-alerts");
+  if (alerts && event.detail.target !== alerts) alerts.replaceChildren();
+});
 
 // Components inside a panel htmx has just swapped in need starting too. After a change the
-// focus would fall to the page body (the button pressed is gone): put it on the new panel's
-// heading, so keyboard and screen reader users hear what changed. An error summary takes
-// focus itself (GOV.UK Frontend), so that case is left to it.
+// focus would fall to the page body (the button pressed is gone). A change that was made
+// comes back with a success banner, one that was refused with an error summary: GOV.UK
+// Frontend moves the focus to either (role="alert"), so the outcome is read out. Otherwise
+// the focus goes to the new panel's heading.
 document.body.addEventListener("htmx:afterSettle", (event) => {
   const panel = event.detail.elt;
   takeOverReveals(panel);
   initAll({ scope: panel });
+  watchScrollRegions(panel);
+  syncTitle();
   const heading = panel.querySelector("#status-heading");
-  if (heading && !panel.querySelector(".govuk-error-summary")) {
+  if (heading && !panel.querySelector(".govuk-error-summary, .govuk-notification-banner")) {
     heading.setAttribute("tabindex", "-1");
     heading.focus();
   }
@@ -62,18 +93,405 @@ document.body.addEventListener("click", (event) => {
   if (event.target.closest(".app-print-button")) window.print();
 });
 
-// Kiosk idle timer: after 60 seconds without input, sign the person out of the kiosk.
-// (The server enforces the same limit on the next request, so this is a courtesy.)
-const kiosk = document.querySelector("#kiosk[data-idle-url]");
-if (kiosk) {
-  const limit = Number(kiosk.dataset.idleSeconds) * 1000;
-  let timer;
-  const restart = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => window.location.assign(kiosk.dataset.idleUrl), limit);
+// -- Time limits (WCAG 2.2.1): warn before signing anyone out, and let them carry on ----------
+
+function csrfToken() {
+  try {
+    return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"];
+  } catch {
+    return undefined;
+  }
+}
+
+function spokenTime(ms) {
+  const seconds = Math.max(1, Math.round(ms / 1000));
+  if (seconds >= 90) return `${Math.round(seconds / 60)} minutes`;
+  if (seconds >= 60) return "1 minute";
+  return `${seconds} second${seconds === 1 ? "" : "s"}`;
+}
+
+// A warning from components/timeout_warning.html: show the paragraph for this limit with
+// the time left in words (said once, not counted down: a ticking live region drowns out a
+// screen reader), and put the focus on its one button.
+function timeoutWarning(element, onContinue) {
+  let returnFocus = null;
+  const button = element.querySelector("[data-timeout-continue]");
+  const warning = {
+    get showing() {
+      return !element.hidden;
+    },
+    show(msLeft, variant = "idle") {
+      element.querySelectorAll("[data-timeout-variant]").forEach((p) => {
+        p.hidden = p.dataset.timeoutVariant !== variant;
+        if (!p.hidden) element.setAttribute("aria-describedby", p.id);
+      });
+      element.querySelectorAll("[data-timeout-time]").forEach((span) => {
+        span.textContent = spokenTime(msLeft);
+      });
+      if (!warning.showing) returnFocus = document.activeElement;
+      element.hidden = false;
+      button.focus();
+    },
+    hide() {
+      if (!warning.showing) return;
+      element.hidden = true;
+      if (returnFocus && returnFocus !== document.body && document.contains(returnFocus)) {
+        returnFocus.focus();
+      }
+      returnFocus = null;
+    },
   };
-  ["keydown", "pointerdown", "input"].forEach((type) => document.addEventListener(type, restart));
+  button.addEventListener("click", () => onContinue(warning));
+  return warning;
+}
+
+// The kiosk: the person identified is forgotten after 60 s without input, on the server as
+// well as here. Their key and pointer input tells the server they are still there; a warning
+// comes 15 s before the end, so someone reading without pressing keys can carry on.
+const kiosk = document.querySelector("#kiosk[data-idle-url]");
+const kioskWarningElement = document.getElementById("app-kiosk-warning");
+if (kiosk && kioskWarningElement) {
+  const limit = Number(kiosk.dataset.idleSeconds) * 1000;
+  const warnBefore = Number(kiosk.dataset.warnSeconds) * 1000;
+  // At most one "still here" request per 10 s. Input inside that gap is sent at its end, so
+  // the server has always seen input at least as late as this screen has, and never forgets
+  // the person before the screen does.
+  const THROTTLE = 10_000;
+  let warnTimer;
+  let endTimer;
+  let trailing;
+  let lastSent = Date.now(); // the page itself was a request
+  const signOut = () => window.location.assign(kiosk.dataset.idleUrl);
+  const send = () => {
+    lastSent = Date.now();
+    fetch(kiosk.dataset.stillHereUrl, {
+      method: "POST",
+      headers: { "X-CSRFToken": csrfToken() },
+      credentials: "same-origin",
+    })
+      .then((response) => {
+        if (response.status === 410) signOut(); // the server has already forgotten them
+      })
+      .catch(() => {}); // offline for a moment: the next input tries again
+  };
+  const warning = timeoutWarning(kioskWarningElement, () => {
+    warning.hide();
+    restart();
+    send();
+  });
+  const restart = () => {
+    clearTimeout(warnTimer);
+    clearTimeout(endTimer);
+    warnTimer = setTimeout(() => warning.show(warnBefore), limit - warnBefore);
+    endTimer = setTimeout(signOut, limit);
+  };
+  const input = () => {
+    if (warning.showing) return; // only the warning's button carries on from here
+    restart();
+    const wait = lastSent + THROTTLE - Date.now();
+    if (wait <= 0) {
+      clearTimeout(trailing);
+      trailing = undefined;
+      send();
+    } else if (trailing === undefined) {
+      trailing = setTimeout(() => {
+        trailing = undefined;
+        send();
+      }, wait);
+    }
+  };
+  ["keydown", "pointerdown", "input"].forEach((type) => document.addEventListener(type, input));
   restart();
+}
+
+// The board polls every 30 s (templates/boards/board.html). A poll never moves the focus: only
+// the parts that changed are swapped, and a part holding the focus waits for a later poll
+// once the focus has moved on. What changed is said politely in the status line. The person
+// can pause the polling (WCAG 2.2.2), and the pause is remembered for this page in this tab.
+const board = document.getElementById("board-body");
+if (board) startBoard(board);
+
+function startBoard(body) {
+  const status = document.getElementById("board-status");
+  const button = document.getElementById("board-pause");
+  const key = `safekeep:paused:${window.location.pathname}`;
+  let paused = window.sessionStorage.getItem(key) === "1";
+  const showPaused = () => {
+    button.textContent = paused ? "Restart automatic updates" : "Pause automatic updates";
+  };
+  // The figures at a glance, by label: what the status line compares.
+  const figures = (scope) => {
+    const values = [...scope.querySelectorAll("#board-counts td")];
+    return new Map([...scope.querySelectorAll("#board-counts th")]
+      .map((th, i) => [th.textContent.trim(), values[i] ? values[i].textContent.trim() : ""]));
+  };
+  // What a person can see of a part: its words and where its links go.
+  const signature = (part) => part.textContent.replace(/\s+/g, " ").trim() + " "
+    + [...part.querySelectorAll("a[href]")].map((a) => a.getAttribute("href")).join(" ");
+  let known = figures(document);
+
+  showPaused();
+  if (paused) status.textContent = "Automatic updates are paused.";
+  button.addEventListener("click", () => {
+    paused = !paused;
+    if (paused) window.sessionStorage.setItem(key, "1");
+    else window.sessionStorage.removeItem(key);
+    showPaused();
+    status.textContent = paused ? "Automatic updates are paused." : "Automatic updates restarted.";
+    if (!paused) body.dispatchEvent(new Event("board-refresh"));  // catch up at once
+  });
+
+  // No poll while paused or while the tab is hidden (no eval: the CSP forbids it).
+  document.body.addEventListener("htmx:beforeRequest", (event) => {
+    if (event.detail.elt === body && (paused || document.hidden)) event.preventDefault();
+  });
+
+  document.body.addEventListener("htmx:beforeSwap", (event) => {
+    if (event.detail.requestConfig.elt !== body) return;
+    if (event.detail.target !== body) {
+      // An error (retargeted to #app-alerts) is read out, but must not take the focus.
+      event.detail.serverResponse = String(event.detail.serverResponse).replace(
+        'data-module="govuk-error-summary"',
+        'data-module="govuk-error-summary" data-disable-auto-focus="true"');
+      return;
+    }
+    if (event.detail.xhr.status !== 200) return;
+    event.detail.shouldSwap = false;
+    // Answering again: an alert from a failed poll is out of date.
+    document.getElementById("app-alerts").replaceChildren();
+    syncTitle();
+    const fresh = document.createElement("template");
+    fresh.innerHTML = event.detail.serverResponse;
+    const now = figures(fresh.content);  // before the parts move out of the template
+    let changed = false;
+    fresh.content.querySelectorAll(".app-board-part").forEach((part) => {
+      const current = document.getElementById(part.id);
+      if (!current || signature(current) === signature(part)) return;
+      changed = true;
+      if (current.contains(document.activeElement)) return;
+      current.replaceWith(part);
+      watchScrollRegions(part);
+    });
+    const updated = fresh.content.getElementById("board-updated");
+    document.getElementById("board-updated").replaceWith(updated);
+    const differences = [...now].filter(([label, value]) => known.get(label) !== value)
+      .map(([label, value]) => `${label.toLowerCase()} ${value} (was ${known.get(label)})`);
+    known = now;
+    if (changed || differences.length) {
+      const what = differences.length ? `: ${differences.join(", ")}` : "";
+      status.textContent = `Board updated at ${updated.dataset.time}${what}.`;
+    }
+  });
+}
+
+// -- What was typed survives being signed out (kept in this tab only, never on the server) --
+
+const DRAFT_KEY = "safekeep-draft";
+const here = () => window.location.pathname + window.location.search;
+
+function readDraft() {
+  try {
+    return JSON.parse(window.sessionStorage.getItem(DRAFT_KEY));
+  } catch {
+    return null;
+  }
+}
+
+function writeDraft(draft) {
+  try {
+    window.sessionStorage.setItem(DRAFT_KEY, JSON.stringify(draft));
+  } catch {
+    // storage full or refused: the person is told nothing was kept, which stays true
+  }
+}
+
+const KEPT_TYPES = new Set(["text", "textarea", "select-one", "select-multiple", "radio",
+  "checkbox", "number", "date", "datetime-local", "email", "tel", "url", "search", "time"]);
+
+function draftFields(form) {
+  const fields = [];
+  for (const el of form.elements) {
+    if (!el.name || el.disabled || !KEPT_TYPES.has(el.type)) continue;
+    if (el.type === "radio" || el.type === "checkbox") {
+      fields.push({ name: el.name, value: el.value, checked: el.checked });
+    } else if (el.type === "select-multiple") {
+      fields.push({ name: el.name, values: [...el.selectedOptions].map((o) => o.value) });
+    } else {
+      fields.push({ name: el.name, value: el.value });
+    }
+  }
+  return fields;
+}
+
+function changedByPerson(form) {
+  return [...form.elements].some((el) => {
+    if (!el.name || !KEPT_TYPES.has(el.type)) return false;
+    if (el.type === "radio" || el.type === "checkbox") return el.checked !== el.defaultChecked;
+    if (el.options) return [...el.options].some((o) => o.selected !== o.defaultSelected);
+    return el.value !== el.defaultValue;
+  });
+}
+
+const timeoutElement = document.getElementById("app-timeout-warning");
+const signedInAs = timeoutElement ? timeoutElement.dataset.user : null;
+
+// Forms the draft keeps: staff pages' POST forms, not signing in or out, not the kiosk.
+function keepsDrafts(form) {
+  return (
+    signedInAs &&
+    form.method === "post" &&
+    !form.closest("#kiosk, .app-sign-out") &&
+    !form.querySelector('input[type="password"]')
+  );
+}
+
+function saveDraft(form, bounced) {
+  writeDraft({
+    user: signedInAs,
+    page: here(),
+    action: form.getAttribute("action") || "",
+    fields: draftFields(form),
+    bounced,
+    at: Date.now(),
+  });
+}
+
+// Sent forms are kept until the next page shows where they went: if that is the sign-in page
+// (the session had ended), they are put back after signing in again.
+document.addEventListener("submit", (event) => {
+  if (keepsDrafts(event.target)) saveDraft(event.target, false);
+}, true);
+
+function restoreDraft(draft) {
+  const form = [...document.querySelectorAll("form")].find(
+    (f) => keepsDrafts(f) && (f.getAttribute("action") || "") === draft.action,
+  );
+  if (!form) return false;
+  for (const field of draft.fields) {
+    const named = [...form.elements].filter((el) => el.name === field.name);
+    for (const el of named) {
+      if (el.type === "radio" || el.type === "checkbox") {
+        if (el.value === field.value) el.checked = field.checked;
+      } else if (field.values) {
+        [...el.options].forEach((o) => { o.selected = field.values.includes(o.value); });
+      } else if (named.length === 1) {
+        el.value = field.value;
+      }
+    }
+  }
+  form.dispatchEvent(new Event("change", { bubbles: true })); // conditional reveals follow
+  const banner = document.createElement("div");
+  banner.className = "govuk-notification-banner";
+  banner.setAttribute("role", "region");
+  banner.setAttribute("aria-labelledby", "app-draft-restored-title");
+  banner.tabIndex = -1;
+  banner.innerHTML =
+    '<div class="govuk-notification-banner__header"><h2 class="govuk-notification-banner__title"' +
+    ' id="app-draft-restored-title">Important</h2></div><div class="govuk-notification-banner__content">' +
+    '<p class="govuk-notification-banner__heading">What you typed before you were signed out has' +
+    " been put back. Check it, then send it again.</p></div>";
+  const alerts = document.getElementById("app-alerts");
+  alerts.parentNode.insertBefore(banner, alerts.nextSibling);
+  banner.focus();
+  return true;
+}
+
+const draft = readDraft();
+const signInForm = document.querySelector("[data-sign-in-page]");
+if (draft && signInForm) {
+  // Signed out with a form sent or half-typed: say it is kept, and keep it for afterwards.
+  const next = new URLSearchParams(window.location.search).get("next");
+  if (next === draft.page) {
+    writeDraft({ ...draft, bounced: true });
+    const note = document.querySelector("[data-draft-note]");
+    if (note) {
+      note.textContent = "What you had typed has been kept in this browser tab. It will be put " +
+        "back in the form when you sign in again.";
+    }
+  }
+} else if (draft) {
+  window.sessionStorage.removeItem(DRAFT_KEY);
+  const fresh = Date.now() - draft.at < 24 * 3600 * 1000;
+  if (draft.bounced && fresh && draft.page === here() && draft.user === signedInAs) {
+    restoreDraft(draft);
+  }
+}
+
+// Staff sessions end after SESSION_IDLE_MINUTES without a request, and after
+// SESSION_MAX_HOURS in all. Warn before either; "Stay signed in" is a request, so it resets
+// the idle limit. Before warning or signing out, ask the server (without counting as
+// activity): another tab may have kept the session going.
+if (timeoutElement) {
+  const data = timeoutElement.dataset;
+  const idle = Number(data.idleSeconds) * 1000;
+  const warnBefore = Number(data.warnSeconds) * 1000;
+  let lifetimeEnd = Date.now() + Number(data.lifetimeSeconds) * 1000;
+  let idleEnd = Date.now() + idle;
+  let warnTimer;
+  let endTimer;
+
+  const ask = async (method) => {
+    try {
+      const response = await fetch(data.statusUrl, {
+        method,
+        headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
+        credentials: "same-origin",
+      });
+      if (response.status === 401) return { signed_in: false };
+      return response.ok ? await response.json() : null;
+    } catch {
+      return null; // not answered: go by this page's own count
+    }
+  };
+  const learn = (status) => {
+    idleEnd = Date.now() + status.idle_seconds * 1000;
+    lifetimeEnd = Date.now() + status.lifetime_seconds * 1000;
+  };
+  const schedule = () => {
+    clearTimeout(warnTimer);
+    clearTimeout(endTimer);
+    const left = Math.min(idleEnd, lifetimeEnd) - Date.now();
+    warnTimer = setTimeout(warn, Math.max(0, left - warnBefore));
+    endTimer = setTimeout(end, Math.max(0, left));
+  };
+  const warn = async () => {
+    const status = await ask("GET");
+    if (status && status.signed_in === false) return end();
+    if (status) learn(status);
+    const left = Math.min(idleEnd, lifetimeEnd) - Date.now();
+    if (left > warnBefore + 1000) return schedule(); // kept alive elsewhere
+    warning.show(left, lifetimeEnd <= idleEnd ? "lifetime" : "idle");
+  };
+  const end = async () => {
+    const status = await ask("GET");
+    if (status && status.signed_in !== false) {
+      learn(status);
+      if (Math.min(status.idle_seconds, status.lifetime_seconds) > 0) return schedule();
+    }
+    const reason = lifetimeEnd <= idleEnd ? "lifetime" : "idle";
+    const form = [...document.querySelectorAll("form")].find(
+      (f) => keepsDrafts(f) && changedByPerson(f),
+    );
+    if (form) saveDraft(form, true);
+    const url = new URL(data.signInUrl, window.location.href);
+    url.searchParams.set("next", here());
+    url.searchParams.set("ended", reason);
+    window.location.assign(url.toString());
+  };
+  const warning = timeoutWarning(timeoutElement, async () => {
+    warning.hide();
+    const status = await ask("POST"); // the request itself is the activity
+    if (status && status.signed_in === false) return end();
+    if (status) learn(status);
+    else idleEnd = Date.now() + idle;
+    schedule();
+  });
+  // Every request the page makes (a board's poll, a panel's change) resets the idle limit.
+  document.body.addEventListener("htmx:afterRequest", () => {
+    idleEnd = Date.now() + idle;
+    if (!warning.showing) schedule();
+  });
+  schedule();
 }
 
 // Boards poll every 30 s; skip a poll while the tab is hidden (no eval: the CSP forbids it).

@@ -28,6 +28,7 @@ import datetime as dt
 import gzip
 import http.client
 import itertools
+import json
 import os
 import re
 import shutil
@@ -363,7 +364,7 @@ def print_table(rows: list[Row]) -> None:
 
 
 def client_section(app, seeded: Seeded, runs: int) -> None:
-    people = {name: Person(app, name) for name in ("lina", "dana", "gov", "pat", APPROVER)}
+    people = {name: Person(app, name) for name in ("lina", "dana", "gov", "pat", "rita", APPROVER)}
     out_with_pat = (
         Removal.select(Removal.record)
         .where(Removal.state == "out", Removal.for_user == people["pat"].user.id)
@@ -381,6 +382,9 @@ def client_section(app, seeded: Seeded, runs: int) -> None:
         (people["pat"], "/"),
         (people["pat"], "/breaches"),
         (people["lina"], "/approvals"),
+        (people["lina"], "/records/where"),
+        (people["rita"], "/records/where"),
+        (people["rita"], "/records/where?where=overdue"),
     ]
     if out_with_pat:
         pages.append((people["pat"], f"/records/{out_with_pat}"))
@@ -413,6 +417,16 @@ def client_section(app, seeded: Seeded, runs: int) -> None:
 
 
 # -- 2. Under load: gunicorn, Safekeep against bare ---------------------------------------------
+
+
+def _warning_or_worse(line: str) -> bool:
+    """A log line to show: the app logs each request at INFO (JSON), as in production."""
+    if not line.strip():
+        return False
+    try:
+        return json.loads(line).get("level") not in ("DEBUG", "INFO")
+    except (ValueError, AttributeError):
+        return True  # not one of ours: show it
 
 
 class Gunicorn:
@@ -749,7 +763,7 @@ def memory_section(servers: list[Gunicorn]) -> list[tuple[str, int]]:
             print(
                 f"   {server.name:<9} worker {n} (pid {pid}): peak {mb(peak)}, now {mb(rss)}{goal}"
             )
-        logged = server.log_lines()
+        logged = [line for line in server.log_lines() if _warning_or_worse(line)]
         if logged:
             print(f"   {server.name}'s gunicorn logged {len(logged)} lines; the last:")
             for line in logged[-5:]:

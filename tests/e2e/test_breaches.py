@@ -14,7 +14,7 @@ from models.breaches import Breach
 from models.people import User
 from models.records import Record
 from services import clock
-from tests.e2e.conftest import check_accessibility, screenshot, sign_in
+from tests.e2e.conftest import check_accessibility, confirm, screenshot, sign_in
 
 SCREEN = {"width": 1366, "height": 768}
 
@@ -83,6 +83,11 @@ def _assess(page, likelihood: str, severity: str, reportable_text: str) -> None:
     step.get_by_label("Actions taken to minimise the impact").fill(
         "Route retraced, lost property office and transport company asked"
     )
+    step.get_by_label("In one line, why is it reportable or not?").fill(
+        "Still missing: a stranger may read it"
+        if "Reportable" in reportable_text[:10]
+        else "Found within minutes, nothing left the team"
+    )
     step.get_by_role("button", name="Check the result").click()
     # The preview: the grid's answer shown, nothing saved yet.
     preview = page.locator("#next-step .govuk-inset-text")
@@ -93,22 +98,46 @@ def _assess(page, likelihood: str, severity: str, reportable_text: str) -> None:
     check_accessibility(page)
 
 
-def _decide(page, referred: bool) -> None:
+def _refer_to_ico(page, reference: str = "IC-998877-X1Y2") -> None:
+    """The ICO referral, recorded by someone in the breach chain once the ICO is told."""
+    page.get_by_label("When was the ICO told?").first.fill(_uk_minute(-dt.timedelta(minutes=1)))
+    page.get_by_label("ICO case reference").first.fill(reference)
+    page.get_by_role("button", name="Record the ICO referral").first.click()
+
+
+def _agree(page) -> None:
     step = _next_step(page)
-    step.get_by_label("Caldicott Guardian consulted").fill("Cal Mensah")
+    step.get_by_label("Your advice to the Assistant Director").fill(
+        "No investigation; a reminder about the lockable bag to the whole team"
+    )
+    step.get_by_label("As Caldicott Guardian, I agree the decision may be recorded").check()
+    step.get_by_role("button", name="Record your agreement").click()
+
+
+def _decide(page, refer: bool, not_referred_reason: str | None = None) -> None:
+    step = _next_step(page)
     step.get_by_label("Legal advice was taken").check()
     step.get_by_role("group", name="Disciplinary investigation?").get_by_label("No").check()
-    group = step.get_by_role("group", name="Referred to the ICO?")
-    if referred:
-        group.get_by_label("Yes").check()
-        step.get_by_label("When the ICO was told (if referred)").fill(
-            _uk_minute(-dt.timedelta(minutes=1))
-        )
-        step.get_by_label("ICO reference (if referred)").fill("IC-998877-X1Y2")
-    else:
-        group.get_by_label("No").check()
-    step.get_by_label("Social Work England (social workers)").check()
+    if not_referred_reason:
+        step.get_by_label("Why was it not referred to the ICO?").fill(not_referred_reason)
+    group = step.get_by_role("group", name="Refer them to their professional regulator?")
+    group.get_by_label("Yes" if refer else "No").check()
     step.get_by_role("button", name="Record the decision").click()
+
+
+def _tell_the_service_user(page) -> None:
+    """Face to face first, then the letter: two steps, each on its day (today here)."""
+    today = clock.uk_today()
+    for legend, button in (
+        ("Date of the face-to-face meeting", "Record the face-to-face meeting"),
+        ("Date of the letter", "Record the letter"),
+    ):
+        step = _next_step(page)
+        group = step.get_by_role("group", name=legend)
+        group.get_by_label("Day").fill(str(today.day))
+        group.get_by_label("Month").fill(str(today.month))
+        group.get_by_label("Year").fill(str(today.year))
+        step.get_by_role("button", name=button).click()
 
 
 def _close(page) -> None:
@@ -146,17 +175,28 @@ def _papers_out(page, description: str) -> Record:
     return record
 
 
-def _report_lost(page, where: str) -> None:
+def _report_lost(page, where: str, how: str = "Lost") -> None:
     status = page.locator("#status")
     status.get_by_text("Report the papers lost or stolen").click()
     check_accessibility(page)
-    status.get_by_label("Where were they last seen?").fill(where)
+    # The panel has other date boxes (asking for more time): the report's own.
+    lost = status.locator("details", has_text="Report the papers lost or stolen")
+    lost.get_by_label("Where were they last seen?").fill(where)
     today = clock.uk_today()
-    status.get_by_label("Day").fill(str(today.day))
-    status.get_by_label("Month").fill(str(today.month))
-    status.get_by_label("Year").fill(str(today.year))
-    status.get_by_label("Time last seen").fill("00:01")
-    status.get_by_role("button", name="Report lost").click()
+    lost.get_by_label("Day").fill(str(today.day))
+    lost.get_by_label("Month").fill(str(today.month))
+    lost.get_by_label("Year").fill(str(today.year))
+    lost.get_by_label("Time last seen").fill("00:01")
+    # The facts the breach case needs, asked now rather than guessed.
+    lost.get_by_role("group", name="Were the papers lost or stolen?").get_by_label(how).check()
+    lost.get_by_role("group", name="Do they concern children or vulnerable adults?").get_by_label(
+        "Yes"
+    ).check()
+    lost.get_by_role("group", name=re.compile("special category data")).get_by_label(
+        "Not known yet"
+    ).check()
+    lost.get_by_role("button", name="Report lost").click()
+    confirm(page, "Report lost")
     expect(status).to_contain_text("lost")
 
 
@@ -181,7 +221,9 @@ def test_lost_papers_open_a_breach_case_that_the_chain_walks_to_closed(browser, 
     expect(pat.locator(".govuk-caption-l")).to_contain_text("Loss")
     expect(_stage(pat)).to_have_text("Reported")
     expect(pat.locator("main")).to_contain_text("hours left to tell the ICO")
-    linked = pat.get_by_role("link", name=re.compile(r"Removal \d+ of Court bundle, volume 3"))
+    linked = pat.get_by_role(
+        "link", name=re.compile(r"Removal \d+ of Court bundle, volume 3, held by Pat Reyes")
+    )
     expect(linked).to_be_visible()
     expect(_next_step(pat)).to_contain_text("record the police crime reference")
     expect(pat.locator("main")).to_contain_text("About 1 person, 1 record")
@@ -193,6 +235,7 @@ def test_lost_papers_open_a_breach_case_that_the_chain_walks_to_closed(browser, 
     expect(pat.get_by_role("link", name="Breach report (printable)")).to_be_visible()
     screenshot(pat, "breach-loss-reported")
     pat.get_by_label("Police crime reference number").fill("CAD 4471/25NOV")
+    pat.get_by_label("When were the police told?").fill(_uk_minute(-dt.timedelta(minutes=1)))
     pat.get_by_label("The line manager has been told").check()
     pat.get_by_role("button", name="Save police details").click()
     expect(pat.locator("main")).to_contain_text("CAD 4471/25NOV")
@@ -206,7 +249,9 @@ def test_lost_papers_open_a_breach_case_that_the_chain_walks_to_closed(browser, 
     check.get_by_label("Health data", exact=True).check()
     check.get_by_label("Basic personal identifiers").check()
     check.get_by_label("Roughly how many people's data?").fill("2")
-    check.get_by_label("Children or vulnerable adults").check()
+    check.get_by_role("group", name="Are children or vulnerable adults involved?").get_by_label(
+        "Yes"
+    ).check()
     check.get_by_role("button", name="Save the report").click()
     expect(pat.locator("main")).to_contain_text("About 2 people, 1 record")
     expect(pat.locator(".app-timeline")).to_contain_text("Report checked and corrected")
@@ -250,20 +295,23 @@ def test_lost_papers_open_a_breach_case_that_the_chain_walks_to_closed(browser, 
     _next_step(dpo).get_by_role("button", name="Record the risk assessment").click()
     expect(_stage(dpo)).to_have_text("Risk assessed")
     expect(dpo.locator("main")).to_contain_text("3 × 3")
+    # The grid itself, with this case's square marked in words.
+    expect(dpo.get_by_role("table", name=re.compile("Where this case sits"))).to_contain_text(
+        "This case: Reportable"
+    )
+    check_accessibility(dpo)
+    # Reportable: telling the ICO is the next step, recorded as soon as it is done.
+    expect(_next_step(dpo)).to_contain_text("Tell the ICO")
+    _refer_to_ico(dpo)
+    expect(dpo.locator("main")).to_contain_text("ICO clock stopped")
+    expect(_stage(dpo)).to_have_text("Risk assessed")
     check_accessibility(dpo)
     dpo_context.close()
 
     # The practitioner tells the service user: face to face, then in writing.
     pat.reload()
     check_accessibility(pat)
-    step = _next_step(pat)
-    today = clock.uk_today()
-    for legend in ("Date of the face-to-face meeting", "Date of the letter"):
-        group = step.get_by_role("group", name=legend)
-        group.get_by_label("Day").fill(str(today.day))
-        group.get_by_label("Month").fill(str(today.month))
-        group.get_by_label("Year").fill(str(today.year))
-    step.get_by_role("button", name="Record that the service user was told").click()
+    _tell_the_service_user(pat)
     expect(_stage(pat)).to_have_text("Service user informed")
     expect(pat.locator("main")).to_contain_text("Told face to face on")
     check_accessibility(pat)
@@ -271,7 +319,13 @@ def test_lost_papers_open_a_breach_case_that_the_chain_walks_to_closed(browser, 
     expect(_next_step(pat)).to_contain_text("Nothing for you to do")
     pat_context.close()
 
-    # The Assistant Director decides, with the Caldicott Guardian. Their home page says so.
+    # The Caldicott Guardian records their agreement, then the Assistant Director decides.
+    cal_context, cal = _person(browser, base_url, "cal")
+    _open_case(cal, breach.reference)
+    _agree(cal)
+    expect(cal.locator("main")).to_contain_text("Cal Mensah agreed on")
+    check_accessibility(cal)
+    cal_context.close()
     ash_context, ash = _person(browser, base_url, "ash")
     expect(ash.get_by_role("heading", name="Waiting for you")).to_be_visible()
     waiting = ash.get_by_role("table", name=re.compile("Breach cases you can move on now"))
@@ -281,7 +335,7 @@ def test_lost_papers_open_a_breach_case_that_the_chain_walks_to_closed(browser, 
     check_accessibility(ash)
     screenshot(ash, "home-waiting-for-you")
     _open_case(ash, breach.reference)
-    _decide(ash, referred=True)
+    _decide(ash, refer=True)
     expect(_stage(ash)).to_have_text("Decided")
     expect(ash.locator("main")).to_contain_text("reference IC-998877-X1Y2")
     expect(ash.locator("main")).to_contain_text("Social Work England")
@@ -345,16 +399,10 @@ def test_a_near_miss_is_closed_without_telling_a_service_user(browser, base_url)
     expect(sam.locator("main")).not_to_contain_text("hours left to tell the ICO")
     screenshot(sam, "breach-near-miss-reported")
     # No police for a near miss: the reporter can notify at once.
+    # A near miss: the Governance Team and the Information and Records Manager, no more.
     _notify(
         sam,
-        [
-            "Director",
-            "Business Improvement Manager",
-            "Caldicott Guardian",
-            "Information and Records Manager",
-            "Governance Team",
-            "Data Protection Officer",
-        ],
+        ["Information and Records Manager", "Governance Team"],
         _uk_minute(-dt.timedelta(minutes=30)),
     )
     expect(_stage(sam)).to_have_text("Notified")
@@ -388,9 +436,13 @@ def test_a_near_miss_is_closed_without_telling_a_service_user(browser, base_url)
     check_accessibility(gov)
     gov_context.close()
 
+    cal_context, cal = _person(browser, base_url, "cal")
+    _open_case(cal, reference)
+    _agree(cal)
+    cal_context.close()
     ash_context, ash = _person(browser, base_url, "ash")
     _open_case(ash, reference)
-    _decide(ash, referred=False)
+    _decide(ash, refer=False)
     expect(_stage(ash)).to_have_text("Decided")
     check_accessibility(ash)
     ash_context.close()
@@ -481,3 +533,265 @@ def test_the_ico_draft_removes_the_reporters_name_from_free_text(browser, base_u
     dpo_context.close()
     assert "Reyes" not in draft and "Pat" not in draft
     assert "[removed] car, outside the office" in draft  # the rest of the sentence stays
+
+
+# -- 5. a theft reported without a crime reference, the reference two days later ---------
+
+
+def test_a_theft_without_a_crime_reference_gets_it_two_days_later(browser, base_url):
+    pat_context, pat = _person(browser, base_url, "pat")
+    pat.get_by_role("link", name="Breaches", exact=True).click()
+    pat.get_by_role("button", name="Report a breach or near miss").click()
+    pat.get_by_label("Theft", exact=True).check()
+    pat.get_by_label("If there is no crime reference yet, say why").fill(
+        "Reported on 101; the police will send the crime reference by email"
+    )
+    pat.get_by_label("My line manager has been told").check()
+    pat.get_by_label("What happened?").fill(
+        "Laptop bag with a child protection plan taken from the team car"
+    )
+    pat.get_by_label("When did it happen?").fill(_uk_minute(-dt.timedelta(hours=3)))
+    pat.get_by_label("When was it discovered?").fill(_uk_minute(-dt.timedelta(hours=2)))
+    pat.get_by_label("Basic personal identifiers").check()
+    pat.get_by_label("Roughly how many people's data?").fill("2")
+    pat.get_by_label("Roughly how many records?").fill("1")
+    pat.get_by_role("button", name="Report", exact=True).click()
+    expect(pat.get_by_role("heading", level=1)).to_contain_text("Breach BR-")
+    reference = pat.get_by_role("heading", level=1).inner_text().removeprefix("Breach ")
+    expect(pat.locator("main")).to_contain_text("None yet: Reported on 101")
+    check_accessibility(pat)
+    # The reason lets the case be notified; the police form stays.
+    clock.travel(dt.timedelta(minutes=10))
+    _notify(
+        pat,
+        [
+            "Director",
+            "Business Improvement Manager",
+            "Caldicott Guardian",
+            "Information and Records Manager",
+            "Governance Team",
+            "Data Protection Officer",
+            "Insurance Section",
+        ],
+        _uk_minute(-dt.timedelta(minutes=2)),
+    )
+    expect(_stage(pat)).to_have_text("Notified")
+    expect(pat.get_by_role("heading", name="Police and line manager")).to_be_visible()
+    pat_context.close()
+
+    clock.travel(dt.timedelta(days=2))  # the live server's clock too: it runs in this process
+    pat_context, pat = _person(browser, base_url, "pat")
+    # Flagged on the home page's list, the breach list and the case until the reference comes.
+    pat.get_by_role("link", name="Breaches", exact=True).click()
+    row = pat.get_by_role("row").filter(has_text=reference)
+    expect(row).to_contain_text("No police reference")
+    check_accessibility(pat)
+    pat.get_by_role("link", name=reference, exact=True).click()
+    expect(pat.locator("main")).to_contain_text("No police reference")
+    expect(_next_step(pat)).to_contain_text("Add the police crime reference when the police")
+    screenshot(pat, "breach-theft-no-reference-yet")
+    pat.get_by_label("Police crime reference number").fill("CAD 6120/27NOV")
+    pat.get_by_label("Officer or police station").fill("PC 4471, Walworth police station")
+    pat.get_by_label("When were the police told?").fill(_uk_minute(-dt.timedelta(days=2, hours=1)))
+    pat.get_by_label("If there is no crime reference yet, say why").fill("")
+    pat.get_by_role("button", name="Save police details").click()
+    main = pat.locator("main")
+    expect(main).to_contain_text("CAD 6120/27NOV (PC 4471, Walworth police station)")
+    expect(main).not_to_contain_text("No police reference")
+    expect(_stage(pat)).to_have_text("Notified")
+    expect(pat.locator(".app-timeline")).to_contain_text("Police details recorded")
+    check_accessibility(pat)
+    screenshot(pat, "breach-theft-reference-added")
+    pat.get_by_role("link", name="Breach cases").click()
+    row = pat.get_by_role("row").filter(has_text=reference)
+    expect(row).not_to_contain_text("No police reference")
+    pat_context.close()
+
+
+# -- 6. the ICO told before the letter: the clock stops on the list ------------------------
+
+
+def _case_in(state: str, **facts) -> Breach:
+    """A case moved on by hand to `state` (the steps before it are the other tests')."""
+    from models.base import write_transaction
+
+    pat = User.by_username("pat")
+    now = clock.now()
+    with write_transaction():
+        breach = Breach.open_case(
+            {
+                "what_happened": "Assessment emailed to another family's social worker",
+                "happened_at": now - dt.timedelta(hours=11),
+                "discovered_at": now - dt.timedelta(hours=10),
+                "category": "unauthorised_disclosure",
+                "data_categories": ["basic_identifiers", "health"],
+                "people_affected": 2,
+                "records_affected": 1,
+                "children_or_vulnerable": True,
+                "special_category": True,
+                "data_left_control": True,
+            },
+            pat,
+            now - dt.timedelta(hours=9),
+        )
+    Breach.update(state=state, **facts).where(Breach.id == breach.id).execute()
+    return Breach.get_by_id(breach.id)
+
+
+def test_an_ico_referral_before_the_letter_stops_the_clock_on_the_list(browser, base_url):
+    now = clock.now()
+    breach = _case_in(
+        "risk_assessed",
+        notified_at=now - dt.timedelta(hours=8),
+        likelihood=3,
+        severity=3,
+        reportable=True,
+        high_risk=False,
+        reportable_reason="Opened by the other family's worker",
+        likely_outcomes="Distress",
+        actions_taken="Recipient deleted it",
+        assessed_at=now - dt.timedelta(hours=7),
+    )
+    dpo_context, dpo = _person(browser, base_url, "dpo")
+    _open_case(dpo, breach.reference)
+    expect(_next_step(dpo)).to_contain_text("Tell the ICO")
+    _refer_to_ico(dpo, "IC-445566-Z9Y8")
+    main = dpo.locator("main")
+    expect(main).to_contain_text("ICO case reference")
+    expect(main).to_contain_text("IC-445566-Z9Y8")
+    expect(main).to_contain_text("ICO clock stopped")
+    expect(_stage(dpo)).to_have_text("Risk assessed")  # the letter is still to come
+    check_accessibility(dpo)
+    screenshot(dpo, "breach-ico-referred-before-the-letter")
+    dpo_context.close()
+
+    clock.travel(dt.timedelta(hours=70))  # discovered 80 hours ago: past the 72
+    dpo_context, dpo = _person(browser, base_url, "dpo")
+    dpo.get_by_role("link", name="Breaches", exact=True).click()
+    row = dpo.get_by_role("row").filter(has_text=breach.reference)
+    expect(row).to_contain_text("ICO clock stopped")
+    expect(row).not_to_contain_text("ICO deadline passed")
+    check_accessibility(dpo)
+    dpo_context.close()
+
+    # The letter comes later, on its own day; the clock stays stopped.
+    pat_context, pat = _person(browser, base_url, "pat")
+    _open_case(pat, breach.reference)
+    _tell_the_service_user(pat)
+    expect(_stage(pat)).to_have_text("Service user informed")
+    expect(pat.locator("main")).to_contain_text("ICO clock stopped")
+    check_accessibility(pat)
+    pat_context.close()
+
+
+# -- 7. a misdirected dispatch's case links back to it ---------------------------------------
+
+
+def test_a_misdirected_dispatchs_case_links_back_to_the_dispatch(browser, base_url):
+    from models.dispatches import Dispatch
+
+    pat_user, sam = User.by_username("pat"), User.by_username("sam")
+    now = clock.now()
+    dispatch = Dispatch.create(
+        team=pat_user.team_id,
+        state="sent",
+        case_id="5550199",
+        description="Core assessment for the conference",
+        method="secure_email",
+        recipient_organisation="Cafcass",
+        recipient_role="Children's guardian",
+        address="guardian@cafcass.example.org",
+        drafted_by=pat_user,
+        drafted_at=now - dt.timedelta(hours=3),
+        checked_by=sam,
+        checked_at=now - dt.timedelta(hours=2),
+        sent_by=pat_user,
+        sent_at=now - dt.timedelta(hours=1),
+    )
+    pat_context, pat = _person(browser, base_url, "pat")
+    pat.goto(f"/dispatches/{dispatch.id}")
+    check_accessibility(pat)
+    status = pat.locator("#status")
+    status.get_by_text("It went to the wrong recipient").click()
+    status.get_by_label("What happened?").fill("The guardian's office forwarded it back to us")
+    status.get_by_role("group", name="Do they concern children or vulnerable adults?").get_by_label(
+        "Yes"
+    ).check()
+    status.get_by_role("group", name=re.compile("special category data")).get_by_label(
+        "No", exact=True
+    ).check()
+    check_accessibility(pat)
+    status.get_by_role("button", name="Report as sent to the wrong recipient").click()
+    expect(status).to_contain_text("Status: Misdirected")
+    status.get_by_role("link", name=re.compile("BR-")).click()
+    expect(pat.get_by_role("heading", level=1)).to_contain_text("Breach BR-")
+    back = pat.get_by_role("link", name=re.compile(f"Dispatch {dispatch.id}: Core assessment"))
+    expect(back).to_be_visible()
+    check_accessibility(pat)
+    screenshot(pat, "breach-misdirected-links-back")
+    back.click()
+    expect(pat.get_by_role("heading", level=1)).to_contain_text(f"Dispatch {dispatch.id}")
+    pat_context.close()
+
+
+# -- 8. the Caldicott Guardian agrees, then the Assistant Director decides -------------------
+
+
+def test_the_caldicott_guardian_agrees_and_the_assistant_director_decides(browser, base_url):
+    now = clock.now()
+    breach = _case_in(
+        "service_user_informed",
+        notified_at=now - dt.timedelta(hours=8),
+        likelihood=3,
+        severity=3,
+        reportable=True,
+        high_risk=False,
+        reportable_reason="Opened by the other family's worker",
+        likely_outcomes="Distress",
+        actions_taken="Recipient deleted it",
+        assessed_at=now - dt.timedelta(hours=7),
+        ico_referred=True,
+        ico_referred_at=now - dt.timedelta(hours=6),
+        ico_reference="IC-112233-A1B1",
+        ico_told_by="Dee Price",
+        informed_in_person_on=clock.uk_today(),
+        informed_in_writing_on=clock.uk_today(),
+        informed_at=now - dt.timedelta(hours=1),
+    )
+    # Before the Caldicott Guardian agrees, the decision is not offered.
+    ash_context, ash = _person(browser, base_url, "ash")
+    _open_case(ash, breach.reference)
+    expect(_next_step(ash)).to_contain_text("waits for the Caldicott Guardian")
+    expect(_next_step(ash).get_by_role("button", name="Record the decision")).to_have_count(0)
+    ash_context.close()
+
+    cal_context, cal = _person(browser, base_url, "cal")
+    waiting = cal.get_by_role("table", name=re.compile("Breach cases you can move on now"))
+    expect(waiting.get_by_role("row").filter(has_text=breach.reference)).to_contain_text(
+        "Record your agreement"
+    )
+    check_accessibility(cal)
+    _open_case(cal, breach.reference)
+    _agree(cal)
+    expect(cal.locator("main")).to_contain_text("Cal Mensah agreed on")
+    check_accessibility(cal)
+    cal_context.close()
+
+    ash_context, ash = _person(browser, base_url, "ash")
+    _open_case(ash, breach.reference)
+    step = _next_step(ash)
+    expect(step).to_contain_text("The Caldicott Guardian, Cal Mensah, agreed on")
+    expect(step).to_contain_text("Referred to the ICO on")  # the decision refers to it
+    # The reporter is the staff member by default, with the regulator their profession gives.
+    expect(step.get_by_label("Whose conduct is in question?")).to_contain_text(
+        "Pat Reyes (Social worker: Social Work England)"
+    )
+    check_accessibility(ash)
+    screenshot(ash, "breach-decision-after-agreement")
+    _decide(ash, refer=True)
+    expect(_stage(ash)).to_have_text("Decided")
+    main = ash.locator("main")
+    expect(main).to_contain_text("Social Work England")
+    expect(main).to_contain_text("With the Caldicott Guardian")
+    check_accessibility(ash)
+    ash_context.close()

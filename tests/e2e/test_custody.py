@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from models.people import User
 from models.records import Record
 from services import clock
-from tests.e2e.conftest import check_accessibility, screenshot, sign_in
+from tests.e2e.conftest import check_accessibility, confirm, screenshot, sign_in
 
 
 def _new_record(description: str) -> Record:
@@ -79,6 +79,7 @@ def test_other_purpose_is_approved_by_the_manager_then_out_and_back(browser, bas
     _take_out(pat)
     expect(pat.locator("#status")).to_contain_text("Out of the office")
     pat.get_by_role("button", name="Return papers").click()
+    confirm(pat, "Return papers")
     expect(pat.locator("#status")).to_contain_text("In the office")
     expect(pat.locator(".app-timeline")).to_contain_text("Papers returned to the office")
     check_accessibility(pat)
@@ -121,6 +122,7 @@ def test_the_same_journey_works_without_javascript(browser, base_url):
     _take_out(page)
     expect(page.locator("#status")).to_contain_text("Out of the office")
     page.get_by_role("button", name="Return papers").click()
+    confirm(page, "Return papers", axe=False)
     expect(page.locator("#status")).to_contain_text("In the office")
     context.close()
 

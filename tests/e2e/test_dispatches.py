@@ -3,9 +3,11 @@ a misdirected dispatch that becomes a breach case on the register."""
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import check_accessibility, screenshot, sign_in
+from tests.e2e.conftest import check_accessibility, confirm, screenshot, sign_in
 
 SCREEN = {"width": 1366, "height": 768}
 
@@ -112,7 +114,15 @@ def test_a_misdirected_dispatch_opens_a_breach_case_on_the_register(browser, bas
 
     pat.get_by_text("It went to the wrong recipient").click()
     pat.get_by_label("What happened?").fill("The guardian says it reached a colleague instead")
+    status = pat.locator("#status")
+    status.get_by_role("group", name="Do they concern children or vulnerable adults?").get_by_label(
+        "Yes"
+    ).check()
+    status.get_by_role("group", name=re.compile("special category data")).get_by_label(
+        "Not known yet"
+    ).check()
     pat.get_by_role("button", name="Report as sent to the wrong recipient").click()
+    confirm(pat, "Report as sent to the wrong recipient")
     expect(pat.locator("#status")).to_contain_text("Status: Misdirected")
     breach_link = pat.locator("#status").get_by_role("link", name="BR-")
     reference = breach_link.inner_text()

@@ -99,6 +99,7 @@ def test_a_theft_is_reported_notified_assessed_and_the_service_user_told_without
     pat.axe()
     page.get_by_label("Theft", exact=True).check()
     page.get_by_label("Police crime reference number").fill("CAD 5521/25NOV")
+    page.get_by_label("When were the police told?").fill(_uk_minute(-dt.timedelta(minutes=90)))
     page.get_by_label("My line manager has been told").check()
     page.get_by_label("What happened?").fill(
         "Bag with a court bundle taken from a parked car outside the family centre"
@@ -186,6 +187,9 @@ def test_a_theft_is_reported_notified_assessed_and_the_service_user_told_without
     step.get_by_label("Actions taken to minimise the impact").fill(
         "Police told; bag described to the local lost property office"
     )
+    step.get_by_label("In one line, why is it reportable or not?").fill(
+        "The bag is still missing and a stranger may read the bundle"
+    )
     step.get_by_role("button", name="Check the result").click()
     step = page.locator("#next-step")
     preview = step.locator(".govuk-inset-text")
@@ -210,14 +214,17 @@ def test_a_theft_is_reported_notified_assessed_and_the_service_user_told_without
     # The practitioner who reported it tells the service user, face to face then in writing.
     page = pat.page
     page.reload()
-    step = page.locator("#next-step")
     today = clock.uk_today()
-    for legend in ("Date of the face-to-face meeting", "Date of the letter"):
+    for legend, button in (
+        ("Date of the face-to-face meeting", "Record the face-to-face meeting"),
+        ("Date of the letter", "Record the letter"),
+    ):
+        step = page.locator("#next-step")
         group = step.get_by_role("group", name=legend)
         group.get_by_label("Day").fill(str(today.day))
         group.get_by_label("Month").fill(str(today.month))
         group.get_by_label("Year").fill(str(today.year))
-    step.get_by_role("button", name="Record that the service user was told").click()
+        step.get_by_role("button", name=button).click()
     expect(page.locator("main .govuk-tag").first).to_have_text("Service user informed")
     expect(page.locator("main")).to_contain_text("Told face to face on")
     expect(page.locator("#next-step")).to_contain_text("Nothing for you to do")
@@ -499,10 +506,15 @@ def test_a_court_removal_is_requested_and_taken_out_by_keyboard_alone(browser, b
     keys.tab_to(re.compile(r"^Take out$"))
     keys.press("Enter")
     expect(status).to_contain_text("Out of the office")
-    # The button pressed is gone with the old panel: focus moves to the new panel's heading
-    # (not the page body), so a screen reader announces what changed and Tab goes on from it.
-    expect(page.locator("#status-heading")).to_be_focused()
+    # The button pressed is gone with the old panel: focus moves to the success banner in the
+    # new panel (not the page body), so a screen reader announces what was done, and Tab
+    # goes on from there to the panel's next control.
+    banner = status.locator(".govuk-notification-banner")
+    expect(banner).to_be_focused()
+    expect(banner).to_contain_text("Papers taken out, safeguards confirmed")
     check_accessibility(page)
+    keys.press("Tab")
+    expect(status.get_by_role("button", name="Return papers")).to_be_focused()
     removal = Removal.get(Removal.record == record)
     assert removal.state == "out"
     assert len(keys.seen) > 15, keys.seen  # every control passed on the way was checked

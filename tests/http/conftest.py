@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import http.cookiejar
 import re
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
 from html.parser import HTMLParser
 
 import pytest
+from aiosmtpd.controller import Controller
+from werkzeug.serving import make_server
 
-from tests.conftest import PASSWORD, People, close_database, make_app
+from tests.conftest import PASSWORD, People, _free_port, close_database, make_app
+from tests.http.journeys.mail import BASE_URL, Inbox
 from tests.querycount import StatementCounter
 
 
@@ -47,11 +55,17 @@ class _PageChecker(HTMLParser):
         self.title = ""
         self._in_title = False
         self.forms: list[dict] = []
+        self.footer_links: list[str] = []
+        self._footer_depth = 0
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if "id" in attrs:
             self.ids.append(attrs["id"])
+        if tag == "footer":
+            self._footer_depth += 1
+        if tag == "a" and self._footer_depth:
+            self.footer_links.append(attrs.get("href", ""))
         if tag == "title":
             self._in_title = True
         if tag == "form":
@@ -60,6 +74,8 @@ class _PageChecker(HTMLParser):
     def handle_endtag(self, tag):
         if tag == "title":
             self._in_title = False
+        if tag == "footer":
+            self._footer_depth -= 1
 
     def handle_data(self, data):
         if self._in_title:
@@ -93,6 +109,8 @@ class Web:
             assert "Safekeep" in checker.title, f"{url}: page title missing the service name"
             duplicates = {i for i in checker.ids if checker.ids.count(i) > 1}
             assert not duplicates, f"{url}: duplicate ids {duplicates}"
+            # The 2018 Accessibility Regulations: the statement is linked from every page.
+            assert "/accessibility" in checker.footer_links, f"{url}: no accessibility statement"
             for form in checker.forms:
                 if form.get("method", "get").lower() == "post":
                     assert "csrf_token" in html
@@ -128,3 +146,92 @@ def statements(app):
     counter.install()
     yield counter
     counter.uninstall()
+
+
+# -- A live server, for what only real concurrent connections show --------------------------
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+class Browser:
+    """One person's browser against the live server: its own cookies, no redirects followed."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect
+        )
+        self.csrf = None
+
+    def open(self, path: str, data: dict | None = None) -> tuple[int, str]:
+        body = None
+        if data is not None:
+            body = urllib.parse.urlencode({"csrf_token": self.csrf, **data}).encode()
+        try:
+            with self.opener.open(self.base_url + path, data=body, timeout=60) as response:
+                status, text = response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            status, text = error.code, error.read().decode()
+        if 'name="csrf_token"' in text:
+            self.csrf = csrf_from(text)
+        return status, text
+
+    def sign_in(self, username: str, password: str = PASSWORD) -> int:
+        self.open("/sign-in")
+        return self.open("/sign-in", {"username": username, "password": password})[0]
+
+
+@pytest.fixture
+def live_server(app):
+    """The test's app served by werkzeug with a thread per connection, as in tests/e2e."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+def at_once(count: int, prepare, act) -> list:
+    """Prepare `count` clients one by one (`prepare(n)`), then let them all act at the same
+    moment (`act(client, n)`); return what each act returned."""
+    clients = [prepare(n) for n in range(count)]
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+
+    def run(n: int) -> None:
+        barrier.wait()
+        results[n] = act(clients[n], n)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+@pytest.fixture
+def inbox():
+    handler = Inbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    handler.port = controller.port
+    yield handler
+    controller.stop()
+
+
+@pytest.fixture
+def mail_app(app, inbox):
+    app.config.update(
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=inbox.port,
+        SMTP_FROM="safekeep@council.test",
+        SMTP_TIMEOUT=5,
+        REMINDER_BASE_URL=BASE_URL + "/",
+        REMINDER_CONFIRM_AFTER_DAYS=3,
+    )
+    return app

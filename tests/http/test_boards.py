@@ -211,7 +211,7 @@ def test_polling_returns_only_the_fragment(web, board):
     web.sign_in("lina")
     page = web.get("/board")
     full = page.get_data(as_text=True)
-    assert 'hx-trigger="every 30s"' in full and 'id="board-body"' in full
+    assert 'hx-trigger="every 30s, board-refresh"' in full and 'id="board-body"' in full
     # Not a live region: a screen reader would read the whole board again at every poll.
     assert "aria-live" not in re.search(r'<div id="board-body"[^>]*>', full).group(0)
     response = web.get("/board", headers=BOARD_FRAGMENT)
@@ -365,7 +365,7 @@ def test_every_team_board_names_each_rows_team(web, board):
         "Alex Tester",
     ]
     out = section(html, "Papers out of the office")
-    assert _head(out) == ["Papers", "Team", "Holder", "Purpose", "Due"]
+    assert _head(out) == ["Papers", "Team", "Holder", "Purpose", "Due", "Whereabouts confirmed"]
     assert _row_of(out, "East out and overdue")[:3] == [
         "East out and overdue",
         "Adults East",
@@ -389,6 +389,7 @@ def test_one_team_boards_have_no_team_column(web, new_web, board):
         "Holder",
         "Purpose",
         "Due",
+        "Whereabouts confirmed",
     ]
     lina = new_web()
     lina.sign_in("lina")

@@ -17,8 +17,9 @@ from models.audit import AuditEvent
 from models.breaches import Breach, Notification
 from models.records import Removal
 from services import clock
-from tests.http.journeys import Cast, ago, uk_local
+from tests.http.journeys import Cast, Page, ago, uk_local
 from tests.http.journeys.breaches import (
+    AGREE,
     ASSESS,
     CHAIN,
     CLOSE,
@@ -31,10 +32,12 @@ from tests.http.journeys.breaches import (
     decide_data,
     fresh,
     has_form,
-    inform_data,
     latest,
+    letter_data,
+    meeting_data,
     notify_data,
     page,
+    refer_data,
     report,
     send,
     walk,
@@ -131,6 +134,7 @@ def test_someone_without_need_to_know_gets_404_everywhere_and_sees_it_in_no_list
             f"/breaches/{case.id}/police",
             {
                 "police_reference": "CR/1",
+                "police_told_at": ago(minutes=30),
                 "line_manager_told": "yes",
                 "version": case.version,
             },
@@ -161,7 +165,7 @@ def test_the_reporter_their_manager_and_every_breach_role_can_see_the_case(cast,
 # -- the whole journey ---------------------------------------------------------------------
 
 
-def test_each_step_moves_the_case_on_and_writes_one_audit_event(cast, case):
+def test_each_step_moves_the_case_on_and_writes_one_audit_event(cast, case, staff):
     for event, who, form in STEPS:
         before = fresh(case)
         html = page(cast[who], case)
@@ -182,14 +186,19 @@ def test_each_step_moves_the_case_on_and_writes_one_audit_event(cast, case):
         "report",
         "notify",
         "assess_risk",
+        "refer_to_ico",
+        "record_meeting",
         "inform_service_user",
+        "caldicott_agree",
         "decide",
         "close",
     ]
     closed = fresh(case)
     assert Notification.select().where(Notification.breach == case).count() == 6
     assert (closed.likelihood, closed.severity, closed.reportable) == (3, 3, True)
+    assert closed.reportable_reason == ASSESS["reportable_reason"]
     assert closed.informed_in_person_on == clock.uk_today()
+    assert closed.caldicott_agreed_by_id == staff["cg"].id
     assert closed.ico_referred and closed.ico_reference == "IC-123456-A1B2"
     assert closed.report_complete and closed.lessons_learned.startswith("Check the address")
     html = page(cast["irm"], case)
@@ -233,6 +242,7 @@ def test_notify_waits_for_the_police_reference_and_the_line_manager_being_told(
             f"/breaches/{breach.id}/police",
             {
                 "police_reference": "CR/4411/26",
+                "police_told_at": ago(minutes=30),
                 "version": fresh(breach).version,
             },
         ).status_code
@@ -246,6 +256,7 @@ def test_notify_waits_for_the_police_reference_and_the_line_manager_being_told(
             f"/breaches/{breach.id}/police",
             {
                 "police_reference": "CR/4411/26",
+                "police_told_at": ago(minutes=30),
                 "line_manager_told": "yes",
                 "version": fresh(breach).version,
             },
@@ -270,6 +281,7 @@ def test_a_reason_for_no_crime_reference_also_lets_the_case_be_notified(cast):
     breach = latest()
     assert send(pat, breach, "notify", **notify_data(breach)).status_code == 303
     assert fresh(breach).state == "notified"
+    assert fresh(breach).line_manager_told_by_id == fresh(breach).reported_by_id
 
 
 def test_police_details_with_neither_reference_nor_reason_are_refused(cast):
@@ -344,7 +356,12 @@ def test_risk_assessment_with_bad_input_is_422_and_saves_nothing(cast, case):
 
 def test_overriding_the_grid_needs_a_reason(cast, case):
     walk(cast, case, "notified")
-    response = send(cast["dpo"], case, "assess_risk", **{**ASSESS, "reportable_override": "no"})
+    response = send(
+        cast["dpo"],
+        case,
+        "assess_risk",
+        **{**ASSESS, "reportable_override": "no", "reportable_reason": ""},
+    )
     assert response.status_code == 422
     assert "Enter why you are overriding the grid" in response.get_data(as_text=True)
     assert fresh(case).state == "notified"
@@ -352,7 +369,7 @@ def test_overriding_the_grid_needs_a_reason(cast, case):
         cast["dpo"],
         case,
         "assess_risk",
-        **{**ASSESS, "reportable_override": "no", "override_reason": "Recipient is a nurse"},
+        **{**ASSESS, "reportable_override": "no", "reportable_reason": "Recipient is a nurse"},
     )
     assert ok.status_code == 303
     stored = fresh(case)
@@ -361,6 +378,31 @@ def test_overriding_the_grid_needs_a_reason(cast, case):
         False,
         "Recipient is a nurse",
     )
+
+
+def test_every_assessment_records_why_it_is_or_is_not_reportable(cast, case):
+    walk(cast, case, "notified")
+    before = audit_count(case)
+    response = send(cast["dpo"], case, "assess_risk", **{**ASSESS, "reportable_reason": ""})
+    page_ = Page.of(response)
+    assert response.status_code == 422
+    assert page_.field_errors["reportable_reason"] == (
+        "Enter in one line why the breach is or is not reportable to the ICO"
+    )
+    assert fresh(case).state == "notified" and audit_count(case) == before
+
+
+def test_the_risk_grid_is_shown_as_a_table_with_the_result_on_it(cast, case):
+    walk(cast, case, "notified")
+    html = page(cast["lina"], case)
+    assert "Likelihood 3: Likely" in html and "Severity 5: Catastrophic" in html
+    assert "It is likely the data was seen or used" in html  # the scale's description
+    assert "This case:" not in html
+    preview = send(cast["lina"], case, "assess_risk", step="preview", **ASSESS)
+    assert preview.get_data(as_text=True).count("This case:") == 1
+    walk(cast, case, "risk_assessed")
+    html = page(cast["pat"], case)
+    assert "Where this case sits on the grid" in html and html.count("This case:") == 1
 
 
 def test_checking_the_grid_result_shows_it_and_saves_nothing(cast, case):
@@ -378,13 +420,11 @@ def test_checking_the_grid_result_shows_it_and_saves_nothing(cast, case):
 
 def test_the_letter_dated_before_the_face_to_face_meeting_is_refused(cast, case):
     walk(cast, case, "risk_assessed")
-    before = audit_count(case)
     today = clock.uk_today()
+    assert send(cast["pat"], case, "record_meeting", **meeting_data(today)).status_code == 303
+    before = audit_count(case)
     response = send(
-        cast["pat"],
-        case,
-        "inform_service_user",
-        **inform_data(in_person=today, in_writing=today - dt.timedelta(days=1)),
+        cast["pat"], case, "inform_service_user", **letter_data(today - dt.timedelta(days=1))
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
@@ -403,12 +443,46 @@ def test_missing_or_impossible_dates_are_422(cast, case):
         "informed_in_person_on-month": "2",
         "informed_in_person_on-year": "2026",
     }
-    response = send(cast["pat"], case, "inform_service_user", **data)
+    response = send(cast["pat"], case, "record_meeting", **data)
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "govuk-error-summary" in html
-    assert "must be a real date" in html and "Enter the date of the letter" in html
-    assert fresh(case).state == "risk_assessed" and audit_count(case) == before
+    assert "must be a real date" in html
+    assert fresh(case).informed_in_person_on is None and audit_count(case) == before
+    assert send(cast["pat"], case, "record_meeting", **meeting_data()).status_code == 303
+    response = send(cast["pat"], case, "inform_service_user")
+    assert response.status_code == 422
+    assert "Enter the date of the letter" in response.get_data(as_text=True)
+    assert fresh(case).state == "risk_assessed"
+
+
+def test_the_meeting_and_the_letter_are_recorded_on_different_days(cast, case):
+    walk(cast, case, "risk_assessed")
+    pat = cast["pat"]
+    html = page(pat, case)
+    # The letter waits for the meeting: only the meeting's form is there.
+    assert has_form(html, case, "record_meeting") and not has_form(
+        html, case, "inform_service_user"
+    )
+    response = send(pat, case, "inform_service_user", **letter_data())
+    assert response.status_code == 409
+    assert "Record the face-to-face meeting first" in response.get_data(as_text=True)
+    met = clock.uk_today()
+    assert send(pat, case, "record_meeting", **meeting_data(met)).status_code == 303
+    stored = fresh(case)
+    assert (stored.state, stored.informed_in_person_on) == ("risk_assessed", met)
+    assert "Told face to face on" in page(pat, case)
+    clock.travel(dt.timedelta(days=1))  # the letter goes a day later
+    pat = cast.again("pat")
+    assert has_form(page(pat, case), case, "inform_service_user")
+    assert send(pat, case, "inform_service_user", **letter_data()).status_code == 303
+    stored = fresh(case)
+    assert stored.state == "service_user_informed"
+    assert (stored.informed_in_person_on, stored.informed_in_writing_on) == (
+        met,
+        met + dt.timedelta(days=1),
+    )
+    assert audit_events(case)[-2:] == ["record_meeting", "inform_service_user"]
 
 
 @pytest.mark.parametrize("who", ["pat", "lina", "dir", "ad", "irm", "dpo"])
@@ -525,12 +599,10 @@ def test_on_a_near_miss_telling_and_no_one_to_tell_are_shown_as_alternatives(cas
     breach = near_miss_kept_in(cast["pat"])
     walk(cast, breach, "risk_assessed")
     html = page(cast["lina"], breach)
-    assert has_form(html, breach, "inform_service_user") and has_form(
-        html, breach, "skip_informing"
-    )
+    assert has_form(html, breach, "record_meeting") and has_form(html, breach, "skip_informing")
     told = html.index("If the service user was told")
     skip = html.index("Or, if there is no one to tell")
-    assert told < html.index(f'action="/breaches/{breach.id}/inform_service_user"') < skip
+    assert told < html.index(f'action="/breaches/{breach.id}/record_meeting"') < skip
     assert skip < html.index(f'action="/breaches/{breach.id}/skip_informing"')
     # One green button: the "no one to tell" one is secondary.
     skip_form = html[html.index(f'action="/breaches/{breach.id}/skip_informing"') :]
@@ -539,7 +611,7 @@ def test_on_a_near_miss_telling_and_no_one_to_tell_are_shown_as_alternatives(cas
     # A real breach has only the one way: no alternatives headings.
     walk(cast, case, "risk_assessed")
     html = page(cast["lina"], case)
-    assert has_form(html, case, "inform_service_user")
+    assert has_form(html, case, "record_meeting")
     assert "Or, if there is no one to tell" not in html
     assert "If the service user was told" not in html
 
@@ -547,9 +619,16 @@ def test_on_a_near_miss_telling_and_no_one_to_tell_are_shown_as_alternatives(cas
 # -- the decision --------------------------------------------------------------------------
 
 
+def agreed(cast, case):
+    """Walk to service_user_informed and record the Caldicott Guardian's agreement."""
+    walk(cast, case, "service_user_informed")
+    assert send(cast["cg"], case, "caldicott_agree", **AGREE).status_code == 303
+    return fresh(case)
+
+
 @pytest.mark.parametrize("who", ["pat", "lina", "cg", "dir", "irm", "dpo", "gov"])
 def test_only_an_assistant_director_may_decide(cast, case, who):
-    walk(cast, case, "service_user_informed")
+    agreed(cast, case)
     before = audit_count(case)
     html = page(cast[who], case)
     assert not has_form(html, case, "decide")
@@ -558,73 +637,99 @@ def test_only_an_assistant_director_may_decide(cast, case, who):
     assert fresh(case).decided_at is None
 
 
-def test_decide_with_bad_input_is_422_and_saves_nothing(cast, case):
+def test_the_decision_waits_for_the_caldicott_guardians_own_agreement(cast, case, staff):
     walk(cast, case, "service_user_informed")
+    ad, cg = cast["ad"], cast["cg"]
+    html = page(ad, case)
+    assert not has_form(html, case, "decide")
+    assert "The decision waits for the Caldicott Guardian" in html
+    before = audit_count(case)
+    response = send(ad, case, "decide", **decide_data())
+    assert response.status_code == 409
+    assert "The Caldicott Guardian records their agreement first" in Page.of(response).text
+    assert fresh(case).state == "service_user_informed" and audit_count(case) == before
+    # Only the Caldicott Guardian agrees, as themselves.
+    for who in ("ad", "dir", "pat"):
+        assert not has_form(page(cast[who], case), case, "caldicott_agree")
+        assert send(cast[who], case, "caldicott_agree", **AGREE).status_code == 403
+    response = send(cg, case, "caldicott_agree", caldicott_advice="")
+    assert response.status_code == 422
+    assert Page.of(response).errors == [
+        "Enter your advice to the Assistant Director",
+        "Confirm that, as Caldicott Guardian, you agree the decision may be recorded",
+    ]
+    assert has_form(page(cg, case), case, "caldicott_agree")
+    assert send(cg, case, "caldicott_agree", **AGREE).status_code == 303
+    stored = fresh(case)
+    assert (stored.state, stored.caldicott_agreed_by_id) == (
+        "service_user_informed",
+        staff["cg"].id,
+    )
+    assert audit_events(case)[-1] == "caldicott_agree"
+    assert send(cg, case, "caldicott_agree", **AGREE).status_code == 403  # once
+    html = page(ad, case)
+    assert (
+        has_form(html, case, "decide")
+        and "Cg Tester, agreed on" in Page.of(ad.get(f"/breaches/{case.id}")).text
+    )
+    assert send(ad, case, "decide", **decide_data()).status_code == 303
+    assert fresh(case).state == "decided"
+
+
+def test_decide_with_bad_input_is_422_and_saves_nothing(cast, case):
+    agreed(cast, case)
     ad = cast["ad"]
     assert has_form(page(ad, case), case, "decide")
     before = audit_count(case)
-    response = send(
-        ad,
-        case,
-        "decide",
-        caldicott_consulted="",
-        ico_referred="yes",
-        ico_referred_at="",
-        ico_reference="",
-        regulator="",
-    )
-    html = response.get_data(as_text=True)
+    response = send(ad, case, "decide", staff_member="", refer_to_regulator="")
+    page_ = Page.of(response)
     assert response.status_code == 422
-    assert "govuk-error-summary" in html
-    for message in (
-        "Enter the name of the Caldicott Guardian consulted",
+    assert page_.errors == [
         "Select yes if there will be a disciplinary investigation",
-        "Enter when the ICO was told",
-        "Enter the ICO reference",
-        "Select whether the breach was referred to a professional regulator",
-    ):
-        assert message in html, message
+        "Select whose conduct is in question, or 'No one'",
+        "Select yes if the member of staff will be referred to their regulator",
+    ]
     assert fresh(case).state == "service_user_informed" and audit_count(case) == before
 
 
 def test_referring_to_the_ico_after_72_hours_needs_a_reason_for_the_delay(cast):
     report(cast["pat"], discovered_hours_ago=96)
     breach = latest()
-    walk(cast, breach, "service_user_informed")
-    ad = cast["ad"]
+    walk(cast, breach, "risk_assessed")
+    dpo = cast["dpo"]
     before = audit_count(breach)
-    late = decide_data(ico_referred_at=ago(hours=1))
-    response = send(ad, breach, "decide", **late)
+    late = refer_data(ico_referred_at=ago(hours=1))
+    response = send(dpo, breach, "refer_to_ico", **late)
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "govuk-error-summary" in html
     assert "more than 72 hours after the breach was discovered" in html
-    assert fresh(breach).state == "service_user_informed" and audit_count(breach) == before
-    response = send(ad, breach, "decide", delay_reason="Awaiting the police account", **late)
+    assert not fresh(breach).ico_referred and audit_count(breach) == before
+    response = send(dpo, breach, "refer_to_ico", delay_reason="Awaiting the police account", **late)
     assert response.status_code == 303
     stored = fresh(breach)
-    assert stored.state == "decided" and stored.delay_reason == "Awaiting the police account"
+    assert stored.ico_referred and stored.delay_reason == "Awaiting the police account"
     draft = cast["dpo"].get(f"/breaches/{breach.id}/ico-draft").get_data(as_text=True)
     assert "No, reason: Awaiting the police account" in draft
 
 
 def test_referring_within_72_hours_needs_no_reason(cast, case):
-    walk(cast, case, "service_user_informed")
-    assert send(cast["ad"], case, "decide", **decide_data()).status_code == 303
-    assert fresh(case).delay_reason is None
+    walk(cast, case, "risk_assessed")
+    assert send(cast["dpo"], case, "refer_to_ico", **refer_data()).status_code == 303
+    assert fresh(case).ico_referred and fresh(case).delay_reason is None
 
 
 def test_reportable_but_not_referred_needs_a_reason(cast, case):
-    walk(cast, case, "service_user_informed")
-    assert fresh(case).reportable is True
+    walk(cast, case, "service_user_informed", skip=("refer_to_ico",))
+    assert send(cast["cg"], case, "caldicott_agree", **AGREE).status_code == 303
+    assert fresh(case).reportable is True and not fresh(case).ico_referred
     ad = cast["ad"]
-    not_referred = decide_data(ico_referred="no", ico_referred_at="", ico_reference="")
-    response = send(ad, case, "decide", **not_referred)
+    response = send(ad, case, "decide", **decide_data())
     assert response.status_code == 422
     assert "Enter why the breach was not referred to the ICO" in response.get_data(as_text=True)
     assert fresh(case).state == "service_user_informed"
     response = send(
-        ad, case, "decide", not_referred_reason="Contained within an hour", **not_referred
+        ad, case, "decide", **decide_data(not_referred_reason="Contained within an hour")
     )
     assert response.status_code == 303
     stored = fresh(case)
@@ -661,7 +766,9 @@ def test_only_the_records_manager_closes_and_only_with_lessons_learned(cast, cas
 def test_steps_out_of_order_are_409_and_change_nothing(cast, case):
     attempts = (
         ("assess_risk", "lina", ASSESS),
-        ("inform_service_user", "pat", inform_data()),
+        ("record_meeting", "pat", meeting_data()),
+        ("inform_service_user", "pat", letter_data()),
+        ("caldicott_agree", "cg", AGREE),
         ("record_exemption", "cg", {"exemption_reason": "x", "approved_by_caldicott": "yes"}),
         ("skip_informing", "lina", {"skip_reason": "x"}),
         ("decide", "ad", decide_data()),
@@ -720,13 +827,19 @@ def test_a_police_update_from_a_stale_page_is_409(cast):
     old = breach.version
     assert (
         pat.post(
-            f"/breaches/{breach.id}/police", {"police_reference": "CR/1", "version": old}
+            f"/breaches/{breach.id}/police",
+            {"police_reference": "CR/1", "police_told_at": ago(minutes=30), "version": old},
         ).status_code
         == 303
     )
     response = cast["lina"].post(
         f"/breaches/{breach.id}/police",
-        {"police_reference": "CR/2", "line_manager_told": "yes", "version": old},
+        {
+            "police_reference": "CR/2",
+            "police_told_at": ago(minutes=30),
+            "line_manager_told": "yes",
+            "version": old,
+        },
     )
     assert response.status_code == 409
     assert "Someone else changed this case" in response.get_data(as_text=True)
@@ -762,7 +875,7 @@ def test_two_people_notifying_at_once_exactly_one_wins(cast, case):
 
 
 def test_the_same_decision_from_two_tabs_exactly_one_wins(cast, new_web, case):
-    walk(cast, case, "service_user_informed")
+    agreed(cast, case)
     tabs = [new_web() for _ in range(2)]
     for tab in tabs:
         tab.sign_in("ad")
@@ -789,7 +902,8 @@ def test_reporting_papers_lost_opens_a_linked_loss_case(cast, staff):
     assert breach.reporter_manager_id == staff["lina"].id
     assert audit_events(breach) == ["report"]
     html = page(pat, breach)
-    assert f'href="/records/{removal.record_id}"' in html and "Linked removal" in html
+    assert f'href="/records/{removal.record_id}"' in html and "Lost papers" in html
+    assert f"Removal {removal.id} of Court bundle, volume 2, held by Pat Tester" in html
     # Loss: the police details come before the case can be notified.
     assert not has_form(html, breach, "notify")
     assert breach.reference in cast["lina"].get("/breaches").get_data(as_text=True)
@@ -819,11 +933,18 @@ DETAILS = {
     "people_affected": "4",
     "records_affected": "2",
     "children_or_vulnerable": "yes",
+    "special_category": "yes",
 }
 
 
 def correct(web, breach, version=None, **data):
-    data.setdefault("version", fresh(breach).version if version is None else version)
+    """Post the report's correction form: what is not given is as the case holds it."""
+    stored = fresh(breach)
+    data.setdefault("version", stored.version if version is None else version)
+    data.setdefault("category", stored.category)
+    data.setdefault("happened_at", uk_local(stored.happened_at))
+    data.setdefault("discovered_at", uk_local(stored.discovered_at))
+    data.setdefault("data_left_control", "yes" if stored.data_left_control else "no")
     return web.post(f"/breaches/{breach.id}/details", data)
 
 
@@ -835,7 +956,8 @@ def lost_case(cast, staff) -> Breach:
 
 def test_a_case_opened_by_lost_papers_is_checked_and_completed_then_the_floor_applies(cast, staff):
     breach = lost_case(cast, staff)
-    assert (breach.children_or_vulnerable, breach.data_category_list) == (False, [])
+    # Asked when the papers were reported: "not known yet" (the journey's answers).
+    assert (breach.children_or_vulnerable, breach.data_category_list) == (None, [])
     pat = cast["pat"]
     html = page(pat, breach)
     assert "Check and complete the report" in html
@@ -866,7 +988,7 @@ def test_a_case_opened_by_lost_papers_is_checked_and_completed_then_the_floor_ap
     html = page(pat, breach)
     assert "opened automatically" not in html  # done: no more prompt
     assert "Report checked and corrected" in html  # the timeline says what happened
-    assert "Correct the report" in html  # still correctable until notified
+    assert "Correct the report" in html  # still correctable until the risk is assessed
     clock.travel(dt.timedelta(minutes=10))  # notifications are typed to the minute
     walk_from_police(cast, breach)  # notified and assessed at 3 × 3
     draft = cast["dpo"].get(f"/breaches/{breach.id}/ico-draft").get_data(as_text=True)
@@ -882,6 +1004,7 @@ def test_the_severity_floor_applies_once_children_are_recorded(cast, staff):
             f"/breaches/{breach.id}/police",
             {
                 "police_reference": "CR/1/26",
+                "police_told_at": ago(minutes=30),
                 "line_manager_told": "yes",
                 "version": fresh(breach).version,
             },
@@ -923,7 +1046,7 @@ def test_correcting_a_report_with_bad_input_is_422_and_saves_nothing(cast, staff
     assert 'value="lots"' in html  # what was typed is shown again
     stored = fresh(breach)
     assert (stored.version, audit_count(breach)) == before
-    assert not stored.children_or_vulnerable and stored.what_happened.startswith("Papers")
+    assert stored.children_or_vulnerable is None and stored.what_happened.startswith("Papers")
     response = correct(cast["lina"], breach, **{**DETAILS, "data_categories": ["made_up"]})
     assert response.status_code == 422
     assert "Select the kinds of data involved from the list" in response.get_data(as_text=True)
@@ -942,8 +1065,11 @@ def test_correcting_a_report_from_a_stale_page_is_409_and_saves_nothing(cast, st
     assert (fresh(breach).version, audit_count(breach)) == before
 
 
-def test_a_report_cannot_be_corrected_once_notified(cast, case):
+def test_a_report_cannot_be_corrected_once_the_risk_is_assessed(cast, case):
     walk(cast, case, "notified")
+    html = page(cast["pat"], case)
+    assert f'action="/breaches/{case.id}/details"' in html  # notified: still correctable
+    walk(cast, case, "risk_assessed")
     html = page(cast["pat"], case)
     assert f'action="/breaches/{case.id}/details"' not in html
     before = (fresh(case).version, audit_count(case))
@@ -965,12 +1091,12 @@ def test_a_reported_case_can_be_corrected_by_the_breach_chain_without_a_prompt(c
     html = page(dpo, case)
     assert "opened automatically" not in html  # typed in by a person: nothing to prompt
     assert "Correct the report" in html
-    assert correct(dpo, case, **{**DETAILS, "children_or_vulnerable": ""}).status_code == 303
+    assert correct(dpo, case, **{**DETAILS, "children_or_vulnerable": "no"}).status_code == 303
     stored = fresh(case)
-    assert not stored.children_or_vulnerable and stored.people_affected == 4
+    assert stored.children_or_vulnerable is False and stored.people_affected == 4
     # Saving the same again changes nothing and writes nothing.
     before = (stored.version, audit_count(case))
-    assert correct(dpo, case, **{**DETAILS, "children_or_vulnerable": ""}).status_code == 303
+    assert correct(dpo, case, **{**DETAILS, "children_or_vulnerable": "no"}).status_code == 303
     assert (fresh(case).version, audit_count(case)) == before
 
 
@@ -1009,6 +1135,7 @@ def test_a_notification_typed_in_the_minute_a_lost_removal_opened_the_case_is_ac
             f"/breaches/{breach.id}/police",
             {
                 "police_reference": "CR/1/26",
+                "police_told_at": ago(minutes=30),
                 "line_manager_told": "yes",
                 "version": fresh(breach).version,
             },
@@ -1099,6 +1226,7 @@ def test_a_loss_without_a_police_reference_is_flagged_once_its_day_has_passed(ca
             f"/breaches/{breach.id}/police",
             {
                 "police_reference": "CR/77/26",
+                "police_told_at": ago(minutes=30),
                 "line_manager_told": "yes",
                 "version": fresh(breach).version,
             },
@@ -1142,6 +1270,7 @@ def walk_from_police(cast, breach, reporter="pat"):
             f"/breaches/{breach.id}/police",
             {
                 "police_reference": "CR/1/26",
+                "police_told_at": ago(minutes=30),
                 "line_manager_told": "yes",
                 "version": fresh(breach).version,
             },
@@ -1187,6 +1316,7 @@ def misdirected(cast) -> Breach:
 
     def dispatch_step(web, event, **data):
         data.setdefault("version", Dispatch.get_by_id(dispatch.id).version)
+        data.setdefault("confirmed", "yes")  # past the confirmation page, as its button sends
         response = web.post(f"/dispatches/{dispatch.id}/{event}", data)
         assert response.status_code == 303, (event, response.status_code)
 
@@ -1203,7 +1333,9 @@ def misdirected(cast) -> Breach:
     dispatch_step(
         pat,
         "report_misdirected",
-        what_happened="Autocomplete picked another guardian, not guardian@cafcass.example.org",
+        what_happened="Autocomplete picked another guardian with a similar name",
+        children_or_vulnerable="yes",
+        special_category="not_known",
     )
     return Breach.get(Breach.dispatch == dispatch)
 
@@ -1219,7 +1351,7 @@ def test_the_ico_draft_of_a_misdirected_dispatch_has_no_recipient_address(cast, 
 def test_the_register_csv_lists_every_breach_and_near_miss(cast, staff):
     report(cast["pat"])
     report(cast["alex"], category="near_miss", data_left_control="no")
-    report(cast["sam"], category="theft", police_reference="CR/9/26")
+    report(cast["sam"], category="theft", police_reference="CR/9/26", police_told_at=ago(hours=1))
     walk_from_police(cast, latest(), reporter="sam")
     for who in ("pat", "lina", "alex", "mo", "bim"):
         cast[who].get("/breaches/register.csv", status=403)

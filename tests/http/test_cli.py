@@ -79,7 +79,7 @@ def test_create_user_rejects_an_unknown_manager_and_a_short_password(app):
 
 def test_seed_demo_creates_every_role_once(app):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["seed-demo"])
+    result = runner.invoke(args=["seed-demo", "--demo"])
     assert result.exit_code == 0 and "password" in result.output
     roles = set().union(*(u.roles for u in User.select()))
     assert {
@@ -93,13 +93,13 @@ def test_seed_demo_creates_every_role_once(app):
         "governance",
         "dpo",
     } <= roles
-    again = runner.invoke(args=["seed-demo"])
+    again = runner.invoke(args=["seed-demo", "--demo"])
     assert "nothing added" in again.output
 
 
 def test_seed_demo_opens_on_a_working_office_with_a_true_audit_trail(app, web):
     runner = app.test_cli_runner()
-    runner.invoke(args=["seed-demo"])
+    runner.invoke(args=["seed-demo", "--demo"])
     web.sign_in("lina", password="safekeep-demo-2026")
     board = web.get("/board").get_data(as_text=True)
     assert "Home visit notes, 2026" in board  # waiting for Lina's approval

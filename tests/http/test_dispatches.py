@@ -102,7 +102,13 @@ def test_misdirected_dispatch_opens_a_linked_breach_case(web, new_web, team):
     colleague.get("/send")
     send(colleague, "check", **CHECKS)
     send(web, "mark_sent", password_protected="yes", password_separate="yes")
-    response = send(web, "report_misdirected", what_happened="Autocomplete chose another name")
+    response = send(
+        web,
+        "report_misdirected",
+        what_happened="Autocomplete chose another name",
+        children_or_vulnerable="not_known",
+        special_category="no",
+    )
     assert response.status_code == 303
     dispatch = latest()
     breach = Breach.get(Breach.dispatch == dispatch)

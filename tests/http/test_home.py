@@ -13,7 +13,16 @@ from models.breaches import Breach
 from models.dispatches import Dispatch
 from services import clock
 from tests.http.journeys import Cast
-from tests.http.journeys.breaches import ASSESS, CLOSE, breach_staff, latest, report, send, walk
+from tests.http.journeys.breaches import (
+    AGREE,
+    ASSESS,
+    CLOSE,
+    breach_staff,
+    latest,
+    report,
+    send,
+    walk,
+)
 
 
 @pytest.fixture
@@ -64,6 +73,7 @@ def bulk_cases(reporter, count: int, state: str, start: int = 0) -> None:
             happened_at=now - dt.timedelta(hours=n + 2),
             discovered_at=now - dt.timedelta(hours=n + 1),
             category="wrong_recipient",
+            caldicott_agreed_at=now,  # the decision waits for it
         )
 
 
@@ -79,11 +89,15 @@ def test_the_assistant_director_sees_a_case_waiting_for_the_decision(cast, staff
     assert report(cast["pat"]).status_code == 303
     decided = walk(cast, latest(), "decided")
 
+    # The Caldicott Guardian's agreement comes first: it waits for them, not for the AD.
+    assert to_decide.reference not in waiting_rows(home(cast["ad"]))
+    assert "Record your agreement" in waiting_rows(home(cast["cg"]))[to_decide.reference]
+    assert send(cast["cg"], to_decide, "caldicott_agree", **AGREE).status_code == 303
     rows = waiting_rows(home(cast["ad"]))
     assert to_decide.reference in rows
     assert "Service user informed" in rows[to_decide.reference]
     assert "Record the decision" in rows[to_decide.reference]
-    assert "hours left to tell the ICO" in rows[to_decide.reference]
+    assert "ICO clock stopped" in rows[to_decide.reference]  # the ICO was told on the way
     assert waiting_for_police.reference not in rows
     assert decided.reference not in rows  # closing is the records manager's
     html = home(cast["ad"])
@@ -116,7 +130,9 @@ def test_the_records_manager_sees_a_decided_case_to_close(cast, case):
 def test_the_caldicott_guardian_is_offered_the_exemption_with_telling(cast, case):
     assessed = walk(cast, case, "risk_assessed")
     row = waiting_rows(home(cast["cg"]))[assessed.reference]
-    assert "Record that the service user was told" in row and "or approve the exemption" in row
+    assert "or record the face-to-face meeting" in row and "or approve the exemption" in row
+    # Reportable and not referred yet: the ICO referral waits for the breach chain too.
+    assert "Record the ICO referral" in row
 
 
 # -- the reporter, their line manager, and everyone else -----------------------------------
@@ -132,10 +148,7 @@ def test_the_reporter_sees_their_case_to_notify_but_not_to_assess(cast, case):
     assert "Waiting for you" not in html  # a practitioner with nothing waiting: as before
     assert send(cast["lina"], notified, "assess_risk", **ASSESS).status_code == 303
     assessed = notified
-    assert (
-        "Record that the service user was told"
-        in waiting_rows(home(cast["pat"]))[assessed.reference]
-    )
+    assert "Record the face-to-face meeting" in waiting_rows(home(cast["pat"]))[assessed.reference]
 
 
 def test_a_line_manager_sees_their_reports_case_to_notify_then_assess(cast, case):

@@ -181,6 +181,9 @@ def test_an_empty_loss_report_on_papers_shows_every_error_at_once(cast, record):
         "Enter where the papers were last seen",
         "Enter the date the papers were last seen",
         "Enter the time the papers were last seen as a 24-hour time, like 14:30",
+        "Select whether the papers were lost or stolen",
+        "Select whether children or vulnerable adults are involved, or 'Not known yet'",
+        "Select whether special category data is involved, or 'Not known yet'",
     ]
     assert page.field_errors["last_seen_on-day"] == "Enter the date the papers were last seen"
     assert removal_of(record).state == "out" and Breach.select().count() == 0

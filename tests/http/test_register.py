@@ -114,11 +114,22 @@ def references(page: str) -> set[str]:
     return set(re.findall(r"BR-\d{4}-\d{4}", table))
 
 
-@pytest.mark.parametrize("user", ["pat", "dana"])
-def test_practitioner_and_director_get_403_and_no_register_link(web, staff, user):
+@pytest.mark.parametrize("user", ["pat", "lina"])
+def test_practitioner_and_line_manager_get_403_and_no_register_link(web, staff, user):
     web.sign_in(user)
     assert ">Register<" not in web.get("/").get_data(as_text=True)
     register(web, status=403)
+
+
+def test_the_director_reads_the_register_but_does_not_download_it(web, cases):
+    """The procedure's report goes to the Director: the register and its figures, not the
+    spreadsheet, which stays with the roles that keep the register."""
+    web.sign_in("dana")
+    assert ">Register<" in web.get("/").get_data(as_text=True)
+    page = register(web)
+    assert len(references(page)) == 4
+    assert 'id="register-csv"' not in page
+    web.get("/breaches/register.csv", status=403)
 
 
 @pytest.mark.parametrize("user", ["ig0", "ig1", "ig2", "ig3"])
@@ -187,13 +198,24 @@ def test_figures_match_hand_worked_numbers(web, cases):
     assert "4 cases in the register" in page
     # Two referrals: 72 hours exactly is in time, 80 hours is late.
     assert "Referred to the ICO within 72 hours of discovery 50% (1 of 2 referrals)" in text
-    # Medians from discovery: notified 10, 20, 30 -> 20; assessed 24, 48 -> 36;
-    # informed 100, 120 -> 110 (4.6 days); decided 200, 300 -> 250; closed 400.
-    assert "Notified 20 hours 3" in text
-    assert "Risk assessed 36 hours 2" in text
-    assert "4.6 days (110 hours) 2" in text
-    assert "10.4 days (250 hours) 2" in text
-    assert "16.7 days (400 hours) 1" in text
+    # Time in each stage, in lifecycle order (reported at discovery): reported until told
+    # 10, 20, 30 -> 20; told until assessed 14, 28 -> 21; assessed until the service user was
+    # told 76, 72 -> 74; told until decided 100, 180 -> 140; decided until closed 200; the
+    # whole case 400.
+    stages = re.findall(r"\d\. ([^0-9]+?) (\d[^A-Z]*?) (\d+)(?= \d\.| Cases per month)", text)
+    assert stages == [
+        ("Discovered, until reported in Safekeep", "0 hours", "4"),
+        ("Reported, until everyone on the list was told", "20 hours", "3"),
+        ("Everyone told, until the risk was assessed", "21 hours", "2"),
+        (
+            "Risk assessed, until the service user was told (or not, with the reason)",
+            "3.1 days (74 hours)",
+            "2",
+        ),
+        ("Service user told, until the Assistant Director's decision", "5.8 days (140 hours)", "2"),
+        ("Decided, until the case was closed", "8.3 days (200 hours)", "1"),
+        ("The whole case: from discovery to closed", "16.7 days (400 hours)", "1"),
+    ]
     # Cases per month: January 3, February 0, March 0, April 1.
     table = page.split('id="cases-per-month-table"', 1)[1].split("</table>", 1)[0]
     rows = re.findall(r'<th scope="row"[^>]*>([^<]+)</th><td[^>]*>(\d+)</td>', table)

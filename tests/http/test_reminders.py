@@ -5,11 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
-from email import message_from_bytes
-from email.policy import default as default_policy
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from models.base import db
 from models.breaches import Breach
@@ -19,70 +16,13 @@ from services import clock, reminders
 from services.mail import SmtpMailer
 from services.reminders import send_reminders
 from tests.conftest import _free_port
+from tests.http.journeys import days_from_today
 from tests.http.journeys.custody import SAFEGUARDS, future, removal_of, request_removal, send
+from tests.http.journeys.mail import BASE_URL
 
-BASE_URL = "https://safekeep.council.test"
 DESCRIPTION = "Court bundle, volume 2"
 PAPERS = "Chronology and assessment for the final hearing"
 WHAT_HAPPENED = "Bag with the Smith family file left on the 73 bus"
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps every message, and can refuse or hang up on request."""
-
-    def __init__(self):
-        self.messages: list[tuple[str, object]] = []
-        self.refuse: set[str] = set()  # answered 550 at RCPT TO
-        self.hang_up_after: int | None = None  # answer DATA with 421 once this many arrived
-        self._lock = threading.Lock()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refuse:
-            return "550 5.1.1 Mailbox unavailable"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        with self._lock:
-            if self.hang_up_after is not None and len(self.messages) >= self.hang_up_after:
-                return "421 4.3.2 Service shutting down"
-            message = message_from_bytes(envelope.original_content, policy=default_policy)
-            for rcpt in envelope.rcpt_tos:
-                self.messages.append((rcpt, message))
-        return "250 OK"
-
-    def received(self) -> list[tuple[str, str]]:
-        """(recipient, subject) of every message, in arrival order."""
-        return [(to, msg["Subject"]) for to, msg in self.messages]
-
-    def to(self, address: str) -> list:
-        return [msg for to, msg in self.messages if to == address]
-
-    def clear(self) -> None:
-        self.messages.clear()
-
-
-@pytest.fixture
-def inbox():
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    handler.port = controller.port
-    yield handler
-    controller.stop()
-
-
-@pytest.fixture
-def mail_app(app, inbox):
-    app.config.update(
-        SMTP_HOST="127.0.0.1",
-        SMTP_PORT=inbox.port,
-        SMTP_FROM="safekeep@council.test",
-        SMTP_TIMEOUT=5,
-        REMINDER_BASE_URL=BASE_URL + "/",
-        REMINDER_CONFIRM_AFTER_DAYS=3,
-    )
-    return app
 
 
 @pytest.fixture
@@ -143,7 +83,8 @@ def breach_discovered(reporter, hours_ago: float, reference: str, **fields):
         happened_at=now - dt.timedelta(hours=hours_ago + 1),
         discovered_at=now - dt.timedelta(hours=hours_ago),
         case_id="7654321",
-        **{"category": "loss", **fields},
+        # Not a loss: a loss without a crime reference has reminders of its own.
+        **{"category": "unauthorised_disclosure", **fields},
     )
 
 
@@ -217,7 +158,9 @@ def test_overdue_papers_notify_the_holder_and_their_line_manager_once(mail_app, 
     output = run_ok(mail_app)
     assert inbox.received() == []
     assert output.strip() == (
-        "Reminders sent: 0 ICO deadline, 0 confirm location, 0 overdue, 0 due tomorrow."
+        "Reminders sent: 0 breach reported, 0 ICO deadline, 0 no crime reference, "
+        "0 confirm location, 0 overdue, 0 due tomorrow, 0 waiting for approval, "
+        "0 request decided, 0 agreement ending."
     )
 
 
@@ -337,7 +280,9 @@ def test_running_twice_sends_nothing_new(mail_app, inbox, staff):
     breach_discovered(staff["pat"], hours_ago=55, reference="BR-2025-0007")
     first = run_ok(mail_app)
     assert first.strip() == (
-        "Reminders sent: 2 ICO deadline, 1 confirm location, 4 overdue, 1 due tomorrow."
+        "Reminders sent: 0 breach reported, 2 ICO deadline, 0 no crime reference, "
+        "1 confirm location, 4 overdue, 1 due tomorrow, 0 waiting for approval, "
+        "0 request decided, 0 agreement ending."
     )
     sent = sorted(inbox.received())
     assert len(sent) == 8
@@ -508,3 +453,211 @@ def test_a_confirm_after_days_below_one_is_a_one_line_error(mail_app, inbox, sta
     result = run(mail_app)
     assert result.exit_code != 0
     assert result.output.strip() == "Error: REMINDER_CONFIRM_AFTER_DAYS must be 1 or more (it is 0)"
+
+
+# -- News about requests: sent by cron, a link and nothing else -------------------------------
+
+
+def _body(msg) -> str:
+    return msg.get_content().replace("\r\n", "\n")
+
+
+def test_a_request_waiting_for_approval_emails_whoever_it_asks_once(
+    mail_app, inbox, staff, new_web
+):
+    north = Record.create(
+        case_id="1212121",
+        description=DESCRIPTION,
+        team=staff["pat"].team_id,
+        created_by=staff["pat"],
+    )
+    east = Record.create(
+        case_id="3434343", description=DESCRIPTION, team=staff["mo"].team_id, created_by=staff["mo"]
+    )
+    pat, mo = new_web(), new_web()
+    pat.sign_in("pat")
+    mo.sign_in("mo")  # the only manager in his team, with no manager: the director is asked
+    assert request_removal(pat, north, papers=PAPERS).status_code == 303
+    assert request_removal(mo, east, papers=PAPERS).status_code == 303
+    assert inbox.received() == []  # nothing is sent while the request is made
+    output = run_ok(mail_app)
+    assert "2 waiting for approval" in output
+    subject = "Safekeep: a request waits for your decision"
+    assert sorted(inbox.received()) == [
+        (email(staff["dan"]), subject),
+        (email(staff["lina"]), subject),
+    ]
+    assert f"{BASE_URL}/records/{north.id}\n" in _body(inbox.to(email(staff["lina"]))[0])
+    assert f"{BASE_URL}/records/{east.id}\n" in _body(inbox.to(email(staff["dan"]))[0])
+    for _, msg in inbox.messages:
+        assert "1212121" not in str(msg) and "3434343" not in str(msg)  # a link, no case
+        assert_no_personal_data(msg, staff["pat"], staff["mo"], staff["lina"], staff["dan"])
+    inbox.clear()
+    assert "0 waiting for approval" in run_ok(mail_app)
+    assert inbox.received() == []
+
+
+def test_the_requester_is_told_of_the_decision_and_a_decline_says_why(
+    mail_app, inbox, staff, new_web
+):
+    record = Record.create(
+        case_id="5656565",
+        description=DESCRIPTION,
+        team=staff["pat"].team_id,
+        created_by=staff["pat"],
+    )
+    pat, lina = new_web(), new_web()
+    pat.sign_in("pat")
+    lina.sign_in("lina")
+    request_removal(pat, record)
+    run_ok(mail_app)
+    inbox.clear()
+    lina.get(f"/records/{record.id}")
+    assert (
+        send(
+            lina, removal_of(record), "decline", reason="Use the summary in the office"
+        ).status_code
+        == 303
+    )
+    assert "1 request decided" in run_ok(mail_app)
+    assert inbox.received() == [(email(staff["pat"]), "Safekeep: your request has been decided")]
+    msg = inbox.to(email(staff["pat"]))[0]
+    assert f"{BASE_URL}/records/{record.id}\n" in _body(msg)
+    assert "summary in the office" not in str(msg) and "5656565" not in str(msg)
+    assert_no_personal_data(msg, staff["pat"], staff["lina"])
+
+    home = pat.get("/").get_data(as_text=True)
+    assert "Decisions on your requests" in home
+    assert "Declined</strong>" in home and "by Lina Tester" in home
+    assert "Why: Use the summary in the office" in home
+    page = pat.get(f"/records/{record.id}").get_data(as_text=True)
+    assert "declined by Lina Tester" in page and "Why: Use the summary in the office" in page
+
+
+# -- More time and confirmed whereabouts restart the ladder -----------------------------------
+
+
+def _manager_sends(web, removal, event, **data):
+    web.get(f"/records/{removal.record_id}")
+    return send(web, removal, event, **data)
+
+
+def test_more_time_restarts_the_reminders_from_the_new_date(mail_app, inbox, staff, new_web):
+    removal = papers_out(staff["pat"], due_in_days=-1)
+    run_ok(mail_app)
+    assert len(inbox.received()) == 2  # overdue: Pat and Lina
+    inbox.clear()
+    lina = new_web()
+    lina.sign_in("lina")
+    response = _manager_sends(
+        lina,
+        removal,
+        "extend",
+        **days_from_today("new_due_on", 1),
+        reason="The hearing was adjourned to tomorrow",
+    )
+    assert response.status_code == 303
+    output = run_ok(mail_app)
+    assert inbox.received() == [(email(staff["pat"]), "Safekeep: papers to be returned tomorrow")]
+    assert "1 due tomorrow" in output
+    inbox.clear()
+    days_later(2)  # overdue again, against the new date: a new round of reminders
+    run_ok(mail_app)
+    assert sorted(inbox.received()) == [
+        (email(staff["lina"]), "Safekeep: papers overdue"),
+        (email(staff["pat"]), "Safekeep: papers overdue"),
+    ]
+
+
+def test_confirmed_whereabouts_hold_off_the_task_and_restart_the_ladder(
+    mail_app, inbox, staff, new_web
+):
+    removal = papers_out(staff["pat"], due_in_days=-3)
+    run_ok(mail_app)
+    assert (email(staff["lina"]), "Safekeep task: confirm where overdue papers are") in (
+        inbox.received()
+    )
+    inbox.clear()
+    lina = new_web()
+    lina.sign_in("lina")
+    assert 'id="location-tasks"' in lina.get("/board").get_data(as_text=True)
+    response = _manager_sends(
+        lina,
+        removal,
+        "confirm_location",
+        where="In Pat's locked drawer at the North base",
+        how="phone",
+        **days_from_today("confirmed_on", 0),
+    )
+    assert response.status_code == 303
+    board = lina.get("/board").get_data(as_text=True)
+    assert 'id="location-tasks"' not in board  # the task is done for now
+    assert f"{clock.uk_today().day} {clock.uk_today():%B %Y}" in board  # when last confirmed
+    assert run_ok(mail_app) and inbox.received() == []  # nothing more today
+    days_later(1)
+    run_ok(mail_app)
+    assert sorted(inbox.received()) == [
+        (email(staff["lina"]), "Safekeep: papers overdue"),
+        (email(staff["pat"]), "Safekeep: papers overdue"),
+    ]
+    inbox.clear()
+    days_later(2)  # three days since the confirmation: the task comes back
+    run_ok(mail_app)
+    assert inbox.received() == [
+        (email(staff["lina"]), "Safekeep task: confirm where overdue papers are")
+    ]
+    lina = new_web()
+    lina.sign_in("lina")
+    tasks = re.search(
+        r'id="location-tasks"[^>]*>(.*?)</ul>', lina.get("/board").get_data(as_text=True), re.S
+    )
+    assert tasks and "whereabouts last confirmed" in tasks.group(1)
+
+
+# -- Remote working agreements ------------------------------------------------------------------
+
+
+def test_an_ask_to_work_remotely_is_news_to_the_approver_and_its_end_to_the_person(
+    mail_app, inbox, staff, new_web
+):
+    from models.remote_working import RemoteAgreement
+
+    pat, lina = new_web(), new_web()
+    pat.sign_in("pat")
+    lina.sign_in("lina")
+    pat.get("/remote-working/new")
+    asked = pat.post(
+        "/remote-working/new",
+        {"where": "Home", "why": "Court report", **days_from_today("ends_on", 5)},
+    )
+    assert asked.status_code == 303
+    agreement = RemoteAgreement.select().get()
+    run_ok(mail_app)
+    assert inbox.received() == [
+        (email(staff["lina"]), "Safekeep: a request waits for your decision")
+    ]
+    body = _body(inbox.to(email(staff["lina"]))[0])
+    assert "A request to work remotely is waiting for your decision." in body
+    assert f"{BASE_URL}/remote-working/{agreement.id}\n" in body
+    inbox.clear()
+    lina.get(f"/remote-working/{agreement.id}")
+    agreed = lina.post(f"/remote-working/{agreement.id}/agree", {"version": agreement.version})
+    assert agreed.status_code == 303
+    run_ok(mail_app)
+    assert inbox.received() == [(email(staff["pat"]), "Safekeep: your request has been decided")]
+    inbox.clear()
+    days_later(1)  # four days left: nothing yet
+    run_ok(mail_app)
+    assert inbox.received() == []
+    days_later(1)  # three days left
+    assert "1 agreement ending" in run_ok(mail_app)
+    assert inbox.received() == [
+        (email(staff["pat"]), "Safekeep: your remote working agreement ends soon")
+    ]
+    msg = inbox.to(email(staff["pat"]))[0]
+    assert f"{BASE_URL}/remote-working/{agreement.id}\n" in _body(msg)
+    assert "Court report" not in str(msg)  # a date and a link, nothing of what was asked
+    inbox.clear()
+    days_later(1)
+    run_ok(mail_app)
+    assert inbox.received() == []  # once

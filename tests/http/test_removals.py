@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 
 import pytest
@@ -194,21 +195,54 @@ def test_decline_needs_a_reason(web, new_web, team):
     assert Removal.get_by_id(removal.id).state == "declined"
 
 
-def test_destroy_records_method_and_witness(web, team):
+def test_destruction_is_witnessed_by_another_member_of_the_team(web, new_web, team):
     web.sign_in("pat")
     request_removal(web, team["record"], purpose="court", due_kind="destroy")
     removal = removal_of(team["record"])
     send(web, removal, "take_out", **SAFEGUARDS)
-    response = send(web, removal, "destroy", htmx=True, method="shredded", witness="")
-    assert response.status_code == 422
-    assert "Enter the name of the witness" in response.get_data(as_text=True)
-    assert send(web, removal, "destroy", method="shredded", witness="Sam").status_code == 303
+    page = web.get(f"/records/{team['record'].id}").get_data(as_text=True)
+    select = re.search(r'<select[^>]*name="witness".*?</select>', page, re.S).group(0)
+    options = re.findall(r'<option value="(\d+)"[^>]*>([^<]+)</option>', select)
+    # The team's other members: never the holder (who records it here), nor another team's.
+    assert options == [(str(team["lina"].id), "Lina Tester"), (str(team["sam"].id), "Sam Tester")]
+
+    for witness, message in [
+        ("", "Select who saw the papers destroyed"),
+        (team["pat"].id, "The witness must be someone other than the person who had them"),
+        (team["alex"].id, "Select a member of the team as the witness"),
+    ]:
+        response = send(web, removal, "destroy", htmx=True, method="shredded", witness=witness)
+        assert response.status_code == 422
+        assert message in response.get_data(as_text=True)
+    assert Removal.get_by_id(removal.id).state == "out"
+
+    assert (
+        send(web, removal, "destroy", method="shredded", witness=team["sam"].id).status_code == 303
+    )
     stored = Removal.get_by_id(removal.id)
-    assert (stored.state, stored.destruction_method, stored.destruction_witness) == (
+    assert (stored.state, stored.destruction_method, stored.witnessed_by_id) == (
         "destroyed",
         "shredded",
-        "Sam",
+        team["sam"].id,
     )
+    page = web.get(f"/records/{team['record'].id}").get_data(as_text=True)
+    assert "witnessed by Sam Tester" in page
+    assert "Witness: Sam Tester" in page  # the timeline
+
+
+def test_a_manager_recording_a_destruction_is_not_the_witness(web, new_web, team):
+    web.sign_in("pat")
+    request_removal(web, team["record"], purpose="court", due_kind="destroy")
+    removal = removal_of(team["record"])
+    send(web, removal, "take_out", **SAFEGUARDS)
+    manager = new_web()
+    manager.sign_in("lina")
+    manager.get(f"/records/{team['record'].id}")
+    response = send(
+        manager, removal, "destroy", htmx=True, method="shredded", witness=team["lina"].id
+    )
+    assert response.status_code == 422
+    assert "The witness must be someone other than you" in response.get_data(as_text=True)
 
 
 def test_only_one_open_removal_per_record(web, team):
@@ -294,6 +328,9 @@ def test_lost_papers_show_on_the_record_with_the_breach_case_not_as_in_the_offic
             "last_seen_on-year": yesterday.year,
             "last_seen_time": "17:30",
         },
+        category="loss",
+        children_or_vulnerable="yes",
+        special_category="no",
     )
     assert response.status_code == 303
     case = Removal.get_by_id(removal.id).breaches.get()

@@ -1,4 +1,7 @@
-"""Every route against missing, junk and huge values, with and without a CSRF token.
+"""Every route against missing, junk and huge values, with and without a CSRF token: the fuzz
+test. Every form is posted empty, with junk (huge, NUL, non-ASCII digits, far dates, negative
+and huge numbers, no or a wrong version, duplicated fields), as a page and through htmx; no
+answer is a 500, and a refusal changes no row.
 
 The sweep walks `app.url_map` itself, so a route added later is swept without editing this
 file. Under TESTING the app re-raises unexpected exceptions, so a would-be 500 shows up here
@@ -11,10 +14,13 @@ import datetime as dt
 import re
 
 import pytest
+from peewee import fn
+from werkzeug.datastructures import MultiDict
 
 from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.records import Record, Removal
+from models.remote_working import RemoteAgreement
 from services import clock
 
 HUGE = 10**30  # far past any 64-bit integer column
@@ -74,7 +80,71 @@ JUNK_FORM = {
     "delivery_evidence": "abc",
     "step": "preview",
 }
+# The same fields again with other junk: digits that are not ASCII (int() reads some, and
+# isdigit() accepts "²"), negative numbers, dates far in the past and future, and text that
+# could only be personal data.
+OTHER_JUNK_FORM = {
+    **{key: "²" for key in ("people_affected", "records_affected", "likelihood", "severity")},
+    "version": "٣",
+    "due_on-day": "-1",
+    "due_on-month": "١",
+    "due_on-year": "0001",
+    "happened_at": "0001-01-01T00:00",
+    "discovered_at": "9999-12-31T23:59",
+    "ico_referred_at": "2026-02-30T10:00",
+    "last_seen_on-day": "31",
+    "last_seen_on-month": "2",
+    "last_seen_on-year": "99999",
+    "last_seen_time": "-1:00",
+    "staff_number": "-12",
+    "pin": "１２３４",
+    "case_id": "٣٣٣٣٣٣",
+    "what_happened": "Jane Doe, 14 Acacia Avenue, NW1 4RY, NHS 943 476 5919",
+    "page": "-1",
+}
+# Duplicated fields: a form that sends one field twice (a tampered page, a double-click).
+DUPLICATED_FORM = [
+    ("version", "1"),
+    ("version", "2"),
+    ("purpose", "court"),
+    ("purpose", "other"),
+    ("category", "loss"),
+    ("category", "theft"),
+    ("method", "shredded"),
+    ("method", "burnt"),
+    ("likelihood", "3"),
+    ("likelihood", "9"),
+]
+FORMS = {
+    "empty": {},
+    "junk": JUNK_FORM,
+    "other junk": OTHER_JUNK_FORM,
+    "duplicated": DUPLICATED_FORM,
+}
 CASE_ID = "7731905"
+
+# What a refused form must leave as it was: every table's rows, every lifecycle row's
+# version, and the audit trail of changes. Left out: rows that a refusal itself writes on
+# purpose (the count of failed identifications at a kiosk, the session's last activity,
+# healthz's heartbeat) and audit events of the people side (a lock after failed tries).
+UNCOUNTED = {"UserSession", "KioskSession", "KioskFailure", "Heartbeat", "AuditEvent", "User"}
+
+
+def snapshot() -> dict:
+    from models import ALL_MODELS
+    from models.audit import AuditEvent
+    from models.base import VersionedModel
+
+    rows = {m.__name__: m.select().count() for m in ALL_MODELS if m.__name__ not in UNCOUNTED}
+    for model in ALL_MODELS:
+        if issubclass(model, VersionedModel):
+            rows[model.__name__ + " versions"] = model.select(fn.SUM(model.version)).scalar()
+    rows["changes audited"] = (
+        AuditEvent.select()
+        .where(AuditEvent.entity_type.in_(("removal", "breach", "dispatch", "record")))
+        .count()
+    )
+    return rows
 
 
 def csrf_error_page(response) -> bool:
@@ -151,11 +221,26 @@ def world(web, new_web, people):
         },
     )
     assert response.status_code == 303, response.get_data(as_text=True)[:2000]
+    web.get("/remote-working/new")
+    assert (
+        web.post(
+            "/remote-working/new",
+            {
+                "where": "Home",
+                "why": "Court report",
+                "ends_on-day": day.day,
+                "ends_on-month": day.month,
+                "ends_on-year": day.year,
+            },
+        ).status_code
+        == 303
+    )
     return {
         "record_id": record.id,
         "removal_id": Removal.get(Removal.record == record).id,
         "dispatch_id": Dispatch.select().get().id,
         "breach_id": Breach.select().get().id,
+        "agreement_id": RemoteAgreement.select().get().id,
     }
 
 
@@ -247,25 +332,29 @@ def sweep(web, app, ids: dict, with_query: bool = True, kiosk: bool = False) -> 
                     or "Your form could not be sent" not in bare_hx.get_data(as_text=True)
                 ):
                     failures.append(f"POST {url} (htmx) without CSRF: {bare_hx.status_code}")
-                for data in ({}, JUNK_FORM):
+                for name, data in FORMS.items():
                     for headers in ({}, {"HX-Request": "true"}):
-                        response = hit(
-                            "post", url, data={"csrf_token": web.csrf, **data}, headers=headers
-                        )
+                        before = snapshot()
+                        fields = MultiDict([("csrf_token", web.csrf)])
+                        for key, value in data.items() if isinstance(data, dict) else data:
+                            fields.add(key, value)
+                        response = hit("post", url, data=fields, headers=headers)
                         if response is None:
                             continue
                         if response.status_code >= 500:
-                            failures.append(f"POST {url}: {response.status_code}")
+                            failures.append(f"POST {url} {name}: {response.status_code}")
+                        if response.status_code >= 400 and snapshot() != before:
+                            changed = {
+                                k: (before[k], v) for k, v in snapshot().items() if before[k] != v
+                            }
+                            failures.append(f"POST {url} {name}: refused, but changed {changed}")
                         if (
                             variant == "missing"
                             and rule.arguments
                             and (response.status_code not in (403, 404))
                             and not (kiosk and response.status_code == 303)
                         ):
-                            failures.append(
-                                f"POST {url} {'junk' if data else 'empty'}: "
-                                f"{response.status_code}, want 404"
-                            )
+                            failures.append(f"POST {url} {name}: {response.status_code}, want 404")
                 # Whatever the sweep did, the person is still signed in.
                 if web.client.get("/healthz").status_code != 200:
                     failures.append(f"after POST {url}: healthz failed")
@@ -301,7 +390,7 @@ def test_the_sweep_covers_every_route_but_static(app):
     } <= swept
     # Every int variable in the map is one the world fixture can fill with a real id.
     names = {n for r in rules_of(app) for n in r.arguments} - {"event"}
-    assert names <= {"record_id", "removal_id", "breach_id", "dispatch_id"}, names
+    assert names <= {"record_id", "removal_id", "breach_id", "dispatch_id", "agreement_id"}, names
 
 
 @pytest.mark.parametrize(

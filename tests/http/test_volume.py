@@ -30,6 +30,10 @@ PAGES = [
     ("gov", "/register"),
     ("gov", "/register?page=5"),
     ("gov", "/register?category=loss&state=closed"),
+    ("lina", "/records/where"),  # where every record is: the team's
+    ("rita", "/records/where"),  # every team's
+    ("rita", "/records/where?page=4"),
+    ("rita", "/records/where?where=out"),
 ]
 
 
@@ -72,6 +76,7 @@ def test_statements_per_page_do_not_grow_with_volume(app, new_web, statements):
     assert large["gov", "/register?page=5"] == large["gov", "/register"]
     assert large["gov", "/breaches?page=5"] == large["gov", "/breaches"]
     assert large["dana", "/board?page=3"] == large["dana", "/board"]
+    assert large["rita", "/records/where?page=4"] == large["rita", "/records/where"]
 
 
 def test_the_counter_sees_a_query_per_row(app, statements):

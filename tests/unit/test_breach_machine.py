@@ -16,15 +16,21 @@ from machines.breach import (
     CATEGORIES,
     DATA_CATEGORIES,
     EVENT_LABELS,
-    REGULATORS,
+    NO_ONE,
     STATE_LABELS,
     BreachMachine,
+    StaffMember,
     breach_machine,
+    case_clock,
     clock_status,
+    emailed_roles,
     ico_deadline,
+    next_steps,
     police_flag,
+    police_reminder_due,
     required_recipients,
     validate_report,
+    working_day_after,
 )
 from machines.common import Actor, InputError
 from machines.risk import load_grid
@@ -72,26 +78,38 @@ STATES = ["reported", "notified", "risk_assessed", "service_user_informed", "dec
 EVENTS = [
     "record_police",
     "update_report",
+    "refer_to_ico",
     "notify",
     "assess_risk",
+    "record_meeting",
     "inform_service_user",
     "record_exemption",
     "skip_informing",
+    "caldicott_agree",
     "decide",
     "close",
 ]
 
 # (state, event) -> (target, who may), for a wrong-recipient breach. Every pair not listed is
-# refused for everyone.
+# refused for everyone. In-state transitions keep the case where it is (record_police is for
+# a loss or theft only).
 ALLOWED: dict[tuple[str, str], tuple[str, set[str]]] = {
-    # A correction keeps the case where it is (record_police is for a loss or theft only).
     ("reported", "update_report"): ("reported", HANDLERS),
+    ("notified", "update_report"): ("notified", HANDLERS),
+    **{(state, "refer_to_ico"): (state, CHAIN) for state in STATES[:4]},
     ("reported", "notify"): ("notified", HANDLERS),
     ("notified", "assess_risk"): ("risk_assessed", REVIEWERS),
+    ("risk_assessed", "record_meeting"): ("risk_assessed", HANDLERS),
     ("risk_assessed", "inform_service_user"): ("service_user_informed", HANDLERS),
     ("risk_assessed", "record_exemption"): ("service_user_informed", {"caldicott"}),
+    ("service_user_informed", "caldicott_agree"): ("service_user_informed", {"caldicott"}),
     ("service_user_informed", "decide"): ("decided", {"assistant_director"}),
     ("decided", "close"): ("closed", {"records_manager"}),
+}
+# Facts a step waits for: the letter for the meeting, the decision for the agreement.
+NEEDS = {
+    "inform_service_user": {"informed_in_person_on": dt.date(2025, 3, 3)},
+    "decide": {"caldicott_agreed_at": NOW - dt.timedelta(hours=1)},
 }
 
 
@@ -102,14 +120,28 @@ def told(category: str = "wrong_recipient", at: dt.datetime = TOLD) -> dict[str,
 
 
 GOOD_KWARGS: dict[str, dict[str, Any]] = {
-    "record_police": {"police_reference": "CR/123/25", "line_manager_told": True},
+    "record_police": {
+        "police_reference": "CR/123/25",
+        "police_told_at": DISCOVERED,
+        "police_officer": "PC 1234, Walworth",
+        "line_manager_told": True,
+    },
     "update_report": {
+        "category": "wrong_recipient",
         "what_happened": "Email with an assessment sent to the wrong school",
+        "happened_at": DISCOVERED - dt.timedelta(hours=1),
+        "discovered_at": DISCOVERED,
+        "data_left_control": True,
         "data_categories": ["basic_identifiers", "health"],
         "people_affected": 2,
         "records_affected": 1,
-        "children_or_vulnerable": True,
-        "special_category": False,
+        "children_or_vulnerable": "yes",
+        "special_category": "no",
+    },
+    "refer_to_ico": {
+        "ico_referred_at": DISCOVERED + dt.timedelta(hours=20),
+        "ico_reference": "IC-123456-A1B2",
+        "ico_told_by": "D. Protection",
     },
     "notify": {
         "notifications": told(),
@@ -122,28 +154,23 @@ GOOD_KWARGS: dict[str, dict[str, Any]] = {
         "likely_outcomes": "Distress; the recipient may know the family",
         "actions_taken": "Recipient asked to delete the email and confirmed it",
         "reportable_override": None,
-        "override_reason": "",
+        "reportable_reason": "The school opened it",
         "grid": GRID,
     },
-    "inform_service_user": {
-        "informed_in_person_on": dt.date(2025, 3, 3),
-        "informed_in_writing_on": dt.date(2025, 3, 4),
-    },
+    "record_meeting": {"informed_in_person_on": dt.date(2025, 3, 3)},
+    "inform_service_user": {"informed_in_writing_on": dt.date(2025, 3, 4)},
     "record_exemption": {
         "exemption_reason": "Telling the parent would put the child at risk",
         "approved_by_caldicott": True,
     },
     "skip_informing": {"skip_reason": "The email was recalled before it was opened"},
+    "caldicott_agree": {"caldicott_advice": "No investigation", "agreed": True},
     "decide": {
-        "caldicott_consulted": "C. Guardian",
         "legal_advice": False,
         "disciplinary": False,
-        "ico_referred": True,
-        "ico_referred_at": DISCOVERED + dt.timedelta(hours=20),
-        "ico_reference": "IC-123456-A1B2",
-        "not_referred_reason": "",
-        "delay_reason": "",
-        "regulator": "none",
+        "not_referred_reason": "Recalled before it was read",
+        "staff_member": NO_ONE,
+        "refer_to_regulator": False,
     },
     "close": {"report_complete": True, "lessons_learned": "Check the address book entry"},
 }
@@ -157,17 +184,25 @@ class FakeBreach:
     reported_by_id: int = REPORTER
     reporter_manager_id: int | None = MANAGER
     discovered_at: dt.datetime = DISCOVERED
-    children_or_vulnerable: bool = False
+    happened_at: dt.datetime = DISCOVERED - dt.timedelta(hours=1)
+    children_or_vulnerable: bool | None = False
     data_left_control: bool = True
     police_reference: str | None = None
     no_police_reference_reason: str | None = None
     police_recorded_at: dt.datetime | None = None
     line_manager_told: bool = False
     reportable: bool | None = True
+    ico_referred: bool | None = None
+    informed_in_person_on: dt.date | None = None
+    caldicott_agreed_at: dt.datetime | None = None
+    told: set[str] = field(default_factory=set)  # already on the notification list
     recorded: list[dict] = field(default_factory=list)
 
     def record_notifications(self, notifications: dict, actor: Actor, now: dt.datetime) -> None:
         self.recorded.append({"notifications": notifications, "actor": actor, "now": now})
+
+    def told_recipients(self) -> set[str]:
+        return set(self.told)
 
 
 def build(state: str = "reported", **attrs: Any) -> tuple[FakeBreach, BreachMachine]:
@@ -202,7 +237,7 @@ TABLE = [
 
 @pytest.mark.parametrize(("state", "event", "actor"), TABLE)
 def test_transition_table(state: str, event: str, actor: str) -> None:
-    row, machine = build(state)
+    row, machine = build(state, **NEEDS.get(event, {}))
     target, who = ALLOWED.get((state, event), (None, set()))
     if actor in who:
         fire(machine, event, actor, **GOOD_KWARGS[event])
@@ -220,7 +255,11 @@ def test_transition_table(state: str, event: str, actor: str) -> None:
 @pytest.mark.parametrize("actor", list(ACTORS))
 def test_enabled_events_are_the_buttons(state: str, actor: str) -> None:
     _, machine = build(state)
-    expected = {event for (s, event), (_, who) in ALLOWED.items() if s == state and actor in who}
+    expected = {
+        event
+        for (s, event), (_, who) in ALLOWED.items()
+        if s == state and actor in who and event not in NEEDS
+    }
     assert shown(machine, actor) == expected
 
 
@@ -235,7 +274,10 @@ def test_a_whole_case_from_report_to_closed() -> None:
     path = [
         ("notify", "reporter"),
         ("assess_risk", "manager"),
+        ("refer_to_ico", "dpo"),
+        ("record_meeting", "reporter"),
         ("inform_service_user", "manager"),
+        ("caldicott_agree", "caldicott"),
         ("decide", "assistant_director"),
         ("close", "records_manager"),
     ]
@@ -448,8 +490,47 @@ def test_assessment_with_nothing_filled_in_lists_every_error() -> None:
         "severity": "Select how severe the harm would be",
         "likely_outcomes": "Enter the likely outcomes for the service user",
         "actions_taken": "Enter the actions taken to minimise the impact",
+        "reportable_reason": "Enter in one line why the breach is or is not reportable to the ICO",
     }
     assert row.state == "notified"
+
+
+@pytest.mark.parametrize("reason", ["x" * 301, "first line\nsecond line"])
+def test_the_rationale_is_one_line(reason: str) -> None:
+    _, machine = build("notified")
+    errors = refused_fields(
+        machine, "assess_risk", "dpo", **assess_kwargs(reportable_reason=reason)
+    )
+    assert errors == {
+        "reportable_reason": "Why it is or is not reportable must be one line of 300 "
+        "characters or fewer"
+    }
+
+
+def test_the_rationale_is_kept_whatever_the_answer() -> None:
+    row, machine = build("notified")
+    fire(
+        machine,
+        "assess_risk",
+        "dpo",
+        **assess_kwargs(likelihood=1, severity=1, reportable_reason=" Recovered unopened "),
+    )
+    assert (row.reportable, row.reportable_reason, row.override_reason) == (
+        False,
+        "Recovered unopened",
+        None,
+    )
+
+
+def test_unknown_children_or_vulnerable_adults_count_as_involved_for_the_floor() -> None:
+    row, machine = build("notified", children_or_vulnerable=None)
+    errors = refused_fields(machine, "assess_risk", "dpo", **assess_kwargs(severity=1))
+    assert errors == {
+        "severity": "Select a severity of 2 or more: it is not yet known whether children or "
+        "vulnerable adults are involved"
+    }
+    fire(machine, "assess_risk", "dpo", **assess_kwargs(likelihood=3, severity=2))
+    assert (row.severity, row.reportable) == (2, True)
 
 
 @pytest.mark.parametrize("bad", [0, 6, "3", True])
@@ -479,16 +560,19 @@ def test_overriding_the_grid_needs_a_reason() -> None:
     row, machine = build("notified")
     # 3 x 3 is reportable on the grid; saying it is not is an override.
     errors = refused_fields(
-        machine, "assess_risk", "dpo", **assess_kwargs(reportable_override=False)
+        machine,
+        "assess_risk",
+        "dpo",
+        **assess_kwargs(reportable_override=False, reportable_reason=""),
     )
-    assert errors == {"override_reason": "Enter why you are overriding the grid's result"}
+    assert errors == {"reportable_reason": "Enter why you are overriding the grid's result"}
     assert row.state == "notified"
 
     fire(
         machine,
         "assess_risk",
         "dpo",
-        **assess_kwargs(reportable_override=False, override_reason=" Data was encrypted "),
+        **assess_kwargs(reportable_override=False, reportable_reason=" Data was encrypted "),
     )
     assert (row.reportable, row.high_risk, row.override_reason) == (
         False,
@@ -504,7 +588,7 @@ def test_overriding_to_reportable_keeps_the_grids_high_risk_answer() -> None:
         "assess_risk",
         "dpo",
         **assess_kwargs(
-            likelihood=2, severity=4, reportable_override=True, override_reason="Press interest"
+            likelihood=2, severity=4, reportable_override=True, reportable_reason="Press interest"
         ),
     )
     assert (row.reportable, row.high_risk, row.override_reason) == (True, False, "Press interest")
@@ -516,9 +600,9 @@ def test_confirming_the_grids_answer_is_not_an_override() -> None:
         machine,
         "assess_risk",
         "dpo",
-        **assess_kwargs(reportable_override=True, override_reason="I agree"),
+        **assess_kwargs(reportable_override=True, reportable_reason="I agree"),
     )
-    assert (row.reportable, row.override_reason) == (True, None)
+    assert (row.reportable, row.override_reason, row.reportable_reason) == (True, None, "I agree")
 
 
 def test_an_unknown_override_answer_is_refused() -> None:
@@ -532,30 +616,32 @@ def test_an_unknown_override_answer_is_refused() -> None:
 # -- telling the service user, the exemption, the near-miss skip ---------------------------
 
 
-def inform(**changes: Any) -> dict[str, Any]:
-    return {**GOOD_KWARGS["inform_service_user"], **changes}
+MET = dt.date(2025, 3, 3)
 
 
-def test_informing_records_both_dates() -> None:
+def test_the_meeting_is_recorded_first_and_keeps_the_case_where_it_is() -> None:
     row, machine = build("risk_assessed")
-    fire(machine, "inform_service_user", "reporter", **inform())
+    assert "inform_service_user" not in shown(machine, "reporter")  # the letter waits
+    fire(machine, "record_meeting", "reporter", informed_in_person_on=MET)
+    assert (row.state, row.informed_in_person_on) == ("risk_assessed", MET)
+    assert not hasattr(row, "informed_at")
+    assert "inform_service_user" in shown(machine, "reporter")
+
+
+def test_the_letter_is_recorded_on_its_own_day_after_the_meeting() -> None:
+    row, machine = build("risk_assessed", informed_in_person_on=MET)
+    fire(machine, "inform_service_user", "reporter", informed_in_writing_on=dt.date(2025, 3, 4))
     assert (row.informed_in_person_on, row.informed_in_writing_on, row.informed_at) == (
-        dt.date(2025, 3, 3),
+        MET,
         dt.date(2025, 3, 4),
         NOW,
     )
+    assert row.state == "service_user_informed"
 
 
 def test_the_letter_cannot_come_before_the_meeting() -> None:
-    row, machine = build("risk_assessed")
-    errors = refused_fields(
-        machine,
-        "inform_service_user",
-        "reporter",
-        **inform(
-            informed_in_person_on=dt.date(2025, 3, 4), informed_in_writing_on=dt.date(2025, 3, 3)
-        ),
-    )
+    row, machine = build("risk_assessed", informed_in_person_on=dt.date(2025, 3, 4))
+    errors = refused_fields(machine, "inform_service_user", "reporter", informed_in_writing_on=MET)
     assert errors == {
         "informed_in_writing_on": (
             "The date of the letter must be the same as or after the date of the "
@@ -565,67 +651,58 @@ def test_the_letter_cannot_come_before_the_meeting() -> None:
     assert row.state == "risk_assessed"
 
 
-def test_meeting_and_letter_on_the_same_day_is_fine() -> None:
+def test_no_letter_without_the_meeting() -> None:
     row, machine = build("risk_assessed")
-    same = dt.date(2025, 3, 4)
-    fire(
-        machine,
-        "inform_service_user",
-        "reporter",
-        **inform(informed_in_person_on=same, informed_in_writing_on=same),
-    )
+    with pytest.raises(TransitionNotAllowed):
+        fire(machine, "inform_service_user", "reporter", informed_in_writing_on=MET)
+    assert row.state == "risk_assessed"
+
+
+def test_meeting_and_letter_on_the_same_day_is_fine() -> None:
+    row, machine = build("risk_assessed", informed_in_person_on=dt.date(2025, 3, 4))
+    fire(machine, "inform_service_user", "reporter", informed_in_writing_on=dt.date(2025, 3, 4))
     assert row.state == "service_user_informed"
 
 
-def test_informing_with_no_dates_lists_both_errors() -> None:
-    _, machine = build("risk_assessed")
-    assert refused_fields(machine, "inform_service_user", "manager") == {
+def test_each_date_missing_is_its_own_error() -> None:
+    _, machine = build("risk_assessed", informed_in_person_on=MET)
+    assert refused_fields(machine, "record_meeting", "manager") == {
         "informed_in_person_on": "Enter the date of the face-to-face meeting",
+    }
+    assert refused_fields(machine, "inform_service_user", "manager") == {
         "informed_in_writing_on": "Enter the date of the letter",
     }
 
 
 def test_informing_dates_cannot_be_in_the_future_or_before_discovery() -> None:
-    _, machine = build("risk_assessed")
-    errors = refused_fields(
-        machine,
-        "inform_service_user",
-        "manager",
-        **inform(
-            informed_in_person_on=dt.date(2025, 3, 2), informed_in_writing_on=dt.date(2025, 3, 5)
-        ),
-    )
-    assert errors == {
+    _, machine = build("risk_assessed", informed_in_person_on=MET)
+    assert refused_fields(
+        machine, "record_meeting", "manager", informed_in_person_on=dt.date(2025, 3, 2)
+    ) == {
         "informed_in_person_on": (
             "The date of the face-to-face meeting must be on or after the day the breach was "
             "discovered"
         ),
-        "informed_in_writing_on": "The date of the letter must be today or in the past",
     }
-    errors = refused_fields(
-        machine,
-        "inform_service_user",
-        "manager",
-        **inform(
-            informed_in_person_on=dt.date(2025, 3, 5), informed_in_writing_on=dt.date(2025, 3, 5)
-        ),
-    )
-    assert errors["informed_in_person_on"] == (
-        "The date of the face-to-face meeting must be today or in the past"
-    )
+    assert refused_fields(
+        machine, "record_meeting", "manager", informed_in_person_on=dt.date(2025, 3, 5)
+    ) == {
+        "informed_in_person_on": "The date of the face-to-face meeting must be today or in the past"
+    }
+    assert refused_fields(
+        machine, "inform_service_user", "manager", informed_in_writing_on=dt.date(2025, 3, 5)
+    ) == {"informed_in_writing_on": "The date of the letter must be today or in the past"}
 
 
 def test_today_is_the_uk_day() -> None:
     # 23:30 UTC on 30 June is 00:30 on 1 July in London (BST): a meeting "today" is 1 July.
     late = dt.datetime(2025, 6, 30, 23, 30)
     row, machine = build("risk_assessed", discovered_at=dt.datetime(2025, 6, 28, 9, 0))
-    machine.send(
-        "inform_service_user",
-        actor=ACTORS["manager"],
-        now=late,
-        informed_in_person_on=dt.date(2025, 7, 1),
-        informed_in_writing_on=dt.date(2025, 7, 1),
-    )
+    for event, date_field in (
+        ("record_meeting", "informed_in_person_on"),
+        ("inform_service_user", "informed_in_writing_on"),
+    ):
+        machine.send(event, actor=ACTORS["manager"], now=late, **{date_field: dt.date(2025, 7, 1)})
     assert row.state == "service_user_informed"
 
 
@@ -709,75 +786,66 @@ def test_skipping_needs_the_reason() -> None:
 
 def test_a_near_miss_may_still_tell_the_service_user() -> None:
     row, machine = build("risk_assessed", category="near_miss", data_left_control=False)
-    assert {"inform_service_user", "skip_informing"} <= shown(machine, "manager")
-    fire(machine, "inform_service_user", "manager", **inform())
+    assert {"record_meeting", "skip_informing"} <= shown(machine, "manager")
+    fire(machine, "record_meeting", "manager", informed_in_person_on=MET)
+    fire(machine, "inform_service_user", "manager", informed_in_writing_on=MET)
     assert row.state == "service_user_informed"
 
 
-# -- decide --------------------------------------------------------------------------------
+# -- the ICO referral ----------------------------------------------------------------------
 
 
-def decision(**changes: Any) -> dict[str, Any]:
-    return {**GOOD_KWARGS["decide"], **changes}
+def refer(**changes: Any) -> dict[str, Any]:
+    return {**GOOD_KWARGS["refer_to_ico"], **changes}
 
 
-@pytest.mark.parametrize("actor", sorted(set(ACTORS) - {"assistant_director"}))
-def test_only_an_assistant_director_decides(actor: str) -> None:
-    row, machine = build("service_user_informed")
-    assert "decide" not in shown(machine, actor)
-    with pytest.raises(TransitionNotAllowed):
-        fire(machine, "decide", actor, **GOOD_KWARGS["decide"])
-    assert row.state == "service_user_informed"
-
-
-def test_decision_records_everything() -> None:
-    row, machine = build("service_user_informed")
-    fire(
-        machine,
-        "decide",
-        "assistant_director",
-        **decision(legal_advice=True, disciplinary=True, regulator="social_work_england"),
-    )
-    assert row.state == "decided"
-    assert (row.decided_by_id, row.decided_at) == (6, NOW)
-    assert (row.caldicott_consulted, row.legal_advice, row.disciplinary) == (
-        "C. Guardian",
-        True,
-        True,
-    )
-    assert (row.ico_referred, row.ico_referred_at, row.ico_reference) == (
+@pytest.mark.parametrize("state", STATES[:4])
+def test_the_ico_referral_is_recorded_where_the_case_is_and_stops_the_clock(state: str) -> None:
+    row, machine = build(state)
+    assert case_clock(row, DISCOVERED + dt.timedelta(hours=80)).overdue
+    assert not case_clock(row, DISCOVERED + dt.timedelta(hours=80)).stopped
+    fire(machine, "refer_to_ico", "dpo", **refer(ico_told_by=" D. Protection "))
+    assert row.state == state
+    assert (row.ico_referred, row.ico_referred_at, row.ico_reference, row.ico_told_by) == (
         True,
         DISCOVERED + dt.timedelta(hours=20),
         "IC-123456-A1B2",
+        "D. Protection",
     )
-    assert (row.not_referred_reason, row.delay_reason, row.regulator) == (
-        None,
-        None,
-        "social_work_england",
-    )
+    assert (row.ico_recorded_by_id, row.delay_reason) == (11, None)
+    assert case_clock(row, DISCOVERED + dt.timedelta(hours=80)).stopped
+    # Once: recorded, the referral is not offered again.
+    assert "refer_to_ico" not in shown(machine, "dpo")
 
 
-def test_decision_with_nothing_filled_in_lists_every_error() -> None:
-    _, machine = build("service_user_informed")
-    assert refused_fields(machine, "decide", "assistant_director") == {
-        "caldicott_consulted": "Enter the name of the Caldicott Guardian consulted",
-        "disciplinary": "Select yes if there will be a disciplinary investigation",
-        "ico_referred": "Select yes if the breach was referred to the ICO",
-        "regulator": "Select whether the breach was referred to a professional regulator",
-    }
+def test_a_near_miss_that_kept_the_data_in_has_nothing_to_refer() -> None:
+    _, machine = build("risk_assessed", category="near_miss", data_left_control=False)
+    assert "refer_to_ico" not in shown(machine, "dpo")
+    _, machine = build("risk_assessed", category="near_miss", data_left_control=True)
+    assert "refer_to_ico" in shown(machine, "dpo")
 
 
-def test_an_ico_referral_needs_its_date_and_reference() -> None:
-    _, machine = build("service_user_informed")
-    errors = refused_fields(
-        machine,
-        "decide",
-        "assistant_director",
-        **decision(ico_referred_at=None, ico_reference=" "),
-    )
-    assert errors == {
+@pytest.mark.parametrize("state", ["decided", "closed"])
+def test_no_referral_is_recorded_after_the_decision(state: str) -> None:
+    _, machine = build(state)
+    with pytest.raises(TransitionNotAllowed):
+        fire(machine, "refer_to_ico", "dpo", **refer())
+
+
+def test_the_referral_is_the_next_step_once_the_assessment_says_reportable() -> None:
+    for reportable, expected in ((True, ["refer_to_ico"]), (False, []), (None, [])):
+        row = FakeBreach(state="risk_assessed", reportable=reportable)
+        assert next_steps(["refer_to_ico"], row) == expected
+    referred = FakeBreach(state="risk_assessed", reportable=True, ico_referred=True)
+    assert next_steps(["refer_to_ico"], referred) == []
+
+
+def test_a_referral_with_nothing_filled_in_lists_every_error() -> None:
+    _, machine = build("risk_assessed")
+    assert refused_fields(machine, "refer_to_ico", "dpo") == {
         "ico_referred_at": "Enter when the ICO was told",
-        "ico_reference": "Enter the ICO reference",
+        "ico_reference": "Enter the ICO case reference",
+        "ico_told_by": "Enter the name of the person who told the ICO",
     }
 
 
@@ -792,20 +860,16 @@ def test_an_ico_referral_needs_its_date_and_reference() -> None:
     ],
 )
 def test_the_ico_referral_time_must_be_possible(referred_at: dt.datetime, message: str) -> None:
-    _, machine = build("service_user_informed")
-    errors = refused_fields(
-        machine, "decide", "assistant_director", **decision(ico_referred_at=referred_at)
-    )
+    _, machine = build("risk_assessed")
+    errors = refused_fields(machine, "refer_to_ico", "dpo", **refer(ico_referred_at=referred_at))
     assert errors == {"ico_referred_at": message}
 
 
 def test_a_referral_after_72_hours_needs_the_reason_for_delay() -> None:
     discovered = dt.datetime(2025, 2, 20, 9, 0)
     late = discovered + dt.timedelta(hours=72, minutes=1)
-    row, machine = build("service_user_informed", discovered_at=discovered)
-    errors = refused_fields(
-        machine, "decide", "assistant_director", **decision(ico_referred_at=late)
-    )
+    row, machine = build("risk_assessed", discovered_at=discovered)
+    errors = refused_fields(machine, "refer_to_ico", "dpo", **refer(ico_referred_at=late))
     assert errors == {
         "delay_reason": (
             "Enter why the ICO was told more than 72 hours after the breach was discovered"
@@ -813,69 +877,171 @@ def test_a_referral_after_72_hours_needs_the_reason_for_delay() -> None:
     }
     fire(
         machine,
-        "decide",
-        "assistant_director",
-        **decision(ico_referred_at=late, delay_reason=" Awaiting facts from the recipient "),
+        "refer_to_ico",
+        "dpo",
+        **refer(ico_referred_at=late, delay_reason=" Awaiting facts from the recipient "),
     )
     assert (row.ico_referred_at, row.delay_reason) == (late, "Awaiting facts from the recipient")
 
 
 def test_a_referral_at_exactly_72_hours_is_in_time() -> None:
     discovered = dt.datetime(2025, 2, 20, 9, 0)
-    row, machine = build("service_user_informed", discovered_at=discovered)
+    row, machine = build("risk_assessed", discovered_at=discovered)
+    fire(
+        machine,
+        "refer_to_ico",
+        "dpo",
+        **refer(ico_referred_at=discovered + dt.timedelta(hours=72), delay_reason="Not needed"),
+    )
+    assert row.ico_referred and row.delay_reason is None  # in time: no reason kept
+
+
+# -- the Caldicott Guardian's agreement and the decision --------------------------------------
+
+
+def decision(**changes: Any) -> dict[str, Any]:
+    return {**GOOD_KWARGS["decide"], **changes}
+
+
+AGREED = {"caldicott_agreed_at": NOW - dt.timedelta(hours=1)}
+SOCIAL_WORKER = StaffMember(id=1, name="Pat Reyes", profession="social_worker")
+
+
+def test_the_caldicott_guardian_records_their_own_agreement_once() -> None:
+    row, machine = build("service_user_informed")
+    assert refused_fields(machine, "caldicott_agree", "caldicott") == {
+        "caldicott_advice": "Enter your advice to the Assistant Director",
+        "agreed": "Confirm that, as Caldicott Guardian, you agree the decision may be recorded",
+    }
+    fire(machine, "caldicott_agree", "caldicott", caldicott_advice=" Refer ", agreed="yes")
+    assert row.state == "service_user_informed"
+    assert (row.caldicott_agreed_by_id, row.caldicott_agreed_at, row.caldicott_advice) == (
+        7,
+        NOW,
+        "Refer",
+    )
+    assert "caldicott_agree" not in shown(machine, "caldicott")
+    assert "decide" in shown(machine, "assistant_director")
+
+
+def test_the_decision_waits_for_the_caldicott_guardian() -> None:
+    row, machine = build("service_user_informed")
+    assert "decide" not in shown(machine, "assistant_director")
+    with pytest.raises(TransitionNotAllowed):
+        fire(machine, "decide", "assistant_director", **decision())
+    assert row.state == "service_user_informed"
+
+
+@pytest.mark.parametrize("actor", sorted(set(ACTORS) - {"assistant_director"}))
+def test_only_an_assistant_director_decides(actor: str) -> None:
+    row, machine = build("service_user_informed", **AGREED)
+    assert "decide" not in shown(machine, actor)
+    with pytest.raises(TransitionNotAllowed):
+        fire(machine, "decide", actor, **GOOD_KWARGS["decide"])
+    assert row.state == "service_user_informed"
+
+
+def test_decision_records_everything() -> None:
+    row, machine = build("service_user_informed", ico_referred=True, **AGREED)
     fire(
         machine,
         "decide",
         "assistant_director",
-        **decision(ico_referred_at=discovered + dt.timedelta(hours=72), delay_reason="Not needed"),
+        **decision(
+            legal_advice=True,
+            disciplinary=True,
+            staff_member=SOCIAL_WORKER,
+            refer_to_regulator=True,
+        ),
     )
     assert row.state == "decided"
-    assert row.delay_reason is None  # in time: a reason for delay is not kept
+    assert (row.decided_by_id, row.decided_at) == (6, NOW)
+    assert (row.legal_advice, row.disciplinary) == (True, True)
+    # Referred already: the decision refers to it, and asks nothing about it.
+    assert row.ico_referred is True and not hasattr(row, "not_referred_reason")
+    assert (row.staff_member_id, row.regulator) == (1, "social_work_england")
 
 
-def test_reportable_but_not_referred_needs_a_reason() -> None:
-    row, machine = build("service_user_informed", reportable=True)
-    errors = refused_fields(machine, "decide", "assistant_director", **decision(ico_referred=False))
-    assert errors == {
+def test_decision_with_nothing_filled_in_lists_every_error() -> None:
+    _, machine = build("service_user_informed", **AGREED)
+    assert refused_fields(machine, "decide", "assistant_director") == {
+        "disciplinary": "Select yes if there will be a disciplinary investigation",
         "not_referred_reason": (
             "Enter why the breach was not referred to the ICO: the risk assessment found it "
             "reportable"
-        )
+        ),
+        "staff_member": "Select whose conduct is in question, or 'No one'",
+        "refer_to_regulator": (
+            "Select yes if the member of staff will be referred to their regulator"
+        ),
     }
+
+
+def test_reportable_but_not_referred_keeps_the_reason() -> None:
+    row, machine = build("service_user_informed", reportable=True, **AGREED)
     fire(
         machine,
         "decide",
         "assistant_director",
-        **decision(ico_referred=False, not_referred_reason="Recovered unopened the same day"),
+        **decision(not_referred_reason="Recovered unopened the same day"),
     )
-    # Not referred: the referral's date and reference are not kept.
-    assert (row.ico_referred, row.ico_referred_at, row.ico_reference) == (False, None, None)
-    assert row.not_referred_reason == "Recovered unopened the same day"
+    assert (row.ico_referred, row.not_referred_reason) == (False, "Recovered unopened the same day")
 
 
 def test_not_reportable_and_not_referred_needs_no_reason() -> None:
-    row, machine = build("service_user_informed", reportable=False)
-    fire(machine, "decide", "assistant_director", **decision(ico_referred=False))
+    row, machine = build("service_user_informed", reportable=False, **AGREED)
+    fire(machine, "decide", "assistant_director", **decision(not_referred_reason=""))
     assert (row.state, row.ico_referred, row.not_referred_reason) == ("decided", False, None)
 
 
-def test_a_voluntary_referral_of_an_unreportable_breach_is_allowed() -> None:
-    row, machine = build("service_user_informed", reportable=False)
-    fire(machine, "decide", "assistant_director", **decision())
-    assert row.ico_referred is True
+@pytest.mark.parametrize(
+    ("profession", "regulator"),
+    [
+        ("social_worker", "social_work_england"),
+        ("occupational_therapist", "hcpc"),
+        ("other_hcpc", "hcpc"),
+    ],
+)
+def test_the_regulator_follows_the_staff_members_profession(
+    profession: str, regulator: str
+) -> None:
+    row, machine = build("service_user_informed", **AGREED)
+    staff = StaffMember(id=3, name="Sam Okoye", profession=profession)
+    fire(
+        machine,
+        "decide",
+        "assistant_director",
+        **decision(staff_member=staff, refer_to_regulator=True),
+    )
+    assert (row.staff_member_id, row.regulator) == (3, regulator)
 
 
-@pytest.mark.parametrize("regulator", [value for value, _ in REGULATORS])
-def test_each_regulator_answer_is_accepted(regulator: str) -> None:
-    row, machine = build("service_user_informed")
-    fire(machine, "decide", "assistant_director", **decision(regulator=regulator))
-    assert row.regulator == regulator
-
-
-def test_an_unknown_regulator_is_refused() -> None:
-    _, machine = build("service_user_informed")
-    errors = refused_fields(machine, "decide", "assistant_director", **decision(regulator="gmc"))
-    assert set(errors) == {"regulator"}
+@pytest.mark.parametrize(
+    ("staff", "message"),
+    [
+        (
+            StaffMember(id=3, name="Sam Okoye", profession=None),
+            "Sam Okoye's profession is not recorded: ask an administrator to record it, or "
+            "select no referral",
+        ),
+        (
+            StaffMember(id=3, name="Sam Okoye", profession="unregistered"),
+            "Sam Okoye is not in a regulated profession: select no referral",
+        ),
+        (NO_ONE, "Select whose conduct is in question to refer them to a regulator"),
+    ],
+)
+def test_no_referral_without_a_regulated_profession(staff: Any, message: str) -> None:
+    row, machine = build("service_user_informed", **AGREED)
+    errors = refused_fields(
+        machine,
+        "decide",
+        "assistant_director",
+        **decision(staff_member=staff, refer_to_regulator=True),
+    )
+    assert errors == {"refer_to_regulator": message}
+    fire(machine, "decide", "assistant_director", **decision(staff_member=staff))
+    assert row.regulator == "none"
 
 
 # -- close ---------------------------------------------------------------------------------
@@ -989,8 +1155,59 @@ def test_recipients_are_the_procedures_list() -> None:
         assert len(required_recipients(category)) == 7
     for category in ("unauthorised_disclosure", "other", "near_miss"):
         assert "insurance" not in dict(required_recipients(category))
+    # A near miss: the Governance Team and the Information and Records Manager (the procedure).
+    assert required_recipients("near_miss") == [
+        ("records_manager", "Information and Records Manager"),
+        ("governance", "Governance Team"),
+    ]
     # Media office: considered (yes/no and why), never a recipient.
     assert all("media" not in key for key, _ in required_recipients("theft"))
+
+
+def test_the_breach_roles_are_emailed_and_outsiders_told_by_people() -> None:
+    assert emailed_roles("theft") == [
+        "director",
+        "business_improvement",
+        "caldicott_guardian",
+        "records_manager",
+        "governance",
+        "dpo",
+    ]
+    assert emailed_roles("near_miss") == ["records_manager", "governance"]
+
+
+def test_notify_asks_only_for_those_not_on_the_list_yet() -> None:
+    row, machine = build(told={"director", "dpo"})
+    notifications = told()
+    del notifications["director"], notifications["dpo"]
+    fire(machine, "notify", "reporter", **{**GOOD_KWARGS["notify"], "notifications": notifications})
+    [call] = row.recorded
+    assert set(call["notifications"]) == {
+        "business_improvement",
+        "caldicott_guardian",
+        "records_manager",
+        "governance",
+    }
+
+
+def test_a_near_miss_is_notified_with_the_governance_team_and_the_records_manager() -> None:
+    row, machine = build(category="near_miss")
+    errors = refused_fields(
+        machine, "notify", "reporter", **{**GOOD_KWARGS["notify"], "notifications": {}}
+    )
+    assert set(errors) == {
+        "records_manager_who",
+        "records_manager_at",
+        "governance_who",
+        "governance_at",
+    }
+    fire(
+        machine,
+        "notify",
+        "reporter",
+        **{**GOOD_KWARGS["notify"], "notifications": told("near_miss")},
+    )
+    assert row.state == "notified"
 
 
 def test_the_ico_deadline_runs_through_the_weekend() -> None:
@@ -1027,25 +1244,66 @@ def test_police_flag_goes_up_after_the_day_of_discovery(category: str) -> None:
     discovered = dt.datetime(2025, 3, 3, 9, 0)
     same_evening = dt.datetime(2025, 3, 3, 23, 59)
     next_morning = dt.datetime(2025, 3, 4, 0, 1)
-    assert police_flag(category, None, None, discovered, same_evening) is False
-    assert police_flag(category, None, None, discovered, next_morning) is True
-    assert police_flag(category, "", "  ", discovered, next_morning) is True
-    assert police_flag(category, "CR/1234/25", None, discovered, next_morning) is False
-    assert police_flag(category, None, "None for lost property", discovered, next_morning) is False
+    assert police_flag(category, None, discovered, same_evening) is False
+    assert police_flag(category, None, discovered, next_morning) is True
+    assert police_flag(category, "  ", discovered, next_morning) is True
+    assert police_flag(category, "CR/1234/25", discovered, next_morning) is False
+
+
+def test_a_reason_for_no_reference_does_not_take_the_flag_down() -> None:
+    row = FakeBreach(category="theft", no_police_reference_reason="Police will call back")
+    assert case_clock(row, DISCOVERED + dt.timedelta(days=2)).police_flag is True
+    row.police_reference = "CR/1/25"
+    assert case_clock(row, DISCOVERED + dt.timedelta(days=2)).police_flag is False
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_police_flag_stays_up_at_every_stage_until_closed(state: str) -> None:
+    later = DISCOVERED + dt.timedelta(days=5)
+    assert police_flag("loss", None, DISCOVERED, later, state) is (state != "closed")
 
 
 @pytest.mark.parametrize(
     "category", ["wrong_recipient", "unauthorised_disclosure", "other", "near_miss"]
 )
 def test_police_flag_is_only_for_loss_or_theft(category: str) -> None:
-    assert police_flag(category, None, None, DISCOVERED, DISCOVERED + dt.timedelta(days=5)) is False
+    assert police_flag(category, None, DISCOVERED, DISCOVERED + dt.timedelta(days=5)) is False
 
 
 def test_police_flag_uses_the_uk_day() -> None:
     # 23:30 UTC on 1 July is 00:30 on 2 July in London; 22:00 UTC on 2 July is still 2 July.
     discovered = dt.datetime(2025, 7, 1, 23, 30)
-    assert police_flag("theft", None, None, discovered, dt.datetime(2025, 7, 2, 22, 0)) is False
-    assert police_flag("theft", None, None, discovered, dt.datetime(2025, 7, 2, 23, 0)) is True
+    assert police_flag("theft", None, discovered, dt.datetime(2025, 7, 2, 22, 0)) is False
+    assert police_flag("theft", None, discovered, dt.datetime(2025, 7, 2, 23, 0)) is True
+
+
+@pytest.mark.parametrize(
+    ("discovered", "reminded"),
+    [
+        # Monday 10:00 (GMT) -> Tuesday 10:00.
+        (dt.datetime(2025, 3, 3, 10, 0), dt.datetime(2025, 3, 4, 10, 0)),
+        # Friday 15:00 -> Monday 15:00: the weekend is not a working day.
+        (dt.datetime(2025, 3, 7, 15, 0), dt.datetime(2025, 3, 10, 15, 0)),
+        # Saturday -> Monday.
+        (dt.datetime(2025, 3, 8, 11, 0), dt.datetime(2025, 3, 10, 11, 0)),
+        # Friday 9:00 BST (8:00 UTC) -> Monday 9:00 BST.
+        (dt.datetime(2025, 6, 6, 8, 0), dt.datetime(2025, 6, 9, 8, 0)),
+    ],
+)
+def test_one_working_day_after_discovery(discovered: dt.datetime, reminded: dt.datetime) -> None:
+    assert working_day_after(discovered) == reminded
+
+
+def test_the_police_reminder_is_due_after_a_working_day_without_a_reference() -> None:
+    friday = dt.datetime(2025, 3, 7, 15, 0)
+    row = FakeBreach(category="loss", discovered_at=friday, state="notified")
+    assert not police_reminder_due(row, dt.datetime(2025, 3, 9, 15, 0))  # Sunday
+    assert police_reminder_due(row, dt.datetime(2025, 3, 10, 15, 0))  # Monday
+    row.police_reference = "CR/1/25"
+    assert not police_reminder_due(row, dt.datetime(2025, 3, 10, 15, 0))
+    for attrs in ({"category": "wrong_recipient"}, {"state": "closed"}):
+        other = FakeBreach(discovered_at=friday, **{"category": "loss", **attrs})
+        assert not police_reminder_due(other, dt.datetime(2025, 3, 12, 15, 0))
 
 
 # -- the report form -----------------------------------------------------------------------
@@ -1084,6 +1342,8 @@ def test_validate_report_cleans_good_input() -> None:
         "data_left_control": True,
         "police_reference": None,
         "no_police_reference_reason": None,
+        "police_officer": None,
+        "police_told_at": None,
         "line_manager_told": False,
     }
 
@@ -1171,16 +1431,25 @@ def test_data_categories_keep_the_forms_order_once_each() -> None:
 def test_police_details_are_optional_when_reporting_a_theft() -> None:
     cleaned = validate_report({**GOOD_REPORT, "category": "theft"}, NOW)
     assert (cleaned["police_reference"], cleaned["line_manager_told"]) == (None, False)
+    told_at = dt.datetime(2025, 3, 3, 9, 30)
     cleaned = validate_report(
         {
             **GOOD_REPORT,
             "category": "theft",
             "police_reference": " CR/1234/25 ",
+            "police_told_at": told_at,
             "line_manager_told": True,
         },
         NOW,
     )
     assert (cleaned["police_reference"], cleaned["line_manager_told"]) == ("CR/1234/25", True)
+    assert cleaned["police_told_at"] == told_at
+
+
+def test_a_crime_reference_comes_with_when_the_police_were_told() -> None:
+    with pytest.raises(InputError) as refused:
+        validate_report({**GOOD_REPORT, "category": "theft", "police_reference": "CR/1"}, NOW)
+    assert refused.value.errors == {"police_told_at": "Enter when the police were told"}
 
 
 def test_case_id_is_checked_but_not_returned() -> None:
@@ -1196,20 +1465,53 @@ def test_validate_report_needs_the_time() -> None:
         validate_report(GOOD_REPORT, None)  # type: ignore[arg-type]
 
 
-# -- corrections while reported: self-transitions, audited like any other change ----------
+# -- facts recorded as they arrive: in-state transitions, audited like any other change ----
 
 
+@pytest.mark.parametrize("state", STATES)
 @pytest.mark.parametrize("actor", list(ACTORS))
-def test_police_details_of_a_loss_are_recorded_by_whoever_handles_the_case(actor: str) -> None:
-    row, machine = build(category="loss")
-    if actor in HANDLERS:
+def test_police_details_are_recorded_by_whoever_handles_the_case_until_it_is_closed(
+    state: str, actor: str
+) -> None:
+    row, machine = build(state, category="loss")
+    if actor in HANDLERS and state != "closed":
+        assert "record_police" in shown(machine, actor)
         fire(machine, "record_police", actor, **GOOD_KWARGS["record_police"])
-        assert row.state == "reported"
-        assert (row.police_reference, row.line_manager_told) == ("CR/123/25", True)
+        assert row.state == state
+        assert (row.police_reference, row.police_officer, row.police_told_at) == (
+            "CR/123/25",
+            "PC 1234, Walworth",
+            DISCOVERED,
+        )
+        assert (row.line_manager_told, row.line_manager_told_by_id, row.line_manager_told_at) == (
+            True,
+            ACTORS[actor].id,
+            NOW,
+        )
         assert row.police_recorded_at == NOW
     else:
         with pytest.raises(TransitionNotAllowed):
             fire(machine, "record_police", actor, **GOOD_KWARGS["record_police"])
+
+
+def test_a_reason_first_keeps_the_police_details_open_for_the_reference_later() -> None:
+    row, machine = build(category="theft")
+    fire(
+        machine,
+        "record_police",
+        "reporter",
+        no_police_reference_reason="Police will give it after the interview",
+        line_manager_told=True,
+    )
+    assert "record_police" in shown(machine, "reporter")  # the form stays
+    fire(machine, "notify", "reporter", **{**GOOD_KWARGS["notify"], "notifications": told("theft")})
+    assert "record_police" in shown(machine, "reporter")  # and after notifying too
+    fire(
+        machine, "record_police", "reporter", police_reference="CR/9/25", police_told_at=DISCOVERED
+    )
+    assert (row.state, row.police_reference) == ("notified", "CR/9/25")
+    # Told once, the line manager stays told: a later save without the box does not undo it.
+    assert row.line_manager_told is True and row.line_manager_told_by_id == REPORTER
 
 
 def test_police_details_need_a_reference_or_why_not_and_keep_their_limits() -> None:
@@ -1217,21 +1519,84 @@ def test_police_details_need_a_reference_or_why_not_and_keep_their_limits() -> N
     assert refused_fields(machine, "record_police", "reporter") == {
         "police_reference": "Enter the police crime reference number, or why there is none yet"
     }
-    assert refused_fields(machine, "record_police", "reporter", police_reference="x" * 41) == {
-        "police_reference": "Police crime reference must be 40 characters or fewer"
+    assert refused_fields(
+        machine, "record_police", "reporter", police_reference="x" * 41, police_told_at=DISCOVERED
+    ) == {"police_reference": "Police crime reference must be 40 characters or fewer"}
+    assert refused_fields(machine, "record_police", "reporter", police_reference="CR/1") == {
+        "police_told_at": "Enter when the police were told"
     }
+    assert refused_fields(
+        machine,
+        "record_police",
+        "reporter",
+        police_reference="CR/1",
+        police_told_at=DISCOVERED - dt.timedelta(hours=2),
+    ) == {"police_told_at": "When the police were told must be after it happened"}
 
 
-def test_a_checked_report_sets_the_details_and_applies_the_special_category_rule() -> None:
-    row, machine = build()
-    fire(machine, "update_report", "manager", **GOOD_KWARGS["update_report"])
-    assert row.state == "reported"
+UPDATE = GOOD_KWARGS["update_report"]
+
+
+@pytest.mark.parametrize("state", ["reported", "notified"])
+def test_the_report_is_corrected_until_the_risk_is_assessed(state: str) -> None:
+    row, machine = build(state, category="loss", told={"insurance"})
+    earlier = DISCOVERED - dt.timedelta(hours=3)
+    fire(
+        machine,
+        "update_report",
+        "manager",
+        **{
+            **UPDATE,
+            "category": "theft",
+            "happened_at": earlier,
+            "children_or_vulnerable": "not_known",
+        },
+    )
+    assert row.state == state
+    assert (row.category, row.happened_at, row.discovered_at) == ("theft", earlier, DISCOVERED)
     assert row.data_categories == "basic_identifiers,health"
-    assert row.special_category is True  # health data is Art. 9 data
-    assert (row.people_affected, row.children_or_vulnerable) == (2, True)
+    assert row.special_category is True  # health data is Art. 9 data, whatever the answer
+    assert (row.people_affected, row.children_or_vulnerable) == (2, None)
+
+
+def test_a_correction_needs_every_answer() -> None:
+    _, machine = build()
     assert refused_fields(machine, "update_report", "reporter", what_happened="") == {
+        "category": "Select what kind of breach it was",
         "what_happened": "Describe what happened",
         "data_categories": "Select the kinds of data involved, or 'Not yet known'",
         "people_affected": "Enter roughly how many people's data was involved",
         "records_affected": "Enter roughly how many records were involved",
+        "happened_at": "Enter when it happened",
+        "discovered_at": "Enter when it was discovered",
+        "children_or_vulnerable": (
+            "Select whether children or vulnerable adults are involved, or 'Not known yet'"
+        ),
+        "special_category": "Select whether special category data is involved, or 'Not known yet'",
     }
+
+
+def test_once_notified_a_category_needing_insurers_not_told_is_refused() -> None:
+    row, machine = build("notified")
+    errors = refused_fields(machine, "update_report", "manager", **{**UPDATE, "category": "theft"})
+    assert errors == {
+        "category": "A theft must be reported to the Insurance Section, and this case was "
+        "notified without them: keep the category, or ask the Information and Records Manager"
+    }
+    assert row.state == "notified"
+    # A near miss found to be a breach: the breach roles are emailed by Safekeep.
+    fire(machine, "update_report", "manager", **{**UPDATE, "category": "unauthorised_disclosure"})
+    assert row.category == "unauthorised_disclosure"
+
+
+def test_a_near_miss_keeps_the_data_in_only_while_it_is_one() -> None:
+    row, machine = build()
+    fire(
+        machine,
+        "update_report",
+        "manager",
+        **{**UPDATE, "category": "near_miss", "data_left_control": False},
+    )
+    assert (row.category, row.data_left_control) == ("near_miss", False)
+    fire(machine, "update_report", "manager", **{**UPDATE, "data_left_control": False})
+    assert (row.category, row.data_left_control) == ("wrong_recipient", True)

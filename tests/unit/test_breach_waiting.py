@@ -13,7 +13,7 @@ import itertools
 
 import pytest
 
-from machines.breach import CATEGORIES, BreachMachine, breach_machine
+from machines.breach import CATEGORIES, BreachMachine, breach_machine, waiting_events
 from machines.common import Actor
 from machines.permissions import Can, roles_that
 from models.breaches import Breach
@@ -32,8 +32,14 @@ PEOPLE = [(), ("practitioner",), ("line_manager",)] + [
 
 
 def cases(state: str, people: dict):
-    for category, left, reference, told in itertools.product(
-        [key for key, _ in CATEGORIES], (True, False), (None, "CR/1"), (False, True)
+    for category, left, reference, told, reportable, met, agreed in itertools.product(
+        [key for key, _ in CATEGORIES],
+        (True, False),
+        (None, "CR/1"),
+        (False, True),
+        (None, True),
+        (None, dt.date(2026, 1, 1)),
+        (None, dt.datetime(2026, 1, 1)),
     ):
         yield Breach(
             state=state,
@@ -41,6 +47,9 @@ def cases(state: str, people: dict):
             data_left_control=left,
             police_reference=reference,
             line_manager_told=told,
+            reportable=reportable,
+            informed_in_person_on=met,
+            caldicott_agreed_at=agreed,
             **people,
         )
 
@@ -51,11 +60,16 @@ def test_every_state_with_an_event_for_some_case_is_read(roles):
     found = Breach.states_to_act_in(actor)
     for relation, people in RELATIONS.items():
         for state in OPEN_STATES:
-            enabled = any(
-                enabled_event_ids(breach_machine(case), actor, dt.datetime(2026, 1, 1))
+            # What the home page lists: the events a case waits for from this person.
+            waiting = any(
+                waiting_events(
+                    enabled_event_ids(breach_machine(case), actor, dt.datetime(2026, 1, 1)),
+                    case,
+                    actor,
+                )
                 for case in cases(state, people)
             )
-            if enabled:
+            if waiting:
                 assert state in found[relation], (roles, relation, state)
 
 
@@ -64,13 +78,15 @@ def test_the_states_follow_the_guards():
         found = Breach.states_to_act_in(Actor(id=ME, roles=frozenset(roles)))
         return {relation: sorted(found[relation]) for relation in found}
 
-    early = ["notified", "reported", "risk_assessed"]
-    assert states("assistant_director")["any"] == [*early, "service_user_informed"]
+    # The breach chain: the ICO referral is waiting from the assessment (a reportable case)
+    # until the decision; the Caldicott Guardian's agreement and the decision after telling.
+    early = ["notified", "reported", "risk_assessed", "service_user_informed"]
+    assert states("assistant_director")["any"] == early
+    assert states("caldicott_guardian")["any"] == early
     assert states("records_manager")["any"] == ["decided", *early]
     assert states("director")["any"] == early
     # Outside the chain nothing is theirs by role; a reporter never assesses their own case.
-    assert states("practitioner") == {
-        "reporter": ["reported", "risk_assessed"],
-        "manager": early,
-        "any": [],
-    }
+    # A loss or theft waits for its crime reference from the reporter and their manager at
+    # any stage until closed.
+    every = ["decided", *early]
+    assert states("practitioner") == {"reporter": every, "manager": every, "any": []}

@@ -14,6 +14,7 @@ import pytest
 
 from machines.breach import BreachMachine
 from machines.common import Actor
+from machines.remote_working import RemoteWorkingMachine
 from machines.removal import RemovalMachine
 
 NOW = dt.datetime(2026, 3, 2, 10, 30)
@@ -30,7 +31,7 @@ class Row:
         return None
 
 
-@pytest.mark.parametrize("machine_class", [RemovalMachine, BreachMachine])
+@pytest.mark.parametrize("machine_class", [RemovalMachine, BreachMachine, RemoteWorkingMachine])
 def test_every_event_into_a_final_state_stamps_closed_at(machine_class):
     checked = []
     for state in machine_class.states:
@@ -41,7 +42,8 @@ def test_every_event_into_a_final_state_stamps_closed_at(machine_class):
                 action = getattr(machine_class, f"on_{event}", None)
                 assert action is not None, f"{event} closes a row: its action sets closed_at"
                 row = Row()
-                given = {"model": row, "actor": Actor(1), "now": NOW}
+                # The people an event names (the witness of a destruction) as rows too.
+                given = {"model": row, "actor": Actor(1), "now": NOW, "witness": Row()}
                 accepted = inspect.signature(action).parameters
                 action(None, **{k: v for k, v in given.items() if k in accepted})
                 assert row.closed_at == NOW, f"{machine_class.__name__}.{event}"

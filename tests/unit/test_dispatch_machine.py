@@ -66,7 +66,11 @@ GOOD_KWARGS: dict[str, dict[str, Any]] = {
     "check": GOOD_CHECK,
     "mark_sent": {"tracking_reference": "AB123456789GB"},
     "confirm_delivered": {"delivery_evidence": "tracking_delivered"},
-    "report_misdirected": {"what_happened": "The recipient phoned: it was not for them"},
+    "report_misdirected": {
+        "what_happened": "The recipient phoned: it was not for them",
+        "children_or_vulnerable": "yes",
+        "special_category": "no",
+    },
     "cancel": {"reason": "Hearing adjourned"},
 }
 
@@ -293,11 +297,24 @@ def test_delivery_needs_evidence() -> None:
 @pytest.mark.parametrize("state", ["sent", "delivered"])
 def test_report_misdirected_opens_one_breach(state: str) -> None:
     row, machine = build(state)
-    fire(machine, "report_misdirected", "colleague", what_happened="  Sent to the wrong court ")
+    fire(
+        machine,
+        "report_misdirected",
+        "colleague",
+        what_happened="  Sent to the wrong court ",
+        children_or_vulnerable="not_known",
+        special_category="yes",
+    )
     assert row.state == "misdirected"
     assert row.misdirected_at == NOW
     assert row.breaches_opened == [
-        {"actor": ACTORS["colleague"], "now": NOW, "what_happened": "Sent to the wrong court"}
+        {
+            "actor": ACTORS["colleague"],
+            "now": NOW,
+            "what_happened": "Sent to the wrong court",
+            # Asked when reported; "not known yet" is kept as None (the worst case).
+            "facts": {"children_or_vulnerable": None, "special_category": True},
+        }
     ]
 
 
@@ -305,7 +322,13 @@ def test_report_misdirected_needs_what_happened_and_opens_nothing_without() -> N
     row, machine = build("sent")
     with pytest.raises(InputError) as refused:
         fire(machine, "report_misdirected", "drafter", what_happened="")
-    assert refused.value.errors == {"what_happened": "Describe what happened"}
+    assert refused.value.errors == {
+        "what_happened": "Describe what happened",
+        "children_or_vulnerable": (
+            "Select whether children or vulnerable adults are involved, or 'Not known yet'"
+        ),
+        "special_category": "Select whether special category data is involved, or 'Not known yet'",
+    }
     assert (row.state, row.breaches_opened) == ("sent", [])
 
 
@@ -317,7 +340,7 @@ def test_a_failing_breach_seam_leaves_the_dispatch_where_it_was() -> None:
 
     row.open_breach_for_misdirection = fail  # type: ignore[method-assign]
     with pytest.raises(RuntimeError):
-        fire(machine, "report_misdirected", "drafter", what_happened="Wrong address")
+        fire(machine, "report_misdirected", "drafter", **GOOD_KWARGS["report_misdirected"])
     assert row.state == "sent"
     assert not hasattr(row, "misdirected_at")
 

@@ -91,26 +91,59 @@ def test_median_hours_odd_even_and_empty():
     assert median_hours([(T0, None)]) is None
 
 
-def test_stage_medians_count_only_cases_that_reached_the_stage():
-    discovered = [T0, T0, T0]
-    reached = {
+def test_stage_medians_are_the_time_in_each_stage_in_lifecycle_order():
+    columns = {
+        "discovered_at": [T0, T0, T0],
+        "reported_at": [hours(1), hours(2), hours(3)],
         "notified_at": [hours(10), hours(20), hours(30)],
         "assessed_at": [hours(24), hours(48), None],
+        "informed_at": [None, None, None],
+        "decided_at": [None, None, None],
+        "closed_at": [None, None, None],
     }
-    medians = {m.stage: (m.hours, m.cases) for m in stage_medians(discovered, reached)}
-    assert medians == {
-        "notified": (20, 3),
-        "risk_assessed": (36, 2),
-        "service_user_informed": (None, 0),
-        "decided": (None, 0),
-        "closed": (None, 0),
+    medians = [(m.stage, m.hours, m.cases) for m in stage_medians(columns)]
+    assert medians == [
+        ("discovered", 2, 3),
+        ("reported", 18, 3),  # 9, 18, 27
+        ("notified", 21, 2),  # 14, 28: the third is still being assessed
+        ("risk_assessed", None, 0),
+        ("service_user_informed", None, 0),
+        ("decided", None, 0),
+        ("whole", None, 0),
+    ]
+
+
+def test_a_quick_last_stage_is_not_read_as_a_quick_case():
+    """Closed 1.2 hours after the decision: that is the decided stage, not the case."""
+    columns = {
+        "discovered_at": [T0],
+        "reported_at": [T0],
+        "notified_at": [hours(10)],
+        "assessed_at": [hours(30)],
+        "informed_at": [hours(100)],
+        "decided_at": [hours(200)],
+        "closed_at": [hours(201.2)],
     }
+    figures = {m.stage: m for m in stage_medians(columns)}
+    assert figures["decided"].hours == pytest.approx(1.2)
+    assert figures["decided"].label == "Decided, until the case was closed"
+    assert figures["whole"].hours == pytest.approx(201.2)
+    assert [m.stage for m in stage_medians(columns)] == [
+        "discovered",
+        "reported",
+        "notified",
+        "risk_assessed",
+        "service_user_informed",
+        "decided",
+        "whole",
+    ]
 
 
 def test_register_figures_reads_raw_rows_from_either_database():
     # SQLite hands timestamps back as ISO text, PostgreSQL as datetimes.
     rows = [
         (
+            "2026-01-10 09:00:00",
             "2026-01-10 09:00:00",
             "2026-01-10 19:00:00",
             None,
@@ -120,6 +153,7 @@ def test_register_figures_reads_raw_rows_from_either_database():
             "2026-01-12 09:00:00",
         ),
         (
+            dt.datetime(2026, 2, 1, 9),
             dt.datetime(2026, 2, 1, 9),
             dt.datetime(2026, 2, 2, 9),
             None,
@@ -133,7 +167,7 @@ def test_register_figures_reads_raw_rows_from_either_database():
     assert figures.total == 2
     assert figures.months == [(dt.date(2026, 1, 1), 1), (dt.date(2026, 2, 1), 1)]
     assert figures.ico == IcoShare(referred=2, within=1)
-    assert figures.medians[0].hours == 17  # (10 + 24) / 2
+    assert figures.medians[1].hours == 17  # reported until told: (10 + 24) / 2
 
 
 def test_timestamps_parse_from_text_with_and_without_microseconds():

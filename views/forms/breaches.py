@@ -10,6 +10,8 @@ import functools
 
 from machines import breach as rules
 from machines.risk import load_grid
+from models.people import User
+from services import clock
 from views.forms import GovForm
 from views.forms.fields import (
     Checkbox,
@@ -27,12 +29,20 @@ GRID = load_grid()
 
 _CATEGORY_KEYS = [key for key, _ in rules.CATEGORIES]
 _DATA_KEYS = [key for key, _ in rules.DATA_CATEGORIES]
+_ANSWER_KEYS = [key for key, _ in rules.ANSWERS]
+
+
+def answer_field() -> Choice:
+    """Yes, no, or not known yet (the machine says what to choose when unanswered)."""
+    return Choice(choices=_ANSWER_KEYS)
 
 
 class ReportBreach(GovForm):
     category = Choice(choices=_CATEGORY_KEYS)
-    police_reference = Text()
-    no_police_reference_reason = Text()
+    police_reference = Text("Police crime reference")
+    no_police_reference_reason = Text("Why there is no crime reference")
+    police_officer = Text("Officer or police station", personal_data=True)  # not a service user
+    police_told_at = DateTimeLocal("when the police were told", required=False)
     line_manager_told = Checkbox()
     data_left_control = YesNo(default=True)
     what_happened = Text("What happened")
@@ -43,27 +53,36 @@ class ReportBreach(GovForm):
     records_affected = WholeNumber("Number of records", maximum=rules.COUNT_MAX)
     children_or_vulnerable = Checkbox()
     special_category = Checkbox()
-    case_id = Text()
+    case_id = Text(personal_data=True)  # the case-system ID rule decides
 
 
 # -- corrections while the case is reported --------------------------------------------------
 
 
 class RecordPolice(EventForm):
-    police_reference = Text()
-    no_police_reference_reason = Text()
+    police_reference = Text("Police crime reference")
+    no_police_reference_reason = Text("Why there is no crime reference")
+    police_officer = Text("Officer or police station", personal_data=True)  # not a service user
+    police_told_at = DateTimeLocal("when the police were told", required=False)
     line_manager_told = Checkbox()
 
     def summary(self) -> dict:
+        told_at = self.police_told_at.data
         return {
             "police_reference": self.police_reference.data,
             "reason": self.no_police_reference_reason.data,
+            "police_officer": self.police_officer.data,
+            "police_told_at": told_at.isoformat() if told_at else None,
             "line_manager_told": self.line_manager_told.data,
         }
 
 
 REPORT_FIELD_NAMES = {
+    "category": "category",
     "what_happened": "what happened",
+    "happened_at": "when it happened",
+    "discovered_at": "when it was discovered",
+    "data_left_control": "whether data left the council's control",
     "data_categories": "data involved",
     "people_affected": "people affected",
     "records_affected": "records affected",
@@ -73,17 +92,21 @@ REPORT_FIELD_NAMES = {
 
 
 class UpdateReport(EventForm):
+    category = Choice(choices=_CATEGORY_KEYS)
     what_happened = Text("What happened")
+    happened_at = DateTimeLocal("when it happened", required=False)
+    discovered_at = DateTimeLocal("when it was discovered", required=False)
+    data_left_control = YesNo(default=True)
     data_categories = Choices(choices=_DATA_KEYS)
     people_affected = WholeNumber("Number of people", maximum=rules.COUNT_MAX)
     records_affected = WholeNumber("Number of records", maximum=rules.COUNT_MAX)
-    children_or_vulnerable = Checkbox()
-    special_category = Checkbox()
+    children_or_vulnerable = answer_field()
+    special_category = answer_field()
 
     def changed(self, breach) -> list[str]:
         """The report's fields this correction changes on the case as it is now."""
         try:
-            details = rules.validate_report_details(self.values)
+            details = rules.validate_report_details(self.values, clock.now())
         except rules.InputError:
             return list(rules.REPORT_DETAIL_FIELDS)
         stored = {**{k: getattr(breach, k) for k in rules.REPORT_DETAIL_FIELDS}}
@@ -103,12 +126,12 @@ def notify_form(category: str) -> type[EventForm]:
     """The notification form for a category: a name and a time for each person to tell."""
     fields = {}
     for key, label in rules.required_recipients(category):
-        fields[f"{key}_who"] = Text()
+        fields[f"{key}_who"] = Text(personal_data=True)  # a member of staff's name
         fields[f"{key}_at"] = DateTimeLocal(f"when the {label} was told", required=False)
 
     class Notify(EventForm):
         media_advised = YesNo()
-        media_reason = Text()
+        media_reason = Text("Why the media office was or was not advised")
 
         def machine_values(self) -> dict:
             told = {}
@@ -134,13 +157,28 @@ def notify_form(category: str) -> type[EventForm]:
     return Notify
 
 
+class ReferToIco(EventForm):
+    ico_referred_at = DateTimeLocal("when the ICO was told", required=False)
+    ico_reference = Text("ICO case reference")
+    ico_told_by = Text("Name", personal_data=True)  # a member of staff's name
+    delay_reason = Text("Why the ICO was told late")
+
+    def summary(self) -> dict:
+        at = self.ico_referred_at.data
+        return {
+            "ico_referred_at": at.isoformat() if at else None,
+            "ico_reference": self.ico_reference.data,
+            "ico_told_by": self.ico_told_by.data,
+        }
+
+
 class AssessRisk(EventForm):
     likelihood = Choice(choices=[str(level.value) for level in GRID.likelihood])
     severity = Choice(choices=[str(level.value) for level in GRID.severity])
-    likely_outcomes = Text()
-    actions_taken = Text()
+    likely_outcomes = Text("Likely outcomes")
+    actions_taken = Text("Actions taken")
     reportable_override = Choice(choices=["grid", "yes", "no"])
-    override_reason = Text()
+    reportable_reason = Text("Why it is or is not reportable")
 
     def machine_values(self) -> dict:
         return {
@@ -149,25 +187,34 @@ class AssessRisk(EventForm):
             "likely_outcomes": self.likely_outcomes.data,
             "actions_taken": self.actions_taken.data,
             "reportable_override": {"yes": True, "no": False}.get(self.reportable_override.data),
-            "override_reason": self.override_reason.data,
+            "reportable_reason": self.reportable_reason.data,
             "grid": GRID,
         }
 
     def summary(self) -> dict:
         values = self.machine_values()
-        return {k: values[k] for k in ("likelihood", "severity", "reportable_override")}
+        keys = ("likelihood", "severity", "reportable_override", "reportable_reason")
+        return {k: values[k] for k in keys}
+
+
+class RecordMeeting(EventForm):
+    informed_in_person_on = GovDate("the date of the face-to-face meeting")
+
+    def summary(self) -> dict:
+        day = self.informed_in_person_on.data
+        return {"informed_in_person_on": day.isoformat() if day else None}
 
 
 class InformServiceUser(EventForm):
-    informed_in_person_on = GovDate("the date of the face-to-face meeting")
     informed_in_writing_on = GovDate("the date of the letter")
 
     def summary(self) -> dict:
-        return {k: v.isoformat() for k, v in self.values.items() if v}
+        day = self.informed_in_writing_on.data
+        return {"informed_in_writing_on": day.isoformat() if day else None}
 
 
 class RecordExemption(EventForm):
-    exemption_reason = Text()
+    exemption_reason = Text("Why the service user should not be told")
     approved_by_caldicott = Checkbox()
 
     def summary(self) -> dict:
@@ -175,34 +222,65 @@ class RecordExemption(EventForm):
 
 
 class SkipInforming(EventForm):
-    skip_reason = Text()
+    skip_reason = Text("Why there is no one to tell")
 
     def summary(self) -> dict:
         return {"skip_reason": self.skip_reason.data}
 
 
-class Decide(EventForm):
-    caldicott_consulted = Text()
-    legal_advice = Checkbox()
-    disciplinary = YesNo()
-    ico_referred = YesNo()
-    ico_referred_at = DateTimeLocal("when the ICO was told", required=False)
-    ico_reference = Text()
-    not_referred_reason = Text()
-    delay_reason = Text()
-    regulator = Text()
+class CaldicottAgree(EventForm):
+    caldicott_advice = Text("Your advice")
+    agreed = Checkbox()
 
     def summary(self) -> dict:
-        values = self.values
+        return {"caldicott_advice": self.caldicott_advice.data}
+
+
+def staff_member(user: User) -> rules.StaffMember:
+    return rules.StaffMember(id=user.id, name=user.display_name, profession=user.profession)
+
+
+class Decide(EventForm):
+    legal_advice = Checkbox()
+    disciplinary = YesNo()
+    not_referred_reason = Text("Why it was not referred")
+    staff_member = Text(personal_data=True)  # a member of staff, chosen from the case's team
+    refer_to_regulator = YesNo()
+
+    def chosen_staff_member(self):
+        """The staff member chosen, NO_ONE, or None when nothing (or no one offered) was."""
+        chosen = self.staff_member.data
+        if chosen == rules.NO_ONE:
+            return rules.NO_ONE
+        for user in self.row.staff_choices():
+            if str(user.id) == chosen:
+                return staff_member(user)
+        return None
+
+    def machine_values(self) -> dict:
         return {
-            k: values[k]
-            for k in ("disciplinary", "ico_referred", "ico_reference", "regulator", "legal_advice")
+            "legal_advice": self.legal_advice.data,
+            "disciplinary": self.disciplinary.data,
+            "not_referred_reason": self.not_referred_reason.data,
+            "staff_member": self.chosen_staff_member(),
+            "refer_to_regulator": self.refer_to_regulator.data,
+        }
+
+    def summary(self) -> dict:
+        chosen = self.chosen_staff_member()
+        return {
+            "disciplinary": self.disciplinary.data,
+            "legal_advice": self.legal_advice.data,
+            "staff_member": chosen.name if isinstance(chosen, rules.StaffMember) else "no one",
+            "regulator": (rules.regulator_of(chosen) if self.refer_to_regulator.data else "none")
+            if isinstance(chosen, rules.StaffMember)
+            else "none",
         }
 
 
 class Close(EventForm):
     report_complete = Checkbox()
-    lessons_learned = Text()
+    lessons_learned = Text("Lessons learned")
 
     def summary(self) -> dict:
         return {"lessons_learned": self.lessons_learned.data}
@@ -211,8 +289,11 @@ class Close(EventForm):
 STEP_FORMS = {
     "record_police": RecordPolice,
     "update_report": UpdateReport,
+    "refer_to_ico": ReferToIco,
     "assess_risk": AssessRisk,
+    "record_meeting": RecordMeeting,
     "inform_service_user": InformServiceUser,
+    "caldicott_agree": CaldicottAgree,
     "record_exemption": RecordExemption,
     "skip_informing": SkipInforming,
     "decide": Decide,

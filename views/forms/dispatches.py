@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
+from machines.breach import ANSWERS
 from views.forms import GovForm
-from views.forms.fields import Checkbox, Text
+from views.forms.fields import Checkbox, Choice, Text
 from views.transitions import EventForm
 
 
 class DraftDispatch(GovForm):
-    case_id = Text()
-    description = Text()
+    case_id = Text(personal_data=True)  # an ID, with its own format rule
+    description = Text("What is being sent")
     method = Text()
-    recipient_organisation = Text()
-    recipient_role = Text()
-    address = Text()
+    recipient_organisation = Text("Recipient organisation")
+    recipient_role = Text("Recipient's role")
+    # A professional's address or email: where the documents go (never in the ICO draft).
+    address = Text(personal_data=True)
 
 
 class Check(EventForm):
     address_source = Text()
-    address_source_other = Text()
+    address_source_other = Text("Where you checked the address")
     address_confirmed = Checkbox()
     addressee_confirmed = Checkbox()
     right_to_information_confirmed = Checkbox()
-    lawful_basis = Text()
+    lawful_basis = Text("Lawful basis")
 
     def summary(self) -> dict:
         return {
@@ -49,11 +51,14 @@ class ConfirmDelivered(EventForm):
 
 
 class ReportMisdirected(EventForm):
-    what_happened = Text()
+    what_happened = Text("What happened")
+    # The breach case's first facts (machines/breach.py judges them).
+    children_or_vulnerable = Choice(choices=[key for key, _ in ANSWERS])
+    special_category = Choice(choices=[key for key, _ in ANSWERS])
 
 
 class CancelDispatch(EventForm):
-    reason = Text()
+    reason = Text("Reason")
 
     def summary(self) -> dict:
         return {"reason": self.reason.data}

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from wtforms import Field
 from wtforms.validators import StopValidation
 
+from machines import privacy
 from machines.common import is_digits, whole_number
 from services import clock
 
@@ -61,7 +62,13 @@ class GovField(Field):
 
 class Text(GovField):
     """Free text, stripped. `limit` refuses longer text naming the limit; `one_line` folds
-    runs of white space (newlines too) into single spaces."""
+    runs of white space (newlines too) into single spaces.
+
+    Text that looks like a service user's personal data (an NHS number, an address, "Mrs
+    Smith": machines/privacy.py) is refused, saying what was found. `personal_data=True`
+    lets it through where such details are the point: a member of staff's name, the address
+    a dispatch goes to, an ID with its own format rule.
+    """
 
     def __init__(
         self,
@@ -69,11 +76,13 @@ class Text(GovField):
         required: str | None = None,
         limit: int | None = None,
         one_line: bool = False,
+        personal_data: bool = False,
         **kwargs,
     ):
         super().__init__(label, required, **kwargs)
         self.limit = limit
         self.one_line = one_line
+        self.personal_data = personal_data
 
     def process_formdata(self, valuelist) -> None:
         value = clean_text(valuelist[0] if valuelist else "")
@@ -86,6 +95,10 @@ class Text(GovField):
         super().pre_validate(form)
         if self.limit is not None and len(self.data or "") > self.limit:
             raise StopValidation(f"{self.label.text} must be {self.limit:,} characters or fewer")
+        if not self.personal_data and (
+            found := privacy.problem(self.data, self.label.text or "The text")
+        ):
+            raise StopValidation(found)
 
 
 class Secret(GovField):

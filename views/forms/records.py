@@ -6,17 +6,21 @@ import datetime as dt
 
 from wtforms.validators import ValidationError
 
+from machines.breach import ANSWERS, LOST_CATEGORIES
 from machines.common import case_id_error, normalise_case_id
 from machines.removal import (
+    CONFIRMED_HOW,
     DESTRUCTION_METHODS,
     PAPERS_MAX,
     PURPOSE_OTHER_MAX,
     PURPOSES,
     RECORD_DESCRIPTION_MAX,
 )
+from models.base import MAX_ID
+from models.people import User
 from services import clock
 from views.forms import GovForm
-from views.forms.fields import Checkbox, Choice, GovDate, Text, TimeOfDay
+from views.forms.fields import Checkbox, Choice, GovDate, Text, TimeOfDay, WholeNumber
 from views.transitions import EventForm, NoInput
 
 SEARCH_MAX = 40
@@ -32,6 +36,7 @@ def valid_case_id(form, field) -> None:
 class FindRecord(GovForm):
     term = Text(
         "Case-system ID or label code",
+        personal_data=True,  # an ID or a code, looked up, never stored
         required="Enter a case-system ID or a label code",
         limit=SEARCH_MAX,
     )
@@ -39,7 +44,10 @@ class FindRecord(GovForm):
 
 class AddRecord(GovForm):
     case_id = Text(
-        "Case-system ID", required="Enter the case-system ID", validators=[valid_case_id]
+        "Case-system ID",
+        required="Enter the case-system ID",
+        validators=[valid_case_id],
+        personal_data=True,  # the case-system ID rule decides
     )
     description = Text(
         "Description",
@@ -105,30 +113,98 @@ class TakeOut(EventForm):
 
 
 class Destroy(EventForm):
-    method = Choice(choices=[key for key, _ in DESTRUCTION_METHODS])
-    witness = Text("Witness name")
+    method = Choice("How they were destroyed", choices=[key for key, _ in DESTRUCTION_METHODS])
+    witness = WholeNumber("Witness", maximum=MAX_ID)
+
+    def witness_user(self) -> User | None:
+        """The chosen member of staff (the machine checks they may witness it), if active."""
+        if not self.witness.data:
+            return None
+        return User.get_or_none(User.id == self.witness.data, User.active == True)  # noqa: E712
+
+    def machine_values(self) -> dict:
+        person = self.witness_user()
+        return {"method": self.method.data, "witness": person.as_actor() if person else None}
 
     def summary(self) -> dict:
-        return {"method": self.method.data, "witness": self.witness.data}
+        person = self.witness_user()
+        return {"method": self.method.data, "witness": person.display_name if person else None}
+
+    def answers(self) -> list[tuple[str, str]]:
+        person = self.witness_user()
+        return [
+            ("How they were destroyed", dict(DESTRUCTION_METHODS).get(self.method.data, "")),
+            ("Witness", person.display_name if person else ""),
+        ]
 
 
 class ReportLost(EventForm):
     last_seen_where = Text("Where last seen")
     last_seen_on = GovDate("the date the papers were last seen")
     last_seen_time = TimeOfDay("the time the papers were last seen")
+    # The breach case's first facts (machines/breach.py judges them).
+    category = Choice(choices=[key for key, _ in LOST_CATEGORIES])
+    children_or_vulnerable = Choice(choices=[key for key, _ in ANSWERS])
+    special_category = Choice(choices=[key for key, _ in ANSWERS])
 
     def last_seen_at(self) -> dt.datetime | None:
         day, at = self.last_seen_on.data, self.last_seen_time.data
         return clock.from_uk(dt.datetime.combine(day, at)) if day and at else None
 
     def machine_values(self) -> dict:
-        return {"last_seen_where": self.last_seen_where.data, "last_seen_at": self.last_seen_at()}
+        return {
+            "last_seen_where": self.last_seen_where.data,
+            "last_seen_at": self.last_seen_at(),
+            "category": self.category.data,
+            "children_or_vulnerable": self.children_or_vulnerable.data,
+            "special_category": self.special_category.data,
+        }
 
     def summary(self) -> dict:
         at = self.last_seen_at()
         return {
             "last_seen_where": self.last_seen_where.data,
             "last_seen_at": at.isoformat() if at else None,
+            "category": self.category.data,
+        }
+
+
+class AskExtension(EventForm):
+    new_due_on = GovDate("the new date the papers will be back")
+    reason = Text("Why more time is needed")
+
+    def summary(self) -> dict:
+        day = self.new_due_on.data
+        return {"new_due_on": day.isoformat() if day else None, "reason": self.reason.data}
+
+
+class Extend(AskExtension):
+    pass
+
+
+class AgreeExtension(EventForm):
+    note = Text("Note")
+
+    def summary(self) -> dict:
+        asked = self.row.extension_due_on if self.row is not None else None
+        return {"new_due_on": asked.isoformat() if asked else None, "note": self.note.data}
+
+
+class RefuseExtension(Decline):
+    pass
+
+
+class ConfirmLocation(EventForm):
+    where = Text("Where the papers are")
+    how = Choice("How you checked", choices=[key for key, _ in CONFIRMED_HOW])
+    confirmed_on = GovDate("the date you checked")
+
+    def summary(self) -> dict:
+        day = self.confirmed_on.data
+        return {
+            "where": self.where.data,
+            "how": self.how.data,
+            "confirmed_on": day.isoformat() if day else None,
         }
 
 
@@ -140,4 +216,9 @@ EVENT_FORMS = {
     "return_papers": NoInput,
     "destroy": Destroy,
     "report_lost": ReportLost,
+    "ask_extension": AskExtension,
+    "agree_extension": AgreeExtension,
+    "refuse_extension": RefuseExtension,
+    "extend": Extend,
+    "confirm_location": ConfirmLocation,
 }

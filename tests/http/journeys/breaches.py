@@ -21,10 +21,13 @@ CHAIN = {
 }
 EVENTS = (
     "notify",
+    "refer_to_ico",
     "assess_risk",
+    "record_meeting",
     "inform_service_user",
     "record_exemption",
     "skip_informing",
+    "caldicott_agree",
     "decide",
     "close",
 )
@@ -104,25 +107,35 @@ ASSESS = {
     "likely_outcomes": "Distress to the family",
     "actions_taken": "Recipient asked to delete the email and confirmed it",
     "reportable_override": "grid",
+    "reportable_reason": "The email was opened by someone outside the team",
 }
 
 
-def inform_data(in_person: dt.date | None = None, in_writing: dt.date | None = None) -> dict:
-    today = clock.uk_today()
+def meeting_data(day: dt.date | None = None) -> dict:
+    return date_fields("informed_in_person_on", day or clock.uk_today())
+
+
+def letter_data(day: dt.date | None = None) -> dict:
+    return date_fields("informed_in_writing_on", day or clock.uk_today())
+
+
+def refer_data(**extra) -> dict:
     return {
-        **date_fields("informed_in_person_on", in_person or today),
-        **date_fields("informed_in_writing_on", in_writing or today),
+        "ico_referred_at": ago(minutes=2),
+        "ico_reference": "IC-123456-A1B2",
+        "ico_told_by": "Dpo Tester",
+        **extra,
     }
+
+
+AGREE = {"caldicott_advice": "No investigation; the team's training is enough", "agreed": "yes"}
 
 
 def decide_data(**extra) -> dict:
     return {
-        "caldicott_consulted": "Cg Tester",
         "disciplinary": "no",
-        "ico_referred": "yes",
-        "ico_referred_at": ago(minutes=2),
-        "ico_reference": "IC-123456-A1B2",
-        "regulator": "none",
+        "staff_member": "no_one",
+        "refer_to_regulator": "no",
         **extra,
     }
 
@@ -133,24 +146,56 @@ CLOSE = {"report_complete": "yes", "lessons_learned": "Check the address before 
 STEPS = (
     ("notify", "pat", notify_data),
     ("assess_risk", "lina", lambda b: ASSESS),
-    ("inform_service_user", "pat", lambda b: inform_data()),
+    ("refer_to_ico", "dpo", lambda b: refer_data()),
+    ("record_meeting", "pat", lambda b: meeting_data()),
+    ("inform_service_user", "pat", lambda b: letter_data()),
+    ("caldicott_agree", "cg", lambda b: AGREE),
     ("decide", "ad", lambda b: decide_data()),
     ("close", "irm", lambda b: CLOSE),
 )
 STATE_AFTER = {
     "notify": "notified",
     "assess_risk": "risk_assessed",
+    "refer_to_ico": "risk_assessed",
+    "record_meeting": "risk_assessed",
     "inform_service_user": "service_user_informed",
+    "caldicott_agree": "service_user_informed",
     "decide": "decided",
     "close": "closed",
 }
 
 
-def walk(cast, breach, to: str, reporter: str = "pat") -> Breach:
-    """Move the case on, step by step, until it is in state `to`."""
+STATE_BEFORE = {
+    "notify": "reported",
+    "assess_risk": "notified",
+    "refer_to_ico": "risk_assessed",
+    "record_meeting": "risk_assessed",
+    "inform_service_user": "risk_assessed",
+    "caldicott_agree": "service_user_informed",
+    "decide": "service_user_informed",
+    "close": "decided",
+}
+
+
+def _done(event: str, breach: Breach) -> bool:
+    """An in-state step the case has had already."""
+    return {
+        "refer_to_ico": bool(breach.ico_referred),
+        "record_meeting": breach.informed_in_person_on is not None,
+        "caldicott_agree": breach.caldicott_agreed_at is not None,
+    }.get(event, False)
+
+
+def walk(cast, breach, to: str, reporter: str = "pat", skip=()) -> Breach:
+    """Move the case on, step by step, until it is in state `to` (the in-state steps of that
+    state not taken: a walk to "service_user_informed" stops before the Caldicott Guardian's
+    agreement). `skip` leaves steps out (an ICO referral, say)."""
     for event, who, form in STEPS:
-        if fresh(breach).state == to:
+        now = fresh(breach)
+        if now.state == to:
             break
+        if event in skip or STATE_BEFORE[event] != now.state or _done(event, now):
+            continue
         who = reporter if who == "pat" else who
         response = send(cast[who], breach, event, **form(fresh(breach)))
         assert response.status_code == 303, (event, response.get_data(as_text=True)[:3000])

@@ -31,8 +31,12 @@ def removal_of(record) -> Removal:
     return Removal.select().where(Removal.record == record).order_by(Removal.id.desc()).get()
 
 
-def send(web, removal, event, htmx=False, **data):
+def send(web, removal, event, htmx=False, confirm=True, **data):
+    """Post an event's form; `confirm` answers the confirmation page of an event nothing
+    undoes too (as a person who presses its button), so the event is sent at once."""
     data.setdefault("version", Removal.get_by_id(removal.id).version)
+    if confirm:
+        data.setdefault("confirmed", "yes")
     return web.post(f"/removals/{removal.id}/{event}", data, htmx=htmx)
 
 
@@ -78,7 +82,8 @@ def papers_out(web, staff) -> Removal:
     return Removal.get_by_id(removal.id)
 
 
-def report_lost(web, removal):
+def report_lost(web, removal, **facts):
+    """Report the papers lost: by default a loss, the other facts "not known yet"."""
     seen = clock.to_uk(clock.now() - dt.timedelta(hours=2))
     return web.post(
         f"/removals/{removal.id}/report_lost",
@@ -87,5 +92,10 @@ def report_lost(web, removal):
             "last_seen_where": "On the bus after court",
             **date_fields("last_seen_on", seen.date()),
             "last_seen_time": seen.strftime("%H:%M"),
+            "category": "loss",
+            "children_or_vulnerable": "not_known",
+            "special_category": "not_known",
+            "confirmed": "yes",
+            **facts,
         },
     )

@@ -32,7 +32,11 @@ def latest() -> Dispatch:
     return Dispatch.select().order_by(Dispatch.id.desc()).get()
 
 
-def send(web, event, htmx=False, **data):
+def send(web, event, htmx=False, confirm=True, **data):
+    """Post an event's form; `confirm` answers the confirmation page of an event nothing
+    undoes too, so the event is sent at once."""
     d = latest()
     data.setdefault("version", d.version)
+    if confirm:
+        data.setdefault("confirmed", "yes")
     return web.post(f"/dispatches/{d.id}/{event}", data, htmx=htmx)

@@ -1,0 +1,64 @@
+"""gunicorn settings for Safekeep, the same in the container and on a VM (systemd).
+
+    gunicorn --config deploy/gunicorn.conf.py "app:create_app()"
+
+Environment: GUNICORN_BIND (default 0.0.0.0:8000 in the container; the systemd unit sets
+127.0.0.1:8000 behind the TLS proxy), WEB_CONCURRENCY (workers), FORWARDED_ALLOW_IPS (the
+proxy's address, so its X-Forwarded-Proto is believed).
+"""
+
+import multiprocessing
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# The app and its JSON log formatter are imported from the checkout, whatever the cwd.
+sys.path.insert(0, str(ROOT))
+chdir = str(ROOT)
+wsgi_app = "app:create_app()"
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+# Sync workers: each request has one database connection to itself. Two per core and one
+# more is gunicorn's advice; capped, since a container sees every core of its host.
+workers = int(os.environ.get("WEB_CONCURRENCY", min(multiprocessing.cpu_count() * 2 + 1, 9)))
+worker_class = "sync"
+timeout = 30
+graceful_timeout = 30
+keepalive = 5
+# A worker is replaced after this many requests (plus jitter, so not all at once): memory
+# that grows slowly never grows far.
+max_requests = 1000
+max_requests_jitter = 100
+# The container's root filesystem is read-only: the workers' heartbeat files go to memory.
+worker_tmp_dir = "/dev/shm"
+control_socket_disable = True
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# The app logs one JSON line per request itself (services/logs.py), without paths or query
+# strings: gunicorn's access log, which has both, stays off. Its own messages are JSON too.
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "services.logs.JsonFormatter"}},
+    "handlers": {
+        "error_console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stderr",
+        },
+    },
+    "root": {"level": "INFO", "handlers": []},
+    "loggers": {
+        "gunicorn.error": {
+            "level": "INFO",
+            "handlers": ["error_console"],
+            "propagate": False,
+            "qualname": "gunicorn.error",
+        },
+        "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": False},
+    },
+}

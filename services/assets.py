@@ -1,0 +1,121 @@
+"""Static files with their content's hash in the name, cached for a year.
+
+`python3 -m services.assets` (run by `make assets` and the container build) copies the built
+stylesheet and scripts, and the images they refer to, into static/dist/ as
+`<name>.<hash><suffix>`, rewriting each reference to another of them (app.js imports the GOV.UK
+script; app.css names the crest), and writes static/dist/manifest.json: logical name to
+fingerprinted name. At run time `url_for("static", filename="build/app.css")` gives the
+fingerprinted URL, and those files are served with
+`Cache-Control: public, max-age=31536000, immutable`: a browser asks for each once, and a
+new release's files have new names. Everything else under /static/ keeps Flask's default
+(revalidate each time). Without a manifest (assets not built) the logical names are used.
+
+The build needs only Python's standard library, so it runs before any package is installed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sys
+from pathlib import Path
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+DIST = "dist"
+MANIFEST = "manifest.json"
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+# Files referred to by others come first, so each reference is rewritten before its file is
+# hashed (a changed image changes the stylesheet's name too).
+FINGERPRINTED = (
+    "govuk/assets/images/favicon.ico",
+    "govuk/assets/images/govuk-crest.svg",
+    "govuk/govuk-frontend.min.js",
+    "vendor/htmx.min.js",
+    "build/app.css",
+    "build/app.js",
+)
+TEXT_SUFFIXES = {".css", ".js"}
+
+
+def fingerprinted_name(logical: str, content: bytes) -> str:
+    path = Path(logical)
+    digest = hashlib.sha256(content).hexdigest()[:12]
+    return f"{DIST}/{path.stem}.{digest}{path.suffix}"
+
+
+def build(static: Path = STATIC) -> dict[str, str]:
+    """Write static/dist/ and its manifest from the built files; return the manifest."""
+    dist = static / DIST
+    dist.mkdir(exist_ok=True)
+    manifest: dict[str, str] = {}
+    for logical in FINGERPRINTED:
+        content = (static / logical).read_bytes()
+        if Path(logical).suffix in TEXT_SUFFIXES:
+            text = content.decode("utf-8")
+            for earlier, name in manifest.items():
+                text = text.replace(f"/static/{earlier}", f"/static/{name}")
+            content = text.encode("utf-8")
+        name = fingerprinted_name(logical, content)
+        (static / name).write_bytes(content)
+        manifest[logical] = name
+    # Old releases' files go: the directory holds exactly what the manifest names.
+    keep = {Path(name).name for name in manifest.values()} | {MANIFEST}
+    for old in dist.iterdir():
+        if old.name not in keep:
+            old.unlink() if old.is_file() else shutil.rmtree(old)
+    (dist / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    return manifest
+
+
+class Manifest:
+    """The manifest as last built; read again when the file changes (`make assets` while the
+    development server runs)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._stamp: float | None = None
+        self.names: dict[str, str] = {}
+        self.served: frozenset[str] = frozenset()
+
+    def refresh(self) -> None:
+        try:
+            stamp = self.path.stat().st_mtime
+        except FileNotFoundError:
+            self.names, self.served, self._stamp = {}, frozenset(), None
+            return
+        if stamp != self._stamp:
+            self.names = json.loads(self.path.read_text())
+            self.served = frozenset(self.names.values())
+            self._stamp = stamp
+
+
+def init_app(app) -> None:
+    """Serve fingerprinted URLs from url_for, and cache those files for a year."""
+    from flask import request
+
+    manifest = Manifest(Path(app.static_folder) / DIST / MANIFEST)
+    manifest.refresh()
+
+    @app.url_defaults
+    def _fingerprint(endpoint: str, values: dict) -> None:
+        if endpoint == "static" and "filename" in values:
+            if app.debug:
+                manifest.refresh()
+            values["filename"] = manifest.names.get(values["filename"], values["filename"])
+
+    @app.after_request
+    def _cache_for_a_year(response):
+        if (
+            request.endpoint == "static"
+            and response.status_code == 200
+            and (request.view_args or {}).get("filename") in manifest.served
+        ):
+            response.headers["Cache-Control"] = IMMUTABLE
+        return response
+
+
+if __name__ == "__main__":
+    built = build(Path(sys.argv[1]) if len(sys.argv) > 1 else STATIC)
+    print(f"Fingerprinted {len(built)} static files into static/{DIST}/.")

@@ -1,0 +1,290 @@
+"""The audit trail's anchor outside the database: the HMAC key and signed checkpoints.
+
+Someone who can write the database can delete the newest audit events, or edit one and
+re-hash every later one; the hash chain alone cannot tell. Two things kept outside the
+database can:
+
+- the HMAC key (`AUDIT_HMAC_KEY`, else a key file made on first use, 0600): every event is
+  sealed with it (models/audit.py), so a rewritten event is named;
+- checkpoints: lines appended to a file (`AUDIT_CHECKPOINT_FILE`) and to the security log,
+  each naming the chain's head (event id, hash, number of events) and signed with the key.
+  `flask audit-checkpoint` writes one (run it from cron); `flask audit-verify` checks every
+  checkpoint against the chain, so deleting the newest events (truncation) is named, and
+  writes a new one when everything holds.
+
+`audit-verify` also checks that each removal, breach case and dispatch is in the state and at
+the version its audit events say: every versioned save writes exactly one audit event (a
+transition in models/transitions.py, or an in-state correction in views/breaches.py), so a
+row changed behind the application's back is named too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from peewee import fn
+
+from models.audit import GENESIS, AuditEvent, ChainProblem, hmac_key, set_hmac_key, verify_chain
+from services import clock
+from services.security_log import security_event
+
+
+def load_hmac_key(config: Mapping) -> bytes:
+    """Set the audit HMAC key from AUDIT_HMAC_KEY, else from the key file (made if missing)."""
+    if value := config.get("AUDIT_HMAC_KEY"):
+        key = value.encode()
+    else:
+        key = _key_from_file(Path(config["AUDIT_KEY_FILE"]))
+    set_hmac_key(key)
+    return key
+
+
+def _key_from_file(path: Path) -> bytes:
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Written whole under another name, then linked into place: a second worker starting
+        # at the same moment either wins the link or reads the first one's complete key.
+        spare = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+        descriptor = os.open(spare, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(secrets.token_hex(32))
+        try:
+            os.link(spare, path)
+        except FileExistsError:
+            pass
+        finally:
+            spare.unlink()
+    key = path.read_text().strip()
+    if not key:
+        raise ValueError(f"The audit key file {path.name} is empty")
+    return key.encode()
+
+
+# -- Checkpoints ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    line: int
+    at: str
+    event_id: int
+    hash: str
+    events: int
+    sealed_from: int | None
+
+
+def _checkpoint_mac(key: bytes, body: dict) -> str:
+    message = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    return hmac.new(key, b"safekeep-audit-checkpoint:" + message, hashlib.sha256).hexdigest()
+
+
+def chain_head() -> tuple[int, str, int, int | None]:
+    """The newest event's id and hash, the number of events, and the first sealed event."""
+    head = AuditEvent.select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).first()
+    count = AuditEvent.select().count()
+    sealed = AuditEvent.select(fn.MIN(AuditEvent.id)).where(AuditEvent.hmac.is_null(False)).scalar()
+    if head is None:
+        return 0, GENESIS, 0, None
+    return head.id, head.hash, count, sealed
+
+
+def write_checkpoint(path: Path) -> Checkpoint:
+    """Append a signed checkpoint of the chain's head to the file and the security log."""
+    key = hmac_key()
+    if key is None:
+        raise RuntimeError("no audit HMAC key is loaded")
+    event_id, head_hash, events, sealed = chain_head()
+    body = {
+        "at": clock.now().isoformat(timespec="seconds") + "Z",
+        "event_id": event_id,
+        "hash": head_hash,
+        "events": events,
+        "sealed_from": sealed,
+    }
+    line = json.dumps({**body, "mac": _checkpoint_mac(key, body)}, sort_keys=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(descriptor, "a") as out:
+        out.write(line + "\n")
+        out.flush()
+        os.fsync(out.fileno())
+    # The same line in the operations log, which a council ships off the server (syslog).
+    security_event("audit_checkpoint", **body)
+    return Checkpoint(0, body["at"], event_id, head_hash, events, sealed)
+
+
+def read_checkpoints(path: Path, key: bytes | None) -> tuple[list[Checkpoint], list[str]]:
+    """The checkpoints whose signature holds, and a sentence for each line that does not."""
+    if not path.exists():
+        return [], []
+    good: list[Checkpoint] = []
+    bad: list[str] = []
+    with path.open(encoding="utf-8") as lines:
+        for number, text in enumerate(lines, start=1):
+            if not text.strip():
+                continue
+            try:
+                data = json.loads(text)
+                body = {k: data[k] for k in ("at", "event_id", "hash", "events", "sealed_from")}
+                mac = data["mac"]
+            except (ValueError, KeyError, TypeError):
+                bad.append(f"checkpoint line {number} cannot be read: the file was edited")
+                continue
+            if key is None or not hmac.compare_digest(_checkpoint_mac(key, body), str(mac)):
+                bad.append(
+                    f"checkpoint line {number} is not signed with this key: the file was "
+                    "edited, or the key changed"
+                )
+                continue
+            good.append(
+                Checkpoint(
+                    number,
+                    body["at"],
+                    int(body["event_id"]),
+                    body["hash"],
+                    int(body["events"]),
+                    body["sealed_from"],
+                )
+            )
+    return good, bad
+
+
+# -- Lifecycle rows against their audit events ----------------------------------------------
+
+
+def _lifecycles():
+    from models.breaches import Breach
+    from models.dispatches import Dispatch
+    from models.records import Removal
+
+    # (model, entity type, the version its first audit event leaves it at): a removal is
+    # created at version 1 and its first event, `request`, moves it to 2; a breach case and
+    # a dispatch are created at version 1 together with their first event. Every later
+    # versioned save adds exactly one event, so version = first + events - 1.
+    return ((Removal, "removal", 2), (Breach, "breach", 1), (Dispatch, "dispatch", 1))
+
+
+def lifecycle_problems(limit: int = 50) -> tuple[int, list[str]]:
+    """Rows whose state or version their audit events do not account for; rows checked."""
+    problems: list[str] = []
+    checked = 0
+    for model, entity_type, first_version in _lifecycles():
+        of_type = AuditEvent.entity_type == entity_type
+        counts = dict(
+            AuditEvent.select(AuditEvent.entity_id, fn.COUNT(AuditEvent.id))
+            .where(of_type)
+            .group_by(AuditEvent.entity_id)
+            .tuples()
+        )
+        last = (
+            AuditEvent.select(fn.MAX(AuditEvent.id)).where(of_type).group_by(AuditEvent.entity_id)
+        )
+        last_version = dict(
+            AuditEvent.select(AuditEvent.entity_id, AuditEvent.entity_version)
+            .where(AuditEvent.id.in_(last))
+            .tuples()
+        )
+        with_target = (
+            AuditEvent.select(fn.MAX(AuditEvent.id))
+            .where(of_type, AuditEvent.target.is_null(False))
+            .group_by(AuditEvent.entity_id)
+        )
+        last_state = dict(
+            AuditEvent.select(AuditEvent.entity_id, AuditEvent.target)
+            .where(AuditEvent.id.in_(with_target))
+            .tuples()
+        )
+        rows = model.select(model.id, model.state, model.version).order_by(model.id).tuples()
+        for row_id, state, version in rows.iterator():
+            checked += 1
+            events = counts.get(row_id, 0)
+            name = f"{entity_type} {row_id}"
+            if not events:
+                problems.append(f"{name} has no audit event at all")
+                continue
+            if last_state.get(row_id) != state:
+                problems.append(
+                    f"{name} is '{state}' but its last audit event says "
+                    f"'{last_state.get(row_id)}': the row was changed outside the application"
+                )
+            expected = first_version + events - 1
+            recorded = last_version.get(row_id)
+            if version != expected or (recorded is not None and recorded != version):
+                problems.append(
+                    f"{name} is at version {version} but its {events} audit events account "
+                    f"for version {recorded if recorded is not None else expected}: the row "
+                    "was changed outside the application, or an event was deleted"
+                )
+    if len(problems) > limit:
+        problems = [*problems[:limit], f"... and {len(problems) - limit} more rows"]
+    return checked, problems
+
+
+# -- Everything audit-verify checks ----------------------------------------------------------
+
+
+@dataclass
+class AuditReport:
+    events: int = 0
+    hash_only: int = 0
+    rows: int = 0
+    checkpoints: int = 0
+    chain: list[ChainProblem] = field(default_factory=list)
+    anchor: list[str] = field(default_factory=list)  # checkpoint problems
+    lifecycle: list[str] = field(default_factory=list)
+
+    @property
+    def intact(self) -> bool:
+        return not (self.chain or self.anchor or self.lifecycle)
+
+
+def verify_audit(checkpoint_file: Path) -> AuditReport:
+    """Check the chain, its HMACs, every checkpoint outside the database and the rows."""
+    key = hmac_key()
+    checkpoints, unreadable = read_checkpoints(checkpoint_file, key)
+    sealed = [c.sealed_from for c in checkpoints if c.sealed_from is not None]
+    chain = verify_chain(
+        key=key,
+        sealed_from=min(sealed) if sealed else None,
+        remember={c.event_id for c in checkpoints},
+    )
+    report = AuditReport(
+        events=chain.checked,
+        hash_only=chain.hash_only,
+        checkpoints=len(checkpoints),
+        chain=chain.problems,
+        anchor=list(unreadable),
+    )
+    for point in checkpoints:
+        seen = chain.seen.get(point.event_id)
+        written = f"the checkpoint written at {point.at} (line {point.line})"
+        if point.event_id == 0:
+            continue  # written when the trail was empty
+        if point.event_id > chain.head_id:
+            report.anchor.append(
+                f"the chain ends at event {chain.head_id}, but {written} recorded event "
+                f"{point.event_id}: the newest events were deleted (the trail was truncated)"
+            )
+        elif seen is None:
+            report.anchor.append(
+                f"event {point.event_id}, recorded by {written}, is missing: events were deleted"
+            )
+        elif seen[0] != point.hash:
+            report.anchor.append(
+                f"event {point.event_id} is not the event {written} recorded: the trail was "
+                "rewritten or cut and refilled since"
+            )
+        elif seen[1] != point.events:
+            report.anchor.append(
+                f"{written} counted {point.events} events up to event {point.event_id}; "
+                f"there are {seen[1]} now: events were deleted"
+            )
+    report.rows, report.lifecycle = lifecycle_problems()
+    return report

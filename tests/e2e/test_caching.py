@@ -1,0 +1,47 @@
+"""A browser fetches each static file once: the next page asks the server for none of them."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from flask import request
+
+from tests.e2e.conftest import sign_in
+
+
+class StaticRequests(logging.Handler):
+    """Counts the static files the live server answers (from its request log lines)."""
+
+    def __init__(self):
+        super().__init__()
+        self.urls: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # Emitted in the server's request thread, so the request is at hand.
+        if getattr(record, "endpoint", None) == "static":
+            self.urls.append(request.path)
+
+
+@pytest.fixture
+def static_requests():
+    handler = StaticRequests()
+    logger = logging.getLogger("safekeep.request")
+    logger.addHandler(handler)
+    yield handler
+    logger.removeHandler(handler)
+
+
+def test_the_next_page_loads_no_static_file_from_the_server(page, static_requests):
+    page.goto("/sign-in")
+    page.wait_for_load_state("networkidle")
+    assert len(static_requests.urls) >= 4  # the first visit fetches them all
+    static_requests.urls.clear()
+    sign_in(page, "pat")  # the sign-in page again, then the home page
+    page.wait_for_load_state("networkidle")
+    page.goto("/records")
+    page.wait_for_load_state("networkidle")
+    # Chromium's favicon loader keeps a cache of its own and may ask again: the page's own
+    # stylesheet and scripts are what every page used to revalidate.
+    fetched = [url for url in static_requests.urls if not url.endswith(".ico")]
+    assert fetched == [], "revalidated instead of cached"

@@ -1,0 +1,217 @@
+"""Where every record is: one screen (and one CSV) answers where each file is now, for the
+team or, across teams, for those whose work spans them; a fixed number of statements."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+
+import pytest
+
+from models.records import Record, Removal
+from services import clock
+from tests.http.journeys import Cast, Page
+
+
+@pytest.fixture
+def staff(people):
+    lina = people.add("lina", "line_manager")
+    pat = people.add("pat", "practitioner", manager=lina)
+    sam = people.add("sam", "practitioner", manager=lina)
+    alex = people.add("alex", "practitioner", team="Adults East")
+    rita = people.add("rita", "records_manager", team="Governance")
+    bim = people.add("bim", "business_improvement", team="Governance")
+    return {"lina": lina, "pat": pat, "sam": sam, "alex": alex, "rita": rita, "bim": bim}
+
+
+@pytest.fixture
+def cast(new_web):
+    return Cast(new_web)
+
+
+def record(owner, description, case_id="1234567", state=None, holder=None, due_in=3, **removal):
+    rec = Record.create(
+        case_id=case_id, description=description, team=owner.team_id, created_by=owner
+    )
+    if state:
+        closed = state in ("returned", "destroyed", "lost", "declined", "cancelled")
+        Removal.create(
+            record=rec,
+            team=owner.team_id,
+            state=state,
+            for_user=holder or owner,
+            requested_by=holder or owner,
+            purpose="court",
+            papers="Court bundle",
+            due_on=clock.uk_today() + dt.timedelta(days=due_in),
+            requested_at=clock.now(),
+            closed_at=clock.now() if closed else None,
+            **removal,
+        )
+    return rec
+
+
+@pytest.fixture
+def records(staff):
+    pat, sam, alex = staff["pat"], staff["sam"], staff["alex"]
+    now = clock.now()
+    old = record(pat, "Returned long ago", state="returned")
+    Removal.create(  # a second removal of the same record, now out: the latest one counts
+        record=old,
+        team=pat.team_id,
+        state="out",
+        for_user=sam,
+        requested_by=sam,
+        purpose="court",
+        papers="Again",
+        due_on=clock.uk_today() + dt.timedelta(days=5),
+        taken_out_at=now,
+    )
+    return {
+        "in_office": record(pat, "Never out"),
+        "back": record(pat, "Back in the office", state="returned"),
+        "asked": record(pat, "Asked for", state="requested"),
+        "out": record(pat, "Out with Pat", state="out", due_in=4, taken_out_at=now),
+        "overdue": record(pat, "Overdue with Pat", state="out", due_in=-2, taken_out_at=now),
+        "destroyed": record(pat, "Shredded bundle", state="destroyed", destroyed_at=now),
+        "lost": record(pat, "Lost on the bus", state="lost", lost_at=now),
+        "out_again": old,
+        "east": record(alex, "East team bundle", case_id="7654321", state="out", taken_out_at=now),
+    }
+
+
+def rows(response) -> dict[str, str]:
+    """Record description -> what the 'Where now' cell says."""
+    html = response.get_data(as_text=True)
+    table = re.search(r'<table[^>]*id="records-list".*?</table>', html, re.S)
+    if table is None:
+        return {}
+    found = {}
+    for row in re.findall(r"<tr class=\"govuk-table__row\">(.*?)</tr>", table.group(0), re.S):
+        cells = re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)
+        if cells and "<a" in cells[0]:
+            text = [" ".join(re.sub(r"<[^>]+>", " ", c).split()) for c in cells]
+            found[text[0]] = text[-1]
+    return found
+
+
+def test_the_team_sees_where_each_of_its_records_is(cast, records):
+    found = rows(cast["pat"].get("/records/where"))
+    due = lambda days: clock.uk_today() + dt.timedelta(days=days)  # noqa: E731
+    day = lambda d: f"{d.day} {d:%B %Y}"  # noqa: E731
+    today = day(clock.uk_today())
+    assert found == {
+        "Never out": "In the office",
+        "Back in the office": "In the office",
+        "Asked for": "In the office In the office, asked for by Pat Tester",
+        "Out with Pat": f"Out of the office Out with Pat Tester until {day(due(4))}",
+        "Overdue with Pat": f"Out of the office Out with Pat Tester until {day(due(-2))}, "
+        "2 days overdue",
+        "Shredded bundle": f"Destroyed Destroyed on {today}",
+        "Lost on the bus": f"Reported lost Reported lost on {today}",
+        "Returned long ago": f"Out of the office Out with Sam Tester until {day(due(5))}",
+    }  # and never another team's
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("where=out", {"Out with Pat", "Overdue with Pat", "Returned long ago"}),
+        ("where=overdue", {"Overdue with Pat"}),
+        ("where=destroyed", {"Shredded bundle"}),
+        ("where=lost", {"Lost on the bus"}),
+        ("where=in_office", {"Never out", "Back in the office", "Asked for"}),
+        ("holder=SAM", {"Returned long ago"}),
+        ("where=out&holder=PAT", {"Out with Pat", "Overdue with Pat"}),
+    ],
+)
+def test_filters_by_whereabouts_and_holder(cast, staff, records, query, expected):
+    query = query.replace("SAM", str(staff["sam"].id)).replace("PAT", str(staff["pat"].id))
+    assert set(rows(cast["lina"].get(f"/records/where?{query}"))) == expected
+
+
+def test_a_bad_filter_is_said_not_applied(cast, records):
+    response = cast["pat"].get("/records/where?where=under_the_desk&holder=x", status=422)
+    page = Page.of(response)
+    assert page.errors == ["Select where from the list", "Select who has the papers from the list"]
+    assert len(rows(response)) == 8  # the list, unfiltered
+
+
+def test_across_teams_with_a_team_filter_and_need_to_know_elsewhere(cast, staff, records):
+    every = rows(cast["rita"].get("/records/where"))
+    assert "East team bundle" in every and "Never out" in every
+    east = rows(cast["rita"].get(f"/records/where?team={staff['alex'].team_id}"))
+    assert set(east) == {"East team bundle"}
+    # The team filter is ignored for a team member: their own team only.
+    assert "East team bundle" not in rows(
+        cast["pat"].get(f"/records/where?team={staff['alex'].team_id}")
+    )
+    cast["bim"].get("/records/where", status=403)
+    cast["bim"].get("/records/where.csv", status=403)
+
+
+def test_the_list_is_paged(cast, staff):
+    for n in range(30):
+        record(staff["pat"], f"Bundle {n:02d}")
+    first = rows(cast["pat"].get("/records/where"))
+    second = rows(cast["pat"].get("/records/where?page=2"))
+    assert len(first) == 25 and len(second) == 5 and not set(first) & set(second)
+    assert "30 records" in Page.of(cast["pat"].get("/records/where")).text
+
+
+def test_the_csv_is_streamed_filtered_and_formula_safe(cast, staff, records):
+    record(
+        staff["pat"],
+        '=HYPERLINK("http://evil.example")',
+        case_id="5555555",
+        state="out",
+        taken_out_at=clock.now(),
+    )
+    response = cast["lina"].get("/records/where.csv?where=out")
+    assert response.is_streamed
+    assert response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    table = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert table[0][:5] == ["Case-system ID", "Description", "Label code", "Team", "Where"]
+    described = {row[1]: row for row in table[1:]}
+    assert set(described) == {
+        "Out with Pat",
+        "Overdue with Pat",
+        "Returned long ago",
+        '\'=HYPERLINK("http://evil.example")',
+    }
+    assert described["Out with Pat"][4:7] == [
+        "out",
+        described["Out with Pat"][5],
+        "Pat Tester",
+    ]
+    assert described["Out with Pat"][5].startswith("Out with Pat Tester until")
+    cast["lina"].get("/records/where.csv?where=nowhere", status=400)
+
+
+def test_statements_do_not_grow_with_the_records(cast, staff, records, statements):
+    web = cast["lina"]
+    web.get("/records/where")  # warm: the session's touch happens here
+
+    def count(url):
+        with statements.counting():
+            web.get(url)
+        return statements.count
+
+    page, export = count("/records/where"), count("/records/where.csv")
+    for n in range(40):
+        record(
+            staff["pat"], f"More {n}", state="out", holder=staff["sam"], taken_out_at=clock.now()
+        )
+    assert count("/records/where") == page, statements.report()
+    assert count("/records/where.csv") == export, statements.report()
+
+
+def test_finding_a_case_says_where_each_of_its_files_is(cast, records):
+    web = cast["pat"]
+    web.get("/records")
+    found = Page.of(web.post("/records", {"term": "1234567"}))
+    assert "Out with Pat Tester until" in found.text
+    assert "Destroyed on" in found.text and "Reported lost on" in found.text

@@ -1,0 +1,221 @@
+"""Remote working agreements: ask, agree or decline, withdraw; expiry is by the schedule."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from machines.common import InputError, enabled_events, final_events
+from machines.permissions import Can
+from machines.remote_working import (
+    EVENT_LABELS,
+    STATE_LABELS,
+    RemoteWorkingMachine,
+    remote_working_machine,
+    shown_state,
+)
+from models.audit import AuditEvent
+from models.base import Stale
+from models.records import approvers_of
+from models.remote_working import RemoteAgreement
+from models.transitions import Forbidden, Refused, apply_transition, check_transition
+from services import clock
+from views.display import event_words, uk_date
+from views.forms import FormErrors
+from views.forms.remote_working import EVENT_FORMS, Ask
+from views.htmx import is_htmx
+from views.transitions import Lifecycle, carried_fields, done_words, run_event
+
+bp = Blueprint("remote", __name__)
+
+
+def _agreement_or_404(agreement_id: int) -> RemoteAgreement:
+    agreement = RemoteAgreement.get_or_none(RemoteAgreement.id == agreement_id)
+    if agreement is None or not agreement.visible_to(current_user):
+        abort(404)
+    return agreement
+
+
+def _may_ask() -> bool:
+    return current_user.can(Can.WORK_WITH_PAPERS) and current_user.team_id is not None
+
+
+@bp.get("/remote-working")
+def index():
+    if not _may_ask():
+        abort(403)
+    now = clock.now()
+    agreements = list(RemoteAgreement.of(current_user).limit(50))
+    return render_template(
+        "remote/index.html",
+        title="Working remotely",
+        agreements=agreements,
+        shown={a.id: shown_state(a, now) for a in agreements},
+        state_labels=STATE_LABELS,
+    )
+
+
+@bp.route("/remote-working/new", methods=["GET", "POST"])
+def ask():
+    if not _may_ask():
+        abort(403)
+    approvers, asked = approvers_of(current_user, current_user.team_id)
+    errors, typed = FormErrors(), {}
+    if request.method == "POST":
+        form = Ask()
+        errors, typed = form.check(), form.typed()
+        now = clock.now()
+
+        def new() -> RemoteAgreement:
+            return RemoteAgreement(
+                team=current_user.team_id,
+                for_user=current_user.id,
+                requested_by=current_user.id,
+                requester_manager=current_user.line_manager_id,
+                approval_route=approvers.route,
+            )
+
+        arguments = {
+            "factory": remote_working_machine,
+            "event": "ask",
+            "actor": current_user.as_actor(),
+            "now": now,
+            "values": form.machine_values(),
+            "expected_version": None,
+        }
+        try:
+            # Every error at once: the machine's too, even when the form could not read all.
+            check_transition(load=new, **arguments)
+            if not errors:
+                agreement = apply_transition(
+                    load=lambda: _saved(new()),
+                    entity_type="remote_agreement",
+                    summary=form.summary(),
+                    **arguments,
+                )
+                return redirect(url_for("remote.show", agreement_id=agreement.id), code=303)
+        except InputError as error:
+            for name, message in error.errors.items():
+                errors.add(name, message, anchor=form[name].anchor if name in form else None)
+            errors = errors.in_order(form.field_names)
+        except (Forbidden, Refused, Stale):
+            abort(403)
+    return render_template(
+        "remote/ask.html",
+        title="Ask to work remotely",
+        form=typed,
+        errors=errors,
+        route=approvers.route,
+        asked=[person.display_name for person in asked],
+    ), 422 if errors else 200
+
+
+def _saved(agreement: RemoteAgreement) -> RemoteAgreement:
+    agreement.save(force_insert=True)
+    return agreement
+
+
+def _panel_context(agreement: RemoteAgreement, errors=None, form=None) -> dict:
+    now = clock.now()
+    events = [
+        e
+        for e in enabled_events(RemoteWorkingMachine, agreement, current_user.as_actor(), now)
+        if e in EVENT_FORMS
+    ]
+    return {
+        "agreement": agreement,
+        "asked_names": agreement.asked() if agreement.state == "asked" else [],
+        "shown": shown_state(agreement, now),
+        "events": events,
+        "event_labels": EVENT_LABELS,
+        "state_labels": STATE_LABELS,
+        "errors": errors or {},
+        "form": form or {},
+    }
+
+
+@bp.get("/remote-working/<int:agreement_id>")
+def show(agreement_id: int):
+    agreement = _agreement_or_404(agreement_id)
+    return _render_page(agreement, outcome=done_words("remote_agreement", EVENT_FORMS))
+
+
+def _render_page(
+    agreement: RemoteAgreement, errors=None, form=None, status: int = 200, outcome=None
+):
+    timeline = list(
+        AuditEvent.for_entity("remote_agreement", agreement.id).order_by(AuditEvent.id.desc())
+    )
+    return render_template(
+        "remote/show.html",
+        title=f"Working remotely: {agreement.for_user.display_name}",
+        timeline=timeline,
+        outcome=outcome,
+        **_panel_context(agreement, errors, form),
+    ), status
+
+
+REMOTE = Lifecycle(
+    entity_type="remote_agreement",
+    model=RemoteAgreement,
+    factory=remote_working_machine,
+    form_for=lambda event, agreement: EVENT_FORMS[event],
+    stale="Someone else changed this agreement while you were looking. "
+    "Its status below is up to date.",
+    refused=lambda agreement, event: (
+        f"This agreement is {STATE_LABELS[agreement.state].lower()}: "
+        "it cannot be changed that way now."
+    ),
+    confirm_first=final_events(RemoteWorkingMachine) - {"expire"},
+)
+
+CONFIRM_WORDS = {
+    "decline": (
+        "Decline this request to work remotely?",
+        "A declined request cannot be reopened. The person will be told why.",
+    ),
+    "withdraw": (
+        "Withdraw this agreement?",
+        "A withdrawn agreement cannot be restarted: the person would have to ask again.",
+    ),
+}
+
+
+@bp.post("/remote-working/<int:agreement_id>/<event>")
+def transition(agreement_id: int, event: str):
+    agreement = _agreement_or_404(agreement_id)
+    if event not in EVENT_FORMS:
+        abort(404)
+    preview = REMOTE.unconfirmed(event)
+    outcome = run_event(REMOTE, agreement, event, current_user.as_actor(), preview=preview)
+    if preview and outcome.done:
+        question, warning = CONFIRM_WORDS[event]
+        return render_template(
+            "components/confirm.html",
+            title=question,
+            caption=f"Working remotely: {agreement.for_user.display_name}",
+            question=question,
+            about=[
+                ("Who", agreement.for_user.display_name),
+                ("Where", agreement.place),
+                ("Until", uk_date(agreement.ends_on)),
+            ],
+            answers=outcome.form.answers(),
+            warning=warning,
+            action=url_for("remote.transition", agreement_id=agreement.id, event=event),
+            carried=carried_fields(),
+            button=EVENT_LABELS[event],
+            warning_button=True,
+            back_href=url_for("remote.show", agreement_id=agreement.id),
+        )
+    fresh = RemoteAgreement.get_by_id(agreement_id)
+    if is_htmx():
+        done_words = None if outcome.errors else event_words("remote_agreement", event)
+        return render_template(
+            "remote/_status_panel.html",
+            outcome=done_words,
+            **_panel_context(fresh, outcome.errors, outcome.typed),
+        ), outcome.status
+    if outcome.errors:
+        return _render_page(fresh, outcome.errors, outcome.typed, outcome.status)
+    return redirect(url_for("remote.show", agreement_id=agreement_id, done=event), code=303)

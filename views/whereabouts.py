@@ -1,0 +1,223 @@
+"""Where every record is: the team's records (every team's, for those who work across teams)
+with where each one's papers are now, filtered by whereabouts and holder, a page at a time,
+and the same list as CSV. A fixed number of statements, however many records.
+
+Filters travel in the query string (whereabouts, holder and team are ids and codes, never a
+case-system ID): a filtered list can be bookmarked, and the CSV link carries the same filters.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask_login import current_user
+from wtforms.validators import ValidationError
+
+from machines.common import whole_number
+from machines.permissions import Can
+from models.base import MAX_ID, db
+from models.people import Team, User
+from models.records import WHEREABOUTS, Record, Removal, whereabouts_is
+from services import clock
+from views.breach_reports import _cell as formula_safe
+from views.display import where_now
+from views.forms import FormErrors, GovForm
+from views.forms.fields import Choice, Text
+from views.paging import page_links, page_of
+
+bp = Blueprint("whereabouts", __name__)
+
+# Rows per round trip when streaming the CSV: memory stays flat, however many records.
+CSV_CHUNK = 500
+
+
+class WhereaboutsFilters(GovForm):
+    where = Choice(choices=[key for key, _ in WHEREABOUTS], invalid="Select where from the list")
+    holder = Text()
+    team = Text()
+
+    def validate_holder(self, field) -> None:
+        if field.data and whole_number(field.data, MAX_ID) in (None, 0):
+            raise ValidationError("Select who has the papers from the list")
+
+    def validate_team(self, field) -> None:
+        if field.data and whole_number(field.data, MAX_ID) in (None, 0):
+            raise ValidationError("Select a team from the list")
+
+
+@dataclass(frozen=True)
+class Filters:
+    where: str = ""
+    holder: int | None = None
+    team: int | None = None
+
+    def query_args(self) -> dict:
+        args = {"where": self.where, "holder": self.holder, "team": self.team}
+        return {k: v for k, v in args.items() if v}
+
+    @property
+    def active(self) -> bool:
+        return bool(self.query_args())
+
+
+def read_filters() -> tuple[Filters, FormErrors]:
+    """The filters from the query string; a value in error is not applied."""
+    form = WhereaboutsFilters(formdata=request.args)
+    errors = form.check()
+
+    def number(name):
+        value = form[name].data
+        return None if name in errors or not value else whole_number(value, MAX_ID)
+
+    where = "" if "where" in errors else form.where.data or ""
+    return Filters(where, number("holder"), number("team")), errors
+
+
+def _teams_in_scope() -> list[int] | None:
+    """The teams this person may list: their own, or every team (None) across teams."""
+    if current_user.can(Can.SEE_EVERY_TEAM):
+        return None
+    if current_user.can(Can.WORK_WITH_PAPERS) and current_user.team_id:
+        return [current_user.team_id]
+    abort(403)
+
+
+def _records(filters: Filters, teams: list[int] | None):
+    query = Record.with_whereabouts(Record.select(Record, Team).join(Team))
+    if teams is not None:
+        query = query.where(Record.team.in_(teams))
+    if filters.team:
+        query = query.where(Record.team == filters.team)
+    if filters.where:
+        query = query.where(whereabouts_is(filters.where, clock.uk_today()))
+    if filters.holder:
+        query = query.where(Removal.state == "out", Removal.for_user == filters.holder)
+    return query
+
+
+def _holders(teams: list[int] | None) -> list[User]:
+    """Everyone who has papers out now, in scope: the holder filter's choices."""
+    holding = Removal.select(Removal.for_user).where(Removal.state == "out")
+    if teams is not None:
+        holding = holding.where(Removal.team.in_(teams))
+    query = (
+        User.select(User.id, User.display_name)
+        .where(User.id.in_(holding))
+        .order_by(User.display_name, User.id)
+    )
+    return list(query)
+
+
+@bp.get("/records/where")
+def index():
+    teams = _teams_in_scope()
+    filters, errors = read_filters()
+    listed = page_of(
+        _records(filters, teams).order_by(Team.name, Record.case_id, Record.description, Record.id)
+    )
+    args = filters.query_args()
+    every_team = teams is None
+    return render_template(
+        "records/where.html",
+        title="Where every record is",
+        errors=errors,
+        filters=filters,
+        records=listed.rows,
+        total=listed.total,
+        holders=_holders(teams),
+        teams=list(Team.select(Team.id, Team.name).order_by(Team.name)) if every_team else [],
+        every_team=every_team,
+        whereabouts=WHEREABOUTS,
+        today=clock.uk_today(),
+        pagination=page_links(
+            listed.number,
+            listed.pages,
+            lambda n: url_for("whereabouts.index", **args, page=n),
+            "Pages of records",
+        ),
+        pages=listed.pages,
+        csv_url=url_for("whereabouts.export", **args),
+        where_now=where_now,
+    ), 422 if errors else 200
+
+
+CSV_HEADER = [
+    "Case-system ID",
+    "Description",
+    "Label code",
+    "Team",
+    "Where",
+    "Where now",
+    "Holder",
+    "Out since (UTC)",
+    "Due back or to be destroyed by",
+    "Destroyed (UTC)",
+    "Reported lost (UTC)",
+]
+
+
+def _csv_rows(query, today) -> Iterator[str]:
+    """The CSV a chunk at a time, read after the view has returned (and, on PostgreSQL, after
+    the request gave its connection back): so it takes a connection of its own when it needs
+    one and gives it back at the end, or when the download is abandoned (the server closes
+    the body). It needs nothing else of the request."""
+    opened_here = db.is_closed()
+    if opened_here:
+        db.connect()
+    try:
+        yield from _csv_chunks(query, today)
+    finally:
+        if opened_here:
+            db.close()
+
+
+def _csv_chunks(query, today) -> Iterator[str]:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_HEADER)
+    for n, record in enumerate(query.iterator(), start=1):
+        latest = record.latest if record.latest is not None and record.latest.id else None
+        out_now = record.whereabouts == "out"
+        writer.writerow(
+            [
+                formula_safe(v)
+                for v in (
+                    record.case_id,
+                    record.description,
+                    record.label_code,
+                    record.team.name,
+                    record.whereabouts,
+                    where_now(record, today),
+                    latest.holder.display_name if out_now else "",
+                    latest.taken_out_at if out_now else "",
+                    latest.due_on if out_now else "",
+                    latest.destroyed_at if latest is not None else "",
+                    latest.lost_at if latest is not None else "",
+                )
+            ]
+        )
+        if n % CSV_CHUNK == 0:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
+
+
+@bp.get("/records/where.csv")
+def export():
+    """The list as CSV, narrowed by the same filters; streamed a chunk at a time."""
+    teams = _teams_in_scope()
+    filters, errors = read_filters()
+    if errors:
+        abort(400)  # never hand over a wider export than the person asked for
+    query = _records(filters, teams).order_by(Team.name, Record.case_id, Record.id)
+    today = clock.uk_today()
+    return Response(
+        _csv_rows(query, today),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename=records-{today}.csv"},
+    )
