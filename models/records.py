@@ -48,8 +48,25 @@ def whereabouts_is(where: str, today: dt.date):
     if where == "in_office":
         return Removal.id.is_null() | Removal.state.not_in(("out", "destroyed", "lost"))
     if where == "overdue":
-        return (Removal.state == "out") & (Removal.due_on < today)
-    return Removal.state == where
+        return (Removal.state == "out") & (Removal.due_on < today) & _ever(due_before=today)
+    return (Removal.state == where) & _ever(state=where)
+
+
+def held_by(person_id: int):
+    """A WHERE clause over `Record.with_whereabouts`: papers out with this person now."""
+    return (Removal.state == "out") & (Removal.for_user == person_id) & _ever(holder=person_id)
+
+
+def _ever(state: str = "out", due_before: dt.date | None = None, holder: int | None = None):
+    # The records that have such a removal at all, found by an index on the removals (few),
+    # so the latest removal is only looked up for them, not for every record in the list.
+    Ever = Removal.alias("ever")
+    candidates = Ever.select(Ever.record).where(Ever.state == state)
+    if due_before is not None:
+        candidates = candidates.where(Ever.due_on < due_before)
+    if holder is not None:
+        candidates = candidates.where(Ever.for_user == holder)
+    return Record.id.in_(candidates)
 
 
 # Codes drawn before giving up: a second clash in a row (32^8 codes) means something else.
@@ -113,8 +130,14 @@ class Record(BaseModel):
         matching = cls.select(cls.id).where(cls.case_id == term) | cls.select(cls.id).where(
             cls.label_code == term
         )
+        query = cls.select(cls, Team).join(Team)
+        if not user.can(Can.SEE_EVERY_TEAM):  # visible_query's rule
+            # "+ 0": the team is checked on the few matches, not used to find them. Without
+            # statistics SQLite would rather walk the team's records in order on the index
+            # the whereabouts list uses, reading every one of them.
+            query = query.where((cls.team + 0) == user.team_id)
         return (
-            cls.with_whereabouts(cls.visible_query(user))
+            cls.with_whereabouts(query)
             .where(cls.id.in_(matching))
             .order_by(cls.case_id, cls.description)
         )
@@ -127,14 +150,18 @@ class Record(BaseModel):
         The latest removal says where the papers are: an open one is always the latest (one
         open removal per record), and a closed one is destroyed, lost or back in the office.
         """
+        Holder = User.alias("holder")
+        return cls.join_latest(query.select_extend(Removal, Holder)).join(
+            Holder, JOIN.LEFT_OUTER, on=(Removal.for_user == Holder.id), attr="holder"
+        )
+
+    @classmethod
+    def join_latest(cls, query):
+        """`query` over records, joined to each one's latest removal (as `latest`)."""
         Other = Removal.alias("other")
         latest_id = Other.select(fn.MAX(Other.id)).where(Other.record == cls.id)
-        Holder = User.alias("holder")
-        return (
-            query.select_extend(Removal, Holder)
-            .switch(cls)
-            .join(Removal, JOIN.LEFT_OUTER, on=(Removal.id == latest_id), attr="latest")
-            .join(Holder, JOIN.LEFT_OUTER, on=(Removal.for_user == Holder.id), attr="holder")
+        return query.switch(cls).join(
+            Removal, JOIN.LEFT_OUTER, on=(Removal.id == latest_id), attr="latest"
         )
 
     @property
@@ -360,12 +387,13 @@ def may_approve_sql(model, person: User, within=None):
     planner unions them instead of reading every row in that state.
     """
     rules = []
-    own = model.requester_manager == person.id
-    if not person.can(Can.SEE_EVERY_TEAM):
-        own = own & (model.team == person.team_id)
-    rules.append(own)
-    if person.can(Can.APPROVE_REMOVALS) and person.team_id is not None:
+    whole_team = person.can(Can.APPROVE_REMOVALS) and person.team_id is not None
+    if whole_team:
         rules.append(model.team == person.team_id)
+    if person.can(Can.SEE_EVERY_TEAM):
+        rules.append(model.requester_manager == person.id)
+    elif not whole_team:  # their reports' in their own team (all of it, when they manage it)
+        rules.append((model.requester_manager == person.id) & (model.team == person.team_id))
     if person.can(Can.APPROVE_AS_FALLBACK):
         rules.append(model.approval_route == FALLBACK)
     if within is not None:
@@ -442,4 +470,22 @@ Removal.add_index(
 Removal.add_index(Removal.index(Removal.team, Removal.state, Removal.requested_at))
 Removal.add_index(Removal.index(Removal.state, Removal.requested_at))
 Removal.add_index(Removal.index(Removal.state, Removal.due_on))
-Removal.add_index(Removal.index(Removal.requester_manager, Removal.state, Removal.requested_at))
+# A line manager's requests to decide, in their own team: three columns asked for by equality,
+# or SQLite (without statistics) prefers the team's index and reads every removal of the team.
+Removal.add_index(
+    Removal.index(Removal.requester_manager, Removal.state, Removal.team, Removal.requested_at)
+)
+Removal.add_index(Removal.index(Removal.approval_route, Removal.state, Removal.requested_at))
+# A person's requests decided lately (their home page).
+Removal.add_index(Removal.index(Removal.for_user, Removal.decided_at))
+# Asks for more time waiting for an answer: a few among the papers out.
+for _name, _columns in (
+    ("removal_more_time_team", (Removal.team, Removal.state)),
+    ("removal_more_time_manager", (Removal.requester_manager, Removal.state, Removal.team)),
+    ("removal_more_time_route", (Removal.approval_route, Removal.state)),
+):
+    Removal.add_index(
+        Removal.index(*_columns, where=Removal.extension_due_on.is_null(False), name=_name)
+    )
+# Where every record is: a team's records in the page's order, read a page at a time.
+Record.add_index(Record.index(Record.team, Record.case_id, Record.description))

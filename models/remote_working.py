@@ -98,3 +98,14 @@ class RemoteAgreement(VersionedModel):
     def past_end(cls, today: dt.date):
         """Agreed agreements whose end date has passed: for the scheduled expiry."""
         return cls.select().where(cls.state == "agreed", cls.ends_on < today).order_by(cls.id)
+
+
+# Asks to decide (as for a request for papers: models/records.py may_approve_sql).
+RemoteAgreement.add_index(
+    RemoteAgreement.index(
+        RemoteAgreement.requester_manager, RemoteAgreement.state, RemoteAgreement.team
+    )
+)
+RemoteAgreement.add_index(
+    RemoteAgreement.index(RemoteAgreement.approval_route, RemoteAgreement.state)
+)

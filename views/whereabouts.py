@@ -15,13 +15,14 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_login import current_user
+from peewee import fn
 from wtforms.validators import ValidationError
 
 from machines.common import whole_number
 from machines.permissions import Can
 from models.base import MAX_ID, db
 from models.people import Team, User
-from models.records import WHEREABOUTS, Record, Removal, whereabouts_is
+from models.records import WHEREABOUTS, Record, Removal, held_by, whereabouts_is
 from services import clock
 from views.breach_reports import _cell as formula_safe
 from views.display import where_now
@@ -33,6 +34,8 @@ bp = Blueprint("whereabouts", __name__)
 
 # Rows per round trip when streaming the CSV: memory stays flat, however many records.
 CSV_CHUNK = 500
+# The page's order and the CSV's: the order of an index on the records (a team's, by ID).
+ORDER = (Team.name, Record.case_id, Record.description, Record.id)
 
 
 class WhereaboutsFilters(GovForm):
@@ -87,7 +90,12 @@ def _teams_in_scope() -> list[int] | None:
 
 
 def _records(filters: Filters, teams: list[int] | None):
-    query = Record.with_whereabouts(Record.select(Record, Team).join(Team))
+    return _narrowed(
+        Record.with_whereabouts(Record.select(Record, Team).join(Team)), filters, teams
+    )
+
+
+def _narrowed(query, filters: Filters, teams: list[int] | None):
     if teams is not None:
         query = query.where(Record.team.in_(teams))
     if filters.team:
@@ -95,8 +103,17 @@ def _records(filters: Filters, teams: list[int] | None):
     if filters.where:
         query = query.where(whereabouts_is(filters.where, clock.uk_today()))
     if filters.holder:
-        query = query.where(Removal.state == "out", Removal.for_user == filters.holder)
+        query = query.where(held_by(filters.holder))
     return query
+
+
+def _count(filters: Filters, teams: list[int] | None) -> int:
+    """How many records the list has: the records alone, unless a filter asks where they are
+    (then each one's latest removal too), without the team and holder the rows show."""
+    query = Record.select(fn.COUNT(Record.id))
+    if filters.where or filters.holder:
+        query = Record.join_latest(query)
+    return _narrowed(query, filters, teams).scalar()
 
 
 def _holders(teams: list[int] | None) -> list[User]:
@@ -116,9 +133,7 @@ def _holders(teams: list[int] | None) -> list[User]:
 def index():
     teams = _teams_in_scope()
     filters, errors = read_filters()
-    listed = page_of(
-        _records(filters, teams).order_by(Team.name, Record.case_id, Record.description, Record.id)
-    )
+    listed = page_of(_records(filters, teams).order_by(*ORDER), total=_count(filters, teams))
     args = filters.query_args()
     every_team = teams is None
     return render_template(
@@ -214,7 +229,7 @@ def export():
     filters, errors = read_filters()
     if errors:
         abort(400)  # never hand over a wider export than the person asked for
-    query = _records(filters, teams).order_by(Team.name, Record.case_id, Record.id)
+    query = _records(filters, teams).order_by(*ORDER)
     today = clock.uk_today()
     return Response(
         _csv_rows(query, today),
