@@ -117,7 +117,11 @@ def test_the_csv_streams_every_case_once_in_order_a_batch_at_a_time(
     gov.sign_in("gov", DEMO_PASSWORD)
 
     def selects() -> int:
-        return sum(sql.lstrip().startswith("SELECT") for sql in statements.statements)
+        # PostgreSQL's lock for appending to the audit chain is a SELECT too: not a read.
+        return sum(
+            sql.lstrip().startswith("SELECT") and "pg_advisory_xact_lock" not in sql
+            for sql in statements.statements
+        )
 
     with statements.counting():
         response = gov.client.get("/breaches/register.csv")
@@ -127,8 +131,8 @@ def test_the_csv_streams_every_case_once_in_order_a_batch_at_a_time(
         rest = list(chunks)
         after = selects()
     assert response.is_streamed
-    # The first rows went out after one batch was read (the session and its roles before),
-    # not after the whole register.
+    # The first rows went out after one batch was read (the session with its roles, and the
+    # audit chain's head for the record of the export, before), not after the whole register.
     assert before <= 3 < after
     rows = list(csv.DictReader(io.StringIO(b"".join(first + rest).decode())))
     order = Breach.select(Breach.reference).order_by(Breach.discovered_at, Breach.id)
