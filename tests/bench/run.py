@@ -50,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 from app import create_app  # noqa: E402
 from demo.accounts import DEMO_PASSWORD  # noqa: E402
 from demo.volume import label_codes, seed_volume  # noqa: E402
+from machines.removal import OWN_MANAGER  # noqa: E402
 from models import create_schema  # noqa: E402
 from models.base import db  # noqa: E402
 from models.people import User  # noqa: E402
@@ -179,6 +180,7 @@ def _waiting_removals(holder: User, count: int, state: str, now: dt.datetime) ->
                         "for_user": holder.id,
                         "requested_by": holder.id,
                         "requester_manager": holder.line_manager_id,
+                        "approval_route": OWN_MANAGER,  # as a request asks its line manager
                         "purpose": "other",
                         "purpose_other": "Working on the assessment at home",
                         "papers": "Chronology and latest assessment",
