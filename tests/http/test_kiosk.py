@@ -526,7 +526,11 @@ def test_a_completed_action_forgets_the_person_for_every_copy(app, kiosk, site):
     identify(kiosk)
     copy = _captured(app, kiosk)
     out = removal_of(site["out"])
-    kiosk.post(f"/kiosk/removals/{out.id}/return_papers", {"version": out.version})
+    # A return is confirmed first (nothing undoes it): the confirmed POST completes it.
+    done = kiosk.post(
+        f"/kiosk/removals/{out.id}/return_papers", {"version": out.version, "confirmed": "yes"}
+    )
+    assert done.status_code == 303 and "done=return_papers" in done.headers["Location"]
     assert "Hello Pat" not in copy.get("/kiosk/").get_data(as_text=True)
 
 
