@@ -29,6 +29,7 @@ import gzip
 import http.client
 import itertools
 import json
+import logging
 import os
 import re
 import shutil
@@ -788,6 +789,9 @@ def run_backend(kind: str, label: str, workdir: Path, args) -> Result:
     print(f"\n=== {label} ===")
     with database(kind, workdir) as url:
         app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET, "SQLITE_PATH": ""})
+        # The app logs every request at INFO (JSON, as in production): the measured test-client
+        # requests would bury the bench's own output.
+        logging.getLogger("safekeep.request").setLevel(logging.WARNING)
         stream_size = int(STREAM_RATE * args.seconds)
         with app.app_context():
             db.connect(reuse_if_open=True)
