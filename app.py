@@ -16,11 +16,12 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 import cli
 from models.base import MAX_ID, db
-from services import assets, clock, logs
+from services import assets, clock, logs, sso
 
 HERE = Path(__file__).resolve().parent
 
@@ -61,6 +62,14 @@ def _kiosk_idle_hours(value) -> int:
     if not 1 <= hours <= 24:
         raise ValueError(f"KIOSK_IDLE_HOURS must be a whole number from 1 to 24 (it is {value!r})")
     return hours
+
+
+def _trusted_proxies(value) -> int:
+    """TRUSTED_PROXIES as a whole number from 0 to 5; fail at start-up otherwise."""
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit() and int(text) <= 5):
+        raise ValueError(f"TRUSTED_PROXIES must be a whole number from 0 to 5 (it is {value!r})")
+    return int(text)
 
 
 def _retention_years(value) -> int:
@@ -123,6 +132,20 @@ def create_app(config: dict | None = None) -> Flask:
         RETENTION_YEARS=os.environ.get("RETENTION_YEARS", "6"),
         # /healthz answers 503 when the SQLite database's disk has less free than this.
         HEALTHZ_MIN_FREE_MB=int(os.environ.get("HEALTHZ_MIN_FREE_MB", "16")),
+        # Single sign-on with the council's OpenID Connect provider (services/sso.py); off
+        # while OIDC_ISSUER is unset. SSO_ONLY=1 turns local passwords off but for the
+        # usernames in SSO_BREAK_GLASS and team-base kiosks.
+        OIDC_ISSUER=os.environ.get("OIDC_ISSUER") or None,
+        OIDC_CLIENT_ID=os.environ.get("OIDC_CLIENT_ID") or None,
+        OIDC_CLIENT_SECRET=os.environ.get("OIDC_CLIENT_SECRET") or None,
+        OIDC_STAFF_CLAIM=os.environ.get("OIDC_STAFF_CLAIM", "email"),
+        OIDC_MATCH_FIELD=os.environ.get("OIDC_MATCH_FIELD", "email"),
+        OIDC_PROVIDER_NAME=os.environ.get("OIDC_PROVIDER_NAME") or None,
+        SSO_ONLY=os.environ.get("SSO_ONLY", "0"),
+        SSO_BREAK_GLASS=os.environ.get("SSO_BREAK_GLASS", ""),
+        # How many proxies in front add X-Forwarded-For and -Proto (one nginx: 1). None are
+        # believed by default, so a client cannot put another address in the security log.
+        TRUSTED_PROXIES=os.environ.get("TRUSTED_PROXIES", "0"),
     )
     if config:
         app.config.update(config)
@@ -138,6 +161,10 @@ def create_app(config: dict | None = None) -> Flask:
         raise ValueError("REMINDER_CONFIRM_AFTER_DAYS must be 1 or more")
     app.config["KIOSK_IDLE_HOURS"] = _kiosk_idle_hours(app.config["KIOSK_IDLE_HOURS"])
     app.config["RETENTION_YEARS"] = _retention_years(app.config["RETENTION_YEARS"])
+    app.config["TRUSTED_PROXIES"] = hops = _trusted_proxies(app.config["TRUSTED_PROXIES"])
+    if hops:
+        # The client's address (for the security log) and scheme, as the proxy saw them.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     app.jinja_loader = ChoiceLoader(
         [
@@ -167,6 +194,7 @@ def create_app(config: dict | None = None) -> Flask:
     assets.init_app(app)  # fingerprinted static URLs, cached for a year
     Htmx(app)
     _init_login(app)
+    sso.init_app(app)  # after the config: refuses settings that cannot work, at start-up
 
     from views import register_views
 

@@ -34,6 +34,8 @@ from machines.common import (
     case_id_error,
     confirmed,
     event_labels,
+    guard,
+    input_errors,
     is_digits,
     machine_for,
     optional_text,
@@ -462,13 +464,11 @@ def validate_report_details(data: Mapping[str, Any], now: dt.datetime) -> dict[s
     """Check a correction of a report (every field of REPORT_DETAIL_FIELDS); the cleaned
     values, or InputError with every error. The rules of a new report, with "not known yet"
     allowed for the children and special category facts."""
-    errors: dict[str, str] = {}
-    category = _category(errors, data.get("category"))
-    details = _counts_and_what(errors, data)
-    happened, discovered = _times(errors, data, now)
-    facts = _facts(errors, data, details["data_categories"])
-    if errors:
-        raise InputError(errors)
+    with input_errors() as errors:
+        category = _category(errors, data.get("category"))
+        details = _counts_and_what(errors, data)
+        happened, discovered = _times(errors, data, now)
+        facts = _facts(errors, data, details["data_categories"])
     return {
         **details,
         **facts,
@@ -817,41 +817,18 @@ class BreachMachine(StateMachine):
     # Guards: called with the `actor` kwarg by send() and enabled_events(). They must not
     # raise: enabled_events() treats a guard that raises as *passing*.
 
-    def can_record_police(self, model: Any, actor: Actor | None = None) -> bool:
-        return may_record_police(actor, model)
-
-    def can_update_report(self, model: Any, actor: Actor | None = None) -> bool:
-        return may_update_report(actor, model)
-
-    def can_refer_to_ico(self, model: Any, actor: Actor | None = None) -> bool:
-        return may_refer_to_ico(actor, model)
-
-    def can_notify(self, model: Any, actor: Actor | None = None) -> bool:
-        return may_notify(actor, model)
-
-    def can_assess_risk(self, model: Any, actor: Actor | None = None) -> bool:
-        return may_assess_risk(actor, model)
-
-    def can_record_meeting(self, model: Any, actor: Actor | None = None) -> bool:
-        return may_record_meeting(actor, model)
-
-    def can_inform_service_user(self, model: Any, actor: Actor | None = None) -> bool:
-        return may_inform_service_user(actor, model)
-
-    def can_record_exemption(self, model: Any, actor: Actor | None = None) -> bool:
-        return may_record_exemption(actor, model)
-
-    def can_skip_informing(self, model: Any, actor: Actor | None = None) -> bool:
-        return may_skip_informing(actor, model)
-
-    def can_agree_decision(self, model: Any, actor: Actor | None = None) -> bool:
-        return may_agree_decision(actor, model)
-
-    def can_decide(self, model: Any, actor: Actor | None = None) -> bool:
-        return may_decide(actor, model)
-
-    def can_close(self, model: Any, actor: Actor | None = None) -> bool:
-        return may_close(actor, model)
+    can_record_police = guard(may_record_police)
+    can_update_report = guard(may_update_report)
+    can_refer_to_ico = guard(may_refer_to_ico)
+    can_notify = guard(may_notify)
+    can_assess_risk = guard(may_assess_risk)
+    can_record_meeting = guard(may_record_meeting)
+    can_inform_service_user = guard(may_inform_service_user)
+    can_record_exemption = guard(may_record_exemption)
+    can_skip_informing = guard(may_skip_informing)
+    can_agree_decision = guard(may_agree_decision)
+    can_decide = guard(may_decide)
+    can_close = guard(may_close)
 
     # Validators: raise InputError (field -> GOV.UK message) with every error at once.
 
@@ -868,27 +845,29 @@ class BreachMachine(StateMachine):
         if not may_record_police(actor, model):
             return
         require_now(now)
-        errors: dict[str, str] = {}
-        reference = optional_text(
-            errors, "police_reference", police_reference, "Police crime reference", REFERENCE_MAX
-        )
-        reason = optional_text(
-            errors,
-            "no_police_reference_reason",
-            no_police_reference_reason,
-            "Why there is no crime reference",
-            REASON_MAX,
-        )
-        optional_text(
-            errors, "police_officer", police_officer, "Officer or police station", OFFICER_MAX
-        )
-        if not errors and not reference and not reason:
-            errors["police_reference"] = (
-                "Enter the police crime reference number, or why there is none yet"
+        with input_errors() as errors:
+            reference = optional_text(
+                errors,
+                "police_reference",
+                police_reference,
+                "Police crime reference",
+                REFERENCE_MAX,
             )
-        _police_told(errors, reference, police_told_at, model.happened_at, now)
-        if errors:
-            raise InputError(errors)
+            reason = optional_text(
+                errors,
+                "no_police_reference_reason",
+                no_police_reference_reason,
+                "Why there is no crime reference",
+                REASON_MAX,
+            )
+            optional_text(
+                errors, "police_officer", police_officer, "Officer or police station", OFFICER_MAX
+            )
+            if not errors and not reference and not reason:
+                errors["police_reference"] = (
+                    "Enter the police crime reference number, or why there is none yet"
+                )
+            _police_told(errors, reference, police_told_at, model.happened_at, now)
 
     def validate_update_report(
         self, model: Any, actor: Actor | None = None, now: dt.datetime | None = None, **data: Any
@@ -929,43 +908,41 @@ class BreachMachine(StateMachine):
         if not may_refer_to_ico(actor, model):
             return
         require_now(now)
-        errors: dict[str, str] = {}
-        referred_at = as_datetime(ico_referred_at)
-        if referred_at is None:
-            errors["ico_referred_at"] = "Enter when the ICO was told"
-        elif referred_at > now:
-            errors["ico_referred_at"] = "When the ICO was told must be in the past"
-        elif referred_at < model.discovered_at:
-            errors["ico_referred_at"] = (
-                "When the ICO was told must be after the breach was discovered"
-            )
-        elif referred_at > ico_deadline(model.discovered_at):
+        with input_errors() as errors:
+            referred_at = as_datetime(ico_referred_at)
+            if referred_at is None:
+                errors["ico_referred_at"] = "Enter when the ICO was told"
+            elif referred_at > now:
+                errors["ico_referred_at"] = "When the ICO was told must be in the past"
+            elif referred_at < model.discovered_at:
+                errors["ico_referred_at"] = (
+                    "When the ICO was told must be after the breach was discovered"
+                )
+            elif referred_at > ico_deadline(model.discovered_at):
+                required_text(
+                    errors,
+                    "delay_reason",
+                    delay_reason,
+                    "Enter why the ICO was told more than 72 hours after the breach was discovered",
+                    "Why the ICO was told late",
+                    REASON_MAX,
+                )
             required_text(
                 errors,
-                "delay_reason",
-                delay_reason,
-                "Enter why the ICO was told more than 72 hours after the breach was discovered",
-                "Why the ICO was told late",
-                REASON_MAX,
+                "ico_reference",
+                ico_reference,
+                "Enter the ICO case reference",
+                "ICO case reference",
+                ICO_REFERENCE_MAX,
             )
-        required_text(
-            errors,
-            "ico_reference",
-            ico_reference,
-            "Enter the ICO case reference",
-            "ICO case reference",
-            ICO_REFERENCE_MAX,
-        )
-        required_text(
-            errors,
-            "ico_told_by",
-            ico_told_by,
-            "Enter the name of the person who told the ICO",
-            "Name",
-            NAME_MAX,
-        )
-        if errors:
-            raise InputError(errors)
+            required_text(
+                errors,
+                "ico_told_by",
+                ico_told_by,
+                "Enter the name of the person who told the ICO",
+                "Name",
+                NAME_MAX,
+            )
 
     def validate_notify(
         self,
@@ -979,39 +956,37 @@ class BreachMachine(StateMachine):
         if not may_notify(actor, model):
             return
         require_now(now)
-        errors: dict[str, str] = {}
-        given = notifications or {}
-        told = model.told_recipients()
-        for key, label, person in _recipients(model.category):
-            if key in told:
-                continue  # emailed already, and on the list
-            entry = given.get(key) or {}
-            who = text(entry.get("who"))
-            at = as_datetime(entry.get("at"))
-            if not who:
-                errors[f"{key}_who"] = f"Enter the name of {person} who was told"
-            elif len(who) > NAME_MAX:
-                errors[f"{key}_who"] = f"Name must be {NAME_MAX} characters or fewer"
-            if at is None:
-                errors[f"{key}_at"] = f"Enter when the {label} was told"
-            elif at > now:
-                errors[f"{key}_at"] = f"When the {label} was told must be in the past"
-            elif at < model.discovered_at:
-                errors[f"{key}_at"] = (
-                    f"When the {label} was told must be after the breach was discovered"
-                )
-        if media_advised not in (True, False):
-            errors["media_advised"] = "Select yes if the media office was advised"
-        required_text(
-            errors,
-            "media_reason",
-            media_reason,
-            "Enter why the media office was or was not advised",
-            "Why",
-            REASON_MAX,
-        )
-        if errors:
-            raise InputError(errors)
+        with input_errors() as errors:
+            given = notifications or {}
+            told = model.told_recipients()
+            for key, label, person in _recipients(model.category):
+                if key in told:
+                    continue  # emailed already, and on the list
+                entry = given.get(key) or {}
+                who = text(entry.get("who"))
+                at = as_datetime(entry.get("at"))
+                if not who:
+                    errors[f"{key}_who"] = f"Enter the name of {person} who was told"
+                elif len(who) > NAME_MAX:
+                    errors[f"{key}_who"] = f"Name must be {NAME_MAX} characters or fewer"
+                if at is None:
+                    errors[f"{key}_at"] = f"Enter when the {label} was told"
+                elif at > now:
+                    errors[f"{key}_at"] = f"When the {label} was told must be in the past"
+                elif at < model.discovered_at:
+                    errors[f"{key}_at"] = (
+                        f"When the {label} was told must be after the breach was discovered"
+                    )
+            if media_advised not in (True, False):
+                errors["media_advised"] = "Select yes if the media office was advised"
+            required_text(
+                errors,
+                "media_reason",
+                media_reason,
+                "Enter why the media office was or was not advised",
+                "Why",
+                REASON_MAX,
+            )
 
     def validate_assess_risk(
         self,
@@ -1030,58 +1005,56 @@ class BreachMachine(StateMachine):
             return
         require_now(now)
         grid = grid or default_grid()
-        errors: dict[str, str] = {}
-        if not grid.is_likelihood(likelihood):
-            errors["likelihood"] = "Select how likely it is that harm follows"
-        floor = grid.severity_floor(vulnerable_or_unknown(model.children_or_vulnerable))
-        if not grid.is_severity(severity):
-            errors["severity"] = "Select how severe the harm would be"
-        elif severity < floor:
-            why = (
-                "children or vulnerable adults are involved"
-                if model.children_or_vulnerable
-                else "it is not yet known whether children or vulnerable adults are involved"
+        with input_errors() as errors:
+            if not grid.is_likelihood(likelihood):
+                errors["likelihood"] = "Select how likely it is that harm follows"
+            floor = grid.severity_floor(vulnerable_or_unknown(model.children_or_vulnerable))
+            if not grid.is_severity(severity):
+                errors["severity"] = "Select how severe the harm would be"
+            elif severity < floor:
+                why = (
+                    "children or vulnerable adults are involved"
+                    if model.children_or_vulnerable
+                    else "it is not yet known whether children or vulnerable adults are involved"
+                )
+                errors["severity"] = f"Select a severity of {floor} or more: {why}"
+            required_text(
+                errors,
+                "likely_outcomes",
+                likely_outcomes,
+                "Enter the likely outcomes for the service user",
+                "Likely outcomes",
+                TEXT_MAX,
             )
-            errors["severity"] = f"Select a severity of {floor} or more: {why}"
-        required_text(
-            errors,
-            "likely_outcomes",
-            likely_outcomes,
-            "Enter the likely outcomes for the service user",
-            "Likely outcomes",
-            TEXT_MAX,
-        )
-        required_text(
-            errors,
-            "actions_taken",
-            actions_taken,
-            "Enter the actions taken to minimise the impact",
-            "Actions taken",
-            TEXT_MAX,
-        )
-        overriding = False
-        if reportable_override not in (None, True, False):
-            errors["reportable_override"] = "Select whether the breach is reportable to the ICO"
-        elif reportable_override is not None and not errors.keys() & {"likelihood", "severity"}:
-            children = vulnerable_or_unknown(model.children_or_vulnerable)
-            overriding = (
-                reportable_override != assess(likelihood, severity, children, grid).reportable
+            required_text(
+                errors,
+                "actions_taken",
+                actions_taken,
+                "Enter the actions taken to minimise the impact",
+                "Actions taken",
+                TEXT_MAX,
             )
-        # One line of why, either way: the ICO may ask why a breach was not reported.
-        reason = text(reportable_reason)
-        if not reason:
-            errors["reportable_reason"] = (
-                "Enter why you are overriding the grid's result"
-                if overriding
-                else "Enter in one line why the breach is or is not reportable to the ICO"
-            )
-        elif len(reason) > RATIONALE_MAX or "\n" in reason:
-            errors["reportable_reason"] = (
-                f"Why it is or is not reportable must be one line of {RATIONALE_MAX} "
-                "characters or fewer"
-            )
-        if errors:
-            raise InputError(errors)
+            overriding = False
+            if reportable_override not in (None, True, False):
+                errors["reportable_override"] = "Select whether the breach is reportable to the ICO"
+            elif reportable_override is not None and not errors.keys() & {"likelihood", "severity"}:
+                children = vulnerable_or_unknown(model.children_or_vulnerable)
+                overriding = (
+                    reportable_override != assess(likelihood, severity, children, grid).reportable
+                )
+            # One line of why, either way: the ICO may ask why a breach was not reported.
+            reason = text(reportable_reason)
+            if not reason:
+                errors["reportable_reason"] = (
+                    "Enter why you are overriding the grid's result"
+                    if overriding
+                    else "Enter in one line why the breach is or is not reportable to the ICO"
+                )
+            elif len(reason) > RATIONALE_MAX or "\n" in reason:
+                errors["reportable_reason"] = (
+                    f"Why it is or is not reportable must be one line of {RATIONALE_MAX} "
+                    "characters or fewer"
+                )
 
     def validate_record_meeting(
         self,
@@ -1139,21 +1112,19 @@ class BreachMachine(StateMachine):
         if not may_record_exemption(actor, model):
             return
         require_now(now)
-        errors: dict[str, str] = {}
-        required_text(
-            errors,
-            "exemption_reason",
-            exemption_reason,
-            "Enter why the service user should not be told",
-            "Why the service user should not be told",
-            REASON_MAX,
-        )
-        if not confirmed(approved_by_caldicott):
-            errors["approved_by_caldicott"] = (
-                "Confirm you approve this exemption as Caldicott Guardian"
+        with input_errors() as errors:
+            required_text(
+                errors,
+                "exemption_reason",
+                exemption_reason,
+                "Enter why the service user should not be told",
+                "Why the service user should not be told",
+                REASON_MAX,
             )
-        if errors:
-            raise InputError(errors)
+            if not confirmed(approved_by_caldicott):
+                errors["approved_by_caldicott"] = (
+                    "Confirm you approve this exemption as Caldicott Guardian"
+                )
 
     def validate_skip_informing(
         self,
@@ -1165,17 +1136,15 @@ class BreachMachine(StateMachine):
         if not may_skip_informing(actor, model):
             return
         require_now(now)
-        errors: dict[str, str] = {}
-        required_text(
-            errors,
-            "skip_reason",
-            skip_reason,
-            "Enter why there is no one to tell",
-            "Why there is no one to tell",
-            REASON_MAX,
-        )
-        if errors:
-            raise InputError(errors)
+        with input_errors() as errors:
+            required_text(
+                errors,
+                "skip_reason",
+                skip_reason,
+                "Enter why there is no one to tell",
+                "Why there is no one to tell",
+                REASON_MAX,
+            )
 
     def validate_caldicott_agree(
         self,
@@ -1188,21 +1157,19 @@ class BreachMachine(StateMachine):
         if not may_agree_decision(actor, model):
             return
         require_now(now)
-        errors: dict[str, str] = {}
-        required_text(
-            errors,
-            "caldicott_advice",
-            caldicott_advice,
-            "Enter your advice to the Assistant Director",
-            "Your advice",
-            REASON_MAX,
-        )
-        if not confirmed(agreed):
-            errors["agreed"] = (
-                "Confirm that, as Caldicott Guardian, you agree the decision may be recorded"
+        with input_errors() as errors:
+            required_text(
+                errors,
+                "caldicott_advice",
+                caldicott_advice,
+                "Enter your advice to the Assistant Director",
+                "Your advice",
+                REASON_MAX,
             )
-        if errors:
-            raise InputError(errors)
+            if not confirmed(agreed):
+                errors["agreed"] = (
+                    "Confirm that, as Caldicott Guardian, you agree the decision may be recorded"
+                )
 
     def validate_decide(
         self,
@@ -1217,41 +1184,39 @@ class BreachMachine(StateMachine):
         if not may_decide(actor, model):
             return
         require_now(now)
-        errors: dict[str, str] = {}
-        if disciplinary not in (True, False):
-            errors["disciplinary"] = "Select yes if there will be a disciplinary investigation"
-        if not model.ico_referred and model.reportable:
-            required_text(
-                errors,
-                "not_referred_reason",
-                not_referred_reason,
-                "Enter why the breach was not referred to the ICO: the risk assessment "
-                "found it reportable",
-                "Why it was not referred",
-                REASON_MAX,
-            )
-        if staff_member != NO_ONE and not isinstance(staff_member, StaffMember):
-            errors["staff_member"] = "Select whose conduct is in question, or 'No one'"
-        if refer_to_regulator not in (True, False):
-            errors["refer_to_regulator"] = (
-                "Select yes if the member of staff will be referred to their regulator"
-            )
-        elif refer_to_regulator and "staff_member" not in errors:
-            if staff_member == NO_ONE:
-                errors["refer_to_regulator"] = (
-                    "Select whose conduct is in question to refer them to a regulator"
+        with input_errors() as errors:
+            if disciplinary not in (True, False):
+                errors["disciplinary"] = "Select yes if there will be a disciplinary investigation"
+            if not model.ico_referred and model.reportable:
+                required_text(
+                    errors,
+                    "not_referred_reason",
+                    not_referred_reason,
+                    "Enter why the breach was not referred to the ICO: the risk assessment "
+                    "found it reportable",
+                    "Why it was not referred",
+                    REASON_MAX,
                 )
-            elif regulator_of(staff_member) is None:
+            if staff_member != NO_ONE and not isinstance(staff_member, StaffMember):
+                errors["staff_member"] = "Select whose conduct is in question, or 'No one'"
+            if refer_to_regulator not in (True, False):
                 errors["refer_to_regulator"] = (
-                    f"{staff_member.name}'s profession is not recorded: ask an administrator "
-                    "to record it, or select no referral"
+                    "Select yes if the member of staff will be referred to their regulator"
                 )
-            elif regulator_of(staff_member) == "none":
-                errors["refer_to_regulator"] = (
-                    f"{staff_member.name} is not in a regulated profession: select no referral"
-                )
-        if errors:
-            raise InputError(errors)
+            elif refer_to_regulator and "staff_member" not in errors:
+                if staff_member == NO_ONE:
+                    errors["refer_to_regulator"] = (
+                        "Select whose conduct is in question to refer them to a regulator"
+                    )
+                elif regulator_of(staff_member) is None:
+                    errors["refer_to_regulator"] = (
+                        f"{staff_member.name}'s profession is not recorded: ask an administrator "
+                        "to record it, or select no referral"
+                    )
+                elif regulator_of(staff_member) == "none":
+                    errors["refer_to_regulator"] = (
+                        f"{staff_member.name} is not in a regulated profession: select no referral"
+                    )
 
     def validate_close(
         self,
@@ -1264,19 +1229,17 @@ class BreachMachine(StateMachine):
         if not may_close(actor, model):
             return
         require_now(now)
-        errors: dict[str, str] = {}
-        if not confirmed(report_complete):
-            errors["report_complete"] = "Confirm your breach report is complete"
-        required_text(
-            errors,
-            "lessons_learned",
-            lessons_learned,
-            "Enter the lessons learned",
-            "Lessons learned",
-            LESSONS_MAX,
-        )
-        if errors:
-            raise InputError(errors)
+        with input_errors() as errors:
+            if not confirmed(report_complete):
+                errors["report_complete"] = "Confirm your breach report is complete"
+            required_text(
+                errors,
+                "lessons_learned",
+                lessons_learned,
+                "Enter the lessons learned",
+                "Lessons learned",
+                LESSONS_MAX,
+            )
 
     # Actions: run only after the guard and validators passed; they set the row's fields.
     # Saving the row is the caller's (the audit listener's after_transition).

@@ -11,7 +11,8 @@ import dis
 import functools
 import inspect
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -187,6 +188,35 @@ def in_team(actor: Actor | None, model: Any) -> bool:
 def manages_team(actor: Actor | None, model: Any) -> bool:
     """A line manager of the row's team."""
     return in_team(actor, model) and actor.can(Can.MANAGE_TEAM_WORK)
+
+
+# -- how a machine asks its rules and reports input ------------------------------------------
+
+
+def guard(rule: Callable[[Actor | None, Any], bool]) -> Callable[..., bool]:
+    """A machine's guard method that asks `rule(actor, model)`.
+
+    The rules are plain module functions because views and queries ask them too (which
+    buttons, who is waiting); the machine names each once, `can_x = guard(may_x)`, and
+    python-statemachine fills `model` and `actor` by name.
+    """
+
+    def method(self: Any, model: Any, actor: Actor | None = None) -> bool:
+        return rule(actor, model)
+
+    method.__name__ = method.__qualname__ = f"guard_{rule.__name__}"
+    method.__doc__ = rule.__doc__
+    return method
+
+
+@contextmanager
+def input_errors() -> Iterator[dict[str, str]]:
+    """Collect each field's error, then raise them together: GOV.UK pages show every error
+    at once, so a validator checks every field before refusing."""
+    errors: dict[str, str] = {}
+    yield errors
+    if errors:
+        raise InputError(errors)
 
 
 # -- building a machine for a row -------------------------------------------------------------

@@ -25,7 +25,9 @@ from machines.common import (
     case_id_error,
     confirmed,
     event_labels,
+    guard,
     in_team,
+    input_errors,
     machine_for,
     manages_team,
     normalise_case_id,
@@ -82,48 +84,47 @@ def validate_draft(data: Mapping[str, Any]) -> dict[str, str]:
     The description says what is being sent (for example "Assessment and chronology"),
     never the content: Safekeep stores no service-user names or addresses.
     """
-    errors: dict[str, str] = {}
+    with input_errors() as errors:
+        case_id = normalise_case_id(data.get("case_id"))
+        if problem := case_id_error(case_id):
+            errors["case_id"] = problem
 
-    case_id = normalise_case_id(data.get("case_id"))
-    if problem := case_id_error(case_id):
-        errors["case_id"] = problem
+        description = one_line(data.get("description"))
+        if not description:
+            errors["description"] = "Describe what is being sent"
+        elif len(description) > DESCRIPTION_MAX:
+            errors["description"] = f"Description must be {DESCRIPTION_MAX} characters or fewer"
 
-    description = one_line(data.get("description"))
-    if not description:
-        errors["description"] = "Describe what is being sent"
-    elif len(description) > DESCRIPTION_MAX:
-        errors["description"] = f"Description must be {DESCRIPTION_MAX} characters or fewer"
+        method = text(data.get("method"))
+        if method not in dict(METHODS):
+            errors["method"] = "Select how the documents will be sent"
 
-    method = text(data.get("method"))
-    if method not in dict(METHODS):
-        errors["method"] = "Select how the documents will be sent"
+        organisation = one_line(data.get("recipient_organisation"))
+        if not organisation:
+            errors["recipient_organisation"] = "Enter the recipient's organisation"
+        elif len(organisation) > SHORT_TEXT_MAX:
+            errors["recipient_organisation"] = (
+                f"Organisation must be {SHORT_TEXT_MAX} characters or fewer"
+            )
 
-    organisation = one_line(data.get("recipient_organisation"))
-    if not organisation:
-        errors["recipient_organisation"] = "Enter the recipient's organisation"
-    elif len(organisation) > SHORT_TEXT_MAX:
-        errors["recipient_organisation"] = (
-            f"Organisation must be {SHORT_TEXT_MAX} characters or fewer"
-        )
+        role = one_line(data.get("recipient_role"))
+        if not role:
+            errors["recipient_role"] = "Enter the recipient's role"
+        elif len(role) > SHORT_TEXT_MAX:
+            errors["recipient_role"] = f"Role must be {SHORT_TEXT_MAX} characters or fewer"
 
-    role = one_line(data.get("recipient_role"))
-    if not role:
-        errors["recipient_role"] = "Enter the recipient's role"
-    elif len(role) > SHORT_TEXT_MAX:
-        errors["recipient_role"] = f"Role must be {SHORT_TEXT_MAX} characters or fewer"
+        address = text(data.get("address"))
+        if not address:
+            errors["address"] = (
+                "Enter the email address" if method == "secure_email" else "Enter the address"
+            )
+        elif len(address) > ADDRESS_MAX:
+            errors["address"] = f"Address must be {ADDRESS_MAX} characters or fewer"
+        elif method == "secure_email" and not _EMAIL.fullmatch(address):
+            errors["address"] = (
+                "Enter an email address in the correct format, like name@example.org"
+            )
 
-    address = text(data.get("address"))
-    if not address:
-        errors["address"] = (
-            "Enter the email address" if method == "secure_email" else "Enter the address"
-        )
-    elif len(address) > ADDRESS_MAX:
-        errors["address"] = f"Address must be {ADDRESS_MAX} characters or fewer"
-    elif method == "secure_email" and not _EMAIL.fullmatch(address):
-        errors["address"] = "Enter an email address in the correct format, like name@example.org"
-
-    if errors:
-        raise InputError(errors)
     return {
         "case_id": case_id,
         "description": description,
@@ -220,20 +221,11 @@ class DispatchMachine(StateMachine):
     # Guards: called with the `actor` kwarg by send() and enabled_events(). They must not
     # raise: enabled_events() treats a guard that raises as *passing*.
 
-    def can_check(self, model: Any, actor: Actor | None = None) -> bool:
-        return may_check(actor, model)
-
-    def can_mark_sent(self, model: Any, actor: Actor | None = None) -> bool:
-        return may_mark_sent(actor, model)
-
-    def can_confirm_delivered(self, model: Any, actor: Actor | None = None) -> bool:
-        return may_confirm_delivered(actor, model)
-
-    def can_report_misdirected(self, model: Any, actor: Actor | None = None) -> bool:
-        return may_report_misdirected(actor, model)
-
-    def can_cancel(self, model: Any, actor: Actor | None = None) -> bool:
-        return may_cancel(actor, model)
+    can_check = guard(may_check)
+    can_mark_sent = guard(may_mark_sent)
+    can_confirm_delivered = guard(may_confirm_delivered)
+    can_report_misdirected = guard(may_report_misdirected)
+    can_cancel = guard(may_cancel)
 
     # Validators: raise InputError (field -> GOV.UK message) with every error at once.
 
@@ -252,33 +244,35 @@ class DispatchMachine(StateMachine):
         if not may_check(actor, model):
             return
         require_now(now)
-        errors: dict[str, str] = {}
-        source = text(address_source)
-        if source not in dict(ADDRESS_SOURCES):
-            errors["address_source"] = "Select where you checked the address"
-        elif source == "other":
-            other = one_line(address_source_other)
-            if not other:
-                errors["address_source_other"] = "Enter where you checked the address"
-            elif len(other) > SHORT_TEXT_MAX:
-                errors["address_source_other"] = (
-                    f"Where you checked the address must be {SHORT_TEXT_MAX} characters or fewer"
+        with input_errors() as errors:
+            source = text(address_source)
+            if source not in dict(ADDRESS_SOURCES):
+                errors["address_source"] = "Select where you checked the address"
+            elif source == "other":
+                required_text(
+                    errors,
+                    "address_source_other",
+                    one_line(address_source_other),
+                    "Enter where you checked the address",
+                    "Where you checked the address",
+                    SHORT_TEXT_MAX,
                 )
-        if not confirmed(address_confirmed):
-            errors["address_confirmed"] = "Confirm the address or email matches the source"
-        if not confirmed(addressee_confirmed):
-            errors["addressee_confirmed"] = "Confirm the addressee is the right person"
-        if not confirmed(right_to_information_confirmed):
-            errors["right_to_information_confirmed"] = (
-                "Confirm the recipient has a right to this information"
+            if not confirmed(address_confirmed):
+                errors["address_confirmed"] = "Confirm the address or email matches the source"
+            if not confirmed(addressee_confirmed):
+                errors["addressee_confirmed"] = "Confirm the addressee is the right person"
+            if not confirmed(right_to_information_confirmed):
+                errors["right_to_information_confirmed"] = (
+                    "Confirm the recipient has a right to this information"
+                )
+            required_text(
+                errors,
+                "lawful_basis",
+                one_line(lawful_basis),
+                "Enter the lawful basis or purpose for sharing",
+                "Lawful basis",
+                LAWFUL_BASIS_MAX,
             )
-        basis = one_line(lawful_basis)
-        if not basis:
-            errors["lawful_basis"] = "Enter the lawful basis or purpose for sharing"
-        elif len(basis) > LAWFUL_BASIS_MAX:
-            errors["lawful_basis"] = f"Lawful basis must be {LAWFUL_BASIS_MAX} characters or fewer"
-        if errors:
-            raise InputError(errors)
 
     def validate_mark_sent(
         self,
@@ -292,24 +286,22 @@ class DispatchMachine(StateMachine):
         if not may_mark_sent(actor, model):
             return
         require_now(now)
-        errors: dict[str, str] = {}
-        if model.method == "secure_email":
-            if not confirmed(password_protected):
-                errors["password_protected"] = "Confirm the documents are password protected"
-            if not confirmed(password_separate):
-                errors["password_separate"] = "Confirm the password is sent separately"
-        elif model.method == "special_delivery":
-            reference = normalise_tracking_reference(tracking_reference)
-            if not reference:
-                errors["tracking_reference"] = "Enter the special delivery tracking reference"
-            elif not _TRACKING.fullmatch(reference):
-                errors["tracking_reference"] = (
-                    "Enter the tracking reference in the correct format, like AB123456789GB"
-                )
-        else:  # a row the draft form did not make: refuse rather than guess
-            errors["method"] = "Select how the documents will be sent"
-        if errors:
-            raise InputError(errors)
+        with input_errors() as errors:
+            if model.method == "secure_email":
+                if not confirmed(password_protected):
+                    errors["password_protected"] = "Confirm the documents are password protected"
+                if not confirmed(password_separate):
+                    errors["password_separate"] = "Confirm the password is sent separately"
+            elif model.method == "special_delivery":
+                reference = normalise_tracking_reference(tracking_reference)
+                if not reference:
+                    errors["tracking_reference"] = "Enter the special delivery tracking reference"
+                elif not _TRACKING.fullmatch(reference):
+                    errors["tracking_reference"] = (
+                        "Enter the tracking reference in the correct format, like AB123456789GB"
+                    )
+            else:  # a row the draft form did not make: refuse rather than guess
+                errors["method"] = "Select how the documents will be sent"
 
     def validate_confirm_delivered(
         self,
@@ -338,19 +330,17 @@ class DispatchMachine(StateMachine):
         if not may_report_misdirected(actor, model):
             return
         require_now(now)
-        errors: dict[str, str] = {}
-        required_text(
-            errors,
-            "what_happened",
-            what_happened,
-            "Describe what happened",
-            "What happened",
-            LONG_TEXT_MAX,
-        )
-        # The breach case's first facts, asked now rather than guessed (machines/breach.py).
-        errors.update(opening_fact_errors(children_or_vulnerable, special_category))
-        if errors:
-            raise InputError(errors)
+        with input_errors() as errors:
+            required_text(
+                errors,
+                "what_happened",
+                what_happened,
+                "Describe what happened",
+                "What happened",
+                LONG_TEXT_MAX,
+            )
+            # The breach case's first facts, asked now rather than guessed (machines/breach.py).
+            errors.update(opening_fact_errors(children_or_vulnerable, special_category))
 
     def validate_cancel(
         self,

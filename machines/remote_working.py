@@ -20,9 +20,10 @@ from statemachine import Event, State, StateMachine
 from machines.common import (
     SCHEDULE,
     Actor,
-    InputError,
     event_labels,
+    guard,
     in_team,
+    input_errors,
     machine_for,
     one_line,
     optional_text,
@@ -103,11 +104,8 @@ class RemoteWorkingMachine(StateMachine):
 
     # Guards: called with the `actor` and `now` kwargs. They must not raise.
 
-    def can_ask(self, model: Any, actor: Actor | None = None) -> bool:
-        return may_ask(actor, model)
-
-    def can_decide(self, model: Any, actor: Actor | None = None) -> bool:
-        return may_decide(actor, model)
+    can_ask = guard(may_ask)
+    can_decide = guard(may_decide)
 
     def can_withdraw(
         self, model: Any, actor: Actor | None = None, now: dt.datetime | None = None
@@ -133,20 +131,23 @@ class RemoteWorkingMachine(StateMachine):
         if not may_ask(actor, model):
             return
         require_now(now)
-        errors: dict[str, str] = {}
-        required_text(
-            errors, "where", one_line(where), "Enter where you will work from", "Where", WHERE_MAX
-        )
-        required_text(errors, "why", why, "Enter why you need to work there", "Why", WHY_MAX)
-        today = uk_date(now)
-        if not isinstance(ends_on, dt.date):
-            errors["ends_on"] = "Enter the date the agreement ends"
-        elif ends_on < today:
-            errors["ends_on"] = "The end date must be today or in the future"
-        elif ends_on > today + LONGEST:
-            errors["ends_on"] = "The end date must be within a year"
-        if errors:
-            raise InputError(errors)
+        with input_errors() as errors:
+            required_text(
+                errors,
+                "where",
+                one_line(where),
+                "Enter where you will work from",
+                "Where",
+                WHERE_MAX,
+            )
+            required_text(errors, "why", why, "Enter why you need to work there", "Why", WHY_MAX)
+            today = uk_date(now)
+            if not isinstance(ends_on, dt.date):
+                errors["ends_on"] = "Enter the date the agreement ends"
+            elif ends_on < today:
+                errors["ends_on"] = "The end date must be today or in the future"
+            elif ends_on > today + LONGEST:
+                errors["ends_on"] = "The end date must be within a year"
 
     def validate_agree(
         self,
@@ -158,20 +159,18 @@ class RemoteWorkingMachine(StateMachine):
         if not may_decide(actor, model):
             return
         require_now(now)
-        errors: dict[str, str] = {}
-        if past_end(model, now):
-            errors["note"] = "The end date asked for has passed: the person must ask again"
-        optional_text(errors, "note", note, "Note", NOTE_MAX)
-        if errors:
-            raise InputError(errors)
+        with input_errors() as errors:
+            if past_end(model, now):
+                errors["note"] = "The end date asked for has passed: the person must ask again"
+            optional_text(errors, "note", note, "Note", NOTE_MAX)
 
     def validate_decline(self, model: Any, actor: Actor | None = None, reason: Any = None) -> None:
         if not may_decide(actor, model):
             return
-        errors: dict[str, str] = {}
-        required_text(errors, "reason", reason, "Enter why you are declining", "Reason", NOTE_MAX)
-        if errors:
-            raise InputError(errors)
+        with input_errors() as errors:
+            required_text(
+                errors, "reason", reason, "Enter why you are declining", "Reason", NOTE_MAX
+            )
 
     def validate_withdraw(
         self,
@@ -182,10 +181,8 @@ class RemoteWorkingMachine(StateMachine):
     ) -> None:
         if not may_withdraw(actor, model, now):
             return
-        errors: dict[str, str] = {}
-        optional_text(errors, "reason", reason, "Reason", NOTE_MAX)
-        if errors:
-            raise InputError(errors)
+        with input_errors() as errors:
+            optional_text(errors, "reason", reason, "Reason", NOTE_MAX)
 
     # Actions: saving is the audit listener's job.
 

@@ -23,7 +23,9 @@ from machines.common import (
     InputError,
     confirmed,
     event_labels,
+    guard,
     in_team,
+    input_errors,
     machine_for,
     manages_team,
     optional_text,
@@ -338,37 +340,21 @@ class RemovalMachine(StateMachine):
     def purpose_pre_authorised(self, model: Any) -> bool:
         return is_pre_authorised(model.purpose)
 
-    def can_request(self, model: Any, actor: Actor | None = None) -> bool:
-        return may_request(actor, model)
-
-    def can_decide(self, model: Any, actor: Actor | None = None) -> bool:
-        return may_decide(actor, model)
-
-    def can_cancel(self, model: Any, actor: Actor | None = None) -> bool:
-        return may_cancel(actor, model)
-
-    def can_take_out(self, model: Any, actor: Actor | None = None) -> bool:
-        return may_take_out(actor, model)
-
-    def can_close_out(self, model: Any, actor: Actor | None = None) -> bool:
-        return may_close_out(actor, model)
+    can_request = guard(may_request)
+    can_decide = guard(may_decide)
+    can_cancel = guard(may_cancel)
+    can_take_out = guard(may_take_out)
+    can_close_out = guard(may_close_out)
 
     def can_return(
         self, model: Any, actor: Actor | None = None, kiosk_id: int | None = None
     ) -> bool:
         return may_return(actor, model, kiosk_id)
 
-    def can_ask_extension(self, model: Any, actor: Actor | None = None) -> bool:
-        return may_ask_extension(actor, model)
-
-    def can_answer_extension(self, model: Any, actor: Actor | None = None) -> bool:
-        return may_answer_extension(actor, model)
-
-    def can_extend(self, model: Any, actor: Actor | None = None) -> bool:
-        return may_extend(actor, model)
-
-    def can_confirm_location(self, model: Any, actor: Actor | None = None) -> bool:
-        return may_confirm_location(actor, model)
+    can_ask_extension = guard(may_ask_extension)
+    can_answer_extension = guard(may_answer_extension)
+    can_extend = guard(may_extend)
+    can_confirm_location = guard(may_confirm_location)
 
     # Validators run before the guards (python-statemachine's order), so each one first asks
     # the guard and stays silent when the person may not send the event: the guard refuses.
@@ -389,12 +375,13 @@ class RemovalMachine(StateMachine):
 
     def validate_approve(self, model: Any, actor: Actor | None = None, note: Any = None) -> None:
         if may_decide(actor, model):
-            _raise_any(lambda errors: optional_text(errors, "note", note, "Note", NOTE_MAX))
+            with input_errors() as errors:
+                optional_text(errors, "note", note, "Note", NOTE_MAX)
 
     def validate_decline(self, model: Any, actor: Actor | None = None, reason: Any = None) -> None:
         if may_decide(actor, model):
-            _raise_any(
-                lambda errors: required_text(
+            with input_errors() as errors:
+                required_text(
                     errors,
                     "reason",
                     reason,
@@ -402,11 +389,11 @@ class RemovalMachine(StateMachine):
                     "Reason",
                     NOTE_MAX,
                 )
-            )
 
     def validate_cancel(self, model: Any, actor: Actor | None = None, reason: Any = None) -> None:
         if may_cancel(actor, model):
-            _raise_any(lambda errors: optional_text(errors, "reason", reason, "Reason", NOTE_MAX))
+            with input_errors() as errors:
+                optional_text(errors, "reason", reason, "Reason", NOTE_MAX)
 
     def validate_take_out(self, model: Any, actor: Actor | None = None, **safeguards: Any) -> None:
         if not may_take_out(actor, model):
@@ -426,23 +413,21 @@ class RemovalMachine(StateMachine):
         `witness` is the chosen person (an Actor), or None when nobody (or nobody active)."""
         if not may_close_out(actor, model):
             return
-        errors: dict[str, str] = {}
-        if text(method) not in dict(DESTRUCTION_METHODS):
-            errors["method"] = "Select how the papers were destroyed"
-        if not isinstance(witness, Actor):
-            errors["witness"] = "Select who saw the papers destroyed"
-        elif (
-            witness.team_id is None
-            or witness.team_id != model.team_id
-            or not witness.can(Can.WORK_WITH_PAPERS)
-        ):
-            errors["witness"] = "Select a member of the team as the witness"
-        elif witness.id == model.for_user_id:
-            errors["witness"] = "The witness must be someone other than the person who had them"
-        elif witness.id == actor.id:
-            errors["witness"] = "The witness must be someone other than you"
-        if errors:
-            raise InputError(errors)
+        with input_errors() as errors:
+            if text(method) not in dict(DESTRUCTION_METHODS):
+                errors["method"] = "Select how the papers were destroyed"
+            if not isinstance(witness, Actor):
+                errors["witness"] = "Select who saw the papers destroyed"
+            elif (
+                witness.team_id is None
+                or witness.team_id != model.team_id
+                or not witness.can(Can.WORK_WITH_PAPERS)
+            ):
+                errors["witness"] = "Select a member of the team as the witness"
+            elif witness.id == model.for_user_id:
+                errors["witness"] = "The witness must be someone other than the person who had them"
+            elif witness.id == actor.id:
+                errors["witness"] = "The witness must be someone other than you"
 
     def validate_report_lost(
         self,
@@ -495,11 +480,11 @@ class RemovalMachine(StateMachine):
         if not may_ask_extension(actor, model):
             return
         require_now(now)
-        errors: dict[str, str] = {}
-        new_due_errors(errors, "new_due_on", new_due_on, model, now)
-        required_text(errors, "reason", reason, "Enter why you need more time", "Reason", NOTE_MAX)
-        if errors:
-            raise InputError(errors)
+        with input_errors() as errors:
+            new_due_errors(errors, "new_due_on", new_due_on, model, now)
+            required_text(
+                errors, "reason", reason, "Enter why you need more time", "Reason", NOTE_MAX
+            )
 
     def validate_agree_extension(
         self,
@@ -511,22 +496,19 @@ class RemovalMachine(StateMachine):
         if not may_answer_extension(actor, model):
             return
         require_now(now)
-        errors: dict[str, str] = {}
-        if model.extension_due_on < uk_date(now):
-            errors["note"] = "The date asked for has passed: extend the return date instead"
-        optional_text(errors, "note", note, "Note", NOTE_MAX)
-        if errors:
-            raise InputError(errors)
+        with input_errors() as errors:
+            if model.extension_due_on < uk_date(now):
+                errors["note"] = "The date asked for has passed: extend the return date instead"
+            optional_text(errors, "note", note, "Note", NOTE_MAX)
 
     def validate_refuse_extension(
         self, model: Any, actor: Actor | None = None, reason: Any = None
     ) -> None:
         if may_answer_extension(actor, model):
-            _raise_any(
-                lambda errors: required_text(
+            with input_errors() as errors:
+                required_text(
                     errors, "reason", reason, "Enter why you are refusing", "Reason", NOTE_MAX
                 )
-            )
 
     def validate_extend(
         self,
@@ -539,13 +521,11 @@ class RemovalMachine(StateMachine):
         if not may_extend(actor, model):
             return
         require_now(now)
-        errors: dict[str, str] = {}
-        new_due_errors(errors, "new_due_on", new_due_on, model, now)
-        required_text(
-            errors, "reason", reason, "Enter why the papers need more time", "Reason", NOTE_MAX
-        )
-        if errors:
-            raise InputError(errors)
+        with input_errors() as errors:
+            new_due_errors(errors, "new_due_on", new_due_on, model, now)
+            required_text(
+                errors, "reason", reason, "Enter why the papers need more time", "Reason", NOTE_MAX
+            )
 
     def validate_confirm_location(
         self,
@@ -559,20 +539,18 @@ class RemovalMachine(StateMachine):
         if not may_confirm_location(actor, model):
             return
         require_now(now)
-        errors: dict[str, str] = {}
-        required_text(
-            errors, "where", where, "Enter where the papers are", "Where they are", WHERE_MAX
-        )
-        if text(how) not in dict(CONFIRMED_HOW):
-            errors["how"] = "Select how you checked with the person who has the papers"
-        if not isinstance(confirmed_on, dt.date):
-            errors["confirmed_on"] = "Enter the date you checked"
-        elif confirmed_on > uk_date(now):
-            errors["confirmed_on"] = "The date you checked must be today or in the past"
-        elif model.taken_out_at is not None and confirmed_on < uk_date(model.taken_out_at):
-            errors["confirmed_on"] = "The date you checked must be after the papers went out"
-        if errors:
-            raise InputError(errors)
+        with input_errors() as errors:
+            required_text(
+                errors, "where", where, "Enter where the papers are", "Where they are", WHERE_MAX
+            )
+            if text(how) not in dict(CONFIRMED_HOW):
+                errors["how"] = "Select how you checked with the person who has the papers"
+            if not isinstance(confirmed_on, dt.date):
+                errors["confirmed_on"] = "Enter the date you checked"
+            elif confirmed_on > uk_date(now):
+                errors["confirmed_on"] = "The date you checked must be today or in the past"
+            elif model.taken_out_at is not None and confirmed_on < uk_date(model.taken_out_at):
+                errors["confirmed_on"] = "The date you checked must be after the papers went out"
 
     # Actions: run after guards and validators pass; saving is the audit listener's job.
 
@@ -684,14 +662,6 @@ def _move_due_date(model: Any, new_due_on: dt.date, now: dt.datetime) -> None:
     model.ladder_from = None
     model.reminder_round = (model.reminder_round or 0) + 1
     _clear_ask(model)
-
-
-def _raise_any(check) -> None:
-    """Run `check(errors)` and raise InputError when it found any."""
-    errors: dict[str, str] = {}
-    check(errors)
-    if errors:
-        raise InputError(errors)
 
 
 STATE_IDS: frozenset[str] = frozenset(s.id for s in RemovalMachine.states)

@@ -7,7 +7,15 @@ from models.counters import Counter
 from models.dispatches import Dispatch
 from models.heartbeat import Heartbeat
 from models.migrations import latest, upgrade
-from models.people import KioskFailure, KioskSession, Team, User, UserRole, UserSession
+from models.people import (
+    KioskFailure,
+    KioskSession,
+    PasswordReset,
+    Team,
+    User,
+    UserRole,
+    UserSession,
+)
 from models.records import Record, Removal
 from models.reminders import Reminder
 from models.remote_working import RemoteAgreement
@@ -20,6 +28,7 @@ ALL_MODELS = [
     UserSession,
     KioskFailure,
     KioskSession,
+    PasswordReset,
     AuditEvent,
     Record,
     Removal,

@@ -444,7 +444,32 @@ def _remote_agreement(m: Migration) -> None:
     m.create_tables(RemoteAgreement)
 
 
-@step(16, "case-system IDs stored in capitals, as they are typed in now")
+@step(
+    16,
+    "accounts: user.must_change_password and .version, team.retired_at, user_session.via, "
+    "password_reset",
+)
+def _accounts(m: Migration) -> None:
+    m.add_column("user", "must_change_password", BooleanField(default=False))
+    m.add_column("user", "version", IntegerField(default=1))
+    m.add_column("team", "retired_at", DateTimeField(null=True))
+    m.add_column("user_session", "via", CharField(null=True, max_length=10))
+
+    class User(m.Model):
+        pass
+
+    class PasswordReset(m.Model):
+        token_digest = CharField(unique=True)
+        user = ForeignKeyField(User, backref="password_resets", on_delete="CASCADE")
+        created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+        created_at = DateTimeField()
+        expires_at = DateTimeField()
+        used_at = DateTimeField(null=True)
+
+    m.create_tables(PasswordReset)
+
+
+@step(17, "case-system IDs stored in capitals, as they are typed in now")
 def _case_ids_in_capitals(m: Migration) -> None:
     # Searches compare the stored ID with the normalised term: an index lookup, no UPPER().
     for table in ("record", "dispatch", "breach"):
@@ -455,7 +480,7 @@ def _case_ids_in_capitals(m: Migration) -> None:
 
 
 @step(
-    17,
+    18,
     "indexes for the lists and boards at volume (each finds its rows in index order): approvals "
     "by route, asks for more time, remote agreements, where every record is, the register",
 )

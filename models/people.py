@@ -71,6 +71,13 @@ def verify_secret(stored_hash: str | None, secret: str) -> bool:
 
 class Team(BaseModel):
     name = CharField(unique=True)
+    # Retired teams keep their history but take no new members, records or work.
+    retired_at = DateTimeField(null=True)
+
+    @classmethod
+    def current(cls):
+        """Teams not retired, by name."""
+        return cls.select().where(cls.retired_at.is_null()).order_by(cls.name)
 
 
 class User(BaseModel):
@@ -90,12 +97,19 @@ class User(BaseModel):
     # machines.professions: which professional regulator a breach decision refers to.
     profession = CharField(null=True)
     created_at = DateTimeField(default=utcnow)
+    # Set by an administrator's temporary password: every page asks for a new one first.
+    must_change_password = BooleanField(default=False)
+    # Moves with each administrator's change (details, roles, disabling): two administrators
+    # editing one person at once cannot overwrite each other (409). Sign-in counters and the
+    # PIN do not move it.
+    version = IntegerField(default=1)
 
     # Flask-Login: the request's server-side session, set by the user loader.
     session_token: str | None = None
     session_id: int | None = None
     session_started_at: dt.datetime | None = None
     session_last_seen_at: dt.datetime | None = None
+    session_via: str | None = None  # "password" or "sso"
     _roles: frozenset[str] | None = None
 
     # -- Flask-Login protocol: the id in the cookie is the server-side session's token.
@@ -291,8 +305,10 @@ class UserRole(BaseModel):
         indexes = ((("user", "role"), True),)
 
 
-# Why a session can end on its own, for the sign-in page's explanation.
-EXPIRY_REASONS = ("idle", "lifetime")
+# Why a session ended, for the sign-in page's explanation: its own limits ("idle",
+# "lifetime"), the account's password changed or reset ("password"), ended from another of the
+# person's browsers ("elsewhere"), or by an administrator ("admin": disabled, roles changed).
+EXPIRY_REASONS = ("idle", "lifetime", "password", "elsewhere", "admin")
 
 
 def _token_digest(token: str) -> str:
@@ -308,14 +324,56 @@ class UserSession(BaseModel):
     last_seen_at = DateTimeField(default=utcnow)
     ended_at = DateTimeField(null=True)
     # "sign_out", or the limit that ended it ("idle", "lifetime"): the sign-in page says why.
+    # An administrator or the person ending it elsewhere: "ended_elsewhere", "disabled", ...
     ended_reason = CharField(null=True, max_length=20)
+    # How the person signed in: "password" or "sso" (the council's identity provider).
+    via = CharField(null=True, max_length=10)
 
     @classmethod
-    def start(cls, user: User, now: dt.datetime) -> str:
+    def start(cls, user: User, now: dt.datetime, via: str = "password") -> str:
         """Open a session for the user and return its token (the only copy is the cookie's)."""
         token = secrets.token_urlsafe(32)
-        cls.create(token_digest=_token_digest(token), user=user, created_at=now, last_seen_at=now)
+        cls.create(
+            token_digest=_token_digest(token),
+            user=user,
+            created_at=now,
+            last_seen_at=now,
+            via=via,
+        )
         return token
+
+    @classmethod
+    def open_for(
+        cls, user_id: int, now: dt.datetime, idle: dt.timedelta, lifetime: dt.timedelta
+    ) -> list[UserSession]:
+        """The person's sessions that are still open now (not ended, within both limits),
+        most recently active first. A kiosk's longer idle limit is not counted here."""
+        return list(
+            cls.select()
+            .where(
+                cls.user == user_id,
+                cls.ended_at.is_null(),
+                cls.last_seen_at >= now - idle,
+                cls.created_at >= now - lifetime,
+            )
+            .order_by(cls.last_seen_at.desc(), cls.id.desc())
+        )
+
+    @classmethod
+    def end_all(
+        cls, user_id: int, now: dt.datetime, reason: str, keep_id: int | None = None
+    ) -> int:
+        """End every open session of the person (but `keep_id`'s); how many were open."""
+        query = cls.update(ended_at=now, ended_reason=reason).where(
+            cls.user == user_id, cls.ended_at.is_null()
+        )
+        if keep_id is not None:
+            query = query.where(cls.id != keep_id)
+        return query.execute()
+
+    @classmethod
+    def last_sign_in(cls, user_id: int) -> dt.datetime | None:
+        return cls.select(fn.MAX(cls.created_at)).where(cls.user == user_id).scalar()
 
     @classmethod
     def resume(
@@ -382,6 +440,7 @@ class UserSession(BaseModel):
         user.session_token = token
         user.session_id = row.id
         user.session_started_at = row.created_at
+        user.session_via = row.via
         user.session_last_seen_at = now if touched else row.last_seen_at
         if touched:
             return user, None
@@ -419,6 +478,57 @@ class UserSession(BaseModel):
         self.end(now, reason)
         security_event("session_expired", user_id=self.user_id, reason=reason)
         return None, reason
+
+
+# A reset link works once, for this long.
+RESET_LINK_LIFETIME = dt.timedelta(minutes=60)
+
+
+class PasswordReset(BaseModel):
+    """A one-time password reset link an administrator sent: only its digest is kept."""
+
+    token_digest = CharField(unique=True)
+    user = ForeignKeyField(User, backref="password_resets", on_delete="CASCADE")
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = DateTimeField()
+    expires_at = DateTimeField()
+    used_at = DateTimeField(null=True)
+
+    @classmethod
+    def issue(cls, user: User, by: User | None, now: dt.datetime) -> str:
+        """A new link's token for the person; any earlier unused link of theirs stops working."""
+        cls.update(used_at=now).where(cls.user == user.id, cls.used_at.is_null()).execute()
+        token = secrets.token_urlsafe(32)
+        cls.create(
+            token_digest=_token_digest(token),
+            user=user.id,
+            created_by=by.id if by else None,
+            created_at=now,
+            expires_at=now + RESET_LINK_LIFETIME,
+        )
+        return token
+
+    @classmethod
+    def valid(cls, token: str, now: dt.datetime) -> PasswordReset | None:
+        """The unused, unexpired link for a token, with its active account; else None."""
+        return (
+            cls.select(cls, User)
+            .join(User, on=(cls.user == User.id))
+            .where(
+                cls.token_digest == _token_digest(token),
+                cls.used_at.is_null(),
+                cls.expires_at > now,
+                User.active == True,  # noqa: E712
+            )
+            .first()
+        )
+
+    def use(self, now: dt.datetime) -> bool:
+        """Spend the link; False when another request spent it first (single use)."""
+        cls = type(self)
+        return bool(
+            cls.update(used_at=now).where(cls.id == self.id, cls.used_at.is_null()).execute()
+        )
 
 
 # The person identified at a kiosk is forgotten after this long without input.

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -114,6 +116,30 @@ def close_database() -> None:
         obj.close_all()
     elif not obj.is_closed():
         obj.close()
+
+
+@pytest.fixture(scope="session")
+def provider():
+    """A real OpenID Connect provider, a process of its own on a loopback port
+    (tests/oidc_provider.py); its base URL, which is also its issuer."""
+    import requests
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.oidc_provider"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        line = process.stdout.readline()
+        assert line.startswith("listening on "), line
+        url = f"http://127.0.0.1:{int(line.split()[-1])}"
+        assert requests.get(url + "/.well-known/openid-configuration", timeout=10).ok
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 @pytest.fixture(autouse=True)

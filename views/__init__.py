@@ -41,6 +41,10 @@ from views.navigation import nav_items
 # (the timeout warning's script asks them, and wants JSON, not the sign-in page).
 PUBLIC_ENDPOINTS = {
     "auth.sign_in",
+    "sso.start",
+    "sso.callback",
+    "account.reset_link",
+    "account.reset_password",
     "auth.session_status",
     "auth.keep_alive",
     "accessibility.statement",
@@ -64,6 +68,7 @@ def register_views(app: Flask) -> None:
     from views import (
         accessibility,
         account,
+        admin,
         auth,
         boards,
         breach_reports,
@@ -75,6 +80,7 @@ def register_views(app: Flask) -> None:
         records,
         register,
         remote_working,
+        sso,
         unavailable,
         whereabouts,
     )
@@ -92,6 +98,8 @@ def register_views(app: Flask) -> None:
         kiosk,
         boards,
         register,
+        admin,
+        sso,
         remote_working,
         whereabouts,
     ):
@@ -125,6 +133,17 @@ KIOSK_WARN_BEFORE = dt.timedelta(seconds=15)
 # A kiosk account reaches the kiosk screens and nothing else (but the accessibility statement).
 KIOSK_ENDPOINTS = {"auth.sign_out", "accessibility.statement", "health.healthz", "static"}
 
+# While a temporary password waits to be changed, these are all a person can reach.
+MUST_CHANGE_ENDPOINTS = {
+    "account.change_password",
+    "auth.sign_out",
+    "auth.session_status",
+    "auth.keep_alive",
+    "accessibility.statement",
+    "health.healthz",
+    "static",
+}
+
 
 def _require_sign_in():
     if request.endpoint == "static":
@@ -136,6 +155,14 @@ def _require_sign_in():
             if request.method == "GET" and request.endpoint == "home.index":
                 return redirect(url_for("kiosk.index"))
             return render_error(403)
+        if (
+            current_user.must_change_password
+            and current_user.session_via != "sso"
+            and request.endpoint not in MUST_CHANGE_ENDPOINTS
+        ):
+            # An administrator's temporary password: nothing else until it is changed.
+            target = url_for("account.change_password")
+            return client_redirect(target) if is_htmx() else redirect(target, code=303)
         return None
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None

@@ -22,6 +22,8 @@ from models.audit import AuditEvent
 from models.base import db
 from models.people import LOCKOUT_MINUTES, MAX_FAILED_SIGN_INS, User, UserSession
 from services import clock
+from services.security_log import security_event
+from services.sso import local_password_allowed, sso_settings
 from views.forms import FormErrors
 from views.forms.people import SignIn
 
@@ -62,6 +64,7 @@ SIGN_IN_FAILED = (
 def sign_in():
     if current_user.is_authenticated:
         return redirect(_safe_next(request.args.get("next")))
+    sso = sso_settings(current_app.config)
     form = SignIn()
     errors = form.check() if request.method == "POST" else FormErrors()
     username = form.username.typed
@@ -71,8 +74,12 @@ def sign_in():
             status = 422
         else:
             user = User.authenticate(form.username.data, form.password.data, clock.now())
+            if user is not None and not local_password_allowed(current_app.config, user):
+                # SSO_ONLY: the same answer as a wrong password, after the same checking.
+                security_event("sign_in_failed", user_id=user.id, reason="sso_only")
+                user = None
             if user is not None:
-                return _start_session(user)
+                return start_session(user, via="password", next_url=request.args.get("next"))
             errors.add("username", SIGN_IN_FAILED)
             status = 401
     return (
@@ -81,7 +88,10 @@ def sign_in():
             errors=errors,
             username=username,
             signed_out=request.args.get("signed_out") == "1",
+            password_set=request.args.get("password_set") == "1",
             ended=_ended_message(),
+            sso=sso,
+            show_password_form=sso is None or not sso.only or request.args.get("local") == "1",
         ),
         status,
     )
@@ -100,21 +110,38 @@ def _ended_message() -> str | None:
         hours = float(current_app.config["SESSION_MAX_HOURS"])
         shown = f"{hours:g} hour{'s' if hours != 1 else ''}"
         return f"You were signed out because you had been signed in for {shown}."
-    return None
+    return ENDED_ELSEWHERE.get(reason or "")
 
 
-def _start_session(user: User):
+# Sessions ended by something other than their own limits (models.people.EXPIRY_REASONS).
+ENDED_ELSEWHERE = {
+    "password": "You were signed out because the password of your account was changed.",
+    "elsewhere": "You were signed out from another browser.",
+    "admin": "You were signed out by an administrator.",
+}
+
+
+def start_session(user: User, via: str, next_url: str | None):
+    """Sign the person in: a new server-side session (and its audit event), then go on."""
     now = clock.now()
     with db.atomic():
-        token = UserSession.start(user, now)
+        token = UserSession.start(user, now, via=via)
         AuditEvent.append(
-            at=now, actor_id=user.id, entity_type="user", entity_id=user.id, event="sign_in"
+            at=now,
+            actor_id=user.id,
+            entity_type="user",
+            entity_id=user.id,
+            event="sign_in",
+            summary={"via": via} if via != "password" else None,
         )
-    next_url = _safe_next(request.args.get("next"))
     session.clear()
     user.session_token = token
+    user.session_via = via
     login_user(user)
-    return redirect(next_url, code=303)
+    if user.must_change_password and via == "password":
+        target = same_site_path(next_url)
+        return redirect(url_for("account.change_password", next=target), code=303)
+    return redirect(_safe_next(next_url), code=303)
 
 
 # -- The session timeout warning (static/src/app.js) asks these ---------------------------------

@@ -29,6 +29,7 @@ _ITEMS: list[tuple[str, str, tuple[str, ...], tuple[Can, ...] | None]] = [
     ("Working remotely", "remote.index", ("remote.",), (Can.WORK_WITH_PAPERS,)),
     ("Breaches", "breaches.index", ("breaches.",), ()),
     ("Register", "register.index", ("register.",), None),
+    ("Accounts", "admin.people", ("admin.",), None),
 ]
 
 

@@ -722,6 +722,10 @@ def test_a_misdirected_dispatchs_case_links_back_to_the_dispatch(browser, base_u
     ).check()
     check_accessibility(pat)
     status.get_by_role("button", name="Report as sent to the wrong recipient").click()
+    # It cannot be undone: a page says what will happen and asks first.
+    expect(pat.get_by_role("heading", level=1)).to_contain_text("wrong recipient?")
+    check_accessibility(pat)
+    pat.get_by_role("button", name="Report as sent to the wrong recipient").click()
     expect(status).to_contain_text("Status: Misdirected")
     status.get_by_role("link", name=re.compile("BR-")).click()
     expect(pat.get_by_role("heading", level=1)).to_contain_text("Breach BR-")

@@ -467,7 +467,7 @@ def _risk_assessed_case() -> Breach:
             "likely_outcomes": "Distress if the letter is read by the previous tenant.",
             "actions_taken": "Asked the recipient to return it unopened.",
             "reportable_override": None,
-            "override_reason": "",
+            "reportable_reason": "A letter to one household, asked back unopened.",
             "grid": default_grid(),
         },
     )

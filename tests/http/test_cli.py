@@ -75,6 +75,10 @@ def test_create_user_rejects_an_unknown_manager_and_a_short_password(app):
     assert result.exit_code != 0 and "No user called 'nobody'" in result.output
     result = runner.invoke(args=base, input="short\n")
     assert result.exit_code != 0 and "at least 12 characters" in result.output
+    # The same rule as everywhere else: never a password known from breaches.
+    result = runner.invoke(args=base, input="Liverpool2026!\n")
+    assert result.exit_code != 0 and "known from data breaches" in result.output
+    assert User.by_username("jo") is None
 
 
 def test_seed_demo_creates_every_role_once(app):

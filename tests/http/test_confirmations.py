@@ -109,7 +109,13 @@ def yesterday_at(name: str) -> dict:
             "report_lost",
             "pat",
             "out",
-            {"last_seen_where": "On the bus after court", **yesterday_at("last_seen")},
+            {
+                "last_seen_where": "On the bus after court",
+                **yesterday_at("last_seen"),
+                "category": "loss",
+                "children_or_vulnerable": "not_known",
+                "special_category": "not_known",
+            },
             "Report the papers lost?",
             ["Where last seen On the bus after court", "17:30"],
             "lost",
@@ -195,7 +201,11 @@ def test_the_panels_forms_for_final_events_post_the_page_not_htmx(cast, staff):
         ("cancel", {"reason": "Sent by hand instead"}, "Cancel this dispatch?", "cancelled"),
         (
             "report_misdirected",
-            {"what_happened": "Autocomplete picked another guardian"},
+            {
+                "what_happened": "Autocomplete picked another guardian",
+                "children_or_vulnerable": "not_known",
+                "special_category": "not_known",
+            },
             "Report that the documents went to the wrong recipient?",
             "misdirected",
         ),

@@ -82,6 +82,7 @@ def _lost(removal: Removal) -> tuple[str, dict]:
         "category": "loss",
         "children_or_vulnerable": "yes",
         "special_category": "not_known",
+        "confirmed": "yes",  # reporting papers lost cannot be undone: the page asks first
     }
 
 
@@ -91,6 +92,7 @@ def _misdirected(dispatch: Dispatch) -> tuple[str, dict]:
         "what_happened": "The guardian's office says it went to another guardian",
         "children_or_vulnerable": "yes",
         "special_category": "no",
+        "confirmed": "yes",
     }
 
 

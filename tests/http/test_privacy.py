@@ -166,10 +166,15 @@ def test_a_destruction_witness_is_a_named_colleague(cast, staff):
     removal = papers_out(pat, staff)
     response = pat.post(
         f"/removals/{removal.id}/destroy",
-        {"version": removal.version, "method": "shredded", "witness": "Mr Sam Tester"},
+        {
+            "version": removal.version,
+            "method": "shredded",
+            "witness": staff["sam"].id,
+            "confirmed": "yes",
+        },
     )
     assert response.status_code == 303
-    assert Removal.get_by_id(removal.id).destruction_witness == "Mr Sam Tester"
+    assert Removal.get_by_id(removal.id).witnessed_by_id == staff["sam"].id
 
 
 def test_a_dispatch_goes_to_an_email_address_but_its_description_may_not_hold_one(cast):

@@ -166,6 +166,7 @@ def world(web, new_web, people):
     people.add("rita", "records_manager", "dpo")
     people.add("kiosk1", "kiosk", pin=None)
     people.add("alex", "practitioner", team="Adults East")
+    people.add("ada", "admin", team="Governance")
     web.sign_in("pat")
     web.get("/records/new")
     assert (
@@ -240,6 +241,8 @@ def world(web, new_web, people):
         "removal_id": Removal.get(Removal.record == record).id,
         "dispatch_id": Dispatch.select().get().id,
         "breach_id": Breach.select().get().id,
+        "person_id": lina.id,
+        "team_id": lina.team_id,
         "agreement_id": RemoteAgreement.select().get().id,
     }
 
@@ -276,6 +279,10 @@ def rules_of(app):
     return [r for r in app.url_map.iter_rules() if r.endpoint != "static"]
 
 
+# Endpoints that end the sweeping person's own session (tests/http/test_account.py has theirs).
+SIGNING_OUT = ("auth.sign_out", "account.sign_out_everywhere", "account.sign_in_again")
+
+
 def sweep(web, app, ids: dict, with_query: bool = True, kiosk: bool = False) -> list[str]:
     """Hit every rule in every variant; return the failures as readable lines.
 
@@ -294,7 +301,7 @@ def sweep(web, app, ids: dict, with_query: bool = True, kiosk: bool = False) -> 
             return None
 
     for rule in rules_of(app):
-        if rule.endpoint in ("auth.sign_out",):
+        if rule.endpoint in SIGNING_OUT:
             continue  # swept separately: it would end the session mid-sweep
         for variant in ("existing", "missing", "junk", "huge"):
             url = fill(rule, ids, variant)
@@ -369,7 +376,7 @@ def signed_in(new_web, username):
     return web
 
 
-@pytest.mark.parametrize("username", ["pat", "lina", "rita", "kiosk1", "alex"])
+@pytest.mark.parametrize("username", ["pat", "lina", "rita", "kiosk1", "alex", "ada"])
 def test_no_route_ever_answers_500_and_missing_objects_are_404(app, world, new_web, username):
     web = signed_in(new_web, username)
     failures = sweep(web, app, world, kiosk=username == "kiosk1")
@@ -389,8 +396,9 @@ def test_the_sweep_covers_every_route_but_static(app):
         "breaches.register_csv",
     } <= swept
     # Every int variable in the map is one the world fixture can fill with a real id.
-    names = {n for r in rules_of(app) for n in r.arguments} - {"event"}
-    assert names <= {"record_id", "removal_id", "breach_id", "dispatch_id", "agreement_id"}, names
+    names = {n for r in rules_of(app) for n in r.arguments} - {"event", "token", "kind"}
+    ids = {"record_id", "removal_id", "breach_id", "dispatch_id", "agreement_id"}
+    assert names <= ids | {"person_id", "team_id"}, names
 
 
 @pytest.mark.parametrize(

@@ -342,10 +342,15 @@ def _fill(rule) -> str:
 
 
 def test_signed_out_every_page_but_the_public_ones_goes_to_sign_in(app, client, staff):
-    # Sign-in, the accessibility statement (the 2018 Regulations), healthz, static files, and
-    # the session endpoints that answer the timeout warning's script with JSON.
+    # Sign-in, the accessibility statement (the 2018 Regulations), healthz, static files, the
+    # session endpoints that answer the timeout warning's script with JSON, single sign-on
+    # (it is how a person signs in) and an emailed reset link (it is how they get a password).
     public = {
         "auth.sign_in",
+        "sso.start",
+        "sso.callback",
+        "account.reset_link",
+        "account.reset_password",
         "auth.session_status",
         "auth.keep_alive",
         "accessibility.statement",

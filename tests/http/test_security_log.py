@@ -4,6 +4,7 @@ and who read the sensitive reports is in the audit trail; demo data only when as
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 
@@ -12,6 +13,7 @@ from models.audit import AuditEvent
 from models.breaches import Breach
 from models.people import User
 from models.records import Record
+from tests.conftest import make_app
 
 
 @pytest.fixture
@@ -150,3 +152,26 @@ def test_make_run_asks_for_the_demo(app):
 
     makefile = (ROOT / "Makefile").read_text()
     assert "SAFEKEEP_DEMO=1 $(FLASK) seed-demo" in makefile
+
+
+@pytest.mark.parametrize("trusted, logged", [(0, "127.0.0.1"), (1, "203.0.113.9")])
+def test_behind_a_proxy_the_client_address_is_logged_only_when_the_proxy_is_trusted(
+    tmp_path, request, caplog, trusted, logged
+):
+    app = make_app("sqlite", tmp_path, request, TRUSTED_PROXIES=trusted)
+    caplog.set_level(logging.INFO, logger="safekeep.security")
+    web = app.test_client()
+    form = web.get("/sign-in").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    web.post(
+        "/sign-in",
+        data={"csrf_token": token, "username": "nobody", "password": "wrong password 1"},
+        headers={"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"},
+    )
+    (failed,) = [r for r in caplog.records if getattr(r, "security_event", None)]
+    assert failed.remote_addr == logged
+
+
+def test_a_trusted_proxies_setting_that_cannot_work_stops_the_app_starting(tmp_path, request):
+    with pytest.raises(ValueError, match="TRUSTED_PROXIES"):
+        make_app("sqlite", tmp_path, request, TRUSTED_PROXIES="one")

@@ -1,0 +1,181 @@
+"""Setting up in bulk (issue 12): a CSV of people or records is checked row by row and shown
+before anything is saved; then everything is saved in one transaction, or nothing. The file
+goes back with the button, never into the URL or a table."""
+
+from __future__ import annotations
+
+import html as htmllib
+import io
+import re
+
+import pytest
+
+from models.audit import AuditEvent
+from models.people import Team, User
+from models.records import Record
+from services import imports
+from tests.http.journeys import Cast, Page
+from tests.http.journeys.accounts import events
+
+HEADER = "username,full_name,staff_number,email,team,line_manager,roles,profession\r\n"
+
+
+@pytest.fixture
+def staff(people):
+    ada = people.add("ada", "admin", team="Information Governance")
+    lina = people.add("lina", "line_manager")
+    return {"ada": ada, "lina": lina}
+
+
+@pytest.fixture
+def cast(new_web, staff):
+    return Cast(new_web)
+
+
+def upload(web, kind: str, text: str):
+    web.get("/admin/import")
+    return web.client.post(
+        "/admin/import",
+        data={
+            "csrf_token": web.csrf,
+            "kind": kind,
+            "file": (io.BytesIO(text.encode("utf-8")), f"{kind}.csv"),
+        },
+        content_type="multipart/form-data",
+    )
+
+
+def confirm(web, response):
+    html = response.get_data(as_text=True)
+    kind = re.search(r'name="kind" value="([^"]+)"', html).group(1)
+    csv_text = re.search(r'name="csv_text" value="([^"]*)"', html, re.S).group(1)
+    return web.post("/admin/import/confirm", {"kind": kind, "csv_text": htmllib.unescape(csv_text)})
+
+
+def test_the_templates_download_with_the_documented_headers(cast):
+    web = cast["ada"]
+    people = web.client.get("/admin/import/template-people.csv")
+    assert people.status_code == 200 and people.mimetype == "text/csv"
+    assert people.get_data(as_text=True).startswith(HEADER)
+    records = web.client.get("/admin/import/template-records.csv").get_data(as_text=True)
+    assert records.startswith("case_id,description,team\r\n")
+    assert web.client.get("/admin/import/template-nothing.csv").status_code == 404
+
+
+def test_people_are_previewed_then_imported_in_one_go_with_new_teams_and_managers(cast, staff):
+    web = cast["ada"]
+    text = (
+        HEADER + "mgreen,Maya Green,30001,maya.green@council.example,Fostering,,line_manager,"
+        "social_worker\r\n"
+        "tblue,Tom Blue,30002,tom.blue@council.example,Fostering,mgreen,Practitioner;Line manager,"
+        "Social worker\r\n"
+        "rred,Rae Red,30003,,Children North,lina,practitioner,\r\n"
+    )
+    preview = upload(web, "people", text)
+    page = Page.of(preview)
+    assert preview.status_code == 200 and page.errors == []
+    assert "3 rows read, no errors" in page.text and "New team to add: Fostering" in page.text
+    assert "Import 3 people" in page.buttons
+    assert User.by_username("mgreen") is None  # nothing saved yet
+    before = AuditEvent.select().count()
+    done = confirm(web, preview)
+    assert done.status_code == 200 and "3 people added" in Page.of(done).text
+    maya, tom, rae = (User.by_username(u) for u in ("mgreen", "tblue", "rred"))
+    assert tom.line_manager_id == maya.id and rae.line_manager_id == staff["lina"].id
+    assert tom.roles == {"practitioner", "line_manager"} and tom.profession == "social_worker"
+    assert (
+        maya.team.name == "Fostering" and Team.select().where(Team.name == "Fostering").count() == 1
+    )
+    # Each person and the new team on record; the import itself too.
+    assert events("user", tom.id, "add_user")[0].details["details"]["line_manager"] == "Maya Green"
+    assert events("team", maya.team_id, "add_team")
+    assert AuditEvent.select().count() == before + 5  # 3 people, 1 team, the import
+
+
+def test_every_rows_errors_show_before_anything_is_saved(cast, staff):
+    web = cast["ada"]
+    text = (
+        HEADER + "lina,Someone,30001,,Children North,,practitioner,\r\n"  # username taken
+        f"newone,New One,{staff['lina'].staff_number},bad-email,Children North,nobody,wizard,"
+        "astronaut\r\n"
+        "fine,Fine Person,30009,,Children North,,practitioner,\r\n"
+        "fine,Again,30009,,Children North,,practitioner,\r\n"  # same username and number
+    )
+    response = upload(web, "people", text)
+    page = Page.of(response)
+    assert response.status_code == 422
+    assert page.errors == [
+        "Row 2: There is already an account called lina",
+        f"Row 3: Staff number {staff['lina'].staff_number} is already used by Lina Tester; "
+        "Enter an email address in the correct format, like name@example.org; "
+        "“wizard” is not a role. Roles are: practitioner, line_manager, director, "
+        "assistant_director, "
+        "caldicott_guardian, records_manager, business_improvement, governance, dpo, admin, "
+        "kiosk; “astronaut” is not a profession. Professions are: social_worker, "
+        "occupational_therapist, other_hcpc, unregistered; No active account or row in the "
+        "file has the username nobody (line manager)",
+        "Row 5: Row 4 has the same username; Row 4 has the same staff number",
+    ]
+    assert "Import" not in " ".join(page.buttons)
+    assert User.by_username("fine") is None
+
+
+def test_a_file_changed_on_its_way_back_is_checked_again_and_nothing_saved(cast, staff, people):
+    web = cast["ada"]
+    preview = upload(
+        web, "people", HEADER + "newone,New One,30001,,Children North,,practitioner,\r\n"
+    )
+    assert preview.status_code == 200
+    people.add("newone")  # someone else took the username meanwhile
+    response = confirm(web, preview)
+    assert response.status_code == 422
+    assert Page.of(response).errors == ["Row 2: There is already an account called newone"]
+
+
+def test_records_carry_case_system_ids_and_an_audit_event_each(cast, staff):
+    web = cast["ada"]
+    text = (
+        'case_id,description,team\r\n1234567,"Court bundle, volume 2",Children North\r\n'
+        "mos-7654321,Assessment 2025,children north\r\n"
+    )
+    preview = upload(web, "records", text)
+    assert preview.status_code == 200 and "Import 2 records" in Page.of(preview).buttons
+    confirm(web, preview)
+    records = list(Record.select().order_by(Record.id))
+    assert [r.case_id for r in records] == ["1234567", "MOS-7654321"]
+    assert all(r.team_id == staff["lina"].team_id for r in records)
+    assert all(events("record", r.id, "add_record") for r in records)
+
+
+def test_bad_records_and_files_are_refused_row_by_row(cast, staff):
+    web = cast["ada"]
+    rows = Page.of(upload(web, "records", "case_id,description,team\r\nJohn Smith,,Nowhere\r\n"))
+    assert rows.errors[0].startswith("Row 2: Enter the case-system ID in the correct format")
+    assert "There is no team called Nowhere: add it first" in rows.errors[0]
+    headers = Page.of(upload(web, "records", "case,notes\r\n1,2\r\n"))
+    assert headers.errors[0] == "The header row has no column called case_id, description, team"
+    empty = Page.of(upload(web, "records", ""))
+    assert empty.status == 422 and empty.errors == ["The file is empty"]
+    nothing = Page.of(upload(web, "people", HEADER))
+    assert nothing.errors == ["The file has a header row but no rows to import"]
+    assert Record.select().count() == 0
+
+
+def test_a_spreadsheets_windows_encoding_is_read(cast, staff):
+    text = "case_id,description,team\r\n1234567,Caf\xe9 meeting notes,Children North\r\n"
+    data, problem = imports.read_upload(text.encode("cp1252"))
+    assert problem is None and "Café" in data
+
+
+def test_only_administrators_import(new_web, staff, people):
+    people.add("pat")
+    web = new_web()
+    web.sign_in("pat")
+    web.get("/")
+    assert web.client.get("/admin/import").status_code == 403
+    response = web.client.post(
+        "/admin/import",
+        data={"csrf_token": web.csrf, "kind": "records", "file": (io.BytesIO(b"x"), "x.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 403
