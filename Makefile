@@ -85,8 +85,8 @@ format: $(PY) ## Format the code with ruff
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: $(PY) assets system-deps ## Measure page weight, query counts and throughput
-	$(PY) tests/bench/run.py
+bench: $(PY) assets system-deps ## Measure at volume against a bare Flask app: ratios, statements, clicks, memory
+	$(PY) tests/bench/run.py $(BENCH_ARGS)
 
 clean: ## Remove built assets, the virtualenv and the demo database
 	rm -rf $(VENV) node_modules static/build static/govuk static/vendor static/dist instance

@@ -21,12 +21,14 @@ from dataclasses import dataclass
 
 from peewee import fn
 
+from machines.removal import FALLBACK, OWN_MANAGER
 from models.audit import AuditEvent
 from models.base import db, is_postgres
 from models.breaches import Breach, highest, reference_for
 from models.counters import Counter as NumberSeries
 from models.people import User, UserRole
 from models.records import Record, Removal, new_label_code
+from models.remote_working import RemoteAgreement
 from services import clock
 
 DESCRIPTIONS = (
@@ -154,7 +156,7 @@ def _pick(rng: random.Random, weights: dict[str, int], allowed: Iterable[str]) -
     return rng.choices(keys, weights=[weights.get(k, 5) for k in keys])[0]
 
 
-def _label_codes(count: int) -> list[str]:
+def label_codes(count: int) -> list[str]:
     """`count` new label codes, unlike each other and every code already printed."""
     seen = {code for (code,) in Record.select(Record.label_code).tuples()}
     codes: list[str] = []
@@ -192,6 +194,8 @@ def _removal_row(
         "for_user": holder,
         "requested_by": holder,
         "requester_manager": manager,
+        # Who a request asks (as migration 11 gave the requests waiting when it ran).
+        "approval_route": (OWN_MANAGER if manager else FALLBACK) if purpose == "other" else None,
         "purpose": purpose,
         "purpose_other": rng.choice(OTHER_PURPOSES) if purpose == "other" else None,
         "papers": rng.choice(PAPERS),
@@ -210,6 +214,9 @@ def _removal_row(
         "last_seen_where": None,
         "last_seen_at": None,
         "closed_at": None,
+        "extension_due_on": None,
+        "extension_reason": None,
+        "extension_asked_at": None,
         "version": 1,
     }
     if purpose != "other":
@@ -227,6 +234,12 @@ def _removal_row(
     row["due_on"] = (went_out + dt.timedelta(days=days)).date()
     if open_state == "out":
         row["taken_out_at"] = went_out
+        if record_id % 8 == 0:  # one in eight holders has asked for more time
+            row.update(
+                extension_due_on=row["due_on"] + dt.timedelta(days=14),
+                extension_reason="The hearing was adjourned to a later date",
+                extension_asked_at=min(now, went_out + dt.timedelta(hours=2)),
+            )
     if open_state is not None:
         return row
     roll = rng.random()
@@ -279,7 +292,7 @@ def _make_records_and_removals(
 ) -> int:
     records = max(1, -(-removals // REMOVALS_PER_RECORD))
     span = dt.timedelta(days=365 * years)
-    codes = _label_codes(records)
+    codes = label_codes(records)
     last_id = Record.select(fn.MAX(Record.id)).scalar() or 0
     _insert(
         Record,
@@ -320,6 +333,57 @@ def _make_records_and_removals(
     return records
 
 
+# -- Remote working agreements ------------------------------------------------------------------
+
+REMOTE_PER_REMOVALS = 40  # an agreement for every 40 removals: a few per person a year
+REMOTE_STATES = {"agreed": 30, "expired": 40, "asked": 5, "declined": 10, "withdrawn": 10}
+
+
+def _make_remote_agreements(
+    rng: random.Random, staff: list[Staff], count: int, now: dt.datetime, years: float
+) -> None:
+    rows = []
+    for n in range(count):
+        team = staff[n % len(staff)]
+        person, manager = rng.choice(team.holders)
+        state = _pick(rng, REMOTE_STATES, REMOTE_STATES)
+        asked = now - dt.timedelta(days=rng.uniform(0, 365 * years))
+        if state in ("asked", "agreed"):
+            asked = now - dt.timedelta(days=rng.uniform(1, 60))
+        ends = (asked + dt.timedelta(days=rng.randint(30, 180))).date()
+        decided = asked + dt.timedelta(hours=rng.uniform(1, 72))
+        approver = next((m for m in team.managers if m != person), None)
+        row = {
+            "team": team.team_id,
+            "state": state,
+            "for_user": person,
+            "requested_by": person,
+            "requester_manager": manager,
+            "approval_route": OWN_MANAGER if manager else FALLBACK,
+            "place": "Home",
+            "why": "Caring for a relative on two days a week",
+            "ends_on": ends,
+            "asked_at": asked,
+            "decided_by": approver if state in ("agreed", "expired", "declined") else None,
+            "decided_at": decided if state in ("agreed", "expired", "declined") else None,
+            "decision_note": "Not while the team is short" if state == "declined" else None,
+            "withdrawn_by": person if state == "withdrawn" else None,
+            "withdrawn_at": decided if state == "withdrawn" else None,
+            "withdraw_reason": None,
+            "closed_at": None,
+            "version": 1,
+        }
+        if state == "expired":
+            row["ends_on"] = min(ends, (now - dt.timedelta(days=1)).date())
+            row["closed_at"] = dt.datetime.combine(row["ends_on"], dt.time()) + dt.timedelta(days=1)
+        elif state in ("declined", "withdrawn"):
+            row["closed_at"] = decided
+        elif state == "agreed":
+            row["ends_on"] = max(ends, (now + dt.timedelta(days=7)).date())
+        rows.append(row)
+    _insert(RemoteAgreement, rows)
+
+
 # -- Breach cases -----------------------------------------------------------------------------
 
 STAGES = ("reported", "notified", "risk_assessed", "service_user_informed", "decided", "closed")
@@ -341,6 +405,7 @@ class _Kinds:
     data_categories: list[str]
     decider: int | None
     closer: int | None
+    caldicott: int | None = None
 
 
 def _breach_row(
@@ -418,6 +483,18 @@ def _breach_row(
         "report_complete": False,
         "lessons_learned": None,
         "closed_at": closed,
+        # The facts the breach work added (migration 10), filled as the pages would.
+        "staff_member": holder,
+        "police_officer": "PC 4471" if police else None,
+        "police_told_at": reported if police else None,
+        "line_manager_told_by": holder if category in ("loss", "theft") else None,
+        "line_manager_told_at": reported if category in ("loss", "theft") else None,
+        "reportable_reason": None,
+        "ico_told_by": None,
+        "ico_recorded_by": None,
+        "caldicott_agreed_by": None,
+        "caldicott_agreed_at": None,
+        "caldicott_advice": None,
         "version": 1,
     }
     if lost:
@@ -438,6 +515,7 @@ def _breach_row(
             high_risk=reportable and severity >= 4,
             likely_outcomes="Distress to the family.",
             actions_taken="Recipient asked to delete the message and confirm.",
+            reportable_reason="The grid's score" if reportable else None,
         )
     if informed and near_miss:
         row["skip_reason"] = "A near miss: no data left council control."
@@ -454,6 +532,9 @@ def _breach_row(
             legal_advice=False,
             disciplinary=rng.random() < 0.1,
             ico_referred=referred,
+            caldicott_agreed_by=kinds.caldicott,
+            caldicott_agreed_at=decided - dt.timedelta(hours=4),
+            caldicott_advice="Agreed: tell the family in person first.",
         )
         if referred:
             # Most referrals inside the 72 hours; some late, with the reason recorded.
@@ -461,6 +542,8 @@ def _breach_row(
             row.update(
                 ico_referred_at=discovered + dt.timedelta(hours=hours),
                 ico_reference=f"IC-{rng.randrange(10**6):06d}",
+                ico_told_by="Data Protection Officer",
+                ico_recorded_by=kinds.decider,
             )
             if hours > 72:
                 row["delay_reason"] = "The assessment needed the legal team's advice."
@@ -507,6 +590,7 @@ def _make_breaches(
         data_categories=[key for key, _ in getattr(rules, "DATA_CATEGORIES", ())] or ["other"],
         decider=_first_with_role("assistant_director", "director"),
         closer=_first_with_role("records_manager"),
+        caldicott=_first_with_role("caldicott_guardian"),
     )
     by_team = {s.team_id: s for s in staff}
     # Every synthetic lost removal gets its case, as the removal machine would have opened.
@@ -537,6 +621,7 @@ def _make_breaches(
                 "team": team_id,
                 "reported_by": holder,
                 "reporter_manager": manager,
+                "staff_member": holder,
                 "case_id": case_id,
             }
             rows.append(_breach_row(rng, by_team.get(team_id, staff[0]), kinds, lost_at, now, link))
@@ -575,6 +660,9 @@ def seed_volume(
     if removals:
         creator = staff[0].holders[0][0]
         records = _make_records_and_removals(rng, staff, creator, removals, now, years)
+        # Their own random stream: the removals and cases stay as they were without them.
+        remote = random.Random(seed + first_removal + 1)
+        _make_remote_agreements(remote, staff, removals // REMOTE_PER_REMOVALS, now, years)
     if breaches:
         _make_breaches(rng, staff, breaches, now, years, first_removal)
     with db.atomic():

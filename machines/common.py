@@ -7,6 +7,9 @@ No Flask, no queries: these are pure functions of plain values and of the row be
 from __future__ import annotations
 
 import datetime as dt
+import dis
+import functools
+import inspect
 import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -243,6 +246,173 @@ def state_labels(machine_class: type[StateMachine]) -> dict[str, str]:
 def event_labels(machine_class: type[StateMachine]) -> dict[str, str]:
     """Event id -> its button text, from the machine's events."""
     return {event.id: event.name for event in machine_class.events}
+
+
+# -- which events a person may send: the machine's transition table, read once per class -------
+#
+# Building a python-statemachine machine costs ~0.7 ms (it registers every callback), far too
+# much per row of a list. The guards are plain functions of the row and the person (they never
+# read `self`), so each class's table of state -> transitions -> guards is read once per
+# process and the guards are called directly, exactly as the machine would call them.
+
+
+@dataclass(frozen=True)
+class _Guard:
+    function: Callable[..., Any]
+    expected: bool  # False for `unless=` guards
+    parameters: frozenset[str]  # what it takes besides self, filled by name
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One transition out of a state: its event, its guards, and what the library passes."""
+
+    event: str
+    guards: tuple[_Guard, ...]
+    given: dict[str, Any]  # source, target, state, transition, event (as the machine gives)
+
+
+@dataclass(frozen=True)
+class TransitionTable:
+    """A machine class's transitions by source state, with guards callable without a machine.
+
+    `plain` is False when some guard cannot be called that way (it reads `self`, is not a
+    method of the class, or takes arguments only a machine can give): then every question is
+    answered by building the machine, which is slow but never wrong.
+    """
+
+    machine_class: type[StateMachine]
+    steps: dict[str, tuple[_Step, ...]]
+    guard_names: frozenset[str]
+    plain: bool
+
+
+def _reads_first_argument(function: Callable[..., Any]) -> bool:
+    """True when the function's body uses its first argument (`self`), or might."""
+    code = function.__code__
+    if code.co_argcount == 0:
+        return True
+    first = code.co_varnames[0]
+    if first in code.co_cellvars or "__class__" in code.co_freevars:  # closures, super()
+        return True
+    for instruction in dis.get_instructions(code):
+        if "FAST" in instruction.opname:
+            names = (
+                instruction.argval
+                if isinstance(instruction.argval, tuple)
+                else (instruction.argval,)
+            )
+            if first in names:
+                return True
+    return False
+
+
+def _plain_guard(machine_class: type[StateMachine], spec: Any) -> _Guard | None:
+    """The guard of a `cond`/`unless` spec as a plain function, or None when it is not one."""
+    name = spec.func
+    if (
+        not isinstance(name, str)
+        or not name.isidentifier()  # a boolean expression: "a and not b"
+        or spec.is_convention
+        or name in getattr(machine_class, "_protected_attrs", ())
+    ):
+        return None
+    function = inspect.getattr_static(machine_class, name, None)
+    if not inspect.isfunction(function) or _reads_first_argument(function):
+        return None
+    parameters = list(inspect.signature(function).parameters.values())[1:]
+    if any(p.kind in (p.VAR_KEYWORD, p.POSITIONAL_ONLY) or p.name == "machine" for p in parameters):
+        return None
+    return _Guard(
+        function,
+        spec.expected_value is not False,
+        frozenset(p.name for p in parameters if p.kind is not p.VAR_POSITIONAL),
+    )
+
+
+@functools.cache
+def transition_table(machine_class: type[StateMachine]) -> TransitionTable:
+    """Read a machine class's transitions and guards once (the answer never changes)."""
+    steps: dict[str, tuple[_Step, ...]] = {}
+    names: set[str] = set()
+    plain = not getattr(machine_class, "_class_listeners", None)
+    for state in machine_class.states:
+        if state.states or state.parallel:
+            plain = False  # compound states: the machine's configuration is more than one
+        found = []
+        for transition in state.transitions:
+            guards = []
+            # In the library's order: by priority, then as declared.
+            for spec in sorted(transition.cond, key=lambda s: s.priority):
+                guard = _plain_guard(machine_class, spec)
+                if guard is None:
+                    plain = False
+                    continue
+                names.add(spec.func)
+                guards.append(guard)
+            for event in transition.events:
+                given = {
+                    "event": event,
+                    "source": transition.source,
+                    "target": transition.target,
+                    "state": state,
+                    "transition": transition,
+                }
+                found.append(_Step(str(event), tuple(guards), given))
+        steps[state.id] = tuple(found)
+    return TransitionTable(machine_class, steps, frozenset(names), plain)
+
+
+def _guards_pass(step: _Step, given: dict[str, Any]) -> bool:
+    for guard in step.guards:
+        arguments = {name: given[name] for name in guard.parameters if name in given}
+        if bool(guard.function(None, **arguments)) is not guard.expected:
+            return False
+    return True
+
+
+@functools.cache
+def _model_class_shadows(machine_class: type[StateMachine], model_class: type) -> bool:
+    # The library looks each guard name up on the model too, and then calls both.
+    names = transition_table(machine_class).guard_names
+    return any(hasattr(model_class, name) for name in names)
+
+
+def enabled_events(
+    machine_class: type[StateMachine],
+    model: Any,
+    actor: Actor | None,
+    now: dt.datetime | None,
+    **facts: Any,
+) -> list[str]:
+    """The events whose guards pass for this person and row now: the buttons to render.
+
+    The same events, in the same order, as `machine.enabled_events(actor=..., now=...)` on
+    the row's machine, without building one. ValueError when the stored state is unknown.
+    """
+    table = transition_table(machine_class)
+    state = getattr(model, "state", None)
+    steps = table.steps.get(state) if isinstance(state, str) else None
+    if steps is None:
+        machine_for(machine_class, model)  # raises the ValueError naming the row
+    shadowed = _model_class_shadows(machine_class, type(model)) or not table.guard_names.isdisjoint(
+        getattr(model, "__dict__", ())
+    )
+    if not table.plain or shadowed:
+        machine = machine_for(machine_class, model)
+        return [e.id for e in machine.enabled_events(actor=actor, now=now, **facts)]
+    given = {**facts, "actor": actor, "now": now, "model": model}
+    enabled: list[str] = []
+    for step in steps:
+        if step.event in enabled:
+            continue
+        try:
+            passes = _guards_pass(step, {**given, **step.given})
+        except Exception:  # noqa: BLE001 - the library counts a guard that raises as passing
+            passes = True
+        if passes:
+            enabled.append(step.event)
+    return enabled
 
 
 def final_events(machine_class: type[StateMachine]) -> frozenset[str]:

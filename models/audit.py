@@ -34,7 +34,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from peewee import JOIN, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
+from peewee import JOIN, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField, fn
 
 from models.base import AUDIT_LOCK_KEY, BaseModel, db, is_postgres
 from models.people import User
@@ -133,7 +133,9 @@ class AuditEvent(BaseModel):
             raise RuntimeError("audit events are written inside the change's transaction")
         if is_postgres():
             db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (AUDIT_LOCK_KEY,))
-        last = cls.select(cls.hash).order_by(cls.id.desc()).limit(1).scalar()
+        # The newest event by its primary key: one index lookup on both databases.
+        newest = cls.select(fn.MAX(cls.id))
+        last = cls.select(cls.hash).where(cls.id == newest).scalar()
         row = cls(
             at=at,
             actor=actor_id,

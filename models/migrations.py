@@ -467,3 +467,89 @@ def _accounts(m: Migration) -> None:
         used_at = DateTimeField(null=True)
 
     m.create_tables(PasswordReset)
+
+
+@step(17, "case-system IDs stored in capitals, as they are typed in now")
+def _case_ids_in_capitals(m: Migration) -> None:
+    # Searches compare the stored ID with the normalised term: an index lookup, no UPPER().
+    for table in ("record", "dispatch", "breach"):
+        m.sql(
+            f'UPDATE "{table}" SET "case_id" = UPPER(TRIM("case_id")) '
+            f'WHERE "case_id" IS NOT NULL AND "case_id" != UPPER(TRIM("case_id"))'
+        )
+
+
+@step(
+    18,
+    "indexes for the lists and boards at volume (each finds its rows in index order): approvals "
+    "by route, asks for more time, remote agreements, where every record is, the register",
+)
+def _list_indexes(m: Migration) -> None:
+    indexes = {
+        "removal_open_for_user": ("removal", ("for_user_id",), '"closed_at" IS NULL'),
+        "removal_team_id_state_requested_at": (
+            "removal",
+            ("team_id", "state", "requested_at"),
+            None,
+        ),
+        "removal_state_requested_at": ("removal", ("state", "requested_at"), None),
+        "removal_state_due_on": ("removal", ("state", "due_on"), None),
+        "removal_requester_manager_id_state_team_id_requested_at": (
+            "removal",
+            ("requester_manager_id", "state", "team_id", "requested_at"),
+            None,
+        ),
+        "removal_approval_route_state_requested_at": (
+            "removal",
+            ("approval_route", "state", "requested_at"),
+            None,
+        ),
+        "removal_for_user_id_decided_at": ("removal", ("for_user_id", "decided_at"), None),
+        "removal_more_time_team": (
+            "removal",
+            ("team_id", "state"),
+            '"extension_due_on" IS NOT NULL',
+        ),
+        "removal_more_time_manager": (
+            "removal",
+            ("requester_manager_id", "state", "team_id"),
+            '"extension_due_on" IS NOT NULL',
+        ),
+        "removal_more_time_route": (
+            "removal",
+            ("approval_route", "state"),
+            '"extension_due_on" IS NOT NULL',
+        ),
+        "record_team_id_case_id_description": (
+            "record",
+            ("team_id", "case_id", "description"),
+            None,
+        ),
+        "remote_agreement_requester_manager_id_state_team_id": (
+            "remote_agreement",
+            ("requester_manager_id", "state", "team_id"),
+            None,
+        ),
+        "remote_agreement_approval_route_state": (
+            "remote_agreement",
+            ("approval_route", "state"),
+            None,
+        ),
+        "breach_open": ("breach", ("discovered_at",), '"closed_at" IS NULL'),
+        "breach_open_state": ("breach", ("state",), '"closed_at" IS NULL'),
+        "breach_open_reported_by": (
+            "breach",
+            ("reported_by_id", "discovered_at"),
+            '"closed_at" IS NULL',
+        ),
+        "breach_open_reporter_manager": (
+            "breach",
+            ("reporter_manager_id", "discovered_at"),
+            '"closed_at" IS NULL',
+        ),
+    }
+    for name, (table, columns, where) in indexes.items():
+        listed = ", ".join(f'"{column}"' for column in columns)
+        m.sql(
+            f'CREATE INDEX "{name}" ON "{table}" ({listed})' + (f" WHERE {where}" if where else "")
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from peewee import (
+    JOIN,
     BooleanField,
     Case,
     CharField,
@@ -27,8 +29,17 @@ from services.security_log import security_event
 
 # OWASP's minimum for argon2id: 19 MiB, 2 iterations, 1 lane.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-# Verified against when the username is unknown, so both cases take the same time.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the username is unknown, so both cases take the same time.
+
+    Made on first use, not at import: argon2 takes 19 MiB to hash, and memory taken while a
+    worker starts stays in its peak for good.
+    """
+    return _hasher.hash(secrets.token_hex(16))
+
 
 # Wrong passwords, and wrong kiosk PINs, before a lock; and how long the lock lasts.
 MAX_FAILED_SIGN_INS = 5
@@ -53,7 +64,7 @@ def hash_secret(secret: str) -> str:
 def verify_secret(stored_hash: str | None, secret: str) -> bool:
     """Return True when the secret matches the stored hash (always spends the same effort)."""
     try:
-        return _hasher.verify(stored_hash or _DUMMY_HASH, secret) and stored_hash is not None
+        return _hasher.verify(stored_hash or _dummy_hash(), secret) and stored_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
@@ -383,8 +394,10 @@ class UserSession(BaseModel):
         it is still within the idle limit, so every request is measured from the real last
         request, and two racing requests cannot revive an expired session. `touch=False`
         (the page's "how long have I got?" question) reads without counting as activity.
-        A kiosk account (a shared team-base PC) may stay idle for `kiosk_idle` instead; its
-        roles are only read when the session is past the ordinary limit.
+        A kiosk account (a shared team-base PC) may stay idle for `kiosk_idle` instead.
+
+        After the touch, one statement reads the session, its user, their team and roles (a
+        row per role), which the pages ask for next.
         """
         digest = _token_digest(token)
         fresh = [cls.token_digest == digest, cls.ended_at.is_null()]
@@ -403,7 +416,21 @@ class UserSession(BaseModel):
                 # A database that cannot take this write (a full disk) still serves reads:
                 # the session is judged by its last recorded activity, untouched.
                 read_only = True
-        row = cls.select(cls, User).join(User).where(cls.token_digest == digest).first()
+        rows = list(
+            cls.select(cls, User, Team, UserRole.role)
+            .join(User)
+            .join(Team, JOIN.LEFT_OUTER, on=(User.team == Team.id), attr="team")
+            .switch(User)
+            .join(UserRole, JOIN.LEFT_OUTER, on=(UserRole.user == User.id))
+            .where(cls.token_digest == digest)
+        )
+        row = rows[0] if rows else None
+        if row is not None:
+            row.user._roles = frozenset(
+                r.user.userrole.role
+                for r in rows
+                if getattr(r.user, "userrole", None) is not None and r.user.userrole.role
+            )
         if row is not None and row.ended_at is not None:
             return None, row.ended_reason if row.ended_reason in EXPIRY_REASONS else None
         if row is None or not row.user.active:

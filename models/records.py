@@ -20,7 +20,7 @@ from peewee import (
     fn,
 )
 
-from machines.common import Actor
+from machines.common import Actor, normalise_case_id
 from machines.permissions import Can, roles_that
 from machines.removal import FALLBACK, OWN_MANAGER, TEAM_MANAGERS, Approvers, approvers_for
 from models.base import BaseModel, VersionedModel, db, utcnow
@@ -48,8 +48,25 @@ def whereabouts_is(where: str, today: dt.date):
     if where == "in_office":
         return Removal.id.is_null() | Removal.state.not_in(("out", "destroyed", "lost"))
     if where == "overdue":
-        return (Removal.state == "out") & (Removal.due_on < today)
-    return Removal.state == where
+        return (Removal.state == "out") & (Removal.due_on < today) & _ever(due_before=today)
+    return (Removal.state == where) & _ever(state=where)
+
+
+def held_by(person_id: int):
+    """A WHERE clause over `Record.with_whereabouts`: papers out with this person now."""
+    return (Removal.state == "out") & (Removal.for_user == person_id) & _ever(holder=person_id)
+
+
+def _ever(state: str = "out", due_before: dt.date | None = None, holder: int | None = None):
+    # The records that have such a removal at all, found by an index on the removals (few),
+    # so the latest removal is only looked up for them, not for every record in the list.
+    Ever = Removal.alias("ever")
+    candidates = Ever.select(Ever.record).where(Ever.state == state)
+    if due_before is not None:
+        candidates = candidates.where(Ever.due_on < due_before)
+    if holder is not None:
+        candidates = candidates.where(Ever.for_user == holder)
+    return Record.id.in_(candidates)
 
 
 # Codes drawn before giving up: a second clash in a row (32^8 codes) means something else.
@@ -103,11 +120,25 @@ class Record(BaseModel):
     @classmethod
     def find(cls, user: User, term: str):
         """Records this person may see whose case-system ID or label code matches exactly,
-        each with where it is now (`with_whereabouts`)."""
-        term = term.strip().upper()
+        each with where it is now (`with_whereabouts`).
+
+        Both are stored in capitals (normalise_case_id on the way in; label codes are made
+        so), so each is an index lookup, not a scan of UPPER(case_id) over every record.
+        """
+        term = normalise_case_id(term)
+        # Each branch on its own index, whatever else (the team) the planner could start from.
+        matching = cls.select(cls.id).where(cls.case_id == term) | cls.select(cls.id).where(
+            cls.label_code == term
+        )
+        query = cls.select(cls, Team).join(Team)
+        if not user.can(Can.SEE_EVERY_TEAM):  # visible_query's rule
+            # "+ 0": the team is checked on the few matches, not used to find them. Without
+            # statistics SQLite would rather walk the team's records in order on the index
+            # the whereabouts list uses, reading every one of them.
+            query = query.where((cls.team + 0) == user.team_id)
         return (
-            cls.with_whereabouts(cls.visible_query(user))
-            .where((fn.UPPER(cls.case_id) == term) | (cls.label_code == term))
+            cls.with_whereabouts(query)
+            .where(cls.id.in_(matching))
             .order_by(cls.case_id, cls.description)
         )
 
@@ -119,14 +150,18 @@ class Record(BaseModel):
         The latest removal says where the papers are: an open one is always the latest (one
         open removal per record), and a closed one is destroyed, lost or back in the office.
         """
+        Holder = User.alias("holder")
+        return cls.join_latest(query.select_extend(Removal, Holder)).join(
+            Holder, JOIN.LEFT_OUTER, on=(Removal.for_user == Holder.id), attr="holder"
+        )
+
+    @classmethod
+    def join_latest(cls, query):
+        """`query` over records, joined to each one's latest removal (as `latest`)."""
         Other = Removal.alias("other")
         latest_id = Other.select(fn.MAX(Other.id)).where(Other.record == cls.id)
-        Holder = User.alias("holder")
-        return (
-            query.select_extend(Removal, Holder)
-            .switch(cls)
-            .join(Removal, JOIN.LEFT_OUTER, on=(Removal.id == latest_id), attr="latest")
-            .join(Holder, JOIN.LEFT_OUTER, on=(Removal.for_user == Holder.id), attr="holder")
+        return query.switch(cls).join(
+            Removal, JOIN.LEFT_OUTER, on=(Removal.id == latest_id), attr="latest"
         )
 
     @property
@@ -137,12 +172,26 @@ class Record(BaseModel):
         return state if state in ("out", "destroyed", "lost") else "in_office"
 
     def open_removal(self) -> Removal | None:
-        return (
-            Removal.select()
-            .where(Removal.record == self, Removal.closed_at.is_null())
+        """The removal still open, with the people its panel names, in one statement."""
+        Holder, Decider = User.alias(), User.alias()
+        removal = (
+            Removal.select(Removal, Holder, Decider)
+            .join(Holder, on=(Removal.for_user == Holder.id), attr="for_user")
+            .switch(Removal)
+            .join(
+                Decider, JOIN.LEFT_OUTER, on=(Removal.decided_by == Decider.id), attr="decided_by"
+            )
+            .where(Removal.record == self.id, Removal.closed_at.is_null())
             .order_by(Removal.id.desc())
             .first()
         )
+        if removal is not None:
+            removal.record = self  # the record it was asked of: no statement to read it again
+        return removal
+
+
+# What a list's removal knows of its holder (Removal.with_people).
+HOLDER_FIELDS = ("id", "username", "display_name", "team", "line_manager", "email", "active")
 
 
 class Removal(VersionedModel):
@@ -220,11 +269,13 @@ class Removal(VersionedModel):
         """Removals with their record and holder in one query (no N+1 on lists).
 
         `with_team` joins the team too (`removal.team.name` without a query per row), for
-        lists that span teams, like a director's board of every team.
+        lists that span teams, like a director's board of every team. The holder carries the
+        fields a list names people by (HOLDER_FIELDS), not their password hashes and
+        counters: every column costs each row of every list.
         """
         Holder = User.alias()
         query = (
-            cls.select(cls, Record, Holder)
+            cls.select(cls, Record, *(getattr(Holder, name) for name in HOLDER_FIELDS))
             .join(Record, on=(cls.record == Record.id))
             .switch(cls)
             .join(Holder, on=(cls.for_user == Holder.id), attr="holder")
@@ -272,21 +323,38 @@ class Removal(VersionedModel):
         one they can open and decide."""
         return (
             cls.with_people()
-            .where(cls.state == "requested", may_approve_sql(cls, person))
+            .where(may_approve_sql(cls, person, cls.state == "requested"))
             .order_by(cls.requested_at, cls.id)
         )
+
+    @classmethod
+    def count_awaiting_approval(cls, person: User) -> int:
+        """How many requests wait for this person (no joins: one index range per rule)."""
+        return (
+            cls.select(fn.COUNT(cls.id))
+            .where(may_approve_sql(cls, person, cls.state == "requested"))
+            .scalar()
+        )
+
+    @classmethod
+    def _more_time(cls):
+        return (cls.state == "out") & cls.extension_due_on.is_null(False)
 
     @classmethod
     def more_time_asked_of(cls, person: User):
         """Asks for more time this person may answer (the same people as for a request)."""
         return (
             cls.with_people()
-            .where(
-                cls.state == "out",
-                cls.extension_due_on.is_null(False),
-                may_approve_sql(cls, person),
-            )
+            .where(may_approve_sql(cls, person, cls._more_time()))
             .order_by(cls.extension_asked_at, cls.id)
+        )
+
+    @classmethod
+    def count_more_time_asked_of(cls, person: User) -> int:
+        return (
+            cls.select(fn.COUNT(cls.id))
+            .where(may_approve_sql(cls, person, cls._more_time()))
+            .scalar()
         )
 
     def asked(self) -> list[str]:
@@ -309,19 +377,27 @@ def names_asked(row) -> list[str]:
     return [person.display_name for person in people if person.id not in requesters]
 
 
-def may_approve_sql(model, person: User):
+def may_approve_sql(model, person: User, within=None):
     """machines.removal.may_approve as a WHERE clause over a row with `team`,
     `requester_manager`, `approval_route`, `for_user` and `requested_by` (a removal, or a
-    remote working agreement)."""
+    remote working agreement), among the rows `within` picks (the state asked about).
+
+    `within` is repeated in each branch of the OR, so that each branch is one range of an
+    index that starts with its own column (team, requester_manager, approval_route), and the
+    planner unions them instead of reading every row in that state.
+    """
     rules = []
-    own = model.requester_manager == person.id
-    if not person.can(Can.SEE_EVERY_TEAM):
-        own = own & (model.team == person.team_id)
-    rules.append(own)
-    if person.can(Can.APPROVE_REMOVALS) and person.team_id is not None:
+    whole_team = person.can(Can.APPROVE_REMOVALS) and person.team_id is not None
+    if whole_team:
         rules.append(model.team == person.team_id)
+    if person.can(Can.SEE_EVERY_TEAM):
+        rules.append(model.requester_manager == person.id)
+    elif not whole_team:  # their reports' in their own team (all of it, when they manage it)
+        rules.append((model.requester_manager == person.id) & (model.team == person.team_id))
     if person.can(Can.APPROVE_AS_FALLBACK):
         rules.append(model.approval_route == FALLBACK)
+    if within is not None:
+        rules = [within & rule for rule in rules]
     return (model.for_user != person.id) & (model.requested_by != person.id) & reduce(or_, rules)
 
 
@@ -387,3 +463,29 @@ Removal.add_index(
         name="removal_one_open_per_record",
     )
 )
+# The lists at volume (tests/http/test_query_plans.py): each finds its rows in index order.
+Removal.add_index(
+    Removal.index(Removal.for_user, where=Removal.closed_at.is_null(), name="removal_open_for_user")
+)
+Removal.add_index(Removal.index(Removal.team, Removal.state, Removal.requested_at))
+Removal.add_index(Removal.index(Removal.state, Removal.requested_at))
+Removal.add_index(Removal.index(Removal.state, Removal.due_on))
+# A line manager's requests to decide, in their own team: three columns asked for by equality,
+# or SQLite (without statistics) prefers the team's index and reads every removal of the team.
+Removal.add_index(
+    Removal.index(Removal.requester_manager, Removal.state, Removal.team, Removal.requested_at)
+)
+Removal.add_index(Removal.index(Removal.approval_route, Removal.state, Removal.requested_at))
+# A person's requests decided lately (their home page).
+Removal.add_index(Removal.index(Removal.for_user, Removal.decided_at))
+# Asks for more time waiting for an answer: a few among the papers out.
+for _name, _columns in (
+    ("removal_more_time_team", (Removal.team, Removal.state)),
+    ("removal_more_time_manager", (Removal.requester_manager, Removal.state, Removal.team)),
+    ("removal_more_time_route", (Removal.approval_route, Removal.state)),
+):
+    Removal.add_index(
+        Removal.index(*_columns, where=Removal.extension_due_on.is_null(False), name=_name)
+    )
+# Where every record is: a team's records in the page's order, read a page at a time.
+Record.add_index(Record.index(Record.team, Record.case_id, Record.description))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from peewee import CharField, DateField, DateTimeField, ForeignKeyField, TextField
+from peewee import CharField, DateField, DateTimeField, ForeignKeyField, TextField, fn
 
 from machines.permissions import Can
 from machines.removal import may_decide
@@ -67,8 +67,16 @@ class RemoteAgreement(VersionedModel):
         """Asks this person may agree (the same rule as a request for papers)."""
         return (
             cls.with_person()
-            .where(cls.state == "asked", may_approve_sql(cls, user))
+            .where(may_approve_sql(cls, user, cls.state == "asked"))
             .order_by(cls.asked_at, cls.id)
+        )
+
+    @classmethod
+    def count_waiting_for(cls, user: User) -> int:
+        return (
+            cls.select(fn.COUNT(cls.id))
+            .where(may_approve_sql(cls, user, cls.state == "asked"))
+            .scalar()
         )
 
     @classmethod
@@ -90,3 +98,14 @@ class RemoteAgreement(VersionedModel):
     def past_end(cls, today: dt.date):
         """Agreed agreements whose end date has passed: for the scheduled expiry."""
         return cls.select().where(cls.state == "agreed", cls.ends_on < today).order_by(cls.id)
+
+
+# Asks to decide (as for a request for papers: models/records.py may_approve_sql).
+RemoteAgreement.add_index(
+    RemoteAgreement.index(
+        RemoteAgreement.requester_manager, RemoteAgreement.state, RemoteAgreement.team
+    )
+)
+RemoteAgreement.add_index(
+    RemoteAgreement.index(RemoteAgreement.approval_route, RemoteAgreement.state)
+)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from statemachine.exceptions import TransitionNotAllowed
 
-from machines.common import Actor
+from machines.common import Actor, enabled_events, transition_table
 from models.audit import AuditEvent
 from models.base import Stale, VersionedModel, write_transaction
 
@@ -114,11 +114,12 @@ def _ready(obj, factory, event, actor, now, expected_version, listeners, kiosk_i
     if expected_version is not None and obj.version != expected_version:
         raise Stale(f"{type(obj).__name__} {obj.id} is at version {obj.version}")
     machine = factory(obj, listeners=listeners)
-    if event not in {e.id for e in machine.allowed_events}:
+    machine_class = type(machine)
+    if event not in {s.event for s in transition_table(machine_class).steps[obj.state]}:
         raise Refused(event)
     # The library runs validators before guards: check the guards first, so a person
     # without the right gets 403 rather than a list of fields to fill in.
-    if event not in enabled_event_ids(machine, actor, now, kiosk_id):
+    if event not in enabled_events(machine_class, obj, actor, now, kiosk_id=kiosk_id):
         raise Forbidden(event)
     return machine
 
@@ -141,5 +142,8 @@ def enabled_event_ids(
     machine, actor: Actor, now: dt.datetime, kiosk_id: int | None = None
 ) -> list[str]:
     """The events whose guards pass for this person now (at this kiosk, when at one):
-    exactly the buttons to render."""
-    return [e.id for e in machine.enabled_events(actor=actor, now=now, kiosk_id=kiosk_id)]
+    exactly the buttons to render.
+
+    Given a built machine; without one, ask machines.common.enabled_events (no machine built).
+    """
+    return enabled_events(type(machine), machine.model, actor, now, kiosk_id=kiosk_id)

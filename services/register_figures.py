@@ -1,8 +1,10 @@
-"""The breach register's figures: pure functions over a few columns of the filtered cases.
+"""The breach register's figures: counted by the database, defined by pure functions.
 
-No queries here. The register view fetches the columns below for every case in the filter
-in one statement and hands the rows over, so the figures cost one query at any volume and
-unit tests can check them against hand-worked numbers.
+`figures_of(query)` asks the database for every figure of the filtered cases in two
+statements (totals and medians; cases per month), whatever their number: nothing is loaded
+row by row. The pure functions below (`register_figures` over raw rows) are the definition:
+unit tests check them against hand-worked numbers, and tests/http/test_register.py checks
+the database's figures against them on both databases.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+
+from peewee import SQL, Case, fn
 
 from machines.breach import ICO_HOURS
 from services.clock import to_uk
@@ -98,7 +102,13 @@ def cases_per_month(
     The range runs from `first` (or the earliest case's month) to `last` (or the latest
     case's month); months with no cases are kept, so a chart shows the gaps.
     """
-    counts = Counter(month_start(d) for d in discovered)
+    return every_month(Counter(month_start(d) for d in discovered), first, last)
+
+
+def every_month(
+    counts: Mapping[dt.date, int], first: dt.date | None = None, last: dt.date | None = None
+) -> list[tuple[dt.date, int]]:
+    """Cases per month from counts by month's first day, with the empty months between."""
     if first is not None:
         first = first.replace(day=1)
     if last is not None:
@@ -209,6 +219,122 @@ def register_figures(
         months=cases_per_month(discovered, first, last),
         ico=ico_within_72_hours(zip(discovered, columns["ico_referred_at"], strict=True)),
         medians=stage_medians(columns),
+    )
+
+
+# -- The same figures, counted by the database ------------------------------------------------
+#
+# Two statements whatever the number of cases: totals with the stage medians, and cases per
+# month. SQLite and PostgreSQL differ in date arithmetic and medians, so those few
+# expressions are written for each; both give the figures the functions above define
+# (tests/http/test_register_volume.py holds them to it on every backend).
+
+
+def _postgres() -> bool:
+    from models.base import is_postgres
+
+    return is_postgres()
+
+
+def db_of(query):
+    """The database a query runs on."""
+    return query.model._meta.database
+
+
+def _hours(start, end):
+    """Hours from `start` to `end`, exact to the millisecond (SQLite's precision)."""
+    if _postgres():
+        return fn.date_part("epoch", end - start) / 3600.0
+    return fn.ROUND((fn.julianday(end) - fn.julianday(start)) * 86_400_000) / 3_600_000.0
+
+
+def _within_ico_window(discovered, referred):
+    if _postgres():
+        return referred <= discovered + SQL(f"INTERVAL '{ICO_HOURS} hours'")
+    return fn.julianday(referred) <= fn.julianday(discovered, f"+{ICO_HOURS} hours")
+
+
+def _month_keys(discovered):
+    """The UTC month of a time and of an hour later: they differ only in a month's last hour."""
+    if _postgres():
+        return (
+            fn.to_char(discovered, "YYYY-MM"),
+            fn.to_char(discovered + SQL("INTERVAL '1 hour'"), "YYYY-MM"),
+        )
+    return fn.strftime("%Y-%m", discovered), fn.strftime("%Y-%m", discovered, "+1 hour")
+
+
+def _median_sql(column: str) -> str:
+    """The median of a column of the cases' hours (NULLs left out), as SQL over `hours`."""
+    if _postgres():
+        return f'percentile_cont(0.5) WITHIN GROUP (ORDER BY "{column}")'
+    # SQLite has no median: the middle one (or two) of the sorted values, found by OFFSET.
+    count = f'(SELECT COUNT("{column}") FROM "hours")'
+    return (
+        f'(SELECT AVG("v") FROM (SELECT "{column}" AS "v" FROM "hours" '
+        f'WHERE "{column}" IS NOT NULL ORDER BY "v" '
+        f"LIMIT 2 - {count} % 2 OFFSET ({count} - 1) / 2))"
+    )
+
+
+def _uk_month(month: str, an_hour_later: str) -> dt.date:
+    year, number = (int(part) for part in month.split("-"))
+    first = dt.date(year, number, 1)
+    if month == an_hour_later:
+        return first
+    # The month's last hour (UTC): London is already in the next month on summer time.
+    following = _next_month(first)
+    return month_start(dt.datetime(following.year, following.month, 1) - dt.timedelta(minutes=30))
+
+
+def figures_of(query, first: dt.date | None = None, last: dt.date | None = None) -> Figures:
+    """Every figure for the cases `query` (a Breach select, filtered) finds, counted by the
+    database in two statements, whatever their number."""
+    model = query.model
+    discovered, referred = model.discovered_at, model.ico_referred_at
+    query = query.order_by()
+    # Each case's hours in each stage (NULL unless it has entered and left it), worked out
+    # once (materialised), then counted, and the middle of each found: one pass over the
+    # cases, one sort per stage.
+    hours, params = query.select(
+        referred.alias("referred"),
+        Case(None, ((_within_ico_window(discovered, referred), 1),), 0).alias("within"),
+        *(
+            _hours(getattr(model, start), getattr(model, end)).alias(stage)
+            for stage, _, start, end in STAGE_SPANS
+        ),
+    ).sql()
+    columns = [stage for stage, _, _, _ in STAGE_SPANS]
+    totals = (
+        db_of(query)
+        .execute_sql(
+            f'WITH "hours" AS MATERIALIZED ({hours}) SELECT COUNT(*), COUNT("referred"), '
+            'COALESCE(SUM("within"), 0), '
+            + ", ".join(f'COUNT("{column}")' for column in columns)
+            + ", "
+            + ", ".join(_median_sql(column) for column in columns)
+            + ' FROM "hours"',
+            params,
+        )
+        .fetchone()
+    )
+    total, referred_count, within = totals[:3]
+    counts = totals[3 : 3 + len(columns)]
+    medians = totals[3 + len(columns) :]
+    month, an_hour_later = _month_keys(discovered)
+    by_month: Counter[dt.date] = Counter()
+    # Grouped by position: PostgreSQL takes each bound format string for a new expression.
+    grouped = query.select(month, an_hour_later, fn.COUNT(SQL("*"))).group_by(SQL("1"), SQL("2"))
+    for key, later, count in grouped.tuples():
+        by_month[_uk_month(key, later)] += count
+    return Figures(
+        total=total,
+        months=every_month(by_month, first, last),
+        ico=IcoShare(referred=referred_count, within=int(within or 0)),
+        medians=[
+            StageMedian(stage, label, None if hours is None else float(hours), cases)
+            for (stage, label, _, _), cases, hours in zip(STAGE_SPANS, counts, medians, strict=True)
+        ],
     )
 
 

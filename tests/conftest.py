@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import glob
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,6 +13,7 @@ from models import create_schema
 from models.base import db
 from models.people import Team, User, UserRole, hash_secret
 from services import clock
+from tests.pgserver import PostgresServer, free_port, pg_bin
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct-horse-battery"
@@ -33,81 +30,13 @@ def cached_hash(secret: str) -> str:
 
 # -- PostgreSQL: a server of our own on loopback in a temporary directory ------------------
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _pg_bin() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    return Path(found[-1]).parent if found else None
-
-
-class PostgresServer:
-    """A PostgreSQL server of our own in a temporary directory, on a loopback port.
-
-    Run as the postgres user when we are root (initdb and pg_ctl refuse root). `stop` and
-    `start` again keep the data and the port, as a real server's restart does.
-    """
-
-    def __init__(self, bindir: Path, database: str = "safekeep_test"):
-        self.bindir = bindir
-        self.database = database
-        self.dir = Path(tempfile.mkdtemp(prefix="safekeep-pg-"))
-        self.run_as: list[str] = []
-        if os.geteuid() == 0:
-            shutil.chown(self.dir, "postgres", "postgres")
-            self.run_as = ["runuser", "-u", "postgres", "--"]
-        self.port = _free_port()
-        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
-        subprocess.run(
-            [
-                *self.run_as,
-                str(bindir / "initdb"),
-                *("-D", str(self.dir / "data"), "-U", "postgres", "--auth=trust"),
-                *("--no-sync", "-E", "UTF8"),
-            ],
-            check=True,
-            capture_output=True,
-        )
-        self.start()
-        self.psql(f"CREATE DATABASE {database}", database="postgres")
-
-    def _pg_ctl(self, *args: str, check: bool = True) -> None:
-        subprocess.run(
-            [*self.run_as, str(self.bindir / "pg_ctl"), "-D", str(self.dir / "data"), *args],
-            check=check,
-            capture_output=True,
-        )
-
-    def start(self) -> None:
-        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir} -c fsync=off"
-        self._pg_ctl("-o", options, "-l", str(self.dir / "log"), "-w", "start")
-
-    def stop(self, mode: str = "fast") -> None:
-        """Stop the server; "fast" ends every client connection, as a restart does."""
-        self._pg_ctl("-m", mode, "-w", "stop")
-
-    def psql(self, sql: str, database: str | None = None) -> str:
-        return subprocess.run(
-            [
-                *("psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres"),
-                *("-d", database or self.database, "-At", "-c", sql),
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-
-    def remove(self) -> None:
-        self._pg_ctl("-m", "immediate", "stop", check=False)
-        shutil.rmtree(self.dir, ignore_errors=True)
+# Other test modules import these from here.
+_free_port = free_port
+_pg_bin = pg_bin
 
 
 def pg_bin_or_skip() -> Path:
-    bindir = _pg_bin()
+    bindir = pg_bin()
     if bindir is None:
         if os.environ.get("CI"):
             pytest.fail("PostgreSQL is not installed: `make test` installs it (apt-get postgresql)")

@@ -17,6 +17,7 @@ class StatementCounter:
 
     def __init__(self):
         self.statements: list[str] = []
+        self.parameters: list[tuple] = []  # each statement's, in the same order
         self._active = False
         self._database = None
         self._original = None
@@ -29,6 +30,7 @@ class StatementCounter:
         def execute_sql(sql, params=None, *args, **kwargs):
             if self._active:
                 self.statements.append(sql)
+                self.parameters.append(tuple(params or ()))
             return self._original(sql, params, *args, **kwargs)
 
         self._database.execute_sql = execute_sql
@@ -42,6 +44,7 @@ class StatementCounter:
     def counting(self):
         """Collect the statements run inside the block (earlier ones are forgotten)."""
         self.statements = []
+        self.parameters = []
         self._active = True
         try:
             yield self

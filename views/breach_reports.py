@@ -5,9 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 
-from flask import Response, abort, render_template, request
+from flask import Response, abort, render_template, request, stream_with_context
 from flask_login import current_user
+from peewee import Tuple
 
 from machines import breach as rules
 from machines import privacy
@@ -158,6 +160,71 @@ def _cell(value) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+# Rows read this many at a time, in the order of the index on discovered_at: memory stays
+# the same whatever the size of the register, on both databases.
+CSV_BATCH = 500
+
+
+def _csv_lines(header: list[str], query) -> Iterator[str]:
+    """The CSV a batch of cases at a time (keyset paging: each batch after the last row)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+
+    def flush() -> str:
+        text = out.getvalue()
+        out.seek(0)
+        out.truncate()
+        return text
+
+    writer.writerow(header)
+    yield flush()
+    after = None
+    while True:
+        batch = query
+        if after is not None:
+            batch = batch.where(
+                Tuple(Breach.discovered_at, Breach.id) > Tuple(after.discovered_at, after.id)
+            )
+        rows = list(batch.order_by(Breach.discovered_at, Breach.id).limit(CSV_BATCH))
+        for b in rows:
+            within = ""
+            if b.ico_referred_at:
+                within = "yes" if b.ico_referred_at <= rules.ico_deadline(b.discovered_at) else "no"
+            writer.writerow(
+                [
+                    _cell(v)
+                    for v in (
+                        b.reference,
+                        b.team.name,
+                        b.category,
+                        "yes" if b.category == "near_miss" else "no",
+                        b.state,
+                        b.happened_at,
+                        b.discovered_at,
+                        b.people_affected,
+                        b.records_affected,
+                        b.children_or_vulnerable,
+                        b.special_category,
+                        b.likelihood,
+                        b.severity,
+                        b.reportable,
+                        b.high_risk,
+                        b.ico_referred,
+                        b.ico_referred_at,
+                        within,
+                        b.disciplinary,
+                        b.regulator,
+                        b.closed_at,
+                    )
+                ]
+            )
+        if rows:
+            yield flush()
+        if len(rows) < CSV_BATCH:
+            return
+        after = rows[-1]
+
+
 @bp.get("/breaches/register.csv")
 @requires(Can.EXPORT_REGISTER)
 def register_csv():
@@ -182,70 +249,32 @@ def register_csv():
             if v
         },
     )
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        [
-            "Reference",
-            "Team",
-            "Category",
-            "Near miss",
-            "Stage",
-            "Happened (UTC)",
-            "Discovered (UTC)",
-            "People affected",
-            "Records affected",
-            "Children or vulnerable adults",
-            "Special category",
-            "Likelihood",
-            "Severity",
-            "Reportable to ICO",
-            "High risk",
-            "ICO referred",
-            "ICO referred (UTC)",
-            "Within 72 hours",
-            "Disciplinary",
-            "Regulator",
-            "Closed (UTC)",
-        ]
-    )
-    query = filters.apply(Breach.select(Breach, Team).join(Team)).order_by(
-        Breach.discovered_at, Breach.id
-    )
-    for b in query.iterator():
-        within = ""
-        if b.ico_referred_at:
-            within = "yes" if b.ico_referred_at <= rules.ico_deadline(b.discovered_at) else "no"
-        writer.writerow(
-            [
-                _cell(v)
-                for v in (
-                    b.reference,
-                    b.team.name,
-                    b.category,
-                    "yes" if b.category == "near_miss" else "no",
-                    b.state,
-                    b.happened_at,
-                    b.discovered_at,
-                    b.people_affected,
-                    b.records_affected,
-                    b.children_or_vulnerable,
-                    b.special_category,
-                    b.likelihood,
-                    b.severity,
-                    b.reportable,
-                    b.high_risk,
-                    b.ico_referred,
-                    b.ico_referred_at,
-                    within,
-                    b.disciplinary,
-                    b.regulator,
-                    b.closed_at,
-                )
-            ]
-        )
+    header = [
+        "Reference",
+        "Team",
+        "Category",
+        "Near miss",
+        "Stage",
+        "Happened (UTC)",
+        "Discovered (UTC)",
+        "People affected",
+        "Records affected",
+        "Children or vulnerable adults",
+        "Special category",
+        "Likelihood",
+        "Severity",
+        "Reportable to ICO",
+        "High risk",
+        "ICO referred",
+        "ICO referred (UTC)",
+        "Within 72 hours",
+        "Disciplinary",
+        "Regulator",
+        "Closed (UTC)",
+    ]
+    query = filters.apply(Breach.select(Breach, Team).join(Team))
     return Response(
-        out.getvalue(),
+        stream_with_context(_csv_lines(header, query)),
         mimetype="text/csv",
         headers={
             "Content-Disposition": f"attachment; filename=breach-register-{clock.uk_today()}.csv"

@@ -7,14 +7,13 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 
 from machines import breach as rules
-from machines.breach import EVENT_LABELS, STATE_LABELS, breach_machine
-from machines.common import InputError, normalise_case_id, whole_number
+from machines.breach import EVENT_LABELS, STATE_LABELS, BreachMachine, breach_machine
+from machines.common import InputError, enabled_events, normalise_case_id, whole_number
 from machines.dispatch import METHODS
 from machines.risk import assess, grid_rows, grid_scales
 from models.audit import AuditEvent
 from models.base import write_transaction
 from models.breaches import Breach, Notification
-from models.transitions import enabled_event_ids
 from services import clock
 from views.display import link, uk_datetime
 from views.forms import FormErrors
@@ -94,7 +93,7 @@ def _open_case(cleaned: dict, case_id: str | None) -> Breach:
 
 def _case_context(breach: Breach, errors=None, form=None, preview=None) -> dict:
     now = clock.now()
-    events = enabled_event_ids(breach_machine(breach), current_user.as_actor(), now)
+    events = enabled_events(BreachMachine, breach, current_user.as_actor(), now)
     steps = rules.next_steps(events, breach)
     return {
         "breach": breach,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from machines.common import InputError, final_events
+from machines.common import InputError, enabled_events, final_events
 from machines.dispatch import (
     ADDRESS_SOURCES,
     DELIVERY_EVIDENCE,
@@ -21,7 +21,6 @@ from models.audit import AuditEvent
 from models.base import write_transaction
 from models.dispatches import Dispatch
 from models.records import Record
-from models.transitions import enabled_event_ids
 from services import clock
 from views.display import event_words
 from views.forms import FormErrors, id_arg
@@ -117,7 +116,7 @@ def _prefill_from_record(record_id: int | None) -> dict:
 
 
 def _panel_context(dispatch: Dispatch, errors=None, form=None) -> dict:
-    events = enabled_event_ids(dispatch_machine(dispatch), current_user.as_actor(), clock.now())
+    events = enabled_events(DispatchMachine, dispatch, current_user.as_actor(), clock.now())
     return {
         "dispatch": dispatch,
         "events": events,

@@ -36,10 +36,11 @@ def index():
         if current_user.can(Can.WORK_WITH_PAPERS)
         else []
     )
-    # Anyone may be someone's line manager (a director is a line manager's): one count.
-    pending = Removal.awaiting_approval_for(current_user).count()
-    more_time = Removal.more_time_asked_of(current_user).count()
-    remote = RemoteAgreement.waiting_for(current_user).count()
+    # Anyone may be someone's line manager (a director is a line manager's): one count each,
+    # without the joins the lists need.
+    pending = Removal.count_awaiting_approval(current_user)
+    more_time = Removal.count_more_time_asked_of(current_user)
+    remote = RemoteAgreement.count_waiting_for(current_user)
     # Second checks: the /send page's own list, for those who may check (same team, not
     # the drafter: Dispatch.to_check; the checker roles: the dispatch machine's).
     to_check = (

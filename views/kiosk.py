@@ -15,9 +15,9 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 from flask_login import current_user
 from peewee import IntegrityError
 
-from machines.common import InputError
+from machines.common import InputError, enabled_events
 from machines.permissions import Can
-from machines.removal import EVENT_LABELS, PURPOSES, removal_machine
+from machines.removal import EVENT_LABELS, PURPOSES, RemovalMachine
 from models.people import (
     KIOSK_LOCKOUT,
     LOCKOUT_MINUTES,
@@ -27,7 +27,6 @@ from models.people import (
     identify_at_kiosk,
 )
 from models.records import Record, Removal
-from models.transitions import enabled_event_ids
 from services import clock
 from views.forms import FormErrors
 from views.forms.people import KioskIdentify, KioskScan
@@ -184,8 +183,9 @@ def _render_record(
     events = []
     if removal is not None:
         # At the kiosk the papers are in hand: a colleague may bring them back for the holder.
-        machine = removal_machine(removal)
-        enabled = enabled_event_ids(machine, person.as_actor(), clock.now(), current_user.id)
+        enabled = enabled_events(
+            RemovalMachine, removal, person.as_actor(), clock.now(), kiosk_id=current_user.id
+        )
         events = [e for e in enabled if e in KIOSK_EVENTS]
     return render_template(
         "kiosk/record.html",

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from peewee import IntegrityError
 
-from machines.common import InputError, final_events
+from machines.common import InputError, enabled_events, final_events
 from machines.dispatch import METHODS
 from machines.dispatch import STATE_LABELS as DISPATCH_STATES
 from machines.permissions import Can, roles_that
@@ -25,7 +25,7 @@ from models.dispatches import Dispatch
 from models.people import User, UserRole
 from models.records import Record, Removal, approvers_of
 from models.remote_working import RemoteAgreement
-from models.transitions import apply_transition, enabled_event_ids
+from models.transitions import apply_transition
 from services import clock
 from views.access import requires
 from views.display import event_words, timeline_by, uk_date, where_now
@@ -111,7 +111,7 @@ def _panel_context(record: Record, errors: dict | None = None, form: dict | None
     )
     events: list[str] = []
     if removal is not None:
-        events = enabled_event_ids(removal_machine(removal), current_user.as_actor(), clock.now())
+        events = enabled_events(RemovalMachine, removal, current_user.as_actor(), clock.now())
     return {
         "record": record,
         "removal": removal,

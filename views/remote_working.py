@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from machines.common import InputError, final_events
+from machines.common import InputError, enabled_events, final_events
 from machines.permissions import Can
 from machines.remote_working import (
     EVENT_LABELS,
@@ -116,12 +116,11 @@ def _saved(agreement: RemoteAgreement) -> RemoteAgreement:
 
 
 def _panel_context(agreement: RemoteAgreement, errors=None, form=None) -> dict:
-    from models.transitions import enabled_event_ids
-
     now = clock.now()
-    machine = remote_working_machine(agreement)
     events = [
-        e for e in enabled_event_ids(machine, current_user.as_actor(), now) if e in EVENT_FORMS
+        e
+        for e in enabled_events(RemoteWorkingMachine, agreement, current_user.as_actor(), now)
+        if e in EVENT_FORMS
     ]
     return {
         "agreement": agreement,

@@ -15,13 +15,14 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_login import current_user
+from peewee import Tuple, fn
 from wtforms.validators import ValidationError
 
 from machines.common import whole_number
 from machines.permissions import Can
 from models.base import MAX_ID, db
 from models.people import Team, User
-from models.records import WHEREABOUTS, Record, Removal, whereabouts_is
+from models.records import WHEREABOUTS, Record, Removal, held_by, whereabouts_is
 from services import clock
 from views.breach_reports import _cell as formula_safe
 from views.display import where_now
@@ -33,6 +34,8 @@ bp = Blueprint("whereabouts", __name__)
 
 # Rows per round trip when streaming the CSV: memory stays flat, however many records.
 CSV_CHUNK = 500
+# The page's order and the CSV's: the order of an index on the records (a team's, by ID).
+ORDER = (Team.name, Record.case_id, Record.description, Record.id)
 
 
 class WhereaboutsFilters(GovForm):
@@ -87,7 +90,12 @@ def _teams_in_scope() -> list[int] | None:
 
 
 def _records(filters: Filters, teams: list[int] | None):
-    query = Record.with_whereabouts(Record.select(Record, Team).join(Team))
+    return _narrowed(
+        Record.with_whereabouts(Record.select(Record, Team).join(Team)), filters, teams
+    )
+
+
+def _narrowed(query, filters: Filters, teams: list[int] | None):
     if teams is not None:
         query = query.where(Record.team.in_(teams))
     if filters.team:
@@ -95,8 +103,17 @@ def _records(filters: Filters, teams: list[int] | None):
     if filters.where:
         query = query.where(whereabouts_is(filters.where, clock.uk_today()))
     if filters.holder:
-        query = query.where(Removal.state == "out", Removal.for_user == filters.holder)
+        query = query.where(held_by(filters.holder))
     return query
+
+
+def _count(filters: Filters, teams: list[int] | None) -> int:
+    """How many records the list has: the records alone, unless a filter asks where they are
+    (then each one's latest removal too), without the team and holder the rows show."""
+    query = Record.select(fn.COUNT(Record.id))
+    if filters.where or filters.holder:
+        query = Record.join_latest(query)
+    return _narrowed(query, filters, teams).scalar()
 
 
 def _holders(teams: list[int] | None) -> list[User]:
@@ -116,9 +133,7 @@ def _holders(teams: list[int] | None) -> list[User]:
 def index():
     teams = _teams_in_scope()
     filters, errors = read_filters()
-    listed = page_of(
-        _records(filters, teams).order_by(Team.name, Record.case_id, Record.description, Record.id)
-    )
+    listed = page_of(_records(filters, teams).order_by(*ORDER), total=_count(filters, teams))
     args = filters.query_args()
     every_team = teams is None
     return render_template(
@@ -160,7 +175,7 @@ CSV_HEADER = [
 ]
 
 
-def _csv_rows(query, today) -> Iterator[str]:
+def _csv_rows(query, today, teams: list[int]) -> Iterator[str]:
     """The CSV a chunk at a time, read after the view has returned (and, on PostgreSQL, after
     the request gave its connection back): so it takes a connection of its own when it needs
     one and gives it back at the end, or when the download is abandoned (the server closes
@@ -169,42 +184,60 @@ def _csv_rows(query, today) -> Iterator[str]:
     if opened_here:
         db.connect()
     try:
-        yield from _csv_chunks(query, today)
+        yield from _csv_chunks(query, today, teams)
     finally:
         if opened_here:
             db.close()
 
 
-def _csv_chunks(query, today) -> Iterator[str]:
+def _csv_chunks(query, today, teams: list[int]) -> Iterator[str]:
+    """Team by team in name order, each team's records a batch at a time, each batch seeking
+    past the last row sent on the records' index: memory stays flat (PostgreSQL's driver
+    would otherwise hold every row of one statement at once), and no batch re-reads rows."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_HEADER)
-    for n, record in enumerate(query.iterator(), start=1):
-        latest = record.latest if record.latest is not None and record.latest.id else None
-        out_now = record.whereabouts == "out"
-        writer.writerow(
-            [
-                formula_safe(v)
-                for v in (
-                    record.case_id,
-                    record.description,
-                    record.label_code,
-                    record.team.name,
-                    record.whereabouts,
-                    where_now(record, today),
-                    latest.holder.display_name if out_now else "",
-                    latest.taken_out_at if out_now else "",
-                    latest.due_on if out_now else "",
-                    latest.destroyed_at if latest is not None else "",
-                    latest.lost_at if latest is not None else "",
+    yield out.getvalue()
+    for team_id in teams:
+        after = None
+        while True:
+            batch = query.where(Record.team == team_id)
+            if after is not None:
+                batch = batch.where(
+                    Tuple(Record.case_id, Record.description, Record.id)
+                    > Tuple(after.case_id, after.description, after.id)
                 )
-            ]
-        )
-        if n % CSV_CHUNK == 0:
-            yield out.getvalue()
+            rows = list(batch.order_by(*ORDER).limit(CSV_CHUNK))
             out.seek(0)
             out.truncate()
-    yield out.getvalue()
+            for record in rows:
+                writer.writerow(_csv_row(record, today))
+            if rows:
+                yield out.getvalue()
+            if len(rows) < CSV_CHUNK:
+                break
+            after = rows[-1]
+
+
+def _csv_row(record: Record, today) -> list:
+    latest = record.latest if record.latest is not None and record.latest.id else None
+    out_now = record.whereabouts == "out"
+    return [
+        formula_safe(v)
+        for v in (
+            record.case_id,
+            record.description,
+            record.label_code,
+            record.team.name,
+            record.whereabouts,
+            where_now(record, today),
+            latest.holder.display_name if out_now else "",
+            latest.taken_out_at if out_now else "",
+            latest.due_on if out_now else "",
+            latest.destroyed_at if latest is not None else "",
+            latest.lost_at if latest is not None else "",
+        )
+    ]
 
 
 @bp.get("/records/where.csv")
@@ -214,10 +247,15 @@ def export():
     filters, errors = read_filters()
     if errors:
         abort(400)  # never hand over a wider export than the person asked for
-    query = _records(filters, teams).order_by(Team.name, Record.case_id, Record.id)
+    query = _records(filters, teams)
+    in_order = Team.select(Team.id).order_by(Team.name, Team.id)
+    if teams is not None:
+        in_order = in_order.where(Team.id.in_(teams))
+    if filters.team:
+        in_order = in_order.where(Team.id == filters.team)
     today = clock.uk_today()
     return Response(
-        _csv_rows(query, today),
+        _csv_rows(query, today, [team_id for (team_id,) in in_order.tuples()]),
         mimetype="text/csv",
         headers={"Content-Disposition": f"attachment; filename=records-{today}.csv"},
     )

@@ -1,44 +1,46 @@
-"""Measure Safekeep at volume: response times, sizes, SQL statements, first-visit weight.
+"""Measure Safekeep at council scale against a bare Flask + peewee app on the same machine.
 
-`make bench` runs this. It seeds a synthetic volume (100,000 removals and 10,000 breach cases
-by default) into a temporary SQLite database, then measures with Flask's test client:
+`make bench` runs this. For SQLite and then PostgreSQL (a throwaway server on loopback) it
+seeds `seed-volume`'s 100,000 removals and 10,000 breach cases, then:
 
-- median and 95th-percentile response times, the SQL statements each request runs, and the
-  response size (raw and gzip) of the board, the register, the breach list, a record page and
-  a transition's htmx response;
-- the first-visit transfer (the page's HTML plus every CSS and JS file it loads, gzip)
-  against the 60 KB budget;
-- throughput over real HTTP: gunicorn (2 sync workers) on the same database, a line manager
-  signed in through /sign-in, and 8 concurrent clients on the board and a record page for
-  10 s each: requests per second, median and 95th-percentile latency, and errors (anything
-  but a 200); then the peak and current RSS and the PSS of the gunicorn master and each worker.
-  The load comes from `wrk -t1 -c8` when it is installed, else from Python threads here. On a
-  small machine the client competes with the server, so compare pages with each other rather
-  than with other machines.
+1. with Flask's test client: each page's SQL statements, median and 95th-percentile time,
+   and size (raw and gzip), and the first visit's transfer against the 60 KB budget;
+2. under load: Safekeep and the bare baseline (tests/bench/bare.py: one INSERT per POST,
+   a 20-row read per GET) served side by side by gunicorn with the same settings (2 sync
+   workers each), driven by the same load generator (8 connections) in alternating rounds,
+   Safekeep then bare, for the htmx approve (a transition POST, each one approving a fresh
+   request), the line manager's team board and their home page. Each round's ratio is
+   Safekeep's requests per second over bare's; the median ratio is printed with the lowest
+   and highest;
+3. in Chromium at 6x CPU throttling: click to settled htmx swap for Approve and Take out;
+4. each gunicorn worker's peak resident memory (VmHWM from /proc) after all of it.
 
-A benchmark, not a test: it prints numbers and asserts nothing about time.
+A benchmark, not a test: it prints numbers and asserts nothing about time. The machine's
+cores are shared by the client, both servers and anything else running: compare the ratios
+(measured moments apart), not the raw rates, and read the load average it prints.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import gzip
 import http.client
+import itertools
 import json
-import math
+import logging
 import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
@@ -48,18 +50,36 @@ sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
 from demo.accounts import DEMO_PASSWORD  # noqa: E402
-from demo.volume import seed_volume  # noqa: E402
+from demo.volume import label_codes, seed_volume  # noqa: E402
+from machines.removal import OWN_MANAGER  # noqa: E402
 from models import create_schema  # noqa: E402
 from models.base import db  # noqa: E402
 from models.people import User  # noqa: E402
-from models.records import Removal  # noqa: E402
+from models.records import Record, Removal  # noqa: E402
+from services import clock  # noqa: E402
+from services.accounts import add_user  # noqa: E402
+from tests.bench import bare  # noqa: E402
+from tests.bench.browser import measure_clicks  # noqa: E402
+from tests.bench.load import Call, Load, percentile, python_load, wrk_load  # noqa: E402
+from tests.pgserver import free_port, pg_bin, throwaway_postgres  # noqa: E402
 from tests.querycount import StatementCounter  # noqa: E402
 
 BUDGET = 60 * 1024  # first visit, gzip: HTML + CSS + JS
 SECRET = "bench-secret"
+WORKERS = 2  # gunicorn sync workers per app: one per core on the 2-core machine it is tuned for
+MEMORY_GOAL_MB = 80
+# The approve stream: enough waiting requests for a round at this many approvals a second.
+STREAM_RATE = 2500
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _ASSETS = re.compile(r'<(?:link[^>]+rel="stylesheet"[^>]+href|script[^>]+src)="(/static/[^"]+)"')
 _IMPORTS = re.compile(r'(?:import|from)\s*["\'](/static/[^"\']+)["\']')
+
+# A team of its own for the requests the bench approves, so that thousands of them waiting
+# do not swell the board and home page of the line manager (lina) measured beside them.
+BENCH_TEAM = "Bench approvals"
+APPROVER = "bench-manager"
+HOLDER = "bench-holder"
+LINE_MANAGER = "lina"
 
 
 def gz(data: bytes) -> int:
@@ -70,9 +90,157 @@ def kb(size: float) -> str:
     return f"{size / 1024:.1f} KB"
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+def mb(kilobytes: int) -> str:
+    return f"{kilobytes / 1024:.1f} MB"
+
+
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f} / {five:.1f} / {fifteen:.1f} (1 / 5 / 15 min)"
+
+
+# -- The database: SQLite in the work directory, or a throwaway PostgreSQL ---------------------
+
+
+@contextlib.contextmanager
+def database(kind: str, workdir: Path) -> Iterator[str]:
+    """A DATABASE_URL for an empty database of this kind, removed afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{workdir / 'bench.db'}"
+    else:
+        # Enough connections for both apps' pools (2 workers each) and the bench itself.
+        with throwaway_postgres("safekeep_bench", "max_connections=200") as url:
+            yield url
+
+
+@dataclass
+class Stream:
+    """Requests waiting in the bench team: a stream for the load, and a few for the browser."""
+
+    first: int  # removal ids first..last, in record order
+    last: int
+    records: dict[int, int]  # removal id -> record id
+
+    def reset(self) -> None:
+        """Put every request of the stream back to waiting, as it was seeded."""
+        Removal.update(
+            state="requested", version=1, decided_by=None, decided_at=None, decision_note=None
+        ).where(Removal.id.between(self.first, self.last)).execute()
+
+
+@dataclass
+class Seeded:
+    stream: Stream
+    client_approvals: list[int]  # removal ids the test-client table approves
+    browser_approvals: list[int]  # record ids
+    browser_take_outs: list[int]  # record ids
+
+
+def _batches(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _bench_staff() -> tuple[User, User]:
+    add_user(APPROVER, "Bench Manager", "B0001", BENCH_TEAM, ["line_manager"], None, DEMO_PASSWORD)
+    add_user(HOLDER, "Bench Holder", "B0002", BENCH_TEAM, ["practitioner"], APPROVER, DEMO_PASSWORD)
+    return User.by_username(APPROVER), User.by_username(HOLDER)
+
+
+def _waiting_removals(holder: User, count: int, state: str, now: dt.datetime) -> list[int]:
+    """`count` new records of the bench team, each with one removal in `state`; their ids."""
+    codes = label_codes(count)
+    first_record = Record.select(Record.id).order_by(Record.id.desc()).limit(1).scalar() or 0
+    with db.atomic():
+        for batch in _batches(codes, 500):
+            Record.insert_many(
+                [
+                    {
+                        "case_id": f"8{n:06d}",
+                        "description": "Bench papers",
+                        "team": holder.team_id,
+                        "label_code": code,
+                        "created_by": holder.id,
+                        "created_at": now,
+                    }
+                    for n, code in enumerate(batch)
+                ]
+            ).execute()
+    records = list(
+        Record.select(Record.id).where(Record.id > first_record).order_by(Record.id).tuples()
+    )
+    decided = state != "requested"
+    with db.atomic():
+        for batch in _batches(records, 500):
+            Removal.insert_many(
+                [
+                    {
+                        "record": record_id,
+                        "team": holder.team_id,
+                        "state": state,
+                        "for_user": holder.id,
+                        "requested_by": holder.id,
+                        "requester_manager": holder.line_manager_id,
+                        "approval_route": OWN_MANAGER,  # as a request asks its line manager
+                        "purpose": "other",
+                        "purpose_other": "Working on the assessment at home",
+                        "papers": "Chronology and latest assessment",
+                        "due_kind": "return",
+                        "due_on": (now + dt.timedelta(days=7)).date(),
+                        "requested_at": now,
+                        "decided_by": holder.line_manager_id if decided else None,
+                        "decided_at": now if decided else None,
+                        "version": 1,
+                    }
+                    for (record_id,) in batch
+                ]
+            ).execute()
+    return [
+        removal_id
+        for (removal_id,) in Removal.select(Removal.id)
+        .where(Removal.record > first_record)
+        .order_by(Removal.id)
+        .tuples()
+    ]
+
+
+def seed(removals: int, breaches: int, stream_size: int, runs: int, clicks: int) -> Seeded:
+    create_schema()
+    started = time.perf_counter()
+    result = seed_volume(removals=removals, breaches=breaches)
+    seconds = time.perf_counter() - started
+    now = clock.now()
+    _, holder = _bench_staff()
+    stream_ids = _waiting_removals(holder, stream_size, "requested", now)
+    client_ids = _waiting_removals(holder, runs + 1, "requested", now)
+    browser_ids = _waiting_removals(holder, clicks, "requested", now)
+    take_out_ids = _waiting_removals(holder, clicks, "approved_for_removal", now)
+    bare.create_table()
+    record_of = dict(
+        Removal.select(Removal.id, Removal.record)
+        .where(Removal.id.in_(browser_ids + take_out_ids))
+        .tuples()
+    )
+    stream_records = dict(
+        Removal.select(Removal.id, Removal.record)
+        .where(Removal.id.between(stream_ids[0], stream_ids[-1]))
+        .tuples()
+    )
+    print(
+        f"Seeded {result.records:,} records, {result.removals:,} removals and "
+        f"{result.breaches:,} breach cases in {seconds:.0f} s; then, in a team of their own, "
+        f"{len(stream_ids):,} requests for the approve stream and "
+        f"{len(client_ids) + len(browser_ids) + len(take_out_ids)} for single measurements."
+    )
+    return Seeded(
+        Stream(stream_ids[0], stream_ids[-1], stream_records),
+        client_ids,
+        [record_of[i] for i in browser_ids],
+        [record_of[i] for i in take_out_ids],
+    )
+
+
+# -- 1. Flask's test client: statements, times, sizes, first visit ------------------------------
 
 
 class Person:
@@ -94,10 +262,6 @@ class Person:
         if response.status_code != 303:
             raise SystemExit(f"could not sign in as {username}: {response.status_code}")
         self.csrf = _CSRF.search(self.client.get("/").get_data(as_text=True))[1]
-
-    def cookie(self) -> str:
-        cookie = self.client.get_cookie("safekeep_session")
-        return f"safekeep_session={cookie.value}"
 
 
 @dataclass
@@ -152,28 +316,15 @@ def measure_get(
     )
 
 
-def measure_transition(person: Person, runs: int, counter: StatementCounter) -> Row | None:
+def measure_approve(person: Person, removal_ids: list[int], counter: StatementCounter) -> Row:
     """Approve waiting requests one after another, as htmx posts them from the record page."""
-    waiting = list(
-        Removal.select(Removal.id, Removal.version)
-        .where(
-            Removal.state == "requested",
-            Removal.team == person.user.team_id,
-            Removal.for_user != person.user.id,
-        )
-        .order_by(Removal.id)
-        .limit(runs + 1)
-        .tuples()
-    )
-    if len(waiting) < 2:
-        return None
     times: list[float] = []
     statements = 0
     response = None
-    for n, (removal_id, version) in enumerate(waiting):
-        post = lambda rid=removal_id, v=version: person.client.post(  # noqa: E731
+    for n, removal_id in enumerate(removal_ids):
+        post = lambda rid=removal_id: person.client.post(  # noqa: E731
             f"/removals/{rid}/approve",
-            data={"csrf_token": person.csrf, "version": v, "note": ""},
+            data={"csrf_token": person.csrf, "version": 1},
             headers={"HX-Request": "true", "HX-Target": "status"},
         )
         if n == 0:
@@ -199,7 +350,7 @@ def measure_transition(person: Person, runs: int, counter: StatementCounter) -> 
 
 def print_table(rows: list[Row]) -> None:
     head = (
-        f"{'request':<38} {'who':<5} {'median':>8} {'p95':>8} {'SQL':>4} "
+        f"{'request':<38} {'who':<13} {'median':>8} {'p95':>8} {'SQL':>4} "
         f"{'HTML':>9} {'gzip':>8} {'1st visit':>10}"
     )
     print(head)
@@ -209,59 +360,66 @@ def print_table(rows: list[Row]) -> None:
         flag = " OVER" if r.first_visit and r.first_visit > BUDGET else ""
         status = "" if r.status == 200 else f"  (HTTP {r.status})"
         print(
-            f"{r.label[:38]:<38} {r.who:<5} {statistics.median(r.times):>6.1f}ms "
+            f"{r.label[:38]:<38} {r.who:<13} {statistics.median(r.times):>6.1f}ms "
             f"{percentile(r.times, 0.95):>6.1f}ms {r.statements:>4} {kb(r.raw):>9} "
             f"{kb(r.gzip):>8} {first:>10}{flag}{status}"
         )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def client_section(app, seeded: Seeded, runs: int) -> None:
+    people = {name: Person(app, name) for name in ("lina", "dana", "gov", "pat", "rita", APPROVER)}
+    out_with_pat = (
+        Removal.select(Removal.record)
+        .where(Removal.state == "out", Removal.for_user == people["pat"].user.id)
+        .order_by(Removal.id)
+        .scalar()
+    )
+    pages = [
+        (people["lina"], "/"),
+        (people["lina"], "/board"),
+        (people["dana"], "/"),
+        (people["dana"], "/board"),
+        (people["gov"], "/register"),
+        (people["gov"], "/register?category=wrong_recipient&state=closed"),
+        (people["gov"], "/breaches"),
+        (people["pat"], "/"),
+        (people["pat"], "/breaches"),
+        (people["lina"], "/approvals"),
+        (people["lina"], "/records/where"),
+        (people["rita"], "/records/where"),
+        (people["rita"], "/records/where?where=overdue"),
+    ]
+    if out_with_pat:
+        pages.append((people["pat"], f"/records/{out_with_pat}"))
+    counter = StatementCounter()
+    counter.install()
+    try:
+        assets: dict[str, bytes] = {}
+        rows = [measure_get(person, url, runs, counter, assets) for person, url in pages]
+        rows.append(measure_approve(people[APPROVER], seeded.client_approvals, counter))
+        sign_in = app.test_client().get("/sign-in").get_data()
+    finally:
+        counter.uninstall()
+    print(
+        f"\n1. Flask's test client, {runs} timed requests each "
+        "(median and 95th percentile; SQL = statements per request)\n"
+    )
+    print_table(rows)
+    landing = next(r for r in rows if r.label == "/board")
+    sign_in_files = assets_of(app.test_client(), sign_in.decode(), assets)
+    sign_in_first = gz(sign_in) + sum(gz(assets[f]) for f in sign_in_files)
+    for label, size in (
+        ("sign-in page", sign_in_first),
+        ("line manager's board", landing.first_visit),
+    ):
+        verdict = "within" if size <= BUDGET else "OVER"
+        print(
+            f"First visit, {label} (HTML + CSS + JS, gzip): {kb(size)}, {verdict} the "
+            f"{kb(BUDGET)} budget"
+        )
 
 
-# -- Throughput: gunicorn on the seeded database, driven by wrk or by Python threads ----------
-
-WORKERS = 2  # gunicorn sync workers: one per core on the 2-core machine this is tuned for
-# What a browser sends, so the server pays for compressing as it does for real visitors.
-ACCEPT_ENCODING = "br, gzip, deflate"
-_WRK_SCRIPT = """
-local threads = {}
-function setup(thread) table.insert(threads, thread) end
-function init(args) not_ok = 0 end
-function request()
-  return wrk.format(nil, nil, {["Cookie"] = os.getenv("BENCH_COOKIE"),
-                               ["Accept-Encoding"] = os.getenv("BENCH_ACCEPT_ENCODING")})
-end
-function response(status, headers, body)
-  if status ~= 200 then not_ok = not_ok + 1 end
-end
-function done(summary, latency, requests)
-  local not_ok = 0
-  for _, t in ipairs(threads) do not_ok = not_ok + t:get("not_ok") end
-  local e = summary.errors
-  io.write(string.format("BENCH %d %d %d %d %d %d\\n", summary.requests,
-    summary.duration, latency:percentile(50), latency:percentile(95), not_ok,
-    e.connect + e.read + e.write + e.timeout))
-end
-"""
-
-
-@dataclass
-class Load:
-    """One fixed-time load run against one page."""
-
-    requests: int  # responses received, whatever their status
-    seconds: float
-    median_ms: float
-    p95_ms: float
-    not_ok: dict[str, int]  # "HTTP 302": n, "ConnectionResetError": n — anything but a 200
-    client_cpu: float | None = None  # CPU seconds the Python load generator used itself
-
-    @property
-    def errors(self) -> int:
-        return sum(self.not_ok.values())
+# -- 2. Under load: gunicorn, Safekeep against bare ---------------------------------------------
 
 
 def _warning_or_worse(line: str) -> bool:
@@ -275,18 +433,19 @@ def _warning_or_worse(line: str) -> bool:
 
 
 class Gunicorn:
-    """gunicorn serving the bench database on a free loopback port; `stop()` always ends it.
+    """gunicorn serving an app on a free loopback port; `stop()` always ends it.
 
-    Every file it makes (log, worker heartbeat files, SQLite's -wal and -shm) stays in
-    `workdir`; the control socket gunicorn 23+ would put in ~/.gunicorn is switched off.
+    Every file it makes (log, worker heartbeat files) stays in `workdir`; the control
+    socket gunicorn 23+ would put in ~/.gunicorn is switched off.
     """
 
-    def __init__(self, db_path: Path, workdir: Path):
-        self.port = _free_port()
-        self.log = workdir / "gunicorn.log"
+    def __init__(self, name: str, target: str, database_url: str, workdir: Path):
+        self.name = name
+        self.port = free_port()
+        self.log = workdir / f"gunicorn-{name}.log"
         env = {
             **os.environ,
-            "DATABASE_URL": f"sqlite:///{db_path}",
+            "DATABASE_URL": database_url,
             "SECRET_KEY": SECRET,
             "SESSION_COOKIE_SECURE": "0",  # the cookie must come back over plain http
             "PYTHONDONTWRITEBYTECODE": "1",
@@ -307,7 +466,7 @@ class Gunicorn:
                     "--no-control-socket",
                     "--log-level",
                     "warning",
-                    "app:create_app()",
+                    target,
                 ],
                 cwd=ROOT,
                 env=env,
@@ -316,14 +475,14 @@ class Gunicorn:
                 stderr=subprocess.STDOUT,
             )
 
-    def wait_until_ready(self, timeout: float = 60) -> bool:
-        """True once GET /healthz answers 200; False if gunicorn exits or never answers."""
+    def wait_until_ready(self, path: str, timeout: float = 60) -> bool:
+        """True once GET `path` answers 200; False if gunicorn exits or never answers."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 return False
             with contextlib.suppress(OSError, http.client.HTTPException):
-                if http_request(self.port, "GET", "/healthz")[0] == 200:
+                if http_request(self.port, "GET", path)[0] == 200:
                     return True
             time.sleep(0.2)
         return False
@@ -337,7 +496,7 @@ class Gunicorn:
 
     def log_lines(self) -> list[str]:
         with contextlib.suppress(OSError):
-            return self.log.read_text(errors="replace").splitlines()
+            return [line for line in self.log.read_text(errors="replace").splitlines() if line]
         return []
 
     def stop(self) -> None:
@@ -355,26 +514,14 @@ class Gunicorn:
                 os.kill(pid, signal.SIGKILL)
 
 
-def mb(kilobytes: int) -> str:
-    return f"{kilobytes / 1024:.1f} MB"
-
-
-def memory(pid: int) -> tuple[int, int, int | None] | None:
-    """(peak RSS, RSS, PSS) of a process in kB, from /proc; None when it is gone.
-
-    RSS counts pages a worker still shares with the master since the fork in both; PSS
-    shares them out, so the PSS of the master and its workers add up to what they use together.
-    """
+def memory(pid: int) -> tuple[int, int] | None:
+    """(peak RSS, RSS) of a process in kB, from /proc; None when it is gone."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return None
     fields = dict(re.findall(r"^(VmHWM|VmRSS):\s+(\d+) kB", status, re.M))
-    pss = None
-    with contextlib.suppress(OSError, TypeError):
-        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
-        pss = int(re.search(r"^Pss:\s+(\d+) kB", rollup, re.M)[1])
-    return int(fields.get("VmHWM", 0)), int(fields.get("VmRSS", 0)), pss
+    return int(fields.get("VmHWM", 0)), int(fields.get("VmRSS", 0))
 
 
 def http_request(
@@ -411,8 +558,8 @@ def http_request(
         connection.close()
 
 
-def http_sign_in(port: int, username: str) -> dict[str, str]:
-    """Sign in over HTTP as a browser does; return the cookies of the new session."""
+def http_sign_in(port: int, username: str) -> tuple[str, str]:
+    """Sign in over HTTP as a browser does; return the session's Cookie header and CSRF token."""
     cookies: dict[str, str] = {}
     status, page = http_request(port, "GET", "/sign-in", cookies)
     token = _CSRF.search(page)
@@ -422,305 +569,325 @@ def http_sign_in(port: int, username: str) -> dict[str, str]:
     status, _ = http_request(port, "POST", "/sign-in", cookies, form)
     if status != 303 or "safekeep_session" not in cookies:
         raise RuntimeError(f"could not sign in as {username} over HTTP: {status}")
-    return cookies
+    status, page = http_request(port, "GET", "/", cookies)
+    token = _CSRF.search(page)
+    if status != 200 or not token:
+        raise RuntimeError(f"GET / as {username} answered {status} without a csrf_token")
+    return "; ".join(f"{k}={v}" for k, v in cookies.items()), token[1]
 
 
-def python_load(port: int, path: str, cookie: str, clients: int, seconds: float) -> Load:
-    """`clients` threads, each one HTTP/1.1 connection (reopened when the server closes it),
-    sending GET `path` back to back for `seconds`. Every response but a 200 is an error."""
-    headers = {"Cookie": cookie, "Accept-Encoding": ACCEPT_ENCODING}
-    latencies: list[list[float]] = [[] for _ in range(clients)]
-    not_ok: list[dict[str, int]] = [{} for _ in range(clients)]
-    start = threading.Barrier(clients + 1)
-    deadline = 0.0
+@dataclass
+class Measure:
+    """One line of the table: a Safekeep request and the bare request it is compared with."""
 
-    def client(n: int) -> None:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        start.wait()
-        while time.perf_counter() < deadline:
-            started = time.perf_counter()
-            try:
-                connection.request("GET", path, headers=headers)
-                response = connection.getresponse()
-                response.read()
-            except (OSError, http.client.HTTPException) as error:
-                connection.close()
-                kind = type(error).__name__
-                not_ok[n][kind] = not_ok[n].get(kind, 0) + 1
-                continue
-            latencies[n].append((time.perf_counter() - started) * 1000)
-            if response.status != 200:
-                kind = f"HTTP {response.status}"
-                not_ok[n][kind] = not_ok[n].get(kind, 0) + 1
-        connection.close()
+    label: str
+    goal_ratio: float
+    safekeep: Callable[[], Iterator[Call]]
+    bare: Call
+    stream: Stream | None = None
+    goal_p99_ms: float | None = None
+    safekeep_runs: list[Load] = field(default_factory=list)
+    bare_runs: list[Load] = field(default_factory=list)
 
-    threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(clients)]
-    for thread in threads:
-        thread.start()
-    cpu = time.process_time()
-    began = time.perf_counter()
-    deadline = began + seconds
-    start.wait()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - began
-    cpu = time.process_time() - cpu
-    times = [t for per_client in latencies for t in per_client]
-    errors: dict[str, int] = {}
-    for per_client in not_ok:
-        for kind, count in per_client.items():
-            errors[kind] = errors.get(kind, 0) + count
-    return Load(
-        len(times),
-        elapsed,
-        statistics.median(times) if times else math.nan,
-        percentile(times, 0.95) if times else math.nan,
-        errors,
-        cpu,
+    @property
+    def ratios(self) -> list[float]:
+        return [
+            a.rate / b.rate
+            for a, b in zip(self.safekeep_runs, self.bare_runs, strict=True)
+            if b.rate
+        ]
+
+
+def approve_calls(port: int, stream: Stream, cookie: str, token: str) -> Iterator[Call]:
+    """Approve every request of the stream once, in order, as htmx posts it from its page."""
+    for removal_id in range(stream.first, stream.last + 1):
+        yield Call(
+            "POST",
+            f"/removals/{removal_id}/approve",
+            {
+                "Cookie": cookie,
+                "HX-Request": "true",
+                "HX-Target": "status",
+                "HX-Current-URL": f"http://127.0.0.1:{port}/records/{stream.records[removal_id]}",
+                "X-CSRFToken": token,
+            },
+            {"csrf_token": token, "version": "1"},
+        )
+
+
+class Driver:
+    """The one load generator both apps get: wrk when installed, else the Python one."""
+
+    def __init__(self, workdir: Path, clients: int, python_only: bool):
+        self.workdir = workdir
+        self.clients = clients
+        self.wrk = None if python_only else shutil.which("wrk")
+
+    def describe(self) -> str:
+        if self.wrk:
+            return f"wrk -t1 -c{self.clients}"
+        return f"the bench's Python load generator, {self.clients} connections"
+
+    def run(self, port: int, calls: Iterator[Call], seconds: float, stream: bool) -> Load:
+        if self.wrk:
+            listed = list(itertools.islice(calls, 200_000))
+            return wrk_load(self.wrk, self.workdir, port, listed, self.clients, seconds)
+        return python_load(port, calls, self.clients, seconds, stream=stream)
+
+
+def load_section(
+    url: str, workdir: Path, seeded: Seeded, args, label: str
+) -> tuple[list[Measure], Gunicorn | None, list[Gunicorn]]:
+    """Serve both apps, run the rounds, and return the measures and the servers (still up)."""
+    safekeep = Gunicorn("safekeep", "app:create_app()", url, workdir)
+    baseline = Gunicorn("bare", "tests.bench.bare:create_app()", url, workdir)
+    servers = [safekeep, baseline]
+    if not (safekeep.wait_until_ready("/healthz") and baseline.wait_until_ready("/bare")):
+        print("\n2. Under load: skipped, gunicorn did not start:")
+        for server in servers:
+            for line in server.log_lines()[-10:]:
+                print(f"  {server.name}: {line}")
+        return [], None, servers
+    manager_cookie, _ = http_sign_in(safekeep.port, LINE_MANAGER)
+    approver_cookie, approver_token = http_sign_in(safekeep.port, APPROVER)
+    stream = seeded.stream
+    bare_get = Call("GET", "/bare")
+
+    def pages(path: str) -> Callable[[], Iterator[Call]]:
+        return lambda: itertools.repeat(Call("GET", path, {"Cookie": manager_cookie}))
+
+    measures = [
+        Measure(
+            "htmx approve (transition POST)",
+            0.5,
+            lambda: approve_calls(safekeep.port, stream, approver_cookie, approver_token),
+            Call("POST", "/bare", form={"text": "Approved"}),
+            stream=stream,
+            goal_p99_ms=15,
+        ),
+        Measure("team board, line manager", 0.3, pages("/board"), bare_get),
+        Measure("home page, line manager", 0.3, pages("/"), bare_get),
+    ]
+    driver = Driver(workdir, args.clients, args.python_load)
+    print(
+        f"\n2. Under load ({label}): gunicorn with {WORKERS} sync workers for each app, "
+        f"{driver.describe()}, {args.rounds} rounds of {args.seconds:g} s per request, "
+        f"Safekeep then bare in turn; Accept-Encoding: br, gzip, deflate."
     )
+    print(f"   Before: {load_average()}")
+
+    def run(measure: Measure, app: str, seconds: float) -> Load:
+        if app == "safekeep":
+            if measure.stream:
+                measure.stream.reset()
+            return driver.run(safekeep.port, measure.safekeep(), seconds, bool(measure.stream))
+        return driver.run(baseline.port, itertools.repeat(measure.bare), seconds, False)
+
+    for measure in measures:  # warm both apps' workers up: imports, templates, caches
+        run(measure, "safekeep", 1)
+        run(measure, "bare", 1)
+    for measure in measures:
+        for _ in range(args.rounds):
+            measure.safekeep_runs.append(run(measure, "safekeep", args.seconds))
+            measure.bare_runs.append(run(measure, "bare", args.seconds))
+    print(f"   After:  {load_average()}")
+    client_cpu = [
+        (r.client_cpu, r.seconds)
+        for m in measures
+        for r in m.safekeep_runs + m.bare_runs
+        if r.client_cpu is not None
+    ]
+    if client_cpu:
+        used = sum(c for c, _ in client_cpu) / sum(s for _, s in client_cpu)
+        print(f"   The load generator itself used {used:.2f} of {os.cpu_count()} cores.")
+    print_measures(measures)
+    return measures, safekeep, servers
 
 
-def wrk_load(
-    wrk: str, script: Path, port: int, path: str, cookie: str, clients: int, seconds: float
-) -> Load:
-    """wrk with one thread and `clients` connections; its Lua script counts non-200s."""
-    out = subprocess.run(
-        [
-            wrk,
-            "-t1",
-            f"-c{clients}",
-            f"-d{max(1, round(seconds))}s",
-            "-s",
-            str(script),
-            f"http://127.0.0.1:{port}{path}",
-        ],
-        env={**os.environ, "BENCH_COOKIE": cookie, "BENCH_ACCEPT_ENCODING": ACCEPT_ENCODING},
-        capture_output=True,
-        text=True,
-        check=False,
+def _rate(runs: list[Load]) -> float:
+    return statistics.median(r.rate for r in runs) if runs else 0.0
+
+
+def _latency(runs: list[Load], which: str) -> float:
+    return statistics.median(getattr(r, which) for r in runs) if runs else float("nan")
+
+
+def print_measures(measures: list[Measure]) -> None:
+    head = (
+        f"   {'request':<32} {'Safekeep':>9} {'p50':>7} {'p99':>7} {'bare':>8} "
+        f"{'ratio':>7} {'(min - max)':>15}  goal"
     )
-    found = re.search(r"^BENCH (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)$", out.stdout, re.M)
-    if not found:
-        raise RuntimeError(f"wrk gave no result: {(out.stderr or out.stdout).strip()[:300]}")
-    requests, duration, p50, p95, not_200, socket_errors = map(int, found.groups())
-    not_ok = {}
-    if not_200:
-        not_ok["not 200"] = not_200
-    if socket_errors:
-        not_ok["socket errors"] = socket_errors
-    return Load(requests, duration / 1e6, p50 / 1000, p95 / 1000, not_ok)
-
-
-def run_throughput(
-    db_path: Path,
-    workdir: Path,
-    username: str,
-    paths: list[str],
-    seconds: float,
-    clients: int,
-    force_python: bool = False,
-) -> None:
-    """Requests per second, latency and errors under load, then each process's memory."""
-    if not Path(sys.executable).with_name("gunicorn").exists():
-        print("\nThroughput: skipped (needs gunicorn in the virtualenv).")
-        return
-    wrk = None if force_python else shutil.which("wrk")
-    driver = (
-        f"wrk -t1 -c{clients}"
-        if wrk
-        else f"Python load generator, {clients} client threads (wrk is not installed)"
-        if not force_python
-        else f"Python load generator, {clients} client threads"
-    )
-    script = workdir / "bench.lua"
-    if wrk:
-        script.write_text(_WRK_SCRIPT)
-
-    def load(path: str, cookie: str, duration: float) -> Load:
-        if wrk:
-            return wrk_load(wrk, script, server.port, path, cookie, clients, duration)
-        return python_load(server.port, path, cookie, clients, duration)
-
-    server = Gunicorn(db_path, workdir)
-    try:
-        if not server.wait_until_ready():
-            print("\nThroughput: skipped, gunicorn did not start:")
-            for line in server.log_lines()[-15:]:
-                print(f"  {line}")
-            return
-        try:
-            cookies = http_sign_in(server.port, username)
-        except (RuntimeError, OSError, http.client.HTTPException) as error:
-            print(f"\nThroughput: skipped, {error}.")
-            return
-        cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
-        first = {path: http_request(server.port, "GET", path, dict(cookies))[0] for path in paths}
+    print(head)
+    print("   " + "-" * (len(head) - 3))
+    for m in measures:
+        ratios = m.ratios
+        goal = f">= {m.goal_ratio}x" + (f", p99 <= {m.goal_p99_ms:g} ms" if m.goal_p99_ms else "")
+        met = bool(ratios) and statistics.median(ratios) >= m.goal_ratio
+        if m.goal_p99_ms is not None:
+            met = met and _latency(m.safekeep_runs, "p99_ms") <= m.goal_p99_ms
+        spread = f"({min(ratios):.3f} - {max(ratios):.3f})" if ratios else ""
+        ratio = statistics.median(ratios) if ratios else float("nan")
+        p50 = _latency(m.safekeep_runs, "p50_ms")
+        p99 = _latency(m.safekeep_runs, "p99_ms")
         print(
-            f"\nThroughput: gunicorn, {WORKERS} sync workers, SQLite; {driver}, {seconds:g} s "
-            f"per page, signed in over HTTP as {username}, Accept-Encoding: {ACCEPT_ENCODING}"
+            f"   {m.label:<32} {_rate(m.safekeep_runs):>5.0f}/s {p50:>5.1f}ms {p99:>5.1f}ms "
+            f"{_rate(m.bare_runs):>6.0f}/s {ratio:>6.3f}x {spread:>15}  "
+            f"{goal} {'(met)' if met else '(NOT met)'}"
         )
-        print(
-            f"(client and server share {os.cpu_count()} cores, so compare pages with each other "
-            "rather than with other machines; sync workers close the connection after each "
-            "response)"
-        )
-        for path, status in first.items():
-            if status != 200:
-                print(f"Note: GET {path} as {username} answers {status}, not 200, before the run.")
-        # Warm both workers up first (imports, the connection, the first template compiles).
-        for path in paths:
-            load(path, cookie, 1)
-        head = (
-            f"{'page':<38} {'who':<5} {'req/s':>7} {'requests':>8} {'median':>8} {'p95':>8} "
-            f"{'errors':>6}"
-        )
-        print(head)
-        print("-" * len(head))
-        results = []
-        for path in paths:
-            result = load(path, cookie, seconds)
-            results.append(result)
-            detail = ", ".join(f"{kind}: {n}" for kind, n in sorted(result.not_ok.items()))
-            print(
-                f"{path[:38]:<38} {username:<5} {result.requests / result.seconds:>7.1f} "
-                f"{result.requests:>8} {result.median_ms:>6.1f}ms {result.p95_ms:>6.1f}ms "
-                f"{result.errors:>6}{f'  ({detail})' if detail else ''}"
-            )
-        cpu = [r.client_cpu for r in results if r.client_cpu is not None]
-        if cpu:
-            used = sum(cpu) / sum(r.seconds for r in results if r.client_cpu is not None)
-            print(f"The load generator itself used {used:.2f} of the {os.cpu_count()} cores.")
+    for m in measures:
+        problems: dict[str, int] = {}
+        for r in m.safekeep_runs + m.bare_runs:
+            for kind, n in r.not_ok.items():
+                problems[kind] = problems.get(kind, 0) + n
+        if problems:
+            detail = ", ".join(f"{kind}: {n}" for kind, n in sorted(problems.items()))
+            print(f"   Not 200 on {m.label}: {detail}")
+        if any(r.ran_out for r in m.safekeep_runs):
+            print(f"   The approve stream ran out in a round of {m.label}: raise STREAM_RATE.")
+    print(
+        "   (req/s: the median round; p50 and p99: Safekeep's, the median round's; ratio: "
+        "Safekeep's req/s over bare's in the same round, median of the rounds)"
+    )
 
-        print("\nMemory after the run (from /proc: peak RSS = VmHWM, RSS = VmRSS, PSS):")
-        print(f"  {'process':<10} {'pid':>7} {'peak RSS':>10} {'RSS':>10} {'PSS':>10}")
-        total_pss = 0
-        for label, pid in [("master", server.process.pid)] + [
-            (f"worker {n}", pid) for n, pid in enumerate(server.workers(), 1)
-        ]:
+
+def memory_section(servers: list[Gunicorn]) -> list[tuple[str, int]]:
+    """Print each worker's peak and current RSS; return Safekeep's workers' peaks."""
+    print("\n4. Memory after the load and the browser (from /proc: peak RSS = VmHWM):")
+    peaks = []
+    for server in servers:
+        for n, pid in enumerate(server.workers(), 1):
             used = memory(pid)
             if used is None:
-                print(f"  {label:<10} {pid:>7} (gone)")
                 continue
-            peak, rss, pss = used
-            total_pss += pss or 0
-            pss_text = mb(pss) if pss is not None else "?"
-            print(f"  {label:<10} {pid:>7} {mb(peak):>10} {mb(rss):>10} {pss_text:>10}")
-        if total_pss:
-            print(f"  {'together':<10} {'':>7} {'':>10} {'':>10} {mb(total_pss):>10}")
-        if server.process.poll() is None and len(server.workers()) != WORKERS:
-            print(f"  (gunicorn has {len(server.workers())} workers, not {WORKERS})")
+            peak, rss = used
+            if server.name == "safekeep":
+                peaks.append((f"worker {n}", peak))
+            goal = f"  (goal < {MEMORY_GOAL_MB} MB)" if server.name == "safekeep" else ""
+            print(
+                f"   {server.name:<9} worker {n} (pid {pid}): peak {mb(peak)}, now {mb(rss)}{goal}"
+            )
         logged = [line for line in server.log_lines() if _warning_or_worse(line)]
         if logged:
-            print(f"\ngunicorn logged {len(logged)} lines at warning level or above; the last:")
-            for line in logged[-10:]:
-                print(f"  {line}")
-    finally:
-        server.stop()
+            print(f"   {server.name}'s gunicorn logged {len(logged)} lines; the last:")
+            for line in logged[-5:]:
+                print(f"     {line}")
+    return peaks
+
+
+# -- The whole run ------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    backend: str
+    measures: list[Measure]
+    clicks: list | str
+    peaks: list[tuple[str, int]]
+
+
+def run_backend(kind: str, label: str, workdir: Path, args) -> Result:
+    print(f"\n=== {label} ===")
+    with database(kind, workdir) as url:
+        app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET, "SQLITE_PATH": ""})
+        # The app logs every request at INFO (JSON, as in production): the measured test-client
+        # requests would bury the bench's own output.
+        logging.getLogger("safekeep.request").setLevel(logging.WARNING)
+        stream_size = int(STREAM_RATE * args.seconds)
+        with app.app_context():
+            db.connect(reuse_if_open=True)
+            seeded = seed(args.removals, args.breaches, stream_size, args.runs, args.clicks)
+        client_section(app, seeded, args.runs)
+        measures: list[Measure] = []
+        clicks: list | str = "skipped (--no-browser)"
+        peaks: list[tuple[str, int]] = []
+        servers: list[Gunicorn] = []
+        try:
+            if not args.no_load:
+                with app.app_context():
+                    measures, safekeep, servers = load_section(url, workdir, seeded, args, label)
+            else:
+                safekeep = Gunicorn("safekeep", "app:create_app()", url, workdir)
+                servers = [safekeep]
+                if not safekeep.wait_until_ready("/healthz"):
+                    safekeep = None
+            if not args.no_browser and safekeep is not None:
+                clicks = measure_clicks(
+                    f"http://127.0.0.1:{safekeep.port}",
+                    DEMO_PASSWORD,
+                    APPROVER,
+                    seeded.browser_approvals,
+                    HOLDER,
+                    seeded.browser_take_outs,
+                )
+            print("\n3. Click to settled htmx swap in Chromium, CPU throttled 6x:")
+            if isinstance(clicks, str):
+                print(f"   {clicks}")
+            else:
+                for result in clicks:
+                    print(f"   {result.label}: {result.describe()}")
+            peaks = memory_section(servers)
+        finally:
+            for server in servers:
+                server.stop()
+            with contextlib.suppress(Exception):
+                if hasattr(db.obj, "close_all"):
+                    db.close_all()  # the PostgreSQL pool
+                else:
+                    db.close()
+    return Result(label, measures, clicks, peaks)
+
+
+def summary(results: list[Result], args) -> None:
+    print(f"\n=== Summary: {args.removals:,} removals and {args.breaches:,} breach cases ===")
+    for result in results:
+        print(f"\n{result.backend}")
+        if result.measures:
+            print_measures(result.measures)
+        if not isinstance(result.clicks, str):
+            for clicks in result.clicks:
+                print(f"   Click to settled, CPU 6x, {clicks.label}: {clicks.describe()}")
+        if result.peaks:
+            worst = max(peak for _, peak in result.peaks)
+            verdict = "within" if worst < MEMORY_GOAL_MB * 1024 else "OVER"
+            print(
+                f"   Peak RSS of a Safekeep worker: {mb(worst)}, {verdict} the "
+                f"{MEMORY_GOAL_MB} MB goal"
+            )
+    print(f"\n{load_average()}")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--removals", type=int, default=100_000)
     parser.add_argument("--breaches", type=int, default=10_000)
-    parser.add_argument("--runs", type=int, default=50, help="timed requests per page")
+    parser.add_argument("--runs", type=int, default=20, help="test-client requests per page")
+    parser.add_argument("--seconds", type=float, default=5, help="length of each load round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per request and app")
+    parser.add_argument("--clients", type=int, default=8, help="connections kept busy")
+    parser.add_argument("--clicks", type=int, default=12, help="browser clicks per action")
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument("--no-browser", action="store_true", help="skip Chromium")
+    parser.add_argument("--no-load", action="store_true", help="skip the load rounds")
     parser.add_argument(
-        "--seconds",
-        "--wrk-seconds",
-        type=float,
-        default=10,
-        help="length of each page's throughput run",
-    )
-    parser.add_argument("--clients", type=int, default=8, help="concurrent clients under load")
-    parser.add_argument(
-        "--no-throughput", "--no-wrk", action="store_true", help="skip the throughput run"
-    )
-    parser.add_argument(
-        "--python-load",
-        action="store_true",
-        help="drive the load from Python even when wrk is installed",
+        "--python-load", action="store_true", help="the Python load generator even with wrk"
     )
     args = parser.parse_args(argv)
 
-    workdir = Path(tempfile.mkdtemp(prefix="safekeep-bench-"))
-    db_path = workdir / "bench.db"
-    try:
-        app = create_app({"DATABASE_URL": None, "SQLITE_PATH": str(db_path), "SECRET_KEY": SECRET})
-        with app.app_context():
-            db.connect(reuse_if_open=True)
-            create_schema()
-            started = time.perf_counter()
-            result = seed_volume(removals=args.removals, breaches=args.breaches)
-            seconds = time.perf_counter() - started
-            size = db_path.stat().st_size / 2**20
-            print(
-                f"Seeded {result.records:,} records, {result.removals:,} removals and "
-                f"{result.breaches:,} breach cases into SQLite in {seconds:.1f} s "
-                f"({size:.1f} MB).\n"
-            )
-
-        people = {name: Person(app, name) for name in ("lina", "dana", "gov", "pat", "rita")}
-        out_with_pat = (
-            Removal.select(Removal.record)
-            .where(Removal.state == "out", Removal.for_user == people["pat"].user.id)
-            .order_by(Removal.id)
-            .scalar()
-        )
-        pages = [
-            (people["lina"], "/board"),
-            (people["dana"], "/board"),
-            (people["gov"], "/register"),
-            (people["gov"], "/register?category=wrong_recipient&state=closed"),
-            (people["gov"], "/breaches"),
-            (people["pat"], "/breaches"),
-            (people["lina"], "/approvals"),
-            (people["lina"], "/records/where"),
-            (people["rita"], "/records/where"),
-            (people["rita"], "/records/where?where=overdue"),
-        ]
-        if out_with_pat:
-            pages.append((people["pat"], f"/records/{out_with_pat}"))
-
-        counter = StatementCounter()
-        counter.install()
-        assets: dict[str, bytes] = {}
-        rows = [measure_get(person, url, args.runs, counter, assets) for person, url in pages]
-        transition = measure_transition(people["lina"], args.runs, counter)
-        if transition:
-            rows.append(transition)
-        sign_in = app.test_client().get("/sign-in").get_data()
-        counter.uninstall()
-
-        print(
-            f"{args.runs} timed requests each, Flask test client, SQLite "
-            "(median and 95th percentile; SQL = statements per request)\n"
-        )
-        print_table(rows)
-        print("\nStatic files (each fetched once, then cached):")
-        for path, body in assets.items():
-            print(f"  {path:<40} {kb(len(body)):>9} raw {kb(gz(body)):>8} gzip")
-        landing = next(r for r in rows if r.label == "/board")
-        sign_in_files = assets_of(app.test_client(), sign_in.decode(), assets)
-        sign_in_first = gz(sign_in) + sum(gz(assets[f]) for f in sign_in_files)
-        for label, size in (
-            ("sign-in page", sign_in_first),
-            ("line manager's board", landing.first_visit),
-        ):
-            verdict = "within" if size <= BUDGET else "OVER"
-            print(
-                f"First visit, {label} (HTML + CSS + JS, gzip): {kb(size)} — {verdict} the "
-                f"{kb(BUDGET)} budget"
-            )
-
-        if not args.no_throughput:
-            # A line manager's two busiest pages: the board and a record of their team's.
-            paths = ["/board"] + ([f"/records/{out_with_pat}"] if out_with_pat else [])
-            run_throughput(
-                db_path, workdir, "lina", paths, args.seconds, args.clients, args.python_load
-            )
-    finally:
-        with contextlib.suppress(Exception):
-            db.close()
-        shutil.rmtree(workdir, ignore_errors=True)
+    backends = [("sqlite", "SQLite (WAL)")]
+    if not args.no_postgres:
+        if pg_bin() is None:
+            print("PostgreSQL is not installed: SQLite only (`make system-deps` installs it).")
+        else:
+            backends.append(("postgres", "PostgreSQL (a throwaway server on loopback)"))
+    print(f"{os.cpu_count()} cores; {load_average()}")
+    results = []
+    for kind, label in backends:
+        workdir = Path(tempfile.mkdtemp(prefix="safekeep-bench-"))
+        try:
+            results.append(run_backend(kind, label, workdir, args))
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+    summary(results, args)
 
 
 if __name__ == "__main__":

@@ -69,8 +69,9 @@ def test_statements_per_page_do_not_grow_with_volume(app, new_web, statements):
     print(f"\nSQL statements per request (small -> large volume):\n{report}")
     assert small == large, f"statement counts grew with volume:\n{report}"
     assert max(large.values()) <= BOUND, f"a page runs more than {BOUND} statements:\n{report}"
-    # The counter counts: every signed-in page at least loads the session and the roles.
-    assert min(large.values()) >= 3, report
+    # The counter counts: every signed-in page at least loads the session (with the person's
+    # roles) and something to show.
+    assert min(large.values()) >= 2, report
     # Later pages of a list cost what page 1 costs.
     assert large["gov", "/register?page=5"] == large["gov", "/register"]
     assert large["gov", "/breaches?page=5"] == large["gov", "/breaches"]
