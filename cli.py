@@ -265,7 +265,8 @@ def init_app(app: Flask) -> None:
         if dry_run:
             click.echo(
                 f"Due (nothing changed): {result.breaches} breach cases, {result.removals} "
-                f"removals, {result.dispatches} dispatches, {result.audit_events} audit events."
+                f"removals, {result.dispatches} dispatches, {result.agreements} remote working "
+                f"agreements, {result.audit_events} audit events."
             )
             return
         click.echo(result.summary())

@@ -553,3 +553,8 @@ def _list_indexes(m: Migration) -> None:
         m.sql(
             f'CREATE INDEX "{name}" ON "{table}" ({listed})' + (f" WHERE {where}" if where else "")
         )
+
+
+@step(19, "remote_agreement.erased_at: agreements come under the retention policy too")
+def _agreement_retention(m: Migration) -> None:
+    m.add_column("remote_agreement", "erased_at", DateTimeField(null=True))

@@ -34,6 +34,7 @@ class RemoteAgreement(VersionedModel):
     withdrawn_at = DateTimeField(null=True)
     withdraw_reason = TextField(null=True)
     closed_at = DateTimeField(null=True)
+    erased_at = DateTimeField(null=True)  # free text erased under the retention policy
 
     class Meta:
         indexes = ((("team", "state", "ends_on"), False), (("for_user", "state"), False))

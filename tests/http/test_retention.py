@@ -13,9 +13,11 @@ from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.people import User
 from models.records import Removal
+from models.remote_working import RemoteAgreement
 from services import clock
 from services.retention import CASE_ID_MARKER, KEPT_SUMMARY_KEYS, MARKER, apply_retention
 from tests.http.conftest import Web
+from tests.http.journeys import days_from_today
 
 DEMO_PASSWORD = "safekeep-demo-2026"
 SIX_YEARS = dt.timedelta(days=6 * 365 + 2)  # two leap days, at most, in any six years
@@ -106,7 +108,7 @@ def snapshot() -> dict:
     """Every row of the tables retention touches, as plain values."""
     return {
         model.__name__: {row["id"]: row for row in model.select().dicts()}
-        for model in (Breach, Removal, Dispatch, AuditEvent)
+        for model in (Breach, Removal, Dispatch, RemoteAgreement, AuditEvent)
     }
 
 
@@ -120,14 +122,14 @@ def test_nothing_is_erased_before_the_period_is_over_but_the_run_is_recorded(app
     before = snapshot()
     clock.travel(SIX_YEARS - dt.timedelta(days=40))  # the demo closed its near miss weeks ago
     output = run(app)
-    assert "0 breach cases, 0 removals and 0 dispatches" in output
+    assert "0 breach cases, 0 removals, 0 dispatches and 0 remote working agreements" in output
     after = snapshot()
     new_events = set(after["AuditEvent"]) - set(before["AuditEvent"])
     assert len(new_events) == 1
     run_event = AuditEvent.get_by_id(new_events.pop())
     assert (run_event.entity_type, run_event.event) == ("retention", "apply_retention")
     assert run_event.details["breaches"] == 0 and run_event.details["audit_events"] == 0
-    for table in ("Breach", "Removal", "Dispatch"):
+    for table in ("Breach", "Removal", "Dispatch", "RemoteAgreement"):
         assert after[table] == before[table]
 
 
@@ -135,7 +137,7 @@ def test_after_the_period_the_free_text_of_finished_work_is_erased_and_nothing_e
     before = snapshot()
     clock.travel(SIX_YEARS)
     output = run(app)
-    assert "1 breach cases, 1 removals and 1 dispatches" in output
+    assert "1 breach cases, 1 removals, 1 dispatches and 0 remote working agreements" in output
 
     breach = Breach.get_by_id(office["closed"].id)
     assert breach.what_happened == MARKER and breach.lessons_learned == MARKER
@@ -172,6 +174,44 @@ def test_more_time_and_whereabouts_typed_on_a_removal_are_erased_too(app, office
     run(app)
     erased = Removal.get_by_id(returned.id)
     assert (erased.extension_reason, erased.location_where) == (MARKER, MARKER)
+
+
+def test_an_ended_remote_working_agreement_loses_its_text_after_the_period(app, office):
+    pat, lina = as_demo(app, "pat"), as_demo(app, "lina")
+    pat.get("/remote-working/new")
+    post(
+        pat,
+        "/remote-working/new",
+        where="My sister's flat in Margate",
+        why="Writing the final report for the Jones hearing",
+        **days_from_today("ends_on", 5),
+    )
+    asked = RemoteAgreement.select().order_by(RemoteAgreement.id.desc()).get()
+    in_force = RemoteAgreement.get(RemoteAgreement.state == "agreed")  # the demo's, still on
+    lina.get(f"/remote-working/{asked.id}")
+    post(
+        lina,
+        f"/remote-working/{asked.id}/decline",
+        version=asked.version,
+        reason="The office copy must stay at the team base",
+        confirmed="yes",
+    )
+    before = snapshot()
+    clock.travel(SIX_YEARS)
+    assert "and 1 remote working agreements" in run(app)
+
+    erased = RemoteAgreement.get_by_id(asked.id)
+    assert (erased.place, erased.why, erased.decision_note) == (MARKER, MARKER, MARKER)
+    assert erased.erased_at is not None and erased.state == "declined"
+    assert erased.ends_on == before["RemoteAgreement"][asked.id]["ends_on"]
+    # Its audit events keep no typed words; an agreement still in force is untouched.
+    for event in AuditEvent.select().where(
+        AuditEvent.entity_type == "remote_agreement", AuditEvent.entity_id == asked.id
+    ):
+        assert set(event.details) <= KEPT_SUMMARY_KEYS | {"erased"}
+        assert "Margate" not in event.summary and "office copy" not in event.summary
+    assert snapshot()["RemoteAgreement"][in_force.id] == before["RemoteAgreement"][in_force.id]
+    assert not verify_chain().problems
 
 
 def kept_removal(before, removal):
@@ -211,7 +251,7 @@ def test_a_second_run_erases_nothing_more_and_the_chain_still_verifies(app, offi
     run(app)
     once = snapshot()
     output = run(app)
-    assert "0 breach cases, 0 removals and 0 dispatches" in output
+    assert "0 breach cases, 0 removals, 0 dispatches and 0 remote working agreements" in output
     twice = snapshot()
     for table in ("Breach", "Removal", "Dispatch"):
         assert twice[table] == once[table]
