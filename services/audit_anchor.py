@@ -163,12 +163,19 @@ def _lifecycles():
     from models.breaches import Breach
     from models.dispatches import Dispatch
     from models.records import Removal
+    from models.remote_working import RemoteAgreement
 
-    # (model, entity type, the version its first audit event leaves it at): a removal is
-    # created at version 1 and its first event, `request`, moves it to 2; a breach case and
-    # a dispatch are created at version 1 together with their first event. Every later
-    # versioned save adds exactly one event, so version = first + events - 1.
-    return ((Removal, "removal", 2), (Breach, "breach", 1), (Dispatch, "dispatch", 1))
+    # (model, entity type, the version its first audit event leaves it at): a removal or a
+    # remote working agreement is created at version 1 and its first event (`request`,
+    # `ask`) moves it to 2; a breach case and a dispatch are created at version 1 together
+    # with their first event. Every later versioned save adds exactly one event, so
+    # version = first + events - 1.
+    return (
+        (Removal, "removal", 2),
+        (Breach, "breach", 1),
+        (Dispatch, "dispatch", 1),
+        (RemoteAgreement, "remote_agreement", 2),
+    )
 
 
 def lifecycle_problems(limit: int = 50) -> tuple[int, list[str]]:

@@ -18,6 +18,7 @@ import models.audit
 from models.audit import AuditEvent, chain_hash, set_hmac_key
 from models.breaches import Breach
 from models.records import Removal
+from models.remote_working import RemoteAgreement
 from services.audit_anchor import load_hmac_key
 
 
@@ -181,6 +182,17 @@ def test_a_removal_changed_behind_the_applications_back_is_named(history):
         f"removal {removal.id} is 'returned' but its last audit event says 'out': the row "
         "was changed outside the application" in output
     )
+
+
+def test_a_remote_working_agreement_changed_behind_the_applications_back_is_named(history):
+    agreement = RemoteAgreement.get(RemoteAgreement.state == "agreed")
+    RemoteAgreement.update(
+        ends_on=agreement.ends_on.replace(year=agreement.ends_on.year + 1),
+        version=RemoteAgreement.version + 1,
+    ).where(RemoteAgreement.id == agreement.id).execute()
+    code, output = verify(history)
+    assert code == 1
+    assert f"remote_agreement {agreement.id} is at version {agreement.version + 1}" in output
 
 
 def test_a_version_moved_without_an_event_is_named(history):

@@ -244,6 +244,7 @@ def test_a_leavers_own_remote_working_agreement_is_withdrawn_not_handed_over(cas
     (withdrawn,) = events("remote_agreement", agreement.id, "withdraw")
     assert (withdrawn.source, withdrawn.target) == ("agreed", "withdrawn")
     assert withdrawn.entity_version == ended.version
+    assert lifecycle_problems()[1] == []  # the agreement's row and its events agree
     assert RemoteAgreement.select().where(RemoteAgreement.for_user == lina.id).count() == 0
     shown = Page.of(cast["lina"].get(f"/remote-working/{agreement.id}"))
     assert "Withdrawn" in shown.text
