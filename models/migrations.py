@@ -558,3 +558,14 @@ def _list_indexes(m: Migration) -> None:
 @step(19, "remote_agreement.erased_at: agreements come under the retention policy too")
 def _agreement_retention(m: Migration) -> None:
     m.add_column("remote_agreement", "erased_at", DateTimeField(null=True))
+
+
+@step(20, "removal_for_user_id_decided_at only over decided removals: never chosen for open ones")
+def _decided_index_partial(m: Migration) -> None:
+    # Without statistics SQLite took the full index for "this person's open removals" and read
+    # every removal they ever held; partial, it cannot serve that query, so the open index does.
+    m.sql('DROP INDEX "removal_for_user_id_decided_at"')
+    m.sql(
+        'CREATE INDEX "removal_for_user_id_decided_at" ON "removal" ("for_user_id", "decided_at") '
+        'WHERE "decided_at" IS NOT NULL'
+    )

@@ -476,8 +476,17 @@ Removal.add_index(
     Removal.index(Removal.requester_manager, Removal.state, Removal.team, Removal.requested_at)
 )
 Removal.add_index(Removal.index(Removal.approval_route, Removal.state, Removal.requested_at))
-# A person's requests decided lately (their home page).
-Removal.add_index(Removal.index(Removal.for_user, Removal.decided_at))
+# A person's requests decided lately (their home page). Partial: over every removal, SQLite
+# without statistics chose it for the person's *open* removals too and read all of a long
+# holder's closed ones (16,594 rows for 497 open at volume: 23 ms, not 1.4).
+Removal.add_index(
+    Removal.index(
+        Removal.for_user,
+        Removal.decided_at,
+        where=Removal.decided_at.is_null(False),
+        name="removal_for_user_id_decided_at",
+    )
+)
 # Asks for more time waiting for an answer: a few among the papers out.
 for _name, _columns in (
     ("removal_more_time_team", (Removal.team, Removal.state)),

@@ -330,3 +330,17 @@ def lina_team() -> int:
     from models.people import User
 
     return User.by_username("lina").team_id
+
+
+def test_a_long_holders_home_page_reads_only_their_open_removals(volume, new_web, statements):
+    """Years of papers taken out: Pat holds every finished removal of the volume (about 3,000)
+    and a few open ones. Without statistics, SQLite once chose an index over all of a
+    person's removals and read every finished one to find the open."""
+    pat = pat_id()
+    Removal.update(for_user=pat).where(Removal.closed_at.is_null(False)).execute()
+    if is_postgres():
+        db.execute_sql("ANALYZE")
+    web = People(new_web)["pat"]
+    web.get("/")
+    report = check(statements, "pat / (a long holder)", lambda: web.get("/").get_data())
+    assert not report, "\n".join(report)
