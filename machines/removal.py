@@ -477,14 +477,8 @@ class RemovalMachine(StateMachine):
         new_due_on: Any = None,
         reason: Any = None,
     ) -> None:
-        if not may_ask_extension(actor, model):
-            return
-        require_now(now)
-        with input_errors() as errors:
-            new_due_errors(errors, "new_due_on", new_due_on, model, now)
-            required_text(
-                errors, "reason", reason, "Enter why you need more time", "Reason", NOTE_MAX
-            )
+        if may_ask_extension(actor, model):
+            _check_more_time(model, now, new_due_on, reason, "Enter why you need more time")
 
     def validate_agree_extension(
         self,
@@ -518,14 +512,8 @@ class RemovalMachine(StateMachine):
         new_due_on: Any = None,
         reason: Any = None,
     ) -> None:
-        if not may_extend(actor, model):
-            return
-        require_now(now)
-        with input_errors() as errors:
-            new_due_errors(errors, "new_due_on", new_due_on, model, now)
-            required_text(
-                errors, "reason", reason, "Enter why the papers need more time", "Reason", NOTE_MAX
-            )
+        if may_extend(actor, model):
+            _check_more_time(model, now, new_due_on, reason, "Enter why the papers need more time")
 
     def validate_confirm_location(
         self,
@@ -662,6 +650,17 @@ def _move_due_date(model: Any, new_due_on: dt.date, now: dt.datetime) -> None:
     model.ladder_from = None
     model.reminder_round = (model.reminder_round or 0) + 1
     _clear_ask(model)
+
+
+def _check_more_time(
+    model: Any, now: dt.datetime | None, new_due_on: Any, reason: Any, missing: str
+) -> None:
+    """Asking for more time and granting it check the same two answers: a new date the
+    papers can be back by, and why."""
+    require_now(now)
+    with input_errors() as errors:
+        new_due_errors(errors, "new_due_on", new_due_on, model, now)
+        required_text(errors, "reason", reason, missing, "Reason", NOTE_MAX)
 
 
 STATE_IDS: frozenset[str] = frozenset(s.id for s in RemovalMachine.states)
