@@ -12,9 +12,9 @@ from machines.common import whole_number
 MAX_PAGE = 1_000_000
 
 
-def page_arg() -> int:
+def page_arg(param: str = "page") -> int:
     """The page number asked for, from 1 to MAX_PAGE (lists cap it at their last page too)."""
-    return whole_number(request.args.get("page"), MAX_PAGE) or 1
+    return whole_number(request.args.get(param), MAX_PAGE) or 1
 
 
 @dataclass(frozen=True)
@@ -25,13 +25,14 @@ class Page:
     total: int
 
 
-def page_of(query, total: int | None = None, size: int | None = None) -> Page:
+def page_of(query, total: int | None = None, size: int | None = None, param: str = "page") -> Page:
     """The asked-for page of `query` (PAGE_SIZE rows); past the last page shows the last
-    one, so a huge ?page= never reaches the SQL OFFSET. `total` saves a COUNT when known."""
+    one, so a huge ?page= never reaches the SQL OFFSET. `total` saves a COUNT when known.
+    `param` names the page's query argument, for pages with more than one list."""
     size = size or current_app.config["PAGE_SIZE"]
     total = query.count() if total is None else total
     pages = max(1, -(-total // size))
-    number = min(page_arg(), pages)
+    number = min(page_arg(param), pages)
     return Page(list(query.paginate(number, size)), number, pages, total)
 
 

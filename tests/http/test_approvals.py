@@ -122,3 +122,31 @@ def test_the_approvals_link_shows_for_those_who_may_approve(cast, council):
 
     assert "Approvals" in nav("lina") and "Approvals" in nav("dana")
     assert "Approvals" not in nav("pat") and "Approvals" not in nav("rita")
+
+
+def test_a_long_approvals_list_pages_and_every_request_can_be_reached(cast, council, app):
+    """More requests than a page holds: the caption counts them all and the pages between
+    them list each one once (the list used to stop at 100 and say "100 waiting")."""
+    page_size = app.config["PAGE_SIZE"]
+    asked = page_size + 2
+    for n in range(asked):
+        record = Record.create(
+            case_id="7654321",
+            description=f"Bundle {n:02d}",
+            team=council["pat"].team,
+            created_by=council["pat"],
+        )
+        assert request_removal(cast["pat"], record).status_code == 303
+
+    first = Page.of(cast["lina"].get("/approvals"))
+    assert f"{asked} waiting" in first.text
+    shown_first = {f"Bundle {n:02d}" for n in range(asked) if f"Bundle {n:02d}" in first.text}
+    assert len(shown_first) == page_size
+    assert "Next" in first.text
+    second = Page.of(cast["lina"].get("/approvals?requests=2"))
+    assert f"{asked} waiting" in second.text
+    shown_second = {f"Bundle {n:02d}" for n in range(asked) if f"Bundle {n:02d}" in second.text}
+    assert shown_first | shown_second == {f"Bundle {n:02d}" for n in range(asked)}
+    assert not shown_first & shown_second
+    # A page past the end shows the last page rather than an empty list.
+    assert Page.of(cast["lina"].get("/approvals?requests=99")).text.count("Bundle ") == 2
