@@ -26,6 +26,7 @@ from views.display import event_words
 from views.forms import FormErrors, id_arg
 from views.forms.dispatches import EVENT_FORMS, DraftDispatch
 from views.htmx import is_htmx
+from views.paging import page_links, page_of
 from views.transitions import Lifecycle, carried_fields, done_words, run_event
 
 bp = Blueprint("dispatches", __name__)
@@ -52,12 +53,19 @@ def start():
         .order_by(Dispatch.id.desc())
         .limit(25)
     )
-    waiting = list(Dispatch.to_check(current_user).limit(50))
+    # Every draft waiting for a check can be reached: the list pages, never stops short.
+    waiting = page_of(Dispatch.to_check(current_user), param="waiting")
     return render_template(
         "dispatches/start.html",
         title="Send documents securely",
         recent=recent,
         waiting=waiting,
+        pagination=page_links(
+            waiting.number,
+            waiting.pages,
+            lambda n: url_for("dispatches.start", waiting=n),
+            "Drafts waiting for your check",
+        ),
         state_labels=STATE_LABELS,
         methods=dict(METHODS),
     )

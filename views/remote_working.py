@@ -24,6 +24,7 @@ from views.display import event_words, uk_date
 from views.forms import FormErrors
 from views.forms.remote_working import EVENT_FORMS, Ask
 from views.htmx import is_htmx
+from views.paging import page_links, page_of
 from views.transitions import Lifecycle, carried_fields, done_words, run_event
 
 bp = Blueprint("remote", __name__)
@@ -45,11 +46,19 @@ def index():
     if not _may_ask():
         abort(403)
     now = clock.now()
-    agreements = list(RemoteAgreement.of(current_user).limit(50))
+    listed = page_of(RemoteAgreement.of(current_user))
+    agreements = listed.rows
     return render_template(
         "remote/index.html",
         title="Working remotely",
         agreements=agreements,
+        pages=listed.pages,
+        pagination=page_links(
+            listed.number,
+            listed.pages,
+            lambda n: url_for("remote.index", page=n),
+            "Your agreements",
+        ),
         shown={a.id: shown_state(a, now) for a in agreements},
         state_labels=STATE_LABELS,
     )

@@ -181,3 +181,25 @@ def test_every_check_is_its_own_required_answer(web, new_web, team, left_out):
     assert "govuk-error-summary" in response.get_data(as_text=True)
     assert latest().state == "drafted" and latest().checked_by_id is None
     assert AuditEvent.select().where(AuditEvent.event == "check").count() == 0
+
+
+def test_every_draft_waiting_for_a_check_can_be_reached(web, new_web, team, app):
+    """More drafts than a page holds: the list counts them all and pages through them
+    (it used to stop at 50 without saying so)."""
+    web.sign_in("pat")
+    asked = app.config["PAGE_SIZE"] + 1
+    for _ in range(asked):
+        assert draft(web).status_code == 303
+    colleague = new_web()
+    colleague.sign_in("sam")
+    ids = {d.id for d in Dispatch.select()}
+
+    def listed(url):
+        # The waiting list only: the team's recent dispatches follow it on the page.
+        page = colleague.get(url).get_data(as_text=True).split("recent dispatches")[0]
+        assert f"{asked} drafts from your team need a second person" in page
+        return {i for i in ids if f'href="/dispatches/{i}"' in page}
+
+    first, second = listed("/send"), listed("/send?waiting=2")
+    assert len(first) == app.config["PAGE_SIZE"] and len(second) == 1
+    assert first | second == ids

@@ -164,3 +164,14 @@ def test_a_line_managers_own_ask_is_agreed_by_her_director(cast, staff):
     assert "Lina Tester" in Page.of(cast["dana"].get("/approvals")).text
     assert send(cast["dana"], agreement, "agree").status_code == 303
     assert latest().state == "agreed"
+
+
+def test_a_long_list_of_ones_own_agreements_pages(app, cast, staff):
+    size = app.config["PAGE_SIZE"]
+    for n in range(size + 1):
+        assert ask(cast["pat"], where=f"Base {n:02d}").status_code == 303
+    first = Page.of(cast["pat"].get("/remote-working")).text
+    second = Page.of(cast["pat"].get("/remote-working?page=2")).text
+    places = [f"Base {n:02d}" for n in range(size + 1)]
+    assert sum(p in first for p in places) == size and "Next" in first
+    assert [p for p in places if p in second] == ["Base 00"]  # newest first: the oldest last
