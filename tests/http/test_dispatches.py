@@ -38,7 +38,9 @@ def test_secure_email_drafted_checked_by_a_colleague_sent_and_delivered(web, new
 
     colleague = new_web()
     colleague.sign_in("sam")
-    assert "Assessment and chronology" in colleague.get("/send").get_data(as_text=True)
+    waiting = colleague.get("/send").get_data(as_text=True)
+    assert "Assessment and chronology" in waiting
+    assert "1 draft from your team needs a second person" in waiting
     missing = send(
         colleague,
         "check",
