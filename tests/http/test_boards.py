@@ -453,3 +453,42 @@ def test_confirm_location_tasks_show_the_ten_longest_overdue_and_say_there_are_m
     shown = re.findall(r">(Late bundle \d\d|North out and overdue)</a>", tasks)
     assert shown == [f"Late bundle {n:02d}" for n in range(11, 1, -1)]  # longest overdue first
     assert 'More papers are this late: see <a class="govuk-link" href="#papers-out">' in html
+
+
+def test_waiting_requests_and_open_cases_beyond_the_first_ten_are_counted(web, board):
+    """The board lists the oldest ten of each and says how many there are in all."""
+    pat, lina, now = board["pat"], board["lina"], clock.now()
+    web.sign_in("lina")
+    assert "Showing the oldest" not in web.get("/board").get_data(as_text=True)  # all listed
+    for n in range(10):
+        record = Record.create(
+            case_id="1000010", description=f"Waiting {n:02d}", team=pat.team_id, created_by=pat
+        )
+        Removal.create(
+            record=record,
+            team=pat.team_id,
+            state="requested",
+            for_user=pat,
+            requested_by=pat,
+            purpose="other",
+            purpose_other="Home working",
+            papers="Chronology",
+            due_on=clock.uk_today() + dt.timedelta(days=5),
+            requested_at=now,
+        )
+        Breach.create(
+            reference=f"BR-MORE-{n}",
+            state="reported",
+            team=pat.team_id,
+            reported_by=pat,
+            reporter_manager=lina,
+            reported_at=now,
+            what_happened="Sent to the wrong address",
+            happened_at=now,
+            discovered_at=now,
+            category="wrong_recipient",
+        )
+    html = web.get("/board").get_data(as_text=True)
+    assert "Showing the oldest 10 of 11." in section(html, "Waiting for approval")
+    cases = section(html, "Breach cases")
+    assert "Showing the oldest 10 of 12:" in cases and 'href="/breaches"' in cases
