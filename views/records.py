@@ -50,20 +50,27 @@ def _record_or_404(record_id: int) -> Record:
 # -- Finding and adding records ---------------------------------------------------------
 
 
+# The most records one search lists. One case can have many volumes, but not this many.
+FOUND_SHOWN = 50
+
+
 @bp.route("/records", methods=["GET", "POST"])
 def find():
     # The search term is a case-system ID: it goes in a POST body, never in the URL.
     form = FindRecord()
     errors = form.check() if request.method == "POST" else FormErrors()
-    results = None
+    results, more = None, False
     if request.method == "POST" and not errors:
-        results = list(Record.find(current_user, form.term.data).limit(50))
+        # One more than is shown, to say truthfully that there are more (never "50 found").
+        results = list(Record.find(current_user, form.term.data).limit(FOUND_SHOWN + 1))
+        more, results = len(results) > FOUND_SHOWN, results[:FOUND_SHOWN]
     status = 422 if errors else 200
     return render_template(
         "records/find.html",
         title="Find a record",
         term=form.term.typed,
         results=results,
+        more=more,
         errors=errors,
         where_now=where_now,
         today=clock.uk_today(),

@@ -47,6 +47,24 @@ def test_add_and_find_a_record_by_case_id_without_putting_it_in_the_url(web, tea
     assert "LAC review notes" in by_label
 
 
+def test_a_search_matching_more_records_than_it_lists_says_so(web, team):
+    from views.records import FOUND_SHOWN
+
+    pat = team["pat"]
+    for n in range(FOUND_SHOWN + 1):
+        Record.create(
+            case_id="5550001", description=f"Volume {n:03d}", team=pat.team_id, created_by=pat
+        )
+    web.sign_in("pat")
+    html = web.post("/records", {"term": "5550001"}).get_data(as_text=True)
+    assert f"More than {FOUND_SHOWN} records found" in html
+    assert html.count("Volume ") == FOUND_SHOWN
+    assert 'href="/records/where">Where every record is</a> lists them all' in html
+    Record.delete().where(Record.description == "Volume 000").execute()
+    html = web.post("/records", {"term": "5550001"}).get_data(as_text=True)
+    assert f"{FOUND_SHOWN} records found" in html and "More than" not in html
+
+
 def test_adding_a_record_with_a_bad_case_id_saves_nothing(web, team):
     web.sign_in("pat")
     web.get("/records/new")
