@@ -170,13 +170,17 @@ def _lost_case(latest: Removal | None):
     return {"reference": case.reference, "id": case.id, "visible": case.visible_to(current_user)}
 
 
+# A record's page shows its latest removals and events, and says so when there are more.
+HISTORY_SHOWN = 20
+TIMELINE_SHOWN = 50
+
+
 def _timeline(record: Record):
     removal_ids = Removal.select(Removal.id).where(Removal.record == record)
     return (
         AuditEvent.for_entity("record", record.id)
         .orwhere((AuditEvent.entity_type == "removal") & (AuditEvent.entity_id.in_(removal_ids)))
         .order_by(AuditEvent.id.desc())
-        .limit(50)
     )
 
 
@@ -187,12 +191,19 @@ def show(record_id: int):
 
 
 def _history_context(record: Record) -> dict:
+    # One row more than is shown tells whether to say "the latest N".
     history = list(
-        Removal.with_people().where(Removal.record == record).order_by(Removal.id.desc()).limit(20)
+        Removal.with_people()
+        .where(Removal.record == record)
+        .order_by(Removal.id.desc())
+        .limit(HISTORY_SHOWN + 1)
     )
+    timeline = list(_timeline(record).limit(TIMELINE_SHOWN + 1))
     return {
-        "history": history,
-        "timeline": list(_timeline(record)),
+        "history": history[:HISTORY_SHOWN],
+        "history_more": len(history) > HISTORY_SHOWN,
+        "timeline": timeline[:TIMELINE_SHOWN],
+        "timeline_more": len(timeline) > TIMELINE_SHOWN,
         "purposes": dict(PURPOSES),
         "state_labels": STATE_LABELS,
     }

@@ -65,6 +65,35 @@ def test_a_search_matching_more_records_than_it_lists_says_so(web, team):
     assert f"{FOUND_SHOWN} records found" in html and "More than" not in html
 
 
+def test_a_long_used_records_page_says_it_shows_the_latest_removals_and_events(web, team):
+    from models.base import write_transaction
+    from views.records import HISTORY_SHOWN, TIMELINE_SHOWN
+
+    pat, record, now = team["pat"], team["record"], clock.now()
+    web.sign_in("pat")
+    page = web.get(f"/records/{record.id}").get_data(as_text=True)
+    assert "most recent" not in page
+    with write_transaction():
+        for n in range(HISTORY_SHOWN + 1):
+            removal = Removal.create(
+                record=record,
+                team=pat.team_id,
+                state="returned",
+                for_user=pat,
+                requested_by=pat,
+                purpose="court",
+                papers=f"Bundle {n}",
+                due_on=clock.uk_today(),
+                closed_at=now,
+            )
+            for event in ("approve", "take_out", "return_papers"):
+                AuditEvent.about(removal, event, by=pat.id, at=now)
+    page = web.get(f"/records/{record.id}").get_data(as_text=True)
+    assert f"Showing the {HISTORY_SHOWN} most recent removals." in page
+    assert f"Showing the {TIMELINE_SHOWN} most recent events." in page
+    assert page.count('class="app-timeline__item"') == TIMELINE_SHOWN
+
+
 def test_adding_a_record_with_a_bad_case_id_saves_nothing(web, team):
     web.sign_in("pat")
     web.get("/records/new")
