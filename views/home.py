@@ -19,6 +19,8 @@ bp = Blueprint("home", __name__)
 
 # Breach cases listed on the home page; the rest are a link to the breach list away.
 WAITING_SHOWN = 10
+# A person's open removals listed here (one more is read, to say when there are more).
+REMOVALS_SHOWN = 50
 # How long a decision on someone's request stays on their home page.
 DECISIONS_SHOWN_FOR = dt.timedelta(days=14)
 
@@ -27,7 +29,7 @@ DECISIONS_SHOWN_FOR = dt.timedelta(days=14)
 def index():
     # Only team staff hold papers: the breach chain's home needs no removals query.
     removals = (
-        list(Removal.for_person(current_user).limit(50))
+        list(Removal.for_person(current_user).limit(REMOVALS_SHOWN + 1))
         if current_user.can(Can.WORK_WITH_PAPERS)
         else []
     )
@@ -55,7 +57,8 @@ def index():
         "home/index.html",
         title="Home",
         user=current_user,
-        removals=removals,
+        removals=removals[:REMOVALS_SHOWN],
+        removals_more=len(removals) > REMOVALS_SHOWN,
         decisions=decisions,
         pending=pending,
         more_time=more_time,

@@ -237,3 +237,31 @@ def test_a_kiosk_account_still_goes_straight_to_the_kiosk(people, staff, cast, c
     response = kiosk.client.get("/")
     assert response.status_code in (302, 303)
     assert response.headers["Location"].endswith("/kiosk/")
+
+
+def test_someone_with_more_open_removals_than_listed_is_told_and_linked_to_the_rest(cast, staff):
+    from models.records import Record, Removal
+    from views.home import REMOVALS_SHOWN
+
+    pat = staff["pat"]
+    for n in range(REMOVALS_SHOWN + 1):
+        record = Record.create(
+            case_id="1000020", description=f"Bundle {n:02d}", team=pat.team_id, created_by=pat
+        )
+        Removal.create(
+            record=record,
+            team=pat.team_id,
+            state="out",
+            for_user=pat,
+            requested_by=pat,
+            purpose="court",
+            papers="Bundle",
+            due_on=clock.uk_today() + dt.timedelta(days=n),
+        )
+    html = home(cast["pat"])
+    assert html.count(">Bundle ") == REMOVALS_SHOWN
+    assert f"Showing the first {REMOVALS_SHOWN}, papers out first." in html
+    assert f'href="/records/where?holder={pat.id}">Every record you have out</a>' in html
+    # The link's list holds every one of them, a page at a time.
+    last = cast["pat"].get(f"/records/where?holder={pat.id}&page=3").get_data(as_text=True)
+    assert "Bundle 50" in last
