@@ -24,7 +24,7 @@ from machines.common import Actor, normalise_case_id
 from machines.permissions import Can, roles_that
 from machines.removal import FALLBACK, OWN_MANAGER, TEAM_MANAGERS, Approvers, approvers_for
 from models.base import BaseModel, VersionedModel, db, utcnow
-from models.people import Team, User, UserRole
+from models.people import Team, User, UserRole, who_and_when
 from services.clock import uk_today
 
 # Label codes avoid look-alike characters so they can be typed from a printed label.
@@ -207,8 +207,7 @@ class ApprovalRequest(VersionedModel):
     # machines.removal.approvers_for: who was asked to agree it (own_manager, team_managers,
     # fallback, nobody); set when it is asked for.
     approval_route = CharField(null=True, max_length=20)
-    decided_by = ForeignKeyField(User, null=True)
-    decided_at = DateTimeField(null=True)
+    decided_by, decided_at = who_and_when()
     decision_note = TextField(null=True)
 
     @classmethod

@@ -9,7 +9,7 @@ from peewee import CharField, DateField, DateTimeField, ForeignKeyField, TextFie
 
 from machines.permissions import Can
 from machines.removal import may_decide
-from models.people import Team, User
+from models.people import Team, User, who_and_when
 from models.records import ApprovalRequest
 
 
@@ -23,8 +23,7 @@ class RemoteAgreement(ApprovalRequest):
     why = TextField(default="")
     ends_on = DateField(null=True)
     asked_at = DateTimeField(null=True)
-    withdrawn_by = ForeignKeyField(User, null=True)
-    withdrawn_at = DateTimeField(null=True)
+    withdrawn_by, withdrawn_at = who_and_when()
     withdraw_reason = TextField(null=True)
     closed_at = DateTimeField(null=True)
     erased_at = DateTimeField(null=True)  # free text erased under the retention policy
