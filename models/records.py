@@ -13,6 +13,8 @@ from peewee import (
     CharField,
     DateField,
     DateTimeField,
+    Expression,
+    Field,
     ForeignKeyField,
     IntegerField,
     IntegrityError,
@@ -212,10 +214,11 @@ class ApprovalRequest(VersionedModel):
 
     @classmethod
     def with_people(cls):
+        """The rows with the people their lists name joined (each model says which)."""
         raise NotImplementedError
 
     @classmethod
-    def asked_of(cls, person: User, within, oldest_first):
+    def asked_of(cls, person: User, within: Expression, oldest_first: Field):
         """Those among the rows `within` picks that this person may decide, oldest ask first."""
         return (
             cls.with_people()
@@ -224,7 +227,7 @@ class ApprovalRequest(VersionedModel):
         )
 
     @classmethod
-    def count_asked_of(cls, person: User, within) -> int:
+    def count_asked_of(cls, person: User, within: Expression) -> int:
         """How many of them (no joins: one index range per rule)."""
         return cls.select(fn.COUNT(cls.id)).where(may_approve_sql(cls, person, within)).scalar()
 
