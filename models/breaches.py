@@ -23,7 +23,7 @@ from machines.permissions import Can, roles_that
 from models.base import BaseModel, VersionedModel
 from models.counters import Counter
 from models.dispatches import Dispatch
-from models.people import Team, User, UserRole
+from models.people import Team, User, UserRole, who_and_when
 from models.records import Record, Removal
 
 # The most cases the machine is run over for one person's "waiting for you" (one query).
@@ -97,8 +97,7 @@ class Breach(VersionedModel):
     police_officer = CharField(null=True)  # the officer or station told
     police_told_at = DateTimeField(null=True)
     line_manager_told = BooleanField(default=False)
-    line_manager_told_by = ForeignKeyField(User, null=True)  # who recorded telling them
-    line_manager_told_at = DateTimeField(null=True)
+    line_manager_told_by, line_manager_told_at = who_and_when()  # who recorded telling them
     # Whose conduct is in question (the regulator follows their profession): the reporter,
     # the holder of lost papers or the sender of a misdirected dispatch, until the decision.
     staff_member = ForeignKeyField(User, null=True)
@@ -135,22 +134,19 @@ class Breach(VersionedModel):
     ico_recorded_by = ForeignKeyField(User, null=True)
     delay_reason = TextField(null=True)
     # The Caldicott Guardian's agreement, before the decision
-    caldicott_agreed_by = ForeignKeyField(User, null=True)
-    caldicott_agreed_at = DateTimeField(null=True)
+    caldicott_agreed_by, caldicott_agreed_at = who_and_when()
     caldicott_advice = TextField(null=True)
     # Decided
-    decided_by = ForeignKeyField(User, null=True)
+    decided_by, decided_at = who_and_when()
     caldicott_consulted = CharField(null=True)  # before agreements were recorded: a name
     legal_advice = BooleanField(null=True)
     disciplinary = BooleanField(null=True)
     not_referred_reason = TextField(null=True)
     regulator = CharField(null=True)
-    decided_at = DateTimeField(null=True)
     # Closed
-    closed_by = ForeignKeyField(User, null=True)
+    closed_by, closed_at = who_and_when()
     report_complete = BooleanField(default=False)
     lessons_learned = TextField(null=True)
-    closed_at = DateTimeField(null=True)
     # When its free text was erased under the retention policy (services/retention.py).
     erased_at = DateTimeField(null=True)
 

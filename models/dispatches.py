@@ -8,7 +8,7 @@ from peewee import CharField, DateTimeField, ForeignKeyField, TextField
 
 from machines.permissions import Can
 from models.base import VersionedModel
-from models.people import Team, User
+from models.people import Team, User, who_and_when
 
 
 class Dispatch(VersionedModel):
@@ -23,19 +23,16 @@ class Dispatch(VersionedModel):
     address = TextField()
     drafted_by = ForeignKeyField(User, backref="dispatches_drafted")
     drafted_at = DateTimeField()
-    checked_by = ForeignKeyField(User, null=True)
-    checked_at = DateTimeField(null=True)
+    checked_by, checked_at = who_and_when()
     address_source = CharField(null=True)
     address_source_other = CharField(null=True)
     lawful_basis = CharField(null=True, max_length=200)
-    sent_by = ForeignKeyField(User, null=True)
-    sent_at = DateTimeField(null=True)
+    sent_by, sent_at = who_and_when()
     tracking_reference = CharField(null=True)
     delivered_at = DateTimeField(null=True)
     delivery_evidence = CharField(null=True)
     misdirected_at = DateTimeField(null=True)
-    cancelled_by = ForeignKeyField(User, null=True)
-    cancelled_at = DateTimeField(null=True)
+    cancelled_by, cancelled_at = who_and_when()
     cancel_reason = TextField(null=True)
     # When its free text was erased under the retention policy (services/retention.py).
     erased_at = DateTimeField(null=True)

@@ -296,6 +296,12 @@ class User(BaseModel):
         return cls.get_or_none(fn.LOWER(cls.username) == username.strip().lower())
 
 
+def who_and_when() -> tuple[ForeignKeyField, DateTimeField]:
+    """The two columns of a step in a lifecycle: the person who took it and when, both empty
+    until it is taken (`checked_by, checked_at = who_and_when()`)."""
+    return ForeignKeyField(User, null=True), DateTimeField(null=True)
+
+
 class UserRole(BaseModel):
     user = ForeignKeyField(User, backref="role_rows", on_delete="CASCADE")
     role = CharField()

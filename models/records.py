@@ -13,6 +13,8 @@ from peewee import (
     CharField,
     DateField,
     DateTimeField,
+    Expression,
+    Field,
     ForeignKeyField,
     IntegerField,
     IntegrityError,
@@ -24,7 +26,7 @@ from machines.common import Actor, normalise_case_id
 from machines.permissions import Can, roles_that
 from machines.removal import FALLBACK, OWN_MANAGER, TEAM_MANAGERS, Approvers, approvers_for
 from models.base import BaseModel, VersionedModel, db, utcnow
-from models.people import Team, User, UserRole
+from models.people import Team, User, UserRole, who_and_when
 from services.clock import uk_today
 
 # Label codes avoid look-alike characters so they can be typed from a printed label.
@@ -194,27 +196,68 @@ class Record(BaseModel):
 HOLDER_FIELDS = ("id", "username", "display_name", "team", "line_manager", "email", "active")
 
 
-class Removal(VersionedModel):
+class ApprovalRequest(VersionedModel):
+    """What a removal and a remote working agreement share: a request that the removal's
+    approvers decide (machines.removal.may_approve), the decision, and the queries for it.
+
+    Each model declares its own `team`, `state` and `for_user` (their backrefs differ) and
+    `with_people()`, the query its lists read.
+    """
+
+    requested_by = ForeignKeyField(User)
+    requester_manager = ForeignKeyField(User, null=True)
+    # machines.removal.approvers_for: who was asked to agree it (own_manager, team_managers,
+    # fallback, nobody); set when it is asked for.
+    approval_route = CharField(null=True, max_length=20)
+    decided_by, decided_at = who_and_when()
+    decision_note = TextField(null=True)
+
+    @classmethod
+    def with_people(cls):
+        """The rows with the people their lists name joined (each model says which)."""
+        raise NotImplementedError
+
+    @classmethod
+    def asked_of(cls, person: User, within: Expression, oldest_first: Field):
+        """Those among the rows `within` picks that this person may decide, oldest ask first."""
+        return (
+            cls.with_people()
+            .where(may_approve_sql(cls, person, within))
+            .order_by(oldest_first, cls.id)
+        )
+
+    @classmethod
+    def count_asked_of(cls, person: User, within: Expression) -> int:
+        """How many of them (no joins: one index range per rule)."""
+        return cls.select(fn.COUNT(cls.id)).where(may_approve_sql(cls, person, within)).scalar()
+
+    def asked(self) -> list[str]:
+        """The names of the people this request asked to agree it, by its stored route."""
+        requesters = (self.for_user_id, self.requested_by_id)
+        if self.approval_route == OWN_MANAGER and self.requester_manager_id:
+            return [self.requester_manager.display_name]
+        if self.approval_route == TEAM_MANAGERS:
+            people = _holders_of(Can.APPROVE_REMOVALS, self.team_id)
+        elif self.approval_route == FALLBACK:
+            people = _holders_of(Can.APPROVE_AS_FALLBACK)
+        else:
+            return []
+        return [person.display_name for person in people if person.id not in requesters]
+
+
+class Removal(ApprovalRequest):
     """One removal of one record: the old paper registry's tracer-card line."""
 
     record = ForeignKeyField(Record, backref="removals")
     team = ForeignKeyField(Team)  # the record's team, kept here for the board's queries
     state = CharField(default="in_office", index=True)
     for_user = ForeignKeyField(User, backref="removals")
-    requested_by = ForeignKeyField(User)
-    requester_manager = ForeignKeyField(User, null=True)
-    # machines.removal.approvers_for: who was asked to agree it (own_manager, team_managers,
-    # fallback, nobody); set when it is asked for.
-    approval_route = CharField(null=True, max_length=20)
     purpose = CharField()
     purpose_other = TextField(null=True)
     papers = TextField()
     due_kind = CharField(default="return")  # "return" or "destroy"
     due_on = DateField()
     requested_at = DateTimeField(null=True)
-    decided_by = ForeignKeyField(User, null=True)
-    decided_at = DateTimeField(null=True)
-    decision_note = TextField(null=True)
     taken_out_at = DateTimeField(null=True)
     returned_at = DateTimeField(null=True)
     returned_by = ForeignKeyField(User, null=True)  # the holder, or whoever brought them back
@@ -321,20 +364,11 @@ class Removal(VersionedModel):
         own; their reports' when they may see the team's records; their team's when they
         manage it; a fallback request when they hold that capability. Every one listed is
         one they can open and decide."""
-        return (
-            cls.with_people()
-            .where(may_approve_sql(cls, person, cls.state == "requested"))
-            .order_by(cls.requested_at, cls.id)
-        )
+        return cls.asked_of(person, cls.state == "requested", cls.requested_at)
 
     @classmethod
     def count_awaiting_approval(cls, person: User) -> int:
-        """How many requests wait for this person (no joins: one index range per rule)."""
-        return (
-            cls.select(fn.COUNT(cls.id))
-            .where(may_approve_sql(cls, person, cls.state == "requested"))
-            .scalar()
-        )
+        return cls.count_asked_of(person, cls.state == "requested")
 
     @classmethod
     def _more_time(cls):
@@ -343,38 +377,11 @@ class Removal(VersionedModel):
     @classmethod
     def more_time_asked_of(cls, person: User):
         """Asks for more time this person may answer (the same people as for a request)."""
-        return (
-            cls.with_people()
-            .where(may_approve_sql(cls, person, cls._more_time()))
-            .order_by(cls.extension_asked_at, cls.id)
-        )
+        return cls.asked_of(person, cls._more_time(), cls.extension_asked_at)
 
     @classmethod
     def count_more_time_asked_of(cls, person: User) -> int:
-        return (
-            cls.select(fn.COUNT(cls.id))
-            .where(may_approve_sql(cls, person, cls._more_time()))
-            .scalar()
-        )
-
-    def asked(self) -> list[str]:
-        """The names of the people this request asked to agree it."""
-        return names_asked(self)
-
-
-def names_asked(row) -> list[str]:
-    """The names of the people a request (a removal or a remote working agreement) asked to
-    agree it, by its stored route (machines.removal.approvers_for)."""
-    requesters = (row.for_user_id, row.requested_by_id)
-    if row.approval_route == OWN_MANAGER and row.requester_manager_id:
-        return [row.requester_manager.display_name]
-    if row.approval_route == TEAM_MANAGERS:
-        people = _holders_of(Can.APPROVE_REMOVALS, row.team_id)
-    elif row.approval_route == FALLBACK:
-        people = _holders_of(Can.APPROVE_AS_FALLBACK)
-    else:
-        return []
-    return [person.display_name for person in people if person.id not in requesters]
+        return cls.count_asked_of(person, cls._more_time())
 
 
 def may_approve_sql(model, person: User, within=None):

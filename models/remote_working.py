@@ -5,33 +5,25 @@ from __future__ import annotations
 
 import datetime as dt
 
-from peewee import CharField, DateField, DateTimeField, ForeignKeyField, TextField, fn
+from peewee import CharField, DateField, DateTimeField, ForeignKeyField, TextField
 
 from machines.permissions import Can
 from machines.removal import may_decide
-from models.base import VersionedModel
-from models.people import Team, User
-from models.records import may_approve_sql, names_asked
+from models.people import Team, User, who_and_when
+from models.records import ApprovalRequest
 
 
-class RemoteAgreement(VersionedModel):
-    """One agreement. The approver fields are the removal's (machines.removal.may_approve)."""
+class RemoteAgreement(ApprovalRequest):
+    """One agreement, asked of and decided by the removal's approvers (ApprovalRequest)."""
 
     team = ForeignKeyField(Team, backref="remote_agreements")
     state = CharField(default="draft", index=True)
     for_user = ForeignKeyField(User, backref="remote_agreements")
-    requested_by = ForeignKeyField(User)
-    requester_manager = ForeignKeyField(User, null=True)
-    approval_route = CharField(null=True, max_length=20)
     place = CharField(max_length=200, default="")  # where the person works from
     why = TextField(default="")
     ends_on = DateField(null=True)
     asked_at = DateTimeField(null=True)
-    decided_by = ForeignKeyField(User, null=True)
-    decided_at = DateTimeField(null=True)
-    decision_note = TextField(null=True)
-    withdrawn_by = ForeignKeyField(User, null=True)
-    withdrawn_at = DateTimeField(null=True)
+    withdrawn_by, withdrawn_at = who_and_when()
     withdraw_reason = TextField(null=True)
     closed_at = DateTimeField(null=True)
     erased_at = DateTimeField(null=True)  # free text erased under the retention policy
@@ -49,43 +41,31 @@ class RemoteAgreement(VersionedModel):
             or user.can(Can.WATCH_EVERY_TEAM)
         )
 
-    def asked(self) -> list[str]:
-        """The names of the people this ask went to."""
-        return names_asked(self)
-
     @classmethod
-    def with_person(cls):
+    def with_people(cls):
         Person = User.alias()
         return cls.select(cls, Person).join(Person, on=(cls.for_user == Person.id), attr="person")
 
     @classmethod
     def of(cls, user: User):
         """This person's agreements, newest first."""
-        return cls.with_person().where(cls.for_user == user).order_by(cls.id.desc())
+        return cls.with_people().where(cls.for_user == user).order_by(cls.id.desc())
 
     @classmethod
     def waiting_for(cls, user: User):
         """Asks this person may agree (the same rule as a request for papers)."""
-        return (
-            cls.with_person()
-            .where(may_approve_sql(cls, user, cls.state == "asked"))
-            .order_by(cls.asked_at, cls.id)
-        )
+        return cls.asked_of(user, cls.state == "asked", cls.asked_at)
 
     @classmethod
     def count_waiting_for(cls, user: User) -> int:
-        return (
-            cls.select(fn.COUNT(cls.id))
-            .where(may_approve_sql(cls, user, cls.state == "asked"))
-            .scalar()
-        )
+        return cls.count_asked_of(user, cls.state == "asked")
 
     @classmethod
     def current(cls, teams: list[int] | None, today: dt.date):
         """Agreements in force (agreed, end date not passed) and asks waiting, in these teams
         (None: every team): the board's list. One query, the person joined."""
         query = (
-            cls.with_person()
+            cls.with_people()
             .select_extend(Team)
             .switch(cls)
             .join(Team, on=(cls.team == Team.id), attr="team")

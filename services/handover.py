@@ -150,7 +150,7 @@ def open_work(user: User) -> Work:
     )
     for dispatch in dispatches.order_by(Dispatch.id):
         work.items.append(WorkItem("drafter", "dispatch", dispatch, _dispatch_label(dispatch)))
-    to_decide = RemoteAgreement.with_person().where(
+    to_decide = RemoteAgreement.with_people().where(
         RemoteAgreement.requester_manager == user.id,
         RemoteAgreement.state.in_(OPEN_AGREEMENT_STATES),
         _names_the_manager(RemoteAgreement),
@@ -199,7 +199,7 @@ def _left_to_this_manager(user: User) -> list[WorkItem]:
         if not others - {removal.for_user_id, removal.requested_by_id}:
             label = _removal_label(removal, REMOVAL_STATES)
             items.append(WorkItem("last_team_approver", "removal", removal, label))
-    agreements = RemoteAgreement.with_person().where(
+    agreements = RemoteAgreement.with_people().where(
         RemoteAgreement.team == user.team_id,
         RemoteAgreement.approval_route == TEAM_MANAGERS,
         RemoteAgreement.state.in_(OPEN_AGREEMENT_STATES),
