@@ -105,13 +105,13 @@ def test_the_same_journey_works_without_javascript(browser, base_url):
     record = _new_record("Conference minutes")
     context = browser.new_context(base_url=base_url, java_script_enabled=False, bypass_csp=True)
     page = context.new_page()
-    sign_in_no_js(page, "pat")
+    sign_in(page, "pat", javascript=False)
     page.goto(f"/records/{record.id}")
     _fill_request(page, "Something else", "Case supervision off site", axe=False)
     expect(page.locator("#status")).to_contain_text("Awaiting approval")
     manager_context = browser.new_context(base_url=base_url, java_script_enabled=False)
     manager = manager_context.new_page()
-    sign_in_no_js(manager, "lina")
+    sign_in(manager, "lina", javascript=False)
     manager.goto(f"/records/{record.id}")
     manager.get_by_role("button", name="Approve").click()
     expect(manager.locator("#status")).to_contain_text("Approved to take out")
@@ -125,10 +125,3 @@ def test_the_same_journey_works_without_javascript(browser, base_url):
     confirm(page, "Return papers", axe=False)
     expect(page.locator("#status")).to_contain_text("In the office")
     context.close()
-
-
-def sign_in_no_js(page, username: str) -> None:
-    page.goto("/sign-in")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill("safekeep-demo-2026")
-    page.get_by_role("button", name="Sign in").click()

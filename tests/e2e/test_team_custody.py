@@ -39,12 +39,7 @@ def _person(browser, base_url, username: str, javascript: bool = True):
         base_url=base_url, bypass_csp=True, viewport=SCREEN, java_script_enabled=javascript
     )
     page = context.new_page()
-    if javascript:
-        sign_in(page, username)
-    else:
-        from tests.e2e.test_without_javascript import _sign_in_no_js
-
-        _sign_in_no_js(page, username)
+    sign_in(page, username, javascript=javascript)
     return context, page
 
 

@@ -52,20 +52,11 @@ def _approved_for_pat(description: str) -> Record:
     return record
 
 
-def _sign_in_no_js(page, username: str) -> None:
-    """Signing in without JavaScript (axe is a script: it cannot run in these contexts)."""
-    page.goto("/sign-in")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).not_to_have_url(re.compile(r"/sign-in"))
-
-
 def _kiosk_with(page, staff_number: str, javascript: bool = True) -> None:
     if javascript:
         sign_in(page, "kiosk-north")
     else:
-        _sign_in_no_js(page, "kiosk-north")
+        sign_in(page, "kiosk-north", javascript=False)
     page.get_by_label("Staff number").fill(staff_number)
     page.get_by_label("PIN").fill(DEMO_PIN)
     page.get_by_role("button", name="Continue").click()
@@ -235,7 +226,7 @@ def test_without_javascript_the_sign_in_page_says_why_and_returns_to_the_form(br
     record = _new_record("Timeout without script bundle")
     context = _context(browser, base_url, java_script_enabled=False)
     page = context.new_page()
-    _sign_in_no_js(page, "pat")
+    sign_in(page, "pat", javascript=False)
     page.goto(f"/records/{record.id}/remove")
     page.get_by_label("Which papers are you taking?").fill("Chronology")
     clock.travel(dt.timedelta(minutes=31))

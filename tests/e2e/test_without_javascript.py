@@ -41,7 +41,7 @@ class Person:
             base_url=base_url, java_script_enabled=False, bypass_csp=True, viewport=SCREEN
         )
         self.page = self.context.new_page()
-        _sign_in_no_js(self.page, username)
+        sign_in(self.page, username, javascript=False)
         self._browser = browser
         self._base_url = base_url
         self._axe_context = None
@@ -63,14 +63,6 @@ class Person:
         if self._axe_context is not None:
             self._axe_context.close()
         self.context.close()
-
-
-def _sign_in_no_js(page, username: str) -> None:
-    page.goto("/sign-in")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).not_to_have_url(re.compile(r"/sign-in"))
 
 
 def _uk_minute(delta: dt.timedelta = dt.timedelta(0)) -> str:
