@@ -11,6 +11,7 @@ from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.records import Record, Removal
 from services import clock
+from tests.http.journeys.custody import papers_held
 
 BOARD_FRAGMENT = {"HX-Request": "true", "HX-Target": "board-body"}
 
@@ -25,27 +26,22 @@ def board(people):
     alex = people.add("alex", "practitioner", team="Adults East", manager=mo)
     dana = people.add("dana", "director", team="Directorate")
     now = clock.now()
-    today = clock.uk_today()
 
     def removal(holder, description, state, due_in_days):
-        record = Record.create(
-            case_id="1000001", description=description, team=holder.team_id, created_by=holder
-        )
-        return Removal.create(
-            record=record,
-            team=holder.team_id,
-            state=state,
-            for_user=holder,
-            requested_by=holder,
+        return papers_held(
+            holder,
+            description,
+            state,
+            due_in_days,
+            case_id="1000001",
             purpose="other",
             purpose_other="Home working",
             papers="Chronology",
-            due_on=today + dt.timedelta(days=due_in_days),
             requested_at=now - dt.timedelta(days=10),
             taken_out_at=now - dt.timedelta(days=9) if state == "out" else None,
         )
 
-    def breach(reporter, reference, state, discovered_hours_ago):
+    def breach(reporter, reference, state, discovered_hours_ago, **facts):
         return Breach.create(
             reference=reference,
             state=state,
@@ -56,8 +52,7 @@ def board(people):
             what_happened="Bag left on a train",
             happened_at=now,
             discovered_at=now - dt.timedelta(hours=discovered_hours_ago),
-            category="loss",
-            police_reference="CAD 123",
+            **({"category": "loss", "police_reference": "CAD 123"} | facts),
         )
 
     def dispatch(drafter, description, state="drafted"):
@@ -87,7 +82,8 @@ def board(people):
         "north_checked": dispatch(sam, "North already checked", state="checked"),
         "east_draft": dispatch(alex, "East assessment report"),
     }
-    return {"lina": lina, "pat": pat, "sam": sam, "mo": mo, "alex": alex, "dana": dana, **rows}
+    people = {"lina": lina, "pat": pat, "sam": sam, "mo": mo, "alex": alex, "dana": dana}
+    return {**people, **rows, "new_breach": breach}
 
 
 def section(html: str, heading: str) -> str:
@@ -432,21 +428,8 @@ def test_board_statements_do_not_grow_with_rows_from_more_teams(web, board, peop
 
 
 def test_confirm_location_tasks_show_the_ten_longest_overdue_and_say_there_are_more(web, board):
-    pat, today = board["pat"], clock.uk_today()
     for n in range(12):
-        record = Record.create(
-            case_id="1000009", description=f"Late bundle {n:02d}", team=pat.team_id, created_by=pat
-        )
-        Removal.create(
-            record=record,
-            team=pat.team_id,
-            state="out",
-            for_user=pat,
-            requested_by=pat,
-            purpose="court",
-            papers="Bundle",
-            due_on=today - dt.timedelta(days=20 + n),
-        )
+        papers_held(board["pat"], f"Late bundle {n:02d}", due_in_days=-(20 + n))
     web.sign_in("lina")
     html = web.get("/board").get_data(as_text=True)
     tasks = re.search(r'id="location-tasks">(.*?)</ul>', html, re.S).group(1)
@@ -457,37 +440,11 @@ def test_confirm_location_tasks_show_the_ten_longest_overdue_and_say_there_are_m
 
 def test_waiting_requests_and_open_cases_beyond_the_first_ten_are_counted(web, board):
     """The board lists the oldest ten of each and says how many there are in all."""
-    pat, lina, now = board["pat"], board["lina"], clock.now()
     web.sign_in("lina")
     assert "Showing the oldest" not in web.get("/board").get_data(as_text=True)  # all listed
     for n in range(10):
-        record = Record.create(
-            case_id="1000010", description=f"Waiting {n:02d}", team=pat.team_id, created_by=pat
-        )
-        Removal.create(
-            record=record,
-            team=pat.team_id,
-            state="requested",
-            for_user=pat,
-            requested_by=pat,
-            purpose="other",
-            purpose_other="Home working",
-            papers="Chronology",
-            due_on=clock.uk_today() + dt.timedelta(days=5),
-            requested_at=now,
-        )
-        Breach.create(
-            reference=f"BR-MORE-{n}",
-            state="reported",
-            team=pat.team_id,
-            reported_by=pat,
-            reporter_manager=lina,
-            reported_at=now,
-            what_happened="Sent to the wrong address",
-            happened_at=now,
-            discovered_at=now,
-            category="wrong_recipient",
-        )
+        papers_held(board["pat"], f"Waiting {n:02d}", "requested", requested_at=clock.now())
+        board["new_breach"](board["pat"], f"BR-MORE-{n}", "reported", 0, category="near_miss")
     html = web.get("/board").get_data(as_text=True)
     assert "Showing the oldest 10 of 11." in section(html, "Waiting for approval")
     cases = section(html, "Breach cases")

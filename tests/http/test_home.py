@@ -240,24 +240,12 @@ def test_a_kiosk_account_still_goes_straight_to_the_kiosk(people, staff, cast, c
 
 
 def test_someone_with_more_open_removals_than_listed_is_told_and_linked_to_the_rest(cast, staff):
-    from models.records import Record, Removal
+    from tests.http.journeys.custody import papers_held
     from views.home import REMOVALS_SHOWN
 
     pat = staff["pat"]
     for n in range(REMOVALS_SHOWN + 1):
-        record = Record.create(
-            case_id="1000020", description=f"Bundle {n:02d}", team=pat.team_id, created_by=pat
-        )
-        Removal.create(
-            record=record,
-            team=pat.team_id,
-            state="out",
-            for_user=pat,
-            requested_by=pat,
-            purpose="court",
-            papers="Bundle",
-            due_on=clock.uk_today() + dt.timedelta(days=n),
-        )
+        papers_held(pat, f"Bundle {n:02d}", due_in_days=n)
     html = home(cast["pat"])
     assert html.count(">Bundle ") == REMOVALS_SHOWN
     assert f"Showing the first {REMOVALS_SHOWN}, papers out first." in html

@@ -99,3 +99,25 @@ def report_lost(web, removal, **facts):
             **facts,
         },
     )
+
+
+def papers_held(holder, description, state="out", due_in_days=7, **extra) -> Removal:
+    """A new record of the holder's team and a removal of it in `state`, written straight to
+    the database: for lists and boards that need many rows, not for the journey itself."""
+    record = Record.create(
+        case_id=extra.pop("case_id", "1000009"),
+        description=description,
+        team=holder.team_id,
+        created_by=holder,
+    )
+    return Removal.create(
+        record=record,
+        team=holder.team_id,
+        state=state,
+        for_user=holder,
+        requested_by=holder,
+        purpose=extra.pop("purpose", "court"),
+        papers=extra.pop("papers", "Bundle"),
+        due_on=clock.uk_today() + dt.timedelta(days=due_in_days),
+        **extra,
+    )
