@@ -12,7 +12,7 @@ from models.dispatches import Dispatch
 from models.people import User
 from models.records import Record, Removal
 from services import clock
-from tests.e2e.conftest import check_accessibility, screenshot, sign_in
+from tests.e2e.conftest import approved_for_pat, check_accessibility, screenshot, sign_in
 
 # The board polls every 30 s (templates/boards/board.html): the tests move its clock on.
 POLL_MS = 31_000
@@ -26,24 +26,6 @@ def _context(browser, base_url, **kwargs):
 def _record(description: str, case_id: str = "5550202") -> Record:
     pat = User.by_username("pat")
     return Record.create(case_id=case_id, description=description, team=pat.team_id, created_by=pat)
-
-
-def _approved_removal_for_pat(description: str) -> Record:
-    pat = User.by_username("pat")
-    record = _record(description)
-    Removal.create(
-        record=record,
-        team=pat.team_id,
-        state="approved_for_removal",
-        for_user=pat,
-        requested_by=pat,
-        requester_manager=pat.line_manager_id,
-        purpose="court",
-        papers="Court bundle",
-        due_on=clock.uk_today() + dt.timedelta(days=2),
-        requested_at=clock.now(),
-    )
-    return record
 
 
 def test_board_shows_a_new_request_without_reloading(browser, base_url):
@@ -150,7 +132,7 @@ def _identify(page, staff_number: str, pin: str) -> None:
 
 
 def test_kiosk_journey_take_out_and_signed_out(browser, base_url):
-    record = _approved_removal_for_pat("Kiosk court bundle")
+    record = approved_for_pat("Kiosk court bundle")
     context = _context(browser, base_url)
     page = context.new_page()
     sign_in(page, "kiosk-north")

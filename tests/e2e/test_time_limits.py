@@ -16,7 +16,7 @@ from demo.accounts import DEMO_PASSWORD, DEMO_PIN
 from models.people import User
 from models.records import Record, Removal
 from services import clock
-from tests.e2e.conftest import check_accessibility, screenshot, sign_in
+from tests.e2e.conftest import approved_for_pat, check_accessibility, screenshot, sign_in
 
 VIEWPORT = {"width": 1366, "height": 768}
 
@@ -30,26 +30,6 @@ def _both_clocks(page, seconds: float) -> None:
     it would be after that long."""
     clock.travel(dt.timedelta(seconds=seconds))
     page.clock.fast_forward(int(seconds * 1000))
-
-
-def _approved_for_pat(description: str) -> Record:
-    pat = User.by_username("pat")
-    record = Record.create(
-        case_id="5550404", description=description, team=pat.team_id, created_by=pat
-    )
-    Removal.create(
-        record=record,
-        team=pat.team_id,
-        state="approved_for_removal",
-        for_user=pat,
-        requested_by=pat,
-        requester_manager=pat.line_manager_id,
-        purpose="court",
-        papers="Court bundle",
-        due_on=clock.uk_today() + dt.timedelta(days=2),
-        requested_at=clock.now(),
-    )
-    return record
 
 
 def _kiosk_with(page, staff_number: str, javascript: bool = True) -> None:
@@ -69,7 +49,7 @@ def _kiosk_with(page, staff_number: str, javascript: bool = True) -> None:
 
 
 def test_ticking_a_safeguard_every_15_seconds_keeps_the_person_at_the_kiosk(browser, base_url):
-    record = _approved_for_pat("Kiosk slow safeguards bundle")
+    record = approved_for_pat("Kiosk slow safeguards bundle")
     context = _context(browser, base_url)
     page = context.new_page()
     page.clock.install()

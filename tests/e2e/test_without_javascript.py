@@ -20,7 +20,7 @@ from models.dispatches import Dispatch
 from models.people import User
 from models.records import Record, Removal
 from services import clock
-from tests.e2e.conftest import check_accessibility, sign_in
+from tests.e2e.conftest import approved_for_pat, check_accessibility, sign_in
 
 SCREEN = {"width": 1366, "height": 768}
 
@@ -297,31 +297,11 @@ def test_a_secure_email_is_drafted_checked_sent_and_delivered_without_javascript
 # -- 3. the kiosk --------------------------------------------------------------------------
 
 
-def _approved_removal_for_pat(description: str) -> Record:
-    pat = User.by_username("pat")
-    record = Record.create(
-        case_id="5550404", description=description, team=pat.team_id, created_by=pat
-    )
-    Removal.create(
-        record=record,
-        team=pat.team_id,
-        state="approved_for_removal",
-        for_user=pat,
-        requested_by=pat,
-        requester_manager=pat.line_manager_id,
-        purpose="court",
-        papers="Court bundle",
-        due_on=clock.uk_today() + dt.timedelta(days=2),
-        requested_at=clock.now(),
-    )
-    return record
-
-
 def test_the_kiosk_journey_works_without_javascript(browser, base_url):
     from models.people import KioskFailure
 
     KioskFailure.delete().execute()  # other tests' wrong PINs at this kiosk
-    record = _approved_removal_for_pat("Kiosk no-JS bundle")
+    record = approved_for_pat("Kiosk no-JS bundle")
     kiosk = Person(browser, base_url, "kiosk-north")
     page = kiosk.page
     expect(page).to_have_url(re.compile(r"/kiosk/$"))
