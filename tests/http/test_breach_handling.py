@@ -29,6 +29,7 @@ from tests.http.journeys.breaches import (
     meeting_data,
     notify_data,
     page,
+    police,
     refer_data,
     report,
     send,
@@ -48,11 +49,6 @@ def staff(people):
 @pytest.fixture
 def cast(new_web, staff):
     return Cast(new_web)
-
-
-def police(web, breach, **data):
-    data.setdefault("version", fresh(breach).version)
-    return web.post(f"/breaches/{breach.id}/police", data)
 
 
 def theft_without_a_reference(cast) -> Breach:

@@ -37,6 +37,8 @@ from tests.http.journeys.breaches import (
     meeting_data,
     notify_data,
     page,
+    police,
+    police_done,
     refer_data,
     report,
     send,
@@ -251,18 +253,7 @@ def test_notify_waits_for_the_police_reference_and_the_line_manager_being_told(
     assert send(pat, breach, "notify", **notify_data(breach)).status_code == 409
     assert fresh(breach).state == "reported"
 
-    assert (
-        pat.post(
-            f"/breaches/{breach.id}/police",
-            {
-                "police_reference": "CR/4411/26",
-                "police_told_at": ago(minutes=30),
-                "line_manager_told": "yes",
-                "version": fresh(breach).version,
-            },
-        ).status_code
-        == 303
-    )
+    assert police(pat, breach, **police_done("CR/4411/26")).status_code == 303
     assert has_form(page(pat, breach), breach, "notify")
     assert send(pat, breach, "notify", **notify_data(breach)).status_code == 303
     assert fresh(breach).state == "notified"
@@ -1130,18 +1121,7 @@ def test_a_notification_typed_in_the_minute_a_lost_removal_opened_the_case_is_ac
     assert breach.discovered_at.second == 0 and breach.discovered_at.microsecond == 0
     assert breach.happened_at <= breach.discovered_at
     pat = cast["pat"]
-    assert (
-        pat.post(
-            f"/breaches/{breach.id}/police",
-            {
-                "police_reference": "CR/1/26",
-                "police_told_at": ago(minutes=30),
-                "line_manager_told": "yes",
-                "version": fresh(breach).version,
-            },
-        ).status_code
-        == 303
-    )
+    assert police(pat, breach, **police_done("CR/1/26")).status_code == 303
     data = notify_data(breach)
     data.update({k: uk_local(breach.discovered_at) for k in data if k.endswith("_at")})
     response = send(pat, breach, "notify", **data)
@@ -1221,18 +1201,7 @@ def test_a_loss_without_a_police_reference_is_flagged_once_its_day_has_passed(ca
     pat = cast.again("pat")
     assert "No police reference" in page(pat, breach)
     assert "No police reference" in pat.get("/breaches").get_data(as_text=True)
-    assert (
-        pat.post(
-            f"/breaches/{breach.id}/police",
-            {
-                "police_reference": "CR/77/26",
-                "police_told_at": ago(minutes=30),
-                "line_manager_told": "yes",
-                "version": fresh(breach).version,
-            },
-        ).status_code
-        == 303
-    )
+    assert police(pat, breach, **police_done("CR/77/26")).status_code == 303
     assert "No police reference" not in page(pat, breach)
 
 
@@ -1265,18 +1234,7 @@ def test_the_ico_draft_holds_no_case_id_label_code_or_reporter_name(cast, staff)
 
 def walk_from_police(cast, breach, reporter="pat"):
     pat = cast[reporter]
-    assert (
-        pat.post(
-            f"/breaches/{breach.id}/police",
-            {
-                "police_reference": "CR/1/26",
-                "police_told_at": ago(minutes=30),
-                "line_manager_told": "yes",
-                "version": fresh(breach).version,
-            },
-        ).status_code
-        == 303
-    )
+    assert police(pat, breach, **police_done("CR/1/26")).status_code == 303
     walk(cast, breach, "risk_assessed", reporter)
 
 

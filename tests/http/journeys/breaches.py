@@ -76,6 +76,21 @@ def send(web, breach, event, htmx=False, **data):
     return web.post(f"/breaches/{breach.id}/{event}", data, htmx=htmx)
 
 
+def police(web, breach, **data):
+    """Post the police details (only the fields given, so tests can leave one out)."""
+    data.setdefault("version", fresh(breach).version)
+    return web.post(f"/breaches/{breach.id}/police", data)
+
+
+def police_done(reference="CR/1/26") -> dict:
+    """Police details that complete the rule: a crime reference, when, and the manager told."""
+    return {
+        "police_reference": reference,
+        "police_told_at": ago(minutes=30),
+        "line_manager_told": "yes",
+    }
+
+
 def audit_count(breach) -> int:
     return (
         AuditEvent.select()
