@@ -219,6 +219,57 @@ def input_errors() -> Iterator[dict[str, str]]:
         raise InputError(errors)
 
 
+def text_validator(
+    rule: Callable[..., bool], field: str, name: str, limit: int, missing: str | None = None
+) -> Callable[..., None]:
+    """A machine's validator of one free-text answer (a note, a reason): required when
+    `missing` is given. Like every validator it first asks the rule (with `now` when the rule
+    takes it) and stays silent for someone the guard refuses; `class X: validate_y = ...`."""
+    takes_now = "now" in inspect.signature(rule).parameters
+
+    def method(
+        self: Any, model: Any, actor: Actor | None = None, now: Any = None, **form: Any
+    ) -> None:
+        if not (rule(actor, model, now) if takes_now else rule(actor, model)):
+            return
+        with input_errors() as errors:
+            if missing is None:
+                optional_text(errors, field, form.get(field), name, limit)
+            else:
+                required_text(errors, field, form.get(field), missing, name, limit)
+
+    method.__name__ = method.__qualname__ = f"validate_{field}_for_{rule.__name__}"
+    return method
+
+
+# -- what request lifecycles record the same way ----------------------------------------------
+
+
+def date_ahead(
+    errors: dict[str, str], field: str, value: Any, now: dt.datetime, missing: str, name: str
+) -> None:
+    """A date from today (UK) to a year ahead: `missing` when none was given, else an error
+    naming it (`name`, "The end date") when it is past or further off."""
+    today = uk_date(now)
+    if not isinstance(value, dt.date):
+        errors[field] = missing
+    elif value < today:
+        errors[field] = f"{name} must be today or in the future"
+    elif value > today + dt.timedelta(days=366):
+        errors[field] = f"{name} must be within a year"
+
+
+def record_decision(
+    model: Any, actor: Actor, now: dt.datetime, note: Any, *, closes: bool = False
+) -> None:
+    """Who agreed or declined a request, when, and their words; a decline closes it."""
+    model.decided_by_id = actor.id
+    model.decided_at = now
+    model.decision_note = text(note) or None
+    if closes:
+        model.closed_at = now
+
+
 # -- building a machine for a row -------------------------------------------------------------
 
 M = TypeVar("M", bound=StateMachine)

@@ -20,6 +20,7 @@ from statemachine import Event, State, StateMachine
 from machines.common import (
     SCHEDULE,
     Actor,
+    date_ahead,
     event_labels,
     guard,
     in_team,
@@ -27,10 +28,12 @@ from machines.common import (
     machine_for,
     one_line,
     optional_text,
+    record_decision,
     require_now,
     required_text,
     state_labels,
     text,
+    text_validator,
     uk_date,
 )
 from machines.permissions import Can
@@ -39,7 +42,6 @@ from machines.removal import may_decide
 WHERE_MAX = 200
 WHY_MAX = 500
 NOTE_MAX = 500
-LONGEST = dt.timedelta(days=366)
 
 
 def past_end(model: Any, now: dt.datetime) -> bool:
@@ -141,13 +143,9 @@ class RemoteWorkingMachine(StateMachine):
                 WHERE_MAX,
             )
             required_text(errors, "why", why, "Enter why you need to work there", "Why", WHY_MAX)
-            today = uk_date(now)
-            if not isinstance(ends_on, dt.date):
-                errors["ends_on"] = "Enter the date the agreement ends"
-            elif ends_on < today:
-                errors["ends_on"] = "The end date must be today or in the future"
-            elif ends_on > today + LONGEST:
-                errors["ends_on"] = "The end date must be within a year"
+            date_ahead(
+                errors, "ends_on", ends_on, now, "Enter the date the agreement ends", "The end date"
+            )
 
     def validate_agree(
         self,
@@ -164,25 +162,10 @@ class RemoteWorkingMachine(StateMachine):
                 errors["note"] = "The end date asked for has passed: the person must ask again"
             optional_text(errors, "note", note, "Note", NOTE_MAX)
 
-    def validate_decline(self, model: Any, actor: Actor | None = None, reason: Any = None) -> None:
-        if not may_decide(actor, model):
-            return
-        with input_errors() as errors:
-            required_text(
-                errors, "reason", reason, "Enter why you are declining", "Reason", NOTE_MAX
-            )
-
-    def validate_withdraw(
-        self,
-        model: Any,
-        actor: Actor | None = None,
-        now: dt.datetime | None = None,
-        reason: Any = None,
-    ) -> None:
-        if not may_withdraw(actor, model, now):
-            return
-        with input_errors() as errors:
-            optional_text(errors, "reason", reason, "Reason", NOTE_MAX)
+    validate_decline = text_validator(
+        may_decide, "reason", "Reason", NOTE_MAX, "Enter why you are declining"
+    )
+    validate_withdraw = text_validator(may_withdraw, "reason", "Reason", NOTE_MAX)
 
     # Actions: saving is the audit listener's job.
 
@@ -200,15 +183,10 @@ class RemoteWorkingMachine(StateMachine):
         model.asked_at = now
 
     def on_agree(self, model: Any, actor: Actor, now: dt.datetime, note: Any = None) -> None:
-        model.decided_by_id = actor.id
-        model.decided_at = now
-        model.decision_note = text(note) or None
+        record_decision(model, actor, now, note)
 
     def on_decline(self, model: Any, actor: Actor, now: dt.datetime, reason: Any = None) -> None:
-        model.decided_by_id = actor.id
-        model.decided_at = now
-        model.decision_note = text(reason)
-        model.closed_at = now
+        record_decision(model, actor, now, reason, closes=True)
 
     def on_withdraw(self, model: Any, actor: Actor, now: dt.datetime, reason: Any = None) -> None:
         model.withdrawn_by_id = actor.id

@@ -22,6 +22,7 @@ from machines.common import (
     Actor,
     InputError,
     confirmed,
+    date_ahead,
     event_labels,
     guard,
     in_team,
@@ -29,10 +30,12 @@ from machines.common import (
     machine_for,
     manages_team,
     optional_text,
+    record_decision,
     require_now,
     required_text,
     state_labels,
     text,
+    text_validator,
     uk_date,
 )
 from machines.permissions import Can
@@ -243,15 +246,11 @@ def new_due_errors(
     errors: dict[str, str], field: str, new_due_on: Any, model: Any, now: dt.datetime
 ) -> None:
     """A later return-by date: after the current one, not in the past, within a year."""
-    today = uk_date(now)
-    if not isinstance(new_due_on, dt.date):
-        errors.setdefault(field, "Enter the new date the papers will be back")
-    elif new_due_on <= model.due_on:
+    if isinstance(new_due_on, dt.date) and new_due_on <= model.due_on:
         errors[field] = f"The new date must be after {model.due_on.day} {model.due_on:%B %Y}"
-    elif new_due_on < today:
-        errors[field] = "The new date must be today or in the future"
-    elif new_due_on > today + dt.timedelta(days=366):
-        errors[field] = "The new date must be within a year"
+    else:
+        missing = "Enter the new date the papers will be back"
+        date_ahead(errors, field, new_due_on, now, missing, "The new date")
 
 
 # -- the machine ---------------------------------------------------------------------------
@@ -373,27 +372,11 @@ class RemovalMachine(StateMachine):
                 }
             )
 
-    def validate_approve(self, model: Any, actor: Actor | None = None, note: Any = None) -> None:
-        if may_decide(actor, model):
-            with input_errors() as errors:
-                optional_text(errors, "note", note, "Note", NOTE_MAX)
-
-    def validate_decline(self, model: Any, actor: Actor | None = None, reason: Any = None) -> None:
-        if may_decide(actor, model):
-            with input_errors() as errors:
-                required_text(
-                    errors,
-                    "reason",
-                    reason,
-                    "Enter why you are declining the request",
-                    "Reason",
-                    NOTE_MAX,
-                )
-
-    def validate_cancel(self, model: Any, actor: Actor | None = None, reason: Any = None) -> None:
-        if may_cancel(actor, model):
-            with input_errors() as errors:
-                optional_text(errors, "reason", reason, "Reason", NOTE_MAX)
+    validate_approve = text_validator(may_decide, "note", "Note", NOTE_MAX)
+    validate_decline = text_validator(
+        may_decide, "reason", "Reason", NOTE_MAX, "Enter why you are declining the request"
+    )
+    validate_cancel = text_validator(may_cancel, "reason", "Reason", NOTE_MAX)
 
     def validate_take_out(self, model: Any, actor: Actor | None = None, **safeguards: Any) -> None:
         if not may_take_out(actor, model):
@@ -495,14 +478,9 @@ class RemovalMachine(StateMachine):
                 errors["note"] = "The date asked for has passed: extend the return date instead"
             optional_text(errors, "note", note, "Note", NOTE_MAX)
 
-    def validate_refuse_extension(
-        self, model: Any, actor: Actor | None = None, reason: Any = None
-    ) -> None:
-        if may_answer_extension(actor, model):
-            with input_errors() as errors:
-                required_text(
-                    errors, "reason", reason, "Enter why you are refusing", "Reason", NOTE_MAX
-                )
+    validate_refuse_extension = text_validator(
+        may_answer_extension, "reason", "Reason", NOTE_MAX, "Enter why you are refusing"
+    )
 
     def validate_extend(
         self,
@@ -549,18 +527,13 @@ class RemovalMachine(StateMachine):
             model.decision_note = "Agreed purpose: no approval needed"
 
     def on_approve(self, model: Any, actor: Actor, now: dt.datetime, note: Any = None) -> None:
-        model.decided_by_id = actor.id
-        model.decided_at = now
-        model.decision_note = text(note) or None
+        record_decision(model, actor, now, note)
 
     # Every event into a final state sets closed_at: a closed removal frees the record for
     # its next one (the partial unique index allows one open removal per record).
 
     def on_decline(self, model: Any, actor: Actor, now: dt.datetime, reason: Any = None) -> None:
-        model.decided_by_id = actor.id
-        model.decided_at = now
-        model.decision_note = text(reason)
-        model.closed_at = now
+        record_decision(model, actor, now, reason, closes=True)
 
     def on_cancel(self, model: Any, now: dt.datetime, reason: Any = None) -> None:
         if text(reason):
