@@ -220,11 +220,19 @@ def input_errors() -> Iterator[dict[str, str]]:
 
 
 def text_validator(
-    rule: Callable[..., bool], field: str, name: str, limit: int, missing: str | None = None
+    rule: Callable[..., bool],
+    field: str,
+    name: str,
+    limit: int,
+    missing: str | None = None,
+    *,
+    passed: tuple[Callable[[Any, dt.datetime], bool], str] | None = None,
 ) -> Callable[..., None]:
     """A machine's validator of one free-text answer (a note, a reason): required when
-    `missing` is given. Like every validator it first asks the rule (with `now` when the rule
-    takes it) and stays silent for someone the guard refuses; `class X: validate_y = ...`."""
+    `missing` is given. `passed` is (has what was asked for passed?, the error on the field
+    when it has): a request can wait past its own date. Like every validator it first asks
+    the rule (with `now` when the rule takes it) and stays silent for someone the guard
+    refuses. A class names it once: `validate_x = text_validator(...)`."""
     takes_now = "now" in inspect.signature(rule).parameters
 
     def method(
@@ -232,7 +240,11 @@ def text_validator(
     ) -> None:
         if not (rule(actor, model, now) if takes_now else rule(actor, model)):
             return
+        if passed is not None:
+            require_now(now)
         with input_errors() as errors:
+            if passed is not None and passed[0](model, now):
+                errors[field] = passed[1]
             if missing is None:
                 optional_text(errors, field, form.get(field), name, limit)
             else:

@@ -27,7 +27,6 @@ from machines.common import (
     input_errors,
     machine_for,
     one_line,
-    optional_text,
     record_decision,
     require_now,
     required_text,
@@ -147,20 +146,13 @@ class RemoteWorkingMachine(StateMachine):
                 errors, "ends_on", ends_on, now, "Enter the date the agreement ends", "The end date"
             )
 
-    def validate_agree(
-        self,
-        model: Any,
-        actor: Actor | None = None,
-        now: dt.datetime | None = None,
-        note: Any = None,
-    ) -> None:
-        if not may_decide(actor, model):
-            return
-        require_now(now)
-        with input_errors() as errors:
-            if past_end(model, now):
-                errors["note"] = "The end date asked for has passed: the person must ask again"
-            optional_text(errors, "note", note, "Note", NOTE_MAX)
+    validate_agree = text_validator(
+        may_decide,
+        "note",
+        "Note",
+        NOTE_MAX,
+        passed=(past_end, "The end date asked for has passed: the person must ask again"),
+    )
 
     validate_decline = text_validator(
         may_decide, "reason", "Reason", NOTE_MAX, "Enter why you are declining"

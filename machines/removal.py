@@ -11,7 +11,7 @@ that touches other rows (opening the breach case for lost papers) is a method on
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +29,6 @@ from machines.common import (
     input_errors,
     machine_for,
     manages_team,
-    optional_text,
     record_decision,
     require_now,
     required_text,
@@ -222,6 +221,11 @@ def extension_asked(model: Any) -> bool:
     return getattr(model, "extension_due_on", None) is not None
 
 
+def asked_date_passed(model: Any, now: dt.datetime) -> bool:
+    """The date the holder asked for has gone while the ask waited (UK calendar days)."""
+    return model.extension_due_on < uk_date(now)
+
+
 def may_ask_extension(actor: Actor | None, model: Any) -> bool:
     """The holder asks for more time, one ask at a time."""
     return _is_holder(actor, model) and not extension_asked(model)
@@ -251,6 +255,30 @@ def new_due_errors(
     else:
         missing = "Enter the new date the papers will be back"
         date_ahead(errors, field, new_due_on, now, missing, "The new date")
+
+
+def _more_time_validator(
+    rule: Callable[[Actor | None, Any], bool], missing: str
+) -> Callable[..., None]:
+    """Asking for more time and granting it check the same two answers: a new date the
+    papers can be back by, and why (`missing` when there is no why)."""
+
+    def method(
+        self: Any,
+        model: Any,
+        actor: Actor | None = None,
+        now: dt.datetime | None = None,
+        new_due_on: Any = None,
+        reason: Any = None,
+    ) -> None:
+        if not rule(actor, model):
+            return
+        require_now(now)
+        with input_errors() as errors:
+            new_due_errors(errors, "new_due_on", new_due_on, model, now)
+            required_text(errors, "reason", reason, missing, "Reason", NOTE_MAX)
+
+    return method
 
 
 # -- the machine ---------------------------------------------------------------------------
@@ -452,46 +480,20 @@ class RemovalMachine(StateMachine):
         if errors:
             raise InputError(errors)
 
-    def validate_ask_extension(
-        self,
-        model: Any,
-        actor: Actor | None = None,
-        now: dt.datetime | None = None,
-        new_due_on: Any = None,
-        reason: Any = None,
-    ) -> None:
-        if may_ask_extension(actor, model):
-            _check_more_time(model, now, new_due_on, reason, "Enter why you need more time")
-
-    def validate_agree_extension(
-        self,
-        model: Any,
-        actor: Actor | None = None,
-        now: dt.datetime | None = None,
-        note: Any = None,
-    ) -> None:
-        if not may_answer_extension(actor, model):
-            return
-        require_now(now)
-        with input_errors() as errors:
-            if model.extension_due_on < uk_date(now):
-                errors["note"] = "The date asked for has passed: extend the return date instead"
-            optional_text(errors, "note", note, "Note", NOTE_MAX)
+    validate_ask_extension = _more_time_validator(may_ask_extension, "Enter why you need more time")
+    validate_agree_extension = text_validator(
+        may_answer_extension,
+        "note",
+        "Note",
+        NOTE_MAX,
+        passed=(asked_date_passed, "The date asked for has passed: extend the return date instead"),
+    )
 
     validate_refuse_extension = text_validator(
         may_answer_extension, "reason", "Reason", NOTE_MAX, "Enter why you are refusing"
     )
 
-    def validate_extend(
-        self,
-        model: Any,
-        actor: Actor | None = None,
-        now: dt.datetime | None = None,
-        new_due_on: Any = None,
-        reason: Any = None,
-    ) -> None:
-        if may_extend(actor, model):
-            _check_more_time(model, now, new_due_on, reason, "Enter why the papers need more time")
+    validate_extend = _more_time_validator(may_extend, "Enter why the papers need more time")
 
     def validate_confirm_location(
         self,
@@ -623,17 +625,6 @@ def _move_due_date(model: Any, new_due_on: dt.date, now: dt.datetime) -> None:
     model.ladder_from = None
     model.reminder_round = (model.reminder_round or 0) + 1
     _clear_ask(model)
-
-
-def _check_more_time(
-    model: Any, now: dt.datetime | None, new_due_on: Any, reason: Any, missing: str
-) -> None:
-    """Asking for more time and granting it check the same two answers: a new date the
-    papers can be back by, and why."""
-    require_now(now)
-    with input_errors() as errors:
-        new_due_errors(errors, "new_due_on", new_due_on, model, now)
-        required_text(errors, "reason", reason, missing, "Reason", NOTE_MAX)
 
 
 STATE_IDS: frozenset[str] = frozenset(s.id for s in RemovalMachine.states)
