@@ -44,6 +44,10 @@ class Actor:
 SCHEDULE = Actor(id=None)
 
 
+# A validator's errors as it collects them: form field name -> GOV.UK error message.
+Errors = dict[str, str]
+
+
 class InputError(Exception):
     """A validator's refusal: form field name -> GOV.UK error message ("Enter the ...")."""
 
@@ -193,16 +197,25 @@ def manages_team(actor: Actor | None, model: Any) -> bool:
 # -- how a machine asks its rules and reports input ------------------------------------------
 
 
-def guard(rule: Callable[[Actor | None, Any], bool]) -> Callable[..., bool]:
-    """A machine's guard method that asks `rule(actor, model)`.
+def guard(rule: Callable[..., bool]) -> Callable[..., bool]:
+    """A machine's guard method that asks `rule(actor, model)`, or `rule(actor, model, now)`
+    when the rule takes the time.
 
     The rules are plain module functions because views and queries ask them too (which
     buttons, who is waiting); the machine names each once, `can_x = guard(may_x)`, and
-    python-statemachine fills `model` and `actor` by name.
+    python-statemachine fills `model`, `actor` and `now` by name.
     """
+    if "now" in inspect.signature(rule).parameters:
 
-    def method(self: Any, model: Any, actor: Actor | None = None) -> bool:
-        return rule(actor, model)
+        def method(
+            self: Any, model: Any, actor: Actor | None = None, now: dt.datetime | None = None
+        ) -> bool:
+            return rule(actor, model, now)
+
+    else:
+
+        def method(self: Any, model: Any, actor: Actor | None = None) -> bool:
+            return rule(actor, model)
 
     method.__name__ = method.__qualname__ = f"guard_{rule.__name__}"
     method.__doc__ = rule.__doc__
@@ -219,6 +232,47 @@ def input_errors() -> Iterator[dict[str, str]]:
         raise InputError(errors)
 
 
+def validator(
+    rule: Callable[..., bool], *, needs_now: bool = True
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Make `check(self, errors, model, now, <answers>)` a machine's validator.
+
+    python-statemachine runs validators before guards, so the validator first asks `rule`
+    (with `now` when the rule takes it) and stays silent for someone it refuses: the guard
+    then refuses the event (TransitionNotAllowed) instead of the form showing errors. Then
+    it needs the time (unless `needs_now=False`), and raises every error `check` adds to
+    `errors` together. The answers are `check`'s parameters after `now`, filled by name from
+    what the event was sent with (None when not sent; `actor` too when named), or all of it
+    when `check` takes `**answers`.
+    """
+
+    takes_now = "now" in inspect.signature(rule).parameters
+
+    def decorate(check: Callable[..., None]) -> Callable[..., None]:
+        parameters = list(inspect.signature(check).parameters.values())[4:]
+        takes_all = any(p.kind is p.VAR_KEYWORD for p in parameters)
+        names = [p.name for p in parameters if p.kind is not p.VAR_KEYWORD]
+
+        def method(
+            self: Any, model: Any, actor: Actor | None = None, now: Any = None, **sent: Any
+        ) -> None:
+            if not (rule(actor, model, now) if takes_now else rule(actor, model)):
+                return
+            if needs_now:
+                require_now(now)
+            given = {"actor": actor, **sent}
+            answers = given if takes_all else {name: given.get(name) for name in names}
+            with input_errors() as errors:
+                check(self, errors, model, now, **answers)
+
+        method.__name__ = check.__name__
+        method.__qualname__ = check.__qualname__
+        method.__doc__ = check.__doc__
+        return method
+
+    return decorate
+
+
 def text_validator(
     rule: Callable[..., bool],
     field: str,
@@ -230,28 +284,19 @@ def text_validator(
 ) -> Callable[..., None]:
     """A machine's validator of one free-text answer (a note, a reason): required when
     `missing` is given. `passed` is (has what was asked for passed?, the error on the field
-    when it has): a request can wait past its own date. Like every validator it first asks
-    the rule (with `now` when the rule takes it) and stays silent for someone the guard
-    refuses. A class names it once: `validate_x = text_validator(...)`."""
-    takes_now = "now" in inspect.signature(rule).parameters
+    when it has): a request can wait past its own date. A class names it once:
+    `validate_x = text_validator(...)`."""
 
-    def method(
-        self: Any, model: Any, actor: Actor | None = None, now: Any = None, **form: Any
-    ) -> None:
-        if not (rule(actor, model, now) if takes_now else rule(actor, model)):
-            return
-        if passed is not None:
-            require_now(now)
-        with input_errors() as errors:
-            if passed is not None and passed[0](model, now):
-                errors[field] = passed[1]
-            if missing is None:
-                optional_text(errors, field, form.get(field), name, limit)
-            else:
-                required_text(errors, field, form.get(field), missing, name, limit)
+    @validator(rule, needs_now=passed is not None)
+    def check(self: Any, errors: Errors, model: Any, now: Any, **answers: Any) -> None:
+        if passed is not None and passed[0](model, now):
+            errors[field] = passed[1]
+        if missing is None:
+            optional_text(errors, field, answers.get(field), name, limit)
+        else:
+            required_text(errors, field, answers.get(field), missing, name, limit)
 
-    method.__name__ = method.__qualname__ = f"validate_{field}_for_{rule.__name__}"
-    return method
+    return check
 
 
 # -- what request lifecycles record the same way ----------------------------------------------

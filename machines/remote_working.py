@@ -20,20 +20,20 @@ from statemachine import Event, State, StateMachine
 from machines.common import (
     SCHEDULE,
     Actor,
+    Errors,
     date_ahead,
     event_labels,
     guard,
     in_team,
-    input_errors,
     machine_for,
     one_line,
     record_decision,
-    require_now,
     required_text,
     state_labels,
     text,
     text_validator,
     uk_date,
+    validator,
 )
 from machines.permissions import Can
 from machines.removal import may_decide
@@ -107,44 +107,20 @@ class RemoteWorkingMachine(StateMachine):
 
     can_ask = guard(may_ask)
     can_decide = guard(may_decide)
-
-    def can_withdraw(
-        self, model: Any, actor: Actor | None = None, now: dt.datetime | None = None
-    ) -> bool:
-        return may_withdraw(actor, model, now)
-
-    def can_expire(
-        self, model: Any, actor: Actor | None = None, now: dt.datetime | None = None
-    ) -> bool:
-        return may_expire(actor, model, now)
+    can_withdraw = guard(may_withdraw)
+    can_expire = guard(may_expire)
 
     # Validators run before the guards: each stays silent for someone the guard refuses.
 
+    @validator(may_ask)
     def validate_ask(
-        self,
-        model: Any,
-        actor: Actor | None = None,
-        now: dt.datetime | None = None,
-        where: Any = None,
-        why: Any = None,
-        ends_on: Any = None,
+        self, errors: Errors, model: Any, now: dt.datetime, where: Any, why: Any, ends_on: Any
     ) -> None:
-        if not may_ask(actor, model):
-            return
-        require_now(now)
-        with input_errors() as errors:
-            required_text(
-                errors,
-                "where",
-                one_line(where),
-                "Enter where you will work from",
-                "Where",
-                WHERE_MAX,
-            )
-            required_text(errors, "why", why, "Enter why you need to work there", "Why", WHY_MAX)
-            date_ahead(
-                errors, "ends_on", ends_on, now, "Enter the date the agreement ends", "The end date"
-            )
+        where = one_line(where)
+        required_text(errors, "where", where, "Enter where you will work from", "Where", WHERE_MAX)
+        required_text(errors, "why", why, "Enter why you need to work there", "Why", WHY_MAX)
+        missing = "Enter the date the agreement ends"
+        date_ahead(errors, "ends_on", ends_on, now, missing, "The end date")
 
     validate_agree = text_validator(
         may_decide,
