@@ -20,13 +20,12 @@ from statemachine import Event, State, StateMachine
 from machines.breach import LOST_CATEGORIES, opening_fact_errors, opening_facts
 from machines.common import (
     Actor,
-    InputError,
+    Errors,
     confirmed,
     date_ahead,
     event_labels,
     guard,
     in_team,
-    input_errors,
     machine_for,
     manages_team,
     record_decision,
@@ -36,6 +35,7 @@ from machines.common import (
     text,
     text_validator,
     uk_date,
+    validator,
 )
 from machines.permissions import Can
 
@@ -263,22 +263,14 @@ def _more_time_validator(
     """Asking for more time and granting it check the same two answers: a new date the
     papers can be back by, and why (`missing` when there is no why)."""
 
-    def method(
-        self: Any,
-        model: Any,
-        actor: Actor | None = None,
-        now: dt.datetime | None = None,
-        new_due_on: Any = None,
-        reason: Any = None,
+    @validator(rule)
+    def check(
+        self: Any, errors: Errors, model: Any, now: dt.datetime, new_due_on: Any, reason: Any
     ) -> None:
-        if not rule(actor, model):
-            return
-        require_now(now)
-        with input_errors() as errors:
-            new_due_errors(errors, "new_due_on", new_due_on, model, now)
-            required_text(errors, "reason", reason, missing, "Reason", NOTE_MAX)
+        new_due_errors(errors, "new_due_on", new_due_on, model, now)
+        required_text(errors, "reason", reason, missing, "Reason", NOTE_MAX)
 
-    return method
+    return check
 
 
 # -- the machine ---------------------------------------------------------------------------
@@ -383,21 +375,17 @@ class RemovalMachine(StateMachine):
     can_extend = guard(may_extend)
     can_confirm_location = guard(may_confirm_location)
 
-    # Validators run before the guards (python-statemachine's order), so each one first asks
-    # the guard and stays silent when the person may not send the event: the guard refuses.
+    # Validators (common.validator): every error at once, and only for someone the guard
+    # lets send the event (they run before it).
 
-    def validate_request(self, model: Any, actor: Actor | None = None) -> None:
-        if (
-            may_request(actor, model)
-            and not is_pre_authorised(model.purpose)
-            and getattr(model, "approval_route", None) == NOBODY
-        ):
-            raise InputError(
-                {
-                    "purpose": "Nobody can agree this purpose yet: ask an administrator to "
-                    "record your line manager, or choose court, a professional meeting or a "
-                    "meeting with the service user"
-                }
+    @validator(may_request, needs_now=False)
+    def validate_request(self, errors: Errors, model: Any, now: Any) -> None:
+        nobody_agrees = getattr(model, "approval_route", None) == NOBODY
+        if nobody_agrees and not is_pre_authorised(model.purpose):
+            errors["purpose"] = (
+                "Nobody can agree this purpose yet: ask an administrator to "
+                "record your line manager, or choose court, a professional meeting or a "
+                "meeting with the service user"
             )
 
     validate_approve = text_validator(may_decide, "note", "Note", NOTE_MAX)
@@ -406,60 +394,53 @@ class RemovalMachine(StateMachine):
     )
     validate_cancel = text_validator(may_cancel, "reason", "Reason", NOTE_MAX)
 
-    def validate_take_out(self, model: Any, actor: Actor | None = None, **safeguards: Any) -> None:
-        if not may_take_out(actor, model):
-            return
-        errors = {
-            key: message
-            for key, message in SAFEGUARD_ERRORS.items()
-            if not confirmed(safeguards.get(key))
-        }
-        if errors:
-            raise InputError(errors)
+    @validator(may_take_out, needs_now=False)
+    def validate_take_out(self, errors: Errors, model: Any, now: Any, **safeguards: Any) -> None:
+        for key, message in SAFEGUARD_ERRORS.items():
+            if not confirmed(safeguards.get(key)):
+                errors[key] = message
 
+    @validator(may_close_out, needs_now=False)
     def validate_destroy(
-        self, model: Any, actor: Actor | None = None, method: Any = None, witness: Any = None
+        self, errors: Errors, model: Any, now: Any, actor: Actor, method: Any, witness: Any
     ) -> None:
         """A witness is another member of the team: not the holder, not whoever records it.
         `witness` is the chosen person (an Actor), or None when nobody (or nobody active)."""
-        if not may_close_out(actor, model):
-            return
-        with input_errors() as errors:
-            if text(method) not in dict(DESTRUCTION_METHODS):
-                errors["method"] = "Select how the papers were destroyed"
-            if not isinstance(witness, Actor):
-                errors["witness"] = "Select who saw the papers destroyed"
-            elif (
-                witness.team_id is None
-                or witness.team_id != model.team_id
-                or not witness.can(Can.WORK_WITH_PAPERS)
-            ):
-                errors["witness"] = "Select a member of the team as the witness"
-            elif witness.id == model.for_user_id:
-                errors["witness"] = "The witness must be someone other than the person who had them"
-            elif witness.id == actor.id:
-                errors["witness"] = "The witness must be someone other than you"
+        if text(method) not in dict(DESTRUCTION_METHODS):
+            errors["method"] = "Select how the papers were destroyed"
+        if not isinstance(witness, Actor):
+            errors["witness"] = "Select who saw the papers destroyed"
+        elif (
+            witness.team_id is None
+            or witness.team_id != model.team_id
+            or not witness.can(Can.WORK_WITH_PAPERS)
+        ):
+            errors["witness"] = "Select a member of the team as the witness"
+        elif witness.id == model.for_user_id:
+            errors["witness"] = "The witness must be someone other than the person who had them"
+        elif witness.id == actor.id:
+            errors["witness"] = "The witness must be someone other than you"
 
+    @validator(may_close_out)
     def validate_report_lost(
         self,
+        errors: Errors,
         model: Any,
-        actor: Actor | None = None,
-        now: dt.datetime | None = None,
-        last_seen_where: Any = None,
-        last_seen_at: Any = None,
-        category: Any = None,
-        children_or_vulnerable: Any = None,
-        special_category: Any = None,
+        now: dt.datetime,
+        last_seen_where: Any,
+        last_seen_at: Any,
+        category: Any,
+        children_or_vulnerable: Any,
+        special_category: Any,
     ) -> None:
-        if not may_close_out(actor, model):
-            return
-        require_now(now)
         # The breach case's first facts, asked now rather than guessed (machines/breach.py).
-        errors: dict[str, str] = opening_fact_errors(
-            children_or_vulnerable,
-            special_category,
-            category,
-            categories=[key for key, _ in LOST_CATEGORIES],
+        errors.update(
+            opening_fact_errors(
+                children_or_vulnerable,
+                special_category,
+                category,
+                categories=[key for key, _ in LOST_CATEGORIES],
+            )
         )
         required_text(
             errors,
@@ -477,8 +458,6 @@ class RemovalMachine(StateMachine):
             days=1
         ):
             errors["last_seen_on"] = "The date last seen must be after the papers were taken out"
-        if errors:
-            raise InputError(errors)
 
     validate_ask_extension = _more_time_validator(may_ask_extension, "Enter why you need more time")
     validate_agree_extension = text_validator(
@@ -495,30 +474,21 @@ class RemovalMachine(StateMachine):
 
     validate_extend = _more_time_validator(may_extend, "Enter why the papers need more time")
 
+    @validator(may_confirm_location)
     def validate_confirm_location(
-        self,
-        model: Any,
-        actor: Actor | None = None,
-        now: dt.datetime | None = None,
-        where: Any = None,
-        how: Any = None,
-        confirmed_on: Any = None,
+        self, errors: Errors, model: Any, now: dt.datetime, where: Any, how: Any, confirmed_on: Any
     ) -> None:
-        if not may_confirm_location(actor, model):
-            return
-        require_now(now)
-        with input_errors() as errors:
-            required_text(
-                errors, "where", where, "Enter where the papers are", "Where they are", WHERE_MAX
-            )
-            if text(how) not in dict(CONFIRMED_HOW):
-                errors["how"] = "Select how you checked with the person who has the papers"
-            if not isinstance(confirmed_on, dt.date):
-                errors["confirmed_on"] = "Enter the date you checked"
-            elif confirmed_on > uk_date(now):
-                errors["confirmed_on"] = "The date you checked must be today or in the past"
-            elif model.taken_out_at is not None and confirmed_on < uk_date(model.taken_out_at):
-                errors["confirmed_on"] = "The date you checked must be after the papers went out"
+        required_text(
+            errors, "where", where, "Enter where the papers are", "Where they are", WHERE_MAX
+        )
+        if text(how) not in dict(CONFIRMED_HOW):
+            errors["how"] = "Select how you checked with the person who has the papers"
+        if not isinstance(confirmed_on, dt.date):
+            errors["confirmed_on"] = "Enter the date you checked"
+        elif confirmed_on > uk_date(now):
+            errors["confirmed_on"] = "The date you checked must be today or in the past"
+        elif model.taken_out_at is not None and confirmed_on < uk_date(model.taken_out_at):
+            errors["confirmed_on"] = "The date you checked must be after the papers went out"
 
     # Actions: run after guards and validators pass; saving is the audit listener's job.
 
