@@ -89,38 +89,42 @@ def validate_draft(data: Mapping[str, Any]) -> dict[str, str]:
         if problem := case_id_error(case_id):
             errors["case_id"] = problem
 
-        description = one_line(data.get("description"))
-        if not description:
-            errors["description"] = "Describe what is being sent"
-        elif len(description) > DESCRIPTION_MAX:
-            errors["description"] = f"Description must be {DESCRIPTION_MAX} characters or fewer"
+        description = required_text(
+            errors,
+            "description",
+            one_line(data.get("description")),
+            "Describe what is being sent",
+            "Description",
+            DESCRIPTION_MAX,
+        )
 
         method = text(data.get("method"))
         if method not in dict(METHODS):
             errors["method"] = "Select how the documents will be sent"
 
-        organisation = one_line(data.get("recipient_organisation"))
-        if not organisation:
-            errors["recipient_organisation"] = "Enter the recipient's organisation"
-        elif len(organisation) > SHORT_TEXT_MAX:
-            errors["recipient_organisation"] = (
-                f"Organisation must be {SHORT_TEXT_MAX} characters or fewer"
-            )
+        organisation = required_text(
+            errors,
+            "recipient_organisation",
+            one_line(data.get("recipient_organisation")),
+            "Enter the recipient's organisation",
+            "Organisation",
+            SHORT_TEXT_MAX,
+        )
+        role = required_text(
+            errors,
+            "recipient_role",
+            one_line(data.get("recipient_role")),
+            "Enter the recipient's role",
+            "Role",
+            SHORT_TEXT_MAX,
+        )
 
-        role = one_line(data.get("recipient_role"))
-        if not role:
-            errors["recipient_role"] = "Enter the recipient's role"
-        elif len(role) > SHORT_TEXT_MAX:
-            errors["recipient_role"] = f"Role must be {SHORT_TEXT_MAX} characters or fewer"
-
-        address = text(data.get("address"))
-        if not address:
-            errors["address"] = (
-                "Enter the email address" if method == "secure_email" else "Enter the address"
-            )
-        elif len(address) > ADDRESS_MAX:
-            errors["address"] = f"Address must be {ADDRESS_MAX} characters or fewer"
-        elif method == "secure_email" and not _EMAIL.fullmatch(address):
+        email = method == "secure_email"
+        missing = "Enter the email address" if email else "Enter the address"
+        address = required_text(
+            errors, "address", data.get("address"), missing, "Address", ADDRESS_MAX
+        )
+        if "address" not in errors and email and not _EMAIL.fullmatch(address):
             errors["address"] = (
                 "Enter an email address in the correct format, like name@example.org"
             )
