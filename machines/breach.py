@@ -43,6 +43,7 @@ from machines.common import (
     require_now,
     required_text,
     state_labels,
+    stays_in,
     text,
     uk_date,
     validator,
@@ -738,28 +739,31 @@ class BreachMachine(StateMachine):
     # In-state transitions (self-transitions): facts recorded where the case stands, so they
     # are version-checked and audited by the one transition path like every other change.
     record_police = Event(
-        reported.to.itself(cond="can_record_police", validators="validate_record_police")
-        | notified.to.itself(cond="can_record_police", validators="validate_record_police")
-        | risk_assessed.to.itself(cond="can_record_police", validators="validate_record_police")
-        | service_user_informed.to.itself(
-            cond="can_record_police", validators="validate_record_police"
-        )
-        | decided.to.itself(cond="can_record_police", validators="validate_record_police"),
+        stays_in(
+            reported,
+            notified,
+            risk_assessed,
+            service_user_informed,
+            decided,
+            cond="can_record_police",
+            validators="validate_record_police",
+        ),
         name="Save the police details",
     )
     update_report = Event(
-        reported.to.itself(cond="can_update_report", validators="validate_update_report")
-        | notified.to.itself(cond="can_update_report", validators="validate_update_report"),
+        stays_in(reported, notified, cond="can_update_report", validators="validate_update_report"),
         name="Save the checked report",
     )
     # The ICO is told as soon as someone judges it reportable: the referral stops the clock
     # wherever the case is, and the decision then refers to it.
     refer_to_ico = Event(
-        reported.to.itself(cond="can_refer_to_ico", validators="validate_refer_to_ico")
-        | notified.to.itself(cond="can_refer_to_ico", validators="validate_refer_to_ico")
-        | risk_assessed.to.itself(cond="can_refer_to_ico", validators="validate_refer_to_ico")
-        | service_user_informed.to.itself(
-            cond="can_refer_to_ico", validators="validate_refer_to_ico"
+        stays_in(
+            reported,
+            notified,
+            risk_assessed,
+            service_user_informed,
+            cond="can_refer_to_ico",
+            validators="validate_refer_to_ico",
         ),
         name="Record the ICO referral",
     )

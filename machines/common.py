@@ -10,6 +10,7 @@ import datetime as dt
 import dis
 import functools
 import inspect
+import operator
 import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -17,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from statemachine import StateMachine
+from statemachine import State, StateMachine
+from statemachine.transition_list import TransitionList
 
 from machines.permissions import Can, grants
 
@@ -220,6 +222,13 @@ def guard(rule: Callable[..., bool]) -> Callable[..., bool]:
     method.__name__ = method.__qualname__ = f"guard_{rule.__name__}"
     method.__doc__ = rule.__doc__
     return method
+
+
+def stays_in(*states: State, cond: str, validators: str) -> TransitionList:
+    """A self-transition of each state, all with the same guard and validator: a fact
+    recorded wherever the row stands, version-checked and audited like any other change."""
+    transitions = [state.to.itself(cond=cond, validators=validators) for state in states]
+    return functools.reduce(operator.or_, transitions)
 
 
 @contextmanager
