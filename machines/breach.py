@@ -45,6 +45,7 @@ from machines.common import (
     state_labels,
     stays_in,
     text,
+    text_validator,
     uk_date,
     validator,
     whole_number,
@@ -566,6 +567,26 @@ def _police_told(
     return told
 
 
+def _day_of_step(
+    errors: Errors,
+    field: str,
+    value: Any,
+    now: dt.datetime,
+    name: str,
+    earliest: dt.date,
+    not_before: str,
+) -> None:
+    """The day a step of telling the service user was taken: given, today or earlier (UK),
+    and not before `earliest` (`not_before` says, after "must be", which day that is)."""
+    day = as_date(value)
+    if day is None:
+        errors[field] = f"Enter {name[0].lower()}{name[1:]}"
+    elif day > uk_date(now):
+        errors[field] = f"{name} must be today or in the past"
+    elif day < earliest:
+        errors[field] = f"{name} must be {not_before}"
+
+
 LOST_CATEGORIES = (("loss", "Lost"), ("theft", "Stolen"))
 
 
@@ -1048,32 +1069,30 @@ class BreachMachine(StateMachine):
     def validate_record_meeting(
         self, errors: Errors, model: Any, now: dt.datetime, informed_in_person_on: Any
     ) -> None:
-        meeting = "The date of the face-to-face meeting"
-        in_person = as_date(informed_in_person_on)
-        if in_person is None:
-            errors["informed_in_person_on"] = "Enter the date of the face-to-face meeting"
-        elif in_person > uk_date(now):
-            errors["informed_in_person_on"] = f"{meeting} must be today or in the past"
-        elif in_person < uk_date(model.discovered_at):
-            errors["informed_in_person_on"] = (
-                f"{meeting} must be on or after the day the breach was discovered"
-            )
+        _day_of_step(
+            errors,
+            "informed_in_person_on",
+            informed_in_person_on,
+            now,
+            "The date of the face-to-face meeting",
+            uk_date(model.discovered_at),
+            "on or after the day the breach was discovered",
+        )
 
     @validator(may_inform_service_user)
     def validate_inform_service_user(
         self, errors: Errors, model: Any, now: dt.datetime, informed_in_writing_on: Any
     ) -> None:
-        letter = "The date of the letter"
-        in_writing = as_date(informed_in_writing_on)
-        if in_writing is None:
-            errors["informed_in_writing_on"] = "Enter the date of the letter"
-        elif in_writing > uk_date(now):
-            errors["informed_in_writing_on"] = f"{letter} must be today or in the past"
-        elif in_writing < model.informed_in_person_on:
-            # Face to face first, then in writing: the letter follows the meeting.
-            errors["informed_in_writing_on"] = (
-                f"{letter} must be the same as or after the date of the face-to-face meeting"
-            )
+        # Face to face first, then in writing: the letter follows the meeting.
+        _day_of_step(
+            errors,
+            "informed_in_writing_on",
+            informed_in_writing_on,
+            now,
+            "The date of the letter",
+            model.informed_in_person_on,
+            "the same as or after the date of the face-to-face meeting",
+        )
 
     @validator(may_record_exemption)
     def validate_record_exemption(
@@ -1097,18 +1116,14 @@ class BreachMachine(StateMachine):
                 "Confirm you approve this exemption as Caldicott Guardian"
             )
 
-    @validator(may_skip_informing)
-    def validate_skip_informing(
-        self, errors: Errors, model: Any, now: dt.datetime, skip_reason: Any
-    ) -> None:
-        required_text(
-            errors,
-            "skip_reason",
-            skip_reason,
-            "Enter why there is no one to tell",
-            "Why there is no one to tell",
-            REASON_MAX,
-        )
+    validate_skip_informing = text_validator(
+        may_skip_informing,
+        "skip_reason",
+        "Why there is no one to tell",
+        REASON_MAX,
+        "Enter why there is no one to tell",
+        needs_now=True,
+    )
 
     @validator(may_agree_decision)
     def validate_caldicott_agree(

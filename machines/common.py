@@ -290,13 +290,14 @@ def text_validator(
     missing: str | None = None,
     *,
     passed: tuple[Callable[[Any, dt.datetime], bool], str] | None = None,
+    needs_now: bool = False,
 ) -> Callable[..., None]:
     """A machine's validator of one free-text answer (a note, a reason): required when
     `missing` is given. `passed` is (has what was asked for passed?, the error on the field
     when it has): a request can wait past its own date. A class names it once:
     `validate_x = text_validator(...)`."""
 
-    @validator(rule, needs_now=passed is not None)
+    @validator(rule, needs_now=needs_now or passed is not None)
     def check(self: Any, errors: Errors, model: Any, now: Any, **answers: Any) -> None:
         if passed is not None and passed[0](model, now):
             errors[field] = passed[1]
