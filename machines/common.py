@@ -254,7 +254,6 @@ def validator(
     what the event was sent with (None when not sent; `actor` too when named), or all of it
     when `check` takes `**answers`.
     """
-
     takes_now = "now" in inspect.signature(rule).parameters
 
     def decorate(check: Callable[..., None]) -> Callable[..., None]:
@@ -313,7 +312,7 @@ def text_validator(
 
 
 def date_ahead(
-    errors: dict[str, str], field: str, value: Any, now: dt.datetime, missing: str, name: str
+    errors: Errors, field: str, value: Any, now: dt.datetime, missing: str, name: str
 ) -> None:
     """A date from today (UK) to a year ahead: `missing` when none was given, else an error
     naming it (`name`, "The end date") when it is past or further off."""
