@@ -110,7 +110,8 @@ class RemoteWorkingMachine(StateMachine):
     can_withdraw = guard(may_withdraw)
     can_expire = guard(may_expire)
 
-    # Validators run before the guards: each stays silent for someone the guard refuses.
+    # Validators (common.validator): every error at once, and only for someone the guard
+    # lets send the event (they run before it).
 
     @validator(may_ask)
     def validate_ask(
