@@ -28,6 +28,7 @@ from statemachine import Event, State, StateMachine
 from machines.common import (
     UK,
     Actor,
+    Errors,
     InputError,
     as_date,
     as_datetime,
@@ -42,8 +43,11 @@ from machines.common import (
     require_now,
     required_text,
     state_labels,
+    stays_in,
     text,
+    text_validator,
     uk_date,
+    validator,
     whole_number,
 )
 from machines.permissions import Can, Role
@@ -563,6 +567,26 @@ def _police_told(
     return told
 
 
+def _day_of_step(
+    errors: Errors,
+    field: str,
+    value: Any,
+    now: dt.datetime,
+    name: str,
+    earliest: dt.date,
+    not_before: str,
+) -> None:
+    """The day a step of telling the service user was taken: given, today or earlier (UK),
+    and not before `earliest` (`not_before` says, after "must be", which day that is)."""
+    day = as_date(value)
+    if day is None:
+        errors[field] = f"Enter {name[0].lower()}{name[1:]}"
+    elif day > uk_date(now):
+        errors[field] = f"{name} must be today or in the past"
+    elif day < earliest:
+        errors[field] = f"{name} must be {not_before}"
+
+
 LOST_CATEGORIES = (("loss", "Lost"), ("theft", "Stolen"))
 
 
@@ -733,34 +757,34 @@ class BreachMachine(StateMachine):
     decided = State("Decided")
     closed = State("Closed", final=True)
 
-    # python-statemachine runs validators *before* cond guards. Each validator therefore
-    # first asks the guard and, when this person may not send the event at all, stays
-    # silent so the guard refuses it (TransitionNotAllowed) instead of showing form errors.
     # In-state transitions (self-transitions): facts recorded where the case stands, so they
     # are version-checked and audited by the one transition path like every other change.
     record_police = Event(
-        reported.to.itself(cond="can_record_police", validators="validate_record_police")
-        | notified.to.itself(cond="can_record_police", validators="validate_record_police")
-        | risk_assessed.to.itself(cond="can_record_police", validators="validate_record_police")
-        | service_user_informed.to.itself(
-            cond="can_record_police", validators="validate_record_police"
-        )
-        | decided.to.itself(cond="can_record_police", validators="validate_record_police"),
+        stays_in(
+            reported,
+            notified,
+            risk_assessed,
+            service_user_informed,
+            decided,
+            cond="can_record_police",
+            validators="validate_record_police",
+        ),
         name="Save the police details",
     )
     update_report = Event(
-        reported.to.itself(cond="can_update_report", validators="validate_update_report")
-        | notified.to.itself(cond="can_update_report", validators="validate_update_report"),
+        stays_in(reported, notified, cond="can_update_report", validators="validate_update_report"),
         name="Save the checked report",
     )
     # The ICO is told as soon as someone judges it reportable: the referral stops the clock
     # wherever the case is, and the decision then refers to it.
     refer_to_ico = Event(
-        reported.to.itself(cond="can_refer_to_ico", validators="validate_refer_to_ico")
-        | notified.to.itself(cond="can_refer_to_ico", validators="validate_refer_to_ico")
-        | risk_assessed.to.itself(cond="can_refer_to_ico", validators="validate_refer_to_ico")
-        | service_user_informed.to.itself(
-            cond="can_refer_to_ico", validators="validate_refer_to_ico"
+        stays_in(
+            reported,
+            notified,
+            risk_assessed,
+            service_user_informed,
+            cond="can_refer_to_ico",
+            validators="validate_refer_to_ico",
         ),
         name="Record the ICO referral",
     )
@@ -830,51 +854,47 @@ class BreachMachine(StateMachine):
     can_decide = guard(may_decide)
     can_close = guard(may_close)
 
-    # Validators: raise InputError (field -> GOV.UK message) with every error at once.
+    # Validators (common.validator): every error at once, and only for someone the guard
+    # lets send the event (they run before it).
 
+    @validator(may_record_police)
     def validate_record_police(
         self,
+        errors: Errors,
         model: Any,
-        actor: Actor | None = None,
-        now: dt.datetime | None = None,
-        police_reference: Any = None,
-        no_police_reference_reason: Any = None,
-        police_officer: Any = None,
-        police_told_at: Any = None,
+        now: dt.datetime,
+        police_reference: Any,
+        no_police_reference_reason: Any,
+        police_officer: Any,
+        police_told_at: Any,
     ) -> None:
-        if not may_record_police(actor, model):
-            return
-        require_now(now)
-        with input_errors() as errors:
-            reference = optional_text(
-                errors,
-                "police_reference",
-                police_reference,
-                "Police crime reference",
-                REFERENCE_MAX,
+        reference = optional_text(
+            errors,
+            "police_reference",
+            police_reference,
+            "Police crime reference",
+            REFERENCE_MAX,
+        )
+        reason = optional_text(
+            errors,
+            "no_police_reference_reason",
+            no_police_reference_reason,
+            "Why there is no crime reference",
+            REASON_MAX,
+        )
+        optional_text(
+            errors, "police_officer", police_officer, "Officer or police station", OFFICER_MAX
+        )
+        if not errors and not reference and not reason:
+            errors["police_reference"] = (
+                "Enter the police crime reference number, or why there is none yet"
             )
-            reason = optional_text(
-                errors,
-                "no_police_reference_reason",
-                no_police_reference_reason,
-                "Why there is no crime reference",
-                REASON_MAX,
-            )
-            optional_text(
-                errors, "police_officer", police_officer, "Officer or police station", OFFICER_MAX
-            )
-            if not errors and not reference and not reason:
-                errors["police_reference"] = (
-                    "Enter the police crime reference number, or why there is none yet"
-                )
-            _police_told(errors, reference, police_told_at, model.happened_at, now)
+        _police_told(errors, reference, police_told_at, model.happened_at, now)
 
+    @validator(may_update_report)
     def validate_update_report(
-        self, model: Any, actor: Actor | None = None, now: dt.datetime | None = None, **data: Any
+        self, errors: Errors, model: Any, now: dt.datetime, **data: Any
     ) -> None:
-        if not may_update_report(actor, model):
-            return
-        require_now(now)
         details = validate_report_details(data, now)
         if model.state != "reported":
             # Notified already: the people a new category adds must have been told. Breach
@@ -887,359 +907,304 @@ class BreachMachine(StateMachine):
             ]
             if missing:
                 new = dict(CATEGORIES)[details["category"]].lower()
-                raise InputError(
-                    {
-                        "category": f"A {new} must be reported to the {', '.join(missing)}, "
-                        "and this case was notified without them: keep the category, or "
-                        "ask the Information and Records Manager"
-                    }
+                errors["category"] = (
+                    f"A {new} must be reported to the {', '.join(missing)}, "
+                    "and this case was notified without them: keep the category, or "
+                    "ask the Information and Records Manager"
                 )
 
+    @validator(may_refer_to_ico)
     def validate_refer_to_ico(
         self,
+        errors: Errors,
         model: Any,
-        actor: Actor | None = None,
-        now: dt.datetime | None = None,
-        ico_referred_at: Any = None,
-        ico_reference: Any = None,
-        ico_told_by: Any = None,
-        delay_reason: Any = None,
+        now: dt.datetime,
+        ico_referred_at: Any,
+        ico_reference: Any,
+        ico_told_by: Any,
+        delay_reason: Any,
     ) -> None:
-        if not may_refer_to_ico(actor, model):
-            return
-        require_now(now)
-        with input_errors() as errors:
-            referred_at = as_datetime(ico_referred_at)
-            if referred_at is None:
-                errors["ico_referred_at"] = "Enter when the ICO was told"
-            elif referred_at > now:
-                errors["ico_referred_at"] = "When the ICO was told must be in the past"
-            elif referred_at < model.discovered_at:
-                errors["ico_referred_at"] = (
-                    "When the ICO was told must be after the breach was discovered"
-                )
-            elif referred_at > ico_deadline(model.discovered_at):
-                required_text(
-                    errors,
-                    "delay_reason",
-                    delay_reason,
-                    "Enter why the ICO was told more than 72 hours after the breach was discovered",
-                    "Why the ICO was told late",
-                    REASON_MAX,
-                )
+        referred_at = as_datetime(ico_referred_at)
+        if referred_at is None:
+            errors["ico_referred_at"] = "Enter when the ICO was told"
+        elif referred_at > now:
+            errors["ico_referred_at"] = "When the ICO was told must be in the past"
+        elif referred_at < model.discovered_at:
+            errors["ico_referred_at"] = (
+                "When the ICO was told must be after the breach was discovered"
+            )
+        elif referred_at > ico_deadline(model.discovered_at):
             required_text(
                 errors,
-                "ico_reference",
-                ico_reference,
-                "Enter the ICO case reference",
-                "ICO case reference",
-                ICO_REFERENCE_MAX,
+                "delay_reason",
+                delay_reason,
+                "Enter why the ICO was told more than 72 hours after the breach was discovered",
+                "Why the ICO was told late",
+                REASON_MAX,
             )
-            required_text(
-                errors,
-                "ico_told_by",
-                ico_told_by,
-                "Enter the name of the person who told the ICO",
-                "Name",
-                NAME_MAX,
-            )
+        required_text(
+            errors,
+            "ico_reference",
+            ico_reference,
+            "Enter the ICO case reference",
+            "ICO case reference",
+            ICO_REFERENCE_MAX,
+        )
+        required_text(
+            errors,
+            "ico_told_by",
+            ico_told_by,
+            "Enter the name of the person who told the ICO",
+            "Name",
+            NAME_MAX,
+        )
 
+    @validator(may_notify)
     def validate_notify(
         self,
+        errors: Errors,
         model: Any,
-        actor: Actor | None = None,
-        now: dt.datetime | None = None,
-        notifications: Mapping[str, Mapping[str, Any]] | None = None,
-        media_advised: Any = None,
-        media_reason: Any = None,
+        now: dt.datetime,
+        notifications: Mapping[str, Mapping[str, Any]] | None,
+        media_advised: Any,
+        media_reason: Any,
     ) -> None:
-        if not may_notify(actor, model):
-            return
-        require_now(now)
-        with input_errors() as errors:
-            given = notifications or {}
-            told = model.told_recipients()
-            for key, label, person in _recipients(model.category):
-                if key in told:
-                    continue  # emailed already, and on the list
-                entry = given.get(key) or {}
-                who = text(entry.get("who"))
-                at = as_datetime(entry.get("at"))
-                if not who:
-                    errors[f"{key}_who"] = f"Enter the name of {person} who was told"
-                elif len(who) > NAME_MAX:
-                    errors[f"{key}_who"] = f"Name must be {NAME_MAX} characters or fewer"
-                if at is None:
-                    errors[f"{key}_at"] = f"Enter when the {label} was told"
-                elif at > now:
-                    errors[f"{key}_at"] = f"When the {label} was told must be in the past"
-                elif at < model.discovered_at:
-                    errors[f"{key}_at"] = (
-                        f"When the {label} was told must be after the breach was discovered"
-                    )
-            if media_advised not in (True, False):
-                errors["media_advised"] = "Select yes if the media office was advised"
-            required_text(
-                errors,
-                "media_reason",
-                media_reason,
-                "Enter why the media office was or was not advised",
-                "Why",
-                REASON_MAX,
-            )
+        given = notifications or {}
+        told = model.told_recipients()
+        for key, label, person in _recipients(model.category):
+            if key in told:
+                continue  # emailed already, and on the list
+            entry = given.get(key) or {}
+            who = text(entry.get("who"))
+            at = as_datetime(entry.get("at"))
+            if not who:
+                errors[f"{key}_who"] = f"Enter the name of {person} who was told"
+            elif len(who) > NAME_MAX:
+                errors[f"{key}_who"] = f"Name must be {NAME_MAX} characters or fewer"
+            if at is None:
+                errors[f"{key}_at"] = f"Enter when the {label} was told"
+            elif at > now:
+                errors[f"{key}_at"] = f"When the {label} was told must be in the past"
+            elif at < model.discovered_at:
+                errors[f"{key}_at"] = (
+                    f"When the {label} was told must be after the breach was discovered"
+                )
+        if media_advised not in (True, False):
+            errors["media_advised"] = "Select yes if the media office was advised"
+        required_text(
+            errors,
+            "media_reason",
+            media_reason,
+            "Enter why the media office was or was not advised",
+            "Why",
+            REASON_MAX,
+        )
 
+    @validator(may_assess_risk)
     def validate_assess_risk(
         self,
+        errors: Errors,
         model: Any,
-        actor: Actor | None = None,
-        now: dt.datetime | None = None,
-        likelihood: Any = None,
-        severity: Any = None,
-        likely_outcomes: Any = None,
-        actions_taken: Any = None,
-        reportable_override: Any = None,
-        reportable_reason: Any = None,
-        grid: Grid | None = None,
+        now: dt.datetime,
+        likelihood: Any,
+        severity: Any,
+        likely_outcomes: Any,
+        actions_taken: Any,
+        reportable_override: Any,
+        reportable_reason: Any,
+        grid: Grid | None,
     ) -> None:
-        if not may_assess_risk(actor, model):
-            return
-        require_now(now)
         grid = grid or default_grid()
-        with input_errors() as errors:
-            if not grid.is_likelihood(likelihood):
-                errors["likelihood"] = "Select how likely it is that harm follows"
-            floor = grid.severity_floor(vulnerable_or_unknown(model.children_or_vulnerable))
-            if not grid.is_severity(severity):
-                errors["severity"] = "Select how severe the harm would be"
-            elif severity < floor:
-                why = (
-                    "children or vulnerable adults are involved"
-                    if model.children_or_vulnerable
-                    else "it is not yet known whether children or vulnerable adults are involved"
-                )
-                errors["severity"] = f"Select a severity of {floor} or more: {why}"
-            required_text(
-                errors,
-                "likely_outcomes",
-                likely_outcomes,
-                "Enter the likely outcomes for the service user",
-                "Likely outcomes",
-                TEXT_MAX,
+        if not grid.is_likelihood(likelihood):
+            errors["likelihood"] = "Select how likely it is that harm follows"
+        floor = grid.severity_floor(vulnerable_or_unknown(model.children_or_vulnerable))
+        if not grid.is_severity(severity):
+            errors["severity"] = "Select how severe the harm would be"
+        elif severity < floor:
+            why = (
+                "children or vulnerable adults are involved"
+                if model.children_or_vulnerable
+                else "it is not yet known whether children or vulnerable adults are involved"
             )
-            required_text(
-                errors,
-                "actions_taken",
-                actions_taken,
-                "Enter the actions taken to minimise the impact",
-                "Actions taken",
-                TEXT_MAX,
+            errors["severity"] = f"Select a severity of {floor} or more: {why}"
+        required_text(
+            errors,
+            "likely_outcomes",
+            likely_outcomes,
+            "Enter the likely outcomes for the service user",
+            "Likely outcomes",
+            TEXT_MAX,
+        )
+        required_text(
+            errors,
+            "actions_taken",
+            actions_taken,
+            "Enter the actions taken to minimise the impact",
+            "Actions taken",
+            TEXT_MAX,
+        )
+        overriding = False
+        if reportable_override not in (None, True, False):
+            errors["reportable_override"] = "Select whether the breach is reportable to the ICO"
+        elif reportable_override is not None and not errors.keys() & {"likelihood", "severity"}:
+            children = vulnerable_or_unknown(model.children_or_vulnerable)
+            overriding = (
+                reportable_override != assess(likelihood, severity, children, grid).reportable
             )
-            overriding = False
-            if reportable_override not in (None, True, False):
-                errors["reportable_override"] = "Select whether the breach is reportable to the ICO"
-            elif reportable_override is not None and not errors.keys() & {"likelihood", "severity"}:
-                children = vulnerable_or_unknown(model.children_or_vulnerable)
-                overriding = (
-                    reportable_override != assess(likelihood, severity, children, grid).reportable
-                )
-            # One line of why, either way: the ICO may ask why a breach was not reported.
-            reason = text(reportable_reason)
-            if not reason:
-                errors["reportable_reason"] = (
-                    "Enter why you are overriding the grid's result"
-                    if overriding
-                    else "Enter in one line why the breach is or is not reportable to the ICO"
-                )
-            elif len(reason) > RATIONALE_MAX or "\n" in reason:
-                errors["reportable_reason"] = (
-                    f"Why it is or is not reportable must be one line of {RATIONALE_MAX} "
-                    "characters or fewer"
-                )
+        # One line of why, either way: the ICO may ask why a breach was not reported.
+        reason = text(reportable_reason)
+        if not reason:
+            errors["reportable_reason"] = (
+                "Enter why you are overriding the grid's result"
+                if overriding
+                else "Enter in one line why the breach is or is not reportable to the ICO"
+            )
+        elif len(reason) > RATIONALE_MAX or "\n" in reason:
+            errors["reportable_reason"] = (
+                f"Why it is or is not reportable must be one line of {RATIONALE_MAX} "
+                "characters or fewer"
+            )
 
+    @validator(may_record_meeting)
     def validate_record_meeting(
-        self,
-        model: Any,
-        actor: Actor | None = None,
-        now: dt.datetime | None = None,
-        informed_in_person_on: Any = None,
+        self, errors: Errors, model: Any, now: dt.datetime, informed_in_person_on: Any
     ) -> None:
-        if not may_record_meeting(actor, model):
-            return
-        require_now(now)
-        meeting = "The date of the face-to-face meeting"
-        in_person = as_date(informed_in_person_on)
-        error = None
-        if in_person is None:
-            error = "Enter the date of the face-to-face meeting"
-        elif in_person > uk_date(now):
-            error = f"{meeting} must be today or in the past"
-        elif in_person < uk_date(model.discovered_at):
-            error = f"{meeting} must be on or after the day the breach was discovered"
-        if error:
-            raise InputError({"informed_in_person_on": error})
+        _day_of_step(
+            errors,
+            "informed_in_person_on",
+            informed_in_person_on,
+            now,
+            "The date of the face-to-face meeting",
+            uk_date(model.discovered_at),
+            "on or after the day the breach was discovered",
+        )
 
+    @validator(may_inform_service_user)
     def validate_inform_service_user(
-        self,
-        model: Any,
-        actor: Actor | None = None,
-        now: dt.datetime | None = None,
-        informed_in_writing_on: Any = None,
+        self, errors: Errors, model: Any, now: dt.datetime, informed_in_writing_on: Any
     ) -> None:
-        if not may_inform_service_user(actor, model):
-            return
-        require_now(now)
-        letter = "The date of the letter"
-        in_writing = as_date(informed_in_writing_on)
-        error = None
-        if in_writing is None:
-            error = "Enter the date of the letter"
-        elif in_writing > uk_date(now):
-            error = f"{letter} must be today or in the past"
-        elif in_writing < model.informed_in_person_on:
-            # Face to face first, then in writing: the letter follows the meeting.
-            error = f"{letter} must be the same as or after the date of the face-to-face meeting"
-        if error:
-            raise InputError({"informed_in_writing_on": error})
+        # Face to face first, then in writing: the letter follows the meeting.
+        _day_of_step(
+            errors,
+            "informed_in_writing_on",
+            informed_in_writing_on,
+            now,
+            "The date of the letter",
+            model.informed_in_person_on,
+            "the same as or after the date of the face-to-face meeting",
+        )
 
+    @validator(may_record_exemption)
     def validate_record_exemption(
         self,
+        errors: Errors,
         model: Any,
-        actor: Actor | None = None,
-        now: dt.datetime | None = None,
-        exemption_reason: Any = None,
-        approved_by_caldicott: Any = None,
+        now: dt.datetime,
+        exemption_reason: Any,
+        approved_by_caldicott: Any,
     ) -> None:
-        if not may_record_exemption(actor, model):
-            return
-        require_now(now)
-        with input_errors() as errors:
-            required_text(
-                errors,
-                "exemption_reason",
-                exemption_reason,
-                "Enter why the service user should not be told",
-                "Why the service user should not be told",
-                REASON_MAX,
-            )
-            if not confirmed(approved_by_caldicott):
-                errors["approved_by_caldicott"] = (
-                    "Confirm you approve this exemption as Caldicott Guardian"
-                )
-
-    def validate_skip_informing(
-        self,
-        model: Any,
-        actor: Actor | None = None,
-        now: dt.datetime | None = None,
-        skip_reason: Any = None,
-    ) -> None:
-        if not may_skip_informing(actor, model):
-            return
-        require_now(now)
-        with input_errors() as errors:
-            required_text(
-                errors,
-                "skip_reason",
-                skip_reason,
-                "Enter why there is no one to tell",
-                "Why there is no one to tell",
-                REASON_MAX,
+        required_text(
+            errors,
+            "exemption_reason",
+            exemption_reason,
+            "Enter why the service user should not be told",
+            "Why the service user should not be told",
+            REASON_MAX,
+        )
+        if not confirmed(approved_by_caldicott):
+            errors["approved_by_caldicott"] = (
+                "Confirm you approve this exemption as Caldicott Guardian"
             )
 
+    validate_skip_informing = text_validator(
+        may_skip_informing,
+        "skip_reason",
+        "Why there is no one to tell",
+        REASON_MAX,
+        "Enter why there is no one to tell",
+        needs_now=True,
+    )
+
+    @validator(may_agree_decision)
     def validate_caldicott_agree(
-        self,
-        model: Any,
-        actor: Actor | None = None,
-        now: dt.datetime | None = None,
-        caldicott_advice: Any = None,
-        agreed: Any = None,
+        self, errors: Errors, model: Any, now: dt.datetime, caldicott_advice: Any, agreed: Any
     ) -> None:
-        if not may_agree_decision(actor, model):
-            return
-        require_now(now)
-        with input_errors() as errors:
-            required_text(
-                errors,
-                "caldicott_advice",
-                caldicott_advice,
-                "Enter your advice to the Assistant Director",
-                "Your advice",
-                REASON_MAX,
+        required_text(
+            errors,
+            "caldicott_advice",
+            caldicott_advice,
+            "Enter your advice to the Assistant Director",
+            "Your advice",
+            REASON_MAX,
+        )
+        if not confirmed(agreed):
+            errors["agreed"] = (
+                "Confirm that, as Caldicott Guardian, you agree the decision may be recorded"
             )
-            if not confirmed(agreed):
-                errors["agreed"] = (
-                    "Confirm that, as Caldicott Guardian, you agree the decision may be recorded"
-                )
 
+    @validator(may_decide)
     def validate_decide(
         self,
+        errors: Errors,
         model: Any,
-        actor: Actor | None = None,
-        now: dt.datetime | None = None,
-        disciplinary: Any = None,
-        not_referred_reason: Any = None,
-        staff_member: Any = None,
-        refer_to_regulator: Any = None,
+        now: dt.datetime,
+        disciplinary: Any,
+        not_referred_reason: Any,
+        staff_member: Any,
+        refer_to_regulator: Any,
     ) -> None:
-        if not may_decide(actor, model):
-            return
-        require_now(now)
-        with input_errors() as errors:
-            if disciplinary not in (True, False):
-                errors["disciplinary"] = "Select yes if there will be a disciplinary investigation"
-            if not model.ico_referred and model.reportable:
-                required_text(
-                    errors,
-                    "not_referred_reason",
-                    not_referred_reason,
-                    "Enter why the breach was not referred to the ICO: the risk assessment "
-                    "found it reportable",
-                    "Why it was not referred",
-                    REASON_MAX,
-                )
-            if staff_member != NO_ONE and not isinstance(staff_member, StaffMember):
-                errors["staff_member"] = "Select whose conduct is in question, or 'No one'"
-            if refer_to_regulator not in (True, False):
-                errors["refer_to_regulator"] = (
-                    "Select yes if the member of staff will be referred to their regulator"
-                )
-            elif refer_to_regulator and "staff_member" not in errors:
-                if staff_member == NO_ONE:
-                    errors["refer_to_regulator"] = (
-                        "Select whose conduct is in question to refer them to a regulator"
-                    )
-                elif regulator_of(staff_member) is None:
-                    errors["refer_to_regulator"] = (
-                        f"{staff_member.name}'s profession is not recorded: ask an administrator "
-                        "to record it, or select no referral"
-                    )
-                elif regulator_of(staff_member) == "none":
-                    errors["refer_to_regulator"] = (
-                        f"{staff_member.name} is not in a regulated profession: select no referral"
-                    )
-
-    def validate_close(
-        self,
-        model: Any,
-        actor: Actor | None = None,
-        now: dt.datetime | None = None,
-        report_complete: Any = None,
-        lessons_learned: Any = None,
-    ) -> None:
-        if not may_close(actor, model):
-            return
-        require_now(now)
-        with input_errors() as errors:
-            if not confirmed(report_complete):
-                errors["report_complete"] = "Confirm your breach report is complete"
+        if disciplinary not in (True, False):
+            errors["disciplinary"] = "Select yes if there will be a disciplinary investigation"
+        if not model.ico_referred and model.reportable:
             required_text(
                 errors,
-                "lessons_learned",
-                lessons_learned,
-                "Enter the lessons learned",
-                "Lessons learned",
-                LESSONS_MAX,
+                "not_referred_reason",
+                not_referred_reason,
+                "Enter why the breach was not referred to the ICO: the risk assessment "
+                "found it reportable",
+                "Why it was not referred",
+                REASON_MAX,
             )
+        if staff_member != NO_ONE and not isinstance(staff_member, StaffMember):
+            errors["staff_member"] = "Select whose conduct is in question, or 'No one'"
+        if refer_to_regulator not in (True, False):
+            errors["refer_to_regulator"] = (
+                "Select yes if the member of staff will be referred to their regulator"
+            )
+        elif refer_to_regulator and "staff_member" not in errors:
+            if staff_member == NO_ONE:
+                errors["refer_to_regulator"] = (
+                    "Select whose conduct is in question to refer them to a regulator"
+                )
+            elif regulator_of(staff_member) is None:
+                errors["refer_to_regulator"] = (
+                    f"{staff_member.name}'s profession is not recorded: ask an administrator "
+                    "to record it, or select no referral"
+                )
+            elif regulator_of(staff_member) == "none":
+                errors["refer_to_regulator"] = (
+                    f"{staff_member.name} is not in a regulated profession: select no referral"
+                )
+
+    @validator(may_close)
+    def validate_close(
+        self,
+        errors: Errors,
+        model: Any,
+        now: dt.datetime,
+        report_complete: Any,
+        lessons_learned: Any,
+    ) -> None:
+        if not confirmed(report_complete):
+            errors["report_complete"] = "Confirm your breach report is complete"
+        required_text(
+            errors,
+            "lessons_learned",
+            lessons_learned,
+            "Enter the lessons learned",
+            "Lessons learned",
+            LESSONS_MAX,
+        )
 
     # Actions: run only after the guard and validators passed; they set the row's fields.
     # Saving the row is the caller's (the audit listener's after_transition).

@@ -10,6 +10,7 @@ import datetime as dt
 import dis
 import functools
 import inspect
+import operator
 import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -17,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from statemachine import StateMachine
+from statemachine import State, StateMachine
+from statemachine.transition_list import TransitionList
 
 from machines.permissions import Can, grants
 
@@ -42,6 +44,10 @@ class Actor:
 # person, no roles; the audit trail records no actor for it. Only guards that ask for it let
 # it through, and no person can be it (every person has an id).
 SCHEDULE = Actor(id=None)
+
+
+# A validator's errors as it collects them: form field name -> GOV.UK error message.
+Errors = dict[str, str]
 
 
 class InputError(Exception):
@@ -193,20 +199,36 @@ def manages_team(actor: Actor | None, model: Any) -> bool:
 # -- how a machine asks its rules and reports input ------------------------------------------
 
 
-def guard(rule: Callable[[Actor | None, Any], bool]) -> Callable[..., bool]:
-    """A machine's guard method that asks `rule(actor, model)`.
+def guard(rule: Callable[..., bool]) -> Callable[..., bool]:
+    """A machine's guard method that asks `rule(actor, model)`, or `rule(actor, model, now)`
+    when the rule takes the time.
 
     The rules are plain module functions because views and queries ask them too (which
     buttons, who is waiting); the machine names each once, `can_x = guard(may_x)`, and
-    python-statemachine fills `model` and `actor` by name.
+    python-statemachine fills `model`, `actor` and `now` by name.
     """
+    if "now" in inspect.signature(rule).parameters:
 
-    def method(self: Any, model: Any, actor: Actor | None = None) -> bool:
-        return rule(actor, model)
+        def method(
+            self: Any, model: Any, actor: Actor | None = None, now: dt.datetime | None = None
+        ) -> bool:
+            return rule(actor, model, now)
+
+    else:
+
+        def method(self: Any, model: Any, actor: Actor | None = None) -> bool:
+            return rule(actor, model)
 
     method.__name__ = method.__qualname__ = f"guard_{rule.__name__}"
     method.__doc__ = rule.__doc__
     return method
+
+
+def stays_in(*states: State, cond: str, validators: str) -> TransitionList:
+    """A self-transition of each state, all with the same guard and validator: a fact
+    recorded wherever the row stands, version-checked and audited like any other change."""
+    transitions = [state.to.itself(cond=cond, validators=validators) for state in states]
+    return functools.reduce(operator.or_, transitions)
 
 
 @contextmanager
@@ -217,6 +239,101 @@ def input_errors() -> Iterator[dict[str, str]]:
     yield errors
     if errors:
         raise InputError(errors)
+
+
+def validator(
+    rule: Callable[..., bool], *, needs_now: bool = True
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Make `check(self, errors, model, now, <answers>)` a machine's validator.
+
+    python-statemachine runs validators before guards, so the validator first asks `rule`
+    (with `now` when the rule takes it) and stays silent for someone it refuses: the guard
+    then refuses the event (TransitionNotAllowed) instead of the form showing errors. Then
+    it needs the time (unless `needs_now=False`), and raises every error `check` adds to
+    `errors` together. The answers are `check`'s parameters after `now`, filled by name from
+    what the event was sent with (None when not sent; `actor` too when named), or all of it
+    when `check` takes `**answers`.
+    """
+    takes_now = "now" in inspect.signature(rule).parameters
+
+    def decorate(check: Callable[..., None]) -> Callable[..., None]:
+        parameters = list(inspect.signature(check).parameters.values())[4:]
+        takes_all = any(p.kind is p.VAR_KEYWORD for p in parameters)
+        names = [p.name for p in parameters if p.kind is not p.VAR_KEYWORD]
+
+        def method(
+            self: Any, model: Any, actor: Actor | None = None, now: Any = None, **sent: Any
+        ) -> None:
+            if not (rule(actor, model, now) if takes_now else rule(actor, model)):
+                return
+            if needs_now:
+                require_now(now)
+            given = {"actor": actor, **sent}
+            answers = given if takes_all else {name: given.get(name) for name in names}
+            with input_errors() as errors:
+                check(self, errors, model, now, **answers)
+
+        method.__name__ = check.__name__
+        method.__qualname__ = check.__qualname__
+        method.__doc__ = check.__doc__
+        return method
+
+    return decorate
+
+
+def text_validator(
+    rule: Callable[..., bool],
+    field: str,
+    name: str,
+    limit: int,
+    missing: str | None = None,
+    *,
+    passed: tuple[Callable[[Any, dt.datetime], bool], str] | None = None,
+    needs_now: bool = False,
+) -> Callable[..., None]:
+    """A machine's validator of one free-text answer (a note, a reason): required when
+    `missing` is given. `passed` is (has what was asked for passed?, the error on the field
+    when it has): a request can wait past its own date. A class names it once:
+    `validate_x = text_validator(...)`."""
+
+    @validator(rule, needs_now=needs_now or passed is not None)
+    def check(self: Any, errors: Errors, model: Any, now: Any, **answers: Any) -> None:
+        if passed is not None and passed[0](model, now):
+            errors[field] = passed[1]
+        if missing is None:
+            optional_text(errors, field, answers.get(field), name, limit)
+        else:
+            required_text(errors, field, answers.get(field), missing, name, limit)
+
+    return check
+
+
+# -- what request lifecycles record the same way ----------------------------------------------
+
+
+def date_ahead(
+    errors: Errors, field: str, value: Any, now: dt.datetime, missing: str, name: str
+) -> None:
+    """A date from today (UK) to a year ahead: `missing` when none was given, else an error
+    naming it (`name`, "The end date") when it is past or further off."""
+    today = uk_date(now)
+    if not isinstance(value, dt.date):
+        errors[field] = missing
+    elif value < today:
+        errors[field] = f"{name} must be today or in the future"
+    elif value > today + dt.timedelta(days=366):
+        errors[field] = f"{name} must be within a year"
+
+
+def record_decision(
+    model: Any, actor: Actor, now: dt.datetime, note: Any, *, closes: bool = False
+) -> None:
+    """Who agreed or declined a request, when, and their words; a decline closes it."""
+    model.decided_by_id = actor.id
+    model.decided_at = now
+    model.decision_note = text(note) or None
+    if closes:
+        model.closed_at = now
 
 
 # -- building a machine for a row -------------------------------------------------------------

@@ -21,7 +21,7 @@ from statemachine import Event, State, StateMachine
 from machines.breach import opening_fact_errors, opening_facts
 from machines.common import (
     Actor,
-    InputError,
+    Errors,
     case_id_error,
     confirmed,
     event_labels,
@@ -32,10 +32,10 @@ from machines.common import (
     manages_team,
     normalise_case_id,
     one_line,
-    require_now,
     required_text,
     state_labels,
     text,
+    validator,
 )
 from machines.permissions import Can
 
@@ -89,38 +89,42 @@ def validate_draft(data: Mapping[str, Any]) -> dict[str, str]:
         if problem := case_id_error(case_id):
             errors["case_id"] = problem
 
-        description = one_line(data.get("description"))
-        if not description:
-            errors["description"] = "Describe what is being sent"
-        elif len(description) > DESCRIPTION_MAX:
-            errors["description"] = f"Description must be {DESCRIPTION_MAX} characters or fewer"
+        description = required_text(
+            errors,
+            "description",
+            one_line(data.get("description")),
+            "Describe what is being sent",
+            "Description",
+            DESCRIPTION_MAX,
+        )
 
         method = text(data.get("method"))
         if method not in dict(METHODS):
             errors["method"] = "Select how the documents will be sent"
 
-        organisation = one_line(data.get("recipient_organisation"))
-        if not organisation:
-            errors["recipient_organisation"] = "Enter the recipient's organisation"
-        elif len(organisation) > SHORT_TEXT_MAX:
-            errors["recipient_organisation"] = (
-                f"Organisation must be {SHORT_TEXT_MAX} characters or fewer"
-            )
+        organisation = required_text(
+            errors,
+            "recipient_organisation",
+            one_line(data.get("recipient_organisation")),
+            "Enter the recipient's organisation",
+            "Organisation",
+            SHORT_TEXT_MAX,
+        )
+        role = required_text(
+            errors,
+            "recipient_role",
+            one_line(data.get("recipient_role")),
+            "Enter the recipient's role",
+            "Role",
+            SHORT_TEXT_MAX,
+        )
 
-        role = one_line(data.get("recipient_role"))
-        if not role:
-            errors["recipient_role"] = "Enter the recipient's role"
-        elif len(role) > SHORT_TEXT_MAX:
-            errors["recipient_role"] = f"Role must be {SHORT_TEXT_MAX} characters or fewer"
-
-        address = text(data.get("address"))
-        if not address:
-            errors["address"] = (
-                "Enter the email address" if method == "secure_email" else "Enter the address"
-            )
-        elif len(address) > ADDRESS_MAX:
-            errors["address"] = f"Address must be {ADDRESS_MAX} characters or fewer"
-        elif method == "secure_email" and not _EMAIL.fullmatch(address):
+        email = method == "secure_email"
+        missing = "Enter the email address" if email else "Enter the address"
+        address = required_text(
+            errors, "address", data.get("address"), missing, "Address", ADDRESS_MAX
+        )
+        if "address" not in errors and email and not _EMAIL.fullmatch(address):
             errors["address"] = (
                 "Enter an email address in the correct format, like name@example.org"
             )
@@ -188,9 +192,6 @@ class DispatchMachine(StateMachine):
     misdirected = State("Misdirected", final=True)
     cancelled = State("Cancelled", final=True)
 
-    # python-statemachine runs validators *before* cond guards. Each validator therefore
-    # first asks the guard and, when this person may not send the event at all, stays
-    # silent so the guard refuses it (TransitionNotAllowed) instead of showing form errors.
     check = Event(
         drafted.to(checked, cond="can_check", validators="validate_check"),
         name="Confirm the checks",
@@ -227,133 +228,109 @@ class DispatchMachine(StateMachine):
     can_report_misdirected = guard(may_report_misdirected)
     can_cancel = guard(may_cancel)
 
-    # Validators: raise InputError (field -> GOV.UK message) with every error at once.
+    # Validators (common.validator): every error at once, and only for someone the guard
+    # lets send the event (they run before it).
 
+    @validator(may_check)
     def validate_check(
         self,
+        errors: Errors,
         model: Any,
-        actor: Actor | None = None,
-        now: dt.datetime | None = None,
-        address_source: Any = None,
-        address_source_other: Any = None,
-        address_confirmed: Any = None,
-        addressee_confirmed: Any = None,
-        right_to_information_confirmed: Any = None,
-        lawful_basis: Any = None,
+        now: dt.datetime,
+        address_source: Any,
+        address_source_other: Any,
+        address_confirmed: Any,
+        addressee_confirmed: Any,
+        right_to_information_confirmed: Any,
+        lawful_basis: Any,
     ) -> None:
-        if not may_check(actor, model):
-            return
-        require_now(now)
-        with input_errors() as errors:
-            source = text(address_source)
-            if source not in dict(ADDRESS_SOURCES):
-                errors["address_source"] = "Select where you checked the address"
-            elif source == "other":
-                required_text(
-                    errors,
-                    "address_source_other",
-                    one_line(address_source_other),
-                    "Enter where you checked the address",
-                    "Where you checked the address",
-                    SHORT_TEXT_MAX,
-                )
-            if not confirmed(address_confirmed):
-                errors["address_confirmed"] = "Confirm the address or email matches the source"
-            if not confirmed(addressee_confirmed):
-                errors["addressee_confirmed"] = "Confirm the addressee is the right person"
-            if not confirmed(right_to_information_confirmed):
-                errors["right_to_information_confirmed"] = (
-                    "Confirm the recipient has a right to this information"
-                )
+        source = text(address_source)
+        if source not in dict(ADDRESS_SOURCES):
+            errors["address_source"] = "Select where you checked the address"
+        elif source == "other":
             required_text(
                 errors,
-                "lawful_basis",
-                one_line(lawful_basis),
-                "Enter the lawful basis or purpose for sharing",
-                "Lawful basis",
-                LAWFUL_BASIS_MAX,
+                "address_source_other",
+                one_line(address_source_other),
+                "Enter where you checked the address",
+                "Where you checked the address",
+                SHORT_TEXT_MAX,
             )
+        if not confirmed(address_confirmed):
+            errors["address_confirmed"] = "Confirm the address or email matches the source"
+        if not confirmed(addressee_confirmed):
+            errors["addressee_confirmed"] = "Confirm the addressee is the right person"
+        if not confirmed(right_to_information_confirmed):
+            errors["right_to_information_confirmed"] = (
+                "Confirm the recipient has a right to this information"
+            )
+        required_text(
+            errors,
+            "lawful_basis",
+            one_line(lawful_basis),
+            "Enter the lawful basis or purpose for sharing",
+            "Lawful basis",
+            LAWFUL_BASIS_MAX,
+        )
 
+    @validator(may_mark_sent)
     def validate_mark_sent(
         self,
+        errors: Errors,
         model: Any,
-        actor: Actor | None = None,
-        now: dt.datetime | None = None,
-        password_protected: Any = None,
-        password_separate: Any = None,
-        tracking_reference: Any = None,
+        now: dt.datetime,
+        password_protected: Any,
+        password_separate: Any,
+        tracking_reference: Any,
     ) -> None:
-        if not may_mark_sent(actor, model):
-            return
-        require_now(now)
-        with input_errors() as errors:
-            if model.method == "secure_email":
-                if not confirmed(password_protected):
-                    errors["password_protected"] = "Confirm the documents are password protected"
-                if not confirmed(password_separate):
-                    errors["password_separate"] = "Confirm the password is sent separately"
-            elif model.method == "special_delivery":
-                reference = normalise_tracking_reference(tracking_reference)
-                if not reference:
-                    errors["tracking_reference"] = "Enter the special delivery tracking reference"
-                elif not _TRACKING.fullmatch(reference):
-                    errors["tracking_reference"] = (
-                        "Enter the tracking reference in the correct format, like AB123456789GB"
-                    )
-            else:  # a row the draft form did not make: refuse rather than guess
-                errors["method"] = "Select how the documents will be sent"
+        if model.method == "secure_email":
+            if not confirmed(password_protected):
+                errors["password_protected"] = "Confirm the documents are password protected"
+            if not confirmed(password_separate):
+                errors["password_separate"] = "Confirm the password is sent separately"
+        elif model.method == "special_delivery":
+            reference = normalise_tracking_reference(tracking_reference)
+            if not reference:
+                errors["tracking_reference"] = "Enter the special delivery tracking reference"
+            elif not _TRACKING.fullmatch(reference):
+                errors["tracking_reference"] = (
+                    "Enter the tracking reference in the correct format, like AB123456789GB"
+                )
+        else:  # a row the draft form did not make: refuse rather than guess
+            errors["method"] = "Select how the documents will be sent"
 
+    @validator(may_confirm_delivered)
     def validate_confirm_delivered(
-        self,
-        model: Any,
-        actor: Actor | None = None,
-        now: dt.datetime | None = None,
-        delivery_evidence: Any = None,
+        self, errors: Errors, model: Any, now: dt.datetime, delivery_evidence: Any
     ) -> None:
-        if not may_confirm_delivered(actor, model):
-            return
-        require_now(now)
         if text(delivery_evidence) not in dict(DELIVERY_EVIDENCE):
-            raise InputError(
-                {"delivery_evidence": "Select how you know the documents were delivered"}
-            )
+            errors["delivery_evidence"] = "Select how you know the documents were delivered"
 
+    @validator(may_report_misdirected)
     def validate_report_misdirected(
         self,
+        errors: Errors,
         model: Any,
-        actor: Actor | None = None,
-        now: dt.datetime | None = None,
-        what_happened: Any = None,
-        children_or_vulnerable: Any = None,
-        special_category: Any = None,
+        now: dt.datetime,
+        what_happened: Any,
+        children_or_vulnerable: Any,
+        special_category: Any,
     ) -> None:
-        if not may_report_misdirected(actor, model):
-            return
-        require_now(now)
-        with input_errors() as errors:
-            required_text(
-                errors,
-                "what_happened",
-                what_happened,
-                "Describe what happened",
-                "What happened",
-                LONG_TEXT_MAX,
-            )
-            # The breach case's first facts, asked now rather than guessed (machines/breach.py).
-            errors.update(opening_fact_errors(children_or_vulnerable, special_category))
+        required_text(
+            errors,
+            "what_happened",
+            what_happened,
+            "Describe what happened",
+            "What happened",
+            LONG_TEXT_MAX,
+        )
+        # The breach case's first facts, asked now rather than guessed (machines/breach.py).
+        errors.update(opening_fact_errors(children_or_vulnerable, special_category))
 
-    def validate_cancel(
-        self,
-        model: Any,
-        actor: Actor | None = None,
-        now: dt.datetime | None = None,
-        reason: Any = None,
-    ) -> None:
-        if not may_cancel(actor, model):
-            return
-        require_now(now)
+    @validator(may_cancel)
+    def validate_cancel(self, errors: Errors, model: Any, now: dt.datetime, reason: Any) -> None:
         if len(text(reason)) > LONG_TEXT_MAX:
-            raise InputError({"reason": f"Reason must be {LONG_TEXT_MAX} characters or fewer"})
+            errors["reason"] = f"Reason must be {LONG_TEXT_MAX} characters or fewer"
 
     # Actions: run only after the guard and validators passed; they set the row's fields.
     # Saving the row is the caller's (the audit listener's after_transition).

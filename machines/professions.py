@@ -7,20 +7,15 @@ professions). The stored ids are schema (User.profession).
 
 from __future__ import annotations
 
-PROFESSIONS: tuple[tuple[str, str], ...] = (
-    ("social_worker", "Social worker"),
-    ("occupational_therapist", "Occupational therapist"),
-    ("other_hcpc", "Another HCPC-registered profession"),
-    ("unregistered", "Not in a regulated profession"),
+# (id, label, the regulator key of machines.breach.REGULATORS): one row a profession.
+_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("social_worker", "Social worker", "social_work_england"),
+    ("occupational_therapist", "Occupational therapist", "hcpc"),
+    ("other_hcpc", "Another HCPC-registered profession", "hcpc"),
+    ("unregistered", "Not in a regulated profession", "none"),
 )
-
-# profession -> the regulator key of machines.breach.REGULATORS
-REGULATOR_OF: dict[str, str] = {
-    "social_worker": "social_work_england",
-    "occupational_therapist": "hcpc",
-    "other_hcpc": "hcpc",
-    "unregistered": "none",
-}
+PROFESSIONS: tuple[tuple[str, str], ...] = tuple((key, label) for key, label, _ in _ROWS)
+REGULATOR_OF: dict[str, str] = {key: regulator for key, _, regulator in _ROWS}
 
 
 def regulator_for(profession: str | None) -> str | None:

@@ -20,18 +20,20 @@ from statemachine import Event, State, StateMachine
 from machines.common import (
     SCHEDULE,
     Actor,
+    Errors,
+    date_ahead,
     event_labels,
     guard,
     in_team,
-    input_errors,
     machine_for,
     one_line,
-    optional_text,
-    require_now,
+    record_decision,
     required_text,
     state_labels,
     text,
+    text_validator,
     uk_date,
+    validator,
 )
 from machines.permissions import Can
 from machines.removal import may_decide
@@ -39,7 +41,6 @@ from machines.removal import may_decide
 WHERE_MAX = 200
 WHY_MAX = 500
 NOTE_MAX = 500
-LONGEST = dt.timedelta(days=366)
 
 
 def past_end(model: Any, now: dt.datetime) -> bool:
@@ -106,83 +107,34 @@ class RemoteWorkingMachine(StateMachine):
 
     can_ask = guard(may_ask)
     can_decide = guard(may_decide)
+    can_withdraw = guard(may_withdraw)
+    can_expire = guard(may_expire)
 
-    def can_withdraw(
-        self, model: Any, actor: Actor | None = None, now: dt.datetime | None = None
-    ) -> bool:
-        return may_withdraw(actor, model, now)
+    # Validators (common.validator): every error at once, and only for someone the guard
+    # lets send the event (they run before it).
 
-    def can_expire(
-        self, model: Any, actor: Actor | None = None, now: dt.datetime | None = None
-    ) -> bool:
-        return may_expire(actor, model, now)
-
-    # Validators run before the guards: each stays silent for someone the guard refuses.
-
+    @validator(may_ask)
     def validate_ask(
-        self,
-        model: Any,
-        actor: Actor | None = None,
-        now: dt.datetime | None = None,
-        where: Any = None,
-        why: Any = None,
-        ends_on: Any = None,
+        self, errors: Errors, model: Any, now: dt.datetime, where: Any, why: Any, ends_on: Any
     ) -> None:
-        if not may_ask(actor, model):
-            return
-        require_now(now)
-        with input_errors() as errors:
-            required_text(
-                errors,
-                "where",
-                one_line(where),
-                "Enter where you will work from",
-                "Where",
-                WHERE_MAX,
-            )
-            required_text(errors, "why", why, "Enter why you need to work there", "Why", WHY_MAX)
-            today = uk_date(now)
-            if not isinstance(ends_on, dt.date):
-                errors["ends_on"] = "Enter the date the agreement ends"
-            elif ends_on < today:
-                errors["ends_on"] = "The end date must be today or in the future"
-            elif ends_on > today + LONGEST:
-                errors["ends_on"] = "The end date must be within a year"
+        where = one_line(where)
+        required_text(errors, "where", where, "Enter where you will work from", "Where", WHERE_MAX)
+        required_text(errors, "why", why, "Enter why you need to work there", "Why", WHY_MAX)
+        missing = "Enter the date the agreement ends"
+        date_ahead(errors, "ends_on", ends_on, now, missing, "The end date")
 
-    def validate_agree(
-        self,
-        model: Any,
-        actor: Actor | None = None,
-        now: dt.datetime | None = None,
-        note: Any = None,
-    ) -> None:
-        if not may_decide(actor, model):
-            return
-        require_now(now)
-        with input_errors() as errors:
-            if past_end(model, now):
-                errors["note"] = "The end date asked for has passed: the person must ask again"
-            optional_text(errors, "note", note, "Note", NOTE_MAX)
+    validate_agree = text_validator(
+        may_decide,
+        "note",
+        "Note",
+        NOTE_MAX,
+        passed=(past_end, "The end date asked for has passed: the person must ask again"),
+    )
 
-    def validate_decline(self, model: Any, actor: Actor | None = None, reason: Any = None) -> None:
-        if not may_decide(actor, model):
-            return
-        with input_errors() as errors:
-            required_text(
-                errors, "reason", reason, "Enter why you are declining", "Reason", NOTE_MAX
-            )
-
-    def validate_withdraw(
-        self,
-        model: Any,
-        actor: Actor | None = None,
-        now: dt.datetime | None = None,
-        reason: Any = None,
-    ) -> None:
-        if not may_withdraw(actor, model, now):
-            return
-        with input_errors() as errors:
-            optional_text(errors, "reason", reason, "Reason", NOTE_MAX)
+    validate_decline = text_validator(
+        may_decide, "reason", "Reason", NOTE_MAX, "Enter why you are declining"
+    )
+    validate_withdraw = text_validator(may_withdraw, "reason", "Reason", NOTE_MAX)
 
     # Actions: saving is the audit listener's job.
 
@@ -200,15 +152,10 @@ class RemoteWorkingMachine(StateMachine):
         model.asked_at = now
 
     def on_agree(self, model: Any, actor: Actor, now: dt.datetime, note: Any = None) -> None:
-        model.decided_by_id = actor.id
-        model.decided_at = now
-        model.decision_note = text(note) or None
+        record_decision(model, actor, now, note)
 
     def on_decline(self, model: Any, actor: Actor, now: dt.datetime, reason: Any = None) -> None:
-        model.decided_by_id = actor.id
-        model.decided_at = now
-        model.decision_note = text(reason)
-        model.closed_at = now
+        record_decision(model, actor, now, reason, closes=True)
 
     def on_withdraw(self, model: Any, actor: Actor, now: dt.datetime, reason: Any = None) -> None:
         model.withdrawn_by_id = actor.id

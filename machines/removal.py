@@ -11,7 +11,7 @@ that touches other rows (opening the breach case for lost papers) is a method on
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,20 +20,22 @@ from statemachine import Event, State, StateMachine
 from machines.breach import LOST_CATEGORIES, opening_fact_errors, opening_facts
 from machines.common import (
     Actor,
-    InputError,
+    Errors,
     confirmed,
+    date_ahead,
     event_labels,
     guard,
     in_team,
-    input_errors,
     machine_for,
     manages_team,
-    optional_text,
+    record_decision,
     require_now,
     required_text,
     state_labels,
     text,
+    text_validator,
     uk_date,
+    validator,
 )
 from machines.permissions import Can
 
@@ -219,6 +221,11 @@ def extension_asked(model: Any) -> bool:
     return getattr(model, "extension_due_on", None) is not None
 
 
+def asked_date_passed(model: Any, now: dt.datetime) -> bool:
+    """The date the holder asked for has gone while the ask waited (UK calendar days)."""
+    return model.extension_due_on < uk_date(now)
+
+
 def may_ask_extension(actor: Actor | None, model: Any) -> bool:
     """The holder asks for more time, one ask at a time."""
     return _is_holder(actor, model) and not extension_asked(model)
@@ -243,15 +250,27 @@ def new_due_errors(
     errors: dict[str, str], field: str, new_due_on: Any, model: Any, now: dt.datetime
 ) -> None:
     """A later return-by date: after the current one, not in the past, within a year."""
-    today = uk_date(now)
-    if not isinstance(new_due_on, dt.date):
-        errors.setdefault(field, "Enter the new date the papers will be back")
-    elif new_due_on <= model.due_on:
+    if isinstance(new_due_on, dt.date) and new_due_on <= model.due_on:
         errors[field] = f"The new date must be after {model.due_on.day} {model.due_on:%B %Y}"
-    elif new_due_on < today:
-        errors[field] = "The new date must be today or in the future"
-    elif new_due_on > today + dt.timedelta(days=366):
-        errors[field] = "The new date must be within a year"
+    else:
+        missing = "Enter the new date the papers will be back"
+        date_ahead(errors, field, new_due_on, now, missing, "The new date")
+
+
+def _more_time_validator(
+    rule: Callable[[Actor | None, Any], bool], missing: str
+) -> Callable[..., None]:
+    """Asking for more time and granting it check the same two answers: a new date the
+    papers can be back by, and why (`missing` when there is no why)."""
+
+    @validator(rule)
+    def check(
+        self: Any, errors: Errors, model: Any, now: dt.datetime, new_due_on: Any, reason: Any
+    ) -> None:
+        new_due_errors(errors, "new_due_on", new_due_on, model, now)
+        required_text(errors, "reason", reason, missing, "Reason", NOTE_MAX)
+
+    return check
 
 
 # -- the machine ---------------------------------------------------------------------------
@@ -356,99 +375,72 @@ class RemovalMachine(StateMachine):
     can_extend = guard(may_extend)
     can_confirm_location = guard(may_confirm_location)
 
-    # Validators run before the guards (python-statemachine's order), so each one first asks
-    # the guard and stays silent when the person may not send the event: the guard refuses.
+    # Validators (common.validator): every error at once, and only for someone the guard
+    # lets send the event (they run before it).
 
-    def validate_request(self, model: Any, actor: Actor | None = None) -> None:
-        if (
-            may_request(actor, model)
-            and not is_pre_authorised(model.purpose)
-            and getattr(model, "approval_route", None) == NOBODY
-        ):
-            raise InputError(
-                {
-                    "purpose": "Nobody can agree this purpose yet: ask an administrator to "
-                    "record your line manager, or choose court, a professional meeting or a "
-                    "meeting with the service user"
-                }
+    @validator(may_request, needs_now=False)
+    def validate_request(self, errors: Errors, model: Any, now: Any) -> None:
+        nobody_agrees = getattr(model, "approval_route", None) == NOBODY
+        if nobody_agrees and not is_pre_authorised(model.purpose):
+            errors["purpose"] = (
+                "Nobody can agree this purpose yet: ask an administrator to "
+                "record your line manager, or choose court, a professional meeting or a "
+                "meeting with the service user"
             )
 
-    def validate_approve(self, model: Any, actor: Actor | None = None, note: Any = None) -> None:
-        if may_decide(actor, model):
-            with input_errors() as errors:
-                optional_text(errors, "note", note, "Note", NOTE_MAX)
+    validate_approve = text_validator(may_decide, "note", "Note", NOTE_MAX)
+    validate_decline = text_validator(
+        may_decide, "reason", "Reason", NOTE_MAX, "Enter why you are declining the request"
+    )
+    validate_cancel = text_validator(may_cancel, "reason", "Reason", NOTE_MAX)
 
-    def validate_decline(self, model: Any, actor: Actor | None = None, reason: Any = None) -> None:
-        if may_decide(actor, model):
-            with input_errors() as errors:
-                required_text(
-                    errors,
-                    "reason",
-                    reason,
-                    "Enter why you are declining the request",
-                    "Reason",
-                    NOTE_MAX,
-                )
+    @validator(may_take_out, needs_now=False)
+    def validate_take_out(self, errors: Errors, model: Any, now: Any, **safeguards: Any) -> None:
+        for key, message in SAFEGUARD_ERRORS.items():
+            if not confirmed(safeguards.get(key)):
+                errors[key] = message
 
-    def validate_cancel(self, model: Any, actor: Actor | None = None, reason: Any = None) -> None:
-        if may_cancel(actor, model):
-            with input_errors() as errors:
-                optional_text(errors, "reason", reason, "Reason", NOTE_MAX)
-
-    def validate_take_out(self, model: Any, actor: Actor | None = None, **safeguards: Any) -> None:
-        if not may_take_out(actor, model):
-            return
-        errors = {
-            key: message
-            for key, message in SAFEGUARD_ERRORS.items()
-            if not confirmed(safeguards.get(key))
-        }
-        if errors:
-            raise InputError(errors)
-
+    @validator(may_close_out, needs_now=False)
     def validate_destroy(
-        self, model: Any, actor: Actor | None = None, method: Any = None, witness: Any = None
+        self, errors: Errors, model: Any, now: Any, actor: Actor, method: Any, witness: Any
     ) -> None:
         """A witness is another member of the team: not the holder, not whoever records it.
         `witness` is the chosen person (an Actor), or None when nobody (or nobody active)."""
-        if not may_close_out(actor, model):
-            return
-        with input_errors() as errors:
-            if text(method) not in dict(DESTRUCTION_METHODS):
-                errors["method"] = "Select how the papers were destroyed"
-            if not isinstance(witness, Actor):
-                errors["witness"] = "Select who saw the papers destroyed"
-            elif (
-                witness.team_id is None
-                or witness.team_id != model.team_id
-                or not witness.can(Can.WORK_WITH_PAPERS)
-            ):
-                errors["witness"] = "Select a member of the team as the witness"
-            elif witness.id == model.for_user_id:
-                errors["witness"] = "The witness must be someone other than the person who had them"
-            elif witness.id == actor.id:
-                errors["witness"] = "The witness must be someone other than you"
+        if text(method) not in dict(DESTRUCTION_METHODS):
+            errors["method"] = "Select how the papers were destroyed"
+        if not isinstance(witness, Actor):
+            errors["witness"] = "Select who saw the papers destroyed"
+        elif (
+            witness.team_id is None
+            or witness.team_id != model.team_id
+            or not witness.can(Can.WORK_WITH_PAPERS)
+        ):
+            errors["witness"] = "Select a member of the team as the witness"
+        elif witness.id == model.for_user_id:
+            errors["witness"] = "The witness must be someone other than the person who had them"
+        elif witness.id == actor.id:
+            errors["witness"] = "The witness must be someone other than you"
 
+    @validator(may_close_out)
     def validate_report_lost(
         self,
+        errors: Errors,
         model: Any,
-        actor: Actor | None = None,
-        now: dt.datetime | None = None,
-        last_seen_where: Any = None,
-        last_seen_at: Any = None,
-        category: Any = None,
-        children_or_vulnerable: Any = None,
-        special_category: Any = None,
+        now: dt.datetime,
+        last_seen_where: Any,
+        last_seen_at: Any,
+        category: Any,
+        children_or_vulnerable: Any,
+        special_category: Any,
     ) -> None:
-        if not may_close_out(actor, model):
-            return
-        require_now(now)
         # The breach case's first facts, asked now rather than guessed (machines/breach.py).
-        errors: dict[str, str] = opening_fact_errors(
-            children_or_vulnerable,
-            special_category,
-            category,
-            categories=[key for key, _ in LOST_CATEGORIES],
+        errors.update(
+            opening_fact_errors(
+                children_or_vulnerable,
+                special_category,
+                category,
+                categories=[key for key, _ in LOST_CATEGORIES],
+            )
         )
         required_text(
             errors,
@@ -466,79 +458,37 @@ class RemovalMachine(StateMachine):
             days=1
         ):
             errors["last_seen_on"] = "The date last seen must be after the papers were taken out"
-        if errors:
-            raise InputError(errors)
 
-    def validate_ask_extension(
-        self,
-        model: Any,
-        actor: Actor | None = None,
-        now: dt.datetime | None = None,
-        new_due_on: Any = None,
-        reason: Any = None,
-    ) -> None:
-        if may_ask_extension(actor, model):
-            _check_more_time(model, now, new_due_on, reason, "Enter why you need more time")
+    validate_ask_extension = _more_time_validator(may_ask_extension, "Enter why you need more time")
+    validate_agree_extension = text_validator(
+        may_answer_extension,
+        "note",
+        "Note",
+        NOTE_MAX,
+        passed=(asked_date_passed, "The date asked for has passed: extend the return date instead"),
+    )
 
-    def validate_agree_extension(
-        self,
-        model: Any,
-        actor: Actor | None = None,
-        now: dt.datetime | None = None,
-        note: Any = None,
-    ) -> None:
-        if not may_answer_extension(actor, model):
-            return
-        require_now(now)
-        with input_errors() as errors:
-            if model.extension_due_on < uk_date(now):
-                errors["note"] = "The date asked for has passed: extend the return date instead"
-            optional_text(errors, "note", note, "Note", NOTE_MAX)
+    validate_refuse_extension = text_validator(
+        may_answer_extension, "reason", "Reason", NOTE_MAX, "Enter why you are refusing"
+    )
 
-    def validate_refuse_extension(
-        self, model: Any, actor: Actor | None = None, reason: Any = None
-    ) -> None:
-        if may_answer_extension(actor, model):
-            with input_errors() as errors:
-                required_text(
-                    errors, "reason", reason, "Enter why you are refusing", "Reason", NOTE_MAX
-                )
+    validate_extend = _more_time_validator(may_extend, "Enter why the papers need more time")
 
-    def validate_extend(
-        self,
-        model: Any,
-        actor: Actor | None = None,
-        now: dt.datetime | None = None,
-        new_due_on: Any = None,
-        reason: Any = None,
-    ) -> None:
-        if may_extend(actor, model):
-            _check_more_time(model, now, new_due_on, reason, "Enter why the papers need more time")
-
+    @validator(may_confirm_location)
     def validate_confirm_location(
-        self,
-        model: Any,
-        actor: Actor | None = None,
-        now: dt.datetime | None = None,
-        where: Any = None,
-        how: Any = None,
-        confirmed_on: Any = None,
+        self, errors: Errors, model: Any, now: dt.datetime, where: Any, how: Any, confirmed_on: Any
     ) -> None:
-        if not may_confirm_location(actor, model):
-            return
-        require_now(now)
-        with input_errors() as errors:
-            required_text(
-                errors, "where", where, "Enter where the papers are", "Where they are", WHERE_MAX
-            )
-            if text(how) not in dict(CONFIRMED_HOW):
-                errors["how"] = "Select how you checked with the person who has the papers"
-            if not isinstance(confirmed_on, dt.date):
-                errors["confirmed_on"] = "Enter the date you checked"
-            elif confirmed_on > uk_date(now):
-                errors["confirmed_on"] = "The date you checked must be today or in the past"
-            elif model.taken_out_at is not None and confirmed_on < uk_date(model.taken_out_at):
-                errors["confirmed_on"] = "The date you checked must be after the papers went out"
+        required_text(
+            errors, "where", where, "Enter where the papers are", "Where they are", WHERE_MAX
+        )
+        if text(how) not in dict(CONFIRMED_HOW):
+            errors["how"] = "Select how you checked with the person who has the papers"
+        if not isinstance(confirmed_on, dt.date):
+            errors["confirmed_on"] = "Enter the date you checked"
+        elif confirmed_on > uk_date(now):
+            errors["confirmed_on"] = "The date you checked must be today or in the past"
+        elif model.taken_out_at is not None and confirmed_on < uk_date(model.taken_out_at):
+            errors["confirmed_on"] = "The date you checked must be after the papers went out"
 
     # Actions: run after guards and validators pass; saving is the audit listener's job.
 
@@ -549,18 +499,13 @@ class RemovalMachine(StateMachine):
             model.decision_note = "Agreed purpose: no approval needed"
 
     def on_approve(self, model: Any, actor: Actor, now: dt.datetime, note: Any = None) -> None:
-        model.decided_by_id = actor.id
-        model.decided_at = now
-        model.decision_note = text(note) or None
+        record_decision(model, actor, now, note)
 
     # Every event into a final state sets closed_at: a closed removal frees the record for
     # its next one (the partial unique index allows one open removal per record).
 
     def on_decline(self, model: Any, actor: Actor, now: dt.datetime, reason: Any = None) -> None:
-        model.decided_by_id = actor.id
-        model.decided_at = now
-        model.decision_note = text(reason)
-        model.closed_at = now
+        record_decision(model, actor, now, reason, closes=True)
 
     def on_cancel(self, model: Any, now: dt.datetime, reason: Any = None) -> None:
         if text(reason):
@@ -650,17 +595,6 @@ def _move_due_date(model: Any, new_due_on: dt.date, now: dt.datetime) -> None:
     model.ladder_from = None
     model.reminder_round = (model.reminder_round or 0) + 1
     _clear_ask(model)
-
-
-def _check_more_time(
-    model: Any, now: dt.datetime | None, new_due_on: Any, reason: Any, missing: str
-) -> None:
-    """Asking for more time and granting it check the same two answers: a new date the
-    papers can be back by, and why."""
-    require_now(now)
-    with input_errors() as errors:
-        new_due_errors(errors, "new_due_on", new_due_on, model, now)
-        required_text(errors, "reason", reason, missing, "Reason", NOTE_MAX)
 
 
 STATE_IDS: frozenset[str] = frozenset(s.id for s in RemovalMachine.states)
