@@ -49,17 +49,19 @@ PURPOSES: tuple[tuple[str, str], ...] = (
     ("other", "Something else"),
 )
 
+# What the person taking papers out confirms, in the words of the form (the record page and
+# the kiosk both render these).
 SAFEGUARDS: tuple[tuple[str, str], ...] = (
-    ("lockable_bag", "The papers are in a lockable bag"),
-    ("laptop_protected", "Any laptop is password protected and in the bag"),
-    ("no_usb_stick", "I am not carrying the information on a USB memory stick"),
-    ("notebook_secure", "My notebook is kept secure"),
+    ("lockable_bag", "The papers, and any laptop, are in a lockable bag"),
+    ("laptop_protected", "Any laptop I take is password protected"),
+    ("no_usb_stick", "I am not taking confidential data on a USB memory stick"),
+    ("notebook_secure", "I will keep my notebook secure"),
 )
 SAFEGUARD_ERRORS: dict[str, str] = {
-    "lockable_bag": "Confirm the papers are in a lockable bag",
-    "laptop_protected": "Confirm any laptop is password protected and in the bag",
-    "no_usb_stick": "Confirm you are not carrying the information on a USB memory stick",
-    "notebook_secure": "Confirm your notebook is kept secure",
+    "lockable_bag": "Confirm the papers, and any laptop, are in a lockable bag",
+    "laptop_protected": "Confirm any laptop you take is password protected",
+    "no_usb_stick": "Confirm you are not taking confidential data on a USB memory stick",
+    "notebook_secure": "Confirm you will keep your notebook secure",
 }
 
 DESTRUCTION_METHODS: tuple[tuple[str, str], ...] = (

@@ -14,6 +14,7 @@ from machines.removal import (
     CONFIRMED_HOW,
     EVENT_LABELS,
     PURPOSES,
+    SAFEGUARDS,
     STATE_LABELS,
     RemovalMachine,
     removal_machine,
@@ -38,6 +39,8 @@ from views.transitions import Lifecycle, carried_fields, done_words, run_event
 bp = Blueprint("records", __name__)
 # Every timeline (records, dispatches, breaches) says who, for whom and at which kiosk.
 bp.add_app_template_global(timeline_by)
+# The record page and the kiosk ask for the same safeguards, in the machine's words.
+bp.add_app_template_global(SAFEGUARDS, "removal_safeguards")
 
 
 def _record_or_404(record_id: int) -> Record:
