@@ -15,6 +15,7 @@ from models.audit import AuditEvent
 from models.base import write_transaction
 from models.breaches import Breach, Notification
 from services import clock
+from views.access import visible_or_404
 from views.display import link, uk_datetime
 from views.forms import FormErrors
 from views.forms.breaches import GRID, ReportBreach, UpdateReport, event_form
@@ -22,13 +23,6 @@ from views.paging import page_of
 from views.transitions import Lifecycle, run_event
 
 bp = Blueprint("breaches", __name__)
-
-
-def _breach_or_404(breach_id: int) -> Breach:
-    breach = Breach.get_or_none(Breach.id == breach_id)
-    if breach is None or not breach.visible_to(current_user):
-        abort(404)  # someone without need to know cannot tell whether it exists
-    return breach
 
 
 # -- Lists -------------------------------------------------------------------------------
@@ -167,7 +161,7 @@ def _opened_automatically(breach: Breach) -> str | None:
 
 @bp.get("/breaches/<int:breach_id>")
 def show(breach_id: int):
-    breach = _breach_or_404(breach_id)
+    breach = visible_or_404(Breach, breach_id)
     return _render_case(breach)
 
 
@@ -237,7 +231,7 @@ URL_EVENTS = {"police": "record_police", "details": "update_report"}
 
 @bp.post("/breaches/<int:breach_id>/<event>")
 def transition(breach_id: int, event: str):
-    breach = _breach_or_404(breach_id)
+    breach = visible_or_404(Breach, breach_id)
     if event in URL_EVENTS.values():
         abort(404)  # one address per action: /police and /details
     event = URL_EVENTS.get(event, event)

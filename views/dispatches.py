@@ -22,6 +22,7 @@ from models.base import write_transaction
 from models.dispatches import Dispatch
 from models.records import Record
 from services import clock
+from views.access import visible_or_404
 from views.display import event_words
 from views.forms import FormErrors, id_arg
 from views.forms.dispatches import EVENT_FORMS, DraftDispatch
@@ -29,13 +30,6 @@ from views.htmx import is_htmx
 from views.transitions import Lifecycle, carried_fields, done_words, run_event
 
 bp = Blueprint("dispatches", __name__)
-
-
-def _dispatch_or_404(dispatch_id: int) -> Dispatch:
-    dispatch = Dispatch.get_or_none(Dispatch.id == dispatch_id)
-    if dispatch is None or not dispatch.visible_to(current_user):
-        abort(404)
-    return dispatch
 
 
 def _require_team_member():
@@ -132,7 +126,7 @@ def _panel_context(dispatch: Dispatch, errors=None, form=None) -> dict:
 
 @bp.get("/dispatches/<int:dispatch_id>")
 def show(dispatch_id: int):
-    dispatch = _dispatch_or_404(dispatch_id)
+    dispatch = visible_or_404(Dispatch, dispatch_id)
     return _render_page(dispatch, outcome=done_words("dispatch", EVENT_LABELS))
 
 
@@ -176,7 +170,7 @@ CONFIRM_WORDS: dict[str, tuple[str, str]] = {
 
 @bp.post("/dispatches/<int:dispatch_id>/<event>")
 def transition(dispatch_id: int, event: str):
-    dispatch = _dispatch_or_404(dispatch_id)  # 404 before anything else for an unseen one
+    dispatch = visible_or_404(Dispatch, dispatch_id)  # 404 before anything else for an unseen one
     if event not in EVENT_FORMS:
         abort(404)
     preview = SENDING.unconfirmed(event)

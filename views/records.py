@@ -27,7 +27,7 @@ from models.records import Record, Removal, approvers_of
 from models.remote_working import RemoteAgreement
 from models.transitions import apply_transition
 from services import clock
-from views.access import requires
+from views.access import requires, visible_or_404
 from views.display import event_words, timeline_by, uk_date, where_now
 from views.forms import FormErrors
 from views.forms.records import EVENT_FORMS, AddRecord, FindRecord, RequestRemoval
@@ -38,13 +38,6 @@ from views.transitions import Lifecycle, carried_fields, done_words, run_event
 bp = Blueprint("records", __name__)
 # Every timeline (records, dispatches, breaches) says who, for whom and at which kiosk.
 bp.add_app_template_global(timeline_by)
-
-
-def _record_or_404(record_id: int) -> Record:
-    record = Record.get_or_none(Record.id == record_id)
-    if record is None or not record.visible_to(current_user):
-        abort(404)  # not found and not yours look the same: need to know
-    return record
 
 
 # -- Finding and adding records ---------------------------------------------------------
@@ -175,7 +168,7 @@ def _timeline(record: Record):
 
 @bp.get("/records/<int:record_id>")
 def show(record_id: int):
-    record = _record_or_404(record_id)
+    record = visible_or_404(Record, record_id)
     return _render_record_page(record, outcome=done_words("removal", EVENT_LABELS))
 
 
@@ -230,7 +223,7 @@ def running_record_text(removal: Removal) -> str:
 
 @bp.route("/records/<int:record_id>/remove", methods=["GET", "POST"])
 def request_removal(record_id: int):
-    record = _record_or_404(record_id)
+    record = visible_or_404(Record, record_id)
     if current_user.team_id != record.team_id or not current_user.can(Can.WORK_WITH_PAPERS):
         abort(403)
     if record.open_removal() is not None:
@@ -398,7 +391,7 @@ def transition(removal_id: int, event: str):
     removal = Removal.get_or_none(Removal.id == removal_id)
     if removal is None or event not in EVENT_LABELS:
         abort(404)
-    record = _record_or_404(removal.record_id)
+    record = visible_or_404(Record, removal.record_id)
     preview = CUSTODY.unconfirmed(event)
     outcome = run_event(CUSTODY, removal, event, current_user.as_actor(), preview=preview)
     if preview and outcome.done:

@@ -20,6 +20,7 @@ from models.records import approvers_of
 from models.remote_working import RemoteAgreement
 from models.transitions import Forbidden, Refused, apply_transition, check_transition
 from services import clock
+from views.access import visible_or_404
 from views.display import event_words, uk_date
 from views.forms import FormErrors
 from views.forms.remote_working import EVENT_FORMS, Ask
@@ -27,13 +28,6 @@ from views.htmx import is_htmx
 from views.transitions import Lifecycle, carried_fields, done_words, run_event
 
 bp = Blueprint("remote", __name__)
-
-
-def _agreement_or_404(agreement_id: int) -> RemoteAgreement:
-    agreement = RemoteAgreement.get_or_none(RemoteAgreement.id == agreement_id)
-    if agreement is None or not agreement.visible_to(current_user):
-        abort(404)
-    return agreement
 
 
 def _may_ask() -> bool:
@@ -136,7 +130,7 @@ def _panel_context(agreement: RemoteAgreement, errors=None, form=None) -> dict:
 
 @bp.get("/remote-working/<int:agreement_id>")
 def show(agreement_id: int):
-    agreement = _agreement_or_404(agreement_id)
+    agreement = visible_or_404(RemoteAgreement, agreement_id)
     return _render_page(agreement, outcome=done_words("remote_agreement", EVENT_FORMS))
 
 
@@ -183,7 +177,7 @@ CONFIRM_WORDS = {
 
 @bp.post("/remote-working/<int:agreement_id>/<event>")
 def transition(agreement_id: int, event: str):
-    agreement = _agreement_or_404(agreement_id)
+    agreement = visible_or_404(RemoteAgreement, agreement_id)
     if event not in EVENT_FORMS:
         abort(404)
     preview = REMOTE.unconfirmed(event)
