@@ -11,7 +11,6 @@ from machines.breach import EVENT_LABELS, STATE_LABELS, BreachMachine, breach_ma
 from machines.common import InputError, enabled_events, normalise_case_id, whole_number
 from machines.dispatch import METHODS
 from machines.risk import assess, grid_rows, grid_scales
-from models.audit import AuditEvent
 from models.base import write_transaction
 from models.breaches import Breach, Notification
 from services import clock
@@ -20,7 +19,7 @@ from views.display import link, uk_datetime
 from views.forms import FormErrors
 from views.forms.breaches import GRID, ReportBreach, UpdateReport, event_form
 from views.paging import page_of
-from views.transitions import Lifecycle, run_event
+from views.transitions import Lifecycle, cannot_now, changed_meanwhile, run_event, timeline
 
 bp = Blueprint("breaches", __name__)
 
@@ -166,11 +165,10 @@ def show(breach_id: int):
 
 
 def _render_case(breach: Breach, errors=None, form=None, status=200, preview=None):
-    timeline = list(AuditEvent.for_entity("breach", breach.id).order_by(AuditEvent.id.desc()))
     return render_template(
         "breaches/show.html",
         title=f"Breach {breach.reference}",
-        timeline=timeline,
+        timeline=timeline(CASES, breach),
         **_case_context(breach, errors, form, preview),
     ), status
 
@@ -214,15 +212,11 @@ def _refused_for_the_case(event: str, breach: Breach) -> str | None:
 
 
 CASES = Lifecycle(
-    entity_type="breach",
     model=Breach,
     factory=breach_machine,
     form_for=event_form,
-    stale="Someone else changed this case while you were looking. "
-    "It is shown as it is now: check it and try again.",
-    refused=lambda breach, event: (
-        f"This case is {STATE_LABELS[breach.state].lower()}: it cannot be changed that way now."
-    ),
+    stale=changed_meanwhile("case", "It is shown as it is now: check it and try again."),
+    refused=cannot_now("case", STATE_LABELS),
 )
 
 # The corrections while reported have pages of their own (the police details, the report).

@@ -28,12 +28,12 @@ from models.remote_working import RemoteAgreement
 from models.transitions import apply_transition
 from services import clock
 from views.access import requires, visible_or_404
-from views.display import event_words, timeline_by, uk_date, where_now
+from views.display import timeline_by, uk_date, where_now
 from views.forms import FormErrors
 from views.forms.records import EVENT_FORMS, AddRecord, FindRecord, RequestRemoval
 from views.htmx import is_htmx
 from views.paging import page_of
-from views.transitions import Lifecycle, carried_fields, done_words, run_event
+from views.transitions import Lifecycle, changed_meanwhile, confirmation, done_words, run_event
 
 bp = Blueprint("records", __name__)
 # Every timeline (records, dispatches, breaches) says who, for whom and at which kiosk.
@@ -296,12 +296,10 @@ def start_removal(record: Record, values: dict, person, kiosk_id: int | None = N
 # -- Transitions --------------------------------------------------------------------------
 
 CUSTODY = Lifecycle(
-    entity_type="removal",
     model=Removal,
     factory=removal_machine,
     form_for=lambda event, removal: EVENT_FORMS[event],
-    stale="Someone else changed this removal while you were looking. "
-    "Its status below is up to date: check it and try again.",
+    stale=changed_meanwhile("removal", "Its status below is up to date: check it and try again."),
     refused=lambda removal, event: (
         f"You cannot {EVENT_LABELS[event].lower()} now: the removal "
         f"is {STATE_LABELS[removal.state].lower()}."
@@ -365,24 +363,17 @@ def removal_facts(removal: Removal) -> list[tuple[str, str]]:
     ]
 
 
-def render_confirmation(
-    removal: Removal, event: str, answers, action: str, back_href: str, template: str, **extra
-):
-    question, warning = CONFIRM_WORDS[event]
-    return render_template(
-        template,
-        title=question,
+def confirm_removal_event(removal: Removal, event: str, outcome, back_href: str, **page):
+    """The page that asks before `event` on `removal` (the record page's, or the kiosk's)."""
+    return confirmation(
+        outcome,
+        CONFIRM_WORDS[event],
         caption=f"{removal.record.description} (case {removal.record.case_id})",
-        question=question,
         about=removal_facts(removal),
-        answers=answers,
-        warning=warning,
-        action=action,
-        carried=carried_fields(),
         button=EVENT_LABELS[event],
         warning_button=event in ("report_lost", "decline"),
         back_href=back_href,
-        **extra,
+        **page,
     )
 
 
@@ -392,23 +383,15 @@ def transition(removal_id: int, event: str):
     if removal is None or event not in EVENT_LABELS:
         abort(404)
     record = visible_or_404(Record, removal.record_id)
-    preview = CUSTODY.unconfirmed(event)
-    outcome = run_event(CUSTODY, removal, event, current_user.as_actor(), preview=preview)
-    if preview and outcome.done:
-        return render_confirmation(
-            removal,
-            event,
-            outcome.form.answers(),
-            url_for("records.transition", removal_id=removal.id, event=event),
-            url_for("records.show", record_id=record.id),
-            "components/confirm.html",
-        )
+    outcome = run_event(CUSTODY, removal, event, current_user.as_actor())
+    if outcome.confirm:
+        back = url_for("records.show", record_id=record.id)
+        return confirm_removal_event(removal, event, outcome, back)
     errors, form, status = outcome.errors, outcome.typed, outcome.status
     if is_htmx():
         context = _panel_context(record, errors, form)
         # Say what was done: the success banner takes the focus, so it is read out.
-        done_words = None if errors else event_words("removal", event)
-        panel = render_template("records/_status_panel.html", outcome=done_words, **context)
+        panel = render_template("records/_status_panel.html", outcome=outcome.said, **context)
         if errors:
             return panel, status
         # The history and timeline changed too: send them, swapped out of band.
