@@ -451,6 +451,5 @@ def labels():
         title="Print record labels",
         records=records,
         codes=codes,
-        page=sheet.number,
-        pages=sheet.pages,
+        sheet=sheet,
     )
