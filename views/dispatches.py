@@ -25,15 +25,14 @@ from services import clock
 from views.access import visible_or_404
 from views.forms import FormErrors, id_arg
 from views.forms.dispatches import EVENT_FORMS, DraftDispatch
-from views.htmx import is_htmx
 from views.transitions import (
     Lifecycle,
+    RowPage,
     cannot_now,
     changed_meanwhile,
     confirmation,
     done_words,
     run_event,
-    timeline,
 )
 
 bp = Blueprint("dispatches", __name__)
@@ -134,17 +133,7 @@ def _panel_context(dispatch: Dispatch, errors=None, form=None) -> dict:
 @bp.get("/dispatches/<int:dispatch_id>")
 def show(dispatch_id: int):
     dispatch = visible_or_404(Dispatch, dispatch_id)
-    return _render_page(dispatch, outcome=done_words("dispatch", EVENT_LABELS))
-
-
-def _render_page(dispatch: Dispatch, errors=None, form=None, status=200, outcome=None):
-    return render_template(
-        "dispatches/show.html",
-        title=f"Dispatch {dispatch.id}",
-        timeline=timeline(SENDING, dispatch),
-        outcome=outcome,
-        **_panel_context(dispatch, errors, form),
-    ), status
+    return PAGE.render(dispatch, outcome=done_words("dispatch", EVENT_LABELS))
 
 
 SENDING = Lifecycle(
@@ -155,6 +144,7 @@ SENDING = Lifecycle(
     refused=cannot_now("dispatch", STATE_LABELS),
     confirm_first=final_events(DispatchMachine),
 )
+PAGE = RowPage(SENDING, "dispatches/show.html", lambda d: f"Dispatch {d.id}", _panel_context)
 
 # What the confirmation page asks before each event nothing undoes, and what it warns.
 CONFIRM_WORDS: dict[str, tuple[str, str]] = {
@@ -189,14 +179,5 @@ def transition(dispatch_id: int, event: str):
             warning_button=event == "report_misdirected",
             back_href=url_for("dispatches.show", dispatch_id=dispatch.id),
         )
-    errors, form, status = outcome.errors, outcome.typed, outcome.status
-    fresh = Dispatch.get_by_id(dispatch_id)
-    if is_htmx():
-        return render_template(
-            "dispatches/_status_panel.html",
-            outcome=outcome.said,
-            **_panel_context(fresh, errors, form),
-        ), status
-    if errors:
-        return _render_page(fresh, errors, form, status)
-    return redirect(url_for("dispatches.show", dispatch_id=dispatch_id, done=event), code=303)
+    done_url = url_for("dispatches.show", dispatch_id=dispatch_id, done=event)
+    return PAGE.answer(outcome, dispatch_id, done_url)

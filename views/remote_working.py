@@ -23,15 +23,14 @@ from views.access import visible_or_404
 from views.display import uk_date
 from views.forms import FormErrors
 from views.forms.remote_working import EVENT_FORMS, Ask
-from views.htmx import is_htmx
 from views.transitions import (
     Lifecycle,
+    RowPage,
     cannot_now,
     changed_meanwhile,
     confirmation,
     done_words,
     run_event,
-    timeline,
 )
 
 bp = Blueprint("remote", __name__)
@@ -138,19 +137,7 @@ def _panel_context(agreement: RemoteAgreement, errors=None, form=None) -> dict:
 @bp.get("/remote-working/<int:agreement_id>")
 def show(agreement_id: int):
     agreement = visible_or_404(RemoteAgreement, agreement_id)
-    return _render_page(agreement, outcome=done_words("remote_agreement", EVENT_FORMS))
-
-
-def _render_page(
-    agreement: RemoteAgreement, errors=None, form=None, status: int = 200, outcome=None
-):
-    return render_template(
-        "remote/show.html",
-        title=f"Working remotely: {agreement.for_user.display_name}",
-        timeline=timeline(REMOTE, agreement),
-        outcome=outcome,
-        **_panel_context(agreement, errors, form),
-    ), status
+    return PAGE.render(agreement, outcome=done_words("remote_agreement", EVENT_FORMS))
 
 
 REMOTE = Lifecycle(
@@ -160,6 +147,12 @@ REMOTE = Lifecycle(
     stale=changed_meanwhile("agreement"),
     refused=cannot_now("agreement", STATE_LABELS),
     confirm_first=final_events(RemoteWorkingMachine) - {"expire"},
+)
+PAGE = RowPage(
+    REMOTE,
+    "remote/show.html",
+    lambda agreement: f"Working remotely: {agreement.for_user.display_name}",
+    _panel_context,
 )
 
 CONFIRM_WORDS = {
@@ -194,13 +187,5 @@ def transition(agreement_id: int, event: str):
             warning_button=True,
             back_href=url_for("remote.show", agreement_id=agreement.id),
         )
-    fresh = RemoteAgreement.get_by_id(agreement_id)
-    if is_htmx():
-        return render_template(
-            "remote/_status_panel.html",
-            outcome=outcome.said,
-            **_panel_context(fresh, outcome.errors, outcome.typed),
-        ), outcome.status
-    if outcome.errors:
-        return _render_page(fresh, outcome.errors, outcome.typed, outcome.status)
-    return redirect(url_for("remote.show", agreement_id=agreement_id, done=event), code=303)
+    done_url = url_for("remote.show", agreement_id=agreement_id, done=event)
+    return PAGE.answer(outcome, agreement_id, done_url)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from flask import abort, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 
 from machines.common import Actor, InputError
 from models.audit import AuditEvent
@@ -21,6 +21,7 @@ from services import clock
 from views.display import event_words
 from views.forms import FormErrors, GovForm, form_version
 from views.forms.fields import Text
+from views.htmx import is_htmx
 
 DONE = 200
 
@@ -235,6 +236,43 @@ def confirmation(
 def timeline(lifecycle: Lifecycle, row: VersionedModel) -> list:
     """The row's audit trail, newest first, as its page shows it."""
     return list(AuditEvent.for_entity(lifecycle.entity_type, row.id).order_by(AuditEvent.id.desc()))
+
+
+@dataclass(frozen=True)
+class RowPage:
+    """A lifecycle row's page, and what the POST of an event answers.
+
+    The status panel is the page's `_status_panel.html` fragment, beside it: the page
+    includes it, and htmx gets it alone after an event.
+    """
+
+    lifecycle: Lifecycle
+    template: str  # the page's
+    title: Callable[[VersionedModel], str]
+    panel: Callable[..., dict]  # the status panel's context, from (row, errors, form)
+
+    def render(self, row: VersionedModel, errors=None, form=None, status: int = 200, outcome=None):
+        """The page: the status panel (with `errors` and the `form` as typed), the timeline."""
+        return render_template(
+            self.template,
+            title=self.title(row),
+            timeline=timeline(self.lifecycle, row),
+            outcome=outcome,
+            **self.panel(row, errors, form),
+        ), status
+
+    def answer(self, outcome: Outcome, row_id: int, done_url: str):
+        """htmx gets the status panel (saying what was done, or the errors); a plain form post
+        gets the page with the errors or, once done, a redirect (303) to `done_url`: the page,
+        which then says what was done."""
+        fresh = self.lifecycle.model.get_by_id(row_id)
+        if is_htmx():
+            panel = self.template.rpartition("/")[0] + "/_status_panel.html"
+            context = self.panel(fresh, outcome.errors, outcome.typed)
+            return render_template(panel, outcome=outcome.said, **context), outcome.status
+        if outcome.errors:
+            return self.render(fresh, outcome.errors, outcome.typed, outcome.status)
+        return redirect(done_url, code=303)
 
 
 def changed_meanwhile(noun: str, then: str = "Its status below is up to date.") -> str:
