@@ -105,19 +105,19 @@ def register_views(app: Flask) -> None:
     ):
         app.register_blueprint(module.bp)
 
-    app.jinja_env.globals.update(
-        Can=Can,  # templates ask current_user.can(Can.X), as the views do
-        errors_list=errors_list,
-        field_error=field_error,
-        joined_error=joined_error,
-        link=link,
-        nav_items=nav_items,
-        timeline_label=timeline_label,
-        timeline_details=timeline_details,
-    )
-    app.jinja_env.filters.update(
-        uk_datetime=uk_datetime, uk_date=uk_date, datetime_local=datetime_local
-    )
+    app.add_template_global(Can)  # templates ask current_user.can(Can.X), as the views do
+    for helper in (
+        errors_list,
+        field_error,
+        joined_error,
+        link,
+        nav_items,
+        timeline_label,
+        timeline_details,
+    ):
+        app.add_template_global(helper)
+    for words in (uk_datetime, uk_date, datetime_local):
+        app.add_template_filter(words)
     app.before_request(_require_sign_in)
     app.after_request(_security_headers)
     app.context_processor(_layout_context)

@@ -1,4 +1,5 @@
-"""Who may open a page: `@requires(Can.X)` on a view, from the one capability map."""
+"""Who may open a page: `@requires(Can.X)` on a view, from the one capability map, and
+`visible_or_404` for a row that is only some people's to see."""
 
 from __future__ import annotations
 
@@ -25,3 +26,12 @@ def requires(capability: Can) -> Callable:
         return guarded
 
     return decorate
+
+
+def visible_or_404(model, row_id: int):
+    """The row, or 404 when there is none or it is not the signed-in person's to see: the two
+    look the same, so someone without need to know cannot tell whether it exists."""
+    row = model.get_or_none(model.id == row_id)
+    if row is None or not row.visible_to(current_user):
+        abort(404)
+    return row

@@ -70,6 +70,20 @@ def _check_own_password(errors, field: str, password: str, purpose: str, wrong: 
         errors.add(field, wrong)
 
 
+def _audit_ended(event: str, ended: int, now: dt.datetime) -> None:
+    """Record in the person's own trail that they ended sessions of theirs."""
+    AuditEvent.about(
+        current_user, event, by=current_user.id, at=now, summary={"sessions_ended": ended}
+    )
+
+
+def _through_sso(template: str, title: str):
+    """A page saying this is done through the sign-in provider: refused (409) to a POST."""
+    provider = sso_settings(current_app.config).provider_name
+    status = 409 if request.method == "POST" else 200
+    return render_template(template, title=title, provider=provider), status
+
+
 @bp.get("/account")
 def overview():
     idle, lifetime = _limits()
@@ -100,13 +114,7 @@ def end_session():
     with write_transaction():
         ended = query.execute()
         if ended:
-            AuditEvent.about(
-                current_user,
-                "end_sessions",
-                by=current_user.id,
-                at=now,
-                summary={"sessions_ended": ended},
-            )
+            _audit_ended("end_sessions", ended, now)
     return redirect(url_for("account.overview", done="ended"), code=303)
 
 
@@ -115,13 +123,7 @@ def sign_out_everywhere():
     now = clock.now()
     with write_transaction():
         ended = UserSession.end_all(current_user.id, now, "elsewhere")
-        AuditEvent.about(
-            current_user,
-            "sign_out_everywhere",
-            by=current_user.id,
-            at=now,
-            summary={"sessions_ended": ended},
-        )
+        _audit_ended("sign_out_everywhere", ended, now)
     logout_user()
     session.clear()
     return redirect(url_for("auth.sign_in", signed_out=1), code=303)
@@ -132,11 +134,7 @@ def change_password():
     """Change your password: the current one first (through the counted, locking check),
     unless this sign-in was with a temporary password that must be replaced now."""
     if not _has_local_password():
-        return render_template(
-            "account/password_sso.html",
-            title="Your password",
-            provider=sso_settings(current_app.config).provider_name,
-        ), 409 if request.method == "POST" else 200
+        return _through_sso("account/password_sso.html", "Your password")
     forced = bool(current_user.must_change_password)
     form = ChooseNewPassword() if forced else ChangePassword()
     errors = form.check() if request.method == "POST" else FormErrors()
@@ -253,11 +251,9 @@ def pin():
     if not by_password:
         errors.pop("password", None)
         if not _recent_sso_sign_in():
-            return render_template(
-                "account/pin_sign_in_again.html",
-                title="Sign in again to set your kiosk PIN",
-                provider=sso_settings(current_app.config).provider_name,
-            ), 409 if request.method == "POST" else 200
+            return _through_sso(
+                "account/pin_sign_in_again.html", "Sign in again to set your kiosk PIN"
+            )
     if request.method == "POST":
         password, new_pin, confirm = form.password.data, form.pin.data, form.pin_confirm.data
         if by_password and password:

@@ -154,11 +154,20 @@ def _settings() -> tuple[dt.timedelta, dt.timedelta]:
     )
 
 
+@bp.errorhandler(AccountConflict)
+@bp.errorhandler(NotAllowed)
 def _refused(error: Exception):
-    """A change the service refused: 409 with its reason, or 403 for a former administrator."""
+    """A change the service refused, wherever a page asks for it: 409 with its reason, or 403
+    for a former administrator."""
     if isinstance(error, NotAllowed):
         return render_error(403)
     return render_error(409, str(error))
+
+
+def _version(form) -> int:
+    """The version of the person the page showed: none never matches, so the change is
+    refused as stale (409) instead of overwriting blind."""
+    return form.version.data if form.version.data is not None else -1
 
 
 def _person_or_404(user_id: int) -> User:
@@ -301,8 +310,6 @@ def add_person():
         except AccountError as error:
             errors.add_all(error.errors)
             errors = errors.in_order(form.field_names)
-        except (AccountConflict, NotAllowed) as error:
-            return _refused(error)
         else:
             return redirect(url_for("admin.person", person_id=user.id, done="added"), code=303)
     return render_template(
@@ -387,7 +394,7 @@ def edit_person(person_id: int):
                 current_user.id,
                 user.id,
                 details,
-                form.version.data if form.version.data is not None else -1,
+                _version(form),
                 clock.now(),
                 successor_id=form.successor_id.data,
                 work_seen=form.work_seen.data,
@@ -395,8 +402,6 @@ def edit_person(person_id: int):
         except AccountError as error:
             errors.add_all(error.errors)
             errors = errors.in_order([*form.field_names])
-        except (AccountConflict, NotAllowed) as error:
-            return _refused(error)
         else:
             done = "saved_sessions" if "roles" in changed else "saved"
             return redirect(url_for("admin.person", person_id=user.id, done=done), code=303)
@@ -442,15 +447,13 @@ def disable_person(person_id: int):
                 current_user.id,
                 user.id,
                 False,
-                form.version.data if form.version.data is not None else -1,
+                _version(form),
                 clock.now(),
                 successor_id=form.successor_id.data,
                 work_seen=form.work_seen.data or "",
             )
         except AccountError as error:
             errors.add_all(error.errors)
-        except (AccountConflict, NotAllowed) as error:
-            return _refused(error)
         else:
             return redirect(url_for("admin.person", person_id=user.id, done="disabled"), code=303)
     work = open_work(user)
@@ -475,10 +478,10 @@ def enable_person(person_id: int):
             current_user.id,
             user.id,
             True,
-            form.version.data if form.version.data is not None else -1,
+            _version(form),
             clock.now(),
         )
-    except (AccountConflict, NotAllowed, AccountError) as error:
+    except AccountError as error:  # nothing to correct on this page: said as a refusal
         return _refused(error)
     return redirect(url_for("admin.person", person_id=user.id, done="enabled"), code=303)
 
@@ -487,10 +490,7 @@ def enable_person(person_id: int):
 @requires(Can.ADMINISTER_ACCOUNTS)
 def unlock_person(person_id: int):
     user = _person_or_404(person_id)
-    try:
-        unlock(current_user.id, user.id, clock.now())
-    except (AccountConflict, NotAllowed) as error:
-        return _refused(error)
+    unlock(current_user.id, user.id, clock.now())
     return redirect(url_for("admin.person", person_id=user.id, done="unlocked"), code=303)
 
 
@@ -501,10 +501,7 @@ def end_person_sessions(person_id: int):
     form = EndSession()
     if form.check():
         abort(400)
-    try:
-        end_sessions(current_user.id, user.id, clock.now(), session_id=form.session_id.data)
-    except (AccountConflict, NotAllowed) as error:
-        return _refused(error)
+    end_sessions(current_user.id, user.id, clock.now(), session_id=form.session_id.data)
     return redirect(url_for("admin.person", person_id=user.id, done="sessions"), code=303)
 
 
@@ -525,8 +522,6 @@ def reset_person_password(person_id: int):
             user, secret = reset_password(current_user.id, user.id, form.method.data, clock.now())
         except AccountError as error:
             errors.add_all(error.errors)
-        except (AccountConflict, NotAllowed) as error:
-            return _refused(error)
         else:
             if form.method.data == "temporary":
                 # Shown once, on this response only: never stored, logged or emailed.
@@ -591,8 +586,6 @@ def teams():
             add_team(current_user.id, form.name.data, clock.now())
         except AccountError as error:
             errors.add_all(error.errors)
-        except (AccountConflict, NotAllowed) as error:
-            return _refused(error)
         else:
             return redirect(url_for("admin.teams", done="team_added"), code=303)
     members = dict(
@@ -630,8 +623,6 @@ def rename(team_id: int):
             rename_team(current_user.id, team.id, form.name.data, clock.now())
         except AccountError as error:
             errors.add_all(error.errors)
-        except (AccountConflict, NotAllowed) as error:
-            return _refused(error)
         else:
             return redirect(url_for("admin.teams", done="team_renamed"), code=303)
     return render_template(
@@ -648,10 +639,7 @@ def rename(team_id: int):
 def retire(team_id: int):
     team = _team_or_404(team_id)
     if request.method == "POST":
-        try:
-            retire_team(current_user.id, team.id, clock.now())
-        except (AccountConflict, NotAllowed) as error:
-            return _refused(error)
+        retire_team(current_user.id, team.id, clock.now())
         return redirect(url_for("admin.teams", done="team_retired"), code=303)
     return render_template(
         "admin/team_retire.html",
@@ -726,8 +714,6 @@ def import_confirm():
         result = imports.commit(kind, text, current_user.id, clock.now())
     except imports.ImportRefused as refused:
         return _preview_page(kind, text, refused.preview)
-    except NotAllowed:
-        return render_error(403)
     return render_template(
         "admin/import_done.html", title="Import complete", kind=kind, result=result
     )

@@ -22,8 +22,8 @@ from models.breaches import Breach, Notification
 from models.people import Team, User
 from services import clock
 from services.security_log import security_event
-from views.access import requires
-from views.breaches import _breach_or_404, bp, linked_items
+from views.access import requires, visible_or_404
+from views.breaches import bp, linked_items
 from views.forms.breaches import GRID
 from views.register import read_filters
 
@@ -49,7 +49,7 @@ def record_read(what: str, entity_type: str, entity_id: int, summary: dict | Non
 
 @bp.get("/breaches/<int:breach_id>/report")
 def breach_report(breach_id: int):
-    breach = _breach_or_404(breach_id)
+    breach = visible_or_404(Breach, breach_id)
     # The printable report holds the whole case: who opened it to print is on record.
     record_read("view_breach_report", "breach_export", breach.id)
     return render_template(
@@ -132,7 +132,7 @@ def redact(value: str | None, breach: Breach, names: re.Pattern | None = None) -
 
 @bp.get("/breaches/<int:breach_id>/ico-draft")
 def ico_draft(breach_id: int):
-    breach = _breach_or_404(breach_id)
+    breach = visible_or_404(Breach, breach_id)
     if not current_user.can(Can.HANDLE_EVERY_BREACH):
         abort(403)
     record_read("view_ico_draft", "breach_export", breach.id)

@@ -11,24 +11,17 @@ from machines.breach import EVENT_LABELS, STATE_LABELS, BreachMachine, breach_ma
 from machines.common import InputError, enabled_events, normalise_case_id, whole_number
 from machines.dispatch import METHODS
 from machines.risk import assess, grid_rows, grid_scales
-from models.audit import AuditEvent
 from models.base import write_transaction
 from models.breaches import Breach, Notification
 from services import clock
+from views.access import visible_or_404
 from views.display import link, uk_datetime
 from views.forms import FormErrors
 from views.forms.breaches import GRID, ReportBreach, UpdateReport, event_form
 from views.paging import page_of
-from views.transitions import Lifecycle, run_event
+from views.transitions import Lifecycle, cannot_now, changed_meanwhile, run_event, timeline
 
 bp = Blueprint("breaches", __name__)
-
-
-def _breach_or_404(breach_id: int) -> Breach:
-    breach = Breach.get_or_none(Breach.id == breach_id)
-    if breach is None or not breach.visible_to(current_user):
-        abort(404)  # someone without need to know cannot tell whether it exists
-    return breach
 
 
 # -- Lists -------------------------------------------------------------------------------
@@ -167,16 +160,15 @@ def _opened_automatically(breach: Breach) -> str | None:
 
 @bp.get("/breaches/<int:breach_id>")
 def show(breach_id: int):
-    breach = _breach_or_404(breach_id)
+    breach = visible_or_404(Breach, breach_id)
     return _render_case(breach)
 
 
 def _render_case(breach: Breach, errors=None, form=None, status=200, preview=None):
-    timeline = list(AuditEvent.for_entity("breach", breach.id).order_by(AuditEvent.id.desc()))
     return render_template(
         "breaches/show.html",
         title=f"Breach {breach.reference}",
-        timeline=timeline,
+        timeline=timeline(CASES, breach),
         **_case_context(breach, errors, form, preview),
     ), status
 
@@ -220,15 +212,11 @@ def _refused_for_the_case(event: str, breach: Breach) -> str | None:
 
 
 CASES = Lifecycle(
-    entity_type="breach",
     model=Breach,
     factory=breach_machine,
     form_for=event_form,
-    stale="Someone else changed this case while you were looking. "
-    "It is shown as it is now: check it and try again.",
-    refused=lambda breach, event: (
-        f"This case is {STATE_LABELS[breach.state].lower()}: it cannot be changed that way now."
-    ),
+    stale=changed_meanwhile("case", "It is shown as it is now: check it and try again."),
+    refused=cannot_now("case", STATE_LABELS),
 )
 
 # The corrections while reported have pages of their own (the police details, the report).
@@ -237,7 +225,7 @@ URL_EVENTS = {"police": "record_police", "details": "update_report"}
 
 @bp.post("/breaches/<int:breach_id>/<event>")
 def transition(breach_id: int, event: str):
-    breach = _breach_or_404(breach_id)
+    breach = visible_or_404(Breach, breach_id)
     if event in URL_EVENTS.values():
         abort(404)  # one address per action: /police and /details
     event = URL_EVENTS.get(event, event)

@@ -22,21 +22,21 @@ from models.base import write_transaction
 from models.dispatches import Dispatch
 from models.records import Record
 from services import clock
-from views.display import event_words
+from views.access import visible_or_404
 from views.forms import FormErrors, id_arg
 from views.forms.dispatches import EVENT_FORMS, DraftDispatch
-from views.htmx import is_htmx
 from views.paging import page_links, page_of
-from views.transitions import Lifecycle, carried_fields, done_words, run_event
+from views.transitions import (
+    Lifecycle,
+    RowPage,
+    cannot_now,
+    changed_meanwhile,
+    confirmation,
+    done_words,
+    run_event,
+)
 
 bp = Blueprint("dispatches", __name__)
-
-
-def _dispatch_or_404(dispatch_id: int) -> Dispatch:
-    dispatch = Dispatch.get_or_none(Dispatch.id == dispatch_id)
-    if dispatch is None or not dispatch.visible_to(current_user):
-        abort(404)
-    return dispatch
 
 
 def _require_team_member():
@@ -140,34 +140,19 @@ def _panel_context(dispatch: Dispatch, errors=None, form=None) -> dict:
 
 @bp.get("/dispatches/<int:dispatch_id>")
 def show(dispatch_id: int):
-    dispatch = _dispatch_or_404(dispatch_id)
-    return _render_page(dispatch, outcome=done_words("dispatch", EVENT_LABELS))
-
-
-def _render_page(dispatch: Dispatch, errors=None, form=None, status=200, outcome=None):
-    timeline = list(AuditEvent.for_entity("dispatch", dispatch.id).order_by(AuditEvent.id.desc()))
-    return render_template(
-        "dispatches/show.html",
-        title=f"Dispatch {dispatch.id}",
-        timeline=timeline,
-        outcome=outcome,
-        **_panel_context(dispatch, errors, form),
-    ), status
+    dispatch = visible_or_404(Dispatch, dispatch_id)
+    return PAGE.render(dispatch, outcome=done_words("dispatch", EVENT_LABELS))
 
 
 SENDING = Lifecycle(
-    entity_type="dispatch",
     model=Dispatch,
     factory=dispatch_machine,
     form_for=lambda event, dispatch: EVENT_FORMS[event],
-    stale="Someone else changed this dispatch while you were looking. "
-    "Its status below is up to date.",
-    refused=lambda dispatch, event: (
-        f"This dispatch is {STATE_LABELS[dispatch.state].lower()}: "
-        "it cannot be changed that way now."
-    ),
+    stale=changed_meanwhile("dispatch"),
+    refused=cannot_now("dispatch", STATE_LABELS),
     confirm_first=final_events(DispatchMachine),
 )
+PAGE = RowPage(SENDING, "dispatches/show.html", lambda d: f"Dispatch {d.id}", _panel_context)
 
 # What the confirmation page asks before each event nothing undoes, and what it warns.
 CONFIRM_WORDS: dict[str, tuple[str, str]] = {
@@ -184,40 +169,23 @@ CONFIRM_WORDS: dict[str, tuple[str, str]] = {
 
 @bp.post("/dispatches/<int:dispatch_id>/<event>")
 def transition(dispatch_id: int, event: str):
-    dispatch = _dispatch_or_404(dispatch_id)  # 404 before anything else for an unseen one
+    dispatch = visible_or_404(Dispatch, dispatch_id)  # 404 before anything else for an unseen one
     if event not in EVENT_FORMS:
         abort(404)
-    preview = SENDING.unconfirmed(event)
-    outcome = run_event(SENDING, dispatch, event, current_user.as_actor(), preview=preview)
-    if preview and outcome.done:
-        question, warning = CONFIRM_WORDS[event]
-        return render_template(
-            "components/confirm.html",
-            title=question,
+    outcome = run_event(SENDING, dispatch, event, current_user.as_actor())
+    if outcome.confirm:
+        return confirmation(
+            outcome,
+            CONFIRM_WORDS[event],
             caption=f"Dispatch {dispatch.id} (case {dispatch.case_id})",
-            question=question,
             about=[
                 ("What", dispatch.description),
                 ("To", f"{dispatch.recipient_role}, {dispatch.recipient_organisation}"),
                 ("How", dict(METHODS)[dispatch.method]),
             ],
-            answers=outcome.form.answers(),
-            warning=warning,
-            action=url_for("dispatches.transition", dispatch_id=dispatch.id, event=event),
-            carried=carried_fields(),
             button=EVENT_LABELS[event],
             warning_button=event == "report_misdirected",
             back_href=url_for("dispatches.show", dispatch_id=dispatch.id),
         )
-    errors, form, status = outcome.errors, outcome.typed, outcome.status
-    fresh = Dispatch.get_by_id(dispatch_id)
-    if is_htmx():
-        done_words = None if errors else event_words("dispatch", event)
-        return render_template(
-            "dispatches/_status_panel.html",
-            outcome=done_words,
-            **_panel_context(fresh, errors, form),
-        ), status
-    if errors:
-        return _render_page(fresh, errors, form, status)
-    return redirect(url_for("dispatches.show", dispatch_id=dispatch_id, done=event), code=303)
+    done_url = url_for("dispatches.show", dispatch_id=dispatch_id, done=event)
+    return PAGE.answer(outcome, dispatch_id, done_url)

@@ -31,7 +31,7 @@ from services import clock
 from views.forms import FormErrors
 from views.forms.people import KioskIdentify, KioskScan
 from views.forms.records import RequestRemoval
-from views.records import CUSTODY, render_confirmation, start_removal
+from views.records import CUSTODY, confirm_removal_event, start_removal
 from views.transitions import run_event
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
@@ -248,23 +248,14 @@ def act(removal_id: int, event: str):
     removal = Removal.get_or_none(Removal.id == removal_id)
     if removal is None or event not in KIOSK_EVENTS or removal.team_id != current_user.team_id:
         abort(404)
-    preview = KIOSK_CUSTODY.unconfirmed(event)
-    outcome = run_event(
-        KIOSK_CUSTODY,
-        removal,
-        event,
-        person.as_actor(),
-        kiosk_id=current_user.id,
-        preview=preview,
-    )
-    if preview and outcome.done:
-        return render_confirmation(
+    outcome = run_event(KIOSK_CUSTODY, removal, event, person.as_actor(), kiosk_id=current_user.id)
+    if outcome.confirm:
+        return confirm_removal_event(
             removal,
             event,
-            outcome.form.answers(),
-            url_for("kiosk.act", removal_id=removal.id, event=event),
+            outcome,
             url_for("kiosk.index"),
-            "kiosk/confirm.html",
+            template="kiosk/confirm.html",
             person=person,
             removal_for=removal.for_user.display_name,
         )

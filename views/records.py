@@ -28,26 +28,19 @@ from models.records import Record, Removal, approvers_of
 from models.remote_working import RemoteAgreement
 from models.transitions import apply_transition
 from services import clock
-from views.access import requires
-from views.display import event_words, timeline_by, uk_date, where_now
+from views.access import requires, visible_or_404
+from views.display import timeline_by, uk_date, where_now
 from views.forms import FormErrors
 from views.forms.records import EVENT_FORMS, AddRecord, FindRecord, RequestRemoval
 from views.htmx import is_htmx
 from views.paging import page_links, page_of
-from views.transitions import Lifecycle, carried_fields, done_words, run_event
+from views.transitions import Lifecycle, changed_meanwhile, confirmation, done_words, run_event
 
 bp = Blueprint("records", __name__)
 # Every timeline (records, dispatches, breaches) says who, for whom and at which kiosk.
 bp.add_app_template_global(timeline_by)
 # The record page and the kiosk ask for the same safeguards, in the machine's words.
 bp.add_app_template_global(SAFEGUARDS, "removal_safeguards")
-
-
-def _record_or_404(record_id: int) -> Record:
-    record = Record.get_or_none(Record.id == record_id)
-    if record is None or not record.visible_to(current_user):
-        abort(404)  # not found and not yours look the same: need to know
-    return record
 
 
 # -- Finding and adding records ---------------------------------------------------------
@@ -189,7 +182,7 @@ def _timeline(record: Record):
 
 @bp.get("/records/<int:record_id>")
 def show(record_id: int):
-    record = _record_or_404(record_id)
+    record = visible_or_404(Record, record_id)
     return _render_record_page(record, outcome=done_words("removal", EVENT_LABELS))
 
 
@@ -251,7 +244,7 @@ def running_record_text(removal: Removal) -> str:
 
 @bp.route("/records/<int:record_id>/remove", methods=["GET", "POST"])
 def request_removal(record_id: int):
-    record = _record_or_404(record_id)
+    record = visible_or_404(Record, record_id)
     if current_user.team_id != record.team_id or not current_user.can(Can.WORK_WITH_PAPERS):
         abort(403)
     if record.open_removal() is not None:
@@ -324,12 +317,10 @@ def start_removal(record: Record, values: dict, person, kiosk_id: int | None = N
 # -- Transitions --------------------------------------------------------------------------
 
 CUSTODY = Lifecycle(
-    entity_type="removal",
     model=Removal,
     factory=removal_machine,
     form_for=lambda event, removal: EVENT_FORMS[event],
-    stale="Someone else changed this removal while you were looking. "
-    "Its status below is up to date: check it and try again.",
+    stale=changed_meanwhile("removal", "Its status below is up to date: check it and try again."),
     refused=lambda removal, event: (
         f"You cannot {EVENT_LABELS[event].lower()} now: the removal "
         f"is {STATE_LABELS[removal.state].lower()}."
@@ -393,24 +384,17 @@ def removal_facts(removal: Removal) -> list[tuple[str, str]]:
     ]
 
 
-def render_confirmation(
-    removal: Removal, event: str, answers, action: str, back_href: str, template: str, **extra
-):
-    question, warning = CONFIRM_WORDS[event]
-    return render_template(
-        template,
-        title=question,
+def confirm_removal_event(removal: Removal, event: str, outcome, back_href: str, **page):
+    """The page that asks before `event` on `removal` (the record page's, or the kiosk's)."""
+    return confirmation(
+        outcome,
+        CONFIRM_WORDS[event],
         caption=f"{removal.record.description} (case {removal.record.case_id})",
-        question=question,
         about=removal_facts(removal),
-        answers=answers,
-        warning=warning,
-        action=action,
-        carried=carried_fields(),
         button=EVENT_LABELS[event],
         warning_button=event in ("report_lost", "decline"),
         back_href=back_href,
-        **extra,
+        **page,
     )
 
 
@@ -419,24 +403,16 @@ def transition(removal_id: int, event: str):
     removal = Removal.get_or_none(Removal.id == removal_id)
     if removal is None or event not in EVENT_LABELS:
         abort(404)
-    record = _record_or_404(removal.record_id)
-    preview = CUSTODY.unconfirmed(event)
-    outcome = run_event(CUSTODY, removal, event, current_user.as_actor(), preview=preview)
-    if preview and outcome.done:
-        return render_confirmation(
-            removal,
-            event,
-            outcome.form.answers(),
-            url_for("records.transition", removal_id=removal.id, event=event),
-            url_for("records.show", record_id=record.id),
-            "components/confirm.html",
-        )
+    record = visible_or_404(Record, removal.record_id)
+    outcome = run_event(CUSTODY, removal, event, current_user.as_actor())
+    if outcome.confirm:
+        back = url_for("records.show", record_id=record.id)
+        return confirm_removal_event(removal, event, outcome, back)
     errors, form, status = outcome.errors, outcome.typed, outcome.status
     if is_htmx():
         context = _panel_context(record, errors, form)
         # Say what was done: the success banner takes the focus, so it is read out.
-        done_words = None if errors else event_words("removal", event)
-        panel = render_template("records/_status_panel.html", outcome=done_words, **context)
+        panel = render_template("records/_status_panel.html", outcome=outcome.said, **context)
         if errors:
             return panel, status
         # The history and timeline changed too: send them, swapped out of band.
@@ -526,6 +502,5 @@ def labels():
         title="Print record labels",
         records=records,
         codes=codes,
-        page=sheet.number,
-        pages=sheet.pages,
+        sheet=sheet,
     )

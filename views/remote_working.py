@@ -14,27 +14,27 @@ from machines.remote_working import (
     remote_working_machine,
     shown_state,
 )
-from models.audit import AuditEvent
 from models.base import Stale
 from models.records import approvers_of
 from models.remote_working import RemoteAgreement
 from models.transitions import Forbidden, Refused, apply_transition, check_transition
 from services import clock
-from views.display import event_words, uk_date
+from views.access import visible_or_404
+from views.display import uk_date
 from views.forms import FormErrors
 from views.forms.remote_working import EVENT_FORMS, Ask
-from views.htmx import is_htmx
 from views.paging import page_links, page_of
-from views.transitions import Lifecycle, carried_fields, done_words, run_event
+from views.transitions import (
+    Lifecycle,
+    RowPage,
+    cannot_now,
+    changed_meanwhile,
+    confirmation,
+    done_words,
+    run_event,
+)
 
 bp = Blueprint("remote", __name__)
-
-
-def _agreement_or_404(agreement_id: int) -> RemoteAgreement:
-    agreement = RemoteAgreement.get_or_none(RemoteAgreement.id == agreement_id)
-    if agreement is None or not agreement.visible_to(current_user):
-        abort(404)
-    return agreement
 
 
 def _may_ask() -> bool:
@@ -145,37 +145,23 @@ def _panel_context(agreement: RemoteAgreement, errors=None, form=None) -> dict:
 
 @bp.get("/remote-working/<int:agreement_id>")
 def show(agreement_id: int):
-    agreement = _agreement_or_404(agreement_id)
-    return _render_page(agreement, outcome=done_words("remote_agreement", EVENT_FORMS))
-
-
-def _render_page(
-    agreement: RemoteAgreement, errors=None, form=None, status: int = 200, outcome=None
-):
-    timeline = list(
-        AuditEvent.for_entity("remote_agreement", agreement.id).order_by(AuditEvent.id.desc())
-    )
-    return render_template(
-        "remote/show.html",
-        title=f"Working remotely: {agreement.for_user.display_name}",
-        timeline=timeline,
-        outcome=outcome,
-        **_panel_context(agreement, errors, form),
-    ), status
+    agreement = visible_or_404(RemoteAgreement, agreement_id)
+    return PAGE.render(agreement, outcome=done_words("remote_agreement", EVENT_FORMS))
 
 
 REMOTE = Lifecycle(
-    entity_type="remote_agreement",
     model=RemoteAgreement,
     factory=remote_working_machine,
     form_for=lambda event, agreement: EVENT_FORMS[event],
-    stale="Someone else changed this agreement while you were looking. "
-    "Its status below is up to date.",
-    refused=lambda agreement, event: (
-        f"This agreement is {STATE_LABELS[agreement.state].lower()}: "
-        "it cannot be changed that way now."
-    ),
+    stale=changed_meanwhile("agreement"),
+    refused=cannot_now("agreement", STATE_LABELS),
     confirm_first=final_events(RemoteWorkingMachine) - {"expire"},
+)
+PAGE = RowPage(
+    REMOTE,
+    "remote/show.html",
+    lambda agreement: f"Working remotely: {agreement.for_user.display_name}",
+    _panel_context,
 )
 
 CONFIRM_WORDS = {
@@ -192,39 +178,23 @@ CONFIRM_WORDS = {
 
 @bp.post("/remote-working/<int:agreement_id>/<event>")
 def transition(agreement_id: int, event: str):
-    agreement = _agreement_or_404(agreement_id)
+    agreement = visible_or_404(RemoteAgreement, agreement_id)
     if event not in EVENT_FORMS:
         abort(404)
-    preview = REMOTE.unconfirmed(event)
-    outcome = run_event(REMOTE, agreement, event, current_user.as_actor(), preview=preview)
-    if preview and outcome.done:
-        question, warning = CONFIRM_WORDS[event]
-        return render_template(
-            "components/confirm.html",
-            title=question,
+    outcome = run_event(REMOTE, agreement, event, current_user.as_actor())
+    if outcome.confirm:
+        return confirmation(
+            outcome,
+            CONFIRM_WORDS[event],
             caption=f"Working remotely: {agreement.for_user.display_name}",
-            question=question,
             about=[
                 ("Who", agreement.for_user.display_name),
                 ("Where", agreement.place),
                 ("Until", uk_date(agreement.ends_on)),
             ],
-            answers=outcome.form.answers(),
-            warning=warning,
-            action=url_for("remote.transition", agreement_id=agreement.id, event=event),
-            carried=carried_fields(),
             button=EVENT_LABELS[event],
             warning_button=True,
             back_href=url_for("remote.show", agreement_id=agreement.id),
         )
-    fresh = RemoteAgreement.get_by_id(agreement_id)
-    if is_htmx():
-        done_words = None if outcome.errors else event_words("remote_agreement", event)
-        return render_template(
-            "remote/_status_panel.html",
-            outcome=done_words,
-            **_panel_context(fresh, outcome.errors, outcome.typed),
-        ), outcome.status
-    if outcome.errors:
-        return _render_page(fresh, outcome.errors, outcome.typed, outcome.status)
-    return redirect(url_for("remote.show", agreement_id=agreement_id, done=event), code=303)
+    done_url = url_for("remote.show", agreement_id=agreement_id, done=event)
+    return PAGE.answer(outcome, agreement_id, done_url)

@@ -11,14 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from flask import abort, request
+from flask import abort, redirect, render_template, request, url_for
 
 from machines.common import Actor, InputError
+from models.audit import AuditEvent
 from models.base import Stale, VersionedModel
 from models.transitions import Forbidden, Refused, apply_transition, check_transition
 from services import clock
+from views.display import event_words
 from views.forms import FormErrors, GovForm, form_version
 from views.forms.fields import Text
+from views.htmx import is_htmx
 
 DONE = 200
 
@@ -79,7 +82,6 @@ class WithReason(EventForm):
 class Lifecycle:
     """What the pages of one lifecycle need to run its events."""
 
-    entity_type: str
     model: type[VersionedModel]
     factory: Callable
     # The form class of an event for a row (what a form asks can depend on the row).
@@ -93,6 +95,11 @@ class Lifecycle:
     # What the audit event adds when someone acts for another person ("on behalf of").
     acting_for: Callable[[VersionedModel, str, Actor], dict] = lambda row, event, actor: {}
 
+    @property
+    def entity_type(self) -> str:
+        """What the audit trail calls its rows (AuditEvent.about names a row by its table)."""
+        return self.model._meta.table_name
+
     def unconfirmed(self, event: str) -> bool:
         """True when `event` needs confirming and this POST is not the confirmation."""
         return event in self.confirm_first and request.form.get("confirmed") != "yes"
@@ -104,6 +111,8 @@ class Outcome:
     errors: FormErrors
     typed: dict = field(default_factory=dict)  # the form as typed, to show again
     form: EventForm | None = None  # the form read (its answers, for a confirmation page)
+    confirm: bool = False  # it would be done, once the person confirms it: nothing changed
+    said: str | None = None  # what a page says was done, once it is
 
     @property
     def done(self) -> bool:
@@ -118,15 +127,15 @@ def run_event(
     *,
     kiosk_id: int | None = None,
     forbidden: Callable[[], str | None] = lambda: None,
-    preview: bool = False,
 ) -> Outcome:
     """Read the event's form and apply it with the version the form carried.
 
     Returns DONE, or 422/409 with the errors; not the person's to do is 403, unless
     `forbidden` names a reason about the case rather than the person (then 409 with it).
-    `preview`: check everything the same way but change nothing (DONE means "it would be
-    done": the page then asks the person to confirm).
+    An event to confirm first (and not confirmed yet) is checked the same way but changes
+    nothing: DONE with `confirm` means "it would be done", and the page asks the person.
     """
+    preview = lifecycle.unconfirmed(event)
     form = lifecycle.form_for(event, row)(row)
     row_id = row.id
     errors = form.check()
@@ -146,7 +155,7 @@ def run_event(
         if errors or preview:
             check_transition(**arguments)  # the machine's errors as well; nothing changes
             if not errors:
-                return Outcome(DONE, FormErrors(), form.typed(), form)
+                return Outcome(DONE, FormErrors(), form.typed(), form, confirm=True)
         else:
             apply_transition(
                 **arguments,
@@ -168,15 +177,15 @@ def run_event(
             abort(403)
         errors, status = FormErrors(status=reason), 409
     if status == DONE:
-        return Outcome(DONE, FormErrors(), form=form)
+        return Outcome(
+            DONE, FormErrors(), form=form, said=event_words(lifecycle.entity_type, event)
+        )
     return Outcome(status, errors.in_order(form.field_names), form.typed(), form)
 
 
 def done_words(entity_type: str, events) -> str | None:
     """What a page says was just done, after a plain form post (no htmx) redirected to it
     with `?done=<event>`: the event's words, for one of this lifecycle's events only."""
-    from views.display import event_words
-
     done = request.args.get("done")
     return event_words(entity_type, done) if done in events else None
 
@@ -189,3 +198,90 @@ def carried_fields() -> list[tuple[str, str]]:
         for name, value in request.form.items(multi=True)
         if name not in ("csrf_token", "confirmed")
     ]
+
+
+def confirmation(
+    outcome: Outcome,
+    words: tuple[str, str],
+    *,
+    caption: str,
+    about: list[tuple[str, str]],
+    button: str,
+    warning_button: bool,
+    back_href: str,
+    template: str = "components/confirm.html",
+    **extra,
+):
+    """The page that asks before an event nothing undoes (`words`: its question and warning):
+    what it is about, the person's answers, and a form that posts them back to the same
+    address with the confirmation."""
+    question, warning = words
+    return render_template(
+        template,
+        title=question,
+        caption=caption,
+        question=question,
+        about=about,
+        answers=outcome.form.answers(),
+        warning=warning,
+        action=url_for(request.endpoint, **request.view_args),
+        carried=carried_fields(),
+        button=button,
+        warning_button=warning_button,
+        back_href=back_href,
+        **extra,
+    )
+
+
+def timeline(lifecycle: Lifecycle, row: VersionedModel) -> list:
+    """The row's audit trail, newest first, as its page shows it."""
+    return list(AuditEvent.for_entity(lifecycle.entity_type, row.id).order_by(AuditEvent.id.desc()))
+
+
+@dataclass(frozen=True)
+class RowPage:
+    """A lifecycle row's page, and what the POST of an event answers.
+
+    The status panel is the page's `_status_panel.html` fragment, beside it: the page
+    includes it, and htmx gets it alone after an event.
+    """
+
+    lifecycle: Lifecycle
+    template: str  # the page's
+    title: Callable[[VersionedModel], str]
+    panel: Callable[..., dict]  # the status panel's context, from (row, errors, form)
+
+    def render(self, row: VersionedModel, errors=None, form=None, status: int = 200, outcome=None):
+        """The page: the status panel (with `errors` and the `form` as typed), the timeline."""
+        return render_template(
+            self.template,
+            title=self.title(row),
+            timeline=timeline(self.lifecycle, row),
+            outcome=outcome,
+            **self.panel(row, errors, form),
+        ), status
+
+    def answer(self, outcome: Outcome, row_id: int, done_url: str):
+        """htmx gets the status panel (saying what was done, or the errors); a plain form post
+        gets the page with the errors or, once done, a redirect (303) to `done_url`: the page,
+        which then says what was done."""
+        fresh = self.lifecycle.model.get_by_id(row_id)
+        if is_htmx():
+            panel = self.template.rpartition("/")[0] + "/_status_panel.html"
+            context = self.panel(fresh, outcome.errors, outcome.typed)
+            return render_template(panel, outcome=outcome.said, **context), outcome.status
+        if outcome.errors:
+            return self.render(fresh, outcome.errors, outcome.typed, outcome.status)
+        return redirect(done_url, code=303)
+
+
+def changed_meanwhile(noun: str, then: str = "Its status below is up to date.") -> str:
+    """The 409 message when someone else changed the row since the page showed it."""
+    return f"Someone else changed this {noun} while you were looking. {then}"
+
+
+def cannot_now(noun: str, state_labels: dict[str, str]) -> Callable[[VersionedModel, str], str]:
+    """The 409 message when the row's state (in words) does not allow the event."""
+    return lambda row, event: (
+        f"This {noun} is {state_labels[row.state].lower()}: it cannot be changed that way now."
+    )
