@@ -31,8 +31,9 @@ def cast(new_web, staff):
     return Cast(new_web)
 
 
-def addressees(inbox) -> list[str]:
-    return sorted(to.split("@")[0] for to, _ in inbox.received())
+def addressees(inbox, subject: str | None = None) -> list[str]:
+    """Who was emailed (the part before the @), sorted; only about `subject` when given."""
+    return sorted(to.split("@")[0] for to, about in inbox.received() if subject in (None, about))
 
 
 def test_a_reported_breach_is_emailed_to_each_role_on_the_list_once(mail_app, inbox, cast, staff):
@@ -162,11 +163,17 @@ def test_a_theft_without_a_crime_reference_reminds_the_reporter_and_manager_afte
     assert "0 no crime reference" in run_ok(mail_app)
     clock.travel(dt.timedelta(minutes=2))
     assert "2 no crime reference" in run_ok(mail_app)
-    assert addressees(inbox) == ["lina", "pat"]
     subject = f"Safekeep: no crime reference yet ({breach.reference})"
-    assert {s for _, s in inbox.received()} == {subject}
+    assert addressees(inbox, subject) == ["lina", "pat"]
+    # From a Friday the next working day is past the ICO clock's warning (48 hours in), which
+    # goes to the breach chain in the same run: it is the only other email.
+    assert {s for _, s in inbox.received()} <= {
+        subject,
+        f"Safekeep: ICO deadline within 24 hours ({breach.reference})",
+    }
     for _, message in inbox.messages:
-        assert f"{BASE_URL}/breaches/{breach.id}#police" in message.get_content()
+        if message["Subject"] == subject:
+            assert f"{BASE_URL}/breaches/{breach.id}#police" in message.get_content()
     inbox.clear()
     run_ok(mail_app)
     assert inbox.received() == []  # once
