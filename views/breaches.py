@@ -19,7 +19,14 @@ from views.display import link, uk_datetime
 from views.forms import FormErrors
 from views.forms.breaches import GRID, ReportBreach, UpdateReport, event_form
 from views.paging import page_of
-from views.transitions import Lifecycle, cannot_now, changed_meanwhile, run_event, timeline
+from views.transitions import (
+    Lifecycle,
+    cannot_now,
+    changed_meanwhile,
+    run_event,
+    status_panel,
+    timeline,
+)
 
 bp = Blueprint("breaches", __name__)
 
@@ -89,10 +96,8 @@ def _case_context(breach: Breach, errors=None, form=None, preview=None) -> dict:
     events = enabled_events(BreachMachine, breach, current_user.as_actor(), now)
     steps = rules.next_steps(events, breach)
     return {
+        **status_panel(steps, EVENT_LABELS, STATE_LABELS, errors, form),
         "breach": breach,
-        "events": steps,
-        "event_labels": EVENT_LABELS,
-        "state_labels": STATE_LABELS,
         "categories": dict(rules.CATEGORIES),
         "data_categories": dict(rules.DATA_CATEGORIES),
         "recipients": rules.required_recipients(breach.category),
@@ -102,8 +107,6 @@ def _case_context(breach: Breach, errors=None, form=None, preview=None) -> dict:
         "grid_scales": grid_scales(GRID),
         "grid_rows": grid_rows(GRID),
         "preview": preview,
-        "errors": errors or {},
-        "form": form or {},
         "can_update_police": "record_police" in events,
         "can_update_report": "update_report" in events,
         # Offered beside the steps when it is not the next step (yet): anyone in the chain

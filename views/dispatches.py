@@ -29,11 +29,9 @@ from views.paging import page_links, page_of
 from views.transitions import (
     Lifecycle,
     RowPage,
-    cannot_now,
-    changed_meanwhile,
     confirmation,
-    done_words,
     run_event,
+    status_panel,
 )
 
 bp = Blueprint("dispatches", __name__)
@@ -126,30 +124,25 @@ def _prefill_from_record(record_id: int | None) -> dict:
 def _panel_context(dispatch: Dispatch, errors=None, form=None) -> dict:
     events = enabled_events(DispatchMachine, dispatch, current_user.as_actor(), clock.now())
     return {
+        **status_panel(events, EVENT_LABELS, STATE_LABELS, errors, form),
         "dispatch": dispatch,
-        "events": events,
-        "event_labels": EVENT_LABELS,
-        "state_labels": STATE_LABELS,
         "methods": dict(METHODS),
         "address_sources": ADDRESS_SOURCES,
         "delivery_evidence": DELIVERY_EVIDENCE,
-        "errors": errors or {},
-        "form": form or {},
     }
 
 
 @bp.get("/dispatches/<int:dispatch_id>")
 def show(dispatch_id: int):
-    dispatch = visible_or_404(Dispatch, dispatch_id)
-    return PAGE.render(dispatch, outcome=done_words("dispatch", EVENT_LABELS))
+    return PAGE.show(dispatch_id, EVENT_LABELS)
 
 
-SENDING = Lifecycle(
-    model=Dispatch,
-    factory=dispatch_machine,
-    form_for=lambda event, dispatch: EVENT_FORMS[event],
-    stale=changed_meanwhile("dispatch"),
-    refused=cannot_now("dispatch", STATE_LABELS),
+SENDING = Lifecycle.of(
+    Dispatch,
+    dispatch_machine,
+    EVENT_FORMS,
+    "dispatch",
+    STATE_LABELS,
     confirm_first=final_events(DispatchMachine),
 )
 PAGE = RowPage(SENDING, "dispatches/show.html", lambda d: f"Dispatch {d.id}", _panel_context)

@@ -34,7 +34,14 @@ from views.forms import FormErrors
 from views.forms.records import EVENT_FORMS, AddRecord, FindRecord, RequestRemoval
 from views.htmx import is_htmx
 from views.paging import page_links, page_of
-from views.transitions import Lifecycle, changed_meanwhile, confirmation, done_words, run_event
+from views.transitions import (
+    Lifecycle,
+    changed_meanwhile,
+    confirmation,
+    done_words,
+    run_event,
+    status_panel,
+)
 
 bp = Blueprint("records", __name__)
 # Every timeline (records, dispatches, breaches) says who, for whom and at which kiosk.
@@ -116,18 +123,14 @@ def _panel_context(record: Record, errors: dict | None = None, form: dict | None
     if removal is not None:
         events = enabled_events(RemovalMachine, removal, current_user.as_actor(), clock.now())
     return {
+        **status_panel(events, EVENT_LABELS, STATE_LABELS, errors, form),
         "record": record,
         "removal": removal,
         "latest": latest,
-        "events": events,
         # Who may witness a destruction: the team's other members (the machine says who not).
         "witnesses": _witnesses(removal) if "destroy" in events else [],
-        "event_labels": EVENT_LABELS,
-        "state_labels": STATE_LABELS,
         "purposes": dict(PURPOSES),
         "confirmed_how": dict(CONFIRMED_HOW),
-        "errors": errors or {},
-        "form": form or {},
         "can_request": removal is None
         and current_user.team_id == record.team_id
         and current_user.can(Can.WORK_WITH_PAPERS),

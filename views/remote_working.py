@@ -27,11 +27,9 @@ from views.paging import page_links, page_of
 from views.transitions import (
     Lifecycle,
     RowPage,
-    cannot_now,
-    changed_meanwhile,
     confirmation,
-    done_words,
     run_event,
+    status_panel,
 )
 
 bp = Blueprint("remote", __name__)
@@ -132,29 +130,24 @@ def _panel_context(agreement: RemoteAgreement, errors=None, form=None) -> dict:
         if e in EVENT_FORMS
     ]
     return {
+        **status_panel(events, EVENT_LABELS, STATE_LABELS, errors, form),
         "agreement": agreement,
         "asked_names": agreement.asked() if agreement.state == "asked" else [],
         "shown": shown_state(agreement, now),
-        "events": events,
-        "event_labels": EVENT_LABELS,
-        "state_labels": STATE_LABELS,
-        "errors": errors or {},
-        "form": form or {},
     }
 
 
 @bp.get("/remote-working/<int:agreement_id>")
 def show(agreement_id: int):
-    agreement = visible_or_404(RemoteAgreement, agreement_id)
-    return PAGE.render(agreement, outcome=done_words("remote_agreement", EVENT_FORMS))
+    return PAGE.show(agreement_id, EVENT_FORMS)
 
 
-REMOTE = Lifecycle(
-    model=RemoteAgreement,
-    factory=remote_working_machine,
-    form_for=lambda event, agreement: EVENT_FORMS[event],
-    stale=changed_meanwhile("agreement"),
-    refused=cannot_now("agreement", STATE_LABELS),
+REMOTE = Lifecycle.of(
+    RemoteAgreement,
+    remote_working_machine,
+    EVENT_FORMS,
+    "agreement",
+    STATE_LABELS,
     confirm_first=final_events(RemoteWorkingMachine) - {"expire"},
 )
 PAGE = RowPage(

@@ -8,7 +8,7 @@ panel), or not theirs to do (403).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from flask import abort, redirect, render_template, request, url_for
@@ -18,6 +18,7 @@ from models.audit import AuditEvent
 from models.base import Stale, VersionedModel
 from models.transitions import Forbidden, Refused, apply_transition, check_transition
 from services import clock
+from views.access import visible_or_404
 from views.display import event_words
 from views.forms import FormErrors, GovForm, form_version
 from views.forms.fields import Text
@@ -95,6 +96,27 @@ class Lifecycle:
     # What the audit event adds when someone acts for another person ("on behalf of").
     acting_for: Callable[[VersionedModel, str, Actor], dict] = lambda row, event, actor: {}
 
+    @classmethod
+    def of(
+        cls,
+        model: type[VersionedModel],
+        factory: Callable,
+        forms: Mapping[str, type[EventForm]],
+        noun: str,
+        state_labels: dict[str, str],
+        **more,
+    ) -> Lifecycle:
+        """The usual lifecycle: one form per event, and the usual 409 words about its `noun`
+        ("this dispatch") when someone else changed it or its state does not allow the event."""
+        return cls(
+            model=model,
+            factory=factory,
+            form_for=lambda event, row: forms[event],
+            stale=changed_meanwhile(noun),
+            refused=cannot_now(noun, state_labels),
+            **more,
+        )
+
     @property
     def entity_type(self) -> str:
         """What the audit trail calls its rows (AuditEvent.about names a row by its table)."""
@@ -103,6 +125,25 @@ class Lifecycle:
     def unconfirmed(self, event: str) -> bool:
         """True when `event` needs confirming and this POST is not the confirmation."""
         return event in self.confirm_first and request.form.get("confirmed") != "yes"
+
+
+def status_panel(
+    events: list[str],
+    event_labels: dict[str, str],
+    state_labels: dict[str, str],
+    errors: dict | None = None,
+    form: dict | None = None,
+) -> dict:
+    """What every lifecycle's status panel reads: the buttons the machine offers this person
+    (`events`), the words for them and for the states, and a form sent back with its errors.
+    Each page adds its row and whatever else its panel shows."""
+    return {
+        "events": events,
+        "event_labels": event_labels,
+        "state_labels": state_labels,
+        "errors": errors or {},
+        "form": form or {},
+    }
 
 
 @dataclass
@@ -260,6 +301,12 @@ class RowPage:
             outcome=outcome,
             **self.panel(row, errors, form),
         ), status
+
+    def show(self, row_id: int, events) -> tuple[str, int]:
+        """GET the page of a row this person may see (else 404), saying what was just done
+        when a form post redirected here with `?done=` one of `events`."""
+        row = visible_or_404(self.lifecycle.model, row_id)
+        return self.render(row, outcome=done_words(self.lifecycle.entity_type, events))
 
     def answer(self, outcome: Outcome, row_id: int, done_url: str):
         """htmx gets the status panel (saying what was done, or the errors); a plain form post
