@@ -183,10 +183,14 @@ def _csv_rows(query, today, teams: list[int]) -> Iterator[str]:
     opened_here = db.is_closed()
     if opened_here:
         db.connect()
+    ours = db.connection() if opened_here else None
     try:
         yield from _csv_chunks(query, today, teams)
     finally:
-        if opened_here:
+        # An abandoned download can be closed late (a test client that never reads it is
+        # collected during a later request): give back only our own connection, idle.
+        idle = ours is not None and not db.is_closed() and not db.in_transaction()
+        if idle and db.connection() is ours:
             db.close()
 
 

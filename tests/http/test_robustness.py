@@ -295,7 +295,13 @@ def sweep(web, app, ids: dict, with_query: bool = True, kiosk: bool = False) -> 
 
     def hit(method, url, **kwargs):
         try:
-            return getattr(web.client, method)(url, **kwargs)
+            response = getattr(web.client, method)(url, **kwargs)
+            # Read a streamed body (the CSV downloads) to its end, then close it: an error
+            # half-way through a download is a would-be 500 too, and a stream left open would
+            # be finished by the garbage collector in the middle of a later request.
+            response.get_data()
+            response.close()
+            return response
         except Exception as error:  # noqa: BLE001 - a would-be 500
             failures.append(f"{method.upper()} {url[:120]}: raised {error!r}"[:300])
             return None
