@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from machines.breach import BreachMachine
 from machines.permissions import Can
-from machines.removal import OWN_MANAGER, TEAM_MANAGERS, may_see_team
+from machines.removal import FALLBACK, OWN_MANAGER, TEAM_MANAGERS, may_see_team
 from models.audit import AuditEvent
 from models.base import Stale, VersionedModel
 from models.breaches import Breach
@@ -58,6 +58,12 @@ DUTIES = {
     # Asked of the team's line managers, and no other is left: the successor is asked instead.
     "last_team_approver": (
         "is the team's last line manager to decide these requests",
+        "requester_manager",
+    ),
+    # Asked of an Assistant Director or Director (the team had no line manager to ask), and
+    # this is the last of them: the successor is asked instead.
+    "last_senior_approver": (
+        "is the last Assistant Director or Director to decide these requests",
         "requester_manager",
     ),
     "manager": ("is the line manager", "line_manager"),
@@ -176,39 +182,63 @@ def open_work(user: User) -> Work:
     return work
 
 
+# The approval routes that ask whoever holds a capability, rather than a named person: when
+# the last holder leaves, the requests on that route wait for no one unless handed over.
+SHARED_ROUTES = {
+    "last_team_approver": (TEAM_MANAGERS, Can.APPROVE_REMOVALS),
+    "last_senior_approver": (FALLBACK, Can.APPROVE_AS_FALLBACK),
+}
+
+
 def _left_to_this_manager(user: User) -> list[WorkItem]:
-    """Requests asked of the team's line managers (no own manager could see the papers) when
-    this person is the last of them: without a successor they would wait for no one."""
+    """Requests asked of the team's line managers (no own manager could see the papers), or
+    of the Assistant Directors and Directors (the team had no line manager), when this person
+    is the last of them: without a successor they would wait for no one."""
+    items = []
+    for duty, (route, capability) in SHARED_ROUTES.items():
+        if not user.can(capability):
+            continue
+        team_id = user.team_id if route == TEAM_MANAGERS else None
+        if route == TEAM_MANAGERS and team_id is None:
+            continue
+        others = {p.id for p in _holders_of(capability, team_id)} - {user.id}
+        items += _asked_on_route(user, duty, route, team_id, others)
+    return items
+
+
+def _asked_on_route(
+    user: User, duty: str, route: str, team_id: int | None, others: set[int]
+) -> list[WorkItem]:
+    """The open requests on `route` (in the team, when given) that nobody but this person,
+    of `others`, could decide: the requesters never decide their own."""
     from machines.removal import STATE_LABELS as REMOVAL_STATES
 
-    if user.team_id is None or not user.can(Can.APPROVE_REMOVALS):
-        return []
-    others = {p.id for p in _holders_of(Can.APPROVE_REMOVALS, user.team_id)} - {user.id}
-    items = []
     removals = (
         Removal.select(Removal, Record)
         .join(Record, on=(Removal.record == Record.id))
         .where(
-            Removal.team == user.team_id,
-            Removal.approval_route == TEAM_MANAGERS,
+            Removal.approval_route == route,
             Removal.state.in_(OPEN_REMOVAL_STATES),
             Removal.for_user != user.id,  # their own: handed over as papers they hold
         )
     )
-    for removal in removals.order_by(Removal.id):
-        if not others - {removal.for_user_id, removal.requested_by_id}:
-            label = _removal_label(removal, REMOVAL_STATES)
-            items.append(WorkItem("last_team_approver", "removal", removal, label))
     agreements = RemoteAgreement.with_people().where(
-        RemoteAgreement.team == user.team_id,
-        RemoteAgreement.approval_route == TEAM_MANAGERS,
+        RemoteAgreement.approval_route == route,
         RemoteAgreement.state.in_(OPEN_AGREEMENT_STATES),
         RemoteAgreement.for_user != user.id,  # their own: withdrawn
     )
+    if team_id is not None:
+        removals = removals.where(Removal.team == team_id)
+        agreements = agreements.where(RemoteAgreement.team == team_id)
+    items = []
+    for removal in removals.order_by(Removal.id):
+        if not others - {removal.for_user_id, removal.requested_by_id}:
+            label = _removal_label(removal, REMOVAL_STATES)
+            items.append(WorkItem(duty, "removal", removal, label))
     for agreement in agreements.order_by(RemoteAgreement.id):
         if not others - {agreement.for_user_id, agreement.requested_by_id}:
             label = _agreement_label(agreement, agreement.person)
-            items.append(WorkItem("last_team_approver", "remote_agreement", agreement, label))
+            items.append(WorkItem(duty, "remote_agreement", agreement, label))
     return items
 
 
@@ -256,8 +286,11 @@ def successor_problem(item: WorkItem, successor: User) -> str | None:
     name = successor.display_name
     if item.duty == "holder" and not successor.can(Can.WORK_WITH_PAPERS):
         return f"{name} cannot hold papers (their roles do not include work with papers)"
-    if item.duty in ("approver", "overseer", "agreement_approver", "last_team_approver"):
-        if not successor.can(Can.APPROVE_REMOVALS):
+    if item.duty in ("approver", "overseer", "agreement_approver", *SHARED_ROUTES):
+        may_decide = successor.can(Can.APPROVE_REMOVALS) or (
+            item.duty == "last_senior_approver" and successor.can(Can.APPROVE_AS_FALLBACK)
+        )
+        if not may_decide:
             return f"{name} cannot approve removals (they are not a line manager)"
         if successor.id in (obj.for_user_id, obj.requested_by_id):
             what = "these papers" if item.entity == "removal" else "to work remotely"
@@ -331,8 +364,8 @@ def _hand_over_one(actor: User, user: User, successor: User, item: WorkItem, now
         )
         return
     row: VersionedModel = type(item.obj).get_by_id(item.obj.id)
-    if item.duty == "last_team_approver":
-        if row.approval_route != TEAM_MANAGERS:
+    if item.duty in SHARED_ROUTES:
+        if row.approval_route != SHARED_ROUTES[item.duty][0]:
             raise AccountStale(f"{item.label} changed while you were looking at it.")
         # Named on the request from now on, as a requester's own manager is (may_approve).
         row.approval_route = OWN_MANAGER

@@ -382,3 +382,66 @@ def test_the_teams_last_line_manager_leaving_passes_the_teams_requests_on(cast, 
     assert "Home visit notes" in approvals and "Writing the court report" in approvals
     assert send_remote(cast["hana"], agreement, "agree").status_code == 303
     assert lifecycle_problems()[1] == []
+
+
+def test_the_last_senior_approver_leaving_passes_the_requests_put_to_seniors_on(
+    cast, staff, people
+):
+    """A team with no line manager asks an Assistant Director or Director. When the last of
+    them leaves, what waits for them is handed over, not left waiting for no one."""
+    hana = people.add("hana", "assistant_director", team="Directorate")
+    ned = people.add("ned", "practitioner", team="Adults West")  # no line manager in the team
+    record = Record.create(
+        case_id="7654321", description="Home visit notes", team=ned.team, created_by=ned
+    )
+    assert request_removal(cast["ned"], record).status_code == 303
+    asked = removal_of(record)
+    assert ask_remote(cast["ned"]).status_code == 303
+    agreement = latest_agreement()
+    assert asked.approval_route == agreement.approval_route == "fallback"
+
+    web = cast["ada"]
+    page = web.get(f"/admin/people/{hana.id}/disable")
+    text = Page.of(page).text
+    assert "Hana Tester is the last Assistant Director or Director to decide these requests" in (
+        text
+    )
+    assert "Home visit notes (case 7654321): awaiting approval" in text
+    fingerprint = work_seen(page.get_data(as_text=True))
+    refused = Page.of(
+        web.post(
+            f"/admin/people/{hana.id}/disable",
+            {"version": 1, "work_seen": fingerprint, "successor_id": staff["lina"].id},
+        )
+    )
+    assert refused.status == 422
+    assert "Lina Tester cannot see Adults West's records" in refused.errors[0]
+    ray = people.add("ray", "line_manager", "records_manager", team="Governance")
+    done = web.post(
+        f"/admin/people/{hana.id}/disable",
+        {"version": 1, "work_seen": fingerprint, "successor_id": ray.id},
+    )
+    assert done.status_code == 303
+    for entity, row in {"removal": asked, "remote_agreement": agreement}.items():
+        now = type(row).get_by_id(row.id)
+        assert (now.requester_manager_id, now.approval_route) == (ray.id, "own_manager")
+        (handed,) = events(entity, row.id, "hand_over")
+        assert handed.entity_version == now.version
+    approvals = Page.of(cast["ray"].get("/approvals")).text
+    assert "Home visit notes" in approvals and "Writing the court report" in approvals
+    assert lifecycle_problems()[1] == []
+
+
+def test_a_senior_approver_with_another_senior_still_there_has_nothing_to_pass_on(
+    cast, staff, people
+):
+    hana = people.add("hana", "assistant_director", team="Directorate")
+    people.add("dana", "director", team="Directorate")
+    ned = people.add("ned", "practitioner", team="Adults West")
+    record = Record.create(
+        case_id="7654321", description="Home visit notes", team=ned.team, created_by=ned
+    )
+    assert request_removal(cast["ned"], record).status_code == 303
+    text = Page.of(cast["ada"].get(f"/admin/people/{hana.id}/disable")).text
+    assert "last Assistant Director or Director" not in text
+    assert "Home visit notes" not in text
