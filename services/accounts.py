@@ -378,9 +378,10 @@ def update_person(
 
     A change of roles ends the person's sessions at once (their new rights apply from their
     next sign-in, and a removed right cannot be used from an open page). A move to another
-    team hands their work over first (see hand_over), in the same transaction.
+    team hands their work over first (see hand_over), in the same transaction; so does a
+    change of roles that would leave requests with no one to decide them (work_for_change).
     """
-    from services.handover import hand_over, open_work
+    from services.handover import hand_over, work_for_change
 
     with accounts_transaction():
         actor = _acting_admin(actor_id)
@@ -404,12 +405,10 @@ def update_person(
                 f"{user.display_name} is the only administrator: make someone else an "
                 "administrator first."
             )
-        moving = details.team_id != user.team_id
         handed = []
-        if moving:
-            work = open_work(user)
-            if work.items:
-                handed = hand_over(actor, user, work, successor_id, work_seen, now)
+        work = work_for_change(user, details.team_id, new_roles)
+        if work.items:
+            handed = hand_over(actor, user, work, successor_id, work_seen, now)
         _bump(
             user,
             display_name=details.display_name,

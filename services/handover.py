@@ -25,7 +25,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from machines.breach import BreachMachine
-from machines.permissions import Can
+from machines.permissions import Can, grants
 from machines.removal import FALLBACK, OWN_MANAGER, TEAM_MANAGERS, may_see_team
 from models.audit import AuditEvent
 from models.base import Stale, VersionedModel
@@ -188,6 +188,20 @@ SHARED_ROUTES = {
     "last_team_approver": (TEAM_MANAGERS, Can.APPROVE_REMOVALS),
     "last_senior_approver": (FALLBACK, Can.APPROVE_AS_FALLBACK),
 }
+
+
+def work_for_change(user: User, team_id: int | None, roles: list[str]) -> Work:
+    """What an administrator's edit must hand over before it is saved: everything, for a move
+    to another team; for a change of roles that takes away deciding the requests put to a
+    team's line managers or to the seniors, those of them nobody else is left to decide."""
+    if team_id != user.team_id:
+        return open_work(user)
+    lost = {
+        duty
+        for duty, (_route, capability) in SHARED_ROUTES.items()
+        if user.can(capability) and not grants(frozenset(roles), capability)
+    }
+    return Work([item for item in _left_to_this_manager(user) if item.duty in lost])
 
 
 def _left_to_this_manager(user: User) -> list[WorkItem]:

@@ -45,7 +45,7 @@ from services.accounts import (
     unlock,
     update_person,
 )
-from services.handover import DUTIES, open_work
+from services.handover import DUTIES, open_work, work_for_change
 from services.mail import MailerUnavailable, MessageRefused, SmtpMailer
 from services.security_log import security_event
 from views import render_error
@@ -381,9 +381,9 @@ def edit_person(person_id: int):
     work = None
     if request.method == "POST":
         details = _details(form)
-        moving = details.team_id is not None and details.team_id != user.team_id
-        if moving and not errors:
-            work = open_work(user)
+        if not errors:
+            # A move, or roles that stop them deciding requests nobody else is left to decide.
+            work = work_for_change(user, details.team_id, details.roles)
             if work.items and form.successor_id.data is None and not form.work_seen.data:
                 # First the hand-over: the same form again, with what they hold and a choice.
                 return _edit_page(user, form, errors, work, status=200)

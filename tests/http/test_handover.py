@@ -445,3 +445,45 @@ def test_a_senior_approver_with_another_senior_still_there_has_nothing_to_pass_o
     text = Page.of(cast["ada"].get(f"/admin/people/{hana.id}/disable")).text
     assert "last Assistant Director or Director" not in text
     assert "Home visit notes" not in text
+
+
+def test_taking_away_the_last_line_managers_role_hands_the_teams_requests_over_first(
+    cast, staff, people
+):
+    """A change of roles that would leave requests with no one to decide them asks for a
+    successor first, as a move does; roles that change nothing of that are saved at once."""
+    lina, mo = staff["lina"], staff["mo"]
+    tia = people.add("tia", "practitioner", manager=mo)  # managed from another team
+    hana = people.add("hana", "line_manager", "assistant_director", team="Directorate")
+    record = Record.create(
+        case_id="7654321", description="Home visit notes", team=tia.team, created_by=tia
+    )
+    assert request_removal(cast["tia"], record).status_code == 303
+    asked = removal_of(record)
+    assert asked.approval_route == "team_managers"
+
+    web = cast["ada"]
+    web.get(f"/admin/people/{lina.id}/edit")
+    demoted = person_form(lina, roles=["practitioner"])
+    first = web.post(f"/admin/people/{lina.id}/edit", demoted)
+    page = Page.of(first)
+    assert first.status_code == 200 and "Save and hand over" in page.buttons
+    assert "With these roles Lina Tester would no longer decide the requests below" in page.text
+    assert "Home visit notes (case 7654321): awaiting approval" in page.text
+    assert sorted(User.get_by_id(lina.id).roles) == ["line_manager"]  # nothing saved yet
+    done = web.post(
+        f"/admin/people/{lina.id}/edit",
+        {**demoted, "work_seen": work_seen(first.get_data(as_text=True)), "successor_id": hana.id},
+    )
+    assert done.status_code == 303
+    assert sorted(User.get_by_id(lina.id).roles) == ["practitioner"]
+    now = Removal.get_by_id(asked.id)
+    assert (now.requester_manager_id, now.approval_route) == (hana.id, "own_manager")
+    assert "Home visit notes" in Page.of(cast["hana"].get("/approvals")).text
+    # With nothing left to strand, a change of roles is saved straight away.
+    web.get(f"/admin/people/{mo.id}/edit")
+    assert (
+        web.post(f"/admin/people/{mo.id}/edit", person_form(mo, roles=["practitioner"])).status_code
+        == 303
+    )
+    assert lifecycle_problems()[1] == []
