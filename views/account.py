@@ -137,7 +137,7 @@ def change_password():
         return _through_sso("account/password_sso.html", "Your password")
     forced = bool(current_user.must_change_password)
     form = ChooseNewPassword() if forced else ChangePassword()
-    errors = form.check() if request.method == "POST" else FormErrors()
+    errors = form.check_posted()
     if request.method == "POST":
         if not forced and form.current_password.data:
             _check_own_password(
@@ -201,7 +201,7 @@ def reset_password():
     if reset is None:
         return _link_unusable()
     form = ChooseNewPassword()
-    errors = form.check() if request.method == "POST" else FormErrors()
+    errors = form.check_posted()
     if request.method == "POST":
         _check_new(form, errors, reset.user.username)
         errors = errors.in_order(form.field_names)
@@ -245,7 +245,7 @@ def _recent_sso_sign_in() -> bool:
 @bp.route("/account/pin", methods=["GET", "POST"])
 def pin():
     form = SetPin()
-    errors = form.check() if request.method == "POST" else FormErrors()
+    errors = form.check_posted()
     # Proving who you are: your password, or (single sign-on only) a sign-in just now.
     by_password = _has_local_password()
     if not by_password:

@@ -301,7 +301,7 @@ def _details(form: PersonForm, username: str = "") -> PersonDetails:
 @requires(Can.ADMINISTER_ACCOUNTS)
 def add_person():
     form = PersonForm()
-    errors = form.check() if request.method == "POST" else FormErrors()
+    errors = form.check_posted()
     if request.method == "POST":
         try:
             if errors:  # every error at once: the service's rules too, on what could be read
@@ -377,7 +377,7 @@ def _work_context(user: User, work) -> dict:
 def edit_person(person_id: int):
     user = _person_or_404(person_id)
     form = PersonForm()
-    errors = form.check() if request.method == "POST" else FormErrors()
+    errors = form.check_posted()
     work = None
     if request.method == "POST":
         details = _details(form)
@@ -440,7 +440,7 @@ def _edit_page(user: User, form: PersonForm, errors, work, status: int):
 def disable_person(person_id: int):
     user = _person_or_404(person_id)
     form = HandOver()
-    errors = form.check() if request.method == "POST" else FormErrors()
+    errors = form.check_posted()
     if request.method == "POST" and not errors:
         try:
             set_active(
@@ -516,7 +516,7 @@ def reset_person_password(person_id: int):
             f"{current_app.config['SERVICE_NAME']} does not use their password.",
         )
     form = ResetPassword()
-    errors = form.check() if request.method == "POST" else FormErrors()
+    errors = form.check_posted()
     if request.method == "POST" and not errors:
         try:
             user, secret = reset_password(current_user.id, user.id, form.method.data, clock.now())
@@ -580,7 +580,7 @@ def _send_reset_link(user: User, token: str) -> str | None:
 @requires(Can.ADMINISTER_ACCOUNTS)
 def teams():
     form = TeamForm()
-    errors = form.check() if request.method == "POST" else FormErrors()
+    errors = form.check_posted()
     if request.method == "POST" and not errors:
         try:
             add_team(current_user.id, form.name.data, clock.now())
@@ -617,7 +617,7 @@ def _team_or_404(team_id: int) -> Team:
 def rename(team_id: int):
     team = _team_or_404(team_id)
     form = TeamForm()
-    errors = form.check() if request.method == "POST" else FormErrors()
+    errors = form.check_posted()
     if request.method == "POST" and not errors:
         try:
             rename_team(current_user.id, team.id, form.name.data, clock.now())

@@ -24,7 +24,6 @@ from models.people import LOCKOUT_MINUTES, MAX_FAILED_SIGN_INS, User, UserSessio
 from services import clock
 from services.security_log import security_event
 from services.sso import local_password_allowed, sso_settings
-from views.forms import FormErrors
 from views.forms.people import SignIn
 
 bp = Blueprint("auth", __name__)
@@ -66,7 +65,7 @@ def sign_in():
         return redirect(_safe_next(request.args.get("next")))
     sso = sso_settings(current_app.config)
     form = SignIn()
-    errors = form.check() if request.method == "POST" else FormErrors()
+    errors = form.check_posted()
     username = form.username.typed
     status = 200
     if request.method == "POST":

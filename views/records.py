@@ -30,7 +30,6 @@ from models.transitions import apply_transition
 from services import clock
 from views.access import requires, visible_or_404
 from views.display import timeline_by, uk_date, where_now
-from views.forms import FormErrors
 from views.forms.records import EVENT_FORMS, AddRecord, FindRecord, RequestRemoval
 from views.htmx import is_htmx
 from views.paging import page_links, page_of
@@ -61,7 +60,7 @@ FOUND_SHOWN = 50
 def find():
     # The search term is a case-system ID: it goes in a POST body, never in the URL.
     form = FindRecord()
-    errors = form.check() if request.method == "POST" else FormErrors()
+    errors = form.check_posted()
     results, more = None, False
     if request.method == "POST" and not errors:
         # One more than is shown, to say truthfully that there are more (never "50 found").
@@ -87,7 +86,7 @@ def add():
     if not current_user.team_id:
         abort(403)
     form = AddRecord()
-    errors = form.check() if request.method == "POST" else FormErrors()
+    errors = form.check_posted()
     if request.method == "POST" and not errors:
         now = clock.now()
         with write_transaction():
@@ -253,7 +252,7 @@ def request_removal(record_id: int):
     if record.open_removal() is not None:
         abort(409, "These papers already have an open removal. Finish it before starting another.")
     form = RequestRemoval()
-    errors = form.check() if request.method == "POST" else FormErrors()
+    errors = form.check_posted()
     if request.method == "POST" and not errors:
         try:
             removal = start_removal(record, form.values, current_user)

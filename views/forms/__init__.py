@@ -63,6 +63,10 @@ class GovForm(Form):
                 errors.add(field.name, field.errors[0], anchor=field.anchor)
         return errors
 
+    def check_posted(self) -> FormErrors:
+        """`check` on a POST; on a GET the page is shown for the first time: no errors yet."""
+        return self.check() if request.method == "POST" else FormErrors()
+
     @property
     def values(self) -> dict:
         """Every field's parsed value (None where it could not be read)."""
