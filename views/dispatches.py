@@ -25,7 +25,7 @@ from services import clock
 from views.access import visible_or_404
 from views.forms import FormErrors, id_arg
 from views.forms.dispatches import EVENT_FORMS, DraftDispatch
-from views.paging import page_links, page_of
+from views.paging import page_of
 from views.transitions import (
     Lifecycle,
     RowPage,
@@ -58,12 +58,7 @@ def start():
         title="Send documents securely",
         recent=recent,
         waiting=waiting,
-        pagination=page_links(
-            waiting.number,
-            waiting.pages,
-            lambda n: url_for("dispatches.start", waiting=n),
-            "Drafts waiting for your check",
-        ),
+        pagination=waiting.links("dispatches.start", "Drafts waiting for your check"),
         state_labels=STATE_LABELS,
         methods=dict(METHODS),
     )

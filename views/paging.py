@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import current_app, request
+from flask import current_app, request, url_for
 
 from machines.common import whole_number
 
@@ -23,6 +23,18 @@ class Page:
     number: int
     pages: int
     total: int
+    param: str = "page"  # the query argument that names the page
+
+    def links(self, endpoint: str, label: str) -> dict:
+        """govukPagination params to the other pages of this list: the same address with
+        its own page argument changed and every other argument (another list's page, a
+        filter) kept."""
+        return page_links(
+            self.number,
+            self.pages,
+            lambda n: url_for(endpoint, **{**request.args.to_dict(), self.param: n}),
+            label,
+        )
 
 
 def page_of(query, total: int | None = None, size: int | None = None, param: str = "page") -> Page:
@@ -33,7 +45,7 @@ def page_of(query, total: int | None = None, size: int | None = None, param: str
     total = query.count() if total is None else total
     pages = max(1, -(-total // size))
     number = min(page_arg(param), pages)
-    return Page(list(query.paginate(number, size)), number, pages, total)
+    return Page(list(query.paginate(number, size)), number, pages, total, param)
 
 
 def page_links(page: int, pages: int, href: Callable[[int], str], label: str) -> dict:

@@ -32,7 +32,7 @@ from views.access import requires, visible_or_404
 from views.display import timeline_by, uk_date, where_now
 from views.forms.records import EVENT_FORMS, AddRecord, FindRecord, RequestRemoval
 from views.htmx import is_htmx
-from views.paging import page_links, page_of
+from views.paging import page_of
 from views.transitions import (
     Lifecycle,
     changed_meanwhile,
@@ -436,43 +436,31 @@ def approvals():
     # Anyone may be someone's line manager: the lists hold exactly what this person may
     # decide (Removal.awaiting_approval_for), which for most people is nothing. Each list
     # pages on its own (?requests=, ?more_time=, ?remote=) so that none is ever cut short.
-    lists = {
-        "requests": page_of(
-            Removal.awaiting_approval_for(current_user),
-            total=Removal.count_awaiting_approval(current_user),
-            param="requests",
-        ),
-        "more_time": page_of(
-            Removal.more_time_asked_of(current_user),
-            total=Removal.count_more_time_asked_of(current_user),
-            param="more_time",
-        ),
-        "remote": page_of(
-            RemoteAgreement.waiting_for(current_user),
-            total=RemoteAgreement.count_waiting_for(current_user),
-            param="remote",
-        ),
-    }
+    requests = page_of(
+        Removal.awaiting_approval_for(current_user),
+        total=Removal.count_awaiting_approval(current_user),
+        param="requests",
+    )
+    more_time = page_of(
+        Removal.more_time_asked_of(current_user),
+        total=Removal.count_more_time_asked_of(current_user),
+        param="more_time",
+    )
+    remote = page_of(
+        RemoteAgreement.waiting_for(current_user),
+        total=RemoteAgreement.count_waiting_for(current_user),
+        param="remote",
+    )
     return render_template(
         "records/approvals.html",
         title="Requests to approve",
-        pending=lists["requests"],
-        more_time=lists["more_time"],
-        remote=lists["remote"],
+        pending=requests,
+        more_time=more_time,
+        remote=remote,
         pagination={
-            param: page_links(
-                listed.number,
-                listed.pages,
-                lambda n, param=param: url_for(
-                    "records.approvals", **{**request.args.to_dict(), param: n}
-                ),
-                label,
-            )
-            for (param, listed), label in zip(
-                lists.items(),
-                ("Requests to approve", "Asks for more time", "Asks to work remotely"),
-                strict=True,
-            )
+            "requests": requests.links("records.approvals", "Requests to approve"),
+            "more_time": more_time.links("records.approvals", "Asks for more time"),
+            "remote": remote.links("records.approvals", "Asks to work remotely"),
         },
         purposes=dict(PURPOSES),
     )

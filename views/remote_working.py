@@ -23,7 +23,7 @@ from views.access import visible_or_404
 from views.display import uk_date
 from views.forms import FormErrors
 from views.forms.remote_working import EVENT_FORMS, Ask
-from views.paging import page_links, page_of
+from views.paging import page_of
 from views.transitions import (
     Lifecycle,
     RowPage,
@@ -51,12 +51,7 @@ def index():
         title="Working remotely",
         agreements=agreements,
         pages=listed.pages,
-        pagination=page_links(
-            listed.number,
-            listed.pages,
-            lambda n: url_for("remote.index", page=n),
-            "Your agreements",
-        ),
+        pagination=listed.links("remote.index", "Your agreements"),
         shown={a.id: shown_state(a, now) for a in agreements},
         state_labels=STATE_LABELS,
     )

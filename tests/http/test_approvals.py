@@ -138,6 +138,9 @@ def test_a_long_approvals_list_pages_and_every_request_can_be_reached(cast, coun
         )
         assert request_removal(cast["pat"], record).status_code == 303
 
+    # Another list's page in the address is kept when this one's changes.
+    raw = cast["lina"].get("/approvals?remote=1").get_data(as_text=True)
+    assert 'href="/approvals?remote=1&amp;requests=2"' in raw
     first = Page.of(cast["lina"].get("/approvals"))
     assert f"{asked} waiting" in first.text
     shown_first = {f"Bundle {n:02d}" for n in range(asked) if f"Bundle {n:02d}" in first.text}
