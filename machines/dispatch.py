@@ -35,6 +35,7 @@ from machines.common import (
     required_text,
     state_labels,
     text,
+    text_validator,
     validator,
 )
 from machines.permissions import Can
@@ -327,10 +328,7 @@ class DispatchMachine(StateMachine):
         # The breach case's first facts, asked now rather than guessed (machines/breach.py).
         errors.update(opening_fact_errors(children_or_vulnerable, special_category))
 
-    @validator(may_cancel)
-    def validate_cancel(self, errors: Errors, model: Any, now: dt.datetime, reason: Any) -> None:
-        if len(text(reason)) > LONG_TEXT_MAX:
-            errors["reason"] = f"Reason must be {LONG_TEXT_MAX} characters or fewer"
+    validate_cancel = text_validator(may_cancel, "reason", "Reason", LONG_TEXT_MAX)
 
     # Actions: run only after the guard and validators passed; they set the row's fields.
     # Saving the row is the caller's (the audit listener's after_transition).

@@ -484,3 +484,13 @@ def test_validate_draft_refuses_an_unknown_method() -> None:
     with pytest.raises(InputError) as refused:
         validate_draft({**GOOD_DRAFT, "method": "fax"})
     assert set(refused.value.errors) == {"method"}
+
+
+def test_a_cancel_reason_over_its_limit_is_refused_in_the_same_words_as_every_other() -> None:
+    row, machine = build("drafted")
+    with pytest.raises(InputError) as refused:
+        fire(machine, "cancel", "drafter", reason="x" * 2001)
+    assert refused.value.errors == {"reason": "Reason must be 2,000 characters or fewer"}
+    assert row.state == "drafted"
+    fire(machine, "cancel", "drafter", reason="x" * 2000)
+    assert row.state == "cancelled"
