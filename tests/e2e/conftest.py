@@ -198,26 +198,18 @@ def confirm(page, button: str, axe: bool = True) -> None:
 def approved_for_pat(description: str, case_id: str = "5550404"):
     """A new record of Pat's team whose removal Pat's line manager has already approved:
     the kiosk and time-limit journeys start from papers ready to take out."""
-    import datetime as dt
-
     from models.people import User
-    from models.records import Record, Removal
     from services import clock
+    from tests.http.journeys.custody import papers_held
 
     pat = User.by_username("pat")
-    record = Record.create(
-        case_id=case_id, description=description, team=pat.team_id, created_by=pat
-    )
-    Removal.create(
-        record=record,
-        team=pat.team_id,
-        state="approved_for_removal",
-        for_user=pat,
-        requested_by=pat,
+    return papers_held(
+        pat,
+        description,
+        "approved_for_removal",
+        2,
+        case_id=case_id,
         requester_manager=pat.line_manager_id,
-        purpose="court",
         papers="Court bundle",
-        due_on=clock.uk_today() + dt.timedelta(days=2),
         requested_at=clock.now(),
-    )
-    return record
+    ).record

@@ -23,6 +23,7 @@ from models.records import Record, Removal
 from models.remote_working import RemoteAgreement
 from services import clock
 from tests.e2e.conftest import check_accessibility, confirm, screenshot, sign_in
+from tests.http.journeys.custody import papers_held
 
 SCREEN = {"width": 1366, "height": 768}
 
@@ -52,23 +53,20 @@ def _record(description: str, owner: str = "pat", case_id: str = "5550303") -> R
 
 def _out(description: str, holder: str = "pat", due_in: int = 3, due_kind: str = "return"):
     person = User.by_username(holder)
-    record = _record(description, holder)
-    Removal.create(
-        record=record,
-        team=person.team_id,
-        state="out",
-        for_user=person,
-        requested_by=person,
+    five_days_ago = clock.now() - dt.timedelta(days=5)
+    return papers_held(
+        person,
+        description,
+        "out",
+        due_in,
+        case_id="5550303",
         requester_manager=person.line_manager_id,
         approval_route="own_manager",
-        purpose="court",
         papers="Court bundle",
         due_kind=due_kind,
-        due_on=clock.uk_today() + dt.timedelta(days=due_in),
-        requested_at=clock.now() - dt.timedelta(days=5),
-        taken_out_at=clock.now() - dt.timedelta(days=5),
-    )
-    return record
+        requested_at=five_days_ago,
+        taken_out_at=five_days_ago,
+    ).record
 
 
 def _date(page, days: int, within=None) -> None:
