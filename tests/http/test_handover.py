@@ -59,6 +59,15 @@ def pats_work(cast, staff):
     return {"out": out, "asked": asked, "case": case, "dispatch": dispatch}
 
 
+def asks_for_papers(cast, person) -> Removal:
+    """Home visit notes of the person's team, asked for on their own page."""
+    record = Record.create(
+        case_id="7654321", description="Home visit notes", team=person.team, created_by=person
+    )
+    assert request_removal(cast[person.username], record).status_code == 303
+    return removal_of(record)
+
+
 def test_disabling_a_holder_lists_their_work_and_hands_it_all_to_their_manager(
     cast, staff, pats_work
 ):
@@ -338,11 +347,7 @@ def test_the_teams_last_line_manager_leaving_passes_the_teams_requests_on(cast, 
     lina, mo = staff["lina"], staff["mo"]
     tia = people.add("tia", "practitioner", manager=mo)  # Mo is in another team
     hana = people.add("hana", "line_manager", "assistant_director", team="Directorate")
-    record = Record.create(
-        case_id="7654321", description="Home visit notes", team=tia.team, created_by=tia
-    )
-    assert request_removal(cast["tia"], record).status_code == 303
-    asked = removal_of(record)
+    asked = asks_for_papers(cast, tia)
     assert ask_remote(cast["tia"]).status_code == 303
     agreement = latest_agreement()
     assert asked.approval_route == agreement.approval_route == "team_managers"
@@ -391,11 +396,7 @@ def test_the_last_senior_approver_leaving_passes_the_requests_put_to_seniors_on(
     them leaves, what waits for them is handed over, not left waiting for no one."""
     hana = people.add("hana", "assistant_director", team="Directorate")
     ned = people.add("ned", "practitioner", team="Adults West")  # no line manager in the team
-    record = Record.create(
-        case_id="7654321", description="Home visit notes", team=ned.team, created_by=ned
-    )
-    assert request_removal(cast["ned"], record).status_code == 303
-    asked = removal_of(record)
+    asked = asks_for_papers(cast, ned)
     assert ask_remote(cast["ned"]).status_code == 303
     agreement = latest_agreement()
     assert asked.approval_route == agreement.approval_route == "fallback"
@@ -438,10 +439,7 @@ def test_a_senior_approver_with_another_senior_still_there_has_nothing_to_pass_o
     hana = people.add("hana", "assistant_director", team="Directorate")
     people.add("dana", "director", team="Directorate")
     ned = people.add("ned", "practitioner", team="Adults West")
-    record = Record.create(
-        case_id="7654321", description="Home visit notes", team=ned.team, created_by=ned
-    )
-    assert request_removal(cast["ned"], record).status_code == 303
+    asks_for_papers(cast, ned)
     text = Page.of(cast["ada"].get(f"/admin/people/{hana.id}/disable")).text
     assert "last Assistant Director or Director" not in text
     assert "Home visit notes" not in text
@@ -455,11 +453,7 @@ def test_taking_away_the_last_line_managers_role_hands_the_teams_requests_over_f
     lina, mo = staff["lina"], staff["mo"]
     tia = people.add("tia", "practitioner", manager=mo)  # managed from another team
     hana = people.add("hana", "line_manager", "assistant_director", team="Directorate")
-    record = Record.create(
-        case_id="7654321", description="Home visit notes", team=tia.team, created_by=tia
-    )
-    assert request_removal(cast["tia"], record).status_code == 303
-    asked = removal_of(record)
+    asked = asks_for_papers(cast, tia)
     assert asked.approval_route == "team_managers"
 
     web = cast["ada"]
