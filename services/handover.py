@@ -22,6 +22,7 @@ events account for (services/audit_anchor.py).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from machines.breach import BreachMachine
@@ -90,6 +91,8 @@ class WorkItem:
 @dataclass
 class Work:
     items: list[WorkItem] = field(default_factory=list)
+    # Handed over for a move to another team (all of it), not for a change of roles.
+    moving: bool = False
 
     @property
     def fingerprint(self) -> str:
@@ -170,8 +173,7 @@ def open_work(user: User) -> Work:
                 _agreement_label(agreement, agreement.person),
             )
         )
-    for item in _left_to_this_manager(user):
-        work.items.append(item)
+    work.items += _left_to_this_person(user)
     own = RemoteAgreement.select().where(
         RemoteAgreement.for_user == user.id, RemoteAgreement.state.in_(OPEN_AGREEMENT_STATES)
     )
@@ -195,25 +197,26 @@ def work_for_change(user: User, team_id: int | None, roles: list[str]) -> Work:
     to another team; for a change of roles that takes away deciding the requests put to a
     team's line managers or to the seniors, those of them nobody else is left to decide."""
     if team_id != user.team_id:
-        return open_work(user)
-    lost = {
+        return Work(open_work(user).items, moving=True)
+    lost = [
         duty
         for duty, (_route, capability) in SHARED_ROUTES.items()
-        if user.can(capability) and not grants(frozenset(roles), capability)
-    }
-    return Work([item for item in _left_to_this_manager(user) if item.duty in lost])
+        if not grants(frozenset(roles), capability)
+    ]
+    return Work(_left_to_this_person(user, lost))
 
 
-def _left_to_this_manager(user: User) -> list[WorkItem]:
+def _left_to_this_person(user: User, duties: Iterable[str] = SHARED_ROUTES) -> list[WorkItem]:
     """Requests asked of the team's line managers (no own manager could see the papers), or
     of the Assistant Directors and Directors (the team had no line manager), when this person
-    is the last of them: without a successor they would wait for no one."""
+    is the last of them: without a successor they would wait for no one. `duties` narrows
+    it to those of SHARED_ROUTES asked about."""
     items = []
-    for duty, (route, capability) in SHARED_ROUTES.items():
-        if not user.can(capability):
-            continue
+    for duty in duties:
+        route, capability = SHARED_ROUTES[duty]
+        # A team's line managers are asked within their team; the seniors for every team.
         team_id = user.team_id if route == TEAM_MANAGERS else None
-        if route == TEAM_MANAGERS and team_id is None:
+        if not user.can(capability) or (route == TEAM_MANAGERS and team_id is None):
             continue
         others = {p.id for p in _holders_of(capability, team_id)} - {user.id}
         items += _asked_on_route(user, duty, route, team_id, others)
