@@ -766,13 +766,15 @@ class BreachMachine(StateMachine):
             risk_assessed,
             service_user_informed,
             decided,
-            cond="can_record_police",
+            cond=guard(may_record_police),
             validators="validate_record_police",
         ),
         name="Save the police details",
     )
     update_report = Event(
-        stays_in(reported, notified, cond="can_update_report", validators="validate_update_report"),
+        stays_in(
+            reported, notified, cond=guard(may_update_report), validators="validate_update_report"
+        ),
         name="Save the checked report",
     )
     # The ICO is told as soon as someone judges it reportable: the referral stops the clock
@@ -783,29 +785,31 @@ class BreachMachine(StateMachine):
             notified,
             risk_assessed,
             service_user_informed,
-            cond="can_refer_to_ico",
+            cond=guard(may_refer_to_ico),
             validators="validate_refer_to_ico",
         ),
         name="Record the ICO referral",
     )
     notify = Event(
-        reported.to(notified, cond="can_notify", validators="validate_notify"),
+        reported.to(notified, cond=guard(may_notify), validators="validate_notify"),
         name="Record who was told",
     )
     assess_risk = Event(
-        notified.to(risk_assessed, cond="can_assess_risk", validators="validate_assess_risk"),
+        notified.to(risk_assessed, cond=guard(may_assess_risk), validators="validate_assess_risk"),
         name="Record the risk assessment",
     )
     # Face to face first, then in writing, each on the day it happened.
     record_meeting = Event(
-        risk_assessed.to.itself(cond="can_record_meeting", validators="validate_record_meeting"),
+        risk_assessed.to.itself(
+            cond=guard(may_record_meeting), validators="validate_record_meeting"
+        ),
         name="Record the face-to-face meeting",
     )
     # Three ways past the service user step: told, exempt, or a near miss with no one to tell.
     inform_service_user = Event(
         risk_assessed.to(
             service_user_informed,
-            cond="can_inform_service_user",
+            cond=guard(may_inform_service_user),
             validators="validate_inform_service_user",
         ),
         name="Record the letter",
@@ -813,46 +817,33 @@ class BreachMachine(StateMachine):
     record_exemption = Event(
         risk_assessed.to(
             service_user_informed,
-            cond="can_record_exemption",
+            cond=guard(may_record_exemption),
             validators="validate_record_exemption",
         ),
         name="Approve the exemption",
     )
     skip_informing = Event(
         risk_assessed.to(
-            service_user_informed, cond="can_skip_informing", validators="validate_skip_informing"
+            service_user_informed,
+            cond=guard(may_skip_informing),
+            validators="validate_skip_informing",
         ),
         name="Record that there is no one to tell",
     )
     caldicott_agree = Event(
         service_user_informed.to.itself(
-            cond="can_agree_decision", validators="validate_caldicott_agree"
+            cond=guard(may_agree_decision), validators="validate_caldicott_agree"
         ),
         name="Record your agreement",
     )
     decide = Event(
-        service_user_informed.to(decided, cond="can_decide", validators="validate_decide"),
+        service_user_informed.to(decided, cond=guard(may_decide), validators="validate_decide"),
         name="Record the decision",
     )
     close = Event(
-        decided.to(closed, cond="can_close", validators="validate_close"), name="Close the case"
+        decided.to(closed, cond=guard(may_close), validators="validate_close"),
+        name="Close the case",
     )
-
-    # Guards: called with the `actor` kwarg by send() and enabled_events(). They must not
-    # raise: enabled_events() treats a guard that raises as *passing*.
-
-    can_record_police = guard(may_record_police)
-    can_update_report = guard(may_update_report)
-    can_refer_to_ico = guard(may_refer_to_ico)
-    can_notify = guard(may_notify)
-    can_assess_risk = guard(may_assess_risk)
-    can_record_meeting = guard(may_record_meeting)
-    can_inform_service_user = guard(may_inform_service_user)
-    can_record_exemption = guard(may_record_exemption)
-    can_skip_informing = guard(may_skip_informing)
-    can_agree_decision = guard(may_agree_decision)
-    can_decide = guard(may_decide)
-    can_close = guard(may_close)
 
     # Validators (common.validator): every error at once, and only for someone the guard
     # lets send the event (they run before it).

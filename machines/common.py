@@ -200,28 +200,30 @@ def manages_team(actor: Actor | None, model: Any) -> bool:
 
 
 def guard(rule: Callable[..., bool]) -> Callable[..., bool]:
-    """A machine's guard method that asks `rule(actor, model)`, or `rule(actor, model, now)`
-    when the rule takes the time.
+    """A transition's `cond`: the rule `rule(actor, model, ...)`, as the machine calls it.
 
     The rules are plain module functions because views and queries ask them too (which
-    buttons, who is waiting); the machine names each once, `can_x = guard(may_x)`, and
-    python-statemachine fills `model`, `actor` and `now` by name.
+    buttons, who is waiting); each transition names its rule where it is declared,
+    `cond=guard(may_x)`. python-statemachine fills the arguments by name: `model`, `actor`
+    and whatever else the rule takes (`now`, `kiosk_id`), each None when the sender gave none,
+    so a guard never raises for want of an argument (a guard that raises counts as passing).
     """
-    if "now" in inspect.signature(rule).parameters:
+    facts = [name for name in inspect.signature(rule).parameters if name not in ("actor", "model")]
 
-        def method(
-            self: Any, model: Any, actor: Actor | None = None, now: dt.datetime | None = None
-        ) -> bool:
-            return rule(actor, model, now)
+    def check(model: Any, actor: Actor | None = None, **given: Any) -> bool:
+        return rule(actor, model, **given)
 
-    else:
-
-        def method(self: Any, model: Any, actor: Actor | None = None) -> bool:
-            return rule(actor, model)
-
-    method.__name__ = method.__qualname__ = f"guard_{rule.__name__}"
-    method.__doc__ = rule.__doc__
-    return method
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    check.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter("model", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+            inspect.Parameter("actor", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None),
+            *(inspect.Parameter(name, keyword, default=None) for name in facts),
+        ]
+    )
+    check.__name__ = check.__qualname__ = rule.__name__  # as the statecharts show it
+    check.__doc__ = rule.__doc__
+    return check
 
 
 def stays_in(*states: State, cond: str, validators: str) -> TransitionList:
@@ -377,7 +379,7 @@ def event_labels(machine_class: type[StateMachine]) -> dict[str, str]:
 class _Guard:
     function: Callable[..., Any]
     expected: bool  # False for `unless=` guards
-    parameters: frozenset[str]  # what it takes besides self, filled by name
+    parameters: frozenset[str]  # what it takes (a method: besides self), filled by name
 
 
 @dataclass(frozen=True)
@@ -426,6 +428,11 @@ def _reads_first_argument(function: Callable[..., Any]) -> bool:
 
 def _plain_guard(machine_class: type[StateMachine], spec: Any) -> _Guard | None:
     """The guard of a `cond`/`unless` spec as a plain function, or None when it is not one."""
+    if inspect.isfunction(spec.func):
+        if inspect.getattr_static(machine_class, spec.lookup_name, None) is spec.func:
+            return None  # a method given by reference: the library binds it to the machine
+        # cond=guard(rule): the library calls it as it is, never bound.
+        return _guard_of(spec, spec.func, list(inspect.signature(spec.func).parameters.values()))
     name = spec.func
     if (
         not isinstance(name, str)
@@ -434,10 +441,16 @@ def _plain_guard(machine_class: type[StateMachine], spec: Any) -> _Guard | None:
         or name in getattr(machine_class, "_protected_attrs", ())
     ):
         return None
-    function = inspect.getattr_static(machine_class, name, None)
-    if not inspect.isfunction(function) or _reads_first_argument(function):
+    method = inspect.getattr_static(machine_class, name, None)
+    if not inspect.isfunction(method) or _reads_first_argument(method):
         return None
-    parameters = list(inspect.signature(function).parameters.values())[1:]
+    parameters = list(inspect.signature(method).parameters.values())[1:]
+    return _guard_of(spec, functools.partial(method, None), parameters)
+
+
+def _guard_of(
+    spec: Any, function: Callable[..., Any], parameters: list[inspect.Parameter]
+) -> _Guard | None:
     if any(p.kind in (p.VAR_KEYWORD, p.POSITIONAL_ONLY) or p.name == "machine" for p in parameters):
         return None
     return _Guard(
@@ -465,7 +478,8 @@ def transition_table(machine_class: type[StateMachine]) -> TransitionTable:
                 if guard is None:
                     plain = False
                     continue
-                names.add(spec.func)
+                if isinstance(spec.func, str):
+                    names.add(spec.func)  # the library looks a name up on the model too
                 guards.append(guard)
             for event in transition.events:
                 given = {
@@ -483,7 +497,7 @@ def transition_table(machine_class: type[StateMachine]) -> TransitionTable:
 def _guards_pass(step: _Step, given: dict[str, Any]) -> bool:
     for guard in step.guards:
         arguments = {name: given[name] for name in guard.parameters if name in given}
-        if bool(guard.function(None, **arguments)) is not guard.expected:
+        if bool(guard.function(**arguments)) is not guard.expected:
             return False
     return True
 

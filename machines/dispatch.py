@@ -194,15 +194,17 @@ class DispatchMachine(StateMachine):
     cancelled = State("Cancelled", final=True)
 
     check = Event(
-        drafted.to(checked, cond="can_check", validators="validate_check"),
+        drafted.to(checked, cond=guard(may_check), validators="validate_check"),
         name="Confirm the checks",
     )
     mark_sent = Event(
-        checked.to(sent, cond="can_mark_sent", validators="validate_mark_sent"),
+        checked.to(sent, cond=guard(may_mark_sent), validators="validate_mark_sent"),
         name="Record as sent",
     )
     confirm_delivered = Event(
-        sent.to(delivered, cond="can_confirm_delivered", validators="validate_confirm_delivered"),
+        sent.to(
+            delivered, cond=guard(may_confirm_delivered), validators="validate_confirm_delivered"
+        ),
         name="Confirm delivery",
     )
     # A misdirection is often found after the dispatch was recorded as delivered.
@@ -210,24 +212,15 @@ class DispatchMachine(StateMachine):
         misdirected.from_(
             sent,
             delivered,
-            cond="can_report_misdirected",
+            cond=guard(may_report_misdirected),
             validators="validate_report_misdirected",
         ),
         name="Report as sent to the wrong recipient",
     )
     cancel = Event(
-        cancelled.from_(drafted, checked, cond="can_cancel", validators="validate_cancel"),
+        cancelled.from_(drafted, checked, cond=guard(may_cancel), validators="validate_cancel"),
         name="Cancel this dispatch",
     )
-
-    # Guards: called with the `actor` kwarg by send() and enabled_events(). They must not
-    # raise: enabled_events() treats a guard that raises as *passing*.
-
-    can_check = guard(may_check)
-    can_mark_sent = guard(may_mark_sent)
-    can_confirm_delivered = guard(may_confirm_delivered)
-    can_report_misdirected = guard(may_report_misdirected)
-    can_cancel = guard(may_cancel)
 
     # Validators (common.validator): every error at once, and only for someone the guard
     # lets send the event (they run before it).

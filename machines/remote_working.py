@@ -89,26 +89,21 @@ class RemoteWorkingMachine(StateMachine):
     expired = State("Expired", final=True)
 
     ask = Event(
-        draft.to(asked, cond="can_ask", validators="validate_ask"), name="Ask to work remotely"
+        draft.to(asked, cond=guard(may_ask), validators="validate_ask"), name="Ask to work remotely"
     )
-    agree = Event(asked.to(agreed, cond="can_decide", validators="validate_agree"), name="Agree")
+    agree = Event(
+        asked.to(agreed, cond=guard(may_decide), validators="validate_agree"), name="Agree"
+    )
     decline = Event(
-        asked.to(declined, cond="can_decide", validators="validate_decline"), name="Decline"
+        asked.to(declined, cond=guard(may_decide), validators="validate_decline"), name="Decline"
     )
     withdraw = Event(
-        withdrawn.from_(asked, agreed, cond="can_withdraw", validators="validate_withdraw"),
+        withdrawn.from_(asked, agreed, cond=guard(may_withdraw), validators="validate_withdraw"),
         name="Withdraw the agreement",
     )
     # Sent by `flask expire-agreements` (cron) once the end date has passed; pages show an
     # agreement past its end date as expired before the command has run.
-    expire = Event(agreed.to(expired, cond="can_expire"), name="Expire")
-
-    # Guards: called with the `actor` and `now` kwargs. They must not raise.
-
-    can_ask = guard(may_ask)
-    can_decide = guard(may_decide)
-    can_withdraw = guard(may_withdraw)
-    can_expire = guard(may_expire)
+    expire = Event(agreed.to(expired, cond=guard(may_expire)), name="Expire")
 
     # Validators (common.validator): every error at once, and only for someone the guard
     # lets send the event (they run before it).
