@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from machines.common import InputError, enabled_events, final_events
+from machines.common import InputError, enabled_events
 from machines.dispatch import (
     ADDRESS_SOURCES,
     DELIVERY_EVIDENCE,
@@ -13,7 +13,6 @@ from machines.dispatch import (
     METHODS,
     STATE_LABELS,
     DispatchMachine,
-    dispatch_machine,
     validate_draft,
 )
 from machines.permissions import Can
@@ -22,15 +21,13 @@ from models.base import write_transaction
 from models.dispatches import Dispatch
 from models.records import Record
 from services import clock
-from views.access import visible_or_404
 from views.forms import FormErrors, id_arg
 from views.forms.dispatches import EVENT_FORMS, DraftDispatch
 from views.paging import page_of
 from views.transitions import (
+    Confirm,
     Lifecycle,
     RowPage,
-    confirmation,
-    run_event,
     status_panel,
 )
 
@@ -119,7 +116,7 @@ def _prefill_from_record(record_id: int | None) -> dict:
 def _panel_context(dispatch: Dispatch, errors=None, form=None) -> dict:
     events = enabled_events(DispatchMachine, dispatch, current_user.as_actor(), clock.now())
     return {
-        **status_panel(events, EVENT_LABELS, STATE_LABELS, errors, form),
+        **status_panel(events, EVENT_LABELS, STATE_LABELS, errors, form, CONFIRMS),
         "dispatch": dispatch,
         "methods": dict(METHODS),
         "address_sources": ADDRESS_SOURCES,
@@ -127,53 +124,34 @@ def _panel_context(dispatch: Dispatch, errors=None, form=None) -> dict:
     }
 
 
-@bp.get("/dispatches/<int:dispatch_id>")
-def show(dispatch_id: int):
-    return PAGE.show(dispatch_id, EVENT_LABELS)
-
-
-SENDING = Lifecycle.of(
-    Dispatch,
-    dispatch_machine,
-    EVENT_FORMS,
-    "dispatch",
-    STATE_LABELS,
-    confirm_first=final_events(DispatchMachine),
-)
-PAGE = RowPage(SENDING, "dispatches/show.html", lambda d: f"Dispatch {d.id}", _panel_context)
-
-# What the confirmation page asks before each event nothing undoes, and what it warns.
-CONFIRM_WORDS: dict[str, tuple[str, str]] = {
-    "cancel": (
+CONFIRMS = {
+    "cancel": Confirm(
         "Cancel this dispatch?",
         "A cancelled dispatch cannot be reopened. Draft it again if the documents must go.",
     ),
-    "report_misdirected": (
+    "report_misdirected": Confirm(
         "Report that the documents went to the wrong recipient?",
         "This opens a breach case straight away, and cannot be undone.",
+        bad_news=True,
     ),
 }
 
 
-@bp.post("/dispatches/<int:dispatch_id>/<event>")
-def transition(dispatch_id: int, event: str):
-    dispatch = visible_or_404(Dispatch, dispatch_id)  # 404 before anything else for an unseen one
-    if event not in EVENT_FORMS:
-        abort(404)
-    outcome = run_event(SENDING, dispatch, event, current_user.as_actor())
-    if outcome.confirm:
-        return confirmation(
-            outcome,
-            CONFIRM_WORDS[event],
-            caption=f"Dispatch {dispatch.id} (case {dispatch.case_id})",
-            about=[
-                ("What", dispatch.description),
-                ("To", f"{dispatch.recipient_role}, {dispatch.recipient_organisation}"),
-                ("How", dict(METHODS)[dispatch.method]),
-            ],
-            button=EVENT_LABELS[event],
-            warning_button=event == "report_misdirected",
-            back_href=url_for("dispatches.show", dispatch_id=dispatch.id),
-        )
-    done_url = url_for("dispatches.show", dispatch_id=dispatch_id, done=event)
-    return PAGE.answer(outcome, dispatch_id, done_url)
+def _described(dispatch: Dispatch) -> tuple[str, list[tuple[str, str]]]:
+    return f"Dispatch {dispatch.id} (case {dispatch.case_id})", [
+        ("What", dispatch.description),
+        ("To", f"{dispatch.recipient_role}, {dispatch.recipient_organisation}"),
+        ("How", dict(METHODS)[dispatch.method]),
+    ]
+
+
+PAGE = RowPage(
+    Lifecycle.of(Dispatch, DispatchMachine, EVENT_FORMS, "dispatch", confirms=CONFIRMS),
+    "dispatches/show.html",
+    lambda dispatch: f"Dispatch {dispatch.id}",
+    _panel_context,
+    described=_described,
+)
+
+
+PAGE.add_routes(bp, "/dispatches/<int:dispatch_id>")

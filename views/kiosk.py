@@ -45,7 +45,7 @@ KIOSK_CUSTODY = replace(
     CUSTODY,
     stale=_CHANGED,
     refused=lambda removal, event: _CHANGED,
-    confirm_first=frozenset({"return_papers"}),
+    confirms={"return_papers": CUSTODY.confirms["return_papers"]},
 )
 # One refusal for a wrong PIN, an unknown staff number, a locked PIN, another team's person and
 # no PIN set: the kiosk does not tell a passer-by which staff numbers exist or are locked.

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from peewee import IntegrityError
 
-from machines.common import InputError, enabled_events, final_events
+from machines.common import InputError, enabled_events
 from machines.dispatch import METHODS
 from machines.dispatch import STATE_LABELS as DISPATCH_STATES
 from machines.permissions import Can, roles_that
@@ -34,6 +34,7 @@ from views.forms.records import EVENT_FORMS, AddRecord, FindRecord, RequestRemov
 from views.htmx import is_htmx
 from views.paging import page_of
 from views.transitions import (
+    Confirm,
     Lifecycle,
     changed_meanwhile,
     confirmation,
@@ -122,7 +123,7 @@ def _panel_context(record: Record, errors: dict | None = None, form: dict | None
     if removal is not None:
         events = enabled_events(RemovalMachine, removal, current_user.as_actor(), clock.now())
     return {
-        **status_panel(events, EVENT_LABELS, STATE_LABELS, errors, form),
+        **status_panel(events, EVENT_LABELS, STATE_LABELS, errors, form, CONFIRMS),
         "record": record,
         "removal": removal,
         "latest": latest,
@@ -318,6 +319,33 @@ def start_removal(record: Record, values: dict, person, kiosk_id: int | None = N
 
 # -- Transitions --------------------------------------------------------------------------
 
+# What the confirmation page asks before each event nothing undoes, and what it warns.
+CONFIRMS = {
+    "return_papers": Confirm(
+        "Are the papers back in the office?",
+        "Only confirm once the papers are back. This closes the removal: it cannot be undone.",
+    ),
+    "cancel": Confirm(
+        "Cancel this request?",
+        "A cancelled request cannot be reopened. Ask again if the papers are needed.",
+    ),
+    "decline": Confirm(
+        "Decline this request?",
+        "A declined request cannot be reopened. The person who asked will be told why.",
+        bad_news=True,
+    ),
+    "destroy": Confirm(
+        "Record that the papers were destroyed?",
+        "Only confirm once the papers have been destroyed. This closes the removal for good.",
+    ),
+    "report_lost": Confirm(
+        "Report the papers lost?",
+        "This opens a breach case straight away, and cannot be undone.",
+        bad_news=True,
+    ),
+}
+
+
 CUSTODY = Lifecycle(
     model=Removal,
     factory=removal_machine,
@@ -327,7 +355,7 @@ CUSTODY = Lifecycle(
         f"You cannot {EVENT_LABELS[event].lower()} now: the removal "
         f"is {STATE_LABELS[removal.state].lower()}."
     ),
-    confirm_first=final_events(RemovalMachine),
+    confirms=CONFIRMS,
     acting_for=lambda removal, event, actor: _acting_for(removal, event, actor),
 )
 
@@ -339,41 +367,6 @@ def _acting_for(removal: Removal, event: str, actor) -> dict:
     if event in FOR_THE_HOLDER and actor.id != removal.for_user_id:
         return {"on_behalf_of": removal.for_user.display_name}
     return {}
-
-
-# What the confirmation page asks before each event nothing undoes, and what it warns.
-CONFIRM_WORDS: dict[str, tuple[str, str]] = {
-    "return_papers": (
-        "Are the papers back in the office?",
-        "Only confirm once the papers are back. This closes the removal: it cannot be undone.",
-    ),
-    "cancel": (
-        "Cancel this request?",
-        "A cancelled request cannot be reopened. Ask again if the papers are needed.",
-    ),
-    "decline": (
-        "Decline this request?",
-        "A declined request cannot be reopened. The person who asked will be told why.",
-    ),
-    "destroy": (
-        "Record that the papers were destroyed?",
-        "Only confirm once the papers have been destroyed. This closes the removal for good.",
-    ),
-    "report_lost": (
-        "Report the papers lost?",
-        "This opens a breach case straight away, and cannot be undone.",
-    ),
-}
-
-
-@bp.app_template_global()
-def confirm_first(entity: str, event: str) -> bool:
-    """For the panels' forms: True when the event's form goes to a confirmation page (a
-    plain POST, not htmx: the page replaces the record page)."""
-    from machines.dispatch import DispatchMachine
-
-    machines = {"removal": RemovalMachine, "dispatch": DispatchMachine}
-    return event in final_events(machines[entity])
 
 
 def removal_facts(removal: Removal) -> list[tuple[str, str]]:
@@ -390,11 +383,10 @@ def confirm_removal_event(removal: Removal, event: str, outcome, back_href: str,
     """The page that asks before `event` on `removal` (the record page's, or the kiosk's)."""
     return confirmation(
         outcome,
-        CONFIRM_WORDS[event],
+        CONFIRMS[event],
         caption=f"{removal.record.description} (case {removal.record.case_id})",
         about=removal_facts(removal),
         button=EVENT_LABELS[event],
-        warning_button=event in ("report_lost", "decline"),
         back_href=back_href,
         **page,
     )

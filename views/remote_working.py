@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from machines.common import InputError, enabled_events, final_events
+from machines.common import InputError, enabled_events
 from machines.permissions import Can
 from machines.remote_working import (
     EVENT_LABELS,
@@ -19,16 +19,14 @@ from models.records import approvers_of
 from models.remote_working import RemoteAgreement
 from models.transitions import Forbidden, Refused, apply_transition, check_transition
 from services import clock
-from views.access import visible_or_404
 from views.display import uk_date
 from views.forms import FormErrors
 from views.forms.remote_working import EVENT_FORMS, Ask
 from views.paging import page_of
 from views.transitions import (
+    Confirm,
     Lifecycle,
     RowPage,
-    confirmation,
-    run_event,
     status_panel,
 )
 
@@ -125,64 +123,45 @@ def _panel_context(agreement: RemoteAgreement, errors=None, form=None) -> dict:
         if e in EVENT_FORMS
     ]
     return {
-        **status_panel(events, EVENT_LABELS, STATE_LABELS, errors, form),
+        **status_panel(events, EVENT_LABELS, STATE_LABELS, errors, form, CONFIRMS),
         "agreement": agreement,
         "asked_names": agreement.asked() if agreement.state == "asked" else [],
         "shown": shown_state(agreement, now),
     }
 
 
-@bp.get("/remote-working/<int:agreement_id>")
-def show(agreement_id: int):
-    return PAGE.show(agreement_id, EVENT_FORMS)
-
-
-REMOTE = Lifecycle.of(
-    RemoteAgreement,
-    remote_working_machine,
-    EVENT_FORMS,
-    "agreement",
-    STATE_LABELS,
-    confirm_first=final_events(RemoteWorkingMachine) - {"expire"},
-)
-PAGE = RowPage(
-    REMOTE,
-    "remote/show.html",
-    lambda agreement: f"Working remotely: {agreement.for_user.display_name}",
-    _panel_context,
-)
-
-CONFIRM_WORDS = {
-    "decline": (
+CONFIRMS = {
+    "decline": Confirm(
         "Decline this request to work remotely?",
         "A declined request cannot be reopened. The person will be told why.",
+        bad_news=True,
     ),
-    "withdraw": (
+    "withdraw": Confirm(
         "Withdraw this agreement?",
         "A withdrawn agreement cannot be restarted: the person would have to ask again.",
+        bad_news=True,
     ),
 }
 
 
-@bp.post("/remote-working/<int:agreement_id>/<event>")
-def transition(agreement_id: int, event: str):
-    agreement = visible_or_404(RemoteAgreement, agreement_id)
-    if event not in EVENT_FORMS:
-        abort(404)
-    outcome = run_event(REMOTE, agreement, event, current_user.as_actor())
-    if outcome.confirm:
-        return confirmation(
-            outcome,
-            CONFIRM_WORDS[event],
-            caption=f"Working remotely: {agreement.for_user.display_name}",
-            about=[
-                ("Who", agreement.for_user.display_name),
-                ("Where", agreement.place),
-                ("Until", uk_date(agreement.ends_on)),
-            ],
-            button=EVENT_LABELS[event],
-            warning_button=True,
-            back_href=url_for("remote.show", agreement_id=agreement.id),
-        )
-    done_url = url_for("remote.show", agreement_id=agreement_id, done=event)
-    return PAGE.answer(outcome, agreement_id, done_url)
+def _described(agreement: RemoteAgreement) -> tuple[str, list[tuple[str, str]]]:
+    who = agreement.for_user.display_name
+    return f"Working remotely: {who}", [
+        ("Who", who),
+        ("Where", agreement.place),
+        ("Until", uk_date(agreement.ends_on)),
+    ]
+
+
+PAGE = RowPage(
+    Lifecycle.of(
+        RemoteAgreement, RemoteWorkingMachine, EVENT_FORMS, "agreement", confirms=CONFIRMS
+    ),
+    "remote/show.html",
+    lambda agreement: f"Working remotely: {agreement.for_user.display_name}",
+    _panel_context,
+    described=_described,
+)
+
+
+PAGE.add_routes(bp, "/remote-working/<int:agreement_id>")

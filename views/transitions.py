@@ -8,12 +8,22 @@ panel), or not theirs to do (403).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import functools
+import re
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
-from flask import abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_login import current_user
+from statemachine import StateMachine
 
-from machines.common import Actor, InputError
+from machines.common import (
+    Actor,
+    InputError,
+    event_labels,
+    machine_for,
+    state_labels,
+)
 from models.audit import AuditEvent
 from models.base import Stale, VersionedModel
 from models.transitions import Forbidden, Refused, apply_transition, check_transition
@@ -80,6 +90,19 @@ class WithReason(EventForm):
 
 
 @dataclass(frozen=True)
+class Confirm:
+    """What the confirmation page asks before an event nothing undoes, and what it warns.
+
+    `bad_news` events (a loss, a refusal) get a red warning button, as GOV.UK Frontend asks
+    for actions with serious consequences; routine endings (a return, a cancellation) do not.
+    """
+
+    question: str
+    warning: str
+    bad_news: bool = False
+
+
+@dataclass(frozen=True)
 class Lifecycle:
     """What the pages of one lifecycle need to run its events."""
 
@@ -90,30 +113,34 @@ class Lifecycle:
     stale: str
     # The 409 message when the state does not allow the event, given the fresh row.
     refused: Callable[[VersionedModel, str], str]
-    # Events nothing undoes (the machine's final_events): the page shows what will happen
-    # and asks the person to confirm before they are sent.
-    confirm_first: frozenset[str] = frozenset()
+    # The events nothing undoes (the machine's final_events that people send): the page shows
+    # what will happen and asks the person to confirm, in these words, before they are sent.
+    confirms: Mapping[str, Confirm] = field(default_factory=dict)
     # What the audit event adds when someone acts for another person ("on behalf of").
     acting_for: Callable[[VersionedModel, str, Actor], dict] = lambda row, event, actor: {}
+    event_labels: Mapping[str, str] = field(default_factory=dict)  # the buttons' words
+    events: Collection[str] = ()  # those its pages post (any other is 404), when known
 
     @classmethod
     def of(
         cls,
         model: type[VersionedModel],
-        factory: Callable,
+        machine_class: type[StateMachine],
         forms: Mapping[str, type[EventForm]],
         noun: str,
-        state_labels: dict[str, str],
         **more,
     ) -> Lifecycle:
-        """The usual lifecycle: one form per event, and the usual 409 words about its `noun`
-        ("this dispatch") when someone else changed it or its state does not allow the event."""
+        """The usual lifecycle of `machine_class`'s rows: one form per event, and the usual 409
+        words about its `noun` ("this dispatch") when someone else changed it or its state does
+        not allow the event."""
         return cls(
             model=model,
-            factory=factory,
+            factory=functools.partial(machine_for, machine_class),
             form_for=lambda event, row: forms[event],
             stale=changed_meanwhile(noun),
-            refused=cannot_now(noun, state_labels),
+            refused=cannot_now(noun, state_labels(machine_class)),
+            event_labels=event_labels(machine_class),
+            events=frozenset(forms),
             **more,
         )
 
@@ -124,7 +151,7 @@ class Lifecycle:
 
     def unconfirmed(self, event: str) -> bool:
         """True when `event` needs confirming and this POST is not the confirmation."""
-        return event in self.confirm_first and request.form.get("confirmed") != "yes"
+        return event in self.confirms and request.form.get("confirmed") != "yes"
 
 
 def status_panel(
@@ -133,16 +160,19 @@ def status_panel(
     state_labels: dict[str, str],
     errors: dict | None = None,
     form: dict | None = None,
+    confirms: Mapping[str, Confirm] | None = None,
 ) -> dict:
     """What every lifecycle's status panel reads: the buttons the machine offers this person
-    (`events`), the words for them and for the states, and a form sent back with its errors.
-    Each page adds its row and whatever else its panel shows."""
+    (`events`), the words for them and for the states, a form sent back with its errors, and
+    which events ask first (their forms post the page, not htmx: the confirmation page
+    replaces it). Each page adds its row and whatever else its panel shows."""
     return {
         "events": events,
         "event_labels": event_labels,
         "state_labels": state_labels,
         "errors": errors or {},
         "form": form or {},
+        "asks_first": frozenset(confirms or ()),
     }
 
 
@@ -243,32 +273,30 @@ def carried_fields() -> list[tuple[str, str]]:
 
 def confirmation(
     outcome: Outcome,
-    words: tuple[str, str],
+    words: Confirm,
     *,
     caption: str,
     about: list[tuple[str, str]],
     button: str,
-    warning_button: bool,
     back_href: str,
     template: str = "components/confirm.html",
     **extra,
 ):
-    """The page that asks before an event nothing undoes (`words`: its question and warning):
-    what it is about, the person's answers, and a form that posts them back to the same
-    address with the confirmation."""
-    question, warning = words
+    """The page that asks before an event nothing undoes (`words`): what it is about, the
+    person's answers, and a form that posts them back to the same address with the
+    confirmation."""
     return render_template(
         template,
-        title=question,
+        title=words.question,
         caption=caption,
-        question=question,
+        question=words.question,
         about=about,
         answers=outcome.form.answers(),
-        warning=warning,
+        warning=words.warning,
         action=url_for(request.endpoint, **request.view_args),
         carried=carried_fields(),
         button=button,
-        warning_button=warning_button,
+        warning_button=words.bad_news,
         back_href=back_href,
         **extra,
     )
@@ -281,7 +309,7 @@ def timeline(lifecycle: Lifecycle, row: VersionedModel) -> list:
 
 @dataclass(frozen=True)
 class RowPage:
-    """A lifecycle row's page, and what the POST of an event answers.
+    """A lifecycle row's page, and the POST of each of its events.
 
     The status panel is the page's `_status_panel.html` fragment, beside it: the page
     includes it, and htmx gets it alone after an event.
@@ -291,6 +319,22 @@ class RowPage:
     template: str  # the page's
     title: Callable[[VersionedModel], str]
     panel: Callable[..., dict]  # the status panel's context, from (row, errors, form)
+    # What the confirmation page says the row is: its caption, and rows of facts.
+    described: Callable[[VersionedModel], tuple[str, list[tuple[str, str]]]]
+
+    def add_routes(self, blueprint: Blueprint, rule: str) -> None:
+        """Serve the page at `rule` (endpoint "show", GET) and each event at `rule/<event>`
+        ("transition", POST); `rule` names the row by one int argument ("<int:dispatch_id>")."""
+        row_arg = re.fullmatch(r".*<int:(\w+)>", rule)[1]
+        blueprint.add_url_rule(
+            rule, "show", lambda **args: self.show(args[row_arg]), methods=["GET"]
+        )
+        blueprint.add_url_rule(
+            f"{rule}/<event>",
+            "transition",
+            lambda event, **args: self.post(args[row_arg], event),
+            methods=["POST"],
+        )
 
     def render(self, row: VersionedModel, errors=None, form=None, status: int = 200, outcome=None):
         """The page: the status panel (with `errors` and the `form` as typed), the timeline."""
@@ -302,11 +346,35 @@ class RowPage:
             **self.panel(row, errors, form),
         ), status
 
-    def show(self, row_id: int, events) -> tuple[str, int]:
+    def show(self, row_id: int) -> tuple[str, int]:
         """GET the page of a row this person may see (else 404), saying what was just done
-        when a form post redirected here with `?done=` one of `events`."""
+        when a form post redirected here with `?done=` the event."""
         row = visible_or_404(self.lifecycle.model, row_id)
-        return self.render(row, outcome=done_words(self.lifecycle.entity_type, events))
+        return self.render(
+            row, outcome=done_words(self.lifecycle.entity_type, self.lifecycle.events)
+        )
+
+    def post(self, row_id: int, event: str):
+        """POST `event` for a row: 404 for a row this person may not see (before anything
+        else) or an unknown event; the confirmation page first when nothing undoes the event;
+        then the answer."""
+        row = visible_or_404(self.lifecycle.model, row_id)
+        if event not in self.lifecycle.events:
+            abort(404)
+        outcome = run_event(self.lifecycle, row, event, current_user.as_actor())
+        page = f"{request.blueprint}.show"  # add_routes: the page's address takes the same row
+        page_args = {name: value for name, value in request.view_args.items() if name != "event"}
+        if outcome.confirm:
+            caption, about = self.described(row)
+            return confirmation(
+                outcome,
+                self.lifecycle.confirms[event],
+                caption=caption,
+                about=about,
+                button=self.lifecycle.event_labels[event],
+                back_href=url_for(page, **page_args),
+            )
+        return self.answer(outcome, row_id, url_for(page, **page_args, done=event))
 
     def answer(self, outcome: Outcome, row_id: int, done_url: str):
         """htmx gets the status panel (saying what was done, or the errors); a plain form post

@@ -10,6 +10,10 @@ from html.parser import HTMLParser
 
 import pytest
 
+from machines.common import final_events
+from machines.dispatch import DispatchMachine
+from machines.remote_working import RemoteWorkingMachine
+from machines.removal import RemovalMachine
 from models.audit import AuditEvent
 from models.breaches import Breach
 from models.dispatches import Dispatch
@@ -19,6 +23,8 @@ from tests.http.journeys import Cast, Page, date_fields
 from tests.http.journeys.custody import SAFEGUARDS, removal_of, request_removal, send
 from tests.http.journeys.sending import CHECKS, draft, latest
 from tests.http.journeys.sending import send as send_dispatch
+from views import dispatches, remote_working
+from views.records import CUSTODY
 
 
 @pytest.fixture
@@ -245,3 +251,32 @@ def test_after_the_confirmation_the_page_says_what_was_done(cast, staff):
     # Only an event's own words: anything else in ?done= says nothing.
     other = cast["pat"].get(f"/records/{staff['record'].id}?done=<b>hacked</b>")
     assert "govuk-notification-banner__heading" not in other.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("lifecycle", "machine_class", "sent_by_the_system"),
+    [
+        (CUSTODY, RemovalMachine, set()),
+        (dispatches.PAGE.lifecycle, DispatchMachine, set()),
+        (remote_working.PAGE.lifecycle, RemoteWorkingMachine, {"expire"}),
+    ],
+    ids=["removal", "dispatch", "remote working"],
+)
+def test_every_event_nothing_undoes_is_asked_about_first(
+    lifecycle, machine_class, sent_by_the_system
+):
+    # A final event added to a machine without the words its confirmation page asks fails
+    # here, rather than happening on one click.
+    assert set(lifecycle.confirms) == final_events(machine_class) - sent_by_the_system
+
+
+def test_the_dispatch_panel_posts_the_page_for_a_cancel_and_htmx_for_the_checks(cast, staff):
+    draft(cast["pat"])
+    dispatch = latest()
+
+    def forms_seen_by(name: str) -> dict[str, str]:
+        html = cast[name].get(f"/dispatches/{dispatch.id}").get_data(as_text=True)
+        return dict(re.findall(r'<form method="post" action="([^"]+)"([^>]*)>', html))
+
+    assert "hx-post" not in forms_seen_by("pat")[f"/dispatches/{dispatch.id}/cancel"]
+    assert "hx-post" in forms_seen_by("sam")[f"/dispatches/{dispatch.id}/check"]

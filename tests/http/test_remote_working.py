@@ -175,3 +175,13 @@ def test_a_long_list_of_ones_own_agreements_pages(app, cast, staff):
     places = [f"Base {n:02d}" for n in range(size + 1)]
     assert sum(p in first for p in places) == size and "Next" in first
     assert [p for p in places if p in second] == ["Base 00"]  # newest first: the oldest last
+
+
+def test_the_panel_posts_the_page_for_a_decline_and_htmx_for_an_agreement(cast, staff):
+    ask(cast["pat"])
+    agreement = latest()
+    html = cast["lina"].get(f"/remote-working/{agreement.id}").get_data(as_text=True)
+    forms = dict(re.findall(r'<form method="post" action="([^"]+)"([^>]*)>', html))
+    # A decline asks first: the confirmation page replaces this one, so no htmx swap.
+    assert "hx-post" not in forms[f"/remote-working/{agreement.id}/decline"]
+    assert "hx-post" in forms[f"/remote-working/{agreement.id}/agree"]
