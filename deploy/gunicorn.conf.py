@@ -12,6 +12,13 @@ import os
 import sys
 from pathlib import Path
 
+# A server on SQLite never loads the PostgreSQL driver. peewee imports psycopg at its own
+# import whenever it is installed, which costs every worker about 9 MB; a module marked
+# absent before that import is skipped, and peewee runs on SQLite without it.
+if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+    sys.modules.setdefault("psycopg", None)
+    sys.modules.setdefault("psycopg2", None)
+
 ROOT = Path(__file__).resolve().parent.parent
 # The app and its JSON log formatter are imported from the checkout, whatever the cwd.
 sys.path.insert(0, str(ROOT))

@@ -6,8 +6,8 @@ seeds `seed-volume`'s 100,000 removals and 10,000 breach cases, then:
 1. with Flask's test client: each page's SQL statements, median and 95th-percentile time,
    and size (raw and gzip), and the first visit's transfer against the 60 KB budget;
 2. under load: Safekeep and the bare baseline (tests/bench/bare.py: one INSERT per POST,
-   a 20-row read per GET) served side by side by gunicorn with the same settings (2 sync
-   workers each), driven by the same load generator (8 connections) in alternating rounds,
+   a 20-row read per GET) served side by side by gunicorn with the same settings (the
+   deployed deploy/gunicorn.conf.py, 2 sync workers each), driven by the same load generator (8 connections) in alternating rounds,
    Safekeep then bare, for the htmx approve (a transition POST, each one approving a fresh
    request), the line manager's team board and their home page. Each round's ratio is
    Safekeep's requests per second over bare's; the median ratio is printed with the lowest
@@ -455,6 +455,13 @@ class Gunicorn:
             self.process = subprocess.Popen(
                 [
                     str(Path(sys.executable).with_name("gunicorn")),
+                    # The deployed settings (deploy/gunicorn.conf.py), with the bench's port,
+                    # workers and files, and no worker replaced part way: a fresh worker's
+                    # peak memory would hide what a worker grows to under load.
+                    "--config",
+                    str(ROOT / "deploy" / "gunicorn.conf.py"),
+                    "--max-requests",
+                    "0",
                     "--workers",
                     str(WORKERS),
                     "--worker-class",

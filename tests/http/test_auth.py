@@ -129,3 +129,26 @@ def test_disabled_user_cannot_sign_in(web, people, client):
     user = people.add("pat")
     User.update(active=False).where(User.id == user.id).execute()
     assert _attempt(client, PASSWORD).status_code == 401
+
+
+def test_a_password_hashed_with_older_argon2_settings_is_hashed_again_at_sign_in(web, people):
+    from argon2 import PasswordHasher
+    from argon2.exceptions import VerifyMismatchError
+
+    pat = people.add("pat", "practitioner")
+    older = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1).hash(PASSWORD)
+    User.update(password_hash=older).where(User.id == pat.id).execute()
+
+    web.sign_in("pat")
+
+    rehashed = User.get_by_id(pat.id).password_hash
+    assert rehashed != older and "m=7168,t=5,p=1" in rehashed
+    assert PasswordHasher().verify(rehashed, PASSWORD)
+    try:
+        PasswordHasher().verify(rehashed, "not-the-password")
+        raise AssertionError("the new hash accepted a wrong password")
+    except VerifyMismatchError:
+        pass
+    assert web.post("/sign-out").status_code in (302, 303)
+    web.sign_in("pat")  # the new hash lets the same password in
+    assert "Pat Tester" in web.get("/").get_data(as_text=True)
