@@ -242,3 +242,21 @@ def test_the_containers_start_script_upgrades_the_database_and_serves_json_logs(
 @pytest.mark.parametrize("script", ["deploy/start.sh", "deploy/safekeep"])
 def test_the_shell_scripts_parse(script):
     assert subprocess.run(["sh", "-n", str(ROOT / script)]).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("database_url", "driver_loaded"),
+    [("", False), ("postgresql://safekeep@db/safekeep", True)],
+    ids=["sqlite", "postgresql"],
+)
+def test_the_server_loads_the_postgresql_driver_only_for_postgresql(database_url, driver_loaded):
+    # peewee imports psycopg whenever it is installed: about 9 MB in every worker.
+    probe = (
+        "import runpy, sys; runpy.run_path('deploy/gunicorn.conf.py'); import app; "
+        "print(sys.modules.get('psycopg') is not None)"
+    )
+    env = {**os.environ, "DATABASE_URL": database_url}
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == str(driver_loaded)
