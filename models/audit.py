@@ -177,7 +177,8 @@ class AuditEvent(BaseModel):
         Actor = User.alias()
         Kiosk = User.alias()
         return (
-            cls.select(cls, Actor, Kiosk)
+            # Only what a timeline shows of each person: their name (and id, to tell them apart).
+            cls.select(cls, Actor.id, Actor.display_name, Kiosk.id, Kiosk.display_name)
             .join(Actor, JOIN.LEFT_OUTER, on=(cls.actor == Actor.id), attr="actor_user")
             .switch(cls)
             .join(Kiosk, JOIN.LEFT_OUTER, on=(cls.kiosk == Kiosk.id), attr="kiosk_user")
