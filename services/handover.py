@@ -193,17 +193,22 @@ SHARED_ROUTES = {
 
 
 def work_for_change(user: User, team_id: int | None, roles: list[str]) -> Work:
-    """What an administrator's edit must hand over before it is saved: everything, for a move
-    to another team; for a change of roles that takes away deciding the requests put to a
-    team's line managers or to the seniors, those of them nobody else is left to decide."""
-    if team_id != user.team_id:
-        return Work(open_work(user).items, moving=True)
-    lost = [
+    """What an administrator's edit must hand over before it is saved: for a move to another
+    team, everything but the requests put to the seniors when the person stays one; for a
+    change of roles that takes away deciding the requests put to a team's line managers or to
+    the seniors, those of them nobody else is left to decide."""
+    kept = [
         duty
-        for duty, (_route, capability) in SHARED_ROUTES.items()
-        if not grants(frozenset(roles), capability)
+        for duty, (route, capability) in SHARED_ROUTES.items()
+        if grants(frozenset(roles), capability)
+        # A team's line managers decide for their own team only: a move leaves its requests.
+        and (route != TEAM_MANAGERS or team_id == user.team_id)
     ]
-    return Work(_left_to_this_person(user, lost))
+    if team_id != user.team_id:
+        # The seniors decide for every team: one who moves and stays senior keeps theirs.
+        items = [item for item in open_work(user).items if item.duty not in kept]
+        return Work(items, moving=True)
+    return Work(_left_to_this_person(user, [d for d in SHARED_ROUTES if d not in kept]))
 
 
 def _left_to_this_person(user: User, duties: Iterable[str] = SHARED_ROUTES) -> list[WorkItem]:

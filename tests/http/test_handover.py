@@ -481,3 +481,29 @@ def test_taking_away_the_last_line_managers_role_hands_the_teams_requests_over_f
         == 303
     )
     assert lifecycle_problems()[1] == []
+
+
+def test_the_last_senior_approver_moving_team_keeps_the_requests_put_to_seniors(
+    cast, staff, people
+):
+    """Seniors decide for every team: a move leaves them theirs, unless the move takes the
+    role away too."""
+    hana = people.add("hana", "assistant_director", team="Directorate")
+    ned = people.add("ned", "practitioner", team="Adults West")  # no line manager in the team
+    governance = people.add("gil", "practitioner", team="Governance").team
+    asked = asks_for_papers(cast, ned)
+    assert asked.approval_route == "fallback"
+
+    web = cast["ada"]
+    web.get(f"/admin/people/{hana.id}/edit")
+    demoted_move = person_form(hana, team_id=governance.id, roles=["practitioner"])
+    first = Page.of(web.post(f"/admin/people/{hana.id}/edit", demoted_move))
+    assert "Save and hand over" in first.buttons
+    assert "Home visit notes (case 7654321): awaiting approval" in first.text
+
+    moved = web.post(f"/admin/people/{hana.id}/edit", person_form(hana, team_id=governance.id))
+    assert moved.status_code == 303  # nothing to hand over: saved at once
+    assert User.get_by_id(hana.id).team_id == governance.id
+    still = Removal.get_by_id(asked.id)
+    assert (still.approval_route, still.version) == ("fallback", asked.version)
+    assert "Home visit notes" in Page.of(cast["hana"].get("/approvals")).text
