@@ -7,7 +7,8 @@ seeds `seed-volume`'s 100,000 removals and 10,000 breach cases, then:
    and size (raw and gzip), and the first visit's transfer against the 60 KB budget;
 2. under load: Safekeep and the bare baseline (tests/bench/bare.py: one INSERT per POST,
    a 20-row read per GET) served side by side by gunicorn with the same settings (the
-   deployed deploy/gunicorn.conf.py, 2 sync workers each), driven by the same load generator (8 connections) in alternating rounds,
+   deployed deploy/gunicorn.conf.py, 2 sync workers each), driven by the same load
+   generator (8 connections) in alternating rounds,
    Safekeep then bare, for the htmx approve (a transition POST, each one approving a fresh
    request), the line manager's team board and their home page. Each round's ratio is
    Safekeep's requests per second over bare's; the median ratio is printed with the lowest
