@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app, request, url_for
 
@@ -37,15 +38,22 @@ class Page:
         )
 
 
-def page_of(query, total: int | None = None, size: int | None = None, param: str = "page") -> Page:
+def page_of(
+    query,
+    total: int | None = None,
+    size: int | None = None,
+    param: str = "page",
+    rows: Callable[[Any], list] = list,
+) -> Page:
     """The asked-for page of `query` (PAGE_SIZE rows); past the last page shows the last
     one, so a huge ?page= never reaches the SQL OFFSET. `total` saves a COUNT when known.
-    `param` names the page's query argument, for pages with more than one list."""
+    `param` names the page's query argument, for pages with more than one list. `rows`
+    reads the paged query (by default, its rows)."""
     size = size or current_app.config["PAGE_SIZE"]
     total = query.count() if total is None else total
     pages = max(1, -(-total // size))
     number = min(page_arg(param), pages)
-    return Page(list(query.paginate(number, size)), number, pages, total, param)
+    return Page(rows(query.paginate(number, size)), number, pages, total, param)
 
 
 def page_links(page: int, pages: int, href: Callable[[int], str], label: str) -> dict:

@@ -7,7 +7,8 @@ each is explained by the database it ran on:
 - PostgreSQL, with sequential scans priced out (`enable_seqscan = off`, so a seq scan that
   remains means no index can serve the query): no `Seq Scan` on a big table, and, run for
   real (EXPLAIN ANALYZE), no step reads many rows only to throw them away, which is what
-  an index on the wrong columns looks like.
+  an index on the wrong columns looks like, and no page of a list is sorted out of every
+  row in scope (a top-N sort under ORDER BY ... LIMIT: the order is not an index's).
 
 A query that has to read every row it summarises (the register's figures over the filtered
 cases) is the one allowance, named below.
@@ -170,6 +171,12 @@ def _postgres_problems(sql: str, params: tuple) -> list[str]:
                 f"{node['Node Type']} on {relation} ({node.get('Index Name', 'no index')}) "
                 f"reads and discards {discarded} rows"
             )
+        # A page's rows sorted out of every row in scope (ORDER BY ... LIMIT over a sort):
+        # the order the page asks for is not an index's, so every row is read to keep a few.
+        if node["Node Type"] == "Sort" and node.get("Sort Method") == "top-N heapsort":
+            read = sum(c.get("Actual Rows", 0) * c.get("Actual Loops", 1) for c in node["Plans"])
+            if read > max(DISCARD_LIMIT, DISCARD_PER_ROW * kept):
+                problems.append(f"Sort reads {read} rows to keep {kept} (top-N heapsort)")
         for child in node.get("Plans", []):
             walk(child)
 
