@@ -268,8 +268,9 @@ def _median_sql(column: str) -> str:
     """The median of a column of the cases' hours (NULLs left out), as SQL over `hours`."""
     if _postgres():
         return f'percentile_cont(0.5) WITHIN GROUP (ORDER BY "{column}")'
-    # SQLite has no median: the middle one (or two) of the sorted values, found by OFFSET.
-    count = f'(SELECT COUNT("{column}") FROM "hours")'
+    # SQLite has no median: the middle one (or two) of the sorted values, found by OFFSET
+    # from the count of them (counted once for every stage, in "counts").
+    count = f'(SELECT "{column}" FROM "counts")'
     return (
         f'(SELECT AVG("v") FROM (SELECT "{column}" AS "v" FROM "hours" '
         f'WHERE "{column}" IS NOT NULL ORDER BY "v" '
@@ -305,10 +306,13 @@ def figures_of(query, first: dt.date | None = None, last: dt.date | None = None)
         ),
     ).sql()
     columns = [stage for stage, _, _, _ in STAGE_SPANS]
+    counts = ", ".join(f'COUNT("{column}") AS "{column}"' for column in columns)
+    counted = "" if _postgres() else f', "counts" AS MATERIALIZED (SELECT {counts} FROM "hours")'
     totals = (
         db_of(query)
         .execute_sql(
-            f'WITH "hours" AS MATERIALIZED ({hours}) SELECT COUNT(*), COUNT("referred"), '
+            f'WITH "hours" AS MATERIALIZED ({hours}){counted} '
+            'SELECT COUNT(*), COUNT("referred"), '
             'COALESCE(SUM("within"), 0), '
             + ", ".join(f'COUNT("{column}")' for column in columns)
             + ", "
