@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import threading
 
 import pytest
@@ -1340,3 +1341,22 @@ def test_an_id_out_of_range_is_404_not_a_500(cast, case, breach_id):
     web = cast["dpo"]
     web.get(f"/breaches/{breach_id}", status=404)
     assert web.post(f"/breaches/{breach_id}/notify", {"version": "1"}).status_code == 404
+
+
+def test_the_list_of_cases_pages_with_numbered_links(app, cast, case):
+    assert report(cast["sam"], discovered_hours_ago=30).status_code == 303
+    older = latest()
+    app.config["PAGE_SIZE"] = 1
+    html = cast["dpo"].get("/breaches").get_data(as_text=True)
+    nav = re.search(
+        r'<nav class="govuk-pagination"[^>]*aria-label="Pages of breach cases".*?</nav>', html, re.S
+    )
+    assert nav, "no labelled pagination"
+    assert re.findall(r'govuk-pagination__link" href="/breaches\?page=(\d)"', nav[0])[:2] == [
+        "1",
+        "2",
+    ]
+    first = Page.of(cast["dpo"].get("/breaches"))
+    assert case.reference in first.text and older.reference not in first.text
+    second = Page.of(cast["dpo"].get("/breaches?page=2"))
+    assert older.reference in second.text and case.reference not in second.text
