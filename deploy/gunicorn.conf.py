@@ -14,7 +14,8 @@ from pathlib import Path
 
 # A server on SQLite never loads the PostgreSQL driver. peewee imports psycopg at its own
 # import whenever it is installed, which costs every worker about 9 MB; a module marked
-# absent before that import is skipped, and peewee runs on SQLite without it.
+# absent before that import is skipped, and peewee runs on SQLite without it. (The schemes
+# are models.base.connect_database's; importing it here would import peewee first.)
 if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
     sys.modules.setdefault("psycopg", None)
     sys.modules.setdefault("psycopg2", None)

@@ -226,7 +226,7 @@ def guard(rule: Callable[..., bool]) -> Callable[..., bool]:
     return check
 
 
-def stays_in(*states: State, cond: str, validators: str) -> TransitionList:
+def stays_in(*states: State, cond: Callable[..., bool], validators: str) -> TransitionList:
     """A self-transition of each state, all with the same guard and validator: a fact
     recorded wherever the row stands, version-checked and audited like any other change."""
     transitions = [state.to.itself(cond=cond, validators=validators) for state in states]

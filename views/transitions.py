@@ -9,7 +9,6 @@ panel), or not theirs to do (403).
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
@@ -324,15 +323,15 @@ class RowPage:
 
     def add_routes(self, blueprint: Blueprint, rule: str) -> None:
         """Serve the page at `rule` (endpoint "show", GET) and each event at `rule/<event>`
-        ("transition", POST); `rule` names the row by one int argument ("<int:dispatch_id>")."""
-        row_arg = re.fullmatch(r".*<int:(\w+)>", rule)[1]
+        ("transition", POST). `rule` has one argument, the row's id ("<int:dispatch_id>"):
+        its name is the blueprint's to choose, so the views take it whatever it is called."""
         blueprint.add_url_rule(
-            rule, "show", lambda **args: self.show(args[row_arg]), methods=["GET"]
+            rule, "show", lambda **row: self.show(*row.values()), methods=["GET"]
         )
         blueprint.add_url_rule(
             f"{rule}/<event>",
             "transition",
-            lambda event, **args: self.post(args[row_arg], event),
+            lambda event, **row: self.post(*row.values(), event),
             methods=["POST"],
         )
 

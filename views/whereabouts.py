@@ -35,8 +35,7 @@ bp = Blueprint("whereabouts", __name__)
 # Rows per round trip when streaming the CSV: memory stays flat, however many records.
 CSV_CHUNK = 500
 # Within a team, the order of the records' index (team, case ID, description): a page of one
-# team's records walks the index and reads only its own rows, the latest removal of each
-# included. Across teams, teams by name first (PostgreSQL then sorts every record in scope).
+# team's records walks the index. Across teams, teams by name first (see _page).
 IN_TEAM_ORDER = (Record.case_id, Record.description, Record.id)
 ORDER = (Team.name, *IN_TEAM_ORDER)
 
@@ -111,10 +110,10 @@ def _narrowed(query, filters: Filters, teams: list[int] | None):
 
 
 def _page(filters: Filters, teams: list[int] | None):
-    """A page of the list in one statement: it picks the page's records first, in order,
-    without working out where each one is (unless a filter asks that), then reads where
-    those records are. Sorting every record in scope by where it is would cost tens of
-    milliseconds for a council's records; sorting their ids costs little."""
+    """A page of the list in one statement: it picks the page's record ids first, in order,
+    without looking up each record's latest removal (unless a filter asks where they are),
+    then reads where those records are. Sorting every record in scope joined to its latest
+    removal and holder cost PostgreSQL 70 to 180 ms at volume; sorting ids costs little."""
     order = IN_TEAM_ORDER if teams is not None or filters.team else ORDER
     ids = Record.select(Record.id).join(Team)  # the team, for the order across teams
     if filters.where or filters.holder:
