@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from machines.breach import NO_ONE, breach_machine, required_recipients
+from machines.breach import breach_machine
+from machines.breach_report import required_recipients
+from machines.breach_rules import NO_ONE
 from machines.remote_working import remote_working_machine
 from machines.removal import removal_machine
 from machines.risk import default_grid

@@ -583,11 +583,11 @@ def _make_breaches(
     years: float,
     first_removal: int,
 ) -> None:
-    from machines import breach as rules
+    from machines import breach_report
 
     kinds = _Kinds(
-        categories=[key for key, _ in rules.CATEGORIES],
-        data_categories=[key for key, _ in getattr(rules, "DATA_CATEGORIES", ())] or ["other"],
+        categories=[key for key, _ in breach_report.CATEGORIES],
+        data_categories=[key for key, _ in breach_report.DATA_CATEGORIES] or ["other"],
         decider=_first_with_role("assistant_director", "director"),
         closer=_first_with_role("records_manager"),
         caldicott=_first_with_role("caldicott_guardian"),

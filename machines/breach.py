@@ -20,27 +20,57 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from statemachine import Event, State, StateMachine
 
+from machines.breach_clocks import ico_deadline
+from machines.breach_report import (
+    CATEGORIES,
+    ICO_REFERENCE_MAX,
+    LESSONS_MAX,
+    NAME_MAX,
+    OFFICER_MAX,
+    RATIONALE_MAX,
+    REASON_MAX,
+    REFERENCE_MAX,
+    REPORT_DETAIL_FIELDS,
+    TEXT_MAX,
+    check_police_told,
+    day_of_step,
+    emailed_roles,
+    recipients_of,
+    required_recipients,
+    validate_report_details,
+)
+from machines.breach_rules import (
+    NO_ONE,
+    StaffMember,
+    may_agree_decision,
+    may_assess_risk,
+    may_close,
+    may_decide,
+    may_inform_service_user,
+    may_notify,
+    may_record_exemption,
+    may_record_meeting,
+    may_record_police,
+    may_refer_to_ico,
+    may_skip_informing,
+    may_update_report,
+    regulator_of,
+    vulnerable_or_unknown,
+)
 from machines.common import (
-    UK,
     Actor,
     Errors,
-    InputError,
     as_date,
     as_datetime,
-    case_id_error,
     confirmed,
     event_labels,
     guard,
-    input_errors,
-    is_digits,
     machine_for,
     optional_text,
-    require_now,
     required_text,
     state_labels,
     stays_in,
@@ -48,700 +78,8 @@ from machines.common import (
     text_validator,
     uk_date,
     validator,
-    whole_number,
 )
-from machines.permissions import Can, Role
-from machines.professions import PROFESSIONS, regulator_for
 from machines.risk import Grid, assess, default_grid
-
-# Category ids are stored; models/dispatches.py opens "wrong_recipient" and
-# models/breaches.py (a lost removal) opens "loss".
-CATEGORIES: tuple[tuple[str, str], ...] = (
-    ("loss", "Loss"),
-    ("theft", "Theft"),
-    ("wrong_recipient", "Sent to the wrong recipient"),
-    ("unauthorised_disclosure", "Unauthorised disclosure"),
-    ("other", "Other"),
-    ("near_miss", "Near miss"),
-)
-POLICE_CATEGORIES = frozenset({"loss", "theft"})
-
-# The ICO's "Report a personal data breach" form: categories of personal data.
-DATA_CATEGORIES: tuple[tuple[str, str], ...] = (
-    ("basic_identifiers", "Basic personal identifiers, for example name or contact details"),
-    ("identification", "Identification data, for example usernames or passwords"),
-    ("financial", "Economic and financial data, for example bank details"),
-    ("official_documents", "Official documents, for example driving licences"),
-    ("location", "Location data"),
-    ("health", "Health data"),
-    ("racial_ethnic", "Data revealing racial or ethnic origin"),
-    ("political", "Political opinions"),
-    ("religious", "Religious or philosophical beliefs"),
-    ("trade_union", "Trade union membership"),
-    ("sex_life", "Sex life data"),
-    ("sexual_orientation", "Sexual orientation data"),
-    ("gender_reassignment", "Gender reassignment data"),
-    ("genetic_biometric", "Genetic or biometric data"),
-    ("criminal", "Criminal convictions or offences"),
-    ("other", "Other"),
-    ("not_known", "Not yet known"),
-)
-# UK GDPR Art. 9: any of these makes the breach one of special category data.
-SPECIAL_DATA_CATEGORIES = frozenset(
-    {
-        "health",
-        "racial_ethnic",
-        "political",
-        "religious",
-        "trade_union",
-        "sex_life",
-        "sexual_orientation",
-        "genetic_biometric",
-    }
-)
-
-# (key, label, who was told): the procedure's list, plus the DPO the law added since.
-# The keys are stored (Notification.recipient) and are the roles of those told.
-_RECIPIENTS: tuple[tuple[str, str, str], ...] = (
-    (Role.DIRECTOR, "Director", "the Director"),
-    (Role.BUSINESS_IMPROVEMENT, "Business Improvement Manager", "the Business Improvement Manager"),
-    (Role.CALDICOTT_GUARDIAN, "Caldicott Guardian", "the Caldicott Guardian"),
-    (
-        Role.RECORDS_MANAGER,
-        "Information and Records Manager",
-        "the Information and Records Manager",
-    ),
-    (Role.GOVERNANCE, "Governance Team", "the person in the Governance Team"),
-    (Role.DPO, "Data Protection Officer", "the Data Protection Officer"),
-)
-_INSURANCE = ("insurance", "Insurance Section", "the person in the Insurance Section")
-# The procedure: the Governance Team hears of every breach "or near miss", and the
-# Information and Records Manager reports on it; the rest of the list is for breaches.
-_NEAR_MISS_RECIPIENTS = frozenset({Role.GOVERNANCE, Role.RECORDS_MANAGER})
-
-# A fact asked when a case opens for someone (a lost removal, a misdirected dispatch), where
-# "not known yet" is an honest answer: stored as None and treated as the worst case.
-ANSWERS: tuple[tuple[str, str], ...] = (
-    ("yes", "Yes"),
-    ("no", "No"),
-    ("not_known", "Not known yet"),
-)
-
-REGULATORS: tuple[tuple[str, str], ...] = (
-    ("none", "No referral"),
-    ("social_work_england", "Social Work England"),
-    ("hcpc", "Health and Care Professions Council"),
-)
-
-ICO_HOURS = 72
-NAME_MAX = 120
-OFFICER_MAX = 120
-RATIONALE_MAX = 300  # one line: why reportable or not
-REFERENCE_MAX = 40
-ICO_REFERENCE_MAX = 60
-REASON_MAX = 1000
-TEXT_MAX = 2000
-LESSONS_MAX = 4000
-COUNT_MAX = 10_000_000
-
-CLOSED_STATES: frozenset[str] = frozenset({"closed"})
-
-
-# -- input (pure) ------------------------------------------------------------------------
-
-
-def _count(errors: dict[str, str], field: str, value: Any, missing: str, name: str) -> int:
-    if value is None or text(value) == "":
-        errors[field] = missing
-        return 0
-    number = whole_number(value, COUNT_MAX, grouped=True)
-    if number is None:
-        errors[field] = (
-            f"{name} must be {COUNT_MAX:,} or fewer"
-            if is_digits(value, grouped=True)
-            else f"{name} must be a whole number, like 3"
-        )
-        return 0
-    return number
-
-
-_UNANSWERED = object()
-
-
-def answer(value: Any) -> Any:
-    """A yes / no / not known answer as True, False or None; _UNANSWERED for anything else."""
-    if isinstance(value, bool):
-        return value
-    return {"yes": True, "no": False, "not_known": None}.get(text(value).lower(), _UNANSWERED)
-
-
-def as_answer(value: bool | None) -> str:
-    """The stored fact as the radios' value: "yes", "no" or "not_known"."""
-    return "not_known" if value is None else ("yes" if value else "no")
-
-
-# -- the rules around the case (pure; the views and the board call these) ------------------
-
-
-def _recipients(category: str | None) -> list[tuple[str, str, str]]:
-    if category == "near_miss":
-        return [r for r in _RECIPIENTS if r[0] in _NEAR_MISS_RECIPIENTS]
-    recipients = list(_RECIPIENTS)
-    if category in POLICE_CATEGORIES:
-        recipients.append(_INSURANCE)
-    return recipients
-
-
-def required_recipients(category: str | None) -> list[tuple[str, str]]:
-    """Who must be told, as (key, label): the procedure's list (the Governance Team and the
-    Information and Records Manager for a near miss); insurers too for a loss or theft."""
-    return [(key, label) for key, label, _ in _recipients(category)]
-
-
-def emailed_roles(category: str | None) -> list[str]:
-    """The roles told by email as soon as a case is reported: those on the list who work in
-    the council's breach roles. Police, insurers and the media office are told by people."""
-    roles = {str(role) for role in Role}
-    return [key for key, _ in required_recipients(category) if key in roles]
-
-
-def ico_deadline(discovered_at: dt.datetime) -> dt.datetime:
-    """72 hours after awareness, weekends and bank holidays included (naive UTC)."""
-    return discovered_at + dt.timedelta(hours=ICO_HOURS)
-
-
-def clock_status(discovered_at: dt.datetime, now: dt.datetime) -> tuple[float, bool]:
-    """Return (hours left to tell the ICO, overdue?); hours are negative once overdue.
-
-    The deadline itself is still in time, as in the register's "within 72 hours".
-    """
-    left = ico_deadline(discovered_at) - now
-    return left.total_seconds() / 3600, left < dt.timedelta(0)
-
-
-def police_flag(
-    category: str | None,
-    police_reference: str | None,
-    discovered_at: dt.datetime,
-    now: dt.datetime,
-    state: str = "reported",
-) -> bool:
-    """A loss or theft with no crime reference yet, once its day of discovery has passed.
-
-    The police are to be told immediately and their crime reference often comes days later:
-    the flag stays up until the reference is recorded. Why there is none yet lets the case be
-    notified meanwhile, but does not take the flag down. A closed case is flagged no more.
-    """
-    if category not in POLICE_CATEGORIES or state in CLOSED_STATES:
-        return False
-    if text(police_reference):
-        return False
-    return uk_date(now) > uk_date(discovered_at)
-
-
-def working_day_after(at: dt.datetime) -> dt.datetime:
-    """The same time (UK) on the next working day (Monday to Friday), as naive UTC.
-
-    Bank holidays are not known here: they count as working days.
-    """
-    local = at.replace(tzinfo=dt.UTC).astimezone(UK)
-    day = local.date() + dt.timedelta(days=1)
-    while day.weekday() >= 5:
-        day += dt.timedelta(days=1)
-    later = dt.datetime.combine(day, local.time().replace(tzinfo=None), tzinfo=UK)
-    return later.astimezone(dt.UTC).replace(tzinfo=None)
-
-
-def police_reminder_due(model: Any, now: dt.datetime) -> bool:
-    """A loss or theft still without a crime reference one working day after its discovery."""
-    return (
-        model.category in POLICE_CATEGORIES
-        and model.state not in CLOSED_STATES
-        and not text(model.police_reference)
-        and now >= working_day_after(model.discovered_at)
-    )
-
-
-@dataclass(frozen=True)
-class CaseClock:
-    """The deadlines a case shows: the ICO's 72 hours and the police-immediately flag."""
-
-    deadline: dt.datetime | None  # None: a near miss that kept the data in has no ICO clock
-    hours_left: float
-    overdue: bool
-    near_miss: bool
-    stopped: bool  # the ICO was told, the case is closed, or it was assessed not reportable
-    police_flag: bool
-
-
-def case_clock(model: Any, now: dt.datetime) -> CaseClock:
-    """Where a case stands against its deadlines now (for lists, the board and the case)."""
-    hours_left, overdue = clock_status(model.discovered_at, now)
-    # A near miss that kept the data in is not a personal data breach: no ICO deadline.
-    near_miss = is_skippable_near_miss(model)
-    return CaseClock(
-        deadline=None if near_miss else ico_deadline(model.discovered_at),
-        hours_left=hours_left,
-        overdue=overdue and not near_miss,
-        near_miss=near_miss,
-        stopped=bool(model.ico_referred or model.state == "closed" or model.reportable is False),
-        police_flag=police_flag(
-            model.category, model.police_reference, model.discovered_at, now, model.state
-        ),
-    )
-
-
-# Transitions that keep a case where it is: facts recorded as they arrive.
-IN_STATE = frozenset(
-    {"record_police", "update_report", "refer_to_ico", "record_meeting", "caldicott_agree"}
-)
-# Of those, the ones that are a step of the procedure, offered as the next step.
-IN_STATE_STEPS = frozenset({"record_meeting", "caldicott_agree"})
-
-
-def ico_referral_due(model: Any) -> bool:
-    """Assessed reportable and the ICO not told yet: the referral is the case's next step."""
-    return bool(model.reportable) and not model.ico_referred
-
-
-def next_steps(events: list[str], model: Any) -> list[str]:
-    """Of the events a person may send, those that are the case's next step: the ones that
-    move it on, the in-state steps of the procedure (the meeting, the Caldicott Guardian's
-    agreement), and the ICO referral once the assessment says it is reportable."""
-    return [
-        event
-        for event in events
-        if event not in IN_STATE
-        or event in IN_STATE_STEPS
-        or (event == "refer_to_ico" and ico_referral_due(model))
-    ]
-
-
-def waiting_events(events: list[str], model: Any, actor: Actor) -> list[str]:
-    """What a case waits for from this person: its next step; or, from the reporter and
-    their line manager, a loss or theft's police details until the crime reference is on
-    record (the breach chain may add them too, but is not asked to)."""
-    waiting = next_steps(events, model)
-    own_people = actor.id in (model.reported_by_id, model.reporter_manager_id)
-    police_due = not police_details_complete(model) or not text(model.police_reference)
-    if "record_police" in events and own_people and police_due:
-        waiting.insert(0, "record_police")
-    return waiting
-
-
-def police_details_complete(model: Any) -> bool:
-    """Loss or theft: a crime reference (or why there is none yet) and the line manager told."""
-    if model.category not in POLICE_CATEGORIES:
-        return True
-    has_reference = bool(text(model.police_reference) or text(model.no_police_reference_reason))
-    return has_reference and bool(model.line_manager_told)
-
-
-def is_skippable_near_miss(model: Any) -> bool:
-    """A near miss where no data left the council's control: no service user to tell."""
-    return model.category == "near_miss" and model.data_left_control is False
-
-
-def vulnerable_or_unknown(children_or_vulnerable: bool | None) -> bool:
-    """For the severity floor: children or vulnerable adults involved, or not known yet."""
-    return children_or_vulnerable is not False
-
-
-# -- the report and its corrections --------------------------------------------------------
-
-# The facts of a report that can be corrected until the risk is assessed.
-REPORT_DETAIL_FIELDS = (
-    "category",
-    "what_happened",
-    "happened_at",
-    "discovered_at",
-    "data_left_control",
-    "data_categories",
-    "people_affected",
-    "records_affected",
-    "children_or_vulnerable",
-    "special_category",
-)
-
-
-def _data_categories(errors: dict[str, str], data: Mapping[str, Any]) -> list[str]:
-    raw_categories = data.get("data_categories") or []
-    if isinstance(raw_categories, str):
-        raw_categories = [raw_categories]
-    data_categories = [text(c) for c in raw_categories if text(c)]
-    known = dict(DATA_CATEGORIES)
-    if not data_categories:
-        errors["data_categories"] = "Select the kinds of data involved, or 'Not yet known'"
-    elif any(c not in known for c in data_categories):
-        errors["data_categories"] = "Select the kinds of data involved from the list"
-    # Keep the form's order, once each.
-    return [key for key in known if key in data_categories]
-
-
-def _times(errors: dict[str, str], data: Mapping[str, Any], now: dt.datetime):
-    happened = as_datetime(data.get("happened_at"))
-    discovered = as_datetime(data.get("discovered_at"))
-    if happened is None:
-        errors["happened_at"] = "Enter when it happened"
-    elif happened > now:
-        errors["happened_at"] = "When it happened must be in the past"
-    if discovered is None:
-        errors["discovered_at"] = "Enter when it was discovered"
-    elif discovered > now:
-        errors["discovered_at"] = "When it was discovered must be in the past"
-    elif happened is not None and discovered < happened:
-        errors["discovered_at"] = (
-            "When it was discovered must be the same as or after when it happened"
-        )
-    return happened, discovered
-
-
-def _category(errors: dict[str, str], value: Any) -> str:
-    category = text(value)
-    if category not in dict(CATEGORIES):
-        errors["category"] = "Select what kind of breach it was"
-    return category
-
-
-def _data_left_control(category: str, value: Any) -> bool:
-    """Only a near miss can have kept the data in; its yes/no (or a bool), where unanswered
-    counts as "yes", the safer answer."""
-    if category != "near_miss":
-        return True
-    if isinstance(value, bool):
-        return value
-    return text(value).lower() != "no"
-
-
-def _counts_and_what(errors: dict[str, str], data: Mapping[str, Any]) -> dict[str, Any]:
-    what = required_text(
-        errors,
-        "what_happened",
-        data.get("what_happened"),
-        "Describe what happened",
-        "What happened",
-        TEXT_MAX,
-    )
-    data_categories = _data_categories(errors, data)
-    people = _count(
-        errors,
-        "people_affected",
-        data.get("people_affected"),
-        "Enter roughly how many people's data was involved",
-        "Number of people",
-    )
-    records = _count(
-        errors,
-        "records_affected",
-        data.get("records_affected"),
-        "Enter roughly how many records were involved",
-        "Number of records",
-    )
-    return {
-        "what_happened": what,
-        "data_categories": data_categories,
-        "people_affected": people,
-        "records_affected": records,
-    }
-
-
-def _facts(errors: dict[str, str], data: Mapping[str, Any], data_categories: list[str]) -> dict:
-    """Children or vulnerable adults, and special category data: yes, no or not known yet."""
-    children = answer(data.get("children_or_vulnerable"))
-    if children is _UNANSWERED:
-        errors["children_or_vulnerable"] = (
-            "Select whether children or vulnerable adults are involved, or 'Not known yet'"
-        )
-        children = None
-    special = answer(data.get("special_category"))
-    if special is _UNANSWERED:
-        errors["special_category"] = (
-            "Select whether special category data is involved, or 'Not known yet'"
-        )
-        special = None
-    if SPECIAL_DATA_CATEGORIES.intersection(data_categories):
-        special = True  # health data, say, is special category whatever the answer
-    return {"children_or_vulnerable": children, "special_category": special}
-
-
-def validate_report_details(data: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]:
-    """Check a correction of a report (every field of REPORT_DETAIL_FIELDS); the cleaned
-    values, or InputError with every error. The rules of a new report, with "not known yet"
-    allowed for the children and special category facts."""
-    with input_errors() as errors:
-        category = _category(errors, data.get("category"))
-        details = _counts_and_what(errors, data)
-        happened, discovered = _times(errors, data, now)
-        facts = _facts(errors, data, details["data_categories"])
-    return {
-        **details,
-        **facts,
-        "category": category,
-        "happened_at": happened,
-        "discovered_at": discovered,
-        "data_left_control": _data_left_control(category, data.get("data_left_control")),
-    }
-
-
-def validate_report(data: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]:
-    """Check a new report; return the cleaned values or raise InputError with every error.
-
-    `happened_at` and `discovered_at` arrive as naive UTC datetimes (None when not given).
-    The police details are not required yet: they are before the case can be notified.
-    The case-system ID is checked here but returned by the caller, not in the result.
-    """
-    require_now(now)
-    errors: dict[str, str] = {}
-    category = _category(errors, data.get("category"))
-    details = _counts_and_what(errors, data)
-    happened, discovered = _times(errors, data, now)
-
-    police_reference = optional_text(
-        errors,
-        "police_reference",
-        data.get("police_reference"),
-        "Police crime reference",
-        REFERENCE_MAX,
-    )
-    no_reference_reason = optional_text(
-        errors,
-        "no_police_reference_reason",
-        data.get("no_police_reference_reason"),
-        "Why there is no crime reference",
-        REASON_MAX,
-    )
-    officer = optional_text(
-        errors,
-        "police_officer",
-        data.get("police_officer"),
-        "Officer or police station",
-        OFFICER_MAX,
-    )
-    police_told_at = _police_told(
-        errors, police_reference, data.get("police_told_at"), happened, now
-    )
-    if problem := case_id_error(data.get("case_id"), required=False):
-        errors["case_id"] = problem
-
-    if errors:
-        # In the form's order (the details are checked together, the times between them).
-        order = ("category", "what_happened", "happened_at", "discovered_at")
-        first = {key: errors[key] for key in order if key in errors}
-        raise InputError({**first, **{k: v for k, v in errors.items() if k not in first}})
-    special = confirmed(data.get("special_category")) or bool(
-        SPECIAL_DATA_CATEGORIES.intersection(details["data_categories"])
-    )
-    return {
-        **details,
-        # The reporter's own report: the boxes are ticked or not (no "not known" here).
-        "children_or_vulnerable": confirmed(data.get("children_or_vulnerable")),
-        "special_category": special,
-        "happened_at": happened,
-        "discovered_at": discovered,
-        "category": category,
-        "data_left_control": _data_left_control(category, data.get("data_left_control")),
-        "police_reference": police_reference or None,
-        "no_police_reference_reason": no_reference_reason or None,
-        "police_officer": officer or None,
-        "police_told_at": police_told_at,
-        "line_manager_told": confirmed(data.get("line_manager_told")),
-    }
-
-
-def _police_told(
-    errors: dict[str, str],
-    reference: str,
-    police_told_at: Any,
-    happened_at: dt.datetime | None,
-    now: dt.datetime,
-) -> dt.datetime | None:
-    """When the police were told: needed with a crime reference (they gave it)."""
-    told = as_datetime(police_told_at)
-    if told is None:
-        if reference:
-            errors["police_told_at"] = "Enter when the police were told"
-    elif told > now:
-        errors["police_told_at"] = "When the police were told must be in the past"
-    elif happened_at is not None and told < happened_at:
-        errors["police_told_at"] = "When the police were told must be after it happened"
-    return told
-
-
-def _day_of_step(
-    errors: Errors,
-    field: str,
-    value: Any,
-    now: dt.datetime,
-    name: str,
-    earliest: dt.date,
-    not_before: str,
-) -> None:
-    """The day a step of telling the service user was taken: given, today or earlier (UK),
-    and not before `earliest` (`not_before` says, after "must be", which day that is)."""
-    day = as_date(value)
-    if day is None:
-        errors[field] = f"Enter {name[0].lower()}{name[1:]}"
-    elif day > uk_date(now):
-        errors[field] = f"{name} must be today or in the past"
-    elif day < earliest:
-        errors[field] = f"{name} must be {not_before}"
-
-
-LOST_CATEGORIES = (("loss", "Lost"), ("theft", "Stolen"))
-
-
-def opening_fact_errors(
-    children_or_vulnerable: Any,
-    special_category: Any,
-    category: Any = None,
-    categories: Iterable[str] | None = None,
-) -> dict[str, str]:
-    """The facts asked when a case is opened for someone (papers reported lost, a dispatch
-    reported misdirected): the category when there is a choice, and whether children or
-    vulnerable adults and special category data are involved (or not known yet)."""
-    errors: dict[str, str] = {}
-    if categories is not None and text(category) not in set(categories):
-        errors["category"] = "Select whether the papers were lost or stolen"
-    _facts(
-        errors,
-        {"children_or_vulnerable": children_or_vulnerable, "special_category": special_category},
-        [],
-    )
-    return errors
-
-
-def opening_facts(children_or_vulnerable: Any, special_category: Any) -> dict[str, Any]:
-    """The checked opening facts as stored: True, False, or None for not known yet."""
-    return {
-        "children_or_vulnerable": answer(children_or_vulnerable),
-        "special_category": answer(special_category),
-    }
-
-
-# -- who may do what (pure; the machine's guards call these) -------------------------------
-
-
-def _in_chain(actor: Actor | None) -> bool:
-    return actor is not None and actor.can(Can.HANDLE_EVERY_BREACH)
-
-
-def _is_reporters_manager(actor: Actor | None, model: Any) -> bool:
-    return actor is not None and actor.id == model.reporter_manager_id
-
-
-def may_see_case(actor: Actor | None, model: Any) -> bool:
-    """Need to know: the reporter, the reporter's line manager, or anyone in the breach chain.
-
-    models.breaches.Breach.visible_query is this rule as SQL."""
-    return (
-        _in_chain(actor)
-        or _is_reporters_manager(actor, model)
-        or (actor is not None and actor.id == model.reported_by_id)
-    )
-
-
-def _reviews_case(actor: Actor | None, model: Any) -> bool:
-    """The reporter's line manager or the breach chain: not the reporter's own judgement."""
-    return _in_chain(actor) or _is_reporters_manager(actor, model)
-
-
-def may_record_police(actor: Actor | None, model: Any) -> bool:
-    """The police details of a loss or theft, at any stage until the case is closed: the
-    reporter, their line manager or the breach chain (the states say which stages)."""
-    return model.category in POLICE_CATEGORIES and may_see_case(actor, model)
-
-
-def may_update_report(actor: Actor | None, model: Any) -> bool:
-    """Check and correct the report until the risk is assessed: whoever handles the case."""
-    return may_see_case(actor, model)
-
-
-def may_notify(actor: Actor | None, model: Any) -> bool:
-    """Loss or theft waits for the police details and the line manager being told."""
-    return may_see_case(actor, model) and police_details_complete(model)
-
-
-def may_refer_to_ico(actor: Actor | None, model: Any) -> bool:
-    """The breach chain records the ICO referral, once, whenever it is made (a near miss that
-    kept the data in is no personal data breach: nothing to refer)."""
-    return _in_chain(actor) and not model.ico_referred and not is_skippable_near_miss(model)
-
-
-def may_assess_risk(actor: Actor | None, model: Any) -> bool:
-    return _reviews_case(actor, model)
-
-
-def may_record_meeting(actor: Actor | None, model: Any) -> bool:
-    return may_see_case(actor, model)
-
-
-def may_inform_service_user(actor: Actor | None, model: Any) -> bool:
-    """The letter, after the face-to-face meeting is on record."""
-    return may_see_case(actor, model) and model.informed_in_person_on is not None
-
-
-def may_record_exemption(actor: Actor | None, model: Any) -> bool:
-    """Only the Caldicott Guardian approves not telling the service user."""
-    return actor is not None and actor.can(Can.APPROVE_EXEMPTION)
-
-
-def may_skip_informing(actor: Actor | None, model: Any) -> bool:
-    return is_skippable_near_miss(model) and _reviews_case(actor, model)
-
-
-def skip_refused_as_not_a_near_miss(actor: Actor | None, model: Any) -> bool:
-    """Someone who could skip telling for a near miss that kept the data in, on a case that
-    is not one: refused for what the case is (409), not for who they are (403)."""
-    return _reviews_case(actor, model) and not is_skippable_near_miss(model)
-
-
-def may_agree_decision(actor: Actor | None, model: Any) -> bool:
-    """The Caldicott Guardian records their own agreement, once, before the decision."""
-    return (
-        actor is not None
-        and actor.can(Can.AGREE_BREACH_DECISION)
-        and model.caldicott_agreed_at is None
-    )
-
-
-def may_decide(actor: Actor | None, model: Any) -> bool:
-    """The Assistant Director, once the Caldicott Guardian has agreed."""
-    return (
-        actor is not None and actor.can(Can.DECIDE_BREACH) and model.caldicott_agreed_at is not None
-    )
-
-
-def decision_waits_for_caldicott(actor: Actor | None, model: Any) -> bool:
-    """The Assistant Director asked to decide before the Caldicott Guardian agreed: refused
-    for where the case is (409), not for who they are."""
-    return actor is not None and actor.can(Can.DECIDE_BREACH) and model.caldicott_agreed_at is None
-
-
-def may_close(actor: Actor | None, model: Any) -> bool:
-    return actor is not None and actor.can(Can.CLOSE_BREACH)
-
-
-@dataclass(frozen=True)
-class StaffMember:
-    """The member of staff whose conduct is in question, as the decision needs them."""
-
-    id: int
-    name: str
-    profession: str | None
-
-
-NO_ONE = "no_one"  # the decision's answer when no one's conduct is in question
-
-
-def regulator_of(staff: StaffMember | None) -> str | None:
-    """The regulator key a referral of this person would go to (None: not known)."""
-    return regulator_for(staff.profession) if staff is not None else None
-
-
-PROFESSION_LABELS = dict(PROFESSIONS)
-
-
-# -- the machine ---------------------------------------------------------------------------
 
 
 class BreachMachine(StateMachine):
@@ -880,7 +218,7 @@ class BreachMachine(StateMachine):
             errors["police_reference"] = (
                 "Enter the police crime reference number, or why there is none yet"
             )
-        _police_told(errors, reference, police_told_at, model.happened_at, now)
+        check_police_told(errors, reference, police_told_at, model.happened_at, now)
 
     @validator(may_update_report)
     def validate_update_report(
@@ -962,7 +300,7 @@ class BreachMachine(StateMachine):
     ) -> None:
         given = notifications or {}
         told = model.told_recipients()
-        for key, label, person in _recipients(model.category):
+        for key, label, person in recipients_of(model.category):
             if key in told:
                 continue  # emailed already, and on the list
             entry = given.get(key) or {}
@@ -1060,7 +398,7 @@ class BreachMachine(StateMachine):
     def validate_record_meeting(
         self, errors: Errors, model: Any, now: dt.datetime, informed_in_person_on: Any
     ) -> None:
-        _day_of_step(
+        day_of_step(
             errors,
             "informed_in_person_on",
             informed_in_person_on,
@@ -1075,7 +413,7 @@ class BreachMachine(StateMachine):
         self, errors: Errors, model: Any, now: dt.datetime, informed_in_writing_on: Any
     ) -> None:
         # Face to face first, then in writing: the letter follows the meeting.
-        _day_of_step(
+        day_of_step(
             errors,
             "informed_in_writing_on",
             informed_in_writing_on,

@@ -18,7 +18,7 @@ from typing import Any
 
 from statemachine import Event, State, StateMachine
 
-from machines.breach import opening_fact_errors, opening_facts
+from machines.breach_report import opening_fact_errors, opening_facts
 from machines.common import (
     Actor,
     Errors,
@@ -318,7 +318,7 @@ class DispatchMachine(StateMachine):
             "What happened",
             LONG_TEXT_MAX,
         )
-        # The breach case's first facts, asked now rather than guessed (machines/breach.py).
+        # The breach case's first facts, asked now rather than guessed (machines/breach_report.py).
         errors.update(opening_fact_errors(children_or_vulnerable, special_category))
 
     validate_cancel = text_validator(may_cancel, "reason", "Reason", LONG_TEXT_MAX)

@@ -7,7 +7,7 @@ professions). The stored ids are schema (User.profession).
 
 from __future__ import annotations
 
-# (id, label, the regulator key of machines.breach.REGULATORS): one row a profession.
+# (id, label, the regulator key of machines.breach_report.REGULATORS): one row a profession.
 _ROWS: tuple[tuple[str, str, str], ...] = (
     ("social_worker", "Social worker", "social_work_england"),
     ("occupational_therapist", "Occupational therapist", "hcpc"),

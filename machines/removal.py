@@ -17,7 +17,7 @@ from typing import Any
 
 from statemachine import Event, State, StateMachine
 
-from machines.breach import LOST_CATEGORIES, opening_fact_errors, opening_facts
+from machines.breach_report import LOST_CATEGORIES, opening_fact_errors, opening_facts
 from machines.common import (
     Actor,
     Errors,
@@ -421,7 +421,7 @@ class RemovalMachine(StateMachine):
         children_or_vulnerable: Any,
         special_category: Any,
     ) -> None:
-        # The breach case's first facts, asked now rather than guessed (machines/breach.py).
+        # The breach case's first facts, asked now rather than guessed (machines/breach_report.py).
         errors.update(
             opening_fact_errors(
                 children_or_vulnerable,

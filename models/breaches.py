@@ -17,7 +17,8 @@ from peewee import (
     TextField,
 )
 
-from machines.breach import BreachMachine, may_see_case, waiting_events
+from machines.breach import BreachMachine
+from machines.breach_rules import may_see_case, waiting_events
 from machines.common import Actor, enabled_events
 from machines.permissions import Can, roles_that
 from models.base import BaseModel, VersionedModel
@@ -197,7 +198,7 @@ class Breach(VersionedModel):
 
     @classmethod
     def visible_query(cls, user: User):
-        """The cases this person may see: machines.breach.may_see_case as SQL."""
+        """The cases this person may see: machines.breach_rules.may_see_case as SQL."""
         query = cls.select()
         if not user.can(Can.HANDLE_EVERY_BREACH):
             query = query.where((cls.reported_by == user.id) | (cls.reporter_manager == user.id))

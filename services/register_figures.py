@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from peewee import SQL, Case, fn
 
-from machines.breach import ICO_HOURS
+from machines.breach_clocks import ICO_HOURS
 from services.clock import to_uk
 
 # Awareness (discovered_at) starts the ICO clock, weekends included (UK GDPR Art. 33).

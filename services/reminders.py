@@ -23,13 +23,8 @@ from dataclasses import dataclass
 
 from peewee import JOIN, fn
 
-from machines.breach import (
-    ICO_HOURS,
-    POLICE_CATEGORIES,
-    emailed_roles,
-    ico_deadline,
-    police_reminder_due,
-)
+from machines.breach_clocks import ICO_HOURS, ico_deadline, police_reminder_due
+from machines.breach_report import POLICE_CATEGORIES, emailed_roles
 from machines.permissions import Can, roles_that
 from machines.removal import FALLBACK, OWN_MANAGER, TEAM_MANAGERS
 from models.audit import AuditEvent

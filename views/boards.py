@@ -7,7 +7,7 @@ from flask_login import current_user
 from peewee import Case, fn
 
 from machines.breach import STATE_LABELS as BREACH_STATES
-from machines.breach import case_clock
+from machines.breach_clocks import case_clock
 from machines.dispatch import METHODS
 from machines.permissions import Can
 from machines.removal import PURPOSES

@@ -11,9 +11,10 @@ from flask import Response, abort, render_template, request, stream_with_context
 from flask_login import current_user
 from peewee import Tuple
 
-from machines import breach as rules
-from machines import privacy
-from machines.breach import STATE_LABELS, case_clock
+from machines import breach_clocks, breach_rules, privacy
+from machines import breach_report as report_facts
+from machines.breach import STATE_LABELS
+from machines.breach_clocks import case_clock
 from machines.permissions import Can
 from machines.risk import grid_rows
 from models.audit import AuditEvent
@@ -58,10 +59,10 @@ def breach_report(breach_id: int):
         breach=breach,
         clock=case_clock(breach, clock.now()),
         notifications=list(breach.notifications.order_by(Notification.at)),
-        recipients=dict(rules.required_recipients(breach.category)),
+        recipients=dict(report_facts.required_recipients(breach.category)),
         timeline=list(AuditEvent.for_entity("breach", breach.id)),
-        categories=dict(rules.CATEGORIES),
-        data_categories=dict(rules.DATA_CATEGORIES),
+        categories=dict(report_facts.CATEGORIES),
+        data_categories=dict(report_facts.DATA_CATEGORIES),
         state_labels=STATE_LABELS,
         generated_at=clock.now(),
         linked=linked_items(breach),
@@ -136,9 +137,9 @@ def ico_draft(breach_id: int):
     if not current_user.can(Can.HANDLE_EVERY_BREACH):
         abort(403)
     record_read("view_ico_draft", "breach_export", breach.id)
-    deadline = rules.ico_deadline(breach.discovered_at)
+    deadline = breach_clocks.ico_deadline(breach.discovered_at)
     late = breach.ico_referred_at and breach.ico_referred_at > deadline
-    recipients = dict(rules.required_recipients(breach.category))
+    recipients = dict(report_facts.required_recipients(breach.category))
     names = name_pattern(known_names(breach))
     return render_template(
         "breaches/ico_draft.html",
@@ -147,9 +148,9 @@ def ico_draft(breach_id: int):
         redact=lambda v: redact(v, breach, names),
         late=late,
         deadline=deadline,
-        kept_in=rules.is_skippable_near_miss(breach),
-        categories=dict(rules.CATEGORIES),
-        data_categories=dict(rules.DATA_CATEGORIES),
+        kept_in=breach_rules.is_skippable_near_miss(breach),
+        categories=dict(report_facts.CATEGORIES),
+        data_categories=dict(report_facts.DATA_CATEGORIES),
         notified_roles=[recipients.get(n.recipient, n.recipient) for n in breach.notifications],
     )
 
@@ -189,7 +190,11 @@ def _csv_lines(header: list[str], query) -> Iterator[str]:
         for b in rows:
             within = ""
             if b.ico_referred_at:
-                within = "yes" if b.ico_referred_at <= rules.ico_deadline(b.discovered_at) else "no"
+                within = (
+                    "yes"
+                    if b.ico_referred_at <= breach_clocks.ico_deadline(b.discovered_at)
+                    else "no"
+                )
             writer.writerow(
                 [
                     _cell(v)

@@ -6,10 +6,11 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
 
-from machines import breach as rules
+from machines import breach_clocks, breach_report, breach_rules
 from machines.breach import EVENT_LABELS, STATE_LABELS, BreachMachine, breach_machine
 from machines.common import InputError, enabled_events, normalise_case_id, whole_number
 from machines.dispatch import METHODS
+from machines.professions import regulator_for
 from machines.risk import assess, grid_rows, grid_scales
 from models.base import write_transaction
 from models.breaches import Breach, Notification
@@ -48,8 +49,8 @@ def index():
         pagination=listed.links("breaches.index", "Pages of breach cases"),
         total=listed.total,
         state_labels=STATE_LABELS,
-        categories=dict(rules.CATEGORIES),
-        clocks={c.id: rules.case_clock(c, now) for c in cases},
+        categories=dict(breach_report.CATEGORIES),
+        clocks={c.id: breach_clocks.case_clock(c, now) for c in cases},
     )
 
 
@@ -64,7 +65,7 @@ def report():
         errors = form.check()
         try:
             # Asked even when the form could not read everything: every error shows at once.
-            cleaned = rules.validate_report(form.values, clock.now())
+            cleaned = breach_report.validate_report(form.values, clock.now())
         except InputError as error:
             errors.add_all(error.errors)
         if not errors:
@@ -76,8 +77,8 @@ def report():
         title="Report a breach or near miss",
         form=form.typed() if request.method == "POST" else {"data_categories": []},
         errors=errors,
-        categories=rules.CATEGORIES,
-        data_categories=rules.DATA_CATEGORIES,
+        categories=breach_report.CATEGORIES,
+        data_categories=breach_report.DATA_CATEGORIES,
     ), 422 if errors else 200
 
 
@@ -94,15 +95,15 @@ def _open_case(cleaned: dict, case_id: str | None) -> Breach:
 def _case_context(breach: Breach, errors=None, form=None, preview=None) -> dict:
     now = clock.now()
     events = enabled_events(BreachMachine, breach, current_user.as_actor(), now)
-    steps = rules.next_steps(events, breach)
+    steps = breach_rules.next_steps(events, breach)
     return {
         **status_panel(steps, EVENT_LABELS, STATE_LABELS, errors, form),
         "breach": breach,
-        "categories": dict(rules.CATEGORIES),
-        "data_categories": dict(rules.DATA_CATEGORIES),
-        "recipients": rules.required_recipients(breach.category),
+        "categories": dict(breach_report.CATEGORIES),
+        "data_categories": dict(breach_report.DATA_CATEGORIES),
+        "recipients": breach_report.required_recipients(breach.category),
         "notifications": list(breach.notifications.order_by(Notification.at)),
-        "clock": rules.case_clock(breach, now),
+        "clock": breach_clocks.case_clock(breach, now),
         "grid": GRID,
         "grid_scales": grid_scales(GRID),
         "grid_rows": grid_rows(GRID),
@@ -114,11 +115,11 @@ def _case_context(breach: Breach, errors=None, form=None, preview=None) -> dict:
         "can_refer_early": "refer_to_ico" in events and "refer_to_ico" not in steps,
         "opened_automatically": _opened_automatically(breach),
         "linked": linked_items(breach),
-        "answers": dict(rules.ANSWERS),
+        "answers": dict(breach_report.ANSWERS),
         "staff_choices": breach.staff_choices() if "decide" in events else [],
-        "professions": rules.PROFESSION_LABELS,
-        "regulators": dict(rules.REGULATORS),
-        "regulator_of": lambda user: rules.regulator_for(user.profession),
+        "professions": breach_rules.PROFESSION_LABELS,
+        "regulators": dict(breach_report.REGULATORS),
+        "regulator_of": lambda user: regulator_for(user.profession),
     }
 
 
@@ -181,8 +182,8 @@ def _render_case(breach: Breach, errors=None, form=None, status=200, preview=Non
 
 def _refused_for_the_case(event: str, breach: Breach) -> str | None:
     """Why the machine's guard said no when it is about the case, not the person's role."""
-    may_handle = rules.may_see_case(current_user.as_actor(), breach)
-    if event == "notify" and may_handle and not rules.police_details_complete(breach):
+    may_handle = breach_rules.may_see_case(current_user.as_actor(), breach)
+    if event == "notify" and may_handle and not breach_rules.police_details_complete(breach):
         return (
             "Record the police crime reference (or why there is none yet) and that the "
             "line manager was told before the case can be notified."
@@ -190,15 +191,21 @@ def _refused_for_the_case(event: str, breach: Breach) -> str | None:
     if (
         event == "skip_informing"
         and breach.state == "risk_assessed"
-        and rules.skip_refused_as_not_a_near_miss(current_user.as_actor(), breach)
+        and breach_rules.skip_refused_as_not_a_near_miss(current_user.as_actor(), breach)
     ):
         return (
             "Only a near miss where no data left the council's control can skip telling "
             "the service user."
         )
-    if event == "record_police" and may_handle and breach.category not in rules.POLICE_CATEGORIES:
+    if (
+        event == "record_police"
+        and may_handle
+        and breach.category not in breach_report.POLICE_CATEGORIES
+    ):
         return "Police details are for a loss or theft."
-    if event == "decide" and rules.decision_waits_for_caldicott(current_user.as_actor(), breach):
+    if event == "decide" and breach_rules.decision_waits_for_caldicott(
+        current_user.as_actor(), breach
+    ):
         return (
             "The Caldicott Guardian records their agreement first: the decision can be "
             "recorded once they have."
@@ -208,7 +215,7 @@ def _refused_for_the_case(event: str, breach: Breach) -> str | None:
     if (
         event == "refer_to_ico"
         and breach.ico_referred
-        and rules.may_see_case(current_user.as_actor(), breach)
+        and breach_rules.may_see_case(current_user.as_actor(), breach)
     ):
         return "The ICO referral is already recorded."
     return None
@@ -259,7 +266,7 @@ def _preview(breach: Breach, typed: dict):
     severity = whole_number(typed.get("severity"), 99)
     if not (GRID.is_likelihood(likelihood) and GRID.is_severity(severity)):
         return None
-    children = rules.vulnerable_or_unknown(breach.children_or_vulnerable)
+    children = breach_rules.vulnerable_or_unknown(breach.children_or_vulnerable)
     return assess(likelihood, severity, children, GRID)
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 from markupsafe import Markup
 
-from machines.breach import CATEGORIES, REGULATORS, required_recipients
+from machines.breach_report import CATEGORIES, REGULATORS, required_recipients
 from services.clock import to_uk
 
 

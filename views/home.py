@@ -5,8 +5,9 @@ import datetime as dt
 from flask import Blueprint, render_template
 from flask_login import current_user
 
-from machines import breach as breach_rules
-from machines.breach import case_clock
+from machines.breach import EVENT_LABELS as BREACH_EVENT_LABELS
+from machines.breach import STATE_LABELS as BREACH_STATE_LABELS
+from machines.breach_clocks import case_clock
 from machines.permissions import Can
 from machines.removal import PURPOSES, STATE_LABELS
 from models.breaches import Breach
@@ -72,6 +73,6 @@ def index():
         waiting_unread=unread,
         purposes=dict(PURPOSES),
         state_labels=STATE_LABELS,
-        breach_state_labels=breach_rules.STATE_LABELS,
-        event_labels=breach_rules.EVENT_LABELS,
+        breach_state_labels=BREACH_STATE_LABELS,
+        event_labels=BREACH_EVENT_LABELS,
     )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from flask import Blueprint, render_template, request, url_for
 from wtforms.validators import ValidationError
 
-from machines import breach as rules
+from machines import breach_report
 from machines.breach import STATE_LABELS
 from machines.common import whole_number
 from machines.permissions import Can
@@ -87,7 +87,8 @@ class RegisterFilters(GovForm):
 
     state = Choice(choices=list(STATE_LABELS), invalid="Select a stage from the list")
     category = Choice(
-        choices=[key for key, _ in rules.CATEGORIES], invalid="Select a category from the list"
+        choices=[key for key, _ in breach_report.CATEGORIES],
+        invalid="Select a category from the list",
     )
     team = Text(personal_data=True)  # a team's id
     date_from = GovDate("the ‘from’ date", required=False, name="from")
@@ -149,6 +150,6 @@ def index():
         ),
         csv_url=url_for("breaches.register_csv", **args),
         state_labels=STATE_LABELS,
-        categories=dict(rules.CATEGORIES),
+        categories=dict(breach_report.CATEGORIES),
         ico_deadline=ico_deadline,
     ), 422 if errors else 200

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from demo.activity import _breach_step, _told_everyone
-from machines.breach import NO_ONE
+from machines.breach_rules import NO_ONE
 from models.base import write_transaction
 from models.breaches import Breach
 from models.people import User

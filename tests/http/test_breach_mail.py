@@ -9,7 +9,7 @@ import datetime as dt
 
 import pytest
 
-from machines.breach import working_day_after
+from machines.breach_clocks import working_day_after
 from models.audit import AuditEvent
 from models.breaches import Breach, Notification
 from services import clock

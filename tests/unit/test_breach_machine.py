@@ -12,26 +12,23 @@ from typing import Any
 import pytest
 from statemachine.exceptions import TransitionNotAllowed
 
-from machines.breach import (
-    CATEGORIES,
-    DATA_CATEGORIES,
-    EVENT_LABELS,
-    NO_ONE,
-    STATE_LABELS,
-    BreachMachine,
-    StaffMember,
-    breach_machine,
+from machines.breach import EVENT_LABELS, STATE_LABELS, BreachMachine, breach_machine
+from machines.breach_clocks import (
     case_clock,
     clock_status,
-    emailed_roles,
     ico_deadline,
-    next_steps,
     police_flag,
     police_reminder_due,
-    required_recipients,
-    validate_report,
     working_day_after,
 )
+from machines.breach_report import (
+    CATEGORIES,
+    DATA_CATEGORIES,
+    emailed_roles,
+    required_recipients,
+    validate_report,
+)
+from machines.breach_rules import NO_ONE, StaffMember, next_steps
 from machines.common import Actor, InputError
 from machines.risk import load_grid
 

@@ -13,7 +13,9 @@ import itertools
 
 import pytest
 
-from machines.breach import CATEGORIES, BreachMachine, breach_machine, waiting_events
+from machines.breach import BreachMachine, breach_machine
+from machines.breach_report import CATEGORIES
+from machines.breach_rules import waiting_events
 from machines.common import Actor
 from machines.permissions import Can, roles_that
 from models.breaches import Breach

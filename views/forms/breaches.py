@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import functools
 
-from machines import breach as rules
+from machines import breach_report, breach_rules
+from machines.common import InputError
 from machines.risk import load_grid
 from models.people import User
 from services import clock
@@ -27,9 +28,9 @@ from views.transitions import EventForm
 
 GRID = load_grid()
 
-_CATEGORY_KEYS = [key for key, _ in rules.CATEGORIES]
-_DATA_KEYS = [key for key, _ in rules.DATA_CATEGORIES]
-_ANSWER_KEYS = [key for key, _ in rules.ANSWERS]
+_CATEGORY_KEYS = [key for key, _ in breach_report.CATEGORIES]
+_DATA_KEYS = [key for key, _ in breach_report.DATA_CATEGORIES]
+_ANSWER_KEYS = [key for key, _ in breach_report.ANSWERS]
 
 
 def answer_field() -> Choice:
@@ -49,8 +50,8 @@ class ReportBreach(GovForm):
     happened_at = DateTimeLocal("when it happened", required=False)
     discovered_at = DateTimeLocal("when it was discovered", required=False)
     data_categories = Choices(choices=_DATA_KEYS)
-    people_affected = WholeNumber("Number of people", maximum=rules.COUNT_MAX)
-    records_affected = WholeNumber("Number of records", maximum=rules.COUNT_MAX)
+    people_affected = WholeNumber("Number of people", maximum=breach_report.COUNT_MAX)
+    records_affected = WholeNumber("Number of records", maximum=breach_report.COUNT_MAX)
     children_or_vulnerable = Checkbox()
     special_category = Checkbox()
     case_id = Text(personal_data=True)  # the case-system ID rule decides
@@ -98,20 +99,20 @@ class UpdateReport(EventForm):
     discovered_at = DateTimeLocal("when it was discovered", required=False)
     data_left_control = YesNo(default=True)
     data_categories = Choices(choices=_DATA_KEYS)
-    people_affected = WholeNumber("Number of people", maximum=rules.COUNT_MAX)
-    records_affected = WholeNumber("Number of records", maximum=rules.COUNT_MAX)
+    people_affected = WholeNumber("Number of people", maximum=breach_report.COUNT_MAX)
+    records_affected = WholeNumber("Number of records", maximum=breach_report.COUNT_MAX)
     children_or_vulnerable = answer_field()
     special_category = answer_field()
 
     def changed(self, breach) -> list[str]:
         """The report's fields this correction changes on the case as it is now."""
         try:
-            details = rules.validate_report_details(self.values, clock.now())
-        except rules.InputError:
-            return list(rules.REPORT_DETAIL_FIELDS)
-        stored = {**{k: getattr(breach, k) for k in rules.REPORT_DETAIL_FIELDS}}
+            details = breach_report.validate_report_details(self.values, clock.now())
+        except InputError:
+            return list(breach_report.REPORT_DETAIL_FIELDS)
+        stored = {**{k: getattr(breach, k) for k in breach_report.REPORT_DETAIL_FIELDS}}
         stored["data_categories"] = breach.data_category_list
-        return [key for key in rules.REPORT_DETAIL_FIELDS if stored[key] != details[key]]
+        return [key for key in breach_report.REPORT_DETAIL_FIELDS if stored[key] != details[key]]
 
     def summary(self) -> dict:
         # Field names only: the free text stays on the case, not in the audit trail.
@@ -125,7 +126,7 @@ class UpdateReport(EventForm):
 def notify_form(category: str) -> type[EventForm]:
     """The notification form for a category: a name and a time for each person to tell."""
     fields = {}
-    for key, label in rules.required_recipients(category):
+    for key, label in breach_report.required_recipients(category):
         fields[f"{key}_who"] = Text(personal_data=True)  # a member of staff's name
         fields[f"{key}_at"] = DateTimeLocal(f"when the {label} was told", required=False)
 
@@ -135,7 +136,7 @@ def notify_form(category: str) -> type[EventForm]:
 
         def machine_values(self) -> dict:
             told = {}
-            for key, _ in rules.required_recipients(category):
+            for key, _ in breach_report.required_recipients(category):
                 who, at = self[f"{key}_who"].data, self[f"{key}_at"].data
                 if who or at:
                     told[key] = {"who": who, "at": at}
@@ -233,8 +234,8 @@ class CaldicottAgree(EventForm):
     audited = ("caldicott_advice",)
 
 
-def staff_member(user: User) -> rules.StaffMember:
-    return rules.StaffMember(id=user.id, name=user.display_name, profession=user.profession)
+def staff_member(user: User) -> breach_rules.StaffMember:
+    return breach_rules.StaffMember(id=user.id, name=user.display_name, profession=user.profession)
 
 
 class Decide(EventForm):
@@ -247,8 +248,8 @@ class Decide(EventForm):
     def chosen_staff_member(self):
         """The staff member chosen, NO_ONE, or None when nothing (or no one offered) was."""
         chosen = self.staff_member.data
-        if chosen == rules.NO_ONE:
-            return rules.NO_ONE
+        if chosen == breach_rules.NO_ONE:
+            return breach_rules.NO_ONE
         for user in self.row.staff_choices():
             if str(user.id) == chosen:
                 return staff_member(user)
@@ -268,9 +269,13 @@ class Decide(EventForm):
         return {
             "disciplinary": self.disciplinary.data,
             "legal_advice": self.legal_advice.data,
-            "staff_member": chosen.name if isinstance(chosen, rules.StaffMember) else "no one",
-            "regulator": (rules.regulator_of(chosen) if self.refer_to_regulator.data else "none")
-            if isinstance(chosen, rules.StaffMember)
+            "staff_member": chosen.name
+            if isinstance(chosen, breach_rules.StaffMember)
+            else "no one",
+            "regulator": (
+                breach_rules.regulator_of(chosen) if self.refer_to_regulator.data else "none"
+            )
+            if isinstance(chosen, breach_rules.StaffMember)
             else "none",
         }
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from machines.breach import ANSWERS
+from machines.breach_report import ANSWERS
 from views.forms import GovForm
 from views.forms.fields import Checkbox, Choice, Text
 from views.transitions import EventForm, WithReason
@@ -50,7 +50,7 @@ class ConfirmDelivered(EventForm):
 
 class ReportMisdirected(EventForm):
     what_happened = Text("What happened")
-    # The breach case's first facts (machines/breach.py judges them).
+    # The breach case's first facts (machines/breach_report.py judges them).
     children_or_vulnerable = Choice(choices=[key for key, _ in ANSWERS])
     special_category = Choice(choices=[key for key, _ in ANSWERS])
 

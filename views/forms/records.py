@@ -6,7 +6,7 @@ import datetime as dt
 
 from wtforms.validators import ValidationError
 
-from machines.breach import ANSWERS, LOST_CATEGORIES
+from machines.breach_report import ANSWERS, LOST_CATEGORIES
 from machines.common import case_id_error, normalise_case_id
 from machines.removal import (
     CONFIRMED_HOW,
@@ -124,7 +124,7 @@ class ReportLost(EventForm):
     last_seen_where = Text("Where last seen")
     last_seen_on = GovDate("the date the papers were last seen")
     last_seen_time = TimeOfDay("the time the papers were last seen")
-    # The breach case's first facts (machines/breach.py judges them).
+    # The breach case's first facts (machines/breach_report.py judges them).
     category = Choice(choices=[key for key, _ in LOST_CATEGORIES])
     children_or_vulnerable = Choice(choices=[key for key, _ in ANSWERS])
     special_category = Choice(choices=[key for key, _ in ANSWERS])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from machines.breach import required_recipients
+from machines.breach_report import required_recipients
 from models.audit import AuditEvent
 from models.breaches import Breach
 from services import clock

@@ -1,0 +1,195 @@
+"""A breach case's rules: what it waits for next and who may do what (the guards of
+machines/breach.py, also called for lists and boards without building a machine).
+
+Pure: no Flask, no queries. Need-to-know as SQL is models.breaches.Breach.visible_query."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from machines.breach_report import POLICE_CATEGORIES
+from machines.common import (
+    Actor,
+    text,
+)
+from machines.permissions import Can
+from machines.professions import PROFESSIONS, regulator_for
+
+# Transitions that keep a case where it is: facts recorded as they arrive.
+IN_STATE = frozenset(
+    {"record_police", "update_report", "refer_to_ico", "record_meeting", "caldicott_agree"}
+)
+# Of those, the ones that are a step of the procedure, offered as the next step.
+IN_STATE_STEPS = frozenset({"record_meeting", "caldicott_agree"})
+
+
+def ico_referral_due(model: Any) -> bool:
+    """Assessed reportable and the ICO not told yet: the referral is the case's next step."""
+    return bool(model.reportable) and not model.ico_referred
+
+
+def next_steps(events: list[str], model: Any) -> list[str]:
+    """Of the events a person may send, those that are the case's next step: the ones that
+    move it on, the in-state steps of the procedure (the meeting, the Caldicott Guardian's
+    agreement), and the ICO referral once the assessment says it is reportable."""
+    return [
+        event
+        for event in events
+        if event not in IN_STATE
+        or event in IN_STATE_STEPS
+        or (event == "refer_to_ico" and ico_referral_due(model))
+    ]
+
+
+def waiting_events(events: list[str], model: Any, actor: Actor) -> list[str]:
+    """What a case waits for from this person: its next step; or, from the reporter and
+    their line manager, a loss or theft's police details until the crime reference is on
+    record (the breach chain may add them too, but is not asked to)."""
+    waiting = next_steps(events, model)
+    own_people = actor.id in (model.reported_by_id, model.reporter_manager_id)
+    police_due = not police_details_complete(model) or not text(model.police_reference)
+    if "record_police" in events and own_people and police_due:
+        waiting.insert(0, "record_police")
+    return waiting
+
+
+def police_details_complete(model: Any) -> bool:
+    """Loss or theft: a crime reference (or why there is none yet) and the line manager told."""
+    if model.category not in POLICE_CATEGORIES:
+        return True
+    has_reference = bool(text(model.police_reference) or text(model.no_police_reference_reason))
+    return has_reference and bool(model.line_manager_told)
+
+
+def is_skippable_near_miss(model: Any) -> bool:
+    """A near miss where no data left the council's control: no service user to tell."""
+    return model.category == "near_miss" and model.data_left_control is False
+
+
+def vulnerable_or_unknown(children_or_vulnerable: bool | None) -> bool:
+    """For the severity floor: children or vulnerable adults involved, or not known yet."""
+    return children_or_vulnerable is not False
+
+
+# -- who may do what (pure; the machine's guards call these) -------------------------------
+
+
+def _in_chain(actor: Actor | None) -> bool:
+    return actor is not None and actor.can(Can.HANDLE_EVERY_BREACH)
+
+
+def _is_reporters_manager(actor: Actor | None, model: Any) -> bool:
+    return actor is not None and actor.id == model.reporter_manager_id
+
+
+def may_see_case(actor: Actor | None, model: Any) -> bool:
+    """Need to know: the reporter, the reporter's line manager, or anyone in the breach chain.
+
+    models.breaches.Breach.visible_query is this rule as SQL."""
+    return (
+        _in_chain(actor)
+        or _is_reporters_manager(actor, model)
+        or (actor is not None and actor.id == model.reported_by_id)
+    )
+
+
+def _reviews_case(actor: Actor | None, model: Any) -> bool:
+    """The reporter's line manager or the breach chain: not the reporter's own judgement."""
+    return _in_chain(actor) or _is_reporters_manager(actor, model)
+
+
+def may_record_police(actor: Actor | None, model: Any) -> bool:
+    """The police details of a loss or theft, at any stage until the case is closed: the
+    reporter, their line manager or the breach chain (the states say which stages)."""
+    return model.category in POLICE_CATEGORIES and may_see_case(actor, model)
+
+
+def may_update_report(actor: Actor | None, model: Any) -> bool:
+    """Check and correct the report until the risk is assessed: whoever handles the case."""
+    return may_see_case(actor, model)
+
+
+def may_notify(actor: Actor | None, model: Any) -> bool:
+    """Loss or theft waits for the police details and the line manager being told."""
+    return may_see_case(actor, model) and police_details_complete(model)
+
+
+def may_refer_to_ico(actor: Actor | None, model: Any) -> bool:
+    """The breach chain records the ICO referral, once, whenever it is made (a near miss that
+    kept the data in is no personal data breach: nothing to refer)."""
+    return _in_chain(actor) and not model.ico_referred and not is_skippable_near_miss(model)
+
+
+def may_assess_risk(actor: Actor | None, model: Any) -> bool:
+    return _reviews_case(actor, model)
+
+
+def may_record_meeting(actor: Actor | None, model: Any) -> bool:
+    return may_see_case(actor, model)
+
+
+def may_inform_service_user(actor: Actor | None, model: Any) -> bool:
+    """The letter, after the face-to-face meeting is on record."""
+    return may_see_case(actor, model) and model.informed_in_person_on is not None
+
+
+def may_record_exemption(actor: Actor | None, model: Any) -> bool:
+    """Only the Caldicott Guardian approves not telling the service user."""
+    return actor is not None and actor.can(Can.APPROVE_EXEMPTION)
+
+
+def may_skip_informing(actor: Actor | None, model: Any) -> bool:
+    return is_skippable_near_miss(model) and _reviews_case(actor, model)
+
+
+def skip_refused_as_not_a_near_miss(actor: Actor | None, model: Any) -> bool:
+    """Someone who could skip telling for a near miss that kept the data in, on a case that
+    is not one: refused for what the case is (409), not for who they are (403)."""
+    return _reviews_case(actor, model) and not is_skippable_near_miss(model)
+
+
+def may_agree_decision(actor: Actor | None, model: Any) -> bool:
+    """The Caldicott Guardian records their own agreement, once, before the decision."""
+    return (
+        actor is not None
+        and actor.can(Can.AGREE_BREACH_DECISION)
+        and model.caldicott_agreed_at is None
+    )
+
+
+def may_decide(actor: Actor | None, model: Any) -> bool:
+    """The Assistant Director, once the Caldicott Guardian has agreed."""
+    return (
+        actor is not None and actor.can(Can.DECIDE_BREACH) and model.caldicott_agreed_at is not None
+    )
+
+
+def decision_waits_for_caldicott(actor: Actor | None, model: Any) -> bool:
+    """The Assistant Director asked to decide before the Caldicott Guardian agreed: refused
+    for where the case is (409), not for who they are."""
+    return actor is not None and actor.can(Can.DECIDE_BREACH) and model.caldicott_agreed_at is None
+
+
+def may_close(actor: Actor | None, model: Any) -> bool:
+    return actor is not None and actor.can(Can.CLOSE_BREACH)
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    """The member of staff whose conduct is in question, as the decision needs them."""
+
+    id: int
+    name: str
+    profession: str | None
+
+
+NO_ONE = "no_one"  # the decision's answer when no one's conduct is in question
+
+
+def regulator_of(staff: StaffMember | None) -> str | None:
+    """The regulator key a referral of this person would go to (None: not known)."""
+    return regulator_for(staff.profession) if staff is not None else None
+
+
+PROFESSION_LABELS = dict(PROFESSIONS)
