@@ -130,7 +130,7 @@ def env_example_keys() -> set[str]:
 
 
 def app_settings() -> set[str]:
-    return set(re.findall(r'os\.environ\.get\("([A-Z_]+)"', (ROOT / "app.py").read_text()))
+    return set(re.findall(r'os\.environ\.get\("([A-Z_]+)"', (ROOT / "config.py").read_text()))
 
 
 def test_every_setting_passed_or_documented_is_one_something_reads():
