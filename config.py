@@ -8,6 +8,7 @@ instead of breaking a page later. create_app applies the two, with a test's over
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from pathlib import Path
@@ -23,9 +24,9 @@ def environment_settings(instance: Path) -> dict:
         SERVICE_NAME="Safekeep",
         # Where the accessibility statement sends people who need help or find a problem.
         ACCESSIBILITY_EMAIL=os.environ.get("ACCESSIBILITY_EMAIL", "accessibility@example.org"),
-        SESSION_IDLE_MINUTES=int(os.environ.get("SESSION_IDLE_MINUTES", "30")),
+        SESSION_IDLE_MINUTES=os.environ.get("SESSION_IDLE_MINUTES", "30"),
         # However active, a sign-in ends after this long (ASVS V7.3.2: an absolute lifetime).
-        SESSION_MAX_HOURS=float(os.environ.get("SESSION_MAX_HOURS", "12")),
+        SESSION_MAX_HOURS=os.environ.get("SESSION_MAX_HOURS", "12"),
         # A team-base kiosk stays signed in through a working day without use; the person
         # identified at it is still forgotten after 60 seconds (views/kiosk.py).
         KIOSK_IDLE_HOURS=os.environ.get("KIOSK_IDLE_HOURS", "12"),
@@ -39,7 +40,7 @@ def environment_settings(instance: Path) -> dict:
         PAGE_SIZE=25,
         # No form here needs more than a few kilobytes: refuse bigger bodies with a 413 page
         # before anything parses them. Form fields are held in memory up to the same cap.
-        MAX_CONTENT_LENGTH=int(os.environ.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
+        MAX_CONTENT_LENGTH=os.environ.get("MAX_CONTENT_LENGTH", str(1024 * 1024)),
         # The audit trail's anchor outside the database (models/audit.py, services/audit_anchor.py):
         # the HMAC key from the environment, else a key file made on first use (0600), and the
         # append-only file of signed checkpoints of the chain's head.
@@ -49,19 +50,19 @@ def environment_settings(instance: Path) -> dict:
         or str(instance / "audit-checkpoints.jsonl"),
         # `flask send-reminders` (cron) and the board's confirm-location tasks.
         SMTP_HOST=os.environ.get("SMTP_HOST", "localhost"),
-        SMTP_PORT=int(os.environ.get("SMTP_PORT", "25")),
+        SMTP_PORT=os.environ.get("SMTP_PORT", "25"),
         SMTP_FROM=os.environ.get("SMTP_FROM", "safekeep@localhost"),
         SMTP_USERNAME=os.environ.get("SMTP_USERNAME") or None,
         SMTP_PASSWORD=os.environ.get("SMTP_PASSWORD") or None,
         SMTP_STARTTLS=os.environ.get("SMTP_STARTTLS", "0") == "1",
-        SMTP_TIMEOUT=float(os.environ.get("SMTP_TIMEOUT", "10")),
+        SMTP_TIMEOUT=os.environ.get("SMTP_TIMEOUT", "10"),
         REMINDER_BASE_URL=os.environ.get("REMINDER_BASE_URL", "http://localhost:5000"),
-        REMINDER_CONFIRM_AFTER_DAYS=int(os.environ.get("REMINDER_CONFIRM_AFTER_DAYS", "3")),
+        REMINDER_CONFIRM_AFTER_DAYS=os.environ.get("REMINDER_CONFIRM_AFTER_DAYS", "3"),
         LOG_LEVEL=os.environ.get("LOG_LEVEL", "INFO"),
         # Years a closed case, finished removal or dispatch keeps its free text (retention).
         RETENTION_YEARS=os.environ.get("RETENTION_YEARS", "6"),
         # /healthz answers 503 when the SQLite database's disk has less free than this.
-        HEALTHZ_MIN_FREE_MB=int(os.environ.get("HEALTHZ_MIN_FREE_MB", "16")),
+        HEALTHZ_MIN_FREE_MB=os.environ.get("HEALTHZ_MIN_FREE_MB", "16"),
         # Single sign-on with the council's OpenID Connect provider (services/sso.py); off
         # while OIDC_ISSUER is unset. SSO_ONLY=1 turns local passwords off but for the
         # usernames in SSO_BREAK_GLASS and team-base kiosks.
@@ -85,20 +86,59 @@ def environment_settings(instance: Path) -> dict:
 
 
 def check_settings(config: dict, instance: Path) -> None:
-    """Fill in the derived settings and check the rest, in place; ValueError on a bad one."""
+    """Fill in the derived settings and turn the numbers into numbers, in place; a setting
+    that cannot work is a ValueError naming it and saying what it must be."""
     if not config["SECRET_KEY"]:
         config["SECRET_KEY"] = _secret_key(instance)
+    for name, least, most in WHOLE_NUMBERS:
+        config[name] = _whole_number(name, config[name], least, most)
+    for name in MORE_THAN_ZERO:
+        config[name] = _more_than_zero(name, config[name])
     # Form fields are parsed in memory: the same cap as the whole body (Flask's own default
     # of 500 kB would answer a 600 kB field with a bare 413 before our page could).
     config["MAX_FORM_MEMORY_SIZE"] = config["MAX_CONTENT_LENGTH"]
-    if float(config["SESSION_MAX_HOURS"]) <= 0:
-        raise ValueError("SESSION_MAX_HOURS must be more than 0")
-    if int(config["REMINDER_CONFIRM_AFTER_DAYS"]) < 1:
-        # Fail at start-up, not as a broken board later: 0 would raise the task on the due day.
-        raise ValueError("REMINDER_CONFIRM_AFTER_DAYS must be 1 or more")
-    config["KIOSK_IDLE_HOURS"] = _kiosk_idle_hours(config["KIOSK_IDLE_HOURS"])
-    config["RETENTION_YEARS"] = _retention_years(config["RETENTION_YEARS"])
-    config["TRUSTED_PROXIES"] = _trusted_proxies(config["TRUSTED_PROXIES"])
+
+
+# (setting, least, most or None): each a whole number in that range.
+WHOLE_NUMBERS = (
+    ("SESSION_IDLE_MINUTES", 1, None),
+    # A kiosk left idle longer than a working day is a kiosk left signed in overnight.
+    ("KIOSK_IDLE_HOURS", 1, 24),
+    # Below 1 KB no form could be sent at all.
+    ("MAX_CONTENT_LENGTH", 1024, None),
+    ("SMTP_PORT", 1, 65535),
+    # 0 would raise the confirm-location task on the day the papers are due.
+    ("REMINDER_CONFIRM_AFTER_DAYS", 1, None),
+    ("RETENTION_YEARS", 1, None),
+    ("HEALTHZ_MIN_FREE_MB", 0, None),
+    # More hops than any council's network has would let a client name its own address.
+    ("TRUSTED_PROXIES", 0, 5),
+)
+
+# Settings that are numbers (fractions allowed) above zero: 0 or infinity cannot work.
+MORE_THAN_ZERO = ("SESSION_MAX_HOURS", "SMTP_TIMEOUT")
+
+
+def _whole_number(name: str, value, least: int, most: int | None) -> int:
+    """`value` (a string from the environment, or a number) as an int from least to most."""
+    text = str(value).strip()
+    # ASCII digits only: int() also takes "²"-like digits, signs and underscores.
+    number = int(text) if text.isascii() and text.isdigit() else None
+    if number is None or number < least or (most is not None and number > most):
+        limits = f"from {least} to {most}" if most is not None else f"{least} or more"
+        raise ValueError(f"{name} must be a whole number {limits} (it is {value!r})")
+    return number
+
+
+def _more_than_zero(name: str, value) -> float:
+    """`value` as a finite number above 0."""
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        number = math.nan
+    if not (0 < number < math.inf):
+        raise ValueError(f"{name} must be more than 0 (it is {value!r})")
+    return number
 
 
 def _secret_key(instance_path: Path) -> str:
@@ -111,30 +151,3 @@ def _secret_key(instance_path: Path) -> str:
         key_file.write_text(secrets.token_hex(32))
         key_file.chmod(0o600)
     return key_file.read_text().strip()
-
-
-def _kiosk_idle_hours(value) -> int:
-    """KIOSK_IDLE_HOURS as a whole number of hours from 1 to 24; fail at start-up otherwise."""
-    try:
-        hours = int(str(value).strip())
-    except ValueError:
-        hours = 0
-    if not 1 <= hours <= 24:
-        raise ValueError(f"KIOSK_IDLE_HOURS must be a whole number from 1 to 24 (it is {value!r})")
-    return hours
-
-
-def _trusted_proxies(value) -> int:
-    """TRUSTED_PROXIES as a whole number from 0 to 5; fail at start-up otherwise."""
-    text = str(value).strip()
-    if not (text.isascii() and text.isdigit() and int(text) <= 5):
-        raise ValueError(f"TRUSTED_PROXIES must be a whole number from 0 to 5 (it is {value!r})")
-    return int(text)
-
-
-def _retention_years(value) -> int:
-    """RETENTION_YEARS as a whole number of years, 1 or more; fail at start-up otherwise."""
-    text = str(value).strip()
-    if not (text.isascii() and text.isdigit() and int(text) >= 1):
-        raise ValueError(f"RETENTION_YEARS must be a whole number of years, 1 or more ({value!r})")
-    return int(text)
