@@ -28,10 +28,8 @@ from machines.professions import PROFESSIONS
 from models.audit import AuditEvent
 from models.people import Team, User, UserRole, UserSession
 from services import clock, imports
+from services.account_errors import AccountConflict, AccountError, NotAllowed
 from services.accounts import (
-    AccountConflict,
-    AccountError,
-    NotAllowed,
     PersonDetails,
     add_team,
     check_person,
