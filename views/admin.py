@@ -46,8 +46,8 @@ from services.accounts import (
 from services.handover import DUTIES, open_work, work_for_change
 from services.mail import MailerUnavailable, MessageRefused, SmtpMailer
 from services.security_log import security_event
-from views import render_error
 from views.access import requires
+from views.errors import render_error
 from views.forms import FormErrors
 from views.forms.accounts import (
     EndSession,
