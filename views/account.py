@@ -20,6 +20,7 @@ from flask_login import current_user, logout_user
 from models.audit import AuditEvent
 from models.base import db, write_transaction
 from models.people import LOCKOUT_MINUTES, PasswordReset, User, UserSession, hash_secret
+from models.sign_ins import check_password
 from services import clock
 from services.accounts import set_own_password
 from services.passwords import MIN_LENGTH, password_problem
@@ -59,7 +60,7 @@ def _has_local_password() -> bool:
 def _check_own_password(errors, field: str, password: str, purpose: str, wrong: str) -> None:
     """The same counted, locking check as signing in: an own-account page that asks for the
     password is no way round the lockout."""
-    check = current_user.check_password(password, clock.now(), purpose=purpose)
+    check = check_password(current_user, password, clock.now(), purpose=purpose)
     if check.refused_locked or check.locked_now:
         errors.add(
             field,
