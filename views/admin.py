@@ -696,9 +696,28 @@ def _preview_page(kind: str, text: str, preview, status: int | None = None):
         kind=kind,
         csv_text=text,
         preview=preview,
-        errors=preview.summary_errors(),
+        errors=_import_errors(preview),
         columns=imports.COLUMNS[kind],
     ), status or (422 if preview.problems else 200)
+
+
+# Rows with errors the summary names one by one; the rest it counts (the table marks each).
+IMPORT_SUMMARY_ROWS = 20
+
+
+def _import_errors(preview: imports.Preview) -> FormErrors:
+    """The error summary: file problems, then each row with errors (linked to it)."""
+    errors = FormErrors()
+    for n, problem in enumerate(preview.file_errors):
+        errors.add(f"file-{n}", problem, anchor="file-problems")
+    bad = [row for row in preview.rows if row.errors]
+    for row in bad[:IMPORT_SUMMARY_ROWS]:
+        errors.add(f"row-{row.line}", f"Row {row.line}: {'; '.join(row.errors)}")
+    if len(bad) > IMPORT_SUMMARY_ROWS:
+        errors.add(
+            "more", f"And {len(bad) - IMPORT_SUMMARY_ROWS} more rows with errors", anchor="rows"
+        )
+    return errors
 
 
 @bp.post("/import/confirm")
