@@ -161,9 +161,6 @@ class User(BaseModel):
     # UPDATE that matches only while no lock is in force: concurrent tries each take their
     # own place in the count, so exactly MAX_FAILED_SIGN_INS are ever checked before the lock,
     # on any number of workers. A right secret then clears the count.
-    def set_password(self, password: str) -> None:
-        self.password_hash = hash_secret(password)
-
     def check_password(self, password: str, now: dt.datetime, *, purpose: str) -> SecretCheck:
         """Count and check the account password (pages call models.sign_ins.check_password,
         which also puts a lock this try causes on the audit trail).

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from peewee import fn
 
 from machines.breach import BreachMachine
-from machines.permissions import ROLE_LABELS, Can, Role, grants, roles_that
+from machines.permissions import Can, Role, roles_that
 from machines.professions import PROFESSIONS
 from models.audit import AuditEvent
 from models.base import db, is_postgres, write_transaction
@@ -701,11 +701,3 @@ def retire_team(actor_id: int, team_id: int, now: dt.datetime) -> Team:
 
 def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def role_words(roles) -> str:
-    return ", ".join(ROLE_LABELS[Role(r)] for r in sorted(roles) if r in set(Role))
-
-
-def can_administer(roles) -> bool:
-    return grants(frozenset(roles), Can.ADMINISTER_ACCOUNTS)
