@@ -21,7 +21,7 @@ from werkzeug.routing import IntegerConverter
 
 import cli
 from config import check_settings, environment_settings
-from models.base import MAX_ID, db
+from models.base import db
 from services import assets, clock, logs, sso
 
 HERE = Path(__file__).resolve().parent
@@ -31,15 +31,15 @@ login_manager = LoginManager()
 
 
 class IdConverter(IntegerConverter):
-    """`<int:...>` capped at the largest 64-bit id: a longer number is no such page (404).
+    """`<int:...>` as an id: ASCII digits, at most 18 of them (below MAX_ID, the largest
+    64-bit id). A longer number matches no route at all, so it is "not found" (404).
 
-    Without the cap /records/<30 digits> reached the database and SQLite raised
-    OverflowError (a 500) instead of answering "not found".
+    Capped after matching instead, a longer number reached no page but made a GET of an
+    address that also takes a POST answer 405 (werkzeug had matched the POST's rule);
+    uncapped, /records/<30 digits> reached the database and SQLite raised OverflowError.
     """
 
-    def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", MAX_ID)
-        super().__init__(map, *args, **kwargs)
+    regex = r"[0-9]{1,18}"
 
 
 def create_app(config: dict | None = None) -> Flask:

@@ -130,7 +130,8 @@ def sign_out_everywhere():
     return redirect(url_for("auth.sign_in", signed_out=1), code=303)
 
 
-@bp.route("/account/password", methods=["GET", "POST"])
+@bp.get("/account/password")
+@bp.post("/account/password")
 def change_password():
     """Change your password: the current one first (through the counted, locking check),
     unless this sign-in was with a temporary password that must be replaced now."""
@@ -194,7 +195,8 @@ def _link_unusable():
     return render_template("account/reset_link_unusable.html", title="This link has expired"), 404
 
 
-@bp.route("/reset-password", methods=["GET", "POST"])
+@bp.get("/reset-password")
+@bp.post("/reset-password")
 def reset_password():
     token = session.get(RESET_KEY)
     now = clock.now()
@@ -243,7 +245,8 @@ def _recent_sso_sign_in() -> bool:
     )
 
 
-@bp.route("/account/pin", methods=["GET", "POST"])
+@bp.get("/account/pin")
+@bp.post("/account/pin")
 def pin():
     form = SetPin()
     errors = form.check_posted()

@@ -232,7 +232,8 @@ def _with_roles(users: list[User]) -> list[User]:
     return users
 
 
-@bp.route("/people", methods=["GET", "POST"])
+@bp.get("/people")
+@bp.post("/people")
 @requires(Can.ADMINISTER_ACCOUNTS)
 def people():
     # A name typed to search for goes in the POST body; the filters (ids, codes) in the URL.
@@ -295,7 +296,8 @@ def _details(form: PersonForm, username: str = "") -> PersonDetails:
     )
 
 
-@bp.route("/people/new", methods=["GET", "POST"])
+@bp.get("/people/new")
+@bp.post("/people/new")
 @requires(Can.ADMINISTER_ACCOUNTS)
 def add_person():
     form = PersonForm()
@@ -370,7 +372,8 @@ def _work_context(user: User, work) -> dict:
     }
 
 
-@bp.route("/people/<int:person_id>/edit", methods=["GET", "POST"])
+@bp.get("/people/<int:person_id>/edit")
+@bp.post("/people/<int:person_id>/edit")
 @requires(Can.ADMINISTER_ACCOUNTS)
 def edit_person(person_id: int):
     user = _person_or_404(person_id)
@@ -433,7 +436,8 @@ def _edit_page(user: User, form: PersonForm, errors, work, status: int):
     ), status
 
 
-@bp.route("/people/<int:person_id>/disable", methods=["GET", "POST"])
+@bp.get("/people/<int:person_id>/disable")
+@bp.post("/people/<int:person_id>/disable")
 @requires(Can.ADMINISTER_ACCOUNTS)
 def disable_person(person_id: int):
     user = _person_or_404(person_id)
@@ -503,7 +507,8 @@ def end_person_sessions(person_id: int):
     return redirect(url_for("admin.person", person_id=user.id, done="sessions"), code=303)
 
 
-@bp.route("/people/<int:person_id>/reset-password", methods=["GET", "POST"])
+@bp.get("/people/<int:person_id>/reset-password")
+@bp.post("/people/<int:person_id>/reset-password")
 @requires(Can.ADMINISTER_ACCOUNTS)
 def reset_person_password(person_id: int):
     user = _person_or_404(person_id)
@@ -574,7 +579,8 @@ def _send_reset_link(user: User, token: str) -> str | None:
 # -- Teams -------------------------------------------------------------------------------------
 
 
-@bp.route("/teams", methods=["GET", "POST"])
+@bp.get("/teams")
+@bp.post("/teams")
 @requires(Can.ADMINISTER_ACCOUNTS)
 def teams():
     form = TeamForm()
@@ -610,7 +616,8 @@ def _team_or_404(team_id: int) -> Team:
     return team
 
 
-@bp.route("/teams/<int:team_id>/rename", methods=["GET", "POST"])
+@bp.get("/teams/<int:team_id>/rename")
+@bp.post("/teams/<int:team_id>/rename")
 @requires(Can.ADMINISTER_ACCOUNTS)
 def rename(team_id: int):
     team = _team_or_404(team_id)
@@ -632,7 +639,8 @@ def rename(team_id: int):
     ), 422 if errors else 200
 
 
-@bp.route("/teams/<int:team_id>/retire", methods=["GET", "POST"])
+@bp.get("/teams/<int:team_id>/retire")
+@bp.post("/teams/<int:team_id>/retire")
 @requires(Can.ADMINISTER_ACCOUNTS)
 def retire(team_id: int):
     team = _team_or_404(team_id)

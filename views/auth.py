@@ -60,7 +60,8 @@ SIGN_IN_FAILED = (
 )
 
 
-@bp.route("/sign-in", methods=["GET", "POST"])
+@bp.get("/sign-in")
+@bp.post("/sign-in")
 def sign_in():
     if current_user.is_authenticated:
         return redirect(_safe_next(request.args.get("next")))

@@ -63,7 +63,8 @@ def start():
     )
 
 
-@bp.route("/send/new", methods=["GET", "POST"])
+@bp.get("/send/new")
+@bp.post("/send/new")
 def draft():
     _require_team_member()
     errors = FormErrors()

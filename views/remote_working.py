@@ -57,7 +57,8 @@ def index():
     )
 
 
-@bp.route("/remote-working/new", methods=["GET", "POST"])
+@bp.get("/remote-working/new")
+@bp.post("/remote-working/new")
 def ask():
     if not _may_ask():
         abort(403)
