@@ -34,7 +34,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN useradd --system --uid 10001 --user-group --home-dir /app --shell /usr/sbin/nologin safekeep
 COPY --from=packages /venv /venv
 WORKDIR /app
-COPY app.py cli.py pyproject.toml ./
+COPY app.py cli.py config.py pyproject.toml ./
 COPY machines machines
 COPY models models
 COPY services services

@@ -63,6 +63,7 @@ from peewee import (
 from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, migrate
 
 from models.base import SchemaVersion, db, utcnow
+from models.schema import ALL_MODELS
 
 # The oldest schema these steps start from: the foundation's tables (version 1).
 BASELINE = 1
@@ -193,8 +194,6 @@ def _check_numbering(steps: dict[int, Step]) -> None:
 
 
 def _create_fresh(version: int) -> None:
-    from models import ALL_MODELS
-
     db.create_tables(ALL_MODELS, safe=False)
     SchemaVersion.create(version=version, applied_at=utcnow())
 

@@ -161,11 +161,9 @@ class User(BaseModel):
     # UPDATE that matches only while no lock is in force: concurrent tries each take their
     # own place in the count, so exactly MAX_FAILED_SIGN_INS are ever checked before the lock,
     # on any number of workers. A right secret then clears the count.
-    def set_password(self, password: str) -> None:
-        self.password_hash = hash_secret(password)
-
     def check_password(self, password: str, now: dt.datetime, *, purpose: str) -> SecretCheck:
-        """Check the account password, counted and locking like every other password check.
+        """Count and check the account password (pages call models.sign_ins.check_password,
+        which also puts a lock this try causes on the audit trail).
 
         `purpose` names the page asking ("sign_in", "set_pin") for the security log.
         """
@@ -176,36 +174,19 @@ class User(BaseModel):
             result,
             now,
             failed_event="sign_in_failed" if purpose == "sign_in" else "password_check_failed",
-            locked_event="account_locked",
             purpose=purpose,
         )
         return result
 
     def check_pin(self, pin: str, now: dt.datetime, kiosk: User) -> SecretCheck:
-        """Check a kiosk PIN at a kiosk of the person's own team, counted and locking."""
+        """Count and check a kiosk PIN at a kiosk of the person's own team (the kiosk calls
+        models.sign_ins.identify_at_kiosk, which puts a lock on the audit trail)."""
         allowed = self.active and self.team_id is not None and self.team_id == kiosk.team_id
         result = self._check_secret(
             pin, User.pin_hash, User.failed_pins, User.pin_locked_until, now, allowed
         )
-        self._after_check(
-            result, now, failed_event="pin_failed", locked_event="pin_locked", kiosk_id=kiosk.id
-        )
+        self._after_check(result, now, failed_event="pin_failed", kiosk_id=kiosk.id)
         return result
-
-    @classmethod
-    def authenticate(cls, username: str, password: str, now: dt.datetime) -> User | None:
-        """The account for a username and password, or None, whatever the reason.
-
-        An unknown username, a wrong password, a locked or disabled account all cost one
-        argon2 verification and give the same None: neither the answer nor its timing
-        tells a stranger which accounts exist or are locked.
-        """
-        user = cls.by_username(username)
-        if user is None:
-            verify_secret(None, password)
-            security_event("sign_in_failed", user_id=None, known_account=False)
-            return None
-        return user if user.check_password(password, now, purpose="sign_in").ok else None
 
     def _check_secret(
         self,
@@ -265,11 +246,10 @@ class User(BaseModel):
         now: dt.datetime,
         *,
         failed_event: str,
-        locked_event: str,
         kiosk_id: int | None = None,
         purpose: str | None = None,
     ) -> None:
-        """Log a failed try; put a lock this try caused in the audit trail."""
+        """Log a failed try (models/sign_ins.py puts a lock it caused on record)."""
         if result.ok:
             return
         fields = {"purpose": purpose} if purpose else {}
@@ -282,21 +262,6 @@ class User(BaseModel):
             while_locked=result.refused_locked,
             **fields,
         )
-        if result.locked_now:
-            from models.audit import AuditEvent
-
-            # The lock was set when this try was counted; it is on record once the try
-            # proved wrong (a right secret at the limit clears it instead).
-            with write_transaction():
-                AuditEvent.about(
-                    self,
-                    locked_event,
-                    by=None,
-                    at=now,
-                    kiosk_id=kiosk_id,
-                    summary={"minutes": LOCKOUT_MINUTES},
-                )
-            security_event(locked_event, user_id=self.id, minutes=LOCKOUT_MINUTES, **fields)
 
     @classmethod
     def by_username(cls, username: str) -> User | None:
@@ -667,50 +632,3 @@ class KioskFailure(BaseModel):
             ).execute()
             attempt = cls.create(kiosk=kiosk_id, at=now)
             return attempt, None, cls.locked_until(kiosk_id, now) is not None
-
-
-@dataclass(frozen=True)
-class KioskIdentification:
-    person: User | None
-    paused_until: dt.datetime | None = None
-
-
-def identify_at_kiosk(
-    kiosk: User, staff_number: str, pin: str, now: dt.datetime
-) -> KioskIdentification:
-    """Identify a person at a kiosk by staff number and PIN, through the counted paths.
-
-    The try is counted at the kiosk (its pause) and against the person (their PIN lock)
-    before the PIN is checked. An unknown staff number, a wrong PIN, a locked PIN, another
-    team's person or no PIN set all give the same refusal.
-    """
-    attempt, paused_until, pauses = KioskFailure.reserve(kiosk.id, now)
-    if attempt is None:
-        security_event("kiosk_paused", user_id=kiosk.id, while_paused=True)
-        return KioskIdentification(None, paused_until)
-    person = User.get_or_none(User.staff_number == staff_number)
-    if person is None:
-        verify_secret(None, pin)
-        security_event("pin_failed", user_id=None, known_account=False, kiosk_id=kiosk.id)
-        ok = False
-    else:
-        ok = person.check_pin(pin, now, kiosk).ok
-    if ok:
-        KioskFailure.delete().where(KioskFailure.id == attempt.id).execute()
-        return KioskIdentification(person)
-    if pauses:
-        from models.audit import AuditEvent
-
-        with write_transaction():
-            AuditEvent.about(
-                kiosk,
-                "kiosk_paused",
-                by=kiosk.id,
-                at=now,
-                kiosk_id=kiosk.id,
-                summary={"minutes": int(KIOSK_LOCKOUT.total_seconds() // 60)},
-            )
-        security_event(
-            "kiosk_paused", user_id=kiosk.id, minutes=int(KIOSK_LOCKOUT.total_seconds() // 60)
-        )
-    return KioskIdentification(None)

@@ -136,14 +136,3 @@ def _validators(machine, event: str) -> list[Callable]:
         for spec in transition.validators
     }
     return [getattr(machine, name) for name in sorted(names)]
-
-
-def enabled_event_ids(
-    machine, actor: Actor, now: dt.datetime, kiosk_id: int | None = None
-) -> list[str]:
-    """The events whose guards pass for this person now (at this kiosk, when at one):
-    exactly the buttons to render.
-
-    Given a built machine; without one, ask machines.common.enabled_events (no machine built).
-    """
-    return enabled_events(type(machine), machine.model, actor, now, kiosk_id=kiosk_id)

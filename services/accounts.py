@@ -19,11 +19,18 @@ from dataclasses import dataclass, field
 
 from peewee import fn
 
-from machines.permissions import ROLE_LABELS, Can, Role, grants, roles_that
+from machines.breach import BreachMachine
+from machines.permissions import Can, Role, roles_that
 from machines.professions import PROFESSIONS
 from models.audit import AuditEvent
 from models.base import db, is_postgres, write_transaction
+from models.breaches import Breach
+from models.dispatches import Dispatch
 from models.people import PasswordReset, Team, User, UserRole, UserSession, hash_secret
+from models.records import Record, Removal
+from models.remote_working import RemoteAgreement
+from services.account_errors import AccountConflict, AccountError, AccountStale, NotAllowed
+from services.handover import OPEN_DISPATCH_STATES, hand_over, open_work, work_for_change
 from services.passwords import password_problem
 
 # Serialises account changes on PostgreSQL (SQLite's BEGIN IMMEDIATE already does).
@@ -42,26 +49,6 @@ _STAFF_NUMBER = re.compile(r"[A-Za-z0-9-]+")
 
 class UserInputError(ValueError):
     """A bad create-user argument, said in one line."""
-
-
-class AccountError(Exception):
-    """What is wrong with an account change: field name -> GOV.UK error message (422)."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
-
-
-class AccountConflict(Exception):
-    """The change cannot be made as things stand (409): the message says why."""
-
-
-class AccountStale(AccountConflict):
-    """Someone else changed the person since the page was shown (409)."""
-
-
-class NotAllowed(Exception):
-    """The acting person may not make account changes (any more): 403."""
 
 
 @contextmanager
@@ -381,8 +368,6 @@ def update_person(
     team hands their work over first (see hand_over), in the same transaction; so does a
     change of roles that would leave requests with no one to decide them (work_for_change).
     """
-    from services.handover import hand_over, work_for_change
-
     with accounts_transaction():
         actor = _acting_admin(actor_id)
         user = _person(user_id, version)
@@ -453,8 +438,6 @@ def set_active(
     the same transaction (services.handover). Nobody disables themselves, and the last
     administrator stays.
     """
-    from services.handover import hand_over, open_work
-
     with accounts_transaction():
         actor = _acting_admin(actor_id)
         user = _person(user_id, version)
@@ -676,13 +659,7 @@ class TeamContents:
 
 
 def team_contents(team_id: int) -> TeamContents:
-    from machines.breach import BreachMachine
-    from models.breaches import Breach
-    from models.dispatches import Dispatch
-    from models.records import Record, Removal
-    from models.remote_working import RemoteAgreement
     from services import clock
-    from services.handover import OPEN_DISPATCH_STATES
 
     open_breach = [s.id for s in BreachMachine.states if not s.final]
     # A removal is open in every state until an event into a final state sets closed_at.
@@ -724,11 +701,3 @@ def retire_team(actor_id: int, team_id: int, now: dt.datetime) -> Team:
 
 def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def role_words(roles) -> str:
-    return ", ".join(ROLE_LABELS[Role(r)] for r in sorted(roles) if r in set(Role))
-
-
-def can_administer(roles) -> bool:
-    return grants(frozenset(roles), Can.ADMINISTER_ACCOUNTS)

@@ -35,7 +35,7 @@ from models.dispatches import Dispatch
 from models.people import User
 from models.records import Record, Removal, _holders_of, approvers_of
 from models.remote_working import RemoteAgreement
-from services.accounts import AccountError, AccountStale
+from services.account_errors import AccountError, AccountStale
 
 OPEN_REMOVAL_STATES = ("requested", "approved_for_removal", "out")
 OPEN_DISPATCH_STATES = ("drafted", "checked", "sent")

@@ -52,7 +52,6 @@ def clean_text(value: str | None) -> str:
 
 
 MAX_ROWS = 5000
-SUMMARY_ROWS = 20
 
 # (column, required, what goes in it): the template's header row and the README's table.
 COLUMNS: dict[str, list[tuple[str, bool, str]]] = {
@@ -114,22 +113,6 @@ class Preview:
     @property
     def problems(self) -> int:
         return len(self.file_errors) + sum(1 for row in self.rows if row.errors)
-
-    def summary_errors(self):
-        """The error summary: file problems, then each row with errors (linked to it)."""
-        from views.forms import FormErrors
-
-        errors = FormErrors()
-        for n, problem in enumerate(self.file_errors):
-            errors.add(f"file-{n}", problem, anchor="file-problems")
-        bad = [row for row in self.rows if row.errors]
-        for row in bad[:SUMMARY_ROWS]:
-            errors.add(f"row-{row.line}", f"Row {row.line}: {'; '.join(row.errors)}")
-        if len(bad) > SUMMARY_ROWS:
-            errors.add(
-                "more", f"And {len(bad) - SUMMARY_ROWS} more rows with errors", anchor="rows"
-            )
-        return errors
 
 
 def read_upload(data: bytes) -> tuple[str | None, str | None]:

@@ -20,6 +20,7 @@ from flask_login import current_user, logout_user
 from models.audit import AuditEvent
 from models.base import db, write_transaction
 from models.people import LOCKOUT_MINUTES, PasswordReset, User, UserSession, hash_secret
+from models.sign_ins import check_password
 from services import clock
 from services.accounts import set_own_password
 from services.passwords import MIN_LENGTH, password_problem
@@ -59,7 +60,7 @@ def _has_local_password() -> bool:
 def _check_own_password(errors, field: str, password: str, purpose: str, wrong: str) -> None:
     """The same counted, locking check as signing in: an own-account page that asks for the
     password is no way round the lockout."""
-    check = current_user.check_password(password, clock.now(), purpose=purpose)
+    check = check_password(current_user, password, clock.now(), purpose=purpose)
     if check.refused_locked or check.locked_now:
         errors.add(
             field,
@@ -129,7 +130,8 @@ def sign_out_everywhere():
     return redirect(url_for("auth.sign_in", signed_out=1), code=303)
 
 
-@bp.route("/account/password", methods=["GET", "POST"])
+@bp.get("/account/password")
+@bp.post("/account/password")
 def change_password():
     """Change your password: the current one first (through the counted, locking check),
     unless this sign-in was with a temporary password that must be replaced now."""
@@ -193,7 +195,8 @@ def _link_unusable():
     return render_template("account/reset_link_unusable.html", title="This link has expired"), 404
 
 
-@bp.route("/reset-password", methods=["GET", "POST"])
+@bp.get("/reset-password")
+@bp.post("/reset-password")
 def reset_password():
     token = session.get(RESET_KEY)
     now = clock.now()
@@ -242,7 +245,8 @@ def _recent_sso_sign_in() -> bool:
     )
 
 
-@bp.route("/account/pin", methods=["GET", "POST"])
+@bp.get("/account/pin")
+@bp.post("/account/pin")
 def pin():
     form = SetPin()
     errors = form.check_posted()

@@ -28,10 +28,8 @@ from machines.professions import PROFESSIONS
 from models.audit import AuditEvent
 from models.people import Team, User, UserRole, UserSession
 from services import clock, imports
+from services.account_errors import AccountConflict, AccountError, NotAllowed
 from services.accounts import (
-    AccountConflict,
-    AccountError,
-    NotAllowed,
     PersonDetails,
     add_team,
     check_person,
@@ -48,8 +46,8 @@ from services.accounts import (
 from services.handover import DUTIES, open_work, work_for_change
 from services.mail import MailerUnavailable, MessageRefused, SmtpMailer
 from services.security_log import security_event
-from views import render_error
 from views.access import requires
+from views.errors import render_error
 from views.forms import FormErrors
 from views.forms.accounts import (
     EndSession,
@@ -234,7 +232,8 @@ def _with_roles(users: list[User]) -> list[User]:
     return users
 
 
-@bp.route("/people", methods=["GET", "POST"])
+@bp.get("/people")
+@bp.post("/people")
 @requires(Can.ADMINISTER_ACCOUNTS)
 def people():
     # A name typed to search for goes in the POST body; the filters (ids, codes) in the URL.
@@ -297,7 +296,8 @@ def _details(form: PersonForm, username: str = "") -> PersonDetails:
     )
 
 
-@bp.route("/people/new", methods=["GET", "POST"])
+@bp.get("/people/new")
+@bp.post("/people/new")
 @requires(Can.ADMINISTER_ACCOUNTS)
 def add_person():
     form = PersonForm()
@@ -372,7 +372,8 @@ def _work_context(user: User, work) -> dict:
     }
 
 
-@bp.route("/people/<int:person_id>/edit", methods=["GET", "POST"])
+@bp.get("/people/<int:person_id>/edit")
+@bp.post("/people/<int:person_id>/edit")
 @requires(Can.ADMINISTER_ACCOUNTS)
 def edit_person(person_id: int):
     user = _person_or_404(person_id)
@@ -435,7 +436,8 @@ def _edit_page(user: User, form: PersonForm, errors, work, status: int):
     ), status
 
 
-@bp.route("/people/<int:person_id>/disable", methods=["GET", "POST"])
+@bp.get("/people/<int:person_id>/disable")
+@bp.post("/people/<int:person_id>/disable")
 @requires(Can.ADMINISTER_ACCOUNTS)
 def disable_person(person_id: int):
     user = _person_or_404(person_id)
@@ -505,7 +507,8 @@ def end_person_sessions(person_id: int):
     return redirect(url_for("admin.person", person_id=user.id, done="sessions"), code=303)
 
 
-@bp.route("/people/<int:person_id>/reset-password", methods=["GET", "POST"])
+@bp.get("/people/<int:person_id>/reset-password")
+@bp.post("/people/<int:person_id>/reset-password")
 @requires(Can.ADMINISTER_ACCOUNTS)
 def reset_person_password(person_id: int):
     user = _person_or_404(person_id)
@@ -576,7 +579,8 @@ def _send_reset_link(user: User, token: str) -> str | None:
 # -- Teams -------------------------------------------------------------------------------------
 
 
-@bp.route("/teams", methods=["GET", "POST"])
+@bp.get("/teams")
+@bp.post("/teams")
 @requires(Can.ADMINISTER_ACCOUNTS)
 def teams():
     form = TeamForm()
@@ -612,7 +616,8 @@ def _team_or_404(team_id: int) -> Team:
     return team
 
 
-@bp.route("/teams/<int:team_id>/rename", methods=["GET", "POST"])
+@bp.get("/teams/<int:team_id>/rename")
+@bp.post("/teams/<int:team_id>/rename")
 @requires(Can.ADMINISTER_ACCOUNTS)
 def rename(team_id: int):
     team = _team_or_404(team_id)
@@ -634,7 +639,8 @@ def rename(team_id: int):
     ), 422 if errors else 200
 
 
-@bp.route("/teams/<int:team_id>/retire", methods=["GET", "POST"])
+@bp.get("/teams/<int:team_id>/retire")
+@bp.post("/teams/<int:team_id>/retire")
 @requires(Can.ADMINISTER_ACCOUNTS)
 def retire(team_id: int):
     team = _team_or_404(team_id)
@@ -698,9 +704,28 @@ def _preview_page(kind: str, text: str, preview, status: int | None = None):
         kind=kind,
         csv_text=text,
         preview=preview,
-        errors=preview.summary_errors(),
+        errors=_import_errors(preview),
         columns=imports.COLUMNS[kind],
     ), status or (422 if preview.problems else 200)
+
+
+# Rows with errors the summary names one by one; the rest it counts (the table marks each).
+IMPORT_SUMMARY_ROWS = 20
+
+
+def _import_errors(preview: imports.Preview) -> FormErrors:
+    """The error summary: file problems, then each row with errors (linked to it)."""
+    errors = FormErrors()
+    for n, problem in enumerate(preview.file_errors):
+        errors.add(f"file-{n}", problem, anchor="file-problems")
+    bad = [row for row in preview.rows if row.errors]
+    for row in bad[:IMPORT_SUMMARY_ROWS]:
+        errors.add(f"row-{row.line}", f"Row {row.line}: {'; '.join(row.errors)}")
+    if len(bad) > IMPORT_SUMMARY_ROWS:
+        errors.add(
+            "more", f"And {len(bad) - IMPORT_SUMMARY_ROWS} more rows with errors", anchor="rows"
+        )
+    return errors
 
 
 @bp.post("/import/confirm")

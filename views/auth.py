@@ -21,6 +21,7 @@ from flask_login import current_user, login_user, logout_user
 from models.audit import AuditEvent
 from models.base import db
 from models.people import LOCKOUT_MINUTES, MAX_FAILED_SIGN_INS, User, UserSession
+from models.sign_ins import authenticate
 from services import clock
 from services.security_log import security_event
 from services.sso import local_password_allowed, sso_settings
@@ -59,7 +60,8 @@ SIGN_IN_FAILED = (
 )
 
 
-@bp.route("/sign-in", methods=["GET", "POST"])
+@bp.get("/sign-in")
+@bp.post("/sign-in")
 def sign_in():
     if current_user.is_authenticated:
         return redirect(_safe_next(request.args.get("next")))
@@ -72,7 +74,7 @@ def sign_in():
         if errors:
             status = 422
         else:
-            user = User.authenticate(form.username.data, form.password.data, clock.now())
+            user = authenticate(form.username.data, form.password.data, clock.now())
             if user is not None and not local_password_allowed(current_app.config, user):
                 # SSO_ONLY: the same answer as a wrong password, after the same checking.
                 security_event("sign_in_failed", user_id=user.id, reason="sso_only")

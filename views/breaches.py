@@ -57,7 +57,8 @@ def index():
 # -- Reporting ---------------------------------------------------------------------------
 
 
-@bp.route("/breaches/new", methods=["GET", "POST"])
+@bp.get("/breaches/new")
+@bp.post("/breaches/new")
 def report():
     form = ReportBreach()
     errors = FormErrors()

@@ -28,6 +28,8 @@ from views.transitions import (
     Confirm,
     Lifecycle,
     RowPage,
+    post_row_event,
+    show_row,
     status_panel,
 )
 
@@ -61,7 +63,8 @@ def start():
     )
 
 
-@bp.route("/send/new", methods=["GET", "POST"])
+@bp.get("/send/new")
+@bp.post("/send/new")
 def draft():
     _require_team_member()
     errors = FormErrors()
@@ -151,7 +154,16 @@ PAGE = RowPage(
     lambda dispatch: f"Dispatch {dispatch.id}",
     _panel_context,
     described=_described,
+    endpoint="dispatches.show",
+    row_arg="dispatch_id",
 )
 
 
-PAGE.add_routes(bp, "/dispatches/<int:dispatch_id>")
+@bp.get("/dispatches/<int:dispatch_id>")
+def show(dispatch_id: int):
+    return show_row(PAGE, dispatch_id)
+
+
+@bp.post("/dispatches/<int:dispatch_id>/<event>")
+def transition(dispatch_id: int, event: str):
+    return post_row_event(PAGE, dispatch_id, event)

@@ -24,9 +24,9 @@ from models.people import (
     MAX_FAILED_SIGN_INS,
     KioskSession,
     User,
-    identify_at_kiosk,
 )
 from models.records import Record, Removal
+from models.sign_ins import identify_at_kiosk
 from services import clock
 from views.forms import FormErrors
 from views.forms.people import KioskIdentify, KioskScan

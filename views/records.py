@@ -57,7 +57,8 @@ bp.add_app_template_global(SAFEGUARDS, "removal_safeguards")
 FOUND_SHOWN = 50
 
 
-@bp.route("/records", methods=["GET", "POST"])
+@bp.get("/records")
+@bp.post("/records")
 def find():
     # The search term is a case-system ID: it goes in a POST body, never in the URL.
     form = FindRecord()
@@ -81,7 +82,8 @@ def find():
     ), status
 
 
-@bp.route("/records/new", methods=["GET", "POST"])
+@bp.get("/records/new")
+@bp.post("/records/new")
 @requires(Can.WORK_WITH_PAPERS)
 def add():
     if not current_user.team_id:
@@ -245,7 +247,8 @@ def running_record_text(removal: Removal) -> str:
 # -- Requesting a removal -----------------------------------------------------------------
 
 
-@bp.route("/records/<int:record_id>/remove", methods=["GET", "POST"])
+@bp.get("/records/<int:record_id>/remove")
+@bp.post("/records/<int:record_id>/remove")
 def request_removal(record_id: int):
     record = visible_or_404(Record, record_id)
     if current_user.team_id != record.team_id or not current_user.can(Can.WORK_WITH_PAPERS):

@@ -27,6 +27,8 @@ from views.transitions import (
     Confirm,
     Lifecycle,
     RowPage,
+    post_row_event,
+    show_row,
     status_panel,
 )
 
@@ -55,7 +57,8 @@ def index():
     )
 
 
-@bp.route("/remote-working/new", methods=["GET", "POST"])
+@bp.get("/remote-working/new")
+@bp.post("/remote-working/new")
 def ask():
     if not _may_ask():
         abort(403)
@@ -161,7 +164,16 @@ PAGE = RowPage(
     lambda agreement: f"Working remotely: {agreement.for_user.display_name}",
     _panel_context,
     described=_described,
+    endpoint="remote.show",
+    row_arg="agreement_id",
 )
 
 
-PAGE.add_routes(bp, "/remote-working/<int:agreement_id>")
+@bp.get("/remote-working/<int:agreement_id>")
+def show(agreement_id: int):
+    return show_row(PAGE, agreement_id)
+
+
+@bp.post("/remote-working/<int:agreement_id>/<event>")
+def transition(agreement_id: int, event: str):
+    return post_row_event(PAGE, agreement_id, event)

@@ -12,7 +12,7 @@ import functools
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from statemachine import StateMachine
 
@@ -308,7 +308,8 @@ def timeline(lifecycle: Lifecycle, row: VersionedModel) -> list:
 
 @dataclass(frozen=True)
 class RowPage:
-    """A lifecycle row's page, and the POST of each of its events.
+    """What a lifecycle row's page is made of, for the functions its routes call: `show_row`
+    (its GET) and `post_row_event` (the POST of each of its events).
 
     The status panel is the page's `_status_panel.html` fragment, beside it: the page
     includes it, and htmx gets it alone after an event.
@@ -320,73 +321,61 @@ class RowPage:
     panel: Callable[..., dict]  # the status panel's context, from (row, errors, form)
     # What the confirmation page says the row is: its caption, and rows of facts.
     described: Callable[[VersionedModel], tuple[str, list[tuple[str, str]]]]
+    endpoint: str  # the page's GET route ("dispatches.show")
+    row_arg: str  # the name of its one URL argument, the row's id ("dispatch_id")
 
-    def add_routes(self, blueprint: Blueprint, rule: str) -> None:
-        """Serve the page at `rule` (endpoint "show", GET) and each event at `rule/<event>`
-        ("transition", POST). `rule` has one argument, the row's id ("<int:dispatch_id>"):
-        its name is the blueprint's to choose, so the views take it whatever it is called."""
-        blueprint.add_url_rule(
-            rule, "show", lambda **row: self.show(*row.values()), methods=["GET"]
+    def url(self, row_id: int, **query) -> str:
+        """The address of a row's page."""
+        return url_for(self.endpoint, **{self.row_arg: row_id}, **query)
+
+
+def render_row(page: RowPage, row: VersionedModel, errors=None, form=None, status=200, said=None):
+    """The page: the status panel (with `errors` and the `form` as typed), the timeline."""
+    return render_template(
+        page.template,
+        title=page.title(row),
+        timeline=timeline(page.lifecycle, row),
+        outcome=said,
+        **page.panel(row, errors, form),
+    ), status
+
+
+def show_row(page: RowPage, row_id: int) -> tuple[str, int]:
+    """GET the page of a row this person may see (else 404), saying what was just done
+    when a form post redirected here with `?done=` the event."""
+    row = visible_or_404(page.lifecycle.model, row_id)
+    said = done_words(page.lifecycle.entity_type, page.lifecycle.events)
+    return render_row(page, row, said=said)
+
+
+def post_row_event(page: RowPage, row_id: int, event: str):
+    """POST `event` for a row: 404 for a row this person may not see (before anything else)
+    or an unknown event; the confirmation page first when nothing undoes the event; then
+    the answer: htmx gets the status panel (saying what was done, or the errors); a plain
+    form post gets the page with the errors or, once done, a redirect (303) to the page,
+    which then says what was done."""
+    row = visible_or_404(page.lifecycle.model, row_id)
+    if event not in page.lifecycle.events:
+        abort(404)
+    outcome = run_event(page.lifecycle, row, event, current_user.as_actor())
+    if outcome.confirm:
+        caption, about = page.described(row)
+        return confirmation(
+            outcome,
+            page.lifecycle.confirms[event],
+            caption=caption,
+            about=about,
+            button=page.lifecycle.event_labels[event],
+            back_href=page.url(row_id),
         )
-        blueprint.add_url_rule(
-            f"{rule}/<event>",
-            "transition",
-            lambda event, **row: self.post(*row.values(), event),
-            methods=["POST"],
-        )
-
-    def render(self, row: VersionedModel, errors=None, form=None, status: int = 200, outcome=None):
-        """The page: the status panel (with `errors` and the `form` as typed), the timeline."""
-        return render_template(
-            self.template,
-            title=self.title(row),
-            timeline=timeline(self.lifecycle, row),
-            outcome=outcome,
-            **self.panel(row, errors, form),
-        ), status
-
-    def show(self, row_id: int) -> tuple[str, int]:
-        """GET the page of a row this person may see (else 404), saying what was just done
-        when a form post redirected here with `?done=` the event."""
-        row = visible_or_404(self.lifecycle.model, row_id)
-        return self.render(
-            row, outcome=done_words(self.lifecycle.entity_type, self.lifecycle.events)
-        )
-
-    def post(self, row_id: int, event: str):
-        """POST `event` for a row: 404 for a row this person may not see (before anything
-        else) or an unknown event; the confirmation page first when nothing undoes the event;
-        then the answer."""
-        row = visible_or_404(self.lifecycle.model, row_id)
-        if event not in self.lifecycle.events:
-            abort(404)
-        outcome = run_event(self.lifecycle, row, event, current_user.as_actor())
-        page = f"{request.blueprint}.show"  # add_routes: the page's address takes the same row
-        page_args = {name: value for name, value in request.view_args.items() if name != "event"}
-        if outcome.confirm:
-            caption, about = self.described(row)
-            return confirmation(
-                outcome,
-                self.lifecycle.confirms[event],
-                caption=caption,
-                about=about,
-                button=self.lifecycle.event_labels[event],
-                back_href=url_for(page, **page_args),
-            )
-        return self.answer(outcome, row_id, url_for(page, **page_args, done=event))
-
-    def answer(self, outcome: Outcome, row_id: int, done_url: str):
-        """htmx gets the status panel (saying what was done, or the errors); a plain form post
-        gets the page with the errors or, once done, a redirect (303) to `done_url`: the page,
-        which then says what was done."""
-        fresh = self.lifecycle.model.get_by_id(row_id)
-        if is_htmx():
-            panel = self.template.rpartition("/")[0] + "/_status_panel.html"
-            context = self.panel(fresh, outcome.errors, outcome.typed)
-            return render_template(panel, outcome=outcome.said, **context), outcome.status
-        if outcome.errors:
-            return self.render(fresh, outcome.errors, outcome.typed, outcome.status)
-        return redirect(done_url, code=303)
+    fresh = page.lifecycle.model.get_by_id(row_id)
+    if is_htmx():
+        panel = page.template.rpartition("/")[0] + "/_status_panel.html"
+        context = page.panel(fresh, outcome.errors, outcome.typed)
+        return render_template(panel, outcome=outcome.said, **context), outcome.status
+    if outcome.errors:
+        return render_row(page, fresh, outcome.errors, outcome.typed, outcome.status)
+    return redirect(page.url(row_id, done=event), code=303)
 
 
 def changed_meanwhile(noun: str, then: str = "Its status below is up to date.") -> str:

@@ -32,7 +32,7 @@ def database_unavailable(error: Exception):
     log.warning("database unavailable: %s", type(error).__name__)
     if request.endpoint == "health.healthz":
         return jsonify(status="unavailable", database="unreachable"), 503
-    from views import render_error
+    from views.errors import render_error
 
     # Drawn for a signed-out visitor: the header must not ask the database who is signed in.
     g._login_user = current_app.login_manager.anonymous_user()

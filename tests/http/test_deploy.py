@@ -130,7 +130,7 @@ def env_example_keys() -> set[str]:
 
 
 def app_settings() -> set[str]:
-    return set(re.findall(r'os\.environ\.get\("([A-Z_]+)"', (ROOT / "app.py").read_text()))
+    return set(re.findall(r'os\.environ\.get\("([A-Z_]+)"', (ROOT / "config.py").read_text()))
 
 
 def test_every_setting_passed_or_documented_is_one_something_reads():
@@ -260,3 +260,17 @@ def test_the_server_loads_the_postgresql_driver_only_for_postgresql(database_url
         [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == str(driver_loaded)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("SMTP_PORT", "25x"), ("SESSION_IDLE_MINUTES", "0"), ("SMTP_TIMEOUT", "inf")],
+)
+def test_a_setting_from_the_environment_that_cannot_work_stops_the_app_naming_it(
+    tmp_path, monkeypatch, name, value
+):
+    from app import create_app
+
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=f"^{name} must be"):
+        create_app({"SECRET_KEY": "x", "SQLITE_PATH": str(tmp_path / "never.db")})

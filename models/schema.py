@@ -1,0 +1,45 @@
+"""Every table of the app, in the order they are created: what an empty database is made of.
+
+Apart from models/__init__.py so that migrations, which creates them in a fresh database,
+need not import the package that imports it.
+"""
+
+from models.audit import AuditEvent
+from models.base import SchemaVersion
+from models.breaches import Breach, Notification
+from models.counters import Counter
+from models.dispatches import Dispatch
+from models.heartbeat import Heartbeat
+from models.people import (
+    KioskFailure,
+    KioskSession,
+    PasswordReset,
+    Team,
+    User,
+    UserRole,
+    UserSession,
+)
+from models.records import Record, Removal
+from models.reminders import Reminder
+from models.remote_working import RemoteAgreement
+
+ALL_MODELS = [
+    SchemaVersion,
+    Team,
+    User,
+    UserRole,
+    UserSession,
+    KioskFailure,
+    KioskSession,
+    PasswordReset,
+    AuditEvent,
+    Record,
+    Removal,
+    Dispatch,
+    Breach,
+    Notification,
+    Reminder,
+    RemoteAgreement,
+    Heartbeat,
+    Counter,
+]
