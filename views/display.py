@@ -70,6 +70,7 @@ ENTITY_TIMELINE_LABELS = {
     ("breach", "update_report"): "Report checked and corrected",
     ("breach", "emailed"): "Told by email from Safekeep",
     ("breach", "refer_to_ico"): "ICO referral recorded",
+    ("breach", "write_ico_summary"): "Summary for the ICO written",
     ("breach", "notify"): "Notifications recorded",
     ("breach", "assess_risk"): "Risk assessed",
     ("breach", "record_meeting"): "Service user told face to face",
