@@ -275,13 +275,13 @@ def init_app(app: Flask) -> None:
     def send_reminders_command() -> None:
         """Email the reminders now due, each once however many servers run this (for cron)."""
         from models.reminders import SettingError
-        from services.mail import MailerUnavailable, SmtpMailer
+        from services.mail import MailerUnavailable, mailer_for
         from services.reminders import send_reminders, summary
 
         opened_here = db.is_closed()
         db.connect(reuse_if_open=True)
         try:
-            with SmtpMailer.from_config(app.config) as mailer:
+            with mailer_for(app.config) as mailer:
                 mailer.connect()  # an unreachable server fails the run even when nothing is due
                 counts = send_reminders(
                     clock.now(),
