@@ -584,3 +584,8 @@ def _ico_summary(m: Migration) -> None:
         ("ico_summary_at", DateTimeField(null=True)),
     ):
         m.add_column("breach", column, column_field)
+
+
+@step(22, "user_session.device: the browser in words, so a person can tell their sessions apart")
+def _session_device(m: Migration) -> None:
+    m.add_column("user_session", "device", CharField(null=True, max_length=40))

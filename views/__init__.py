@@ -149,6 +149,8 @@ def _require_sign_in():
     if request.endpoint == "static":
         return None  # public, and asking who is signed in would cost a query per file
     if current_user.is_authenticated:
+        if request.endpoint is None:
+            return None  # no such page: "Page not found" for everyone, the kiosk included
         if current_user.can(Can.KIOSK_DEVICE) and not (
             request.endpoint in KIOSK_ENDPOINTS or (request.endpoint or "").startswith("kiosk.")
         ):

@@ -250,6 +250,38 @@ def where_now(record, today: dt.date) -> str:
     return "In the office"
 
 
+# (what the User-Agent carries, the words shown): the first match wins, so Edge and Opera
+# (which also say "Chrome") come before Chrome, and Chrome (which also says "Safari") before it.
+_BROWSERS = (
+    ("Edg/", "Edge"),
+    ("OPR/", "Opera"),
+    ("Firefox/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+)
+_SYSTEMS = (
+    ("Windows", "Windows"),
+    ("Android", "Android"),
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("CrOS", "ChromeOS"),
+    ("Mac OS X", "Mac"),
+    ("Linux", "Linux"),
+)
+USER_AGENT_READ = 512  # a header is bounded before it is searched
+
+
+def device_words(user_agent: str | None) -> str:
+    """A browser and system a person recognises ("Chrome on Windows"), from a User-Agent
+    header, so their sessions can be told apart. Nothing else of the header is kept."""
+    header = (user_agent or "")[:USER_AGENT_READ]
+    browser = next((words for mark, words in _BROWSERS if mark in header), None)
+    system = next((words for mark, words in _SYSTEMS if mark in header), None)
+    if browser and system:
+        return f"{browser} on {system}"
+    return browser or system or "Browser not known"
+
+
 def link(href: str, text: object) -> Markup:
     """A GOV.UK link for a component's "html" parameter, with the text escaped.
 
