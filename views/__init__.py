@@ -24,6 +24,7 @@ from machines.permissions import Can
 from models.people import KIOSK_PERSON_IDLE
 from services import clock
 from services.security_log import security_event
+from views.access import may_open
 from views.auth import same_site_path
 from views.display import (
     datetime_local,
@@ -111,6 +112,7 @@ def register_views(app: Flask) -> None:
         field_error,
         joined_error,
         link,
+        may_open,
         nav_items,
         timeline_label,
         timeline_details,
