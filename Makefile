@@ -54,9 +54,12 @@ instance/safekeep.db: | $(PY)
 	$(FLASK) db-upgrade
 	SAFEKEEP_DEMO=1 $(FLASK) seed-demo
 
+# The demo needs no mail server: e-mails are written to instance/outbox/, a file each.
+run: export MAIL_OUTBOX ?= instance/outbox
 run: $(PY) assets instance/safekeep.db ## Serve the demo on http://127.0.0.1:5000 (SQLite, demo data)
 	@$(FLASK) db-upgrade
 	@$(FLASK) demo-sign-ins
+	@echo "E-mails it sends (try: MAIL_OUTBOX=$(MAIL_OUTBOX) $(FLASK) send-reminders) land in $(MAIL_OUTBOX)/"
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 system-deps: ## Install Chromium and PostgreSQL from Debian when missing (tests need both)

@@ -300,13 +300,13 @@ def apply_retention_command(dry_run: bool) -> None:
 def send_reminders_command() -> None:
     """Email the reminders now due, each once however many servers run this (for cron)."""
     from models.reminders import SettingError
-    from services.mail import MailerUnavailable, SmtpMailer
+    from services.mail import MailerUnavailable, mailer_for
     from services.reminders import send_reminders, summary
 
     opened_here = db.is_closed()
     db.connect(reuse_if_open=True)
     try:
-        with SmtpMailer.from_config(current_app.config) as mailer:
+        with mailer_for(current_app.config) as mailer:
             mailer.connect()  # an unreachable server fails the run even when nothing is due
             counts = send_reminders(
                 clock.now(),

@@ -56,6 +56,8 @@ def environment_settings(instance: Path) -> dict:
         SMTP_PASSWORD=os.environ.get("SMTP_PASSWORD") or None,
         SMTP_STARTTLS=os.environ.get("SMTP_STARTTLS", "0") == "1",
         SMTP_TIMEOUT=os.environ.get("SMTP_TIMEOUT", "10"),
+        # Demos and trials: write e-mails into this folder, a file each, instead of sending.
+        MAIL_OUTBOX=os.environ.get("MAIL_OUTBOX") or None,
         REMINDER_BASE_URL=os.environ.get("REMINDER_BASE_URL", "http://localhost:5000"),
         REMINDER_CONFIRM_AFTER_DAYS=os.environ.get("REMINDER_CONFIRM_AFTER_DAYS", "3"),
         LOG_LEVEL=os.environ.get("LOG_LEVEL", "INFO"),

@@ -27,7 +27,9 @@ from statemachine import Event, State, StateMachine
 from machines.breach_clocks import ico_deadline
 from machines.breach_report import (
     CATEGORIES,
+    CONTAINMENT_ACTIONS,
     ICO_REFERENCE_MAX,
+    ICO_SUMMARY_MAX,
     LESSONS_MAX,
     NAME_MAX,
     OFFICER_MAX,
@@ -58,6 +60,7 @@ from machines.breach_rules import (
     may_refer_to_ico,
     may_skip_informing,
     may_update_report,
+    may_write_ico_summary,
     regulator_of,
     vulnerable_or_unknown,
 )
@@ -127,6 +130,20 @@ class BreachMachine(StateMachine):
             validators="validate_refer_to_ico",
         ),
         name="Record the ICO referral",
+    )
+    # What the ICO is told, written for it by the Information and Records Manager: the ICO
+    # draft is built from this and the case's structured answers, never from a report's text.
+    write_ico_summary = Event(
+        stays_in(
+            reported,
+            notified,
+            risk_assessed,
+            service_user_informed,
+            decided,
+            cond=guard(may_write_ico_summary),
+            validators="validate_write_ico_summary",
+        ),
+        name="Save the summary for the ICO",
     )
     notify = Event(
         reported.to(notified, cond=guard(may_notify), validators="validate_notify"),
@@ -287,6 +304,37 @@ class BreachMachine(StateMachine):
             "Name",
             NAME_MAX,
         )
+
+    @validator(may_write_ico_summary)
+    def validate_write_ico_summary(
+        self,
+        errors: Errors,
+        model: Any,
+        now: dt.datetime,
+        ico_summary: Any,
+        ico_late_reason: Any,
+        containment_actions: Any,
+        no_personal_data: Any,
+    ) -> None:
+        required_text(
+            errors,
+            "ico_summary",
+            ico_summary,
+            "Enter what happened, as the ICO should be told it",
+            "Summary for the ICO",
+            ICO_SUMMARY_MAX,
+        )
+        optional_text(
+            errors, "ico_late_reason", ico_late_reason, "Why the report is late", ICO_SUMMARY_MAX
+        )
+        known = dict(CONTAINMENT_ACTIONS)
+        if any(text(action) not in known for action in containment_actions or ()):
+            errors["containment_actions"] = "Select the steps taken from the list"
+        if not confirmed(no_personal_data):
+            errors["no_personal_data"] = (
+                "Confirm the summary holds no personal data: no names, addresses, "
+                "case-system IDs or dates of birth"
+            )
 
     @validator(may_notify)
     def validate_notify(
@@ -633,6 +681,22 @@ class BreachMachine(StateMachine):
         model.likely_outcomes = text(likely_outcomes)
         model.actions_taken = text(actions_taken)
         model.assessed_at = now
+
+    def on_write_ico_summary(
+        self,
+        model: Any,
+        actor: Actor,
+        now: dt.datetime,
+        ico_summary: Any = None,
+        ico_late_reason: Any = None,
+        containment_actions: Any = None,
+    ) -> None:
+        chosen = {text(action) for action in containment_actions or ()}
+        model.ico_summary = text(ico_summary)
+        model.ico_late_reason = text(ico_late_reason) or None
+        model.containment_actions = ",".join(k for k, _ in CONTAINMENT_ACTIONS if k in chosen)
+        model.ico_summary_by_id = actor.id
+        model.ico_summary_at = now
 
     def on_record_meeting(self, model: Any, informed_in_person_on: Any = None) -> None:
         model.informed_in_person_on = as_date(informed_in_person_on)

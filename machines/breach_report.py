@@ -117,6 +117,21 @@ ICO_REFERENCE_MAX = 60
 REASON_MAX = 1000
 TEXT_MAX = 2000
 LESSONS_MAX = 4000
+ICO_SUMMARY_MAX = 2000
+
+# What the council did to contain a breach, as the ICO's form asks it: chosen from a list,
+# so the ICO draft is built from answers, never from anyone's free text (DOMAIN.md section 6).
+CONTAINMENT_ACTIONS: tuple[tuple[str, str], ...] = (
+    ("police_told", "Reported to the police"),
+    ("recipient_asked_to_delete", "Recipient asked to return or delete the information"),
+    ("recipient_confirmed_deleted", "Recipient confirmed the information was returned or deleted"),
+    ("papers_recovered", "Papers or equipment recovered"),
+    ("access_changed", "Passwords or access changed"),
+    ("searched", "Search made where the papers were lost"),
+    ("staff_reminded", "Staff involved reminded of the procedure"),
+    ("service_user_told", "Service user told, or being told"),
+    ("other", "Other steps (said in the summary)"),
+)
 COUNT_MAX = 10_000_000
 
 CLOSED_STATES: frozenset[str] = frozenset({"closed"})

@@ -18,7 +18,14 @@ from machines.professions import PROFESSIONS, regulator_for
 
 # Transitions that keep a case where it is: facts recorded as they arrive.
 IN_STATE = frozenset(
-    {"record_police", "update_report", "refer_to_ico", "record_meeting", "caldicott_agree"}
+    {
+        "record_police",
+        "update_report",
+        "refer_to_ico",
+        "write_ico_summary",
+        "record_meeting",
+        "caldicott_agree",
+    }
 )
 # Of those, the ones that are a step of the procedure, offered as the next step.
 IN_STATE_STEPS = frozenset({"record_meeting", "caldicott_agree"})
@@ -119,6 +126,14 @@ def may_refer_to_ico(actor: Actor | None, model: Any) -> bool:
     """The breach chain records the ICO referral, once, whenever it is made (a near miss that
     kept the data in is no personal data breach: nothing to refer)."""
     return _in_chain(actor) and not model.ico_referred and not is_skippable_near_miss(model)
+
+
+def may_write_ico_summary(actor: Actor | None, model: Any) -> bool:
+    """The Information and Records Manager writes what the ICO is told, until the case is
+    closed (a near miss that kept the data in is no personal data breach: nothing to tell)."""
+    return (
+        actor is not None and actor.can(Can.WRITE_ICO_SUMMARY) and not is_skippable_near_miss(model)
+    )
 
 
 def may_assess_risk(actor: Actor | None, model: Any) -> bool:

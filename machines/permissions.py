@@ -73,6 +73,8 @@ class Can(StrEnum):
     AGREE_BREACH_DECISION = "agree_breach_decision"
     DECIDE_BREACH = "decide_breach"
     CLOSE_BREACH = "close_breach"
+    # What the ICO is told: written for the ICO, with no personal data (the ICO draft).
+    WRITE_ICO_SUMMARY = "write_ico_summary"
     # The breach register with its figures (the procedure's report goes to the Director),
     # and its CSV export (the roles that keep and analyse the register).
     READ_REGISTER = "read_register"
@@ -122,6 +124,7 @@ GRANTS: dict[Can, frozenset[Role]] = {
     Can.AGREE_BREACH_DECISION: frozenset({Role.CALDICOTT_GUARDIAN}),
     Can.DECIDE_BREACH: frozenset({Role.ASSISTANT_DIRECTOR}),
     Can.CLOSE_BREACH: frozenset({Role.RECORDS_MANAGER}),
+    Can.WRITE_ICO_SUMMARY: frozenset({Role.RECORDS_MANAGER}),
     Can.READ_REGISTER: _GOVERNANCE_WORK
     | {Role.DIRECTOR, Role.ASSISTANT_DIRECTOR, Role.BUSINESS_IMPROVEMENT},
     Can.EXPORT_REGISTER: _GOVERNANCE_WORK,

@@ -134,6 +134,11 @@ class Breach(VersionedModel):
     ico_told_by = CharField(null=True)
     ico_recorded_by = ForeignKeyField(User, null=True)
     delay_reason = TextField(null=True)
+    # What the ICO is told, written for it with no personal data (the ICO draft's only text)
+    ico_summary = TextField(null=True)
+    ico_late_reason = TextField(null=True)
+    containment_actions = TextField(null=True)  # comma-separated keys
+    ico_summary_by, ico_summary_at = who_and_when()
     # The Caldicott Guardian's agreement, before the decision
     caldicott_agreed_by, caldicott_agreed_at = who_and_when()
     caldicott_advice = TextField(null=True)
@@ -157,6 +162,10 @@ class Breach(VersionedModel):
     @property
     def data_category_list(self) -> list[str]:
         return [c for c in (self.data_categories or "").split(",") if c]
+
+    @property
+    def containment_action_list(self) -> list[str]:
+        return [c for c in (self.containment_actions or "").split(",") if c]
 
     def staff_choices(self) -> list[User]:
         """Whose conduct the decision may name: the case's team's staff (kiosk accounts are

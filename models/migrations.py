@@ -568,3 +568,23 @@ def _decided_index_partial(m: Migration) -> None:
         'CREATE INDEX "removal_for_user_id_decided_at" ON "removal" ("for_user_id", "decided_at") '
         'WHERE "decided_at" IS NOT NULL'
     )
+
+
+@step(21, "breach: the summary for the ICO, written with no personal data, and the steps taken")
+def _ico_summary(m: Migration) -> None:
+    class User(m.Model):
+        pass
+
+    for column, column_field in (
+        ("ico_summary", TextField(null=True)),
+        ("ico_late_reason", TextField(null=True)),
+        ("containment_actions", TextField(null=True)),
+        ("ico_summary_by_id", ForeignKeyField(User, null=True, field=User.id)),
+        ("ico_summary_at", DateTimeField(null=True)),
+    ):
+        m.add_column("breach", column, column_field)
+
+
+@step(22, "user_session.device: the browser in words, so a person can tell their sessions apart")
+def _session_device(m: Migration) -> None:
+    m.add_column("user_session", "device", CharField(null=True, max_length=40))

@@ -292,6 +292,9 @@ def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+DEVICE_MAX = 40
+
+
 class UserSession(BaseModel):
     """A server-side sign-in: ending it here makes any copy of the cookie worthless."""
 
@@ -305,10 +308,15 @@ class UserSession(BaseModel):
     ended_reason = CharField(null=True, max_length=20)
     # How the person signed in: "password" or "sso" (the council's identity provider).
     via = CharField(null=True, max_length=10)
+    # The browser and system in words (views.display.device_words), to tell sessions apart.
+    device = CharField(null=True, max_length=DEVICE_MAX)
 
     @classmethod
-    def start(cls, user: User, now: dt.datetime, via: str = "password") -> str:
-        """Open a session for the user and return its token (the only copy is the cookie's)."""
+    def start(
+        cls, user: User, now: dt.datetime, via: str = "password", device: str | None = None
+    ) -> str:
+        """Open a session for the user and return its token (the only copy is the cookie's).
+        `device` names the browser in words ("Chrome on Windows") for the sessions list."""
         token = secrets.token_urlsafe(32)
         cls.create(
             token_digest=_token_digest(token),
@@ -316,6 +324,7 @@ class UserSession(BaseModel):
             created_at=now,
             last_seen_at=now,
             via=via,
+            device=device[:DEVICE_MAX] if device else None,
         )
         return token
 

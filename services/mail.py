@@ -1,13 +1,17 @@
-"""Plain-text email over SMTP: the one mailer, configured from the app's SMTP_* settings."""
+"""Plain-text email: over SMTP (the SMTP_* settings), or into a local outbox folder, a file a
+message, when MAIL_OUTBOX is set (`make run`'s demo needs no mail server). `mailer_for(config)`
+chooses; everything that sends takes what it returns."""
 
 from __future__ import annotations
 
+import os
 import smtplib
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from pathlib import Path
 from typing import Protocol
 
 
@@ -119,3 +123,44 @@ class SmtpMailer:
         except (OSError, smtplib.SMTPException) as error:
             self.close()
             raise MailerUnavailable(f"mail server {self.address} failed: {error}") from None
+
+
+@dataclass
+class OutboxMailer(SmtpMailer):
+    """Write each message to `folder` as an .eml file (readable only by its owner) instead of
+    sending it: for demos and trials, where people want to see what Safekeep sends without a
+    mail server. Never set MAIL_OUTBOX in production: a message may hold a password link."""
+
+    folder: str = "instance/outbox"
+
+    @property
+    def address(self) -> str:
+        return f"the outbox folder {self.folder}"
+
+    def connect(self) -> None:
+        try:
+            Path(self.folder).mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise MailerUnavailable(f"cannot write to {self.address}: {error}") from None
+
+    def close(self) -> None:
+        pass
+
+    def send(self, to: str, subject: str, body: str) -> None:
+        self.connect()
+        message = self.message(to, subject, body)
+        name = message["Message-ID"].strip("<>").replace("@", "-at-").replace("/", "-")
+        path = Path(self.folder) / f"{name}.eml"
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "wb") as file:
+                file.write(bytes(message))
+        except OSError as error:
+            raise MailerUnavailable(f"cannot write to {self.address}: {error}") from None
+
+
+def mailer_for(config: Mapping) -> SmtpMailer:
+    """The mailer the settings ask for: the outbox folder when MAIL_OUTBOX is set, else SMTP."""
+    if folder := config.get("MAIL_OUTBOX"):
+        return OutboxMailer(sender=config["SMTP_FROM"], folder=str(folder))
+    return SmtpMailer.from_config(config)

@@ -67,6 +67,8 @@ ERASED_FIELDS = {
         "skip_reason",
         "not_referred_reason",
         "delay_reason",
+        "ico_summary",
+        "ico_late_reason",
         "ico_told_by",
         "caldicott_advice",
         "caldicott_consulted",

@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 from machines.permissions import Can
 from models.people import KIOSK_PERSON_IDLE
 from services import clock
+from views.access import may_open
 from views.auth import same_site_path
 from views.display import (
     datetime_local,
@@ -98,6 +99,7 @@ def register_views(app: Flask) -> None:
         field_error,
         joined_error,
         link,
+        may_open,
         nav_items,
         timeline_label,
         timeline_details,
@@ -136,6 +138,8 @@ def _require_sign_in():
     if request.endpoint == "static":
         return None  # public, and asking who is signed in would cost a query per file
     if current_user.is_authenticated:
+        if request.endpoint is None:
+            return None  # no such page: "Page not found" for everyone, the kiosk included
         if current_user.can(Can.KIOSK_DEVICE) and not (
             request.endpoint in KIOSK_ENDPOINTS or (request.endpoint or "").startswith("kiosk.")
         ):

@@ -44,7 +44,7 @@ from services.accounts import (
     update_person,
 )
 from services.handover import DUTIES, open_work, work_for_change
-from services.mail import MailerUnavailable, MessageRefused, SmtpMailer
+from services.mail import MailerUnavailable, MessageRefused, mailer_for
 from services.security_log import security_event
 from views.access import requires
 from views.errors import render_error
@@ -565,7 +565,7 @@ def _send_reset_link(user: User, token: str) -> str | None:
         "If you did not expect this, tell your administrator or the IT service desk.\n"
     )
     try:
-        with SmtpMailer.from_config(config) as mailer:
+        with mailer_for(config) as mailer:
             mailer.send(user.email, f"Set your {config['SERVICE_NAME']} password", body)
     except (MailerUnavailable, MessageRefused):
         security_event("reset_link_not_sent", user_id=current_user.id, target_user=user.id)

@@ -25,6 +25,7 @@ from models.sign_ins import authenticate
 from services import clock
 from services.security_log import security_event
 from services.sso import local_password_allowed, sso_settings
+from views.display import device_words
 from views.forms.people import SignIn
 
 bp = Blueprint("auth", __name__)
@@ -126,7 +127,9 @@ def start_session(user: User, via: str, next_url: str | None):
     """Sign the person in: a new server-side session (and its audit event), then go on."""
     now = clock.now()
     with db.atomic():
-        token = UserSession.start(user, now, via=via)
+        token = UserSession.start(
+            user, now, via=via, device=device_words(request.headers.get("User-Agent"))
+        )
         AuditEvent.about(
             user, "sign_in", by=user.id, at=now, summary={"via": via} if via != "password" else None
         )

@@ -7,14 +7,15 @@ import io
 import re
 from collections.abc import Iterator
 
-from flask import Response, abort, render_template, request, stream_with_context
+from flask import Response, abort, redirect, render_template, request, stream_with_context, url_for
 from flask_login import current_user
 from peewee import Tuple
 
 from machines import breach_clocks, breach_rules, privacy
 from machines import breach_report as report_facts
-from machines.breach import STATE_LABELS
+from machines.breach import STATE_LABELS, BreachMachine
 from machines.breach_clocks import case_clock
+from machines.common import enabled_events
 from machines.permissions import Can
 from machines.risk import grid_rows
 from models.audit import AuditEvent
@@ -24,9 +25,11 @@ from models.people import Team, User
 from services import clock
 from services.security_log import security_event
 from views.access import requires, visible_or_404
-from views.breaches import bp, linked_items
+from views.breaches import CASES, bp, linked_items
+from views.forms import FormErrors
 from views.forms.breaches import GRID
 from views.register import read_filters
+from views.transitions import run_event
 
 
 def record_read(what: str, entity_type: str, entity_id: int, summary: dict | None = None) -> None:
@@ -137,22 +140,67 @@ def ico_draft(breach_id: int):
     if not current_user.can(Can.HANDLE_EVERY_BREACH):
         abort(403)
     record_read("view_ico_draft", "breach_export", breach.id)
+    return _render_ico_draft(breach)
+
+
+@bp.post("/breaches/<int:breach_id>/ico-draft")
+def write_ico_summary(breach_id: int):
+    """The Information and Records Manager's summary for the ICO, written on the draft."""
+    breach = visible_or_404(Breach, breach_id)
+    actor = current_user.as_actor()
+
+    def refused_for_the_case() -> str | None:
+        if actor.can(Can.WRITE_ICO_SUMMARY) and breach_rules.is_skippable_near_miss(breach):
+            return "A near miss that kept the data in is not a breach to report to the ICO."
+        return None
+
+    outcome = run_event(CASES, breach, "write_ico_summary", actor, forbidden=refused_for_the_case)
+    if outcome.done:
+        return redirect(url_for("breaches.ico_draft", breach_id=breach_id), code=303)
+    return _render_ico_draft(
+        Breach.get_by_id(breach_id), outcome.errors, outcome.typed, outcome.status
+    )
+
+
+def _render_ico_draft(breach: Breach, errors=None, form=None, status: int = 200):
+    """The ICO's form answered from the case's structured answers and the summary written
+    for the ICO: no free text typed by a reporter or anyone else reaches it (issue: ICO draft
+    by construction). The summary was checked for personal data when it was written."""
+    now = clock.now()
     deadline = breach_clocks.ico_deadline(breach.discovered_at)
-    late = breach.ico_referred_at and breach.ico_referred_at > deadline
+    told_at = breach.ico_referred_at or now
     recipients = dict(report_facts.required_recipients(breach.category))
-    names = name_pattern(known_names(breach))
+    events = enabled_events(BreachMachine, breach, current_user.as_actor(), now)
+    actions = dict(report_facts.CONTAINMENT_ACTIONS)
     return render_template(
         "breaches/ico_draft.html",
         title=f"ICO report draft {breach.reference}",
         breach=breach,
-        redact=lambda v: redact(v, breach, names),
-        late=late,
+        late=told_at > deadline,
         deadline=deadline,
         kept_in=breach_rules.is_skippable_near_miss(breach),
         categories=dict(report_facts.CATEGORIES),
         data_categories=dict(report_facts.DATA_CATEGORIES),
+        likelihood=GRID.likelihood_label(breach.likelihood) if breach.likelihood else None,
+        severity=GRID.severity_label(breach.severity) if breach.severity else None,
+        containment=[actions[key] for key in breach.containment_action_list if key in actions],
+        containment_actions=report_facts.CONTAINMENT_ACTIONS,
         notified_roles=[recipients.get(n.recipient, n.recipient) for n in breach.notifications],
-    )
+        can_write_summary="write_ico_summary" in events,
+        # A second net under the entry check: the case's own IDs and staff names come out.
+        redact=lambda value: redact(value, breach, name_pattern(known_names(breach))),
+        errors=errors or FormErrors(),
+        form=form or _summary_as_typed(breach),
+    ), status
+
+
+def _summary_as_typed(breach: Breach) -> dict:
+    """The summary form filled with what is on the case, to be changed."""
+    return {
+        "ico_summary": breach.ico_summary or "",
+        "ico_late_reason": breach.ico_late_reason or "",
+        "containment_actions": breach.containment_action_list,
+    }
 
 
 def _cell(value) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from machines.common import InputError, enabled_events
@@ -21,6 +21,7 @@ from models.base import write_transaction
 from models.dispatches import Dispatch
 from models.records import Record
 from services import clock
+from views.access import requires
 from views.forms import FormErrors, id_arg
 from views.forms.dispatches import EVENT_FORMS, DraftDispatch
 from views.paging import page_of
@@ -36,14 +37,9 @@ from views.transitions import (
 bp = Blueprint("dispatches", __name__)
 
 
-def _require_team_member():
-    if not (current_user.can(Can.WORK_WITH_PAPERS) and current_user.team_id):
-        abort(403)
-
-
 @bp.get("/send")
+@requires(Can.WORK_WITH_PAPERS, in_a_team=True)
 def start():
-    _require_team_member()
     recent = list(
         Dispatch.select()
         .where(Dispatch.team == current_user.team_id)
@@ -65,8 +61,8 @@ def start():
 
 @bp.get("/send/new")
 @bp.post("/send/new")
+@requires(Can.WORK_WITH_PAPERS, in_a_team=True)
 def draft():
-    _require_team_member()
     errors = FormErrors()
     form = _prefill_from_record(id_arg("record"))
     if request.method == "POST":

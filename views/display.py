@@ -70,6 +70,7 @@ ENTITY_TIMELINE_LABELS = {
     ("breach", "update_report"): "Report checked and corrected",
     ("breach", "emailed"): "Told by email from Safekeep",
     ("breach", "refer_to_ico"): "ICO referral recorded",
+    ("breach", "write_ico_summary"): "Summary for the ICO written",
     ("breach", "notify"): "Notifications recorded",
     ("breach", "assess_risk"): "Risk assessed",
     ("breach", "record_meeting"): "Service user told face to face",
@@ -247,6 +248,38 @@ def where_now(record, today: dt.date) -> str:
     if latest is not None and latest.id and latest.state in ("requested", "approved_for_removal"):
         return f"In the office, asked for by {latest.holder.display_name}"
     return "In the office"
+
+
+# (what the User-Agent carries, the words shown): the first match wins, so Edge and Opera
+# (which also say "Chrome") come before Chrome, and Chrome (which also says "Safari") before it.
+_BROWSERS = (
+    ("Edg/", "Edge"),
+    ("OPR/", "Opera"),
+    ("Firefox/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+)
+_SYSTEMS = (
+    ("Windows", "Windows"),
+    ("Android", "Android"),
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("CrOS", "ChromeOS"),
+    ("Mac OS X", "Mac"),
+    ("Linux", "Linux"),
+)
+USER_AGENT_READ = 512  # a header is bounded before it is searched
+
+
+def device_words(user_agent: str | None) -> str:
+    """A browser and system a person recognises ("Chrome on Windows"), from a User-Agent
+    header, so their sessions can be told apart. Nothing else of the header is kept."""
+    header = (user_agent or "")[:USER_AGENT_READ]
+    browser = next((words for mark, words in _BROWSERS if mark in header), None)
+    system = next((words for mark, words in _SYSTEMS if mark in header), None)
+    if browser and system:
+        return f"{browser} on {system}"
+    return browser or system or "Browser not known"
 
 
 def link(href: str, text: object) -> Markup:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import current_app, request, url_for
+from flask import request, url_for
 
 from machines.permissions import Can
+from views.access import may_open
 
 # (text, endpoint, endpoint prefixes that mark it active, capabilities that show it: any of
-# them; None: read the view's own @requires, so the link and the page cannot disagree;
-# (): everyone)
+# them; None: ask the view's own @requires (views.access.may_open), so the link and the page
+# cannot disagree; (): everyone)
 _ITEMS: list[tuple[str, str, tuple[str, ...], tuple[Can, ...] | None]] = [
     ("Home", "home.index", ("home.",), ()),
     (
@@ -25,8 +26,8 @@ _ITEMS: list[tuple[str, str, tuple[str, ...], tuple[Can, ...] | None]] = [
         (Can.APPROVE_REMOVALS, Can.APPROVE_AS_FALLBACK),
     ),
     ("Board", "boards.board", ("boards.",), None),
-    ("Send documents", "dispatches.start", ("dispatches.",), (Can.WORK_WITH_PAPERS,)),
-    ("Working remotely", "remote.index", ("remote.",), (Can.WORK_WITH_PAPERS,)),
+    ("Send documents", "dispatches.start", ("dispatches.",), None),
+    ("Working remotely", "remote.index", ("remote.",), None),
     ("Breaches", "breaches.index", ("breaches.",), ()),
     ("Register", "register.index", ("register.",), None),
     ("Accounts", "admin.people", ("admin.",), None),
@@ -35,7 +36,7 @@ _ITEMS: list[tuple[str, str, tuple[str, ...], tuple[Can, ...] | None]] = [
 
 def _shown_to(user, endpoint: str, capabilities: tuple[Can, ...] | None) -> bool:
     if capabilities is None:
-        capabilities = (current_app.view_functions[endpoint].required_capability,)
+        return may_open(endpoint)
     return not capabilities or any(user.can(c) for c in capabilities)
 
 

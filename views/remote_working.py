@@ -19,6 +19,7 @@ from models.records import approvers_of
 from models.remote_working import RemoteAgreement
 from models.transitions import Forbidden, Refused, apply_transition, check_transition
 from services import clock
+from views.access import requires
 from views.display import uk_date
 from views.forms import FormErrors
 from views.forms.remote_working import EVENT_FORMS, Ask
@@ -35,14 +36,9 @@ from views.transitions import (
 bp = Blueprint("remote", __name__)
 
 
-def _may_ask() -> bool:
-    return current_user.can(Can.WORK_WITH_PAPERS) and current_user.team_id is not None
-
-
 @bp.get("/remote-working")
+@requires(Can.WORK_WITH_PAPERS, in_a_team=True)
 def index():
-    if not _may_ask():
-        abort(403)
     now = clock.now()
     listed = page_of(RemoteAgreement.of(current_user))
     agreements = listed.rows
@@ -59,9 +55,8 @@ def index():
 
 @bp.get("/remote-working/new")
 @bp.post("/remote-working/new")
+@requires(Can.WORK_WITH_PAPERS, in_a_team=True)
 def ask():
-    if not _may_ask():
-        abort(403)
     approvers, asked = approvers_of(current_user, current_user.team_id)
     errors, typed = FormErrors(), {}
     if request.method == "POST":

@@ -73,6 +73,18 @@ document.body.addEventListener("htmx:afterSettle", (event) => {
   }
 });
 
+// A whole page that answers a step (a confirmation's question, a result to check) marks the
+// person's next step with data-app-focus: the focus starts there, as after an htmx swap,
+// unless GOV.UK Frontend has put it on an error summary already.
+function focusNextStep(selector = "[data-app-focus]") {
+  const target = document.querySelector(selector);
+  if (!target) return false;
+  target.setAttribute("tabindex", "-1");
+  target.focus();
+  return true;
+}
+if (!document.querySelector(".govuk-error-summary")) focusNextStep();
+
 // Copy buttons: a selectable box works without JavaScript; with it, one click copies.
 document.body.addEventListener("click", async (event) => {
   const button = event.target.closest("[data-copy-target]");
@@ -137,6 +149,9 @@ function timeoutWarning(element, onContinue) {
       element.hidden = true;
       if (returnFocus && returnFocus !== document.body && document.contains(returnFocus)) {
         returnFocus.focus();
+      } else {
+        // Nothing had the focus: back to the step or the page's heading, not the top.
+        focusNextStep() || focusNextStep("main h1");
       }
       returnFocus = null;
     },

@@ -485,8 +485,9 @@ def test_the_ico_draft_holds_none_of_the_cases_identifiers(browser, base_url):
     check_accessibility(dpo)
     screenshot(dpo, "breach-ico-draft")
     draft = dpo.locator("main").inner_text()
-    assert "Papers reported lost while out of the office" in draft
-    assert "[removed]" in draft
+    # Built from the case's answers: the report's own words are not on it at all.
+    assert "Left in a meeting room" not in draft and "5550177" not in draft
+    assert "Not written yet: the Information and Records Manager writes the summary" in draft
     for identifier in (record.case_id, record.label_code, "Pat Reyes", "Reyes"):
         assert identifier.lower() not in draft.lower(), identifier
     assert breach.reference in draft  # the council's own reference is not personal data
@@ -521,18 +522,31 @@ def test_the_case_page_counts_down_to_the_ico_deadline_then_shows_it_passed(brow
     sam_context.close()
 
 
-def test_the_ico_draft_removes_the_reporters_name_from_free_text(browser, base_url):
+def test_the_records_manager_writes_the_summary_the_ico_draft_carries(browser, base_url):
     pat_context, pat = _person(browser, base_url, "pat")
     _record, breach = _lost_case(pat, "Supervision notes", "Pat Reyes's car, outside the office")
     pat_context.close()
 
-    dpo_context, dpo = _person(browser, base_url, "dpo")
-    dpo.goto(f"/breaches/{breach.id}/ico-draft")
-    check_accessibility(dpo)
-    draft = dpo.locator("main").inner_text()
-    dpo_context.close()
-    assert "Reyes" not in draft and "Pat" not in draft
-    assert "[removed] car, outside the office" in draft  # the rest of the sentence stays
+    rita_context, rita = _person(browser, base_url, "rita")
+    rita.goto(f"/breaches/{breach.id}/ico-draft")
+    rita.get_by_role("button", name="Save the summary for the ICO").click()
+    # Nothing saved: the errors say what to do, the summary first.
+    expect(rita.locator(".govuk-error-summary")).to_contain_text("Enter what happened")
+    expect(rita.locator(".govuk-error-summary")).to_contain_text("Confirm the summary holds")
+    rita.get_by_label("Summary for the ICO").fill(
+        "Supervision notes were left in a member of staff's car, which was broken into"
+    )
+    rita.get_by_label("Reported to the police").check()
+    rita.get_by_label("I confirm this summary holds no personal data").check()
+    rita.get_by_role("button", name="Save the summary for the ICO").click()
+    draft = rita.locator("main")
+    expect(draft).to_contain_text("left in a member of staff's car, which was broken into")
+    expect(draft).to_contain_text("Reported to the police")
+    expect(rita.get_by_role("heading", name="Change the summary for the ICO")).to_be_visible()
+    check_accessibility(rita)
+    screenshot(rita, "breach-ico-summary")
+    assert "Reyes" not in draft.inner_text()
+    rita_context.close()
 
 
 # -- 5. a theft reported without a crime reference, the reference two days later ---------

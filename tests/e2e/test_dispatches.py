@@ -141,3 +141,20 @@ def test_a_misdirected_dispatch_opens_a_breach_case_on_the_register(browser, bas
     check_accessibility(gov)
     screenshot(gov, "register-with-misdirection")
     governance.close()
+
+
+def test_a_confirmation_page_starts_the_focus_at_its_question(browser, base_url):
+    """After a whole page comes back, the focus is where the person's next step is: the
+    question, with the confirm button the next Tab (it was 11 Tabs away, from the top)."""
+    context = _context(browser, base_url)
+    pat = context.new_page()
+    sign_in(pat, "pat")
+    _draft(pat, "Secure email", "guardian@cafcass.example.org", "Letter to cancel")
+    pat.get_by_role("button", name="Cancel this dispatch").click()
+    question = pat.get_by_role("heading", level=1)
+    expect(question).to_have_text("Cancel this dispatch?")
+    expect(question).to_be_focused()
+    pat.keyboard.press("Tab")
+    expect(pat.locator("main form button[type=submit]")).to_be_focused()
+    screenshot(pat, "dispatch-cancel-confirm-focus")
+    context.close()

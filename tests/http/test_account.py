@@ -4,6 +4,8 @@ ending one session, signing out everywhere."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from models.people import MAX_FAILED_SIGN_INS, User, UserSession
@@ -116,3 +118,37 @@ def test_sign_out_everywhere_ends_every_session_including_this_one(pat, web, new
     assert response.status_code == 303 and "signed_out=1" in response.headers["Location"]
     assert signed_out(web) and signed_out(other)
     assert events("user", pat.id, "sign_out_everywhere")[0].details == {"sessions_ended": 2}
+
+
+WINDOWS_CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+IPHONE_SAFARI = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+)
+
+
+def test_the_sessions_list_names_each_browser_so_they_can_be_told_apart(pat, app):
+    from tests.http.conftest import Web
+
+    laptop, phone = Web(app.test_client()), Web(app.test_client())
+    laptop.client.environ_base["HTTP_USER_AGENT"] = WINDOWS_CHROME
+    phone.client.environ_base["HTTP_USER_AGENT"] = IPHONE_SAFARI + "x" * 5000
+    laptop.sign_in("pat")
+    phone.sign_in("pat")
+    response = laptop.get("/account")
+    html = response.get_data(as_text=True)
+    table = html[html.index('id="sessions"') :]
+    table = table[: table.index("</table>")]
+    headers = [strip_tags(h) for h in re.findall(r"<th[^>]*>(.*?)</th>", table, re.S)]
+    assert headers[0] == "Browser" and all(headers), headers  # no empty header cell
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table[table.index("<tbody") :], re.S)
+    first_cells = [strip_tags(re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", r, re.S)[0]) for r in rows]
+    assert sorted(first_cells) == ["Chrome on Windows", "Safari on iPhone"]
+    assert "Sign out Safari on iPhone signed in" in Page.of(response).text
+
+
+def strip_tags(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())

@@ -33,6 +33,7 @@ from tests.http.journeys.breaches import (
     decide_data,
     fresh,
     has_form,
+    ico_summary,
     latest,
     letter_data,
     meeting_data,
@@ -702,7 +703,14 @@ def test_referring_to_the_ico_after_72_hours_needs_a_reason_for_the_delay(cast):
     stored = fresh(breach)
     assert stored.ico_referred and stored.delay_reason == "Awaiting the police account"
     draft = cast["dpo"].get(f"/breaches/{breach.id}/ico-draft").get_data(as_text=True)
-    assert "No, reason: Awaiting the police account" in draft
+    assert "Awaiting the police account" not in draft  # the referral's words stay on the case
+    assert "No, reason: not written yet" in draft
+    assert (
+        ico_summary(cast["irm"], breach, ico_late_reason="Police account awaited").status_code
+        == 303
+    )
+    draft = cast["dpo"].get(f"/breaches/{breach.id}/ico-draft").get_data(as_text=True)
+    assert "No, reason: Police account awaited" in draft
 
 
 def test_referring_within_72_hours_needs_no_reason(cast, case):
@@ -1230,7 +1238,12 @@ def test_the_ico_draft_holds_no_case_id_label_code_or_reporter_name(cast, staff)
     assert "Pat Tester" not in draft and "pat@council.example" not in draft
     assert "Lina Tester" not in draft
     assert "Director on duty" not in draft  # who was told is named by role only
-    assert "[removed]" in draft
+    # A second net under the entry check: the case's own label and staff names typed into the
+    # summary for the ICO are taken out of the draft.
+    written = f"Bundle {label} was in Pat Tester's bag on the train"
+    assert ico_summary(cast["irm"], breach, ico_summary=written).status_code == 303
+    draft = cast["dpo"].get(f"/breaches/{breach.id}/ico-draft").get_data(as_text=True)
+    assert "Bundle [removed] was in [removed] bag on the train" in draft
 
 
 def walk_from_police(cast, breach, reporter="pat"):
@@ -1239,16 +1252,107 @@ def walk_from_police(cast, breach, reporter="pat"):
     walk(cast, breach, "risk_assessed", reporter)
 
 
-def test_the_ico_draft_redacts_a_case_id_typed_in_the_free_text(cast):
+def draft_of(web, breach) -> str:
+    return web.get(f"/breaches/{breach.id}/ico-draft").get_data(as_text=True)
+
+
+def test_the_ico_draft_is_built_from_answers_never_from_the_reporters_words(cast):
+    """A bare name and street pass the entry check (nothing marks them as personal data):
+    the draft is safe because the report's words never flow into it, not because they are
+    found and taken out."""
     report(
         cast["pat"],
         case_id="7654321",
-        what_happened="Chronology for 7654321 and sibling 7654322 left on a train",
+        what_happened="The child Olivia Brennan of Marsh Lane: chronology left on a train",
     )
     breach = latest()
-    draft = cast["dpo"].get(f"/breaches/{breach.id}/ico-draft").get_data(as_text=True)
-    assert "7654321" not in draft and "7654322" not in draft
-    assert "left on a train" in draft
+    draft = draft_of(cast["dpo"], breach)
+    for typed in ("Olivia", "Brennan", "Marsh Lane", "left on a train", "7654321"):
+        assert typed not in draft, typed
+    assert "Not written yet: the Information and Records Manager writes the summary" in draft
+    assert "Health data" in draft and "Approximately how many people?" in draft
+
+
+def test_the_records_manager_writes_the_summary_the_ico_draft_carries(cast):
+    report(cast["pat"])
+    breach = latest()
+    before = audit_count(breach)
+    irm = cast["irm"]
+    assert "Write the summary for the ICO" in draft_of(irm, breach)
+    response = ico_summary(
+        irm,
+        breach,
+        ico_summary="An assessment was e-mailed to a colleague outside the team by mistake",
+        containment_actions=["recipient_asked_to_delete", "staff_reminded"],
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"/breaches/{breach.id}/ico-draft")
+    draft = draft_of(cast["dpo"], breach)
+    assert "e-mailed to a colleague outside the team by mistake" in draft
+    assert "Recipient asked to return or delete the information" in draft
+    assert "Staff involved reminded of the procedure" in draft
+    stored = fresh(breach)
+    assert stored.ico_summary_by_id == irm_id(cast) and stored.state == "reported"
+    assert audit_events(breach)[before:] == ["write_ico_summary"]
+    # The audit trail says a summary was written and which steps were chosen, not its text.
+    event = AuditEvent.get(AuditEvent.event == "write_ico_summary")
+    assert "colleague" not in event.summary and "staff_reminded" in event.summary
+
+
+def irm_id(cast) -> int:
+    from models.people import User
+
+    return User.get(User.username == "irm").id
+
+
+@pytest.mark.parametrize(
+    "data, field, message",
+    [
+        ({"no_personal_data": ""}, "no_personal_data", "Confirm the summary holds no personal"),
+        ({"ico_summary": ""}, "ico_summary", "Enter what happened, as the ICO should be told"),
+        ({"ico_summary": "x" * 2001}, "ico_summary", "must be 2,000 characters or fewer"),
+        ({"ico_summary": "Letter for Mrs Doe lost"}, "ico_summary", "Mrs Doe"),
+        ({"containment_actions": ["burn_it"]}, "containment_actions", "from the list"),
+    ],
+)
+def test_a_summary_that_is_not_fit_for_the_ico_is_refused_and_nothing_saved(
+    cast, data, field, message
+):
+    report(cast["pat"])
+    breach = latest()
+    before = audit_count(breach)
+    response = ico_summary(cast["irm"], breach, **data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "govuk-error-summary" in html and message in html
+    assert f'href="#{field}' in html
+    assert fresh(breach).ico_summary is None and audit_count(breach) == before
+
+
+def test_only_the_records_manager_writes_the_summary_and_not_for_a_near_miss_kept_in(cast):
+    report(cast["pat"])
+    breach = latest()
+    dpo = cast["dpo"]
+    assert "Save the summary for the ICO" not in draft_of(dpo, breach)
+    assert ico_summary(dpo, breach).status_code == 403
+    assert fresh(breach).ico_summary is None
+    report(cast["pat"], category="near_miss", data_left_control="no")
+    kept_in = latest()
+    assert "Save the summary for the ICO" not in draft_of(cast["irm"], kept_in)
+    response = ico_summary(cast["irm"], kept_in)
+    assert response.status_code == 409  # the records manager's to write, but not this case
+    assert "not a breach to report to the ICO" in response.get_data(as_text=True)
+    assert fresh(kept_in).ico_summary is None
+
+
+def test_a_summary_saved_over_a_newer_case_is_refused_as_changed_meanwhile(cast):
+    report(cast["pat"])
+    breach = latest()
+    stale = fresh(breach).version
+    assert ico_summary(cast["irm"], breach).status_code == 303
+    response = ico_summary(cast["irm"], breach, version=stale, ico_summary="Second go")
+    assert response.status_code == 409
+    assert fresh(breach).ico_summary == "Assessment papers left on a train; not recovered"
 
 
 def misdirected(cast) -> Breach:

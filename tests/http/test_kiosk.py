@@ -874,3 +874,12 @@ def test_approved_to_take_out_tag_does_not_wrap(kiosk, site):
     )
     html = scan(kiosk, site["out"].label_code).get_data(as_text=True)
     assert "app-tag--wide" not in html  # short tags keep GOV.UK's width
+
+
+def test_a_kiosk_asking_for_a_missing_page_is_told_it_is_not_found(kiosk):
+    """Not "You do not have access": the page does not exist for anyone."""
+    response = kiosk.client.get("/no-such-page")
+    assert response.status_code == 404
+    html = response.get_data(as_text=True)
+    assert "Page not found" in html and "You do not have access" not in html
+    assert kiosk.client.get("/records").status_code == 403  # a real page, not the kiosk's

@@ -228,16 +228,19 @@ def test_a_misdirection_described_with_a_name_is_refused_and_opens_no_case(cast)
     assert Breach.select().count() == 0
 
 
-def test_the_ico_draft_takes_out_identifiers_already_in_a_case(cast):
-    """Text saved before the entry check (or written by a script) still never reaches the
-    ICO: the draft removes the same patterns."""
+def test_text_already_in_a_case_never_reaches_the_ico_draft(cast):
+    """Text saved before the entry check (or written by a script) never reaches the ICO: the
+    draft carries the case's answers and the summary for the ICO only, and takes the entry
+    check's patterns out of the summary too."""
     report(cast["pat"])
     breach = latest()
+    identifiers = "Mrs Doe of 14 Acacia Avenue, SE1 2QH, NHS 943 476 5919, mobile 07700 900123"
     Breach.update(
-        what_happened="Letter for Mrs Doe of 14 Acacia Avenue, SE1 2QH, NHS 943 476 5919, "
-        "mobile 07700 900123; it was left on the 18:05 train on 3 March 2026"
+        what_happened=f"Letter for {identifiers}; it was left on the 18:05 train",
+        ico_summary=f"A letter for {identifiers} was left on the 18:05 train on 3 March 2026",
     ).where(Breach.id == breach.id).execute()
     draft_page = cast["dpo"].get(f"/breaches/{breach.id}/ico-draft").get_data(as_text=True)
     for identifier in ("Doe", "14 Acacia Avenue", "SE1 2QH", "943 476 5919", "07700 900123"):
         assert identifier not in draft_page, identifier
-    assert "it was left on the 18:05 train on 3 March 2026" in draft_page
+    assert "it was left on the 18:05 train" not in draft_page  # the report's own words
+    assert "was left on the 18:05 train on 3 March 2026" in draft_page  # the summary's

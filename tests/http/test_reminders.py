@@ -661,3 +661,27 @@ def test_an_ask_to_work_remotely_is_news_to_the_approver_and_its_end_to_the_pers
     days_later(1)
     run_ok(mail_app)
     assert inbox.received() == []  # once
+
+
+def test_without_a_mail_server_the_demo_writes_each_email_to_the_outbox_folder(
+    app, staff, tmp_path
+):
+    """`make run` sets MAIL_OUTBOX: a newcomer sees what Safekeep sends with no mail server
+    (before, `flask send-reminders` stopped at "cannot reach the mail server")."""
+    outbox = tmp_path / "outbox"
+    app.config.update(
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=_free_port(),  # nothing listens there
+        MAIL_OUTBOX=str(outbox),
+        REMINDER_BASE_URL=BASE_URL + "/",
+    )
+    papers_out(staff["pat"], due_in_days=-1)
+    sent = int(re.search(r"(\d+) overdue", run_ok(app)).group(1))
+    files = sorted(outbox.glob("*.eml"))
+    assert sent >= 1 and len(files) == sent
+    assert all(f.stat().st_mode & 0o777 == 0o600 for f in files)  # may hold a password link
+    messages = [f.read_text() for f in files]
+    assert any("To: pat@council.example" in m for m in messages)
+    assert all(BASE_URL in m and DESCRIPTION not in m for m in messages)
+    run_ok(app)  # each reminder once, in the outbox as by SMTP
+    assert len(list(outbox.glob("*.eml"))) == sent

@@ -76,6 +76,7 @@ EVENTS = [
     "record_police",
     "update_report",
     "refer_to_ico",
+    "write_ico_summary",
     "notify",
     "assess_risk",
     "record_meeting",
@@ -94,6 +95,7 @@ ALLOWED: dict[tuple[str, str], tuple[str, set[str]]] = {
     ("reported", "update_report"): ("reported", HANDLERS),
     ("notified", "update_report"): ("notified", HANDLERS),
     **{(state, "refer_to_ico"): (state, CHAIN) for state in STATES[:4]},
+    **{(state, "write_ico_summary"): (state, {"records_manager"}) for state in STATES[:5]},
     ("reported", "notify"): ("notified", HANDLERS),
     ("notified", "assess_risk"): ("risk_assessed", REVIEWERS),
     ("risk_assessed", "record_meeting"): ("risk_assessed", HANDLERS),
@@ -139,6 +141,12 @@ GOOD_KWARGS: dict[str, dict[str, Any]] = {
         "ico_referred_at": DISCOVERED + dt.timedelta(hours=20),
         "ico_reference": "IC-123456-A1B2",
         "ico_told_by": "D. Protection",
+    },
+    "write_ico_summary": {
+        "ico_summary": "Assessment e-mailed to the wrong school; recipient deleted it",
+        "ico_late_reason": "",
+        "containment_actions": ["recipient_asked_to_delete"],
+        "no_personal_data": "yes",
     },
     "notify": {
         "notifications": told(),

@@ -173,6 +173,20 @@ class ReferToIco(EventForm):
         }
 
 
+class WriteIcoSummary(EventForm):
+    """What the ICO is told. Checked for personal data like every free text, and confirmed
+    by the person writing it: the ICO draft carries this and the case's answers only."""
+
+    ico_summary = Text("Summary for the ICO")
+    ico_late_reason = Text("Why the report is late")
+    containment_actions = Choices(choices=[key for key, _ in breach_report.CONTAINMENT_ACTIONS])
+    no_personal_data = Checkbox()
+
+    def summary(self) -> dict:
+        # The audit trail says what was chosen, not the text (it is on the case).
+        return {"containment_actions": ",".join(self.containment_actions.data or [])}
+
+
 class AssessRisk(EventForm):
     likelihood = Choice(choices=[str(level.value) for level in GRID.likelihood])
     severity = Choice(choices=[str(level.value) for level in GRID.severity])
@@ -291,6 +305,7 @@ STEP_FORMS = {
     "record_police": RecordPolice,
     "update_report": UpdateReport,
     "refer_to_ico": ReferToIco,
+    "write_ico_summary": WriteIcoSummary,
     "assess_risk": AssessRisk,
     "record_meeting": RecordMeeting,
     "inform_service_user": InformServiceUser,

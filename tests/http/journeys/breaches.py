@@ -76,6 +76,15 @@ def send(web, breach, event, htmx=False, **data):
     return web.post(f"/breaches/{breach.id}/{event}", data, htmx=htmx)
 
 
+def ico_summary(web, breach, **data):
+    """Post the summary for the ICO from its draft page (the Information and Records
+    Manager's), confirmed free of personal data unless the test says otherwise."""
+    data.setdefault("version", fresh(breach).version)
+    data.setdefault("ico_summary", "Assessment papers left on a train; not recovered")
+    data.setdefault("no_personal_data", "yes")
+    return web.post(f"/breaches/{breach.id}/ico-draft", data)
+
+
 def police(web, breach, **data):
     """Post the police details (only the fields given, so tests can leave one out)."""
     data.setdefault("version", fresh(breach).version)
