@@ -103,6 +103,7 @@ KEPT_TEXT_FIELDS = {
         "state",
         "category",
         "data_categories",
+        "containment_actions",
         "police_reference",
         "ico_reference",
         "regulator",
