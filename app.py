@@ -20,8 +20,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 import cli
+from machines import clock
 from models.base import MAX_ID, db
-from services import assets, clock, logs, sso
+from services import assets, logs, sso
 
 HERE = Path(__file__).resolve().parent
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 from flask import Flask
 
+from machines import clock
 from models.base import db
-from services import clock
 
 
 def _refuse_unless_demo(asked: bool) -> None:
@@ -194,9 +194,9 @@ def init_app(app: Flask) -> None:
     @app.cli.command("audit-checkpoint")
     def audit_checkpoint() -> None:
         """Append a signed checkpoint of the audit chain's head outside the database (cron)."""
+        from machines.security_log import security_event
         from models.audit import AuditEvent, hmac_key
         from services.audit_anchor import read_checkpoints, write_checkpoint
-        from services.security_log import security_event
 
         path = Path(app.config["AUDIT_CHECKPOINT_FILE"])
         checkpoints, _ = read_checkpoints(path, hmac_key())

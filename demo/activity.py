@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from machines import clock
 from machines.breach import NO_ONE, breach_machine, required_recipients
 from machines.remote_working import remote_working_machine
 from machines.removal import removal_machine
@@ -21,7 +22,6 @@ from models.people import User
 from models.records import Record, Removal, approvers_of
 from models.remote_working import RemoteAgreement
 from models.transitions import apply_transition
-from services import clock
 
 SAFEGUARDS = {
     "lockable_bag": True,

@@ -24,7 +24,7 @@ from peewee import (
 )
 from playhouse.pool import PooledPostgresqlDatabase
 
-from services import clock
+from machines import clock
 
 db = DatabaseProxy()
 
@@ -49,7 +49,7 @@ class Stale(Exception):
 
 
 def utcnow() -> dt.datetime:
-    """Return the clock's current naive UTC time (see services.clock)."""
+    """Return the clock's current naive UTC time (see machines.clock)."""
     return clock.now()
 
 

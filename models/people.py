@@ -24,8 +24,8 @@ from peewee import (
 
 from machines.common import Actor
 from machines.permissions import ROLE_LABELS, Can, grants
+from machines.security_log import security_event
 from models.base import BaseModel, is_postgres, utcnow, write_transaction
-from services.security_log import security_event
 
 # argon2id at one of the settings OWASP gives as equal in strength (19 MiB and 2 passes, 12
 # and 3, 9 and 4, 7 and 5): the one that takes least memory, since a worker's peak keeps the

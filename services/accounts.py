@@ -318,7 +318,7 @@ def add_user(
     The same rules as the administration pages (services.accounts.check_person) and the same
     password rule as everywhere else (services.passwords). The team is created if new.
     """
-    from services import clock
+    from machines import clock
 
     username = username.strip().lower()
     unknown = [r for r in roles if r not in set(Role)]
@@ -676,12 +676,12 @@ class TeamContents:
 
 
 def team_contents(team_id: int) -> TeamContents:
+    from machines import clock
     from machines.breach import BreachMachine
     from models.breaches import Breach
     from models.dispatches import Dispatch
     from models.records import Record, Removal
     from models.remote_working import RemoteAgreement
-    from services import clock
     from services.handover import OPEN_DISPATCH_STATES
 
     open_breach = [s.id for s in BreachMachine.states if not s.final]

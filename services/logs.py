@@ -63,6 +63,19 @@ class RequestContext(logging.Filter):
         return True
 
 
+class SecurityRequestFields(logging.Filter):
+    """Add from where (address, method, path) to each security event logged in a request."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if has_request_context():
+            # The client's address as this process sees it: behind a proxy, configure the proxy
+            # to pass it and TRUSTED_PROXIES to believe it, or this is the proxy's address.
+            record.remote_addr = request.remote_addr
+            record.method = request.method
+            record.path = request.path  # object ids only: no query string, no form values
+        return True
+
+
 class _NoDevServerAccessLines(logging.Filter):
     """The development server's own request lines quote the path and query: ours replace them."""
 
@@ -86,6 +99,9 @@ def configure(level: str = "INFO") -> None:
         werkzeug.addHandler(plain)
         werkzeug.propagate = False
         werkzeug.setLevel(logging.INFO)
+    security = logging.getLogger("safekeep.security")
+    if not any(isinstance(f, SecurityRequestFields) for f in security.filters):
+        security.addFilter(SecurityRequestFields())
     root.setLevel(level.upper())
 
 

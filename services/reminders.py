@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from peewee import JOIN, fn
 
+from machines import clock
 from machines.breach import (
     ICO_HOURS,
     POLICE_CATEGORIES,
@@ -39,7 +40,6 @@ from models.people import User, UserRole
 from models.records import Record, Removal
 from models.reminders import Key, Reminder, confirm_location_cutoff, ladder_start
 from models.remote_working import RemoteAgreement
-from services import clock
 from services.mail import Mailer, MessageRefused
 
 log = logging.getLogger(__name__)

@@ -20,10 +20,10 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from machines import clock
 from machines.permissions import Can
+from machines.security_log import security_event
 from models.people import KIOSK_PERSON_IDLE
-from services import clock
-from services.security_log import security_event
 from views.auth import same_site_path
 from views.display import (
     datetime_local,

@@ -17,13 +17,13 @@ from flask import (
 )
 from flask_login import current_user, logout_user
 
+from machines import clock
+from machines.security_log import security_event
 from models.audit import AuditEvent
 from models.base import db, write_transaction
 from models.people import LOCKOUT_MINUTES, PasswordReset, User, UserSession, hash_secret
-from services import clock
 from services.accounts import set_own_password
 from services.passwords import MIN_LENGTH, password_problem
-from services.security_log import security_event
 from services.sso import local_password_allowed, sso_settings
 from views.auth import same_site_path
 from views.forms import FormErrors

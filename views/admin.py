@@ -23,11 +23,13 @@ from flask import (
 from flask_login import current_user
 from peewee import JOIN, fn
 
+from machines import clock
 from machines.permissions import ROLE_LABELS, Can, Role
 from machines.professions import PROFESSIONS
+from machines.security_log import security_event
 from models.audit import AuditEvent
 from models.people import Team, User, UserRole, UserSession
-from services import clock, imports
+from services import imports
 from services.accounts import (
     AccountConflict,
     AccountError,
@@ -47,7 +49,6 @@ from services.accounts import (
 )
 from services.handover import DUTIES, open_work, work_for_change
 from services.mail import MailerUnavailable, MessageRefused, SmtpMailer
-from services.security_log import security_event
 from views import render_error
 from views.access import requires
 from views.forms import FormErrors

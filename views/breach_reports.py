@@ -12,16 +12,15 @@ from flask_login import current_user
 from peewee import Tuple
 
 from machines import breach as rules
-from machines import privacy
+from machines import clock, privacy
 from machines.breach import STATE_LABELS, case_clock
 from machines.permissions import Can
 from machines.risk import grid_rows
+from machines.security_log import security_event
 from models.audit import AuditEvent
 from models.base import write_transaction
 from models.breaches import Breach, Notification
 from models.people import Team, User
-from services import clock
-from services.security_log import security_event
 from views.access import requires, visible_or_404
 from views.breaches import bp, linked_items
 from views.forms.breaches import GRID

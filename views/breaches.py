@@ -7,13 +7,13 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 
 from machines import breach as rules
+from machines import clock
 from machines.breach import EVENT_LABELS, STATE_LABELS, BreachMachine, breach_machine
 from machines.common import InputError, enabled_events, normalise_case_id, whole_number
 from machines.dispatch import METHODS
 from machines.risk import assess, grid_rows, grid_scales
 from models.base import write_transaction
 from models.breaches import Breach, Notification
-from services import clock
 from views.access import visible_or_404
 from views.display import link, uk_datetime
 from views.forms import FormErrors

@@ -6,6 +6,7 @@ from flask import Blueprint, render_template
 from flask_login import current_user
 
 from machines import breach as breach_rules
+from machines import clock
 from machines.breach import case_clock
 from machines.permissions import Can
 from machines.removal import PURPOSES, STATE_LABELS
@@ -13,7 +14,6 @@ from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.records import Removal
 from models.remote_working import RemoteAgreement
-from services import clock
 
 bp = Blueprint("home", __name__)
 

@@ -15,12 +15,12 @@ from urllib.parse import parse_qs, unquote_plus, urljoin, urlsplit
 
 import pytest
 
+from machines import clock
 from models.audit import AuditEvent
 from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.people import UserSession
 from models.records import Record, Removal
-from services import clock
 from tests.conftest import PIN
 from tests.http.conftest import csrf_from
 

@@ -117,7 +117,7 @@ def test_the_register_export_is_audited_with_its_filters(council, new_web, secur
 def test_session_expiry_is_logged(council, new_web, security_log):
     import datetime as dt
 
-    from services import clock
+    from machines import clock
 
     pat = signed_in(new_web, "pat")
     clock.travel(dt.timedelta(minutes=31))

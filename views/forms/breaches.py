@@ -9,9 +9,9 @@ from __future__ import annotations
 import functools
 
 from machines import breach as rules
+from machines import clock
 from machines.risk import load_grid
 from models.people import User
-from services import clock
 from views.forms import GovForm
 from views.forms.fields import (
     Checkbox,
