@@ -3,7 +3,7 @@
 Each record carries structured fields in `extra=` (who, what, when), so a JSON formatter or a
 log shipper can read them without parsing the message; inside a request, services/logs.py adds
 from where (address, method, path) to each record. What is never logged: service users'
-details (case-system IDs, free text), passwords or PINs, and what a
+details (case-system IDs, free text), passwords, PINs or reset links' tokens, and what a
 stranger typed as a username (it may be someone's password typed into the wrong box): an
 unknown account is logged as `known_account=False`, nothing more.
 

@@ -30,6 +30,7 @@ import traceback
 
 from flask import Flask, g, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
+from werkzeug.routing import BaseConverter
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
@@ -63,6 +64,33 @@ class RequestContext(logging.Filter):
         return True
 
 
+class Secret(str):
+    """A URL argument that is a secret (a reset link's token): its path is never logged."""
+
+
+class SecretConverter(BaseConverter):
+    """`<secret:token>`: a path segment that must never reach a log line.
+
+    The security log names a request by its path (the object ids help an investigation); a
+    route whose path carries a secret is named by its pattern instead, so a refused or
+    mistyped link does not put a live token in the log.
+    """
+
+    def to_python(self, value: str) -> Secret:
+        return Secret(value)
+
+
+def loggable_path() -> str | None:
+    """The request's path for a log line: the route's pattern when the path holds a secret,
+    nothing when no route matched (the path is whatever the client typed)."""
+    rule = request.url_rule
+    if rule is None:
+        return None
+    if any(isinstance(value, Secret) for value in (request.view_args or {}).values()):
+        return rule.rule
+    return request.path  # object ids only: no query string, no form values
+
+
 class SecurityRequestFields(logging.Filter):
     """Add from where (address, method, path) to each security event logged in a request."""
 
@@ -72,7 +100,7 @@ class SecurityRequestFields(logging.Filter):
             # to pass it and TRUSTED_PROXIES to believe it, or this is the proxy's address.
             record.remote_addr = request.remote_addr
             record.method = request.method
-            record.path = request.path  # object ids only: no query string, no form values
+            record.path = loggable_path()
         return True
 
 
@@ -109,6 +137,7 @@ def init_app(app: Flask) -> None:
     """Give each request an id and log it when done; call before anything else is registered,
     so even a request whose database connection fails has its id."""
     configure(app.config.get("LOG_LEVEL", "INFO"))
+    app.url_map.converters["secret"] = SecretConverter
     # Flask's own handler would print tracebacks a second time, as plain text.
     from flask.logging import default_handler
 

@@ -858,3 +858,94 @@ def test_sign_in_next_with_a_backslash_goes_home(client, staff):
         client.post(
             "/sign-out", data={"csrf_token": csrf_from(client.get("/").get_data(as_text=True))}
         )
+
+
+# -- Reset links: never in a log line, ended for good, kept out of the cookie (issue 24) ----------
+
+
+@pytest.fixture
+def reset_cast(mail_app, inbox, people, new_web):
+    """Ada (an administrator) and Pat, to whom she has just sent a reset link."""
+    people.add("ada", "admin", team="Information Governance")
+    pat = people.add("pat")
+    ada = new_web()
+    ada.sign_in("ada")
+    ada.get(f"/admin/people/{pat.id}/reset-password")
+    sent = ada.post(f"/admin/people/{pat.id}/reset-password", {"method": "link"})
+    assert sent.status_code == 303
+    (message,) = inbox.to("pat@council.example")
+    path = re.search(r"(/reset-password/\S+)", message.get_content()).group(1)
+    return {"ada": ada, "pat": pat, "link": path, "token": path.rsplit("/", 1)[1]}
+
+
+def _admin_sets_active(ada, pat, active: bool) -> None:
+    from models.people import User
+
+    version = User.get_by_id(pat.id).version
+    if active:
+        response = ada.post(f"/admin/people/{pat.id}/enable", {"version": version})
+    else:
+        ada.get(f"/admin/people/{pat.id}/disable")
+        form = {"version": version, "work_seen": ""}
+        response = ada.post(f"/admin/people/{pat.id}/disable", form)
+    assert response.status_code == 303, response.get_data(as_text=True)[:300]
+
+
+def test_a_refused_reset_link_is_logged_by_its_id_and_no_log_line_holds_its_token(
+    reset_cast, new_web, caplog
+):
+    from models.people import PasswordReset
+
+    caplog.set_level(logging.DEBUG)  # every logger: request lines, security events, errors
+    token, link = reset_cast["token"], reset_cast["link"]
+    stranger = new_web()
+    # A mistyped copy of a live link, then the link itself once it has expired.
+    assert stranger.client.get(link + "x").status_code == 404
+    clock.travel(dt.timedelta(minutes=61))
+    assert stranger.client.get(link).status_code == 404
+    events = [(r, getattr(r, "security_event", "")) for r in caplog.records]
+    refused = [record for record, event in events if event == "reset_link_refused"]
+    assert [r.link_id for r in refused] == [None, PasswordReset.get().id]
+    assert {r.path for r in refused} == {"/reset-password/<secret:token>"}
+    # Every logger but the test's own mail server's ("mail.log"), which logs the email it got.
+    for record in caplog.records:
+        if record.name != "mail.log":
+            assert token not in repr(vars(record)) + record.getMessage(), record.name
+
+
+def test_a_disable_ends_a_reset_link_for_good_even_once_followed(reset_cast, new_web):
+    pat_browser = new_web()
+    assert pat_browser.client.get(reset_cast["link"]).status_code == 303  # followed, not used
+    _admin_sets_active(reset_cast["ada"], reset_cast["pat"], active=False)
+    _admin_sets_active(reset_cast["ada"], reset_cast["pat"], active=True)
+    # Within the hour, with the account enabled again: neither the link nor the browser that
+    # followed it can set a password.
+    assert new_web().client.get(reset_cast["link"]).status_code == 404
+    assert pat_browser.client.get("/reset-password").status_code == 404
+
+
+def test_a_password_change_or_a_new_link_ends_an_outstanding_link(reset_cast, new_web, inbox):
+    ada, pat = reset_cast["ada"], reset_cast["pat"]
+    ada.post(f"/admin/people/{pat.id}/reset-password", {"method": "link"})
+    assert new_web().client.get(reset_cast["link"]).status_code == 404
+    second = re.search(r"(/reset-password/\S+)", inbox.to("pat@council.example")[-1].get_content())
+    ada.post(f"/admin/people/{pat.id}/reset-password", {"method": "temporary"})
+    assert new_web().client.get(second.group(1)).status_code == 404
+
+
+def test_the_reset_token_is_not_in_the_session_cookie(reset_cast, app, new_web):
+    from tests.conftest import PASSWORD
+
+    person = new_web()
+    assert person.client.get(reset_cast["link"]).status_code == 303
+    cookie = person.client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
+    # Signed, not encrypted: anyone holding the cookie can read what it keeps.
+    kept = app.session_interface.get_signing_serializer(app).loads(cookie)
+    assert reset_cast["token"] not in repr(kept)
+    person.get("/reset-password")
+    new_password = PASSWORD + "-renewed"
+    done = person.post(
+        "/reset-password", {"new_password": new_password, "confirm_password": new_password}
+    )
+    assert done.status_code == 303
+    new_web().sign_in("pat", new_password)
