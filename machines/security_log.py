@@ -30,6 +30,7 @@ WARNING_EVENTS = {
     "kiosk_paused",
     "access_denied",
     "audit_checkpoint_refused",
+    "cross_origin_refused",
 }
 
 

@@ -61,6 +61,8 @@ ERROR_PAGES = {
     413: ("What you sent was too large", "errors/413.html"),
     500: ("Sorry, there is a problem with the service", "errors/500.html"),
     503: ("Sorry, the service is unavailable", "errors/503.html"),
+    # A form sent from another website (views/origin.py): refused, 403.
+    "other_site": ("Your form could not be sent", "errors/400.html"),
 }
 
 
@@ -77,6 +79,7 @@ def register_views(app: Flask) -> None:
         health,
         home,
         kiosk,
+        origin,
         records,
         register,
         remote_working,
@@ -118,6 +121,7 @@ def register_views(app: Flask) -> None:
         app.add_template_global(helper)
     for words in (uk_datetime, uk_date, datetime_local):
         app.add_template_filter(words)
+    origin.init_app(app)  # first: a form from another site is refused, signed in or not
     app.before_request(_require_sign_in)
     app.after_request(_security_headers)
     app.context_processor(_layout_context)
@@ -247,7 +251,7 @@ def _session_timing() -> dict | None:
     }
 
 
-def _signed_in_id() -> int | None:
+def signed_in_id() -> int | None:
     try:
         return current_user.id if current_user.is_authenticated else None
     except Exception:  # the error may be the database itself
@@ -262,13 +266,14 @@ def _kiosk_account() -> bool:
         return False
 
 
-def render_error(status: int, message: str | None = None):
-    title, template = ERROR_PAGES.get(status, ERROR_PAGES[500])
-    if status == 403 or (status == 404 and request.view_args):
+def render_error(status: int, message: str | None = None, page: str | None = None):
+    """The error page for a status, or for `page` (a refusal of its own, logged by its caller)."""
+    title, template = ERROR_PAGES.get(page or status, ERROR_PAGES[500])
+    if page is None and (status == 403 or (status == 404 and request.view_args)):
         # Refused, or not found by someone without need to know (the same 404): on record.
         security_event(
             "access_denied",
-            user_id=_signed_in_id(),
+            user_id=signed_in_id(),
             status=status,
             endpoint=request.endpoint,
             **{k: v for k, v in (request.view_args or {}).items() if isinstance(v, int)},

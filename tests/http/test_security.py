@@ -949,3 +949,75 @@ def test_the_reset_token_is_not_in_the_session_cookie(reset_cast, app, new_web):
     )
     assert done.status_code == 303
     new_web().sign_in("pat", new_password)
+
+
+# -- Forms from another site: refused even with a valid CSRF token (issue 24) --------------------
+
+
+def _post_a_record(web, **headers):
+    web.get("/records/new")
+    return web.post(
+        "/records/new", {"case_id": CASE_ID, "description": "Court bundle"}, headers=headers
+    )
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://evil.example"},
+        {"Origin": "http://localhost.evil.example"},
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site", "HX-Request": "true"},
+    ],
+)
+def test_a_form_sent_from_another_site_is_refused_and_logged(people, web, caplog, headers):
+    caplog.set_level(logging.INFO, logger="safekeep.security")
+    people.add("pat")
+    web.sign_in("pat")
+    response = _post_a_record(web, **headers)
+    assert response.status_code == 403
+    page = response.get_data(as_text=True)
+    assert "Your form could not be sent" in page and "another website" in page
+    assert Record.select().count() == 0
+    (refused,) = [r for r in caplog.records if getattr(r, "security_event", "") != ""]
+    assert refused.security_event == "cross_origin_refused" and refused.path == "/records/new"
+    assert "evil" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},  # an old browser, a script: the CSRF token alone decides
+        {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"},
+        {"Origin": "http://LOCALHOST:80"},
+        {"Origin": "https://safekeep.council.test"},  # the public address (REMINDER_BASE_URL)
+    ],
+)
+def test_a_form_from_this_site_is_taken(app, people, web, headers):
+    app.config["REMINDER_BASE_URL"] = "https://safekeep.council.test/"
+    people.add("pat")
+    web.sign_in("pat")
+    assert _post_a_record(web, **headers).status_code == 303
+    assert Record.select().count() == 1
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_behind_a_tls_proxy_the_sites_origin_is_its_https_address(tmp_path, request, backend):
+    from tests.conftest import People, make_app
+    from tests.http.conftest import Web
+
+    app = make_app(backend, tmp_path, request, TRUSTED_PROXIES=1)
+    People().add("pat")
+    web = Web(app.test_client())
+    web.sign_in("pat")
+    proxied = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+    # Over HTTPS Flask-WTF also wants a Referer from this site.
+    refused = _post_a_record(
+        web, Origin="http://localhost", Referer="https://localhost/records/new", **proxied
+    )
+    assert refused.status_code == 403
+    taken = _post_a_record(
+        web, Origin="https://localhost", Referer="https://localhost/records/new", **proxied
+    )
+    assert taken.status_code == 303
