@@ -16,13 +16,12 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
-from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 import cli
 from machines import clock
 from models.base import MAX_ID, db
-from services import assets, logs, sso
+from services import assets, forwarded, logs, sso
 
 HERE = Path(__file__).resolve().parent
 
@@ -165,7 +164,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["TRUSTED_PROXIES"] = hops = _trusted_proxies(app.config["TRUSTED_PROXIES"])
     if hops:
         # The client's address (for the security log) and scheme, as the proxy saw them.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+        app.wsgi_app = forwarded.trust_proxies(app.wsgi_app, hops)
 
     app.jinja_loader = ChoiceLoader(
         [

@@ -31,6 +31,7 @@ WARNING_EVENTS = {
     "access_denied",
     "audit_checkpoint_refused",
     "cross_origin_refused",
+    "forwarded_for_refused",
 }
 
 

@@ -32,6 +32,9 @@ from flask import Flask, g, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 from werkzeug.routing import BaseConverter
 
+from machines.security_log import security_event
+from services import forwarded
+
 REQUEST_ID_HEADER = "X-Request-ID"
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 _HANDLER_NAME = "safekeep-json"
@@ -96,8 +99,8 @@ class SecurityRequestFields(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if has_request_context():
-            # The client's address as this process sees it: behind a proxy, configure the proxy
-            # to pass it and TRUSTED_PROXIES to believe it, or this is the proxy's address.
+            # The client's address as this process sees it: behind a proxy, TRUSTED_PROXIES
+            # makes it the address the proxy saw (checked to be an address, see forwarded.py).
             record.remote_addr = request.remote_addr
             record.method = request.method
             record.path = loggable_path()
@@ -147,6 +150,9 @@ def init_app(app: Flask) -> None:
     def _start() -> None:
         g.request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
         g.request_started = time.perf_counter()
+        if refused := request.environ.get(forwarded.REFUSED):
+            # Which headers, never their values: they are whatever the client chose to send.
+            security_event("forwarded_for_refused", user_id=None, headers=",".join(refused))
 
     @app.after_request
     def _finish(response):
