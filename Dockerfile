@@ -30,7 +30,8 @@ FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PATH=/venv/bin:$PATH \
-    FLASK_APP=app
+    FLASK_APP=app \
+    GUNICORN_BIND=0.0.0.0:8000
 RUN useradd --system --uid 10001 --user-group --home-dir /app --shell /usr/sbin/nologin safekeep
 COPY --from=packages /venv /venv
 WORKDIR /app
@@ -52,6 +53,8 @@ RUN python -m compileall -q /app \
  && mkdir -p /app/instance /app/audit \
  && chown safekeep:safekeep /app/instance /app/audit
 USER safekeep
+# Every interface of the container's own network (gunicorn's default is loopback, which the
+# host's published port cannot reach); compose publishes the port on the host's loopback.
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status != 200)"]

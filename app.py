@@ -16,13 +16,13 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
-from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 import cli
 from config import check_settings, environment_settings
+from machines import clock
 from models.base import db
-from services import assets, clock, logs, sso
+from services import assets, forwarded, logs, sso
 
 HERE = Path(__file__).resolve().parent
 
@@ -53,7 +53,7 @@ def create_app(config: dict | None = None) -> Flask:
     check_settings(app.config, instance)
     if hops := app.config["TRUSTED_PROXIES"]:
         # The client's address (for the security log) and scheme, as the proxy saw them.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+        app.wsgi_app = forwarded.trust_proxies(app.wsgi_app, hops)
 
     app.jinja_loader = ChoiceLoader(
         [
@@ -88,23 +88,23 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _init_database(app: Flask) -> None:
-    from models.base import connect_database, is_postgres
+    from models.base import connect_database, open_for_request, release_after_request
 
     Path(app.config["SQLITE_PATH"]).parent.mkdir(parents=True, exist_ok=True)
     db.initialize(connect_database(app.config["DATABASE_URL"], app.config["SQLITE_PATH"]))
 
     @app.before_request
     def _connect() -> None:
-        # SQLite: one persistent connection per worker (reuse_if_open), never closed per
-        # request. PostgreSQL: take a pooled connection, handed back at teardown. Static
-        # files need none: the 503 page's stylesheet must load while the database is down.
+        # SQLite: one persistent connection per worker, never closed per request.
+        # PostgreSQL: take a pooled connection, handed back at teardown. Either way one left
+        # unclean by an outage is replaced (models/base.py). Static files need none: the 503
+        # page's stylesheet must load while the database is down.
         if request.endpoint != "static":
-            db.connect(reuse_if_open=True)
+            open_for_request()
 
     @app.teardown_request
     def _release(exc: BaseException | None) -> None:
-        if is_postgres() and not db.is_closed():
-            db.close()
+        release_after_request()
 
 
 def _init_audit_key(app: Flask) -> None:

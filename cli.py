@@ -14,8 +14,8 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from machines import clock
 from models.base import db
-from services import clock
 
 
 def _refuse_unless_demo(asked: bool) -> None:
@@ -211,9 +211,9 @@ def audit_verify(no_checkpoint: bool) -> None:
 @with_appcontext
 def audit_checkpoint() -> None:
     """Append a signed checkpoint of the audit chain's head outside the database (cron)."""
+    from machines.security_log import security_event
     from models.audit import AuditEvent, hmac_key
     from services.audit_anchor import read_checkpoints, write_checkpoint
-    from services.security_log import security_event
 
     path = Path(current_app.config["AUDIT_CHECKPOINT_FILE"])
     checkpoints, _ = read_checkpoints(path, hmac_key())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from machines import clock
 from machines.breach import breach_machine
 from machines.breach_report import required_recipients
 from machines.breach_rules import NO_ONE
@@ -23,7 +24,6 @@ from models.people import User
 from models.records import Record, Removal, approvers_of
 from models.remote_working import RemoteAgreement
 from models.transitions import apply_transition
-from services import clock
 
 SAFEGUARDS = {
     "lockable_bag": True,

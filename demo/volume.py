@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from peewee import fn
 
+from machines import clock
 from machines.removal import FALLBACK, OWN_MANAGER
 from models.audit import AuditEvent
 from models.base import db, is_postgres
@@ -29,7 +30,6 @@ from models.counters import Counter as NumberSeries
 from models.people import User, UserRole
 from models.records import Record, Removal, new_label_code
 from models.remote_working import RemoteAgreement
-from services import clock
 
 DESCRIPTIONS = (
     "Court bundle, volume 1",

@@ -2,9 +2,11 @@
 
     gunicorn --config deploy/gunicorn.conf.py "app:create_app()"
 
-Environment: GUNICORN_BIND (default 0.0.0.0:8000 in the container; the systemd unit sets
-127.0.0.1:8000 behind the TLS proxy), WEB_CONCURRENCY (workers), FORWARDED_ALLOW_IPS (the
-proxy's address, so its X-Forwarded-Proto is believed).
+Environment: GUNICORN_BIND (default 127.0.0.1:8000, behind the TLS proxy on the same host;
+the image sets 0.0.0.0:8000, since a container's loopback cannot be reached from the host's
+published port, and compose publishes that port on the host's loopback only),
+WEB_CONCURRENCY (workers), FORWARDED_ALLOW_IPS (the proxy's address, so its
+X-Forwarded-Proto is believed).
 """
 
 import multiprocessing
@@ -26,7 +28,8 @@ sys.path.insert(0, str(ROOT))
 chdir = str(ROOT)
 wsgi_app = "app:create_app()"
 
-bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+# Loopback unless told otherwise: a server started by hand is not open to the whole network.
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # Sync workers: each request has one database connection to itself. Two per core and one
 # more is gunicorn's advice; capped, since a container sees every core of its host.
 workers = int(os.environ.get("WEB_CONCURRENCY", min(multiprocessing.cpu_count() * 2 + 1, 9)))

@@ -4,7 +4,8 @@ SQLite (the default) keeps one connection per worker in WAL mode; PostgreSQL
 (`DATABASE_URL=postgresql://...`) goes through a psycopg 3 connection pool. The pool checks an
 idle connection before handing it out (peewee's `is_connection_closed`: a `SELECT 1`), so
 after a server restart the dead connections are dropped and the first request succeeds;
-tests/http/test_outages.py restarts a server to hold it to that.
+tests/http/test_outages.py restarts a server to hold it to that. A connection a database error
+came through, or one a request finds inside a transaction, is thrown away rather than reused.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from peewee import (
 )
 from playhouse.pool import PooledPostgresqlDatabase
 
-from services import clock
+from machines import clock
 
 db = DatabaseProxy()
 
@@ -49,7 +50,7 @@ class Stale(Exception):
 
 
 def utcnow() -> dt.datetime:
-    """Return the clock's current naive UTC time (see services.clock)."""
+    """Return the clock's current naive UTC time (see machines.clock)."""
     return clock.now()
 
 
@@ -109,6 +110,60 @@ def connect_database(url: str | None, sqlite_path: str) -> SqliteDatabase | Post
 def is_postgres() -> bool:
     """Return True when the bound database is PostgreSQL."""
     return isinstance(db.obj, PostgresqlDatabase)
+
+
+# -- A request's connection ---------------------------------------------------------------------
+# Recovery needs nobody: a connection a database error may have left broken, or inside a
+# transaction the disk refused both to commit and to undo, is thrown away (never reused, never
+# back in the pool), so the first request after the database is back gets a clean one.
+
+
+def open_for_request() -> None:
+    """Take this request's connection: the worker's own (SQLite) or one from the pool."""
+    if not db.is_closed() and _left_unclean():
+        discard_connection()
+    db.connect(reuse_if_open=True)
+
+
+def release_after_request() -> None:
+    """Hand a pooled connection back at the end of a request (SQLite keeps the worker's)."""
+    if not is_postgres() or db.is_closed():
+        return
+    try:
+        db.close()
+    except Exception:
+        discard_connection()  # refused (a transaction still open) or broken: not for reuse
+
+
+def _left_unclean() -> bool:
+    """True when the thread's open connection is closed underneath or inside a transaction:
+    between requests it never is, unless an error left it so."""
+    if db.transaction_depth():
+        return True
+    conn = db.connection()
+    if is_postgres():
+        # psycopg's own state, read without a round trip (its enum by name: a server on
+        # SQLite never imports the driver).
+        return conn.closed or conn.info.transaction_status.name != "IDLE"
+    return conn.in_transaction
+
+
+def discard_connection() -> None:
+    """Close this thread's connection for good after a database error; the next request opens
+    a fresh one. Safe to call with none open."""
+    database = db.obj
+    if database is None or database.is_closed():
+        return
+    # The error ended whatever transaction peewee thinks is open: forget it, or close refuses.
+    while database.transaction_depth():
+        database.pop_transaction()
+    try:
+        if isinstance(database, PooledPostgresqlDatabase):
+            database.manual_close()  # closed, not returned to the pool
+        else:
+            database.close()
+    except Exception:
+        database.dispose()  # the driver could not close it either: let it go
 
 
 @contextmanager

@@ -24,8 +24,8 @@ from peewee import (
 
 from machines.common import Actor
 from machines.permissions import ROLE_LABELS, Can, grants
+from machines.security_log import security_event
 from models.base import BaseModel, is_postgres, utcnow, write_transaction
-from services.security_log import security_event
 
 # argon2id at one of the settings OWASP gives as equal in strength (19 MiB and 2 passes, 12
 # and 3, 9 and 4, 7 and 5): the one that takes least memory, since a worker's peak keeps the
@@ -481,9 +481,17 @@ class PasswordReset(BaseModel):
     used_at = DateTimeField(null=True)
 
     @classmethod
+    def end_all(cls, user_id: int, now: dt.datetime) -> int:
+        """End every outstanding link of the person's for good; how many there were.
+
+        Ended as if used: nothing (enabling the account again, a later link) revives one.
+        """
+        return cls.update(used_at=now).where(cls.user == user_id, cls.used_at.is_null()).execute()
+
+    @classmethod
     def issue(cls, user: User, by: User | None, now: dt.datetime) -> str:
         """A new link's token for the person; any earlier unused link of theirs stops working."""
-        cls.update(used_at=now).where(cls.user == user.id, cls.used_at.is_null()).execute()
+        cls.end_all(user.id, now)
         token = secrets.token_urlsafe(32)
         cls.create(
             token_digest=_token_digest(token),
@@ -497,11 +505,25 @@ class PasswordReset(BaseModel):
     @classmethod
     def valid(cls, token: str, now: dt.datetime) -> PasswordReset | None:
         """The unused, unexpired link for a token, with its active account; else None."""
+        return cls._usable(cls.token_digest == _token_digest(token), now)
+
+    @classmethod
+    def valid_by_id(cls, reset_id: int, now: dt.datetime) -> PasswordReset | None:
+        """The link by its id (what the session keeps once the link was followed), if usable."""
+        return cls._usable(cls.id == reset_id, now)
+
+    @classmethod
+    def by_token(cls, token: str) -> PasswordReset | None:
+        """The link a token names, usable or not (a refusal is logged by its id)."""
+        return cls.get_or_none(cls.token_digest == _token_digest(token))
+
+    @classmethod
+    def _usable(cls, which, now: dt.datetime) -> PasswordReset | None:
         return (
             cls.select(cls, User)
             .join(User, on=(cls.user == User.id))
             .where(
-                cls.token_digest == _token_digest(token),
+                which,
                 cls.used_at.is_null(),
                 cls.expires_at > now,
                 User.active == True,  # noqa: E712

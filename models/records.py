@@ -22,12 +22,12 @@ from peewee import (
     fn,
 )
 
+from machines.clock import uk_today
 from machines.common import Actor, normalise_case_id
 from machines.permissions import Can, roles_that
 from machines.removal import FALLBACK, OWN_MANAGER, TEAM_MANAGERS, Approvers, approvers_for
 from models.base import BaseModel, VersionedModel, db, utcnow
 from models.people import Team, User, UserRole, who_and_when
-from services.clock import uk_today
 
 # Label codes avoid look-alike characters so they can be typed from a printed label.
 _LABEL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"

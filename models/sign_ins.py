@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from machines.security_log import security_event
 from models.audit import AuditEvent
 from models.base import write_transaction
 from models.people import (
@@ -20,7 +21,6 @@ from models.people import (
     User,
     verify_secret,
 )
-from services.security_log import security_event
 
 
 def authenticate(username: str, password: str, now: dt.datetime) -> User | None:

@@ -305,7 +305,7 @@ def add_user(
     The same rules as the administration pages (services.accounts.check_person) and the same
     password rule as everywhere else (services.passwords). The team is created if new.
     """
-    from services import clock
+    from machines import clock
 
     username = username.strip().lower()
     unknown = [r for r in roles if r not in set(Role)]
@@ -461,6 +461,10 @@ def set_active(
         summary: dict = {"handed_over": len(handed)} if handed else {}
         if not active:
             summary["sessions_ended"] = UserSession.end_all(user.id, now, "admin")
+            # A link emailed before the disable must not work again once the account is
+            # enabled: it is ended for good, as a used link is.
+            if links := PasswordReset.end_all(user.id, now):
+                summary["reset_links_ended"] = links
             # A person taken off the kiosk with the account: their identification goes too.
             from models.people import KioskSession
 
@@ -523,9 +527,7 @@ def reset_password(actor_id: int, user_id: int, method: str, now: dt.datetime) -
         if method == "temporary":
             secret = _temporary_password(user.username)
             new_hash, must_change = hash_secret(secret), True
-            PasswordReset.update(used_at=now).where(
-                PasswordReset.user == user.id, PasswordReset.used_at.is_null()
-            ).execute()
+            PasswordReset.end_all(user.id, now)
         else:
             secret = PasswordReset.issue(user, actor, now)
             new_hash, must_change = unusable_password_hash(), False
@@ -580,9 +582,7 @@ def set_own_password(user: User, password: str, now: dt.datetime, keep_session_i
             failed_sign_ins=0,
             locked_until=None,
         ).where(User.id == user.id).execute()
-        PasswordReset.update(used_at=now).where(
-            PasswordReset.user == user.id, PasswordReset.used_at.is_null()
-        ).execute()
+        PasswordReset.end_all(user.id, now)
         ended = UserSession.end_all(user.id, now, "password", keep_id=keep_session_id)
         _audit(user.id, now, "user", user.id, event, {"sessions_ended": ended})
     return ended
@@ -659,7 +659,7 @@ class TeamContents:
 
 
 def team_contents(team_id: int) -> TeamContents:
-    from services import clock
+    from machines import clock
 
     open_breach = [s.id for s in BreachMachine.states if not s.final]
     # A removal is open in every state until an event into a final state sets closed_at.

@@ -31,9 +31,9 @@ from pathlib import Path
 
 from peewee import fn
 
+from machines import clock
+from machines.security_log import security_event
 from models.audit import GENESIS, AuditEvent, ChainProblem, hmac_key, set_hmac_key, verify_chain
-from services import clock
-from services.security_log import security_event
 
 
 def load_hmac_key(config: Mapping) -> bytes:

@@ -30,6 +30,10 @@ import traceback
 
 from flask import Flask, g, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
+from werkzeug.routing import BaseConverter
+
+from machines.security_log import security_event
+from services import forwarded
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
@@ -63,6 +67,46 @@ class RequestContext(logging.Filter):
         return True
 
 
+class Secret(str):
+    """A URL argument that is a secret (a reset link's token): its path is never logged."""
+
+
+class SecretConverter(BaseConverter):
+    """`<secret:token>`: a path segment that must never reach a log line.
+
+    The security log names a request by its path (the object ids help an investigation); a
+    route whose path carries a secret is named by its pattern instead, so a refused or
+    mistyped link does not put a live token in the log.
+    """
+
+    def to_python(self, value: str) -> Secret:
+        return Secret(value)
+
+
+def loggable_path() -> str | None:
+    """The request's path for a log line: the route's pattern when the path holds a secret,
+    nothing when no route matched (the path is whatever the client typed)."""
+    rule = request.url_rule
+    if rule is None:
+        return None
+    if any(isinstance(value, Secret) for value in (request.view_args or {}).values()):
+        return rule.rule
+    return request.path  # object ids only: no query string, no form values
+
+
+class SecurityRequestFields(logging.Filter):
+    """Add from where (address, method, path) to each security event logged in a request."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if has_request_context():
+            # The client's address as this process sees it: behind a proxy, TRUSTED_PROXIES
+            # makes it the address the proxy saw (checked to be an address, see forwarded.py).
+            record.remote_addr = request.remote_addr
+            record.method = request.method
+            record.path = loggable_path()
+        return True
+
+
 class _NoDevServerAccessLines(logging.Filter):
     """The development server's own request lines quote the path and query: ours replace them."""
 
@@ -86,6 +130,9 @@ def configure(level: str = "INFO") -> None:
         werkzeug.addHandler(plain)
         werkzeug.propagate = False
         werkzeug.setLevel(logging.INFO)
+    security = logging.getLogger("safekeep.security")
+    if not any(isinstance(f, SecurityRequestFields) for f in security.filters):
+        security.addFilter(SecurityRequestFields())
     root.setLevel(level.upper())
 
 
@@ -93,6 +140,7 @@ def init_app(app: Flask) -> None:
     """Give each request an id and log it when done; call before anything else is registered,
     so even a request whose database connection fails has its id."""
     configure(app.config.get("LOG_LEVEL", "INFO"))
+    app.url_map.converters["secret"] = SecretConverter
     # Flask's own handler would print tracebacks a second time, as plain text.
     from flask.logging import default_handler
 
@@ -102,6 +150,9 @@ def init_app(app: Flask) -> None:
     def _start() -> None:
         g.request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
         g.request_started = time.perf_counter()
+        if refused := request.environ.get(forwarded.REFUSED):
+            # Which headers, never their values: they are whatever the client chose to send.
+            security_event("forwarded_for_refused", user_id=None, headers=",".join(refused))
 
     @app.after_request
     def _finish(response):

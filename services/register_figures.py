@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from peewee import SQL, Case, fn
 
 from machines.breach_clocks import ICO_HOURS
-from services.clock import to_uk
+from machines.clock import to_uk
 
 # Awareness (discovered_at) starts the ICO clock, weekends included (UK GDPR Art. 33).
 ICO_WINDOW = dt.timedelta(hours=ICO_HOURS)

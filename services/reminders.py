@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from peewee import JOIN, fn
 
+from machines import clock
 from machines.breach_clocks import ICO_HOURS, ico_deadline, police_reminder_due
 from machines.breach_report import POLICE_CATEGORIES, emailed_roles
 from machines.permissions import Can, roles_that
@@ -34,7 +35,6 @@ from models.people import User, UserRole
 from models.records import Record, Removal
 from models.reminders import Key, Reminder, confirm_location_cutoff, ladder_start
 from models.remote_working import RemoteAgreement
-from services import clock
 from services.mail import Mailer, MessageRefused
 
 log = logging.getLogger(__name__)

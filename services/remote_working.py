@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from machines import clock
 from machines.common import SCHEDULE
 from machines.remote_working import remote_working_machine
 from models.base import Stale
 from models.remote_working import RemoteAgreement
 from models.transitions import Forbidden, Refused, apply_transition
-from services import clock
 
 
 def expire_agreements(now: dt.datetime) -> int:

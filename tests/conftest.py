@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from machines import clock
 from models import create_schema
 from models.base import db
 from models.people import Team, User, UserRole, hash_secret
-from services import clock
 from tests.pgserver import PostgresServer, free_port, pg_bin
 
 ROOT = Path(__file__).resolve().parent.parent

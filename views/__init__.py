@@ -18,9 +18,9 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from machines import clock
 from machines.permissions import Can
 from models.people import KIOSK_PERSON_IDLE
-from services import clock
 from views.access import may_open
 from views.auth import same_site_path
 from views.display import (
@@ -65,6 +65,7 @@ def register_views(app: Flask) -> None:
         health,
         home,
         kiosk,
+        origin,
         records,
         register,
         remote_working,
@@ -107,6 +108,7 @@ def register_views(app: Flask) -> None:
         app.add_template_global(helper)
     for words in (uk_datetime, uk_date, datetime_local):
         app.add_template_filter(words)
+    origin.init_app(app)  # first: a form from another site is refused, signed in or not
     app.before_request(_require_sign_in)
     app.after_request(_security_headers)
     app.context_processor(_layout_context)

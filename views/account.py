@@ -17,14 +17,14 @@ from flask import (
 )
 from flask_login import current_user, logout_user
 
+from machines import clock
+from machines.security_log import security_event
 from models.audit import AuditEvent
 from models.base import db, write_transaction
 from models.people import LOCKOUT_MINUTES, PasswordReset, User, UserSession, hash_secret
 from models.sign_ins import check_password
-from services import clock
 from services.accounts import set_own_password
 from services.passwords import MIN_LENGTH, password_problem
-from services.security_log import security_event
 from services.sso import local_password_allowed, sso_settings
 from views.auth import same_site_path
 from views.forms import FormErrors
@@ -40,9 +40,10 @@ OBVIOUS = {"0000", "1111", "1234", "12345", "123456", "4321", "9999"}
 # PIN needs a sign-in through the provider this recent instead.
 RECENT_SIGN_IN = dt.timedelta(minutes=10)
 
-# Where a reset link's token waits between following the link and choosing the password:
-# the session cookie, so the token leaves the address bar (and the Referer) at once.
-RESET_KEY = "reset_token"
+# Between following a reset link and choosing the password the session keeps the link's id,
+# so the token leaves the address bar (and the Referer) at once. Never the token itself: the
+# session cookie is signed, not encrypted, and anyone who reads it could use the link.
+RESET_KEY = "reset_link_id"
 
 
 def _limits() -> tuple[dt.timedelta, dt.timedelta]:
@@ -180,13 +181,17 @@ def _check_new(form, errors: FormErrors, username: str) -> None:
 # -- A one-time link from an administrator --------------------------------------------------------
 
 
-@bp.get("/reset-password/<token>")
+@bp.get("/reset-password/<secret:token>")
 def reset_link(token: str):
-    """Following the emailed link: keep the token in the session, out of the address bar."""
-    if len(token) > 100 or PasswordReset.valid(token, clock.now()) is None:
-        security_event("reset_link_refused", user_id=None)
+    """Following the emailed link: remember which link in the session, out of the address bar."""
+    reset = PasswordReset.valid(token, clock.now()) if len(token) <= 100 else None
+    if reset is None:
+        # Which link, by its id, never its token: a refused link may still be someone's live
+        # one (mistyped, or followed by a scanner before its owner).
+        known = PasswordReset.by_token(token) if len(token) <= 100 else None
+        security_event("reset_link_refused", user_id=None, link_id=known.id if known else None)
         return _link_unusable()
-    session[RESET_KEY] = token
+    session[RESET_KEY] = reset.id
     return redirect(url_for("account.reset_password"), code=303)
 
 
@@ -198,9 +203,9 @@ def _link_unusable():
 @bp.get("/reset-password")
 @bp.post("/reset-password")
 def reset_password():
-    token = session.get(RESET_KEY)
+    reset_id = session.get(RESET_KEY)
     now = clock.now()
-    reset = PasswordReset.valid(token, now) if token else None
+    reset = PasswordReset.valid_by_id(reset_id, now) if isinstance(reset_id, int) else None
     if reset is None:
         return _link_unusable()
     form = ChooseNewPassword()

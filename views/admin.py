@@ -23,11 +23,13 @@ from flask import (
 from flask_login import current_user
 from peewee import JOIN, fn
 
+from machines import clock
 from machines.permissions import ROLE_LABELS, Can, Role
 from machines.professions import PROFESSIONS
+from machines.security_log import security_event
 from models.audit import AuditEvent
 from models.people import Team, User, UserRole, UserSession
-from services import clock, imports
+from services import imports
 from services.account_errors import AccountConflict, AccountError, NotAllowed
 from services.accounts import (
     PersonDetails,
@@ -45,7 +47,6 @@ from services.accounts import (
 )
 from services.handover import DUTIES, open_work, work_for_change
 from services.mail import MailerUnavailable, MessageRefused, mailer_for
-from services.security_log import security_event
 from views.access import requires
 from views.errors import render_error
 from views.forms import FormErrors

@@ -18,12 +18,12 @@ from flask import (
 )
 from flask_login import current_user, login_user, logout_user
 
+from machines import clock
+from machines.security_log import security_event
 from models.audit import AuditEvent
 from models.base import db
 from models.people import LOCKOUT_MINUTES, MAX_FAILED_SIGN_INS, User, UserSession
 from models.sign_ins import authenticate
-from services import clock
-from services.security_log import security_event
 from services.sso import local_password_allowed, sso_settings
 from views.display import device_words
 from views.forms.people import SignIn

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 from flask_login import current_user
 from peewee import Case, fn
 
+from machines import clock
 from machines.breach import STATE_LABELS as BREACH_STATES
 from machines.breach_clocks import case_clock
 from machines.dispatch import METHODS
@@ -17,7 +18,6 @@ from models.people import Team, User
 from models.records import Removal
 from models.reminders import confirm_location_tasks
 from models.remote_working import RemoteAgreement
-from services import clock
 from views.access import requires
 from views.forms import id_arg
 from views.htmx import targets

@@ -11,19 +11,18 @@ from flask import Response, abort, redirect, render_template, request, stream_wi
 from flask_login import current_user
 from peewee import Tuple
 
-from machines import breach_clocks, breach_rules, privacy
+from machines import breach_clocks, breach_rules, clock, privacy
 from machines import breach_report as report_facts
 from machines.breach import STATE_LABELS, BreachMachine
 from machines.breach_clocks import case_clock
 from machines.common import enabled_events
 from machines.permissions import Can
 from machines.risk import grid_rows
+from machines.security_log import security_event
 from models.audit import AuditEvent
 from models.base import write_transaction
 from models.breaches import Breach, Notification
 from models.people import Team, User
-from services import clock
-from services.security_log import security_event
 from views.access import requires, visible_or_404
 from views.breaches import CASES, bp, linked_items
 from views.forms import FormErrors

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
 
-from machines import breach_clocks, breach_report, breach_rules
+from machines import breach_clocks, breach_report, breach_rules, clock
 from machines.breach import EVENT_LABELS, STATE_LABELS, BreachMachine, breach_machine
 from machines.common import InputError, enabled_events, normalise_case_id, whole_number
 from machines.dispatch import METHODS
@@ -14,7 +14,6 @@ from machines.professions import regulator_for
 from machines.risk import assess, grid_rows, grid_scales
 from models.base import write_transaction
 from models.breaches import Breach, Notification
-from services import clock
 from views.access import visible_or_404
 from views.display import link, uk_datetime
 from views.forms import FormErrors

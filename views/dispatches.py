@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from machines import clock
 from machines.common import InputError, enabled_events
 from machines.dispatch import (
     ADDRESS_SOURCES,
@@ -20,7 +21,6 @@ from models.audit import AuditEvent
 from models.base import write_transaction
 from models.dispatches import Dispatch
 from models.records import Record
-from services import clock
 from views.access import requires
 from views.forms import FormErrors, id_arg
 from views.forms.dispatches import EVENT_FORMS, DraftDispatch

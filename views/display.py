@@ -7,7 +7,7 @@ import datetime as dt
 from markupsafe import Markup
 
 from machines.breach_report import CATEGORIES, REGULATORS, required_recipients
-from services.clock import to_uk
+from machines.clock import to_uk
 
 
 def uk_datetime(value: dt.datetime | None) -> str:

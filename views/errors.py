@@ -11,7 +11,7 @@ from flask import make_response, render_template, request
 from flask_login import current_user
 
 from machines.permissions import Can
-from services.security_log import security_event
+from machines.security_log import security_event
 from views.htmx import fragment_elsewhere, is_htmx
 
 ERROR_PAGES = {
@@ -23,10 +23,12 @@ ERROR_PAGES = {
     413: ("What you sent was too large", "errors/413.html"),
     500: ("Sorry, there is a problem with the service", "errors/500.html"),
     503: ("Sorry, the service is unavailable", "errors/503.html"),
+    # A form sent from another website (views/origin.py): refused, 403.
+    "other_site": ("Your form could not be sent", "errors/400.html"),
 }
 
 
-def _signed_in_id() -> int | None:
+def signed_in_id() -> int | None:
     try:
         return current_user.id if current_user.is_authenticated else None
     except Exception:  # the error may be the database itself
@@ -41,13 +43,14 @@ def _kiosk_account() -> bool:
         return False
 
 
-def render_error(status: int, message: str | None = None):
-    title, template = ERROR_PAGES.get(status, ERROR_PAGES[500])
-    if status == 403 or (status == 404 and request.view_args):
+def render_error(status: int, message: str | None = None, page: str | None = None):
+    """The error page for a status, or for `page` (a refusal of its own, logged by its caller)."""
+    title, template = ERROR_PAGES.get(page or status, ERROR_PAGES[500])
+    if page is None and (status == 403 or (status == 404 and request.view_args)):
         # Refused, or not found by someone without need to know (the same 404): on record.
         security_event(
             "access_denied",
-            user_id=_signed_in_id(),
+            user_id=signed_in_id(),
             status=status,
             endpoint=request.endpoint,
             **{k: v for k, v in (request.view_args or {}).items() if isinstance(v, int)},

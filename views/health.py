@@ -10,9 +10,9 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify
 
+from machines import clock
 from models.base import db, is_postgres
 from models.heartbeat import Heartbeat
-from services import clock
 from views.unavailable import DATABASE_ERRORS
 
 bp = Blueprint("health", __name__)

@@ -5,6 +5,7 @@ import datetime as dt
 from flask import Blueprint, render_template
 from flask_login import current_user
 
+from machines import clock
 from machines.breach import EVENT_LABELS as BREACH_EVENT_LABELS
 from machines.breach import STATE_LABELS as BREACH_STATE_LABELS
 from machines.breach_clocks import case_clock
@@ -14,7 +15,6 @@ from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.records import Removal
 from models.remote_working import RemoteAgreement
-from services import clock
 
 bp = Blueprint("home", __name__)
 

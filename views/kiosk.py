@@ -15,6 +15,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 from flask_login import current_user
 from peewee import IntegrityError
 
+from machines import clock
 from machines.common import InputError, enabled_events
 from machines.permissions import Can
 from machines.removal import EVENT_LABELS, PURPOSES, RemovalMachine
@@ -27,7 +28,6 @@ from models.people import (
 )
 from models.records import Record, Removal
 from models.sign_ins import identify_at_kiosk
-from services import clock
 from views.forms import FormErrors
 from views.forms.people import KioskIdentify, KioskScan
 from views.forms.records import RequestRemoval

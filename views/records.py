@@ -6,6 +6,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from peewee import IntegrityError
 
+from machines import clock
 from machines.common import InputError, enabled_events
 from machines.dispatch import METHODS
 from machines.dispatch import STATE_LABELS as DISPATCH_STATES
@@ -27,7 +28,6 @@ from models.people import User, UserRole
 from models.records import Record, Removal, approvers_of
 from models.remote_working import RemoteAgreement
 from models.transitions import apply_transition
-from services import clock
 from views.access import requires, visible_or_404
 from views.display import timeline_by, uk_date, where_now
 from views.forms.records import EVENT_FORMS, AddRecord, FindRecord, RequestRemoval

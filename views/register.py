@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from flask import Blueprint, render_template, request, url_for
 from wtforms.validators import ValidationError
 
-from machines import breach_report
+from machines import breach_report, clock
 from machines.breach import STATE_LABELS
 from machines.common import whole_number
 from machines.permissions import Can
 from models.base import MAX_ID
 from models.breaches import Breach
 from models.people import Team
-from services import clock
 from services.register_figures import chart_geometry, figures_of, format_hours, ico_deadline
 from views.access import requires
 from views.forms import FormErrors, GovForm

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from machines import clock
 from machines.common import InputError, enabled_events
 from machines.permissions import Can
 from machines.remote_working import (
@@ -18,7 +19,6 @@ from models.base import Stale
 from models.records import approvers_of
 from models.remote_working import RemoteAgreement
 from models.transitions import Forbidden, Refused, apply_transition, check_transition
-from services import clock
 from views.access import requires
 from views.display import uk_date
 from views.forms import FormErrors

@@ -7,11 +7,11 @@ from authlib.common.errors import AuthlibBaseError
 from flask import Blueprint, abort, current_app, render_template, request, session
 from joserfc.errors import JoseError
 
+from machines import clock
 from machines.permissions import Can
+from machines.security_log import security_event
 from models.audit import AuditEvent
 from models.base import write_transaction
-from services import clock
-from services.security_log import security_event
 from services.sso import claims_options, match_staff, sso_settings, subject_digest
 from views.auth import same_site_path, start_session
 

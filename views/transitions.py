@@ -16,6 +16,7 @@ from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from statemachine import StateMachine
 
+from machines import clock
 from machines.common import (
     Actor,
     InputError,
@@ -26,7 +27,6 @@ from machines.common import (
 from models.audit import AuditEvent
 from models.base import Stale, VersionedModel
 from models.transitions import Forbidden, Refused, apply_transition, check_transition
-from services import clock
 from views.access import visible_or_404
 from views.display import event_words
 from views.forms import FormErrors, GovForm, form_version

@@ -6,7 +6,8 @@ exhausted connection pool as MaxConnectionsExceeded. Every page then answers the
 "Sorry, the service is unavailable" page with 503, htmx requests the alert fragment, and
 /healthz its JSON. A change that was being saved was rolled back whole (every write is one
 transaction), so the page says nothing was saved. Recovery needs nothing from anyone: the
-pool checks each idle connection before handing it out (models/base.py).
+connection the error came through is thrown away, and the pool checks each idle connection
+before handing it out (models/base.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import logging
 from flask import Flask, current_app, g, jsonify, request
 from peewee import InterfaceError, OperationalError
 from playhouse.pool import MaxConnectionsExceeded
+
+from models.base import discard_connection
 
 DATABASE_ERRORS = (OperationalError, InterfaceError, MaxConnectionsExceeded)
 
@@ -30,6 +33,9 @@ def init_app(app: Flask) -> None:
 def database_unavailable(error: Exception):
     # The type only: a driver's message can quote the values of the row it refused.
     log.warning("database unavailable: %s", type(error).__name__)
+    # The connection the error came through may be broken, or still inside the transaction
+    # the disk refused to undo: the next request opens a fresh one.
+    discard_connection()
     if request.endpoint == "health.healthz":
         return jsonify(status="unavailable", database="unreachable"), 503
     from views.errors import render_error

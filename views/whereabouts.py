@@ -18,12 +18,12 @@ from flask_login import current_user
 from peewee import Tuple, fn
 from wtforms.validators import ValidationError
 
+from machines import clock
 from machines.common import whole_number
 from machines.permissions import Can
 from models.base import MAX_ID, db
 from models.people import Team, User
 from models.records import WHEREABOUTS, Record, Removal, held_by, whereabouts_is
-from services import clock
 from views.breach_reports import _cell as formula_safe
 from views.display import where_now
 from views.forms import FormErrors, GovForm

@@ -52,12 +52,12 @@ sys.path.insert(0, str(ROOT))
 from app import create_app  # noqa: E402
 from demo.accounts import DEMO_PASSWORD  # noqa: E402
 from demo.volume import label_codes, seed_volume  # noqa: E402
+from machines import clock  # noqa: E402
 from machines.removal import OWN_MANAGER  # noqa: E402
 from models import create_schema  # noqa: E402
 from models.base import db  # noqa: E402
 from models.people import User  # noqa: E402
 from models.records import Record, Removal  # noqa: E402
-from services import clock  # noqa: E402
 from services.accounts import add_user  # noqa: E402
 from tests.bench import bare  # noqa: E402
 from tests.bench.browser import measure_clicks  # noqa: E402

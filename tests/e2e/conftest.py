@@ -198,8 +198,8 @@ def confirm(page, button: str, axe: bool = True) -> None:
 def approved_for_pat(description: str, case_id: str = "5550404"):
     """A new record of Pat's team whose removal Pat's line manager has already approved:
     the kiosk and time-limit journeys start from papers ready to take out."""
+    from machines import clock
     from models.people import User
-    from services import clock
     from tests.http.journeys.custody import papers_held
 
     pat = User.by_username("pat")

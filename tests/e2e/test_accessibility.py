@@ -11,12 +11,12 @@ import re
 from playwright.sync_api import expect
 
 from demo.accounts import DEMO_PIN
+from machines import clock
 from models.base import write_transaction
 from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.people import Team, User
 from models.records import Record, Removal
-from services import clock
 from tests.e2e.conftest import (
     REFLOW,
     check_accessibility,

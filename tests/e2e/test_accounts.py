@@ -19,11 +19,11 @@ from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from demo.accounts import seed_demo
+from machines import clock
 from models import create_schema
 from models.base import db
 from models.people import User
 from models.records import Record, Removal
-from services import clock
 from services.accounts import add_user
 from tests.conftest import close_database
 from tests.e2e.conftest import check_accessibility, screenshot, sign_in

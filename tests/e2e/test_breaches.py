@@ -10,10 +10,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from machines import clock
 from models.breaches import Breach
 from models.people import User
 from models.records import Record
-from services import clock
 from tests.e2e.conftest import check_accessibility, confirm, screenshot, sign_in
 
 SCREEN = {"width": 1366, "height": 768}

@@ -6,9 +6,9 @@ import datetime as dt
 
 from playwright.sync_api import expect
 
+from machines import clock
 from models.people import User
 from models.records import Record
-from services import clock
 from tests.e2e.conftest import check_accessibility, confirm, screenshot, sign_in
 
 

@@ -8,10 +8,10 @@ import re
 from playwright.sync_api import expect
 
 from demo.accounts import DEMO_PIN
+from machines import clock
 from models.dispatches import Dispatch
 from models.people import User
 from models.records import Record, Removal
-from services import clock
 from tests.e2e.conftest import approved_for_pat, check_accessibility, screenshot, sign_in
 
 # The board polls every 30 s (templates/boards/board.html): the tests move its clock on.

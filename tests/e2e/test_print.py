@@ -12,12 +12,12 @@ from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from demo.activity import _breach_step, _told_everyone
+from machines import clock
 from machines.breach_rules import NO_ONE
 from models.base import write_transaction
 from models.breaches import Breach
 from models.people import User
 from models.records import Record
-from services import clock
 from tests.e2e.conftest import sign_in
 
 MM = 72 / 25.4  # PDF points per millimetre

@@ -16,12 +16,12 @@ import pytest
 from playwright.sync_api import expect
 
 from demo.accounts import DEMO_PIN
+from machines import clock
 from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.people import User
 from models.records import Record, Removal
 from models.remote_working import RemoteAgreement
-from services import clock
 from tests.e2e.conftest import check_accessibility, confirm, screenshot, sign_in
 from tests.http.journeys.custody import papers_held
 

@@ -2,7 +2,7 @@
 before it signs anyone out, and a staff session warns before it ends and keeps what was typed.
 
 Time is moved, never waited for: `page.clock` fast-forwards the page's timers and
-`services.clock.travel` moves the live server's clock (it runs in this process) in step.
+`machines.clock.travel` moves the live server's clock (it runs in this process) in step.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import re
 from playwright.sync_api import expect
 
 from demo.accounts import DEMO_PASSWORD, DEMO_PIN
+from machines import clock
 from models.people import User
 from models.records import Record, Removal
-from services import clock
 from tests.e2e.conftest import approved_for_pat, check_accessibility, screenshot, sign_in
 
 VIEWPORT = {"width": 1366, "height": 768}

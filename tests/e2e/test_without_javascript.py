@@ -15,11 +15,11 @@ import pytest
 from playwright.sync_api import expect
 
 from demo.accounts import DEMO_PASSWORD, DEMO_PIN
+from machines import clock
 from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.people import User
 from models.records import Record, Removal
-from services import clock
 from tests.e2e.conftest import approved_for_pat, check_accessibility, sign_in
 
 SCREEN = {"width": 1366, "height": 768}

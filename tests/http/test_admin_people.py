@@ -11,9 +11,9 @@ import re
 import pytest
 from aiosmtpd.controller import Controller
 
+from machines import clock
 from models.audit import AuditEvent
 from models.people import PasswordReset, User, UserRole, UserSession
-from services import clock
 from tests.conftest import PASSWORD, _free_port
 from tests.http.conftest import Browser, at_once
 from tests.http.journeys import Cast, Page

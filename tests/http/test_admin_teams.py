@@ -7,10 +7,10 @@ import datetime as dt
 
 import pytest
 
+from machines import clock
 from models.people import Team, User
 from models.records import Record
 from models.remote_working import RemoteAgreement
-from services import clock
 from tests.http.journeys import Cast, Page
 from tests.http.journeys.accounts import events, new_person
 

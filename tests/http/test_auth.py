@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
+from machines import clock
 from models.audit import AuditEvent
 from models.people import User
-from services import clock
 from tests.conftest import PASSWORD
 from tests.http.conftest import csrf_from
 

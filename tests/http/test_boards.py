@@ -7,10 +7,10 @@ import re
 
 import pytest
 
+from machines import clock
 from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.records import Record, Removal
-from services import clock
 from tests.http.journeys.custody import papers_held
 
 BOARD_FRAGMENT = {"HX-Request": "true", "HX-Target": "board-body"}

@@ -10,11 +10,11 @@ import datetime as dt
 
 import pytest
 
+from machines import clock
 from models.audit import AuditEvent
 from models.breaches import Breach
 from models.people import User
 from models.records import Removal
-from services import clock
 from tests.http.journeys import Cast, Page, ago, uk_local
 from tests.http.journeys.breaches import (
     AGREE,

@@ -9,10 +9,10 @@ import datetime as dt
 
 import pytest
 
+from machines import clock
 from machines.breach_clocks import working_day_after
 from models.audit import AuditEvent
 from models.breaches import Breach, Notification
-from services import clock
 from tests.http.journeys import Cast, Page, ago
 from tests.http.journeys.breaches import breach_staff, fresh, latest, notify_data, report, send
 from tests.http.journeys.mail import BASE_URL

@@ -14,10 +14,10 @@ import threading
 
 import pytest
 
+from machines import clock
 from models.audit import AuditEvent
 from models.breaches import Breach, Notification
 from models.records import Removal
-from services import clock
 from tests.http.journeys import Cast, Page, ago, uk_local
 from tests.http.journeys.breaches import (
     AGREE,

@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 
 import pytest
 
+from machines import clock
 from machines.common import final_events
 from machines.dispatch import DispatchMachine
 from machines.remote_working import RemoteWorkingMachine
@@ -18,7 +19,6 @@ from models.audit import AuditEvent
 from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.records import Record, Removal
-from services import clock
 from tests.http.journeys import Cast, Page, date_fields
 from tests.http.journeys.custody import SAFEGUARDS, removal_of, request_removal, send
 from tests.http.journeys.sending import CHECKS, draft, latest

@@ -120,6 +120,23 @@ def test_the_compose_file_runs_the_app_on_postgresql_behind_the_hosts_proxy():
     assert volume in compose["volumes"]  # the data outlives the container
 
 
+def test_gunicorn_listens_on_loopback_unless_told_and_the_container_is_told():
+    settings = {k: v for k, v in os.environ.items() if k != "GUNICORN_BIND"}
+    read = "import runpy; print(runpy.run_path('deploy/gunicorn.conf.py')['bind'])"
+    done = subprocess.run(
+        [sys.executable, "-c", read], cwd=ROOT, env=settings, capture_output=True, text=True
+    )
+    assert done.stdout.strip() == "127.0.0.1:8000", done.stderr
+    # A container's loopback is out of reach of the host's published port: the image listens
+    # on its own network, and compose publishes that port on the host's loopback only.
+    final = dockerfile_stages()[-1]["lines"]
+    env = " ".join(rest for word, rest in final if word == "ENV")
+    assert "GUNICORN_BIND=0.0.0.0:8000" in env.split()
+    app = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]["app"]
+    assert app["environment"]["GUNICORN_BIND"] == "0.0.0.0:8000"
+    assert app["ports"] == ["127.0.0.1:8000:8000"]
+
+
 def env_example_keys() -> set[str]:
     keys = set()
     for line in (ROOT / "deploy" / "env.example").read_text().splitlines():

@@ -9,9 +9,9 @@ import re
 
 import pytest
 
+from machines import clock
 from models.breaches import Breach
 from models.dispatches import Dispatch
-from services import clock
 from tests.http.journeys import Cast
 from tests.http.journeys.breaches import (
     AGREE,

@@ -12,10 +12,10 @@ import re
 import pytest
 import segno
 
+from machines import clock
 from models.audit import AuditEvent
 from models.people import User
 from models.records import Record, Removal
-from services import clock
 from tests.conftest import PIN
 
 SAFEGUARDS = {

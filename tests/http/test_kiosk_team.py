@@ -8,10 +8,10 @@ import re
 
 import pytest
 
+from machines import clock
 from models.audit import AuditEvent
 from models.people import User
 from models.records import Record, Removal
-from services import clock
 from tests.http.journeys import Page, days_from_today
 from tests.http.journeys.custody import SAFEGUARDS, send
 from tests.http.test_kiosk import identify, removal_of, scan

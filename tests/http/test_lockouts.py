@@ -16,9 +16,9 @@ import threading
 import pytest
 
 import models.people
+from machines import clock
 from models.audit import AuditEvent
 from models.people import KioskFailure, User
-from services import clock
 from tests.conftest import PASSWORD, PIN
 from tests.http.conftest import Browser, at_once
 

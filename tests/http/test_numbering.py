@@ -11,11 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
+from machines import clock
 from models.audit import AuditEvent, verify_chain
 from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.records import Record, Removal
-from services import clock
 from tests.http.journeys import ago, date_fields
 from tests.http.journeys.live import Browser, live_server
 

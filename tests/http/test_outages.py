@@ -238,3 +238,46 @@ def test_healthz_commits_a_heartbeat(client, app):
     first = Heartbeat.get_by_id(1).at
     client.get("/healthz")
     assert Heartbeat.select().count() == 1 and Heartbeat.get_by_id(1).at > first
+
+
+# -- Recovery: the first request after the database is back succeeds -------------------------
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_write_whose_commit_and_undo_the_disk_refused_does_not_stop_the_next(
+    web, people, monkeypatch
+):
+    """A full disk can refuse a transaction's COMMIT and then its ROLLBACK, leaving the
+    worker's one SQLite connection inside the failed transaction: once there is room again,
+    the next write must find a clean connection, not "a transaction within a transaction"."""
+    people.add("pat")
+    web.sign_in("pat")
+    web.get("/records/new")
+
+    def disk_full():
+        raise OperationalError("database or disk is full")
+
+    monkeypatch.setattr(db.obj, "commit", disk_full)
+    monkeypatch.setattr(db.obj, "rollback", disk_full)
+    assert_unavailable_page(add_record(web), saving=True)
+    monkeypatch.undo()  # room on the disk again
+
+    assert add_record(web, case_id="5551235").status_code == 303
+    # The refused write stayed unsaved, as its page said.
+    assert [r.case_id for r in Record.select()] == ["5551235"]
+
+
+@pytest.mark.postgres
+def test_after_a_postgresql_restart_the_first_write_succeeds(pg_app, private_postgres):
+    """Writes refused while the server was down leave nothing behind: the first write after
+    it is back is saved, and so is every one after it."""
+    web = signed_in(pg_app)
+    fill_the_pool(4)
+    private_postgres.stop()
+    for case_id in ("5551201", "5551202"):
+        assert_unavailable_page(add_record(web, case_id=case_id), saving=True)
+    private_postgres.start()
+
+    statuses = [add_record(web, case_id=f"555130{n}").status_code for n in range(5)]
+    assert statuses == [303] * 5
+    assert sorted(r.case_id for r in Record.select()) == [f"555130{n}" for n in range(5)]

@@ -7,9 +7,9 @@ import datetime as dt
 
 import pytest
 
+from machines import clock
 from models.audit import AuditEvent
 from models.records import Record, Removal
-from services import clock
 from tests.http.journeys import Cast, Page, days_from_today
 from tests.http.journeys.custody import send
 

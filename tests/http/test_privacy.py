@@ -9,10 +9,10 @@ import datetime as dt
 
 import pytest
 
+from machines import clock
 from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.records import Record, Removal
-from services import clock
 from tests.http.journeys import Cast, Page, date_fields
 from tests.http.journeys.breaches import breach_staff, fresh, latest, report, send
 from tests.http.journeys.custody import papers_out, request_removal

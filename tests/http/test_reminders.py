@@ -8,11 +8,12 @@ import threading
 
 import pytest
 
+from machines import clock
 from models.base import db
 from models.breaches import Breach
 from models.records import Record, Removal
 from models.reminders import CLAIM_LEASE, Reminder
-from services import clock, reminders
+from services import reminders
 from services.mail import SmtpMailer
 from services.reminders import send_reminders
 from tests.conftest import _free_port

@@ -8,9 +8,9 @@ import re
 
 import pytest
 
+from machines import clock
 from models.audit import AuditEvent
 from models.remote_working import RemoteAgreement
-from services import clock
 from tests.http.journeys import Cast, Page, days_from_today
 
 

@@ -8,9 +8,9 @@ import threading
 
 import pytest
 
+from machines import clock
 from models.audit import AuditEvent
 from models.records import Record, Removal
-from services import clock
 from tests.http.journeys.custody import (
     SAFEGUARDS,
     future,

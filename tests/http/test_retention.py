@@ -8,13 +8,13 @@ import json
 
 import pytest
 
+from machines import clock
 from models.audit import AuditEvent, verify_chain
 from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.people import User
 from models.records import Removal
 from models.remote_working import RemoteAgreement
-from services import clock
 from services.retention import CASE_ID_MARKER, KEPT_SUMMARY_KEYS, MARKER, apply_retention
 from tests.http.conftest import Web
 from tests.http.journeys import days_from_today

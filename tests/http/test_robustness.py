@@ -17,11 +17,11 @@ import pytest
 from peewee import fn
 from werkzeug.datastructures import MultiDict
 
+from machines import clock
 from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.records import Record, Removal
 from models.remote_working import RemoteAgreement
-from services import clock
 
 HUGE = 10**30  # far past any 64-bit integer column
 JUNK_QUERY = [

@@ -15,12 +15,12 @@ from urllib.parse import parse_qs, unquote_plus, urljoin, urlsplit
 
 import pytest
 
+from machines import clock
 from models.audit import AuditEvent
 from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.people import UserSession
 from models.records import Record, Removal
-from services import clock
 from tests.conftest import PIN
 from tests.http.conftest import csrf_from
 
@@ -858,3 +858,166 @@ def test_sign_in_next_with_a_backslash_goes_home(client, staff):
         client.post(
             "/sign-out", data={"csrf_token": csrf_from(client.get("/").get_data(as_text=True))}
         )
+
+
+# -- Reset links: never in a log line, ended for good, kept out of the cookie (issue 24) ----------
+
+
+@pytest.fixture
+def reset_cast(mail_app, inbox, people, new_web):
+    """Ada (an administrator) and Pat, to whom she has just sent a reset link."""
+    people.add("ada", "admin", team="Information Governance")
+    pat = people.add("pat")
+    ada = new_web()
+    ada.sign_in("ada")
+    ada.get(f"/admin/people/{pat.id}/reset-password")
+    sent = ada.post(f"/admin/people/{pat.id}/reset-password", {"method": "link"})
+    assert sent.status_code == 303
+    (message,) = inbox.to("pat@council.example")
+    path = re.search(r"(/reset-password/\S+)", message.get_content()).group(1)
+    return {"ada": ada, "pat": pat, "link": path, "token": path.rsplit("/", 1)[1]}
+
+
+def _admin_sets_active(ada, pat, active: bool) -> None:
+    from models.people import User
+
+    version = User.get_by_id(pat.id).version
+    if active:
+        response = ada.post(f"/admin/people/{pat.id}/enable", {"version": version})
+    else:
+        ada.get(f"/admin/people/{pat.id}/disable")
+        form = {"version": version, "work_seen": ""}
+        response = ada.post(f"/admin/people/{pat.id}/disable", form)
+    assert response.status_code == 303, response.get_data(as_text=True)[:300]
+
+
+def test_a_refused_reset_link_is_logged_by_its_id_and_no_log_line_holds_its_token(
+    reset_cast, new_web, caplog
+):
+    from models.people import PasswordReset
+
+    caplog.set_level(logging.DEBUG)  # every logger: request lines, security events, errors
+    token, link = reset_cast["token"], reset_cast["link"]
+    stranger = new_web()
+    # A mistyped copy of a live link, then the link itself once it has expired.
+    assert stranger.client.get(link + "x").status_code == 404
+    clock.travel(dt.timedelta(minutes=61))
+    assert stranger.client.get(link).status_code == 404
+    events = [(r, getattr(r, "security_event", "")) for r in caplog.records]
+    refused = [record for record, event in events if event == "reset_link_refused"]
+    assert [r.link_id for r in refused] == [None, PasswordReset.get().id]
+    assert {r.path for r in refused} == {"/reset-password/<secret:token>"}
+    # Every logger but the test's own mail server's ("mail.log"), which logs the email it got.
+    for record in caplog.records:
+        if record.name != "mail.log":
+            assert token not in repr(vars(record)) + record.getMessage(), record.name
+
+
+def test_a_disable_ends_a_reset_link_for_good_even_once_followed(reset_cast, new_web):
+    pat_browser = new_web()
+    assert pat_browser.client.get(reset_cast["link"]).status_code == 303  # followed, not used
+    _admin_sets_active(reset_cast["ada"], reset_cast["pat"], active=False)
+    _admin_sets_active(reset_cast["ada"], reset_cast["pat"], active=True)
+    # Within the hour, with the account enabled again: neither the link nor the browser that
+    # followed it can set a password.
+    assert new_web().client.get(reset_cast["link"]).status_code == 404
+    assert pat_browser.client.get("/reset-password").status_code == 404
+
+
+def test_a_password_change_or_a_new_link_ends_an_outstanding_link(reset_cast, new_web, inbox):
+    ada, pat = reset_cast["ada"], reset_cast["pat"]
+    ada.post(f"/admin/people/{pat.id}/reset-password", {"method": "link"})
+    assert new_web().client.get(reset_cast["link"]).status_code == 404
+    second = re.search(r"(/reset-password/\S+)", inbox.to("pat@council.example")[-1].get_content())
+    ada.post(f"/admin/people/{pat.id}/reset-password", {"method": "temporary"})
+    assert new_web().client.get(second.group(1)).status_code == 404
+
+
+def test_the_reset_token_is_not_in_the_session_cookie(reset_cast, app, new_web):
+    from tests.conftest import PASSWORD
+
+    person = new_web()
+    assert person.client.get(reset_cast["link"]).status_code == 303
+    cookie = person.client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
+    # Signed, not encrypted: anyone holding the cookie can read what it keeps.
+    kept = app.session_interface.get_signing_serializer(app).loads(cookie)
+    assert reset_cast["token"] not in repr(kept)
+    person.get("/reset-password")
+    new_password = PASSWORD + "-renewed"
+    done = person.post(
+        "/reset-password", {"new_password": new_password, "confirm_password": new_password}
+    )
+    assert done.status_code == 303
+    new_web().sign_in("pat", new_password)
+
+
+# -- Forms from another site: refused even with a valid CSRF token (issue 24) --------------------
+
+
+def _post_a_record(web, **headers):
+    web.get("/records/new")
+    return web.post(
+        "/records/new", {"case_id": CASE_ID, "description": "Court bundle"}, headers=headers
+    )
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://evil.example"},
+        {"Origin": "http://localhost.evil.example"},
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site", "HX-Request": "true"},
+    ],
+)
+def test_a_form_sent_from_another_site_is_refused_and_logged(people, web, caplog, headers):
+    caplog.set_level(logging.INFO, logger="safekeep.security")
+    people.add("pat")
+    web.sign_in("pat")
+    response = _post_a_record(web, **headers)
+    assert response.status_code == 403
+    page = response.get_data(as_text=True)
+    assert "Your form could not be sent" in page and "another website" in page
+    assert Record.select().count() == 0
+    (refused,) = [r for r in caplog.records if getattr(r, "security_event", "") != ""]
+    assert refused.security_event == "cross_origin_refused" and refused.path == "/records/new"
+    assert "evil" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},  # an old browser, a script: the CSRF token alone decides
+        {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"},
+        {"Origin": "http://LOCALHOST:80"},
+        {"Origin": "https://safekeep.council.test"},  # the public address (REMINDER_BASE_URL)
+    ],
+)
+def test_a_form_from_this_site_is_taken(app, people, web, headers):
+    app.config["REMINDER_BASE_URL"] = "https://safekeep.council.test/"
+    people.add("pat")
+    web.sign_in("pat")
+    assert _post_a_record(web, **headers).status_code == 303
+    assert Record.select().count() == 1
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_behind_a_tls_proxy_the_sites_origin_is_its_https_address(tmp_path, request, backend):
+    from tests.conftest import People, make_app
+    from tests.http.conftest import Web
+
+    app = make_app(backend, tmp_path, request, TRUSTED_PROXIES=1)
+    People().add("pat")
+    web = Web(app.test_client())
+    web.sign_in("pat")
+    proxied = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+    # Over HTTPS Flask-WTF also wants a Referer from this site.
+    refused = _post_a_record(
+        web, Origin="http://localhost", Referer="https://localhost/records/new", **proxied
+    )
+    assert refused.status_code == 403
+    taken = _post_a_record(
+        web, Origin="https://localhost", Referer="https://localhost/records/new", **proxied
+    )
+    assert taken.status_code == 303

@@ -117,7 +117,7 @@ def test_the_register_export_is_audited_with_its_filters(council, new_web, secur
 def test_session_expiry_is_logged(council, new_web, security_log):
     import datetime as dt
 
-    from services import clock
+    from machines import clock
 
     pat = signed_in(new_web, "pat")
     clock.travel(dt.timedelta(minutes=31))
@@ -175,6 +175,37 @@ def test_behind_a_proxy_the_client_address_is_logged_only_when_the_proxy_is_trus
     )
     (failed,) = [r for r in caplog.records if getattr(r, "security_event", None)]
     assert failed.remote_addr == logged
+
+
+@pytest.mark.parametrize(
+    "forwarded, logged",
+    [
+        ("not-an-ip<script>", "127.0.0.1"),
+        ("203.0.113.9, 198.51.100.7<b>", "127.0.0.1"),  # only the last hop, the proxy's, counts
+        ("2001:db8::7", "2001:db8::7"),
+    ],
+)
+def test_a_forwarded_address_that_is_not_an_address_is_not_believed_nor_echoed(
+    tmp_path, request, caplog, forwarded, logged
+):
+    app = make_app("sqlite", tmp_path, request, TRUSTED_PROXIES=1)
+    caplog.set_level(logging.INFO, logger="safekeep.security")
+    web = app.test_client()
+    token = re.search(
+        r'name="csrf_token" value="([^"]+)"', web.get("/sign-in").get_data(as_text=True)
+    ).group(1)
+    web.post(
+        "/sign-in",
+        data={"csrf_token": token, "username": "nobody", "password": "wrong password 1"},
+        headers={"X-Forwarded-For": forwarded, "X-Forwarded-Proto": "javascript"},
+    )
+    events = {r.security_event: r for r in caplog.records if hasattr(r, "security_event")}
+    # The proxy's own address stands in (the test client's), and its scheme: plain http.
+    assert events["sign_in_failed"].remote_addr == logged
+    if logged == "127.0.0.1":
+        assert events["forwarded_for_refused"].headers == "for,proto"
+    for junk in ("not-an-ip", "<script>", "<b>", "javascript"):
+        assert junk not in caplog.text
 
 
 def test_a_trusted_proxies_setting_that_cannot_work_stops_the_app_starting(tmp_path, request):

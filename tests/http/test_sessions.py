@@ -9,10 +9,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from machines import clock
 from models.breaches import Breach
 from models.people import UserSession
 from models.records import Record
-from services import clock
 from tests.conftest import PASSWORD, close_database, make_app
 from tests.http.conftest import Web, csrf_from
 

@@ -13,9 +13,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from machines import clock
 from models.audit import AuditEvent
 from models.people import User, UserSession
-from services import clock
 from services.sso import SsoSettingError, sso_settings
 from tests.conftest import PASSWORD, People, close_database, make_app
 from tests.http.conftest import Web

@@ -10,8 +10,8 @@ import re
 
 import pytest
 
+from machines import clock
 from models.records import Record, Removal
-from services import clock
 from tests.http.journeys import Cast, Page
 
 

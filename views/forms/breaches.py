@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import functools
 
-from machines import breach_report, breach_rules
+from machines import breach_report, breach_rules, clock
 from machines.common import InputError
 from machines.risk import load_grid
 from models.people import User
-from services import clock
 from views.forms import GovForm
 from views.forms.fields import (
     Checkbox,

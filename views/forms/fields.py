@@ -19,9 +19,8 @@ from collections.abc import Iterable
 from wtforms import Field
 from wtforms.validators import StopValidation
 
-from machines import privacy
+from machines import clock, privacy
 from machines.common import is_digits, whole_number
-from services import clock
 
 _TRUE = {"yes", "on", "true", "1"}
 

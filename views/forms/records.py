@@ -6,6 +6,7 @@ import datetime as dt
 
 from wtforms.validators import ValidationError
 
+from machines import clock
 from machines.breach_report import ANSWERS, LOST_CATEGORIES
 from machines.common import case_id_error, normalise_case_id
 from machines.removal import (
@@ -18,7 +19,6 @@ from machines.removal import (
 )
 from models.base import MAX_ID
 from models.people import User
-from services import clock
 from views.forms import GovForm
 from views.forms.fields import Checkbox, Choice, GovDate, Text, TimeOfDay, WholeNumber
 from views.transitions import EventForm, NoInput, WithNote, WithReason

@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
-from services import clock
+from machines import clock
 
 
 class Cast:

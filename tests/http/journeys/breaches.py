@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from machines import clock
 from machines.breach_report import required_recipients
 from models.audit import AuditEvent
 from models.breaches import Breach
-from services import clock
 from tests.http.journeys import ago, date_fields
 
 CHAIN = {

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from machines import clock
 from models.records import Record, Removal
-from services import clock
 from tests.http.journeys import date_fields, days_from_today
 
 

@@ -1,19 +1,21 @@
 """Security events for the operations log: `logging.getLogger("safekeep.security")`.
 
-Each record carries structured fields in `extra=` (who, what, when, from where), so a JSON
-formatter or a log shipper can read them without parsing the message. What is never logged:
-service users' details (case-system IDs, free text), passwords or PINs, and what a stranger
-typed as a username (it may be someone's password typed into the wrong box): an unknown
-account is logged as `known_account=False`, nothing more.
+Each record carries structured fields in `extra=` (who, what, when), so a JSON formatter or a
+log shipper can read them without parsing the message; inside a request, services/logs.py adds
+from where (address, method, path) to each record. What is never logged: service users'
+details (case-system IDs, free text), passwords, PINs or reset links' tokens, and what a
+stranger typed as a username (it may be someone's password typed into the wrong box): an
+unknown account is logged as `known_account=False`, nothing more.
+
+It sits below the models, who log failed sign-ins and locks as they count them: no Flask and
+no queries here, only the standard library's logging.
 """
 
 from __future__ import annotations
 
 import logging
 
-from flask import has_request_context, request
-
-from services import clock
+from machines import clock
 
 log = logging.getLogger("safekeep.security")
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
@@ -28,22 +30,18 @@ WARNING_EVENTS = {
     "kiosk_paused",
     "access_denied",
     "audit_checkpoint_refused",
+    "cross_origin_refused",
+    "forwarded_for_refused",
 }
 
 
 def security_event(event: str, *, user_id: int | None = None, **fields) -> None:
-    """Log one security event with who, what, when and, inside a request, from where."""
+    """Log one security event with who, what and when."""
     extra = {
         "security_event": event,
         "user_id": user_id,
         "at": clock.now().isoformat(timespec="seconds") + "Z",
     }
-    if has_request_context():
-        # The client's address as this process sees it: behind a proxy, configure the proxy
-        # to pass it and Werkzeug's ProxyFix to read it, or this is the proxy's address.
-        extra["remote_addr"] = request.remote_addr
-        extra["method"] = request.method
-        extra["path"] = request.path  # object ids only: no query string, no form values
     for key, value in fields.items():
         # A field named like a LogRecord attribute ("filename", "module") would make
         # logging raise: keep it under another name rather than lose the event.
