@@ -450,7 +450,8 @@ def enabled_events(
     The same events, in the same order, as `machine.enabled_events(actor=..., now=...)` on
     the row's machine, without building one. ValueError when the stored state is unknown.
     """
-    steps = transition_table(machine_class).get(getattr(model, "state", None))
+    state = getattr(model, "state", None)
+    steps = transition_table(machine_class).get(state) if isinstance(state, str) else None
     if steps is None:
         machine_for(machine_class, model)  # raises the ValueError naming the row
     facts = {"model": model, "actor": actor, "now": now, "kiosk_id": kiosk_id}
