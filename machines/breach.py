@@ -71,9 +71,9 @@ from machines.common import (
     as_datetime,
     confirmed,
     event_labels,
-    guard,
     machine_for,
     optional_text,
+    plain_guards,
     required_text,
     state_labels,
     stays_in,
@@ -85,6 +85,7 @@ from machines.common import (
 from machines.risk import Grid, assess, default_grid
 
 
+@plain_guards
 class BreachMachine(StateMachine):
     """One breach or near miss: reported, notified, assessed, service user told, decided.
 
@@ -107,15 +108,13 @@ class BreachMachine(StateMachine):
             risk_assessed,
             service_user_informed,
             decided,
-            cond=guard(may_record_police),
+            cond=may_record_police,
             validators="validate_record_police",
         ),
         name="Save the police details",
     )
     update_report = Event(
-        stays_in(
-            reported, notified, cond=guard(may_update_report), validators="validate_update_report"
-        ),
+        stays_in(reported, notified, cond=may_update_report, validators="validate_update_report"),
         name="Save the checked report",
     )
     # The ICO is told as soon as someone judges it reportable: the referral stops the clock
@@ -126,7 +125,7 @@ class BreachMachine(StateMachine):
             notified,
             risk_assessed,
             service_user_informed,
-            cond=guard(may_refer_to_ico),
+            cond=may_refer_to_ico,
             validators="validate_refer_to_ico",
         ),
         name="Record the ICO referral",
@@ -140,31 +139,29 @@ class BreachMachine(StateMachine):
             risk_assessed,
             service_user_informed,
             decided,
-            cond=guard(may_write_ico_summary),
+            cond=may_write_ico_summary,
             validators="validate_write_ico_summary",
         ),
         name="Save the summary for the ICO",
     )
     notify = Event(
-        reported.to(notified, cond=guard(may_notify), validators="validate_notify"),
+        reported.to(notified, cond=may_notify, validators="validate_notify"),
         name="Record who was told",
     )
     assess_risk = Event(
-        notified.to(risk_assessed, cond=guard(may_assess_risk), validators="validate_assess_risk"),
+        notified.to(risk_assessed, cond=may_assess_risk, validators="validate_assess_risk"),
         name="Record the risk assessment",
     )
     # Face to face first, then in writing, each on the day it happened.
     record_meeting = Event(
-        risk_assessed.to.itself(
-            cond=guard(may_record_meeting), validators="validate_record_meeting"
-        ),
+        risk_assessed.to.itself(cond=may_record_meeting, validators="validate_record_meeting"),
         name="Record the face-to-face meeting",
     )
     # Three ways past the service user step: told, exempt, or a near miss with no one to tell.
     inform_service_user = Event(
         risk_assessed.to(
             service_user_informed,
-            cond=guard(may_inform_service_user),
+            cond=may_inform_service_user,
             validators="validate_inform_service_user",
         ),
         name="Record the letter",
@@ -172,7 +169,7 @@ class BreachMachine(StateMachine):
     record_exemption = Event(
         risk_assessed.to(
             service_user_informed,
-            cond=guard(may_record_exemption),
+            cond=may_record_exemption,
             validators="validate_record_exemption",
         ),
         name="Approve the exemption",
@@ -180,23 +177,23 @@ class BreachMachine(StateMachine):
     skip_informing = Event(
         risk_assessed.to(
             service_user_informed,
-            cond=guard(may_skip_informing),
+            cond=may_skip_informing,
             validators="validate_skip_informing",
         ),
         name="Record that there is no one to tell",
     )
     caldicott_agree = Event(
         service_user_informed.to.itself(
-            cond=guard(may_agree_decision), validators="validate_caldicott_agree"
+            cond=may_agree_decision, validators="validate_caldicott_agree"
         ),
         name="Record your agreement",
     )
     decide = Event(
-        service_user_informed.to(decided, cond=guard(may_decide), validators="validate_decide"),
+        service_user_informed.to(decided, cond=may_decide, validators="validate_decide"),
         name="Record the decision",
     )
     close = Event(
-        decided.to(closed, cond=guard(may_close), validators="validate_close"),
+        decided.to(closed, cond=may_close, validators="validate_close"),
         name="Close the case",
     )
 

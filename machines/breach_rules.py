@@ -79,7 +79,7 @@ def vulnerable_or_unknown(children_or_vulnerable: bool | None) -> bool:
     return children_or_vulnerable is not False
 
 
-# -- who may do what (pure; the machine's guards call these) -------------------------------
+# -- who may do what: the guards, plain functions of (model, actor=None) --------------------
 
 
 def _in_chain(actor: Actor | None) -> bool:
@@ -106,29 +106,29 @@ def _reviews_case(actor: Actor | None, model: Any) -> bool:
     return _in_chain(actor) or _is_reporters_manager(actor, model)
 
 
-def may_record_police(actor: Actor | None, model: Any) -> bool:
+def may_record_police(model: Any, actor: Actor | None = None) -> bool:
     """The police details of a loss or theft, at any stage until the case is closed: the
     reporter, their line manager or the breach chain (the states say which stages)."""
     return model.category in POLICE_CATEGORIES and may_see_case(actor, model)
 
 
-def may_update_report(actor: Actor | None, model: Any) -> bool:
+def may_update_report(model: Any, actor: Actor | None = None) -> bool:
     """Check and correct the report until the risk is assessed: whoever handles the case."""
     return may_see_case(actor, model)
 
 
-def may_notify(actor: Actor | None, model: Any) -> bool:
+def may_notify(model: Any, actor: Actor | None = None) -> bool:
     """Loss or theft waits for the police details and the line manager being told."""
     return may_see_case(actor, model) and police_details_complete(model)
 
 
-def may_refer_to_ico(actor: Actor | None, model: Any) -> bool:
+def may_refer_to_ico(model: Any, actor: Actor | None = None) -> bool:
     """The breach chain records the ICO referral, once, whenever it is made (a near miss that
     kept the data in is no personal data breach: nothing to refer)."""
     return _in_chain(actor) and not model.ico_referred and not is_skippable_near_miss(model)
 
 
-def may_write_ico_summary(actor: Actor | None, model: Any) -> bool:
+def may_write_ico_summary(model: Any, actor: Actor | None = None) -> bool:
     """The Information and Records Manager writes what the ICO is told, until the case is
     closed (a near miss that kept the data in is no personal data breach: nothing to tell)."""
     return (
@@ -136,25 +136,25 @@ def may_write_ico_summary(actor: Actor | None, model: Any) -> bool:
     )
 
 
-def may_assess_risk(actor: Actor | None, model: Any) -> bool:
+def may_assess_risk(model: Any, actor: Actor | None = None) -> bool:
     return _reviews_case(actor, model)
 
 
-def may_record_meeting(actor: Actor | None, model: Any) -> bool:
+def may_record_meeting(model: Any, actor: Actor | None = None) -> bool:
     return may_see_case(actor, model)
 
 
-def may_inform_service_user(actor: Actor | None, model: Any) -> bool:
+def may_inform_service_user(model: Any, actor: Actor | None = None) -> bool:
     """The letter, after the face-to-face meeting is on record."""
     return may_see_case(actor, model) and model.informed_in_person_on is not None
 
 
-def may_record_exemption(actor: Actor | None, model: Any) -> bool:
+def may_record_exemption(model: Any, actor: Actor | None = None) -> bool:
     """Only the Caldicott Guardian approves not telling the service user."""
     return actor is not None and actor.can(Can.APPROVE_EXEMPTION)
 
 
-def may_skip_informing(actor: Actor | None, model: Any) -> bool:
+def may_skip_informing(model: Any, actor: Actor | None = None) -> bool:
     return is_skippable_near_miss(model) and _reviews_case(actor, model)
 
 
@@ -164,7 +164,7 @@ def skip_refused_as_not_a_near_miss(actor: Actor | None, model: Any) -> bool:
     return _reviews_case(actor, model) and not is_skippable_near_miss(model)
 
 
-def may_agree_decision(actor: Actor | None, model: Any) -> bool:
+def may_agree_decision(model: Any, actor: Actor | None = None) -> bool:
     """The Caldicott Guardian records their own agreement, once, before the decision."""
     return (
         actor is not None
@@ -173,7 +173,7 @@ def may_agree_decision(actor: Actor | None, model: Any) -> bool:
     )
 
 
-def may_decide(actor: Actor | None, model: Any) -> bool:
+def may_decide(model: Any, actor: Actor | None = None) -> bool:
     """The Assistant Director, once the Caldicott Guardian has agreed."""
     return (
         actor is not None and actor.can(Can.DECIDE_BREACH) and model.caldicott_agreed_at is not None
@@ -186,7 +186,7 @@ def decision_waits_for_caldicott(actor: Actor | None, model: Any) -> bool:
     return actor is not None and actor.can(Can.DECIDE_BREACH) and model.caldicott_agreed_at is None
 
 
-def may_close(actor: Actor | None, model: Any) -> bool:
+def may_close(model: Any, actor: Actor | None = None) -> bool:
     return actor is not None and actor.can(Can.CLOSE_BREACH)
 
 

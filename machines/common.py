@@ -7,7 +7,6 @@ No Flask, no queries: these are pure functions of plain values and of the row be
 from __future__ import annotations
 
 import datetime as dt
-import dis
 import functools
 import inspect
 import operator
@@ -199,33 +198,6 @@ def manages_team(actor: Actor | None, model: Any) -> bool:
 # -- how a machine asks its rules and reports input ------------------------------------------
 
 
-def guard(rule: Callable[..., bool]) -> Callable[..., bool]:
-    """A transition's `cond`: the rule `rule(actor, model, ...)`, as the machine calls it.
-
-    The rules are plain module functions because views and queries ask them too (which
-    buttons, who is waiting); each transition names its rule where it is declared,
-    `cond=guard(may_x)`. python-statemachine fills the arguments by name: `model`, `actor`
-    and whatever else the rule takes (`now`, `kiosk_id`), each None when the sender gave none,
-    so a guard never raises for want of an argument (a guard that raises counts as passing).
-    """
-    facts = [name for name in inspect.signature(rule).parameters if name not in ("actor", "model")]
-
-    def check(model: Any, actor: Actor | None = None, **given: Any) -> bool:
-        return rule(actor, model, **given)
-
-    keyword = inspect.Parameter.KEYWORD_ONLY
-    check.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [
-            inspect.Parameter("model", inspect.Parameter.POSITIONAL_OR_KEYWORD),
-            inspect.Parameter("actor", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None),
-            *(inspect.Parameter(name, keyword, default=None) for name in facts),
-        ]
-    )
-    check.__name__ = check.__qualname__ = rule.__name__  # as the statecharts show it
-    check.__doc__ = rule.__doc__
-    return check
-
-
 def stays_in(*states: State, cond: Callable[..., bool], validators: str) -> TransitionList:
     """A self-transition of each state, all with the same guard and validator: a fact
     recorded wherever the row stands, version-checked and audited like any other change."""
@@ -255,6 +227,11 @@ def validator(
     `errors` together. The answers are `check`'s parameters after `now`, filled by name from
     what the event was sent with (None when not sent; `actor` too when named), or all of it
     when `check` takes `**answers`.
+
+    Unlike guards, validators stay methods named on the transition (`validators="validate_x"`),
+    the library's own way: they run only in a built machine (on send, and in
+    models.transitions.check_transition, which finds them by those names), never per row of
+    a list, so nothing needs to call them without one.
     """
     takes_now = "now" in inspect.signature(rule).parameters
 
@@ -266,7 +243,7 @@ def validator(
         def method(
             self: Any, model: Any, actor: Actor | None = None, now: Any = None, **sent: Any
         ) -> None:
-            if not (rule(actor, model, now) if takes_now else rule(actor, model)):
+            if not (rule(model, actor, now=now) if takes_now else rule(model, actor)):
                 return
             if needs_now:
                 require_now(now)
@@ -367,146 +344,98 @@ def event_labels(machine_class: type[StateMachine]) -> dict[str, str]:
     return {event.id: event.name for event in machine_class.events}
 
 
-# -- which events a person may send: the machine's transition table, read once per class -------
+# -- which events a person may send: the machine's transitions, read once per class ----------
 #
 # Building a python-statemachine machine costs ~0.7 ms (it registers every callback), far too
-# much per row of a list. The guards are plain functions of the row and the person (they never
-# read `self`), so each class's table of state -> transitions -> guards is read once per
-# process and the guards are called directly, exactly as the machine would call them.
+# much per row of a list. So every guard is a plain module function of the row and the person
+# (and `now`, `kiosk_id` where it weighs them), declared on its transition: `cond=may_check`.
+# The library calls it with those arguments by name; `enabled_events` below reads each class's
+# transitions once and calls the same functions with the same arguments, without a machine.
+#
+# python-statemachine 3.2.2 documents `cond=`/`unless=` but no way to read them back; its
+# `Transition.cond` iterates the specs it keeps, whose `func` is the function passed and whose
+# `expected_value` is False for `unless=` (plain attributes, if not in the user guide).
+
+# What a guard may take, by these names: the row (always given), then the facts each sender
+# gives (a missing one is None, so give each a default: a guard that raises counts as passing).
+GUARD_ARGUMENTS = ("model", "actor", "now", "kiosk_id")
+
+
+class GuardError(TypeError):
+    """A transition's guard that only a machine could call (refused when the class is read)."""
 
 
 @dataclass(frozen=True)
-class _Guard:
-    function: Callable[..., Any]
-    expected: bool  # False for `unless=` guards
-    parameters: frozenset[str]  # what it takes (a method: besides self), filled by name
-
-
-@dataclass(frozen=True)
-class _Step:
-    """One transition out of a state: its event, its guards, and what the library passes."""
+class Step:
+    """One transition out of a state: its event and its guards as (function, arguments,
+    the answer that lets the event through: False for `unless=`)."""
 
     event: str
-    guards: tuple[_Guard, ...]
-    given: dict[str, Any]  # source, target, state, transition, event (as the machine gives)
+    guards: tuple[tuple[Callable[..., Any], tuple[str, ...], bool], ...]
 
-
-@dataclass(frozen=True)
-class TransitionTable:
-    """A machine class's transitions by source state, with guards callable without a machine.
-
-    `plain` is False when some guard cannot be called that way (it reads `self`, is not a
-    method of the class, or takes arguments only a machine can give): then every question is
-    answered by building the machine, which is slow but never wrong.
-    """
-
-    machine_class: type[StateMachine]
-    steps: dict[str, tuple[_Step, ...]]
-    guard_names: frozenset[str]
-    plain: bool
-
-
-def _reads_first_argument(function: Callable[..., Any]) -> bool:
-    """True when the function's body uses its first argument (`self`), or might."""
-    code = function.__code__
-    if code.co_argcount == 0:
-        return True
-    first = code.co_varnames[0]
-    if first in code.co_cellvars or "__class__" in code.co_freevars:  # closures, super()
-        return True
-    for instruction in dis.get_instructions(code):
-        if "FAST" in instruction.opname:
-            names = (
-                instruction.argval
-                if isinstance(instruction.argval, tuple)
-                else (instruction.argval,)
-            )
-            if first in names:
+    def allows(self, facts: dict[str, Any]) -> bool:
+        for rule, arguments, passes in self.guards:
+            try:
+                if bool(rule(*[facts[name] for name in arguments])) is not passes:
+                    return False
+            except Exception:  # noqa: BLE001 - as the library: a guard that raises lets it through
                 return True
-    return False
+        return True
 
 
-def _plain_guard(machine_class: type[StateMachine], spec: Any) -> _Guard | None:
-    """The guard of a `cond`/`unless` spec as a plain function, or None when it is not one."""
-    if inspect.isfunction(spec.func):
-        if inspect.getattr_static(machine_class, spec.lookup_name, None) is spec.func:
-            return None  # a method given by reference: the library binds it to the machine
-        # cond=guard(rule): the library calls it as it is, never bound.
-        return _guard_of(spec, spec.func, list(inspect.signature(spec.func).parameters.values()))
-    name = spec.func
+def plain_guard(machine_class: type[StateMachine], event: str, rule: Any) -> tuple[str, ...]:
+    """The arguments `rule` takes, once it is sure to be a plain function of them."""
+    where = f"{machine_class.__name__}.{event}: the guard {getattr(rule, '__name__', rule)!r}"
+    if isinstance(rule, str):
+        raise GuardError(f"{where} is a name: pass the module function itself (cond=may_x)")
+    if not inspect.isfunction(rule) or getattr(machine_class, rule.__name__, None) is rule:
+        raise GuardError(f"{where} must be a module function, not a method (it would get self)")
+    parameters = list(inspect.signature(rule).parameters.values())
     if (
-        not isinstance(name, str)
-        or not name.isidentifier()  # a boolean expression: "a and not b"
-        or spec.is_convention
-        or name in getattr(machine_class, "_protected_attrs", ())
+        not parameters
+        or parameters[0].name != "model"
+        or any(
+            p.name not in GUARD_ARGUMENTS or p.kind is not p.POSITIONAL_OR_KEYWORD
+            for p in parameters
+        )
+        or any(p.default is p.empty for p in parameters[1:])
     ):
-        return None
-    method = inspect.getattr_static(machine_class, name, None)
-    if not inspect.isfunction(method) or _reads_first_argument(method):
-        return None
-    parameters = list(inspect.signature(method).parameters.values())[1:]
-    return _guard_of(spec, functools.partial(method, None), parameters)
-
-
-def _guard_of(
-    spec: Any, function: Callable[..., Any], parameters: list[inspect.Parameter]
-) -> _Guard | None:
-    if any(p.kind in (p.VAR_KEYWORD, p.POSITIONAL_ONLY) or p.name == "machine" for p in parameters):
-        return None
-    return _Guard(
-        function,
-        spec.expected_value is not False,
-        frozenset(p.name for p in parameters if p.kind is not p.VAR_POSITIONAL),
-    )
+        raise GuardError(
+            f"{where} must take (model, actor=None[, now=None][, kiosk_id=None]), "
+            f"not {inspect.signature(rule)}"
+        )
+    return tuple(p.name for p in parameters)
 
 
 @functools.cache
-def transition_table(machine_class: type[StateMachine]) -> TransitionTable:
-    """Read a machine class's transitions and guards once (the answer never changes)."""
-    steps: dict[str, tuple[_Step, ...]] = {}
-    names: set[str] = set()
-    plain = not getattr(machine_class, "_class_listeners", None)
-    for state in machine_class.states:
-        if state.states or state.parallel:
-            plain = False  # compound states: the machine's configuration is more than one
-        found = []
-        for transition in state.transitions:
-            guards = []
-            # In the library's order: by priority, then as declared.
-            for spec in sorted(transition.cond, key=lambda s: s.priority):
-                guard = _plain_guard(machine_class, spec)
-                if guard is None:
-                    plain = False
-                    continue
-                if isinstance(spec.func, str):
-                    names.add(spec.func)  # the library looks a name up on the model too
-                guards.append(guard)
-            for event in transition.events:
-                given = {
-                    "event": event,
-                    "source": transition.source,
-                    "target": transition.target,
-                    "state": state,
-                    "transition": transition,
-                }
-                found.append(_Step(str(event), tuple(guards), given))
-        steps[state.id] = tuple(found)
-    return TransitionTable(machine_class, steps, frozenset(names), plain)
+def transition_table(machine_class: type[StateMachine]) -> dict[str, tuple[Step, ...]]:
+    """State id -> the steps out of it, in the library's order; GuardError for a guard only
+    a machine could call. Read once per class: the answer never changes."""
+    return {
+        state.id: tuple(
+            Step(
+                str(event),
+                tuple(
+                    (
+                        spec.func,
+                        plain_guard(machine_class, str(event), spec.func),
+                        spec.expected_value is not False,
+                    )
+                    for spec in transition.cond
+                ),
+            )
+            for transition in state.transitions
+            for event in transition.events
+        )
+        for state in machine_class.states
+    }
 
 
-def _guards_pass(step: _Step, given: dict[str, Any]) -> bool:
-    for guard in step.guards:
-        arguments = {name: given[name] for name in guard.parameters if name in given}
-        if bool(guard.function(**arguments)) is not guard.expected:
-            return False
-    return True
-
-
-@functools.cache
-def _model_class_shadows(machine_class: type[StateMachine], model_class: type) -> bool:
-    # The library looks each guard name up on the model too, and then calls both.
-    names = transition_table(machine_class).guard_names
-    return any(hasattr(model_class, name) for name in names)
+def plain_guards(machine_class: type[M]) -> type[M]:
+    """Class decorator: read the machine's transitions at import, so a guard that only a
+    machine could call (a name, a method) fails there, not on the first list of rows."""
+    transition_table(machine_class)
+    return machine_class
 
 
 def enabled_events(
@@ -514,34 +443,21 @@ def enabled_events(
     model: Any,
     actor: Actor | None,
     now: dt.datetime | None,
-    **facts: Any,
+    kiosk_id: int | None = None,
 ) -> list[str]:
     """The events whose guards pass for this person and row now: the buttons to render.
 
     The same events, in the same order, as `machine.enabled_events(actor=..., now=...)` on
     the row's machine, without building one. ValueError when the stored state is unknown.
     """
-    table = transition_table(machine_class)
     state = getattr(model, "state", None)
-    steps = table.steps.get(state) if isinstance(state, str) else None
+    steps = transition_table(machine_class).get(state) if isinstance(state, str) else None
     if steps is None:
         machine_for(machine_class, model)  # raises the ValueError naming the row
-    shadowed = _model_class_shadows(machine_class, type(model)) or not table.guard_names.isdisjoint(
-        getattr(model, "__dict__", ())
-    )
-    if not table.plain or shadowed:
-        machine = machine_for(machine_class, model)
-        return [e.id for e in machine.enabled_events(actor=actor, now=now, **facts)]
-    given = {**facts, "actor": actor, "now": now, "model": model}
+    facts = {"model": model, "actor": actor, "now": now, "kiosk_id": kiosk_id}
     enabled: list[str] = []
     for step in steps:
-        if step.event in enabled:
-            continue
-        try:
-            passes = _guards_pass(step, {**given, **step.given})
-        except Exception:  # noqa: BLE001 - the library counts a guard that raises as passing
-            passes = True
-        if passes:
+        if step.event not in enabled and step.allows(facts):
             enabled.append(step.event)
     return enabled
 

@@ -25,13 +25,13 @@ from machines.common import (
     case_id_error,
     confirmed,
     event_labels,
-    guard,
     in_team,
     input_errors,
     machine_for,
     manages_team,
     normalise_case_id,
     one_line,
+    plain_guards,
     required_text,
     state_labels,
     text,
@@ -140,29 +140,29 @@ def validate_draft(data: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-# -- who may do what (pure; the machine's guards call these) -------------------------------
+# -- who may do what: the guards, plain functions of (model, actor=None) --------------------
 
 
 def _is_drafter(actor: Actor | None, model: Any) -> bool:
     return actor is not None and actor.id == model.drafted_by_id
 
 
-def may_check(actor: Actor | None, model: Any) -> bool:
+def may_check(model: Any, actor: Actor | None = None) -> bool:
     """Four eyes: a practitioner or line manager of the same team who did not draft it."""
     return (
         in_team(actor, model) and not _is_drafter(actor, model) and actor.can(Can.WORK_WITH_PAPERS)
     )
 
 
-def may_mark_sent(actor: Actor | None, model: Any) -> bool:
+def may_mark_sent(model: Any, actor: Actor | None = None) -> bool:
     return _is_drafter(actor, model)
 
 
-def may_confirm_delivered(actor: Actor | None, model: Any) -> bool:
+def may_confirm_delivered(model: Any, actor: Actor | None = None) -> bool:
     return _is_drafter(actor, model) or in_team(actor, model)
 
 
-def may_report_misdirected(actor: Actor | None, model: Any) -> bool:
+def may_report_misdirected(model: Any, actor: Actor | None = None) -> bool:
     """Anyone who finds a misdirection may report it: the team, the drafter, a line manager."""
     return (
         _is_drafter(actor, model)
@@ -171,13 +171,14 @@ def may_report_misdirected(actor: Actor | None, model: Any) -> bool:
     )
 
 
-def may_cancel(actor: Actor | None, model: Any) -> bool:
+def may_cancel(model: Any, actor: Actor | None = None) -> bool:
     return _is_drafter(actor, model) or manages_team(actor, model)
 
 
 # -- the machine ---------------------------------------------------------------------------
 
 
+@plain_guards
 class DispatchMachine(StateMachine):
     """One dispatch of documents from one case: drafted, checked by a second person, sent.
 
@@ -194,17 +195,15 @@ class DispatchMachine(StateMachine):
     cancelled = State("Cancelled", final=True)
 
     check = Event(
-        drafted.to(checked, cond=guard(may_check), validators="validate_check"),
+        drafted.to(checked, cond=may_check, validators="validate_check"),
         name="Confirm the checks",
     )
     mark_sent = Event(
-        checked.to(sent, cond=guard(may_mark_sent), validators="validate_mark_sent"),
+        checked.to(sent, cond=may_mark_sent, validators="validate_mark_sent"),
         name="Record as sent",
     )
     confirm_delivered = Event(
-        sent.to(
-            delivered, cond=guard(may_confirm_delivered), validators="validate_confirm_delivered"
-        ),
+        sent.to(delivered, cond=may_confirm_delivered, validators="validate_confirm_delivered"),
         name="Confirm delivery",
     )
     # A misdirection is often found after the dispatch was recorded as delivered.
@@ -212,13 +211,13 @@ class DispatchMachine(StateMachine):
         misdirected.from_(
             sent,
             delivered,
-            cond=guard(may_report_misdirected),
+            cond=may_report_misdirected,
             validators="validate_report_misdirected",
         ),
         name="Report as sent to the wrong recipient",
     )
     cancel = Event(
-        cancelled.from_(drafted, checked, cond=guard(may_cancel), validators="validate_cancel"),
+        cancelled.from_(drafted, checked, cond=may_cancel, validators="validate_cancel"),
         name="Cancel this dispatch",
     )
 

@@ -23,10 +23,10 @@ from machines.common import (
     Errors,
     date_ahead,
     event_labels,
-    guard,
     in_team,
     machine_for,
     one_line,
+    plain_guards,
     record_decision,
     required_text,
     state_labels,
@@ -48,26 +48,26 @@ def past_end(model: Any, now: dt.datetime) -> bool:
     return model.ends_on is not None and uk_date(now) > model.ends_on
 
 
-# -- who may do what (pure; the machine's guards call these) -------------------------------
+# -- who may do what: the guards, plain functions of (model, actor=None) --------------------
 
 
 def _is_person(actor: Actor | None, model: Any) -> bool:
     return actor is not None and actor.id is not None and actor.id == model.for_user_id
 
 
-def may_ask(actor: Actor | None, model: Any) -> bool:
+def may_ask(model: Any, actor: Actor | None = None) -> bool:
     """Team staff ask for themselves."""
     return _is_person(actor, model) and in_team(actor, model) and actor.can(Can.WORK_WITH_PAPERS)
 
 
-def may_withdraw(actor: Actor | None, model: Any, now: dt.datetime | None = None) -> bool:
+def may_withdraw(model: Any, actor: Actor | None = None, now: dt.datetime | None = None) -> bool:
     """The person, or whoever may agree it, ends it early (not once it has run out)."""
     if now is not None and past_end(model, now):
         return False
-    return _is_person(actor, model) or may_decide(actor, model)
+    return _is_person(actor, model) or may_decide(model, actor)
 
 
-def may_expire(actor: Actor | None, model: Any, now: dt.datetime | None = None) -> bool:
+def may_expire(model: Any, actor: Actor | None = None, now: dt.datetime | None = None) -> bool:
     """Only the schedule expires an agreement, and only after its end date."""
     return actor == SCHEDULE and now is not None and past_end(model, now)
 
@@ -75,6 +75,7 @@ def may_expire(actor: Actor | None, model: Any, now: dt.datetime | None = None) 
 # -- the machine ---------------------------------------------------------------------------
 
 
+@plain_guards
 class RemoteWorkingMachine(StateMachine):
     """One agreement to work on records away from the office by remote electronic access.
 
@@ -89,21 +90,19 @@ class RemoteWorkingMachine(StateMachine):
     expired = State("Expired", final=True)
 
     ask = Event(
-        draft.to(asked, cond=guard(may_ask), validators="validate_ask"), name="Ask to work remotely"
+        draft.to(asked, cond=may_ask, validators="validate_ask"), name="Ask to work remotely"
     )
-    agree = Event(
-        asked.to(agreed, cond=guard(may_decide), validators="validate_agree"), name="Agree"
-    )
+    agree = Event(asked.to(agreed, cond=may_decide, validators="validate_agree"), name="Agree")
     decline = Event(
-        asked.to(declined, cond=guard(may_decide), validators="validate_decline"), name="Decline"
+        asked.to(declined, cond=may_decide, validators="validate_decline"), name="Decline"
     )
     withdraw = Event(
-        withdrawn.from_(asked, agreed, cond=guard(may_withdraw), validators="validate_withdraw"),
+        withdrawn.from_(asked, agreed, cond=may_withdraw, validators="validate_withdraw"),
         name="Withdraw the agreement",
     )
     # Sent by `flask expire-agreements` (cron) once the end date has passed; pages show an
     # agreement past its end date as expired before the command has run.
-    expire = Event(agreed.to(expired, cond=guard(may_expire)), name="Expire")
+    expire = Event(agreed.to(expired, cond=may_expire), name="Expire")
 
     # Validators (common.validator): every error at once, and only for someone the guard
     # lets send the event (they run before it).

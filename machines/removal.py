@@ -24,10 +24,10 @@ from machines.common import (
     confirmed,
     date_ahead,
     event_labels,
-    guard,
     in_team,
     machine_for,
     manages_team,
+    plain_guards,
     record_decision,
     require_now,
     required_text,
@@ -87,6 +87,11 @@ RECORD_DESCRIPTION_MAX = 120  # models.records.Record.description
 
 def is_pre_authorised(purpose: str | None) -> bool:
     return purpose in PRE_AUTHORISED
+
+
+def purpose_pre_authorised(model: Any) -> bool:
+    """The guard that is no person's rule: the request's purpose needs nobody's agreement."""
+    return is_pre_authorised(model.purpose)
 
 
 # -- who approves whom (pure; the removal and remote working machines' guards call these) --
@@ -170,7 +175,7 @@ def may_approve(
     return route == FALLBACK and actor.can(Can.APPROVE_AS_FALLBACK)
 
 
-# -- who may do what (pure; the machine's guards call these) -------------------------------
+# -- who may do what: the guards, plain functions of (model, actor=None) --------------------
 
 
 def _is_holder(actor: Actor | None, model: Any) -> bool:
@@ -181,12 +186,12 @@ def _is_requester(actor: Actor | None, model: Any) -> bool:
     return actor is not None and actor.id in (model.requested_by_id, model.for_user_id)
 
 
-def may_request(actor: Actor | None, model: Any) -> bool:
+def may_request(model: Any, actor: Actor | None = None) -> bool:
     """Team staff ask for papers for themselves, never on someone else's behalf."""
     return _is_holder(actor, model) and in_team(actor, model) and actor.can(Can.WORK_WITH_PAPERS)
 
 
-def may_decide(actor: Actor | None, model: Any) -> bool:
+def may_decide(model: Any, actor: Actor | None = None) -> bool:
     """Agree or decline: see `may_approve` (never the requester)."""
     return may_approve(
         actor,
@@ -197,24 +202,24 @@ def may_decide(actor: Actor | None, model: Any) -> bool:
     )
 
 
-def may_cancel(actor: Actor | None, model: Any) -> bool:
+def may_cancel(model: Any, actor: Actor | None = None) -> bool:
     return _is_requester(actor, model) or manages_team(actor, model)
 
 
-def may_take_out(actor: Actor | None, model: Any) -> bool:
+def may_take_out(model: Any, actor: Actor | None = None) -> bool:
     """Only the person the removal is for carries the papers out."""
     return _is_holder(actor, model)
 
 
-def may_close_out(actor: Actor | None, model: Any) -> bool:
+def may_close_out(model: Any, actor: Actor | None = None) -> bool:
     """Return, destroy or report lost: the holder, or a line manager of the team."""
     return _is_holder(actor, model) or manages_team(actor, model)
 
 
-def may_return(actor: Actor | None, model: Any, kiosk_id: int | None = None) -> bool:
+def may_return(model: Any, actor: Actor | None = None, kiosk_id: int | None = None) -> bool:
     """The holder or a line manager of the team; and at the team's kiosk, where the papers
     are scanned in hand, any member of the team (back for a colleague who is away)."""
-    return may_close_out(actor, model) or (
+    return may_close_out(model, actor) or (
         kiosk_id is not None and in_team(actor, model) and actor.can(Can.WORK_WITH_PAPERS)
     )
 
@@ -228,24 +233,24 @@ def asked_date_passed(model: Any, now: dt.datetime) -> bool:
     return model.extension_due_on < uk_date(now)
 
 
-def may_ask_extension(actor: Actor | None, model: Any) -> bool:
+def may_ask_extension(model: Any, actor: Actor | None = None) -> bool:
     """The holder asks for more time, one ask at a time."""
     return _is_holder(actor, model) and not extension_asked(model)
 
 
-def may_answer_extension(actor: Actor | None, model: Any) -> bool:
+def may_answer_extension(model: Any, actor: Actor | None = None) -> bool:
     """Whoever may agree the holder's requests answers their ask for more time."""
-    return extension_asked(model) and may_decide(actor, model)
+    return extension_asked(model) and may_decide(model, actor)
 
 
-def may_extend(actor: Actor | None, model: Any) -> bool:
+def may_extend(model: Any, actor: Actor | None = None) -> bool:
     """A manager moves the date without being asked (an ask waiting is answered instead)."""
-    return not extension_asked(model) and may_decide(actor, model)
+    return not extension_asked(model) and may_decide(model, actor)
 
 
-def may_confirm_location(actor: Actor | None, model: Any) -> bool:
+def may_confirm_location(model: Any, actor: Actor | None = None) -> bool:
     """A manager records where the papers are, having checked with the holder."""
-    return may_decide(actor, model)
+    return may_decide(model, actor)
 
 
 def new_due_errors(
@@ -278,6 +283,7 @@ def _more_time_validator(
 # -- the machine ---------------------------------------------------------------------------
 
 
+@plain_guards
 class RemovalMachine(StateMachine):
     """One removal of one record: requested, agreed, taken out, and back or destroyed.
 
@@ -296,40 +302,40 @@ class RemovalMachine(StateMachine):
 
     # An agreed purpose needs nobody's approval; anything else waits for the line manager.
     request = Event(
-        in_office.to(approved_for_removal, cond=[guard(may_request), "purpose_pre_authorised"])
+        in_office.to(approved_for_removal, cond=[may_request, purpose_pre_authorised])
         | in_office.to(
             requested,
-            cond=guard(may_request),
-            unless="purpose_pre_authorised",
+            cond=may_request,
+            unless=purpose_pre_authorised,
             validators="validate_request",
         ),
         name="Request removal",
     )
     approve = Event(
-        requested.to(approved_for_removal, cond=guard(may_decide), validators="validate_approve"),
+        requested.to(approved_for_removal, cond=may_decide, validators="validate_approve"),
         name="Approve",
     )
     decline = Event(
-        requested.to(declined, cond=guard(may_decide), validators="validate_decline"),
+        requested.to(declined, cond=may_decide, validators="validate_decline"),
         name="Decline",
     )
     cancel = Event(
         cancelled.from_(
-            requested, approved_for_removal, cond=guard(may_cancel), validators="validate_cancel"
+            requested, approved_for_removal, cond=may_cancel, validators="validate_cancel"
         ),
         name="Cancel request",
     )
     take_out = Event(
-        approved_for_removal.to(out, cond=guard(may_take_out), validators="validate_take_out"),
+        approved_for_removal.to(out, cond=may_take_out, validators="validate_take_out"),
         name="Take out",
     )
-    return_papers = Event(out.to(returned, cond=guard(may_return)), name="Return papers")
+    return_papers = Event(out.to(returned, cond=may_return), name="Return papers")
     destroy = Event(
-        out.to(destroyed, cond=guard(may_close_out), validators="validate_destroy"),
+        out.to(destroyed, cond=may_close_out, validators="validate_destroy"),
         name="Record destruction",
     )
     report_lost = Event(
-        out.to(lost, cond=guard(may_close_out), validators="validate_report_lost"),
+        out.to(lost, cond=may_close_out, validators="validate_report_lost"),
         name="Report lost",
     )
     # Overdue papers need not only be lost: more time (asked by the holder and agreed, or given
@@ -337,31 +343,25 @@ class RemovalMachine(StateMachine):
     # "out" (every query about papers out keeps working); a waiting ask is a field of the
     # row, and each of these restarts the reminder ladder (on_* below).
     ask_extension = Event(
-        out.to.itself(cond=guard(may_ask_extension), validators="validate_ask_extension"),
+        out.to.itself(cond=may_ask_extension, validators="validate_ask_extension"),
         name="Ask for more time",
     )
     agree_extension = Event(
-        out.to.itself(cond=guard(may_answer_extension), validators="validate_agree_extension"),
+        out.to.itself(cond=may_answer_extension, validators="validate_agree_extension"),
         name="Agree more time",
     )
     refuse_extension = Event(
-        out.to.itself(cond=guard(may_answer_extension), validators="validate_refuse_extension"),
+        out.to.itself(cond=may_answer_extension, validators="validate_refuse_extension"),
         name="Refuse more time",
     )
     extend = Event(
-        out.to.itself(cond=guard(may_extend), validators="validate_extend"),
+        out.to.itself(cond=may_extend, validators="validate_extend"),
         name="Extend the return date",
     )
     confirm_location = Event(
-        out.to.itself(cond=guard(may_confirm_location), validators="validate_confirm_location"),
+        out.to.itself(cond=may_confirm_location, validators="validate_confirm_location"),
         name="Confirm where the papers are",
     )
-
-    # The one guard that is no person's rule (common.guard makes the others). Like them it
-    # must not raise: enabled_events() treats a guard that raises as *passing*.
-
-    def purpose_pre_authorised(self, model: Any) -> bool:
-        return is_pre_authorised(model.purpose)
 
     # Validators (common.validator): every error at once, and only for someone the guard
     # lets send the event (they run before it).

@@ -36,7 +36,7 @@ class RemoteAgreement(ApprovalRequest):
         team; nobody else (it is about a member of staff, not a case)."""
         return (
             user.id == self.for_user_id
-            or may_decide(user.as_actor(), self)
+            or may_decide(self, user.as_actor())
             or (user.can(Can.MANAGE_TEAM_WORK) and user.team_id == self.team_id)
             or user.can(Can.WATCH_EVERY_TEAM)
         )

@@ -115,7 +115,7 @@ def _ready(obj, factory, event, actor, now, expected_version, listeners, kiosk_i
         raise Stale(f"{type(obj).__name__} {obj.id} is at version {obj.version}")
     machine = factory(obj, listeners=listeners)
     machine_class = type(machine)
-    if event not in {s.event for s in transition_table(machine_class).steps[obj.state]}:
+    if event not in {step.event for step in transition_table(machine_class)[obj.state]}:
         raise Refused(event)
     # The library runs validators before guards: check the guards first, so a person
     # without the right gets 403 rather than a list of fields to fill in.

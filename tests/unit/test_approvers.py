@@ -132,7 +132,7 @@ def test_who_may_approve(case, approver):
         actor = Actor(actor.id, actor.roles, OTHER_TEAM + 1)
     request = _request(requester, approvers.route)
     expected = approver in allowed and approver != requester_name
-    assert may_decide(actor, request) is expected
+    assert may_decide(request, actor) is expected
     assert asked <= allowed  # whoever is asked may approve
 
 
@@ -142,8 +142,8 @@ def test_someone_is_always_asked_and_never_the_requester(case):
     requester, approvers = _resolve(requester_name, manager_name, team_managers)
     assert approvers.ids and requester.id not in approvers.ids
     request = _request(requester, approvers.route)
-    assert not may_decide(requester, request)
-    assert all(may_decide(p, request) for p in PEOPLE.values() if p.id in approvers.ids)
+    assert not may_decide(request, requester)
+    assert all(may_decide(request, p) for p in PEOPLE.values() if p.id in approvers.ids)
 
 
 def test_with_nobody_senior_in_the_council_nobody_is_asked():

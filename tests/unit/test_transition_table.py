@@ -13,6 +13,7 @@ never true.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import importlib
 import inspect
 import itertools
@@ -25,7 +26,14 @@ import pytest
 from statemachine import Event, State, StateMachine
 
 import machines
-from machines.common import SCHEDULE, Actor, enabled_events, machine_for, transition_table
+from machines.common import (
+    SCHEDULE,
+    Actor,
+    GuardError,
+    enabled_events,
+    machine_for,
+    plain_guards,
+)
 from machines.permissions import Role
 
 NOW = dt.datetime(2026, 3, 2, 10, 30)
@@ -194,43 +202,37 @@ def test_the_table_gives_the_machines_answer(machine_class):
     assert in_state <= seen, sorted(in_state - seen)
 
 
-@pytest.mark.parametrize("machine_class", all_machines(), ids=lambda cls: cls.__name__)
-def test_every_machines_guards_are_plain_functions(machine_class):
-    """A guard that reads `self` (or that only a machine can call) sends every list back to
-    building a machine per row (~0.7 ms each): keep guards functions of the row and person."""
-    assert transition_table(machine_class).plain
+# -- a toy machine with every kind of guard the table allows --------------------------------
 
 
+def ready(model, actor=None):
+    return model.is_ready
+
+
+def blocked(model):
+    return model.is_blocked
+
+
+def refuses(model):
+    return False
+
+
+def raises(model):
+    raise RuntimeError("a guard that raises counts as passing in the library")
+
+
+@plain_guards
 class Toy(StateMachine):
-    """Every kind of guard the library allows, for the table and its fall-back."""
-
     start = State(initial=True)
     middle = State()
     end = State(final=True)
 
-    go = Event(start.to(middle, cond="ready", unless="blocked") | start.to(end, cond="blocked"))
-    jump = Event(start.to(end, cond=["ready", "raises"]))
-    back = Event(middle.to(start, cond="refuses", unless="raises") | middle.to(end))
-    leave = Event(middle.to(end, cond="ready"))
+    go = Event(start.to(middle, cond=ready, unless=blocked) | start.to(end, cond=blocked))
+    jump = Event(start.to(end, cond=[ready, raises]))
+    back = Event(middle.to(start, cond=refuses, unless=raises) | middle.to(end))
+    leave = Event(middle.to(end, cond=ready))
     # A guard named twice is kept once, as first named (the library's spec list does it).
-    stay = Event(middle.to.itself(cond="ready", unless="ready"))
-
-    def ready(self, model, actor=None):
-        return model.is_ready
-
-    def blocked(self, model):
-        return model.is_blocked
-
-    def refuses(self):
-        return False
-
-    def raises(self, model):
-        raise RuntimeError("a guard that raises counts as passing in the library")
-
-
-class ToyReadingSelf(Toy):
-    def ready(self, model, actor=None):
-        return self.model.is_ready  # needs the machine: the table cannot call it plainly
+    stay = Event(middle.to.itself(cond=ready, unless=ready))
 
 
 class Facts:
@@ -239,24 +241,80 @@ class Facts:
 
 
 class Shadowing(Facts):
-    """A row with an attribute named like a guard: the library calls both, and so must we."""
+    """A row with a method named like a guard: neither the library nor the table calls it."""
 
     def ready(self):
-        return False
+        raise AssertionError("a row's method is not the guard")
 
 
-@pytest.mark.parametrize("machine_class", [Toy, ToyReadingSelf])
 @pytest.mark.parametrize("row_class", [Facts, Shadowing])
-def test_cond_unless_several_transitions_and_raising_guards(machine_class, row_class):
+def test_cond_unless_several_transitions_and_raising_guards(row_class):
     answers = set()
-    for state, ready, blocked in itertools.product(("start", "middle"), (0, 1), (0, 1)):
-        row = row_class(state, ready, blocked)
-        expected = by_machine(machine_class, row, None)
-        assert enabled_events(machine_class, row, None, NOW) == expected, (state, ready, blocked)
+    for state, is_ready, is_blocked in itertools.product(("start", "middle"), (0, 1), (0, 1)):
+        row = row_class(state, is_ready, is_blocked)
+        expected = by_machine(Toy, row, None)
+        assert enabled_events(Toy, row, None, NOW) == expected, (state, is_ready, is_blocked)
         answers.add(tuple(expected))
     assert len(answers) >= 3
-    assert transition_table(Toy).plain
-    assert not transition_table(ToyReadingSelf).plain  # answered by building the machine
+
+
+# -- the check where a machine is declared: only guards the table can call ------------------
+
+
+def declare(**transitions) -> type[StateMachine]:
+    """Declare a two-state machine whose one event `go` has the given guards."""
+
+    @plain_guards
+    class Wrong(StateMachine):
+        start = State(initial=True)
+        end = State(final=True)
+        go = Event(start.to(end, **transitions))
+
+        def ready_method(self, model):
+            return True
+
+    return Wrong
+
+
+def test_a_guard_given_by_name_is_refused_where_the_machine_is_declared():
+    with pytest.raises(GuardError, match=r"Wrong\.go: the guard 'ready' is a name"):
+        declare(cond="ready")
+    with pytest.raises(GuardError, match="is a name"):
+        declare(cond=ready, unless="blocked")
+
+
+def test_a_method_of_the_machine_is_refused_as_a_guard():
+    with pytest.raises(GuardError, match="'ready_method' must be a module function"):
+
+        @plain_guards
+        class Wrong(StateMachine):
+            start = State(initial=True)
+            end = State(final=True)
+
+            def ready_method(self, model):
+                return True
+
+            go = Event(start.to(end, cond=ready_method))
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        lambda actor, model: True,  # the row must come first, as `model`
+        lambda model, actor: True,  # a sender that gives no actor would make it raise
+        lambda model, machine=None: True,  # only a machine could give it
+        lambda model, **facts: True,
+        lambda self, model, actor=None: True,  # a method lifted out of a class
+    ],
+)
+def test_a_guard_taking_what_senders_do_not_give_is_refused(rule):
+    with pytest.raises(GuardError, match=r"must take \(model, actor=None"):
+        declare(cond=rule)
+
+
+def test_a_callable_that_is_not_a_function_is_refused():
+    with pytest.raises(GuardError, match="must be a module function"):
+        declare(cond=functools.partial(ready, actor=None))
 
 
 def test_an_unknown_stored_state_is_refused():
