@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app, request
 
 from machines.security_log import security_event
+from views.errors import render_error, signed_in_id
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 FETCH_SITES = {"same-origin", "same-site", "cross-site", "none"}
@@ -59,8 +60,6 @@ def is_from_another_site() -> bool:
 def refuse_other_sites():
     if request.method in SAFE_METHODS or not is_from_another_site():
         return None
-    from views import render_error, signed_in_id
-
     fetch_site = request.headers.get("Sec-Fetch-Site")
     # What the browser said, reduced to known words: the Origin itself is not logged (it
     # is whatever the other page, or a client, chose to send).
