@@ -426,6 +426,11 @@ def day_of_step(
 LOST_CATEGORIES = (("loss", "Lost"), ("theft", "Stolen"))
 
 
+def lost_or_stolen(category: str | None) -> str:
+    """How pages word papers reported gone, as the person chose: "stolen" or "lost"."""
+    return dict(LOST_CATEGORIES).get(category or "", "Lost").lower()
+
+
 def opening_fact_errors(
     children_or_vulnerable: Any,
     special_category: Any,
