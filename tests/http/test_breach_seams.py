@@ -8,6 +8,8 @@ import pytest
 from models.breaches import Breach
 from tests.http.journeys import Cast, Page, uk_local
 from tests.http.journeys.breaches import breach_staff, latest, report, send
+from tests.http.journeys.custody import papers_out, report_lost
+from tests.http.test_reminders import run_ok
 
 LEFT_CONTROL = "Select whether any data left the council's control"
 
@@ -54,3 +56,47 @@ def test_correcting_a_near_miss_must_still_answer_whether_data_left_control(cast
     assert LEFT_CONTROL in Page.of(response).errors
     after = Breach.get_by_id(breach.id)
     assert after.version == breach.version and after.data_left_control is False
+
+
+# -- the line manager told of lost or stolen papers ------------------------------------------
+
+
+def test_the_holders_line_manager_is_emailed_once_when_papers_are_stolen(
+    mail_app, inbox, cast, staff
+):
+    pat = cast["pat"]
+    removal = papers_out(pat, staff)
+    assert report_lost(pat, removal, category="theft").status_code == 303
+    breach = latest()
+    run_ok(mail_app)
+    run_ok(mail_app)  # cron twice: still one email
+    to_lina = [about for to, about in inbox.received() if to == "lina@council.example"]
+    assert to_lina == [f"Safekeep: papers reported stolen ({breach.reference})"]
+    (msg,) = [m for m in inbox.to("lina@council.example")]
+    body = str(msg)
+    assert f"/breaches/{breach.id}" in body
+    for personal in ("Court bundle", "On the bus", "1234567", "Pat Tester"):
+        assert personal not in body
+    case = Breach.get_by_id(breach.id)
+    assert case.line_manager_told and case.line_manager_told_by_id is None
+    # On the case's notification list and timeline, as the other emails are.
+    page = Page.of(cast["lina"].get(f"/breaches/{breach.id}"))
+    assert "Lina Tester (by email from Safekeep)" in page.text
+    assert "Told by email from Safekeep" in page.text
+    verified = mail_app.test_cli_runner().invoke(args=["audit-verify", "--no-checkpoint"])
+    assert verified.exit_code == 0, verified.output
+
+
+def test_a_theft_reported_directly_emails_the_reporters_line_manager(mail_app, inbox, cast):
+    report(cast["sam"], category="theft")
+    breach = latest()
+    run_ok(mail_app)
+    subjects = [about for to, about in inbox.received() if to == "lina@council.example"]
+    assert f"Safekeep: papers reported stolen ({breach.reference})" in subjects
+    assert Breach.get_by_id(breach.id).line_manager_told
+
+
+def test_no_line_manager_email_when_the_reporter_told_them_in_person(mail_app, inbox, cast):
+    report(cast["sam"], category="loss", line_manager_told="yes")
+    run_ok(mail_app)
+    assert not any("papers reported" in about for _, about in inbox.received())
