@@ -100,3 +100,12 @@ def test_no_line_manager_email_when_the_reporter_told_them_in_person(mail_app, i
     report(cast["sam"], category="loss", line_manager_told="yes")
     run_ok(mail_app)
     assert not any("papers reported" in about for _, about in inbox.received())
+
+
+def test_a_case_says_who_must_be_told_when_there_is_no_line_manager_to_email(cast):
+    report(cast["lina"], category="theft")  # Lina has no line manager in Safekeep
+    text = Page.of(cast["lina"].get(f"/breaches/{latest().id}")).text
+    assert "Lina Tester has no line manager in Safekeep to email" in text
+    report(cast["sam"], category="loss")
+    text = Page.of(cast["sam"].get(f"/breaches/{latest().id}")).text
+    assert "Safekeep emails Lina Tester, Sam Tester's line manager" in text
