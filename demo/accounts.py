@@ -28,11 +28,13 @@ _DEMO = [
     ("alex", "Alex Byrne", "20002", "Adults East", ["practitioner"], "mo"),
     ("dana", "Dana Whitfield", "90001", "Directorate", ["director"], None),
     ("ash", "Ash Kowalski", "90002", "Directorate", ["assistant_director"], "dana"),
+    # Line managers, Assistant Directors and Directors manage people (Can.LINE_MANAGE): the
+    # Information Governance staff report to the Director.
     ("cal", "Cal Mensah", "90003", "Information Governance", ["caldicott_guardian"], "dana"),
-    ("rita", "Rita Lowe", "90004", "Information Governance", ["records_manager"], "cal"),
-    ("bim", "Ben Ito", "90005", "Information Governance", ["business_improvement"], "cal"),
-    ("gov", "Gita Shah", "90006", "Information Governance", ["governance"], "cal"),
-    ("dpo", "Dee Price", "90007", "Information Governance", ["dpo"], "cal"),
+    ("rita", "Rita Lowe", "90004", "Information Governance", ["records_manager"], "dana"),
+    ("bim", "Ben Ito", "90005", "Information Governance", ["business_improvement"], "dana"),
+    ("gov", "Gita Shah", "90006", "Information Governance", ["governance"], "dana"),
+    ("dpo", "Dee Price", "90007", "Information Governance", ["dpo"], "dana"),
     ("admin", "Ada Admin", "90008", "Information Governance", ["admin"], None),
     ("kiosk-north", "Children North kiosk", "K0001", "Children North", ["kiosk"], None),
 ]

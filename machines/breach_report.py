@@ -247,14 +247,19 @@ def _category(errors: dict[str, str], value: Any) -> str:
     return category
 
 
-def _data_left_control(category: str, value: Any) -> bool:
-    """Only a near miss can have kept the data in; its yes/no (or a bool), where unanswered
-    counts as "yes", the safer answer."""
+def _data_left_control(errors: dict[str, str], category: str, value: Any) -> bool:
+    """Only a near miss can have kept the data in, and only the reporter can say so: its
+    yes/no (or a bool) is required, since either guess is wrong somewhere (a "yes" starts the
+    ICO's clock for a case that never left the building, a "no" skips telling people)."""
     if category != "near_miss":
         return True
     if isinstance(value, bool):
         return value
-    return text(value).lower() != "no"
+    answer = {"yes": True, "no": False}.get(text(value).lower())
+    if answer is None:
+        errors["data_left_control"] = "Select whether any data left the council's control"
+        return True
+    return answer
 
 
 def _counts_and_what(errors: dict[str, str], data: Mapping[str, Any]) -> dict[str, Any]:
@@ -317,13 +322,14 @@ def validate_report_details(data: Mapping[str, Any], now: dt.datetime) -> dict[s
         details = _counts_and_what(errors, data)
         happened, discovered = _times(errors, data, now)
         facts = _facts(errors, data, details["data_categories"])
+        left_control = _data_left_control(errors, category, data.get("data_left_control"))
     return {
         **details,
         **facts,
         "category": category,
         "happened_at": happened,
         "discovered_at": discovered,
-        "data_left_control": _data_left_control(category, data.get("data_left_control")),
+        "data_left_control": left_control,
     }
 
 
@@ -337,6 +343,7 @@ def validate_report(data: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]
     require_now(now)
     errors: dict[str, str] = {}
     category = _category(errors, data.get("category"))
+    left_control = _data_left_control(errors, category, data.get("data_left_control"))
     details = _counts_and_what(errors, data)
     happened, discovered = _times(errors, data, now)
 
@@ -369,7 +376,7 @@ def validate_report(data: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]
 
     if errors:
         # In the form's order (the details are checked together, the times between them).
-        order = ("category", "what_happened", "happened_at", "discovered_at")
+        order = ("category", "data_left_control", "what_happened", "happened_at", "discovered_at")
         first = {key: errors[key] for key in order if key in errors}
         raise InputError({**first, **{k: v for k, v in errors.items() if k not in first}})
     special = confirmed(data.get("special_category")) or bool(
@@ -383,7 +390,7 @@ def validate_report(data: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]
         "happened_at": happened,
         "discovered_at": discovered,
         "category": category,
-        "data_left_control": _data_left_control(category, data.get("data_left_control")),
+        "data_left_control": left_control,
         "police_reference": police_reference or None,
         "no_police_reference_reason": no_reference_reason or None,
         "police_officer": officer or None,
@@ -432,6 +439,11 @@ def day_of_step(
 
 
 LOST_CATEGORIES = (("loss", "Lost"), ("theft", "Stolen"))
+
+
+def lost_or_stolen(category: str | None) -> str:
+    """How pages word papers reported gone, as the person chose: "stolen" or "lost"."""
+    return dict(LOST_CATEGORIES).get(category or "", "Lost").lower()
 
 
 def opening_fact_errors(

@@ -56,6 +56,9 @@ class Can(StrEnum):
     # Agree them when nobody nearer can: the requester has no line manager who may see the
     # team's records and the team has no other line manager (machines.removal.approvers_for).
     APPROVE_AS_FALLBACK = "approve_as_fallback"
+    # Be chosen as someone's line manager (their requests are put to them, their losses told
+    # to them): the procedure's managers, up to the Director.
+    LINE_MANAGE = "line_manage"
     # Act for the team on its members' work: cancel a request or dispatch, record papers
     # returned, destroyed or lost for someone who holds them.
     MANAGE_TEAM_WORK = "manage_team_work"
@@ -105,6 +108,7 @@ GRANTS: dict[Can, frozenset[Role]] = {
     Can.WORK_WITH_PAPERS: frozenset({Role.PRACTITIONER, Role.LINE_MANAGER}),
     Can.APPROVE_REMOVALS: frozenset({Role.LINE_MANAGER}),
     Can.APPROVE_AS_FALLBACK: frozenset({Role.DIRECTOR, Role.ASSISTANT_DIRECTOR}),
+    Can.LINE_MANAGE: frozenset({Role.LINE_MANAGER, Role.ASSISTANT_DIRECTOR, Role.DIRECTOR}),
     Can.MANAGE_TEAM_WORK: frozenset({Role.LINE_MANAGER}),
     Can.SEE_EVERY_TEAM: frozenset(
         {

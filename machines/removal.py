@@ -186,9 +186,19 @@ def _is_requester(actor: Actor | None, model: Any) -> bool:
     return actor is not None and actor.id in (model.requested_by_id, model.for_user_id)
 
 
+# How a removal can end that leaves its record with no papers to take out again.
+PAPERS_GONE = frozenset({"destroyed", "lost"})
+
+
 def may_request(model: Any, actor: Actor | None = None) -> bool:
-    """Team staff ask for papers for themselves, never on someone else's behalf."""
-    return _is_holder(actor, model) and in_team(actor, model) and actor.can(Can.WORK_WITH_PAPERS)
+    """Team staff ask for papers for themselves, never on someone else's behalf, and only
+    papers that still exist: not after the record's last removal ended destroyed or lost."""
+    return (
+        _is_holder(actor, model)
+        and in_team(actor, model)
+        and actor.can(Can.WORK_WITH_PAPERS)
+        and not model.papers_gone
+    )
 
 
 def may_decide(model: Any, actor: Actor | None = None) -> bool:

@@ -401,6 +401,42 @@ class Breach(VersionedModel):
             summary={"told": ", ".join(roles)},
         )
 
+    def record_line_manager_emailed(self, manager: User, now: dt.datetime) -> None:
+        """The line manager of the person whose papers were lost or stolen was emailed: on the
+        notification list, and the case's "line manager told" is that email (a versioned
+        save with its audit event); call in a write transaction on a freshly read row."""
+        from models.audit import AuditEvent
+
+        Notification.create(
+            breach=self,
+            recipient=LINE_MANAGER_KEY,
+            who=manager.display_name,
+            at=now,
+            recorded_by=None,
+            recorded_at=now,
+            emailed=True,
+        )
+        if not self.line_manager_told:
+            self.line_manager_told = True
+            self.line_manager_told_by = None
+            self.line_manager_told_at = now
+        self.save_versioned()
+        AuditEvent.append(
+            at=now,
+            actor_id=None,
+            entity_type="breach",
+            entity_id=self.id,
+            event="emailed",
+            source=self.state,
+            target=self.state,
+            entity_version=self.version,
+            summary={"told": LINE_MANAGER_KEY},
+        )
+
+
+# On a case's notification list: the line manager of the person whose papers they were.
+LINE_MANAGER_KEY = "line_manager"
+
 
 @functools.lru_cache(maxsize=512)
 def _states_to_act_in(actor: Actor) -> Mapping[str, frozenset[str]]:

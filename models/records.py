@@ -25,7 +25,14 @@ from peewee import (
 from machines.clock import uk_today
 from machines.common import Actor, normalise_case_id
 from machines.permissions import Can, roles_that
-from machines.removal import FALLBACK, OWN_MANAGER, TEAM_MANAGERS, Approvers, approvers_for
+from machines.removal import (
+    FALLBACK,
+    OWN_MANAGER,
+    PAPERS_GONE,
+    TEAM_MANAGERS,
+    Approvers,
+    approvers_for,
+)
 from models.base import BaseModel, VersionedModel, db, utcnow
 from models.people import Team, User, UserRole, who_and_when
 
@@ -168,10 +175,23 @@ class Record(BaseModel):
 
     @property
     def whereabouts(self) -> str:
-        """in_office, out, destroyed or lost (see WHEREABOUTS), from `with_whereabouts`."""
-        latest = getattr(self, "latest", None)
+        """in_office, out, destroyed or lost (see WHEREABOUTS): the latest removal's, as
+        `with_whereabouts` joined it (or read now for a record loaded without it)."""
+        if not hasattr(self, "latest"):
+            self.latest = (
+                Removal.select()
+                .where(Removal.record == self.id)
+                .order_by(Removal.id.desc())
+                .first()
+            )
+        latest = self.latest
         state = latest.state if latest is not None and latest.id else None
-        return state if state in ("out", "destroyed", "lost") else "in_office"
+        return state if state == "out" or state in PAPERS_GONE else "in_office"
+
+    @property
+    def papers_gone(self) -> bool:
+        """Destroyed or reported lost: nothing of this record to take out any more."""
+        return self.whereabouts in PAPERS_GONE
 
     def open_removal(self) -> Removal | None:
         """The removal still open, with the people its panel names, in one statement."""
@@ -298,6 +318,15 @@ class Removal(ApprovalRequest):
         # Breach is reached through its backref: models/breaches.py imports this module.
         breach_model = Removal.breaches.rel_model
         breach_model.open_for_lost_removal(self, User.get_by_id(actor.id), now, facts)
+
+    @property
+    def papers_gone(self) -> bool:
+        """The record's removal before this one ended destroyed or lost (the request guard's
+        fact): there are no papers left to ask for."""
+        earlier = Removal.select(Removal.state).where(Removal.record == self.record_id)
+        if self.id is not None:
+            earlier = earlier.where(Removal.id < self.id)
+        return earlier.order_by(Removal.id.desc()).limit(1).scalar() in PAPERS_GONE
 
     @property
     def is_overdue(self) -> bool:

@@ -42,6 +42,8 @@ STAFF_NUMBER_MAX = 20
 EMAIL_MAX = 254
 TEAM_NAME_MAX = 80
 
+# Who may be someone's line manager: Can.LINE_MANAGE, in words.
+LINE_MANAGER_ROLES = "Select a line manager, Assistant Director or Director as the line manager"
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
 _EMAIL = re.compile(r"[^\s@]+@[^\s@.]+(?:\.[^\s@.]+)+")
 _STAFF_NUMBER = re.compile(r"[A-Za-z0-9-]+")
@@ -155,10 +157,14 @@ def check_person(details: PersonDetails, user: User | None = None) -> dict[str, 
         errors["team_id"] = "Select the person's team"
     elif team.retired_at is not None and (user is None or user.team_id != team.id):
         errors["team_id"] = f"{team.name} has been retired: select a current team"
-    if details.line_manager_id is not None:
+    # A manager left as they were is no change to check (whatever they became since).
+    unchanged = user is not None and details.line_manager_id == user.line_manager_id
+    if details.line_manager_id is not None and not unchanged:
         manager = User.get_or_none(User.id == details.line_manager_id)
         if manager is None or not manager.active:
             errors["line_manager_id"] = "Select a line manager whose account is active"
+        elif not manager.can(Can.LINE_MANAGE):
+            errors["line_manager_id"] = LINE_MANAGER_ROLES
         elif user is not None and _manages(user.id, manager):
             errors["line_manager_id"] = (
                 f"{manager.display_name} reports to {user.display_name}: choose someone else"

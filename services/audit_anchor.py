@@ -168,8 +168,10 @@ def _lifecycles():
     # (model, entity type, the version its first audit event leaves it at): a removal or a
     # remote working agreement is created at version 1 and its first event (`request`,
     # `ask`) moves it to 2; a breach case and a dispatch are created at version 1 together
-    # with their first event. Every later versioned save adds exactly one event, so
-    # version = first + events - 1.
+    # with their first event. Every later versioned save adds exactly one event naming the
+    # state it leaves the row in (its target), so version = first + such events - 1. Events
+    # beside the row (an e-mail about a case, kept on its notification list) name no target
+    # and change no version.
     return (
         (Removal, "removal", 2),
         (Breach, "breach", 1),
@@ -183,38 +185,30 @@ def lifecycle_problems(limit: int = 50) -> tuple[int, list[str]]:
     problems: list[str] = []
     checked = 0
     for model, entity_type, first_version in _lifecycles():
-        of_type = AuditEvent.entity_type == entity_type
+        changes = (AuditEvent.entity_type == entity_type) & AuditEvent.target.is_null(False)
         counts = dict(
             AuditEvent.select(AuditEvent.entity_id, fn.COUNT(AuditEvent.id))
-            .where(of_type)
+            .where(changes)
             .group_by(AuditEvent.entity_id)
             .tuples()
         )
         last = (
-            AuditEvent.select(fn.MAX(AuditEvent.id)).where(of_type).group_by(AuditEvent.entity_id)
+            AuditEvent.select(fn.MAX(AuditEvent.id)).where(changes).group_by(AuditEvent.entity_id)
         )
-        last_version = dict(
-            AuditEvent.select(AuditEvent.entity_id, AuditEvent.entity_version)
+        last_version, last_state = {}, {}
+        for entity_id, version, target in (
+            AuditEvent.select(AuditEvent.entity_id, AuditEvent.entity_version, AuditEvent.target)
             .where(AuditEvent.id.in_(last))
             .tuples()
-        )
-        with_target = (
-            AuditEvent.select(fn.MAX(AuditEvent.id))
-            .where(of_type, AuditEvent.target.is_null(False))
-            .group_by(AuditEvent.entity_id)
-        )
-        last_state = dict(
-            AuditEvent.select(AuditEvent.entity_id, AuditEvent.target)
-            .where(AuditEvent.id.in_(with_target))
-            .tuples()
-        )
+        ):
+            last_version[entity_id], last_state[entity_id] = version, target
         rows = model.select(model.id, model.state, model.version).order_by(model.id).tuples()
         for row_id, state, version in rows.iterator():
             checked += 1
             events = counts.get(row_id, 0)
             name = f"{entity_type} {row_id}"
             if not events:
-                problems.append(f"{name} has no audit event at all")
+                problems.append(f"{name} has no audit event of a change at all")
                 continue
             if last_state.get(row_id) != state:
                 problems.append(
@@ -223,11 +217,16 @@ def lifecycle_problems(limit: int = 50) -> tuple[int, list[str]]:
                 )
             expected = first_version + events - 1
             recorded = last_version.get(row_id)
-            if version != expected or (recorded is not None and recorded != version):
+            if version != expected:
                 problems.append(
-                    f"{name} is at version {version} but its {events} audit events account "
-                    f"for version {recorded if recorded is not None else expected}: the row "
-                    "was changed outside the application, or an event was deleted"
+                    f"{name} is at version {version} but its {events} audit events of changes "
+                    f"account for version {expected}: the row was changed outside the "
+                    "application, or an event was deleted"
+                )
+            elif recorded is not None and recorded != version:
+                problems.append(
+                    f"{name} is at version {version} but its last audit event left it at "
+                    f"version {recorded}: the row was changed outside the application"
                 )
     if len(problems) > limit:
         problems = [*problems[:limit], f"... and {len(problems) - limit} more rows"]

@@ -22,7 +22,7 @@ from peewee import fn
 
 from machines import privacy
 from machines.common import case_id_error, normalise_case_id
-from machines.permissions import ROLE_LABELS, Role
+from machines.permissions import ROLE_LABELS, Can, Role, grants, roles_that
 from machines.professions import PROFESSIONS
 from machines.removal import RECORD_DESCRIPTION_MAX
 from models.audit import AuditEvent
@@ -30,6 +30,7 @@ from models.people import Team, User, UserRole
 from models.records import Record
 from services.accounts import (
     KIOSK_ROLES,
+    LINE_MANAGER_ROLES,
     NAME_MAX,
     STAFF_NUMBER_MAX,
     TEAM_NAME_MAX,
@@ -302,6 +303,18 @@ def _check_people(rows: list[Row], preview: Preview) -> None:
             "team_name": team_name,
             "manager": v.get("line_manager", "").lower() or None,
         }
+    # Who may be a line manager (Can.LINE_MANAGE): the accounts' roles, or the file's.
+    may_manage = {
+        u.lower()
+        for (u,) in User.select(User.username)
+        .join(UserRole, on=(UserRole.user == User.id))
+        .where(User.active == True, UserRole.role.in_(sorted(roles_that(Can.LINE_MANAGE))))  # noqa: E712
+        .tuples()
+    } | {
+        row.parsed["details"].username
+        for row in rows
+        if row.parsed and grants(set(row.parsed["details"].roles), Can.LINE_MANAGE)
+    }
     for row in rows:
         manager = row.parsed["manager"]
         if manager is None:
@@ -312,6 +325,8 @@ def _check_people(rows: list[Row], preview: Preview) -> None:
             row.errors.append(
                 f"No active account or row in the file has the username {manager} (line manager)"
             )
+        elif manager not in may_manage:
+            row.errors.append(f"{LINE_MANAGER_ROLES} ({manager} is not one)")
     preview.new_teams = sorted(new_teams.values(), key=str.lower)
 
 

@@ -25,11 +25,11 @@ from peewee import JOIN, fn
 
 from machines import clock
 from machines.breach_clocks import ICO_HOURS, ico_deadline, police_reminder_due
-from machines.breach_report import POLICE_CATEGORIES, emailed_roles
+from machines.breach_report import POLICE_CATEGORIES, emailed_roles, lost_or_stolen
 from machines.permissions import Can, roles_that
 from machines.removal import FALLBACK, OWN_MANAGER, TEAM_MANAGERS
 from models.audit import AuditEvent
-from models.base import write_transaction
+from models.base import Stale, write_transaction
 from models.breaches import Breach, Notification
 from models.people import User, UserRole
 from models.records import Record, Removal
@@ -44,6 +44,7 @@ OVERDUE = "overdue"
 CONFIRM_LOCATION = "confirm_location"
 ICO_DEADLINE = "ico_deadline"
 BREACH_REPORTED = "breach_reported"
+LINE_MANAGER_TOLD = "line_manager_told"
 POLICE_REFERENCE = "police_reference"
 APPROVAL_NEEDED = "approval_needed"
 DECIDED = "request_decided"
@@ -52,6 +53,7 @@ AGREEMENT_ENDING = "agreement_ending"
 # case and the statutory deadline went first.
 KINDS = (
     BREACH_REPORTED,
+    LINE_MANAGER_TOLD,
     ICO_DEADLINE,
     POLICE_REFERENCE,
     CONFIRM_LOCATION,
@@ -63,6 +65,7 @@ KINDS = (
 )
 KIND_LABELS = {
     BREACH_REPORTED: "breach reported",
+    LINE_MANAGER_TOLD: "line manager told",
     ICO_DEADLINE: "ICO deadline",
     POLICE_REFERENCE: "no crime reference",
     CONFIRM_LOCATION: "confirm location",
@@ -484,6 +487,60 @@ def _announcements(now: dt.datetime, base_url: str) -> list[Due]:
     return dues
 
 
+def _line_manager_news(now: dt.datetime, base_url: str) -> list[Due]:
+    """A loss or theft reported within ANNOUNCE_WITHIN, to the line manager of the person
+    whose papers they were (the procedure passes the details to them), unless the case
+    already records them told."""
+    Staff, Recipient = User.alias("staff"), User.alias("recipient")
+    claimed = Reminder._key(LINE_MANAGER_TOLD, "breach", Breach.id, Recipient.id) & Reminder._live(
+        now
+    )
+    rows = (
+        Breach.select(
+            Breach.id,
+            Breach.reference,
+            Breach.category,
+            Recipient.id.alias("recipient_id"),
+            Recipient.email.alias("email"),
+        )
+        .join(Staff, on=(Staff.id == fn.COALESCE(Breach.staff_member, Breach.reported_by)))
+        .join(Recipient, on=(Recipient.id == Staff.line_manager))
+        .join(Reminder, JOIN.LEFT_OUTER, on=claimed)
+        .where(
+            Breach.category.in_(sorted(POLICE_CATEGORIES)),
+            Breach.line_manager_told == False,  # noqa: E712
+            Breach.reported_at > now - ANNOUNCE_WITHIN,
+            Breach.state != "closed",
+            Recipient.active == True,  # noqa: E712
+            Reminder.id.is_null(),
+        )
+        .order_by(Breach.id)
+        .dicts()
+    )
+    dues = []
+    for row in rows:
+        gone = lost_or_stolen(row["category"])
+        lines = [
+            f"Papers held by someone you line manage have been reported {gone}.",
+            "The council's procedure asks that their line manager is told. The details are "
+            "on the breach case.",
+            "",
+            f"Breach reference: {row['reference']}",
+        ]
+        dues.append(
+            Due(
+                kind=LINE_MANAGER_TOLD,
+                subject_type="breach",
+                subject_id=row["id"],
+                recipient_id=row["recipient_id"],
+                email=row["email"],
+                subject=f"Safekeep: papers reported {gone} ({row['reference']})",
+                body=_letter(lines, f"{base_url}/breaches/{row['id']}"),
+            )
+        )
+    return dues
+
+
 def _police_reminders(now: dt.datetime, base_url: str) -> list[Due]:
     """A loss or theft without a crime reference one working day after its discovery: to the
     reporter and their line manager, once each."""
@@ -540,6 +597,8 @@ def due_reminders(kind: str, now: dt.datetime, base_url: str, confirm_after_days
     today = clock.to_uk(now).date()
     if kind == BREACH_REPORTED:
         return _announcements(now, base_url)
+    if kind == LINE_MANAGER_TOLD:
+        return _line_manager_news(now, base_url)
     if kind == POLICE_REFERENCE:
         return _police_reminders(now, base_url)
     if kind == ICO_DEADLINE:
@@ -630,14 +689,25 @@ def send_reminders(
 
 
 def _sent(due: Due, now: dt.datetime) -> None:
-    """Mark the message sent; an announcement goes on the case's notification list with it."""
-    if due.kind != BREACH_REPORTED:
+    """Mark the message sent; news of a case goes on its notification list with it."""
+    if due.kind not in (BREACH_REPORTED, LINE_MANAGER_TOLD):
         Reminder.mark_sent(due.key, now)
         return
-    with write_transaction():
-        Reminder.mark_sent(due.key, now)
-        breach = Breach.get_by_id(due.subject_id)
-        breach.record_emailed(User.get_by_id(due.recipient_id), list(due.roles), now)
+    for attempt in (1, 2):
+        try:
+            with write_transaction():
+                Reminder.mark_sent(due.key, now)
+                breach = Breach.get_by_id(due.subject_id)
+                recipient = User.get_by_id(due.recipient_id)
+                if due.kind == LINE_MANAGER_TOLD:
+                    breach.record_line_manager_emailed(recipient, now)
+                else:
+                    breach.record_emailed(recipient, list(due.roles), now)
+            return
+        except Stale:
+            # Someone saved the case between the read and the write (PostgreSQL): read again.
+            if attempt == 2:
+                raise
 
 
 def summary(counts: dict[str, int]) -> str:

@@ -24,7 +24,7 @@ from flask_login import current_user
 from peewee import JOIN, fn
 
 from machines import clock
-from machines.permissions import ROLE_LABELS, Can, Role
+from machines.permissions import ROLE_LABELS, Can, roles_that
 from machines.professions import PROFESSIONS
 from machines.security_log import security_event
 from models.audit import AuditEvent
@@ -176,13 +176,16 @@ def _person_or_404(user_id: int) -> User:
     return user
 
 
-def _choices() -> dict:
-    """The lists the person form chooses from."""
+def _choices(current_manager_id: int | None = None) -> dict:
+    """The lists the person form chooses from: as line manager, whoever may be one
+    (Can.LINE_MANAGE), and the person's manager now whatever they are, so that saving the
+    form without touching the field keeps them."""
+    may_manage = UserRole.select(UserRole.user).where(
+        UserRole.role.in_(sorted(roles_that(Can.LINE_MANAGE)))
+    )
     managers = (
         User.select(User.id, User.display_name, User.staff_number)
-        .join(UserRole, on=(UserRole.user == User.id))
-        .where(User.active == True, UserRole.role == Role.LINE_MANAGER)  # noqa: E712
-        .distinct()
+        .where((User.active & User.id.in_(may_manage)) | (User.id == current_manager_id))
         .order_by(User.display_name)
     )
     return {
@@ -433,7 +436,7 @@ def _edit_page(user: User, form: PersonForm, errors, work, status: int):
         values=values,
         errors=errors,
         **context,
-        **_choices(),
+        **_choices(user.line_manager_id),
     ), status
 
 

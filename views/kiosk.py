@@ -195,7 +195,7 @@ def _render_record(
         removal=removal,
         events=events,
         event_labels=EVENT_LABELS,
-        can_request=removal is None and _may_ask(person, record),
+        can_request=removal is None and not record.papers_gone and _may_ask(person, record),
         purposes=PURPOSES,
         form=form or {},
         errors=errors or {},
@@ -219,7 +219,7 @@ def request_removal(record_id: int):
         abort(404)
     if not _may_ask(person, record):
         abort(403)
-    if record.open_removal() is not None:
+    if record.open_removal() is not None or record.papers_gone:
         return _render_record(person, record, FormErrors(status=_CHANGED), 409)
     form = RequestRemoval()
     errors = form.check()

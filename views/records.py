@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from peewee import IntegrityError
 
 from machines import clock
+from machines.breach_report import lost_or_stolen
 from machines.common import InputError, enabled_events
 from machines.dispatch import METHODS
 from machines.dispatch import STATE_LABELS as DISPATCH_STATES
@@ -134,6 +137,7 @@ def _panel_context(record: Record, errors: dict | None = None, form: dict | None
         "purposes": dict(PURPOSES),
         "confirmed_how": dict(CONFIRMED_HOW),
         "can_request": removal is None
+        and not record.papers_gone
         and current_user.team_id == record.team_id
         and current_user.can(Can.WORK_WITH_PAPERS),
         "running_record": running_record_text(latest)
@@ -168,7 +172,14 @@ def _lost_case(latest: Removal | None):
     case = latest.breaches.order_by(Breach.id).first()
     if case is None:
         return None
-    return {"reference": case.reference, "id": case.id, "visible": case.visible_to(current_user)}
+    return {
+        "reference": case.reference,
+        "id": case.id,
+        "visible": case.visible_to(current_user),
+        # Lost or stolen, as the person chose (the case keeps the choice).
+        "gone": lost_or_stolen(case.category),
+        "said": f"Papers reported {lost_or_stolen(case.category)}",
+    }
 
 
 # A record's page shows its latest removals and events, and says so when there are more.
@@ -188,7 +199,12 @@ def _timeline(record: Record):
 @bp.get("/records/<int:record_id>")
 def show(record_id: int):
     record = visible_or_404(Record, record_id)
-    return _render_record_page(record, outcome=done_words("removal", EVENT_LABELS))
+    outcome = done_words("removal", EVENT_LABELS)
+    if request.args.get("done") == "report_lost":
+        latest = Removal.select().where(Removal.record == record).order_by(Removal.id.desc())
+        lost_case = _lost_case(latest.first())
+        outcome = lost_case["said"] if lost_case else outcome
+    return _render_record_page(record, outcome=outcome)
 
 
 def _history_context(record: Record) -> dict:
@@ -246,6 +262,8 @@ def running_record_text(removal: Removal) -> str:
 
 # -- Requesting a removal -----------------------------------------------------------------
 
+GONE_MESSAGE = "These papers were destroyed or reported lost: there is nothing to take out."
+
 
 @bp.get("/records/<int:record_id>/remove")
 @bp.post("/records/<int:record_id>/remove")
@@ -255,6 +273,8 @@ def request_removal(record_id: int):
         abort(403)
     if record.open_removal() is not None:
         abort(409, "These papers already have an open removal. Finish it before starting another.")
+    if record.papers_gone:
+        abort(409, GONE_MESSAGE)
     form = RequestRemoval()
     errors = form.check_posted()
     if request.method == "POST" and not errors:
@@ -384,12 +404,17 @@ def removal_facts(removal: Removal) -> list[tuple[str, str]]:
 
 def confirm_removal_event(removal: Removal, event: str, outcome, back_href: str, **page):
     """The page that asks before `event` on `removal` (the record page's, or the kiosk's)."""
+    words, button = CONFIRMS[event], EVENT_LABELS[event]
+    if event == "report_lost":
+        gone = lost_or_stolen(outcome.form.category.data)
+        words = dataclasses.replace(words, question=f"Report the papers {gone}?")
+        button = f"Report {gone}"
     return confirmation(
         outcome,
-        CONFIRMS[event],
+        words,
         caption=f"{removal.record.description} (case {removal.record.case_id})",
         about=removal_facts(removal),
-        button=EVENT_LABELS[event],
+        button=button,
         back_href=back_href,
         **page,
     )
@@ -409,7 +434,10 @@ def transition(removal_id: int, event: str):
     if is_htmx():
         context = _panel_context(record, errors, form)
         # Say what was done: the success banner takes the focus, so it is read out.
-        panel = render_template("records/_status_panel.html", outcome=outcome.said, **context)
+        said = outcome.said
+        if event == "report_lost" and outcome.done and context["lost_case"]:
+            said = context["lost_case"]["said"]
+        panel = render_template("records/_status_panel.html", outcome=said, **context)
         if errors:
             return panel, status
         # The history and timeline changed too: send them, swapped out of band.

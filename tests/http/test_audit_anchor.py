@@ -225,6 +225,7 @@ def test_corrections_inside_a_state_keep_rows_and_events_in_step(app, history, w
             {
                 "what_happened": "Left a folder on the bus",
                 "category": "near_miss",
+                "data_left_control": "yes",
                 "data_categories": "basic_identifiers",
                 "people_affected": "1",
                 "records_affected": "1",
@@ -243,6 +244,7 @@ def test_corrections_inside_a_state_keep_rows_and_events_in_step(app, history, w
             "version": breach.version,
             "category": "near_miss",
             "what_happened": "Left a folder on the 38 bus",
+            "data_left_control": "yes",
             "happened_at": when,
             "discovered_at": when,
             "data_categories": "basic_identifiers",

@@ -769,6 +769,7 @@ def test_a_failed_audit_write_saves_no_record_dispatch_or_breach(app, staff, web
             {
                 "what_happened": "Lost bag",
                 "category": "near_miss",
+                "data_left_control": "yes",
                 "data_categories": "basic_identifiers",
                 "people_affected": "1",
                 "records_affected": "1",

@@ -86,6 +86,7 @@ def row(state: str, purpose: str = "other", **extra) -> Row:
         "extension_asked_at": None,
         "ladder_from": None,
         "reminder_round": 0,
+        "papers_gone": False,
     }
     return Row(**{**fields, **extra})
 
@@ -156,6 +157,17 @@ def test_agreed_purposes_need_no_approval(purpose):
     assert model.requested_at == NOW
     assert not hasattr(model, "decided_by_id")  # nobody approved it: nobody is recorded
     assert model.decision_note == "Agreed purpose: no approval needed"
+
+
+@pytest.mark.parametrize("purpose", ["court", "other"])
+def test_papers_destroyed_or_lost_before_cannot_be_asked_for_again(purpose):
+    model = row("in_office", purpose=purpose, papers_gone=True)
+    assert "request" not in {
+        e.id for e in removal_machine(model).enabled_events(actor=HOLDER, now=NOW)
+    }
+    with pytest.raises(TransitionNotAllowed):
+        removal_machine(model).send("request", actor=HOLDER, now=NOW)
+    assert model.state == "in_office"
 
 
 def test_other_purpose_waits_for_the_line_manager():

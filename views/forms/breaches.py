@@ -44,7 +44,7 @@ class ReportBreach(GovForm):
     police_officer = Text("Officer or police station", personal_data=True)  # not a service user
     police_told_at = DateTimeLocal("when the police were told", required=False)
     line_manager_told = Checkbox()
-    data_left_control = YesNo(default=True)
+    data_left_control = YesNo()  # the machine asks for it on a near miss
     what_happened = Text("What happened")
     happened_at = DateTimeLocal("when it happened", required=False)
     discovered_at = DateTimeLocal("when it was discovered", required=False)
@@ -96,7 +96,7 @@ class UpdateReport(EventForm):
     what_happened = Text("What happened")
     happened_at = DateTimeLocal("when it happened", required=False)
     discovered_at = DateTimeLocal("when it was discovered", required=False)
-    data_left_control = YesNo(default=True)
+    data_left_control = YesNo()  # the machine asks for it on a near miss
     data_categories = Choices(choices=_DATA_KEYS)
     people_affected = WholeNumber("Number of people", maximum=breach_report.COUNT_MAX)
     records_affected = WholeNumber("Number of records", maximum=breach_report.COUNT_MAX)
