@@ -250,8 +250,8 @@ def request_removal(record_id: int):
     record = visible_or_404(Record, record_id)
     if current_user.team_id != record.team_id or not current_user.can(Can.WORK_WITH_PAPERS):
         abort(403)
-    if record.open_removal() is not None:
-        abort(409, "These papers already have an open removal. Finish it before starting another.")
+    if (open_removal := record.open_removal()) is not None:
+        return _already_open(record, open_removal)
     form = RequestRemoval()
     errors = form.check_posted()
     if request.method == "POST" and not errors:
@@ -260,8 +260,8 @@ def request_removal(record_id: int):
         except InputError as error:
             for field, message in error.errors.items():
                 errors.add(field, message)
-        except IntegrityError:
-            abort(409, "These papers already have an open removal.")
+        except IntegrityError:  # someone asked for these papers in the same moment
+            return _already_open(record, record.open_removal())
         else:
             return redirect(url_for("records.show", record_id=removal.record_id), code=303)
     approvers, asked = approvers_of(current_user, record.team_id)
@@ -275,6 +275,19 @@ def request_removal(record_id: int):
         asked=[person.display_name for person in asked],
         route=approvers.route,
     ), 422 if errors else 200
+
+
+def _already_open(record: Record, removal: Removal | None):
+    """Say the papers already have a removal open, and where it is. Opening the page is no
+    mistake (200); only a request sent anyway is refused (409), and nothing was saved."""
+    return render_template(
+        "records/already_open.html",
+        title="These papers already have an open removal",
+        record=record,
+        removal=removal,
+        state_labels=STATE_LABELS,
+        refused=request.method == "POST",
+    ), 409 if request.method == "POST" else 200
 
 
 def start_removal(record: Record, values: dict, person, kiosk_id: int | None = None) -> Removal:

@@ -295,10 +295,16 @@ def test_a_manager_recording_a_destruction_is_not_the_witness(web, new_web, team
 def test_only_one_open_removal_per_record(web, team):
     web.sign_in("pat")
     request_removal(web, team["record"], purpose="court")
-    page = web.get(f"/records/{team['record'].id}/remove", status=409)
-    assert "already have an open removal" in page.get_data(as_text=True)
+    # Opening the page is no failed change: it says what is open and links to it.
+    page = web.get(f"/records/{team['record'].id}/remove").get_data(as_text=True)
+    assert "<h1 class=\"govuk-heading-l\">These papers already have an open removal</h1>" in page
+    assert "Your change was not saved" not in page
+    assert re.search(r'id="open-removal">Approved to take out, for ', page)
+    assert f'id="see-open-removal" href="/records/{team["record"].id}"' in page
     data = {"purpose": "court", "papers": "Again", "due_kind": "return", **future()}
-    assert web.post(f"/records/{team['record'].id}/remove", data).status_code == 409
+    refused = web.post(f"/records/{team['record'].id}/remove", data)
+    assert refused.status_code == 409
+    assert 'id="nothing-saved">Nothing was saved' in refused.get_data(as_text=True)
     assert Removal.select().count() == 1
 
 
