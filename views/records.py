@@ -226,18 +226,28 @@ def _render_record_page(
 
 
 def running_record_text(removal: Removal) -> str:
-    """The exact text to paste into the case's running record on the case system."""
+    """The exact text to paste into the case's running record on the case system.
+
+    Before the papers leave it records what was agreed (who may take which papers, why, and
+    by when they come back or are destroyed); "Taken by" only once they have been taken out.
+    """
     purpose = dict(PURPOSES).get(removal.purpose, removal.purpose)
     if removal.purpose == "other" and removal.purpose_other:
         purpose = f"other: {removal.purpose_other}"
     approver = removal.decided_by.display_name if removal.decided_by_id else "pre-authorised"
     due_verb = "returned to the office" if removal.due_kind == "return" else "destroyed"
     approved_on = removal.decided_at or removal.requested_at
+    holder = removal.for_user.display_name
+    label = f"{removal.record.description} (label {removal.record.label_code})"
+    if removal.taken_out_at is None:
+        opening = f"Removal of paper record from the office agreed — {label}. "
+        who = f"{holder} may take the papers out. "
+    else:
+        opening = f"Paper record removed from the office — {label}. "
+        who = f"Taken by {holder} on {clock.to_uk(removal.taken_out_at):%d/%m/%Y}. "
     return (
-        f"Paper record removed from the office — {removal.record.description} "
-        f"(label {removal.record.label_code}). Papers: {removal.papers}. "
-        f"Purpose: {purpose}. Taken by {removal.for_user.display_name}. "
-        f"Agreed by {approver} on {approved_on:%d/%m/%Y}. "
+        f"{opening}Papers: {removal.papers}. Purpose: {purpose}. {who}"
+        f"Agreed by {approver} on {clock.to_uk(approved_on):%d/%m/%Y}. "
         f"To be {due_verb} by {removal.due_on:%d/%m/%Y}. Safekeep removal {removal.id}."
     )
 
