@@ -25,6 +25,7 @@ from services import clock
 from services.security_log import security_event
 from views.access import requires, visible_or_404
 from views.breaches import bp, linked_items
+from views.display import naming_people
 from views.forms.breaches import GRID
 from views.register import read_filters
 
@@ -60,7 +61,7 @@ def breach_report(breach_id: int):
         clock=case_clock(breach, clock.now()),
         notifications=list(breach.notifications.order_by(Notification.at)),
         recipients=dict(report_facts.required_recipients(breach.category)),
-        timeline=list(AuditEvent.for_entity("breach", breach.id)),
+        timeline=naming_people(list(AuditEvent.for_entity("breach", breach.id))),
         categories=dict(report_facts.CATEGORIES),
         data_categories=dict(report_facts.DATA_CATEGORIES),
         state_labels=STATE_LABELS,

@@ -29,7 +29,7 @@ from models.remote_working import RemoteAgreement
 from models.transitions import apply_transition
 from services import clock
 from views.access import requires, visible_or_404
-from views.display import timeline_by, uk_date, where_now
+from views.display import naming_people, timeline_by, uk_date, where_now
 from views.forms.records import EVENT_FORMS, AddRecord, FindRecord, RequestRemoval
 from views.htmx import is_htmx
 from views.paging import page_of
@@ -197,7 +197,7 @@ def _history_context(record: Record) -> dict:
         .order_by(Removal.id.desc())
         .limit(HISTORY_SHOWN + 1)
     )
-    timeline = list(_timeline(record).limit(TIMELINE_SHOWN + 1))
+    timeline = naming_people(list(_timeline(record).limit(TIMELINE_SHOWN + 1)))
     return {
         "history": history[:HISTORY_SHOWN],
         "history_more": len(history) > HISTORY_SHOWN,
