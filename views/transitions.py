@@ -28,7 +28,7 @@ from models.base import Stale, VersionedModel
 from models.transitions import Forbidden, Refused, apply_transition, check_transition
 from services import clock
 from views.access import visible_or_404
-from views.display import event_words
+from views.display import event_words, naming_people
 from views.forms import FormErrors, GovForm, form_version
 from views.forms.fields import Text
 from views.htmx import is_htmx
@@ -303,7 +303,8 @@ def confirmation(
 
 def timeline(lifecycle: Lifecycle, row: VersionedModel) -> list:
     """The row's audit trail, newest first, as its page shows it."""
-    return list(AuditEvent.for_entity(lifecycle.entity_type, row.id).order_by(AuditEvent.id.desc()))
+    events = AuditEvent.for_entity(lifecycle.entity_type, row.id).order_by(AuditEvent.id.desc())
+    return naming_people(list(events))
 
 
 @dataclass(frozen=True)
@@ -376,14 +377,24 @@ class RowPage:
         return self.answer(outcome, row_id, url_for(page, **page_args, done=event))
 
     def answer(self, outcome: Outcome, row_id: int, done_url: str):
-        """htmx gets the status panel (saying what was done, or the errors); a plain form post
+        """htmx gets the status panel (saying what was done, or the errors) and, once done,
+        the timeline out of band; a plain form post
         gets the page with the errors or, once done, a redirect (303) to `done_url`: the page,
         which then says what was done."""
         fresh = self.lifecycle.model.get_by_id(row_id)
         if is_htmx():
             panel = self.template.rpartition("/")[0] + "/_status_panel.html"
             context = self.panel(fresh, outcome.errors, outcome.typed)
-            return render_template(panel, outcome=outcome.said, **context), outcome.status
+            answer = render_template(panel, outcome=outcome.said, **context)
+            if outcome.errors:
+                return answer, outcome.status
+            # The timeline below has a new event: it comes too, swapped out of band.
+            events = render_template(
+                "components/timeline_section.html",
+                out_of_band=True,
+                timeline=timeline(self.lifecycle, fresh),
+            )
+            return answer + events, outcome.status
         if outcome.errors:
             return self.render(fresh, outcome.errors, outcome.typed, outcome.status)
         return redirect(done_url, code=303)
