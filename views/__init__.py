@@ -26,14 +26,15 @@ from services import clock
 from services.security_log import security_event
 from views.auth import same_site_path
 from views.display import (
-    datetime_local,
     link,
+    time_parts,
     timeline_details,
     timeline_label,
     uk_date,
     uk_datetime,
 )
 from views.forms import errors_list, field_error, joined_error
+from views.forms.times import example_date
 from views.htmx import client_redirect, current_page, fragment_elsewhere, is_htmx
 from views.navigation import nav_items
 
@@ -114,9 +115,11 @@ def register_views(app: Flask) -> None:
         nav_items,
         timeline_label,
         timeline_details,
+        time_parts,
+        example_date,
     ):
         app.add_template_global(helper)
-    for words in (uk_datetime, uk_date, datetime_local):
+    for words in (uk_datetime, uk_date):
         app.add_template_filter(words)
     app.before_request(_require_sign_in)
     app.after_request(_security_headers)

@@ -23,9 +23,18 @@ def uk_datetime(value: dt.datetime | None) -> str:
     )
 
 
-def datetime_local(value: dt.datetime | None) -> str:
-    """A stored UTC time as an <input type=datetime-local> value: UK time, to the minute."""
-    return "" if value is None else to_uk(value).strftime("%Y-%m-%dT%H:%M")
+def time_parts(value: dt.datetime | None) -> dict[str, str]:
+    """A stored UTC time as the boxes of a date-and-time field show it: UK day, month, year
+    and 24-hour time."""
+    if value is None:
+        return {"day": "", "month": "", "year": "", "time": ""}
+    local = to_uk(value)
+    return {
+        "day": str(local.day),
+        "month": str(local.month),
+        "year": str(local.year),
+        "time": f"{local:%H:%M}",
+    }
 
 
 def uk_date(value: dt.date | dt.datetime | None) -> str:

@@ -21,7 +21,6 @@ from wtforms.validators import StopValidation
 
 from machines import privacy
 from machines.common import is_digits, whole_number
-from services import clock
 
 _TRUE = {"yes", "on", "true", "1"}
 
@@ -287,15 +286,6 @@ class _Parsed(GovField):
             self.data = self.parse(raw)
         except (ValueError, OverflowError):
             raise ValueError(f"Enter {self.label.text} {self.hint}") from None
-
-
-class DateTimeLocal(_Parsed):
-    """An `<input type="datetime-local">` typed in UK time; the value is naive UTC."""
-
-    hint = "as a date and time, like 25/11/2026 14:30"
-
-    def parse(self, raw: str) -> dt.datetime:
-        return clock.from_uk(dt.datetime.fromisoformat(raw))
 
 
 class TimeOfDay(_Parsed):
