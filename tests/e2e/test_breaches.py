@@ -178,11 +178,7 @@ def _report_lost(page, where: str, how: str = "Lost") -> None:
     # The panel has other date boxes (asking for more time): the report's own.
     lost = status.locator("details", has_text="Report the papers lost or stolen")
     lost.get_by_label("Where were they last seen?").fill(where)
-    today = clock.uk_today()
-    lost.get_by_label("Day").fill(str(today.day))
-    lost.get_by_label("Month").fill(str(today.month))
-    lost.get_by_label("Year").fill(str(today.year))
-    lost.get_by_label("Time last seen").fill("00:01")
+    fill_time(lost, "When were they last seen?", uk_minute(-dt.timedelta(minutes=5)))
     # The facts the breach case needs, asked now rather than guessed.
     lost.get_by_role("group", name="Were the papers lost or stolen?").get_by_label(how).check()
     lost.get_by_role("group", name="Do they concern children or vulnerable adults?").get_by_label(

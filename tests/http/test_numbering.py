@@ -80,7 +80,7 @@ def _lost(removal: Removal) -> tuple[str, dict]:
         "version": removal.version,
         "last_seen_where": "On the bus after court",
         **date_fields("last_seen_on", seen.date()),
-        "last_seen_time": seen.strftime("%H:%M"),
+        "last_seen_on-time": seen.strftime("%H:%M"),
         "category": "loss",
         "children_or_vulnerable": "yes",
         "special_category": "not_known",

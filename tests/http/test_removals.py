@@ -391,7 +391,7 @@ def test_lost_papers_show_on_the_record_with_the_breach_case_not_as_in_the_offic
             "last_seen_on-day": yesterday.day,
             "last_seen_on-month": yesterday.month,
             "last_seen_on-year": yesterday.year,
-            "last_seen_time": "17:30",
+            "last_seen_on-time": "17:30",
         },
         category="loss",
         children_or_vulnerable="yes",

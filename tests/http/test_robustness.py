@@ -109,7 +109,7 @@ OTHER_JUNK_FORM = {
     "last_seen_on-day": "31",
     "last_seen_on-month": "2",
     "last_seen_on-year": "99999",
-    "last_seen_time": "-1:00",
+    "last_seen_on-time": "-1:00",
     "staff_number": "-12",
     "pin": "１２３４",
     "case_id": "٣٣٣٣٣٣",
