@@ -137,7 +137,10 @@ def test_a_crime_reference_needs_when_the_police_were_told(cast):
     breach = theft_without_a_reference(cast)
     response = police(cast["pat"], breach, police_reference="CR/1")
     assert response.status_code == 422
-    assert Page.of(response).field_errors == {"police_told_at": "Enter when the police were told"}
+    # The error summary links to the field's first box, the day.
+    assert Page.of(response).field_errors == {
+        "police_told_at-day": "Enter when the police were told"
+    }
     assert fresh(breach).police_reference is None
 
 
