@@ -24,8 +24,8 @@ from models.people import KIOSK_PERSON_IDLE
 from views.access import may_open
 from views.auth import same_site_path
 from views.display import (
-    datetime_local,
     link,
+    time_parts,
     timeline_details,
     timeline_label,
     uk_date,
@@ -33,6 +33,7 @@ from views.display import (
 )
 from views.errors import ERROR_PAGES, render_error
 from views.forms import errors_list, field_error, joined_error
+from views.forms.times import example_date
 from views.htmx import client_redirect, current_page, is_htmx
 from views.navigation import nav_items
 
@@ -104,9 +105,11 @@ def register_views(app: Flask) -> None:
         nav_items,
         timeline_label,
         timeline_details,
+        time_parts,
+        example_date,
     ):
         app.add_template_global(helper)
-    for words in (uk_datetime, uk_date, datetime_local):
+    for words in (uk_datetime, uk_date):
         app.add_template_filter(words)
     origin.init_app(app)  # first: a form from another site is refused, signed in or not
     app.before_request(_require_sign_in)

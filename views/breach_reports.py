@@ -25,6 +25,7 @@ from models.breaches import Breach, Notification
 from models.people import Team, User
 from views.access import requires, visible_or_404
 from views.breaches import CASES, bp, linked_items
+from views.display import naming_people
 from views.forms import FormErrors
 from views.forms.breaches import GRID
 from views.register import read_filters
@@ -62,7 +63,7 @@ def breach_report(breach_id: int):
         clock=case_clock(breach, clock.now()),
         notifications=list(breach.notifications.order_by(Notification.at)),
         recipients=dict(report_facts.required_recipients(breach.category)),
-        timeline=list(AuditEvent.for_entity("breach", breach.id)),
+        timeline=naming_people(list(AuditEvent.for_entity("breach", breach.id))),
         categories=dict(report_facts.CATEGORIES),
         data_categories=dict(report_facts.DATA_CATEGORIES),
         state_labels=STATE_LABELS,
@@ -208,6 +209,12 @@ def _cell(value) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+def _yes_no(answer: bool | None) -> str:
+    """One spelling for every yes/no column: "yes", "no", or empty while there is no answer
+    (not known yet, or not decided yet): a spreadsheet filter then sees three values, not five."""
+    return "" if answer is None else ("yes" if answer else "no")
+
+
 # Rows read this many at a time, in the order of the index on discovered_at: memory stays
 # the same whatever the size of the register, on both databases.
 CSV_BATCH = 500
@@ -235,13 +242,9 @@ def _csv_lines(header: list[str], query) -> Iterator[str]:
             )
         rows = list(batch.order_by(Breach.discovered_at, Breach.id).limit(CSV_BATCH))
         for b in rows:
-            within = ""
+            within = None
             if b.ico_referred_at:
-                within = (
-                    "yes"
-                    if b.ico_referred_at <= breach_clocks.ico_deadline(b.discovered_at)
-                    else "no"
-                )
+                within = b.ico_referred_at <= breach_clocks.ico_deadline(b.discovered_at)
             writer.writerow(
                 [
                     _cell(v)
@@ -249,22 +252,22 @@ def _csv_lines(header: list[str], query) -> Iterator[str]:
                         b.reference,
                         b.team.name,
                         b.category,
-                        "yes" if b.category == "near_miss" else "no",
+                        _yes_no(b.category == "near_miss"),
                         b.state,
                         b.happened_at,
                         b.discovered_at,
                         b.people_affected,
                         b.records_affected,
-                        b.children_or_vulnerable,
-                        b.special_category,
+                        _yes_no(b.children_or_vulnerable),
+                        _yes_no(b.special_category),
                         b.likelihood,
                         b.severity,
-                        b.reportable,
-                        b.high_risk,
-                        b.ico_referred,
+                        _yes_no(b.reportable),
+                        _yes_no(b.high_risk),
+                        _yes_no(b.ico_referred),
                         b.ico_referred_at,
-                        within,
-                        b.disciplinary,
+                        _yes_no(within),
+                        _yes_no(b.disciplinary),
                         b.regulator,
                         b.closed_at,
                     )

@@ -8,6 +8,8 @@ from markupsafe import Markup
 
 from machines.breach_report import CATEGORIES, REGULATORS, required_recipients
 from machines.clock import to_uk
+from models.people import User
+from services.handover import DUTIES
 
 
 def uk_datetime(value: dt.datetime | None) -> str:
@@ -21,9 +23,18 @@ def uk_datetime(value: dt.datetime | None) -> str:
     )
 
 
-def datetime_local(value: dt.datetime | None) -> str:
-    """A stored UTC time as an <input type=datetime-local> value: UK time, to the minute."""
-    return "" if value is None else to_uk(value).strftime("%Y-%m-%dT%H:%M")
+def time_parts(value: dt.datetime | None) -> dict[str, str]:
+    """A stored UTC time as the boxes of a date-and-time field show it: UK day, month, year
+    and 24-hour time."""
+    if value is None:
+        return {"day": "", "month": "", "year": "", "time": ""}
+    local = to_uk(value)
+    return {
+        "day": str(local.day),
+        "month": str(local.month),
+        "year": str(local.year),
+        "time": f"{local:%H:%M}",
+    }
 
 
 def uk_date(value: dt.date | dt.datetime | None) -> str:
@@ -149,6 +160,11 @@ VALUES_BY_FIELD = {
     "category": dict(CATEGORIES),
     "told": dict(required_recipients("loss")),  # a loss's list is the longest (insurers too)
     "regulator": dict(REGULATORS),
+    "handed_over": {
+        duty: f"the person who {words}"
+        for duty, (words, _) in DUTIES.items()
+        if duty != "remote_worker"
+    },
 }
 DETAIL_VALUES = {
     "court": "court",
@@ -208,13 +224,47 @@ def answer_words(value) -> str:
 
 # Said in the timeline line itself (timeline_by), not repeated among the details.
 _IN_THE_HEADLINE = {"on_behalf_of"}
+# Details that refer to a person by account id (ids stay right when a name changes); a
+# timeline shows them by the person's name. "to" is the name a hand-over also wrote down.
+PERSON_DETAILS = {"from_user": "From", "to_user": "To"}
+_SAID_BY_PERSON_DETAILS = {"to"}
+
+
+def naming_people(events: list) -> list:
+    """`events` with the people their details refer to by id named (one query for all)."""
+    ids = {
+        value
+        for event in events
+        for key, value in (event.details or {}).items()
+        if key in PERSON_DETAILS and isinstance(value, int)
+    }
+    names = (
+        dict(User.select(User.id, User.display_name).where(User.id.in_(ids)).tuples())
+        if ids
+        else {}
+    )
+    for event in events:
+        event.people_named = names
+    return events
+
+
+def _person(event, value) -> str:
+    if not hasattr(event, "people_named"):  # an event shown alone: one query for it
+        naming_people([event])
+    return event.people_named.get(value, "a person no longer on Safekeep")
 
 
 def timeline_details(event) -> list[tuple[str, str]]:
     """An audit event's summary as (label, value) pairs in words, empty values left out."""
     pairs = []
-    for key, value in (event.details or {}).items():
+    details = event.details or {}
+    for key, value in details.items():
         if value in (None, "") or key in _IN_THE_HEADLINE:
+            continue
+        if key in _SAID_BY_PERSON_DETAILS and PERSON_DETAILS.keys() & details.keys():
+            continue
+        if key in PERSON_DETAILS:
+            pairs.append((PERSON_DETAILS[key], _person(event, value)))
             continue
         if key in VALUES_BY_FIELD and isinstance(value, str):
             words = VALUES_BY_FIELD[key]

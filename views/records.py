@@ -32,7 +32,7 @@ from models.records import Record, Removal, approvers_of
 from models.remote_working import RemoteAgreement
 from models.transitions import apply_transition
 from views.access import requires, visible_or_404
-from views.display import timeline_by, uk_date, where_now
+from views.display import naming_people, timeline_by, uk_date, where_now
 from views.forms.records import EVENT_FORMS, AddRecord, FindRecord, RequestRemoval
 from views.htmx import is_htmx
 from views.paging import page_of
@@ -215,7 +215,7 @@ def _history_context(record: Record) -> dict:
         .order_by(Removal.id.desc())
         .limit(HISTORY_SHOWN + 1)
     )
-    timeline = list(_timeline(record).limit(TIMELINE_SHOWN + 1))
+    timeline = naming_people(list(_timeline(record).limit(TIMELINE_SHOWN + 1)))
     return {
         "history": history[:HISTORY_SHOWN],
         "history_more": len(history) > HISTORY_SHOWN,
@@ -244,18 +244,28 @@ def _render_record_page(
 
 
 def running_record_text(removal: Removal) -> str:
-    """The exact text to paste into the case's running record on the case system."""
+    """The exact text to paste into the case's running record on the case system.
+
+    Before the papers leave it records what was agreed (who may take which papers, why, and
+    by when they come back or are destroyed); "Taken by" only once they have been taken out.
+    """
     purpose = dict(PURPOSES).get(removal.purpose, removal.purpose)
     if removal.purpose == "other" and removal.purpose_other:
         purpose = f"other: {removal.purpose_other}"
     approver = removal.decided_by.display_name if removal.decided_by_id else "pre-authorised"
     due_verb = "returned to the office" if removal.due_kind == "return" else "destroyed"
     approved_on = removal.decided_at or removal.requested_at
+    holder = removal.for_user.display_name
+    label = f"{removal.record.description} (label {removal.record.label_code})"
+    if removal.taken_out_at is None:
+        opening = f"Removal of paper record from the office agreed — {label}. "
+        who = f"{holder} may take the papers out. "
+    else:
+        opening = f"Paper record removed from the office — {label}. "
+        who = f"Taken by {holder} on {clock.to_uk(removal.taken_out_at):%d/%m/%Y}. "
     return (
-        f"Paper record removed from the office — {removal.record.description} "
-        f"(label {removal.record.label_code}). Papers: {removal.papers}. "
-        f"Purpose: {purpose}. Taken by {removal.for_user.display_name}. "
-        f"Agreed by {approver} on {approved_on:%d/%m/%Y}. "
+        f"{opening}Papers: {removal.papers}. Purpose: {purpose}. {who}"
+        f"Agreed by {approver} on {clock.to_uk(approved_on):%d/%m/%Y}. "
         f"To be {due_verb} by {removal.due_on:%d/%m/%Y}. Safekeep removal {removal.id}."
     )
 
@@ -271,8 +281,8 @@ def request_removal(record_id: int):
     record = visible_or_404(Record, record_id)
     if current_user.team_id != record.team_id or not current_user.can(Can.WORK_WITH_PAPERS):
         abort(403)
-    if record.open_removal() is not None:
-        abort(409, "These papers already have an open removal. Finish it before starting another.")
+    if (open_removal := record.open_removal()) is not None:
+        return _already_open(record, open_removal)
     if record.papers_gone:
         abort(409, GONE_MESSAGE)
     form = RequestRemoval()
@@ -283,8 +293,8 @@ def request_removal(record_id: int):
         except InputError as error:
             for field, message in error.errors.items():
                 errors.add(field, message)
-        except IntegrityError:
-            abort(409, "These papers already have an open removal.")
+        except IntegrityError:  # someone asked for these papers in the same moment
+            return _already_open(record, record.open_removal())
         else:
             return redirect(url_for("records.show", record_id=removal.record_id), code=303)
     approvers, asked = approvers_of(current_user, record.team_id)
@@ -298,6 +308,19 @@ def request_removal(record_id: int):
         asked=[person.display_name for person in asked],
         route=approvers.route,
     ), 422 if errors else 200
+
+
+def _already_open(record: Record, removal: Removal | None):
+    """Say the papers already have a removal open, and where it is. Opening the page is no
+    mistake (200); only a request sent anyway is refused (409), and nothing was saved."""
+    return render_template(
+        "records/already_open.html",
+        title="These papers already have an open removal",
+        record=record,
+        removal=removal,
+        state_labels=STATE_LABELS,
+        refused=request.method == "POST",
+    ), 409 if request.method == "POST" else 200
 
 
 def start_removal(record: Record, values: dict, person, kiosk_id: int | None = None) -> Removal:

@@ -28,7 +28,7 @@ from models.audit import AuditEvent
 from models.base import Stale, VersionedModel
 from models.transitions import Forbidden, Refused, apply_transition, check_transition
 from views.access import visible_or_404
-from views.display import event_words
+from views.display import event_words, naming_people
 from views.forms import FormErrors, GovForm, form_version
 from views.forms.fields import Text
 from views.htmx import is_htmx
@@ -303,7 +303,8 @@ def confirmation(
 
 def timeline(lifecycle: Lifecycle, row: VersionedModel) -> list:
     """The row's audit trail, newest first, as its page shows it."""
-    return list(AuditEvent.for_entity(lifecycle.entity_type, row.id).order_by(AuditEvent.id.desc()))
+    events = AuditEvent.for_entity(lifecycle.entity_type, row.id).order_by(AuditEvent.id.desc())
+    return naming_people(list(events))
 
 
 @dataclass(frozen=True)
@@ -372,7 +373,16 @@ def post_row_event(page: RowPage, row_id: int, event: str):
     if is_htmx():
         panel = page.template.rpartition("/")[0] + "/_status_panel.html"
         context = page.panel(fresh, outcome.errors, outcome.typed)
-        return render_template(panel, outcome=outcome.said, **context), outcome.status
+        answer = render_template(panel, outcome=outcome.said, **context)
+        if outcome.errors:
+            return answer, outcome.status
+        # The timeline below has a new event: it comes too, swapped out of band.
+        events = render_template(
+            "components/timeline_section.html",
+            out_of_band=True,
+            timeline=timeline(page.lifecycle, fresh),
+        )
+        return answer + events, outcome.status
     if outcome.errors:
         return render_row(page, fresh, outcome.errors, outcome.typed, outcome.status)
     return redirect(page.url(row_id, done=event), code=303)

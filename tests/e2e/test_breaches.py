@@ -15,6 +15,7 @@ from models.breaches import Breach
 from models.people import User
 from models.records import Record
 from tests.e2e.conftest import check_accessibility, confirm, screenshot, sign_in
+from tests.e2e.typing import fill_time, uk_minute
 
 SCREEN = {"width": 1366, "height": 768}
 
@@ -37,11 +38,6 @@ def _person(browser, base_url, username: str):
     return context, page
 
 
-def _uk_minute(delta: dt.timedelta = dt.timedelta(0)) -> str:
-    """A datetime-local value (UK time, to the minute) for the app's now + delta."""
-    return clock.to_uk(clock.now() + delta).strftime("%Y-%m-%dT%H:%M")
-
-
 def _open_case(page, reference: str) -> None:
     """From anywhere: Breaches in the navigation, then the case by its reference."""
     page.get_by_role("link", name="Breaches", exact=True).click()
@@ -62,12 +58,12 @@ def _stage(page):
 # -- the steps, each done by one person on the case page ------------------------------------
 
 
-def _notify(page, recipients: list[str], when: str) -> None:
+def _notify(page, recipients: list[str], when: dt.datetime) -> None:
     step = _next_step(page)
     for label in recipients:
         group = step.get_by_role("group", name=label, exact=True)
         group.get_by_label("Name of the person told").fill(f"Named {label}")
-        group.get_by_label("Date and time told").fill(when)
+        fill_time(group, "Date and time told", when)
     step.get_by_role("group", name=re.compile("media office advised")).get_by_label("No").check()
     step.get_by_label("Why?").fill("One bundle, no press interest; reputation not at risk")
     step.get_by_role("button", name="Record who was told").click()
@@ -100,7 +96,7 @@ def _assess(page, likelihood: str, severity: str, reportable_text: str) -> None:
 
 def _refer_to_ico(page, reference: str = "IC-998877-X1Y2") -> None:
     """The ICO referral, recorded by someone in the breach chain once the ICO is told."""
-    page.get_by_label("When was the ICO told?").first.fill(_uk_minute(-dt.timedelta(minutes=1)))
+    fill_time(page, "When was the ICO told?", uk_minute(-dt.timedelta(minutes=1)))
     page.get_by_label("ICO case reference").first.fill(reference)
     page.get_by_role("button", name="Record the ICO referral").first.click()
 
@@ -182,11 +178,7 @@ def _report_lost(page, where: str, how: str = "Lost") -> None:
     # The panel has other date boxes (asking for more time): the report's own.
     lost = status.locator("details", has_text="Report the papers lost or stolen")
     lost.get_by_label("Where were they last seen?").fill(where)
-    today = clock.uk_today()
-    lost.get_by_label("Day").fill(str(today.day))
-    lost.get_by_label("Month").fill(str(today.month))
-    lost.get_by_label("Year").fill(str(today.year))
-    lost.get_by_label("Time last seen").fill("00:01")
+    fill_time(lost, "When were they last seen?", uk_minute(-dt.timedelta(minutes=5)))
     # The facts the breach case needs, asked now rather than guessed.
     lost.get_by_role("group", name="Were the papers lost or stolen?").get_by_label(how).check()
     lost.get_by_role("group", name="Do they concern children or vulnerable adults?").get_by_label(
@@ -235,7 +227,7 @@ def test_lost_papers_open_a_breach_case_that_the_chain_walks_to_closed(browser, 
     expect(pat.get_by_role("link", name="Breach report (printable)")).to_be_visible()
     screenshot(pat, "breach-loss-reported")
     pat.get_by_label("Police crime reference number").fill("CAD 4471/25NOV")
-    pat.get_by_label("When were the police told?").fill(_uk_minute(-dt.timedelta(minutes=1)))
+    fill_time(pat, "When were the police told?", uk_minute(-dt.timedelta(minutes=1)))
     pat.get_by_label("The line manager has been told").check()
     pat.get_by_role("button", name="Save police details").click()
     expect(pat.locator("main")).to_contain_text("CAD 4471/25NOV")
@@ -263,7 +255,7 @@ def test_lost_papers_open_a_breach_case_that_the_chain_walks_to_closed(browser, 
     clock.travel(dt.timedelta(minutes=10))  # people are told after the loss was discovered
     lina_context, lina = _person(browser, base_url, "lina")
     _open_case(lina, breach.reference)
-    told_at = _uk_minute(-dt.timedelta(minutes=2))
+    told_at = uk_minute(-dt.timedelta(minutes=2))
     recipients = [
         "Director",
         "Business Improvement Manager",
@@ -378,8 +370,8 @@ def _report_near_miss(page, data_left: str = "No") -> str:
     page.get_by_label("What happened?").fill(
         "Letter put in the wrong envelope; spotted at the post room before it was sent"
     )
-    page.get_by_label("When did it happen?").fill(_uk_minute(-dt.timedelta(hours=2)))
-    page.get_by_label("When was it discovered?").fill(_uk_minute(-dt.timedelta(hours=1)))
+    fill_time(page, "When did it happen?", uk_minute(-dt.timedelta(hours=2)))
+    fill_time(page, "When was it discovered?", uk_minute(-dt.timedelta(hours=1)))
     page.get_by_label("Basic personal identifiers").check()
     page.get_by_label("Roughly how many people's data?").fill("1")
     page.get_by_label("Roughly how many records?").fill("1")
@@ -403,7 +395,7 @@ def test_a_near_miss_is_closed_without_telling_a_service_user(browser, base_url)
     _notify(
         sam,
         ["Information and Records Manager", "Governance Team"],
-        _uk_minute(-dt.timedelta(minutes=30)),
+        uk_minute(-dt.timedelta(minutes=30)),
     )
     expect(_stage(sam)).to_have_text("Notified")
     expect(sam.get_by_role("table", name="Who was told, and when")).not_to_contain_text("Insurance")
@@ -564,8 +556,8 @@ def test_a_theft_without_a_crime_reference_gets_it_two_days_later(browser, base_
     pat.get_by_label("What happened?").fill(
         "Laptop bag with a child protection plan taken from the team car"
     )
-    pat.get_by_label("When did it happen?").fill(_uk_minute(-dt.timedelta(hours=3)))
-    pat.get_by_label("When was it discovered?").fill(_uk_minute(-dt.timedelta(hours=2)))
+    fill_time(pat, "When did it happen?", uk_minute(-dt.timedelta(hours=3)))
+    fill_time(pat, "When was it discovered?", uk_minute(-dt.timedelta(hours=2)))
     pat.get_by_label("Basic personal identifiers").check()
     pat.get_by_label("Roughly how many people's data?").fill("2")
     pat.get_by_label("Roughly how many records?").fill("1")
@@ -587,7 +579,7 @@ def test_a_theft_without_a_crime_reference_gets_it_two_days_later(browser, base_
             "Data Protection Officer",
             "Insurance Section",
         ],
-        _uk_minute(-dt.timedelta(minutes=2)),
+        uk_minute(-dt.timedelta(minutes=2)),
     )
     expect(_stage(pat)).to_have_text("Notified")
     expect(pat.get_by_role("heading", name="Police and line manager")).to_be_visible()
@@ -606,7 +598,7 @@ def test_a_theft_without_a_crime_reference_gets_it_two_days_later(browser, base_
     screenshot(pat, "breach-theft-no-reference-yet")
     pat.get_by_label("Police crime reference number").fill("CAD 6120/27NOV")
     pat.get_by_label("Officer or police station").fill("PC 4471, Walworth police station")
-    pat.get_by_label("When were the police told?").fill(_uk_minute(-dt.timedelta(days=2, hours=1)))
+    fill_time(pat, "When were the police told?", uk_minute(-dt.timedelta(days=2, hours=1)))
     pat.get_by_label("If there is no crime reference yet, say why").fill("")
     pat.get_by_role("button", name="Save police details").click()
     main = pat.locator("main")

@@ -21,6 +21,7 @@ from models.dispatches import Dispatch
 from models.people import User
 from models.records import Record, Removal
 from tests.e2e.conftest import approved_for_pat, check_accessibility, sign_in
+from tests.e2e.typing import fill_time, uk_minute
 
 SCREEN = {"width": 1366, "height": 768}
 
@@ -65,10 +66,6 @@ class Person:
         self.context.close()
 
 
-def _uk_minute(delta: dt.timedelta = dt.timedelta(0)) -> str:
-    return clock.to_uk(clock.now() + delta).strftime("%Y-%m-%dT%H:%M")
-
-
 def _assert_no_script(page) -> None:
     """The body never got `js-enabled`: GOV.UK Frontend's inline script did not run."""
     classes = page.locator("body").get_attribute("class") or ""
@@ -91,13 +88,13 @@ def test_a_theft_is_reported_notified_assessed_and_the_service_user_told_without
     pat.axe()
     page.get_by_label("Theft", exact=True).check()
     page.get_by_label("Police crime reference number").fill("CAD 5521/25NOV")
-    page.get_by_label("When were the police told?").fill(_uk_minute(-dt.timedelta(minutes=90)))
+    fill_time(page, "When were the police told?", uk_minute(-dt.timedelta(minutes=90)))
     page.get_by_label("My line manager has been told").check()
     page.get_by_label("What happened?").fill(
         "Bag with a court bundle taken from a parked car outside the family centre"
     )
-    page.get_by_label("When did it happen?").fill(_uk_minute(-dt.timedelta(hours=3)))
-    page.get_by_label("When was it discovered?").fill(_uk_minute(-dt.timedelta(hours=2)))
+    fill_time(page, "When did it happen?", uk_minute(-dt.timedelta(hours=3)))
+    fill_time(page, "When was it discovered?", uk_minute(-dt.timedelta(hours=2)))
     page.get_by_label("Basic personal identifiers").check()
     page.get_by_label("Health data", exact=True).check()
     page.get_by_label("Roughly how many people's data?").fill("3")
@@ -134,12 +131,12 @@ def test_a_theft_is_reported_notified_assessed_and_the_service_user_told_without
         "Data Protection Officer",
         "Insurance Section",
     ]
-    told_at = _uk_minute(-dt.timedelta(minutes=30))
+    told_at = uk_minute(-dt.timedelta(minutes=30))
     # First without the media question answered: the plain post comes back with its error.
     for label in recipients:
         group = step.get_by_role("group", name=label, exact=True)
         group.get_by_label("Name of the person told").fill(f"Named {label}")
-        group.get_by_label("Date and time told").fill(told_at)
+        fill_time(group, "Date and time told", told_at)
     step.get_by_role("button", name="Record who was told").click()
     expect(page.locator(".govuk-error-summary")).to_be_visible()
     expect(page.locator("main .govuk-tag").first).to_have_text("Reported")

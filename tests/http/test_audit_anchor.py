@@ -8,6 +8,7 @@ stripping the HMACs, and changing the lifecycle rows themselves.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import stat
@@ -15,11 +16,13 @@ import stat
 import pytest
 
 import models.audit
+from machines import clock
 from models.audit import AuditEvent, chain_hash, set_hmac_key
 from models.breaches import Breach
 from models.records import Removal
 from models.remote_working import RemoteAgreement
 from services.audit_anchor import load_hmac_key
+from tests.http.journeys import typed
 
 
 @pytest.fixture
@@ -218,20 +221,22 @@ def test_corrections_inside_a_state_keep_rows_and_events_in_step(app, history, w
 
     web.sign_in("pat", DEMO_PASSWORD)
     web.get("/breaches/new")
-    when = "2026-01-05T10:00"
+    when = clock.from_uk(dt.datetime(2026, 1, 5, 10, 0))
     assert (
         web.post(
             "/breaches/new",
-            {
-                "what_happened": "Left a folder on the bus",
-                "category": "near_miss",
-                "data_left_control": "yes",
-                "data_categories": "basic_identifiers",
-                "people_affected": "1",
-                "records_affected": "1",
-                "happened_at": when,
-                "discovered_at": when,
-            },
+            typed(
+                {
+                    "what_happened": "Left a folder on the bus",
+                    "category": "near_miss",
+                    "data_left_control": "yes",
+                    "data_categories": "basic_identifiers",
+                    "people_affected": "1",
+                    "records_affected": "1",
+                    "happened_at": when,
+                    "discovered_at": when,
+                }
+            ),
         ).status_code
         == 303
     )
@@ -239,20 +244,22 @@ def test_corrections_inside_a_state_keep_rows_and_events_in_step(app, history, w
     web.get(f"/breaches/{breach.id}")
     corrected = web.post(
         f"/breaches/{breach.id}/details",
-        {
-            # The whole report as the page sends it back, with what happened corrected.
-            "version": breach.version,
-            "category": "near_miss",
-            "what_happened": "Left a folder on the 38 bus",
-            "data_left_control": "yes",
-            "happened_at": when,
-            "discovered_at": when,
-            "data_categories": "basic_identifiers",
-            "people_affected": "2",
-            "records_affected": "1",
-            "children_or_vulnerable": "no",
-            "special_category": "no",
-        },
+        typed(
+            {
+                # The whole report as the page sends it back, with what happened corrected.
+                "version": breach.version,
+                "category": "near_miss",
+                "data_left_control": "yes",
+                "what_happened": "Left a folder on the 38 bus",
+                "happened_at": when,
+                "discovered_at": when,
+                "data_categories": "basic_identifiers",
+                "people_affected": "2",
+                "records_affected": "1",
+                "children_or_vulnerable": "no",
+                "special_category": "no",
+            }
+        ),
     )
     assert corrected.status_code == 303, corrected.get_data(as_text=True)[-3000:]
     assert Breach.get_by_id(breach.id).version == breach.version + 1

@@ -15,7 +15,7 @@ from models.audit import AuditEvent
 from models.breaches import Breach
 from models.people import User
 from models.records import Removal
-from tests.http.journeys import Cast, Page, ago, uk_local
+from tests.http.journeys import Cast, Page, ago, to_the_minute, typed
 from tests.http.journeys.breaches import (
     AGREE,
     ASSESS,
@@ -98,7 +98,7 @@ def test_a_reason_keeps_the_police_form_and_the_flag_until_the_reference_comes(c
         "CR/5501/26",
         "PC 4471, Walworth station",
     )
-    assert uk_local(stored.police_told_at) == told
+    assert to_the_minute(stored.police_told_at) == told
     assert audit_events(breach)[-1] == "record_police"
     for html in (page(pat, breach), pat.get("/breaches").get_data(as_text=True)):
         assert "No police reference" not in html
@@ -137,7 +137,10 @@ def test_a_crime_reference_needs_when_the_police_were_told(cast):
     breach = theft_without_a_reference(cast)
     response = police(cast["pat"], breach, police_reference="CR/1")
     assert response.status_code == 422
-    assert Page.of(response).field_errors == {"police_told_at": "Enter when the police were told"}
+    # The error summary links to the field's first box, the day.
+    assert Page.of(response).field_errors == {
+        "police_told_at-day": "Enter when the police were told"
+    }
     assert fresh(breach).police_reference is None
 
 
@@ -294,8 +297,8 @@ def correct(web, breach, **data):
         "version": stored.version,
         "category": stored.category,
         "what_happened": stored.what_happened,
-        "happened_at": uk_local(stored.happened_at),
-        "discovered_at": uk_local(stored.discovered_at),
+        "happened_at": to_the_minute(stored.happened_at),
+        "discovered_at": to_the_minute(stored.discovered_at),
         "data_left_control": "yes" if stored.data_left_control else "no",
         "data_categories": stored.data_category_list or ["not_known"],
         "people_affected": str(stored.people_affected),
@@ -304,7 +307,7 @@ def correct(web, breach, **data):
         "special_category": "no",
         **data,
     }
-    return web.post(f"/breaches/{breach.id}/details", values)
+    return web.post(f"/breaches/{breach.id}/details", typed(values))
 
 
 def test_a_loss_found_to_be_a_theft_is_corrected_after_notifying_and_audited(cast, staff):
@@ -327,7 +330,7 @@ def test_a_loss_found_to_be_a_theft_is_corrected_after_notifying_and_audited(cas
     )
     assert response.status_code == 303
     stored = fresh(breach)
-    assert (stored.state, stored.category, uk_local(stored.happened_at)) == (
+    assert (stored.state, stored.category, to_the_minute(stored.happened_at)) == (
         "notified",
         "theft",
         earlier,

@@ -13,7 +13,7 @@ from machines import clock
 from machines.breach_clocks import working_day_after
 from models.audit import AuditEvent
 from models.breaches import Breach, Notification
-from tests.http.journeys import Cast, Page, ago
+from tests.http.journeys import Cast, Page, ago, typed
 from tests.http.journeys.breaches import breach_staff, fresh, latest, notify_data, report, send
 from tests.http.journeys.mail import BASE_URL
 from tests.http.test_reminders import run_ok
@@ -189,11 +189,13 @@ def test_no_reminder_once_the_crime_reference_is_recorded(mail_app, inbox, cast)
     breach = latest()
     response = cast["pat"].post(
         f"/breaches/{breach.id}/police",
-        {
-            "version": fresh(breach).version,
-            "police_reference": "CR/12/26",
-            "police_told_at": ago(minutes=30),
-        },
+        typed(
+            {
+                "version": fresh(breach).version,
+                "police_reference": "CR/12/26",
+                "police_told_at": ago(minutes=30),
+            }
+        ),
     )
     assert response.status_code == 303
     clock.travel(dt.timedelta(days=4))

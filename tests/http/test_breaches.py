@@ -18,7 +18,7 @@ from machines import clock
 from models.audit import AuditEvent
 from models.breaches import Breach, Notification
 from models.records import Removal
-from tests.http.journeys import Cast, Page, ago, uk_local
+from tests.http.journeys import Cast, Page, ago, to_the_minute, typed
 from tests.http.journeys.breaches import (
     AGREE,
     ASSESS,
@@ -89,14 +89,16 @@ def test_report_with_bad_input_shows_an_error_summary_and_saves_nothing(cast):
     web.get("/breaches/new")
     response = web.post(
         "/breaches/new",
-        {
-            "category": "",
-            "what_happened": "",
-            "happened_at": ago(hours=1),
-            "discovered_at": ago(hours=2),
-            "people_affected": "lots",
-            "records_affected": "",
-        },
+        typed(
+            {
+                "category": "",
+                "what_happened": "",
+                "happened_at": ago(hours=1),
+                "discovered_at": ago(hours=2),
+                "people_affected": "lots",
+                "records_affected": "",
+            }
+        ),
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
@@ -136,12 +138,14 @@ def test_someone_without_need_to_know_gets_404_everywhere_and_sees_it_in_no_list
     assert (
         web.post(
             f"/breaches/{case.id}/police",
-            {
-                "police_reference": "CR/1",
-                "police_told_at": ago(minutes=30),
-                "line_manager_told": "yes",
-                "version": case.version,
-            },
+            typed(
+                {
+                    "police_reference": "CR/1",
+                    "police_told_at": ago(minutes=30),
+                    "line_manager_told": "yes",
+                    "version": case.version,
+                }
+            ),
         ).status_code
         == 404
     )
@@ -244,11 +248,13 @@ def test_notify_waits_for_the_police_reference_and_the_line_manager_being_told(
     assert (
         pat.post(
             f"/breaches/{breach.id}/police",
-            {
-                "police_reference": "CR/4411/26",
-                "police_told_at": ago(minutes=30),
-                "version": fresh(breach).version,
-            },
+            typed(
+                {
+                    "police_reference": "CR/4411/26",
+                    "police_told_at": ago(minutes=30),
+                    "version": fresh(breach).version,
+                }
+            ),
         ).status_code
         == 303
     )
@@ -284,12 +290,14 @@ def test_police_details_with_neither_reference_nor_reason_are_refused(cast):
     page(pat, breach)
     response = pat.post(
         f"/breaches/{breach.id}/police",
-        {
-            "police_reference": "",
-            "no_police_reference_reason": "",
-            "line_manager_told": "yes",
-            "version": breach.version,
-        },
+        typed(
+            {
+                "police_reference": "",
+                "no_police_reference_reason": "",
+                "line_manager_told": "yes",
+                "version": breach.version,
+            }
+        ),
     )
     assert response.status_code == 422
     assert "govuk-error-summary" in response.get_data(as_text=True)
@@ -828,18 +836,20 @@ def test_a_police_update_from_a_stale_page_is_409(cast):
     assert (
         pat.post(
             f"/breaches/{breach.id}/police",
-            {"police_reference": "CR/1", "police_told_at": ago(minutes=30), "version": old},
+            typed({"police_reference": "CR/1", "police_told_at": ago(minutes=30), "version": old}),
         ).status_code
         == 303
     )
     response = cast["lina"].post(
         f"/breaches/{breach.id}/police",
-        {
-            "police_reference": "CR/2",
-            "police_told_at": ago(minutes=30),
-            "line_manager_told": "yes",
-            "version": old,
-        },
+        typed(
+            {
+                "police_reference": "CR/2",
+                "police_told_at": ago(minutes=30),
+                "line_manager_told": "yes",
+                "version": old,
+            }
+        ),
     )
     assert response.status_code == 409
     assert "Someone else changed this case" in response.get_data(as_text=True)
@@ -942,10 +952,10 @@ def correct(web, breach, version=None, **data):
     stored = fresh(breach)
     data.setdefault("version", stored.version if version is None else version)
     data.setdefault("category", stored.category)
-    data.setdefault("happened_at", uk_local(stored.happened_at))
-    data.setdefault("discovered_at", uk_local(stored.discovered_at))
+    data.setdefault("happened_at", to_the_minute(stored.happened_at))
+    data.setdefault("discovered_at", to_the_minute(stored.discovered_at))
     data.setdefault("data_left_control", "yes" if stored.data_left_control else "no")
-    return web.post(f"/breaches/{breach.id}/details", data)
+    return web.post(f"/breaches/{breach.id}/details", typed(data))
 
 
 def lost_case(cast, staff) -> Breach:
@@ -1002,12 +1012,14 @@ def test_the_severity_floor_applies_once_children_are_recorded(cast, staff):
         cast["pat"]
         .post(
             f"/breaches/{breach.id}/police",
-            {
-                "police_reference": "CR/1/26",
-                "police_told_at": ago(minutes=30),
-                "line_manager_told": "yes",
-                "version": fresh(breach).version,
-            },
+            typed(
+                {
+                    "police_reference": "CR/1/26",
+                    "police_told_at": ago(minutes=30),
+                    "line_manager_told": "yes",
+                    "version": fresh(breach).version,
+                }
+            ),
         )
         .status_code
         == 303
@@ -1132,7 +1144,7 @@ def test_a_notification_typed_in_the_minute_a_lost_removal_opened_the_case_is_ac
     pat = cast["pat"]
     assert police(pat, breach, **police_done("CR/1/26")).status_code == 303
     data = notify_data(breach)
-    data.update({k: uk_local(breach.discovered_at) for k in data if k.endswith("_at")})
+    data.update({k: to_the_minute(breach.discovered_at) for k in data if k.endswith("_at")})
     response = send(pat, breach, "notify", **data)
     assert response.status_code == 303, response.get_data(as_text=True)[:2000]
     assert fresh(breach).state == "notified"
@@ -1143,7 +1155,7 @@ def test_a_misdirected_dispatch_case_is_discovered_to_the_minute(cast, staff):
     assert breach.discovered_at.second == 0 and breach.discovered_at.microsecond == 0
     assert breach.happened_at <= breach.discovered_at
     data = notify_data(breach)
-    data.update({k: uk_local(breach.discovered_at) for k in data if k.endswith("_at")})
+    data.update({k: to_the_minute(breach.discovered_at) for k in data if k.endswith("_at")})
     assert send(cast["pat"], breach, "notify", **data).status_code == 303
 
 
@@ -1267,8 +1279,8 @@ def test_the_ico_draft_is_built_from_answers_never_from_the_reporters_words(cast
     )
     breach = latest()
     draft = draft_of(cast["dpo"], breach)
-    for typed in ("Olivia", "Brennan", "Marsh Lane", "left on a train", "7654321"):
-        assert typed not in draft, typed
+    for words in ("Olivia", "Brennan", "Marsh Lane", "left on a train", "7654321"):
+        assert words not in draft, words
     assert "Not written yet: the Information and Records Manager writes the summary" in draft
     assert "Health data" in draft and "Approximately how many people?" in draft
 
@@ -1444,7 +1456,7 @@ def test_any_page_number_shows_a_page_of_the_list_not_a_500(cast, case, page_arg
 def test_an_id_out_of_range_is_404_not_a_500(cast, case, breach_id):
     web = cast["dpo"]
     web.get(f"/breaches/{breach_id}", status=404)
-    assert web.post(f"/breaches/{breach_id}/notify", {"version": "1"}).status_code == 404
+    assert web.post(f"/breaches/{breach_id}/notify", typed({"version": "1"})).status_code == 404
 
 
 def test_the_list_of_cases_pages_with_numbered_links(app, cast, case):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from demo.accounts import DEMO_PASSWORD
-from services import clock
+from machines import clock
 from tests.http.journeys.breaches import report
 
 

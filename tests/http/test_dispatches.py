@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
@@ -51,6 +52,13 @@ def test_secure_email_drafted_checked_by_a_colleague_sent_and_delivered(web, new
     assert "Confirm the addressee is the right person" in missing.get_data(as_text=True)
     response = send(colleague, "check", htmx=True, **CHECKS)
     assert response.status_code == 200 and "Status: Checked" in response.get_data(as_text=True)
+    # The timeline below the panel shows the check too, swapped out of band.
+    timeline = re.search(
+        r'<div id="timeline" hx-swap-oob="true">.*', response.get_data(as_text=True), re.S
+    )
+    assert timeline and "Address, addressee and right to the information checked" in (
+        timeline.group(0)
+    )
 
     refused = send(web, "mark_sent", password_protected="yes")
     assert refused.status_code == 422

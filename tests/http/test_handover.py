@@ -120,6 +120,15 @@ def test_disabling_a_holder_lists_their_work_and_hands_it_all_to_their_manager(
     # Lina sees what she now holds on her home page.
     home = Page.of(cast["lina"].get("/"))
     assert "Court bundle, volume 2" in home.text
+    # Each timeline names the people the work passed between, not their account numbers.
+    for url, duty in (
+        (f"/records/{out.record_id}", "holds the papers"),
+        (f"/dispatches/{dispatch.id}", "drafted the dispatch"),
+    ):
+        timeline = Page.of(cast["lina"].get(url)).text
+        said = f"From: Pat Tester; Handed over: the person who {duty}; To: Lina Tester"
+        assert said in timeline, url
+        assert "From user" not in timeline and "To user" not in timeline, url
 
 
 def test_disabling_a_line_manager_hands_over_their_people_and_the_requests_waiting(

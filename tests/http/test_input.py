@@ -161,8 +161,10 @@ def test_an_empty_report_shows_every_error_at_once(cast):
 def test_a_badly_typed_date_does_not_hide_the_other_errors(cast):
     pat = cast["pat"]
     pat.get("/breaches/new")
-    page = Page.of(pat.post("/breaches/new", {"happened_at": "next tuesday", "category": "loss"}))
-    assert "Enter when it happened as a date and time, like 25/11/2026 14:30" in page.errors
+    typed = {"day": "next", "month": "tuesday", "year": "2026", "time": "14:30"}
+    data = {f"happened_at-{part}": value for part, value in typed.items()}
+    page = Page.of(pat.post("/breaches/new", {**data, "category": "loss"}))
+    assert "When it happened must be a real date" in page.errors
     assert "Describe what happened" in page.errors
     assert "Enter when it was discovered" in page.errors
 
@@ -175,17 +177,18 @@ def test_an_empty_loss_report_on_papers_shows_every_error_at_once(cast, record):
         ("lockable_bag", "laptop_protected", "no_usb_stick", "notebook_secure"), "yes"
     )
     assert send(pat, removal, "take_out", **safeguards).status_code == 303
-    page = Page.of(send(pat, removal, "report_lost", last_seen_time="25:99"))
+    page = Page.of(send(pat, removal, "report_lost", **{"last_seen_on-time": "25:99"}))
     assert page.status == 422
     assert page.errors == [
         "Enter where the papers were last seen",
-        "Enter the date the papers were last seen",
-        "Enter the time the papers were last seen as a 24-hour time, like 14:30",
+        "Enter the day, month and year when the papers were last seen",
         "Select whether the papers were lost or stolen",
         "Select whether children or vulnerable adults are involved, or 'Not known yet'",
         "Select whether special category data is involved, or 'Not known yet'",
     ]
-    assert page.field_errors["last_seen_on-day"] == "Enter the date the papers were last seen"
+    assert page.field_errors["last_seen_on-day"] == (
+        "Enter the day, month and year when the papers were last seen"
+    )
     assert removal_of(record).state == "out" and Breach.select().count() == 0
 
 

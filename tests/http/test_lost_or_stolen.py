@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from services import clock
+from machines import clock
 from tests.http.journeys import Page, date_fields
 from tests.http.journeys.custody import papers_out, report_lost
 from tests.http.test_confirmations import press_the_button

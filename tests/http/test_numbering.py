@@ -16,7 +16,7 @@ from models.audit import AuditEvent, verify_chain
 from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.records import Record, Removal
-from tests.http.journeys import ago, date_fields
+from tests.http.journeys import ago, date_fields, typed
 from tests.http.journeys.live import Browser, live_server
 
 PEOPLE = 16
@@ -61,15 +61,17 @@ def _sent(person) -> Dispatch:
 
 
 def _plain_report() -> tuple[str, dict]:
-    return "/breaches/new", {
-        "category": "unauthorised_disclosure",
-        "what_happened": "Assessment emailed to a colleague outside the team by mistake",
-        "happened_at": ago(hours=2),
-        "discovered_at": ago(hours=1),
-        "data_categories": ["basic_identifiers"],
-        "people_affected": "1",
-        "records_affected": "1",
-    }
+    return "/breaches/new", typed(
+        {
+            "category": "unauthorised_disclosure",
+            "what_happened": "Assessment emailed to a colleague outside the team by mistake",
+            "happened_at": ago(hours=2),
+            "discovered_at": ago(hours=1),
+            "data_categories": ["basic_identifiers"],
+            "people_affected": "1",
+            "records_affected": "1",
+        }
+    )
 
 
 def _lost(removal: Removal) -> tuple[str, dict]:
@@ -78,7 +80,7 @@ def _lost(removal: Removal) -> tuple[str, dict]:
         "version": removal.version,
         "last_seen_where": "On the bus after court",
         **date_fields("last_seen_on", seen.date()),
-        "last_seen_time": seen.strftime("%H:%M"),
+        "last_seen_on-time": seen.strftime("%H:%M"),
         "category": "loss",
         "children_or_vulnerable": "yes",
         "special_category": "not_known",

@@ -145,7 +145,7 @@ def test_papers_reported_lost_at_an_address_are_refused_and_stay_out(cast, staff
             "version": removal.version,
             "last_seen_where": "Outside 14 Acacia Avenue",
             **date_fields("last_seen_on", seen.date()),
-            "last_seen_time": seen.strftime("%H:%M"),
+            "last_seen_on-time": seen.strftime("%H:%M"),
             "category": "loss",
             "children_or_vulnerable": "yes",
             "special_category": "no",

@@ -291,6 +291,19 @@ def test_csv_link_exports_the_same_filtered_cases(web, staff, cases):
         "BR-2026-0004",
     ]
     assert everything[0]["Within 72 hours"] == "yes" and everything[1]["Within 72 hours"] == "no"
+    # Every yes/no column speaks one way: yes, no, or empty while there is no answer.
+    yes_no_columns = [
+        "Near miss",
+        "Children or vulnerable adults",
+        "Special category",
+        "Reportable to ICO",
+        "High risk",
+        "ICO referred",
+        "Within 72 hours",
+        "Disciplinary",
+    ]
+    assert {row[c] for row in everything for c in yes_no_columns} == {"yes", "no", ""}
+    assert everything[0]["Reportable to ICO"] == "yes" and everything[0]["Special category"] == "no"
 
 
 def test_csv_refuses_bad_filters_and_people_outside_governance(web, new_web, cases):

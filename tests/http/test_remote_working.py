@@ -185,3 +185,10 @@ def test_the_panel_posts_the_page_for_a_decline_and_htmx_for_an_agreement(cast, 
     # A decline asks first: the confirmation page replaces this one, so no htmx swap.
     assert "hx-post" not in forms[f"/remote-working/{agreement.id}/decline"]
     assert "hx-post" in forms[f"/remote-working/{agreement.id}/agree"]
+    # The agreement by htmx: the timeline below the panel shows it too, swapped out of band.
+    version = {"version": agreement.version}
+    answer = cast["lina"].post(f"/remote-working/{agreement.id}/agree", version, htmx=True)
+    answer = answer.get_data(as_text=True)
+    timeline = re.search(r'<div id="timeline" hx-swap-oob="true">.*', answer, re.S)
+    assert timeline and "<strong>Agreed</strong>" in timeline.group(0)
+    assert len(answer) < 20_000  # an htmx answer, not a page

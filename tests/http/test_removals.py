@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 import threading
 
@@ -137,6 +138,11 @@ def test_request_with_bad_input_shows_errors_and_saves_nothing(web, team):
     assert AuditEvent.select().where(AuditEvent.entity_type == "removal").count() == 0
 
 
+def running_record(page: str) -> str:
+    """The text of the running record box on a record page or panel."""
+    return html.unescape(re.search(r'id="running-record"[^>]*>([^<]*)</textarea>', page).group(1))
+
+
 def test_full_journey_other_purpose_approved_taken_out_returned(web, new_web, team):
     web.sign_in("pat")
     request_removal(web, team["record"])
@@ -156,12 +162,18 @@ def test_full_journey_other_purpose_approved_taken_out_returned(web, new_web, te
     assert 'id="status"' in panel and "<html" not in panel
     assert "Approved to take out" in panel
     assert "Running record text" in panel and "Agreed by Lina Tester" in panel
+    # Approved is not taken: the running record says what was agreed, not who took them.
+    agreed = running_record(panel)
+    assert agreed.startswith("Removal of paper record from the office agreed")
+    assert "Taken by" not in agreed and "Pat Tester may take the papers out." in agreed
     # The history and timeline below the panel are refreshed out of band in the same response.
     assert 'id="history" hx-swap-oob="true"' in panel and "Removal approved" in panel
 
     response = send(web, removal, "take_out", **SAFEGUARDS)
     assert response.status_code == 303
     assert Removal.get_by_id(removal.id).state == "out"
+    taken = running_record(web.get(f"/records/{team['record'].id}").get_data(as_text=True))
+    assert f"Taken by Pat Tester on {clock.uk_today():%d/%m/%Y}." in taken
     send(web, removal, "return_papers")
     assert Removal.get_by_id(removal.id).state == "returned"
     events = [e.event for e in AuditEvent.select().where(AuditEvent.entity_type == "removal")]
@@ -295,10 +307,16 @@ def test_a_manager_recording_a_destruction_is_not_the_witness(web, new_web, team
 def test_only_one_open_removal_per_record(web, team):
     web.sign_in("pat")
     request_removal(web, team["record"], purpose="court")
-    page = web.get(f"/records/{team['record'].id}/remove", status=409)
-    assert "already have an open removal" in page.get_data(as_text=True)
+    # Opening the page is no failed change: it says what is open and links to it.
+    page = web.get(f"/records/{team['record'].id}/remove").get_data(as_text=True)
+    assert '<h1 class="govuk-heading-l">These papers already have an open removal</h1>' in page
+    assert "Your change was not saved" not in page
+    assert re.search(r'id="open-removal">Approved to take out, for ', page)
+    assert f'id="see-open-removal" href="/records/{team["record"].id}"' in page
     data = {"purpose": "court", "papers": "Again", "due_kind": "return", **future()}
-    assert web.post(f"/records/{team['record'].id}/remove", data).status_code == 409
+    refused = web.post(f"/records/{team['record'].id}/remove", data)
+    assert refused.status_code == 409
+    assert 'id="nothing-saved">Nothing was saved' in refused.get_data(as_text=True)
     assert Removal.select().count() == 1
 
 
@@ -373,7 +391,7 @@ def test_lost_papers_show_on_the_record_with_the_breach_case_not_as_in_the_offic
             "last_seen_on-day": yesterday.day,
             "last_seen_on-month": yesterday.month,
             "last_seen_on-year": yesterday.year,
-            "last_seen_time": "17:30",
+            "last_seen_on-time": "17:30",
         },
         category="loss",
         children_or_vulnerable="yes",

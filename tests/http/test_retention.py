@@ -58,7 +58,7 @@ def office(app):
             "last_seen_on-day": yesterday.day,
             "last_seen_on-month": yesterday.month,
             "last_seen_on-year": yesterday.year,
-            "last_seen_time": "17:30",
+            "last_seen_on-time": "17:30",
             # The facts asked when papers are reported lost (the case opens with them).
             "category": "loss",
             "children_or_vulnerable": "not_known",

@@ -22,6 +22,7 @@ from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.records import Record, Removal
 from models.remote_working import RemoteAgreement
+from tests.http.journeys import ago, typed
 
 HUGE = 10**30  # far past any 64-bit integer column
 JUNK_QUERY = [
@@ -51,8 +52,12 @@ JUNK_FORM = {
     "purpose_other": "x" * 10000,
     "papers": "\ud800".encode("utf-8", "surrogatepass").decode("utf-8", "replace"),
     "due_kind": "never",
-    "happened_at": "9999-99-99T99:99",
-    "discovered_at": "abc",
+    "happened_at-day": "99",
+    "happened_at-month": "99",
+    "happened_at-year": "9999",
+    "happened_at-time": "99:99",
+    "discovered_at-day": "abc",
+    "discovered_at-time": "abc",
     "category": "nope",
     "data_categories": "nope",
     "people_affected": str(HUGE),
@@ -89,13 +94,22 @@ OTHER_JUNK_FORM = {
     "due_on-day": "-1",
     "due_on-month": "١",
     "due_on-year": "0001",
-    "happened_at": "0001-01-01T00:00",
-    "discovered_at": "9999-12-31T23:59",
-    "ico_referred_at": "2026-02-30T10:00",
+    "happened_at-day": "1",
+    "happened_at-month": "1",
+    "happened_at-year": "0001",
+    "happened_at-time": "00:00",
+    "discovered_at-day": "31",
+    "discovered_at-month": "12",
+    "discovered_at-year": "9999",
+    "discovered_at-time": "23:59",
+    "ico_referred_at-day": "30",
+    "ico_referred_at-month": "2",
+    "ico_referred_at-year": "2026",
+    "ico_referred_at-time": "10:00",
     "last_seen_on-day": "31",
     "last_seen_on-month": "2",
     "last_seen_on-year": "99999",
-    "last_seen_time": "-1:00",
+    "last_seen_on-time": "-1:00",
     "staff_number": "-12",
     "pin": "１２３４",
     "case_id": "٣٣٣٣٣٣",
@@ -206,20 +220,22 @@ def world(web, new_web, people):
         ).status_code
         == 303
     )
-    when = (clock.to_uk(clock.now()) - dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+    when = ago(hours=2)
     web.get("/breaches/new")
     response = web.post(
         "/breaches/new",
-        {
-            "what_happened": "Bundle left on a train",
-            "category": "loss",
-            "data_categories": "basic_identifiers",
-            "people_affected": "3",
-            "records_affected": "1",
-            "happened_at": when,
-            "discovered_at": when,
-            "case_id": CASE_ID,
-        },
+        typed(
+            {
+                "what_happened": "Bundle left on a train",
+                "category": "loss",
+                "data_categories": "basic_identifiers",
+                "people_affected": "3",
+                "records_affected": "1",
+                "happened_at": when,
+                "discovered_at": when,
+                "case_id": CASE_ID,
+            }
+        ),
     )
     assert response.status_code == 303, response.get_data(as_text=True)[:2000]
     web.get("/remote-working/new")

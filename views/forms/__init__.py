@@ -22,6 +22,9 @@ class FormErrors(dict):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.anchors: dict[str, str] = {}
+        # Which boxes of a many-box field the error is about (a date's year, a time), to
+        # highlight just those; a field not listed has all its boxes highlighted.
+        self.parts: dict[str, tuple[str, ...]] = {}
 
     def add(self, field: str, message: str, anchor: str | None = None) -> None:
         self.setdefault(field, message)
@@ -39,6 +42,7 @@ class FormErrors(dict):
         for field in [*fields, *self]:
             if field in self and field not in ordered:
                 ordered.add(field, self[field], self.anchors.get(field))
+        ordered.parts = dict(self.parts)
         return ordered
 
     def as_list(self) -> list[dict]:
@@ -61,6 +65,8 @@ class GovForm(Form):
         for field in self:
             if field.errors:
                 errors.add(field.name, field.errors[0], anchor=field.anchor)
+                if getattr(field, "error_parts", None):
+                    errors.parts[field.name] = field.error_parts
         return errors
 
     def check_posted(self) -> FormErrors:

@@ -17,12 +17,12 @@ from views.forms.fields import (
     Checkbox,
     Choice,
     Choices,
-    DateTimeLocal,
     GovDate,
     Text,
     WholeNumber,
     YesNo,
 )
+from views.forms.times import UkDateTime
 from views.transitions import EventForm
 
 GRID = load_grid()
@@ -42,12 +42,12 @@ class ReportBreach(GovForm):
     police_reference = Text("Police crime reference")
     no_police_reference_reason = Text("Why there is no crime reference")
     police_officer = Text("Officer or police station", personal_data=True)  # not a service user
-    police_told_at = DateTimeLocal("when the police were told", required=False)
+    police_told_at = UkDateTime("when the police were told")
     line_manager_told = Checkbox()
     data_left_control = YesNo()  # the machine asks for it on a near miss
     what_happened = Text("What happened")
-    happened_at = DateTimeLocal("when it happened", required=False)
-    discovered_at = DateTimeLocal("when it was discovered", required=False)
+    happened_at = UkDateTime("when it happened")
+    discovered_at = UkDateTime("when it was discovered")
     data_categories = Choices(choices=_DATA_KEYS)
     people_affected = WholeNumber("Number of people", maximum=breach_report.COUNT_MAX)
     records_affected = WholeNumber("Number of records", maximum=breach_report.COUNT_MAX)
@@ -63,7 +63,7 @@ class RecordPolice(EventForm):
     police_reference = Text("Police crime reference")
     no_police_reference_reason = Text("Why there is no crime reference")
     police_officer = Text("Officer or police station", personal_data=True)  # not a service user
-    police_told_at = DateTimeLocal("when the police were told", required=False)
+    police_told_at = UkDateTime("when the police were told")
     line_manager_told = Checkbox()
 
     def summary(self) -> dict:
@@ -94,8 +94,8 @@ REPORT_FIELD_NAMES = {
 class UpdateReport(EventForm):
     category = Choice(choices=_CATEGORY_KEYS)
     what_happened = Text("What happened")
-    happened_at = DateTimeLocal("when it happened", required=False)
-    discovered_at = DateTimeLocal("when it was discovered", required=False)
+    happened_at = UkDateTime("when it happened")
+    discovered_at = UkDateTime("when it was discovered")
     data_left_control = YesNo()  # the machine asks for it on a near miss
     data_categories = Choices(choices=_DATA_KEYS)
     people_affected = WholeNumber("Number of people", maximum=breach_report.COUNT_MAX)
@@ -127,7 +127,7 @@ def notify_form(category: str) -> type[EventForm]:
     fields = {}
     for key, label in breach_report.required_recipients(category):
         fields[f"{key}_who"] = Text(personal_data=True)  # a member of staff's name
-        fields[f"{key}_at"] = DateTimeLocal(f"when the {label} was told", required=False)
+        fields[f"{key}_at"] = UkDateTime(f"when the {label} was told")
 
     class Notify(EventForm):
         media_advised = YesNo()
@@ -158,7 +158,7 @@ def notify_form(category: str) -> type[EventForm]:
 
 
 class ReferToIco(EventForm):
-    ico_referred_at = DateTimeLocal("when the ICO was told", required=False)
+    ico_referred_at = UkDateTime("when the ICO was told")
     ico_reference = Text("ICO case reference")
     ico_told_by = Text("Name", personal_data=True)  # a member of staff's name
     delay_reason = Text("Why the ICO was told late")

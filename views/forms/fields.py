@@ -1,6 +1,6 @@
 """WTForms fields that read what people type and refuse it in GOV.UK words.
 
-The one place where text, whole numbers, dates and times are parsed. Every field:
+Text, whole numbers and dates are parsed here (a date with a time: times.py). Every field:
 - reads the request as typed (`typed`, for showing the form again);
 - turns it into a value (`data`) or an error message, never a guess: text over its limit is
   refused with the limit named, never cut; a number is ASCII digits only and bounded (Python's
@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from wtforms import Field
 from wtforms.validators import StopValidation
 
-from machines import clock, privacy
+from machines import privacy
 from machines.common import is_digits, whole_number
 
 _TRUE = {"yes", "on", "true", "1"}
@@ -263,44 +263,3 @@ class GovDate(GovField):
     @property
     def typed(self) -> dict[str, str]:
         return {f"{self.name}-{p}": v for p, v in self.parts.items()}
-
-
-class _Parsed(GovField):
-    """A one-box value read by `parse` (required unless told otherwise); what it cannot
-    read is refused with "Enter <label> <hint>"."""
-
-    hint = ""
-
-    def __init__(self, label: str = "", required: bool = True, **kwargs):
-        super().__init__(label, f"Enter {label}" if required else None, **kwargs)
-
-    def parse(self, raw: str):
-        raise NotImplementedError
-
-    def process_formdata(self, valuelist) -> None:
-        raw = clean_text(valuelist[0] if valuelist else "")
-        self.data = None
-        if not raw:
-            return
-        try:
-            self.data = self.parse(raw)
-        except (ValueError, OverflowError):
-            raise ValueError(f"Enter {self.label.text} {self.hint}") from None
-
-
-class DateTimeLocal(_Parsed):
-    """An `<input type="datetime-local">` typed in UK time; the value is naive UTC."""
-
-    hint = "as a date and time, like 25/11/2026 14:30"
-
-    def parse(self, raw: str) -> dt.datetime:
-        return clock.from_uk(dt.datetime.fromisoformat(raw))
-
-
-class TimeOfDay(_Parsed):
-    """A 24-hour time typed as HH:MM (or HH.MM)."""
-
-    hint = "as a 24-hour time, like 14:30"
-
-    def parse(self, raw: str) -> dt.time:
-        return dt.datetime.strptime(raw.replace(".", ":"), "%H:%M").time()

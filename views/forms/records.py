@@ -20,7 +20,8 @@ from machines.removal import (
 from models.base import MAX_ID
 from models.people import User
 from views.forms import GovForm
-from views.forms.fields import Checkbox, Choice, GovDate, Text, TimeOfDay, WholeNumber
+from views.forms.fields import Checkbox, Choice, GovDate, Text, WholeNumber
+from views.forms.times import UkDateTime
 from views.transitions import EventForm, NoInput, WithNote, WithReason
 
 SEARCH_MAX = 40
@@ -122,16 +123,14 @@ class Destroy(EventForm):
 
 class ReportLost(EventForm):
     last_seen_where = Text("Where last seen")
-    last_seen_on = GovDate("the date the papers were last seen")
-    last_seen_time = TimeOfDay("the time the papers were last seen")
+    last_seen_on = UkDateTime("when the papers were last seen")
     # The breach case's first facts (machines/breach_report.py judges them).
     category = Choice(choices=[key for key, _ in LOST_CATEGORIES])
     children_or_vulnerable = Choice(choices=[key for key, _ in ANSWERS])
     special_category = Choice(choices=[key for key, _ in ANSWERS])
 
     def last_seen_at(self) -> dt.datetime | None:
-        day, at = self.last_seen_on.data, self.last_seen_time.data
-        return clock.from_uk(dt.datetime.combine(day, at)) if day and at else None
+        return self.last_seen_on.data
 
     def machine_values(self) -> dict:
         return {

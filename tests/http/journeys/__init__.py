@@ -36,13 +36,32 @@ class Cast:
 # -- helpers -------------------------------------------------------------------------------
 
 
-def uk_local(at: dt.datetime) -> str:
-    """What a person types in an <input type=datetime-local>: UK time, to the minute."""
-    return clock.to_uk(at).strftime("%Y-%m-%dT%H:%M")
+def to_the_minute(at: dt.datetime) -> dt.datetime:
+    """A stored UTC time as a person types it back: to the minute (UK offsets are whole hours)."""
+    return at.replace(second=0, microsecond=0)
 
 
-def ago(**delta) -> str:
-    return uk_local(clock.now() - dt.timedelta(**delta))
+def ago(**delta) -> dt.datetime:
+    """The app's now less `delta`, to the minute: post it through `typed`."""
+    return to_the_minute(clock.now() - dt.timedelta(**delta))
+
+
+def time_fields(name: str, at: dt.datetime) -> dict:
+    """A date-and-time field's four boxes as a person types `at` (UTC): UK day, month, year
+    and 24-hour time."""
+    local = clock.to_uk(at)
+    return {**date_fields(name, local.date()), f"{name}-time": f"{local:%H:%M}"}
+
+
+def typed(data: dict) -> dict:
+    """Form data with each datetime value typed into its field's boxes."""
+    out = {}
+    for key, value in data.items():
+        if isinstance(value, dt.datetime):
+            out.update(time_fields(key, value))
+        else:
+            out[key] = value
+    return out
 
 
 def date_fields(name: str, day: dt.date) -> dict:

@@ -8,7 +8,7 @@ from machines import clock
 from machines.breach_report import required_recipients
 from models.audit import AuditEvent
 from models.breaches import Breach
-from tests.http.journeys import ago, date_fields
+from tests.http.journeys import ago, date_fields, typed
 
 CHAIN = {
     "dir": "director",
@@ -60,7 +60,7 @@ def report(web, category="unauthorised_disclosure", discovered_hours_ago=1, **ex
         "children_or_vulnerable": "yes",
         **extra,
     }
-    return web.post("/breaches/new", data)
+    return web.post("/breaches/new", typed(data))
 
 
 def latest() -> Breach:
@@ -73,7 +73,7 @@ def fresh(breach) -> Breach:
 
 def send(web, breach, event, htmx=False, **data):
     data.setdefault("version", Breach.get_by_id(breach.id).version)
-    return web.post(f"/breaches/{breach.id}/{event}", data, htmx=htmx)
+    return web.post(f"/breaches/{breach.id}/{event}", typed(data), htmx=htmx)
 
 
 def ico_summary(web, breach, **data):
@@ -88,7 +88,7 @@ def ico_summary(web, breach, **data):
 def police(web, breach, **data):
     """Post the police details (only the fields given, so tests can leave one out)."""
     data.setdefault("version", fresh(breach).version)
-    return web.post(f"/breaches/{breach.id}/police", data)
+    return web.post(f"/breaches/{breach.id}/police", typed(data))
 
 
 def police_done(reference="CR/1/26") -> dict:

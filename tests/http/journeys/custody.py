@@ -91,7 +91,7 @@ def report_lost(web, removal, **facts):
             "version": removal.version,
             "last_seen_where": "On the bus after court",
             **date_fields("last_seen_on", seen.date()),
-            "last_seen_time": seen.strftime("%H:%M"),
+            "last_seen_on-time": seen.strftime("%H:%M"),
             "category": "loss",
             "children_or_vulnerable": "not_known",
             "special_category": "not_known",
