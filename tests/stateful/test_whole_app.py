@@ -692,7 +692,12 @@ class WholeApp(RuleBasedStateMachine):
     def whereabouts_agree_everywhere(self):
         if not self.changed("whereabouts_agree_everywhere"):
             return
-        invariants.assert_whereabouts_agree(self.web("dir"))
+        # Whoever of the seniors is still active sees every team's records.
+        for username in CHAIN:
+            person = self.user(username)
+            if person.active and person.can(Can.SEE_EVERY_TEAM):
+                invariants.assert_whereabouts_agree(self.web(username))
+                return
 
     @invariant()
     def no_work_is_stranded(self):
