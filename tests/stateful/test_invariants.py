@@ -46,6 +46,8 @@ def test_a_known_defect_is_counted_and_fails_only_when_strict(monkeypatch):
     assert invariants.found["destroyed-papers-in-office"] == 1
     monkeypatch.setenv("SAFEKEEP_STRICT_INVARIANTS", "1")
     with pytest.raises(AssertionError, match="destroyed-papers-in-office"):
-        invariants.check(False, "papers destroyed shown in the office", "destroyed-papers-in-office")
+        invariants.check(
+            False, "papers destroyed shown in the office", "destroyed-papers-in-office"
+        )
     with pytest.raises(AssertionError):
         invariants.check(False, "an unknown failure", "not-a-known-defect")

@@ -516,10 +516,11 @@ class WholeApp(RuleBasedStateMachine):
         rows = Breach.select().where(
             Breach.category.in_(("loss", "theft")), Breach.state == "reported"
         )
-        for username, _ in self.able("breach", self.nth(rows, choice), {"record_police"})[:1]:
-            response = self.press(
-                username, "breach", self.nth(rows, choice), "record_police", police_done()
-            )
+        case = self.nth(rows, choice)
+        if case is None:
+            return
+        for username, _ in self.able("breach", case, {"record_police"})[:1]:
+            response = self.press(username, "breach", case, "record_police", police_done())
             assert response.status_code == 303, Page.of(response).errors
 
     @rule(choice=pick)
