@@ -53,6 +53,13 @@ KNOWN_DEFECTS: dict[str, str] = {
         "the ICO draft, e-mails, URLs and logs never contain text typed into free-text "
         "fields by a reporter (the lead builds the ICO draft from structured answers)"
     ),
+    # Found by the stateful test on PostgreSQL (not yet assigned to anyone): with the rest of
+    # a team moved or disabled, the one practitioner left drafts a dispatch that nobody may
+    # check (the four-eyes check needs another member of the team) and it waits for ever.
+    "dispatch-nobody-can-check": (
+        "every open request, extension, agreement, dispatch check and breach step has at "
+        "least one active person who can act on it, after any admin change"
+    ),
     "stolen-papers-said-lost": (
         "The confirmation and done pages say 'lost' when Stolen was chosen"
     ),
@@ -248,7 +255,11 @@ def assert_no_stranded_work() -> None:
                 if events & moving_on if moving_on is not None else events:
                     able = True
                     break
-            check(able, f"{what} {row.id} ({row.state}): no active person can move it on")
+            check(
+                able,
+                f"{what} {row.id} ({row.state}): no active person can move it on",
+                "dispatch-nobody-can-check" if machine is DispatchMachine else None,
+            )
 
 
 # -- typed text ------------------------------------------------------------------------------
