@@ -10,7 +10,7 @@ GOVUK  := node_modules/govuk-frontend/dist/govuk
 BUILT  := static/build/app.css static/govuk/govuk-frontend.min.js static/vendor/htmx.min.js static/build/app.js
 ASSETS := $(BUILT) static/dist/manifest.json
 
-.PHONY: help run test test-unit test-http test-e2e lint format bench assets system-deps clean
+.PHONY: help run test test-unit test-http test-e2e soak lint format bench assets system-deps clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -79,6 +79,12 @@ test-http: $(PY) assets system-deps ## HTTP tests only, on SQLite and PostgreSQL
 
 test-e2e: $(PY) assets system-deps ## Browser tests only (Chromium)
 	$(PYTEST) tests/e2e
+
+# A random seed unless one is given: `make soak SEED=<the seed it printed>` replays a failure.
+SEED ?= $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+soak: $(PY) system-deps ## The whole-app stateful test for longer (SEED=... replays a run)
+	@echo "Soak seed: $(SEED)  (replay: make soak SEED=$(SEED))"
+	HYPOTHESIS_PROFILE=soak $(PYTEST) tests/stateful -p no:cacheprovider --hypothesis-show-statistics --hypothesis-seed=$(SEED)
 
 lint: $(PY) ## ruff lint and format check
 	$(VENV)/bin/ruff check .

@@ -1,0 +1,53 @@
+"""The invariants fail when what they guard is broken (a check that cannot fail guards
+nothing), and hold on what the app itself produced."""
+
+from __future__ import annotations
+
+import pytest
+
+from models.people import User
+from tests import invariants
+from tests.conftest import People
+from tests.http.journeys.custody import papers_held
+
+
+@pytest.fixture
+def people(app):
+    return People()
+
+
+def test_audit_verifies_until_a_row_is_written_outside_the_app(app, people):
+    invariants.assert_audit_verifies(app)
+    papers_held(people.add("pat"), "Court bundle")  # straight to the table: no audit event
+    with pytest.raises(AssertionError, match="no audit event"):
+        invariants.assert_audit_verifies(app)
+
+
+def test_a_request_nobody_active_can_decide_is_stranded(app, people):
+    lina = people.add("lina", "line_manager")
+    pat = people.add("pat", manager=lina)
+    papers_held(pat, "Court bundle", state="requested", requester_manager=lina)
+    invariants.assert_no_stranded_work()
+    User.update(active=False).where(User.id == lina.id).execute()
+    with pytest.raises(AssertionError, match="no active person can move it on"):
+        invariants.assert_no_stranded_work()
+
+
+def test_typed_text_is_found_wherever_it_leaked():
+    places = [("a URL", "/records?term=1234567"), ("a log line", "ZQ001Xwhat seen")]
+    invariants.assert_no_typed_text_leaks(["zq002xwhat"], places)
+    with pytest.raises(AssertionError, match="appears in a log line"):
+        invariants.assert_no_typed_text_leaks(["zq001xwhat"], places)
+
+
+def test_a_known_defect_is_counted_and_fails_only_when_strict(monkeypatch):
+    invariants.found.clear()
+    invariants.check(False, "papers destroyed shown in the office", "destroyed-papers-in-office")
+    assert invariants.found["destroyed-papers-in-office"] == 1
+    monkeypatch.setenv("SAFEKEEP_STRICT_INVARIANTS", "1")
+    with pytest.raises(AssertionError, match="destroyed-papers-in-office"):
+        invariants.check(
+            False, "papers destroyed shown in the office", "destroyed-papers-in-office"
+        )
+    with pytest.raises(AssertionError):
+        invariants.check(False, "an unknown failure", "not-a-known-defect")
