@@ -21,6 +21,9 @@ from models.records import Removal
 from models.remote_working import RemoteAgreement
 from services.audit_anchor import load_hmac_key
 
+# Runs on PostgreSQL too: the audit chain's locking and ordering.
+pytestmark = pytest.mark.postgres
+
 
 @pytest.fixture
 def history(app):
