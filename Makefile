@@ -66,7 +66,9 @@ system-deps: ## Install Chromium and PostgreSQL from Debian when missing (tests 
 	fi
 
 # One pytest worker per core (pytest-xdist); each has its own PostgreSQL server and database.
-XDIST := -n auto
+# A file's tests stay together, in order, on one worker: the browser tests share one demo
+# database per worker and were written to run in file order.
+XDIST := -n auto --dist loadfile
 
 test: $(PY) assets system-deps ## Every layer: unit, HTTP (SQLite; PostgreSQL where it differs), browser
 	$(PYTEST) $(XDIST) tests/unit tests/http tests/e2e
