@@ -10,7 +10,7 @@ GOVUK  := node_modules/govuk-frontend/dist/govuk
 BUILT  := static/build/app.css static/govuk/govuk-frontend.min.js static/vendor/htmx.min.js static/build/app.js
 ASSETS := $(BUILT) static/dist/manifest.json
 
-.PHONY: help run test test-unit test-http test-e2e soak lint format bench assets system-deps clean
+.PHONY: help run test test-fast test-unit test-http test-e2e soak lint format bench assets system-deps clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -68,17 +68,25 @@ system-deps: ## Install Chromium and PostgreSQL from Debian when missing (tests 
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium postgresql >/dev/null; \
 	fi
 
-test: $(PY) assets system-deps ## Run every test layer: unit, HTTP (SQLite and PostgreSQL), browser
-	$(PYTEST) tests/unit tests/http tests/e2e
+# One pytest worker per core (pytest-xdist); each has its own PostgreSQL server and database.
+# A file's tests stay together, in order, on one worker: the browser tests share one demo
+# database per worker and were written to run in file order.
+XDIST := -n auto --dist loadfile
+
+test: $(PY) assets system-deps ## Every layer: unit, HTTP (SQLite; PostgreSQL where it differs), browser
+	$(PYTEST) $(XDIST) tests/unit tests/http tests/stateful tests/e2e
+
+test-fast: $(PY) assets ## The loop while you work: unit and HTTP on SQLite (under 3 minutes)
+	$(PYTEST) $(XDIST) -m "not postgres" tests/unit tests/http
 
 test-unit: $(PY) ## Machines and rules only (fast, no database)
-	$(PYTEST) tests/unit
+	$(PYTEST) $(XDIST) tests/unit
 
-test-http: $(PY) assets system-deps ## HTTP tests only, on SQLite and PostgreSQL
-	$(PYTEST) tests/http
+test-http: $(PY) assets system-deps ## HTTP tests only: SQLite, and PostgreSQL for tests marked postgres
+	$(PYTEST) $(XDIST) tests/http
 
 test-e2e: $(PY) assets system-deps ## Browser tests only (Chromium)
-	$(PYTEST) tests/e2e
+	$(PYTEST) $(XDIST) tests/e2e
 
 # A random seed unless one is given: `make soak SEED=<the seed it printed>` replays a failure.
 SEED ?= $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')

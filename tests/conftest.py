@@ -1,17 +1,28 @@
-"""Shared test fixtures: apps on SQLite or on a throwaway PostgreSQL server, and people."""
+"""Shared test fixtures: apps on SQLite or on a throwaway PostgreSQL server, and people.
+
+Speed without sharing state: every test still gets an app of its own and an empty database,
+but the slow parts are done once per test process (an xdist worker, or the one process):
+templates are compiled once (a shared Jinja bytecode cache), and the empty database is a copy
+of one made at the start (a SQLite file copied; a PostgreSQL database cloned from a template
+database) instead of being created and migrated for every test.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import jinja2
+import psycopg
 import pytest
+from flask import Flask
 
 from machines import clock
 from models import create_schema
-from models.base import db
+from models.base import connect_database, db
 from models.people import Team, User, UserRole, hash_secret
 from tests.pgserver import PostgresServer, free_port, pg_bin
 
@@ -19,6 +30,32 @@ ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct-horse-battery"
 PIN = "4321"
 _HASHES: dict[str, str] = {}
+
+
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Compiled templates kept in memory for every app this process makes.
+
+    Each new app has a new Jinja environment, which compiled every page and GOV.UK macro
+    again: about a second of each HTTP test. A template whose source changed has another
+    checksum, so it is compiled afresh, never served stale.
+    """
+
+    def __init__(self) -> None:
+        self._code: dict[str, tuple[str, object]] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        checksum, code = self._code.get(bucket.key, (None, None))
+        if checksum == bucket.checksum:
+            bucket.code = code
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._code[bucket.key] = (bucket.checksum, bucket.code)
+
+
+# Every Flask app made in the tests (make_app, create_app called by a test, the e2e server).
+Flask.jinja_options = {**Flask.jinja_options, "bytecode_cache": _CompiledTemplates()}
+
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
 def cached_hash(secret: str) -> str:
@@ -44,14 +81,68 @@ def pg_bin_or_skip() -> Path:
     return bindir
 
 
+class PostgresDatabases:
+    """This process's PostgreSQL server, with an empty Safekeep database made once as a template
+    and a test database cloned from it afresh for each test.
+
+    Cloning (`CREATE DATABASE ... TEMPLATE`) also undoes whatever a test did to the schema
+    (a migration test's renamed or dropped tables), which emptying the tables would not.
+    """
+
+    def __init__(self, server: PostgresServer):
+        self.server = server
+        self.template = f"safekeep_template_{WORKER}"
+        self.name = f"safekeep_test_{WORKER}"
+        self.url = server.url.rsplit("/", 1)[0] + "/" + self.name
+        self._admin = psycopg.connect(server.url.rsplit("/", 1)[0] + "/postgres", autocommit=True)
+        self._admin.execute(f'CREATE DATABASE "{self.template}"')
+        db.initialize(connect_database(server.url.rsplit("/", 1)[0] + "/" + self.template, ""))
+        try:
+            create_schema()
+        finally:
+            close_database()
+        self.fresh()
+
+    def fresh(self) -> str:
+        """Replace the test database with an empty copy of the template; its URL."""
+        # FORCE: a connection a test left open (a live server's thread) must not keep it.
+        self._admin.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        self._admin.execute(f'CREATE DATABASE "{self.name}" TEMPLATE "{self.template}"')
+        return self.url
+
+    def close(self) -> None:
+        self._admin.close()
+
+
 @pytest.fixture(scope="session")
-def postgres_server():
-    """Start PostgreSQL for this test run and stop it afterwards; its URL."""
+def postgres_databases():
+    """Start PostgreSQL for this test process (one per xdist worker) and stop it afterwards."""
     server = PostgresServer(pg_bin_or_skip())
     try:
-        yield server.url
+        databases = PostgresDatabases(server)
+        yield databases
+        databases.close()
     finally:
         server.remove()
+
+
+@pytest.fixture(scope="session")
+def postgres_server(postgres_databases):
+    """The URL of this process's test database on its PostgreSQL server."""
+    return postgres_databases.url
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """An empty Safekeep database file, made once per test process, for tests to copy."""
+    path = tmp_path_factory.mktemp("template") / "safekeep.db"
+    db.initialize(connect_database(None, str(path)))
+    try:
+        db.connect()
+        create_schema()
+    finally:
+        close_database()  # the last close folds the WAL into the file: one file to copy
+    return path
 
 
 @pytest.fixture
@@ -91,20 +182,24 @@ def make_app(backend: str, tmp_path: Path, request, **config):
         "WTF_CSRF_ENABLED": True,
         **audit_anchor_settings(tmp_path),
     }
-    if backend == "postgres":
-        settings["DATABASE_URL"] = config.get("DATABASE_URL") or request.getfixturevalue(
-            "postgres_server"
-        )
-    else:
-        settings["SQLITE_PATH"] = str(tmp_path / "safekeep.db")
+    # A test's own server (config["DATABASE_URL"]) is emptied the slow way; the shared one
+    # gets a fresh clone of its template. Either way, a second make_app in a test empties it.
+    own_server = backend == "postgres" and bool(config.get("DATABASE_URL"))
+    if backend == "postgres" and not own_server:
+        settings["DATABASE_URL"] = request.getfixturevalue("postgres_databases").fresh()
+    elif backend == "sqlite":
+        path = tmp_path / "safekeep.db"
+        settings["SQLITE_PATH"] = str(path)
+        if not path.exists():
+            shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
     settings.update(config)
     app = create_app(settings)
     with app.app_context():
-        if backend == "postgres":
+        if own_server:
             _empty_postgres(settings["DATABASE_URL"])
         else:
             db.connect(reuse_if_open=True)
-            create_schema()
+            create_schema()  # nothing to do on a copy of the template: it checks the version
     return app
 
 

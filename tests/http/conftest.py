@@ -1,4 +1,17 @@
-"""HTTP-layer fixtures: every test here runs on SQLite and on PostgreSQL."""
+"""HTTP-layer fixtures. Every test here runs on SQLite; a test runs on PostgreSQL as well
+when it is marked `postgres`.
+
+Mark the tests whose outcome can differ on PostgreSQL: transactions, locking and concurrency
+(`at_once`, `live_server` races), the queries behind lists, boards, the register, search and
+where every record is, query plans, numbering, retention, the audit chain, migrations, backups,
+outages and deploying. Mark one test with `@pytest.mark.postgres`, or a whole module with
+`pytestmark = pytest.mark.postgres`. A test that takes the `backend` fixture is then collected
+twice, `[sqlite]` and `[postgres]`, and only the `[postgres]` one carries the mark, so
+`-m "not postgres"` (make test-fast) still runs the SQLite half and `-m postgres` only the
+PostgreSQL half. A test marked on its own that does not take `backend` (it starts its own
+server, say) is PostgreSQL's alone; one in a marked module that does not take `backend` runs
+once, unmarked. A test that parametrises `backend` itself keeps its own choice.
+"""
 
 from __future__ import annotations
 
@@ -19,9 +32,46 @@ from tests.http.journeys.mail import BASE_URL, Inbox
 from tests.querycount import StatementCounter
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def backend(request):
-    return request.param
+def _parametrises_backend(definition) -> bool:
+    return any(
+        "backend" in (names.split(",") if isinstance(names, str) else names)
+        for names in (mark.args[0] for mark in definition.iter_markers("parametrize"))
+    )
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" not in metafunc.fixturenames or _parametrises_backend(metafunc.definition):
+        return
+    backends = ["sqlite"]
+    if metafunc.definition.get_closest_marker("postgres"):
+        backends.append("postgres")
+    metafunc.parametrize("backend", backends)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Before `-m` selects: the `postgres` mark stays only on what runs on PostgreSQL, so the
+    `[sqlite]` copy of a marked test is not taken for a PostgreSQL test."""
+    marked_parents = set()
+    for item in items:
+        for node in item.listchain()[:-1]:
+            if any(mark.name == "postgres" for mark in node.own_markers):
+                marked_parents.add(node)
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on = callspec.params.get("backend") if callspec else None
+        if on == "sqlite":
+            item.own_markers[:] = [mark for mark in item.own_markers if mark.name != "postgres"]
+        elif on == "postgres" and any(node in marked_parents for node in item.listchain()[:-1]):
+            item.add_marker(pytest.mark.postgres)
+    for node in marked_parents:
+        node.own_markers[:] = [mark for mark in node.own_markers if mark.name != "postgres"]
+
+
+@pytest.fixture
+def backend():
+    """The database a test runs on: SQLite unless the test is marked `postgres` (see above)."""
+    return "sqlite"
 
 
 @pytest.fixture

@@ -342,6 +342,7 @@ def test_an_administrator_who_loses_the_role_can_no_longer_act(cast, staff, peop
     assert fresh(ben).roles == {"admin"} and fresh(ben).active
 
 
+@pytest.mark.postgres
 def test_two_administrators_disabling_each_other_at_once_leave_one(app, live_server, people):
     """The last-administrator rule holds under concurrency: checked inside the write
     transaction, under the accounts lock, never from a page read earlier."""
@@ -580,6 +581,7 @@ def test_an_admin_sees_last_sign_in_and_ends_one_session_or_all(cast, staff):
 # -- The list -----------------------------------------------------------------------------------
 
 
+@pytest.mark.postgres
 def test_the_people_list_filters_by_team_role_and_status_and_pages(cast, staff, people):
     for n in range(30):
         people.add(f"p{n:02d}", "practitioner", team="Adults East")
@@ -599,6 +601,7 @@ def test_the_people_list_filters_by_team_role_and_status_and_pages(cast, staff, 
     assert bad.status_code == 422
 
 
+@pytest.mark.postgres
 def test_searching_for_a_name_posts_it_and_never_puts_it_in_the_url(cast, staff):
     web = cast["ada"]
     web.get("/admin/people")

@@ -24,6 +24,9 @@ from models.remote_working import RemoteAgreement
 from services.audit_anchor import load_hmac_key
 from tests.http.journeys import typed
 
+# Runs on PostgreSQL too: the audit chain's locking and ordering.
+pytestmark = pytest.mark.postgres
+
 
 @pytest.fixture
 def history(app):

@@ -13,6 +13,9 @@ from models.dispatches import Dispatch
 from models.records import Record, Removal
 from tests.http.journeys.custody import papers_held
 
+# Runs on PostgreSQL too: the boards' list queries.
+pytestmark = pytest.mark.postgres
+
 BOARD_FRAGMENT = {"HX-Request": "true", "HX-Target": "board-body"}
 
 

@@ -816,6 +816,7 @@ def test_an_unknown_step_is_404(cast, case):
 # -- stale pages and races -----------------------------------------------------------------
 
 
+@pytest.mark.postgres
 def test_a_step_posted_from_a_stale_page_is_409_and_changes_nothing(cast, case):
     old_version = case.version
     walk(cast, case, "notified")
@@ -828,6 +829,7 @@ def test_a_step_posted_from_a_stale_page_is_409_and_changes_nothing(cast, case):
     assert (stored.version, audit_count(case)) == before
 
 
+@pytest.mark.postgres
 def test_a_police_update_from_a_stale_page_is_409(cast):
     pat = cast["pat"]
     report(pat, category="theft")
@@ -873,6 +875,7 @@ def _race(webs, breach, event, data):
     return sorted(results)
 
 
+@pytest.mark.postgres
 def test_two_people_notifying_at_once_exactly_one_wins(cast, case):
     webs = [cast["dir"], cast["dpo"]]
     for web in webs:
@@ -884,6 +887,7 @@ def test_two_people_notifying_at_once_exactly_one_wins(cast, case):
     assert Notification.select().where(Notification.breach == case).count() == 6
 
 
+@pytest.mark.postgres
 def test_the_same_decision_from_two_tabs_exactly_one_wins(cast, new_web, case):
     agreed(cast, case)
     tabs = [new_web() for _ in range(2)]
@@ -1065,6 +1069,7 @@ def test_correcting_a_report_with_bad_input_is_422_and_saves_nothing(cast, staff
     assert (fresh(breach).version, audit_count(breach)) == before
 
 
+@pytest.mark.postgres
 def test_correcting_a_report_from_a_stale_page_is_409_and_saves_nothing(cast, staff):
     breach = lost_case(cast, staff)
     old = breach.version
@@ -1446,6 +1451,7 @@ def test_the_register_csv_lists_every_breach_and_near_miss(cast, staff):
 @pytest.mark.parametrize(
     "page_arg", ["0", "-3", "abc", "2", "400000000000000000", "99999999999999999999"]
 )
+@pytest.mark.postgres
 def test_any_page_number_shows_a_page_of_the_list_not_a_500(cast, case, page_arg):
     # A huge page number used to overflow the SQL OFFSET: a 500 on both databases.
     html = cast["dpo"].get(f"/breaches?page={page_arg}").get_data(as_text=True)
@@ -1459,6 +1465,7 @@ def test_an_id_out_of_range_is_404_not_a_500(cast, case, breach_id):
     assert web.post(f"/breaches/{breach_id}/notify", typed({"version": "1"})).status_code == 404
 
 
+@pytest.mark.postgres
 def test_the_list_of_cases_pages_with_numbered_links(app, cast, case):
     assert report(cast["sam"], discovered_hours_ago=30).status_code == 303
     older = latest()

@@ -182,6 +182,7 @@ def test_bad_answers_are_refused_before_the_confirmation_page(cast, staff):
     assert "Record that the papers were destroyed?" not in page.text
 
 
+@pytest.mark.postgres
 def test_a_stale_confirmation_changes_nothing(cast, staff):
     removal = out_for_court(cast, staff)
     asked = send(cast["pat"], removal, "return_papers", confirm=False)

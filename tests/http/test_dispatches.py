@@ -127,6 +127,7 @@ def test_misdirected_dispatch_opens_a_linked_breach_case(web, new_web, team):
     assert breach.reference in web.get(f"/dispatches/{dispatch.id}").get_data(as_text=True)
 
 
+@pytest.mark.postgres
 def test_concurrent_checks_exactly_one_wins(web, new_web, team):
     web.sign_in("pat")
     draft(web)

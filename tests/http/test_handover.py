@@ -22,6 +22,9 @@ from tests.http.test_remote_working import ask as ask_remote
 from tests.http.test_remote_working import latest as latest_agreement
 from tests.http.test_remote_working import send as send_remote
 
+# Runs on PostgreSQL too: one transaction over many rows (hand-over).
+pytestmark = pytest.mark.postgres
+
 
 @pytest.fixture
 def staff(people):

@@ -213,6 +213,7 @@ def test_documents_waiting_for_a_second_check_are_a_count_with_a_link(cast, staf
     ("person", "state"),
     [("ad", "service_user_informed"), ("lina", "notified"), ("irm", "decided")],
 )
+@pytest.mark.postgres
 def test_statements_do_not_grow_with_the_cases(cast, staff, statements, person, state):
     web = cast[person]
     web.get("/")  # warm: the session's "last seen" touch happens here, not when counted

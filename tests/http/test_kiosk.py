@@ -380,6 +380,7 @@ def test_return_papers_signs_the_person_out(kiosk, site):
     assert "Papers returned" in page and 'name="staff_number"' in page
 
 
+@pytest.mark.postgres
 def test_a_stale_form_is_refused(kiosk, site):
     identify(kiosk)
     removal = removal_of(site["out"])

@@ -22,6 +22,9 @@ from models.people import KioskFailure, User
 from tests.conftest import PASSWORD, PIN
 from tests.http.conftest import Browser, at_once
 
+# Runs on PostgreSQL too: lock-then-check under concurrent attempts.
+pytestmark = pytest.mark.postgres
+
 WRONG = "not-the-password"
 
 

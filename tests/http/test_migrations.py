@@ -20,6 +20,9 @@ from models.migrations import STEPS, MigrationError, Step, current_version, upgr
 from tests.conftest import audit_anchor_settings, close_database
 from tests.fixtures import decode, load_v2, reset_database
 
+# Runs on PostgreSQL too: migrations run on each database's own DDL.
+pytestmark = pytest.mark.postgres
+
 DEMO_PASSWORD = "safekeep-demo-2026"
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
+import pytest
+
 from machines import clock
 from models.audit import AuditEvent, verify_chain
 from models.breaches import Breach
@@ -18,6 +20,9 @@ from models.dispatches import Dispatch
 from models.records import Record, Removal
 from tests.http.journeys import ago, date_fields, typed
 from tests.http.journeys.live import Browser, live_server
+
+# Runs on PostgreSQL too: numbering under concurrency (counter rows).
+pytestmark = pytest.mark.postgres
 
 PEOPLE = 16
 

@@ -187,6 +187,7 @@ def test_with_the_sqlite_disk_full_a_write_is_503_nothing_saved_and_reads_go_on(
 # -- Simulated: the database refuses a write (both backends) ---------------------------------
 
 
+@pytest.mark.postgres
 def test_a_write_the_database_refuses_is_503_and_saves_nothing(web, people, monkeypatch):
     from models.audit import AuditEvent
 
@@ -208,6 +209,7 @@ def test_a_write_the_database_refuses_is_503_and_saves_nothing(web, people, monk
     assert add_record(web).status_code == 303
 
 
+@pytest.mark.postgres
 def test_healthz_is_503_when_the_heartbeat_cannot_be_written(client, monkeypatch):
     from models.heartbeat import Heartbeat
 
@@ -231,6 +233,7 @@ def test_healthz_is_503_when_the_sqlite_disk_has_too_little_room(app, client):
     assert response.get_json()["database"] == "disk full"
 
 
+@pytest.mark.postgres
 def test_healthz_commits_a_heartbeat(client, app):
     from models.heartbeat import Heartbeat
 

@@ -13,6 +13,9 @@ from models.records import Record, Removal
 from tests.http.journeys import Cast, Page, days_from_today
 from tests.http.journeys.custody import send
 
+# Runs on PostgreSQL too: the overdue lists' date queries.
+pytestmark = pytest.mark.postgres
+
 
 @pytest.fixture
 def staff(people):

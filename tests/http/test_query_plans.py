@@ -28,6 +28,9 @@ from models.breaches import Breach
 from models.records import Record, Removal
 from models.remote_working import RemoteAgreement
 
+# Runs on PostgreSQL too: query plans differ by database.
+pytestmark = pytest.mark.postgres
+
 # Tables that grow with the years of use; the rest (teams, roles) stay small.
 BIG = {
     "removal",

@@ -12,6 +12,9 @@ import pytest
 
 from models.breaches import Breach
 
+# Runs on PostgreSQL too: the register's queries (counts, medians, filters, export).
+pytestmark = pytest.mark.postgres
+
 REGISTER_ROLES = ("governance", "records_manager", "dpo", "caldicott_guardian")
 
 

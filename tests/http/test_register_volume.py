@@ -25,6 +25,9 @@ from models.people import Team, User
 from services.register_figures import COLUMNS, figures_of, register_figures
 from views import breach_reports
 
+# Runs on PostgreSQL too: the register's queries at volume.
+pytestmark = pytest.mark.postgres
+
 
 def python_figures(query):
     rows = query.select(*(getattr(Breach, column) for column in COLUMNS)).tuples()

@@ -208,6 +208,7 @@ def test_after_the_configured_days_the_line_manager_gets_the_confirm_location_ta
     assert 'id="location-tasks"' not in lina.get("/board").get_data(as_text=True)
 
 
+@pytest.mark.postgres
 def test_the_board_lists_tasks_in_a_fixed_number_of_queries(mail_app, staff, new_web, monkeypatch):
     lina = new_web()
     lina.sign_in("lina")
@@ -326,6 +327,7 @@ def test_nobody_without_an_email_address_or_inactive_is_sent_anything(mail_app, 
 # -- Several servers at once -----------------------------------------------------------------
 
 
+@pytest.mark.postgres
 def test_two_concurrent_runs_send_each_reminder_once(mail_app, inbox, staff, monkeypatch):
     for n in range(6):
         papers_out(staff["pat"] if n % 2 else staff["alex"], due_in_days=-1, case_id=f"90{n}")

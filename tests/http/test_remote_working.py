@@ -166,6 +166,7 @@ def test_a_line_managers_own_ask_is_agreed_by_her_director(cast, staff):
     assert latest().state == "agreed"
 
 
+@pytest.mark.postgres
 def test_a_long_list_of_ones_own_agreements_pages(app, cast, staff):
     size = app.config["PAGE_SIZE"]
     for n in range(size + 1):

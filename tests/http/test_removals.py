@@ -48,6 +48,7 @@ def test_add_and_find_a_record_by_case_id_without_putting_it_in_the_url(web, tea
     assert "LAC review notes" in by_label
 
 
+@pytest.mark.postgres
 def test_a_search_matching_more_records_than_it_lists_says_so(web, team):
     from views.records import FOUND_SHOWN
 
@@ -220,6 +221,7 @@ def test_a_refused_transition_is_409_and_changes_nothing(web, team):
     assert Removal.get_by_id(removal.id).state == "approved_for_removal"
 
 
+@pytest.mark.postgres
 def test_a_stale_page_gets_409_not_last_write_wins(web, team):
     web.sign_in("pat")
     request_removal(web, team["record"], purpose="court")
@@ -332,6 +334,7 @@ def test_overdue_shows_days_overdue_on_the_record_and_home(web, team):
     assert "2 days overdue" in web.get("/").get_data(as_text=True)
 
 
+@pytest.mark.postgres
 def test_two_concurrent_approvals_exactly_one_wins(app, new_web, web, team):
     web.sign_in("pat")
     request_removal(web, team["record"])

@@ -19,6 +19,9 @@ from services.retention import CASE_ID_MARKER, KEPT_SUMMARY_KEYS, MARKER, apply_
 from tests.http.conftest import Web
 from tests.http.journeys import days_from_today
 
+# Runs on PostgreSQL too: retention's date arithmetic and bulk updates in SQL.
+pytestmark = pytest.mark.postgres
+
 DEMO_PASSWORD = "safekeep-demo-2026"
 SIX_YEARS = dt.timedelta(days=6 * 365 + 2)  # two leap days, at most, in any six years
 

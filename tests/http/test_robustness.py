@@ -506,6 +506,7 @@ HUGE_QUERIES = [
 ]
 
 
+@pytest.mark.postgres
 @pytest.mark.parametrize("path,query,where", HUGE_QUERIES)
 def test_huge_numbers_in_query_arguments_are_not_a_500(app, world, new_web, path, query, where):
     web = signed_in(new_web, "lina" if path == "/board" else "rita" if "regist" in path else "pat")

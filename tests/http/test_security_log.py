@@ -101,6 +101,7 @@ def test_a_refused_ico_draft_is_denied_and_not_recorded_as_read(council, new_web
     assert [r.status for r in security_log("access_denied")] == [403]
 
 
+@pytest.mark.postgres
 def test_the_register_export_is_audited_with_its_filters(council, new_web, security_log):
     gov = signed_in(new_web, "gov")
     response = gov.client.get("/breaches/register.csv?category=loss")

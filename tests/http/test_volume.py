@@ -7,10 +7,15 @@ something per row (N+1) fails here long before it is slow in production.
 
 from __future__ import annotations
 
+import pytest
+
 from demo.accounts import DEMO_PASSWORD
 from demo.volume import seed_volume
 from models.breaches import Breach
 from models.records import Removal
+
+# Runs on PostgreSQL too: statement counts of list queries at volume.
+pytestmark = pytest.mark.postgres
 
 # The most statements any of these pages may run, whatever the volume.
 BOUND = 12

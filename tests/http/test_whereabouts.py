@@ -14,6 +14,9 @@ from machines import clock
 from models.records import Record, Removal
 from tests.http.journeys import Cast, Page
 
+# Runs on PostgreSQL too: where every record is: its list queries and paging.
+pytestmark = pytest.mark.postgres
+
 
 @pytest.fixture
 def staff(people):
