@@ -42,12 +42,10 @@ def test_typed_text_is_found_wherever_it_leaked():
 
 def test_a_known_defect_is_counted_and_fails_only_when_strict(monkeypatch):
     invariants.found.clear()
-    invariants.check(False, "papers destroyed shown in the office", "destroyed-papers-in-office")
-    assert invariants.found["destroyed-papers-in-office"] == 1
+    invariants.check(False, "a dispatch nobody may check", "dispatch-nobody-can-check")
+    assert invariants.found["dispatch-nobody-can-check"] == 1
     monkeypatch.setenv("SAFEKEEP_STRICT_INVARIANTS", "1")
-    with pytest.raises(AssertionError, match="destroyed-papers-in-office"):
-        invariants.check(
-            False, "papers destroyed shown in the office", "destroyed-papers-in-office"
-        )
+    with pytest.raises(AssertionError, match="dispatch-nobody-can-check"):
+        invariants.check(False, "a dispatch nobody may check", "dispatch-nobody-can-check")
     with pytest.raises(AssertionError):
         invariants.check(False, "an unknown failure", "not-a-known-defect")

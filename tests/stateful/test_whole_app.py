@@ -27,9 +27,9 @@ from machines.dispatch import DispatchMachine
 from machines.permissions import Can
 from machines.remote_working import RemoteWorkingMachine
 from machines.removal import RemovalMachine
-from models import ALL_MODELS, SchemaVersion
+from models import ALL_MODELS
 from models.audit import AuditEvent
-from models.base import db, is_postgres
+from models.base import SchemaVersion, db, is_postgres
 from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.people import User
@@ -40,6 +40,7 @@ from tests import invariants
 from tests.conftest import PIN, People
 from tests.http.conftest import Web
 from tests.http.journeys import Page, days_from_today
+from tests.http.journeys import typed as in_boxes
 from tests.http.journeys.accounts import person_form, work_seen
 from tests.http.journeys.breaches import (
     AGREE,
@@ -259,7 +260,7 @@ class WholeApp(RuleBasedStateMachine):
             f"{username} may {event} {kind} {row.id} but the page does not offer it",
         )
         data = {"version": KINDS[kind][1].get_by_id(row.id).version, "confirmed": "yes", **data}
-        return web.post(event_url(kind, row, event), data)
+        return web.post(event_url(kind, row, event), in_boxes(data))  # times into their boxes
 
     def next_step(self, kind: str, rows, forms: dict, choice: int):
         """Somebody able to moves one of these rows on by one step they were offered."""
