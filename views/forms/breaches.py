@@ -14,6 +14,8 @@ from models.people import User
 from services import clock
 from views.forms import GovForm
 from views.forms.fields import (
+    CODE_TEXT_MAX,
+    ID_TEXT_MAX,
     Checkbox,
     Choice,
     Choices,
@@ -39,13 +41,15 @@ def answer_field() -> Choice:
 
 class ReportBreach(GovForm):
     category = Choice(choices=_CATEGORY_KEYS)
-    police_reference = Text("Police crime reference")
-    no_police_reference_reason = Text("Why there is no crime reference")
-    police_officer = Text("Officer or police station", personal_data=True)  # not a service user
+    police_reference = Text("Police crime reference", limit=rules.REFERENCE_MAX)
+    no_police_reference_reason = Text("Why there is no crime reference", limit=rules.REASON_MAX)
+    police_officer = Text(  # not a service user
+        "Officer or police station", limit=rules.OFFICER_MAX, personal_data=True
+    )
     police_told_at = DateTimeLocal("when the police were told", required=False)
     line_manager_told = Checkbox()
     data_left_control = YesNo(default=True)
-    what_happened = Text("What happened")
+    what_happened = Text("What happened", limit=rules.TEXT_MAX)
     happened_at = DateTimeLocal("when it happened", required=False)
     discovered_at = DateTimeLocal("when it was discovered", required=False)
     data_categories = Choices(choices=_DATA_KEYS)
@@ -53,16 +57,20 @@ class ReportBreach(GovForm):
     records_affected = WholeNumber("Number of records", maximum=rules.COUNT_MAX)
     children_or_vulnerable = Checkbox()
     special_category = Checkbox()
-    case_id = Text(personal_data=True)  # the case-system ID rule decides
+    case_id = Text(  # the case-system ID rule decides
+        "Case-system ID", limit=CODE_TEXT_MAX, personal_data=True
+    )
 
 
 # -- corrections while the case is reported --------------------------------------------------
 
 
 class RecordPolice(EventForm):
-    police_reference = Text("Police crime reference")
-    no_police_reference_reason = Text("Why there is no crime reference")
-    police_officer = Text("Officer or police station", personal_data=True)  # not a service user
+    police_reference = Text("Police crime reference", limit=rules.REFERENCE_MAX)
+    no_police_reference_reason = Text("Why there is no crime reference", limit=rules.REASON_MAX)
+    police_officer = Text(  # not a service user
+        "Officer or police station", limit=rules.OFFICER_MAX, personal_data=True
+    )
     police_told_at = DateTimeLocal("when the police were told", required=False)
     line_manager_told = Checkbox()
 
@@ -93,7 +101,7 @@ REPORT_FIELD_NAMES = {
 
 class UpdateReport(EventForm):
     category = Choice(choices=_CATEGORY_KEYS)
-    what_happened = Text("What happened")
+    what_happened = Text("What happened", limit=rules.TEXT_MAX)
     happened_at = DateTimeLocal("when it happened", required=False)
     discovered_at = DateTimeLocal("when it was discovered", required=False)
     data_left_control = YesNo(default=True)
@@ -126,12 +134,14 @@ def notify_form(category: str) -> type[EventForm]:
     """The notification form for a category: a name and a time for each person to tell."""
     fields = {}
     for key, label in rules.required_recipients(category):
-        fields[f"{key}_who"] = Text(personal_data=True)  # a member of staff's name
+        fields[f"{key}_who"] = Text(  # a member of staff's name
+            "Name", limit=rules.NAME_MAX, personal_data=True
+        )
         fields[f"{key}_at"] = DateTimeLocal(f"when the {label} was told", required=False)
 
     class Notify(EventForm):
         media_advised = YesNo()
-        media_reason = Text("Why the media office was or was not advised")
+        media_reason = Text("Why the media office was or was not advised", limit=rules.REASON_MAX)
 
         def machine_values(self) -> dict:
             told = {}
@@ -159,9 +169,11 @@ def notify_form(category: str) -> type[EventForm]:
 
 class ReferToIco(EventForm):
     ico_referred_at = DateTimeLocal("when the ICO was told", required=False)
-    ico_reference = Text("ICO case reference")
-    ico_told_by = Text("Name", personal_data=True)  # a member of staff's name
-    delay_reason = Text("Why the ICO was told late")
+    ico_reference = Text("ICO case reference", limit=rules.ICO_REFERENCE_MAX)
+    ico_told_by = Text(  # a member of staff's name
+        "Name", limit=rules.NAME_MAX, personal_data=True
+    )
+    delay_reason = Text("Why the ICO was told late", limit=rules.REASON_MAX)
 
     def summary(self) -> dict:
         at = self.ico_referred_at.data
@@ -175,10 +187,10 @@ class ReferToIco(EventForm):
 class AssessRisk(EventForm):
     likelihood = Choice(choices=[str(level.value) for level in GRID.likelihood])
     severity = Choice(choices=[str(level.value) for level in GRID.severity])
-    likely_outcomes = Text("Likely outcomes")
-    actions_taken = Text("Actions taken")
+    likely_outcomes = Text("Likely outcomes", limit=rules.TEXT_MAX)
+    actions_taken = Text("Actions taken", limit=rules.TEXT_MAX)
     reportable_override = Choice(choices=["grid", "yes", "no"])
-    reportable_reason = Text("Why it is or is not reportable")
+    reportable_reason = Text("Why it is or is not reportable", limit=rules.RATIONALE_MAX)
 
     def machine_values(self) -> dict:
         return {
@@ -214,20 +226,20 @@ class InformServiceUser(EventForm):
 
 
 class RecordExemption(EventForm):
-    exemption_reason = Text("Why the service user should not be told")
+    exemption_reason = Text("Why the service user should not be told", limit=rules.REASON_MAX)
     approved_by_caldicott = Checkbox()
 
     audited = ("exemption_reason",)
 
 
 class SkipInforming(EventForm):
-    skip_reason = Text("Why there is no one to tell")
+    skip_reason = Text("Why there is no one to tell", limit=rules.REASON_MAX)
 
     audited = ("skip_reason",)
 
 
 class CaldicottAgree(EventForm):
-    caldicott_advice = Text("Your advice")
+    caldicott_advice = Text("Your advice", limit=rules.REASON_MAX)
     agreed = Checkbox()
 
     audited = ("caldicott_advice",)
@@ -240,8 +252,9 @@ def staff_member(user: User) -> rules.StaffMember:
 class Decide(EventForm):
     legal_advice = Checkbox()
     disciplinary = YesNo()
-    not_referred_reason = Text("Why it was not referred")
-    staff_member = Text(personal_data=True)  # a member of staff, chosen from the case's team
+    not_referred_reason = Text("Why it was not referred", limit=rules.REASON_MAX)
+    # A member of staff, chosen from the case's team: an account id, or NO_ONE.
+    staff_member = Text("Staff member", limit=ID_TEXT_MAX, personal_data=True)
     refer_to_regulator = YesNo()
 
     def chosen_staff_member(self):
@@ -277,7 +290,7 @@ class Decide(EventForm):
 
 class Close(EventForm):
     report_complete = Checkbox()
-    lessons_learned = Text("Lessons learned")
+    lessons_learned = Text("Lessons learned", limit=rules.LESSONS_MAX)
 
     audited = ("lessons_learned",)
 

@@ -8,6 +8,7 @@ from views.forms.fields import Secret, Text
 USERNAME_MAX = 100
 STAFF_NUMBER_MAX = 20
 LABEL_CODE_MAX = 20
+PIN_MAX = 100  # longer than any PIN, so a PIN a digit too long hears the PIN rule
 
 
 class SignIn(GovForm):
@@ -17,8 +18,9 @@ class SignIn(GovForm):
 
 class SetPin(GovForm):
     password = Secret(required="Enter your password")
-    pin = Text("PIN")
-    pin_confirm = Text("PIN again")
+    # Digits, judged by the PIN rule (views/account.py); never free text about anyone.
+    pin = Text("PIN", limit=PIN_MAX, personal_data=True)
+    pin_confirm = Text("PIN again", limit=PIN_MAX, personal_data=True)
 
 
 class KioskIdentify(GovForm):
