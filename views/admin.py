@@ -698,9 +698,23 @@ def _preview_page(kind: str, text: str, preview, status: int | None = None):
         kind=kind,
         csv_text=text,
         preview=preview,
-        errors=preview.summary_errors(),
+        errors=_import_errors(preview),
         columns=imports.COLUMNS[kind],
     ), status or (422 if preview.problems else 200)
+
+
+def _import_errors(preview) -> FormErrors:
+    """The error summary: file problems, then each row with errors (linked to it)."""
+    errors = FormErrors()
+    for n, problem in enumerate(preview.file_errors):
+        errors.add(f"file-{n}", problem, anchor="file-problems")
+    bad = [row for row in preview.rows if row.errors]
+    for row in bad[: imports.SUMMARY_ROWS]:
+        errors.add(f"row-{row.line}", f"Row {row.line}: {'; '.join(row.errors)}")
+    if len(bad) > imports.SUMMARY_ROWS:
+        more = len(bad) - imports.SUMMARY_ROWS
+        errors.add("more", f"And {more} more rows with errors", anchor="rows")
+    return errors
 
 
 @bp.post("/import/confirm")
@@ -714,6 +728,10 @@ def import_confirm():
         result = imports.commit(kind, text, current_user.id, clock.now())
     except imports.ImportRefused as refused:
         return _preview_page(kind, text, refused.preview)
+    except imports.ImportStopped as stopped:
+        return render_template(
+            "admin/import_stopped.html", title="Import stopped", kind=kind, stopped=stopped
+        ), 409
     return render_template(
         "admin/import_done.html", title="Import complete", kind=kind, result=result
     )
