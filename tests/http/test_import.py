@@ -292,3 +292,29 @@ def test_line_managers_that_go_round_in_a_circle_are_refused(cast, staff):
         "Row 2: The line managers in rows 2, 3 go round in a circle: "
         "give one of them a line manager outside it"
     )
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_an_account_saved_meanwhile_stops_the_import_at_its_row_keeping_the_rows_before(
+    cast, staff, people, monkeypatch
+):
+    web = cast["ada"]
+    text = HEADER + "".join(
+        f"p{n},Person {n},P{n},,Children North,lina,practitioner,\r\n" for n in range(4)
+    )
+    preview = upload(web, "people", text)
+    monkeypatch.setattr(imports, "BATCH_ROWS", 2)
+    real_clash = imports._clash
+
+    def someone_adds_p2_meanwhile(batch):
+        if batch[0].parsed["details"].username == "p2":
+            people.add("p2")
+        return real_clash(batch)
+
+    monkeypatch.setattr(imports, "_clash", someone_adds_p2_meanwhile)
+    response = confirm(web, preview)
+    page = Page.of(response)
+    assert response.status_code == 409
+    assert "The import stopped at row 4" in page.text
+    assert "2 people were saved before it, and stay saved" in page.text
+    assert User.by_username("p1") is not None and User.by_username("p3") is None
