@@ -95,7 +95,7 @@ def validate_draft(data: Mapping[str, Any]) -> dict[str, str]:
             "description",
             one_line(data.get("description")),
             "Describe what is being sent",
-            "Description",
+            "What is being sent",
             DESCRIPTION_MAX,
         )
 

@@ -197,8 +197,8 @@ def _people_file(count: int) -> str:
 
 def test_the_advertised_maximum_imports_while_other_people_keep_saving(cast, staff, people):
     """5,000 people, with line managers in the file. A record added by someone else while the
-    import runs is saved between two batches: it finishes before the import does, instead of
-    waiting for the whole file (or timing out on the write lock)."""
+    import runs is saved between two batches, while part of the file is saved and part is not,
+    instead of waiting for the whole file (or timing out on the write lock)."""
     people.add("pat")
     ada, pat = cast["ada"], cast["pat"]
     before = User.select().count()
@@ -213,12 +213,13 @@ def test_the_advertised_maximum_imports_while_other_people_keep_saving(cast, sta
     importing = threading.Thread(target=run_import)
     importing.start()
     while User.select().count() == before and importing.is_alive():
-        time.sleep(0.02)  # the first batch is saved
+        time.sleep(0.02)  # until the first people are saved
     added = pat.post("/records/new", {"case_id": "7654321", "description": "Court bundle"})
-    still_importing = importing.is_alive()
+    imported_by_then = User.select().count() - before
     importing.join()
     assert added.status_code == 303 and Record.select().count() == 1
-    assert still_importing, "the other person's save waited for the whole import"
+    # Saved between two batches: an import in one transaction shows nobody, then everybody.
+    assert 0 < imported_by_then < imports.MAX_ROWS, "the save waited for the whole import"
     done = result["response"]
     assert done.status_code == 200 and "5000 people added" in Page.of(done).text
     assert User.select().count() == before + imports.MAX_ROWS
