@@ -1,6 +1,7 @@
 """Setting up in bulk (issue 12): a CSV of people or records is checked row by row and shown
-before anything is saved; then everything is saved in one transaction, or nothing. The file
-goes back with the button, never into the URL or a table."""
+before anything is saved; a file with an error saves nothing, one without is saved in batches,
+and importing it again skips what is already saved. The file goes back with the button, never
+into the URL or a table."""
 
 from __future__ import annotations
 
