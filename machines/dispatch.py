@@ -95,7 +95,7 @@ def validate_draft(data: Mapping[str, Any]) -> dict[str, str]:
             "description",
             one_line(data.get("description")),
             "Describe what is being sent",
-            "Description",
+            "What is being sent",
             DESCRIPTION_MAX,
         )
 
@@ -108,7 +108,7 @@ def validate_draft(data: Mapping[str, Any]) -> dict[str, str]:
             "recipient_organisation",
             one_line(data.get("recipient_organisation")),
             "Enter the recipient's organisation",
-            "Organisation",
+            "Recipient organisation",
             SHORT_TEXT_MAX,
         )
         role = required_text(
@@ -116,7 +116,7 @@ def validate_draft(data: Mapping[str, Any]) -> dict[str, str]:
             "recipient_role",
             one_line(data.get("recipient_role")),
             "Enter the recipient's role",
-            "Role",
+            "Recipient's role",
             SHORT_TEXT_MAX,
         )
 

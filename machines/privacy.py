@@ -31,6 +31,10 @@ KINDS: dict[str, str] = {
 
 REMOVED = "[removed]"
 
+# The longest text the patterns are asked to read: every checked form field's limit is at most
+# this (views/forms/fields.py), and each pattern's time is tested up to ten times it.
+LONGEST = 4_000
+
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 _DATE = (
     r"(?:\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}"
@@ -55,7 +59,12 @@ _NI = re.compile(
     re.I,
 )
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+# Tried only where a run of address characters starts, and read to its end once (possessive):
+# tried from every letter of a long word, the pattern took time quadratic in its length.
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]++@[A-Za-z0-9\-]++(?:\.[A-Za-z0-9\-]++)*"
+    r"\.[A-Za-z]{2,}"
+)
 
 # A UK number: 0 or +44 / 0044, then digits in groups (spaces, hyphens, brackets); counted
 # afterwards, so dates ("01 02 2026") and references with slashes do not pass for one.
@@ -171,10 +180,14 @@ def find(value: str | None) -> list[Finding]:
     for match in _PERSON.finditer(text):
         if not _NOT_NAMES.search(match.group(1)):
             found.append(Finding("name", match.start(1), match.end(1)))
-    # The first pattern listed wins where two overlap (a date of birth over its date).
+    # The first pattern listed wins where two overlap (a date of birth over its date). Each
+    # character taken is marked, so the check costs the finding's length, not a comparison
+    # with every finding kept (a page of postcodes made that quadratic).
+    taken = bytearray(len(text))
     kept: list[Finding] = []
     for finding in found:
-        if not any(f.start < finding.end and finding.start < f.end for f in kept):
+        if taken.find(1, finding.start, finding.end) == -1:
+            taken[finding.start : finding.end] = b"\x01" * (finding.end - finding.start)
             kept.append(finding)
     return sorted(kept, key=lambda f: f.start)
 
@@ -192,6 +205,8 @@ def problem(value: str | None, name: str = "The text") -> str | None:
 def redact(value: str | None) -> str:
     """The text with everything `find` finds replaced by [removed]."""
     text = value or ""
-    for finding in reversed(find(text)):
-        text = text[: finding.start] + REMOVED + text[finding.end :]
-    return text
+    pieces, end = [], 0
+    for finding in find(text):
+        pieces += [text[end : finding.start], REMOVED]
+        end = finding.end
+    return "".join([*pieces, text[end:]])

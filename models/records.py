@@ -34,6 +34,7 @@ from machines.removal import (
     approvers_for,
 )
 from models.base import BaseModel, VersionedModel, db, utcnow
+from models.bulk import insert_rows
 from models.people import Team, User, UserRole, who_and_when
 
 # Label codes avoid look-alike characters so they can be typed from a printed label.
@@ -125,6 +126,27 @@ class Record(BaseModel):
                 if not taken or attempt == LABEL_ATTEMPTS:
                     raise
         raise AssertionError("unreachable")
+
+    @classmethod
+    def create_many_labelled(cls, rows: list[dict]) -> list[tuple[int, str]]:
+        """Create records (each a dict of fields) in one insert, each with a label code no
+        other record has, in the caller's transaction; their (id, label code), in order."""
+        codes = [new_label_code() for _ in rows]
+        for _ in range(LABEL_ATTEMPTS):
+            taken = set(cls.select(cls.label_code).where(cls.label_code.in_(codes)).scalars())
+            repeated = len(set(codes)) < len(codes)
+            if not taken and not repeated:
+                break
+            seen: set[str] = set()
+            for n, code in enumerate(codes):
+                if code in taken or code in seen:
+                    codes[n] = new_label_code()
+                seen.add(codes[n])
+        insert_rows(
+            cls, [{**row, "label_code": code} for row, code in zip(rows, codes, strict=True)]
+        )
+        ids = dict(cls.select(cls.label_code, cls.id).where(cls.label_code.in_(codes)).tuples())
+        return [(ids[code], code) for code in codes]
 
     @classmethod
     def find(cls, user: User, term: str):

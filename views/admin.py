@@ -713,22 +713,17 @@ def _preview_page(kind: str, text: str, preview, status: int | None = None):
     ), status or (422 if preview.problems else 200)
 
 
-# Rows with errors the summary names one by one; the rest it counts (the table marks each).
-IMPORT_SUMMARY_ROWS = 20
-
-
-def _import_errors(preview: imports.Preview) -> FormErrors:
+def _import_errors(preview) -> FormErrors:
     """The error summary: file problems, then each row with errors (linked to it)."""
     errors = FormErrors()
     for n, problem in enumerate(preview.file_errors):
         errors.add(f"file-{n}", problem, anchor="file-problems")
     bad = [row for row in preview.rows if row.errors]
-    for row in bad[:IMPORT_SUMMARY_ROWS]:
+    for row in bad[: imports.SUMMARY_ROWS]:
         errors.add(f"row-{row.line}", f"Row {row.line}: {'; '.join(row.errors)}")
-    if len(bad) > IMPORT_SUMMARY_ROWS:
-        errors.add(
-            "more", f"And {len(bad) - IMPORT_SUMMARY_ROWS} more rows with errors", anchor="rows"
-        )
+    if len(bad) > imports.SUMMARY_ROWS:
+        more = len(bad) - imports.SUMMARY_ROWS
+        errors.add("more", f"And {more} more rows with errors", anchor="rows")
     return errors
 
 
@@ -743,6 +738,10 @@ def import_confirm():
         result = imports.commit(kind, text, current_user.id, clock.now())
     except imports.ImportRefused as refused:
         return _preview_page(kind, text, refused.preview)
+    except imports.ImportStopped as stopped:
+        return render_template(
+            "admin/import_stopped.html", title="Import stopped", kind=kind, stopped=stopped
+        ), 409
     return render_template(
         "admin/import_done.html", title="Import complete", kind=kind, result=result
     )

@@ -24,7 +24,7 @@ from models.people import Team
 from services.register_figures import chart_geometry, figures_of, format_hours, ico_deadline
 from views.access import requires
 from views.forms import FormErrors, GovForm
-from views.forms.fields import Choice, GovDate, Text
+from views.forms.fields import ID_TEXT_MAX, Choice, GovDate, Text
 from views.paging import page_links, page_of
 
 bp = Blueprint("register", __name__)
@@ -89,7 +89,7 @@ class RegisterFilters(GovForm):
         choices=[key for key, _ in breach_report.CATEGORIES],
         invalid="Select a category from the list",
     )
-    team = Text(personal_data=True)  # a team's id
+    team = Text("Team", limit=ID_TEXT_MAX, personal_data=True)  # a team's id
     date_from = GovDate("the ‘from’ date", required=False, name="from")
     date_to = GovDate("the ‘to’ date", required=False, name="to")
 

@@ -34,6 +34,8 @@ from views.forms.fields import Text
 from views.htmx import is_htmx
 
 DONE = 200
+# The longest note or reason any lifecycle takes; each machine holds its own to its limit.
+SHARED_NOTE_MAX = 2_000
 
 
 class EventForm(GovForm):
@@ -76,7 +78,7 @@ class NoInput(EventForm):
 class WithNote(EventForm):
     """An event with an optional note (approve, agree): the machine limits its length."""
 
-    note = Text("Note")
+    note = Text("Note", limit=SHARED_NOTE_MAX)
     audited = ("note",)
 
 
@@ -84,7 +86,7 @@ class WithReason(EventForm):
     """An event with a reason (decline, cancel, withdraw): the machine says when one is
     required and limits its length."""
 
-    reason = Text("Reason")
+    reason = Text("Reason", limit=SHARED_NOTE_MAX)
     audited = ("reason",)
 
 

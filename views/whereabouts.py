@@ -27,7 +27,7 @@ from models.records import WHEREABOUTS, Record, Removal, held_by, whereabouts_is
 from views.breach_reports import _cell as formula_safe
 from views.display import where_now
 from views.forms import FormErrors, GovForm
-from views.forms.fields import Choice, Text
+from views.forms.fields import ID_TEXT_MAX, Choice, Text
 from views.paging import page_links, page_of
 
 bp = Blueprint("whereabouts", __name__)
@@ -42,8 +42,8 @@ ORDER = (Team.name, *IN_TEAM_ORDER)
 
 class WhereaboutsFilters(GovForm):
     where = Choice(choices=[key for key, _ in WHEREABOUTS], invalid="Select where from the list")
-    holder = Text()
-    team = Text()
+    holder = Text("Who has the papers", limit=ID_TEXT_MAX, personal_data=True)  # an id
+    team = Text("Team", limit=ID_TEXT_MAX, personal_data=True)  # an id
 
     def validate_holder(self, field) -> None:
         if field.data and whole_number(field.data, MAX_ID) in (None, 0):

@@ -1,16 +1,20 @@
 """Setting up in bulk (issue 12): a CSV of people or records is checked row by row and shown
-before anything is saved; then everything is saved in one transaction, or nothing. The file
-goes back with the button, never into the URL or a table."""
+before anything is saved; a file with an error saves nothing, one without is saved in batches,
+and importing it again skips what is already saved. The file goes back with the button, never
+into the URL or a table."""
 
 from __future__ import annotations
 
 import html as htmllib
 import io
 import re
+import threading
+import time
 
 import pytest
 
-from models.audit import AuditEvent
+from machines import clock
+from models.audit import AuditEvent, hmac_key, verify_chain
 from models.people import Team, User
 from models.records import Record
 from services import imports
@@ -179,3 +183,141 @@ def test_only_administrators_import(new_web, staff, people):
         content_type="multipart/form-data",
     )
     assert response.status_code == 403
+
+
+# -- the advertised size, other people's saves meanwhile, and finishing a stopped import -----
+
+
+def _people_file(count: int) -> str:
+    rows = [
+        f"p{n},Person {n},P{n},p{n}@council.example,Team {n % 7},"
+        f"{'lina' if n % 50 == 0 else f'p{n - n % 50}'},practitioner,social_worker\r\n"
+        for n in range(count)
+    ]
+    return HEADER + "".join(rows)
+
+
+def test_the_advertised_maximum_imports_while_other_people_keep_saving(cast, staff, people):
+    """5,000 people, with line managers in the file. A record added by someone else while the
+    import runs is saved between two batches, while part of the file is saved and part is not,
+    instead of waiting for the whole file (or timing out on the write lock)."""
+    people.add("pat")
+    ada, pat = cast["ada"], cast["pat"]
+    before = User.select().count()
+    preview = upload(ada, "people", _people_file(imports.MAX_ROWS))
+    assert preview.status_code == 200 and "Import 5000 people" in Page.of(preview).buttons
+    pat.get("/records/new")
+    result = {}
+
+    def run_import():
+        result["response"] = confirm(ada, preview)
+
+    importing = threading.Thread(target=run_import)
+    importing.start()
+    while User.select().count() == before and importing.is_alive():
+        time.sleep(0.02)  # until the first people are saved
+    added = pat.post("/records/new", {"case_id": "7654321", "description": "Court bundle"})
+    imported_by_then = User.select().count() - before
+    importing.join()
+    assert added.status_code == 303 and Record.select().count() == 1
+    # Saved between two batches: an import in one transaction shows nobody, then everybody.
+    assert 0 < imported_by_then < imports.MAX_ROWS, "the save waited for the whole import"
+    done = result["response"]
+    assert done.status_code == 200 and "5000 people added" in Page.of(done).text
+    assert User.select().count() == before + imports.MAX_ROWS
+    p60 = User.by_username("p60")
+    assert p60.line_manager_id == User.by_username("p50").id
+    assert events("user", p60.id, "add_user")[0].details["details"]["line_manager"] == "Person 50"
+    assert not verify_chain(key=hmac_key()).problems  # the batches' events chain and are sealed
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_an_import_that_stopped_part_way_is_finished_by_importing_the_file_again(
+    cast, staff, monkeypatch
+):
+    web = cast["ada"]
+    text = HEADER + "".join(
+        f"p{n},Person {n},P{n},,Children North,lina,practitioner,\r\n" for n in range(5)
+    )
+    monkeypatch.setattr(imports, "BATCH_ROWS", 2)
+    real_append = AuditEvent.append_many
+    calls = []
+
+    def worker_killed_at_the_second_batch(events):
+        calls.append(len(events))
+        if len(calls) == 2:
+            raise RuntimeError("the worker was stopped")
+        real_append(events)
+
+    monkeypatch.setattr(AuditEvent, "append_many", worker_killed_at_the_second_batch)
+    with pytest.raises(RuntimeError):
+        imports.commit("people", text, staff["ada"].id, clock.now())
+    monkeypatch.setattr(AuditEvent, "append_many", real_append)
+    # The first batch (two people, with their audit events) stays; the second left nothing.
+    saved = [u for u in (User.by_username(f"p{n}") for n in range(5)) if u]
+    assert [u.username for u in saved] == ["p0", "p1"]
+
+    again = Page.of(upload(web, "people", text))
+    assert again.status == 200 and "Import 3 people" in again.buttons
+    assert again.text.count("Skipped") == 2
+    done = confirm(web, upload(web, "people", text))
+    assert done.status_code == 200
+    assert "3 people added" in Page.of(done).text and "2 rows were already" in Page.of(done).text
+    for n in range(5):
+        user = User.by_username(f"p{n}")
+        assert len(events("user", user.id, "add_user")) == 1
+    assert User.select().where(User.username.startswith("p")).count() == 5
+
+    third = Page.of(upload(web, "people", text))
+    assert "Every row is already in" in third.text and not any(
+        b.startswith("Import") for b in third.buttons
+    )
+
+
+def test_records_imported_twice_are_not_duplicated(cast, staff):
+    web = cast["ada"]
+    text = "case_id,description,team\r\n" + "1234567,Court bundle,Children North\r\n" * 2
+    assert confirm(web, upload(web, "records", text)).status_code == 200
+    assert Record.select().count() == 2  # two bundles alike: both kept
+    again = Page.of(upload(web, "records", text))
+    assert again.text.count("Skipped") == 2
+    assert Record.select().count() == 2
+
+
+def test_line_managers_that_go_round_in_a_circle_are_refused(cast, staff):
+    text = (
+        HEADER + "aa,A A,40001,,Children North,bb,practitioner,\r\n"
+        "bb,B B,40002,,Children North,aa,practitioner,\r\n"
+    )
+    page = Page.of(upload(cast["ada"], "people", text))
+    assert page.status == 422
+    assert page.errors[0] == (
+        "Row 2: The line managers in rows 2, 3 go round in a circle: "
+        "give one of them a line manager outside it"
+    )
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_an_account_saved_meanwhile_stops_the_import_at_its_row_keeping_the_rows_before(
+    cast, staff, people, monkeypatch
+):
+    web = cast["ada"]
+    text = HEADER + "".join(
+        f"p{n},Person {n},P{n},,Children North,lina,practitioner,\r\n" for n in range(4)
+    )
+    preview = upload(web, "people", text)
+    monkeypatch.setattr(imports, "BATCH_ROWS", 2)
+    real_clash = imports._clash
+
+    def someone_adds_p2_meanwhile(batch):
+        if batch[0].parsed["details"].username == "p2":
+            people.add("p2")
+        return real_clash(batch)
+
+    monkeypatch.setattr(imports, "_clash", someone_adds_p2_meanwhile)
+    response = confirm(web, preview)
+    page = Page.of(response)
+    assert response.status_code == 409
+    assert "The import stopped at row 4" in page.text
+    assert "2 people were saved before it, and stay saved" in page.text
+    assert User.by_username("p1") is not None and User.by_username("p3") is None

@@ -96,8 +96,8 @@ def test_a_dispatch_over_its_limits_is_refused(cast):
     page = Page.of(response)
     assert page.status == 422
     assert page.errors == [
-        "Description must be 200 characters or fewer",
-        "Role must be 100 characters or fewer",
+        "What is being sent must be 200 characters or fewer",
+        "Recipient's role must be 100 characters or fewer",
     ]
     assert rows() == before
 

@@ -14,6 +14,8 @@ from machines.risk import load_grid
 from models.people import User
 from views.forms import GovForm
 from views.forms.fields import (
+    CODE_TEXT_MAX,
+    ID_TEXT_MAX,
     Checkbox,
     Choice,
     Choices,
@@ -39,13 +41,17 @@ def answer_field() -> Choice:
 
 class ReportBreach(GovForm):
     category = Choice(choices=_CATEGORY_KEYS)
-    police_reference = Text("Police crime reference")
-    no_police_reference_reason = Text("Why there is no crime reference")
-    police_officer = Text("Officer or police station", personal_data=True)  # not a service user
+    police_reference = Text("Police crime reference", limit=breach_report.REFERENCE_MAX)
+    no_police_reference_reason = Text(
+        "Why there is no crime reference", limit=breach_report.REASON_MAX
+    )
+    police_officer = Text(  # not a service user
+        "Officer or police station", limit=breach_report.OFFICER_MAX, personal_data=True
+    )
     police_told_at = UkDateTime("when the police were told")
     line_manager_told = Checkbox()
     data_left_control = YesNo()  # the machine asks for it on a near miss
-    what_happened = Text("What happened")
+    what_happened = Text("What happened", limit=breach_report.TEXT_MAX)
     happened_at = UkDateTime("when it happened")
     discovered_at = UkDateTime("when it was discovered")
     data_categories = Choices(choices=_DATA_KEYS)
@@ -53,16 +59,22 @@ class ReportBreach(GovForm):
     records_affected = WholeNumber("Number of records", maximum=breach_report.COUNT_MAX)
     children_or_vulnerable = Checkbox()
     special_category = Checkbox()
-    case_id = Text(personal_data=True)  # the case-system ID rule decides
+    case_id = Text(  # the case-system ID rule decides
+        "Case-system ID", limit=CODE_TEXT_MAX, personal_data=True
+    )
 
 
 # -- corrections while the case is reported --------------------------------------------------
 
 
 class RecordPolice(EventForm):
-    police_reference = Text("Police crime reference")
-    no_police_reference_reason = Text("Why there is no crime reference")
-    police_officer = Text("Officer or police station", personal_data=True)  # not a service user
+    police_reference = Text("Police crime reference", limit=breach_report.REFERENCE_MAX)
+    no_police_reference_reason = Text(
+        "Why there is no crime reference", limit=breach_report.REASON_MAX
+    )
+    police_officer = Text(  # not a service user
+        "Officer or police station", limit=breach_report.OFFICER_MAX, personal_data=True
+    )
     police_told_at = UkDateTime("when the police were told")
     line_manager_told = Checkbox()
 
@@ -93,7 +105,7 @@ REPORT_FIELD_NAMES = {
 
 class UpdateReport(EventForm):
     category = Choice(choices=_CATEGORY_KEYS)
-    what_happened = Text("What happened")
+    what_happened = Text("What happened", limit=breach_report.TEXT_MAX)
     happened_at = UkDateTime("when it happened")
     discovered_at = UkDateTime("when it was discovered")
     data_left_control = YesNo()  # the machine asks for it on a near miss
@@ -126,12 +138,16 @@ def notify_form(category: str) -> type[EventForm]:
     """The notification form for a category: a name and a time for each person to tell."""
     fields = {}
     for key, label in breach_report.required_recipients(category):
-        fields[f"{key}_who"] = Text(personal_data=True)  # a member of staff's name
+        fields[f"{key}_who"] = Text(  # a member of staff's name
+            "Name", limit=breach_report.NAME_MAX, personal_data=True
+        )
         fields[f"{key}_at"] = UkDateTime(f"when the {label} was told")
 
     class Notify(EventForm):
         media_advised = YesNo()
-        media_reason = Text("Why the media office was or was not advised")
+        media_reason = Text(
+            "Why the media office was or was not advised", limit=breach_report.REASON_MAX
+        )
 
         def machine_values(self) -> dict:
             told = {}
@@ -159,9 +175,11 @@ def notify_form(category: str) -> type[EventForm]:
 
 class ReferToIco(EventForm):
     ico_referred_at = UkDateTime("when the ICO was told")
-    ico_reference = Text("ICO case reference")
-    ico_told_by = Text("Name", personal_data=True)  # a member of staff's name
-    delay_reason = Text("Why the ICO was told late")
+    ico_reference = Text("ICO case reference", limit=breach_report.ICO_REFERENCE_MAX)
+    ico_told_by = Text(  # a member of staff's name
+        "Name", limit=breach_report.NAME_MAX, personal_data=True
+    )
+    delay_reason = Text("Why the ICO was told late", limit=breach_report.REASON_MAX)
 
     def summary(self) -> dict:
         at = self.ico_referred_at.data
@@ -176,8 +194,8 @@ class WriteIcoSummary(EventForm):
     """What the ICO is told. Checked for personal data like every free text, and confirmed
     by the person writing it: the ICO draft carries this and the case's answers only."""
 
-    ico_summary = Text("Summary for the ICO")
-    ico_late_reason = Text("Why the report is late")
+    ico_summary = Text("Summary for the ICO", limit=breach_report.ICO_SUMMARY_MAX)
+    ico_late_reason = Text("Why the report is late", limit=breach_report.ICO_SUMMARY_MAX)
     containment_actions = Choices(choices=[key for key, _ in breach_report.CONTAINMENT_ACTIONS])
     no_personal_data = Checkbox()
 
@@ -189,10 +207,10 @@ class WriteIcoSummary(EventForm):
 class AssessRisk(EventForm):
     likelihood = Choice(choices=[str(level.value) for level in GRID.likelihood])
     severity = Choice(choices=[str(level.value) for level in GRID.severity])
-    likely_outcomes = Text("Likely outcomes")
-    actions_taken = Text("Actions taken")
+    likely_outcomes = Text("Likely outcomes", limit=breach_report.TEXT_MAX)
+    actions_taken = Text("Actions taken", limit=breach_report.TEXT_MAX)
     reportable_override = Choice(choices=["grid", "yes", "no"])
-    reportable_reason = Text("Why it is or is not reportable")
+    reportable_reason = Text("Why it is or is not reportable", limit=breach_report.RATIONALE_MAX)
 
     def machine_values(self) -> dict:
         return {
@@ -228,20 +246,22 @@ class InformServiceUser(EventForm):
 
 
 class RecordExemption(EventForm):
-    exemption_reason = Text("Why the service user should not be told")
+    exemption_reason = Text(
+        "Why the service user should not be told", limit=breach_report.REASON_MAX
+    )
     approved_by_caldicott = Checkbox()
 
     audited = ("exemption_reason",)
 
 
 class SkipInforming(EventForm):
-    skip_reason = Text("Why there is no one to tell")
+    skip_reason = Text("Why there is no one to tell", limit=breach_report.REASON_MAX)
 
     audited = ("skip_reason",)
 
 
 class CaldicottAgree(EventForm):
-    caldicott_advice = Text("Your advice")
+    caldicott_advice = Text("Your advice", limit=breach_report.REASON_MAX)
     agreed = Checkbox()
 
     audited = ("caldicott_advice",)
@@ -254,8 +274,9 @@ def staff_member(user: User) -> breach_rules.StaffMember:
 class Decide(EventForm):
     legal_advice = Checkbox()
     disciplinary = YesNo()
-    not_referred_reason = Text("Why it was not referred")
-    staff_member = Text(personal_data=True)  # a member of staff, chosen from the case's team
+    not_referred_reason = Text("Why it was not referred", limit=breach_report.REASON_MAX)
+    # A member of staff, chosen from the case's team: an account id, or NO_ONE.
+    staff_member = Text("Staff member", limit=ID_TEXT_MAX, personal_data=True)
     refer_to_regulator = YesNo()
 
     def chosen_staff_member(self):
@@ -295,7 +316,7 @@ class Decide(EventForm):
 
 class Close(EventForm):
     report_complete = Checkbox()
-    lessons_learned = Text("Lessons learned")
+    lessons_learned = Text("Lessons learned", limit=breach_report.LESSONS_MAX)
 
     audited = ("lessons_learned",)
 

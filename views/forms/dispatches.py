@@ -2,29 +2,34 @@
 
 from __future__ import annotations
 
+from machines import dispatch as rules
 from machines.breach_report import ANSWERS
 from views.forms import GovForm
-from views.forms.fields import Checkbox, Choice, Text
+from views.forms.fields import CODE_TEXT_MAX, Checkbox, Choice, Text
 from views.transitions import EventForm, WithReason
 
 
 class DraftDispatch(GovForm):
-    case_id = Text(personal_data=True)  # an ID, with its own format rule
-    description = Text("What is being sent")
-    method = Text()
-    recipient_organisation = Text("Recipient organisation")
-    recipient_role = Text("Recipient's role")
+    case_id = Text(  # an ID, with its own format rule
+        "Case-system ID", limit=CODE_TEXT_MAX, personal_data=True
+    )
+    description = Text("What is being sent", limit=rules.DESCRIPTION_MAX)
+    method = Text("How it is sent", limit=rules.SHORT_TEXT_MAX)  # a key of METHODS
+    recipient_organisation = Text("Recipient organisation", limit=rules.SHORT_TEXT_MAX)
+    recipient_role = Text("Recipient's role", limit=rules.SHORT_TEXT_MAX)
     # A professional's address or email: where the documents go (never in the ICO draft).
-    address = Text(personal_data=True)
+    address = Text("Address", limit=rules.ADDRESS_MAX, personal_data=True)
 
 
 class Check(EventForm):
-    address_source = Text()
-    address_source_other = Text("Where you checked the address")
+    address_source = Text(  # a key of the machine's list
+        "How you checked the address", limit=rules.SHORT_TEXT_MAX
+    )
+    address_source_other = Text("Where you checked the address", limit=rules.SHORT_TEXT_MAX)
     address_confirmed = Checkbox()
     addressee_confirmed = Checkbox()
     right_to_information_confirmed = Checkbox()
-    lawful_basis = Text("Lawful basis")
+    lawful_basis = Text("Lawful basis", limit=rules.LAWFUL_BASIS_MAX)
 
     def summary(self) -> dict:
         return {
@@ -37,19 +42,21 @@ class Check(EventForm):
 class MarkSent(EventForm):
     password_protected = Checkbox()
     password_separate = Checkbox()
-    tracking_reference = Text()
+    tracking_reference = Text("Tracking reference", limit=rules.SHORT_TEXT_MAX)
 
     audited = ("tracking_reference",)
 
 
 class ConfirmDelivered(EventForm):
-    delivery_evidence = Text()
+    delivery_evidence = Text(  # a key of DELIVERY_EVIDENCE
+        "How you know it was delivered", limit=rules.SHORT_TEXT_MAX
+    )
 
     audited = ("delivery_evidence",)
 
 
 class ReportMisdirected(EventForm):
-    what_happened = Text("What happened")
+    what_happened = Text("What happened", limit=rules.LONG_TEXT_MAX)
     # The breach case's first facts (machines/breach_report.py judges them).
     children_or_vulnerable = Choice(choices=[key for key, _ in ANSWERS])
     special_category = Choice(choices=[key for key, _ in ANSWERS])

@@ -59,25 +59,37 @@ class GovField(Field):
             raise StopValidation(self.required_message)
 
 
+# An id typed or chosen as text (a team, a person): more digits than any id has.
+ID_TEXT_MAX = 20
+# A code with a format rule of its own (a case-system ID): room enough that a near miss hears
+# that rule, not this limit.
+CODE_TEXT_MAX = 100
+
+
 class Text(GovField):
-    """Free text, stripped. `limit` refuses longer text naming the limit; `one_line` folds
-    runs of white space (newlines too) into single spaces.
+    """Free text, stripped. `limit` (required) refuses longer text naming the limit, before
+    anything else looks at it; `one_line` folds runs of white space (newlines too) into single
+    spaces.
 
     Text that looks like a service user's personal data (an NHS number, an address, "Mrs
     Smith": machines/privacy.py) is refused, saying what was found. `personal_data=True`
     lets it through where such details are the point: a member of staff's name, the address
-    a dispatch goes to, an ID with its own format rule.
+    a dispatch goes to, an ID with its own format rule. A checked field's limit is at most
+    privacy.LONGEST, the length the patterns' time is tested at.
     """
 
     def __init__(
         self,
         label: str = "",
         required: str | None = None,
-        limit: int | None = None,
+        *,
+        limit: int,
         one_line: bool = False,
         personal_data: bool = False,
         **kwargs,
     ):
+        if not personal_data and limit > privacy.LONGEST:
+            raise ValueError(f"{label}: a checked text's limit is {privacy.LONGEST:,} at most")
         super().__init__(label, required, **kwargs)
         self.limit = limit
         self.one_line = one_line
@@ -92,7 +104,7 @@ class Text(GovField):
 
     def pre_validate(self, form) -> None:
         super().pre_validate(form)
-        if self.limit is not None and len(self.data or "") > self.limit:
+        if len(self.data or "") > self.limit:
             raise StopValidation(f"{self.label.text} must be {self.limit:,} characters or fewer")
         if not self.personal_data and (
             found := privacy.problem(self.data, self.label.text or "The text")

@@ -12,15 +12,17 @@ from machines.common import case_id_error, normalise_case_id
 from machines.removal import (
     CONFIRMED_HOW,
     DESTRUCTION_METHODS,
+    NOTE_MAX,
     PAPERS_MAX,
     PURPOSE_OTHER_MAX,
     PURPOSES,
     RECORD_DESCRIPTION_MAX,
+    WHERE_MAX,
 )
 from models.base import MAX_ID
 from models.people import User
 from views.forms import GovForm
-from views.forms.fields import Checkbox, Choice, GovDate, Text, WholeNumber
+from views.forms.fields import CODE_TEXT_MAX, Checkbox, Choice, GovDate, Text, WholeNumber
 from views.forms.times import UkDateTime
 from views.transitions import EventForm, NoInput, WithNote, WithReason
 
@@ -47,6 +49,7 @@ class AddRecord(GovForm):
     case_id = Text(
         "Case-system ID",
         required="Enter the case-system ID",
+        limit=CODE_TEXT_MAX,
         validators=[valid_case_id],
         personal_data=True,  # the case-system ID rule decides
     )
@@ -122,7 +125,7 @@ class Destroy(EventForm):
 
 
 class ReportLost(EventForm):
-    last_seen_where = Text("Where last seen")
+    last_seen_where = Text("Where last seen", limit=WHERE_MAX)
     last_seen_on = UkDateTime("when the papers were last seen")
     # The breach case's first facts (machines/breach_report.py judges them).
     category = Choice(choices=[key for key, _ in LOST_CATEGORIES])
@@ -152,7 +155,7 @@ class ReportLost(EventForm):
 
 class AskExtension(EventForm):
     new_due_on = GovDate("the new date the papers will be back")
-    reason = Text("Why more time is needed")
+    reason = Text("Why more time is needed", limit=NOTE_MAX)
 
     def summary(self) -> dict:
         day = self.new_due_on.data
@@ -166,7 +169,7 @@ class AgreeExtension(WithNote):
 
 
 class ConfirmLocation(EventForm):
-    where = Text("Where the papers are")
+    where = Text("Where the papers are", limit=WHERE_MAX)
     how = Choice("How you checked", choices=[key for key, _ in CONFIRMED_HOW])
     confirmed_on = GovDate("the date you checked")
 

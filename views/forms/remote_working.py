@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from machines.remote_working import WHERE_MAX, WHY_MAX
 from views.forms.fields import GovDate, Text
 from views.transitions import EventForm, WithNote, WithReason
 
 
 class Ask(EventForm):
-    where = Text("Where you will work from", one_line=True)
-    why = Text("Why")
+    where = Text("Where you will work from", limit=WHERE_MAX, one_line=True)
+    why = Text("Why", limit=WHY_MAX)
     ends_on = GovDate("the date the agreement ends")
 
     def summary(self) -> dict:
