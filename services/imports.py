@@ -22,6 +22,7 @@ import csv
 import datetime as dt
 import io
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -33,6 +34,7 @@ from machines.permissions import ROLE_LABELS, Can, Role, grants, roles_that
 from machines.professions import PROFESSIONS
 from machines.removal import RECORD_DESCRIPTION_MAX
 from models.audit import AuditEvent
+from models.base import is_postgres
 from models.bulk import insert_rows
 from models.people import Team, User, UserRole
 from models.records import Record
@@ -63,6 +65,10 @@ SUMMARY_ROWS = 20
 # Rows saved per transaction: long enough to be quick in bulk, short enough that another
 # person's save waits a fraction of a second for the write lock, not the whole import.
 BATCH_ROWS = 250
+# SQLite has one write lock, and a writer waiting for it polls (busy_timeout), sleeping up to
+# 100 ms between tries: an import that began its next batch at once would win the lock every
+# time and keep the waiting writer out until the end. This pause lets such a writer in.
+SQLITE_PAUSE_BETWEEN_BATCHES = 0.12
 ALREADY_THERE = "already in Safekeep: skipped"
 
 # (column, required, what goes in it): the template's header row and the README's table.
@@ -506,6 +512,12 @@ def commit(kind: str, text: str, actor_id: int, now: dt.datetime) -> ImportResul
     return ImportResult(created, checked.new_teams, skipped)
 
 
+def _between_batches() -> None:
+    """Let the writers waiting for SQLite's one write lock take it before the next batch."""
+    if not is_postgres():
+        time.sleep(SQLITE_PAUSE_BETWEEN_BATCHES)
+
+
 def _batches(rows: list[Row]) -> list[list[Row]]:
     return [rows[n : n + BATCH_ROWS] for n in range(0, len(rows), BATCH_ROWS)]
 
@@ -570,7 +582,9 @@ def _save_people(checked: Preview, actor_id: int, now: dt.datetime) -> int:
         managers[username.lower()], names[uid] = uid, name
     unusable = unusable_password_hash()  # one hash: no one knows its password
     saved = 0
-    for batch in _managers_first(checked.rows):
+    for number, batch in enumerate(_managers_first(checked.rows)):
+        if number:
+            _between_batches()
         with accounts_transaction():
             _acting_admin(actor_id)
             if clash := _clash(batch):
@@ -648,7 +662,9 @@ def _described(d: PersonDetails, team_names: dict[int, str], names: dict[int, st
 
 def _save_records(checked: Preview, actor_id: int, now: dt.datetime) -> int:
     saved = 0
-    for batch in _batches(checked.to_save):
+    for number, batch in enumerate(_batches(checked.to_save)):
+        if number:
+            _between_batches()
         with accounts_transaction():
             _acting_admin(actor_id)
             created = Record.create_many_labelled(

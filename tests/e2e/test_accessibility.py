@@ -219,8 +219,9 @@ def test_the_statement_is_reachable_without_signing_in(browser, base_url):
         "Preparation of this accessibility statement",
     ):
         expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
-    expect(page.locator("main")).to_contain_text(
-        "fully compliant with the Web Content Accessibility Guidelines version 2.2 AA"
+    # Partly, while views/accessibility.py lists known issues (its statement test says which).
+    expect(page.locator("#compliance")).to_contain_text(
+        "compliant with the Web Content Accessibility Guidelines version 2.2 AA"
     )
     check_accessibility(page)
     screenshot(page, "accessibility-statement")

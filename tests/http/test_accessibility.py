@@ -87,3 +87,25 @@ def test_signed_in_staff_and_the_kiosk_reach_it_from_the_footer(web, new_web, pe
     assert ">Sign out</button>" not in page
     kiosk_screen = kiosk.get("/kiosk/").get_data(as_text=True)
     assert 'href="/accessibility">Accessibility statement</a>' in kiosk_screen
+
+
+def test_the_statement_says_what_the_code_knows_and_no_more(web):
+    """Its facts come from views/accessibility.py: compliance follows the known issues, each
+    is listed with its criterion, and each is shown by a browser test (tests/e2e/
+    test_known_issues.py) that passes once it is fixed, so a fixed issue cannot stay listed
+    and an issue cannot be listed without a test."""
+    from html import unescape
+    from pathlib import Path
+
+    from views.accessibility import KNOWN_ISSUES, TEST_METHOD, TESTED_IN
+
+    html = web.get("/accessibility").get_data(as_text=True)
+    text = " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+    compliance = "partially compliant" if KNOWN_ISSUES else "fully compliant"
+    assert f"This service is {compliance} with the" in text
+    for issue in KNOWN_ISSUES:
+        assert f"{issue.what} This fails WCAG 2.2 success criterion {issue.criterion}." in text
+    assert f"last tested in {TESTED_IN}, by {TEST_METHOD}." in text
+    tests = (Path(__file__).parents[1] / "e2e" / "test_known_issues.py").read_text()
+    shown = set(re.findall(r'@known_issue\("([a-z-]+)"\)', tests))
+    assert shown == {issue.key for issue in KNOWN_ISSUES}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from models.breaches import Breach
-from tests.http.journeys import Cast, Page, uk_local
+from tests.http.journeys import Cast, Page, to_the_minute
 from tests.http.journeys.breaches import breach_staff, latest, report, send
 from tests.http.journeys.custody import papers_out, report_lost
 from tests.http.test_reminders import run_ok
@@ -44,8 +44,8 @@ def test_correcting_a_near_miss_must_still_answer_whether_data_left_control(cast
         "details",
         category="near_miss",
         what_happened=breach.what_happened,
-        happened_at=uk_local(breach.happened_at),
-        discovered_at=uk_local(breach.discovered_at),
+        happened_at=to_the_minute(breach.happened_at),
+        discovered_at=to_the_minute(breach.discovered_at),
         data_categories=["basic_identifiers"],
         people_affected="1",
         records_affected="1",

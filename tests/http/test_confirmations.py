@@ -94,7 +94,7 @@ def out_for_court(cast, staff, due_kind="return") -> Removal:
 def yesterday_at(name: str) -> dict:
     return {
         **date_fields(f"{name}_on", clock.uk_today() - dt.timedelta(days=1)),
-        f"{name}_time": "17:30",
+        f"{name}_on-time": "17:30",
     }
 
 
@@ -123,7 +123,7 @@ def yesterday_at(name: str) -> dict:
                 "special_category": "not_known",
             },
             "Report the papers lost?",
-            ["Where last seen On the bus after court", "17:30"],
+            ["Where last seen On the bus after court", "5:30pm"],
             "lost",
         ),
         ("cancel", "pat", "approved", {}, "Cancel this request?", [], "cancelled"),

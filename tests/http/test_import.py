@@ -191,7 +191,8 @@ def test_only_administrators_import(new_web, staff, people):
 def _people_file(count: int) -> str:
     rows = [
         f"p{n},Person {n},P{n},p{n}@council.example,Team {n % 7},"
-        f"{'lina' if n % 50 == 0 else f'p{n - n % 50}'},practitioner,social_worker\r\n"
+        f"{'lina' if n % 50 == 0 else f'p{n - n % 50}'},"
+        f"{'line_manager' if n % 50 == 0 else 'practitioner'},social_worker\r\n"
         for n in range(count)
     ]
     return HEADER + "".join(rows)
@@ -286,8 +287,8 @@ def test_records_imported_twice_are_not_duplicated(cast, staff):
 
 def test_line_managers_that_go_round_in_a_circle_are_refused(cast, staff):
     text = (
-        HEADER + "aa,A A,40001,,Children North,bb,practitioner,\r\n"
-        "bb,B B,40002,,Children North,aa,practitioner,\r\n"
+        HEADER + "aa,A A,40001,,Children North,bb,line_manager,\r\n"
+        "bb,B B,40002,,Children North,aa,line_manager,\r\n"
     )
     page = Page.of(upload(cast["ada"], "people", text))
     assert page.status == 422

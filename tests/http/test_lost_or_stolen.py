@@ -67,7 +67,7 @@ def test_the_htmx_answer_says_stolen_when_stolen_was_chosen(web, staff):
             "version": removal.version,
             "last_seen_where": "On the bus after court",
             **date_fields("last_seen_on", seen.date()),
-            "last_seen_time": seen.strftime("%H:%M"),
+            "last_seen_on-time": seen.strftime("%H:%M"),
             "category": "theft",
             "children_or_vulnerable": "not_known",
             "special_category": "not_known",

@@ -23,6 +23,7 @@ from models.people import UserSession
 from models.records import Record, Removal
 from tests.conftest import PIN
 from tests.http.conftest import csrf_from
+from tests.http.journeys import ago, typed
 
 CASE_ID = "7731905"
 BREACH_CASE_ID = "AB-99231"
@@ -234,33 +235,37 @@ def journeys(new_web, recorder) -> dict:
     assert checked.status_code == 200, checked.get_data(as_text=True)[:500]
     recorder.pages.append(("htmx check", checked))
 
-    when = (clock.to_uk(clock.now()) - dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+    when = ago(hours=2)
     pat.get("/breaches/new")
     response = pat.post(
         "/breaches/new",
-        {
-            # The recipient's address may not be typed here (it is refused as personal data).
-            "what_happened": f"Letter for {CASE_ID} sent to the wrong guardian",
-            "category": "loss",
-            "data_categories": "basic_identifiers",
-            "people_affected": "3",
-            "records_affected": "1",
-            "happened_at": when,
-            "discovered_at": when,
-            "case_id": BREACH_CASE_ID,
-        },
+        typed(
+            {
+                # The recipient's address may not be typed here (it is refused as personal data).
+                "what_happened": f"Letter for {CASE_ID} sent to the wrong guardian",
+                "category": "loss",
+                "data_categories": "basic_identifiers",
+                "people_affected": "3",
+                "records_affected": "1",
+                "happened_at": when,
+                "discovered_at": when,
+                "case_id": BREACH_CASE_ID,
+            }
+        ),
     )
     assert response.status_code == 303, response.get_data(as_text=True)[:1500]
     breach = Breach.select().get()
     pat.get(f"/breaches/{breach.id}")
     pat.post(
         f"/breaches/{breach.id}/police",
-        {
-            "version": Breach.get_by_id(breach.id).version,
-            "police_reference": "CR/123/26",
-            "police_told_at": when,
-            "line_manager_told": "yes",
-        },
+        typed(
+            {
+                "version": Breach.get_by_id(breach.id).version,
+                "police_reference": "CR/123/26",
+                "police_told_at": when,
+                "line_manager_told": "yes",
+            }
+        ),
     )
 
     kiosk = person(new_web, recorder, "kiosk1")
@@ -750,7 +755,7 @@ def test_a_failed_audit_write_saves_no_record_dispatch_or_breach(app, staff, web
     web.get("/")
     app.config["PROPAGATE_EXCEPTIONS"] = False
     _break_audit(monkeypatch)
-    when = (clock.to_uk(clock.now()) - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    when = ago(hours=1)
     for url, data in (
         ("/records/new", {"case_id": "1234567", "description": "Bundle"}),
         (
@@ -778,7 +783,7 @@ def test_a_failed_audit_write_saves_no_record_dispatch_or_breach(app, staff, web
             },
         ),
     ):
-        response = web.post(url, data)
+        response = web.post(url, typed(data))
         assert response.status_code == 500, (url, response.status_code)
         assert "Sorry, there is a problem with the service" in response.get_data(as_text=True)
     assert Record.select().count() == 0
