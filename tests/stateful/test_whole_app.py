@@ -96,7 +96,8 @@ REMOVAL_FORMS = {
 BREACH_FORMS = {
     "notify": notify_data,
     "assess_risk": lambda b: ASSESS,
-    "refer_to_ico": lambda b: refer_data(),
+    # A reason for lateness too: time moves on, and a referral after 72 hours needs one.
+    "refer_to_ico": lambda b: refer_data(delay_reason="Waiting for the police account"),
     "record_meeting": lambda b: meeting_data(),
     "inform_service_user": lambda b: letter_data(),
     "caldicott_agree": lambda b: AGREE,
