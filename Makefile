@@ -69,12 +69,14 @@ system-deps: ## Install Chromium and PostgreSQL from Debian when missing (tests 
 	fi
 
 # One pytest worker per core (pytest-xdist); each has its own PostgreSQL server and database.
-# A file's tests stay together, in order, on one worker: the browser tests share one demo
-# database per worker and were written to run in file order.
+# A file's tests stay together, in order, on one worker.
 XDIST := -n auto --dist loadfile
 
-test: $(PY) assets system-deps ## Every layer: unit, HTTP (SQLite; PostgreSQL where it differs), browser
-	$(PYTEST) $(XDIST) tests/unit tests/http tests/stateful tests/e2e
+# The browser tests share one demo database and were written to run in file order: one
+# process runs them, after the rest (run in parallel).
+test: $(PY) assets system-deps ## Every layer: unit, HTTP (SQLite; PostgreSQL where it differs), stateful, browser
+	$(PYTEST) $(XDIST) tests/unit tests/http tests/stateful
+	$(PYTEST) tests/e2e
 
 test-fast: $(PY) assets ## The loop while you work: unit and HTTP on SQLite (under 3 minutes)
 	$(PYTEST) $(XDIST) -m "not postgres" tests/unit tests/http
@@ -85,8 +87,8 @@ test-unit: $(PY) ## Machines and rules only (fast, no database)
 test-http: $(PY) assets system-deps ## HTTP tests only: SQLite, and PostgreSQL for tests marked postgres
 	$(PYTEST) $(XDIST) tests/http
 
-test-e2e: $(PY) assets system-deps ## Browser tests only (Chromium)
-	$(PYTEST) $(XDIST) tests/e2e
+test-e2e: $(PY) assets system-deps ## Browser tests only (Chromium), in file order
+	$(PYTEST) tests/e2e
 
 # A random seed unless one is given: `make soak SEED=<the seed it printed>` replays a failure.
 SEED ?= $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')

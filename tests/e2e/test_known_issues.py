@@ -38,15 +38,6 @@ BROKEN_WORDS = """(selector) => {
 }"""
 
 
-@known_issue("header-fills-first-screen")
-def test_at_400_percent_the_pages_heading_is_on_the_first_screen(page):
-    sign_in(page, "pat")
-    page.set_viewport_size(REFLOW)
-    page.goto("/records")
-    top = page.locator("main h1").bounding_box()["y"]
-    assert top < REFLOW["height"], f"the heading starts {top:.0f} px down"
-
-
 @known_issue("board-figures-clip")
 def test_at_400_percent_the_boards_figures_fit_the_screen(page):
     sign_in(page, "lina")
