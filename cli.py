@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -295,6 +296,18 @@ def apply_retention_command(dry_run: bool) -> None:
     click.echo(result.summary())
 
 
+@contextmanager
+def _connected():
+    """The database for a cron command: opened for it, and closed after only if it was."""
+    opened_here = db.is_closed()
+    db.connect(reuse_if_open=True)
+    try:
+        yield
+    finally:
+        if opened_here:
+            db.close()
+
+
 @click.command("send-reminders")
 @with_appcontext
 def send_reminders_command() -> None:
@@ -303,10 +316,8 @@ def send_reminders_command() -> None:
     from services.mail import MailerUnavailable, mailer_for
     from services.reminders import send_reminders, summary
 
-    opened_here = db.is_closed()
-    db.connect(reuse_if_open=True)
     try:
-        with mailer_for(current_app.config) as mailer:
+        with _connected(), mailer_for(current_app.config) as mailer:
             mailer.connect()  # an unreachable server fails the run even when nothing is due
             counts = send_reminders(
                 clock.now(),
@@ -318,9 +329,6 @@ def send_reminders_command() -> None:
         raise click.ClickException(f"{error}. Unsent reminders go on the next run.") from None
     except SettingError as error:
         raise click.ClickException(str(error)) from None
-    finally:
-        if opened_here:
-            db.close()
     click.echo(summary(counts))
     if counts["failed"]:
         sys.exit(1)
@@ -332,13 +340,8 @@ def expire_agreements_command() -> None:
     """Expire remote working agreements whose end date has passed (for cron)."""
     from services.remote_working import expire_agreements
 
-    opened_here = db.is_closed()
-    db.connect(reuse_if_open=True)
-    try:
+    with _connected():
         expired = expire_agreements(clock.now())
-    finally:
-        if opened_here:
-            db.close()
     click.echo(f"Remote working agreements expired: {expired}.")
 
 
