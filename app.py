@@ -10,7 +10,7 @@ import datetime as dt
 import secrets
 from pathlib import Path
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 from flask_compress import Compress
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
@@ -131,12 +131,15 @@ def _init_login(app: Flask) -> None:
     @login_manager.user_loader
     def load_user(token: str):
         """The one place a session is judged valid: idle limit, absolute lifetime, sign-out."""
+        # current_app, not `app`: the login manager is one per process, and the loader is
+        # whichever app registered last (the tests build several apps in one process)
+        config = current_app.config
         user, ended = UserSession.resume(
             token,
             clock.now(),
-            dt.timedelta(minutes=app.config["SESSION_IDLE_MINUTES"]),
-            kiosk_idle=dt.timedelta(hours=app.config["KIOSK_IDLE_HOURS"]),
-            lifetime=dt.timedelta(hours=float(app.config["SESSION_MAX_HOURS"])),
+            dt.timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
+            kiosk_idle=dt.timedelta(hours=config["KIOSK_IDLE_HOURS"]),
+            lifetime=dt.timedelta(hours=float(config["SESSION_MAX_HOURS"])),
             touch=request.endpoint not in UNTOUCHED_ENDPOINTS,
         )
         if ended:

@@ -1,10 +1,13 @@
 """Shared test fixtures: apps on SQLite or on a throwaway PostgreSQL server, and people.
 
-Speed without sharing state: every test still gets an app of its own and an empty database,
-but the slow parts are done once per test process (an xdist worker, or the one process):
-templates are compiled once (a shared Jinja bytecode cache), and the empty database is a copy
-of one made at the start (a SQLite file copied; a PostgreSQL database cloned from a template
-database) instead of being created and migrated for every test.
+Speed without sharing state: every test gets an empty database and its app's settings as
+built, but the slow parts are done once per test process (an xdist worker, or the one
+process): the app is built once per database (werkzeug compiles every URL rule of a new app:
+a fifth of an HTTP test's time), templates are compiled once (a shared Jinja bytecode cache),
+the empty database is a copy of one made at the start (a SQLite file copied; a PostgreSQL
+database cloned from a template database) instead of being created and migrated for every
+test, and passwords are hashed with argon2's cheapest settings (the same code and checks; a
+test that needs the real settings asks for `strong_hasher`).
 """
 
 from __future__ import annotations
@@ -18,12 +21,15 @@ from pathlib import Path
 import jinja2
 import psycopg
 import pytest
+from argon2 import PasswordHasher
 from flask import Flask
 
+import models.people
 from machines import clock
 from models import create_schema
 from models.base import connect_database, db
 from models.people import Team, User, UserRole, hash_secret
+from services.audit_anchor import load_hmac_key
 from tests.pgserver import PostgresServer, free_port, pg_bin
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,6 +62,18 @@ class _CompiledTemplates(jinja2.BytecodeCache):
 Flask.jinja_options = {**Flask.jinja_options, "bytecode_cache": _CompiledTemplates()}
 
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+# argon2id at the council's settings takes ~40 ms a sign-in, by design: a tenth of the
+# suite. Tests hash and verify at the cheapest settings argon2 allows; nothing else changes.
+STRONG_HASHER = models.people._hasher
+models.people._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+@pytest.fixture
+def strong_hasher(monkeypatch):
+    """The council's argon2 settings, for a test about them."""
+    monkeypatch.setattr(models.people, "_hasher", STRONG_HASHER)
+    return STRONG_HASHER
 
 
 def cached_hash(secret: str) -> str:
@@ -173,9 +191,18 @@ def audit_anchor_settings(tmp_path: Path) -> dict:
     }
 
 
-def make_app(backend: str, tmp_path: Path, request, **config):
+# The app each test process built once per database, with its settings as built.
+_SHARED_APPS: dict[str, tuple[Flask, dict, object]] = {}
+
+
+def make_app(backend: str, tmp_path: Path, request, *, shared: bool = False, **config):
+    """An app on an empty database. `shared`: this process's one app for that database,
+    its settings restored and its database emptied (a test that adds routes or changes the
+    app's wiring must not share: see the `own_app` mark)."""
     from app import create_app
 
+    if shared and not config and backend in ("sqlite", "postgres"):
+        return _shared_app(backend, tmp_path, request)
     settings = {
         "TESTING": True,
         "SECRET_KEY": "test-secret",
@@ -200,6 +227,29 @@ def make_app(backend: str, tmp_path: Path, request, **config):
         else:
             db.connect(reuse_if_open=True)
             create_schema()  # nothing to do on a copy of the template: it checks the version
+    return app
+
+
+def _shared_app(backend: str, tmp_path: Path, request) -> Flask:
+    close_database()
+    if backend == "postgres":
+        request.getfixturevalue("postgres_databases").fresh()
+    if backend not in _SHARED_APPS:
+        home = request.getfixturevalue("tmp_path_factory").mktemp(f"shared-{backend}")
+        app = make_app(backend, home, request)
+        _SHARED_APPS[backend] = (app, dict(app.config), db.obj)
+    app, settings, database = _SHARED_APPS[backend]
+    app.config.clear()
+    app.config.update(settings, **audit_anchor_settings(tmp_path))
+    # What create_app set for the whole process, which a test's own app may have changed
+    load_hmac_key(app.config)
+    db.initialize(database)
+    if backend == "sqlite":
+        path = Path(settings["SQLITE_PATH"])
+        for leftover in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            leftover.unlink(missing_ok=True)
+        path.unlink(missing_ok=True)  # a new file: a connection left in a thread keeps the old
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
     return app
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import sqlite3
 import threading
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -45,6 +47,12 @@ def browser_context_args(browser_context_args):
     return {**browser_context_args, "bypass_csp": True, "viewport": {"width": 1366, "height": 768}}
 
 
+def _copy_database(source: Path, target: Path) -> None:
+    """SQLite's online backup: the live server's open connections see the copy at once."""
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
+
+
 @pytest.fixture(scope="session")
 def live_app(tmp_path_factory):
     from app import create_app
@@ -62,8 +70,29 @@ def live_app(tmp_path_factory):
         db.connect(reuse_if_open=True)
         create_schema()
         seed_demo()
+    app.config["DEMO_AS_SEEDED"] = path.with_name("demo-as-seeded.db")
+    _copy_database(path, app.config["DEMO_AS_SEEDED"])
+    app.extensions["e2e_database"] = db.obj
     yield app
     close_database()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def demo_as_seeded(live_app):
+    """Every file starts from the demo as seeded, at the real time: a file's journeys do not
+    depend on which files ran before it, so the files can run on several workers at once."""
+    from machines import clock
+    from services.audit_anchor import load_hmac_key
+
+    # What is one per process, which HTTP tests on this worker may have pointed elsewhere
+    db.initialize(live_app.extensions["e2e_database"])
+    load_hmac_key(live_app.config)
+    clock.travel_reset()
+    _copy_database(live_app.config["DEMO_AS_SEEDED"], Path(live_app.config["SQLITE_PATH"]))
+    # Titles name rows ("Dispatch 1"), and another file's dispatch 1 is another dispatch
+    _screens_by_title.clear()
+    yield
+    clock.travel_reset()
 
 
 @pytest.fixture(scope="session")

@@ -77,7 +77,11 @@ def backend():
 @pytest.fixture
 def app(backend, tmp_path, request):
     # No app context stays pushed: each request must get its own `g` (CSRF token, CSP nonce).
-    app = make_app(backend, tmp_path, request)
+    # One app per process and database, emptied for each test, unless the test marks
+    # `own_app` (it adds a route, say, which would leak into the next test).
+    app = make_app(
+        backend, tmp_path, request, shared=not request.node.get_closest_marker("own_app")
+    )
     yield app
     close_database()
 

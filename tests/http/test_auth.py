@@ -133,7 +133,9 @@ def test_disabled_user_cannot_sign_in(web, people, client):
     assert _attempt(client, PASSWORD).status_code == 401
 
 
-def test_a_password_hashed_with_older_argon2_settings_is_hashed_again_at_sign_in(web, people):
+def test_a_password_hashed_with_older_argon2_settings_is_hashed_again_at_sign_in(
+    web, people, strong_hasher
+):
     from argon2 import PasswordHasher
     from argon2.exceptions import VerifyMismatchError
 

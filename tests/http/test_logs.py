@@ -84,6 +84,7 @@ def test_no_case_id_search_term_or_form_value_reaches_the_log(web, people, log_l
     assert {"/records/new", "/records"} <= routes
 
 
+@pytest.mark.own_app
 def test_an_unexpected_error_logs_its_type_and_stack_not_its_message_and_the_page_quotes_the_id(
     app, web, people, log_lines
 ):
