@@ -72,11 +72,10 @@ system-deps: ## Install Chromium and PostgreSQL from Debian when missing (tests 
 # A file's tests stay together, in order, on one worker.
 XDIST := -n auto --dist loadfile
 
-# The browser tests share one demo database and were written to run in file order: one
-# process runs them, after the rest (run in parallel).
-test: $(PY) assets system-deps ## Every layer: unit, HTTP (SQLite; PostgreSQL where it differs), stateful, browser
-	$(PYTEST) $(XDIST) tests/unit tests/http tests/stateful
-	$(PYTEST) tests/e2e
+# One run, one worker per core: the browser files first (the longest; each starts from the
+# demo as seeded, on its worker's own live server), then the rest fill in around them.
+test: $(PY) assets system-deps ## Every layer: browser, stateful, HTTP (SQLite; PostgreSQL where it differs), unit
+	$(PYTEST) $(XDIST) tests/e2e tests/stateful tests/http tests/unit
 
 test-fast: $(PY) assets ## The loop while you work: unit and HTTP on SQLite (under 3 minutes)
 	$(PYTEST) $(XDIST) -m "not postgres" tests/unit tests/http
@@ -87,8 +86,8 @@ test-unit: $(PY) ## Machines and rules only (fast, no database)
 test-http: $(PY) assets system-deps ## HTTP tests only: SQLite, and PostgreSQL for tests marked postgres
 	$(PYTEST) $(XDIST) tests/http
 
-test-e2e: $(PY) assets system-deps ## Browser tests only (Chromium), in file order
-	$(PYTEST) tests/e2e
+test-e2e: $(PY) assets system-deps ## Browser tests only (Chromium)
+	$(PYTEST) $(XDIST) tests/e2e
 
 # A random seed unless one is given: `make soak SEED=<the seed it printed>` replays a failure.
 SEED ?= $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
