@@ -33,15 +33,7 @@ from models.remote_working import RemoteAgreement
 from tests.http.journeys import Page
 
 # Issue 22's words for each defect found but not fixed yet.
-KNOWN_DEFECTS: dict[str, str] = {
-    # Found by the stateful test on PostgreSQL (not yet assigned to anyone): with the rest of
-    # a team moved or disabled, the one practitioner left drafts a dispatch that nobody may
-    # check (the four-eyes check needs another member of the team) and it waits for ever.
-    "dispatch-nobody-can-check": (
-        "every open request, extension, agreement, dispatch check and breach step has at "
-        "least one active person who can act on it, after any admin change"
-    ),
-}
+KNOWN_DEFECTS: dict[str, str] = {}
 
 # How often each known defect showed itself in this run (the stateful test reports these).
 found: Counter[str] = Counter()
@@ -233,11 +225,7 @@ def assert_no_stranded_work() -> None:
                 if events & moving_on if moving_on is not None else events:
                     able = True
                     break
-            check(
-                able,
-                f"{what} {row.id} ({row.state}): no active person can move it on",
-                "dispatch-nobody-can-check" if machine is DispatchMachine else None,
-            )
+            check(able, f"{what} {row.id} ({row.state}): no active person can move it on")
 
 
 # -- typed text ------------------------------------------------------------------------------
