@@ -56,6 +56,7 @@ from tests.http.journeys.breaches import (
     report,
 )
 from tests.http.journeys.custody import SAFEGUARDS, future, report_lost
+from tests.http.journeys.mail import BASE_URL
 from tests.http.journeys.sending import CHECKS
 
 settings.register_profile(
@@ -209,6 +210,7 @@ class WholeApp(RuleBasedStateMachine):
         self.webs: dict[str, RecordingWeb] = {}
         self.checked: dict[str, tuple] = {}
         self.seen = (0, 0, 0)
+        self.mails_followed = 0
         people = People()
         self.staff = breach_staff(people)
         self.staff["admin"] = people.add("admin", "admin", team="Directorate")
@@ -764,6 +766,13 @@ class WholeApp(RuleBasedStateMachine):
         invariants.assert_no_typed_text_leaks(
             self.markers, drafts, defect="ico-draft-copies-typed-text"
         )
+
+    @invariant()
+    def every_link_in_an_email_opens_for_its_recipient(self):
+        # Only the new e-mails, followed as the step that sent them left things.
+        new = self.inbox.messages[self.mails_followed :]
+        self.mails_followed = len(self.inbox.messages)
+        invariants.assert_mail_links_open(new, BASE_URL, lambda person: self.web(person.username))
 
     @invariant()
     def board_counts_agree(self):
