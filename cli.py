@@ -198,6 +198,8 @@ def audit_verify(no_checkpoint: bool) -> None:
         f"{report.checkpoints} checkpoints hold; {report.rows} lifecycle rows match "
         "their events."
     )
+    for note in report.restores:
+        click.echo(note[0].upper() + note[1:] + ".")
     if not report.checkpoints:
         click.echo(
             f"No checkpoints in {path.name} yet: deleting the newest events cannot be "
@@ -275,7 +277,28 @@ def restore_command(path: Path, replace: bool) -> None:
     except BackupError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Restored {path} (schema version {done.schema_version}).")
+    _mark_restored()
     click.echo("Next: flask --app app db-upgrade, then flask --app app audit-verify.")
+
+
+@click.command("audit-restored")
+@with_appcontext
+def audit_restored() -> None:
+    """Record that the database was restored from a backup (after pg_restore): checkpoints
+    of events after the backup's newest are set aside, not taken for a truncated trail."""
+    _mark_restored()
+
+
+def _mark_restored() -> None:
+    from services.audit_anchor import write_restore_mark
+
+    mark, set_aside = write_restore_mark(Path(current_app.config["AUDIT_CHECKPOINT_FILE"]))
+    click.echo(f"Audit checkpoints: the restore is recorded at event {mark.event_id}.")
+    if set_aside:
+        which = (
+            "1 later checkpoint is" if len(set_aside) == 1 else f"{len(set_aside)} later ones are"
+        )
+        click.echo(f"{which} set aside: events after event {mark.event_id} were not in the backup.")
 
 
 @click.command("apply-retention")
@@ -372,6 +395,7 @@ COMMANDS = (
     audit_checkpoint,
     backup_command,
     restore_command,
+    audit_restored,
     apply_retention_command,
     send_reminders_command,
     expire_agreements_command,

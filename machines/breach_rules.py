@@ -91,13 +91,29 @@ def _is_reporters_manager(actor: Actor | None, model: Any) -> bool:
 
 
 def may_see_case(actor: Actor | None, model: Any) -> bool:
-    """Need to know: the reporter, the reporter's line manager, or anyone in the breach chain.
-
-    models.breaches.Breach.visible_query is this rule as SQL."""
+    """Who handles the case: the reporter, the reporter's line manager, or anyone in the
+    breach chain (may_read_case adds who may only read it)."""
     return (
         _in_chain(actor)
         or _is_reporters_manager(actor, model)
         or (actor is not None and actor.id == model.reported_by_id)
+    )
+
+
+def may_read_case(actor: Actor | None, model: Any) -> bool:
+    """Need to know to open the case: whoever may handle it (may_see_case), and the line
+    manager of the person whose papers were lost or stolen (`model.holder_manager_id`).
+
+    The procedure passes the details of a loss or theft to that line manager (Safekeep
+    e-mails them a link to the case), who may not be the reporter's: another line manager
+    reported it, or the holder's line manager changed. They read it; its steps stay with
+    those who handle it. models.breaches.Breach.visible_query is this rule as SQL."""
+    if may_see_case(actor, model):
+        return True
+    return (
+        actor is not None
+        and model.category in POLICE_CATEGORIES
+        and actor.id == model.holder_manager_id
     )
 
 

@@ -39,6 +39,7 @@ from machines.common import (
     validator,
 )
 from machines.permissions import Can
+from machines.removal import approvers_for
 
 # The event that records the sending is `mark_sent`, not `send`: an event called `send`
 # would replace `StateMachine.send()` itself (python-statemachine 3.2.2 does not refuse the
@@ -147,11 +148,40 @@ def _is_drafter(actor: Actor | None, model: Any) -> bool:
     return actor is not None and actor.id == model.drafted_by_id
 
 
+def checkers_above(
+    drafter: Actor,
+    team_id: int,
+    team_staff: Iterable[Actor],
+    manager: Actor | None,
+    seniors: Iterable[Actor],
+) -> frozenset[int]:
+    """Who gives the second check from above the team: nobody while another active member
+    of the team works with papers (they check it); else whoever would agree the drafter's
+    request for the team's papers (machines.removal.approvers_for: their own line manager
+    when they may see the team's records, else the Assistant Directors and Directors).
+
+    The procedure wants the address checked before documents leave, and a team whose other
+    members moved or left has no colleague to do it: the check waited for ever (issue 22).
+    `team_staff` are the team's active staff, `manager` the drafter's active line manager,
+    `seniors` the active people who may agree as the fallback."""
+    team_staff = list(team_staff)
+    if any(
+        person.id != drafter.id and person.team_id == team_id and person.can(Can.WORK_WITH_PAPERS)
+        for person in team_staff
+    ):
+        return frozenset()
+    return frozenset(approvers_for(drafter, team_id, manager, team_staff, seniors).ids)
+
+
 def may_check(model: Any, actor: Actor | None = None) -> bool:
-    """Four eyes: a practitioner or line manager of the same team who did not draft it."""
-    return (
-        in_team(actor, model) and not _is_drafter(actor, model) and actor.can(Can.WORK_WITH_PAPERS)
-    )
+    """Four eyes: a practitioner or line manager of the same team who did not draft it; when
+    none is left, the drafter's line manager or a senior (`model.checkers_above`, the ids
+    `checkers_above` gives)."""
+    if actor is None or _is_drafter(actor, model):
+        return False
+    if in_team(actor, model) and actor.can(Can.WORK_WITH_PAPERS):
+        return True
+    return actor.id in model.checkers_above
 
 
 def may_mark_sent(model: Any, actor: Actor | None = None) -> bool:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import cached_property
 
-from peewee import CharField, DateTimeField, ForeignKeyField, TextField
+from peewee import CharField, DateTimeField, ForeignKeyField, TextField, fn
 
-from machines.permissions import Can
+from machines.common import Actor
+from machines.dispatch import checkers_above
+from machines.permissions import Can, roles_that
 from models.base import VersionedModel
-from models.people import Team, User, who_and_when
+from models.people import Team, User, UserRole, who_and_when
 
 
 class Dispatch(VersionedModel):
@@ -39,6 +42,46 @@ class Dispatch(VersionedModel):
 
     class Meta:
         indexes = ((("team", "state"), False),)
+
+    @cached_property
+    def checkers_above(self) -> frozenset[int]:
+        """Who may give the second check from above the team (machines.dispatch.
+        checkers_above): empty while a colleague of the drafter may. Read once per loaded
+        row: a page or a list asks it for every person it weighs."""
+        drafter = User.get_by_id(self.drafted_by_id)
+        if self.state != "drafted" or _colleagues(self.team_id, drafter.id).exists():
+            return frozenset()
+        wanted = roles_that(Can.APPROVE_AS_FALLBACK) | roles_that(Can.WORK_WITH_PAPERS)
+        people = _active_actors(
+            (User.team == self.team_id)
+            | (User.id == drafter.line_manager_id)
+            | User.id.in_(UserRole.select(UserRole.user).where(UserRole.role.in_(sorted(wanted))))
+        )
+        return checkers_above(
+            drafter.as_actor(),
+            self.team_id,
+            [p for p in people.values() if p.team_id == self.team_id],
+            people.get(drafter.line_manager_id),
+            people.values(),
+        )
+
+    @classmethod
+    def drafts_without_a_colleague(cls):
+        """Drafts whose team has no active member but the drafter who may check them: the
+        few whose second check comes from above (checkers_above)."""
+        colleagues = _colleagues(cls.team, cls.drafted_by)
+        return cls.select().where(cls.state == "drafted", ~fn.EXISTS(colleagues))
+
+    @classmethod
+    def to_check_from_above(cls, user: User) -> list[Dispatch]:
+        """The drafts this person may check from above the team, oldest first."""
+        rows = cls.drafts_without_a_colleague().order_by(cls.drafted_at, cls.id)
+        return [row for row in rows if user.id in row.checkers_above]
+
+    @classmethod
+    def nobody_can_check(cls) -> set[int]:
+        """Drafts no active person may check: an account change must not leave one."""
+        return {row.id for row in cls.drafts_without_a_colleague() if not row.checkers_above}
 
     def visible_to(self, user: User) -> bool:
         return user.team_id == self.team_id or user.can(Can.SEE_EVERY_TEAM)
@@ -84,3 +127,37 @@ class Dispatch(VersionedModel):
             .where(cls.team == user.team_id, cls.state == "drafted", cls.drafted_by != user.id)
             .order_by(cls.drafted_at)
         )
+
+
+def _colleagues(team, drafter):
+    """The team's active members, but the drafter, who may check a draft (a team and a
+    drafter given as ids, or as a dispatch's columns for a correlated subquery)."""
+    return (
+        User.select(User.id)
+        .join(UserRole)
+        .where(
+            User.team == team,
+            User.active == True,  # noqa: E712
+            User.id != drafter,
+            UserRole.role.in_(sorted(roles_that(Can.WORK_WITH_PAPERS))),
+        )
+    )
+
+
+def _active_actors(where) -> dict[int, Actor]:
+    """The active people matching `where`, each with all their roles, as the machines see them."""
+    rows = (
+        User.select(User, UserRole.role)
+        .join(UserRole)
+        .where(User.active == True, where)  # noqa: E712
+        .objects()
+    )
+    users: dict[int, User] = {}
+    roles: dict[int, set[str]] = {}
+    for row in rows:
+        users.setdefault(row.id, row)
+        roles.setdefault(row.id, set()).add(row.role)
+    return {
+        uid: Actor(uid, frozenset(roles[uid]), user.team_id, user.line_manager_id)
+        for uid, user in users.items()
+    }

@@ -396,6 +396,7 @@ def update_person(
                 f"{user.display_name} is the only administrator: make someone else an "
                 "administrator first."
             )
+        unchecked = Dispatch.nobody_can_check()
         handed = []
         work = work_for_change(user, details.team_id, new_roles)
         if work.items:
@@ -416,6 +417,7 @@ def update_person(
                 UserRole.create(user=user, role=role)
             user._roles = None
         changed = _changes(before, _described(user))
+        _refuse_unchecked_dispatches(unchecked, f"Saving {user.display_name} this way")
         ended = 0
         if roles_change:
             ended = UserSession.end_all(user.id, now, "admin")
@@ -460,10 +462,13 @@ def set_active(
                     f"{user.display_name} is the only administrator: make someone else an "
                     "administrator first."
                 )
+            unchecked = Dispatch.nobody_can_check()
             work = open_work(user)
             if work.items:
                 handed = hand_over(actor, user, work, successor_id, work_seen, now)
         _bump(user, active=active)
+        if not active:
+            _refuse_unchecked_dispatches(unchecked, f"Disabling {user.display_name}")
         summary: dict = {"handed_over": len(handed)} if handed else {}
         if not active:
             summary["sessions_ended"] = UserSession.end_all(user.id, now, "admin")
@@ -477,6 +482,29 @@ def set_active(
             KioskSession.delete().where(KioskSession.person == user.id).execute()
         _audit(actor.id, now, "user", user.id, "enable_user" if active else "disable_user", summary)
     return len(handed)
+
+
+def _refuse_unchecked_dispatches(before: set[int], change: str) -> None:
+    """Refuse a change that leaves a draft dispatch with nobody who may give its second check
+    (machines.dispatch.may_check): it would wait for ever. Called inside the change's
+    transaction, after it, so the refusal undoes it; drafts nobody could check before are
+    not this change's doing."""
+    stranded = Dispatch.nobody_can_check() - before
+    if not stranded:
+        return
+    drafts = list(
+        Dispatch.select(Dispatch, User)
+        .join(User, on=(Dispatch.drafted_by == User.id))
+        .where(Dispatch.id.in_(sorted(stranded)))
+        .order_by(Dispatch.id)
+    )
+    which = _and([f"dispatch {d.id} (case {d.case_id})" for d in drafts])
+    drafters = _and(sorted({d.drafted_by.display_name for d in drafts}))
+    raise AccountConflict(
+        f"{change} would leave {which} with nobody who may give the second check. First give "
+        f"{drafters} a line manager who may see their team's records, or someone in their "
+        "team who works with papers."
+    )
 
 
 def unlock(actor_id: int, user_id: int, now: dt.datetime) -> dict:

@@ -34,6 +34,7 @@ from peewee import fn
 from machines import clock
 from machines.security_log import security_event
 from models.audit import GENESIS, AuditEvent, ChainProblem, hmac_key, set_hmac_key, verify_chain
+from models.base import db
 
 
 def load_hmac_key(config: Mapping) -> bytes:
@@ -78,6 +79,8 @@ class Checkpoint:
     hash: str
     events: int
     sealed_from: int | None
+    # Written by a restore (`write_restore_mark`): the head of the restored database.
+    restored: bool = False
 
 
 def _checkpoint_mac(key: bytes, body: dict) -> str:
@@ -97,10 +100,38 @@ def chain_head() -> tuple[int, str, int, int | None]:
 
 def write_checkpoint(path: Path) -> Checkpoint:
     """Append a signed checkpoint of the chain's head to the file and the security log."""
+    return _append(path, *chain_head())
+
+
+def write_restore_mark(path: Path) -> tuple[Checkpoint, list[Checkpoint]]:
+    """Record that the database was restored from a backup: a signed checkpoint of the
+    restored head, marked as a restore, and the checkpoints it sets aside (of events after
+    that head, which the backup does not hold).
+
+    A nightly backup is older than the checkpoints cron writes every few minutes: without
+    the mark, audit-verify takes the restored database for a truncated one, for ever. The
+    mark excuses only those later checkpoints; the restored chain is checked as before, and
+    the restore goes to the security log, which leaves the server. Read the head with plain
+    SQL: a backup from an older release is restored before db-upgrade brings its columns."""
+    head = db.execute_sql('SELECT "id", "hash" FROM "audit_event" ORDER BY "id" DESC LIMIT 1')
+    event_id, head_hash = head.fetchone() or (0, GENESIS)
+    (events,) = db.execute_sql('SELECT COUNT(*) FROM "audit_event"').fetchone()
+    checkpoints, _ = read_checkpoints(path, hmac_key())
+    mark = _append(path, event_id, head_hash, events, None, restored=True)
+    return mark, [point for point in checkpoints if point.event_id > event_id]
+
+
+def _append(
+    path: Path,
+    event_id: int,
+    head_hash: str,
+    events: int,
+    sealed: int | None,
+    restored: bool = False,
+) -> Checkpoint:
     key = hmac_key()
     if key is None:
         raise RuntimeError("no audit HMAC key is loaded")
-    event_id, head_hash, events, sealed = chain_head()
     body = {
         "at": clock.now().isoformat(timespec="seconds") + "Z",
         "event_id": event_id,
@@ -108,6 +139,8 @@ def write_checkpoint(path: Path) -> Checkpoint:
         "events": events,
         "sealed_from": sealed,
     }
+    if restored:
+        body["restored"] = True
     line = json.dumps({**body, "mac": _checkpoint_mac(key, body)}, sort_keys=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -116,8 +149,8 @@ def write_checkpoint(path: Path) -> Checkpoint:
         out.flush()
         os.fsync(out.fileno())
     # The same line in the operations log, which a council ships off the server (syslog).
-    security_event("audit_checkpoint", **body)
-    return Checkpoint(0, body["at"], event_id, head_hash, events, sealed)
+    security_event("audit_restored" if restored else "audit_checkpoint", **body)
+    return Checkpoint(0, body["at"], event_id, head_hash, events, sealed, restored)
 
 
 def read_checkpoints(path: Path, key: bytes | None) -> tuple[list[Checkpoint], list[str]]:
@@ -133,6 +166,8 @@ def read_checkpoints(path: Path, key: bytes | None) -> tuple[list[Checkpoint], l
             try:
                 data = json.loads(text)
                 body = {k: data[k] for k in ("at", "event_id", "hash", "events", "sealed_from")}
+                if "restored" in data:
+                    body["restored"] = data["restored"]
                 mac = data["mac"]
             except (ValueError, KeyError, TypeError):
                 bad.append(f"checkpoint line {number} cannot be read: the file was edited")
@@ -151,9 +186,31 @@ def read_checkpoints(path: Path, key: bytes | None) -> tuple[list[Checkpoint], l
                     body["hash"],
                     int(body["events"]),
                     body["sealed_from"],
+                    body.get("restored") is True,
                 )
             )
     return good, bad
+
+
+def after_restores(checkpoints: list[Checkpoint]) -> tuple[list[Checkpoint], list[str]]:
+    """The checkpoints that must still hold, in file order, and a sentence for each restore
+    that set some aside: a restore mark ends the checkpoints of events after its head (the
+    backup never held them), and is itself a checkpoint of the restored chain."""
+    kept: list[Checkpoint] = []
+    notes: list[str] = []
+    for point in checkpoints:
+        if point.restored:
+            later = [p for p in kept if p.event_id > point.event_id]
+            if later:
+                notes.append(
+                    f"{len(later)} {'checkpoint' if len(later) == 1 else 'checkpoints'} of "
+                    f"events after event {point.event_id} (up to event "
+                    f"{max(p.event_id for p in later)}) set aside by the restore recorded at "
+                    f"{point.at} (line {point.line}): those events were not in the backup"
+                )
+            kept = [p for p in kept if p.event_id <= point.event_id]
+        kept.append(point)
+    return kept, notes
 
 
 # -- Lifecycle rows against their audit events ----------------------------------------------
@@ -244,6 +301,7 @@ class AuditReport:
     checkpoints: int = 0
     chain: list[ChainProblem] = field(default_factory=list)
     anchor: list[str] = field(default_factory=list)  # checkpoint problems
+    restores: list[str] = field(default_factory=list)  # what each restore set aside
     lifecycle: list[str] = field(default_factory=list)
 
     @property
@@ -254,8 +312,10 @@ class AuditReport:
 def verify_audit(checkpoint_file: Path) -> AuditReport:
     """Check the chain, its HMACs, every checkpoint outside the database and the rows."""
     key = hmac_key()
-    checkpoints, unreadable = read_checkpoints(checkpoint_file, key)
-    sealed = [c.sealed_from for c in checkpoints if c.sealed_from is not None]
+    signed, unreadable = read_checkpoints(checkpoint_file, key)
+    # Every signed line says where the HMACs began, those a restore set aside too.
+    sealed = [c.sealed_from for c in signed if c.sealed_from is not None]
+    checkpoints, restores = after_restores(signed)
     chain = verify_chain(
         key=key,
         sealed_from=min(sealed) if sealed else None,
@@ -267,6 +327,7 @@ def verify_audit(checkpoint_file: Path) -> AuditReport:
         checkpoints=len(checkpoints),
         chain=chain.problems,
         anchor=list(unreadable),
+        restores=restores,
     )
     for point in checkpoints:
         seen = chain.seen.get(point.event_id)

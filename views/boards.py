@@ -81,8 +81,9 @@ def board_data(teams: list[int] | None) -> dict:
         Removal.state == "out", _in_scope(Removal.team, teams)
     )
     papers_out = page_of(out_query.order_by(Removal.due_on, Removal.id), total=counts["out"] or 0)
-    # Need to know: a line manager sees the cases their own reports raised, not every case
-    # in the team (Breach.visible_query); directors hold a breach role and see them all,
+    # Need to know: a line manager sees the cases their own reports raised (and the losses
+    # and thefts of papers the people they manage held), not every case in the team
+    # (Breach.visible_query); directors hold a breach role and see them all,
     # narrowed to the board's team. (Narrowing a line manager's few cases by team as well
     # would only lead SQLite to read the whole team's cases by the team index instead.)
     visible = Breach.visible_query(current_user).where(Breach.is_open())

@@ -51,6 +51,9 @@ def index():
         if current_user.team_id and current_user.can(Can.WORK_WITH_PAPERS)
         else 0
     )
+    # Drafts whose team has no one else left to check them come to the drafter's manager
+    # or the seniors (machines.dispatch.checkers_above), who may not work in the team.
+    to_check_above = Dispatch.to_check_from_above(current_user)
     now = clock.now()
     waiting, unread = Breach.waiting_for(current_user, now)
     shown = waiting[:WAITING_SHOWN]
@@ -65,6 +68,7 @@ def index():
         more_time=more_time,
         remote=remote,
         to_check=to_check,
+        to_check_above=to_check_above,
         in_breach_chain=current_user.can(Can.HANDLE_EVERY_BREACH),
         waiting=[
             {"breach": b, "events": events, "clock": case_clock(b, now)} for b, events in shown

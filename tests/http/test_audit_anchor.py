@@ -176,6 +176,27 @@ def test_a_checkpoint_written_with_another_key_is_not_trusted(app, history):
     assert "its HMAC does not match" in output
 
 
+def test_a_restore_mark_excuses_only_the_checkpoints_before_it(history, tmp_path):
+    """`flask restore` (or `audit-restored`) sets aside the checkpoints of events the backup
+    never held; a cut made after the restore is named as before, and a checkpoint line made
+    into a restore mark by hand is not signed."""
+    assert verify(history)[0] == 0
+    restored = history.invoke(args=["audit-restored"])
+    assert restored.exit_code == 0 and "set aside" not in restored.output  # nothing was lost
+    newest = list(AuditEvent.select().order_by(AuditEvent.id.desc()).limit(2))
+    AuditEvent.delete().where(AuditEvent.id.in_([e.id for e in newest])).execute()
+    code, output = verify(history, "--no-checkpoint")
+    assert code == 1 and "the newest events were deleted" in output
+    assert "set aside" not in output
+
+    path = tmp_path / "audit-checkpoints.jsonl"
+    lines = path.read_text().splitlines()
+    forged = {**json.loads(lines[0]), "restored": True}
+    path.write_text("\n".join([json.dumps(forged), *lines[1:]]) + "\n")
+    code, output = verify(history, "--no-checkpoint")
+    assert code == 1 and "checkpoint line 1 is not signed with this key" in output
+
+
 # -- Lifecycle rows against their events -------------------------------------------------------
 
 

@@ -6,10 +6,13 @@ from __future__ import annotations
 import pytest
 
 from models.breaches import Breach
+from models.people import User
 from tests.http.journeys import Cast, Page, to_the_minute
 from tests.http.journeys.breaches import breach_staff, latest, report, send
 from tests.http.journeys.custody import papers_out, report_lost
+from tests.http.journeys.mail import BASE_URL
 from tests.http.test_reminders import run_ok
+from tests.invariants import assert_mail_links_open, links_in, offered_events
 
 LEFT_CONTROL = "Select whether any data left the council's control"
 
@@ -109,3 +112,39 @@ def test_a_case_says_who_must_be_told_when_there_is_no_line_manager_to_email(cas
     report(cast["sam"], category="loss")
     text = Page.of(cast["sam"].get(f"/breaches/{latest().id}")).text
     assert "Safekeep emails Lina Tester, Sam Tester's line manager" in text
+
+
+def test_the_holders_line_manager_opens_the_case_from_the_email_when_another_reported_it(
+    mail_app, inbox, cast, staff, people
+):
+    # Leo, another line manager of the team, reports Pat's papers stolen: the case is his
+    # and his manager's to handle, and the procedure passes its details to Pat's manager.
+    people.add("leo", "line_manager", manager=staff["ad"])
+    removal = papers_out(cast["pat"], staff)
+    assert report_lost(cast["leo"], removal, category="theft").status_code == 303
+    breach = latest()
+    run_ok(mail_app)
+    (msg,) = inbox.to("lina@council.example")
+    assert links_in(msg, BASE_URL) == [f"/breaches/{breach.id}"]
+    response = cast["lina"].get(f"/breaches/{breach.id}")
+    assert breach.reference in Page.of(response).text
+    # Told of it, not handling it: the case's steps stay with Leo, his manager and the chain.
+    assert offered_events(response.get_data(as_text=True), "breaches", breach.id) == set()
+    assert send(cast["lina"], breach, "notify").status_code == 403
+    assert_mail_links_open(inbox.messages, BASE_URL, lambda person: cast[person.username])
+
+
+def test_a_line_manager_given_after_the_report_opens_the_case_from_the_email(
+    mail_app, inbox, cast, staff
+):
+    report(cast["sam"], category="loss")
+    breach = latest()
+    # Sam's line management passes to Mo before the e-mail goes: Mo is the one told.
+    User.update(line_manager=staff["mo"].id).where(User.id == staff["sam"].id).execute()
+    run_ok(mail_app)
+    (msg,) = inbox.to("mo@council.example")
+    assert links_in(msg, BASE_URL) == [f"/breaches/{breach.id}"]
+    assert breach.reference in Page.of(cast["mo"].get(f"/breaches/{breach.id}")).text
+    # Mo sees it in the cases list as well, and Alex (whom Mo also manages) does not.
+    assert breach.reference in Page.of(cast["mo"].get("/breaches")).text
+    cast["alex"].get(f"/breaches/{breach.id}", status=404)

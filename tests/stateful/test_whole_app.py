@@ -56,6 +56,7 @@ from tests.http.journeys.breaches import (
     report,
 )
 from tests.http.journeys.custody import SAFEGUARDS, future, report_lost
+from tests.http.journeys.mail import BASE_URL
 from tests.http.journeys.sending import CHECKS
 
 settings.register_profile(
@@ -209,6 +210,7 @@ class WholeApp(RuleBasedStateMachine):
         self.webs: dict[str, RecordingWeb] = {}
         self.checked: dict[str, tuple] = {}
         self.seen = (0, 0, 0)
+        self.mails_followed = 0
         people = People()
         self.staff = breach_staff(people)
         self.staff["admin"] = people.add("admin", "admin", team="Directorate")
@@ -297,6 +299,8 @@ class WholeApp(RuleBasedStateMachine):
 
     @rule(who=st.sampled_from(PRACTITIONERS))
     def practitioner_adds_a_record(self, who):
+        if not self.user(who).active:
+            return  # a disabled account cannot sign in: nothing of theirs to do
         web = self.web(who)
         web.get("/records/new")
         case_id = str(1000000 + Record.select().count() + 1)
@@ -647,6 +651,41 @@ class WholeApp(RuleBasedStateMachine):
         assert response.status_code in (303, 409, 422), response.status_code
         self.webs.pop(who, None)
 
+    @rule(
+        who=st.sampled_from(PRACTITIONERS + MANAGERS),
+        roles=st.sampled_from([["practitioner"], ["line_manager"]]),
+        successor=people_st,
+    )
+    def admin_changes_a_persons_roles(self, who, roles, successor):
+        """A practitioner made a line manager or back: the requests and checks they could
+        decide must still have someone (handed over, or the change refused with a reason)."""
+        person = self.user(who)
+        if not person.active or sorted(person.roles) == roles:
+            return
+        self.admin_saves(person, person_form(person, roles=roles), successor)
+        self.webs.pop(who, None)
+
+    @rule(who=st.sampled_from(PRACTITIONERS), manager=st.sampled_from(MANAGERS + ("ad", "dir")))
+    def admin_changes_a_persons_line_manager(self, who, manager):
+        """Someone's line manager changes: the one who may check their drafts from above
+        (machines.dispatch.checkers_above) and decide their requests changes with them."""
+        person, boss = self.user(who), self.user(manager)
+        if not person.active or not boss.active or person.line_manager_id == boss.id:
+            return
+        self.admin_saves(person, person_form(person, line_manager_id=boss.id), None)
+
+    def admin_saves(self, person, data, successor):
+        """Post the admin's edit, handing over what the page lists to `successor` (or to
+        nobody, when none is given: then it must refuse)."""
+        web = self.web("admin")
+        web.get(f"/admin/people/{person.id}/edit")
+        response = web.post(f"/admin/people/{person.id}/edit", data)
+        html = response.get_data(as_text=True)
+        if response.status_code != 303 and 'name="work_seen"' in html and successor:
+            data.update(work_seen=work_seen(html), successor_id=self.user(successor).id)
+            response = web.post(f"/admin/people/{person.id}/edit", data)
+        assert response.status_code in (303, 409, 422), response.status_code
+
     # -- cron and time ---------------------------------------------------------------------
 
     @rule()
@@ -727,6 +766,13 @@ class WholeApp(RuleBasedStateMachine):
         invariants.assert_no_typed_text_leaks(
             self.markers, drafts, defect="ico-draft-copies-typed-text"
         )
+
+    @invariant()
+    def every_link_in_an_email_opens_for_its_recipient(self):
+        # Only the new e-mails, followed as the step that sent them left things.
+        new = self.inbox.messages[self.mails_followed :]
+        self.mails_followed = len(self.inbox.messages)
+        invariants.assert_mail_links_open(new, BASE_URL, lambda person: self.web(person.username))
 
     @invariant()
     def board_counts_agree(self):

@@ -28,7 +28,7 @@ from machines.breach_report import (
     required_recipients,
     validate_report,
 )
-from machines.breach_rules import NO_ONE, StaffMember, next_steps
+from machines.breach_rules import NO_ONE, StaffMember, may_read_case, next_steps
 from machines.common import Actor, InputError
 from machines.risk import load_grid
 
@@ -200,6 +200,8 @@ class FakeBreach:
     ico_referred: bool | None = None
     informed_in_person_on: dt.date | None = None
     caldicott_agreed_at: dt.datetime | None = None
+    # The line manager of the person whose papers they were (models.breaches).
+    holder_manager_id: int | None = None
     told: set[str] = field(default_factory=set)  # already on the notification list
     recorded: list[dict] = field(default_factory=list)
 
@@ -1619,3 +1621,19 @@ def test_a_near_miss_keeps_the_data_in_only_while_it_is_one() -> None:
     assert (row.category, row.data_left_control) == ("near_miss", False)
     fire(machine, "update_report", "manager", **{**UPDATE, "data_left_control": False})
     assert (row.category, row.data_left_control) == ("wrong_recipient", True)
+
+
+# -- the holder's line manager reads a loss or theft (issue 22) -----------------------------
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_the_holders_line_manager_reads_a_loss_or_theft_and_acts_on_nothing(state):
+    holders_manager = ACTORS["other_manager"]
+    for category in ("loss", "theft"):
+        row, machine = build(state, category=category, holder_manager_id=holders_manager.id)
+        assert may_read_case(holders_manager, row)
+        assert machine.enabled_events(actor=holders_manager, now=NOW) == []
+    # Told of losses and thefts only: a wrongly sent letter stays with whoever handles it.
+    row, _ = build(state, category="wrong_recipient", holder_manager_id=holders_manager.id)
+    assert not may_read_case(holders_manager, row)
+    assert not may_read_case(ACTORS["colleague"], build(state, category="loss")[0])

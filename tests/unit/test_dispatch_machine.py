@@ -19,6 +19,7 @@ from machines.dispatch import (
     METHODS,
     STATE_LABELS,
     DispatchMachine,
+    checkers_above,
     dispatch_machine,
     validate_draft,
 )
@@ -82,6 +83,8 @@ class FakeDispatch:
     drafted_by_id: int = 1
     team_id: int = TEAM
     method: str = "special_delivery"
+    # Who may check from above the team: nobody while a colleague may (models.dispatches).
+    checkers_above: frozenset[int] = frozenset()
     breaches_opened: list[dict] = field(default_factory=list)
 
     def open_breach_for_misdirection(self, **kwargs: Any) -> None:
@@ -161,6 +164,49 @@ def test_actor_without_a_team_is_not_the_team() -> None:
     teamless = Actor(id=9, roles=frozenset({"practitioner"}), team_id=None)
     with pytest.raises(TransitionNotAllowed):
         machine.send("confirm_delivered", actor=teamless, now=NOW, delivery_evidence="x")
+
+
+# -- a team with nobody else to check (issue 22) -------------------------------------------
+
+PAT = Actor(id=1, roles=frozenset({"practitioner"}), team_id=TEAM, line_manager_id=40)
+LINA_ELSEWHERE = Actor(id=40, roles=frozenset({"line_manager"}), team_id=11)
+AD = Actor(id=50, roles=frozenset({"assistant_director"}), team_id=None)
+AD_AS_MANAGER = Actor(id=40, roles=frozenset({"assistant_director"}), team_id=None)
+
+
+def test_a_colleague_left_in_the_team_checks_and_nobody_from_above() -> None:
+    sam = Actor(id=2, roles=frozenset({"practitioner"}), team_id=TEAM)
+    assert checkers_above(PAT, TEAM, [PAT, sam], AD_AS_MANAGER, [AD, AD_AS_MANAGER]) == set()
+
+
+def test_with_no_colleague_left_the_drafters_own_manager_checks() -> None:
+    # Their manager may see the team's records (an Assistant Director sees every team).
+    assert checkers_above(PAT, TEAM, [PAT], AD_AS_MANAGER, [AD, AD_AS_MANAGER]) == {40}
+
+
+def test_a_manager_who_cannot_see_the_team_leaves_it_to_the_seniors() -> None:
+    # A line manager of another team cannot open the dispatch: the seniors are asked.
+    assert checkers_above(PAT, TEAM, [PAT], LINA_ELSEWHERE, [AD, LINA_ELSEWHERE]) == {50}
+
+
+def test_a_colleague_without_work_with_papers_is_not_a_checker() -> None:
+    clerk = Actor(id=9, roles=frozenset({"governance"}), team_id=TEAM)
+    assert checkers_above(PAT, TEAM, [PAT, clerk], None, [AD]) == {50}
+
+
+def test_someone_from_above_checks_only_when_the_row_names_them() -> None:
+    row, machine = build("drafted", checkers_above=frozenset({50}))
+    assert "check" not in {e.id for e in machine.enabled_events(actor=AD_AS_MANAGER)}
+    with pytest.raises(TransitionNotAllowed):
+        machine.send("check", actor=AD_AS_MANAGER, now=NOW, **GOOD_CHECK)
+    machine.send("check", actor=AD, now=NOW, **GOOD_CHECK)
+    assert (row.state, row.checked_by_id) == ("checked", 50)
+
+
+def test_the_drafter_never_checks_even_when_named_from_above() -> None:
+    _, machine = build("drafted", checkers_above=frozenset({1}))
+    with pytest.raises(TransitionNotAllowed):
+        machine.send("check", actor=ACTORS["drafter"], now=NOW, **GOOD_CHECK)
 
 
 # -- check ---------------------------------------------------------------------------------
