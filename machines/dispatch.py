@@ -39,6 +39,7 @@ from machines.common import (
     validator,
 )
 from machines.permissions import Can
+from machines.training import drafter_trained
 
 # The event that records the sending is `mark_sent`, not `send`: an event called `send`
 # would replace `StateMachine.send()` itself (python-statemachine 3.2.2 does not refuse the
@@ -158,6 +159,11 @@ def may_mark_sent(model: Any, actor: Actor | None = None) -> bool:
     return _is_drafter(actor, model)
 
 
+def may_send_trained(model: Any, actor: Actor | None = None, now: Any = None) -> bool:
+    """The drafter records the sending while their data protection training is in date."""
+    return may_mark_sent(model, actor) and drafter_trained(model, actor, now)
+
+
 def may_confirm_delivered(model: Any, actor: Actor | None = None) -> bool:
     return _is_drafter(actor, model) or in_team(actor, model)
 
@@ -199,7 +205,7 @@ class DispatchMachine(StateMachine):
         name="Confirm the checks",
     )
     mark_sent = Event(
-        checked.to(sent, cond=may_mark_sent, validators="validate_mark_sent"),
+        checked.to(sent, cond=[may_mark_sent, drafter_trained], validators="validate_mark_sent"),
         name="Record as sent",
     )
     confirm_delivered = Event(
@@ -266,7 +272,7 @@ class DispatchMachine(StateMachine):
             LAWFUL_BASIS_MAX,
         )
 
-    @validator(may_mark_sent)
+    @validator(may_send_trained)
     def validate_mark_sent(
         self,
         errors: Errors,

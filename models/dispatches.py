@@ -7,8 +7,10 @@ import datetime as dt
 from peewee import CharField, DateTimeField, ForeignKeyField, TextField
 
 from machines.permissions import Can
+from machines.training import Training
 from models.base import VersionedModel
 from models.people import Team, User, who_and_when
+from models.training import training_of
 
 
 class Dispatch(VersionedModel):
@@ -39,6 +41,11 @@ class Dispatch(VersionedModel):
 
     class Meta:
         indexes = ((("team", "state"), False),)
+
+    @property
+    def drafter_training(self) -> Training:
+        """The drafter's data protection training (the sending guard's fact)."""
+        return training_of(self.drafted_by, with_exception=False)
 
     def visible_to(self, user: User) -> bool:
         return user.team_id == self.team_id or user.can(Can.SEE_EVERY_TEAM)

@@ -22,6 +22,7 @@ from machines.dispatch import (
     dispatch_machine,
     validate_draft,
 )
+from machines.training import Training
 
 NOW = dt.datetime(2025, 3, 4, 10, 30)
 TEAM = 10
@@ -82,6 +83,7 @@ class FakeDispatch:
     drafted_by_id: int = 1
     team_id: int = TEAM
     method: str = "special_delivery"
+    drafter_training: Training = field(default_factory=lambda: Training(NOW.date()))
     breaches_opened: list[dict] = field(default_factory=list)
 
     def open_breach_for_misdirection(self, **kwargs: Any) -> None:
