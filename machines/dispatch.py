@@ -36,10 +36,11 @@ from machines.common import (
     state_labels,
     text,
     text_validator,
+    uk_date,
     validator,
 )
 from machines.permissions import Can
-from machines.training import drafter_trained
+from machines.training import Training, drafter_trained
 
 # The event that records the sending is `mark_sent`, not `send`: an event called `send`
 # would replace `StateMachine.send()` itself (python-statemachine 3.2.2 does not refuse the
@@ -157,6 +158,11 @@ def may_check(model: Any, actor: Actor | None = None) -> bool:
 
 def may_mark_sent(model: Any, actor: Actor | None = None) -> bool:
     return _is_drafter(actor, model)
+
+
+def may_prepare(training: Training, now: dt.datetime) -> bool:
+    """Drafting (the row does not exist yet): the drafter's training in date, as for sending."""
+    return training.in_date(uk_date(now))
 
 
 def may_send_trained(model: Any, actor: Actor | None = None, now: Any = None) -> bool:

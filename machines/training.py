@@ -63,13 +63,18 @@ class Training:
 
     def why_not(self, today: dt.date) -> str | None:
         """Why this person may not take papers out (None when they may), in their words."""
-        if self.in_date(today):
-            return None
+        return None if self.in_date(today) else self.described(today)
+
+    def described(self, today: dt.date, whose: str = "Your") -> str:
+        """The standing in a sentence: `whose` is "Your" or "Alex Byrne's"."""
+        training = f"{whose} data protection training"
         if self.trained_on is None:
-            return "You have no data protection training recorded."
+            return f"{training} is not recorded."
         if self.trained_on > today:
-            return "Your data protection training is recorded for a date still to come."
-        return f"Your data protection training lapsed on {long_date(self.lapses_on)}."
+            return f"{training} is recorded for a date still to come."
+        if not self.in_date(today):
+            return f"{training} lapsed on {long_date(self.lapses_on)}."
+        return f"{training} is in date until {long_date(self.lapses_on - dt.timedelta(days=1))}."
 
 
 def long_date(day: dt.date) -> str:
