@@ -14,22 +14,22 @@ from machines.training import Training, drafter_trained, holder_trained
 
 
 def take_out_stopped(removal, actor, now) -> Training | None:
-    """The holder's training when it alone keeps them from taking the papers out: the
-    record page and the kiosk say why where the button would be."""
+    """The holder's training when it is not in date: the record page and the kiosk say why
+    where the button would be (or that their line manager has allowed this one)."""
     if (
         removal is None
         or removal.state != "approved_for_removal"
         or not may_take_out(removal, actor)
-        or holder_trained(removal, actor, now)
     ):
         return None
-    return removal.holder_training
+    training = removal.holder_training
+    return None if training.in_date(uk_date(now)) else training
 
 
 def take_out_blocked(removal, event: str, actor, now) -> str | None:
     """The 409 words when only the holder's training keeps the papers in (else 403)."""
     training = take_out_stopped(removal, actor, now) if event == "take_out" else None
-    if training is None:
+    if training is None or holder_trained(removal, actor, now):
         return None
     return (
         f"{training.why_not(uk_date(now))} You cannot take papers out until it is done. "
