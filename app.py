@@ -89,9 +89,11 @@ def create_app(config: dict | None = None) -> Flask:
 
 def _init_database(app: Flask) -> None:
     from models.base import connect_database, open_for_request, release_after_request
+    from models.training import set_training_period
 
     Path(app.config["SQLITE_PATH"]).parent.mkdir(parents=True, exist_ok=True)
     db.initialize(connect_database(app.config["DATABASE_URL"], app.config["SQLITE_PATH"]))
+    set_training_period(app.config["TRAINING_VALID_MONTHS"])
 
     @app.before_request
     def _connect() -> None:

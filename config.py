@@ -60,6 +60,9 @@ def environment_settings(instance: Path) -> dict:
         MAIL_OUTBOX=os.environ.get("MAIL_OUTBOX") or None,
         REMINDER_BASE_URL=os.environ.get("REMINDER_BASE_URL", "http://localhost:5000"),
         REMINDER_CONFIRM_AFTER_DAYS=os.environ.get("REMINDER_CONFIRM_AFTER_DAYS", "3"),
+        # Months a person's data protection training stays in date: taking papers out and
+        # preparing a dispatch need it (machines/training.py). The toolkit asks for 12.
+        TRAINING_VALID_MONTHS=os.environ.get("TRAINING_VALID_MONTHS", "12"),
         LOG_LEVEL=os.environ.get("LOG_LEVEL", "INFO"),
         # Years a closed case, finished removal or dispatch keeps its free text (retention).
         RETENTION_YEARS=os.environ.get("RETENTION_YEARS", "6"),
@@ -112,6 +115,8 @@ WHOLE_NUMBERS = (
     # 0 would raise the confirm-location task on the day the papers are due.
     ("REMINDER_CONFIRM_AFTER_DAYS", 1, None),
     ("RETENTION_YEARS", 1, None),
+    # The ICO's breach form asks about the last two years: a longer period is not "in date".
+    ("TRAINING_VALID_MONTHS", 1, 24),
     ("HEALTHZ_MIN_FREE_MB", 0, None),
     # More hops than any council's network has would let a client name its own address.
     ("TRUSTED_PROXIES", 0, 5),

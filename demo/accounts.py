@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from machines.clock import uk_today
 from machines.permissions import ROLE_LABELS
+from machines.training import add_months
 from models.base import db
 from models.people import User
+from models.training import training_period
 from services.accounts import add_user
 
 DEMO_PASSWORD = "safekeep-demo-2026"
@@ -39,6 +44,14 @@ _DEMO = [
     ("kiosk-north", "Children North kiosk", "K0001", "Children North", ["kiosk"], None),
 ]
 DEMO_PIN = "2468"
+
+# Days since each person's data protection training, so the demo shows every standing: most
+# in date, Sam's lapsing within 30 days (a reminder, a board's list), Alex's lapsed (he needs
+# Mo's exception to take papers out). The kiosk is a device: no training.
+_TRAINED_DAYS_AGO = {"lina": 100, "pat": 60, "mo": 45, "dana": 200, "ash": 150, "cal": 90}
+_TRAINED_DAYS_AGO |= {"rita": 120, "bim": 80, "gov": 70, "dpo": 30, "admin": 40}
+SAM_LAPSES_IN_DAYS = 20
+ALEX_LAPSED_DAYS_AGO = 35
 # Managers listed after the people they manage: the team managers report to the Director,
 # so a team manager's own request for papers goes to her (machines.removal.approvers_for).
 _MANAGED_BY_LATER = {"lina": "dana", "mo": "dana"}
@@ -66,7 +79,19 @@ def seed_demo() -> bool:
             User.update(line_manager=User.by_username(manager)).where(
                 User.username == username
             ).execute()
+        for username, trained_on in demo_training_dates(uk_today()).items():
+            User.update(trained_on=trained_on).where(User.username == username).execute()
     return True
+
+
+def demo_training_dates(today: dt.date) -> dict[str, dt.date]:
+    """Each demo person's training date, counted back from today under the period in force."""
+    lapses_back = add_months(today, -training_period())
+    return {
+        **{name: today - dt.timedelta(days=days) for name, days in _TRAINED_DAYS_AGO.items()},
+        "sam": lapses_back + dt.timedelta(days=SAM_LAPSES_IN_DAYS),
+        "alex": lapses_back - dt.timedelta(days=ALEX_LAPSED_DAYS_AGO),
+    }
 
 
 def demo_accounts() -> list[tuple[str, str]]:

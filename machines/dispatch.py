@@ -36,10 +36,12 @@ from machines.common import (
     state_labels,
     text,
     text_validator,
+    uk_date,
     validator,
 )
 from machines.permissions import Can
 from machines.removal import approvers_for
+from machines.training import Training, drafter_trained
 
 # The event that records the sending is `mark_sent`, not `send`: an event called `send`
 # would replace `StateMachine.send()` itself (python-statemachine 3.2.2 does not refuse the
@@ -188,6 +190,16 @@ def may_mark_sent(model: Any, actor: Actor | None = None) -> bool:
     return _is_drafter(actor, model)
 
 
+def may_prepare(training: Training, now: dt.datetime) -> bool:
+    """Drafting (the row does not exist yet): the drafter's training in date, as for sending."""
+    return training.in_date(uk_date(now))
+
+
+def may_send_trained(model: Any, actor: Actor | None = None, now: Any = None) -> bool:
+    """The drafter records the sending while their data protection training is in date."""
+    return may_mark_sent(model, actor) and drafter_trained(model, actor, now)
+
+
 def may_confirm_delivered(model: Any, actor: Actor | None = None) -> bool:
     return _is_drafter(actor, model) or in_team(actor, model)
 
@@ -229,7 +241,7 @@ class DispatchMachine(StateMachine):
         name="Confirm the checks",
     )
     mark_sent = Event(
-        checked.to(sent, cond=may_mark_sent, validators="validate_mark_sent"),
+        checked.to(sent, cond=[may_mark_sent, drafter_trained], validators="validate_mark_sent"),
         name="Record as sent",
     )
     confirm_delivered = Event(
@@ -296,7 +308,7 @@ class DispatchMachine(StateMachine):
             LAWFUL_BASIS_MAX,
         )
 
-    @validator(may_mark_sent)
+    @validator(may_send_trained)
     def validate_mark_sent(
         self,
         errors: Errors,

@@ -38,6 +38,7 @@ from machines.common import (
     validator,
 )
 from machines.permissions import Can
+from machines.training import holder_trained
 
 # Purposes the procedure agrees in advance: these need no line manager's agreement.
 PRE_AUTHORISED = frozenset({"court", "professional_meeting", "service_user_meeting"})
@@ -221,6 +222,11 @@ def may_take_out(model: Any, actor: Actor | None = None) -> bool:
     return _is_holder(actor, model)
 
 
+def may_take_out_trained(model: Any, actor: Actor | None = None, now: Any = None) -> bool:
+    """The holder, trained (or allowed by an exception): whom the safeguards are asked of."""
+    return may_take_out(model, actor) and holder_trained(model, actor, now)
+
+
 def may_close_out(model: Any, actor: Actor | None = None) -> bool:
     """Return, destroy or report lost: the holder, or a line manager of the team."""
     return _is_holder(actor, model) or manages_team(actor, model)
@@ -336,7 +342,10 @@ class RemovalMachine(StateMachine):
         name="Cancel request",
     )
     take_out = Event(
-        approved_for_removal.to(out, cond=may_take_out, validators="validate_take_out"),
+        # The holder's training in date, or an exception their line manager allowed (used up).
+        approved_for_removal.to(
+            out, cond=[may_take_out, holder_trained], validators="validate_take_out"
+        ),
         name="Take out",
     )
     return_papers = Event(out.to(returned, cond=may_return), name="Return papers")
@@ -392,7 +401,7 @@ class RemovalMachine(StateMachine):
     )
     validate_cancel = text_validator(may_cancel, "reason", "Reason", NOTE_MAX)
 
-    @validator(may_take_out, needs_now=False)
+    @validator(may_take_out_trained, needs_now=False)
     def validate_take_out(self, errors: Errors, model: Any, now: Any, **safeguards: Any) -> None:
         for key, message in SAFEGUARD_ERRORS.items():
             if not confirmed(safeguards.get(key)):
@@ -510,8 +519,10 @@ class RemovalMachine(StateMachine):
             model.decision_note = text(reason)
         model.closed_at = now
 
-    def on_take_out(self, model: Any, now: dt.datetime) -> None:
+    def on_take_out(self, model: Any, actor: Actor, now: dt.datetime) -> None:
         model.taken_out_at = now
+        if not model.holder_training.in_date(uk_date(now)):
+            model.use_training_exception(actor, now)
 
     def on_return_papers(self, model: Any, actor: Actor, now: dt.datetime) -> None:
         model.returned_at = now

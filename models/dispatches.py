@@ -10,8 +10,10 @@ from peewee import CharField, DateTimeField, ForeignKeyField, TextField, fn
 from machines.common import Actor
 from machines.dispatch import checkers_above
 from machines.permissions import Can, roles_that
+from machines.training import Training
 from models.base import VersionedModel
 from models.people import Team, User, UserRole, who_and_when
+from models.training import training_of
 
 
 class Dispatch(VersionedModel):
@@ -82,6 +84,11 @@ class Dispatch(VersionedModel):
     def nobody_can_check(cls) -> set[int]:
         """Drafts no active person may check: an account change must not leave one."""
         return {row.id for row in cls.drafts_without_a_colleague() if not row.checkers_above}
+
+    @property
+    def drafter_training(self) -> Training:
+        """The drafter's data protection training (the sending guard's fact)."""
+        return training_of(self.drafted_by, with_exception=False)
 
     def visible_to(self, user: User) -> bool:
         return user.team_id == self.team_id or user.can(Can.SEE_EVERY_TEAM)

@@ -588,3 +588,30 @@ def _ico_summary(m: Migration) -> None:
 @step(22, "user_session.device: the browser in words, so a person can tell their sessions apart")
 def _session_device(m: Migration) -> None:
     m.add_column("user_session", "device", CharField(null=True, max_length=40))
+
+
+@step(
+    23, "user.trained_on and training_exception: data protection training in date where the risk is"
+)
+def _training(m: Migration) -> None:
+    m.add_column("user", "trained_on", DateField(null=True))
+
+    class User(m.Model):
+        pass
+
+    class TrainingException(m.Model):
+        person = ForeignKeyField(User, backref="training_exceptions", on_delete="CASCADE")
+        allowed_by = ForeignKeyField(User)
+        allowed_at = DateTimeField()
+        reason = TextField()
+        used_at = DateTimeField(null=True)
+        used_by_removal = IntegerField(null=True)
+
+        class Meta:
+            table_name = "training_exception"
+
+    m.create_tables(TrainingException)
+    m.sql(
+        'CREATE UNIQUE INDEX "training_exception_one_open_per_person" ON "training_exception" '
+        '("person_id") WHERE "used_at" IS NULL'
+    )

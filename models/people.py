@@ -15,6 +15,7 @@ from peewee import (
     BooleanField,
     Case,
     CharField,
+    DateField,
     DateTimeField,
     ForeignKeyField,
     IntegerField,
@@ -106,6 +107,9 @@ class User(BaseModel):
     # editing one person at once cannot overwrite each other (409). Sign-in counters and the
     # PIN do not move it.
     version = IntegerField(default=1)
+    # The day their data protection training was completed (machines/training.py): recorded
+    # by an administrator or the learning system's import. None: no training recorded.
+    trained_on = DateField(null=True)
 
     # Flask-Login: the request's server-side session, set by the user loader.
     session_token: str | None = None

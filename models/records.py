@@ -33,9 +33,11 @@ from machines.removal import (
     Approvers,
     approvers_for,
 )
-from models.base import BaseModel, VersionedModel, db, utcnow
+from machines.training import Training
+from models.base import BaseModel, Stale, VersionedModel, db, utcnow
 from models.bulk import insert_rows
 from models.people import Team, User, UserRole, who_and_when
+from models.training import TrainingException, training_of
 
 # Label codes avoid look-alike characters so they can be typed from a printed label.
 _LABEL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -340,6 +342,18 @@ class Removal(ApprovalRequest):
         # Breach is reached through its backref: models/breaches.py imports this module.
         breach_model = Removal.breaches.rel_model
         breach_model.open_for_lost_removal(self, User.get_by_id(actor.id), now, facts)
+
+    @property
+    def holder_training(self) -> Training:
+        """The holder's data protection training (the take-out guard's fact)."""
+        return training_of(self.for_user)
+
+    def use_training_exception(self, actor, now: dt.datetime) -> None:
+        """The papers go out on the holder's exception: it is used up by this removal, in the
+        caller's transaction (a second removal racing for it loses and changes nothing)."""
+        exception = TrainingException.open_for(self.for_user_id)
+        if exception is None or not exception.use(self.id, actor.id, now):
+            raise Stale(f"the training exception for removal {self.id} was used meanwhile")
 
     @property
     def papers_gone(self) -> bool:

@@ -34,7 +34,7 @@ class Reminder(BaseModel):
     """One reminder to one person about one removal or breach: the claim and the receipt."""
 
     kind = CharField(max_length=20)
-    subject_type = CharField(max_length=10)  # "removal" or "breach"
+    subject_type = CharField(max_length=10)  # "removal", "breach", "agreement" or "training"
     subject_id = IntegerField()
     recipient = ForeignKeyField(User, backref="reminders", on_delete="CASCADE")
     round = IntegerField(default=0)

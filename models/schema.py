@@ -22,6 +22,7 @@ from models.people import (
 from models.records import Record, Removal
 from models.reminders import Reminder
 from models.remote_working import RemoteAgreement
+from models.training import TrainingException
 
 ALL_MODELS = [
     SchemaVersion,
@@ -42,4 +43,5 @@ ALL_MODELS = [
     RemoteAgreement,
     Heartbeat,
     Counter,
+    TrainingException,
 ]

@@ -20,8 +20,10 @@ from dataclasses import dataclass, field
 from peewee import fn
 
 from machines.breach import BreachMachine
+from machines.common import uk_date
 from machines.permissions import Can, Role, roles_that
 from machines.professions import PROFESSIONS
+from machines.training import training_date_error
 from models.audit import AuditEvent
 from models.base import db, is_postgres, write_transaction
 from models.breaches import Breach
@@ -429,6 +431,32 @@ def update_person(
                 summary["handed_over"] = len(handed)
             _audit(actor.id, now, "user", user.id, "update_user", summary)
     return changed
+
+
+def record_training(
+    actor_id: int, user_id: int, trained_on: dt.date, version: int, now: dt.datetime
+) -> None:
+    """Record the day a person completed their data protection training (the learning
+    system's CSV records it the same way: services/imports.py)."""
+    with accounts_transaction():
+        actor = _acting_admin(actor_id)
+        user = _person(user_id, version)
+        if problem := training_date_error(trained_on, uk_date(now)):
+            raise AccountError({"trained_on": problem})
+        before = user.trained_on
+        _bump(user, trained_on=trained_on)
+        _audit(
+            actor.id,
+            now,
+            "user",
+            user.id,
+            "record_training",
+            {"trained_on": [_iso(before), trained_on.isoformat()]},
+        )
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day is not None else None
 
 
 def set_active(

@@ -1,5 +1,5 @@
-"""Setting up in bulk: people and records from CSV files, every row checked before anything
-is saved, then saved in batches.
+"""Setting up in bulk: people and records from CSV files, and the training dates the council's
+learning system exports, every row checked before anything is saved, then saved in batches.
 
 The administrator uploads a file and sees every row with its errors (the preview); nothing is
 kept on the server and nothing goes in the URL: the preview page posts the file's text back
@@ -29,10 +29,12 @@ from dataclasses import dataclass, field
 from peewee import fn
 
 from machines import privacy
+from machines.clock import uk_today
 from machines.common import case_id_error, normalise_case_id
 from machines.permissions import ROLE_LABELS, Can, Role, grants, roles_that
 from machines.professions import PROFESSIONS
 from machines.removal import RECORD_DESCRIPTION_MAX
+from machines.training import training_date_error
 from models.audit import AuditEvent
 from models.base import is_postgres
 from models.bulk import insert_rows
@@ -52,7 +54,7 @@ from services.accounts import (
     username_error,
 )
 
-KINDS = ("people", "records")
+KINDS = ("people", "records", "training")
 
 
 def clean_text(value: str | None) -> str:
@@ -83,6 +85,10 @@ COLUMNS: dict[str, list[tuple[str, bool, str]]] = {
         ("roles", True, "one or more role ids or names, separated by semicolons"),
         ("profession", False, "social_worker, occupational_therapist, other_hcpc, unregistered"),
     ],
+    "training": [
+        ("staff_number", True, "the person's staff number, as in Safekeep"),
+        ("completed_on", True, "the day they completed data protection training: 27/03/2026"),
+    ],
     "records": [
         ("case_id", True, "the case-system ID (Mosaic), like 1234567 or MOS-1234567"),
         ("description", True, f"what the papers are, up to {RECORD_DESCRIPTION_MAX} characters"),
@@ -101,6 +107,13 @@ EXAMPLES = {
         "social_worker",
     ],
     "records": ["1234567", "Court bundle, volume 2", "Children North"],
+    "training": ["12345", "27/03/2026"],
+}
+# What each kind's rows are, in the pages' words: (one, many).
+NOUNS = {
+    "people": ("person", "people"),
+    "records": ("record", "records"),
+    "training": ("training date", "training dates"),
 }
 
 
@@ -214,7 +227,9 @@ def preview(kind: str, text: str) -> Preview:
     rows = _rows(kind, text, result)
     result.rows = rows
     if rows:
-        (_check_people if kind == "people" else _check_records)(rows, result)
+        {"people": _check_people, "records": _check_records, "training": _check_training}[kind](
+            rows, result
+        )
     return result
 
 
@@ -497,6 +512,8 @@ def commit(kind: str, text: str, actor_id: int, now: dt.datetime) -> ImportResul
         _acting_admin(actor_id)
     if kind == "people":
         created = _save_people(checked, actor_id, now)
+    elif kind == "training":
+        created = _save_training(checked, actor_id, now)
     else:
         created = _save_records(checked, actor_id, now)
     skipped = len(checked.rows) - len(checked.to_save)
@@ -693,4 +710,111 @@ def _save_records(checked: Preview, actor_id: int, now: dt.datetime) -> int:
                 ]
             )
         saved += len(batch)
+    return saved
+
+
+# -- Training dates from the learning system ------------------------------------------------
+
+# The learning system's export writes 27/03/2026; an ISO date (2026-03-27) is read too.
+_UK_DATE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
+_ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
+DATE_CELL_MAX = 10
+LATER_RECORDED = "a later date is already recorded: skipped"
+
+
+def _training_day(cell: str) -> dt.date | None:
+    """The cell as a date, or None (its length checked before any pattern is tried)."""
+    if len(cell) > DATE_CELL_MAX:
+        return None
+    if match := _UK_DATE.fullmatch(cell):
+        day, month, year = match.groups()
+    elif match := _ISO_DATE.fullmatch(cell):
+        year, month, day = match.groups()
+    else:
+        return None
+    try:
+        return dt.date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+
+
+def _check_training(rows: list[Row], preview: Preview) -> None:
+    today = uk_today()
+    people = {
+        number.upper(): (person_id, trained_on)
+        for person_id, number, trained_on in User.select(
+            User.id, User.staff_number, User.trained_on
+        ).tuples()
+    }
+    in_file: dict[str, int] = {}
+    for row in rows:
+        number = row.values.get("staff_number", "").upper()
+        cell = row.values.get("completed_on", "")
+        person = None
+        if not number:
+            row.errors.append("Enter the staff number")
+        elif len(number) > STAFF_NUMBER_MAX:
+            row.errors.append(f"Staff number must be {STAFF_NUMBER_MAX} characters or fewer")
+        elif number in in_file:
+            row.errors.append(f"Row {in_file[number]} has the same staff number")
+        elif (person := people.get(number)) is None:
+            row.errors.append(f"There is no one with staff number {number} in Safekeep")
+        if number and number not in in_file:
+            in_file[number] = row.line
+        day = _training_day(cell)
+        if not cell:
+            row.errors.append("Enter the date the training was completed")
+        elif day is None:
+            row.errors.append("Enter the date the training was completed as 27/03/2026")
+        elif problem := training_date_error(day, today):
+            row.errors.append(problem)
+        if row.errors or person is None:
+            continue
+        person_id, recorded = person
+        row.parsed = {"person_id": person_id, "trained_on": day, "before": recorded}
+        if recorded is not None and recorded >= day:
+            # The same file again, or an older course than the one recorded: never go back.
+            row.already_there = True
+            row.notes.append(ALREADY_THERE if recorded == day else LATER_RECORDED)
+
+
+def _save_training(checked: Preview, actor_id: int, now: dt.datetime) -> int:
+    saved = 0
+    for number, batch in enumerate(_batches(checked.to_save)):
+        if number:
+            _between_batches()
+        with accounts_transaction():
+            _acting_admin(actor_id)
+            events = []
+            for row in batch:
+                person_id, day = row.parsed["person_id"], row.parsed["trained_on"]
+                # A later date recorded since the file was checked stays: this row is skipped.
+                changed = (
+                    User.update(trained_on=day, version=User.version + 1)
+                    .where(
+                        User.id == person_id,
+                        User.trained_on.is_null() | (User.trained_on < day),
+                    )
+                    .execute()
+                )
+                if changed:
+                    before = row.parsed["before"]
+                    events.append(
+                        {
+                            "at": now,
+                            "actor_id": actor_id,
+                            "entity_type": "user",
+                            "entity_id": person_id,
+                            "event": "record_training",
+                            "summary": {
+                                "trained_on": [
+                                    before.isoformat() if before else None,
+                                    day.isoformat(),
+                                ],
+                                "by": "import",
+                            },
+                        }
+                    )
+            AuditEvent.append_many(events)
+        saved += len(events)
     return saved

@@ -36,6 +36,7 @@ from models.records import Record, Removal
 from models.reminders import Key, Reminder, confirm_location_cutoff, ladder_start
 from models.remote_working import RemoteAgreement
 from services.mail import Mailer, MessageRefused
+from services.training import Lapse, lapse_news
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,8 @@ POLICE_REFERENCE = "police_reference"
 APPROVAL_NEEDED = "approval_needed"
 DECIDED = "request_decided"
 AGREEMENT_ENDING = "agreement_ending"
+TRAINING_LAPSING = "training_lapsing"
+TRAINING_LAPSED = "training_lapsed"
 # Most urgent first: if the mail server goes away mid-run, the breach chain heard of a new
 # case and the statutory deadline went first.
 KINDS = (
@@ -62,6 +65,8 @@ KINDS = (
     APPROVAL_NEEDED,
     DECIDED,
     AGREEMENT_ENDING,
+    TRAINING_LAPSED,
+    TRAINING_LAPSING,
 )
 KIND_LABELS = {
     BREACH_REPORTED: "breach reported",
@@ -74,6 +79,8 @@ KIND_LABELS = {
     APPROVAL_NEEDED: "waiting for approval",
     DECIDED: "request decided",
     AGREEMENT_ENDING: "agreement ending",
+    TRAINING_LAPSED: "training lapsed",
+    TRAINING_LAPSING: "training lapsing",
 }
 # A remote working agreement's holder is told this many days before its last day.
 AGREEMENT_WARNING_DAYS = 3
@@ -592,9 +599,77 @@ def _police_reminders(now: dt.datetime, base_url: str) -> list[Due]:
     return dues
 
 
+def _training_dues(kind: str, now: dt.datetime, base_url: str) -> list[Due]:
+    """Training lapsing within 30 days (to the person), or lapsed (to them and their line
+    manager). The round is the training date: training again starts the reminders again."""
+    lapsed = kind == TRAINING_LAPSED
+    dues = []
+    for lapse in lapse_news(now):
+        if lapse.lapsed != lapsed:
+            continue
+        dues.append(_training_due(kind, lapse, lapse.person_id, lapse.email, base_url))
+        if lapsed and lapse.manager_id is not None:
+            dues.append(_training_due(kind, lapse, lapse.manager_id, lapse.manager_email, base_url))
+    if not dues:
+        return []
+    claimed = set(
+        Reminder.select(Reminder.subject_id, Reminder.recipient, Reminder.round)
+        .where(
+            Reminder.kind == kind,
+            Reminder.subject_type == "training",
+            Reminder.subject_id.in_(sorted({due.subject_id for due in dues})),
+            Reminder._live(now),
+        )
+        .tuples()
+    )
+    return [d for d in dues if (d.subject_id, d.recipient_id, d.round) not in claimed]
+
+
+def _training_due(
+    kind: str, lapse: Lapse, recipient_id: int, email: str | None, base_url: str
+) -> Due:
+    # No name, even to the manager: the home page the link opens says whose it is.
+    if recipient_id != lapse.person_id:
+        subject = "Safekeep: data protection training lapsed in your team"
+        lines = [
+            "The data protection training of someone you line-manage lapsed on "
+            f"{_day(lapse.lapses_on)}.",
+            "They cannot take papers out or send documents until they complete it again.",
+            "If papers must go out before then, you can allow one removal from your home page.",
+        ]
+        link = "/"
+    elif kind == TRAINING_LAPSED:
+        subject = "Safekeep: your data protection training has lapsed"
+        lines = [
+            f"Your data protection training lapsed on {_day(lapse.lapses_on)}.",
+            "You cannot take papers out or send documents until you complete it again.",
+            "If papers must go out before then, ask your line manager.",
+        ]
+        link = "/account"
+    else:
+        subject = "Safekeep: your data protection training lapses soon"
+        lines = [
+            f"Your data protection training lapses on {_day(lapse.lapses_on)}.",
+            "Complete it again before then to keep taking papers out and sending documents.",
+        ]
+        link = "/account"
+    return Due(
+        kind=kind,
+        subject_type="training",
+        subject_id=lapse.person_id,
+        recipient_id=recipient_id,
+        email=email,
+        subject=subject,
+        body=_letter(lines, base_url + link),
+        round=lapse.trained_on.toordinal(),
+    )
+
+
 def due_reminders(kind: str, now: dt.datetime, base_url: str, confirm_after_days: int) -> list[Due]:
     """Every reminder of this kind that should go and is not sent or being sent."""
     today = clock.to_uk(now).date()
+    if kind in (TRAINING_LAPSING, TRAINING_LAPSED):
+        return _training_dues(kind, now, base_url)
     if kind == BREACH_REPORTED:
         return _announcements(now, base_url)
     if kind == LINE_MANAGER_TOLD:

@@ -12,6 +12,7 @@ test that needs the real settings asks for `strong_hasher`).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import subprocess
@@ -294,6 +295,9 @@ def _real_clock():
     clock.travel_reset()
 
 
+_TODAY = object()  # People.add's default training date: the day the person is added
+
+
 class People:
     """Creates staff quickly (the password hash is computed once per run)."""
 
@@ -313,6 +317,7 @@ class People:
         manager: User | None = None,
         staff_number: str | None = None,
         pin: str | None = PIN,
+        trained_on: dt.date | None | object = _TODAY,
     ) -> User:
         user = User.create(
             username=username,
@@ -323,6 +328,9 @@ class People:
             password_hash=cached_hash(PASSWORD),
             pin_hash=cached_hash(pin) if pin else None,
             email=f"{username}@council.example",
+            # Trained today: the rules about lapsed training are tested where they are asked
+            # for (tests/http/test_training.py); everyone else may take papers out.
+            trained_on=trained_on if trained_on is not _TODAY else clock.uk_today(),
         )
         for role in roles or ("practitioner",):
             UserRole.create(user=user, role=role)

@@ -28,6 +28,7 @@ from views.display import (
     time_parts,
     timeline_details,
     timeline_label,
+    training_words,
     uk_date,
     uk_datetime,
 )
@@ -71,6 +72,7 @@ def register_views(app: Flask) -> None:
         register,
         remote_working,
         sso,
+        training,
         unavailable,
         whereabouts,
     )
@@ -91,10 +93,12 @@ def register_views(app: Flask) -> None:
         admin,
         sso,
         remote_working,
+        training,
         whereabouts,
     ):
         app.register_blueprint(module.bp)
 
+    app.add_template_global(clock.uk_today, "uk_today")
     app.add_template_global(Can)  # templates ask current_user.can(Can.X), as the views do
     for helper in (
         errors_list,
@@ -106,6 +110,7 @@ def register_views(app: Flask) -> None:
         timeline_label,
         timeline_details,
         time_parts,
+        training_words,
         example_date,
     ):
         app.add_template_global(helper)
@@ -213,6 +218,7 @@ def _layout_context():
         "service_name": current_app.config["SERVICE_NAME"],
         "cspNonce": getattr(g, "csp_nonce", None),
         "session_timing": _session_timing(),
+        "training_months": current_app.config["TRAINING_VALID_MONTHS"],
         "kiosk_timing": {
             "idle_seconds": int(KIOSK_PERSON_IDLE.total_seconds()),
             "warn_seconds": int(KIOSK_WARN_BEFORE.total_seconds()),

@@ -23,6 +23,7 @@ from models.audit import AuditEvent
 from models.base import db, write_transaction
 from models.people import LOCKOUT_MINUTES, PasswordReset, User, UserSession, hash_secret
 from models.sign_ins import check_password
+from models.training import training_of
 from services.accounts import set_own_password
 from services.passwords import MIN_LENGTH, password_problem
 from services.sso import local_password_allowed, sso_settings
@@ -96,6 +97,7 @@ def overview():
         this_session=current_user.session_id,
         local_password=_has_local_password(),
         done=request.args.get("done"),
+        training=training_of(current_user, with_exception=False),
     )
 
 

@@ -29,6 +29,7 @@ from machines.professions import PROFESSIONS
 from machines.security_log import security_event
 from models.audit import AuditEvent
 from models.people import Team, User, UserRole, UserSession
+from models.training import training_of
 from services import imports
 from services.account_errors import AccountConflict, AccountError, NotAllowed
 from services.accounts import (
@@ -37,6 +38,7 @@ from services.accounts import (
     check_person,
     create_person,
     end_sessions,
+    record_training,
     rename_team,
     reset_password,
     retire_team,
@@ -59,6 +61,7 @@ from views.forms.accounts import (
     PersonForm,
     ResetPassword,
     TeamForm,
+    TrainingDate,
     Versioned,
 )
 from views.paging import page_links, page_of
@@ -83,6 +86,7 @@ DONE = {
     "team_added": "The team was added.",
     "team_renamed": "The team was renamed.",
     "team_retired": "The team was retired.",
+    "training": "Their data protection training date was recorded.",
 }
 
 
@@ -103,6 +107,9 @@ ACCOUNT_EVENTS = {
     "account_locked": "Locked after too many wrong passwords",
     "pin_locked": "Kiosk PIN locked after too many wrong PINs",
     "hand_over": "Line manager changed in a hand-over",
+    "record_training": "Data protection training date recorded",
+    "allow_training_exception": "One removal allowed while their training has lapsed",
+    "use_training_exception": "The removal their line manager allowed went out",
 }
 FIELD_WORDS = {
     "display_name": "name",
@@ -348,6 +355,7 @@ def person(person_id: int):
         professions=dict(PROFESSIONS),
         reports=User.select().where(User.line_manager == user.id, User.active == True).count(),  # noqa: E712
         sso_only=_sso_only_for(user),
+        training=training_of(user, with_exception=False),
         errors=FormErrors(),
     )
 
@@ -490,6 +498,46 @@ def enable_person(person_id: int):
     except AccountError as error:  # nothing to correct on this page: said as a refusal
         return _refused(error)
     return redirect(url_for("admin.person", person_id=user.id, done="enabled"), code=303)
+
+
+@bp.get("/people/<int:person_id>/training")
+@bp.post("/people/<int:person_id>/training")
+@requires(Can.ADMINISTER_ACCOUNTS)
+def person_training(person_id: int):
+    """Record the day a person completed their data protection training."""
+    user = _person_or_404(person_id)
+    form = TrainingDate()
+    errors = form.check_posted()
+    if request.method == "POST":
+        try:
+            if errors:
+                raise AccountError({})
+            record_training(
+                current_user.id, user.id, form.trained_on.data, _version(form), clock.now()
+            )
+        except AccountError as error:
+            errors.add_all(error.errors)
+        else:
+            return redirect(url_for("admin.person", person_id=user.id, done="training"), code=303)
+    typed = form.typed() if request.method == "POST" else _date_boxes(user.trained_on)
+    return render_template(
+        "admin/training.html",
+        title=f"Training date: {user.display_name}",
+        person=user,
+        form=typed,
+        errors=errors,
+    ), 422 if errors else 200
+
+
+def _date_boxes(day: dt.date | None) -> dict:
+    """A date as the three boxes of a GOV.UK date input show it (empty when none)."""
+    if day is None:
+        return {}
+    return {
+        "trained_on-day": str(day.day),
+        "trained_on-month": str(day.month),
+        "trained_on-year": str(day.year),
+    }
 
 
 @bp.post("/people/<int:person_id>/unlock")
@@ -667,7 +715,7 @@ def retire(team_id: int):
 def import_start():
     return render_template(
         "admin/import.html",
-        title="Import people or records",
+        title="Import people, records or training dates",
         errors=FormErrors(),
         kind=request.args.get("kind") if request.args.get("kind") in imports.KINDS else None,
         columns=imports.COLUMNS,
@@ -692,7 +740,7 @@ def import_preview():
     if errors:
         return render_template(
             "admin/import.html",
-            title="Import people or records",
+            title="Import people, records or training dates",
             errors=errors,
             kind=kind if kind in imports.KINDS else None,
             columns=imports.COLUMNS,
@@ -706,6 +754,7 @@ def _preview_page(kind: str, text: str, preview, status: int | None = None):
         "admin/import_preview.html",
         title="Check the import",
         kind=kind,
+        nouns=imports.NOUNS[kind],
         csv_text=text,
         preview=preview,
         errors=_import_errors(preview),
@@ -740,10 +789,18 @@ def import_confirm():
         return _preview_page(kind, text, refused.preview)
     except imports.ImportStopped as stopped:
         return render_template(
-            "admin/import_stopped.html", title="Import stopped", kind=kind, stopped=stopped
+            "admin/import_stopped.html",
+            title="Import stopped",
+            kind=kind,
+            nouns=imports.NOUNS[kind],
+            stopped=stopped,
         ), 409
     return render_template(
-        "admin/import_done.html", title="Import complete", kind=kind, result=result
+        "admin/import_done.html",
+        title="Import complete",
+        kind=kind,
+        nouns=imports.NOUNS[kind],
+        result=result,
     )
 
 

@@ -18,6 +18,7 @@ from models.people import Team, User
 from models.records import Removal
 from models.reminders import confirm_location_tasks
 from models.remote_working import RemoteAgreement
+from services.training import shares_by_team
 from views.access import requires
 from views.forms import id_arg
 from views.htmx import targets
@@ -109,7 +110,17 @@ def board_data(teams: list[int] | None) -> dict:
     )
     # Who works remotely, and asks waiting: the agreements in force end soonest first.
     remote = list(RemoteAgreement.current(teams, today).limit(REMOTE_SHOWN + 1))
+    training = shares_by_team(teams, now)
+    team_names = dict(
+        Team.select(Team.id, Team.name).where(Team.id.in_(list(training))).tuples()
+        if training
+        else []
+    )
     return {
+        "training": sorted(
+            ((team_names[team_id], share) for team_id, share in training.items()),
+            key=lambda named: named[0],
+        ),
         "remote": remote[:REMOTE_SHOWN],
         "more_remote": len(remote) > REMOTE_SHOWN,
         "counts": {k: v or 0 for k, v in counts.items()},

@@ -23,6 +23,7 @@ from models.audit import AuditEvent
 from models.base import write_transaction
 from models.breaches import Breach, Notification
 from models.people import Team, User
+from services.training import involved_training
 from views.access import requires, visible_or_404
 from views.breaches import CASES, bp, linked_items
 from views.display import naming_people
@@ -176,6 +177,7 @@ def _render_ico_draft(breach: Breach, errors=None, form=None, status: int = 200)
         "breaches/ico_draft.html",
         title=f"ICO report draft {breach.reference}",
         breach=breach,
+        involved=involved_training(breach),
         late=told_at > deadline,
         deadline=deadline,
         kept_in=breach_rules.is_skippable_near_miss(breach),

@@ -14,6 +14,7 @@ from machines.professions import regulator_for
 from machines.risk import assess, grid_rows, grid_scales
 from models.base import write_transaction
 from models.breaches import Breach, Notification
+from services.training import involved_training
 from views.access import visible_or_404
 from views.display import link, uk_datetime
 from views.forms import FormErrors
@@ -173,6 +174,7 @@ def _render_case(breach: Breach, errors=None, form=None, status=200, preview=Non
         "breaches/show.html",
         title=f"Breach {breach.reference}",
         timeline=timeline(CASES, breach),
+        involved=involved_training(breach),
         **_case_context(breach, errors, form, preview),
     ), status
 

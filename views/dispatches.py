@@ -14,6 +14,7 @@ from machines.dispatch import (
     METHODS,
     STATE_LABELS,
     DispatchMachine,
+    may_prepare,
     validate_draft,
 )
 from machines.permissions import Can
@@ -21,10 +22,13 @@ from models.audit import AuditEvent
 from models.base import write_transaction
 from models.dispatches import Dispatch
 from models.records import Record
+from models.training import training_of
 from views.access import requires
+from views.errors import render_error
 from views.forms import FormErrors, id_arg
 from views.forms.dispatches import EVENT_FORMS, DraftDispatch
 from views.paging import page_of
+from views.training_stops import sending_blocked, sending_stopped
 from views.transitions import (
     Confirm,
     Lifecycle,
@@ -48,6 +52,7 @@ def start():
     )
     # Every draft waiting for a check can be reached: the list pages, never stops short.
     waiting = page_of(Dispatch.to_check(current_user), param="waiting")
+    training = training_of(current_user, with_exception=False)
     return render_template(
         "dispatches/start.html",
         title="Send documents securely",
@@ -56,6 +61,8 @@ def start():
         pagination=waiting.links("dispatches.start", "Drafts waiting for your check"),
         state_labels=STATE_LABELS,
         methods=dict(METHODS),
+        training=training,
+        may_prepare=may_prepare(training, clock.now()),
     )
 
 
@@ -63,6 +70,9 @@ def start():
 @bp.post("/send/new")
 @requires(Can.WORK_WITH_PAPERS, in_a_team=True)
 def draft():
+    training = training_of(current_user, with_exception=False)
+    if not may_prepare(training, clock.now()):
+        return render_error(409, _untrained_words(training))
     errors = FormErrors()
     form = _prefill_from_record(id_arg("record"))
     if request.method == "POST":
@@ -99,6 +109,13 @@ def draft():
     ), 422 if errors else 200
 
 
+def _untrained_words(training) -> str:
+    return (
+        f"{training.why_not(clock.uk_today())} You cannot prepare a dispatch until it is done: "
+        "ask a colleague in your team to send the documents."
+    )
+
+
 def _prefill_from_record(record_id: int | None) -> dict:
     """Start a draft from a record page: the case-system ID comes from the record.
 
@@ -113,8 +130,12 @@ def _prefill_from_record(record_id: int | None) -> dict:
 
 
 def _panel_context(dispatch: Dispatch, errors=None, form=None) -> dict:
-    events = enabled_events(DispatchMachine, dispatch, current_user.as_actor(), clock.now())
+    actor, now = current_user.as_actor(), clock.now()
+    events = enabled_events(DispatchMachine, dispatch, actor, now)
     return {
+        "training_stop": dispatch.drafter_training
+        if sending_stopped(dispatch, actor, now)
+        else None,
         **status_panel(events, EVENT_LABELS, STATE_LABELS, errors, form, CONFIRMS),
         "dispatch": dispatch,
         "methods": dict(METHODS),
@@ -145,7 +166,14 @@ def _described(dispatch: Dispatch) -> tuple[str, list[tuple[str, str]]]:
 
 
 PAGE = RowPage(
-    Lifecycle.of(Dispatch, DispatchMachine, EVENT_FORMS, "dispatch", confirms=CONFIRMS),
+    Lifecycle.of(
+        Dispatch,
+        DispatchMachine,
+        EVENT_FORMS,
+        "dispatch",
+        confirms=CONFIRMS,
+        blocked=sending_blocked,
+    ),
     "dispatches/show.html",
     lambda dispatch: f"Dispatch {dispatch.id}",
     _panel_context,

@@ -7,7 +7,7 @@ import datetime as dt
 from markupsafe import Markup
 
 from machines.breach_report import CATEGORIES, REGULATORS, required_recipients
-from machines.clock import to_uk
+from machines.clock import to_uk, uk_today
 from models.people import User
 from services.handover import DUTIES
 
@@ -339,3 +339,8 @@ def link(href: str, text: object) -> Markup:
     Markup) or none of it; this escapes exactly the text.
     """
     return Markup('<a class="govuk-link" href="{}">{}</a>').format(href, text)
+
+
+def training_words(person: User, training, own: bool = False) -> str:
+    """A person's data protection training in a sentence: "Alex Byrne's ... lapsed on ..."."""
+    return training.described(uk_today(), "Your" if own else f"{person.display_name}'s")

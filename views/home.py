@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 from flask_login import current_user
 
 from machines import clock
@@ -15,6 +15,8 @@ from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.records import Removal
 from models.remote_working import RemoteAgreement
+from models.training import training_of
+from services.training import reports_needing_training
 
 bp = Blueprint("home", __name__)
 
@@ -24,6 +26,8 @@ WAITING_SHOWN = 10
 REMOVALS_SHOWN = 50
 # How long a decision on someone's request stays on their home page.
 DECISIONS_SHOWN_FOR = dt.timedelta(days=14)
+# What a change made elsewhere says when it comes back here.
+DONE = {"training_exception": "One removal was allowed. It is used up when they take papers out."}
 
 
 @bp.get("/")
@@ -61,6 +65,11 @@ def index():
         "home/index.html",
         title="Home",
         user=current_user,
+        done=DONE.get(request.args.get("done", "")),
+        training=training_of(current_user),
+        training_due=reports_needing_training(current_user, now)
+        if current_user.can(Can.LINE_MANAGE)
+        else [],
         removals=removals[:REMOVALS_SHOWN],
         removals_more=len(removals) > REMOVALS_SHOWN,
         decisions=decisions,

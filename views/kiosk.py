@@ -32,6 +32,7 @@ from views.forms import FormErrors
 from views.forms.people import KioskIdentify, KioskScan
 from views.forms.records import RequestRemoval
 from views.records import CUSTODY, confirm_removal_event, start_removal
+from views.training_stops import take_out_stopped
 from views.transitions import run_event
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
@@ -181,11 +182,10 @@ def _render_record(
 ):
     removal = record.open_removal()
     events = []
+    actor, now = person.as_actor(), clock.now()
     if removal is not None:
         # At the kiosk the papers are in hand: a colleague may bring them back for the holder.
-        enabled = enabled_events(
-            RemovalMachine, removal, person.as_actor(), clock.now(), kiosk_id=current_user.id
-        )
+        enabled = enabled_events(RemovalMachine, removal, actor, now, kiosk_id=current_user.id)
         events = [e for e in enabled if e in KIOSK_EVENTS]
     return render_template(
         "kiosk/record.html",
@@ -194,6 +194,7 @@ def _render_record(
         record=record,
         removal=removal,
         events=events,
+        training_stop=take_out_stopped(removal, actor, now),
         event_labels=EVENT_LABELS,
         can_request=removal is None and not record.papers_gone and _may_ask(person, record),
         purposes=PURPOSES,

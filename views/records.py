@@ -36,6 +36,7 @@ from views.display import naming_people, timeline_by, uk_date, where_now
 from views.forms.records import EVENT_FORMS, AddRecord, FindRecord, RequestRemoval
 from views.htmx import is_htmx
 from views.paging import page_of
+from views.training_stops import take_out_blocked, take_out_stopped
 from views.transitions import (
     Confirm,
     Lifecycle,
@@ -125,9 +126,11 @@ def _panel_context(record: Record, errors: dict | None = None, form: dict | None
         Removal.select().where(Removal.record == record).order_by(Removal.id.desc()).first()
     )
     events: list[str] = []
+    actor, now = current_user.as_actor(), clock.now()
     if removal is not None:
-        events = enabled_events(RemovalMachine, removal, current_user.as_actor(), clock.now())
+        events = enabled_events(RemovalMachine, removal, actor, now)
     return {
+        "training_stop": take_out_stopped(removal, actor, now),
         **status_panel(events, EVENT_LABELS, STATE_LABELS, errors, form, CONFIRMS),
         "record": record,
         "removal": removal,
@@ -403,6 +406,7 @@ CUSTODY = Lifecycle(
     ),
     confirms=CONFIRMS,
     acting_for=lambda removal, event, actor: _acting_for(removal, event, actor),
+    blocked=take_out_blocked,
 )
 
 # Events someone may send for the holder: the audit trail names both.

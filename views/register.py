@@ -22,6 +22,7 @@ from models.base import MAX_ID
 from models.breaches import Breach
 from models.people import Team
 from services.register_figures import chart_geometry, figures_of, format_hours, ico_deadline
+from services.training import council_share
 from views.access import requires
 from views.forms import FormErrors, GovForm
 from views.forms.fields import ID_TEXT_MAX, Choice, GovDate, Text
@@ -142,6 +143,7 @@ def index():
         page=page,
         pages=pages,
         figures=figures,
+        training=council_share(clock.now()),
         chart=chart_geometry(figures.months),
         format_hours=format_hours,
         pagination=page_links(

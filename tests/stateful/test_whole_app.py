@@ -27,6 +27,7 @@ from machines.dispatch import DispatchMachine
 from machines.permissions import Can
 from machines.remote_working import RemoteWorkingMachine
 from machines.removal import RemovalMachine
+from machines.training import add_months
 from models import ALL_MODELS
 from models.audit import AuditEvent
 from models.base import SchemaVersion, db, is_postgres
@@ -39,7 +40,7 @@ from models.remote_working import RemoteAgreement
 from tests import invariants
 from tests.conftest import PIN, People
 from tests.http.conftest import Web
-from tests.http.journeys import Page, days_from_today
+from tests.http.journeys import Page, date_fields, days_from_today
 from tests.http.journeys import typed as in_boxes
 from tests.http.journeys.accounts import person_form, work_seen
 from tests.http.journeys.breaches import (
@@ -686,6 +687,43 @@ class WholeApp(RuleBasedStateMachine):
             response = web.post(f"/admin/people/{person.id}/edit", data)
         assert response.status_code in (303, 409, 422), response.status_code
 
+    @rule(who=st.sampled_from(PRACTITIONERS + MANAGERS), months_ago=st.sampled_from([0, 6, 13, -1]))
+    def admin_records_training_date(self, who, months_ago):
+        """In date, lapsed, or a date still to come (refused): the learning system's dates."""
+        person = self.user(who)
+        today = clock.uk_today()
+        day = add_months(today, -months_ago) if months_ago >= 0 else today + dt.timedelta(days=1)
+        web = self.web("admin")
+        web.get(f"/admin/people/{person.id}/training")
+        data = {**date_fields("trained_on", day), "version": person.version}
+        response = web.post(f"/admin/people/{person.id}/training", data)
+        expected = 422 if months_ago < 0 else 303
+        assert response.status_code == expected, (who, day, response.status_code)
+
+    @rule(choice=pick)
+    def manager_allows_one_removal(self, choice):
+        """A holder's training lapsed with papers approved: their line manager allows one."""
+        now = clock.now()
+        waiting = [
+            r
+            for r in Removal.select().where(Removal.state == "approved_for_removal")
+            if not r.holder_training.allows_papers_out(clock.to_uk(now).date())
+        ]
+        if not waiting:
+            return
+        holder = waiting[choice % len(waiting)].for_user
+        manager = User.get_or_none(User.id == holder.line_manager_id)
+        if manager is None or not manager.active or manager.username not in STAFF:
+            return
+        web = self.web(manager.username)
+        home = web.get("/").get_data(as_text=True)
+        url = f"/training/{holder.id}/allow-removal"
+        if holder.active and f'href="{url}"' not in home:
+            # The one place a manager acts: it must offer what the rule allows.
+            invariants.check(False, f"{manager.username}'s home does not offer {url}")
+        response = web.post(url, {"reason": self.typed("court hearing")})
+        assert response.status_code in (303, 403, 409), response.status_code
+
     # -- cron and time ---------------------------------------------------------------------
 
     @rule()
@@ -746,6 +784,31 @@ class WholeApp(RuleBasedStateMachine):
         if not self.changed("no_work_is_stranded"):
             return
         invariants.assert_no_stranded_work()
+
+    @invariant()
+    def lapsed_holders_are_told_and_their_papers_not_stranded(self):
+        """Papers approved for someone whose training lapsed: the holder's record page says
+        why they cannot take them out, and someone can still cancel the request."""
+        if not self.changed("lapsed_holders"):
+            return
+        now = clock.now()
+        today = clock.to_uk(now).date()
+        actors = [u.as_actor() for u in User.select().where(User.active == True)]  # noqa: E712
+        for removal in Removal.select().where(Removal.state == "approved_for_removal"):
+            holder = removal.for_user
+            if removal.holder_training.allows_papers_out(today) or not holder.active:
+                continue
+            invariants.check(
+                any("cancel" in enabled_events(RemovalMachine, removal, a, now) for a in actors),
+                f"removal {removal.id}: its holder's training lapsed and no one can cancel it",
+            )
+            if holder.username in STAFF:
+                html = self.web(holder.username).get(f"/records/{removal.record_id}").text
+                invariants.check(
+                    'id="training-warning"' in html
+                    and f"/removals/{removal.id}/take_out" not in html,
+                    f"removal {removal.id}: the lapsed holder is not told why",
+                )
 
     @invariant()
     def no_typed_text_leaks(self):

@@ -23,6 +23,7 @@ from machines.dispatch import (
     dispatch_machine,
     validate_draft,
 )
+from machines.training import Training
 
 NOW = dt.datetime(2025, 3, 4, 10, 30)
 TEAM = 10
@@ -85,6 +86,7 @@ class FakeDispatch:
     method: str = "special_delivery"
     # Who may check from above the team: nobody while a colleague may (models.dispatches).
     checkers_above: frozenset[int] = frozenset()
+    drafter_training: Training = field(default_factory=lambda: Training(NOW.date()))
     breaches_opened: list[dict] = field(default_factory=list)
 
     def open_breach_for_misdirection(self, **kwargs: Any) -> None:

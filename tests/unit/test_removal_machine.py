@@ -10,6 +10,7 @@ from statemachine.exceptions import TransitionNotAllowed
 
 from machines.common import Actor, InputError
 from machines.removal import EVENT_LABELS, STATE_LABELS, RemovalMachine, removal_machine
+from machines.training import Training
 
 NOW = dt.datetime(2026, 11, 25, 10, 0)
 TEAM, OTHER_TEAM = 1, 2
@@ -87,6 +88,7 @@ def row(state: str, purpose: str = "other", **extra) -> Row:
         "ladder_from": None,
         "reminder_round": 0,
         "papers_gone": False,
+        "holder_training": Training(NOW.date() - dt.timedelta(days=30)),
     }
     return Row(**{**fields, **extra})
 

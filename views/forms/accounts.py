@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from machines.permissions import Role
 from machines.professions import PROFESSIONS
+from machines.training import EXCEPTION_REASON_MAX
 from models.base import MAX_ID
 from services.accounts import EMAIL_MAX, NAME_MAX, STAFF_NUMBER_MAX, TEAM_NAME_MAX, USERNAME_MAX
 from views.forms import GovForm
-from views.forms.fields import Choice, Choices, Secret, Text, WholeNumber
+from views.forms.fields import Choice, Choices, GovDate, Secret, Text, WholeNumber
 
 SEARCH_MAX = 100
 
@@ -121,7 +122,20 @@ class ChooseNewPassword(GovForm):
 class ImportConfirm(GovForm):
     """The preview's "Import": the CSV posted again (never kept on the server or in the URL)."""
 
-    kind = Choice(required="Choose what to import", choices=["people", "records"])
+    kind = Choice(required="Choose what to import", choices=["people", "records", "training"])
     # Staff names and emails are the point of a people file; services.imports checks each
     # record's description for service users' personal data, as the record form does.
     csv_text = Text("File", limit=1_000_000, personal_data=True)
+
+
+class TrainingDate(GovForm):
+    trained_on = GovDate("the date the training was completed")
+    version = WholeNumber("Version", maximum=MAX_ID)
+
+
+class TrainingException(GovForm):
+    reason = Text(
+        "Reason",
+        required="Enter why this removal should go ahead before the training is done",
+        limit=EXCEPTION_REASON_MAX,
+    )
