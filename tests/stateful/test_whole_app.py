@@ -37,6 +37,7 @@ from models.people import User
 from models.records import Record, Removal
 from models.reminders import Reminder
 from models.remote_working import RemoteAgreement
+from models.training import training_of
 from tests import invariants
 from tests.conftest import PIN, People
 from tests.http.conftest import Web
@@ -551,6 +552,12 @@ class WholeApp(RuleBasedStateMachine):
         if not self.user(who).active:
             return
         web = self.web(who)
+        training = training_of(self.user(who), with_exception=False)
+        if not training.in_date(clock.uk_today()):
+            # Lapsed training: the page says why and what to do, and nothing is drafted
+            page = web.get("/send/new", status=409).get_data(as_text=True)
+            invariants.check("training" in page, f"{who} is not told why they cannot send")
+            return
         web.get("/send/new")
         response = web.post(
             "/send/new",
