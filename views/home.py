@@ -30,7 +30,7 @@ DECISIONS_SHOWN_FOR = dt.timedelta(days=14)
 def index():
     # Only team staff hold papers: the breach chain's home needs no removals query.
     removals = (
-        list(Removal.for_person(current_user).limit(REMOVALS_SHOWN + 1))
+        Removal.for_person(current_user, REMOVALS_SHOWN + 1)
         if current_user.can(Can.WORK_WITH_PAPERS)
         else []
     )
