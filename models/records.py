@@ -9,6 +9,7 @@ from operator import or_
 
 from peewee import (
     JOIN,
+    Case,
     CharField,
     DateField,
     DateTimeField,
@@ -386,15 +387,23 @@ class Removal(ApprovalRequest):
         """This person's first `limit` open removals: out first (overdue first), then the rest
         by due date.
 
-        Two reads, each along an index in the order shown and stopped by its limit: one
-        ORDER BY with "out first" in it would sort every open removal the person holds.
+        The out ones and the rest are each read along an index in the order shown and stopped
+        at `limit`, inside the one statement: one ORDER BY with "out first" in it would sort
+        every open removal the person holds.
         """
-        open_ones = cls.with_people().where(cls.for_user == user, cls.closed_at.is_null())
-        out = list(open_ones.where(cls.state == "out").order_by(cls.due_on, cls.id).limit(limit))
-        if len(out) == limit:
-            return out
-        rest = open_ones.where(cls.state != "out").order_by(cls.due_on, cls.id)
-        return out + list(rest.limit(limit - len(out)))
+        mine = (cls.for_user == user) & cls.closed_at.is_null()
+        firsts = [
+            cls.select(cls.id).where(mine, stage).order_by(cls.due_on, cls.id).limit(limit)
+            for stage in (cls.state == "out", cls.state != "out")
+        ]
+        ids = reduce(or_, [cls.select(first.c.id).from_(first) for first in firsts])
+        out_first = Case(None, ((cls.state == "out", 0),), 1)
+        return list(
+            cls.with_people()
+            .where(cls.id.in_(ids))
+            .order_by(out_first, cls.due_on, cls.id)
+            .limit(limit)
+        )
 
     @classmethod
     def decided_for(cls, person: User, since: dt.datetime):
