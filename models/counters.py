@@ -41,3 +41,43 @@ class Counter(BaseModel):
         query = cls.update(last=cls.last + count).where(cls.series == series).returning(cls.last)
         rows = list(query.tuples().execute())
         return rows[0][0]
+
+
+# -- Change stamps: a number that changes whenever a table does ---------------------------------
+#
+# A figure over a whole table (the breach register's medians) costs a pass over every row;
+# stamped, it is worked out again only after the table changed. The database's own triggers
+# set the stamp, in the transaction that changes the table, so no write path can forget it.
+# Each change sets a new random number rather than adding one: a table emptied and filled
+# again (a restore, a test) would otherwise hand out numbers a cache has already seen.
+
+BREACH_CHANGES = "breach-changes"
+
+
+def change_stamp(series: str) -> int | None:
+    """The stamp of `series` now; None before the first change (nothing to cache against)."""
+    return Counter.select(Counter.last).where(Counter.series == series).scalar()
+
+
+def stamp_trigger_sql(table: str, series: str, postgres: bool) -> list[str]:
+    """The statements that make every change to `table` set a new stamp of `series`."""
+    name = f"{table}_stamps_{series.replace('-', '_')}"
+    if postgres:
+        stamp = "floor(random() * 2147483646)::integer + 1"
+    else:
+        stamp = "abs(random() % 2147483646) + 1"  # Counter.last is a 32-bit integer on PostgreSQL
+    upsert = (
+        f'INSERT INTO "counter" ("series", "last") VALUES (\'{series}\', {stamp}) '
+        'ON CONFLICT ("series") DO UPDATE SET "last" = excluded."last";'
+    )
+    if postgres:
+        return [
+            f'CREATE OR REPLACE FUNCTION "{name}"() RETURNS trigger LANGUAGE plpgsql AS '
+            f"$$ BEGIN {upsert} RETURN NULL; END $$",
+            f'CREATE TRIGGER "{name}" AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON "{table}" '
+            f'FOR EACH STATEMENT EXECUTE FUNCTION "{name}"()',
+        ]
+    return [
+        f'CREATE TRIGGER "{name}_{event.lower()}" AFTER {event} ON "{table}" BEGIN {upsert} END'
+        for event in ("INSERT", "UPDATE", "DELETE")
+    ]

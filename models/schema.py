@@ -7,7 +7,7 @@ need not import the package that imports it.
 from models.audit import AuditEvent
 from models.base import SchemaVersion
 from models.breaches import Breach, Notification
-from models.counters import Counter
+from models.counters import BREACH_CHANGES, Counter
 from models.dispatches import Dispatch
 from models.heartbeat import Heartbeat
 from models.people import (
@@ -45,3 +45,6 @@ ALL_MODELS = [
     Counter,
     TrainingException,
 ]
+
+# Tables whose every change sets a change stamp (models/counters.py), made by their triggers.
+STAMPED = [("breach", BREACH_CHANGES)]

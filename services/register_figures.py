@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
-from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from peewee import SQL, Case, fn
@@ -340,6 +341,37 @@ def figures_of(query, first: dt.date | None = None, last: dt.date | None = None)
             for (stage, label, _, _), cases, hours in zip(STAGE_SPANS, counts, medians, strict=True)
         ],
     )
+
+
+class FiguresCache:
+    """The figures of the last few filters, each kept while the breach table is unchanged.
+
+    Worked out from every case in the filter, they cost a pass over all of them (linear in
+    the register's size); kept against the table's change stamp (models/counters.py, set by
+    the database in the transaction of every change), the next view of the same filter reads
+    one row instead. The first view after any change works them out again.
+    """
+
+    def __init__(self, size: int = 32):
+        self.size = size
+        self._kept: OrderedDict[Hashable, Figures] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def figures(self, key: Hashable, stamp: int | None, work_out: Callable[[], Figures]) -> Figures:
+        """The figures for `key` at `stamp`; `work_out()` when not kept (always, without one)."""
+        if stamp is None:
+            return work_out()
+        with self._lock:
+            kept = self._kept.get((key, stamp))
+            if kept is not None:
+                self._kept.move_to_end((key, stamp))
+                return kept
+        figures = work_out()
+        with self._lock:
+            self._kept[(key, stamp)] = figures
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+        return figures
 
 
 def format_hours(hours: float | None) -> str:

@@ -19,7 +19,7 @@ from views.access import visible_or_404
 from views.display import link, uk_datetime
 from views.forms import FormErrors
 from views.forms.breaches import GRID, ReportBreach, UpdateReport, event_form
-from views.paging import page_of
+from views.paging import page_of_window
 from views.transitions import (
     Lifecycle,
     cannot_now,
@@ -37,8 +37,10 @@ bp = Blueprint("breaches", __name__)
 
 @bp.get("/breaches")
 def index():
-    query = Breach.visible_query(current_user).order_by(Breach.discovered_at.desc(), Breach.id)
-    listed = page_of(query)
+    listed = page_of_window(
+        Breach.count_visible(current_user),
+        lambda offset, limit: Breach.visible_page(current_user, offset, limit),
+    )
     cases = listed.rows
     now = clock.now()
     return render_template(

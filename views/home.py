@@ -34,7 +34,7 @@ DONE = {"training_exception": "One removal was allowed. It is used up when they 
 def index():
     # Only team staff hold papers: the breach chain's home needs no removals query.
     removals = (
-        list(Removal.for_person(current_user).limit(REMOVALS_SHOWN + 1))
+        Removal.for_person(current_user, REMOVALS_SHOWN + 1)
         if current_user.can(Can.WORK_WITH_PAPERS)
         else []
     )

@@ -49,11 +49,24 @@ def page_of(
     one, so a huge ?page= never reaches the SQL OFFSET. `total` saves a COUNT when known.
     `param` names the page's query argument, for pages with more than one list. `rows`
     reads the paged query (by default, its rows)."""
-    size = size or current_app.config["PAGE_SIZE"]
     total = query.count() if total is None else total
+    return page_of_window(
+        total, lambda offset, limit: rows(query.limit(limit).offset(offset)), size, param
+    )
+
+
+def page_of_window(
+    total: int,
+    read: Callable[[int, int], list],
+    size: int | None = None,
+    param: str = "page",
+) -> Page:
+    """As page_of, for a list read by `read(offset, limit)`: one whose query is built for the
+    page asked (so that it reads no further than the page's end)."""
+    size = size or current_app.config["PAGE_SIZE"]
     pages = max(1, -(-total // size))
     number = min(page_arg(param), pages)
-    return Page(rows(query.paginate(number, size)), number, pages, total, param)
+    return Page(read((number - 1) * size, size), number, pages, total, param)
 
 
 def page_links(page: int, pages: int, href: Callable[[int], str], label: str) -> dict:

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, request, url_for
 from wtforms.validators import ValidationError
 
 from machines import breach_report, clock
@@ -20,8 +20,15 @@ from machines.common import whole_number
 from machines.permissions import Can
 from models.base import MAX_ID
 from models.breaches import Breach
+from models.counters import BREACH_CHANGES, change_stamp
 from models.people import Team
-from services.register_figures import chart_geometry, figures_of, format_hours, ico_deadline
+from services.register_figures import (
+    FiguresCache,
+    chart_geometry,
+    figures_of,
+    format_hours,
+    ico_deadline,
+)
 from services.training import council_share
 from views.access import requires
 from views.forms import FormErrors, GovForm
@@ -115,14 +122,24 @@ def read_filters(args: Mapping[str, str]) -> tuple[Filters, FormErrors]:
     )
 
 
+def _figures_cache() -> FiguresCache:
+    """One per app (each worker process has its own)."""
+    return current_app.extensions.setdefault("register_figures", FiguresCache())
+
+
 @bp.get("/register")
 @requires(Can.READ_REGISTER)
 def index():
     filters, errors = read_filters(request.args)
     teams = list(Team.select(Team.id, Team.name).order_by(Team.name))
 
-    # Counted by the database, whatever the number of cases (services/register_figures.py).
-    figures = figures_of(filters.apply(Breach.select()))
+    # Counted by the database, whatever the number of cases (services/register_figures.py),
+    # and kept until a breach changes.
+    figures = _figures_cache().figures(
+        filters,
+        change_stamp(BREACH_CHANGES),
+        lambda: figures_of(filters.apply(Breach.select())),
+    )
     total = figures.total
 
     listed = page_of(

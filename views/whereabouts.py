@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_login import current_user
-from peewee import Tuple, fn
+from peewee import SQL, Tuple, fn
 from wtforms.validators import ValidationError
 
 from machines import clock
@@ -141,12 +141,14 @@ def _count(filters: Filters, teams: list[int] | None) -> int:
 
 def _holders(teams: list[int] | None) -> list[User]:
     """Everyone who has papers out now, in scope: the holder filter's choices."""
-    holding = Removal.select(Removal.for_user).where(Removal.state == "out")
+    # Asked person by person (one index probe each): the people are few, while collecting
+    # every removal out now to find who holds them reads more of them every year.
+    holding = Removal.select(SQL("1")).where(Removal.for_user == User.id, Removal.state == "out")
     if teams is not None:
         holding = holding.where(Removal.team.in_(teams))
     query = (
         User.select(User.id, User.display_name)
-        .where(User.id.in_(holding))
+        .where(fn.EXISTS(holding))
         .order_by(User.display_name, User.id)
     )
     return list(query)

@@ -1,23 +1,26 @@
-"""Measure Safekeep at council scale against a bare Flask + peewee app on the same machine.
+"""Measure Safekeep at council scale against the floor of its stack on the same machine.
 
 `make bench` runs this. For SQLite and then PostgreSQL (a throwaway server on loopback) it
 seeds `seed-volume`'s 100,000 removals and 10,000 breach cases, then:
 
-1. with Flask's test client: each page's SQL statements, median and 95th-percentile time,
-   and size (raw and gzip), and the first visit's transfer against the 60 KB budget;
-2. under load: Safekeep and the bare baseline (tests/bench/bare.py: one INSERT per POST,
-   a 20-row read per GET) served side by side by gunicorn with the same settings (the
-   deployed deploy/gunicorn.conf.py, 2 sync workers each), driven by the same load
-   generator (8 connections) in alternating rounds,
-   Safekeep then bare, for the htmx approve (a transition POST, each one approving a fresh
-   request), the line manager's team board and their home page. Each round's ratio is
-   Safekeep's requests per second over bare's; the median ratio is printed with the lowest
-   and highest;
+1. with Flask's test client: each page's SQL statements, first, median and 95th-percentile
+   time, and size (raw and gzip), and the first visit's transfer against the 60 KB budget;
+2. under load: Safekeep, the floor of the stack (tests/bench/stack_floor.py: session row,
+   CSRF, the GOV.UK template with a 20-row govukTable; on POST an INSERT and an HMAC-chained
+   audit INSERT) and the bare baseline (tests/bench/bare.py: one INSERT per POST, a 20-row
+   read per GET) served side by side by gunicorn with the same settings (the deployed
+   deploy/gunicorn.conf.py, 2 sync workers each), driven by the same load generator (8
+   connections) in alternating rounds, for the htmx approve (a transition POST, each one
+   approving a fresh request), the line manager's team board and their home page. Each
+   round's ratio is Safekeep's requests per second over the floor's (the goals) and over
+   bare's (for reference); the median ratio is printed with the lowest and highest;
 3. in Chromium at 6x CPU throttling: click to settled htmx swap for Approve and Take out;
-4. each gunicorn worker's peak resident memory (VmHWM from /proc) after all of it.
+4. each gunicorn worker's peak resident memory (VmHWM from /proc) after all of it;
+5. flat with volume: the same pages on a second database seeded at ten times the volume,
+   statements and median times side by side.
 
 A benchmark, not a test: it prints numbers and asserts nothing about time. The machine's
-cores are shared by the client, both servers and anything else running: compare the ratios
+cores are shared by the client, the servers and anything else running: compare the ratios
 (measured moments apart), not the raw rates, and read the load average it prints.
 """
 
@@ -275,6 +278,11 @@ class Row:
     gzip: int
     first_visit: int | None  # HTML + assets, gzip; None for fragments
     status: int
+    cold_ms: float | None = None  # the first request of all (nothing kept yet), for pages
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.label, self.who
 
 
 def assets_of(client, html: str, seen: dict[str, bytes]) -> list[str]:
@@ -299,7 +307,10 @@ def measure_get(
     person: Person, url: str, runs: int, counter: StatementCounter, assets: dict[str, bytes]
 ) -> Row:
     client = person.client
-    for _ in range(3):
+    started = time.perf_counter()
+    client.get(url)
+    cold = (time.perf_counter() - started) * 1000
+    for _ in range(2):
         client.get(url)
     with counter.counting():
         response = client.get(url)
@@ -313,7 +324,15 @@ def measure_get(
     files = assets_of(client, body.decode("utf-8", "replace"), assets)
     first = gz(body) + sum(gz(assets[f]) for f in files)
     return Row(
-        url, person.username, times, statements, len(body), gz(body), first, response.status_code
+        url,
+        person.username,
+        times,
+        statements,
+        len(body),
+        gz(body),
+        first,
+        response.status_code,
+        cold,
     )
 
 
@@ -351,7 +370,7 @@ def measure_approve(person: Person, removal_ids: list[int], counter: StatementCo
 
 def print_table(rows: list[Row]) -> None:
     head = (
-        f"{'request':<38} {'who':<13} {'median':>8} {'p95':>8} {'SQL':>4} "
+        f"{'request':<38} {'who':<13} {'first':>8} {'median':>8} {'p95':>8} {'SQL':>4} "
         f"{'HTML':>9} {'gzip':>8} {'1st visit':>10}"
     )
     print(head)
@@ -360,14 +379,15 @@ def print_table(rows: list[Row]) -> None:
         first = "" if r.first_visit is None else kb(r.first_visit)
         flag = " OVER" if r.first_visit and r.first_visit > BUDGET else ""
         status = "" if r.status == 200 else f"  (HTTP {r.status})"
+        cold = "" if r.cold_ms is None else f"{r.cold_ms:.1f}ms"
         print(
-            f"{r.label[:38]:<38} {r.who:<13} {statistics.median(r.times):>6.1f}ms "
+            f"{r.label[:38]:<38} {r.who:<13} {cold:>8} {statistics.median(r.times):>6.1f}ms "
             f"{percentile(r.times, 0.95):>6.1f}ms {r.statements:>4} {kb(r.raw):>9} "
             f"{kb(r.gzip):>8} {first:>10}{flag}{status}"
         )
 
 
-def client_section(app, seeded: Seeded, runs: int) -> None:
+def client_section(app, seeded: Seeded, runs: int, quiet: bool = False) -> list[Row]:
     people = {name: Person(app, name) for name in ("lina", "dana", "gov", "pat", "rita", APPROVER)}
     out_with_pat = (
         Removal.select(Removal.record)
@@ -401,9 +421,12 @@ def client_section(app, seeded: Seeded, runs: int) -> None:
         sign_in = app.test_client().get("/sign-in").get_data()
     finally:
         counter.uninstall()
+    if quiet:
+        return rows
     print(
         f"\n1. Flask's test client, {runs} timed requests each "
-        "(median and 95th percentile; SQL = statements per request)\n"
+        "(median and 95th percentile; SQL = statements per request; first = the very first "
+        "request, before anything a page keeps, such as the register's figures, is kept)\n"
     )
     print_table(rows)
     landing = next(r for r in rows if r.label == "/board")
@@ -418,6 +441,7 @@ def client_section(app, seeded: Seeded, runs: int) -> None:
             f"First visit, {label} (HTML + CSS + JS, gzip): {kb(size)}, {verdict} the "
             f"{kb(BUDGET)} budget"
         )
+    return rows
 
 
 # -- 2. Under load: gunicorn, Safekeep against bare ---------------------------------------------
@@ -440,7 +464,14 @@ class Gunicorn:
     socket gunicorn 23+ would put in ~/.gunicorn is switched off.
     """
 
-    def __init__(self, name: str, target: str, database_url: str, workdir: Path):
+    def __init__(
+        self,
+        name: str,
+        target: str,
+        database_url: str,
+        workdir: Path,
+        env: dict[str, str] | None = None,
+    ):
         self.name = name
         self.port = free_port()
         self.log = workdir / f"gunicorn-{name}.log"
@@ -451,6 +482,7 @@ class Gunicorn:
             "SESSION_COOKIE_SECURE": "0",  # the cookie must come back over plain http
             "PYTHONDONTWRITEBYTECODE": "1",
             "TMPDIR": str(workdir),
+            **(env or {}),
         }
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
@@ -586,24 +618,32 @@ def http_sign_in(port: int, username: str) -> tuple[str, str]:
 
 @dataclass
 class Measure:
-    """One line of the table: a Safekeep request and the bare request it is compared with."""
+    """One line of the table: a Safekeep request and the floor's and bare's it is compared
+    with (the goal is against the floor; bare's ratio is printed for reference)."""
 
     label: str
     goal_ratio: float
     safekeep: Callable[[], Iterator[Call]]
+    floor: Call
     bare: Call
     stream: Stream | None = None
     goal_p99_ms: float | None = None
     safekeep_runs: list[Load] = field(default_factory=list)
+    floor_runs: list[Load] = field(default_factory=list)
     bare_runs: list[Load] = field(default_factory=list)
 
     @property
     def ratios(self) -> list[float]:
-        return [
-            a.rate / b.rate
-            for a, b in zip(self.safekeep_runs, self.bare_runs, strict=True)
-            if b.rate
-        ]
+        """Safekeep's rate over the floor's, round by round."""
+        return _ratios(self.safekeep_runs, self.floor_runs)
+
+    @property
+    def bare_ratios(self) -> list[float]:
+        return _ratios(self.safekeep_runs, self.bare_runs)
+
+
+def _ratios(ours: list[Load], theirs: list[Load]) -> list[float]:
+    return [a.rate / b.rate for a, b in zip(ours, theirs, strict=True) if b.rate]
 
 
 def approve_calls(port: int, stream: Stream, cookie: str, token: str) -> Iterator[Call]:
@@ -643,14 +683,35 @@ class Driver:
         return python_load(port, calls, self.clients, seconds, stream=stream)
 
 
+def floor_sign_in(port: int) -> tuple[str, str]:
+    """Sign in to the floor app (GET /login makes the person and their session row); return
+    the Cookie header and the CSRF token it answers with."""
+    cookies: dict[str, str] = {}
+    status, token = http_request(port, "GET", "/login?u=1", cookies)
+    if status != 200 or not cookies:
+        raise RuntimeError(f"could not sign in to the floor app: {status}")
+    return "; ".join(f"{k}={v}" for k, v in cookies.items()), token.strip()
+
+
+APPS = ("safekeep", "floor", "bare")
+
+
 def load_section(
     url: str, workdir: Path, seeded: Seeded, args, label: str
 ) -> tuple[list[Measure], Gunicorn | None, list[Gunicorn]]:
-    """Serve both apps, run the rounds, and return the measures and the servers (still up)."""
+    """Serve the three apps, run the rounds, and return the measures and the servers (up)."""
     safekeep = Gunicorn("safekeep", "app:create_app()", url, workdir)
+    # The floor is the reference as set: on SQLite (WAL) whatever Safekeep runs on.
+    floor = Gunicorn(
+        "floor", "tests.bench.stack_floor:app", url, workdir, {"BARE_DB": str(workdir / "floor.db")}
+    )
     baseline = Gunicorn("bare", "tests.bench.bare:create_app()", url, workdir)
-    servers = [safekeep, baseline]
-    if not (safekeep.wait_until_ready("/healthz") and baseline.wait_until_ready("/bare")):
+    servers = [safekeep, floor, baseline]
+    if not (
+        safekeep.wait_until_ready("/healthz")
+        and floor.wait_until_ready("/login?u=0")
+        and baseline.wait_until_ready("/bare")
+    ):
         print("\n2. Under load: skipped, gunicorn did not start:")
         for server in servers:
             for line in server.log_lines()[-10:]:
@@ -658,7 +719,15 @@ def load_section(
         return [], None, servers
     manager_cookie, _ = http_sign_in(safekeep.port, LINE_MANAGER)
     approver_cookie, approver_token = http_sign_in(safekeep.port, APPROVER)
+    floor_cookie, floor_token = floor_sign_in(floor.port)
     stream = seeded.stream
+    floor_page = Call("GET", "/page", {"Cookie": floor_cookie})
+    floor_post = Call(
+        "POST",
+        "/write",
+        {"Cookie": floor_cookie, "HX-Request": "true", "X-CSRFToken": floor_token},
+        {"csrf_token": floor_token},
+    )
     bare_get = Call("GET", "/bare")
 
     def pages(path: str) -> Callable[[], Iterator[Call]]:
@@ -669,40 +738,44 @@ def load_section(
             "htmx approve (transition POST)",
             0.5,
             lambda: approve_calls(safekeep.port, stream, approver_cookie, approver_token),
+            floor_post,
             Call("POST", "/bare", form={"text": "Approved"}),
             stream=stream,
             goal_p99_ms=15,
         ),
-        Measure("team board, line manager", 0.3, pages("/board"), bare_get),
-        Measure("home page, line manager", 0.3, pages("/"), bare_get),
+        Measure("team board, line manager", 0.33, pages("/board"), floor_page, bare_get),
+        Measure("home page, line manager", 0.33, pages("/"), floor_page, bare_get),
     ]
     driver = Driver(workdir, args.clients, args.python_load)
     print(
         f"\n2. Under load ({label}): gunicorn with {WORKERS} sync workers for each app, "
         f"{driver.describe()}, {args.rounds} rounds of {args.seconds:g} s per request, "
-        f"Safekeep then bare in turn; Accept-Encoding: br, gzip, deflate."
+        "Safekeep, the floor (tests/bench/stack_floor.py, on SQLite) and bare in turn."
     )
     print(f"   Before: {load_average()}")
+    ports = {"safekeep": safekeep.port, "floor": floor.port, "bare": baseline.port}
 
     def run(measure: Measure, app: str, seconds: float) -> Load:
         if app == "safekeep":
             if measure.stream:
                 measure.stream.reset()
             return driver.run(safekeep.port, measure.safekeep(), seconds, bool(measure.stream))
-        return driver.run(baseline.port, itertools.repeat(measure.bare), seconds, False)
+        call = measure.floor if app == "floor" else measure.bare
+        return driver.run(ports[app], itertools.repeat(call), seconds, False)
 
-    for measure in measures:  # warm both apps' workers up: imports, templates, caches
-        run(measure, "safekeep", 1)
-        run(measure, "bare", 1)
+    for measure in measures:  # warm every app's workers up: imports, templates, caches
+        for app in APPS:
+            run(measure, app, 1)
     for measure in measures:
         for _ in range(args.rounds):
             measure.safekeep_runs.append(run(measure, "safekeep", args.seconds))
+            measure.floor_runs.append(run(measure, "floor", args.seconds))
             measure.bare_runs.append(run(measure, "bare", args.seconds))
     print(f"   After:  {load_average()}")
     client_cpu = [
         (r.client_cpu, r.seconds)
         for m in measures
-        for r in m.safekeep_runs + m.bare_runs
+        for r in m.safekeep_runs + m.floor_runs + m.bare_runs
         if r.client_cpu is not None
     ]
     if client_cpu:
@@ -722,8 +795,8 @@ def _latency(runs: list[Load], which: str) -> float:
 
 def print_measures(measures: list[Measure]) -> None:
     head = (
-        f"   {'request':<32} {'Safekeep':>9} {'p50':>7} {'p99':>7} {'bare':>8} "
-        f"{'ratio':>7} {'(min - max)':>15}  goal"
+        f"   {'request':<32} {'Safekeep':>9} {'p50':>7} {'p99':>7} {'floor':>8} "
+        f"{'ratio':>7} {'(min - max)':>15} {'bare':>8} {'ratio':>7}  goal (against the floor)"
     )
     print(head)
     print("   " + "-" * (len(head) - 3))
@@ -735,16 +808,18 @@ def print_measures(measures: list[Measure]) -> None:
             met = met and _latency(m.safekeep_runs, "p99_ms") <= m.goal_p99_ms
         spread = f"({min(ratios):.3f} - {max(ratios):.3f})" if ratios else ""
         ratio = statistics.median(ratios) if ratios else float("nan")
+        bare_ratio = statistics.median(m.bare_ratios) if m.bare_ratios else float("nan")
         p50 = _latency(m.safekeep_runs, "p50_ms")
         p99 = _latency(m.safekeep_runs, "p99_ms")
         print(
             f"   {m.label:<32} {_rate(m.safekeep_runs):>5.0f}/s {p50:>5.1f}ms {p99:>5.1f}ms "
-            f"{_rate(m.bare_runs):>6.0f}/s {ratio:>6.3f}x {spread:>15}  "
+            f"{_rate(m.floor_runs):>6.0f}/s {ratio:>6.3f}x {spread:>15} "
+            f"{_rate(m.bare_runs):>6.0f}/s {bare_ratio:>6.3f}x  "
             f"{goal} {'(met)' if met else '(NOT met)'}"
         )
     for m in measures:
         problems: dict[str, int] = {}
-        for r in m.safekeep_runs + m.bare_runs:
+        for r in m.safekeep_runs + m.floor_runs + m.bare_runs:
             for kind, n in r.not_ok.items():
                 problems[kind] = problems.get(kind, 0) + n
         if problems:
@@ -754,7 +829,7 @@ def print_measures(measures: list[Measure]) -> None:
             print(f"   The approve stream ran out in a round of {m.label}: raise STREAM_RATE.")
     print(
         "   (req/s: the median round; p50 and p99: Safekeep's, the median round's; ratio: "
-        "Safekeep's req/s over bare's in the same round, median of the rounds)"
+        "Safekeep's req/s over the floor's (or bare's) in the same round, median of the rounds)"
     )
 
 
@@ -782,6 +857,84 @@ def memory_section(servers: list[Gunicorn]) -> list[tuple[str, int]]:
     return peaks
 
 
+# -- 5. Flat with volume: the same pages at ten times the volume ---------------------------------
+
+FLAT_GOAL = 1.5  # each page's median at the big volume within this multiple of the small's
+
+
+@dataclass
+class Flatness:
+    small: tuple[int, int]  # (removals, breach cases)
+    big: tuple[int, int]
+    rows: list[tuple[Row, Row]]  # (small, big) for each page
+
+    def print(self) -> None:
+        (sr, sb), (br, bb) = self.small, self.big
+        print(
+            f"   {'request':<38} {'who':<6} {'SQL':>9} {'median':>17} {'x':>6} "
+            f"{'first':>17}  goal: same SQL, median <= {FLAT_GOAL}x"
+        )
+        print(
+            f"   {'':<38} {'':<6} {'small big':>9} {'small':>8} {'big':>8} {'':>6} "
+            f"{'small':>8} {'big':>8}"
+        )
+        for small, big in self.rows:
+            a, b = statistics.median(small.times), statistics.median(big.times)
+            ratio = b / a if a else float("nan")
+            met = small.statements == big.statements and ratio <= FLAT_GOAL
+            cold = "".join(
+                f"{'':>9}" if r.cold_ms is None else f"{r.cold_ms:>7.1f}ms " for r in (small, big)
+            )
+            print(
+                f"   {small.label[:38]:<38} {small.who[:6]:<6} {small.statements:>4} "
+                f"{big.statements:>4} {a:>6.1f}ms {b:>6.1f}ms {ratio:>5.2f}x {cold} "
+                f"{'(met)' if met else '(NOT met)'}"
+            )
+        print(
+            f"   (small: {sr:,} removals and {sb:,} cases; big: {br:,} removals and {bb:,} cases; "
+            "the same pages, people and requests, each on its own seeded database)"
+        )
+
+
+def flat_section(kind: str, small_rows: list[Row], args) -> Flatness:
+    """Seed a database of this kind at the big volume and measure the same pages on it."""
+    workdir = Path(tempfile.mkdtemp(prefix="safekeep-bench-big-"))
+    try:
+        with database(kind, workdir) as url:
+            app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET, "SQLITE_PATH": ""})
+            with app.app_context():
+                db.connect(reuse_if_open=True)
+                seeded = seed(args.big_removals, args.big_breaches, 1, args.runs, 1)
+            try:
+                big_rows = {r.key: r for r in client_section(app, seeded, args.runs, quiet=True)}
+            finally:
+                with contextlib.suppress(Exception):
+                    db.close_all() if hasattr(db.obj, "close_all") else db.close()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    # A record page is a different record at each volume: compared by its place in the list.
+    pairs = []
+    for small in small_rows:
+        big = big_rows.get(small.key) or next(
+            (
+                r
+                for r in big_rows.values()
+                if _same_kind(r.label, small.label) and r.who == small.who
+            ),
+            None,
+        )
+        if big is not None:
+            pairs.append((small, big))
+    flat = Flatness((args.removals, args.breaches), (args.big_removals, args.big_breaches), pairs)
+    print(f"\n5. Flat with volume ({kind}), Flask's test client, {args.runs} timed requests each:")
+    flat.print()
+    return flat
+
+
+def _same_kind(a: str, b: str) -> bool:
+    return re.sub(r"\d+", "<id>", a) == re.sub(r"\d+", "<id>", b)
+
+
 # -- The whole run ------------------------------------------------------------------------------
 
 
@@ -791,6 +944,7 @@ class Result:
     measures: list[Measure]
     clicks: list | str
     peaks: list[tuple[str, int]]
+    flat: Flatness | None = None
 
 
 def run_backend(kind: str, label: str, workdir: Path, args) -> Result:
@@ -804,7 +958,7 @@ def run_backend(kind: str, label: str, workdir: Path, args) -> Result:
         with app.app_context():
             db.connect(reuse_if_open=True)
             seeded = seed(args.removals, args.breaches, stream_size, args.runs, args.clicks)
-        client_section(app, seeded, args.runs)
+        small_rows = client_section(app, seeded, args.runs)
         measures: list[Measure] = []
         clicks: list | str = "skipped (--no-browser)"
         peaks: list[tuple[str, int]] = []
@@ -842,7 +996,8 @@ def run_backend(kind: str, label: str, workdir: Path, args) -> Result:
                     db.close_all()  # the PostgreSQL pool
                 else:
                     db.close()
-    return Result(label, measures, clicks, peaks)
+    flat = None if args.no_flat else flat_section(kind, small_rows, args)
+    return Result(label, measures, clicks, peaks, flat)
 
 
 def summary(results: list[Result], args) -> None:
@@ -861,6 +1016,9 @@ def summary(results: list[Result], args) -> None:
                 f"   Peak RSS of a Safekeep worker: {mb(worst)}, {verdict} the "
                 f"{MEMORY_GOAL_MB} MB goal"
             )
+        if result.flat is not None:
+            print("   Flat with volume:")
+            result.flat.print()
     print(f"\n{load_average()}")
 
 
@@ -873,6 +1031,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds per request and app")
     parser.add_argument("--clients", type=int, default=8, help="connections kept busy")
     parser.add_argument("--clicks", type=int, default=12, help="browser clicks per action")
+    parser.add_argument(
+        "--big-removals", type=int, default=1_000_000, help="removals of the flatness run"
+    )
+    parser.add_argument(
+        "--big-breaches", type=int, default=100_000, help="breach cases of the flatness run"
+    )
+    parser.add_argument("--no-flat", action="store_true", help="skip the flatness run")
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--no-browser", action="store_true", help="skip Chromium")
     parser.add_argument("--no-load", action="store_true", help="skip the load rounds")

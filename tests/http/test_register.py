@@ -318,3 +318,35 @@ def test_csv_refuses_bad_filters_and_people_outside_governance(web, new_web, cas
     director = new_web()  # sees every case, but the register is governance's (same as the page)
     director.sign_in("dana")
     director.get("/breaches/register.csv", status=403)
+
+
+def figures_statements(statements) -> list[str]:
+    """The statements that work the figures out: they read every case in the filter."""
+    return [sql for sql in statements.statements if "GROUP BY" in sql or '"hours"' in sql]
+
+
+def test_figures_are_worked_out_again_only_after_a_case_changes(web, staff, cases, statements):
+    # They read every case in the filter; kept while no case changes, a second view of the
+    # same filter reads none of them, and any change (here a case reported) shows at once.
+    web.sign_in("ig0")
+    register(web, "?category=loss")
+    with statements.counting():
+        again = register(web, "?category=loss")
+    assert figures_statements(statements) == []
+    assert figures_text(again).startswith("2 cases matching these filters")
+
+    case("BR-2026-0005", staff["pat"], "2026-04-02 09:00", category="loss")
+    with statements.counting():
+        changed = register(web, "?category=loss")
+    assert figures_statements(statements)
+    assert figures_text(changed).startswith("3 cases matching these filters")
+
+
+def test_a_case_moved_on_or_erased_changes_the_figures_at_once(web, cases):
+    web.sign_in("ig0")
+    assert "4 cases in the register" in register(web)
+    assert figures_text(register(web, "?state=closed")).startswith("1 case matching")
+    Breach.update(state="closed").where(Breach.reference == "BR-2026-0004").execute()
+    assert figures_text(register(web, "?state=closed")).startswith("2 cases matching")
+    Breach.delete().where(Breach.reference == "BR-2026-0003").execute()
+    assert "3 cases in the register" in register(web)
