@@ -8,6 +8,7 @@ from models.audit import AuditEvent
 from models.base import SchemaVersion
 from models.breaches import Breach, Notification
 from models.counters import Counter
+from models.deliveries import Delivery
 from models.dispatches import Dispatch
 from models.heartbeat import Heartbeat
 from models.people import (
@@ -37,6 +38,7 @@ ALL_MODELS = [
     Removal,
     Dispatch,
     Breach,
+    Delivery,
     Notification,
     Reminder,
     RemoteAgreement,

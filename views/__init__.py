@@ -49,6 +49,8 @@ PUBLIC_ENDPOINTS = {
     "auth.keep_alive",
     "accessibility.statement",
     "health.healthz",
+    # GOV.UK Notify's receipts: its bearer token is checked by the view itself.
+    "notify.callback",
     "static",
 }
 
@@ -66,6 +68,7 @@ def register_views(app: Flask) -> None:
         health,
         home,
         kiosk,
+        notify_callback,
         origin,
         records,
         register,
@@ -92,8 +95,11 @@ def register_views(app: Flask) -> None:
         sso,
         remote_working,
         whereabouts,
+        notify_callback,
     ):
         app.register_blueprint(module.bp)
+    # Notify cannot hold a CSRF token: its bearer token is the check (views/notify_callback.py).
+    app.extensions["csrf"].exempt(notify_callback.callback)
 
     app.add_template_global(Can)  # templates ask current_user.can(Can.X), as the views do
     for helper in (

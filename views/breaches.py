@@ -14,8 +14,10 @@ from machines.professions import regulator_for
 from machines.risk import assess, grid_rows, grid_scales
 from models.base import write_transaction
 from models.breaches import Breach, Notification
+from models.deliveries import Delivery
+from services.message_kinds import KIND_LABELS
 from views.access import visible_or_404
-from views.display import link, uk_datetime
+from views.display import delivery_words, link, uk_datetime
 from views.forms import FormErrors
 from views.forms.breaches import GRID, ReportBreach, UpdateReport, event_form
 from views.paging import page_of
@@ -89,6 +91,16 @@ def _open_case(cleaned: dict, case_id: str | None) -> Breach:
     return breach
 
 
+def case_emails(breach: Breach, now) -> dict:
+    """Safekeep's e-mails about the case, each with what became of it, in words."""
+    emails = Delivery.of_subject("breach", breach.id)
+    return {
+        "emails": [(d, delivery_words(d, now)) for d in emails],
+        "email_words": {d.id: delivery_words(d, now) for d in emails},
+        "kind_labels": KIND_LABELS,
+    }
+
+
 # -- The case page -----------------------------------------------------------------------
 
 
@@ -103,6 +115,7 @@ def _case_context(breach: Breach, errors=None, form=None, preview=None) -> dict:
         "data_categories": dict(breach_report.DATA_CATEGORIES),
         "recipients": breach_report.required_recipients(breach.category),
         "notifications": list(breach.notifications.order_by(Notification.at)),
+        **case_emails(breach, now),
         "clock": breach_clocks.case_clock(breach, now),
         "grid": GRID,
         "grid_scales": grid_scales(GRID),

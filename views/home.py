@@ -15,6 +15,9 @@ from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.records import Removal
 from models.remote_working import RemoteAgreement
+from services.deliveries import raised_for_board
+from services.message_kinds import KIND_LABELS
+from views.display import delivery_words
 
 bp = Blueprint("home", __name__)
 
@@ -22,6 +25,8 @@ bp = Blueprint("home", __name__)
 WAITING_SHOWN = 10
 # A person's open removals listed here (one more is read, to say when there are more).
 REMOVALS_SHOWN = 50
+# Undelivered e-mails to the breach chain listed for the Information and Records Manager.
+UNDELIVERED_SHOWN = 10
 # How long a decision on someone's request stays on their home page.
 DECISIONS_SHOWN_FOR = dt.timedelta(days=14)
 
@@ -52,6 +57,11 @@ def index():
         else 0
     )
     now = clock.now()
+    undelivered = (
+        [(d, delivery_words(d, now)) for d in raised_for_board(UNDELIVERED_SHOWN)]
+        if current_user.can(Can.FOLLOW_UP_UNDELIVERED)
+        else []
+    )
     waiting, unread = Breach.waiting_for(current_user, now)
     shown = waiting[:WAITING_SHOWN]
     return render_template(
@@ -65,6 +75,8 @@ def index():
         more_time=more_time,
         remote=remote,
         to_check=to_check,
+        undelivered=undelivered,
+        kind_labels=KIND_LABELS,
         in_breach_chain=current_user.can(Can.HANDLE_EVERY_BREACH),
         waiting=[
             {"breach": b, "events": events, "clock": case_clock(b, now)} for b, events in shown

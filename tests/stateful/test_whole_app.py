@@ -729,6 +729,12 @@ class WholeApp(RuleBasedStateMachine):
         )
 
     @invariant()
+    def deliveries_agree(self):
+        if not self.changed("deliveries_agree"):
+            return
+        invariants.assert_deliveries_agree()
+
+    @invariant()
     def board_counts_agree(self):
         if not self.changed("board_counts_agree"):
             return
