@@ -75,6 +75,8 @@ class Delivery(BaseModel):
             (("kind", "subject_type", "subject_id", "recipient", "round"), True),
             (("subject_type", "subject_id"), False),
             (("status", "sent_at"), False),
+            # The Information and Records Manager's list, and the follow-ups, by when raised.
+            (("raised_at",), False),
         )
 
     @property

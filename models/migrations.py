@@ -627,6 +627,7 @@ def _delivery(m: Migration) -> None:
                 (("kind", "subject_type", "subject_id", "recipient", "round"), True),
                 (("subject_type", "subject_id"), False),
                 (("status", "sent_at"), False),
+                (("raised_at",), False),
             )
 
     m.create_tables(Delivery)

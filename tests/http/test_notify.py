@@ -139,6 +139,14 @@ def table_rows(html: str, start: str) -> list[list[str]]:
     ]
 
 
+def timeline_items(html: str) -> list[str]:
+    """The case's timeline entries in words, newest first."""
+    return [
+        _words(item)
+        for item in re.findall(r'<li class="app-timeline__item">(.*?)</li>', html, re.S)
+    ]
+
+
 def email_rows(html: str) -> dict[str, str]:
     """The case's e-mails table: recipient -> what became of the e-mail."""
     return {cells[0]: cells[3] for cells in table_rows(html, 'id="email-deliveries"')}
@@ -262,8 +270,16 @@ def test_a_delivery_receipt_marks_the_person_delivered_with_an_audit_event(
     response = callback(notify_app, receipt(to_dir.id, "delivered"))
     assert response.status_code == 200
     assert Delivery.get(Delivery.notify_id == to_dir.id).status == "delivered"
-    shown = email_rows(case_page(cast["irm"], breach))
+    page = case_page(cast["irm"], breach)
+    shown = email_rows(page)
     assert shown["Dir Tester"] == "Delivered"
+    # The case's timeline says it too, per recipient: sent, then delivered.
+    timeline_to_dir = [
+        re.search(r"Status: ([^;]+)", item).group(1)
+        for item in timeline_items(page)
+        if item.startswith("E-mail from Safekeep") and item.endswith("To: Dir Tester")
+    ]
+    assert timeline_to_dir == ["Delivered", "Sent, waiting for a delivery receipt"]
     assert shown["Irm Tester"] == "Sent, waiting for a delivery receipt"
     events = AuditEvent.select().where(
         AuditEvent.entity_type == "breach",
