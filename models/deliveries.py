@@ -68,6 +68,8 @@ class Delivery(BaseModel):
     status_at = DateTimeField(default=utcnow)
     # When the failure (or the silence past DELIVERY_DEADLINE) was raised to a person.
     raised_at = DateTimeField(null=True)
+    # When someone recorded telling the person another way: off the raised list.
+    followed_up_at = DateTimeField(null=True)
     version = IntegerField(default=1)
 
     class Meta:

@@ -620,6 +620,7 @@ def _delivery(m: Migration) -> None:
         sent_at = DateTimeField(null=True)
         status_at = DateTimeField()
         raised_at = DateTimeField(null=True)
+        followed_up_at = DateTimeField(null=True)
         version = IntegerField(default=1)
 
         class Meta:

@@ -20,7 +20,7 @@ from peewee import JOIN
 
 from models.audit import AuditEvent
 from models.base import Stale, write_transaction
-from models.breaches import LINE_MANAGER_KEY, Breach
+from models.breaches import LINE_MANAGER_KEY, Breach, Notification
 from models.deliveries import (
     DELIVERED,
     DELIVERY_DEADLINE,
@@ -175,6 +175,70 @@ def _raise(delivery: Delivery, now: dt.datetime) -> None:
             )
 
 
+class AlreadyFollowedUp(Exception):
+    """The message was delivered after all, or someone recorded telling the person."""
+
+
+def needs_follow_up(delivery: Delivery) -> bool:
+    return (
+        delivery.raised_at is not None
+        and delivery.followed_up_at is None
+        and delivery.status != DELIVERED
+    )
+
+
+def record_told_another_way(
+    delivery_id: int, who: str, told_at: dt.datetime, actor_id: int, now: dt.datetime
+) -> Delivery:
+    """The person an undelivered message was for has been told another way: the notification
+    list counts them as told again (by `who`, at `told_at`), the message leaves the raised
+    list, with its audit event; one transaction, compare-and-set (Stale when it moved)."""
+    with write_transaction():
+        delivery = Delivery.get_by_id(delivery_id)
+        if not needs_follow_up(delivery):
+            raise AlreadyFollowedUp(delivery_id)
+        delivery.change(followed_up_at=now)
+        breach = Breach.get_by_id(delivery.subject_id)
+        keys = sorted(
+            {
+                key
+                for (key,) in Notification.select(Notification.recipient)
+                .where(Notification.delivery == delivery.id)
+                .tuples()
+            }
+        )
+        for key in keys:
+            Notification.create(
+                breach=breach,
+                recipient=key,
+                who=who,
+                at=told_at,
+                recorded_by=actor_id,
+                recorded_at=now,
+            )
+        # A versioned change of the case only when it undoes "line manager told" being
+        # undone; otherwise the notification rows are the change (as the e-mails' own are).
+        versioned = {}
+        if delivery.kind == LINE_MANAGER_TOLD and not breach.line_manager_told:
+            breach.line_manager_told = True
+            breach.line_manager_told_by = actor_id
+            breach.line_manager_told_at = told_at
+            breach.save_versioned()
+            versioned = dict(
+                source=breach.state, target=breach.state, entity_version=breach.version
+            )
+        AuditEvent.append(
+            at=now,
+            actor_id=actor_id,
+            entity_type="breach",
+            entity_id=breach.id,
+            event="told_another_way",
+            summary={"told": ", ".join(keys)},
+            **versioned,
+        )
+        return delivery
+
+
 def raise_overdue(now: dt.datetime) -> int:
     """Raise every message about a breach case Notify has not delivered within the hour."""
     raised = 0
@@ -246,6 +310,7 @@ def raised_for_board(limit: int = 10) -> list[Delivery]:
         )
         .where(
             Delivery.raised_at.is_null(False),
+            Delivery.followed_up_at.is_null(),
             Delivery.status != DELIVERED,
             Breach.closed_at.is_null(),
         )

@@ -644,6 +644,7 @@ def _undelivered_news(now: dt.datetime, base_url: str) -> list[Due]:
         .join(Reminder, JOIN.LEFT_OUTER, on=claimed)
         .where(
             Delivery.raised_at > now - ANNOUNCE_WITHIN,
+            Delivery.followed_up_at.is_null(),
             Delivery.status != DELIVERED,
             Breach.closed_at.is_null(),
             Recipient.active == True,  # noqa: E712

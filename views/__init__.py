@@ -74,6 +74,7 @@ def register_views(app: Flask) -> None:
         register,
         remote_working,
         sso,
+        told_another_way,
         unavailable,
         whereabouts,
     )
@@ -96,6 +97,7 @@ def register_views(app: Flask) -> None:
         remote_working,
         whereabouts,
         notify_callback,
+        told_another_way,
     ):
         app.register_blueprint(module.bp)
     # Notify cannot hold a CSRF token: its bearer token is the check (views/notify_callback.py).

@@ -10,11 +10,13 @@ from machines import breach_clocks, breach_report, breach_rules, clock
 from machines.breach import EVENT_LABELS, STATE_LABELS, BreachMachine, breach_machine
 from machines.common import InputError, enabled_events, normalise_case_id, whole_number
 from machines.dispatch import METHODS
+from machines.permissions import Can
 from machines.professions import regulator_for
 from machines.risk import assess, grid_rows, grid_scales
 from models.base import write_transaction
 from models.breaches import Breach, Notification
 from models.deliveries import Delivery
+from services.deliveries import needs_follow_up
 from services.message_kinds import KIND_LABELS
 from views.access import visible_or_404
 from views.display import delivery_words, link, uk_datetime
@@ -98,6 +100,10 @@ def case_emails(breach: Breach, now) -> dict:
         "emails": [(d, delivery_words(d, now)) for d in emails],
         "email_words": {d.id: delivery_words(d, now) for d in emails},
         "kind_labels": KIND_LABELS,
+        # Raised and not dealt with: the Information and Records Manager records telling them.
+        "to_follow_up": {d.id for d in emails if needs_follow_up(d)}
+        if current_user.can(Can.FOLLOW_UP_UNDELIVERED)
+        else set(),
     }
 
 

@@ -24,7 +24,7 @@ from services import reminders
 from services.mail import mailer_for
 from services.message_kinds import KINDS, TEMPLATE_KINDS
 from services.reminders import send_reminders
-from tests.http.journeys import Cast
+from tests.http.journeys import Cast, Page, time_fields
 from tests.http.journeys.breaches import breach_staff, latest, report
 from tests.http.journeys.mail import BASE_URL
 from tests.invariants import assert_deliveries_agree, assert_no_typed_text_leaks, notify_places
@@ -418,6 +418,97 @@ def test_a_permanent_failure_is_raised_and_the_person_no_longer_counts_as_told(
     assert len(stand_in.to("ad@council.example")) == 1
 
 
+def failed_to_dir(notify_app, stand_in, cast):
+    """A case whose e-mail to the Director failed for good; returns (breach, delivery)."""
+    breach = reported(cast)
+    run_ok(notify_app)
+    to_dir = sent_to(stand_in, "dir")
+    assert callback(notify_app, receipt(to_dir.id, "permanent-failure")).status_code == 200
+    return breach, Delivery.get(Delivery.notify_id == to_dir.id)
+
+
+def told_url(breach, delivery) -> str:
+    return f"/breaches/{breach.id}/emails/{delivery.id}/told"
+
+
+def test_the_irm_records_telling_the_person_another_way_and_they_count_as_told_again(
+    notify_app, stand_in, cast, staff
+):
+    breach, delivery = failed_to_dir(notify_app, stand_in, cast)
+    irm = cast["irm"]
+    home = irm.get("/").get_data(as_text=True)
+    assert f'href="{told_url(breach, delivery)}"' in home
+    assert f'href="{told_url(breach, delivery)}"' in case_page(irm, breach)
+    irm.get(told_url(breach, delivery))
+    told_at = clock.now() - dt.timedelta(minutes=5)
+    typed = {"who": "Irm Tester by phone", **time_fields("told_at", told_at)}
+    response = irm.post(told_url(breach, delivery), typed)
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"/breaches/{breach.id}#notifications")
+    assert "director" in Breach.get_by_id(breach.id).told_recipients()
+    page = case_page(irm, breach)
+    told = [cells[1] for cells in table_rows(page, 'id="notifications"') if cells[0] == "Director"]
+    assert sorted(told) == [
+        "Dir Tester (by email from Safekeep): Not delivered: the address does not exist or "
+        "refused it",
+        "Irm Tester by phone",
+    ]
+    assert not asks_for(case_page(cast["pat"], breach), "director_who")
+    assert timeline_items(page)[0].startswith("Told another way by Irm Tester")
+    # Off the list; no follow-up e-mail for it any more.
+    assert 'id="undelivered-emails"' not in irm.get("/").get_data(as_text=True)
+    assert f'href="{told_url(breach, delivery)}"' not in page
+    assert "0 undelivered e-mail followed up" in run_ok(notify_app)
+    assert stand_in.to("ad@council.example") == []
+    # Recorded already: a second try is refused and changes nothing.
+    again = irm.post(
+        told_url(breach, delivery), {"who": "Someone else", **time_fields("told_at", told_at)}
+    )
+    assert again.status_code == 409
+    assert "already been dealt with" in Page.of(again).errors[0]
+    assert Notification.select().where(Notification.who == "Someone else").count() == 0
+    result = notify_app.test_cli_runner().invoke(args=["audit-verify", "--no-checkpoint"])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        ({}, "Enter who told them, and how"),
+        ({"who": "x" * 121}, "must be 120 characters or fewer"),
+        ({"who": "Irm by phone", "told_at-day": "1"}, "When they were told must include a month"),
+        ({"who": "Irm by phone", "future": True}, "When they were told must be in the past"),
+    ],
+)
+def test_telling_them_another_way_needs_who_and_a_past_time(
+    notify_app, stand_in, cast, staff, data, error
+):
+    breach, delivery = failed_to_dir(notify_app, stand_in, cast)
+    irm = cast["irm"]
+    irm.get(told_url(breach, delivery))
+    if data.pop("future", False):
+        data.update(time_fields("told_at", clock.now() + dt.timedelta(hours=2)))
+    elif "who" in data and len(data["who"]) > 100:
+        data.update(time_fields("told_at", clock.now()))
+    page = Page.of(irm.post(told_url(breach, delivery), data))
+    assert page.status == 422
+    assert any(error in message for message in page.errors), page.errors
+    assert "director" not in Breach.get_by_id(breach.id).told_recipients()
+
+
+def test_only_the_irm_may_record_telling_them_another_way(notify_app, stand_in, cast, staff):
+    breach, delivery = failed_to_dir(notify_app, stand_in, cast)
+    dpo = cast["dpo"]
+    assert f'href="{told_url(breach, delivery)}"' not in case_page(dpo, breach)
+    dpo.get(told_url(breach, delivery), status=403)
+    response = dpo.post(told_url(breach, delivery), time_fields("told_at", clock.now()))
+    assert response.status_code == 403
+    assert "director" not in Breach.get_by_id(breach.id).told_recipients()
+    # Another case's e-mail under this case's address is no e-mail of it.
+    other = reported(cast)
+    cast["irm"].get(told_url(other, delivery), status=404)
+
+
 def test_the_next_person_for_someone_with_a_line_manager_is_their_line_manager(
     notify_app, stand_in, cast, staff
 ):
@@ -453,6 +544,13 @@ def test_a_failed_email_to_the_line_manager_undoes_line_manager_told(
         .order_by(AuditEvent.id)
     ]
     assert events[-2:] == ["delivery_raised", "line_manager_not_told"]
+    # Told by phone instead, recorded by the Information and Records Manager.
+    delivery = Delivery.get(Delivery.notify_id == to_lina.id)
+    cast["irm"].get(told_url(breach, delivery))
+    typed = {"who": "Irm Tester by phone", **time_fields("told_at", clock.now())}
+    assert cast["irm"].post(told_url(breach, delivery), typed).status_code == 303
+    again = Breach.get_by_id(breach.id)
+    assert again.line_manager_told and again.line_manager_told_by_id == staff["irm"].id
     result = notify_app.test_cli_runner().invoke(args=["audit-verify", "--no-checkpoint"])
     assert result.exit_code == 0, result.output
 
