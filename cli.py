@@ -357,6 +357,32 @@ def send_reminders_command() -> None:
         sys.exit(1)
 
 
+@click.command("poll-notify")
+@with_appcontext
+def poll_notify_command() -> None:
+    """Ask GOV.UK Notify about messages with no delivery receipt yet, and raise the breach
+    chain's undelivered ones (for cron, every few minutes; a run asks about a bounded few)."""
+    from services.deliveries import poll, raise_overdue
+    from services.mail import MailerUnavailable, mailer_for
+
+    if not current_app.config["NOTIFY_API_KEY"]:
+        with _connected():
+            raised = raise_overdue(clock.now())
+        click.echo(
+            f"GOV.UK Notify is not set up (NOTIFY_API_KEY): nothing to ask. Raised: {raised}."
+        )
+        return
+    try:
+        with _connected(), mailer_for(current_app.config) as notify:
+            counts = poll(clock.now(), notify.status_of)
+    except MailerUnavailable as error:
+        raise click.ClickException(f"{error}. The next run asks again.") from None
+    click.echo(
+        f"Delivery receipts asked for: {counts['asked']}, changed: {counts['changed']}; "
+        f"undelivered e-mails raised: {counts['raised']}."
+    )
+
+
 @click.command("expire-agreements")
 @with_appcontext
 def expire_agreements_command() -> None:
@@ -398,6 +424,7 @@ COMMANDS = (
     audit_restored,
     apply_retention_command,
     send_reminders_command,
+    poll_notify_command,
     expire_agreements_command,
     update_readme,
 )

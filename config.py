@@ -59,6 +59,15 @@ def environment_settings(instance: Path) -> dict:
         # Demos and trials: write e-mails into this folder, a file each, instead of sending.
         MAIL_OUTBOX=os.environ.get("MAIL_OUTBOX") or None,
         REMINDER_BASE_URL=os.environ.get("REMINDER_BASE_URL", "http://localhost:5000"),
+        # GOV.UK Notify instead of SMTP when NOTIFY_API_KEY is set (docs/notify.md): one
+        # template id per kind of message, and the bearer token Notify's callbacks carry.
+        NOTIFY_API_KEY=os.environ.get("NOTIFY_API_KEY") or None,
+        NOTIFY_BASE_URL=os.environ.get("NOTIFY_BASE_URL")
+        or "https://api.notifications.service.gov.uk",
+        NOTIFY_CALLBACK_TOKEN=os.environ.get("NOTIFY_CALLBACK_TOKEN") or None,
+        # The first wait after Notify answers 429 (or 5xx); it doubles at each try.
+        NOTIFY_RETRY_SECONDS=os.environ.get("NOTIFY_RETRY_SECONDS", "1"),
+        **_notify_templates(),
         REMINDER_CONFIRM_AFTER_DAYS=os.environ.get("REMINDER_CONFIRM_AFTER_DAYS", "3"),
         # Months a person's data protection training stays in date: taking papers out and
         # preparing a dispatch need it (machines/training.py). The toolkit asks for 12.
@@ -90,6 +99,16 @@ def environment_settings(instance: Path) -> dict:
     )
 
 
+def _notify_templates() -> dict:
+    from services.message_kinds import TEMPLATE_KINDS
+    from services.notify import template_setting
+
+    return {
+        template_setting(kind): os.environ.get(template_setting(kind)) or None
+        for kind in TEMPLATE_KINDS
+    }
+
+
 def check_settings(config: dict, instance: Path) -> None:
     """Fill in the derived settings and turn the numbers into numbers, in place; a setting
     that cannot work is a ValueError naming it and saying what it must be."""
@@ -102,6 +121,12 @@ def check_settings(config: dict, instance: Path) -> None:
     # Form fields are parsed in memory: the same cap as the whole body (Flask's own default
     # of 500 kB would answer a 600 kB field with a bare 413 before our page could).
     config["MAX_FORM_MEMORY_SIZE"] = config["MAX_CONTENT_LENGTH"]
+    config["NOTIFY_RETRY_SECONDS"] = _at_least_zero(
+        "NOTIFY_RETRY_SECONDS", config["NOTIFY_RETRY_SECONDS"]
+    )
+    from services.notify import check_notify_settings
+
+    check_notify_settings(config)
 
 
 # (setting, least, most or None): each a whole number in that range.
@@ -145,6 +170,17 @@ def _more_than_zero(name: str, value) -> float:
         number = math.nan
     if not (0 < number < math.inf):
         raise ValueError(f"{name} must be more than 0 (it is {value!r})")
+    return number
+
+
+def _at_least_zero(name: str, value) -> float:
+    """`value` as a finite number, 0 or more."""
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        number = math.nan
+    if not (0 <= number < math.inf):
+        raise ValueError(f"{name} must be 0 or more (it is {value!r})")
     return number
 
 

@@ -78,6 +78,9 @@ class Can(StrEnum):
     CLOSE_BREACH = "close_breach"
     # What the ICO is told: written for the ICO, with no personal data (the ICO draft).
     WRITE_ICO_SUMMARY = "write_ico_summary"
+    # Follow up Safekeep's e-mails to the breach chain that were not delivered (their home
+    # page lists them): the procedure's keeper of the breach report.
+    FOLLOW_UP_UNDELIVERED = "follow_up_undelivered"
     # The breach register with its figures (the procedure's report goes to the Director),
     # and its CSV export (the roles that keep and analyse the register).
     READ_REGISTER = "read_register"
@@ -129,6 +132,7 @@ GRANTS: dict[Can, frozenset[Role]] = {
     Can.DECIDE_BREACH: frozenset({Role.ASSISTANT_DIRECTOR}),
     Can.CLOSE_BREACH: frozenset({Role.RECORDS_MANAGER}),
     Can.WRITE_ICO_SUMMARY: frozenset({Role.RECORDS_MANAGER}),
+    Can.FOLLOW_UP_UNDELIVERED: frozenset({Role.RECORDS_MANAGER}),
     Can.READ_REGISTER: _GOVERNANCE_WORK
     | {Role.DIRECTOR, Role.ASSISTANT_DIRECTOR, Role.BUSINESS_IMPROVEMENT},
     Can.EXPORT_REGISTER: _GOVERNANCE_WORK,

@@ -32,6 +32,7 @@ WARNING_EVENTS = {
     "audit_checkpoint_refused",
     "cross_origin_refused",
     "forwarded_for_refused",
+    "notify_callback_refused",
 }
 
 

@@ -10,6 +10,7 @@ from operator import or_
 from types import MappingProxyType
 
 from peewee import (
+    JOIN,
     SQL,
     BooleanField,
     CharField,
@@ -26,8 +27,9 @@ from machines.breach_report import POLICE_CATEGORIES
 from machines.breach_rules import may_read_case, waiting_events
 from machines.common import Actor, enabled_events
 from machines.permissions import Can, roles_that
-from models.base import BaseModel, VersionedModel
+from models.base import BaseModel, VersionedModel, utcnow
 from models.counters import Counter
+from models.deliveries import Delivery, counts_as_told
 from models.dispatches import Dispatch
 from models.people import Team, User, UserRole, who_and_when
 from models.records import Record, Removal
@@ -184,14 +186,17 @@ class Breach(VersionedModel):
         )
         return list(members.order_by(User.display_name, User.id))
 
-    def told_recipients(self) -> set[str]:
-        """The notification list's keys already on record (emailed, or typed in)."""
+    def told_recipients(self, now: dt.datetime | None = None) -> set[str]:
+        """The notification list's keys already on record (typed in, or e-mailed and not
+        known to have failed nor left undelivered past the hour: nobody counts as told who
+        was not)."""
         if self.id is None:
             return set()
         return {
             r
             for (r,) in Notification.select(Notification.recipient)
-            .where(Notification.breach == self.id)
+            .join(Delivery, JOIN.LEFT_OUTER, on=(Notification.delivery == Delivery.id))
+            .where(Notification.breach == self.id, counts_as_told(now or utcnow()))
             .tuples()
         }
 
@@ -464,7 +469,9 @@ class Breach(VersionedModel):
                 recorded_at=now,
             )
 
-    def record_emailed(self, recipient: User, roles: list[str], now: dt.datetime) -> None:
+    def record_emailed(
+        self, recipient: User, roles: list[str], now: dt.datetime, delivery: Delivery | None = None
+    ) -> None:
         """An email about this case went to `recipient`: on the notification list under each
         of their roles the list names, with its audit event; call in a write transaction."""
         from models.audit import AuditEvent
@@ -478,6 +485,7 @@ class Breach(VersionedModel):
                 recorded_by=None,
                 recorded_at=now,
                 emailed=True,
+                delivery=delivery,
             )
         AuditEvent.append(
             at=now,
@@ -488,7 +496,9 @@ class Breach(VersionedModel):
             summary={"told": ", ".join(roles)},
         )
 
-    def record_line_manager_emailed(self, manager: User, now: dt.datetime) -> None:
+    def record_line_manager_emailed(
+        self, manager: User, now: dt.datetime, delivery: Delivery | None = None
+    ) -> None:
         """The line manager of the person whose papers were lost or stolen was emailed: on the
         notification list, and the case's "line manager told" is that email (a versioned
         save with its audit event); call in a write transaction on a freshly read row."""
@@ -502,6 +512,7 @@ class Breach(VersionedModel):
             recorded_by=None,
             recorded_at=now,
             emailed=True,
+            delivery=delivery,
         )
         if not self.line_manager_told:
             self.line_manager_told = True
@@ -589,3 +600,6 @@ class Notification(BaseModel):
     recorded_by = ForeignKeyField(User, null=True)  # None: Safekeep's own email
     recorded_at = DateTimeField()
     emailed = BooleanField(default=False)
+    # The e-mail that told them (Safekeep's own e-mails since delivery is known): a failed
+    # one, or one not delivered within the hour, does not count as telling anyone.
+    delivery = ForeignKeyField(Delivery, null=True, on_delete="SET NULL")

@@ -621,16 +621,48 @@ def _training(m: Migration) -> None:
     )
 
 
-# Steps 24 and 25 belong to branches merged beside this one (the lead's numbering for this
+# Step 24 belongs to a branch merged beside this one (the lead's numbering for this
 # round): placeholders so this branch upgrades on its own; the merge replaces them with theirs.
 @step(24, "reserved for a branch merged in the same round (placeholder: does nothing)")
 def _reserved_24(m: Migration) -> None:
     pass
 
 
-@step(25, "reserved for a branch merged in the same round (placeholder: does nothing)")
-def _reserved_25(m: Migration) -> None:
-    pass
+@step(25, "delivery: what became of each e-mail (SMTP sent, or GOV.UK Notify's receipt)")
+def _delivery(m: Migration) -> None:
+    class User(m.Model):
+        pass
+
+    class Delivery(m.Model):
+        kind = CharField(max_length=20)
+        subject_type = CharField(max_length=10)
+        subject_id = IntegerField()
+        recipient = ForeignKeyField(User, backref="deliveries", on_delete="CASCADE")
+        round = IntegerField(default=0)
+        channel = CharField(max_length=10)
+        notify_id = CharField(max_length=36, null=True, unique=True)
+        status = CharField(max_length=20)
+        attempts = IntegerField(default=1)
+        sent_at = DateTimeField(null=True)
+        status_at = DateTimeField()
+        raised_at = DateTimeField(null=True)
+        followed_up_at = DateTimeField(null=True)
+        version = IntegerField(default=1)
+
+        class Meta:
+            indexes = (
+                (("kind", "subject_type", "subject_id", "recipient", "round"), True),
+                (("subject_type", "subject_id"), False),
+                (("status", "sent_at"), False),
+                (("raised_at",), False),
+            )
+
+    m.create_tables(Delivery)
+    m.add_column(
+        "notification",
+        "delivery_id",
+        ForeignKeyField(Delivery, null=True, field=Delivery.id, on_delete="SET NULL"),
+    )
 
 
 @step(26, "indexes for lists that stop at the page's end; the breach table's change stamp")

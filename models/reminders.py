@@ -4,9 +4,11 @@ The claim is the insert: a UNIQUE index on (kind, subject_type, subject_id, reci
 lets exactly one process create the row, and only that process sends the email. A removal's
 `round` moves on when its return date is extended or its whereabouts confirmed, so the
 ladder (due tomorrow, overdue, confirm location) starts again from the new date. The row is
-committed before sending and marked sent after. An SMTP failure deletes it, so the next run
-tries again; a claim left unsent for CLAIM_LEASE (its process died mid-send) may be taken
-over by a later run. What is due and the sending itself: services/reminders.py.
+committed before sending and marked sent after. A failure deletes it, so the next run
+tries again (a message refused three times is given up: its claim stays, marked sent, and
+its delivery row says "not sent": services/deliveries.py); a claim left unsent for
+CLAIM_LEASE (its process died mid-send) may be taken over by a later run. What is due and
+the sending itself: services/reminders.py.
 """
 
 from __future__ import annotations

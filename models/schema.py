@@ -8,6 +8,7 @@ from models.audit import AuditEvent
 from models.base import SchemaVersion
 from models.breaches import Breach, Notification
 from models.counters import BREACH_CHANGES, Counter
+from models.deliveries import Delivery
 from models.dispatches import Dispatch
 from models.heartbeat import Heartbeat
 from models.people import (
@@ -38,6 +39,7 @@ ALL_MODELS = [
     Removal,
     Dispatch,
     Breach,
+    Delivery,
     Notification,
     Reminder,
     RemoteAgreement,

@@ -1,6 +1,8 @@
 """Plain-text email: over SMTP (the SMTP_* settings), or into a local outbox folder, a file a
-message, when MAIL_OUTBOX is set (`make run`'s demo needs no mail server). `mailer_for(config)`
-chooses; everything that sends takes what it returns."""
+message, when MAIL_OUTBOX is set (`make run`'s demo needs no mail server), or through GOV.UK
+Notify when NOTIFY_API_KEY is set (services/notify.py). `mailer_for(config)` chooses;
+everything that sends takes what it returns, and each `deliver` returns a Receipt: what the
+channel knows of the message once it has taken it."""
 
 from __future__ import annotations
 
@@ -12,20 +14,11 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
-from typing import Protocol
 
+from services.channel import Mailer, MailerUnavailable, MessageRefused, Receipt
+from services.notify import NotifyMailer
 
-class MailerUnavailable(Exception):
-    """The mail server cannot be used (refused, timed out, bad login, dropped): stop the run."""
-
-
-class MessageRefused(Exception):
-    """The server refused this one message (e.g. an unknown recipient); others may still go."""
-
-
-class Mailer(Protocol):
-    def send(self, to: str, subject: str, body: str) -> None:
-        """Send one message; raise MessageRefused or MailerUnavailable when it does not go."""
+__all__ = ["Mailer", "MailerUnavailable", "MessageRefused", "Receipt", "mailer_for"]
 
 
 @dataclass
@@ -108,6 +101,15 @@ class SmtpMailer:
         msg.set_content(body)
         return msg
 
+    channel = "smtp"
+
+    def deliver(
+        self, to: str, kind: str, personalisation: Mapping[str, str], reference: str
+    ) -> Receipt:
+        """Send the message's subject and body; SMTP says no more than that it went."""
+        self.send(to, personalisation["subject"], personalisation["body"])
+        return Receipt(self.channel, "sent")
+
     def send(self, to: str, subject: str, body: str) -> None:
         """Send one message; raise MessageRefused or MailerUnavailable when it does not go."""
         self.connect()
@@ -132,6 +134,7 @@ class OutboxMailer(SmtpMailer):
     mail server. Never set MAIL_OUTBOX in production: a message may hold a password link."""
 
     folder: str = "instance/outbox"
+    channel = "outbox"
 
     @property
     def address(self) -> str:
@@ -159,8 +162,11 @@ class OutboxMailer(SmtpMailer):
             raise MailerUnavailable(f"cannot write to {self.address}: {error}") from None
 
 
-def mailer_for(config: Mapping) -> SmtpMailer:
-    """The mailer the settings ask for: the outbox folder when MAIL_OUTBOX is set, else SMTP."""
+def mailer_for(config: Mapping) -> Mailer:
+    """The mailer the settings ask for: GOV.UK Notify when NOTIFY_API_KEY is set, else the
+    outbox folder when MAIL_OUTBOX is set, else SMTP."""
+    if config.get("NOTIFY_API_KEY"):
+        return NotifyMailer.from_config(config)
     if folder := config.get("MAIL_OUTBOX"):
         return OutboxMailer(sender=config["SMTP_FROM"], folder=str(folder))
     return SmtpMailer.from_config(config)

@@ -26,62 +26,39 @@ from peewee import JOIN, fn
 from machines import clock
 from machines.breach_clocks import ICO_HOURS, ico_deadline, police_reminder_due
 from machines.breach_report import POLICE_CATEGORIES, emailed_roles, lost_or_stolen
-from machines.permissions import Can, roles_that
+from machines.permissions import Can, Role, roles_that
 from machines.removal import FALLBACK, OWN_MANAGER, TEAM_MANAGERS
 from models.audit import AuditEvent
 from models.base import Stale, write_transaction
 from models.breaches import Breach, Notification
+from models.deliveries import DELIVERED, Delivery
 from models.people import User, UserRole
 from models.records import Record, Removal
 from models.reminders import Key, Reminder, confirm_location_cutoff, ladder_start
 from models.remote_working import RemoteAgreement
-from services.mail import Mailer, MessageRefused
+from services import deliveries
+from services.channel import Mailer, MessageRefused, Receipt
+from services.message_kinds import (  # noqa: F401 - the kinds are this module's vocabulary too
+    AGREEMENT_ENDING,
+    APPROVAL_NEEDED,
+    BREACH_REPORTED,
+    CONFIRM_LOCATION,
+    DECIDED,
+    DELIVERY_FAILED,
+    DUE_TOMORROW,
+    ICO_DEADLINE,
+    KIND_LABELS,
+    KINDS,
+    LINE_MANAGER_TOLD,
+    OVERDUE,
+    POLICE_REFERENCE,
+    TRAINING_LAPSED,
+    TRAINING_LAPSING,
+)
 from services.training import Lapse, lapse_news
 
 log = logging.getLogger(__name__)
 
-DUE_TOMORROW = "due_tomorrow"
-OVERDUE = "overdue"
-CONFIRM_LOCATION = "confirm_location"
-ICO_DEADLINE = "ico_deadline"
-BREACH_REPORTED = "breach_reported"
-LINE_MANAGER_TOLD = "line_manager_told"
-POLICE_REFERENCE = "police_reference"
-APPROVAL_NEEDED = "approval_needed"
-DECIDED = "request_decided"
-AGREEMENT_ENDING = "agreement_ending"
-TRAINING_LAPSING = "training_lapsing"
-TRAINING_LAPSED = "training_lapsed"
-# Most urgent first: if the mail server goes away mid-run, the breach chain heard of a new
-# case and the statutory deadline went first.
-KINDS = (
-    BREACH_REPORTED,
-    LINE_MANAGER_TOLD,
-    ICO_DEADLINE,
-    POLICE_REFERENCE,
-    CONFIRM_LOCATION,
-    OVERDUE,
-    DUE_TOMORROW,
-    APPROVAL_NEEDED,
-    DECIDED,
-    AGREEMENT_ENDING,
-    TRAINING_LAPSED,
-    TRAINING_LAPSING,
-)
-KIND_LABELS = {
-    BREACH_REPORTED: "breach reported",
-    LINE_MANAGER_TOLD: "line manager told",
-    ICO_DEADLINE: "ICO deadline",
-    POLICE_REFERENCE: "no crime reference",
-    CONFIRM_LOCATION: "confirm location",
-    OVERDUE: "overdue",
-    DUE_TOMORROW: "due tomorrow",
-    APPROVAL_NEEDED: "waiting for approval",
-    DECIDED: "request decided",
-    AGREEMENT_ENDING: "agreement ending",
-    TRAINING_LAPSED: "training lapsed",
-    TRAINING_LAPSING: "training lapsing",
-}
 # A remote working agreement's holder is told this many days before its last day.
 AGREEMENT_WARNING_DAYS = 3
 # A decision older than this when the command first sees it (a new install, cron stopped for
@@ -105,7 +82,10 @@ class Due:
     recipient_id: int
     email: str | None
     subject: str
-    body: str
+    lines: tuple[str, ...]
+    link: str
+    # The breach reference or the case-system ID the message is about ("" for a request).
+    reference: str = ""
     # An announcement of a report: the notification-list roles it tells the person as.
     roles: tuple[str, ...] = ()
 
@@ -114,6 +94,26 @@ class Due:
     @property
     def key(self) -> Key:
         return (self.kind, self.subject_type, self.subject_id, self.recipient_id, self.round)
+
+    @property
+    def body(self) -> str:
+        return _letter(list(self.lines), self.link)
+
+    @property
+    def client_reference(self) -> str:
+        """Safekeep's name for the message (Notify keeps it): the claim's key, no words."""
+        return "safekeep-" + "-".join(str(part) for part in self.key)
+
+    @property
+    def personalisation(self) -> dict[str, str]:
+        """What a Notify template may use: what the SMTP e-mail says, and its parts."""
+        return {
+            "subject": self.subject,
+            "body": self.body,
+            "message": "\n".join(self.lines),
+            "link": self.link,
+            "reference": self.reference,
+        }
 
 
 # -- Wording -------------------------------------------------------------------------------
@@ -168,7 +168,9 @@ def _removal_due(kind: str, row: dict, base_url: str, today: dt.date) -> Due:
         recipient_id=row["recipient_id"],
         email=row["email"],
         subject=subject,
-        body=_letter(lines, f"{base_url}/records/{row['record_id']}"),
+        lines=tuple(lines),
+        link=f"{base_url}/records/{row['record_id']}",
+        reference=row["case_id"],
         round=row["round"],
     )
 
@@ -189,7 +191,9 @@ def _breach_due(row: dict, base_url: str) -> Due:
         recipient_id=row["recipient_id"],
         email=row["email"],
         subject=f"Safekeep: ICO deadline within {ICO_WARNING_HOURS} hours ({row['reference']})",
-        body=_letter(lines, f"{base_url}/breaches/{row['breach_id']}"),
+        lines=tuple(lines),
+        link=f"{base_url}/breaches/{row['breach_id']}",
+        reference=row["reference"],
     )
 
 
@@ -215,7 +219,8 @@ def _request_due(kind: str, subject_type: str, row: dict, base_url: str) -> Due:
         recipient_id=row["recipient_id"],
         email=row["email"],
         subject=subject,
-        body=_letter(lines, base_url + _link(subject_type, row)),
+        lines=tuple(lines),
+        link=base_url + _link(subject_type, row),
     )
 
 
@@ -237,7 +242,8 @@ def _agreement_ending_due(row: dict, base_url: str) -> Due:
         recipient_id=row["recipient_id"],
         email=row["email"],
         subject="Safekeep: your remote working agreement ends soon",
-        body=_letter(lines, base_url + _link("agreement", row)),
+        lines=tuple(lines),
+        link=base_url + _link("agreement", row),
     )
 
 
@@ -487,7 +493,9 @@ def _announcements(now: dt.datetime, base_url: str) -> list[Due]:
                 recipient_id=row["recipient_id"],
                 email=row["email"],
                 subject=f"Safekeep: {what.lower()[2:]} reported ({row['reference']})",
-                body=_letter(lines, f"{base_url}/breaches/{row['breach_id']}"),
+                lines=tuple(lines),
+                link=f"{base_url}/breaches/{row['breach_id']}",
+                reference=row["reference"],
                 roles=tuple(roles[key]),
             )
         )
@@ -542,7 +550,9 @@ def _line_manager_news(now: dt.datetime, base_url: str) -> list[Due]:
                 recipient_id=row["recipient_id"],
                 email=row["email"],
                 subject=f"Safekeep: papers reported {gone} ({row['reference']})",
-                body=_letter(lines, f"{base_url}/breaches/{row['id']}"),
+                lines=tuple(lines),
+                link=f"{base_url}/breaches/{row['id']}",
+                reference=row["reference"],
             )
         )
     return dues
@@ -593,7 +603,80 @@ def _police_reminders(now: dt.datetime, base_url: str) -> list[Due]:
                 recipient_id=breach.recipient_id,
                 email=breach.email,
                 subject=f"Safekeep: no crime reference yet ({breach.reference})",
-                body=_letter(lines, f"{base_url}/breaches/{breach.id}#police"),
+                lines=tuple(lines),
+                link=f"{base_url}/breaches/{breach.id}#police",
+                reference=breach.reference,
+            )
+        )
+    return dues
+
+
+def _undelivered_news(now: dt.datetime, base_url: str) -> list[Due]:
+    """A message about a breach case raised as undelivered (services/deliveries.py), to the
+    next person in the chain: the recipient's line manager, or with none active, each
+    Assistant Director (who decides on the case). Never to the recipient themselves."""
+    Failed, Recipient = User.alias("failed"), User.alias("recipient")
+    assistant_directors = UserRole.select(UserRole.user).where(
+        UserRole.role == Role.ASSISTANT_DIRECTOR
+    )
+    claimed = Reminder._key(
+        DELIVERY_FAILED, "delivery", Delivery.id, Recipient.id
+    ) & Reminder._live(now)
+    Manager = User.alias("manager")
+    rows = (
+        Delivery.select(
+            Delivery.id,
+            Breach.id.alias("breach_id"),
+            Breach.reference,
+            Recipient.id.alias("recipient_id"),
+            Recipient.email,
+        )
+        .join(Breach, on=(Delivery.subject_type == "breach") & (Delivery.subject_id == Breach.id))
+        .switch(Delivery)
+        .join(Failed, on=(Failed.id == Delivery.recipient))
+        .join(
+            Manager,
+            JOIN.LEFT_OUTER,
+            on=(Manager.id == Failed.line_manager) & (Manager.active == True),  # noqa: E712
+        )
+        .join(
+            Recipient,
+            on=(Recipient.id == Manager.id)
+            | (Manager.id.is_null() & Recipient.id.in_(assistant_directors)),
+        )
+        .join(Reminder, JOIN.LEFT_OUTER, on=claimed)
+        .where(
+            Delivery.raised_at > now - ANNOUNCE_WITHIN,
+            Delivery.followed_up_at.is_null(),
+            Delivery.status != DELIVERED,
+            Breach.closed_at.is_null(),
+            Recipient.active == True,  # noqa: E712
+            Recipient.id != Delivery.recipient,
+            Reminder.id.is_null(),
+        )
+        .order_by(Delivery.id, Recipient.id)
+        .dicts()
+    )
+    dues = []
+    for row in rows:
+        lines = [
+            "An e-mail from Safekeep about a breach case did not reach the person it was for.",
+            "They may not know about the case. The case's notification list says who it was: "
+            "tell them another way, and record when they were told.",
+            "",
+            f"Breach reference: {row['reference']}",
+        ]
+        dues.append(
+            Due(
+                kind=DELIVERY_FAILED,
+                subject_type="delivery",
+                subject_id=row["id"],
+                recipient_id=row["recipient_id"],
+                email=row["email"],
+                subject=f"Safekeep: an e-mail about {row['reference']} was not delivered",
+                lines=tuple(lines),
+                link=f"{base_url}/breaches/{row['breach_id']}#notifications",
+                reference=row["reference"],
             )
         )
     return dues
@@ -660,7 +743,8 @@ def _training_due(
         recipient_id=recipient_id,
         email=email,
         subject=subject,
-        body=_letter(lines, base_url + link),
+        lines=tuple(lines),
+        link=base_url + link,
         round=lapse.trained_on.toordinal(),
     )
 
@@ -670,6 +754,8 @@ def due_reminders(kind: str, now: dt.datetime, base_url: str, confirm_after_days
     today = clock.to_uk(now).date()
     if kind in (TRAINING_LAPSING, TRAINING_LAPSED):
         return _training_dues(kind, now, base_url)
+    if kind == DELIVERY_FAILED:
+        return _undelivered_news(now, base_url)
     if kind == BREACH_REPORTED:
         return _announcements(now, base_url)
     if kind == LINE_MANAGER_TOLD:
@@ -726,12 +812,17 @@ def send_reminders(
     the process whose insert created the row sends it. Run outside a transaction: each claim
     must be committed (visible to the other runs) before its email goes.
 
-    Raises MailerUnavailable when the mail server cannot be used; the reminder being sent
-    then is given back, and it and the rest go on a later run.
+    Raises MailerUnavailable when the mail server (or GOV.UK Notify) cannot be used; the
+    reminder being sent then is given back, and it and the rest go on a later run. A message
+    refused MAX_ATTEMPTS times is given up and, about a breach case, raised to people.
     """
     confirm_location_cutoff(now.date(), confirm_after_days)  # a bad setting fails before any send
+    # Messages to the breach chain silent past the hour are raised here too (not only by
+    # poll-notify), so their follow-up goes in this run, whether or not the poll runs.
+    deliveries.raise_overdue(now)
     base_url = base_url.rstrip("/")
-    counts = dict.fromkeys(KINDS, 0) | {"skipped_no_email": 0, "failed": 0}
+    counts = dict.fromkeys(KINDS, 0) | {"skipped_no_email": 0, "failed": 0, "given_up": 0}
+    channel = getattr(mailer, "channel", "smtp")
     for kind in KINDS:
         for due in due_reminders(kind, now, base_url, confirm_after_days):
             email = (due.email or "").strip()
@@ -741,9 +832,8 @@ def send_reminders(
             if not Reminder.claim(due.key, now):
                 continue  # another run has it
             try:
-                mailer.send(email, due.subject, due.body)
+                receipt = mailer.deliver(email, due.kind, due.personalisation, due.client_reference)
             except MessageRefused as error:
-                Reminder.release(due.key)
                 counts["failed"] += 1
                 log.warning(
                     "Reminder %s to user %s about %s %s not sent: %s",
@@ -753,31 +843,38 @@ def send_reminders(
                     due.subject_id,
                     error,
                 )
+                if deliveries.record_refused(due.key, channel, now):
+                    # Given up: the claim stays, so no later run sends it again.
+                    Reminder.mark_sent(due.key, now)
+                    counts["given_up"] += 1
+                else:
+                    Reminder.release(due.key)
                 continue
             except BaseException:
                 # MailerUnavailable, or anything unexpected: never leave a claim unsent.
                 Reminder.release(due.key)
                 raise
-            _sent(due, now)
+            _sent(due, receipt, now)
             counts[kind] += 1
     return counts
 
 
-def _sent(due: Due, now: dt.datetime) -> None:
-    """Mark the message sent; news of a case goes on its notification list with it."""
-    if due.kind not in (BREACH_REPORTED, LINE_MANAGER_TOLD):
-        Reminder.mark_sent(due.key, now)
-        return
+def _sent(due: Due, receipt: Receipt, now: dt.datetime) -> None:
+    """Mark the message sent, with its Delivery row; news of a case goes on its
+    notification list with it."""
     for attempt in (1, 2):
         try:
             with write_transaction():
                 Reminder.mark_sent(due.key, now)
+                delivery = deliveries.record_sent(due.key, receipt, now)
+                if due.kind not in (BREACH_REPORTED, LINE_MANAGER_TOLD):
+                    return
                 breach = Breach.get_by_id(due.subject_id)
                 recipient = User.get_by_id(due.recipient_id)
                 if due.kind == LINE_MANAGER_TOLD:
-                    breach.record_line_manager_emailed(recipient, now)
+                    breach.record_line_manager_emailed(recipient, now, delivery)
                 else:
-                    breach.record_emailed(recipient, list(due.roles), now)
+                    breach.record_emailed(recipient, list(due.roles), now, delivery)
             return
         except Stale:
             # Someone saved the case between the read and the write (PostgreSQL): read again.
@@ -790,7 +887,11 @@ def summary(counts: dict[str, int]) -> str:
     parts = [f"{counts[kind]} {KIND_LABELS[kind]}" for kind in KINDS]
     line = f"Reminders sent: {', '.join(parts)}."
     if counts["failed"]:
-        line += f" {counts['failed']} refused by the mail server, to retry next run."
+        retried = counts["failed"] - counts.get("given_up", 0)
+        if retried:
+            line += f" {retried} refused by the mail server, to retry next run."
+        if counts.get("given_up"):
+            line += f" {counts['given_up']} refused {deliveries.MAX_ATTEMPTS} times: given up."
     if counts["skipped_no_email"]:
         line += f" {counts['skipped_no_email']} not sent: no email address."
     return line

@@ -19,6 +19,8 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
+from peewee import JOIN
+
 from machines import clock
 from machines.breach import BreachMachine
 from machines.common import enabled_events
@@ -26,9 +28,11 @@ from machines.dispatch import DispatchMachine
 from machines.remote_working import RemoteWorkingMachine
 from machines.removal import RemovalMachine
 from models.breaches import Breach
+from models.deliveries import FAILED, NOT_SENT, NOTIFY, NOTIFY_STATUSES, REFUSED, SENT, Delivery
 from models.dispatches import Dispatch
 from models.people import User
 from models.records import Record, Removal
+from models.reminders import Reminder
 from models.remote_working import RemoteAgreement
 from tests.http.journeys import Page
 
@@ -268,6 +272,53 @@ def assert_no_typed_text_leaks(
         lowered = text.lower()
         for marker in markers:
             check(marker not in lowered, f"typed text {marker!r} appears in {where}", defect)
+
+
+def notify_places(sent: Iterable) -> list[tuple[str, str]]:
+    """What each message handed to GOV.UK Notify carried (its personalisation and Safekeep's
+    reference for it), as places for assert_no_typed_text_leaks: Notify's templates show it."""
+    return [
+        (f"Notify's message to {m.email_address}", f"{m.reference} {m.personalisation}")
+        for m in sent
+    ]
+
+
+# -- e-mail deliveries -----------------------------------------------------------------------
+
+# What each channel can know of a message: SMTP and the outbox never hear of a delivery.
+_CHANNEL_STATUSES = {
+    "smtp": {SENT, REFUSED, NOT_SENT},
+    "outbox": {SENT, REFUSED, NOT_SENT},
+    NOTIFY: NOTIFY_STATUSES | {REFUSED, NOT_SENT},
+}
+
+
+def assert_deliveries_agree() -> None:
+    """Every message marked sent by cron has its delivery row; each row says only what its
+    channel can know (a Notify one that went has Notify's id); and a message about a breach
+    case that failed has been raised to people."""
+    unrecorded = (
+        Reminder.select(Reminder.id)
+        .join(
+            Delivery,
+            on=(Delivery.kind == Reminder.kind)
+            & (Delivery.subject_type == Reminder.subject_type)
+            & (Delivery.subject_id == Reminder.subject_id)
+            & (Delivery.recipient == Reminder.recipient)
+            & (Delivery.round == Reminder.round),
+            join_type=JOIN.LEFT_OUTER,
+        )
+        .where(Reminder.sent_at.is_null(False), Delivery.id.is_null())
+        .count()
+    )
+    check(unrecorded == 0, f"{unrecorded} message(s) marked sent have no delivery row")
+    for d in Delivery.select():
+        where = f"delivery {d.id} ({d.kind} to user {d.recipient_id} by {d.channel})"
+        check(d.status in _CHANNEL_STATUSES.get(d.channel, set()), f"{where} says {d.status}")
+        if d.channel == NOTIFY and d.sent_at is not None:
+            check(d.notify_id is not None, f"{where} went through Notify but has no id")
+        if d.subject_type == "breach" and d.status in FAILED:
+            check(d.raised_at is not None, f"{where} failed ({d.status}) and was not raised")
 
 
 # -- counts ----------------------------------------------------------------------------------

@@ -50,6 +50,8 @@ PUBLIC_ENDPOINTS = {
     "auth.keep_alive",
     "accessibility.statement",
     "health.healthz",
+    # GOV.UK Notify's receipts: its bearer token is checked by the view itself.
+    "notify.callback",
     "static",
 }
 
@@ -67,11 +69,13 @@ def register_views(app: Flask) -> None:
         health,
         home,
         kiosk,
+        notify_callback,
         origin,
         records,
         register,
         remote_working,
         sso,
+        told_another_way,
         training,
         unavailable,
         whereabouts,
@@ -95,8 +99,12 @@ def register_views(app: Flask) -> None:
         remote_working,
         training,
         whereabouts,
+        notify_callback,
+        told_another_way,
     ):
         app.register_blueprint(module.bp)
+    # Notify cannot hold a CSRF token: its bearer token is the check (views/notify_callback.py).
+    app.extensions["csrf"].exempt(notify_callback.callback)
 
     app.add_template_global(clock.uk_today, "uk_today")
     app.add_template_global(Can)  # templates ask current_user.can(Can.X), as the views do

@@ -49,6 +49,7 @@ from services.accounts import (
 )
 from services.handover import DUTIES, open_work, work_for_change
 from services.mail import MailerUnavailable, MessageRefused, mailer_for
+from services.message_kinds import PASSWORD_RESET
 from views.access import requires
 from views.errors import render_error
 from views.forms import FormErrors
@@ -611,14 +612,23 @@ def _send_reset_link(user: User, token: str) -> str | None:
     """Email the one-time link (the link only: no name, no username); the problem, or None."""
     config = current_app.config
     link = config["REMINDER_BASE_URL"].rstrip("/") + url_for("account.reset_link", token=token)
-    body = (
+    message = (
         f"An administrator has reset the password of your {config['SERVICE_NAME']} account.\n\n"
-        f"Choose a new password with this link within 60 minutes. It works once:\n\n{link}\n\n"
-        "If you did not expect this, tell your administrator or the IT service desk.\n"
+        "Choose a new password with this link within 60 minutes. It works once:"
     )
+    after = "If you did not expect this, tell your administrator or the IT service desk."
+    personalisation = {
+        "subject": f"Set your {config['SERVICE_NAME']} password",
+        "body": f"{message}\n\n{link}\n\n{after}\n",
+        "message": message,
+        "link": link,
+        "reference": "",
+    }
     try:
         with mailer_for(config) as mailer:
-            mailer.send(user.email, f"Set your {config['SERVICE_NAME']} password", body)
+            mailer.deliver(
+                user.email, PASSWORD_RESET, personalisation, f"safekeep-password_reset-{user.id}"
+            )
     except (MailerUnavailable, MessageRefused):
         security_event("reset_link_not_sent", user_id=current_user.id, target_user=user.id)
         return (

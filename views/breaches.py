@@ -10,13 +10,17 @@ from machines import breach_clocks, breach_report, breach_rules, clock
 from machines.breach import EVENT_LABELS, STATE_LABELS, BreachMachine, breach_machine
 from machines.common import InputError, enabled_events, normalise_case_id, whole_number
 from machines.dispatch import METHODS
+from machines.permissions import Can
 from machines.professions import regulator_for
 from machines.risk import assess, grid_rows, grid_scales
 from models.base import write_transaction
 from models.breaches import Breach, Notification
+from models.deliveries import Delivery
+from services.deliveries import needs_follow_up
+from services.message_kinds import KIND_LABELS
 from services.training import involved_training
 from views.access import visible_or_404
-from views.display import link, uk_datetime
+from views.display import delivery_words, link, uk_datetime
 from views.forms import FormErrors
 from views.forms.breaches import GRID, ReportBreach, UpdateReport, event_form
 from views.paging import page_of_window
@@ -92,6 +96,20 @@ def _open_case(cleaned: dict, case_id: str | None) -> Breach:
     return breach
 
 
+def case_emails(breach: Breach, now) -> dict:
+    """Safekeep's e-mails about the case, each with what became of it, in words."""
+    emails = Delivery.of_subject("breach", breach.id)
+    return {
+        "emails": [(d, delivery_words(d, now)) for d in emails],
+        "email_words": {d.id: delivery_words(d, now) for d in emails},
+        "kind_labels": KIND_LABELS,
+        # Raised and not dealt with: the Information and Records Manager records telling them.
+        "to_follow_up": {d.id for d in emails if needs_follow_up(d)}
+        if current_user.can(Can.FOLLOW_UP_UNDELIVERED)
+        else set(),
+    }
+
+
 # -- The case page -----------------------------------------------------------------------
 
 
@@ -106,6 +124,7 @@ def _case_context(breach: Breach, errors=None, form=None, preview=None) -> dict:
         "data_categories": dict(breach_report.DATA_CATEGORIES),
         "recipients": breach_report.required_recipients(breach.category),
         "notifications": list(breach.notifications.order_by(Notification.at)),
+        **case_emails(breach, now),
         "clock": breach_clocks.case_clock(breach, now),
         "grid": GRID,
         "grid_scales": grid_scales(GRID),

@@ -46,6 +46,9 @@ def uk_date(value: dt.date | dt.datetime | None) -> str:
 
 
 TIMELINE_LABELS = {
+    # Safekeep's own e-mails: what became of each (models/deliveries.py).
+    "delivery": "E-mail from Safekeep",
+    "delivery_raised": "E-mail not delivered: raised",
     "add_record": "Record added",
     "request": "Removal requested",
     "approve": "Removal approved",
@@ -80,6 +83,7 @@ ENTITY_TIMELINE_LABELS = {
     ("breach", "record_police"): "Police details recorded",
     ("breach", "update_report"): "Report checked and corrected",
     ("breach", "emailed"): "Told by email from Safekeep",
+    ("breach", "line_manager_not_told"): "Line manager not told: the e-mail was not delivered",
     ("breach", "refer_to_ico"): "ICO referral recorded",
     ("breach", "write_ico_summary"): "Summary for the ICO written",
     ("breach", "notify"): "Notifications recorded",
@@ -92,6 +96,13 @@ ENTITY_TIMELINE_LABELS = {
     ("breach", "decide"): "Decision recorded",
     ("breach", "close"): "Case closed",
 }
+
+
+def delivery_words(delivery, now: dt.datetime) -> str:
+    """What became of one of Safekeep's e-mails, as the case page and the board say it."""
+    if delivery.overdue(now):
+        return "Not delivered within the hour (no receipt from GOV.UK Notify yet)"
+    return delivery.status_label
 
 
 def event_words(entity_type: str, event: str) -> str:

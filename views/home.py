@@ -16,7 +16,10 @@ from models.dispatches import Dispatch
 from models.records import Removal
 from models.remote_working import RemoteAgreement
 from models.training import training_of
+from services.deliveries import raised_for_board
+from services.message_kinds import KIND_LABELS
 from services.training import reports_needing_training
+from views.display import delivery_words
 
 bp = Blueprint("home", __name__)
 
@@ -24,6 +27,8 @@ bp = Blueprint("home", __name__)
 WAITING_SHOWN = 10
 # A person's open removals listed here (one more is read, to say when there are more).
 REMOVALS_SHOWN = 50
+# Undelivered e-mails to the breach chain listed for the Information and Records Manager.
+UNDELIVERED_SHOWN = 10
 # How long a decision on someone's request stays on their home page.
 DECISIONS_SHOWN_FOR = dt.timedelta(days=14)
 # What a change made elsewhere says when it comes back here.
@@ -59,6 +64,11 @@ def index():
     # or the seniors (machines.dispatch.checkers_above), who may not work in the team.
     to_check_above = Dispatch.to_check_from_above(current_user)
     now = clock.now()
+    undelivered = (
+        [(d, delivery_words(d, now)) for d in raised_for_board(UNDELIVERED_SHOWN)]
+        if current_user.can(Can.FOLLOW_UP_UNDELIVERED)
+        else []
+    )
     waiting, unread = Breach.waiting_for(current_user, now)
     shown = waiting[:WAITING_SHOWN]
     return render_template(
@@ -78,6 +88,8 @@ def index():
         remote=remote,
         to_check=to_check,
         to_check_above=to_check_above,
+        undelivered=undelivered,
+        kind_labels=KIND_LABELS,
         in_breach_chain=current_user.can(Can.HANDLE_EVERY_BREACH),
         waiting=[
             {"breach": b, "events": events, "clock": case_clock(b, now)} for b, events in shown

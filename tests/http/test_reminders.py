@@ -159,7 +159,8 @@ def test_overdue_papers_notify_the_holder_and_their_line_manager_once(mail_app, 
     output = run_ok(mail_app)
     assert inbox.received() == []
     assert output.strip() == (
-        "Reminders sent: 0 breach reported, 0 line manager told, 0 ICO deadline, "
+        "Reminders sent: 0 breach reported, 0 line manager told, "
+        "0 undelivered e-mail followed up, 0 ICO deadline, "
         "0 no crime reference, "
         "0 confirm location, 0 overdue, 0 due tomorrow, 0 waiting for approval, "
         "0 request decided, 0 agreement ending, 0 training lapsed, 0 training lapsing."
@@ -283,7 +284,8 @@ def test_running_twice_sends_nothing_new(mail_app, inbox, staff):
     breach_discovered(staff["pat"], hours_ago=55, reference="BR-2025-0007")
     first = run_ok(mail_app)
     assert first.strip() == (
-        "Reminders sent: 0 breach reported, 0 line manager told, 2 ICO deadline, "
+        "Reminders sent: 0 breach reported, 0 line manager told, "
+        "0 undelivered e-mail followed up, 2 ICO deadline, "
         "0 no crime reference, "
         "1 confirm location, 4 overdue, 1 due tomorrow, 0 waiting for approval, "
         "0 request decided, 0 agreement ending, 0 training lapsed, 0 training lapsing."

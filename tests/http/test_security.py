@@ -349,8 +349,10 @@ def _fill(rule) -> str:
 def test_signed_out_every_page_but_the_public_ones_goes_to_sign_in(app, client, staff):
     # Sign-in, the accessibility statement (the 2018 Regulations), healthz, static files, the
     # session endpoints that answer the timeout warning's script with JSON, single sign-on
-    # (it is how a person signs in) and an emailed reset link (it is how they get a password).
+    # (it is how a person signs in), an emailed reset link (it is how they get a password) and
+    # GOV.UK Notify's delivery receipts (its bearer token is the check: 401 without it).
     public = {
+        "notify.callback",
         "auth.sign_in",
         "sso.start",
         "sso.callback",

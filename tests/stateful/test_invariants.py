@@ -52,3 +52,31 @@ def test_a_known_defect_is_counted_and_fails_only_when_strict(monkeypatch):
         invariants.check(False, "a dispatch nobody may check", "an-example-defect")
     with pytest.raises(AssertionError):
         invariants.check(False, "an unknown failure", "not-a-known-defect")
+
+
+def test_deliveries_disagree_when_a_sent_message_or_a_failure_is_unrecorded(app, people):
+    from machines import clock
+    from models.deliveries import Delivery
+    from models.reminders import Reminder
+
+    pat = people.add("pat")
+    now = clock.now()
+    key = ("overdue", "removal", 1, pat.id, 0)
+    Reminder.claim(key, now)
+    invariants.assert_deliveries_agree()  # claimed, not sent yet: nothing to record
+    Reminder.mark_sent(key, now)
+    with pytest.raises(AssertionError, match="have no delivery row"):
+        invariants.assert_deliveries_agree()
+    row = Delivery.create(
+        kind="overdue", subject_type="removal", subject_id=1, recipient=pat.id,
+        channel="smtp", status="delivered", sent_at=now,
+    )  # fmt: skip
+    with pytest.raises(AssertionError, match="by smtp\\) says delivered"):
+        invariants.assert_deliveries_agree()
+    Delivery.update(status="sent").where(Delivery.id == row.id).execute()
+    invariants.assert_deliveries_agree()
+    Delivery.update(subject_type="breach", channel="notify", status="permanent-failure",
+                    notify_id="0" * 36).execute()  # fmt: skip
+    Reminder.update(subject_type="breach").execute()
+    with pytest.raises(AssertionError, match="was not raised"):
+        invariants.assert_deliveries_agree()

@@ -845,6 +845,12 @@ class WholeApp(RuleBasedStateMachine):
         invariants.assert_mail_links_open(new, BASE_URL, lambda person: self.web(person.username))
 
     @invariant()
+    def deliveries_agree(self):
+        if not self.changed("deliveries_agree"):
+            return
+        invariants.assert_deliveries_agree()
+
+    @invariant()
     def board_counts_agree(self):
         if not self.changed("board_counts_agree"):
             return

@@ -340,3 +340,16 @@ STEP_FORMS = {
 def event_form(event: str, breach) -> type[EventForm]:
     """The form of `event` for this case (whom to tell depends on its category)."""
     return notify_form(breach.category) if event == "notify" else STEP_FORMS[event]
+
+
+class ToldAnotherWay(GovForm):
+    """Who told a person an e-mail did not reach, and when (services.deliveries)."""
+
+    who = Text(
+        "Who told them, and how",
+        required="Enter who told them, and how",
+        limit=breach_report.NAME_MAX,
+        one_line=True,
+        personal_data=True,  # a member of staff's name
+    )
+    told_at = UkDateTime("when they were told", required=True)
