@@ -78,6 +78,15 @@ class Can(StrEnum):
     CLOSE_BREACH = "close_breach"
     # What the ICO is told: written for the ICO, with no personal data (the ICO draft).
     WRITE_ICO_SUMMARY = "write_ico_summary"
+    # After the referral: the ICO's questions, the follow-up report it is owed (Art. 33(4)
+    # phased reporting) and its outcome, recorded by whoever handles the ICO.
+    FOLLOW_UP_WITH_ICO = "follow_up_with_ico"
+    # Actions that prevent the next breach: add them, change their owner or due date, and
+    # record one done for its owner.
+    PLAN_BREACH_ACTIONS = "plan_breach_actions"
+    # Formally accept that an action is not needed, with a reason (the procedure's decision
+    # is the Assistant Director's).
+    ACCEPT_ACTION_NOT_NEEDED = "accept_action_not_needed"
     # The breach register with its figures (the procedure's report goes to the Director),
     # and its CSV export (the roles that keep and analyse the register).
     READ_REGISTER = "read_register"
@@ -129,6 +138,9 @@ GRANTS: dict[Can, frozenset[Role]] = {
     Can.DECIDE_BREACH: frozenset({Role.ASSISTANT_DIRECTOR}),
     Can.CLOSE_BREACH: frozenset({Role.RECORDS_MANAGER}),
     Can.WRITE_ICO_SUMMARY: frozenset({Role.RECORDS_MANAGER}),
+    Can.FOLLOW_UP_WITH_ICO: frozenset({Role.RECORDS_MANAGER, Role.DPO}),
+    Can.PLAN_BREACH_ACTIONS: frozenset({Role.ASSISTANT_DIRECTOR, Role.RECORDS_MANAGER}),
+    Can.ACCEPT_ACTION_NOT_NEEDED: frozenset({Role.ASSISTANT_DIRECTOR}),
     Can.READ_REGISTER: _GOVERNANCE_WORK
     | {Role.DIRECTOR, Role.ASSISTANT_DIRECTOR, Role.BUSINESS_IMPROVEMENT},
     Can.EXPORT_REGISTER: _GOVERNANCE_WORK,

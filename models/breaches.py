@@ -39,6 +39,8 @@ _PROBE_FACTS: tuple[dict, ...] = (
     {"category": "near_miss", "data_left_control": False},
     {"category": "loss", "police_reference": "probe", "line_manager_told": True},
     {"category": "loss"},  # waits for its police details
+    # Referred, the ICO's outcome not on record: recording it is the decided case's step.
+    {"category": "other", "ico_referred": True},
     # Reportable and not referred (the ICO referral is due); the meeting on record (the
     # letter is next); the Caldicott Guardian agreed (the decision is next).
     {
@@ -134,6 +136,11 @@ class Breach(VersionedModel):
     ico_told_by = CharField(null=True)
     ico_recorded_by = ForeignKeyField(User, null=True)
     delay_reason = TextField(null=True)
+    # How the ICO ended its case (a referred case closes only once it is on record)
+    ico_outcome = CharField(null=True, max_length=20)
+    ico_outcome_on = DateField(null=True)
+    ico_outcome_note = TextField(null=True)
+    ico_outcome_by, ico_outcome_at = who_and_when()
     # What the ICO is told, written for it with no personal data (the ICO draft's only text)
     ico_summary = TextField(null=True)
     ico_late_reason = TextField(null=True)
@@ -178,6 +185,15 @@ class Breach(VersionedModel):
             | (User.id == self.staff_member_id)
         )
         return list(members.order_by(User.display_name, User.id))
+
+    def open_action_count(self) -> int:
+        """Its actions to prevent the next breach that are neither done nor not needed."""
+        # Through the backref models.follow_through declares (it imports this module).
+        return 0 if self.id is None else _open_count(self.actions)
+
+    def open_ico_item_count(self) -> int:
+        """What the ICO is still owed on this case: questions and follow-up reports open."""
+        return 0 if self.id is None else _open_count(self.ico_items)
 
     def told_recipients(self) -> set[str]:
         """The notification list's keys already on record (emailed, or typed in)."""
@@ -483,3 +499,8 @@ class Notification(BaseModel):
     recorded_by = ForeignKeyField(User, null=True)  # None: Safekeep's own email
     recorded_at = DateTimeField()
     emailed = BooleanField(default=False)
+
+
+def _open_count(rows) -> int:
+    """How many of a case's follow-through rows (a backref's query) are open."""
+    return rows.where(rows.model.state == "open").count()

@@ -588,3 +588,75 @@ def _ico_summary(m: Migration) -> None:
 @step(22, "user_session.device: the browser in words, so a person can tell their sessions apart")
 def _session_device(m: Migration) -> None:
     m.add_column("user_session", "device", CharField(null=True, max_length=40))
+
+
+# Step 23 is the training branch's (issue 26 item 1). Until it is merged this stands in for
+# it, so that the steps stay numbered without a gap; the merge replaces it with the real one.
+@step(23, "reserved for the training dates (issue 26 item 1)")
+def _reserved_for_training(m: Migration) -> None:
+    pass
+
+
+@step(
+    24,
+    "the ICO's follow-through (ico_item; breach.ico_outcome...) and the actions that prevent "
+    "the next breach (breach_action)",
+)
+def _follow_through(m: Migration) -> None:
+    class User(m.Model):
+        pass
+
+    class Breach(m.Model):
+        pass
+
+    for column, column_field in (
+        ("ico_outcome", CharField(null=True, max_length=20)),
+        ("ico_outcome_on", DateField(null=True)),
+        ("ico_outcome_note", TextField(null=True)),
+        ("ico_outcome_by_id", ForeignKeyField(User, null=True, field=User.id)),
+        ("ico_outcome_at", DateTimeField(null=True)),
+    ):
+        m.add_column("breach", column, column_field)
+
+    class IcoItem(m.Model):
+        version = IntegerField(default=1)
+        breach = ForeignKeyField(Breach, backref="ico_items")
+        state = CharField(default="draft", index=True)
+        kind = CharField(max_length=20, default="")
+        asked = TextField(default="")
+        received_on = DateField(null=True)
+        due_on = DateField(null=True)
+        due_change_reason = TextField(null=True)
+        recorded_by = ForeignKeyField(User, null=True)
+        recorded_at = DateTimeField(null=True)
+        answer = TextField(null=True)
+        answered_on = DateField(null=True)
+        answered_by = ForeignKeyField(User, null=True)
+        answered_at = DateTimeField(null=True)
+        erased_at = DateTimeField(null=True)
+
+        class Meta:
+            table_name = "ico_item"
+            indexes = ((("state", "due_on"), False),)
+
+    class BreachAction(m.Model):
+        version = IntegerField(default=1)
+        breach = ForeignKeyField(Breach, backref="actions")
+        state = CharField(default="draft", index=True)
+        category = CharField(max_length=20, default="")
+        description = CharField(max_length=500, default="")
+        owner = ForeignKeyField(User, null=True, backref="breach_actions")
+        due_on = DateField(null=True)
+        added_by = ForeignKeyField(User, null=True)
+        added_at = DateTimeField(null=True)
+        evidence = TextField(null=True)
+        not_needed_reason = TextField(null=True)
+        closed_by = ForeignKeyField(User, null=True)
+        closed_at = DateTimeField(null=True)
+        erased_at = DateTimeField(null=True)
+
+        class Meta:
+            table_name = "breach_action"
+            indexes = ((("owner", "state", "due_on"), False), (("state", "due_on"), False))
+
+    m.create_tables(IcoItem, BreachAction)

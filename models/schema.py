@@ -9,6 +9,7 @@ from models.base import SchemaVersion
 from models.breaches import Breach, Notification
 from models.counters import Counter
 from models.dispatches import Dispatch
+from models.follow_through import BreachAction, IcoItem
 from models.heartbeat import Heartbeat
 from models.people import (
     KioskFailure,
@@ -38,6 +39,8 @@ ALL_MODELS = [
     Dispatch,
     Breach,
     Notification,
+    IcoItem,
+    BreachAction,
     Reminder,
     RemoteAgreement,
     Heartbeat,

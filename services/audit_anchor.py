@@ -162,6 +162,7 @@ def read_checkpoints(path: Path, key: bytes | None) -> tuple[list[Checkpoint], l
 def _lifecycles():
     from models.breaches import Breach
     from models.dispatches import Dispatch
+    from models.follow_through import BreachAction, IcoItem
     from models.records import Removal
     from models.remote_working import RemoteAgreement
 
@@ -177,6 +178,9 @@ def _lifecycles():
         (Breach, "breach", 1),
         (Dispatch, "dispatch", 1),
         (RemoteAgreement, "remote_agreement", 2),
+        # Created in draft, as an agreement is: the first event (`record`, `add`) makes 2.
+        (IcoItem, "ico_item", 2),
+        (BreachAction, "breach_action", 2),
     )
 
 

@@ -321,6 +321,8 @@ class Close(EventForm):
     audited = ("lessons_learned",)
 
 
+from views.forms.follow_through import RecordIcoOutcome  # noqa: E402 - beside its kin
+
 STEP_FORMS = {
     "record_police": RecordPolice,
     "update_report": UpdateReport,
@@ -334,6 +336,7 @@ STEP_FORMS = {
     "skip_informing": SkipInforming,
     "decide": Decide,
     "close": Close,
+    "record_ico_outcome": RecordIcoOutcome,
 }
 
 

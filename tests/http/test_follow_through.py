@@ -1,0 +1,454 @@
+"""After the referral and the decision (issue 26 items 2 and 3): what the ICO is owed, its
+outcome, and the actions that prevent the next breach, each rule as a person meets it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from machines import clock
+from models.audit import AuditEvent
+from models.breaches import Breach
+from models.follow_through import BreachAction, IcoItem
+from tests.http.journeys import Cast, Page, date_fields, days_from_today, typed
+from tests.http.journeys.breaches import (
+    AGREE,
+    CLOSE,
+    breach_staff,
+    decide_data,
+    fresh,
+    has_form,
+    latest,
+    outcome_data,
+    page,
+    refer_data,
+    report,
+    send,
+    walk,
+)
+
+
+@pytest.fixture
+def staff(people):
+    return breach_staff(people)
+
+
+@pytest.fixture
+def cast(new_web, staff):
+    return Cast(new_web)
+
+
+def decided_case(cast, referred: bool = True) -> Breach:
+    """A case reported by Pat, walked to the decision (referred to the ICO unless not)."""
+    report(cast["pat"])
+    if referred:
+        return walk(cast, latest(), "decided")
+    breach = walk(cast, latest(), "service_user_informed", skip=("refer_to_ico",))
+    assert send(cast["cg"], breach, "caldicott_agree", **AGREE).status_code == 303
+    reason = "Contained within the hour: the recipient deleted it"
+    decided = send(cast["ad"], breach, "decide", **decide_data(not_referred_reason=reason))
+    assert decided.status_code == 303
+    return fresh(breach)
+
+
+def text(web, url: str) -> str:
+    """A page's words, as a person reads them."""
+    return Page.of(web.get(url)).text
+
+
+def question(**extra) -> dict:
+    return {
+        "kind": "question",
+        "asked": "How many of the people affected are children?",
+        **date_fields("received_on", clock.uk_today()),
+        **days_from_today("due_on", 14),
+        **extra,
+    }
+
+
+def add_item(web, breach, **data) -> object:
+    return web.post(f"/breaches/{breach.id}/ico/new", typed(data or question()))
+
+
+def action_data(owner, **extra) -> dict:
+    return {
+        "category": "equipment",
+        "description": "Lockable bags for the Children North team",
+        "owner": str(owner.id),
+        **days_from_today("due_on", 30),
+        **extra,
+    }
+
+
+def add_action(web, breach, owner, **extra):
+    return web.post(f"/breaches/{breach.id}/actions/new", typed(action_data(owner, **extra)))
+
+
+def item_send(web, item, event, **data):
+    data.setdefault("version", IcoItem.get_by_id(item.id).version)
+    return web.post(f"/ico-items/{item.id}/{event}", typed(data))
+
+
+def action_send(web, action, event, **data):
+    data.setdefault("version", BreachAction.get_by_id(action.id).version)
+    return web.post(f"/actions/{action.id}/{event}", typed(data))
+
+
+def answer_data(**extra) -> dict:
+    return {
+        "answer": "Two of the three people affected are children",
+        **date_fields("answered_on", clock.uk_today()),
+        **extra,
+    }
+
+
+def events_of(entity_type: str, row_id: int) -> list[str]:
+    return [
+        e.event
+        for e in AuditEvent.select()
+        .where(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == row_id)
+        .order_by(AuditEvent.id)
+    ]
+
+
+# -- the ICO's case reference ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reference", "error"),
+    [
+        ("ICO 1", "Enter the ICO case reference in the correct format, like IC-123456-A1B2"),
+        ("IC-" + "1" * 70, "ICO case reference must be 60 characters or fewer"),
+    ],
+)
+def test_the_ico_reference_is_refused_in_the_wrong_format_and_nothing_is_saved(
+    cast, reference, error
+):
+    report(cast["pat"])
+    breach = walk(cast, latest(), "risk_assessed", skip=("refer_to_ico",))
+    response = send(cast["dpo"], breach, "refer_to_ico", **refer_data(ico_reference=reference))
+    assert response.status_code == 422
+    assert error in Page.of(response).errors
+    assert not fresh(breach).ico_referred
+
+
+def test_the_ico_reference_is_stored_in_capitals(cast):
+    report(cast["pat"])
+    breach = walk(cast, latest(), "risk_assessed", skip=("refer_to_ico",))
+    send(cast["dpo"], breach, "refer_to_ico", **refer_data(ico_reference=" ic-123456-a1b2 "))
+    assert fresh(breach).ico_reference == "IC-123456-A1B2"
+
+
+# -- the ICO's follow-through --------------------------------------------------------------
+
+
+def test_a_question_from_the_ico_is_recorded_answered_and_audited(cast):
+    breach = decided_case(cast)
+    response = add_item(cast["irm"], breach)
+    assert response.status_code == 303
+    item = IcoItem.get(IcoItem.breach == breach.id)
+    assert (item.state, item.kind, item.due_on) == (
+        "open",
+        "question",
+        clock.uk_today() + dt.timedelta(days=14),
+    )
+    assert "How many of the people affected are children?" in text(
+        cast["irm"], f"/breaches/{breach.id}"
+    )
+    answered = item_send(cast["dpo"], item, "answer", **answer_data(), confirmed="yes")
+    assert answered.status_code == 303
+    item = IcoItem.get_by_id(item.id)
+    assert (item.state, item.answer) == (
+        "answered",
+        "Two of the three people affected are children",
+    )
+    assert events_of("ico_item", item.id) == ["record", "answer"]
+
+
+def test_the_follow_up_report_names_what_was_not_yet_known(cast):
+    breach = decided_case(cast)
+    data = {
+        "kind": "follow_up_report",
+        "asked": "Whether the recipient forwarded the email",
+        **days_from_today("due_on", 7),
+    }
+    assert add_item(cast["irm"], breach, **data).status_code == 303
+    item = IcoItem.get(IcoItem.breach == breach.id)
+    assert (item.kind, item.received_on) == ("follow_up_report", None)
+
+
+def test_a_question_without_its_facts_is_refused_with_every_error_and_nothing_saved(cast):
+    breach = decided_case(cast)
+    response = add_item(cast["irm"], breach, kind="question", asked="")
+    assert response.status_code == 422
+    assert Page.of(response).errors == [
+        "Enter the ICO's question",
+        "Enter the date the ICO asked",
+        "Enter the date the answer is due",
+    ]
+    assert IcoItem.select().count() == 0
+
+
+def test_a_question_too_long_is_refused_not_cut(cast):
+    breach = decided_case(cast)
+    response = add_item(cast["irm"], breach, **question(asked="x" * 2_001))
+    assert response.status_code == 422
+    assert "must be 2,000 characters or fewer" in " ".join(Page.of(response).errors)
+    assert IcoItem.select().count() == 0
+
+
+def test_only_whoever_handles_the_ico_records_its_questions(cast):
+    breach = decided_case(cast)
+    assert add_item(cast["ad"], breach).status_code == 403
+    cast["ad"].get(f"/breaches/{breach.id}/ico/new", status=403)
+    assert "Record a follow-up report due" not in text(cast["ad"], f"/breaches/{breach.id}")
+    assert "Record a follow-up report due" in text(cast["irm"], f"/breaches/{breach.id}")
+    assert IcoItem.select().count() == 0
+
+
+def test_nothing_is_owed_to_the_ico_on_a_case_not_referred(cast):
+    breach = decided_case(cast, referred=False)
+    response = add_item(cast["irm"], breach)
+    assert response.status_code == 409
+    assert "This case was not referred to the ICO" in Page.of(response).errors[0]
+    assert IcoItem.select().count() == 0
+
+
+def test_someone_without_need_to_know_cannot_see_or_add_to_the_follow_up(cast):
+    breach = decided_case(cast)
+    add_item(cast["irm"], breach)
+    item = IcoItem.get()
+    # Alex neither reported the case nor manages its reporter nor is in the breach chain.
+    cast["alex"].get(f"/ico-items/{item.id}", status=404)
+    assert add_item(cast["alex"], breach).status_code == 404
+    assert item_send(cast["alex"], item, "answer", **answer_data()).status_code == 404
+
+
+def test_an_answer_on_a_stale_page_is_refused(cast):
+    breach = decided_case(cast)
+    add_item(cast["irm"], breach)
+    item = IcoItem.get()
+    response = item_send(cast["irm"], item, "answer", **answer_data(), version=item.version - 1)
+    assert response.status_code == 409
+    assert IcoItem.get_by_id(item.id).state == "open"
+
+
+def test_an_answer_twice_is_refused(cast):
+    breach = decided_case(cast)
+    add_item(cast["irm"], breach)
+    item = IcoItem.get()
+    item_send(cast["irm"], item, "answer", **answer_data(), confirmed="yes")
+    again = item_send(cast["dpo"], item, "answer", **answer_data(), confirmed="yes")
+    assert again.status_code == 409
+
+
+def test_the_ico_gives_more_time(cast):
+    breach = decided_case(cast)
+    add_item(cast["irm"], breach)
+    item = IcoItem.get()
+    same = item_send(cast["irm"], item, "change_due", **days_from_today("due_on", 14), reason="x")
+    assert same.status_code == 422
+    assert "Enter a due date different from the one recorded" in Page.of(same).errors
+    moved = item_send(
+        cast["irm"], item, "change_due", **days_from_today("due_on", 28), reason="ICO agreed"
+    )
+    assert moved.status_code == 303
+    assert IcoItem.get_by_id(item.id).due_on == clock.uk_today() + dt.timedelta(days=28)
+
+
+# -- the ICO's outcome and closing ---------------------------------------------------------
+
+
+def test_a_referred_case_cannot_close_until_the_ico_outcome_is_recorded(cast):
+    breach = decided_case(cast)
+    assert not has_form(page(cast["irm"], breach), breach, "close")
+    words = text(cast["irm"], f"/breaches/{breach.id}")
+    assert "The case cannot close yet: the ICO's outcome is not recorded." in words
+    refused = send(cast["irm"], breach, "close", **CLOSE)
+    assert refused.status_code == 409
+    assert "the ICO's outcome is not recorded" in Page.of(refused).errors[0]
+    assert fresh(breach).state == "decided"
+
+    assert send(cast["irm"], breach, "record_ico_outcome", **outcome_data()).status_code == 303
+    assert fresh(breach).ico_outcome == "advice"
+    assert has_form(page(cast["irm"], breach), breach, "close")
+    assert send(cast["irm"], breach, "close", **CLOSE).status_code == 303
+    assert fresh(breach).state == "closed"
+
+
+def test_a_case_not_referred_closes_without_an_outcome(cast):
+    breach = decided_case(cast, referred=False)
+    assert send(cast["irm"], breach, "close", **CLOSE).status_code == 303
+
+
+def test_the_outcome_waits_for_the_open_questions(cast):
+    breach = decided_case(cast)
+    add_item(cast["irm"], breach)
+    assert not has_form(page(cast["irm"], breach), breach, "record_ico_outcome")
+    words = text(cast["irm"], f"/breaches/{breach.id}")
+    assert "Record the answers to the ICO's open items first" in words
+    refused = send(cast["irm"], breach, "record_ico_outcome", **outcome_data())
+    assert refused.status_code == 409
+    assert fresh(breach).ico_outcome is None
+
+
+def test_the_outcome_needs_an_answer_and_a_date(cast):
+    breach = decided_case(cast)
+    response = send(cast["irm"], breach, "record_ico_outcome", ico_outcome="fine")
+    assert response.status_code == 422
+    assert Page.of(response).errors == [
+        "Select the ICO's outcome",
+        "Enter the date of the ICO's outcome",
+    ]
+    assert fresh(breach).ico_outcome is None
+
+
+def test_only_whoever_handles_the_ico_records_its_outcome(cast):
+    breach = decided_case(cast)
+    assert send(cast["ad"], breach, "record_ico_outcome", **outcome_data()).status_code == 403
+    assert not has_form(page(cast["ad"], breach), breach, "record_ico_outcome")
+
+
+# -- actions that prevent the next breach ------------------------------------------------
+
+
+def test_an_action_is_added_done_with_evidence_and_audited(cast, staff):
+    breach = decided_case(cast, referred=False)
+    assert add_action(cast["ad"], breach, staff["alex"]).status_code == 303
+    action = BreachAction.get()
+    assert (action.state, action.owner_id) == ("open", staff["alex"].id)
+    # The owner sees it at home, and may open it though the case is not theirs to see.
+    assert "Lockable bags for the Children North team" in text(cast["alex"], "/")
+    cast["alex"].get(f"/actions/{action.id}")
+    cast["alex"].get(f"/breaches/{breach.id}", status=404)
+    done = action_send(cast["alex"], action, "complete", evidence="Twelve bags issued")
+    assert done.status_code == 303
+    assert BreachAction.get_by_id(action.id).state == "done"
+    assert events_of("breach_action", action.id) == ["add", "complete"]
+
+
+def test_a_case_with_an_open_action_cannot_close(cast, staff):
+    breach = decided_case(cast, referred=False)
+    add_action(cast["ad"], breach, staff["lina"])
+    assert not has_form(page(cast["irm"], breach), breach, "close")
+    words = text(cast["irm"], f"/breaches/{breach.id}")
+    assert "1 action to prevent the next breach is neither done nor accepted" in words
+    assert send(cast["irm"], breach, "close", **CLOSE).status_code == 409
+    action = BreachAction.get()
+    action_send(cast["lina"], action, "complete", evidence="Twelve bags issued")
+    assert send(cast["irm"], breach, "close", **CLOSE).status_code == 303
+
+
+def test_only_the_assistant_director_accepts_an_action_as_not_needed(cast, staff):
+    breach = decided_case(cast, referred=False)
+    add_action(cast["ad"], breach, staff["lina"])
+    action = BreachAction.get()
+    refused = action_send(cast["irm"], action, "accept_not_needed", reason="x", confirmed="yes")
+    assert refused.status_code == 403
+    assert "Accept that this action is not needed" not in text(
+        cast["lina"], f"/actions/{action.id}"
+    )
+    no_reason = action_send(cast["ad"], action, "accept_not_needed", reason="", confirmed="yes")
+    assert no_reason.status_code == 422
+    assert "Enter why the action is not needed" in Page.of(no_reason).errors
+    accepted = action_send(
+        cast["ad"],
+        action,
+        "accept_not_needed",
+        reason="Bags replaced by the service",
+        confirmed="yes",
+    )
+    assert accepted.status_code == 303
+    assert BreachAction.get_by_id(action.id).state == "not_needed"
+    assert send(cast["irm"], breach, "close", **CLOSE).status_code == 303
+
+
+def test_an_action_without_its_facts_is_refused_and_nothing_saved(cast, staff):
+    breach = decided_case(cast, referred=False)
+    response = cast["ad"].post(f"/breaches/{breach.id}/actions/new", {"owner": "999999"})
+    assert response.status_code == 422
+    assert Page.of(response).errors == [
+        "Select what kind of action it is",
+        "Enter what is to be done",
+        "Select who owns the action",
+        "Enter the date it is due",
+    ]
+    assert BreachAction.select().count() == 0
+
+
+def test_a_disabled_person_cannot_own_an_action(cast, staff):
+    breach = decided_case(cast, referred=False)
+    staff["sam"].active = False
+    staff["sam"].save()
+    response = add_action(cast["ad"], breach, staff["sam"])
+    assert response.status_code == 422
+    assert "Select who owns the action" in Page.of(response).errors
+
+
+def test_an_action_description_too_long_is_refused_not_cut(cast, staff):
+    breach = decided_case(cast, referred=False)
+    response = add_action(cast["ad"], breach, staff["lina"], description="x" * 501)
+    assert response.status_code == 422
+    assert "What is to be done must be 500 characters or fewer" in Page.of(response).errors
+
+
+def test_evidence_is_required_to_mark_an_action_done(cast, staff):
+    breach = decided_case(cast, referred=False)
+    add_action(cast["ad"], breach, staff["lina"])
+    action = BreachAction.get()
+    response = action_send(cast["lina"], action, "complete", evidence="")
+    assert response.status_code == 422
+    assert "Enter the evidence that it was done" in Page.of(response).errors
+    assert BreachAction.get_by_id(action.id).state == "open"
+
+
+def test_actions_are_added_only_once_the_case_is_decided(cast, staff):
+    report(cast["pat"])
+    breach = walk(cast, latest(), "service_user_informed")
+    response = add_action(cast["ad"], breach, staff["lina"])
+    assert response.status_code == 409
+    assert (
+        "Actions are added once the decision on the case is recorded." in Page.of(response).errors
+    )
+    assert BreachAction.select().count() == 0
+
+
+def test_someone_else_may_neither_see_nor_do_an_action(cast, staff):
+    breach = decided_case(cast, referred=False)
+    add_action(cast["ad"], breach, staff["lina"])
+    action = BreachAction.get()
+    cast["alex"].get(f"/actions/{action.id}", status=404)
+    assert action_send(cast["alex"], action, "complete", evidence="x").status_code == 404
+    # The reporter's manager sees the case, but planning actions is not hers to do.
+    assert add_action(cast["lina"], breach, staff["lina"]).status_code == 403
+
+
+def test_an_action_on_a_stale_page_is_refused(cast, staff):
+    breach = decided_case(cast, referred=False)
+    add_action(cast["ad"], breach, staff["lina"])
+    action = BreachAction.get()
+    stale = action_send(cast["lina"], action, "complete", evidence="x", version=0)
+    assert stale.status_code == 409
+    assert BreachAction.get_by_id(action.id).state == "open"
+
+
+def test_an_action_is_given_to_someone_else(cast, staff):
+    breach = decided_case(cast, referred=False)
+    add_action(cast["ad"], breach, staff["alex"])
+    action = BreachAction.get()
+    moved = action_send(
+        cast["irm"], action, "reassign", owner=str(staff["mo"].id), **days_from_today("due_on", 30)
+    )
+    assert moved.status_code == 303
+    assert BreachAction.get_by_id(action.id).owner_id == staff["mo"].id
+    cast["alex"].get(f"/actions/{action.id}", status=404)
+
+
+def test_an_overdue_action_is_flagged_for_its_owner(cast, staff):
+    breach = decided_case(cast, referred=False)
+    add_action(cast["ad"], breach, staff["alex"])
+    BreachAction.update(due_on=clock.uk_today() - dt.timedelta(days=1)).execute()
+    html = cast["alex"].get("/").get_data(as_text=True)
+    listed = html[html.index('id="your-actions"') :]
+    assert "Overdue" in listed[: listed.index("</table>")]
