@@ -35,6 +35,7 @@ from models.people import User, UserRole
 from models.records import Record, Removal
 from models.reminders import Key, Reminder, confirm_location_cutoff, ladder_start
 from models.remote_working import RemoteAgreement
+from services import follow_through_reminders as follow_through
 from services.mail import Mailer, MessageRefused
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ POLICE_REFERENCE = "police_reference"
 APPROVAL_NEEDED = "approval_needed"
 DECIDED = "request_decided"
 AGREEMENT_ENDING = "agreement_ending"
+ICO_ITEM_DUE = follow_through.ICO_ITEM_DUE
+ACTION_DUE = follow_through.ACTION_DUE
 # Most urgent first: if the mail server goes away mid-run, the breach chain heard of a new
 # case and the statutory deadline went first.
 KINDS = (
@@ -56,12 +59,14 @@ KINDS = (
     LINE_MANAGER_TOLD,
     ICO_DEADLINE,
     POLICE_REFERENCE,
+    ICO_ITEM_DUE,
     CONFIRM_LOCATION,
     OVERDUE,
     DUE_TOMORROW,
     APPROVAL_NEEDED,
     DECIDED,
     AGREEMENT_ENDING,
+    ACTION_DUE,
 )
 KIND_LABELS = {
     BREACH_REPORTED: "breach reported",
@@ -74,6 +79,8 @@ KIND_LABELS = {
     APPROVAL_NEEDED: "waiting for approval",
     DECIDED: "request decided",
     AGREEMENT_ENDING: "agreement ending",
+    ICO_ITEM_DUE: "owed to the ICO",
+    ACTION_DUE: "breach action due",
 }
 # A remote working agreement's holder is told this many days before its last day.
 AGREEMENT_WARNING_DAYS = 3
@@ -231,6 +238,40 @@ def _agreement_ending_due(row: dict, base_url: str) -> Due:
         email=row["email"],
         subject="Safekeep: your remote working agreement ends soon",
         body=_letter(lines, base_url + _link("agreement", row)),
+    )
+
+
+# What the ICO is owed and an action, in the words of its reminder (never what was typed).
+FOLLOW_THROUGH_WORDS = {
+    ICO_ITEM_DUE: ("An answer the ICO is owed", "/ico-items/"),
+    ACTION_DUE: ("An action you own to prevent the next breach", "/actions/"),
+}
+STAGE_WORDS = {
+    follow_through.SOON: ("is due on", "due soon"),
+    follow_through.TODAY: ("is due today,", "due today"),
+    follow_through.OVERDUE: ("was due on", "overdue"),
+}
+
+
+def _follow_through_due(kind: str, row: dict, base_url: str) -> Due:
+    what, path = FOLLOW_THROUGH_WORDS[kind]
+    when, short = STAGE_WORDS[row["stage"]]
+    lines = [
+        f"{what} {when} {_day(row['due_on'])}.",
+        "Record it on Safekeep once it is done.",
+        "",
+        f"Breach reference: {row['reference']}",
+    ]
+    noun = "ICO follow-up" if kind == ICO_ITEM_DUE else "breach action"
+    return Due(
+        kind=kind,
+        subject_type=follow_through.SUBJECT_TYPES[kind],
+        subject_id=row["subject_id"],
+        recipient_id=row["recipient_id"],
+        email=row["email"],
+        subject=f"Safekeep: {noun} {short} ({row['reference']})",
+        body=_letter(lines, f"{base_url}{path}{row['subject_id']}"),
+        round=row["round"],
     )
 
 
@@ -603,6 +644,11 @@ def due_reminders(kind: str, now: dt.datetime, base_url: str, confirm_after_days
         return _police_reminders(now, base_url)
     if kind == ICO_DEADLINE:
         return [_breach_due(row, base_url) for row in _ico_rows(now)]
+    if kind in (ICO_ITEM_DUE, ACTION_DUE):
+        return [
+            _follow_through_due(kind, row, base_url)
+            for row in follow_through.due_rows(kind, now, today)
+        ]
     if kind == APPROVAL_NEEDED:
         waiting = {"removal": "requested", "agreement": "asked"}
         return [

@@ -452,3 +452,68 @@ def test_an_overdue_action_is_flagged_for_its_owner(cast, staff):
     html = cast["alex"].get("/").get_data(as_text=True)
     listed = html[html.index('id="your-actions"') :]
     assert "Overdue" in listed[: listed.index("</table>")]
+
+
+# -- reminders: a week before, on the day, once overdue; each once ------------------------
+
+
+def send_reminders_now(app) -> str:
+    result = app.test_cli_runner().invoke(args=["send-reminders"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_an_action_owner_is_reminded_a_week_before_on_the_day_and_once_overdue(
+    mail_app, inbox, cast, staff
+):
+    breach = decided_case(cast)
+    assert (
+        add_action(cast["ad"], breach, staff["sam"], **days_from_today("due_on", 10)).status_code
+        == 303
+    )
+    action = BreachAction.get(BreachAction.breach == breach.id)
+    send_reminders_now(mail_app)
+    assert inbox.received() == []  # ten days ahead: nothing yet
+    sam = "sam@council.example"
+    for days, subject in ((3, "due soon"), (7, "due today"), (1, "overdue")):
+        clock.travel(dt.timedelta(days=days))
+        send_reminders_now(mail_app)
+        send_reminders_now(mail_app)  # a second run sends nothing again
+        assert inbox.received() == [
+            (sam, f"Safekeep: breach action {subject} ({breach.reference})")
+        ]
+        body = inbox.to(sam)[0].get_content()
+        assert f"/actions/{action.id}" in body
+        assert "Lockable bags" not in body  # what was typed stays in Safekeep
+        inbox.clear()
+
+
+def test_everyone_who_handles_the_ico_is_reminded_of_what_it_is_owed_again_after_more_time(
+    mail_app, inbox, cast, staff
+):
+    breach = decided_case(cast)
+    assert (
+        add_item(cast["irm"], breach, **question(**days_from_today("due_on", 1))).status_code == 303
+    )
+    item = IcoItem.get(IcoItem.breach == breach.id)
+    send_reminders_now(mail_app)
+    subject = f"Safekeep: ICO follow-up due soon ({breach.reference})"
+    assert sorted(inbox.received()) == [
+        ("dpo@council.example", subject),
+        ("irm@council.example", subject),
+    ]
+    assert "How many of the people" not in inbox.to("dpo@council.example")[0].get_content()
+    inbox.clear()
+    moved = item_send(
+        cast["dpo"], item, "change_due", reason="The ICO agreed two weeks more",
+        **days_from_today("due_on", 3),
+    )  # fmt: skip
+    assert moved.status_code == 303
+    send_reminders_now(mail_app)
+    assert len(inbox.received()) == 2  # the new date starts the reminders again
+    inbox.clear()
+    answered = item_send(cast["irm"], item, "answer", **answer_data(), confirmed="yes")
+    assert answered.status_code == 303
+    clock.travel(dt.timedelta(days=10))
+    send_reminders_now(mail_app)
+    assert inbox.received() == []  # answered: nothing more

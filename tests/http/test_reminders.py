@@ -160,9 +160,9 @@ def test_overdue_papers_notify_the_holder_and_their_line_manager_once(mail_app, 
     assert inbox.received() == []
     assert output.strip() == (
         "Reminders sent: 0 breach reported, 0 line manager told, 0 ICO deadline, "
-        "0 no crime reference, "
+        "0 no crime reference, 0 owed to the ICO, "
         "0 confirm location, 0 overdue, 0 due tomorrow, 0 waiting for approval, "
-        "0 request decided, 0 agreement ending."
+        "0 request decided, 0 agreement ending, 0 breach action due."
     )
 
 
