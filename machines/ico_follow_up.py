@@ -96,6 +96,11 @@ def may_follow_up(model: Any, actor: Actor | None = None) -> bool:
     )
 
 
+def may_record(model: Any, actor: Actor | None = None) -> bool:
+    """As may_follow_up, until the ICO's outcome ends its case: nothing is owed after it."""
+    return may_follow_up(model, actor) and not model.breach.ico_outcome
+
+
 # -- the machine ---------------------------------------------------------------------------
 
 
@@ -111,7 +116,7 @@ class IcoItemMachine(StateMachine):
     answered = State("Answered", final=True)
 
     record = Event(
-        draft.to(open, cond=may_follow_up, validators="validate_record"), name="Record it"
+        draft.to(open, cond=may_record, validators="validate_record"), name="Record it"
     )
     # The ICO agrees more time: the new date, and why.
     change_due = Event(
@@ -123,7 +128,7 @@ class IcoItemMachine(StateMachine):
         name="Record the answer sent",
     )
 
-    @validator(may_follow_up)
+    @validator(may_record)
     def validate_record(
         self,
         errors: Errors,

@@ -20,12 +20,13 @@ from dataclasses import dataclass, field
 from peewee import fn
 
 from machines.breach import BreachMachine
-from machines.permissions import Can, Role, roles_that
+from machines.permissions import Can, Role, grants, roles_that
 from machines.professions import PROFESSIONS
 from models.audit import AuditEvent
 from models.base import db, is_postgres, write_transaction
 from models.breaches import Breach
 from models.dispatches import Dispatch
+from models.follow_through import IcoItem
 from models.people import PasswordReset, Team, User, UserRole, UserSession, hash_secret
 from models.records import Record, Removal
 from models.remote_working import RemoteAgreement
@@ -396,6 +397,12 @@ def update_person(
                 f"{user.display_name} is the only administrator: make someone else an "
                 "administrator first."
             )
+        if (
+            roles_change
+            and user.active
+            and not grants(frozenset(new_roles), Can.FOLLOW_UP_WITH_ICO)
+        ):
+            _keep_someone_on_the_ico(user)
         handed = []
         work = work_for_change(user, details.team_id, new_roles)
         if work.items:
@@ -460,6 +467,7 @@ def set_active(
                     f"{user.display_name} is the only administrator: make someone else an "
                     "administrator first."
                 )
+            _keep_someone_on_the_ico(user)
             work = open_work(user)
             if work.items:
                 handed = hand_over(actor, user, work, successor_id, work_seen, now)
@@ -477,6 +485,23 @@ def set_active(
             KioskSession.delete().where(KioskSession.person == user.id).execute()
         _audit(actor.id, now, "user", user.id, "enable_user" if active else "disable_user", summary)
     return len(handed)
+
+
+def _keep_someone_on_the_ico(user: User) -> None:
+    """Refuse to take the last person who handles the ICO away while the ICO is owed an
+    answer: the questions and follow-up reports would wait for no one."""
+    if (
+        not user.can(Can.FOLLOW_UP_WITH_ICO)
+        or not IcoItem.select().where(IcoItem.state == "open").exists()
+    ):
+        return
+    if IcoItem.handlers().where(User.id != user.id).exists():
+        return
+    raise AccountConflict(
+        f"{user.display_name} is the last person who answers the ICO, and it is still owed an "
+        "answer on a breach case: give someone else the Information and Records Manager or "
+        "Data Protection Officer role first."
+    )
 
 
 def unlock(actor_id: int, user_id: int, now: dt.datetime) -> dict:

@@ -144,6 +144,8 @@ def new_ico_item(breach_id: int):
 def _ico_refusal(breach: Breach) -> str:
     if breach.closed_at is not None:
         return "This case is closed: nothing more can be recorded for the ICO."
+    if breach.ico_outcome:
+        return "The ICO's outcome is recorded: its case has ended, so nothing more is owed."
     return "This case was not referred to the ICO: record the referral first."
 
 

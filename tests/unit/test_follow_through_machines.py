@@ -45,6 +45,7 @@ class FakeCase:
     ico_referred: bool = True
     ico_referred_at: dt.datetime | None = NOW - dt.timedelta(days=5)
     closed_at: dt.datetime | None = None
+    ico_outcome: str | None = None
 
 
 @dataclass
@@ -116,9 +117,13 @@ def test_no_one_else_follows_up_with_the_ico(actor: str) -> None:
 
 @pytest.mark.parametrize(
     "case",
-    [FakeCase(ico_referred=False, ico_referred_at=None), FakeCase(state="closed", closed_at=NOW)],
+    [
+        FakeCase(ico_referred=False, ico_referred_at=None),
+        FakeCase(state="closed", closed_at=NOW),
+        FakeCase(ico_outcome="advice"),
+    ],
 )
-def test_nothing_is_owed_on_a_case_not_referred_or_closed(case: FakeCase) -> None:
+def test_nothing_is_owed_on_a_case_not_referred_closed_or_whose_ico_case_ended(case: FakeCase) -> None:
     row = FakeRow(breach=case)
     assert enabled_events(IcoItemMachine, row, ACTORS["records_manager"], NOW) == []
 
