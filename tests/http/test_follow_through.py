@@ -4,6 +4,8 @@ outcome, and the actions that prevent the next breach, each rule as a person mee
 from __future__ import annotations
 
 import datetime as dt
+import html
+import re
 
 import pytest
 
@@ -11,7 +13,11 @@ from machines import clock
 from models.audit import AuditEvent
 from models.breaches import Breach
 from models.follow_through import BreachAction, IcoItem
+from models.people import User
+from services.lessons import Quarter
+from tests import invariants
 from tests.http.journeys import Cast, Page, date_fields, days_from_today, typed
+from tests.http.journeys.accounts import person_form, work_seen
 from tests.http.journeys.breaches import (
     AGREE,
     CLOSE,
@@ -517,3 +523,96 @@ def test_everyone_who_handles_the_ico_is_reminded_of_what_it_is_owed_again_after
     clock.travel(dt.timedelta(days=10))
     send_reminders_now(mail_app)
     assert inbox.received() == []  # answered: nothing more
+
+
+# -- the register: open and overdue actions, lessons by quarter ---------------------------
+
+
+def rows_of(html_text: str, element_id: str, row: str = "tr", cell: str = "t[hd]") -> list:
+    """The text of each row's cells in the element with this id, as a person reads them."""
+    part = re.search(rf'id="{element_id}".*?</(?:table|div)>', html_text, re.S)
+    assert part, element_id
+    body = part.group(0).split("<tbody", 1)[-1]
+    return [
+        [
+            " ".join(html.unescape(re.sub(r"<br>", " / ", re.sub(r"<(?!br)[^>]+>", "", c))).split())
+            for c in re.findall(rf"<{cell}\b[^>]*>(.*?)</{cell}>", r, re.S)
+        ]
+        for r in re.findall(rf"<{row}\b[^>]*>(.*?)</{row}>", body, re.S)
+    ]
+
+
+def test_the_register_shows_open_and_overdue_actions_and_the_lessons_by_quarter(cast, staff):
+    breach = decided_case(cast, referred=False)
+    soon = days_from_today("due_on", 2)
+    assert add_action(cast["ad"], breach, staff["sam"], **soon).status_code == 303
+    assert add_action(cast["irm"], breach, staff["pat"], category="training").status_code == 303
+    clock.travel(dt.timedelta(days=3))
+    response = cast["gov"].get("/register")
+    page, html_text = Page.of(response), response.get_data(as_text=True)
+    assert "2 open actions, 1 overdue." in page.text
+    listed = rows_of(html_text, "open-actions", cell="td")
+    assert [(r[1], r[2]) for r in listed] == [
+        (breach.reference, "Sam Tester"),
+        (breach.reference, "Pat Tester"),
+    ]
+    assert listed[0][3].endswith("Overdue") and not listed[1][3].endswith("Overdue")
+    quarter = Quarter.of(breach.discovered_at.date())
+    assert rows_of(html_text, "lessons-table") == [
+        [
+            quarter.label,
+            "Unauthorised disclosure",
+            "1",
+            "Replace or provide equipment, such as lockable bags: 1 / Retrain a team or person: 1",
+        ]
+    ]
+    bars = re.findall(r'class="app-bars__bar app-bars__bar--(\d+)"', html_text)
+    values = re.findall(r'class="app-bars__value">([^<]*)<', html_text)
+    assert (bars, values) == (["100"], ["1 case, 2 actions"])
+
+
+# -- no stranded work: an owner leaving, the last person who answers the ICO --------------
+
+
+def test_disabling_an_action_owner_hands_their_action_to_someone_else(cast, staff, people):
+    people.add("ada", "admin", team="Directorate")
+    breach = decided_case(cast, referred=False)
+    assert add_action(cast["ad"], breach, staff["sam"]).status_code == 303
+    action = BreachAction.get()
+    sam, pat, admin = staff["sam"], staff["pat"], cast["ada"]
+    page = admin.get(f"/admin/people/{sam.id}/disable")
+    html_text = page.get_data(as_text=True)
+    assert "Sam Tester owns an action to prevent the next breach" in Page.of(page).text
+    assert f"An action on breach {breach.reference}" in Page.of(page).text
+    assert "Lockable bags" not in html_text  # what was typed stays with the case
+    form = {"version": User.get_by_id(sam.id).version, "work_seen": work_seen(html_text)}
+    assert admin.post(f"/admin/people/{sam.id}/disable", form).status_code == 422
+    assert User.get_by_id(sam.id).active
+    handed = admin.post(f"/admin/people/{sam.id}/disable", {**form, "successor_id": pat.id})
+    assert handed.status_code == 303
+    assert not User.get_by_id(sam.id).active
+    assert BreachAction.get_by_id(action.id).owner_id == pat.id
+    assert events_of("breach_action", action.id) == ["add", "hand_over"]
+    assert "Lockable bags for the Children North team" in text(cast["pat"], "/")
+    invariants.assert_no_stranded_work()
+    invariants.assert_audit_verifies(cast["pat"].client.application)
+
+
+def test_the_last_person_who_answers_the_ico_stays_while_it_is_owed_an_answer(cast, staff, people):
+    people.add("ada", "admin", team="Directorate")
+    breach = decided_case(cast)
+    assert add_item(cast["irm"], breach).status_code == 303
+    admin, irm, dpo = cast["ada"], staff["irm"], staff["dpo"]
+    disable = {"version": User.get_by_id(dpo.id).version, "work_seen": ""}
+    assert admin.post(f"/admin/people/{dpo.id}/disable", disable).status_code == 303
+    refused = admin.post(
+        f"/admin/people/{irm.id}/disable",
+        {"version": User.get_by_id(irm.id).version, "work_seen": ""},
+    )
+    assert refused.status_code == 409
+    assert "last person who answers the ICO" in Page.of(refused).text
+    assert User.get_by_id(irm.id).active
+    unchanged = person_form(User.get_by_id(irm.id), roles=["practitioner"])
+    assert admin.post(f"/admin/people/{irm.id}/edit", unchanged).status_code == 409
+    assert User.get_by_id(irm.id).roles == {"records_manager"}
+    invariants.assert_no_stranded_work()
