@@ -15,6 +15,7 @@ from peewee import (
     ForeignKeyField,
     IntegerField,
     TextField,
+    fn,
 )
 
 from machines.breach import BreachMachine
@@ -188,12 +189,43 @@ class Breach(VersionedModel):
 
     def open_action_count(self) -> int:
         """Its actions to prevent the next breach that are neither done nor not needed."""
-        # Through the backref models.follow_through declares (it imports this module).
-        return 0 if self.id is None else _open_count(self.actions)
+        return self._open_count("actions")
 
     def open_ico_item_count(self) -> int:
         """What the ICO is still owed on this case: questions and follow-up reports open."""
-        return 0 if self.id is None else _open_count(self.ico_items)
+        return self._open_count("ico_items")
+
+    def _open_count(self, backref: str) -> int:
+        # Counted once for a whole list by with_open_counts, else asked of the database
+        # through the backref models.follow_through declares (it imports this module).
+        counted = getattr(self, "_open_counts", None)
+        if counted is not None:
+            return counted.get(backref, 0)
+        if self.id is None:
+            return 0
+        rows = getattr(self, backref)
+        return rows.where(rows.model.state == "open").count()
+
+    @classmethod
+    def with_open_counts(cls, cases: list[Breach]) -> list[Breach]:
+        """Count the open follow-through of every case in the list in one statement per
+        kind, so the close and outcome guards of a whole list read no more rows."""
+        decided = {case.id: case for case in cases if case.state == "decided" or case.ico_referred}
+        for case in cases:
+            case._open_counts = {}
+        if not decided:
+            return cases
+        for backref in ("actions", "ico_items"):
+            model = getattr(cls, backref).rel_model
+            counts = (
+                model.select(model.breach, fn.COUNT(model.id))
+                .where(model.breach.in_(sorted(decided)), model.state == "open")
+                .group_by(model.breach)
+                .tuples()
+            )
+            for breach_id, count in counts:
+                decided[breach_id]._open_counts[backref] = count
+        return cases
 
     def told_recipients(self) -> set[str]:
         """The notification list's keys already on record (emailed, or typed in)."""
@@ -276,7 +308,7 @@ class Breach(VersionedModel):
             .limit(scan + 1)
         )
         waiting = []
-        for breach in rows[:scan]:
+        for breach in cls.with_open_counts(rows[:scan]):
             events = waiting_events(
                 enabled_events(BreachMachine, breach, actor, now), breach, actor
             )
