@@ -231,6 +231,7 @@ def test_someone_without_need_to_know_cannot_see_or_add_to_the_follow_up(cast):
     assert item_send(cast["alex"], item, "answer", **answer_data()).status_code == 404
 
 
+@pytest.mark.postgres
 def test_an_answer_on_a_stale_page_is_refused(cast):
     breach = decided_case(cast)
     add_item(cast["irm"], breach)
@@ -266,6 +267,7 @@ def test_the_ico_gives_more_time(cast):
 # -- the ICO's outcome and closing ---------------------------------------------------------
 
 
+@pytest.mark.postgres
 def test_a_referred_case_cannot_close_until_the_ico_outcome_is_recorded(cast):
     breach = decided_case(cast)
     assert not has_form(page(cast["irm"], breach), breach, "close")
@@ -334,6 +336,7 @@ def test_an_action_is_added_done_with_evidence_and_audited(cast, staff):
     assert events_of("breach_action", action.id) == ["add", "complete"]
 
 
+@pytest.mark.postgres
 def test_a_case_with_an_open_action_cannot_close(cast, staff):
     breach = decided_case(cast, referred=False)
     add_action(cast["ad"], breach, staff["lina"])
@@ -469,6 +472,7 @@ def send_reminders_now(app) -> str:
     return result.output
 
 
+@pytest.mark.postgres
 def test_an_action_owner_is_reminded_a_week_before_on_the_day_and_once_overdue(
     mail_app, inbox, cast, staff
 ):
@@ -494,6 +498,7 @@ def test_an_action_owner_is_reminded_a_week_before_on_the_day_and_once_overdue(
         inbox.clear()
 
 
+@pytest.mark.postgres
 def test_everyone_who_handles_the_ico_is_reminded_of_what_it_is_owed_again_after_more_time(
     mail_app, inbox, cast, staff
 ):
@@ -542,6 +547,7 @@ def rows_of(html_text: str, element_id: str, row: str = "tr", cell: str = "t[hd]
     ]
 
 
+@pytest.mark.postgres
 def test_the_register_shows_open_and_overdue_actions_and_the_lessons_by_quarter(cast, staff):
     breach = decided_case(cast, referred=False)
     soon = days_from_today("due_on", 2)
@@ -574,6 +580,7 @@ def test_the_register_shows_open_and_overdue_actions_and_the_lessons_by_quarter(
 # -- no stranded work: an owner leaving, the last person who answers the ICO --------------
 
 
+@pytest.mark.postgres
 def test_disabling_an_action_owner_hands_their_action_to_someone_else(cast, staff, people):
     people.add("ada", "admin", team="Directorate")
     breach = decided_case(cast, referred=False)
@@ -616,3 +623,12 @@ def test_the_last_person_who_answers_the_ico_stays_while_it_is_owed_an_answer(ca
     assert admin.post(f"/admin/people/{irm.id}/edit", unchanged).status_code == 409
     assert User.get_by_id(irm.id).roles == {"records_manager"}
     invariants.assert_no_stranded_work()
+
+
+def test_once_referred_the_ico_draft_is_a_follow_up_on_the_icos_case(cast):
+    breach = decided_case(cast)
+    draft = text(cast["irm"], f"/breaches/{breach.id}/ico-draft")
+    assert (
+        f"Initial or follow-up report? Follow-up report. ICO case reference: {breach.ico_reference}"
+        in draft
+    )
