@@ -123,7 +123,7 @@ def test_no_one_else_follows_up_with_the_ico(actor: str) -> None:
         FakeCase(ico_outcome="advice"),
     ],
 )
-def test_nothing_is_owed_on_a_case_not_referred_closed_or_whose_ico_case_ended(case: FakeCase) -> None:
+def test_nothing_is_owed_on_a_case_not_referred_closed_or_after_its_outcome(case: FakeCase) -> None:
     row = FakeRow(breach=case)
     assert enabled_events(IcoItemMachine, row, ACTORS["records_manager"], NOW) == []
 
