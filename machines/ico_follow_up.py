@@ -115,9 +115,7 @@ class IcoItemMachine(StateMachine):
     open = State("Waiting for the council's answer")
     answered = State("Answered", final=True)
 
-    record = Event(
-        draft.to(open, cond=may_record, validators="validate_record"), name="Record it"
-    )
+    record = Event(draft.to(open, cond=may_record, validators="validate_record"), name="Record it")
     # The ICO agrees more time: the new date, and why.
     change_due = Event(
         open.to.itself(cond=may_follow_up, validators="validate_change_due"),
