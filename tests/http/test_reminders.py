@@ -284,9 +284,9 @@ def test_running_twice_sends_nothing_new(mail_app, inbox, staff):
     first = run_ok(mail_app)
     assert first.strip() == (
         "Reminders sent: 0 breach reported, 0 line manager told, 2 ICO deadline, "
-        "0 no crime reference, "
+        "0 no crime reference, 0 owed to the ICO, "
         "1 confirm location, 4 overdue, 1 due tomorrow, 0 waiting for approval, "
-        "0 request decided, 0 agreement ending."
+        "0 request decided, 0 agreement ending, 0 breach action due."
     )
     sent = sorted(inbox.received())
     assert len(sent) == 8
