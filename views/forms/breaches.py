@@ -24,6 +24,7 @@ from views.forms.fields import (
     WholeNumber,
     YesNo,
 )
+from views.forms.follow_through import RecordIcoOutcome
 from views.forms.times import UkDateTime
 from views.transitions import EventForm
 
@@ -320,8 +321,6 @@ class Close(EventForm):
 
     audited = ("lessons_learned",)
 
-
-from views.forms.follow_through import RecordIcoOutcome  # noqa: E402 - beside its kin
 
 STEP_FORMS = {
     "record_police": RecordPolice,
