@@ -314,6 +314,8 @@ class WholeApp(RuleBasedStateMachine):
 
     @rule(who=st.sampled_from(PRACTITIONERS))
     def practitioner_adds_a_record(self, who):
+        if not self.user(who).active:
+            return  # disabled by the admin: they can no longer sign in
         web = self.web(who)
         web.get("/records/new")
         case_id = str(1000000 + Record.select().count() + 1)
