@@ -397,17 +397,18 @@ def expire_agreements_command() -> None:
 @click.command("update-readme")
 @with_appcontext
 def update_readme() -> None:
-    """Regenerate the README's lifecycle diagrams from the state machines."""
-    from machines.diagrams import render_readme
+    """Regenerate the lifecycle diagrams (README, docs/lifecycles.md) from the machines."""
+    from machines.diagrams import DIAGRAM_FILES, render_readme
 
-    readme = Path(current_app.root_path) / "README.md"
-    text = readme.read_text(encoding="utf-8")
-    updated = render_readme(text)
-    if updated == text:
-        click.echo("README diagrams already match the machines.")
-        return
-    readme.write_text(updated, encoding="utf-8")
-    click.echo("README diagrams regenerated from the machines.")
+    for name in DIAGRAM_FILES:
+        path = Path(current_app.root_path) / name
+        text = path.read_text(encoding="utf-8")
+        updated = render_readme(text)
+        if updated == text:
+            click.echo(f"{name}: diagrams already match the machines.")
+            continue
+        path.write_text(updated, encoding="utf-8")
+        click.echo(f"{name}: diagrams regenerated from the machines.")
 
 
 COMMANDS = (

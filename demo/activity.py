@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from demo.follow_through import seed_follow_through
 from machines import clock
 from machines.breach import breach_machine
 from machines.breach_report import required_recipients
@@ -321,6 +322,7 @@ def _demo_breaches(people: dict[str, User], now: dt.datetime) -> None:
             "lessons_learned": "Secure print release switched on for the team's printer.",
         },
     )
+    seed_follow_through(people, now, _send, _breach_step, _told_everyone)
 
 
 def _remote_agreement(

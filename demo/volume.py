@@ -475,6 +475,7 @@ def _breach_row(
         "ico_referred": None,
         "ico_referred_at": None,
         "ico_reference": None,
+        "ico_outcome": None,
         "not_referred_reason": None,
         "delay_reason": None,
         "regulator": None,
@@ -541,7 +542,7 @@ def _breach_row(
             hours = rng.uniform(6, 70) if rng.random() < 0.8 else rng.uniform(73, 240)
             row.update(
                 ico_referred_at=discovered + dt.timedelta(hours=hours),
-                ico_reference=f"IC-{rng.randrange(10**6):06d}",
+                ico_reference=f"IC-{(n := rng.randrange(10**6)):06d}-{n % 10_000:04d}",
                 ico_told_by="Data Protection Officer",
                 ico_recorded_by=kinds.decider,
             )
@@ -555,6 +556,8 @@ def _breach_row(
             report_complete=True,
             lessons_learned="Check the address against the case system before sending.",
         )
+        if row["ico_referred"]:
+            row["ico_outcome"] = "no_further_action"  # a referred case closes with it
     return row
 
 

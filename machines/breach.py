@@ -55,6 +55,7 @@ from machines.breach_rules import (
     may_inform_service_user,
     may_notify,
     may_record_exemption,
+    may_record_ico_outcome,
     may_record_meeting,
     may_record_police,
     may_refer_to_ico,
@@ -81,6 +82,12 @@ from machines.common import (
     text_validator,
     uk_date,
     validator,
+)
+from machines.ico_follow_up import (
+    OUTCOME_NOTE_MAX,
+    OUTCOMES,
+    ico_reference_error,
+    normalise_ico_reference,
 )
 from machines.risk import Grid, assess, default_grid
 
@@ -143,6 +150,19 @@ class BreachMachine(StateMachine):
             validators="validate_write_ico_summary",
         ),
         name="Save the summary for the ICO",
+    )
+    # How the ICO ended its case: closing a referred case waits for it.
+    record_ico_outcome = Event(
+        stays_in(
+            reported,
+            notified,
+            risk_assessed,
+            service_user_informed,
+            decided,
+            cond=may_record_ico_outcome,
+            validators="validate_record_ico_outcome",
+        ),
+        name="Record the ICO's outcome",
     )
     notify = Event(
         reported.to(notified, cond=may_notify, validators="validate_notify"),
@@ -285,14 +305,8 @@ class BreachMachine(StateMachine):
                 "Why the ICO was told late",
                 REASON_MAX,
             )
-        required_text(
-            errors,
-            "ico_reference",
-            ico_reference,
-            "Enter the ICO case reference",
-            "ICO case reference",
-            ICO_REFERENCE_MAX,
-        )
+        if reference_error := ico_reference_error(ico_reference, ICO_REFERENCE_MAX):
+            errors["ico_reference"] = reference_error
         required_text(
             errors,
             "ico_told_by",
@@ -300,6 +314,31 @@ class BreachMachine(StateMachine):
             "Enter the name of the person who told the ICO",
             "Name",
             NAME_MAX,
+        )
+
+    @validator(may_record_ico_outcome)
+    def validate_record_ico_outcome(
+        self,
+        errors: Errors,
+        model: Any,
+        now: dt.datetime,
+        ico_outcome: Any,
+        ico_outcome_on: Any,
+        ico_outcome_note: Any,
+    ) -> None:
+        if ico_outcome not in dict(OUTCOMES):
+            errors["ico_outcome"] = "Select the ICO's outcome"
+        day_of_step(
+            errors,
+            "ico_outcome_on",
+            ico_outcome_on,
+            now,
+            "The date of the ICO's outcome",
+            uk_date(model.ico_referred_at),
+            "on or after the day the ICO was told",
+        )
+        optional_text(
+            errors, "ico_outcome_note", ico_outcome_note, "What the ICO said", OUTCOME_NOTE_MAX
         )
 
     @validator(may_write_ico_summary)
@@ -625,10 +664,25 @@ class BreachMachine(StateMachine):
         late = ico_referred_at > ico_deadline(model.discovered_at)
         model.ico_referred = True
         model.ico_referred_at = ico_referred_at
-        model.ico_reference = text(ico_reference)
+        model.ico_reference = normalise_ico_reference(ico_reference)
         model.ico_told_by = text(ico_told_by)
         model.ico_recorded_by_id = actor.id
         model.delay_reason = text(delay_reason) if late else None
+
+    def on_record_ico_outcome(
+        self,
+        model: Any,
+        actor: Actor,
+        now: dt.datetime,
+        ico_outcome: Any = None,
+        ico_outcome_on: Any = None,
+        ico_outcome_note: Any = None,
+    ) -> None:
+        model.ico_outcome = ico_outcome
+        model.ico_outcome_on = as_date(ico_outcome_on)
+        model.ico_outcome_note = text(ico_outcome_note) or None
+        model.ico_outcome_by_id = actor.id
+        model.ico_outcome_at = now
 
     def on_notify(
         self,

@@ -25,6 +25,7 @@ IN_STATE = frozenset(
         "write_ico_summary",
         "record_meeting",
         "caldicott_agree",
+        "record_ico_outcome",
     }
 )
 # Of those, the ones that are a step of the procedure, offered as the next step.
@@ -36,17 +37,39 @@ def ico_referral_due(model: Any) -> bool:
     return bool(model.reportable) and not model.ico_referred
 
 
+def ico_outcome_missing(model: Any) -> bool:
+    """Referred to the ICO, and the ICO's outcome not on record yet."""
+    return bool(model.ico_referred) and not model.ico_outcome
+
+
 def next_steps(events: list[str], model: Any) -> list[str]:
     """Of the events a person may send, those that are the case's next step: the ones that
     move it on, the in-state steps of the procedure (the meeting, the Caldicott Guardian's
-    agreement), and the ICO referral once the assessment says it is reportable."""
+    agreement), the ICO referral once the assessment says it is reportable, and the ICO's
+    outcome once the case is decided (closing waits for it)."""
     return [
         event
         for event in events
         if event not in IN_STATE
         or event in IN_STATE_STEPS
         or (event == "refer_to_ico" and ico_referral_due(model))
+        or (event == "record_ico_outcome" and model.state == "decided")
     ]
+
+
+def close_blockers(model: Any) -> list[str]:
+    """What keeps a decided case from closing, in words (none: it may close). The open
+    actions are counted by the row (`model.open_action_count()`), only when asked."""
+    blockers = []
+    if ico_outcome_missing(model):
+        blockers.append("the ICO's outcome is not recorded")
+    actions = model.open_action_count()
+    if actions:
+        blockers.append(
+            f"{actions} {'action' if actions == 1 else 'actions'} to prevent the next breach "
+            f"{'is' if actions == 1 else 'are'} neither done nor accepted as not needed"
+        )
+    return blockers
 
 
 def waiting_events(events: list[str], model: Any, actor: Actor) -> list[str]:
@@ -203,7 +226,36 @@ def decision_waits_for_caldicott(actor: Actor | None, model: Any) -> bool:
 
 
 def may_close(model: Any, actor: Actor | None = None) -> bool:
-    return actor is not None and actor.can(Can.CLOSE_BREACH)
+    """The Information and Records Manager, once the ICO's outcome (when it was referred) and
+    every action are on record."""
+    return actor is not None and actor.can(Can.CLOSE_BREACH) and not close_blockers(model)
+
+
+def close_refused_for_the_case(actor: Actor | None, model: Any) -> bool:
+    """Someone who may close cases, on a case whose follow-through is not finished: refused
+    for where the case is (409), not for who they are."""
+    return actor is not None and actor.can(Can.CLOSE_BREACH) and bool(close_blockers(model))
+
+
+def may_record_ico_outcome(model: Any, actor: Actor | None = None) -> bool:
+    """Whoever handles the ICO records its outcome, once, after the referral and once every
+    question it asked and the follow-up report it is owed are answered."""
+    return (
+        actor is not None
+        and actor.can(Can.FOLLOW_UP_WITH_ICO)
+        and ico_outcome_missing(model)
+        and model.open_ico_item_count() == 0
+    )
+
+
+def outcome_waits_for_answers(actor: Actor | None, model: Any) -> bool:
+    """The ICO's outcome asked for while something it is owed is still open: 409, with why."""
+    return (
+        actor is not None
+        and actor.can(Can.FOLLOW_UP_WITH_ICO)
+        and ico_outcome_missing(model)
+        and model.open_ico_item_count() > 0
+    )
 
 
 @dataclass(frozen=True)

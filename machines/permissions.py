@@ -81,6 +81,15 @@ class Can(StrEnum):
     # Follow up Safekeep's e-mails to the breach chain that were not delivered (their home
     # page lists them): the procedure's keeper of the breach report.
     FOLLOW_UP_UNDELIVERED = "follow_up_undelivered"
+    # After the referral: the ICO's questions, the follow-up report it is owed (Art. 33(4)
+    # phased reporting) and its outcome, recorded by whoever handles the ICO.
+    FOLLOW_UP_WITH_ICO = "follow_up_with_ico"
+    # Actions that prevent the next breach: add them, change their owner or due date, and
+    # record one done for its owner.
+    PLAN_BREACH_ACTIONS = "plan_breach_actions"
+    # Formally accept that an action is not needed, with a reason (the procedure's decision
+    # is the Assistant Director's).
+    ACCEPT_ACTION_NOT_NEEDED = "accept_action_not_needed"
     # The breach register with its figures (the procedure's report goes to the Director),
     # and its CSV export (the roles that keep and analyse the register).
     READ_REGISTER = "read_register"
@@ -133,6 +142,9 @@ GRANTS: dict[Can, frozenset[Role]] = {
     Can.CLOSE_BREACH: frozenset({Role.RECORDS_MANAGER}),
     Can.WRITE_ICO_SUMMARY: frozenset({Role.RECORDS_MANAGER}),
     Can.FOLLOW_UP_UNDELIVERED: frozenset({Role.RECORDS_MANAGER}),
+    Can.FOLLOW_UP_WITH_ICO: frozenset({Role.RECORDS_MANAGER, Role.DPO}),
+    Can.PLAN_BREACH_ACTIONS: frozenset({Role.ASSISTANT_DIRECTOR, Role.RECORDS_MANAGER}),
+    Can.ACCEPT_ACTION_NOT_NEEDED: frozenset({Role.ASSISTANT_DIRECTOR}),
     Can.READ_REGISTER: _GOVERNANCE_WORK
     | {Role.DIRECTOR, Role.ASSISTANT_DIRECTOR, Role.BUSINESS_IMPROVEMENT},
     Can.EXPORT_REGISTER: _GOVERNANCE_WORK,

@@ -46,6 +46,8 @@ _PROBE_FACTS: tuple[dict, ...] = (
     {"category": "near_miss", "data_left_control": False},
     {"category": "loss", "police_reference": "probe", "line_manager_told": True},
     {"category": "loss"},  # waits for its police details
+    # Referred, the ICO's outcome not on record: recording it is the decided case's step.
+    {"category": "other", "ico_referred": True},
     # Reportable and not referred (the ICO referral is due); the meeting on record (the
     # letter is next); the Caldicott Guardian agreed (the decision is next).
     {
@@ -141,6 +143,11 @@ class Breach(VersionedModel):
     ico_told_by = CharField(null=True)
     ico_recorded_by = ForeignKeyField(User, null=True)
     delay_reason = TextField(null=True)
+    # How the ICO ended its case (a referred case closes only once it is on record)
+    ico_outcome = CharField(null=True, max_length=20)
+    ico_outcome_on = DateField(null=True)
+    ico_outcome_note = TextField(null=True)
+    ico_outcome_by, ico_outcome_at = who_and_when()
     # What the ICO is told, written for it with no personal data (the ICO draft's only text)
     ico_summary = TextField(null=True)
     ico_late_reason = TextField(null=True)
@@ -185,6 +192,46 @@ class Breach(VersionedModel):
             | (User.id == self.staff_member_id)
         )
         return list(members.order_by(User.display_name, User.id))
+
+    def open_action_count(self) -> int:
+        """Its actions to prevent the next breach that are neither done nor not needed."""
+        return self._open_count("actions")
+
+    def open_ico_item_count(self) -> int:
+        """What the ICO is still owed on this case: questions and follow-up reports open."""
+        return self._open_count("ico_items")
+
+    def _open_count(self, backref: str) -> int:
+        # Counted once for a whole list by with_open_counts, else asked of the database
+        # through the backref models.follow_through declares (it imports this module).
+        counted = getattr(self, "_open_counts", None)
+        if counted is not None:
+            return counted.get(backref, 0)
+        if self.id is None:
+            return 0
+        rows = getattr(self, backref)
+        return rows.where(rows.model.state == "open").count()
+
+    @classmethod
+    def with_open_counts(cls, cases: list[Breach]) -> list[Breach]:
+        """Count the open follow-through of every case in the list in one statement per
+        kind, so the close and outcome guards of a whole list read no more rows."""
+        decided = {case.id: case for case in cases if case.state == "decided" or case.ico_referred}
+        for case in cases:
+            case._open_counts = {}
+        if not decided:
+            return cases
+        for backref in ("actions", "ico_items"):
+            model = getattr(cls, backref).rel_model
+            counts = (
+                model.select(model.breach, fn.COUNT(model.id))
+                .where(model.breach.in_(sorted(decided)), model.state == "open")
+                .group_by(model.breach)
+                .tuples()
+            )
+            for breach_id, count in counts:
+                decided[breach_id]._open_counts[backref] = count
+        return cases
 
     def told_recipients(self, now: dt.datetime | None = None) -> set[str]:
         """The notification list's keys already on record (typed in, or e-mailed and not
@@ -352,7 +399,7 @@ class Breach(VersionedModel):
             .limit(scan + 1)
         )
         waiting = []
-        for breach in rows[:scan]:
+        for breach in cls.with_open_counts(rows[:scan]):
             events = waiting_events(
                 enabled_events(BreachMachine, breach, actor, now), breach, actor
             )
@@ -603,3 +650,8 @@ class Notification(BaseModel):
     # The e-mail that told them (Safekeep's own e-mails since delivery is known): a failed
     # one, or one not delivered within the hour, does not count as telling anyone.
     delivery = ForeignKeyField(Delivery, null=True, on_delete="SET NULL")
+
+
+def _open_count(rows) -> int:
+    """How many of a case's follow-through rows (a backref's query) are open."""
+    return rows.where(rows.model.state == "open").count()

@@ -621,11 +621,69 @@ def _training(m: Migration) -> None:
     )
 
 
-# Step 24 belongs to a branch merged beside this one (the lead's numbering for this
-# round): placeholders so this branch upgrades on its own; the merge replaces them with theirs.
-@step(24, "reserved for a branch merged in the same round (placeholder: does nothing)")
-def _reserved_24(m: Migration) -> None:
-    pass
+@step(
+    24,
+    "the ICO's follow-through (ico_item; breach.ico_outcome...) and the actions that prevent "
+    "the next breach (breach_action)",
+)
+def _follow_through(m: Migration) -> None:
+    class User(m.Model):
+        pass
+
+    class Breach(m.Model):
+        pass
+
+    for column, column_field in (
+        ("ico_outcome", CharField(null=True, max_length=20)),
+        ("ico_outcome_on", DateField(null=True)),
+        ("ico_outcome_note", TextField(null=True)),
+        ("ico_outcome_by_id", ForeignKeyField(User, null=True, field=User.id)),
+        ("ico_outcome_at", DateTimeField(null=True)),
+    ):
+        m.add_column("breach", column, column_field)
+
+    class IcoItem(m.Model):
+        version = IntegerField(default=1)
+        breach = ForeignKeyField(Breach, backref="ico_items")
+        state = CharField(default="draft", index=True)
+        kind = CharField(max_length=20, default="")
+        asked = TextField(default="")
+        received_on = DateField(null=True)
+        due_on = DateField(null=True)
+        due_change_reason = TextField(null=True)
+        recorded_by = ForeignKeyField(User, null=True)
+        recorded_at = DateTimeField(null=True)
+        answer = TextField(null=True)
+        answered_on = DateField(null=True)
+        answered_by = ForeignKeyField(User, null=True)
+        answered_at = DateTimeField(null=True)
+        erased_at = DateTimeField(null=True)
+
+        class Meta:
+            table_name = "ico_item"
+            indexes = ((("state", "due_on"), False),)
+
+    class BreachAction(m.Model):
+        version = IntegerField(default=1)
+        breach = ForeignKeyField(Breach, backref="actions")
+        state = CharField(default="draft", index=True)
+        category = CharField(max_length=20, default="")
+        description = CharField(max_length=500, default="")
+        owner = ForeignKeyField(User, null=True, backref="breach_actions")
+        due_on = DateField(null=True)
+        added_by = ForeignKeyField(User, null=True)
+        added_at = DateTimeField(null=True)
+        evidence = TextField(null=True)
+        not_needed_reason = TextField(null=True)
+        closed_by = ForeignKeyField(User, null=True)
+        closed_at = DateTimeField(null=True)
+        erased_at = DateTimeField(null=True)
+
+        class Meta:
+            table_name = "breach_action"
+            indexes = ((("owner", "state", "due_on"), False), (("state", "due_on"), False))
+
+    m.create_tables(IcoItem, BreachAction)
 
 
 @step(25, "delivery: what became of each e-mail (SMTP sent, or GOV.UK Notify's receipt)")

@@ -24,7 +24,7 @@ from peewee import (
 )
 
 from machines.common import Actor
-from machines.permissions import ROLE_LABELS, Can, grants
+from machines.permissions import ROLE_LABELS, Can, grants, roles_that
 from machines.security_log import security_event
 from models.base import BaseModel, is_postgres, utcnow, write_transaction
 
@@ -149,6 +149,14 @@ class User(BaseModel):
     @property
     def role_labels(self) -> list[str]:
         return [label for role, label in ROLE_LABELS.items() if role in self.roles]
+
+    @classmethod
+    def active_people(cls):
+        """Active accounts of people: a kiosk (a shared team-base PC) is no one to give work."""
+        kiosks = UserRole.select(UserRole.user).where(
+            UserRole.role.in_(sorted(roles_that(Can.KIOSK_DEVICE)))
+        )
+        return cls.select().where(cls.active == True, cls.id.not_in(kiosks))  # noqa: E712
 
     def as_actor(self) -> Actor:
         """Return the plain value the state machines check guards against."""

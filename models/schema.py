@@ -10,6 +10,7 @@ from models.breaches import Breach, Notification
 from models.counters import BREACH_CHANGES, Counter
 from models.deliveries import Delivery
 from models.dispatches import Dispatch
+from models.follow_through import BreachAction, IcoItem
 from models.heartbeat import Heartbeat
 from models.people import (
     KioskFailure,
@@ -41,6 +42,8 @@ ALL_MODELS = [
     Breach,
     Delivery,
     Notification,
+    IcoItem,
+    BreachAction,
     Reminder,
     RemoteAgreement,
     Heartbeat,

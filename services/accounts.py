@@ -21,13 +21,14 @@ from peewee import fn
 
 from machines.breach import BreachMachine
 from machines.common import uk_date
-from machines.permissions import Can, Role, roles_that
+from machines.permissions import Can, Role, grants, roles_that
 from machines.professions import PROFESSIONS
 from machines.training import training_date_error
 from models.audit import AuditEvent
 from models.base import db, is_postgres, write_transaction
 from models.breaches import Breach
 from models.dispatches import Dispatch
+from models.follow_through import IcoItem
 from models.people import PasswordReset, Team, User, UserRole, UserSession, hash_secret
 from models.records import Record, Removal
 from models.remote_working import RemoteAgreement
@@ -399,6 +400,12 @@ def update_person(
                 "administrator first."
             )
         unchecked = Dispatch.nobody_can_check()
+        if (
+            roles_change
+            and user.active
+            and not grants(frozenset(new_roles), Can.FOLLOW_UP_WITH_ICO)
+        ):
+            _keep_someone_on_the_ico(user)
         handed = []
         work = work_for_change(user, details.team_id, new_roles)
         if work.items:
@@ -491,6 +498,7 @@ def set_active(
                     "administrator first."
                 )
             unchecked = Dispatch.nobody_can_check()
+            _keep_someone_on_the_ico(user)
             work = open_work(user)
             if work.items:
                 handed = hand_over(actor, user, work, successor_id, work_seen, now)
@@ -532,6 +540,23 @@ def _refuse_unchecked_dispatches(before: set[int], change: str) -> None:
         f"{change} would leave {which} with nobody who may give the second check. First give "
         f"{drafters} a line manager who may see their team's records, or someone in their "
         "team who works with papers."
+    )
+
+
+def _keep_someone_on_the_ico(user: User) -> None:
+    """Refuse to take the last person who handles the ICO away while the ICO is owed an
+    answer: the questions and follow-up reports would wait for no one."""
+    if (
+        not user.can(Can.FOLLOW_UP_WITH_ICO)
+        or not IcoItem.select().where(IcoItem.state == "open").exists()
+    ):
+        return
+    if IcoItem.handlers().where(User.id != user.id).exists():
+        return
+    raise AccountConflict(
+        f"{user.display_name} is the last person who answers the ICO, and it is still owed an "
+        "answer on a breach case: give someone else the Information and Records Manager or "
+        "Data Protection Officer role first."
     )
 
 

@@ -219,6 +219,7 @@ def after_restores(checkpoints: list[Checkpoint]) -> tuple[list[Checkpoint], lis
 def _lifecycles():
     from models.breaches import Breach
     from models.dispatches import Dispatch
+    from models.follow_through import BreachAction, IcoItem
     from models.records import Removal
     from models.remote_working import RemoteAgreement
 
@@ -234,6 +235,9 @@ def _lifecycles():
         (Breach, "breach", 1),
         (Dispatch, "dispatch", 1),
         (RemoteAgreement, "remote_agreement", 2),
+        # Created in draft, as an agreement is: the first event (`record`, `add`) makes 2.
+        (IcoItem, "ico_item", 2),
+        (BreachAction, "breach_action", 2),
     )
 
 

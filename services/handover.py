@@ -32,6 +32,7 @@ from models.audit import AuditEvent
 from models.base import Stale, VersionedModel
 from models.breaches import Breach
 from models.dispatches import Dispatch
+from models.follow_through import BreachAction
 from models.people import User
 from models.records import Record, Removal, _holders_of, approvers_of
 from models.remote_working import RemoteAgreement
@@ -71,6 +72,7 @@ DUTIES = {
     "reporter": ("reported the case", "reported_by"),
     "reporter_manager": ("manages the reporter", "reporter_manager"),
     "drafter": ("drafted the dispatch", "drafted_by"),
+    "action_owner": ("owns an action to prevent the next breach", "owner"),
     # Not handed over: withdrawn in the same transaction (see the module's docstring).
     "remote_worker": ("works remotely: these agreements are withdrawn, not handed over", None),
 }
@@ -159,6 +161,9 @@ def open_work(user: User) -> Work:
     )
     for dispatch in dispatches.order_by(Dispatch.id):
         work.items.append(WorkItem("drafter", "dispatch", dispatch, _dispatch_label(dispatch)))
+    actions = BreachAction.owned_by(user)
+    for action in actions:
+        work.items.append(WorkItem("action_owner", "breach_action", action, _action_label(action)))
     to_decide = RemoteAgreement.with_people().where(
         RemoteAgreement.requester_manager == user.id,
         RemoteAgreement.state.in_(OPEN_AGREEMENT_STATES),
@@ -206,7 +211,12 @@ def work_for_change(user: User, team_id: int | None, roles: list[str]) -> Work:
     ]
     if team_id != user.team_id:
         # The seniors decide for every team: one who moves and stays senior keeps theirs.
-        items = [item for item in open_work(user).items if item.duty not in kept]
+        # An action stays with its owner wherever they work.
+        items = [
+            item
+            for item in open_work(user).items
+            if item.duty not in kept and item.duty != "action_owner"
+        ]
         return Work(items, moving=True)
     return Work(_left_to_this_person(user, [d for d in SHARED_ROUTES if d not in kept]))
 
@@ -279,6 +289,12 @@ def _breach_label(case: Breach) -> str:
     from machines.breach import STATE_LABELS
 
     return f"{case.reference}: {STATE_LABELS[case.state].lower()}"
+
+
+def _action_label(action: BreachAction) -> str:
+    # The case's reference and the date, not what was typed: the administrator may not see
+    # the case.
+    return f"An action on breach {action.breach.reference}, due {action.due_on:%-d %B %Y}"
 
 
 def _dispatch_label(dispatch: Dispatch) -> str:

@@ -16,6 +16,10 @@ DECIDED = "request_decided"
 AGREEMENT_ENDING = "agreement_ending"
 DELIVERY_FAILED = "delivery_failed"
 TRAINING_LAPSING = "training_lapsing"
+# After a breach decision: what the ICO is owed, and actions to prevent the next breach
+# (services/follow_through_reminders.py finds them).
+ICO_ITEM_DUE = "ico_item_due"
+ACTION_DUE = "action_due"
 TRAINING_LAPSED = "training_lapsed"
 # Sent at once by an administrator, never by cron: no claim, no delivery row.
 PASSWORD_RESET = "password_reset"
@@ -27,12 +31,14 @@ KINDS = (
     DELIVERY_FAILED,
     ICO_DEADLINE,
     POLICE_REFERENCE,
+    ICO_ITEM_DUE,
     CONFIRM_LOCATION,
     OVERDUE,
     DUE_TOMORROW,
     APPROVAL_NEEDED,
     DECIDED,
     AGREEMENT_ENDING,
+    ACTION_DUE,
     TRAINING_LAPSED,
     TRAINING_LAPSING,
 )
@@ -52,5 +58,7 @@ KIND_LABELS = {
     AGREEMENT_ENDING: "agreement ending",
     TRAINING_LAPSED: "training lapsed",
     TRAINING_LAPSING: "training lapsing",
+    ICO_ITEM_DUE: "owed to the ICO",
+    ACTION_DUE: "breach action due",
     PASSWORD_RESET: "password reset link",
 }

@@ -255,7 +255,7 @@ def _within_ico_window(discovered, referred):
     return fn.julianday(referred) <= fn.julianday(discovered, f"+{ICO_HOURS} hours")
 
 
-def _month_keys(discovered):
+def month_keys(discovered):
     """The UTC month of a time and of an hour later: they differ only in a month's last hour."""
     if _postgres():
         return (
@@ -279,7 +279,7 @@ def _median_sql(column: str) -> str:
     )
 
 
-def _uk_month(month: str, an_hour_later: str) -> dt.date:
+def uk_month(month: str, an_hour_later: str) -> dt.date:
     year, number = (int(part) for part in month.split("-"))
     first = dt.date(year, number, 1)
     if month == an_hour_later:
@@ -326,12 +326,12 @@ def figures_of(query, first: dt.date | None = None, last: dt.date | None = None)
     total, referred_count, within = totals[:3]
     counts = totals[3 : 3 + len(columns)]
     medians = totals[3 + len(columns) :]
-    month, an_hour_later = _month_keys(discovered)
+    month, an_hour_later = month_keys(discovered)
     by_month: Counter[dt.date] = Counter()
     # Grouped by position: PostgreSQL takes each bound format string for a new expression.
     grouped = query.select(month, an_hour_later, fn.COUNT(SQL("*"))).group_by(SQL("1"), SQL("2"))
     for key, later, count in grouped.tuples():
-        by_month[_uk_month(key, later)] += count
+        by_month[uk_month(key, later)] += count
     return Figures(
         total=total,
         months=every_month(by_month, first, last),

@@ -37,8 +37,10 @@ from models.records import Record, Removal
 from models.reminders import Key, Reminder, confirm_location_cutoff, ladder_start
 from models.remote_working import RemoteAgreement
 from services import deliveries
+from services import follow_through_reminders as follow_through
 from services.channel import Mailer, MessageRefused, Receipt
 from services.message_kinds import (  # noqa: F401 - the kinds are this module's vocabulary too
+    ACTION_DUE,
     AGREEMENT_ENDING,
     APPROVAL_NEEDED,
     BREACH_REPORTED,
@@ -47,6 +49,7 @@ from services.message_kinds import (  # noqa: F401 - the kinds are this module's
     DELIVERY_FAILED,
     DUE_TOMORROW,
     ICO_DEADLINE,
+    ICO_ITEM_DUE,
     KIND_LABELS,
     KINDS,
     LINE_MANAGER_TOLD,
@@ -244,6 +247,42 @@ def _agreement_ending_due(row: dict, base_url: str) -> Due:
         subject="Safekeep: your remote working agreement ends soon",
         lines=tuple(lines),
         link=base_url + _link("agreement", row),
+    )
+
+
+# What the ICO is owed and an action, in the words of its reminder (never what was typed).
+FOLLOW_THROUGH_WORDS = {
+    ICO_ITEM_DUE: ("An answer the ICO is owed", "/ico-items/"),
+    ACTION_DUE: ("An action you own to prevent the next breach", "/actions/"),
+}
+STAGE_WORDS = {
+    follow_through.SOON: ("is due on", "due soon"),
+    follow_through.TODAY: ("is due today,", "due today"),
+    follow_through.OVERDUE: ("was due on", "overdue"),
+}
+
+
+def _follow_through_due(kind: str, row: dict, base_url: str) -> Due:
+    what, path = FOLLOW_THROUGH_WORDS[kind]
+    when, short = STAGE_WORDS[row["stage"]]
+    lines = [
+        f"{what} {when} {_day(row['due_on'])}.",
+        "Record it on Safekeep once it is done.",
+        "",
+        f"Breach reference: {row['reference']}",
+    ]
+    noun = "ICO follow-up" if kind == ICO_ITEM_DUE else "breach action"
+    return Due(
+        kind=kind,
+        subject_type=follow_through.SUBJECT_TYPES[kind],
+        subject_id=row["subject_id"],
+        recipient_id=row["recipient_id"],
+        email=row["email"],
+        subject=f"Safekeep: {noun} {short} ({row['reference']})",
+        lines=tuple(lines),
+        link=f"{base_url}{path}{row['subject_id']}",
+        reference=row["reference"],
+        round=row["round"],
     )
 
 
@@ -764,6 +803,11 @@ def due_reminders(kind: str, now: dt.datetime, base_url: str, confirm_after_days
         return _police_reminders(now, base_url)
     if kind == ICO_DEADLINE:
         return [_breach_due(row, base_url) for row in _ico_rows(now)]
+    if kind in (ICO_ITEM_DUE, ACTION_DUE):
+        return [
+            _follow_through_due(kind, row, base_url)
+            for row in follow_through.due_rows(kind, now, today)
+        ]
     if kind == APPROVAL_NEEDED:
         waiting = {"removal": "requested", "agreement": "asked"}
         return [

@@ -45,6 +45,7 @@ from models.audit import RETENTION_ENTITY, RETENTION_EVENT, AuditEvent, ErasedDi
 from models.base import AUDIT_LOCK_KEY, db, is_postgres, write_transaction
 from models.breaches import Breach
 from models.dispatches import Dispatch
+from models.follow_through import BreachAction, IcoItem
 from models.records import Removal
 from models.remote_working import RemoteAgreement
 
@@ -73,7 +74,11 @@ ERASED_FIELDS = {
         "caldicott_advice",
         "caldicott_consulted",
         "lessons_learned",
+        "ico_outcome_note",
     ),
+    # A case's follow-through goes with it.
+    IcoItem: ("asked", "due_change_reason", "answer"),
+    BreachAction: ("description", "evidence", "not_needed_reason"),
     Removal: (
         "papers",
         "purpose_other",
@@ -106,9 +111,12 @@ KEPT_TEXT_FIELDS = {
         "containment_actions",
         "police_reference",
         "ico_reference",
+        "ico_outcome",
         "regulator",
         "case_id",
     ),
+    IcoItem: ("state", "kind"),
+    BreachAction: ("state", "category"),
     Removal: (
         "state",
         "approval_route",
@@ -132,6 +140,8 @@ ENTITY_TYPES = {
     Removal: "removal",
     Dispatch: "dispatch",
     RemoteAgreement: "remote_agreement",
+    IcoItem: "ico_item",
+    BreachAction: "breach_action",
 }
 
 # What an erased audit summary keeps: codes, numbers, yes/no and dates; never typed text.
@@ -149,6 +159,12 @@ KEPT_SUMMARY_KEYS = frozenset(
         "how",
         "ico_reference",
         "ico_referred",
+        "ico_outcome",
+        "ico_outcome_on",
+        "kind",
+        "received_on",
+        "answered_on",
+        "owner",
         "legal_advice",
         "likelihood",
         "line_manager_told",
@@ -202,12 +218,19 @@ def cutoff_for(now: dt.datetime, years: int) -> dt.datetime:
 
 def due(cutoff: dt.datetime) -> dict[type, list[int]]:
     """The ids of the cases, removals and dispatches whose retention period is over."""
-    breaches = [
-        b.id
-        for b in Breach.select(Breach.id).where(
-            Breach.state == "closed", Breach.closed_at < cutoff, Breach.erased_at.is_null()
-        )
-    ]
+    breaches_due = Breach.select(Breach.id).where(
+        Breach.state == "closed", Breach.closed_at < cutoff, Breach.erased_at.is_null()
+    )
+    breaches = [b.id for b in breaches_due]
+    follow_through = {
+        model: [
+            row.id
+            for row in model.select(model.id).where(
+                model.breach.in_(breaches_due), model.erased_at.is_null()
+            )
+        ]
+        for model in (IcoItem, BreachAction)
+    }
     # A removal or dispatch is kept as long as a breach case about it is kept: not erased,
     # and not due now either.
     BreachAbout = Breach.alias()
@@ -246,7 +269,13 @@ def due(cutoff: dt.datetime) -> dict[type, list[int]]:
             RemoteAgreement.closed_at < cutoff, RemoteAgreement.erased_at.is_null()
         )
     ]
-    return {Breach: breaches, Removal: removals, Dispatch: dispatches, RemoteAgreement: agreements}
+    return {
+        Breach: breaches,
+        Removal: removals,
+        Dispatch: dispatches,
+        RemoteAgreement: agreements,
+        **follow_through,
+    }
 
 
 def apply_retention(now: dt.datetime, years: int, dry_run: bool = False) -> RetentionResult:

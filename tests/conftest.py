@@ -232,7 +232,11 @@ def make_app(backend: str, tmp_path: Path, request, *, shared: bool = False, **c
 
 
 def _shared_app(backend: str, tmp_path: Path, request) -> Flask:
-    close_database()
+    close_database()  # the database the last test used, perhaps its own app's
+    if backend in _SHARED_APPS:
+        # and this app's, whose connection may still be open on the database it replaces
+        db.initialize(_SHARED_APPS[backend][2])
+        close_database()
     if backend == "postgres":
         request.getfixturevalue("postgres_databases").fresh()
     if backend not in _SHARED_APPS:

@@ -23,13 +23,16 @@ from peewee import JOIN
 
 from machines import clock
 from machines.breach import BreachMachine
+from machines.breach_action import BreachActionMachine
 from machines.common import enabled_events
 from machines.dispatch import DispatchMachine
+from machines.ico_follow_up import IcoItemMachine
 from machines.remote_working import RemoteWorkingMachine
 from machines.removal import RemovalMachine
 from models.breaches import Breach
 from models.deliveries import FAILED, NOT_SENT, NOTIFY, NOTIFY_STATUSES, REFUSED, SENT, Delivery
 from models.dispatches import Dispatch
+from models.follow_through import BreachAction, IcoItem
 from models.people import User
 from models.records import Record, Removal
 from models.reminders import Reminder
@@ -207,12 +210,25 @@ _WORK = (
         lambda: Breach.select().where(Breach.state != "closed"),
         None,
     ),
+    (
+        "answer owed to the ICO",
+        IcoItemMachine,
+        lambda: IcoItem.select().where(IcoItem.state == "open"),
+        {"answer"},
+    ),
+    (
+        "action to prevent the next breach",
+        BreachActionMachine,
+        lambda: BreachAction.select().where(BreachAction.state == "open"),
+        {"complete"},
+    ),
 )
 
 
 def assert_no_stranded_work() -> None:
-    """Every open request, ask for more time, dispatch check and breach step can be moved on
-    by at least one active person other than the one who asked."""
+    """Every open request, ask for more time, dispatch check, breach step, answer owed to the
+    ICO and breach action can be moved on by at least one active person other than the one
+    who asked; every open action's owner is active."""
     now = clock.now()
     actors = [u.as_actor() for u in User.select().where(User.active == True)]  # noqa: E712
     for what, machine, rows, moving_on in _WORK:
@@ -257,6 +273,12 @@ def assert_mail_links_open(messages: Iterable[tuple[str, object]], base_url: str
                 status == 200,
                 f"the link {path} in {message['Subject']!r} to {person.username} answers {status}",
             )
+    # An action is its owner's to do: a disabled owner's actions were handed over.
+    for action in BreachAction.select().where(BreachAction.state == "open"):
+        check(
+            User.get_by_id(action.owner_id).active,
+            f"action {action.id} is open and its owner's account is disabled",
+        )
 
 
 # -- typed text ------------------------------------------------------------------------------

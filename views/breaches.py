@@ -6,16 +6,19 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
 
-from machines import breach_clocks, breach_report, breach_rules, clock
+from machines import breach_action, breach_clocks, breach_report, breach_rules, clock, ico_follow_up
 from machines.breach import EVENT_LABELS, STATE_LABELS, BreachMachine, breach_machine
+from machines.breach_action import BreachActionMachine
 from machines.common import InputError, enabled_events, normalise_case_id, whole_number
 from machines.dispatch import METHODS
+from machines.ico_follow_up import IcoItemMachine
 from machines.permissions import Can
 from machines.professions import regulator_for
 from machines.risk import assess, grid_rows, grid_scales
 from models.base import write_transaction
 from models.breaches import Breach, Notification
 from models.deliveries import Delivery
+from models.follow_through import BreachAction, IcoItem
 from services.deliveries import needs_follow_up
 from services.message_kinds import KIND_LABELS
 from services.training import involved_training
@@ -142,6 +145,33 @@ def _case_context(breach: Breach, errors=None, form=None, preview=None) -> dict:
         "professions": breach_rules.PROFESSION_LABELS,
         "regulators": dict(breach_report.REGULATORS),
         "regulator_of": lambda user: regulator_for(user.profession),
+        **_follow_through(breach, events, now),
+    }
+
+
+def _follow_through(breach: Breach, events: list[str], now) -> dict:
+    """After the referral and the decision: what the ICO is owed, its outcome, the actions,
+    and what still keeps the case from closing."""
+    actor = current_user.as_actor()
+    probe_item = IcoItem(breach=breach)
+    probe_item.breach = breach
+    probe_action = BreachAction(breach=breach)
+    probe_action.breach = breach
+    decided = breach.state == "decided"
+    return {
+        "ico_items": list(IcoItem.of_case(breach.id)) if breach.ico_referred else [],
+        "actions": list(BreachAction.of_case(breach.id)),
+        "today": clock.uk_today(),
+        "can_add_ico_item": "record" in enabled_events(IcoItemMachine, probe_item, actor, now),
+        "can_add_action": "add" in enabled_events(BreachActionMachine, probe_action, actor, now),
+        "can_record_outcome": "record_ico_outcome" in events,
+        "outcomes": dict(ico_follow_up.OUTCOMES),
+        "item_kinds": dict(ico_follow_up.KINDS),
+        "item_states": ico_follow_up.STATE_LABELS,
+        "action_states": breach_action.STATE_LABELS,
+        "action_categories": breach_action.CATEGORY_LABELS,
+        "close_blockers": breach_rules.close_blockers(breach) if decided else [],
+        "outcome_waits": breach_rules.outcome_waits_for_answers(actor, breach),
     }
 
 
@@ -233,6 +263,14 @@ def _refused_for_the_case(event: str, breach: Breach) -> str | None:
             "The Caldicott Guardian records their agreement first: the decision can be "
             "recorded once they have."
         )
+    actor = current_user.as_actor()
+    if event == "close" and breach_rules.close_refused_for_the_case(actor, breach):
+        return f"The case cannot close yet: {_and(breach_rules.close_blockers(breach))}."
+    if event == "record_ico_outcome" and breach_rules.outcome_waits_for_answers(actor, breach):
+        return (
+            "Record the answers to the ICO's open questions and follow-up reports first: "
+            "the outcome ends the ICO's case."
+        )
     if event == "inform_service_user" and may_handle and breach.informed_in_person_on is None:
         return "Record the face-to-face meeting first: the letter follows it."
     if (
@@ -242,6 +280,10 @@ def _refused_for_the_case(event: str, breach: Breach) -> str | None:
     ):
         return "The ICO referral is already recorded."
     return None
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 CASES = Lifecycle(

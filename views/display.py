@@ -95,6 +95,15 @@ ENTITY_TIMELINE_LABELS = {
     ("breach", "skip_informing"): "Near miss: no one to tell",
     ("breach", "decide"): "Decision recorded",
     ("breach", "close"): "Case closed",
+    ("breach", "record_ico_outcome"): "ICO's outcome recorded",
+    ("ico_item", "record"): "Recorded",
+    ("ico_item", "change_due"): "Due date changed",
+    ("ico_item", "answer"): "Answer sent to the ICO recorded",
+    ("breach_action", "add"): "Action added",
+    ("breach_action", "reassign"): "Owner or due date changed",
+    ("breach_action", "complete"): "Done, with evidence",
+    ("breach_action", "accept_not_needed"): "Accepted as not needed",
+    ("breach_action", "hand_over"): "Handed over to a new owner",
 }
 
 

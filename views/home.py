@@ -8,11 +8,14 @@ from flask_login import current_user
 from machines import clock
 from machines.breach import EVENT_LABELS as BREACH_EVENT_LABELS
 from machines.breach import STATE_LABELS as BREACH_STATE_LABELS
+from machines.breach_action import CATEGORY_LABELS as ACTION_CATEGORIES
 from machines.breach_clocks import case_clock
+from machines.ico_follow_up import KINDS as ICO_KINDS
 from machines.permissions import Can
 from machines.removal import PURPOSES, STATE_LABELS
 from models.breaches import Breach
 from models.dispatches import Dispatch
+from models.follow_through import BreachAction, IcoItem
 from models.records import Removal
 from models.remote_working import RemoteAgreement
 from models.training import training_of
@@ -29,6 +32,8 @@ WAITING_SHOWN = 10
 REMOVALS_SHOWN = 50
 # Undelivered e-mails to the breach chain listed for the Information and Records Manager.
 UNDELIVERED_SHOWN = 10
+# A person's open actions, and what the ICO is owed, listed here (the case pages hold all).
+FOLLOW_THROUGH_SHOWN = 20
 # How long a decision on someone's request stays on their home page.
 DECISIONS_SHOWN_FOR = dt.timedelta(days=14)
 # What a change made elsewhere says when it comes back here.
@@ -69,6 +74,8 @@ def index():
         if current_user.can(Can.FOLLOW_UP_UNDELIVERED)
         else []
     )
+    actions = list(BreachAction.owned_by(current_user).limit(FOLLOW_THROUGH_SHOWN))
+    ico_owed = list(IcoItem.owed(current_user).limit(FOLLOW_THROUGH_SHOWN))
     waiting, unread = Breach.waiting_for(current_user, now)
     shown = waiting[:WAITING_SHOWN]
     return render_template(
@@ -95,6 +102,11 @@ def index():
             {"breach": b, "events": events, "clock": case_clock(b, now)} for b, events in shown
         ],
         waiting_more=len(waiting) - len(shown),
+        actions=actions,
+        ico_owed=ico_owed,
+        today=clock.uk_today(),
+        action_categories=ACTION_CATEGORIES,
+        item_kinds=dict(ICO_KINDS),
         waiting_unread=unread,
         purposes=dict(PURPOSES),
         state_labels=STATE_LABELS,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from flask import Blueprint, current_app, render_template, request, url_for
 from wtforms.validators import ValidationError
 
-from machines import breach_report, clock
+from machines import breach_action, breach_report, clock
 from machines.breach import STATE_LABELS
 from machines.common import whole_number
 from machines.permissions import Can
@@ -22,6 +22,7 @@ from models.base import MAX_ID
 from models.breaches import Breach
 from models.counters import BREACH_CHANGES, change_stamp
 from models.people import Team
+from services.lessons import lessons_by_quarter, open_actions
 from services.register_figures import (
     FiguresCache,
     chart_geometry,
@@ -170,4 +171,8 @@ def index():
         state_labels=STATE_LABELS,
         categories=dict(breach_report.CATEGORIES),
         ico_deadline=ico_deadline,
+        lessons=lessons_by_quarter(filters.apply(Breach.select())),
+        open_actions=open_actions(clock.uk_today()),
+        action_categories=breach_action.CATEGORY_LABELS,
+        today=clock.uk_today(),
     ), 422 if errors else 200

@@ -38,6 +38,7 @@ from tests.http.journeys.breaches import (
     letter_data,
     meeting_data,
     notify_data,
+    outcome_data,
     page,
     police,
     police_done,
@@ -199,6 +200,7 @@ def test_each_step_moves_the_case_on_and_writes_one_audit_event(cast, case, staf
         "inform_service_user",
         "caldicott_agree",
         "decide",
+        "record_ico_outcome",
         "close",
     ]
     closed = fresh(case)
@@ -754,6 +756,7 @@ def test_reportable_but_not_referred_needs_a_reason(cast, case):
 
 def test_only_the_records_manager_closes_and_only_with_lessons_learned(cast, case):
     walk(cast, case, "decided")
+    assert send(cast["irm"], case, "record_ico_outcome", **outcome_data()).status_code == 303
     for who in ("ad", "cg", "pat"):
         assert not has_form(page(cast[who], case), case, "close")
         assert send(cast[who], case, "close", **CLOSE).status_code == 403

@@ -109,6 +109,12 @@ def test_seed_demo_opens_on_a_working_office_with_a_true_audit_trail(app, web):
     assert "Home visit notes, 2026" in board  # waiting for Lina's approval
     assert "3 days overdue" in board
     assert "Parenting assessment for court" in web.get("/send").get_data(as_text=True)
+    # Lina owns an open action on a case referred to the ICO; Rita is owed its follow-up.
+    assert "Lockable bags for every practitioner" in web.get("/").get_data(as_text=True)
+    rita = web.__class__(app.test_client())
+    rita.sign_in("rita", password="safekeep-demo-2026")
+    owed = rita.get("/").get_data(as_text=True)
+    assert 'id="ico-owed"' in owed and "Follow-up report" in owed
     verified = runner.invoke(args=["audit-verify"])
     assert verified.exit_code == 0 and "intact" in verified.output
 

@@ -19,6 +19,7 @@ from tests.http.journeys.breaches import (
     CLOSE,
     breach_staff,
     latest,
+    outcome_data,
     report,
     send,
     walk,
@@ -116,6 +117,11 @@ def test_the_machine_lets_the_whole_chain_assess_so_the_ad_is_offered_it_too(cas
 
 def test_the_records_manager_sees_a_decided_case_to_close(cast, case):
     decided = walk(cast, case, "decided")
+    # Referred to the ICO: its outcome comes first, then closing.
+    rows = waiting_rows(home(cast["irm"]))
+    assert "Record the ICO&#39;s outcome" in rows[decided.reference]
+    assert "Close the case" not in rows[decided.reference]
+    assert send(cast["irm"], decided, "record_ico_outcome", **outcome_data()).status_code == 303
     rows = waiting_rows(home(cast["irm"]))
     assert "Close the case" in rows[decided.reference]
     assert "Decided" in rows[decided.reference]

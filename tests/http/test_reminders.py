@@ -161,9 +161,10 @@ def test_overdue_papers_notify_the_holder_and_their_line_manager_once(mail_app, 
     assert output.strip() == (
         "Reminders sent: 0 breach reported, 0 line manager told, "
         "0 undelivered e-mail followed up, 0 ICO deadline, "
-        "0 no crime reference, "
+        "0 no crime reference, 0 owed to the ICO, "
         "0 confirm location, 0 overdue, 0 due tomorrow, 0 waiting for approval, "
-        "0 request decided, 0 agreement ending, 0 training lapsed, 0 training lapsing."
+        "0 request decided, 0 agreement ending, 0 breach action due, "
+        "0 training lapsed, 0 training lapsing."
     )
 
 
@@ -286,9 +287,10 @@ def test_running_twice_sends_nothing_new(mail_app, inbox, staff):
     assert first.strip() == (
         "Reminders sent: 0 breach reported, 0 line manager told, "
         "0 undelivered e-mail followed up, 2 ICO deadline, "
-        "0 no crime reference, "
+        "0 no crime reference, 0 owed to the ICO, "
         "1 confirm location, 4 overdue, 1 due tomorrow, 0 waiting for approval, "
-        "0 request decided, 0 agreement ending, 0 training lapsed, 0 training lapsing."
+        "0 request decided, 0 agreement ending, 0 breach action due, "
+        "0 training lapsed, 0 training lapsing."
     )
     sent = sorted(inbox.received())
     assert len(sent) == 8

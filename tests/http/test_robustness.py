@@ -23,12 +23,14 @@ from models.base import write_transaction
 from models.breaches import Breach
 from models.deliveries import Delivery
 from models.dispatches import Dispatch
+from models.follow_through import BreachAction, IcoItem
 from models.people import User
 from models.records import Record, Removal
 from models.remote_working import RemoteAgreement
 from services import deliveries
 from services.channel import Receipt
-from tests.http.journeys import ago, typed
+from tests.http.journeys import ago, date_fields, typed
+from tests.http.journeys.breaches import refer_data
 
 HUGE = 10**30  # far past any 64-bit integer column
 JUNK_QUERY = [
@@ -244,6 +246,26 @@ def world(web, new_web, people):
         ),
     )
     assert response.status_code == 303, response.get_data(as_text=True)[:2000]
+    breach = Breach.select().get()
+    rita = new_web()
+    rita.sign_in("rita")
+    referred = rita.post(
+        f"/breaches/{breach.id}/refer_to_ico", typed({"version": breach.version, **refer_data()})
+    )
+    assert referred.status_code == 303, referred.get_data(as_text=True)[:2000]
+    owed = {"kind": "follow_up_report", "asked": "How many records", **date_fields("due_on", day)}
+    assert rita.post(f"/breaches/{breach.id}/ico/new", owed).status_code == 303
+    # An action is added once a case is decided: walking this one there is not the point, so
+    # it is made as the add would leave it, for the sweep to hit its pages.
+    BreachAction.create(
+        breach=breach,
+        state="open",
+        category="training",
+        description="Retrain the team",
+        owner=lina,
+        due_on=day,
+        added_at=clock.now(),
+    )
     web.get("/remote-working/new")
     assert (
         web.post(
@@ -279,6 +301,8 @@ def world(web, new_web, people):
         "person_id": lina.id,
         "team_id": lina.team_id,
         "agreement_id": RemoteAgreement.select().get().id,
+        "item_id": IcoItem.select().get().id,
+        "action_id": BreachAction.select().get().id,
     }
 
 
@@ -447,6 +471,7 @@ def test_the_sweep_covers_every_route_but_static(app):
     # Every int variable in the map is one the world fixture can fill with a real id.
     names = {n for r in rules_of(app) for n in r.arguments} - {"event", "token", "kind"}
     ids = {"record_id", "removal_id", "breach_id", "dispatch_id", "agreement_id", "delivery_id"}
+    ids |= {"item_id", "action_id"}
     assert names <= ids | {"person_id", "team_id"}, names
 
 

@@ -22,8 +22,10 @@ from peewee import fn
 
 from machines import clock
 from machines.breach import BreachMachine
+from machines.breach_action import BreachActionMachine
 from machines.common import enabled_events
 from machines.dispatch import DispatchMachine
+from machines.ico_follow_up import IcoItemMachine
 from machines.permissions import Can
 from machines.remote_working import RemoteWorkingMachine
 from machines.removal import RemovalMachine
@@ -33,6 +35,7 @@ from models.audit import AuditEvent
 from models.base import SchemaVersion, db, is_postgres
 from models.breaches import Breach
 from models.dispatches import Dispatch
+from models.follow_through import BreachAction, IcoItem
 from models.people import User
 from models.records import Record, Removal
 from models.reminders import Reminder
@@ -53,6 +56,7 @@ from tests.http.journeys.breaches import (
     letter_data,
     meeting_data,
     notify_data,
+    outcome_data,
     police_done,
     refer_data,
     report,
@@ -105,6 +109,7 @@ BREACH_FORMS = {
     "inform_service_user": lambda b: letter_data(),
     "caldicott_agree": lambda b: AGREE,
     "decide": lambda b: decide_data(),
+    "record_ico_outcome": lambda b: outcome_data(),
     "close": lambda b: CLOSE,
 }
 DISPATCH_FORMS = {
@@ -120,6 +125,18 @@ KINDS = {
     "breach": (BreachMachine, Breach, "breaches"),
     "dispatch": (DispatchMachine, Dispatch, "dispatches"),
     "remote": (RemoteWorkingMachine, RemoteAgreement, "remote-working"),
+    "ico_item": (IcoItemMachine, IcoItem, "ico-items"),
+    "action": (BreachActionMachine, BreachAction, "actions"),
+}
+ICO_ITEM_FORMS = {
+    "answer": lambda item: {
+        "answer": "Two of the three people affected are children",
+        **date_fields("answered_on", clock.uk_today()),
+    },
+}
+ACTION_FORMS = {
+    "complete": {"evidence": "Training register signed by the whole team"},
+    "accept_not_needed": {"reason": "The team's bags were replaced last month"},
 }
 # The breach events with pages of their own are posted by their URL's name.
 BREACH_URL_NAMES = {"record_police": "police", "update_report": "details"}
@@ -535,6 +552,61 @@ class WholeApp(RuleBasedStateMachine):
     def the_breach_chain_takes_the_next_step(self, choice):
         rows = Breach.select().where(Breach.state != "closed").order_by(Breach.id)
         response = self.next_step("breach", rows, BREACH_FORMS, choice)
+        if response is not None:
+            assert response.status_code == 303
+
+    # -- after the referral and the decision ----------------------------------------------
+
+    @rule(choice=pick, who=st.sampled_from(("irm", "dpo")), follow_up=st.booleans())
+    def the_ico_asks_or_is_owed_a_follow_up(self, choice, who, follow_up):
+        case = self.nth(
+            Breach.select().where(Breach.ico_referred == True, Breach.closed_at.is_null()),  # noqa: E712
+            choice,
+        )
+        if (
+            case is None
+            or not self.user(who).active
+            or not self.user(who).can(Can.FOLLOW_UP_WITH_ICO)
+        ):
+            return
+        data = {
+            "kind": "follow_up_report" if follow_up else "question",
+            "asked": self.typed("asked"),
+            **date_fields("received_on", clock.uk_today()),
+            **days_from_today("due_on", 10),
+        }
+        response = self.web(who).post(f"/breaches/{case.id}/ico/new", in_boxes(data))
+        # 409: the case closed, or its outcome is recorded (nothing more is owed).
+        assert response.status_code in (303, 409), Page.of(response).errors
+
+    @rule(choice=pick)
+    def the_council_answers_the_ico(self, choice):
+        rows = IcoItem.select().where(IcoItem.state == "open").order_by(IcoItem.id)
+        response = self.next_step("ico_item", rows, ICO_ITEM_FORMS, choice)
+        if response is not None:
+            assert response.status_code == 303
+
+    @rule(choice=pick, owner=people_st, who=st.sampled_from(("ad", "irm")))
+    def the_decision_adds_an_action(self, choice, owner, who):
+        case = self.nth(Breach.select().where(Breach.state == "decided"), choice)
+        person, planner = self.user(owner), self.user(who)
+        if case is None or not person.active or not planner.active:
+            return
+        if not planner.can(Can.PLAN_BREACH_ACTIONS):
+            return
+        data = {
+            "category": "training",
+            "description": self.typed("action"),
+            "owner": str(person.id),
+            **days_from_today("due_on", 14),
+        }
+        response = self.web(who).post(f"/breaches/{case.id}/actions/new", in_boxes(data))
+        assert response.status_code == 303, Page.of(response).errors
+
+    @rule(choice=pick)
+    def an_action_is_done_or_not_needed(self, choice):
+        rows = BreachAction.select().where(BreachAction.state == "open").order_by(BreachAction.id)
+        response = self.next_step("action", rows, ACTION_FORMS, choice)
         if response is not None:
             assert response.status_code == 303
 

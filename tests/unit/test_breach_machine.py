@@ -85,6 +85,7 @@ EVENTS = [
     "skip_informing",
     "caldicott_agree",
     "decide",
+    "record_ico_outcome",
     "close",
 ]
 
@@ -103,12 +104,14 @@ ALLOWED: dict[tuple[str, str], tuple[str, set[str]]] = {
     ("risk_assessed", "record_exemption"): ("service_user_informed", {"caldicott"}),
     ("service_user_informed", "caldicott_agree"): ("service_user_informed", {"caldicott"}),
     ("service_user_informed", "decide"): ("decided", {"assistant_director"}),
+    **{(state, "record_ico_outcome"): (state, {"records_manager", "dpo"}) for state in STATES[:5]},
     ("decided", "close"): ("closed", {"records_manager"}),
 }
 # Facts a step waits for: the letter for the meeting, the decision for the agreement.
 NEEDS = {
     "inform_service_user": {"informed_in_person_on": dt.date(2025, 3, 3)},
     "decide": {"caldicott_agreed_at": NOW - dt.timedelta(hours=1)},
+    "record_ico_outcome": {"ico_referred": True, "ico_referred_at": TOLD},
 }
 
 
@@ -177,6 +180,11 @@ GOOD_KWARGS: dict[str, dict[str, Any]] = {
         "staff_member": NO_ONE,
         "refer_to_regulator": False,
     },
+    "record_ico_outcome": {
+        "ico_outcome": "advice",
+        "ico_outcome_on": dt.date(2025, 3, 4),
+        "ico_outcome_note": "Check addresses before sending",
+    },
     "close": {"report_complete": True, "lessons_learned": "Check the address book entry"},
 }
 
@@ -202,8 +210,18 @@ class FakeBreach:
     caldicott_agreed_at: dt.datetime | None = None
     # The line manager of the person whose papers they were (models.breaches).
     holder_manager_id: int | None = None
+    ico_referred_at: dt.datetime | None = None
+    ico_outcome: str | None = None
+    open_actions: int = 0  # actions to prevent the next breach, neither done nor not needed
+    open_ico_items: int = 0  # questions and follow-up reports the ICO is still owed
     told: set[str] = field(default_factory=set)  # already on the notification list
     recorded: list[dict] = field(default_factory=list)
+
+    def open_action_count(self) -> int:
+        return self.open_actions
+
+    def open_ico_item_count(self) -> int:
+        return self.open_ico_items
 
     def record_notifications(self, notifications: dict, actor: Actor, now: dt.datetime) -> None:
         self.recorded.append({"notifications": notifications, "actor": actor, "now": now})
@@ -300,6 +318,7 @@ def test_a_whole_case_from_report_to_closed() -> None:
         ("inform_service_user", "manager"),
         ("caldicott_agree", "caldicott"),
         ("decide", "assistant_director"),
+        ("record_ico_outcome", "records_manager"),
         ("close", "records_manager"),
     ]
     for event, actor in path:
@@ -1637,3 +1656,44 @@ def test_the_holders_line_manager_reads_a_loss_or_theft_and_acts_on_nothing(stat
     row, _ = build(state, category="wrong_recipient", holder_manager_id=holders_manager.id)
     assert not may_read_case(holders_manager, row)
     assert not may_read_case(ACTORS["colleague"], build(state, category="loss")[0])
+
+
+# -- the follow-through: the ICO's outcome and the actions hold the close ----------------
+
+
+def test_a_referred_case_closes_only_once_the_ico_outcome_is_on_record() -> None:
+    row, machine = build("decided", ico_referred=True, ico_referred_at=TOLD)
+    assert "close" not in shown(machine, "records_manager")
+    with pytest.raises(TransitionNotAllowed):
+        fire(machine, "close", "records_manager", **GOOD_KWARGS["close"])
+    fire(machine, "record_ico_outcome", "dpo", **GOOD_KWARGS["record_ico_outcome"])
+    assert row.ico_outcome == "advice" and row.ico_outcome_on == dt.date(2025, 3, 4)
+    assert "close" in shown(machine, "records_manager")
+
+
+def test_a_case_with_an_open_action_cannot_close() -> None:
+    row, machine = build("decided", open_actions=1)
+    assert "close" not in shown(machine, "records_manager")
+    row.open_actions = 0
+    assert "close" in shown(machine, "records_manager")
+
+
+def test_the_outcome_waits_for_what_the_ico_is_owed_and_is_recorded_once() -> None:
+    row, machine = build("decided", ico_referred=True, ico_referred_at=TOLD, open_ico_items=1)
+    assert "record_ico_outcome" not in shown(machine, "records_manager")
+    row.open_ico_items = 0
+    fire(machine, "record_ico_outcome", "records_manager", **GOOD_KWARGS["record_ico_outcome"])
+    assert "record_ico_outcome" not in shown(machine, "records_manager")
+
+
+def test_the_outcome_is_one_of_the_icos_and_dated_after_the_referral() -> None:
+    _, machine = build("decided", ico_referred=True, ico_referred_at=TOLD)
+    errors = refused_fields(
+        machine,
+        "record_ico_outcome",
+        "dpo",
+        ico_outcome="a fine of a million",
+        ico_outcome_on=dt.date(2025, 3, 1),
+        ico_outcome_note="x" * 2_001,
+    )
+    assert set(errors) == {"ico_outcome", "ico_outcome_on", "ico_outcome_note"}

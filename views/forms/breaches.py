@@ -24,6 +24,7 @@ from views.forms.fields import (
     WholeNumber,
     YesNo,
 )
+from views.forms.follow_through import RecordIcoOutcome
 from views.forms.times import UkDateTime
 from views.transitions import EventForm
 
@@ -334,6 +335,7 @@ STEP_FORMS = {
     "skip_informing": SkipInforming,
     "decide": Decide,
     "close": Close,
+    "record_ico_outcome": RecordIcoOutcome,
 }
 
 

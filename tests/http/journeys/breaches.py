@@ -166,6 +166,17 @@ def decide_data(**extra) -> dict:
 
 CLOSE = {"report_complete": "yes", "lessons_learned": "Check the address before sending"}
 
+
+def outcome_data(**extra) -> dict:
+    """The ICO's outcome, as the Information and Records Manager records it (today)."""
+    return {
+        "ico_outcome": "advice",
+        **date_fields("ico_outcome_on", clock.uk_today()),
+        "ico_outcome_note": "Advice on checking addresses before sending",
+        **extra,
+    }
+
+
 # (event, who sends it, the form) in lifecycle order.
 STEPS = (
     ("notify", "pat", notify_data),
@@ -175,6 +186,7 @@ STEPS = (
     ("inform_service_user", "pat", lambda b: letter_data()),
     ("caldicott_agree", "cg", lambda b: AGREE),
     ("decide", "ad", lambda b: decide_data()),
+    ("record_ico_outcome", "irm", lambda b: outcome_data()),
     ("close", "irm", lambda b: CLOSE),
 )
 STATE_AFTER = {
@@ -185,6 +197,7 @@ STATE_AFTER = {
     "inform_service_user": "service_user_informed",
     "caldicott_agree": "service_user_informed",
     "decide": "decided",
+    "record_ico_outcome": "decided",
     "close": "closed",
 }
 
@@ -197,6 +210,7 @@ STATE_BEFORE = {
     "inform_service_user": "risk_assessed",
     "caldicott_agree": "service_user_informed",
     "decide": "service_user_informed",
+    "record_ico_outcome": "decided",
     "close": "decided",
 }
 
@@ -207,6 +221,8 @@ def _done(event: str, breach: Breach) -> bool:
         "refer_to_ico": bool(breach.ico_referred),
         "record_meeting": breach.informed_in_person_on is not None,
         "caldicott_agree": breach.caldicott_agreed_at is not None,
+        # Only a referred case has an outcome to record (and closes once it has).
+        "record_ico_outcome": bool(breach.ico_outcome) or not breach.ico_referred,
     }.get(event, False)
 
 
