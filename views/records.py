@@ -517,12 +517,21 @@ def approvals():
 LABELS_PER_SHEET = 21  # Avery L7160 and equivalents: 3 × 7 labels of 63.5 × 38.1 mm
 
 
+def label_qr(label_code: str):
+    """The QR code printed on a record's label: its code alone.
+
+    A full QR code, never a Micro QR (segno picks one for short text unless told): the
+    browser's decoders ("Scan label": BarcodeDetector, qr-scanner) read full QR codes only.
+    """
+    import segno
+
+    return segno.make(label_code, error="m", micro=False)
+
+
 @bp.get("/records/labels")
 @requires(Can.WORK_WITH_PAPERS)
 def labels():
     """A printable A4 sheet of QR labels for the team's records (label code only in the QR)."""
-    import segno
-
     if not current_user.team_id:
         abort(403)
     # Newest first: the labels people come to print are for the records just added.
@@ -530,8 +539,7 @@ def labels():
     sheet = page_of(query, size=LABELS_PER_SHEET)
     records = sheet.rows
     codes = {
-        r.id: segno.make(r.label_code, error="m").svg_inline(scale=3, border=1, omitsize=True)
-        for r in records
+        r.id: label_qr(r.label_code).svg_inline(scale=3, border=1, omitsize=True) for r in records
     }
     return render_template(
         "records/labels.html",
