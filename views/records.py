@@ -28,12 +28,20 @@ from models.base import write_transaction
 from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.people import User, UserRole
-from models.records import Record, Removal, approvers_of
+from models.records import LABEL_CODE, Record, Removal, approvers_of
 from models.remote_working import RemoteAgreement
 from models.transitions import apply_transition
 from views.access import requires, visible_or_404
+from views.camera import offer_scanning
 from views.display import naming_people, timeline_by, uk_date, where_now
-from views.forms.records import EVENT_FORMS, AddRecord, FindRecord, RequestRemoval
+from views.forms import FormErrors
+from views.forms.records import (
+    EVENT_FORMS,
+    AddRecord,
+    FindRecord,
+    RequestRemoval,
+    ScannedLabel,
+)
 from views.htmx import is_htmx
 from views.paging import page_of
 from views.transitions import (
@@ -51,6 +59,8 @@ bp = Blueprint("records", __name__)
 bp.add_app_template_global(timeline_by)
 # The record page and the kiosk ask for the same safeguards, in the machine's words.
 bp.add_app_template_global(SAFEGUARDS, "removal_safeguards")
+# "Scan label" follows a QR code only when it holds a label code (components/scan_label.html).
+bp.add_app_template_global(LABEL_CODE.pattern, "label_code_pattern")
 
 
 # -- Finding and adding records ---------------------------------------------------------
@@ -71,18 +81,38 @@ def find():
         # One more than is shown, to say truthfully that there are more (never "50 found").
         results = list(Record.find(current_user, form.term.data).limit(FOUND_SHOWN + 1))
         more, results = len(results) > FOUND_SHOWN, results[:FOUND_SHOWN]
-    status = 422 if errors else 200
+    return _render_find(form.term.typed, errors, results, more)
+
+
+@bp.post("/records/scan")
+def open_scanned():
+    """Open the record whose label "Scan label" read: the code comes in the POST body, and
+    only the record's number goes in the address."""
+    form = ScannedLabel()
+    errors = form.check()
+    code = form.label_code.data
+    record = None if errors else Record.get_or_none(Record.label_code == code)
+    if errors or record is None or not record.visible_to(current_user):
+        # Another team's record looks like no record: need to know. The code read goes into
+        # the search box, so the person sees what was read and can correct it.
+        message = errors.get("label_code") or f"No record you can see has the label code {code}"
+        return _render_find(form.label_code.typed, FormErrors(term=message), status=422)
+    return redirect(url_for("records.show", record_id=record.id), code=303)
+
+
+def _render_find(term: str, errors, results=None, more: bool = False, status: int | None = None):
+    offer_scanning()
     return render_template(
         "records/find.html",
         title="Find a record",
-        term=form.term.typed,
+        term=term,
         results=results,
         more=more,
         errors=errors,
         where_now=where_now,
         today=clock.uk_today(),
         can_add=current_user.can(Can.WORK_WITH_PAPERS) and current_user.team_id is not None,
-    ), status
+    ), status or (422 if errors else 200)
 
 
 @bp.get("/records/new")
