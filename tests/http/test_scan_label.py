@@ -49,6 +49,7 @@ def search_box(html: str) -> str:
     return re.search(r'<input[^>]*name="term"[^>]*value="([^"]*)"', html).group(1)
 
 
+@pytest.mark.postgres  # the lookup by label code, and need to know, on both
 def test_a_scanned_label_opens_its_record_and_only_its_number_is_in_the_address(web, site):
     record = site["record"]
     web.sign_in("pat")
@@ -63,6 +64,7 @@ def test_a_scanned_label_opens_its_record_and_only_its_number_is_in_the_address(
     assert again.headers["Location"] == f"/records/{record.id}"
 
 
+@pytest.mark.postgres  # the lookup by label code, and need to know, on both
 def test_another_teams_label_looks_like_no_record_at_all(web, site):
     record = site["record"]
     web.sign_in("alex")
