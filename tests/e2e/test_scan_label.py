@@ -128,6 +128,11 @@ def test_the_kiosk_refuses_a_code_that_is_not_a_label_and_says_how_to_carry_on(
     expect(scanner).to_be_hidden()
     expect(start).to_be_focused()
     assert page.evaluate("document.querySelector('.app-scan__video').srcObject") is None
+    page.keyboard.press("Enter")  # Scan label again; Escape stops it too
+    expect(status).to_have_text(re.compile("^That is not a Safekeep record label"))
+    page.keyboard.press("Escape")
+    expect(scanner).to_be_hidden()
+    expect(start).to_be_focused()
 
     # Camera permission refused: the person is told to type the code, and taken there.
     page.add_init_script(
