@@ -14,7 +14,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --loglevel=error
 COPY Makefile ./
 COPY static/src static/src
-COPY services/__init__.py services/assets.py services/
+COPY services/__init__.py services/assets.py services/scanner_vendor.py services/
 RUN make assets
 
 # -- 2. Python packages, pinned in pyproject.toml, into a virtual environment -------------

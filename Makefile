@@ -7,7 +7,9 @@ PY     := $(VENV)/bin/python
 FLASK  := $(VENV)/bin/flask --app app
 PYTEST := $(VENV)/bin/pytest
 GOVUK  := node_modules/govuk-frontend/dist/govuk
-BUILT  := static/build/app.css static/govuk/govuk-frontend.min.js static/vendor/htmx.min.js static/build/app.js
+SCANNER := static/vendor/qr-scanner.min.js
+BUILT  := static/build/app.css static/govuk/govuk-frontend.min.js static/vendor/htmx.min.js static/build/app.js \
+          $(SCANNER) static/build/scan.js
 ASSETS := $(BUILT) static/dist/manifest.json
 
 .PHONY: help run test test-fast test-unit test-http test-e2e soak lint format bench assets system-deps clean
@@ -29,7 +31,7 @@ static/build/app.css: static/src/app.scss node_modules/.package-lock.json
 	@mkdir -p static/build
 	npx sass --pkg-importer=node --style=compressed --no-source-map --quiet-deps $< $@
 
-static/build/app.js: static/src/app.js
+static/build/%.js: static/src/%.js
 	@mkdir -p static/build
 	cp $< $@
 
@@ -42,6 +44,11 @@ static/govuk/govuk-frontend.min.js: node_modules/.package-lock.json
 static/vendor/htmx.min.js: node_modules/.package-lock.json
 	@mkdir -p static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js $@
+
+# qr-scanner for "Scan label": the library, its worker module and its decoder (one rule
+# writes all three; the decoder becomes a file of its own, services/scanner_vendor.py).
+$(SCANNER): node_modules/.package-lock.json services/scanner_vendor.py
+	python3 -m services.scanner_vendor
 
 # Content-hashed copies that browsers cache for a year (services/assets.py).
 static/dist/manifest.json: $(BUILT) services/assets.py

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 from functools import reduce
 from operator import or_
@@ -87,6 +88,11 @@ LABEL_ATTEMPTS = 5
 
 def new_label_code() -> str:
     return "SK-" + "".join(secrets.choice(_LABEL_ALPHABET) for _ in range(8))
+
+
+# Every code new_label_code draws, and all a label's QR code holds ("Scan label" opens nothing
+# else). Fixed length: matching costs the same whatever is scanned or typed.
+LABEL_CODE = re.compile(f"SK-[{_LABEL_ALPHABET}]{{8}}")
 
 
 class Record(BaseModel):

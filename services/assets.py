@@ -35,6 +35,12 @@ FINGERPRINTED = (
     "vendor/htmx.min.js",
     "build/app.css",
     "build/app.js",
+    # "Scan label" (build/scan.js), on the pages that offer it only: the library imports its
+    # worker module, which starts the decoder (services/scanner_vendor.py).
+    "vendor/qr-scanner-decoder.js",
+    "vendor/qr-scanner-worker.min.js",
+    "vendor/qr-scanner.min.js",
+    "build/scan.js",
 )
 TEXT_SUFFIXES = {".css", ".js"}
 

@@ -23,6 +23,7 @@ from machines.permissions import Can
 from models.people import KIOSK_PERSON_IDLE
 from views.access import may_open
 from views.auth import same_site_path
+from views.camera import permissions_policy
 from views.display import (
     link,
     time_parts,
@@ -205,12 +206,15 @@ def _security_headers(response):
         "default-src 'self'; "
         f"script-src 'self' 'nonce-{nonce}'; "
         "style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; "
+        # "Scan label" decodes in a worker where the browser has no BarcodeDetector: its file
+        # is served from here, never a blob: URL (services/scanner_vendor.py).
+        "worker-src 'self'; "
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "same-origin"
-    response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    response.headers["Permissions-Policy"] = permissions_policy()
     response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
     if current_app.config["SESSION_COOKIE_SECURE"]:
         # Served over HTTPS: browsers must never come back over plain HTTP (ASVS V3.4.1).

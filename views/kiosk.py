@@ -28,6 +28,7 @@ from models.people import (
 )
 from models.records import Record, Removal
 from models.sign_ins import identify_at_kiosk
+from views.camera import offer_scanning
 from views.forms import FormErrors
 from views.forms.people import KioskIdentify, KioskScan
 from views.forms.records import RequestRemoval
@@ -79,6 +80,8 @@ def forget_person() -> None:
 
 
 def _render_index(person=None, errors=None, status: int = 200, **context):
+    if person is not None:
+        offer_scanning()  # the label may be read by the kiosk's camera as well as typed
     return render_template(
         "kiosk/index.html",
         title="Scan a label" if person else "Identify yourself",

@@ -28,12 +28,20 @@ from models.base import write_transaction
 from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.people import User, UserRole
-from models.records import Record, Removal, approvers_of
+from models.records import LABEL_CODE, Record, Removal, approvers_of
 from models.remote_working import RemoteAgreement
 from models.transitions import apply_transition
 from views.access import requires, visible_or_404
+from views.camera import offer_scanning
 from views.display import naming_people, timeline_by, uk_date, where_now
-from views.forms.records import EVENT_FORMS, AddRecord, FindRecord, RequestRemoval
+from views.forms import FormErrors
+from views.forms.records import (
+    EVENT_FORMS,
+    AddRecord,
+    FindRecord,
+    RequestRemoval,
+    ScannedLabel,
+)
 from views.htmx import is_htmx
 from views.paging import page_of
 from views.training_stops import take_out_blocked, take_out_stopped
@@ -52,6 +60,8 @@ bp = Blueprint("records", __name__)
 bp.add_app_template_global(timeline_by)
 # The record page and the kiosk ask for the same safeguards, in the machine's words.
 bp.add_app_template_global(SAFEGUARDS, "removal_safeguards")
+# "Scan label" follows a QR code only when it holds a label code (components/scan_label.html).
+bp.add_app_template_global(LABEL_CODE.pattern, "label_code_pattern")
 
 
 # -- Finding and adding records ---------------------------------------------------------
@@ -72,18 +82,38 @@ def find():
         # One more than is shown, to say truthfully that there are more (never "50 found").
         results = list(Record.find(current_user, form.term.data).limit(FOUND_SHOWN + 1))
         more, results = len(results) > FOUND_SHOWN, results[:FOUND_SHOWN]
-    status = 422 if errors else 200
+    return _render_find(form.term.typed, errors, results, more)
+
+
+@bp.post("/records/scan")
+def open_scanned():
+    """Open the record whose label "Scan label" read: the code comes in the POST body, and
+    only the record's number goes in the address."""
+    form = ScannedLabel()
+    errors = form.check()
+    code = form.label_code.data
+    record = None if errors else Record.get_or_none(Record.label_code == code)
+    if errors or record is None or not record.visible_to(current_user):
+        # Another team's record looks like no record: need to know. The code read goes into
+        # the search box, so the person sees what was read and can correct it.
+        message = errors.get("label_code") or f"No record you can see has the label code {code}"
+        return _render_find(form.label_code.typed, FormErrors(term=message), status=422)
+    return redirect(url_for("records.show", record_id=record.id), code=303)
+
+
+def _render_find(term: str, errors, results=None, more: bool = False, status: int | None = None):
+    offer_scanning()
     return render_template(
         "records/find.html",
         title="Find a record",
-        term=form.term.typed,
+        term=term,
         results=results,
         more=more,
         errors=errors,
         where_now=where_now,
         today=clock.uk_today(),
         can_add=current_user.can(Can.WORK_WITH_PAPERS) and current_user.team_id is not None,
-    ), status
+    ), status or (422 if errors else 200)
 
 
 @bp.get("/records/new")
@@ -521,12 +551,21 @@ def approvals():
 LABELS_PER_SHEET = 21  # Avery L7160 and equivalents: 3 × 7 labels of 63.5 × 38.1 mm
 
 
+def label_qr(label_code: str):
+    """The QR code printed on a record's label: its code alone.
+
+    A full QR code, never a Micro QR (segno picks one for short text unless told): the
+    browser's decoders ("Scan label": BarcodeDetector, qr-scanner) read full QR codes only.
+    """
+    import segno
+
+    return segno.make(label_code, error="m", micro=False)
+
+
 @bp.get("/records/labels")
 @requires(Can.WORK_WITH_PAPERS)
 def labels():
     """A printable A4 sheet of QR labels for the team's records (label code only in the QR)."""
-    import segno
-
     if not current_user.team_id:
         abort(403)
     # Newest first: the labels people come to print are for the records just added.
@@ -534,8 +573,7 @@ def labels():
     sheet = page_of(query, size=LABELS_PER_SHEET)
     records = sheet.rows
     codes = {
-        r.id: segno.make(r.label_code, error="m").svg_inline(scale=3, border=1, omitsize=True)
-        for r in records
+        r.id: label_qr(r.label_code).svg_inline(scale=3, border=1, omitsize=True) for r in records
     }
     return render_template(
         "records/labels.html",

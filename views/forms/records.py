@@ -21,8 +21,10 @@ from machines.removal import (
 )
 from models.base import MAX_ID
 from models.people import User
+from models.records import LABEL_CODE
 from views.forms import GovForm
 from views.forms.fields import CODE_TEXT_MAX, Checkbox, Choice, GovDate, Text, WholeNumber
+from views.forms.people import LABEL_CODE_MAX
 from views.forms.times import UkDateTime
 from views.transitions import EventForm, NoInput, WithNote, WithReason
 
@@ -42,6 +44,27 @@ class FindRecord(GovForm):
         personal_data=True,  # an ID or a code, looked up, never stored
         required="Enter a case-system ID or a label code",
         limit=SEARCH_MAX,
+    )
+
+
+def a_label_code(form, field) -> None:
+    """What a Safekeep label holds (models.records.LABEL_CODE), in any case."""
+    field.data = field.data.upper()
+    if not LABEL_CODE.fullmatch(field.data):
+        raise ValidationError(
+            "Scan a Safekeep record label, or type the code printed on it, like SK-AB3D5F7H"
+        )
+
+
+class ScannedLabel(GovForm):
+    """The code "Scan label" read from a record's QR label (decoded in the browser)."""
+
+    label_code = Text(
+        "Label code",
+        required="Scan the label, or type the code printed on it",
+        limit=LABEL_CODE_MAX,
+        validators=[a_label_code],
+        personal_data=True,  # the label code's own rule decides
     )
 
 
