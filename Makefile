@@ -7,7 +7,9 @@ PY     := $(VENV)/bin/python
 FLASK  := $(VENV)/bin/flask --app app
 PYTEST := $(VENV)/bin/pytest
 GOVUK  := node_modules/govuk-frontend/dist/govuk
-BUILT  := static/build/app.css static/govuk/govuk-frontend.min.js static/vendor/htmx.min.js static/build/app.js
+# app.js on every page; the others only on the pages that load them (page_scripts).
+SCRIPTS := static/build/app.js static/build/board.js static/build/kiosk.js
+BUILT  := static/build/app.css static/govuk/govuk-frontend.min.js static/vendor/htmx.min.js $(SCRIPTS)
 ASSETS := $(BUILT) static/dist/manifest.json
 
 .PHONY: help run test test-fast test-unit test-http test-e2e soak lint format bench assets system-deps clean
@@ -29,7 +31,7 @@ static/build/app.css: static/src/app.scss node_modules/.package-lock.json
 	@mkdir -p static/build
 	npx sass --pkg-importer=node --style=compressed --no-source-map --quiet-deps $< $@
 
-static/build/app.js: static/src/app.js
+static/build/%.js: static/src/%.js
 	@mkdir -p static/build
 	cp $< $@
 
