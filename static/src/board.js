@@ -18,9 +18,9 @@ function startBoard(body) {
   };
   // The figures at a glance, by label: what the status line compares.
   const figures = (scope) => {
-    const values = [...scope.querySelectorAll("#board-counts td")];
-    return new Map([...scope.querySelectorAll("#board-counts th")]
-      .map((th, i) => [th.textContent.trim(), values[i] ? values[i].textContent.trim() : ""]));
+    const values = [...scope.querySelectorAll("#board-counts dd")];
+    return new Map([...scope.querySelectorAll("#board-counts dt")]
+      .map((dt, i) => [dt.textContent.trim(), values[i] ? values[i].textContent.trim() : ""]));
   };
   // What a person can see of a part: its words and where its links go.
   const signature = (part) => part.textContent.replace(/\s+/g, " ").trim() + " "

@@ -96,7 +96,7 @@ def test_a_poll_never_moves_the_focus_and_says_what_changed(browser, base_url):
     link = page.get_by_role("link", name="Focus test papers out")
     link.focus()
     pending = page.get_by_role("table", name="Requests waiting")
-    waiting_before = int(page.locator("#board-counts td").first.inner_text())
+    waiting_before = int(page.locator("#board-counts dd").first.inner_text())
     _removal(_record("Focus test new request"), "requested")
     page.clock.fast_forward(31_000)
     expect(pending).to_contain_text("Focus test new request")
