@@ -14,7 +14,14 @@ from machines import clock
 from models.breaches import Breach
 from models.people import User
 from models.records import Record
-from tests.e2e.conftest import REFLOW, check_accessibility, confirm, screenshot, sign_in
+from tests.e2e.conftest import (
+    REFLOW,
+    SCREENSHOTS,
+    check_accessibility,
+    confirm,
+    screenshot,
+    sign_in,
+)
 from tests.e2e.typing import fill_time, uk_minute
 
 SCREEN = {"width": 1366, "height": 768}
@@ -855,4 +862,13 @@ def test_the_risk_grid_never_splits_a_word_and_fits_320_pixels(page):
     expect(grid.get_by_role("rowheader").nth(0)).to_have_text(
         re.compile("Severity 5: Catastrophic")
     )
-    grid.screenshot(path=str(screenshot(page, "risk-grid-320").with_name("risk-grid-only-320.png")))
+    grid.screenshot(path=str(SCREENSHOTS / "risk-grid-320.png"))
+    # A long page at 320 px: its contents list takes a person straight to a section.
+    contents = page.get_by_role("navigation", name="Contents")
+    expect(contents.get_by_role("link")).to_have_text(
+        ["Next step", "What happened", "Risk assessment", "Reports", "Timeline"]
+    )
+    contents.screenshot(path=str(SCREENSHOTS / "breach-contents-320.png"))
+    contents.get_by_role("link", name="Timeline").click()
+    expect(page.get_by_role("heading", name="Timeline", exact=True)).to_be_in_viewport()
+    expect(page).to_have_url(re.compile("#timeline$"))
