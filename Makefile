@@ -8,8 +8,10 @@ FLASK  := $(VENV)/bin/flask --app app
 PYTEST := $(VENV)/bin/pytest
 GOVUK  := node_modules/govuk-frontend/dist/govuk
 SCANNER := static/vendor/qr-scanner.min.js
-BUILT  := static/build/app.css static/govuk/govuk-frontend.min.js static/vendor/htmx.min.js static/build/app.js \
-          $(SCANNER) static/build/scan.js
+# app.js on every page; the others only on the pages that load them (page_scripts).
+SCRIPTS := static/build/app.js static/build/board.js static/build/kiosk.js static/build/scan.js
+BUILT  := static/build/app.css static/govuk/govuk-frontend.min.js static/vendor/htmx.min.js $(SCRIPTS) \
+          $(SCANNER)
 ASSETS := $(BUILT) static/dist/manifest.json
 
 .PHONY: help run test test-fast test-unit test-http test-e2e soak lint format bench assets system-deps clean

@@ -348,9 +348,9 @@ def assert_deliveries_agree() -> None:
 
 def board_figures(html: str) -> dict[str, int]:
     """The board's 'At a glance' figures by label."""
-    part = html.split('id="board-counts"', 1)[-1].split("</table>", 1)[0]
-    labels = re.findall(r'<th scope="col" class="govuk-table__header">([^<]+)</th>', part)
-    values = re.findall(r"govuk-heading-xl[^>]*>(\d+)</span>", part)
+    part = html.split('id="board-counts"', 1)[-1].split("</dl>", 1)[0]
+    labels = re.findall(r'<dt class="app-figures__label">([^<]+)</dt>', part)
+    values = re.findall(r'<dd class="app-figures__value">(\d+)</dd>', part)
     return dict(zip(labels, map(int, values), strict=True))
 
 

@@ -1,5 +1,7 @@
-// Safekeep's only script: start GOV.UK Frontend components. htmx is loaded beside it.
-// No inline scripts anywhere: the CSP allows scripts from this origin only.
+// What every page needs: GOV.UK Frontend's components, focus after a change, the session's
+// time limits and drafts kept across a sign-out. What only some pages need is in a module of
+// its own, loaded by those pages (board.js, kiosk.js), importing what it shares from here.
+// htmx is loaded beside it. No inline scripts anywhere: the CSP allows this origin only.
 import { initAll } from "/static/govuk/govuk-frontend.min.js";
 
 // Conditional reveals: GOV.UK Frontend's radios and checkboxes scripts put aria-expanded on
@@ -31,7 +33,7 @@ const scrollStops = new ResizeObserver((entries) => entries.forEach(({ target })
   if (region.scrollWidth > region.clientWidth) region.setAttribute("tabindex", "0");
   else region.removeAttribute("tabindex");
 }));
-function watchScrollRegions(scope) {
+export function watchScrollRegions(scope) {
   scope.querySelectorAll(".app-table-scroll").forEach((region) => {
     scrollStops.observe(region);
     if (region.firstElementChild) scrollStops.observe(region.firstElementChild);
@@ -39,7 +41,7 @@ function watchScrollRegions(scope) {
 }
 
 // The title says "Error: " exactly while the page shows an error summary, also after a swap.
-function syncTitle() {
+export function syncTitle() {
   const bare = document.title.replace(/^Error: /, "");
   document.title = document.querySelector(".govuk-error-summary") ? `Error: ${bare}` : bare;
 }
@@ -76,7 +78,7 @@ document.body.addEventListener("htmx:afterSettle", (event) => {
 // A whole page that answers a step (a confirmation's question, a result to check) marks the
 // person's next step with data-app-focus: the focus starts there, as after an htmx swap,
 // unless GOV.UK Frontend has put it on an error summary already.
-function focusNextStep(selector = "[data-app-focus]") {
+export function focusNextStep(selector = "[data-app-focus]") {
   const target = document.querySelector(selector);
   if (!target) return false;
   target.setAttribute("tabindex", "-1");
@@ -107,7 +109,7 @@ document.body.addEventListener("click", (event) => {
 
 // -- Time limits (WCAG 2.2.1): warn before signing anyone out, and let them carry on ----------
 
-function csrfToken() {
+export function csrfToken() {
   try {
     return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"];
   } catch {
@@ -125,7 +127,7 @@ function spokenTime(ms) {
 // A warning from components/timeout_warning.html: show the paragraph for this limit with
 // the time left in words (said once, not counted down: a ticking live region drowns out a
 // screen reader), and put the focus on its one button.
-function timeoutWarning(element, onContinue) {
+export function timeoutWarning(element, onContinue) {
   let returnFocus = null;
   const button = element.querySelector("[data-timeout-continue]");
   const warning = {
@@ -158,145 +160,6 @@ function timeoutWarning(element, onContinue) {
   };
   button.addEventListener("click", () => onContinue(warning));
   return warning;
-}
-
-// The kiosk: the person identified is forgotten after 60 s without input, on the server as
-// well as here. Their key and pointer input tells the server they are still there; a warning
-// comes 15 s before the end, so someone reading without pressing keys can carry on.
-const kiosk = document.querySelector("#kiosk[data-idle-url]");
-const kioskWarningElement = document.getElementById("app-kiosk-warning");
-if (kiosk && kioskWarningElement) {
-  const limit = Number(kiosk.dataset.idleSeconds) * 1000;
-  const warnBefore = Number(kiosk.dataset.warnSeconds) * 1000;
-  // At most one "still here" request per 10 s. Input inside that gap is sent at its end, so
-  // the server has always seen input at least as late as this screen has, and never forgets
-  // the person before the screen does.
-  const THROTTLE = 10_000;
-  let warnTimer;
-  let endTimer;
-  let trailing;
-  let lastSent = Date.now(); // the page itself was a request
-  const signOut = () => window.location.assign(kiosk.dataset.idleUrl);
-  const send = () => {
-    lastSent = Date.now();
-    fetch(kiosk.dataset.stillHereUrl, {
-      method: "POST",
-      headers: { "X-CSRFToken": csrfToken() },
-      credentials: "same-origin",
-    })
-      .then((response) => {
-        if (response.status === 410) signOut(); // the server has already forgotten them
-      })
-      .catch(() => {}); // offline for a moment: the next input tries again
-  };
-  const warning = timeoutWarning(kioskWarningElement, () => {
-    warning.hide();
-    restart();
-    send();
-  });
-  const restart = () => {
-    clearTimeout(warnTimer);
-    clearTimeout(endTimer);
-    warnTimer = setTimeout(() => warning.show(warnBefore), limit - warnBefore);
-    endTimer = setTimeout(signOut, limit);
-  };
-  const input = () => {
-    if (warning.showing) return; // only the warning's button carries on from here
-    restart();
-    const wait = lastSent + THROTTLE - Date.now();
-    if (wait <= 0) {
-      clearTimeout(trailing);
-      trailing = undefined;
-      send();
-    } else if (trailing === undefined) {
-      trailing = setTimeout(() => {
-        trailing = undefined;
-        send();
-      }, wait);
-    }
-  };
-  ["keydown", "pointerdown", "input"].forEach((type) => document.addEventListener(type, input));
-  restart();
-}
-
-// The board polls every 30 s (templates/boards/board.html). A poll never moves the focus: only
-// the parts that changed are swapped, and a part holding the focus waits for a later poll
-// once the focus has moved on. What changed is said politely in the status line. The person
-// can pause the polling (WCAG 2.2.2), and the pause is remembered for this page in this tab.
-const board = document.getElementById("board-body");
-if (board) startBoard(board);
-
-function startBoard(body) {
-  const status = document.getElementById("board-status");
-  const button = document.getElementById("board-pause");
-  const key = `safekeep:paused:${window.location.pathname}`;
-  let paused = window.sessionStorage.getItem(key) === "1";
-  const showPaused = () => {
-    button.textContent = paused ? "Restart automatic updates" : "Pause automatic updates";
-  };
-  // The figures at a glance, by label: what the status line compares.
-  const figures = (scope) => {
-    const values = [...scope.querySelectorAll("#board-counts td")];
-    return new Map([...scope.querySelectorAll("#board-counts th")]
-      .map((th, i) => [th.textContent.trim(), values[i] ? values[i].textContent.trim() : ""]));
-  };
-  // What a person can see of a part: its words and where its links go.
-  const signature = (part) => part.textContent.replace(/\s+/g, " ").trim() + " "
-    + [...part.querySelectorAll("a[href]")].map((a) => a.getAttribute("href")).join(" ");
-  let known = figures(document);
-
-  showPaused();
-  if (paused) status.textContent = "Automatic updates are paused.";
-  button.addEventListener("click", () => {
-    paused = !paused;
-    if (paused) window.sessionStorage.setItem(key, "1");
-    else window.sessionStorage.removeItem(key);
-    showPaused();
-    status.textContent = paused ? "Automatic updates are paused." : "Automatic updates restarted.";
-    if (!paused) body.dispatchEvent(new Event("board-refresh"));  // catch up at once
-  });
-
-  // No poll while paused or while the tab is hidden (no eval: the CSP forbids it).
-  document.body.addEventListener("htmx:beforeRequest", (event) => {
-    if (event.detail.elt === body && (paused || document.hidden)) event.preventDefault();
-  });
-
-  document.body.addEventListener("htmx:beforeSwap", (event) => {
-    if (event.detail.requestConfig.elt !== body) return;
-    if (event.detail.target !== body) {
-      // An error (retargeted to #app-alerts) is read out, but must not take the focus.
-      event.detail.serverResponse = String(event.detail.serverResponse).replace(
-        'data-module="govuk-error-summary"',
-        'data-module="govuk-error-summary" data-disable-auto-focus="true"');
-      return;
-    }
-    if (event.detail.xhr.status !== 200) return;
-    event.detail.shouldSwap = false;
-    // Answering again: an alert from a failed poll is out of date.
-    document.getElementById("app-alerts").replaceChildren();
-    syncTitle();
-    const fresh = document.createElement("template");
-    fresh.innerHTML = event.detail.serverResponse;
-    const now = figures(fresh.content);  // before the parts move out of the template
-    let changed = false;
-    fresh.content.querySelectorAll(".app-board-part").forEach((part) => {
-      const current = document.getElementById(part.id);
-      if (!current || signature(current) === signature(part)) return;
-      changed = true;
-      if (current.contains(document.activeElement)) return;
-      current.replaceWith(part);
-      watchScrollRegions(part);
-    });
-    const updated = fresh.content.getElementById("board-updated");
-    document.getElementById("board-updated").replaceWith(updated);
-    const differences = [...now].filter(([label, value]) => known.get(label) !== value)
-      .map(([label, value]) => `${label.toLowerCase()} ${value} (was ${known.get(label)})`);
-    known = now;
-    if (changed || differences.length) {
-      const what = differences.length ? `: ${differences.join(", ")}` : "";
-      status.textContent = `Board updated at ${updated.dataset.time}${what}.`;
-    }
-  });
 }
 
 // -- What was typed survives being signed out (kept in this tab only, never on the server) --
@@ -509,7 +372,3 @@ if (timeoutElement) {
   schedule();
 }
 
-// Boards poll every 30 s; skip a poll while the tab is hidden (no eval: the CSP forbids it).
-document.body.addEventListener("htmx:beforeRequest", (event) => {
-  if (document.hidden && event.detail.elt.id === "board-body") event.preventDefault();
-});

@@ -16,6 +16,8 @@ from tests.bench.load import percentile
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"]
+# A first visit on a council network: every byte Chromium receives, headers included.
+FIRST_VISIT_BUDGET = 60 * 1024
 WARM_UP = 2  # the first clicks of a page compile its scripts: not what a person waits for
 
 _IDLE = "() => new Promise(done => requestIdleCallback(() => done(), {timeout: 2000}))"
@@ -139,3 +141,86 @@ def measure_clicks(
             ]
         finally:
             browser.close()
+
+
+# -- what a first visit costs on the wire ----------------------------------------------------
+
+
+@dataclass
+class Transfer:
+    url: str
+    status: int
+    bytes: int  # on the wire: response headers and the (compressed) body
+
+
+def first_visit(browser, base_url: str, path: str, storage_state=None) -> list[Transfer]:
+    """Every response of a first visit to `path` in a fresh context (empty cache, cache off),
+    with the bytes Chromium received for each: `Network.loadingFinished`'s encodedDataLength,
+    which counts the response headers as well as the body as sent (compressed)."""
+    context = browser.new_context(base_url=base_url, storage_state=storage_state)
+    try:
+        page = context.new_page()
+        cdp = context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+        urls: dict[str, tuple[str, int]] = {}
+        done: dict[str, int] = {}
+        cdp.on("Network.responseReceived", lambda e: urls.__setitem__(e["requestId"], e))
+        cdp.on(
+            "Network.loadingFinished",
+            lambda e: done.__setitem__(e["requestId"], int(e["encodedDataLength"])),
+        )
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+        return [
+            Transfer(urls[rid]["response"]["url"], urls[rid]["response"]["status"], size)
+            for rid, size in done.items()
+            if rid in urls
+        ]
+    finally:
+        context.close()
+
+
+def signed_in_state(browser, base_url: str, username: str, password: str) -> dict:
+    """The cookies of a signed-in session, for a first visit with an empty cache."""
+    context = browser.new_context(base_url=base_url)
+    try:
+        page = context.new_page()
+        _sign_in(page, username, password)
+        return context.storage_state()
+    finally:
+        context.close()
+
+
+def measure_first_visits(base_url: str, username: str, password: str) -> list[str] | str:
+    """What Chromium transfers on a first visit to the sign-in page and, signed in as
+    `username`, to the home page: a line each, or why there are none."""
+    if not os.path.exists(CHROMIUM):
+        return f"skipped: no Chromium at {CHROMIUM}"
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return "skipped: playwright is not installed"
+    lines = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        try:
+            state = signed_in_state(browser, base_url, username, password)
+            for label, path, storage in (
+                ("sign-in page", "/sign-in", None),
+                (f"home page signed in as {username}", "/", state),
+            ):
+                transfers = first_visit(browser, base_url, path, storage)
+                total = sum(t.bytes for t in transfers)
+                verdict = "within" if total <= FIRST_VISIT_BUDGET else "OVER"
+                lines.append(
+                    f"{label}: {total / 1024:.1f} KB in {len(transfers)} responses, {verdict} "
+                    f"the {FIRST_VISIT_BUDGET // 1024} KB budget"
+                )
+                lines.extend(
+                    f"      {t.bytes / 1024:5.1f} KB  {t.url.removeprefix(base_url)}"
+                    for t in sorted(transfers, key=lambda t: -t.bytes)
+                )
+        finally:
+            browser.close()
+    return lines

@@ -22,6 +22,9 @@ from tests.conftest import ROOT, close_database
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = ROOT / "tests" / "e2e" / "screenshots"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+# Beyond WCAG, best practice a screen reader user feels: everything on the page inside a
+# landmark, so moving by landmarks misses nothing (the back link once sat outside <main>).
+BEST_PRACTICE_RULES = {"region": {"enabled": True}}
 
 
 @pytest.fixture(scope="session")
@@ -128,8 +131,9 @@ _PAGE_STATE = """() => {
 
 
 def check_accessibility(page) -> None:
-    """Run axe-core on the page as it is now; fail on any WCAG 2.2 A/AA violation or on a
-    page too big for a low-spec laptop (the brief: under ~1,400 DOM elements). Then what axe
+    """Run axe-core on the page as it is now; fail on any WCAG 2.2 A/AA violation, on content
+    outside every landmark (BEST_PRACTICE_RULES) or on a page too big for a low-spec laptop
+    (the brief: under ~1,400 DOM elements). Then what axe
     does not check: the title, the accessibility statement link and reflow at 320 px.
     A page state already checked (the same address and markup, at the same window size) is
     not checked again: the sign-in page before every sign-in, say."""
@@ -140,7 +144,8 @@ def check_accessibility(page) -> None:
         return
     page.add_script_tag(path=str(AXE))
     result = page.evaluate(
-        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS
+        "([tags, rules]) => axe.run(document, {runOnly: {type: 'tag', values: tags}, rules})",
+        [WCAG_TAGS, BEST_PRACTICE_RULES],
     )
     problems = [
         f"{v['id']}: {v['help']} ({', '.join(n['target'][0] for n in v['nodes'][:3])})"

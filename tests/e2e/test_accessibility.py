@@ -96,7 +96,7 @@ def test_a_poll_never_moves_the_focus_and_says_what_changed(browser, base_url):
     link = page.get_by_role("link", name="Focus test papers out")
     link.focus()
     pending = page.get_by_role("table", name="Requests waiting")
-    waiting_before = int(page.locator("#board-counts td").first.inner_text())
+    waiting_before = int(page.locator("#board-counts dd").first.inner_text())
     _removal(_record("Focus test new request"), "requested")
     page.clock.fast_forward(31_000)
     expect(pending).to_contain_text("Focus test new request")
@@ -472,4 +472,60 @@ def test_the_reflow_check_can_fail(browser, base_url):
     else:
         raise AssertionError("check_reflow missed a page 320 px could not hold")
     assert page.viewport_size == SCREEN  # put back for the rest of the test
+    context.close()
+
+
+def test_a_back_link_sits_inside_main_so_nothing_is_outside_a_landmark(browser, base_url):
+    context = _context(browser, base_url)
+    page = context.new_page()
+    sign_in(page, "pat")
+    page.goto("/account")
+    # Inside <main>: "Skip to main content" and moving by landmarks reach it.
+    expect(page.get_by_role("main").get_by_role("link", name="Home")).to_be_visible()
+    check_accessibility(page)  # axe's "region" rule with the WCAG rules
+    context.close()
+
+
+def test_the_landmark_check_can_fail(browser, base_url):
+    """check_accessibility sees content outside every landmark, as a back link once was."""
+    context = _context(browser, base_url)
+    page = context.new_page()
+    page.goto("/accessibility")
+    page.evaluate(
+        """() => { const p = document.createElement("p"); p.textContent = "Outside";
+        document.querySelector("main").before(p); }"""
+    )
+    try:
+        check_accessibility(page)
+    except AssertionError as error:
+        assert "region" in str(error)
+    else:
+        raise AssertionError("check_accessibility missed content outside every landmark")
+    context.close()
+
+
+def test_at_400_percent_the_menu_folds_away_and_the_heading_is_on_the_first_screen(
+    browser, base_url
+):
+    context = browser.new_context(base_url=base_url, bypass_csp=True, viewport=REFLOW)
+    page = context.new_page()
+    sign_in(page, "pat")
+    page.goto("/records")
+    heading = page.get_by_role("heading", level=1)
+    assert heading.bounding_box()["y"] + heading.bounding_box()["height"] <= REFLOW["height"]
+    navigation = page.get_by_role("navigation", name="Menu")
+    expect(navigation.get_by_role("link", name="Breaches")).to_be_hidden()
+    navigation.get_by_role("button", name="Menu").click()
+    expect(navigation.get_by_role("link", name="Breaches")).to_be_visible()
+    screenshot(page, "menu-open-320")
+    context.close()
+    # Without JavaScript there is no button to press: the links are all there to follow.
+    context = browser.new_context(base_url=base_url, viewport=REFLOW, java_script_enabled=False)
+    page = context.new_page()
+    sign_in(page, "pat", javascript=False)
+    page.goto("/records")
+    navigation = page.get_by_role("navigation", name="Menu")
+    expect(navigation.get_by_role("button", name="Menu")).to_be_hidden()
+    navigation.get_by_role("link", name="Breaches").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("Breach"))
     context.close()

@@ -14,7 +14,14 @@ from machines import clock
 from models.breaches import Breach
 from models.people import User
 from models.records import Record
-from tests.e2e.conftest import check_accessibility, confirm, screenshot, sign_in
+from tests.e2e.conftest import (
+    REFLOW,
+    SCREENSHOTS,
+    check_accessibility,
+    confirm,
+    screenshot,
+    sign_in,
+)
 from tests.e2e.typing import fill_time, uk_minute
 
 SCREEN = {"width": 1366, "height": 768}
@@ -289,7 +296,7 @@ def test_lost_papers_open_a_breach_case_that_the_chain_walks_to_closed(browser, 
     expect(dpo.locator("main")).to_contain_text("3 × 3")
     # The grid itself, with this case's square marked in words.
     expect(dpo.get_by_role("table", name=re.compile("Where this case sits"))).to_contain_text(
-        "This case: Reportable"
+        "This case: Yes"
     )
     check_accessibility(dpo)
     # Reportable: telling the ICO is the next step, recorded as soon as it is done.
@@ -805,3 +812,63 @@ def test_the_caldicott_guardian_agrees_and_the_assistant_director_decides(browse
     expect(main).to_contain_text("With the Caldicott Guardian")
     check_accessibility(ash)
     ash_context.close()
+
+
+# Words of the cells that the browser split over two lines.
+BROKEN_WORDS = """(selector) => {
+  const broken = [];
+  for (const cell of document.querySelectorAll(selector)) {
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+      const node = walker.currentNode;
+      if (node.parentElement.closest(".govuk-visually-hidden")) continue;  // not seen
+      for (const match of node.data.matchAll(/\\S+/g)) {
+        const range = document.createRange();
+        range.setStart(node, match.index);
+        range.setEnd(node, match.index + match[0].length);
+        const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+        if (lines.size > 1) broken.push(match[0]);
+      }
+    }
+  }
+  return broken;
+}"""
+
+
+def test_the_risk_grid_never_splits_a_word_and_fits_320_pixels(page):
+    # At 5 x 5 the marked square holds the grid's longest words ("This case: Yes, high risk").
+    now = clock.now()
+    assessed = _case_in(
+        "risk_assessed",
+        notified_at=now - dt.timedelta(hours=8),
+        likelihood=5,
+        severity=5,
+        reportable=True,
+        high_risk=True,
+        reportable_reason="Sent to the wrong family",
+        likely_outcomes="Distress",
+        actions_taken="Recipient deleted it",
+        assessed_at=now - dt.timedelta(hours=7),
+    )
+    sign_in(page, "rita")
+    page.set_viewport_size(REFLOW)
+    page.goto(f"/breaches/{assessed.id}")
+    grid = page.locator(".app-risk-grid").first
+    grid.scroll_into_view_if_needed()
+    assert page.evaluate(BROKEN_WORDS, ".app-risk-grid th, .app-risk-grid td") == []
+    assert grid.evaluate("t => t.getBoundingClientRect().right") <= REFLOW["width"]
+    # The headers are short on screen and whole to a screen reader.
+    expect(grid.get_by_role("columnheader").nth(0)).to_have_text(re.compile("Likelihood 1"))
+    expect(grid.get_by_role("rowheader").nth(0)).to_have_text(
+        re.compile("Severity 5: Catastrophic")
+    )
+    grid.screenshot(path=str(SCREENSHOTS / "risk-grid-320.png"))
+    # A long page at 320 px: its contents list takes a person straight to a section.
+    contents = page.get_by_role("navigation", name="Contents")
+    expect(contents.get_by_role("link")).to_have_text(
+        ["Next step", "What happened", "Risk assessment", "Reports", "Timeline"]
+    )
+    contents.screenshot(path=str(SCREENSHOTS / "breach-contents-320.png"))
+    contents.get_by_role("link", name="Timeline").click()
+    expect(page.get_by_role("heading", name="Timeline", exact=True)).to_be_in_viewport()
+    expect(page).to_have_url(re.compile("#timeline$"))

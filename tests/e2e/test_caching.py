@@ -52,3 +52,21 @@ def test_the_next_page_loads_no_static_file_from_the_server(page, static_request
     page.wait_for_load_state("networkidle")
     fetched = [url for url in static_requests.urls if not url.endswith(".ico")]
     assert fetched == [], "revalidated instead of cached"
+
+
+def test_a_first_visit_stays_under_60_kb_on_the_wire(browser, base_url):
+    """Every byte Chromium receives on a first visit (empty cache, cache off): the page, its
+    stylesheet, scripts and favicon, response headers included; as `make bench` measures."""
+    from demo.accounts import DEMO_PASSWORD
+    from tests.bench.browser import FIRST_VISIT_BUDGET, first_visit, signed_in_state
+
+    signed_in = signed_in_state(browser, base_url, "lina", DEMO_PASSWORD)
+    for path, state in (("/sign-in", None), ("/", signed_in)):
+        transfers = first_visit(browser, base_url, path, state)
+        paths = sorted(t.url.removeprefix(base_url) for t in transfers)
+        # The whole page arrived: its HTML, stylesheet, the scripts and the favicon.
+        assert path in paths and all(t.status == 200 for t in transfers), transfers
+        assert [p.rsplit(".", 1)[-1] for p in paths].count("js") >= 3, paths
+        assert any(p.endswith(".css") for p in paths) and any(p.endswith(".ico") for p in paths)
+        total = sum(t.bytes for t in transfers)
+        assert total <= FIRST_VISIT_BUDGET, f"{path}: {total} bytes: {transfers}"

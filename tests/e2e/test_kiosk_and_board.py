@@ -12,7 +12,13 @@ from machines import clock
 from models.dispatches import Dispatch
 from models.people import User
 from models.records import Record, Removal
-from tests.e2e.conftest import approved_for_pat, check_accessibility, screenshot, sign_in
+from tests.e2e.conftest import (
+    REFLOW,
+    approved_for_pat,
+    check_accessibility,
+    screenshot,
+    sign_in,
+)
 
 # The board polls every 30 s (templates/boards/board.html): the tests move its clock on.
 POLL_MS = 31_000
@@ -265,3 +271,31 @@ def test_kiosk_pauses_after_many_wrong_pins(browser, base_url):
     finally:
         KioskFailure.delete().execute()  # the other kiosk tests share this kiosk
         context.close()
+
+
+def test_at_400_percent_the_boards_figures_are_a_list_nothing_cut_off(page):
+    sign_in(page, "lina")
+    page.set_viewport_size(REFLOW)
+    page.goto("/board")
+    figures = page.locator("#board-counts dl")
+    expect(figures.locator("dt")).to_have_count(5)
+    # Each label and its figure on one line, inside the screen, one figure under another.
+    boxes = page.evaluate(
+        """() => [...document.querySelectorAll("#board-counts dl > div")].map((item) => {
+          const [label, value] = [item.querySelector("dt"), item.querySelector("dd")]
+            .map((el) => el.getBoundingClientRect());
+          return {label, value};
+        })"""
+    )
+    for box in boxes:
+        assert box["value"]["right"] <= REFLOW["width"], box
+        assert abs(box["label"]["top"] - box["value"]["top"]) < box["label"]["height"], box
+    tops = [box["label"]["top"] for box in boxes]
+    assert tops == sorted(tops) and len(set(tops)) == 5, tops
+    screenshot(page, "board-figures-320")
+    # At full width the five sit side by side, each label above its figure.
+    page.set_viewport_size(VIEWPORT)
+    tops = figures.locator("dt").evaluate_all(
+        "els => els.map((e) => e.getBoundingClientRect().top)"
+    )
+    assert len(set(tops)) == 1, tops

@@ -14,6 +14,7 @@ from pypdf import PdfReader
 from demo.activity import _breach_step, _told_everyone
 from machines import clock
 from machines.breach_rules import NO_ONE
+from machines.risk import default_grid
 from models.base import write_transaction
 from models.breaches import Breach
 from models.people import User
@@ -131,8 +132,6 @@ def _long_case() -> Breach:
             "media_reason": "One letter; no press interest expected.",
         },
     )
-    from machines.risk import default_grid
-
     _breach_step(
         breach,
         "assess_risk",
@@ -192,6 +191,92 @@ def _long_case() -> Breach:
     return Breach.get_by_id(breach.id)
 
 
+def _closed_near_miss() -> Breach:
+    """A near miss walked to closed as the demo's is: every section of the report, short."""
+    pat, lina, cal, ash, rita = (User.by_username(u) for u in ("pat", "lina", "cal", "ash", "rita"))
+    now = clock.now()
+    at = lambda hours: now - dt.timedelta(hours=hours)  # noqa: E731 - reads better inline
+    with write_transaction():
+        breach = Breach.open_case(
+            {
+                "what_happened": "A court bundle was left on the office printer and found by a"
+                " colleague in the same team a few minutes later.",
+                "happened_at": at(8),
+                "discovered_at": at(8),
+                "category": "near_miss",
+                "data_categories": ["basic_identifiers"],
+                "people_affected": 1,
+                "records_affected": 1,
+                "children_or_vulnerable": True,
+                "special_category": False,
+                "data_left_control": False,
+            },
+            pat,
+            at(8),
+            case_id="5550998",
+        )
+    steps = (
+        (
+            "notify",
+            pat,
+            7,
+            {
+                "notifications": _told_everyone("near_miss", at(7)),
+                "media_advised": False,
+                "media_reason": "Nothing left the office.",
+            },
+        ),
+        (
+            "assess_risk",
+            lina,
+            6,
+            {
+                "likelihood": 1,
+                "severity": 2,
+                "likely_outcomes": "None: the papers stayed in the team.",
+                "actions_taken": "Team reminded to use secure print release.",
+                "reportable_override": None,
+                "reportable_reason": "Found by a colleague within minutes: no one outside saw it.",
+                "grid": default_grid(),
+            },
+        ),
+        ("skip_informing", lina, 5, {"skip_reason": "The papers never left the team's control."}),
+        (
+            "caldicott_agree",
+            cal,
+            4,
+            {
+                "caldicott_advice": "No referral or investigation: a team reminder is enough.",
+                "agreed": True,
+            },
+        ),
+        (
+            "decide",
+            ash,
+            3,
+            {
+                "legal_advice": False,
+                "disciplinary": False,
+                "not_referred_reason": "",
+                "staff_member": NO_ONE,
+                "refer_to_regulator": False,
+            },
+        ),
+        (
+            "close",
+            rita,
+            2,
+            {
+                "report_complete": True,
+                "lessons_learned": "Secure print release switched on for the team's printer.",
+            },
+        ),
+    )
+    for event, actor, hours, values in steps:
+        _breach_step(breach, event, actor, at(hours), values)
+    return Breach.get_by_id(breach.id)
+
+
 def _content_lines(pdf_page) -> list[str]:
     lines = [line.strip() for line in pdf_page.extract_text().splitlines()]
     return [line for line in lines if line and not MARGIN_TEXT.fullmatch(line)]
@@ -226,3 +311,25 @@ def test_the_breach_report_prints_marked_and_numbered_with_headings_kept(page):
         # The report ends with the last event of the timeline, not an empty block.
         assert "Decision recorded" in " ".join(_content_lines(pdf.pages[-1])[-2:])
     assert longest >= 3  # the report really ran over several pages
+
+
+def _grid_pages(pdf) -> list[int]:
+    """The pages (from 1) that hold a row of the risk grid (S5 at the top to S1)."""
+    row = re.compile(r"^S[1-5] (This case: )?(No|Yes)\b", re.MULTILINE)
+    return [n for n, p in enumerate(pdf.pages, start=1) for _ in row.findall(p.extract_text())]
+
+
+def test_reports_print_compactly_with_the_risk_grid_whole_on_one_page(page):
+    sign_in(page, "rita")
+    # Six pages each before the grid was made compact and the print 11 pt: a closed near miss
+    # now fits two, a long decided case three.
+    for breach, pages in ((_closed_near_miss(), 2), (_long_case(), 3)):
+        page.goto(f"/breaches/{breach.id}/report")
+        pdf = _pdf(page)
+        assert len(pdf.pages) == pages, (breach.category, len(pdf.pages))
+        grid = _grid_pages(pdf)
+        assert len(grid) == 5 and len(set(grid)) == 1, grid
+        text = " ".join(p.extract_text() for p in pdf.pages)
+        # The key names each level in whole words; the headers' long words stay whole.
+        assert "S5 Catastrophic" in text and "L4 Highly likely" in text
+        assert "Catastrop\n" not in text

@@ -98,9 +98,9 @@ def section(html: str, heading: str) -> str:
 
 def figures(html: str) -> dict[str, int]:
     """The counts at the top of the board, label -> number."""
-    table = re.search(r'<table class="govuk-table app-counts">(.*?)</table>', html, re.S).group(1)
-    labels = re.findall(r"<th[^>]*>([^<]+)</th>", table)
-    values = re.findall(r'<span class="govuk-heading-xl[^"]*">(\d+)</span>', table)
+    part = re.search(r'<dl class="app-figures">(.*?)</dl>', html, re.S).group(1)
+    labels = re.findall(r'<dt class="app-figures__label">([^<]+)</dt>', part)
+    values = re.findall(r'<dd class="app-figures__value">(\d+)</dd>', part)
     return dict(zip(labels, map(int, values), strict=True))
 
 

@@ -408,6 +408,36 @@ def test_the_risk_grid_is_shown_as_a_table_with_the_result_on_it(cast, case):
     assert "Where this case sits on the grid" in html and html.count("This case:") == 1
 
 
+CONTENTS = re.compile(r'<nav class="app-contents".*?</nav>', re.S)
+SECTION_HEADING = re.compile(r'<h2 class="govuk-heading-m"(?: id="([^"]*)")?>([^<]*)</h2>')
+
+
+def _contents_and_sections(html: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The contents list's links (target, words) and the page's section headings (id, words)."""
+    contents = re.findall(
+        r'<a class="govuk-link" href="#([^"]+)">([^<]+)</a>', CONTENTS.search(html).group()
+    )
+    return contents, SECTION_HEADING.findall(html)
+
+
+def test_a_case_page_has_a_contents_list_of_exactly_its_sections_at_every_step(cast, case):
+    seen = set()
+    for event, who, form in (*STEPS, (None, None, None)):
+        for viewer in ("pat", "lina", "irm"):
+            contents, sections = _contents_and_sections(page(cast[viewer], case))
+            # Every section is listed, in page order, and every link goes to a heading.
+            assert contents == sections, (event, viewer)
+            seen.update(words for _, words in contents)
+        if event:
+            assert send(cast[who], case, event, **form(fresh(case))).status_code == 303
+    assert {"Next step", "Notifications", "ICO referral", "Risk assessment", "Service user"} <= seen
+    assert {"Decision", "Case closed", "Closed", "Timeline"} <= seen
+    # A theft waits for its police details: their section is listed too.
+    assert report(cast["pat"], category="theft").status_code == 303
+    contents, sections = _contents_and_sections(page(cast["pat"], latest()))
+    assert contents == sections and ("police", "Police and line manager") in contents
+
+
 def test_checking_the_grid_result_shows_it_and_saves_nothing(cast, case):
     walk(cast, case, "notified")
     before = audit_count(case)

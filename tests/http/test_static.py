@@ -72,3 +72,51 @@ def test_the_build_renames_a_file_whose_content_changes_and_clears_old_names(tmp
     assert second["build/app.css"] == first["build/app.css"]
     left = {p.name for p in (tmp_path / "dist").iterdir()}
     assert left == {name.split("/")[1] for name in second.values()} | {"manifest.json"}
+
+
+def test_a_fingerprinted_file_goes_in_brotli_at_its_best(client):
+    import brotli
+
+    html = client.get("/sign-in").get_data(as_text=True)
+    sheet = next(u for u in static_urls(html) if u.endswith(".css"))
+    plain = client.get(sheet).get_data()
+    response = client.get(sheet, headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert response.headers["Content-Encoding"] == "br"
+    assert "Accept-Encoding" in response.headers["Vary"]
+    assert brotli.decompress(response.get_data()) == plain
+    # Smaller than Flask-Compress's everyday quality 4 would make it.
+    assert len(response.get_data()) < len(brotli.compress(plain, quality=4)) * 0.85
+    again = client.get(sheet, headers={"Accept-Encoding": "br"})
+    assert again.get_data() == response.get_data() and again.headers["Content-Encoding"] == "br"
+    gzipped = client.get(sheet, headers={"Accept-Encoding": "gzip"})
+    assert gzipped.headers["Content-Encoding"] == "gzip"
+
+
+def test_only_the_board_loads_the_boards_script_and_only_a_kiosk_the_kiosks(web, people):
+    lina = people.add("lina", "line_manager")
+    people.add("kiosk1", "kiosk", manager=lina)
+
+    def scripts(url: str) -> list[str]:
+        html = web.get(url).get_data(as_text=True)
+        return [u.split("/")[-1].split(".")[0] for u in static_urls(html) if u.endswith(".js")]
+
+    web.sign_in("lina")
+    assert scripts("/") == ["htmx", "app"]
+    assert scripts("/board") == ["htmx", "app", "board"]
+    web.client.post("/sign-out", data={"csrf_token": web.csrf})
+    web.sign_in("kiosk1")
+    assert scripts("/kiosk/") == ["htmx", "app", "kiosk"]
+
+
+def test_our_scripts_ship_without_comments_but_keep_every_line_of_code():
+    from services.assets import stripped
+    from tests.conftest import ROOT
+
+    for source in (ROOT / "static" / "src").glob("*.js"):
+        text = source.read_text()
+        # stripped() removes indentation: safe only while no template literal spans lines.
+        for number, line in enumerate(text.splitlines(), start=1):
+            assert line.count("`") % 2 == 0, f"{source.name}:{number} spans lines"
+        code = [line.strip() for line in text.splitlines()]
+        code = [line for line in code if line and not line.startswith("//")]
+        assert [line for line in stripped(text).splitlines() if line] == code
