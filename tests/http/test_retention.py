@@ -12,6 +12,7 @@ from machines import clock
 from models.audit import AuditEvent, verify_chain
 from models.breaches import Breach
 from models.dispatches import Dispatch
+from models.follow_through import BreachAction, IcoItem
 from models.people import User
 from models.records import Removal
 from models.remote_working import RemoteAgreement
@@ -98,12 +99,15 @@ def office(app):
         version=dispatch.version,
         delivery_evidence="recipient_acknowledged",
     )
-    closed = Breach.get(Breach.state == "closed")
+    # The demo's closed cases: a near miss, and a referral closed with the ICO's outcome
+    # and its follow-through (models/follow_through.py)
+    closed = list(Breach.select().where(Breach.state == "closed").order_by(Breach.id))
     return {
         "returned": Removal.get_by_id(returned.id),
         "lost": Removal.get_by_id(lost.id),
         "dispatch": Dispatch.get_by_id(dispatch.id),
-        "closed": closed,
+        "closed": closed[0],
+        "all_closed": closed,
     }
 
 
@@ -140,7 +144,8 @@ def test_after_the_period_the_free_text_of_finished_work_is_erased_and_nothing_e
     before = snapshot()
     clock.travel(SIX_YEARS)
     output = run(app)
-    assert "1 breach cases, 1 removals, 1 dispatches and 0 remote working agreements" in output
+    closed = len(office["all_closed"])
+    assert f"{closed} breach cases, 1 removals, 1 dispatches and 0 remote working" in output
 
     breach = Breach.get_by_id(office["closed"].id)
     assert breach.what_happened == MARKER and breach.lessons_learned == MARKER
@@ -163,8 +168,14 @@ def test_after_the_period_the_free_text_of_finished_work_is_erased_and_nothing_e
     for removal_id in untouched:
         assert snapshot()["Removal"][removal_id] == before["Removal"][removal_id]
     for breach_id, row in before["Breach"].items():
-        if breach_id != breach.id:
+        if breach_id not in {case.id for case in office["all_closed"]}:
             assert Breach.select().where(Breach.id == breach_id).dicts().get() == row
+    # A closed case's follow-through goes with it: the ICO's questions and the actions
+    for case in office["all_closed"]:
+        for item in IcoItem.select().where(IcoItem.breach == case.id):
+            assert item.erased_at is not None and item.answer in (MARKER, None)
+        for action in BreachAction.select().where(BreachAction.breach == case.id):
+            assert action.erased_at is not None and action.description == MARKER
 
 
 def test_more_time_and_whereabouts_typed_on_a_removal_are_erased_too(app, office):
@@ -227,8 +238,14 @@ def test_the_audit_trail_keeps_only_what_the_policy_allows_and_still_verifies(ap
     clock.travel(SIX_YEARS)
     run(app)
     erased = list(AuditEvent.select().where(AuditEvent.erased_by.is_null(False)))
+    closed = [case.id for case in office["all_closed"]]
     subjects = {
-        ("breach", office["closed"].id),
+        *(("breach", case) for case in closed),
+        *(("ico_item", i.id) for i in IcoItem.select().where(IcoItem.breach.in_(closed))),
+        *(
+            ("breach_action", a.id)
+            for a in BreachAction.select().where(BreachAction.breach.in_(closed))
+        ),
         ("removal", office["returned"].id),
         ("dispatch", office["dispatch"].id),
     }
@@ -246,7 +263,7 @@ def test_the_audit_trail_keeps_only_what_the_policy_allows_and_still_verifies(ap
     assert app.test_cli_runner().invoke(args=["audit-verify"]).exit_code == 0
     run_event = AuditEvent.get_by_id(erased[0].erased_by)
     assert run_event.details["audit_events"] == len(erased)
-    assert run_event.details["breaches"] == 1
+    assert run_event.details["breaches"] == len(closed)
 
 
 def test_a_second_run_erases_nothing_more_and_the_chain_still_verifies(app, office):
@@ -308,7 +325,8 @@ def test_a_dry_run_counts_and_changes_nothing(app, office):
     clock.travel(SIX_YEARS)
     before = snapshot()
     output = run(app, "--dry-run")
-    assert "Due (nothing changed): 1 breach cases, 1 removals, 1 dispatches" in output
+    closed = len(office["all_closed"])
+    assert f"Due (nothing changed): {closed} breach cases, 1 removals, 1 dispatches" in output
     assert snapshot() == before
 
 

@@ -17,8 +17,11 @@ from models.records import Removal
 # Runs on PostgreSQL too: statement counts of list queries at volume.
 pytestmark = pytest.mark.postgres
 
-# The most statements any of these pages may run, whatever the volume.
-BOUND = 12
+# The most statements any of these pages may run, whatever the volume. The home page is the
+# busiest: what waits for a person now includes drafts to check from above, undelivered
+# e-mails, training, actions and what the ICO is owed (18 for a line manager; issue 28 is to
+# bring it down).
+BOUND = 18
 
 # (who, page): demo council people (models/seed.py)
 PAGES = [
