@@ -106,8 +106,10 @@ def _take_papers_out(page, record: Record) -> None:
 def test_an_admin_disables_a_holder_of_papers_and_hands_them_to_the_manager(browser, base_url):
     kim = add_user("kimf", "Kim Fostering", "30201", "Fostering", ["line_manager"], None,
                    THEIR_PASSWORD)  # fmt: skip
-    add_user("solf", "Sol Fostering", "30202", "Fostering", ["practitioner"], "kimf",
-             THEIR_PASSWORD)  # fmt: skip
+    sol_user = add_user("solf", "Sol Fostering", "30202", "Fostering", ["practitioner"], "kimf",
+                        THEIR_PASSWORD)  # fmt: skip
+    # Trained this year, as the learning system would say: only then may Sol take papers out
+    User.update(trained_on=clock.uk_today()).where(User.id == sol_user.id).execute()
     record = Record.create(
         case_id="8880001", description="Fostering panel papers", team=kim.team_id, created_by=kim
     )
