@@ -144,6 +144,17 @@ def _tell_the_service_user(page) -> None:
 
 
 def _close(page) -> None:
+    """Close the case; a referred one first records the ICO's outcome (no follow-up owed)."""
+    outcome = page.locator("form", has=page.get_by_role("button", name="Record the ICO's outcome"))
+    if outcome.count():
+        outcome.get_by_label("No further action").check()
+        today = clock.uk_today()
+        group = outcome.get_by_role("group", name="The date of the ICO's outcome")
+        group.get_by_label("Day").fill(str(today.day))
+        group.get_by_label("Month").fill(str(today.month))
+        group.get_by_label("Year").fill(str(today.year))
+        outcome.get_by_role("button", name="Record the ICO's outcome").click()
+        expect(page.locator("#ico-outcome ~ dl").first).to_contain_text("No further action")
     step = _next_step(page)
     step.get_by_label("My breach report is complete").check()
     step.get_by_label("Lessons learned").fill(
