@@ -30,6 +30,7 @@ from machines import clock
 from models import create_schema
 from models.base import connect_database, db
 from models.people import Team, User, UserRole, hash_secret
+from models.training import set_training_period
 from services.audit_anchor import load_hmac_key
 from tests.pgserver import PostgresServer, free_port, pg_bin
 
@@ -248,6 +249,7 @@ def _shared_app(backend: str, tmp_path: Path, request) -> Flask:
     app.config.update(settings, **audit_anchor_settings(tmp_path))
     # What create_app set for the whole process, which a test's own app may have changed
     load_hmac_key(app.config)
+    set_training_period(app.config["TRAINING_VALID_MONTHS"])
     db.initialize(database)
     if backend == "sqlite":
         path = Path(settings["SQLITE_PATH"])

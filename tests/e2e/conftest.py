@@ -85,11 +85,13 @@ def demo_as_seeded(live_app):
     """Every file starts from the demo as seeded, at the real time: a file's journeys do not
     depend on which files ran before it, so the files can run on several workers at once."""
     from machines import clock
+    from models.training import set_training_period
     from services.audit_anchor import load_hmac_key
 
     # What is one per process, which HTTP tests on this worker may have pointed elsewhere
     db.initialize(live_app.extensions["e2e_database"])
     load_hmac_key(live_app.config)
+    set_training_period(live_app.config["TRAINING_VALID_MONTHS"])
     clock.travel_reset()
     _copy_database(live_app.config["DEMO_AS_SEEDED"], Path(live_app.config["SQLITE_PATH"]))
     # Titles name rows ("Dispatch 1"), and another file's dispatch 1 is another dispatch
