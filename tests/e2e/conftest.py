@@ -11,6 +11,7 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
@@ -123,13 +124,33 @@ _checked_states: set[str] = set()
 
 # The page's markup without what differs between two showings of the same state: the
 # session's CSRF token and the request's CSP nonce.
+# Null while a navigation is under way (a click's new document committed, nothing parsed yet).
 _PAGE_STATE = """() => {
+  if (document.readyState === "loading" || !document.documentElement) return null;
   const copy = document.documentElement.cloneNode(true);
   copy.querySelectorAll("[nonce]").forEach((el) => el.removeAttribute("nonce"));
   copy.querySelectorAll("input[name=csrf_token]").forEach((el) => el.removeAttribute("value"));
   copy.querySelectorAll("[hx-headers]").forEach((el) => el.removeAttribute("hx-headers"));
   return location.pathname + location.search + "\\n" + copy.outerHTML;
 }"""
+
+
+def _settled_markup(page) -> str:
+    """The page's markup once the document a click or submit led to has loaded. A check made
+    straight after a click can otherwise land between two documents (a faster browser build
+    does this often): the old one gone, the new one not yet parsed."""
+    for _ in range(100):
+        page.wait_for_load_state()
+        try:
+            markup = page.evaluate(_PAGE_STATE)
+        except PlaywrightError as error:  # the document changed under the script
+            if "context was destroyed" not in str(error):
+                raise
+            markup = None
+        if markup is not None:
+            return markup
+        page.wait_for_timeout(50)
+    raise AssertionError(f"{page.url}: the page never finished loading")
 
 
 def check_accessibility(page) -> None:
@@ -139,9 +160,7 @@ def check_accessibility(page) -> None:
     does not check: the title, the accessibility statement link and reflow at 320 px.
     A page state already checked (the same address and markup, at the same window size) is
     not checked again: the sign-in page before every sign-in, say."""
-    state = hashlib.sha256(
-        (page.evaluate(_PAGE_STATE) + repr(page.viewport_size)).encode()
-    ).hexdigest()
+    state = hashlib.sha256((_settled_markup(page) + repr(page.viewport_size)).encode()).hexdigest()
     if state in _checked_states:
         return
     page.add_script_tag(path=str(AXE))
