@@ -12,7 +12,6 @@ import datetime as dt
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     redirect,
@@ -30,7 +29,6 @@ from machines.security_log import security_event
 from models.audit import AuditEvent
 from models.people import Team, User, UserRole, UserSession
 from models.training import training_of
-from services import imports
 from services.account_errors import AccountConflict, AccountError, NotAllowed
 from services.accounts import (
     PersonDetails,
@@ -50,13 +48,13 @@ from services.accounts import (
 from services.handover import DUTIES, open_work, work_for_change
 from services.mail import MailerUnavailable, MessageRefused, mailer_for
 from services.message_kinds import PASSWORD_RESET
+from views import admin_import
 from views.access import requires
 from views.errors import render_error
 from views.forms import FormErrors
 from views.forms.accounts import (
     EndSession,
     HandOver,
-    ImportConfirm,
     PeopleFilter,
     PeopleSearch,
     PersonForm,
@@ -717,110 +715,6 @@ def retire(team_id: int):
     )
 
 
-# -- Setting up in bulk --------------------------------------------------------------------------
-
-
-@bp.get("/import")
-@requires(Can.ADMINISTER_ACCOUNTS)
-def import_start():
-    return render_template(
-        "admin/import.html",
-        title="Import people, records or training dates",
-        errors=FormErrors(),
-        kind=request.args.get("kind") if request.args.get("kind") in imports.KINDS else None,
-        columns=imports.COLUMNS,
-    )
-
-
-@bp.post("/import")
-@requires(Can.ADMINISTER_ACCOUNTS)
-def import_preview():
-    kind = request.form.get("kind")
-    errors = FormErrors()
-    if kind not in imports.KINDS:
-        errors.add("kind", "Choose what to import")
-    upload = request.files.get("file")
-    text = None
-    if upload is None or not upload.filename:
-        errors.add("file", "Choose a CSV file to import")
-    else:
-        text, problem = imports.read_upload(upload.read())
-        if problem:
-            errors.add("file", problem)
-    if errors:
-        return render_template(
-            "admin/import.html",
-            title="Import people, records or training dates",
-            errors=errors,
-            kind=kind if kind in imports.KINDS else None,
-            columns=imports.COLUMNS,
-        ), 422
-    preview = imports.preview(kind, text)
-    return _preview_page(kind, text, preview)
-
-
-def _preview_page(kind: str, text: str, preview, status: int | None = None):
-    return render_template(
-        "admin/import_preview.html",
-        title="Check the import",
-        kind=kind,
-        nouns=imports.NOUNS[kind],
-        csv_text=text,
-        preview=preview,
-        errors=_import_errors(preview),
-        columns=imports.COLUMNS[kind],
-    ), status or (422 if preview.problems else 200)
-
-
-def _import_errors(preview) -> FormErrors:
-    """The error summary: file problems, then each row with errors (linked to it)."""
-    errors = FormErrors()
-    for n, problem in enumerate(preview.file_errors):
-        errors.add(f"file-{n}", problem, anchor="file-problems")
-    bad = [row for row in preview.rows if row.errors]
-    for row in bad[: imports.SUMMARY_ROWS]:
-        errors.add(f"row-{row.line}", f"Row {row.line}: {'; '.join(row.errors)}")
-    if len(bad) > imports.SUMMARY_ROWS:
-        more = len(bad) - imports.SUMMARY_ROWS
-        errors.add("more", f"And {more} more rows with errors", anchor="rows")
-    return errors
-
-
-@bp.post("/import/confirm")
-@requires(Can.ADMINISTER_ACCOUNTS)
-def import_confirm():
-    form = ImportConfirm()
-    if form.check() or not form.csv_text.data:
-        return render_error(400)
-    kind, text = form.kind.data, form.csv_text.data
-    try:
-        result = imports.commit(kind, text, current_user.id, clock.now())
-    except imports.ImportRefused as refused:
-        return _preview_page(kind, text, refused.preview)
-    except imports.ImportStopped as stopped:
-        return render_template(
-            "admin/import_stopped.html",
-            title="Import stopped",
-            kind=kind,
-            nouns=imports.NOUNS[kind],
-            stopped=stopped,
-        ), 409
-    return render_template(
-        "admin/import_done.html",
-        title="Import complete",
-        kind=kind,
-        nouns=imports.NOUNS[kind],
-        result=result,
-    )
-
-
-@bp.get("/import/template-<kind>.csv")
-@requires(Can.ADMINISTER_ACCOUNTS)
-def import_template(kind: str):
-    if kind not in imports.KINDS:
-        abort(404)
-    return Response(
-        imports.template(kind),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="safekeep-{kind}-template.csv"'},
-    )
+# Setting up in bulk (CSV imports): its own module, under /admin/import, behind the same
+# check that only administrators get in.
+bp.register_blueprint(admin_import.bp)
