@@ -78,8 +78,10 @@ system-deps: ## Install Chromium and PostgreSQL from Debian when missing (tests 
 	fi
 
 # One pytest worker per core (pytest-xdist); each has its own PostgreSQL server and database.
-# A file's tests stay together, in order, on one worker.
-XDIST := -n auto --dist loadfile
+# A file's tests stay together, in order, on one worker. Files go out in the order given, not
+# xdist's default of most tests first: that left the few long browser journeys for the end,
+# one worker finishing them while the other sat idle.
+XDIST := -n auto --dist loadfile --no-loadscope-reorder
 
 # One run, one worker per core: the browser files first (the longest; each starts from the
 # demo as seeded, on its worker's own live server), then the rest fill in around them.

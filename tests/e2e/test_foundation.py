@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import check_accessibility, screenshot, sign_in
@@ -50,3 +51,16 @@ def test_sign_in_works_with_javascript_off(browser, base_url):
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_text("You have signed out.")).to_be_visible()
     context.close()
+
+
+def test_the_accessibility_check_fails_a_page_with_a_violation_and_names_the_element(page):
+    """The check answers "any violations?" the quick way, then names the elements: a page
+    with an unlabelled field and a link without text fails, with both named."""
+    page.set_content(
+        '<!doctype html><html lang="en"><head><title>Bad</title></head><body><main>'
+        '<h1>Bad</h1><input id="nameless"><a href="/x" id="empty-link"></a></main></body></html>'
+    )
+    with pytest.raises(AssertionError) as failure:
+        check_accessibility(page)
+    assert "label" in str(failure.value) and "#nameless" in str(failure.value)
+    assert "link-name" in str(failure.value) and "#empty-link" in str(failure.value)

@@ -11,11 +11,11 @@ as the exception (collected per URL, reported together).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import uuid
 
 import pytest
-from peewee import fn
 from werkzeug.datastructures import MultiDict
 
 from machines import clock
@@ -153,20 +153,33 @@ UNCOUNTED = {"UserSession", "KioskSession", "KioskFailure", "Heartbeat", "AuditE
 
 
 def snapshot() -> dict:
+    """Every counted table's rows, every lifecycle table's sum of versions, and the audited
+    changes: one statement (the sweep takes a snapshot around every refused form)."""
+    from models.base import db
+
+    keys, sql = _snapshot_statement()
+    return dict(zip(keys, db.execute_sql(sql).fetchone(), strict=True))
+
+
+@functools.cache
+def _snapshot_statement() -> tuple[list[str], str]:
     from models import ALL_MODELS
     from models.audit import AuditEvent
     from models.base import VersionedModel
 
-    rows = {m.__name__: m.select().count() for m in ALL_MODELS if m.__name__ not in UNCOUNTED}
+    counted = [m for m in ALL_MODELS if m.__name__ not in UNCOUNTED]
+    keys = [m.__name__ for m in counted]
+    parts = [f'(SELECT COUNT(*) FROM "{m._meta.table_name}")' for m in counted]
     for model in ALL_MODELS:
         if issubclass(model, VersionedModel):
-            rows[model.__name__ + " versions"] = model.select(fn.SUM(model.version)).scalar()
-    rows["changes audited"] = (
-        AuditEvent.select()
-        .where(AuditEvent.entity_type.in_(("removal", "breach", "dispatch", "record")))
-        .count()
+            keys.append(model.__name__ + " versions")
+            parts.append(f'(SELECT SUM(version) FROM "{model._meta.table_name}")')
+    keys.append("changes audited")
+    parts.append(
+        f'(SELECT COUNT(*) FROM "{AuditEvent._meta.table_name}" WHERE '
+        f"{AuditEvent.entity_type.column_name} IN ('removal', 'breach', 'dispatch', 'record'))"
     )
-    return rows
+    return keys, "SELECT " + ", ".join(parts)
 
 
 def csrf_error_page(response) -> bool:
