@@ -88,8 +88,8 @@ XDIST := -n auto --dist loadfile --no-loadscope-reorder
 test: $(PY) assets system-deps ## Every layer: browser, stateful, HTTP (SQLite; PostgreSQL where it differs), unit
 	$(PYTEST) $(XDIST) tests/e2e tests/stateful tests/http tests/unit
 
-test-fast: $(PY) assets ## The loop while you work: unit and HTTP on SQLite (under 3 minutes)
-	$(PYTEST) $(XDIST) -m "not postgres" tests/unit tests/http
+test-fast: $(PY) assets ## The loop while you work: unit and HTTP on SQLite, but the slow sweeps (under 3 minutes)
+	$(PYTEST) $(XDIST) -m "not postgres and not slow" tests/unit tests/http
 
 test-unit: $(PY) ## Machines and rules only (fast, no database)
 	$(PYTEST) $(XDIST) tests/unit

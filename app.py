@@ -23,6 +23,7 @@ from config import check_settings, environment_settings
 from machines import clock
 from models.base import db
 from services import assets, forwarded, logs, sso
+from views.templating import TemplateEnvironment
 
 HERE = Path(__file__).resolve().parent
 
@@ -42,9 +43,13 @@ class IdConverter(IntegerConverter):
     regex = r"[0-9]{1,18}"
 
 
+class SafekeepFlask(Flask):
+    jinja_environment = TemplateEnvironment  # views/templating.py: why
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Build the Safekeep application; `config` overrides the environment (tests use it)."""
-    app = Flask(__name__, instance_path=str(HERE / "instance"), static_folder="static")
+    app = SafekeepFlask(__name__, instance_path=str(HERE / "instance"), static_folder="static")
     app.url_map.converters["int"] = IdConverter
     instance = Path(app.instance_path)
     app.config.update(environment_settings(instance))

@@ -198,6 +198,7 @@ def _people_file(count: int) -> str:
     return HEADER + "".join(rows)
 
 
+@pytest.mark.slow
 def test_the_advertised_maximum_imports_while_other_people_keep_saving(cast, staff, people):
     """5,000 people, with line managers in the file. A record added by someone else while the
     import runs is saved between two batches, while part of the file is saved and part is not,

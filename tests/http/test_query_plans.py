@@ -29,7 +29,7 @@ from models.records import Record, Removal
 from models.remote_working import RemoteAgreement
 
 # Runs on PostgreSQL too: query plans differ by database.
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 # Tables that grow with the years of use; the rest (teams, roles) stay small.
 BIG = {

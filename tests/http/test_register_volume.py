@@ -26,7 +26,7 @@ from services.register_figures import COLUMNS, figures_of, register_figures
 from views import breach_reports
 
 # Runs on PostgreSQL too: the register's queries at volume.
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
 def python_figures(query):

@@ -462,6 +462,7 @@ def signed_in(new_web, username):
     return web
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("username", ["pat", "lina", "rita", "kiosk1", "alex", "ada"])
 def test_no_route_ever_answers_500_and_missing_objects_are_404(app, world, new_web, username):
     web = signed_in(new_web, username)

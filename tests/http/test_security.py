@@ -450,6 +450,7 @@ def _check_csp_and_markup(where: str, response) -> list[str]:
     return problems
 
 
+@pytest.mark.slow
 def test_every_page_keeps_a_strict_csp_and_has_no_inline_code(app, staff, new_web, recorder):
     journey = journeys(new_web, recorder)
     for username in ("pat", "lina", "rita", "dave", "alex"):

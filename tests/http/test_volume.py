@@ -15,7 +15,7 @@ from models.breaches import Breach
 from models.records import Removal
 
 # Runs on PostgreSQL too: statement counts of list queries at volume.
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 # The most statements any of these pages may run, whatever the volume. The home page is the
 # busiest: what waits for a person now includes drafts to check from above, undelivered
