@@ -107,11 +107,11 @@ def _init_database(app: Flask) -> None:
         # unclean by an outage is replaced (models/base.py). Static files need none: the 503
         # page's stylesheet must load while the database is down.
         if request.endpoint != "static":
-            open_for_request()
+            g.db_connection = open_for_request()
 
     @app.teardown_request
     def _release(exc: BaseException | None) -> None:
-        release_after_request()
+        release_after_request(g.pop("db_connection", None))
 
 
 def _init_audit_key(app: Flask) -> None:

@@ -118,16 +118,23 @@ def is_postgres() -> bool:
 # back in the pool), so the first request after the database is back gets a clean one.
 
 
-def open_for_request() -> None:
-    """Take this request's connection: the worker's own (SQLite) or one from the pool."""
+def open_for_request() -> object:
+    """Take this request's connection: the worker's own (SQLite) or one from the pool. Returns
+    it, for release_after_request to hand back that one and no other."""
     if not db.is_closed() and _left_unclean():
         discard_connection()
     db.connect(reuse_if_open=True)
+    return db.connection()
 
 
-def release_after_request() -> None:
-    """Hand a pooled connection back at the end of a request (SQLite keeps the worker's)."""
-    if not is_postgres() or db.is_closed():
+def release_after_request(ours: object | None) -> None:
+    """Hand the request's pooled connection back at its end (SQLite keeps the worker's).
+
+    Only `ours`: a streamed download's request ends when its body is closed, and a body that
+    was never read is closed whenever it is garbage-collected, by then perhaps in the middle
+    of another transaction on this thread (another request's, a schema being created), which
+    closing "the thread's connection" would cut in two."""
+    if ours is None or not is_postgres() or db.is_closed() or db.connection() is not ours:
         return
     try:
         db.close()

@@ -252,6 +252,9 @@ def _shared_app(backend: str, tmp_path: Path, request) -> Flask:
     set_training_period(app.config["TRAINING_VALID_MONTHS"])
     db.initialize(database)
     if backend == "sqlite":
+        # Closed before its file is replaced: the app just built left its connection open, and
+        # an open connection keeps reading the deleted file until an error makes it reconnect.
+        close_database()
         path = Path(settings["SQLITE_PATH"])
         for leftover in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
             leftover.unlink(missing_ok=True)

@@ -102,12 +102,6 @@ def test_a_refused_ico_draft_is_denied_and_not_recorded_as_read(council, new_web
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(
-    strict=False,  # passes on SQLite
-    reason="Test set-up, PostgreSQL only, after the SQLite tests of this file in the same "
-    "process: seed-demo's first take-out meets 'Removal 1 changed since version 1' (two "
-    "databases in one test process since apps are shared; a server has one). Issue 23.",
-)
 def test_the_register_export_is_audited_with_its_filters(council, new_web, security_log):
     gov = signed_in(new_web, "gov")
     response = gov.client.get("/breaches/register.csv?category=loss")
