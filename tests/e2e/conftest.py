@@ -122,6 +122,37 @@ MAX_DOM_ELEMENTS = 1400
 # state checked again can only give the same answer, and axe is the slowest step of a journey.
 _checked_states: set[str] = set()
 
+# The screens axe has checked, this run (per xdist worker). A screen is what its template
+# draws whatever the rows: the address with its ids as 9s, the window's width, inside <main>
+# and the header every heading, button, form control, table, tag, banner, error and details
+# element (their names and kinds, the headings' and buttons' words), and whatever sits
+# outside every landmark. The same case page with one more row in a table, or another
+# reference in its heading, is the same screen: it gets the quick checks below but not axe
+# again (a quarter of axe's runs, which were a third of the browser tests' time). A new
+# error, button, field, tag colour or section makes it a new screen.
+_axe_checked_screens: set[str] = set()
+_SCREEN = """() => {
+  const parts = document.querySelectorAll([
+    "main h1", "main h2", "main h3", "main input", "main select", "main textarea",
+    "main button", "main .govuk-button", "main table", "main th", "main details",
+    "main .govuk-tag", "main .govuk-error-summary", "main .govuk-error-message",
+    "main .govuk-notification-banner", "main .govuk-warning-text", "main [role]",
+    "header a", "header button",
+  ].join(","));
+  const words = (el) => el.textContent.trim().replace(/[0-9]+/g, "9").slice(0, 60);
+  const shown = [...parts].map((el) => [
+    el.tagName, el.className, el.getAttribute("type"), el.getAttribute("name"),
+    el.getAttribute("role"), /^(H[1-3]|BUTTON|TH|A)$/.test(el.tagName) ? words(el) : "",
+  ].join(":"));
+  // Text outside every landmark (axe's "region" rule): where it sits, whatever it says.
+  const landmarks = "header, nav, main, footer, aside, [role]";
+  const outside = [...document.body.querySelectorAll("*")]
+    .filter((el) => !el.closest(landmarks) && !el.children.length && el.textContent.trim())
+    .map((el) => el.tagName + "." + el.className);
+  return location.pathname.replace(/[0-9]+/g, "9") + " " + innerWidth + " " +
+    [...new Set(shown)].sort().join("|") + " outside:" + outside.join("|");
+}"""
+
 # The page's markup without what differs between two showings of the same state: the
 # session's CSRF token and the request's CSP nonce.
 # Null while a navigation is under way (a click's new document committed, nothing parsed yet).
@@ -166,16 +197,8 @@ def _settled_markup(page) -> str:
     raise AssertionError(f"{page.url}: the page never finished loading")
 
 
-def check_accessibility(page) -> None:
-    """Run axe-core on the page as it is now; fail on any WCAG 2.2 A/AA violation, on content
-    outside every landmark (BEST_PRACTICE_RULES) or on a page too big for a low-spec laptop
-    (the brief: under ~1,400 DOM elements). Then what axe
-    does not check: the title, the accessibility statement link and reflow at 320 px.
-    A page state already checked (the same address and markup, at the same window size) is
-    not checked again: the sign-in page before every sign-in, say."""
-    state = hashlib.sha256((_settled_markup(page) + repr(page.viewport_size)).encode()).hexdigest()
-    if state in _checked_states:
-        return
+def check_axe(page) -> None:
+    """axe-core's WCAG 2.2 A and AA rules, and "region", on the page as it is now."""
     page.add_script_tag(path=str(AXE))
     result = page.evaluate(_AXE_RUN, [WCAG_TAGS, BEST_PRACTICE_RULES, _FIND_ONLY])
     if result["violations"]:  # again, naming the elements, for the message
@@ -185,6 +208,23 @@ def check_accessibility(page) -> None:
         for v in result["violations"]
     ]
     assert not problems, f"{page.url}: " + "; ".join(problems)
+
+
+def check_accessibility(page) -> None:
+    """Run axe-core on the page as it is now; fail on any WCAG 2.2 A/AA violation, on content
+    outside every landmark (BEST_PRACTICE_RULES) or on a page too big for a low-spec laptop
+    (the brief: under ~1,400 DOM elements). Then what axe
+    does not check: the title, the accessibility statement link and reflow at 320 px.
+    A page state already checked (the same address and markup, at the same window size) is
+    not checked again: the sign-in page before every sign-in, say. A screen axe has seen
+    (_SCREEN: the same template showing other rows) gets every check but axe."""
+    state = hashlib.sha256((_settled_markup(page) + repr(page.viewport_size)).encode()).hexdigest()
+    if state in _checked_states:
+        return
+    screen = page.evaluate(_SCREEN)
+    if screen not in _axe_checked_screens:
+        check_axe(page)
+        _axe_checked_screens.add(screen)
     # Low-spec laptops: every page stays small enough to lay out quickly.
     elements = page.evaluate("document.getElementsByTagName('*').length")
     assert elements < MAX_DOM_ELEMENTS, f"{page.url}: {elements} DOM elements"
