@@ -24,13 +24,18 @@ bp = Blueprint("bulk", __name__, url_prefix="/import")
 @bp.get("")
 @requires(Can.ADMINISTER_ACCOUNTS)
 def start():
+    return _choose_file_page(request.args.get("kind"), FormErrors())
+
+
+def _choose_file_page(kind: str | None, errors: FormErrors):
+    """The first page: what to import and the file (a kind it does not know is not chosen)."""
     return render_template(
         "admin/import.html",
         title="Import people, records or training dates",
-        errors=FormErrors(),
-        kind=request.args.get("kind") if request.args.get("kind") in imports.KINDS else None,
+        errors=errors,
+        kind=kind if kind in imports.KINDS else None,
         columns=imports.COLUMNS,
-    )
+    ), 422 if errors else 200
 
 
 @bp.post("")
@@ -49,13 +54,7 @@ def check_file():
         if problem:
             errors.add("file", problem)
     if errors:
-        return render_template(
-            "admin/import.html",
-            title="Import people, records or training dates",
-            errors=errors,
-            kind=kind if kind in imports.KINDS else None,
-            columns=imports.COLUMNS,
-        ), 422
+        return _choose_file_page(kind, errors)
     preview = imports.preview(kind, text)
     return _preview_page(kind, text, preview)
 
