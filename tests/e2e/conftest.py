@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import http.server
 import os
 import re
 import sqlite3
@@ -115,6 +117,31 @@ def base_url(live_server):
     return live_server
 
 
+class _Cached(http.server.SimpleHTTPRequestHandler):
+    def end_headers(self):
+        self.send_header("Cache-Control", "max-age=86400, immutable")
+        super().end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+# axe-core fetched by URL rather than pasted into each page: a browser context then keeps it
+# in its HTTP cache, compiled, and a page's check starts in 20 ms instead of 150 (pasted,
+# its 550 KB were sent and compiled for every page checked).
+_axe_url: str | None = None
+
+
+def _axe_script_url() -> str:
+    global _axe_url
+    if _axe_url is None:
+        handler = functools.partial(_Cached, directory=str(AXE.parent))
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        _axe_url = f"http://127.0.0.1:{server.server_port}/{AXE.name}"
+    return _axe_url
+
+
 MAX_DOM_ELEMENTS = 1400
 
 
@@ -199,7 +226,7 @@ def _settled_markup(page) -> str:
 
 def check_axe(page) -> None:
     """axe-core's WCAG 2.2 A and AA rules, and "region", on the page as it is now."""
-    page.add_script_tag(path=str(AXE))
+    page.add_script_tag(url=_axe_script_url())
     result = page.evaluate(_AXE_RUN, [WCAG_TAGS, BEST_PRACTICE_RULES, _FIND_ONLY])
     if result["violations"]:  # again, naming the elements, for the message
         result = page.evaluate(_AXE_RUN, [WCAG_TAGS, BEST_PRACTICE_RULES, {}])

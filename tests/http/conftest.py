@@ -21,13 +21,13 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-from html.parser import HTMLParser
 
 import pytest
 from aiosmtpd.controller import Controller
 from werkzeug.serving import make_server
 
 from tests.conftest import PASSWORD, People, _free_port, close_database, make_app
+from tests.http.html import page_problems
 from tests.http.journeys.mail import BASE_URL, Inbox
 from tests.querycount import StatementCounter
 
@@ -102,40 +102,6 @@ def csrf_from(html: str) -> str:
     return match.group(1)
 
 
-class _PageChecker(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.ids: list[str] = []
-        self.title = ""
-        self._in_title = False
-        self.forms: list[dict] = []
-        self.footer_links: list[str] = []
-        self._footer_depth = 0
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if "id" in attrs:
-            self.ids.append(attrs["id"])
-        if tag == "footer":
-            self._footer_depth += 1
-        if tag == "a" and self._footer_depth:
-            self.footer_links.append(attrs.get("href", ""))
-        if tag == "title":
-            self._in_title = True
-        if tag == "form":
-            self.forms.append(attrs)
-
-    def handle_endtag(self, tag):
-        if tag == "title":
-            self._in_title = False
-        if tag == "footer":
-            self._footer_depth -= 1
-
-    def handle_data(self, data):
-        if self._in_title:
-            self.title += data
-
-
 class Web:
     """A test client that signs in like a person and checks every page it gets."""
 
@@ -158,16 +124,8 @@ class Web:
         assert response.status_code == status, (url, response.status_code)
         if response.mimetype == "text/html" and not kwargs.get("headers", {}).get("HX-Request"):
             html = response.get_data(as_text=True)
-            checker = _PageChecker()
-            checker.feed(html)
-            assert "Safekeep" in checker.title, f"{url}: page title missing the service name"
-            duplicates = {i for i in checker.ids if checker.ids.count(i) > 1}
-            assert not duplicates, f"{url}: duplicate ids {duplicates}"
-            # The 2018 Accessibility Regulations: the statement is linked from every page.
-            assert "/accessibility" in checker.footer_links, f"{url}: no accessibility statement"
-            for form in checker.forms:
-                if form.get("method", "get").lower() == "post":
-                    assert "csrf_token" in html
+            problems = page_problems(url, html)
+            assert not problems, "; ".join(problems)
             if 'name="csrf_token"' in html:
                 self.csrf = csrf_from(html)
         return response

@@ -12,6 +12,7 @@ import pytest
 from machines import clock
 from models.audit import AuditEvent
 from models.records import Record, Removal
+from tests.http.journeys import ago, time_fields
 from tests.http.journeys.custody import (
     SAFEGUARDS,
     future,
@@ -384,18 +385,14 @@ def test_lost_papers_show_on_the_record_with_the_breach_case_not_as_in_the_offic
     request_removal(web, team["record"], purpose="court")
     removal = removal_of(team["record"])
     send(web, removal, "take_out", **SAFEGUARDS)
-    yesterday = clock.uk_today() - dt.timedelta(days=1)
+    # A minute ago: "yesterday at 17:30", as this once said, is more than a day before the
+    # papers were taken out from half past five on, and was refused.
     response = send(
         web,
         removal,
         "report_lost",
         last_seen_where="On the train home",
-        **{
-            "last_seen_on-day": yesterday.day,
-            "last_seen_on-month": yesterday.month,
-            "last_seen_on-year": yesterday.year,
-            "last_seen_on-time": "17:30",
-        },
+        **time_fields("last_seen_on", ago(minutes=1)),
         category="loss",
         children_or_vulnerable="yes",
         special_category="no",

@@ -52,17 +52,17 @@ def office(app):
         version=returned.version,
         confirmed="yes",  # past the confirmation page, as its button sends
     )
-    yesterday = clock.uk_today() - dt.timedelta(days=1)
+    today = clock.uk_today()  # at midnight: in the past, and not a day before the taking out
     post(
         as_demo(app, lost.for_user.username),
         f"/removals/{lost.id}/report_lost",
         version=lost.version,
         last_seen_where="On the 38 bus",
         **{
-            "last_seen_on-day": yesterday.day,
-            "last_seen_on-month": yesterday.month,
-            "last_seen_on-year": yesterday.year,
-            "last_seen_on-time": "17:30",
+            "last_seen_on-day": today.day,
+            "last_seen_on-month": today.month,
+            "last_seen_on-year": today.year,
+            "last_seen_on-time": "00:00",
             # The facts asked when papers are reported lost (the case opens with them).
             "category": "loss",
             "children_or_vulnerable": "not_known",
