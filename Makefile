@@ -97,8 +97,8 @@ test-unit: $(PY) ## Machines and rules only (fast, no database)
 test-http: $(PY) assets system-deps ## HTTP tests only: SQLite, and PostgreSQL for tests marked postgres
 	$(PYTEST) $(XDIST) tests/http
 
-test-e2e: $(PY) assets system-deps ## Browser tests only (Chromium)
-	$(PYTEST) $(XDIST) tests/e2e
+test-e2e: $(PY) assets system-deps ## Browser tests only (Chromium), with screenshots to look at
+	E2E_SCREENSHOTS=1 $(PYTEST) $(XDIST) tests/e2e
 
 # A random seed unless one is given: `make soak SEED=<the seed it printed>` replays a failure.
 SEED ?= $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')

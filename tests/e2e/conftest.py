@@ -320,7 +320,12 @@ def check_reflow(page) -> None:
     assert width <= REFLOW["width"], f"{page.url}: {width} px wide at 320: {culprits}"
 
 
-def screenshot(page, name: str) -> Path:
+def screenshot(page, name: str) -> Path | None:
+    """What people will see, for people to look at (`make test-e2e` takes them). Nothing is
+    asserted on them, and in `make test` their 70 full pages cost a core about 20 s: not
+    taken there."""
+    if not os.environ.get("E2E_SCREENSHOTS"):
+        return None
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)

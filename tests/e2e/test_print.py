@@ -277,8 +277,8 @@ def _closed_near_miss() -> Breach:
     return Breach.get_by_id(breach.id)
 
 
-def _content_lines(pdf_page) -> list[str]:
-    lines = [line.strip() for line in pdf_page.extract_text().splitlines()]
+def _content_lines(text: str) -> list[str]:
+    lines = [line.strip() for line in text.splitlines()]
     return [line for line in lines if line and not MARGIN_TEXT.fullmatch(line)]
 
 
@@ -298,25 +298,26 @@ def test_the_breach_report_prints_marked_and_numbered_with_headings_kept(page):
         pdf = _pdf(page)
         count = len(pdf.pages)
         longest = max(longest, count)
-        for number, pdf_page in enumerate(pdf.pages, start=1):
+        # pypdf reads a page's text slowly (most of this test's time): once a page.
+        texts = [pdf_page.extract_text() for pdf_page in pdf.pages]
+        for number, (pdf_page, text) in enumerate(zip(pdf.pages, texts, strict=True), start=1):
             assert _size_mm(pdf_page) == A4
-            text = pdf_page.extract_text()
             # The marking at the top and foot of every page, and where the page is.
             assert text.count("OFFICIAL-SENSITIVE") >= 2, (lines, number, text[:200])
             assert f"Page {number} of {count}" in text, (lines, number)
-            content = _content_lines(pdf_page)
+            content = _content_lines(text)
             # No empty page at the end, and no heading left at the foot of a page.
             assert content, f"page {number} of {count} is empty ({lines} lines)"
             assert content[-1] not in SECTION_HEADINGS, (lines, number, content[-3:])
         # The report ends with the last event of the timeline, not an empty block.
-        assert "Decision recorded" in " ".join(_content_lines(pdf.pages[-1])[-2:])
+        assert "Decision recorded" in " ".join(_content_lines(texts[-1])[-2:])
     assert longest >= 3  # the report really ran over several pages
 
 
-def _grid_pages(pdf) -> list[int]:
+def _grid_pages(texts: list[str]) -> list[int]:
     """The pages (from 1) that hold a row of the risk grid (S5 at the top to S1)."""
     row = re.compile(r"^S[1-5] (This case: )?(No|Yes)\b", re.MULTILINE)
-    return [n for n, p in enumerate(pdf.pages, start=1) for _ in row.findall(p.extract_text())]
+    return [n for n, text in enumerate(texts, start=1) for _ in row.findall(text)]
 
 
 def test_reports_print_compactly_with_the_risk_grid_whole_on_one_page(page):
@@ -327,9 +328,10 @@ def test_reports_print_compactly_with_the_risk_grid_whole_on_one_page(page):
         page.goto(f"/breaches/{breach.id}/report")
         pdf = _pdf(page)
         assert len(pdf.pages) == pages, (breach.category, len(pdf.pages))
-        grid = _grid_pages(pdf)
+        texts = [p.extract_text() for p in pdf.pages]
+        grid = _grid_pages(texts)
         assert len(grid) == 5 and len(set(grid)) == 1, grid
-        text = " ".join(p.extract_text() for p in pdf.pages)
+        text = " ".join(texts)
         # The key names each level in whole words; the headers' long words stay whole.
         assert "S5 Catastrophic" in text and "L4 Highly likely" in text
         assert "Catastrop\n" not in text
