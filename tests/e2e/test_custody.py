@@ -105,7 +105,7 @@ def test_the_same_journey_works_without_javascript(browser, base_url):
     record = _new_record("Conference minutes")
     context = browser.new_context(base_url=base_url, java_script_enabled=False, bypass_csp=True)
     page = context.new_page()
-    sign_in(page, "pat", javascript=False)
+    sign_in(page, "pat", javascript=False, via_form=True)
     page.goto(f"/records/{record.id}")
     _fill_request(page, "Something else", "Case supervision off site", axe=False)
     expect(page.locator("#status")).to_contain_text("Awaiting approval")

@@ -9,7 +9,7 @@ from tests.e2e.conftest import check_accessibility, screenshot, sign_in
 
 
 def test_sign_in_home_and_sign_out(page):
-    sign_in(page, "pat")
+    sign_in(page, "pat", via_form=True)
     expect(page.get_by_role("heading", level=1)).to_contain_text("Pat Reyes")
     expect(page.locator("body")).to_contain_text("Practitioner")
     expect(page.locator(".govuk-generic-header")).to_contain_text("Example London Borough")
