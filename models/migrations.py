@@ -63,7 +63,7 @@ from peewee import (
 from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, migrate
 
 from models.base import SchemaVersion, db, utcnow
-from models.counters import stamp_trigger_sql
+from models.counters import Counter, stamp_trigger_sql
 from models.schema import ALL_MODELS, STAMPED
 
 # The oldest schema these steps start from: the foundation's tables (version 1).
@@ -199,6 +199,9 @@ def _create_fresh(version: int) -> None:
     for table, series in STAMPED:
         for statement in stamp_trigger_sql(table, series, isinstance(db.obj, PostgresqlDatabase)):
             db.execute_sql(statement)
+        # A first stamp, as the steps that made the triggers set one: figures over a table
+        # nobody has changed yet (no actions so far) are worth keeping too.
+        Counter.insert(series=series, last=1).on_conflict_ignore().execute()
     SchemaVersion.create(version=version, applied_at=utcnow())
 
 
@@ -777,6 +780,35 @@ def _lists_flat_with_volume(m: Migration) -> None:
         for event in ("INSERT", "UPDATE", "DELETE"):
             m.sql(
                 f'CREATE TRIGGER "{name}_{event.lower()}" AFTER {event} ON "breach" '
+                f"BEGIN {stamp} END"
+            )
+    m.sql(upsert.format(stamp="1").rstrip(";"))
+
+
+@step(27, "the actions table's change stamp (the register keeps its lessons by quarter)")
+def _action_changes(m: Migration) -> None:
+    # As step 26's breach stamp: every change to an action sets a new random stamp in its own
+    # transaction, so the lessons by quarter are worked out again after any of them.
+    upsert = (
+        'INSERT INTO "counter" ("series", "last") VALUES (\'breach-action-changes\', {stamp}) '
+        'ON CONFLICT ("series") DO UPDATE SET "last" = excluded."last";'
+    )
+    name = "breach_action_stamps_breach_action_changes"
+    if m.is_postgres:
+        stamp = upsert.format(stamp="floor(random() * 2147483646)::integer + 1")
+        m.sql(
+            f'CREATE OR REPLACE FUNCTION "{name}"() RETURNS trigger LANGUAGE plpgsql AS '
+            f"$$ BEGIN {stamp} RETURN NULL; END $$"
+        )
+        m.sql(
+            f'CREATE TRIGGER "{name}" AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE '
+            f'ON "breach_action" FOR EACH STATEMENT EXECUTE FUNCTION "{name}"()'
+        )
+    else:
+        stamp = upsert.format(stamp="abs(random() % 2147483646) + 1")
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            m.sql(
+                f'CREATE TRIGGER "{name}_{event.lower()}" AFTER {event} ON "breach_action" '
                 f"BEGIN {stamp} END"
             )
     m.sql(upsert.format(stamp="1").rstrip(";"))

@@ -7,7 +7,7 @@ need not import the package that imports it.
 from models.audit import AuditEvent
 from models.base import SchemaVersion
 from models.breaches import Breach, Notification
-from models.counters import BREACH_CHANGES, Counter
+from models.counters import ACTION_CHANGES, BREACH_CHANGES, Counter
 from models.deliveries import Delivery
 from models.dispatches import Dispatch
 from models.follow_through import BreachAction, IcoItem
@@ -52,4 +52,4 @@ ALL_MODELS = [
 ]
 
 # Tables whose every change sets a change stamp (models/counters.py), made by their triggers.
-STAMPED = [("breach", BREACH_CHANGES)]
+STAMPED = [("breach", BREACH_CHANGES), ("breach_action", ACTION_CHANGES)]
