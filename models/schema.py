@@ -24,6 +24,7 @@ from models.people import (
 from models.records import Record, Removal
 from models.reminders import Reminder
 from models.remote_working import RemoteAgreement
+from models.tallies import Tally
 from models.training import TrainingException
 
 ALL_MODELS = [
@@ -48,6 +49,7 @@ ALL_MODELS = [
     RemoteAgreement,
     Heartbeat,
     Counter,
+    Tally,
     TrainingException,
 ]
 

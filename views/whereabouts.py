@@ -24,6 +24,7 @@ from machines.permissions import Can
 from models.base import MAX_ID, db
 from models.people import Team, User
 from models.records import WHEREABOUTS, Record, Removal, held_by, whereabouts_is
+from models.tallies import Tally
 from views.breach_reports import _cell as formula_safe
 from views.display import where_now
 from views.forms import FormErrors, GovForm
@@ -131,8 +132,15 @@ def _page(filters: Filters, teams: list[int] | None):
 
 
 def _count(filters: Filters, teams: list[int] | None) -> int:
-    """How many records the list has: the records alone, unless a filter asks where they are
-    (then each one's latest removal too), without the team and holder the rows show."""
+    """How many records the list has: unless a filter asks where they are, the teams' tallies
+    (models/tallies.py: a row a team, however many records); else the records the filter
+    finds, each one's latest removal looked up (papers out are few; those in the office,
+    destroyed or lost grow with the years: not tallied yet)."""
+    if not (filters.where or filters.holder):
+        if filters.team:
+            in_scope = teams is None or filters.team in teams
+            return Tally.of("record", [filters.team]) if in_scope else 0
+        return Tally.of("record", teams)
     query = Record.select(fn.COUNT(Record.id))
     if filters.where or filters.holder:
         query = Record.join_latest(query)
