@@ -89,8 +89,8 @@ PAGES = [
 # their SQL: the register's figures are over every case in the filter.
 SUMMARIES = {
     "/register": ("GROUP BY", "COUNT(", "SUM(", "MIN(", "MAX("),
-    # A list filtered by where the papers are counts the records the filter finds: papers
-    # out are the work in hand (the board's tallies read as many), not the years' records.
+    # A list filtered by where the papers are counts the records the filter finds, but only
+    # a few pages past the page asked for (views/paging.py: bounded_total), at any volume.
     "/records/where?where=": ("SELECT COUNT(",),
 }
 
