@@ -61,11 +61,15 @@ def page_of(
     )
 
 
+def count_bound(size: int | None = None, param: str = "page") -> int:
+    """How far a list's total is counted: COUNT_AHEAD pages past the page asked for."""
+    return (page_arg(param) + COUNT_AHEAD) * (size or current_app.config["PAGE_SIZE"])
+
+
 def bounded_total(query, size: int | None = None, param: str = "page") -> tuple[int, bool]:
     """How many rows `query` has, counted no further than COUNT_AHEAD pages past the page
     asked for; and whether there are more than that."""
-    size = size or current_app.config["PAGE_SIZE"]
-    bound = (page_arg(param) + COUNT_AHEAD) * size
+    bound = count_bound(size, param)
     counted = query.limit(bound + 1).count()
     return min(counted, bound), counted > bound
 
