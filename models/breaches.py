@@ -33,6 +33,7 @@ from models.deliveries import Delivery, counts_as_told
 from models.dispatches import Dispatch
 from models.people import Team, User, UserRole, who_and_when
 from models.records import Record, Removal
+from models.tallies import Tally
 
 # The most cases the machine is run over for one person's "waiting for you" (one query).
 WAITING_SCAN = 100
@@ -317,14 +318,25 @@ class Breach(VersionedModel):
         return query
 
     @classmethod
-    def count_visible(cls, user: User) -> int:
-        """How many cases this person may see."""
+    def count_visible(cls, user: User, bound: int | None = None) -> tuple[int, bool]:
+        """How many cases this person may see, counted no further than `bound` (None: every
+        one), and whether there are more than that."""
         relations = cls._seen_through(user)
         if relations is None:
-            return cls.select().count()
+            return Tally.of("breach"), False  # kept by the database: models/tallies.py
         # Each relation counted on its own index; the union drops a case seen through both.
-        ids = reduce(or_, [cls.select(cls.id).where(relation) for relation in relations])
-        return cls.select(fn.COUNT(SQL("*"))).from_(ids.alias("seen")).scalar()
+        parts = [cls.select(cls.id).where(relation) for relation in relations]
+        if bound is not None:
+            # Each relation stops one past the bound: if any reaches it there are more, and
+            # if none does, each was read whole and the union's count is exact. A person's
+            # own cases pile up with the years; a count of them all would too.
+            limited = [part.limit(bound + 1) for part in parts]
+            parts = [cls.select(part.c.id).from_(part) for part in limited]
+        ids = reduce(or_, parts)
+        counted = cls.select(fn.COUNT(SQL("*"))).from_(ids.alias("seen")).scalar()
+        if bound is not None and counted > bound:
+            return bound, True
+        return counted, False
 
     @classmethod
     def _first_ids(cls, parts: list[tuple], order: tuple):

@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 from peewee import (
     BooleanField,
     CharField,
+    CompositeKey,
     DateField,
     DateTimeField,
     Field,
@@ -63,8 +64,9 @@ from peewee import (
 from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, migrate
 
 from models.base import SchemaVersion, db, utcnow
-from models.counters import stamp_trigger_sql
+from models.counters import Counter, stamp_trigger_sql
 from models.schema import ALL_MODELS, STAMPED
+from models.tallies import TALLIED, tally_trigger_sql
 
 # The oldest schema these steps start from: the foundation's tables (version 1).
 BASELINE = 1
@@ -198,6 +200,12 @@ def _create_fresh(version: int) -> None:
     db.create_tables(ALL_MODELS, safe=False)
     for table, series in STAMPED:
         for statement in stamp_trigger_sql(table, series, isinstance(db.obj, PostgresqlDatabase)):
+            db.execute_sql(statement)
+        # A first stamp, as the steps that made the triggers set one: figures over a table
+        # nobody has changed yet (no actions so far) are worth keeping too.
+        Counter.insert(series=series, last=1).on_conflict_ignore().execute()
+    for table in TALLIED:
+        for statement in tally_trigger_sql(table, isinstance(db.obj, PostgresqlDatabase)):
             db.execute_sql(statement)
     SchemaVersion.create(version=version, applied_at=utcnow())
 
@@ -780,3 +788,57 @@ def _lists_flat_with_volume(m: Migration) -> None:
                 f"BEGIN {stamp} END"
             )
     m.sql(upsert.format(stamp="1").rstrip(";"))
+
+
+@step(
+    27,
+    "the actions table's change stamp (the register keeps its lessons by quarter); records and "
+    "breach cases tallied per team by the database (a list's total without counting it)",
+)
+def _action_changes_and_tallies(m: Migration) -> None:
+    # As step 26's breach stamp: every change to an action sets a new random stamp in its own
+    # transaction, so the lessons by quarter are worked out again after any of them.
+    upsert = (
+        'INSERT INTO "counter" ("series", "last") VALUES (\'breach-action-changes\', {stamp}) '
+        'ON CONFLICT ("series") DO UPDATE SET "last" = excluded."last";'
+    )
+    name = "breach_action_stamps_breach_action_changes"
+    if m.is_postgres:
+        stamp = upsert.format(stamp="floor(random() * 2147483646)::integer + 1")
+        m.sql(
+            f'CREATE OR REPLACE FUNCTION "{name}"() RETURNS trigger LANGUAGE plpgsql AS '
+            f"$$ BEGIN {stamp} RETURN NULL; END $$"
+        )
+        m.sql(
+            f'CREATE TRIGGER "{name}" AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE '
+            f'ON "breach_action" FOR EACH STATEMENT EXECUTE FUNCTION "{name}"()'
+        )
+    else:
+        stamp = upsert.format(stamp="abs(random() % 2147483646) + 1")
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            m.sql(
+                f'CREATE TRIGGER "{name}_{event.lower()}" AFTER {event} ON "breach_action" '
+                f"BEGIN {stamp} END"
+            )
+    m.sql(upsert.format(stamp="1").rstrip(";"))
+
+    class Tally(m.Model):
+        counted = CharField(max_length=40)
+        team_id = IntegerField()
+        total = IntegerField(default=0)
+
+        class Meta:
+            primary_key = CompositeKey("counted", "team_id")
+
+    m.create_tables(Tally)
+    # The triggers as models/tallies.py writes them on this day (a later change to them is a
+    # step that drops these by name and makes the new ones). Made before the backfill: on
+    # PostgreSQL, CREATE TRIGGER holds off other writers to the table until this step commits,
+    # so no row is added between the count and the trigger that counts the next one.
+    for table in ("record", "breach"):
+        for statement in tally_trigger_sql(table, m.is_postgres):
+            m.sql(statement)
+        m.sql(
+            'INSERT INTO "tally" ("counted", "team_id", "total") '
+            f'SELECT \'{table}\', "team_id", COUNT(*) FROM "{table}" GROUP BY "team_id"'
+        )

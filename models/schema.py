@@ -7,7 +7,7 @@ need not import the package that imports it.
 from models.audit import AuditEvent
 from models.base import SchemaVersion
 from models.breaches import Breach, Notification
-from models.counters import BREACH_CHANGES, Counter
+from models.counters import ACTION_CHANGES, BREACH_CHANGES, Counter
 from models.deliveries import Delivery
 from models.dispatches import Dispatch
 from models.follow_through import BreachAction, IcoItem
@@ -24,6 +24,7 @@ from models.people import (
 from models.records import Record, Removal
 from models.reminders import Reminder
 from models.remote_working import RemoteAgreement
+from models.tallies import Tally
 from models.training import TrainingException
 
 ALL_MODELS = [
@@ -48,8 +49,9 @@ ALL_MODELS = [
     RemoteAgreement,
     Heartbeat,
     Counter,
+    Tally,
     TrainingException,
 ]
 
 # Tables whose every change sets a change stamp (models/counters.py), made by their triggers.
-STAMPED = [("breach", BREACH_CHANGES)]
+STAMPED = [("breach", BREACH_CHANGES), ("breach_action", ACTION_CHANGES)]

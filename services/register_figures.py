@@ -15,6 +15,7 @@ import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from peewee import SQL, Case, fn
 
@@ -77,6 +78,8 @@ def parse_column(values: Iterable[object]) -> list[dt.datetime | None]:
 
 
 _HOUR = dt.timedelta(hours=1)
+
+T = TypeVar("T")
 
 
 def month_start(value: dt.datetime) -> dt.date:
@@ -344,7 +347,7 @@ def figures_of(query, first: dt.date | None = None, last: dt.date | None = None)
 
 
 class FiguresCache:
-    """The figures of the last few filters, each kept while the breach table is unchanged.
+    """The figures of the last few filters, each kept while the tables they count are unchanged.
 
     Worked out from every case in the filter, they cost a pass over all of them (linear in
     the register's size); kept against the table's change stamp (models/counters.py, set by
@@ -354,11 +357,12 @@ class FiguresCache:
 
     def __init__(self, size: int = 32):
         self.size = size
-        self._kept: OrderedDict[Hashable, Figures] = OrderedDict()
+        self._kept: OrderedDict[Hashable, object] = OrderedDict()
         self._lock = threading.Lock()
 
-    def figures(self, key: Hashable, stamp: int | None, work_out: Callable[[], Figures]) -> Figures:
-        """The figures for `key` at `stamp`; `work_out()` when not kept (always, without one)."""
+    def figures(self, key: Hashable, stamp: Hashable | None, work_out: Callable[[], T]) -> T:
+        """The figures for `key` at `stamp` (one table's stamp, or a tuple of several);
+        `work_out()` when not kept (always, without a stamp)."""
         if stamp is None:
             return work_out()
         with self._lock:

@@ -355,8 +355,9 @@ def board_figures(html: str) -> dict[str, int]:
 
 
 def assert_counts_agree(web, team_id: int) -> None:
-    """A line manager's board figures equal the rows of their team, and the 'where every
-    record is' list filtered to papers out says the same number. `web` is that manager."""
+    """A line manager's board figures equal the rows of their team, the 'where every
+    record is' list filtered to papers out says the same number, and unfiltered (a tally the
+    database keeps, models/tallies.py) the team's records. `web` is that manager."""
     figures = board_figures(web.get("/board").get_data(as_text=True))
     in_team = Removal.team == team_id
     pending = Removal.select().where(in_team, Removal.state == "requested").count()
@@ -378,3 +379,9 @@ def assert_counts_agree(web, team_id: int) -> None:
     listed = Page.of(web.get("/records/where?where=out"))
     wanted = f"{out} record" if out == 1 else f"{out} records"
     check(wanted in listed.text, f"board says {out} papers out; the list does not say '{wanted}'")
+    records = Record.select().where(Record.team == team_id).count()
+    html = web.get("/records/where").get_data(as_text=True)
+    said = re.search(r'id="records-heading">([^<]*)<', html)
+    said = said.group(1) if said else None
+    wanted = f"{records} record" if records == 1 else f"{records} records"
+    check(said == wanted, f"the team has {records} records; the list says '{said}'")

@@ -26,7 +26,7 @@ from views.access import visible_or_404
 from views.display import delivery_words, link, uk_datetime
 from views.forms import FormErrors
 from views.forms.breaches import GRID, ReportBreach, UpdateReport, event_form
-from views.paging import page_of_window
+from views.paging import count_bound, page_of_window
 from views.transitions import (
     Lifecycle,
     cannot_now,
@@ -44,9 +44,9 @@ bp = Blueprint("breaches", __name__)
 
 @bp.get("/breaches")
 def index():
+    total, more = Breach.count_visible(current_user, bound=count_bound())
     listed = page_of_window(
-        Breach.count_visible(current_user),
-        lambda offset, limit: Breach.visible_page(current_user, offset, limit),
+        total, lambda offset, limit: Breach.visible_page(current_user, offset, limit), more=more
     )
     cases = listed.rows
     now = clock.now()
@@ -57,6 +57,7 @@ def index():
         pages=listed.pages,
         pagination=listed.links("breaches.index", "Pages of breach cases"),
         total=listed.total,
+        more=listed.more,
         state_labels=STATE_LABELS,
         categories=dict(breach_report.CATEGORIES),
         clocks={c.id: breach_clocks.case_clock(c, now) for c in cases},

@@ -20,7 +20,7 @@ from machines.common import whole_number
 from machines.permissions import Can
 from models.base import MAX_ID
 from models.breaches import Breach
-from models.counters import BREACH_CHANGES, change_stamp
+from models.counters import ACTION_CHANGES, BREACH_CHANGES, change_stamps
 from models.people import Team
 from services.lessons import lessons_by_quarter, open_actions
 from services.register_figures import (
@@ -128,6 +128,11 @@ def _figures_cache() -> FiguresCache:
     return current_app.extensions.setdefault("register_figures", FiguresCache())
 
 
+def _lessons_cache() -> FiguresCache:
+    """One per app, kept against both the breach and the action stamps."""
+    return current_app.extensions.setdefault("register_lessons", FiguresCache())
+
+
 @bp.get("/register")
 @requires(Can.READ_REGISTER)
 def index():
@@ -135,11 +140,16 @@ def index():
     teams = list(Team.select(Team.id, Team.name).order_by(Team.name))
 
     # Counted by the database, whatever the number of cases (services/register_figures.py),
-    # and kept until a breach changes.
+    # and kept until a breach changes; the lessons by quarter count actions too, so they are
+    # kept until a breach or an action changes.
+    breaches_stamp, actions_stamp = change_stamps(BREACH_CHANGES, ACTION_CHANGES)
     figures = _figures_cache().figures(
+        filters, breaches_stamp, lambda: figures_of(filters.apply(Breach.select()))
+    )
+    lessons = _lessons_cache().figures(
         filters,
-        change_stamp(BREACH_CHANGES),
-        lambda: figures_of(filters.apply(Breach.select())),
+        None if None in (breaches_stamp, actions_stamp) else (breaches_stamp, actions_stamp),
+        lambda: lessons_by_quarter(filters.apply(Breach.select())),
     )
     total = figures.total
 
@@ -171,7 +181,7 @@ def index():
         state_labels=STATE_LABELS,
         categories=dict(breach_report.CATEGORIES),
         ico_deadline=ico_deadline,
-        lessons=lessons_by_quarter(filters.apply(Breach.select())),
+        lessons=lessons,
         open_actions=open_actions(clock.uk_today()),
         action_categories=breach_action.CATEGORY_LABELS,
         today=clock.uk_today(),

@@ -24,11 +24,12 @@ from machines.permissions import Can
 from models.base import MAX_ID, db
 from models.people import Team, User
 from models.records import WHEREABOUTS, Record, Removal, held_by, whereabouts_is
+from models.tallies import Tally
 from views.breach_reports import _cell as formula_safe
 from views.display import where_now
 from views.forms import FormErrors, GovForm
 from views.forms.fields import ID_TEXT_MAX, Choice, Text
-from views.paging import page_links, page_of
+from views.paging import bounded_total, page_links, page_of
 
 bp = Blueprint("whereabouts", __name__)
 
@@ -119,9 +120,11 @@ def _page(filters: Filters, teams: list[int] | None):
     if filters.where or filters.holder:
         ids = Record.join_latest(ids)
     ids = _narrowed(ids, filters, teams).order_by(*order)
+    total, more = _count(filters, teams)
     return page_of(
         ids,
-        total=_count(filters, teams),
+        total=total,
+        more=more,
         rows=lambda page: list(
             Record.with_whereabouts(Record.select(Record, Team).join(Team))
             .where(Record.id.in_(page))
@@ -130,13 +133,19 @@ def _page(filters: Filters, teams: list[int] | None):
     )
 
 
-def _count(filters: Filters, teams: list[int] | None) -> int:
-    """How many records the list has: the records alone, unless a filter asks where they are
-    (then each one's latest removal too), without the team and holder the rows show."""
-    query = Record.select(fn.COUNT(Record.id))
-    if filters.where or filters.holder:
-        query = Record.join_latest(query)
-    return _narrowed(query, filters, teams).scalar()
+def _count(filters: Filters, teams: list[int] | None) -> tuple[int, bool]:
+    """How many records the list has, and whether there are more than that. Unless a filter
+    asks where they are, the teams' tallies (models/tallies.py: a row a team, however many
+    records). Else the records the filter finds, each one's latest removal looked up: papers
+    out are few, but those in the office, destroyed or lost grow with the years, so they are
+    counted only a few pages past the one asked for (views/paging.py: bounded_total)."""
+    if not (filters.where or filters.holder):
+        if filters.team:
+            in_scope = teams is None or filters.team in teams
+            return (Tally.of("record", [filters.team]) if in_scope else 0), False
+        return Tally.of("record", teams), False
+    query = Record.join_latest(Record.select(Record.id))
+    return bounded_total(_narrowed(query, filters, teams))
 
 
 def _holders(teams: list[int] | None) -> list[User]:
@@ -168,6 +177,7 @@ def index():
         filters=filters,
         records=listed.rows,
         total=listed.total,
+        more=listed.more,
         holders=_holders(teams),
         teams=list(Team.select(Team.id, Team.name).order_by(Team.name)) if every_team else [],
         every_team=every_team,

@@ -48,6 +48,7 @@ from tests.http.journeys.breaches import (
     walk,
 )
 from tests.http.journeys.custody import papers_out, report_lost
+from views import paging
 
 
 @pytest.fixture
@@ -169,6 +170,38 @@ def test_the_reporter_their_manager_and_every_breach_role_can_see_the_case(cast,
     assert case.reference in web.get(f"/breaches/{case.id}/report").get_data(as_text=True)
     # The ICO draft is the breach chain's working paper.
     web.get(f"/breaches/{case.id}/ico-draft", status=200 if insider in CHAIN else 403)
+
+
+def test_a_persons_case_list_counts_a_few_pages_ahead_and_says_there_are_more(
+    cast, staff, monkeypatch
+):
+    # A practitioner's own cases pile up with the years: their list counts them only so far
+    # past the page asked for (here one page), and says there are more.
+    monkeypatch.setattr(paging, "COUNT_AHEAD", 1)
+    pat = staff["pat"]
+    for n in range(60):
+        Breach.create(
+            reference=f"BR-2026-{n + 1:04d}",
+            team=pat.team_id,
+            reported_by=pat,
+            reporter_manager=pat.line_manager_id,
+            reported_at=clock.now(),
+            what_happened="Letter sent to an old address",
+            happened_at=clock.now(),
+            discovered_at=clock.now() - dt.timedelta(minutes=n),
+            category="wrong_recipient",
+        )
+
+    def caption(web, url: str) -> str:
+        html = web.get(url).get_data(as_text=True)
+        return " ".join(re.search(r"<caption[^>]*>(.*?)</caption>", html, re.S).group(1).split())
+
+    assert caption(cast["pat"], "/breaches") == "More than 50 cases you can see"
+    assert caption(cast["lina"], "/breaches?page=2") == "60 cases you can see"  # as manager
+    third = cast["pat"].get("/breaches?page=3").get_data(as_text=True)
+    assert "BR-2026-0060" in third and "BR-2026-0051" in third  # the oldest: every case reached
+    # Those who see every case read the tally: exact on any page.
+    assert caption(cast["gov"], "/breaches") == "60 cases you can see"
 
 
 # -- the whole journey ---------------------------------------------------------------------

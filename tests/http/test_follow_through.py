@@ -577,6 +577,37 @@ def test_the_register_shows_open_and_overdue_actions_and_the_lessons_by_quarter(
     assert (bars, values) == (["100"], ["1 case, 2 actions"])
 
 
+def lessons_statements(statements) -> list[str]:
+    """The statements that count the lessons by quarter (cases, and actions by case)."""
+    return [sql for sql in statements.statements if "GROUP BY 1, 2, 3" in sql]
+
+
+@pytest.mark.postgres
+def test_an_actions_change_shows_at_once_in_the_lessons_by_quarter(cast, staff, statements):
+    breach = decided_case(cast, referred=False)
+    assert add_action(cast["ad"], breach, staff["sam"]).status_code == 303
+    gov = cast["gov"]
+
+    def lessons() -> list:
+        return rows_of(gov.get("/register").get_data(as_text=True), "lessons-table")[0][2:]
+
+    assert lessons() == ["1", "Replace or provide equipment, such as lockable bags: 1"]
+    # Kept while nothing changes: a second view does not count them again.
+    with statements.counting():
+        assert lessons() == ["1", "Replace or provide equipment, such as lockable bags: 1"]
+    assert lessons_statements(statements) == []
+    # An action changed on its own (its case untouched) shows on the next view.
+    BreachAction.update(category="training").where(BreachAction.breach == breach.id).execute()
+    assert lessons() == ["1", "Retrain a team or person: 1"]
+    assert add_action(cast["irm"], breach, staff["pat"]).status_code == 303
+    assert lessons() == [
+        "1",
+        "Replace or provide equipment, such as lockable bags: 1 / Retrain a team or person: 1",
+    ]
+    BreachAction.delete().where(BreachAction.category == "training").execute()
+    assert lessons() == ["1", "Replace or provide equipment, such as lockable bags: 1"]
+
+
 # -- no stranded work: an owner leaving, the last person who answers the ICO --------------
 
 

@@ -170,6 +170,27 @@ def test_an_upgraded_database_has_the_schema_of_a_fresh_one(bare_app):
     )
 
 
+def test_an_upgraded_database_tallies_the_records_it_had_and_the_next_one(bare_app):
+    """Step 27 counts the rows already there; the triggers count the next."""
+    load_v2()
+    teams = dict(
+        db.execute_sql('SELECT "team_id", COUNT(*) FROM "record" GROUP BY "team_id"').fetchall()
+    )
+    assert teams, "the fixture should have records to count"
+    upgrade()
+    tallied = 'SELECT "team_id", "total" FROM "tally" WHERE "counted" = %s'
+    placeholder = tallied if is_postgres() else tallied.replace("%s", "?")
+    assert dict(db.execute_sql(placeholder, ("record",)).fetchall()) == teams
+    team, records = next(iter(teams.items()))
+    (creator,) = db.execute_sql('SELECT "created_by_id" FROM "record" LIMIT 1').fetchone()
+    db.execute_sql(
+        'INSERT INTO "record" ("case_id", "description", "team_id", "label_code", '
+        "\"created_by_id\", \"created_at\") VALUES ('7654321', 'After', "
+        f"{team}, 'SK-AFTER234', {creator}, CURRENT_TIMESTAMP)"
+    )
+    assert dict(db.execute_sql(placeholder, ("record",)).fetchall())[team] == records + 1
+
+
 def test_a_version_1_database_gets_the_kiosk_failure_table(bare_app):
     upgrade()
     fresh = schema_of()

@@ -18,6 +18,7 @@ from models.audit import AuditEvent, verify_chain
 from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.records import Record, Removal
+from models.tallies import Tally
 from tests.http.journeys import ago, date_fields, typed
 from tests.http.journeys.live import Browser, live_server
 
@@ -139,6 +140,8 @@ def test_sixteen_breach_cases_opened_at_once_are_all_kept_numbered_and_audited(a
     cases = list(Breach.select())
     assert len(cases) == PEOPLE
     assert len({case.reference for case in cases}) == PEOPLE
+    # Counted once each in the team's tally (models/tallies.py), however many came at once.
+    assert Tally.of("breach") == PEOPLE
     year = clock.now().year
     assert sorted(case.reference for case in cases) == [
         f"BR-{year}-{n:04d}" for n in range(1, PEOPLE + 1)

@@ -89,8 +89,9 @@ PAGES = [
 # their SQL: the register's figures are over every case in the filter.
 SUMMARIES = {
     "/register": ("GROUP BY", "COUNT(", "SUM(", "MIN(", "MAX("),
-    # The list's total: every record in the person's scope (or under the filter) is counted.
-    "/records/where": ("SELECT COUNT(",),
+    # A list filtered by where the papers are counts the records the filter finds, but only
+    # a few pages past the page asked for (views/paging.py: bounded_total), at any volume.
+    "/records/where?where=": ("SELECT COUNT(",),
 }
 
 
@@ -130,13 +131,12 @@ def _sqlite_problems(sql: str, params: tuple) -> list[str]:
         if found:
             table = aliases.get(found[1], found[1])
             # A walk along an index in the order asked for, stopped by LIMIT, is fine; so is
-            # reading a partial index (the open rows only), and counting every row a list
-            # pages through. Reading a whole table or index is not.
+            # reading a partial index (the open rows only). Reading a whole table or index is
+            # not, to count it neither (a list's total is a tally: models/tallies.py).
             index = re.search(r"USING (?:COVERING )?INDEX (\w+)", found[2])
             ordered_walk = index is not None and " LIMIT " in sql
             partial = index is not None and index[1] in _partial_indexes()
-            counting = sql.lstrip().startswith("SELECT COUNT(")
-            if table in BIG and not (ordered_walk or partial or counting):
+            if table in BIG and not (ordered_walk or partial):
                 problems.append(detail)
     if sql.lstrip().upper().startswith("SELECT"):
         steps, rows = _sqlite_steps(sql, params)

@@ -13,6 +13,7 @@ import pytest
 from machines import clock
 from models.records import Record, Removal
 from tests.http.journeys import Cast, Page
+from views import paging
 
 # Runs on PostgreSQL too: where every record is: its list queries and paging.
 pytestmark = pytest.mark.postgres
@@ -162,6 +163,34 @@ def test_the_list_is_paged(cast, staff):
     second = rows(cast["pat"].get("/records/where?page=2"))
     assert len(first) == 25 and len(second) == 5 and not set(first) & set(second)
     assert "30 records" in Page.of(cast["pat"].get("/records/where")).text
+
+
+def test_a_filtered_total_is_counted_a_few_pages_ahead_not_through_the_years(
+    cast, staff, monkeypatch
+):
+    # Records in the office pile up over the years: the list counts them only so far past
+    # the page asked for (here one page), and says there are more.
+    monkeypatch.setattr(paging, "COUNT_AHEAD", 1)
+    for n in range(80):
+        record(staff["pat"], f"Bundle {n:02d}")
+    web = cast["lina"]
+
+    def heading(url: str) -> str:
+        html = web.get(url).get_data(as_text=True)
+        return re.search(r'id="records-heading">([^<]*)<', html).group(1)
+
+    assert heading("/records/where?where=in_office") == (
+        "More than 50 records matching these filters"
+    )
+    assert heading("/records/where?where=in_office&page=2") == (
+        "More than 75 records matching these filters"
+    )
+    assert heading("/records/where?where=in_office&page=3") == "80 records matching these filters"
+    assert len(rows(web.get("/records/where?where=in_office&page=4"))) == 5  # the last page
+    # Unfiltered, the team's tally: every record, counted or not.
+    assert heading("/records/where") == "80 records"
+    first = Page.of(web.get("/records/where?where=in_office"))
+    assert "Next" in first.text
 
 
 def test_the_csv_is_streamed_filtered_and_formula_safe(cast, staff, records):
