@@ -1,0 +1,69 @@
+"""Statements compiled once and run again with new values (models/prepared.py), on both
+databases: their placeholders differ (`?` and `%s`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from models.people import Team, User, UserRole
+from models.prepared import Prepared
+
+pytestmark = pytest.mark.postgres
+
+BY_USERNAME = Prepared(
+    lambda username: (
+        User.select(User, Team).join(Team, attr="team").where(User.username == username)
+    ),
+    username=str,
+)
+
+
+def test_each_run_binds_its_own_values_to_the_one_compiled_statement(people, statements):
+    people.add("pat", team="Children North")
+    people.add("dana", team="Adults East")
+    with statements.counting():
+        pat = BY_USERNAME.rows(username="pat")
+        dana = BY_USERNAME.rows(username="dana")
+        nobody = BY_USERNAME.rows(username="nobody")
+    assert [(u.username, u.team.name) for u in pat] == [("pat", "Children North")]
+    assert [(u.username, u.team.name) for u in dana] == [("dana", "Adults East")]
+    assert nobody == []
+    assert len(set(statements.statements)) == 1  # one SQL text, three sets of values
+    assert [p[-1] for p in statements.parameters] == ["pat", "dana", "nobody"]
+
+
+def test_constants_of_the_query_are_kept_and_rows_changed_are_counted(people):
+    people.add("pat", "practitioner")
+    people.add("lina", "line_manager")
+    disable_if = Prepared(
+        lambda username: User.update(active=False).where(
+            User.username == username,
+            User.id.in_(UserRole.select(UserRole.user).where(UserRole.role == "practitioner")),
+        ),
+        username=str,
+    )
+    assert disable_if.execute(username="lina") == 0  # not a practitioner: the constant held
+    assert disable_if.execute(username="pat") == 1
+    assert [u.username for u in User.select().where(User.active == False)] == ["pat"]  # noqa: E712
+
+
+def test_tuples_and_dicts_come_back_as_the_query_would_return_them(people):
+    people.add("pat")
+    names = Prepared(
+        lambda username: (
+            User.select(User.username, User.display_name).where(User.username == username).tuples()
+        ),
+        username=str,
+    )
+    assert names.rows(username="pat") == [("pat", "Pat Tester")]
+
+
+def test_a_value_changed_inside_the_query_is_refused_rather_than_compiled_as_a_constant(app):
+    since = Prepared(
+        lambda after: User.select().where(User.created_at >= after - dt.timedelta(minutes=1)),
+        after=dt.datetime,
+    )
+    with pytest.raises(ValueError, match="derived"):
+        since.rows(after=dt.datetime(2026, 12, 7))
