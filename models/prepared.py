@@ -108,3 +108,26 @@ class Prepared:
         """Run an UPDATE or DELETE; how many rows it changed."""
         _, cursor = self._cursor(values)
         return db.rows_affected(cursor)
+
+
+_BY_ID: dict[type, Prepared] = {}
+
+
+def by_id(model: type, row_id: int):
+    """The row of `model` with this id, or None: `model.get_or_none(model.id == row_id)`,
+    compiled once per model and database."""
+    statement = _BY_ID.get(model)
+    if statement is None:
+        statement = _BY_ID[model] = Prepared(
+            lambda row_id: model.select().where(model.id == row_id), row_id=int
+        )
+    rows = statement.rows(row_id=row_id)
+    return rows[0] if rows else None
+
+
+def get_by_id(model: type, row_id: int):
+    """The row of `model` with this id: `model.get_by_id(row_id)`, compiled once."""
+    row = by_id(model, row_id)
+    if row is None:
+        raise model.DoesNotExist(f"{model.__name__} {row_id}")
+    return row

@@ -38,6 +38,7 @@ from machines.training import Training
 from models.base import BaseModel, Stale, VersionedModel, db, utcnow
 from models.bulk import insert_rows
 from models.people import Team, User, UserRole, who_and_when
+from models.prepared import Prepared
 from models.training import TrainingException, training_of
 
 # Label codes avoid look-alike characters so they can be typed from a printed label.
@@ -225,18 +226,8 @@ class Record(BaseModel):
 
     def open_removal(self) -> Removal | None:
         """The removal still open, with the people its panel names, in one statement."""
-        Holder, Decider = User.alias(), User.alias()
-        removal = (
-            Removal.select(Removal, Holder, Decider)
-            .join(Holder, on=(Removal.for_user == Holder.id), attr="for_user")
-            .switch(Removal)
-            .join(
-                Decider, JOIN.LEFT_OUTER, on=(Removal.decided_by == Decider.id), attr="decided_by"
-            )
-            .where(Removal.record == self.id, Removal.closed_at.is_null())
-            .order_by(Removal.id.desc())
-            .first()
-        )
+        rows = _OPEN_REMOVAL.rows(record_id=self.id)
+        removal = rows[0] if rows else None
         if removal is not None:
             removal.record = self  # the record it was asked of: no statement to read it again
         return removal
@@ -610,3 +601,20 @@ for _name, _columns in (
     )
 # Where every record is: a team's records in the page's order, read a page at a time.
 Record.add_index(Record.index(Record.team, Record.case_id, Record.description))
+
+
+def _open_removal(record_id: int):
+    Holder, Decider = User.alias(), User.alias()
+    return (
+        Removal.select(Removal, Holder, Decider)
+        .join(Holder, on=(Removal.for_user == Holder.id), attr="for_user")
+        .switch(Removal)
+        .join(Decider, JOIN.LEFT_OUTER, on=(Removal.decided_by == Decider.id), attr="decided_by")
+        .where(Removal.record == record_id, Removal.closed_at.is_null())
+        .order_by(Removal.id.desc())
+        .limit(1)
+    )
+
+
+# A record's panel reads its open removal on every view and every event: compiled once.
+_OPEN_REMOVAL = Prepared(_open_removal, record_id=int)

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from models.people import Team, User, UserRole
-from models.prepared import Prepared
+from models.prepared import Prepared, by_id, get_by_id
 
 pytestmark = pytest.mark.postgres
 
@@ -67,3 +67,11 @@ def test_a_value_changed_inside_the_query_is_refused_rather_than_compiled_as_a_c
     )
     with pytest.raises(ValueError, match="derived"):
         since.rows(after=dt.datetime(2026, 12, 7))
+
+
+def test_a_row_by_its_id_or_none_and_the_missing_row_raises_as_peewee_does(people):
+    pat = people.add("pat")
+    assert by_id(User, pat.id).username == "pat"
+    assert by_id(User, pat.id + 1000) is None
+    with pytest.raises(User.DoesNotExist):
+        get_by_id(User, pat.id + 1000)
