@@ -304,17 +304,23 @@ class Breach(VersionedModel):
         one condition, for the boards' few open cases (a list's pages: visible_page)."""
         query = cls.select()
         if not user.can(Can.HANDLE_EVERY_BREACH):
-            # The holder's manager, as COALESCE(staff_member, reported_by) spelt in two terms
-            # that each find their rows by an index (a few people's cases among thousands).
-            managed = User.select(User.id).where(User.line_manager == user.id)
-            loss_or_theft = cls.category.in_(sorted(POLICE_CATEGORIES))
-            query = query.where(
-                (cls.reported_by == user.id)
-                | (cls.reporter_manager == user.id)
-                | (loss_or_theft & cls.staff_member.in_(managed))
-                | (loss_or_theft & cls.staff_member.is_null() & cls.reported_by.in_(managed))
-            )
+            query = query.where(cls.seen_through_reports(user.id))
         return query
+
+    @classmethod
+    def seen_through_reports(cls, user_id: int):
+        """visible_query's condition for someone without a breach role: the cases they
+        reported, their reports reported, and their reports' losses and thefts of papers."""
+        # The holder's manager, as COALESCE(staff_member, reported_by) spelt in two terms
+        # that each find their rows by an index (a few people's cases among thousands).
+        managed = User.select(User.id).where(User.line_manager == user_id)
+        loss_or_theft = cls.category.in_(sorted(POLICE_CATEGORIES))
+        return (
+            (cls.reported_by == user_id)
+            | (cls.reporter_manager == user_id)
+            | (loss_or_theft & cls.staff_member.in_(managed))
+            | (loss_or_theft & cls.staff_member.is_null() & cls.reported_by.in_(managed))
+        )
 
     @classmethod
     def count_visible(cls, user: User) -> int:

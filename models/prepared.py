@@ -20,7 +20,7 @@ from peewee import BaseQuery
 
 from models.base import db
 
-_PLACEHOLDER_TYPES = (str, int, dt.datetime)
+_PLACEHOLDER_TYPES = (str, int, dt.datetime, dt.date)
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,8 @@ def _stand_ins(kinds: dict[str, type], round_: int) -> dict[str, object]:
             values[name] = -(10**15) - tag
         elif kind is dt.datetime:
             values[name] = dt.datetime(1001, 1, 1) + dt.timedelta(seconds=tag)
+        elif kind is dt.date:
+            values[name] = dt.date(1001, 1, 1) + dt.timedelta(days=tag)
         else:
             raise TypeError(f"{name}: a prepared value is one of {_PLACEHOLDER_TYPES}")
     return values
@@ -54,7 +56,7 @@ def _stand_ins(kinds: dict[str, type], round_: int) -> dict[str, object]:
 class Prepared:
     """A query built by `build(**values)`, compiled once per database, run with new values.
 
-    `kinds` names each value and its type (str, int or datetime). `build` must use each value
+    `kinds` names each value and its type (str, int, datetime or date). `build` must use each value
     as it is given (compute `now - idle` before calling, not inside `build`): a value derived
     inside would be compiled as a constant, so compiling checks that every parameter is either
     the same in two builds with different stand-ins (a constant) or exactly one named value.
