@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from peewee import BaseQuery
 
+from machines.permissions import Can, grants
 from models.base import db
 
 _PLACEHOLDER_TYPES = (str, int, dt.datetime, dt.date)
@@ -133,3 +134,63 @@ def get_by_id(model: type, row_id: int):
     if row is None:
         raise model.DoesNotExist(f"{model.__name__} {row_id}")
     return row
+
+
+class PreparedByShape:
+    """Statements whose SQL has a shape besides its values (which roles a person holds, one
+    team or every team): one `Prepared` per shape, built by `build(shape, **values)`.
+
+    The shape must be hashable and hold everything `build` reads but the values; a person
+    goes in as `PersonShape`, and `build` gets `shape.person(person_id, team_id)`, which has
+    the person's roles but stand-in ids, so no real id is compiled into the SQL.
+    """
+
+    def __init__(self, build: Callable[..., BaseQuery], **kinds: type):
+        self._build = build
+        self._kinds = kinds
+        self._by_shape: dict = {}
+
+    def rows(self, shape, **values) -> list:
+        statement = self._by_shape.get(shape)
+        if statement is None:
+            statement = self._by_shape[shape] = Prepared(
+                lambda **given: self._build(shape, **given), **self._kinds
+            )
+        return statement.rows(**values)
+
+
+@dataclass(frozen=True)
+class StandInPerson:
+    """A person as a statement is built for them: their roles, and ids that are values."""
+
+    id: object
+    team_id: object
+    roles: frozenset[str]
+
+    def can(self, capability: Can) -> bool:
+        return grants(self.roles, capability)
+
+
+@dataclass(frozen=True)
+class PersonShape:
+    """What of a person decides a statement's SQL: their roles, and whether they have a team."""
+
+    roles: frozenset[str]
+    has_team: bool
+
+    @classmethod
+    def of(cls, user) -> PersonShape:
+        return cls(frozenset(user.roles), user.team_id is not None)
+
+    def person(self, person_id, team_id=None) -> StandInPerson:
+        return StandInPerson(person_id, team_id if self.has_team else None, self.roles)
+
+
+# The values of a person's statement (PreparedByShape with a PersonShape): a person without
+# a team has no team_id slot in its SQL, so None is never bound.
+PERSON_KINDS = {"person_id": int, "team_id": int}
+
+
+def person_values(user) -> dict:
+    """The values a PersonShape's statement takes for this person."""
+    return {"person_id": user.id, "team_id": user.team_id}

@@ -8,7 +8,15 @@ import datetime as dt
 import pytest
 
 from models.people import Team, User, UserRole
-from models.prepared import Prepared, by_id, get_by_id
+from models.prepared import (
+    PERSON_KINDS,
+    PersonShape,
+    Prepared,
+    PreparedByShape,
+    by_id,
+    get_by_id,
+    person_values,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -75,3 +83,33 @@ def test_a_row_by_its_id_or_none_and_the_missing_row_raises_as_peewee_does(peopl
     assert by_id(User, pat.id + 1000) is None
     with pytest.raises(User.DoesNotExist):
         get_by_id(User, pat.id + 1000)
+
+
+def test_people_of_one_shape_share_a_statement_but_each_gets_their_own_rows(people):
+    """A person's statement is compiled for their roles; their ids stay values, so the next
+    person with the same roles never sees the first one's rows."""
+    north = people.add("nell", "line_manager", team="Children North")
+    east = people.add("ed", "line_manager", team="Adults East")
+    assert PersonShape.of(north) == PersonShape.of(east)
+    in_team = PreparedByShape(
+        lambda shape, person_id, team_id: (
+            User.select(User.username)
+            .where(User.team == shape.person(person_id, team_id).team_id)
+            .tuples()
+        ),
+        **PERSON_KINDS,
+    )
+    assert in_team.rows(PersonShape.of(north), **person_values(north)) == [("nell",)]
+    assert in_team.rows(PersonShape.of(east), **person_values(east)) == [("ed",)]
+
+
+def test_a_statement_built_from_more_of_a_person_than_their_shape_fails_loudly(people):
+    pat = people.add("pat")
+    by_manager = PreparedByShape(
+        lambda shape, person_id, team_id: User.select().where(
+            User.line_manager == shape.person(person_id, team_id).line_manager_id
+        ),
+        **PERSON_KINDS,
+    )
+    with pytest.raises(AttributeError):
+        by_manager.rows(PersonShape.of(pat), **person_values(pat))
