@@ -23,6 +23,7 @@ from machines.training import (
 )
 from models.base import db, write_transaction
 from models.people import User, UserRole
+from models.prepared import Prepared
 from models.training import (
     TrainingException,
     training_by_person,
@@ -84,12 +85,20 @@ class Standing:
     training: Training
 
 
+# Asked on every line manager's home page (models/prepared.py: why compiled once).
+_ACTIVE_REPORTS = Prepared(
+    lambda manager_id: User.select().where(
+        User.line_manager == manager_id,
+        User.active == True,  # noqa: E712
+    ),
+    manager_id=int,
+)
+
+
 def reports_needing_training(manager: User, now: dt.datetime) -> list[Standing]:
     """The manager's active reports whose training has lapsed or lapses within 30 days."""
     today = uk_date(now)
-    people = list(
-        User.select().where(User.line_manager == manager.id, User.active == True)  # noqa: E712
-    )
+    people = _ACTIVE_REPORTS.rows(manager_id=manager.id)
     standing = training_by_person(people)
     return sorted(
         (

@@ -78,7 +78,7 @@ def index():
     # Second checks: the /send page's own list, for those who may check (same team, not
     # the drafter: Dispatch.to_check; the checker roles: the dispatch machine's).
     to_check = (
-        Dispatch.to_check(current_user).count()
+        Dispatch.count_to_check(current_user)
         if current_user.team_id and current_user.can(Can.WORK_WITH_PAPERS)
         else 0
     )
