@@ -133,11 +133,25 @@ def _staff_query():
 
 def shares_by_team(team_ids: list[int] | None, now: dt.datetime) -> dict[int, Share]:
     """Team id -> its share in date (None: every team)."""
+    if team_ids is None:
+        people = _STAFF.rows()
+    elif len(team_ids) == 1:
+        people = _STAFF_OF_TEAM.rows(team_id=team_ids[0])
+    else:
+        people = list(_teams_staff(team_ids))
+    return _shares(people, now, key=lambda person: person.team_id)
+
+
+def _teams_staff(team_ids: list[int] | None):
     query = _staff_query().where(User.team.is_null(False))
     if team_ids is not None:
         query = query.where(User.team.in_(team_ids))
-    people = list(query.order_by(User.display_name))
-    return _shares(people, now, key=lambda person: person.team_id)
+    return query.order_by(User.display_name)
+
+
+# Every board asks for one team's staff, or everyone's: each compiled once (models/prepared.py).
+_STAFF = Prepared(lambda: _teams_staff(None))
+_STAFF_OF_TEAM = Prepared(lambda team_id: _teams_staff([team_id]), team_id=int)
 
 
 def council_share(now: dt.datetime) -> Share:
