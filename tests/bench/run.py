@@ -434,6 +434,7 @@ def client_section(app, seeded: Seeded, runs: int, quiet: bool = False) -> list[
         "\n(1st visit: this page's HTML and assets gzipped, as a guide; section 3 measures "
         "what Chromium transfers.)\n\n"
     )
+    return rows
 
 
 # -- 2. Under load: gunicorn, Safekeep against bare ---------------------------------------------
