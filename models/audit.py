@@ -39,6 +39,7 @@ from peewee import JOIN, CharField, DateTimeField, ForeignKeyField, IntegerField
 from models.base import AUDIT_LOCK_KEY, BaseModel, db, is_postgres
 from models.bulk import insert_rows
 from models.people import User
+from models.prepared import Prepared
 
 GENESIS = "0" * 64
 
@@ -134,9 +135,8 @@ class AuditEvent(BaseModel):
             raise RuntimeError("audit events are written inside the change's transaction")
         if is_postgres():
             db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (AUDIT_LOCK_KEY,))
-        # The newest event by its primary key: one index lookup on both databases.
-        newest = cls.select(fn.MAX(cls.id))
-        last = cls.select(cls.hash).where(cls.id == newest).scalar()
+        newest = _NEWEST_HASH.rows()
+        last = newest[0][0] if newest else None
         row = cls(
             at=at,
             actor=actor_id,
@@ -210,6 +210,17 @@ class AuditEvent(BaseModel):
             .where(cls.entity_type == entity_type, cls.entity_id == entity_id)
             .order_by(cls.id)
         )
+
+
+# The newest event's hash, by its primary key: one index lookup on both databases. Every
+# transition appends an event: compiled once (models/prepared.py).
+_NEWEST_HASH = Prepared(
+    lambda: (
+        AuditEvent.select(AuditEvent.hash)
+        .where(AuditEvent.id == AuditEvent.select(fn.MAX(AuditEvent.id)))
+        .tuples()
+    )
+)
 
 
 class ErasedDigest:

@@ -32,6 +32,7 @@ from models.counters import Counter
 from models.deliveries import Delivery, counts_as_told
 from models.dispatches import Dispatch
 from models.people import Team, User, UserRole, who_and_when
+from models.prepared import PERSON_KINDS, PersonShape, PreparedByShape, person_values
 from models.records import Record, Removal
 from models.tallies import Tally
 
@@ -305,17 +306,23 @@ class Breach(VersionedModel):
         one condition, for the boards' few open cases (a list's pages: visible_page)."""
         query = cls.select()
         if not user.can(Can.HANDLE_EVERY_BREACH):
-            # The holder's manager, as COALESCE(staff_member, reported_by) spelt in two terms
-            # that each find their rows by an index (a few people's cases among thousands).
-            managed = User.select(User.id).where(User.line_manager == user.id)
-            loss_or_theft = cls.category.in_(sorted(POLICE_CATEGORIES))
-            query = query.where(
-                (cls.reported_by == user.id)
-                | (cls.reporter_manager == user.id)
-                | (loss_or_theft & cls.staff_member.in_(managed))
-                | (loss_or_theft & cls.staff_member.is_null() & cls.reported_by.in_(managed))
-            )
+            query = query.where(cls.seen_through_reports(user.id))
         return query
+
+    @classmethod
+    def seen_through_reports(cls, user_id: int):
+        """visible_query's condition for someone without a breach role: the cases they
+        reported, their reports reported, and their reports' losses and thefts of papers."""
+        # The holder's manager, as COALESCE(staff_member, reported_by) spelt in two terms
+        # that each find their rows by an index (a few people's cases among thousands).
+        managed = User.select(User.id).where(User.line_manager == user_id)
+        loss_or_theft = cls.category.in_(sorted(POLICE_CATEGORIES))
+        return (
+            (cls.reported_by == user_id)
+            | (cls.reporter_manager == user_id)
+            | (loss_or_theft & cls.staff_member.in_(managed))
+            | (loss_or_theft & cls.staff_member.is_null() & cls.reported_by.in_(managed))
+        )
 
     @classmethod
     def count_visible(cls, user: User, bound: int | None = None) -> tuple[int, bool]:
@@ -388,28 +395,12 @@ class Breach(VersionedModel):
         """
         actor = user.as_actor()
         states = cls.states_to_act_in(actor)
-        # One part per state and relation, each read along an index of open cases in the
-        # list's order and stopped at `scan`: with OR and IN, the database would sort them all.
-        wanted = [(None, state) for state in sorted(states["any"])]
-        for relation, column in (("reporter", cls.reported_by), ("manager", cls.reporter_manager)):
-            wanted += [(column, state) for state in sorted(states[relation] - states["any"])]
-        if not wanted:
+        if not any(states.values()):
             return [], False
-        parts = []
-        for column, state in wanted:
-            condition = cls.is_open() & (cls.state == state)
-            if column is not None:  # the person's own relation: one they may see through
-                parts.append((condition & (column == user.id), scan + 1))
-                continue
-            for relation in cls._seen_through(user) or [None]:
-                parts.append((condition if relation is None else condition & relation, scan + 1))
-        order = (cls.discovered_at, cls.id)
-        rows = list(
-            cls.select()
-            .where(cls.id.in_(cls._first_ids(parts, order)))
-            .order_by(*order)
-            .limit(scan + 1)
-        )
+        # The SQL depends on the states and the person's roles; the person and `scan` are
+        # its values (one row more than `scan` says there are more).
+        shape = (PersonShape.of(user), tuple(sorted(states.items())))
+        rows = _WAITING.rows(shape, **person_values(user), limit=scan + 1)
         waiting = []
         for breach in cls.with_open_counts(rows[:scan]):
             events = waiting_events(
@@ -418,6 +409,30 @@ class Breach(VersionedModel):
             if events:
                 waiting.append((breach, events))
         return waiting, len(rows) > scan
+
+    @classmethod
+    def _waiting_query(cls, person, states: Mapping[str, frozenset[str]], limit: int):
+        """waiting_for's one statement: at most `limit` open cases in these states."""
+        # One part per state and relation, each read along an index of open cases in the
+        # list's order and stopped at `limit`: with OR and IN, the database would sort them all.
+        wanted = [(None, state) for state in sorted(states["any"])]
+        for relation, column in (("reporter", cls.reported_by), ("manager", cls.reporter_manager)):
+            wanted += [(column, state) for state in sorted(states[relation] - states["any"])]
+        parts = []
+        for column, state in wanted:
+            condition = cls.is_open() & (cls.state == state)
+            if column is not None:  # the person's own relation: one they may see through
+                parts.append((condition & (column == person.id), limit))
+                continue
+            for relation in cls._seen_through(person) or [None]:
+                parts.append((condition if relation is None else condition & relation, limit))
+        order = (cls.discovered_at, cls.id)
+        return (
+            cls.select()
+            .where(cls.id.in_(cls._first_ids(parts, order)))
+            .order_by(*order)
+            .limit(limit)
+        )
 
     @classmethod
     def next_reference(cls, now: dt.datetime) -> str:
@@ -618,6 +633,15 @@ def _states_to_act_in(actor: Actor) -> Mapping[str, frozenset[str]]:
         found[relation] = frozenset(states)
     return MappingProxyType(found)
 
+
+# Every home page asks it (models/prepared.py: why it is compiled once per shape).
+_WAITING = PreparedByShape(
+    lambda shape, person_id, team_id, limit: Breach._waiting_query(
+        shape[0].person(person_id, team_id), dict(shape[1]), limit
+    ),
+    **PERSON_KINDS,
+    limit=int,
+)
 
 # The lists at volume (tests/http/test_query_plans.py): open cases oldest first, everyone's
 # and by how a person stands to them.

@@ -114,10 +114,14 @@ class BreachAction(VersionedModel):
     @classmethod
     def owned_by(cls, user: User):
         """This person's open actions, soonest due first, with their case."""
+        return cls.owned_by_id(user.id)
+
+    @classmethod
+    def owned_by_id(cls, user_id: int):
         return (
             cls.select(cls, Breach)
             .join(Breach, on=(cls.breach == Breach.id), attr="breach")
-            .where(cls.owner == user.id, cls.state == "open")
+            .where(cls.owner == user_id, cls.state == "open")
             .order_by(cls.due_on, cls.id)
         )
 

@@ -27,6 +27,7 @@ from machines.common import Actor
 from machines.permissions import ROLE_LABELS, Can, grants, roles_that
 from machines.security_log import security_event
 from models.base import BaseModel, is_postgres, utcnow, write_transaction
+from models.prepared import Prepared
 
 # argon2id at one of the settings OWASP gives as equal in strength (19 MiB and 2 passes, 12
 # and 3, 9 and 4, 7 and 5): the one that takes least memory, since a worker's peak keeps the
@@ -399,30 +400,20 @@ class UserSession(BaseModel):
         row per role), which the pages ask for next.
         """
         digest = _token_digest(token)
-        fresh = [cls.token_digest == digest, cls.ended_at.is_null()]
-        if lifetime is not None:
-            fresh.append(cls.created_at >= now - lifetime)
+        touch_statement = _TOUCH if lifetime is None else _TOUCH_WITHIN_LIFETIME
+        born_after = now - lifetime if lifetime is not None else None
         touched = 0
         read_only = not touch
         if touch:
             try:
-                touched = (
-                    cls.update(last_seen_at=now)
-                    .where(*fresh, cls.last_seen_at >= now - idle)
-                    .execute()
+                touched = touch_statement.execute(
+                    now=now, digest=digest, born_after=born_after, seen_after=now - idle
                 )
             except OperationalError:
                 # A database that cannot take this write (a full disk) still serves reads:
                 # the session is judged by its last recorded activity, untouched.
                 read_only = True
-        rows = list(
-            cls.select(cls, User, Team, UserRole.role)
-            .join(User)
-            .join(Team, JOIN.LEFT_OUTER, on=(User.team == Team.id), attr="team")
-            .switch(User)
-            .join(UserRole, JOIN.LEFT_OUTER, on=(UserRole.user == User.id))
-            .where(cls.token_digest == digest)
-        )
+        rows = _SESSION_WITH_USER.rows(digest=digest)
         row = rows[0] if rows else None
         if row is not None:
             row.user._roles = frozenset(
@@ -450,10 +441,8 @@ class UserSession(BaseModel):
         if kiosk_idle is not None and idle_for <= kiosk_idle and user.can(Can.KIOSK_DEVICE):
             if not touch:
                 return user, None
-            touched = (
-                cls.update(last_seen_at=now)
-                .where(*fresh, cls.last_seen_at >= now - kiosk_idle)
-                .execute()
+            touched = touch_statement.execute(
+                now=now, digest=digest, born_after=born_after, seen_after=now - kiosk_idle
             )
             if touched:
                 user.session_last_seen_at = now
@@ -476,6 +465,40 @@ class UserSession(BaseModel):
         self.end(now, reason)
         security_event("session_expired", user_id=self.user_id, reason=reason)
         return None, reason
+
+
+# The statements every signed-in request runs, compiled once (models/prepared.py: why).
+def _touch(within_lifetime: bool) -> Prepared:
+    """Move an open session's last activity to now, if it is still within the limits."""
+
+    def build(now, digest, seen_after, born_after=None):
+        fresh = [UserSession.token_digest == digest, UserSession.ended_at.is_null()]
+        if within_lifetime:
+            fresh.append(UserSession.created_at >= born_after)
+        return UserSession.update(last_seen_at=now).where(
+            *fresh, UserSession.last_seen_at >= seen_after
+        )
+
+    kinds = {"now": dt.datetime, "digest": str, "seen_after": dt.datetime}
+    if within_lifetime:
+        kinds["born_after"] = dt.datetime
+    return Prepared(build, **kinds)
+
+
+_TOUCH = _touch(within_lifetime=False)
+_TOUCH_WITHIN_LIFETIME = _touch(within_lifetime=True)
+# The session, its user, their team and roles (a row per role): what the pages ask for next.
+_SESSION_WITH_USER = Prepared(
+    lambda digest: (
+        UserSession.select(UserSession, User, Team, UserRole.role)
+        .join(User)
+        .join(Team, JOIN.LEFT_OUTER, on=(User.team == Team.id), attr="team")
+        .switch(User)
+        .join(UserRole, JOIN.LEFT_OUTER, on=(UserRole.user == User.id))
+        .where(UserSession.token_digest == digest)
+    ),
+    digest=str,
+)
 
 
 # A reset link works once, for this long.

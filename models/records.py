@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+from collections.abc import Callable
 from functools import reduce
 from operator import or_
 
@@ -38,6 +39,13 @@ from machines.training import Training
 from models.base import BaseModel, Stale, VersionedModel, db, utcnow
 from models.bulk import insert_rows
 from models.people import Team, User, UserRole, who_and_when
+from models.prepared import (
+    PERSON_KINDS,
+    PersonShape,
+    Prepared,
+    PreparedByShape,
+    person_values,
+)
 from models.training import TrainingException, training_of
 
 # Label codes avoid look-alike characters so they can be typed from a printed label.
@@ -225,18 +233,8 @@ class Record(BaseModel):
 
     def open_removal(self) -> Removal | None:
         """The removal still open, with the people its panel names, in one statement."""
-        Holder, Decider = User.alias(), User.alias()
-        removal = (
-            Removal.select(Removal, Holder, Decider)
-            .join(Holder, on=(Removal.for_user == Holder.id), attr="for_user")
-            .switch(Removal)
-            .join(
-                Decider, JOIN.LEFT_OUTER, on=(Removal.decided_by == Decider.id), attr="decided_by"
-            )
-            .where(Removal.record == self.id, Removal.closed_at.is_null())
-            .order_by(Removal.id.desc())
-            .first()
-        )
+        rows = _OPEN_REMOVAL.rows(record_id=self.id)
+        removal = rows[0] if rows else None
         if removal is not None:
             removal.record = self  # the record it was asked of: no statement to read it again
         return removal
@@ -411,14 +409,18 @@ class Removal(ApprovalRequest):
         at `limit`, inside the one statement: one ORDER BY with "out first" in it would sort
         every open removal the person holds.
         """
-        mine = (cls.for_user == user) & cls.closed_at.is_null()
+        return _FOR_PERSON.rows(person_id=user.id, limit=limit)
+
+    @classmethod
+    def _for_person_query(cls, person_id: int, limit: int):
+        mine = (cls.for_user == person_id) & cls.closed_at.is_null()
         firsts = [
             cls.select(cls.id).where(mine, stage).order_by(cls.due_on, cls.id).limit(limit)
             for stage in (cls.state == "out", cls.state != "out")
         ]
         ids = reduce(or_, [cls.select(first.c.id).from_(first) for first in firsts])
         out_first = Case(None, ((cls.state == "out", 0),), 1)
-        return list(
+        return (
             cls.with_people()
             .where(cls.id.in_(ids))
             .order_by(out_first, cls.due_on, cls.id)
@@ -449,7 +451,7 @@ class Removal(ApprovalRequest):
 
     @classmethod
     def count_awaiting_approval(cls, person: User) -> int:
-        return cls.count_asked_of(person, cls.state == "requested")
+        return count_asked_of(_COUNT_AWAITING, person)
 
     @classmethod
     def _more_time(cls):
@@ -462,7 +464,7 @@ class Removal(ApprovalRequest):
 
     @classmethod
     def count_more_time_asked_of(cls, person: User) -> int:
-        return cls.count_asked_of(person, cls._more_time())
+        return count_asked_of(_COUNT_MORE_TIME, person)
 
 
 def may_approve_sql(model, person: User, within=None):
@@ -610,3 +612,44 @@ for _name, _columns in (
     )
 # Where every record is: a team's records in the page's order, read a page at a time.
 Record.add_index(Record.index(Record.team, Record.case_id, Record.description))
+
+
+def _open_removal(record_id: int):
+    Holder, Decider = User.alias(), User.alias()
+    return (
+        Removal.select(Removal, Holder, Decider)
+        .join(Holder, on=(Removal.for_user == Holder.id), attr="for_user")
+        .switch(Removal)
+        .join(Decider, JOIN.LEFT_OUTER, on=(Removal.decided_by == Decider.id), attr="decided_by")
+        .where(Removal.record == record_id, Removal.closed_at.is_null())
+        .order_by(Removal.id.desc())
+        .limit(1)
+    )
+
+
+# A record's panel reads its open removal on every view and every event: compiled once.
+_OPEN_REMOVAL = Prepared(_open_removal, record_id=int)
+
+
+# Every home page runs these (models/prepared.py: why each is compiled once).
+_FOR_PERSON = Prepared(Removal._for_person_query, person_id=int, limit=int)
+
+
+def counting_asked_of(model, within: Callable[[], Expression]) -> PreparedByShape:
+    """Asked.count_asked_of as a statement compiled once for each shape of person."""
+    return PreparedByShape(
+        lambda shape, person_id, team_id: (
+            model.select(fn.COUNT(model.id))
+            .where(may_approve_sql(model, shape.person(person_id, team_id), within()))
+            .tuples()
+        ),
+        **PERSON_KINDS,
+    )
+
+
+def count_asked_of(statement: PreparedByShape, person: User) -> int:
+    return statement.rows(PersonShape.of(person), **person_values(person))[0][0]
+
+
+_COUNT_AWAITING = counting_asked_of(Removal, lambda: Removal.state == "requested")
+_COUNT_MORE_TIME = counting_asked_of(Removal, Removal._more_time)

@@ -124,10 +124,13 @@ def confirm_location_tasks(teams: list[int] | None, today: dt.date, confirm_afte
     (or could go: a manager without an email address still sees it on the board). `teams`
     None means every team. One query, with record, holder and team joined.
     """
+    return confirm_location_tasks_due_by(teams, confirm_location_cutoff(today, confirm_after_days))
+
+
+def confirm_location_tasks_due_by(teams: list[int] | None, cutoff: dt.date):
+    """confirm_location_tasks for the papers due on or before `cutoff`."""
     query = Removal.with_people(with_team=True).where(
-        Removal.state == "out",
-        Removal.closed_at.is_null(),
-        ladder_start() <= confirm_location_cutoff(today, confirm_after_days),
+        Removal.state == "out", Removal.closed_at.is_null(), ladder_start() <= cutoff
     )
     if teams is not None:
         query = query.where(Removal.team.in_(teams))

@@ -10,7 +10,7 @@ from peewee import CharField, DateField, DateTimeField, ForeignKeyField, TextFie
 from machines.permissions import Can
 from machines.removal import may_decide
 from models.people import Team, User, who_and_when
-from models.records import ApprovalRequest
+from models.records import ApprovalRequest, count_asked_of, counting_asked_of
 
 
 class RemoteAgreement(ApprovalRequest):
@@ -58,7 +58,7 @@ class RemoteAgreement(ApprovalRequest):
 
     @classmethod
     def count_waiting_for(cls, user: User) -> int:
-        return cls.count_asked_of(user, cls.state == "asked")
+        return count_asked_of(_COUNT_ASKS, user)
 
     @classmethod
     def current(cls, teams: list[int] | None, today: dt.date):
@@ -90,3 +90,6 @@ RemoteAgreement.add_index(
 RemoteAgreement.add_index(
     RemoteAgreement.index(RemoteAgreement.approval_route, RemoteAgreement.state)
 )
+
+
+_COUNT_ASKS = counting_asked_of(RemoteAgreement, lambda: RemoteAgreement.state == "asked")

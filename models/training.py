@@ -15,6 +15,7 @@ from machines.training import DEFAULT_VALID_MONTHS, Training
 from models.audit import AuditEvent
 from models.base import BaseModel
 from models.people import User
+from models.prepared import Prepared
 
 # TRAINING_VALID_MONTHS, set by create_app beside the database it binds (a process serves one
 # council, as it serves one database).
@@ -44,7 +45,8 @@ class TrainingException(BaseModel):
     def open_for(cls, person_id: int | None) -> TrainingException | None:
         if person_id is None:
             return None
-        return cls.get_or_none((cls.person == person_id) & cls.used_at.is_null())
+        rows = _OPEN_EXCEPTION.rows(person_id=person_id)
+        return rows[0] if rows else None
 
     @classmethod
     def allow(cls, person: User, by: User, reason: str, now: dt.datetime) -> TrainingException:
@@ -77,6 +79,17 @@ class TrainingException(BaseModel):
                 summary={"exception": self.id, "removal": removal_id},
             )
         return used == 1
+
+
+# Asked on every home page (models/prepared.py: why compiled once).
+_OPEN_EXCEPTION = Prepared(
+    lambda person_id: (
+        TrainingException.select()
+        .where((TrainingException.person == person_id) & TrainingException.used_at.is_null())
+        .limit(1)
+    ),
+    person_id=int,
+)
 
 
 # One exception waiting per person: a second manager's click (or a double submit) cannot add

@@ -23,6 +23,7 @@ from machines.training import (
 )
 from models.base import db, write_transaction
 from models.people import User, UserRole
+from models.prepared import Prepared
 from models.training import (
     TrainingException,
     training_by_person,
@@ -84,12 +85,20 @@ class Standing:
     training: Training
 
 
+# Asked on every line manager's home page (models/prepared.py: why compiled once).
+_ACTIVE_REPORTS = Prepared(
+    lambda manager_id: User.select().where(
+        User.line_manager == manager_id,
+        User.active == True,  # noqa: E712
+    ),
+    manager_id=int,
+)
+
+
 def reports_needing_training(manager: User, now: dt.datetime) -> list[Standing]:
     """The manager's active reports whose training has lapsed or lapses within 30 days."""
     today = uk_date(now)
-    people = list(
-        User.select().where(User.line_manager == manager.id, User.active == True)  # noqa: E712
-    )
+    people = _ACTIVE_REPORTS.rows(manager_id=manager.id)
     standing = training_by_person(people)
     return sorted(
         (
@@ -124,11 +133,25 @@ def _staff_query():
 
 def shares_by_team(team_ids: list[int] | None, now: dt.datetime) -> dict[int, Share]:
     """Team id -> its share in date (None: every team)."""
+    if team_ids is None:
+        people = _STAFF.rows()
+    elif len(team_ids) == 1:
+        people = _STAFF_OF_TEAM.rows(team_id=team_ids[0])
+    else:
+        people = list(_teams_staff(team_ids))
+    return _shares(people, now, key=lambda person: person.team_id)
+
+
+def _teams_staff(team_ids: list[int] | None):
     query = _staff_query().where(User.team.is_null(False))
     if team_ids is not None:
         query = query.where(User.team.in_(team_ids))
-    people = list(query.order_by(User.display_name))
-    return _shares(people, now, key=lambda person: person.team_id)
+    return query.order_by(User.display_name)
+
+
+# Every board asks for one team's staff, or everyone's: each compiled once (models/prepared.py).
+_STAFF = Prepared(lambda: _teams_staff(None))
+_STAFF_OF_TEAM = Prepared(lambda team_id: _teams_staff([team_id]), team_id=int)
 
 
 def council_share(now: dt.datetime) -> Share:

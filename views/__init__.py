@@ -38,6 +38,7 @@ from views.forms import errors_list, field_error, joined_error
 from views.forms.times import example_date
 from views.htmx import client_redirect, current_page, is_htmx
 from views.navigation import nav_items
+from views.tables import govuk_table, has_attributes
 
 # Endpoints anyone may reach without signing in. The session endpoints answer 401 themselves
 # (the timeout warning's script asks them, and wants JSON, not the sign-in page).
@@ -111,6 +112,8 @@ def register_views(app: Flask) -> None:
 
     app.add_template_global(clock.uk_today, "uk_today")
     app.add_template_global(Can)  # templates ask current_user.can(Can.X), as the views do
+    app.add_template_global(govuk_table)
+    app.add_template_global(has_attributes, "table_has_attributes")
     for helper in (
         errors_list,
         field_error,

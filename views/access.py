@@ -14,6 +14,7 @@ from flask import abort, current_app
 from flask_login import current_user
 
 from machines.permissions import Can
+from models.prepared import by_id
 
 
 def requires(*capabilities: Can, in_a_team: bool = False) -> Callable:
@@ -48,7 +49,7 @@ def may_open(endpoint: str) -> bool:
 def visible_or_404(model, row_id: int):
     """The row, or 404 when there is none or it is not the signed-in person's to see: the two
     look the same, so someone without need to know cannot tell whether it exists."""
-    row = model.get_or_none(model.id == row_id)
+    row = by_id(model, row_id)
     if row is None or not row.visible_to(current_user):
         abort(404)
     return row

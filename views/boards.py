@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+
 from flask import Blueprint, abort, current_app, render_template, request
 from flask_login import current_user
 from peewee import Case, fn
@@ -15,14 +18,15 @@ from machines.removal import PURPOSES
 from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.people import Team, User
+from models.prepared import Prepared
 from models.records import Removal
-from models.reminders import confirm_location_tasks
+from models.reminders import confirm_location_cutoff, confirm_location_tasks_due_by
 from models.remote_working import RemoteAgreement
 from services.training import shares_by_team
 from views.access import requires
 from views.forms import id_arg
 from views.htmx import targets
-from views.paging import page_of
+from views.paging import page_of_window
 
 bp = Blueprint("boards", __name__)
 
@@ -48,16 +52,13 @@ def _in_scope(field, teams):
     return True if teams is None else field.in_(teams)
 
 
-def board_data(teams: list[int] | None) -> dict:
-    """Everything on the board in a fixed number of queries, whatever the volume."""
-    today = clock.uk_today()
-    now = clock.now()
+def _counts(teams, today):
     # Drafts waiting for a second person's check: counted inside the removal counts' query.
     to_check_count = Dispatch.select(fn.COUNT(Dispatch.id)).where(
         Dispatch.state == "drafted", _in_scope(Dispatch.team, teams)
     )
     # Only the states counted are read (an index range), not every open removal.
-    counts = (
+    return (
         Removal.select(
             fn.SUM(Case(None, ((Removal.state == "requested", 1),), 0)).alias("pending"),
             fn.SUM(Case(None, ((Removal.state == "out", 1),), 0)).alias("out"),
@@ -68,32 +69,32 @@ def board_data(teams: list[int] | None) -> dict:
         )
         .where(Removal.state.in_(("requested", "out")), _in_scope(Removal.team, teams))
         .dicts()
-        .get()
     )
+
+
+def _pending(teams):
     # The every-team board names each row's team: joined then, not looked up per row.
-    every_team = teams is None
-    pending = list(
-        Removal.with_people(with_team=every_team)
+    return (
+        Removal.with_people(with_team=teams is None)
         .where(Removal.state == "requested", _in_scope(Removal.team, teams))
         .order_by(Removal.requested_at)
         .limit(10)
     )
-    out_query = Removal.with_people(with_team=every_team).where(
-        Removal.state == "out", _in_scope(Removal.team, teams)
+
+
+def _papers_out(teams, offset, limit):
+    return (
+        Removal.with_people(with_team=teams is None)
+        .where(Removal.state == "out", _in_scope(Removal.team, teams))
+        .order_by(Removal.due_on, Removal.id)
+        .limit(limit)
+        .offset(offset)
     )
-    papers_out = page_of(out_query.order_by(Removal.due_on, Removal.id), total=counts["out"] or 0)
-    # Need to know: a line manager sees the cases their own reports raised (and the losses
-    # and thefts of papers the people they manage held), not every case in the team
-    # (Breach.visible_query); directors hold a breach role and see them all,
-    # narrowed to the board's team. (Narrowing a line manager's few cases by team as well
-    # would only lead SQLite to read the whole team's cases by the team index instead.)
-    visible = Breach.visible_query(current_user).where(Breach.is_open())
-    if current_user.can(Can.HANDLE_EVERY_BREACH):
-        visible = visible.where(_in_scope(Breach.team, teams))
-    stages = dict(visible.select(Breach.state, fn.COUNT(Breach.id)).group_by(Breach.state).tuples())
-    open_breaches = list(visible.order_by(Breach.discovered_at).limit(10))
+
+
+def _to_check(teams):
     Drafter = User.alias()
-    to_check = list(
+    return (
         Dispatch.select(Dispatch, Drafter, Team)
         .join(Drafter, on=(Dispatch.drafted_by == Drafter.id), attr="drafted_by")
         .switch(Dispatch)
@@ -102,14 +103,96 @@ def board_data(teams: list[int] | None) -> dict:
         .order_by(Dispatch.drafted_at, Dispatch.id)
         .limit(10)
     )
+
+
+def _tasks(teams, cutoff):
     # The longest overdue first; a board is a summary (the papers-out table pages the rest).
-    tasks = list(
-        confirm_location_tasks(
-            teams, today, current_app.config["REMINDER_CONFIRM_AFTER_DAYS"]
-        ).limit(TASKS_SHOWN + 1)
-    )
+    return confirm_location_tasks_due_by(teams, cutoff).limit(TASKS_SHOWN + 1)
+
+
+def _remote(teams, today):
     # Who works remotely, and asks waiting: the agreements in force end soonest first.
-    remote = list(RemoteAgreement.current(teams, today).limit(REMOTE_SHOWN + 1))
+    return RemoteAgreement.current(teams, today).limit(REMOTE_SHOWN + 1)
+
+
+@functools.cache
+def _statements(every_team: bool) -> dict[str, Prepared]:
+    """The board's statements for one team or for every team, each compiled once
+    (models/prepared.py): a board refreshes every 30 seconds on every manager's screen."""
+    team = {} if every_team else {"team": int}
+
+    def scoped(build):
+        # The one team's id is a value of the statement, as its list of teams.
+        return lambda team=None, **values: build(None if every_team else [team], **values)
+
+    return {
+        "counts": Prepared(scoped(_counts), **team, today=dt.date),
+        "pending": Prepared(scoped(_pending), **team),
+        "papers_out": Prepared(scoped(_papers_out), **team, offset=int, limit=int),
+        "to_check": Prepared(scoped(_to_check), **team),
+        "tasks": Prepared(scoped(_tasks), **team, cutoff=dt.date),
+        "remote": Prepared(scoped(_remote), **team, today=dt.date),
+    }
+
+
+def _open_cases(teams, user):
+    """Breach.visible_query's open cases: every case in the board's teams for those with a
+    breach role (`user` None), else those seen through the person's reports."""
+    if user is None:
+        return Breach.select().where(Breach.is_open(), _in_scope(Breach.team, teams))
+    return Breach.select().where(Breach.seen_through_reports(user), Breach.is_open())
+
+
+@functools.cache
+def _case_statements(every_team: bool, every_breach: bool) -> dict[str, Prepared]:
+    """The board's open breach cases: how many at each stage, and the ten found first."""
+    kinds = {**({} if every_breach else {"user": int}), **({} if every_team else {"team": int})}
+
+    def cases(team=None, user=None):
+        return _open_cases(None if every_team else [team], None if every_breach else user)
+
+    return {
+        "stages": Prepared(
+            lambda **values: (
+                cases(**values)
+                .select(Breach.state, fn.COUNT(Breach.id))
+                .group_by(Breach.state)
+                .tuples()
+            ),
+            **kinds,
+        ),
+        "open": Prepared(
+            lambda **values: cases(**values).order_by(Breach.discovered_at).limit(10), **kinds
+        ),
+    }
+
+
+def board_data(teams: list[int] | None) -> dict:
+    """Everything on the board in a fixed number of queries, whatever the volume."""
+    today = clock.uk_today()
+    now = clock.now()
+    statements = _statements(teams is None)
+    scope = {} if teams is None else {"team": teams[0]}
+    counts = statements["counts"].rows(**scope, today=today)[0]
+    pending = statements["pending"].rows(**scope)
+    papers_out = page_of_window(
+        counts["out"] or 0,
+        lambda offset, limit: statements["papers_out"].rows(**scope, offset=offset, limit=limit),
+    )
+    # Need to know: a line manager sees the cases their own reports raised (and the losses
+    # and thefts of papers the people they manage held), not every case in the team
+    # (Breach.visible_query); directors hold a breach role and see them all,
+    # narrowed to the board's team. (Narrowing a line manager's few cases by team as well
+    # would only lead SQLite to read the whole team's cases by the team index instead.)
+    every_breach = current_user.can(Can.HANDLE_EVERY_BREACH)
+    cases = _case_statements(teams is None, every_breach)
+    whose = {**({} if every_breach else {"user": current_user.id}), **scope}
+    stages = dict(cases["stages"].rows(**whose))
+    open_breaches = cases["open"].rows(**whose)
+    to_check = statements["to_check"].rows(**scope)
+    cutoff = confirm_location_cutoff(today, current_app.config["REMINDER_CONFIRM_AFTER_DAYS"])
+    tasks = statements["tasks"].rows(**scope, cutoff=cutoff)
+    remote = statements["remote"].rows(**scope, today=today)
     training = shares_by_team(teams, now)
     team_names = dict(
         Team.select(Team.id, Team.name).where(Team.id.in_(list(training))).tuples()

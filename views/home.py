@@ -16,6 +16,7 @@ from machines.removal import PURPOSES, STATE_LABELS
 from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.follow_through import BreachAction, IcoItem
+from models.prepared import PersonShape, Prepared, PreparedByShape
 from models.records import Removal
 from models.remote_working import RemoteAgreement
 from models.training import training_of
@@ -40,6 +41,22 @@ DECISIONS_SHOWN_FOR = dt.timedelta(days=14)
 DONE = {"training_exception": "One removal was allowed. It is used up when they take papers out."}
 
 
+# What every home page reads, each statement compiled once (models/prepared.py).
+_DECIDED_FOR = Prepared(
+    lambda person_id, since: Removal.decided_for(person_id, since).limit(10),
+    person_id=int,
+    since=dt.datetime,
+)
+_ACTIONS = Prepared(
+    lambda person_id: BreachAction.owned_by_id(person_id).limit(FOLLOW_THROUGH_SHOWN),
+    person_id=int,
+)
+# Only those who handle the ICO are owed anything: its SQL depends on the person's roles.
+_ICO_OWED = PreparedByShape(
+    lambda shape: IcoItem.owed(shape.person(None)).limit(FOLLOW_THROUGH_SHOWN)
+)
+
+
 @bp.get("/")
 def index():
     # Only team staff hold papers: the breach chain's home needs no removals query.
@@ -49,7 +66,7 @@ def index():
         else []
     )
     decisions = (
-        list(Removal.decided_for(current_user, clock.now() - DECISIONS_SHOWN_FOR).limit(10))
+        _DECIDED_FOR.rows(person_id=current_user.id, since=clock.now() - DECISIONS_SHOWN_FOR)
         if current_user.can(Can.WORK_WITH_PAPERS)
         else []
     )
@@ -61,7 +78,7 @@ def index():
     # Second checks: the /send page's own list, for those who may check (same team, not
     # the drafter: Dispatch.to_check; the checker roles: the dispatch machine's).
     to_check = (
-        Dispatch.to_check(current_user).count()
+        Dispatch.count_to_check(current_user)
         if current_user.team_id and current_user.can(Can.WORK_WITH_PAPERS)
         else 0
     )
@@ -74,8 +91,8 @@ def index():
         if current_user.can(Can.FOLLOW_UP_UNDELIVERED)
         else []
     )
-    actions = list(BreachAction.owned_by(current_user).limit(FOLLOW_THROUGH_SHOWN))
-    ico_owed = list(IcoItem.owed(current_user).limit(FOLLOW_THROUGH_SHOWN))
+    actions = _ACTIONS.rows(person_id=current_user.id)
+    ico_owed = _ICO_OWED.rows(PersonShape.of(current_user))
     waiting, unread = Breach.waiting_for(current_user, now)
     shown = waiting[:WAITING_SHOWN]
     return render_template(

@@ -28,6 +28,7 @@ from models.base import write_transaction
 from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.people import User, UserRole
+from models.prepared import Prepared, by_id
 from models.records import LABEL_CODE, Record, Removal, approvers_of
 from models.remote_working import RemoteAgreement
 from models.transitions import apply_transition
@@ -220,13 +221,29 @@ HISTORY_SHOWN = 20
 TIMELINE_SHOWN = 50
 
 
-def _timeline(record: Record):
-    removal_ids = Removal.select(Removal.id).where(Removal.record == record)
+def _timeline(record_id: int):
+    removal_ids = Removal.select(Removal.id).where(Removal.record == record_id)
     return (
-        AuditEvent.for_entity("record", record.id)
+        AuditEvent.for_entity("record", record_id)
         .orwhere((AuditEvent.entity_type == "removal") & (AuditEvent.entity_id.in_(removal_ids)))
         .order_by(AuditEvent.id.desc())
+        .limit(TIMELINE_SHOWN + 1)
     )
+
+
+# The history and timeline are read again after every event on the record's panel: each
+# compiled once (models/prepared.py). One row more than is shown tells whether to say
+# "the latest N".
+_HISTORY = Prepared(
+    lambda record_id: (
+        Removal.with_people()
+        .where(Removal.record == record_id)
+        .order_by(Removal.id.desc())
+        .limit(HISTORY_SHOWN + 1)
+    ),
+    record_id=int,
+)
+_TIMELINE = Prepared(_timeline, record_id=int)
 
 
 @bp.get("/records/<int:record_id>")
@@ -241,14 +258,8 @@ def show(record_id: int):
 
 
 def _history_context(record: Record) -> dict:
-    # One row more than is shown tells whether to say "the latest N".
-    history = list(
-        Removal.with_people()
-        .where(Removal.record == record)
-        .order_by(Removal.id.desc())
-        .limit(HISTORY_SHOWN + 1)
-    )
-    timeline = naming_people(list(_timeline(record).limit(TIMELINE_SHOWN + 1)))
+    history = _HISTORY.rows(record_id=record.id)
+    timeline = naming_people(_TIMELINE.rows(record_id=record.id))
     return {
         "history": history[:HISTORY_SHOWN],
         "history_more": len(history) > HISTORY_SHOWN,
@@ -479,7 +490,7 @@ def confirm_removal_event(removal: Removal, event: str, outcome, back_href: str,
 
 @bp.post("/removals/<int:removal_id>/<event>")
 def transition(removal_id: int, event: str):
-    removal = Removal.get_or_none(Removal.id == removal_id)
+    removal = by_id(Removal, removal_id)
     if removal is None or event not in EVENT_LABELS:
         abort(404)
     record = visible_or_404(Record, removal.record_id)

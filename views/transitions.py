@@ -27,6 +27,7 @@ from machines.common import (
 )
 from models.audit import AuditEvent
 from models.base import Stale, VersionedModel
+from models.prepared import get_by_id
 from models.transitions import Forbidden, Refused, apply_transition, check_transition
 from views.access import visible_or_404
 from views.display import event_words, naming_people
@@ -219,7 +220,7 @@ def run_event(
     errors = form.check()
     now = clock.now()
     arguments = {
-        "load": lambda: lifecycle.model.get_by_id(row_id),
+        "load": lambda: get_by_id(lifecycle.model, row_id),
         "factory": lifecycle.factory,
         "event": event,
         "actor": actor,

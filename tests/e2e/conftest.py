@@ -161,7 +161,8 @@ _checked_states: set[str] = set()
 # element (their names and kinds, the headings' and buttons' words), and whatever sits
 # outside every landmark. The same case page with one more row in a table, or another
 # reference in its heading, is the same screen: it gets the quick checks below but not axe
-# again (a quarter of axe's runs, which were a third of the browser tests' time). A new
+# or the reflow check again (a quarter of axe's runs, which were a third of the browser
+# tests' time). A new
 # error, button, field, tag colour or section makes it a new screen.
 _axe_checked_screens: set[str] = set()
 _SCREEN = """() => {
@@ -250,20 +251,22 @@ def check_accessibility(page) -> None:
     does not check: the title, the accessibility statement link and reflow at 320 px.
     A page state already checked (the same address and markup, at the same window size) is
     not checked again: the sign-in page before every sign-in, say. A screen axe has seen
-    (_SCREEN: the same template showing other rows) gets every check but axe."""
+    (_SCREEN: the same template showing other rows) gets every check but axe and reflow."""
     state = hashlib.sha256((_settled_markup(page) + repr(page.viewport_size)).encode()).hexdigest()
     if state in _checked_states:
         return
     screen = page.evaluate(_SCREEN)
     if screen not in _axe_checked_screens:
         check_axe(page)
+        # Two window resizes and a layout each: a new screen's, as axe. Long words in
+        # every field on every page at 320 px: test_accessibility's reflow journey.
+        check_reflow(page)
         _axe_checked_screens.add(screen)
     # Low-spec laptops: every page stays small enough to lay out quickly.
     elements = page.evaluate("document.getElementsByTagName('*').length")
     assert elements < MAX_DOM_ELEMENTS, f"{page.url}: {elements} DOM elements"
     check_title(page)
     check_statement_link(page)
-    check_reflow(page)
     _checked_states.add(state)
 
 

@@ -1,7 +1,8 @@
 """Accessibility beyond axe: the board's refresh keeps the focus and can be paused, htmx
 changes say what happened, every page reflows at 320 CSS px, titles say where you are, and
 the accessibility statement is there for everyone. (Every page the other browser tests
-visit gets the reflow, title and statement checks too: conftest.check_accessibility.)"""
+visit gets the title and statement checks too, and each new screen the reflow check:
+conftest.check_accessibility.)"""
 
 from __future__ import annotations
 
@@ -396,7 +397,8 @@ def _long_strings_everywhere() -> dict:
 def _visit(page, url: str) -> None:
     response = page.goto(url)
     assert response.status == 200, (url, response.status)
-    check_accessibility(page)  # axe, and no sideways scroll at 320 × 256 (check_reflow)
+    check_accessibility(page)  # axe, the first time this screen is seen
+    check_reflow(page)  # no sideways scroll at 320 × 256 with these long words, every time
 
 
 def test_no_page_scrolls_sideways_at_320_css_pixels(browser, base_url):
