@@ -63,7 +63,10 @@ function scanLabel(element) {
     form.requestSubmit();
   }
 
+  let opened = 0; // which press of "Scan label" this is: an older one stops trying
+
   async function open() {
+    const attempt = ++opened;
     start.hidden = true;
     region.hidden = false; // before the scanner looks at the video: it must be displayed
     video.hidden = false;
@@ -71,28 +74,36 @@ function scanLabel(element) {
     lastRefused = null;
     say(SAID.starting);
     stop.focus();
-    const mine = new QrScanner(video, read, {
-      returnDetailedScanResult: true,
-      preferredCamera: "environment",
-      maxScansPerSecond: 10,
-    });
-    scanner = mine;
-    try {
-      await mine.start();
-      if (scanner === mine) say(SAID.point);
-    } catch {
-      // Permission refused, no camera after all, or another program holds it.
-      mine.destroy();
-      if (scanner !== mine) return; // stopped (and perhaps started again) meanwhile
-      scanner = null;
-      video.hidden = true;
-      stop.textContent = "Type the code instead";
-      say(SAID.noCamera);
+    // A camera let go of a moment ago (Stop, then Scan label again at once) can still be
+    // busy: one more try a moment later before saying it cannot be used.
+    for (const wait of [0, 700]) {
+      if (wait) await new Promise((resume) => setTimeout(resume, wait));
+      if (attempt !== opened || region.hidden) return; // stopped, or pressed again, meanwhile
+      const mine = new QrScanner(video, read, {
+        returnDetailedScanResult: true,
+        preferredCamera: "environment",
+        maxScansPerSecond: 10,
+      });
+      scanner = mine;
+      try {
+        await mine.start();
+        if (scanner === mine) say(SAID.point);
+        return;
+      } catch {
+        // Permission refused, no camera after all, or another program holds it.
+        mine.destroy();
+        if (scanner !== mine) return; // stopped (and perhaps started again) meanwhile
+        scanner = null;
+      }
     }
+    video.hidden = true;
+    stop.textContent = "Type the code instead";
+    say(SAID.noCamera);
   }
 
   start.addEventListener("click", open);
-  stop.addEventListener("click", () => close({ toTyping: scanner === null }));
+  // Once the camera is given up on, the button says "Type the code instead".
+  stop.addEventListener("click", () => close({ toTyping: scanner === null && video.hidden }));
   region.addEventListener("keydown", (event) => {
     if (event.key === "Escape") close();
   });

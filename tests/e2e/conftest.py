@@ -196,6 +196,7 @@ _PAGE_STATE = """() => {
   copy.querySelectorAll("[nonce]").forEach((el) => el.removeAttribute("nonce"));
   copy.querySelectorAll("input[name=csrf_token]").forEach((el) => el.removeAttribute("value"));
   copy.querySelectorAll("[hx-headers]").forEach((el) => el.removeAttribute("hx-headers"));
+  copy.querySelectorAll("[data-axe-unseen]").forEach((el) => el.removeAttribute("data-axe-unseen"));
   return location.pathname + location.search + "\\n" + copy.outerHTML;
 }"""
 
@@ -231,17 +232,57 @@ def _settled_markup(page) -> str:
     raise AssertionError(f"{page.url}: the page never finished loading")
 
 
+# Colour contrast is half of axe's time, and its answer for a piece of text depends on the
+# text's element and what it sits in, not on the words. So it runs only on text whose element
+# and ancestors (tag, classes, and whether it holds the focus) no page has shown before in
+# this run: an element marked here. Every other rule runs on the whole page, every time.
+_contrast_checked: set[str] = set()
+_MARK_UNSEEN_TEXT = """(seen) => {
+  const known = new Set(seen);
+  const focused = document.activeElement;
+  const setting = (el) => {
+    const parts = [];
+    for (let e = el; e && e !== document.documentElement; e = e.parentElement) {
+      parts.push(e.tagName + "." + e.className + (e === focused ? ":focus" : ""));
+    }
+    return parts.join("<");
+  };
+  const hasText = (el) => ["INPUT", "SELECT", "TEXTAREA"].includes(el.tagName) ||
+    [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+  const marked = document.querySelectorAll("[data-axe-unseen]");
+  marked.forEach((el) => el.removeAttribute("data-axe-unseen"));
+  const unseen = [];
+  for (const el of document.body.querySelectorAll("*")) {
+    if (!hasText(el)) continue;
+    const key = setting(el);
+    if (!known.has(key)) {
+      el.setAttribute("data-axe-unseen", "");
+      unseen.push(key);
+    }
+  }
+  return unseen;
+}"""
+_CONTRAST_RUN = """(options) => axe.run({include: [["[data-axe-unseen]"]]},
+  {runOnly: {type: "rule", values: ["color-contrast"]}, ...options})"""
+_WITHOUT_CONTRAST = {**BEST_PRACTICE_RULES, "color-contrast": {"enabled": False}}
+
+
 def check_axe(page) -> None:
-    """axe-core's WCAG 2.2 A and AA rules, and "region", on the page as it is now."""
+    """axe-core's WCAG 2.2 A and AA rules, and "region", on the page as it is now (colour
+    contrast on the text in settings not yet checked: _MARK_UNSEEN_TEXT)."""
     page.add_script_tag(url=_axe_script_url())
-    result = page.evaluate(_AXE_RUN, [WCAG_TAGS, BEST_PRACTICE_RULES, _FIND_ONLY])
-    if result["violations"]:  # again, naming the elements, for the message
+    unseen = page.evaluate(_MARK_UNSEEN_TEXT, sorted(_contrast_checked))
+    result = page.evaluate(_AXE_RUN, [WCAG_TAGS, _WITHOUT_CONTRAST, _FIND_ONLY])
+    if unseen and not result["violations"]:
+        result = page.evaluate(_CONTRAST_RUN, _FIND_ONLY)
+    if result["violations"]:  # again, every rule on the whole page, naming the elements
         result = page.evaluate(_AXE_RUN, [WCAG_TAGS, BEST_PRACTICE_RULES, {}])
     problems = [
         f"{v['id']}: {v['help']} ({', '.join(n['target'][0] for n in v['nodes'][:3])})"
         for v in result["violations"]
     ]
     assert not problems, f"{page.url}: " + "; ".join(problems)
+    _contrast_checked.update(unseen)
 
 
 def check_accessibility(page) -> None:

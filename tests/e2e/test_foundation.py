@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import check_accessibility, screenshot, sign_in
+from tests.e2e.conftest import check_accessibility, check_axe, screenshot, sign_in
 
 
 def test_sign_in_home_and_sign_out(page):
@@ -64,3 +64,19 @@ def test_the_accessibility_check_fails_a_page_with_a_violation_and_names_the_ele
         check_accessibility(page)
     assert "label" in str(failure.value) and "#nameless" in str(failure.value)
     assert "link-name" in str(failure.value) and "#empty-link" in str(failure.value)
+
+
+def test_colour_contrast_is_checked_wherever_text_sits_somewhere_new(page):
+    """Contrast runs only on text in a setting (its element and what it sits in) no page has
+    shown before: faint text in a new setting still fails, beside text already checked."""
+    page_with = (
+        '<!doctype html><html lang="en"><head><title>Contrast</title>'
+        "<style>.faint { color: #d8d8d8 }</style></head><body><main><h1>Contrast</h1>"
+        '<p class="app-readable">Readable</p>MORE</main></body></html>'
+    )
+    page.set_content(page_with.replace("MORE", ""))
+    check_axe(page)
+    page.set_content(page_with.replace("MORE", '<p class="faint">Faint</p>'))
+    with pytest.raises(AssertionError) as failure:
+        check_axe(page)
+    assert "color-contrast" in str(failure.value) and ".faint" in str(failure.value)
