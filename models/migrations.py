@@ -765,11 +765,17 @@ def _lists_flat_with_volume(m: Migration) -> None:
         )
     # Every change to a breach sets a new random stamp, in its own transaction (the register
     # keeps its figures until the stamp moves): models/counters.py.
+    _stamp_triggers(m, "breach", "breach-changes")
+
+
+def _stamp_triggers(m: Migration, table: str, series: str) -> None:
+    """Triggers that set a new random stamp of `series` on every change to `table`, and its
+    first stamp, as steps 26 and 27 made them (frozen here: a later change is a new step)."""
     upsert = (
-        'INSERT INTO "counter" ("series", "last") VALUES (\'breach-changes\', {stamp}) '
+        f'INSERT INTO "counter" ("series", "last") VALUES (\'{series}\', {{stamp}}) '
         'ON CONFLICT ("series") DO UPDATE SET "last" = excluded."last";'
     )
-    name = "breach_stamps_breach_changes"
+    name = f"{table}_stamps_{series.replace('-', '_')}"
     if m.is_postgres:
         stamp = upsert.format(stamp="floor(random() * 2147483646)::integer + 1")
         m.sql(
@@ -777,14 +783,14 @@ def _lists_flat_with_volume(m: Migration) -> None:
             f"$$ BEGIN {stamp} RETURN NULL; END $$"
         )
         m.sql(
-            f'CREATE TRIGGER "{name}" AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON "breach" '
-            f'FOR EACH STATEMENT EXECUTE FUNCTION "{name}"()'
+            f'CREATE TRIGGER "{name}" AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE '
+            f'ON "{table}" FOR EACH STATEMENT EXECUTE FUNCTION "{name}"()'
         )
     else:
         stamp = upsert.format(stamp="abs(random() % 2147483646) + 1")
         for event in ("INSERT", "UPDATE", "DELETE"):
             m.sql(
-                f'CREATE TRIGGER "{name}_{event.lower()}" AFTER {event} ON "breach" '
+                f'CREATE TRIGGER "{name}_{event.lower()}" AFTER {event} ON "{table}" '
                 f"BEGIN {stamp} END"
             )
     m.sql(upsert.format(stamp="1").rstrip(";"))
@@ -798,29 +804,7 @@ def _lists_flat_with_volume(m: Migration) -> None:
 def _action_changes_and_tallies(m: Migration) -> None:
     # As step 26's breach stamp: every change to an action sets a new random stamp in its own
     # transaction, so the lessons by quarter are worked out again after any of them.
-    upsert = (
-        'INSERT INTO "counter" ("series", "last") VALUES (\'breach-action-changes\', {stamp}) '
-        'ON CONFLICT ("series") DO UPDATE SET "last" = excluded."last";'
-    )
-    name = "breach_action_stamps_breach_action_changes"
-    if m.is_postgres:
-        stamp = upsert.format(stamp="floor(random() * 2147483646)::integer + 1")
-        m.sql(
-            f'CREATE OR REPLACE FUNCTION "{name}"() RETURNS trigger LANGUAGE plpgsql AS '
-            f"$$ BEGIN {stamp} RETURN NULL; END $$"
-        )
-        m.sql(
-            f'CREATE TRIGGER "{name}" AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE '
-            f'ON "breach_action" FOR EACH STATEMENT EXECUTE FUNCTION "{name}"()'
-        )
-    else:
-        stamp = upsert.format(stamp="abs(random() % 2147483646) + 1")
-        for event in ("INSERT", "UPDATE", "DELETE"):
-            m.sql(
-                f'CREATE TRIGGER "{name}_{event.lower()}" AFTER {event} ON "breach_action" '
-                f"BEGIN {stamp} END"
-            )
-    m.sql(upsert.format(stamp="1").rstrip(";"))
+    _stamp_triggers(m, "breach_action", "breach-action-changes")
 
     class Tally(m.Model):
         counted = CharField(max_length=40)

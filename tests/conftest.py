@@ -130,6 +130,17 @@ class PostgresDatabases:
         self._admin.execute(f'CREATE DATABASE "{self.name}" TEMPLATE "{self.template}"')
         return self.url
 
+    def keep_as(self, name: str) -> None:
+        """Keep the test database as it is now, to be copied again by `restore(name)`."""
+        close_database()
+        self._admin.execute(f'CREATE DATABASE "{self.name}_{name}" TEMPLATE "{self.name}"')
+
+    def restore(self, name: str) -> None:
+        """Replace the test database with a copy of the one kept as `name`."""
+        close_database()
+        self._admin.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        self._admin.execute(f'CREATE DATABASE "{self.name}" TEMPLATE "{self.name}_{name}"')
+
     def close(self) -> None:
         self._admin.close()
 

@@ -162,8 +162,7 @@ _checked_states: set[str] = set()
 # outside every landmark. The same case page with one more row in a table, or another
 # reference in its heading, is the same screen: it gets the quick checks below but not axe
 # or the reflow check again (a quarter of axe's runs, which were a third of the browser
-# tests' time). A new
-# error, button, field, tag colour or section makes it a new screen.
+# tests' time). A new error, button, field, tag colour or section makes it a new screen.
 _axe_checked_screens: set[str] = set()
 _SCREEN = """() => {
   const parts = document.querySelectorAll([
@@ -240,12 +239,24 @@ _contrast_checked: set[str] = set()
 _MARK_UNSEEN_TEXT = """(seen) => {
   const known = new Set(seen);
   const focused = document.activeElement;
+  // cyrb53: a short key for a long path, so the run's set goes to each page in a few KB.
+  const hash = (text) => {
+    let h1 = 0xdeadbeef, h2 = 0x41c6ce57;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      h1 = Math.imul(h1 ^ c, 2654435761);
+      h2 = Math.imul(h2 ^ c, 1597334677);
+    }
+    h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+    h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+    return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36);
+  };
   const setting = (el) => {
     const parts = [];
     for (let e = el; e && e !== document.documentElement; e = e.parentElement) {
       parts.push(e.tagName + "." + e.className + (e === focused ? ":focus" : ""));
     }
-    return parts.join("<");
+    return hash(parts.join("<"));
   };
   const hasText = (el) => ["INPUT", "SELECT", "TEXTAREA"].includes(el.tagName) ||
     [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());

@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import http.cookiejar
 import re
+import sqlite3
 import threading
 import urllib.error
 import urllib.parse
 import urllib.request
+from contextlib import closing
+from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -247,3 +250,39 @@ def mail_app(app, inbox):
         REMINDER_CONFIRM_AFTER_DAYS=3,
     )
     return app
+
+
+# Databases seeded once a process, by backend and name: (backend, name) -> where it is kept.
+_SEEDED: dict[tuple[str, str], object] = {}
+
+
+def seeded_once(request, name: str, seed) -> None:
+    """Fill this test's empty database with `seed()`, once a process and database: a later
+    test asking for the same `name` gets a copy of what it made instead (seeding thousands of
+    rows took a few seconds a test, the copy a tenth of that). A test may change its copy."""
+    backend = request.getfixturevalue("backend")
+    app = request.getfixturevalue("app")
+    kept = _SEEDED.get((backend, name))
+    if backend == "postgres":
+        databases = request.getfixturevalue("postgres_databases")
+        if kept:
+            databases.restore(name)
+        else:
+            seed()
+            databases.keep_as(name)
+            _SEEDED[backend, name] = True
+        return
+    live = Path(app.config["SQLITE_PATH"])
+    if kept:
+        _sqlite_copy(kept, live)
+        return
+    seed()
+    copy = request.getfixturevalue("tmp_path_factory").mktemp("seeded") / f"{name}.db"
+    _sqlite_copy(live, copy)
+    _SEEDED[backend, name] = copy
+
+
+def _sqlite_copy(source: Path, target: Path) -> None:
+    """SQLite's online backup: connections open on `target` see the copy at once."""
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)

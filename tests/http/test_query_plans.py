@@ -27,6 +27,7 @@ from models.base import db, is_postgres
 from models.breaches import Breach
 from models.records import Record, Removal
 from models.remote_working import RemoteAgreement
+from tests.http.conftest import seeded_once
 
 # Runs on PostgreSQL too: query plans differ by database.
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -195,11 +196,15 @@ def problems_of(statements) -> list[tuple[str, list[str]]]:
     return found
 
 
-@pytest.fixture
-def volume(app):
+def _seed_at_volume():
     seed_volume(removals=3000, breaches=500)
     if is_postgres():
         db.execute_sql("ANALYZE")  # as autovacuum would have, after years of use
+
+
+@pytest.fixture
+def volume(app, request):
+    seeded_once(request, "plans-at-volume", _seed_at_volume)
     return app
 
 

@@ -23,6 +23,7 @@ from demo.volume import seed_volume
 from models.breaches import Breach
 from models.people import Team, User
 from services.register_figures import COLUMNS, figures_of, register_figures
+from tests.http.conftest import seeded_once
 from views import breach_reports
 
 # Runs on PostgreSQL too: the register's queries at volume.
@@ -51,7 +52,11 @@ def edge_case(reference: str, discovered: dt.datetime, **stamps) -> Breach:
 
 
 @pytest.fixture
-def cases(app):
+def cases(app, request):
+    seeded_once(request, "register-at-volume", _seed_cases)
+
+
+def _seed_cases():
     seed_volume(removals=0, breaches=400)
     # London is on summer time on 31 March 2026 (a case then is April's), not on 31 October.
     edge_case("EDGE-1", dt.datetime(2026, 3, 31, 23, 30), notified_at=10, ico_referred_at=72)
