@@ -28,7 +28,7 @@ function scanLabel(element) {
   const stop = element.querySelector(".app-scan__stop");
   const region = element.querySelector(".app-scan__region");
   const status = element.querySelector(".app-scan__status");
-  const video = element.querySelector(".app-scan__video");
+  let video = element.querySelector(".app-scan__video");
   const form = element.querySelector(".app-scan__form");
   let scanner = null;
   let lastRefused = null;
@@ -79,6 +79,12 @@ function scanLabel(element) {
     for (const wait of [0, 700]) {
       if (wait) await new Promise((resume) => setTimeout(resume, wait));
       if (attempt !== opened || region.hidden) return; // stopped, or pressed again, meanwhile
+      // A video element of its own for each scanner: qr-scanner stops the stream of the one
+      // it was given 300 ms after it is stopped, and pressing Scan label again within that
+      // would have had the new stream cut (no picture, or "cannot be used").
+      const fresh = video.cloneNode(false);
+      video.replaceWith(fresh);
+      video = fresh;
       const mine = new QrScanner(video, read, {
         returnDetailedScanResult: true,
         preferredCamera: "environment",
