@@ -150,6 +150,9 @@ def _batches(items: list, size: int) -> Iterator[list]:
 def _bench_staff() -> tuple[User, User]:
     add_user(APPROVER, "Bench Manager", "B0001", BENCH_TEAM, ["line_manager"], None, DEMO_PASSWORD)
     add_user(HOLDER, "Bench Holder", "B0002", BENCH_TEAM, ["practitioner"], APPROVER, DEMO_PASSWORD)
+    # Trained today: papers go out only with training in date (issue 26), and without it the
+    # record page offered no Take out for the clicks to time.
+    User.update(trained_on=clock.uk_today()).where(User.username.in_([APPROVER, HOLDER])).execute()
     return User.by_username(APPROVER), User.by_username(HOLDER)
 
 
