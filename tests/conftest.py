@@ -15,8 +15,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import jinja2
@@ -355,3 +357,9 @@ class People:
         for role in roles or ("practitioner",):
             UserRole.create(user=user, role=role)
         return user
+
+
+def copy_sqlite_database(source: Path, target: Path) -> None:
+    """SQLite's online backup: connections already open on `target` see the copy at once."""
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)

@@ -7,9 +7,7 @@ import hashlib
 import http.server
 import os
 import re
-import sqlite3
 import threading
-from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -20,7 +18,7 @@ from werkzeug.serving import make_server
 from demo.accounts import seed_demo
 from models import create_schema
 from models.base import db
-from tests.conftest import ROOT, close_database
+from tests.conftest import ROOT, close_database, copy_sqlite_database
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = ROOT / "tests" / "e2e" / "screenshots"
@@ -53,12 +51,6 @@ def browser_context_args(browser_context_args):
     return {**browser_context_args, "bypass_csp": True, "viewport": {"width": 1366, "height": 768}}
 
 
-def _copy_database(source: Path, target: Path) -> None:
-    """SQLite's online backup: the live server's open connections see the copy at once."""
-    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
-        src.backup(dst)
-
-
 # The live server's app (one a worker), for signing people in without the form.
 _live: dict = {}
 
@@ -82,7 +74,7 @@ def live_app(tmp_path_factory):
         seed_demo()
     app.config["DEMO_AS_SEEDED"] = path.with_name("demo-as-seeded.db")
     _live["app"] = app
-    _copy_database(path, app.config["DEMO_AS_SEEDED"])
+    copy_sqlite_database(path, app.config["DEMO_AS_SEEDED"])
     app.extensions["e2e_database"] = db.obj
     yield app
     close_database()
@@ -101,7 +93,7 @@ def demo_as_seeded(live_app):
     load_hmac_key(live_app.config)
     set_training_period(live_app.config["TRAINING_VALID_MONTHS"])
     clock.travel_reset()
-    _copy_database(live_app.config["DEMO_AS_SEEDED"], Path(live_app.config["SQLITE_PATH"]))
+    copy_sqlite_database(live_app.config["DEMO_AS_SEEDED"], Path(live_app.config["SQLITE_PATH"]))
     # Titles name rows ("Dispatch 1"), and another file's dispatch 1 is another dispatch
     _screens_by_title.clear()
     yield

@@ -17,19 +17,24 @@ from __future__ import annotations
 
 import http.cookiejar
 import re
-import sqlite3
 import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-from contextlib import closing
 from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
 from werkzeug.serving import make_server
 
-from tests.conftest import PASSWORD, People, _free_port, close_database, make_app
+from tests.conftest import (
+    PASSWORD,
+    People,
+    _free_port,
+    close_database,
+    copy_sqlite_database,
+    make_app,
+)
 from tests.http.html import page_problems
 from tests.http.journeys.mail import BASE_URL, Inbox
 from tests.querycount import StatementCounter
@@ -274,15 +279,9 @@ def seeded_once(request, name: str, seed) -> None:
         return
     live = Path(app.config["SQLITE_PATH"])
     if kept:
-        _sqlite_copy(kept, live)
+        copy_sqlite_database(kept, live)
         return
     seed()
     copy = request.getfixturevalue("tmp_path_factory").mktemp("seeded") / f"{name}.db"
-    _sqlite_copy(live, copy)
+    copy_sqlite_database(live, copy)
     _SEEDED[backend, name] = copy
-
-
-def _sqlite_copy(source: Path, target: Path) -> None:
-    """SQLite's online backup: connections open on `target` see the copy at once."""
-    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
-        src.backup(dst)
