@@ -20,6 +20,7 @@ from peewee import BaseQuery
 
 from machines.permissions import Can, grants
 from models.base import db
+from models.row_builders import RowBuilder
 
 _PLACEHOLDER_TYPES = (str, int, dt.datetime, dt.date)
 
@@ -34,6 +35,7 @@ class _Compiled:
     query: BaseQuery
     sql: str
     params: list  # each a constant of the query, or the _Slot of a named value
+    builder: RowBuilder | None = None  # made from the first cursor's description
 
 
 def _stand_ins(kinds: dict[str, type], round_: int) -> dict[str, object]:
@@ -103,9 +105,9 @@ class Prepared:
     def rows(self, **values) -> list:
         """The rows, as the query would have returned them."""
         compiled, cursor = self._cursor(values)
-        # peewee 4.5: a query's own way to turn its cursor into its rows (models with their
-        # joins, tuples or dicts); no public method takes a cursor the query did not open.
-        return list(compiled.query._get_cursor_wrapper(cursor))
+        if compiled.builder is None:
+            compiled.builder = RowBuilder.for_cursor(compiled.query, cursor)
+        return compiled.builder.rows(cursor)
 
     def execute(self, **values) -> int:
         """Run an UPDATE or DELETE; how many rows it changed."""
