@@ -325,6 +325,32 @@ class Breach(VersionedModel):
         )
 
     @classmethod
+    def open_seen_through_reports(cls, user_id: int):
+        """seen_through_reports, open cases only, as a condition each of whose relations is
+        read along an index of open cases: the boards count and list a manager's open cases,
+        and closed ones pile up with the years. As one OR, SQLite took the loss-and-theft
+        relations by the category index, every such case ever reported."""
+        is_open = cls.is_open()
+        loss_or_theft = cls.category.in_(sorted(POLICE_CATEGORIES))
+
+        def held_by_managed(holder):
+            # From the people they manage to each one's open cases (a partial index each):
+            # SQLite keeps a CROSS JOIN's order, where it would start from the category.
+            return (
+                User.select(cls.id)
+                .join(cls, JOIN.CROSS)
+                .where(User.line_manager == user_id, holder == User.id, is_open, loss_or_theft)
+            )
+
+        parts = [
+            cls.select(cls.id).where(cls.reported_by == user_id, is_open),
+            cls.select(cls.id).where(cls.reporter_manager == user_id, is_open),
+            held_by_managed(cls.staff_member),
+            held_by_managed(cls.reported_by).where(cls.staff_member.is_null()),
+        ]
+        return cls.id.in_(reduce(or_, parts))
+
+    @classmethod
     def count_visible(cls, user: User, bound: int | None = None) -> tuple[int, bool]:
         """How many cases this person may see, counted no further than `bound` (None: every
         one), and whether there are more than that."""
@@ -650,6 +676,7 @@ for _name, _columns in (
     ("breach_open_state", (Breach.state,)),  # the board's count of open cases per stage
     ("breach_open_reported_by", (Breach.reported_by, Breach.discovered_at)),
     ("breach_open_reporter_manager", (Breach.reporter_manager, Breach.discovered_at)),
+    ("breach_open_staff_member", (Breach.staff_member,)),  # a manager's reports' losses
 ):
     Breach.add_index(Breach.index(*_columns, where=Breach.is_open(), name=_name))
 

@@ -647,3 +647,11 @@ def _action_changes_and_tallies(m: Migration) -> None:
             'INSERT INTO "tally" ("counted", "team_id", "total") '
             f'SELECT \'{table}\', "team_id", COUNT(*) FROM "{table}" GROUP BY "team_id"'
         )
+
+
+@step(28, "breach cases: an index of the open ones by staff member (a manager's board)")
+def _open_cases_by_staff_member(m: Migration) -> None:
+    m.sql(
+        'CREATE INDEX "breach_open_staff_member" ON "breach" ("staff_member_id") '
+        'WHERE "closed_at" IS NULL'
+    )

@@ -20,6 +20,7 @@ import json
 import re
 
 import pytest
+from peewee import fn
 
 from demo.accounts import DEMO_PASSWORD
 from demo.volume import seed_volume
@@ -353,3 +354,52 @@ def test_a_long_holders_home_page_reads_only_their_open_removals(volume, new_web
     web.get("/")
     report = check(statements, "pat / (a long holder)", lambda: web.get("/").get_data())
     assert not report, "\n".join(report)
+
+
+def _rows_worked(sql: str, params: tuple) -> int:
+    """A statement's work: SQLite's virtual-machine steps, PostgreSQL's rows through every
+    step of its plan (EXPLAIN ANALYZE)."""
+    if not is_postgres():
+        return _sqlite_steps(sql, params)[0]
+    with db.atomic() as transaction:
+        (plan,) = db.execute_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", params).fetchone()
+        transaction.rollback()
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+
+    def rows(node) -> int:
+        own = node.get("Actual Rows", 0) * node.get("Actual Loops", 1)
+        return own + sum(rows(child) for child in node.get("Plans", []))
+
+    return rows(plan[0]["Plan"])
+
+
+def test_a_managers_board_reads_the_open_cases_however_many_have_closed(app, new_web, statements):
+    """The cases a line manager sees through their reports pile up over the years, closed;
+    the board counts and lists the open ones, and must not walk the closed ones to find
+    them (it did, by the category and staff-member indexes, for their reports' losses)."""
+    seed_volume(removals=50, breaches=60)
+    lina = People(new_web)["lina"]
+
+    def work() -> int:
+        lina.get("/board")
+        with statements.counting():
+            lina.get("/board")
+        return sum(
+            _rows_worked(sql, params)
+            for sql, params in zip(statements.statements, statements.parameters, strict=True)
+            if 'FROM "breach"' in sql and sql.lstrip().upper().startswith("SELECT")
+        )
+
+    before = work()
+    newest = Breach.select(fn.MAX(Breach.id)).scalar()
+    seed_volume(removals=10, breaches=900)
+    closed = (
+        Breach.update(closed_at=Breach.discovered_at, state="closed")
+        .where(Breach.id > newest)
+        .execute()
+    )
+    assert closed == 900
+    if is_postgres():
+        db.execute_sql("ANALYZE")
+    after = work()
+    assert after <= before * 1.2 + 200, f"{before} -> {after} with 900 more closed cases"
