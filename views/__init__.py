@@ -26,6 +26,7 @@ from views.auth import same_site_path
 from views.camera import permissions_policy
 from views.display import (
     link,
+    state_tag,
     time_parts,
     timeline_details,
     timeline_label,
@@ -121,6 +122,7 @@ def register_views(app: Flask) -> None:
         link,
         may_open,
         nav_items,
+        state_tag,
         timeline_label,
         timeline_details,
         time_parts,

@@ -39,17 +39,31 @@ def _classes(base: str, item: Mapping, modifier: str | None = None) -> str:
     return str(escape(classes))
 
 
+def _plain_attributes(attributes) -> bool:
+    """Attributes given as names and text (an id, say), which this writes as the macro does;
+    booleans, optional values and a string of HTML are the macro's to write."""
+    return isinstance(attributes, Mapping) and all(
+        isinstance(name, str) and type(value) in (str, int) for name, value in attributes.items()
+    )
+
+
 def has_attributes(params: Mapping) -> bool:
-    """True when some part of the table sets `attributes` (which only the macro writes)."""
-    if params.get("attributes"):
+    """True when some part of the table sets `attributes` only the macro writes: any on a
+    cell or heading, or the table's own unless they are plain names and text."""
+    if params.get("attributes") and not _plain_attributes(params["attributes"]):
         return True
     cells = [*(params.get("head") or []), *(c for row in params.get("rows") or [] for c in row)]
     return any(cell.get("attributes") for cell in cells)
 
 
 def govuk_table(params: Mapping) -> Markup:
-    """The HTML govukTable(params) writes, for params without `attributes`."""
-    parts = [f'<table class="{_classes("govuk-table", params)}">']
+    """The HTML govukTable(params) writes, for params without attributes but the table's
+    own plain ones (has_attributes)."""
+    own = "".join(
+        f' {escape(name)}="{escape(value)}"'
+        for name, value in (params.get("attributes") or {}).items()
+    )
+    parts = [f'<table class="{_classes("govuk-table", params)}"{own}>']
     if params.get("caption"):
         caption_classes = "govuk-table__caption"
         if params.get("captionClasses"):

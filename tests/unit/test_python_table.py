@@ -52,6 +52,8 @@ WITHOUT_ATTRIBUTES = [
         "rows": [PLAIN_CELLS[:4], PLAIN_CELLS[4:], [{"text": Markup("<i>kept</i>")}]],
     },
     {"caption": Markup("Already <em>safe</em>"), "rows": [[{"html": ""}, {"text": 0}]]},
+    # The table's own attributes, as names and text: an id to link to, escaped as the macro does.
+    {"attributes": {"id": "waiting-breaches", "data-note": 'a & "b"', "data-n": 3}, "rows": []},
 ]
 
 
