@@ -39,7 +39,7 @@ from peewee import JOIN, CharField, DateTimeField, ForeignKeyField, IntegerField
 from models.base import AUDIT_LOCK_KEY, BaseModel, db, is_postgres
 from models.bulk import insert_rows
 from models.people import User
-from models.prepared import Prepared
+from models.prepared import Prepared, insert_statement
 
 GENESIS = "0" * 64
 
@@ -153,7 +153,15 @@ class AuditEvent(BaseModel):
         row.hash = chain_hash(row.prev_hash, row)
         if _hmac_key is not None:
             row.hmac = event_hmac(_hmac_key, row.hash)
-        row.save(force_insert=True)
+        # Every transition writes one: the INSERT is compiled once per set of fields given.
+        given = {name: value for name, value in row.__data__.items() if name != "id"}
+        statement = insert_statement(cls, tuple(sorted(given)))
+        if statement is None:
+            row.save(force_insert=True)
+            return row
+        fields = cls._meta.fields
+        row.id = statement.insert(**{n: fields[n].db_value(v) for n, v in given.items()})
+        row._dirty.clear()
         return row
 
     @classmethod

@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from urllib.parse import unquote, urlparse
 
 from peewee import (
-    DatabaseProxy,
     DateTimeField,
     IntegerField,
     Model,
@@ -26,8 +25,8 @@ from peewee import (
 from playhouse.pool import PooledPostgresqlDatabase
 
 from machines import clock
-
-db = DatabaseProxy()
+from models.prepared import versioned_update
+from models.proxy import db
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
@@ -206,8 +205,19 @@ class VersionedModel(BaseModel):
         expected = self.version
         # The stored values (a foreign key's id), not getattr: that would load the related row.
         data = {f: self.__data__.get(f.name) for f in self.dirty_fields if f.name != "version"}
-        data[cls.version] = expected + 1
-        updated = cls.update(data).where((cls.id == self.id) & (cls.version == expected)).execute()
+        # Compiled once per set of fields changed (an approve always changes the same ones).
+        statement = versioned_update(cls, tuple(sorted(f.name for f in data)))
+        if statement is not None:
+            updated = statement.execute(
+                row_id=self.id,
+                expected=expected,
+                new_version=expected + 1,
+                **{f.name: f.db_value(value) for f, value in data.items()},  # as peewee would
+            )
+        else:
+            data[cls.version] = expected + 1
+            where = (cls.id == self.id) & (cls.version == expected)
+            updated = cls.update(data).where(where).execute()
         if updated != 1:
             raise Stale(f"{cls.__name__} {self.id} changed since version {expected}")
         self.version = expected + 1

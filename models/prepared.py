@@ -16,10 +16,20 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from peewee import BaseQuery
+from peewee import (
+    AutoField,
+    BaseQuery,
+    BigIntegerField,
+    CharField,
+    DateField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    TextField,
+)
 
 from machines.permissions import Can, grants
-from models.base import db
+from models.proxy import db
 from models.row_builders import RowBuilder
 
 _PLACEHOLDER_TYPES = (str, int, dt.datetime, dt.date)
@@ -109,6 +119,13 @@ class Prepared:
             compiled.builder = RowBuilder.for_cursor(compiled.query, cursor)
         return compiled.builder.rows(cursor)
 
+    def insert(self, **values) -> int:
+        """Run an INSERT; the new row's id (PostgreSQL's RETURNING, SQLite's last row id)."""
+        compiled, cursor = self._cursor(values)
+        if " RETURNING " in compiled.sql:
+            return cursor.fetchone()[0]
+        return cursor.lastrowid
+
     def execute(self, **values) -> int:
         """Run an UPDATE or DELETE; how many rows it changed."""
         _, cursor = self._cursor(values)
@@ -196,3 +213,58 @@ PERSON_KINDS = {"person_id": int, "team_id": int}
 def person_values(user) -> dict:
     """The values a PersonShape's statement takes for this person."""
     return {"person_id": user.id, "team_id": user.team_id}
+
+
+# -- writes of a lifecycle row: its compare-and-set UPDATE, one statement per set of fields --
+
+_VALUE_KINDS = {
+    AutoField: int,
+    BigIntegerField: int,
+    IntegerField: int,
+    ForeignKeyField: int,
+    CharField: str,
+    TextField: str,
+    DateTimeField: dt.datetime,
+    DateField: dt.date,
+}
+_VERSIONED_UPDATES: dict[tuple[type, tuple[str, ...]], Prepared | None] = {}
+
+
+def versioned_update(model: type, names: tuple[str, ...]) -> Prepared | None:
+    """`UPDATE model SET <names>, version = :new_version WHERE id = :row_id AND version =
+    :expected`, compiled once per set of fields; None when some field's value is not one a
+    statement takes as it is (a boolean, a field that converts its value): save_versioned
+    then builds the statement afresh, as peewee does."""
+    key = (model, names)
+    if key in _VERSIONED_UPDATES:
+        return _VERSIONED_UPDATES[key]
+    fields = [model._meta.fields[name] for name in names]
+    kinds = {name: _VALUE_KINDS.get(type(field)) for name, field in zip(names, fields, strict=True)}
+    statement = None
+    if None not in kinds.values() and not {"row_id", "expected", "new_version"} & set(names):
+
+        def build(row_id, expected, new_version, **values):
+            data = {model._meta.fields[name]: value for name, value in values.items()}
+            data[model.version] = new_version
+            return model.update(data).where((model.id == row_id) & (model.version == expected))
+
+        statement = Prepared(build, **kinds, row_id=int, expected=int, new_version=int)
+    _VERSIONED_UPDATES[key] = statement
+    return statement
+
+
+_INSERTS: dict[tuple[type, tuple[str, ...]], Prepared | None] = {}
+
+
+def insert_statement(model: type, names: tuple[str, ...]) -> Prepared | None:
+    """`INSERT INTO model (<names>) VALUES (...)`, compiled once per set of fields; None, as
+    versioned_update, when some field's value is not one a statement takes as it is."""
+    key = (model, names)
+    if key not in _INSERTS:
+        kinds = {name: _VALUE_KINDS.get(type(model._meta.fields[name])) for name in names}
+        _INSERTS[key] = (
+            Prepared(lambda **values: model.insert(**values), **kinds)
+            if None not in kinds.values()
+            else None
+        )
+    return _INSERTS[key]

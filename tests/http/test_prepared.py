@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from models.base import Stale
 from models.people import Team, User, UserRole
 from models.prepared import (
     PERSON_KINDS,
@@ -15,8 +16,11 @@ from models.prepared import (
     PreparedByShape,
     by_id,
     get_by_id,
+    insert_statement,
     person_values,
 )
+from models.records import Removal
+from tests.http.journeys.custody import papers_held
 
 pytestmark = pytest.mark.postgres
 
@@ -113,3 +117,38 @@ def test_a_statement_built_from_more_of_a_person_than_their_shape_fails_loudly(p
     )
     with pytest.raises(AttributeError):
         by_manager.rows(PersonShape.of(pat), **person_values(pat))
+
+
+def test_an_insert_gives_the_new_rows_id_on_either_database(people):
+    pat = people.add("pat")
+    insert = insert_statement(UserRole, ("role", "user"))
+    first = insert.insert(role="governance", user=pat.id)
+    second = insert.insert(role="director", user=pat.id)
+    assert second == first + 1
+    assert {(r.id, r.role) for r in UserRole.select().where(UserRole.id >= first)} == {
+        (first, "governance"),
+        (second, "director"),
+    }
+
+
+def test_a_versioned_save_compiles_once_for_its_fields_and_still_refuses_a_stale_version(
+    people, statements
+):
+    """save_versioned's compare-and-set, run from one compiled statement per set of fields
+    changed: each save moves the version on, a save from an older copy changes nothing."""
+    pat = people.add("pat")
+    removal = papers_held(pat, "Chronology", "out", 3, case_id="1000001")
+    stale = Removal.get_by_id(removal.id)
+    with statements.counting():
+        for days in (5, 9):
+            removal.due_on = dt.date(2026, 12, days)
+            removal.save_versioned()
+    updates = [sql for sql in statements.statements if sql.startswith("UPDATE")]
+    assert len(updates) == 2 and len(set(updates)) == 1  # one SQL text, two sets of values
+    stored = Removal.get_by_id(removal.id)
+    assert (stored.due_on, stored.version) == (dt.date(2026, 12, 9), removal.version)
+    assert removal.version == stale.version + 2
+    stale.due_on = dt.date(2027, 1, 1)
+    with pytest.raises(Stale):
+        stale.save_versioned()
+    assert Removal.get_by_id(removal.id).due_on == dt.date(2026, 12, 9)
