@@ -54,6 +54,7 @@ from peewee import (
     TextField,
 )
 
+from models.kept_whereabouts import latest_whereabouts_sql, whereabouts_trigger_sql
 from models.migration_runner import (  # noqa: F401 - what the rest of the app imports from here
     STEPS,
     Migration,
@@ -647,3 +648,26 @@ def _action_changes_and_tallies(m: Migration) -> None:
             'INSERT INTO "tally" ("counted", "team_id", "total") '
             f'SELECT \'{table}\', "team_id", COUNT(*) FROM "{table}" GROUP BY "team_id"'
         )
+
+
+@step(
+    28,
+    "record.where_papers_are: where each record's papers are, kept by the database from its "
+    "latest removal, under an index in the list's order (the list filtered to destroyed papers)",
+)
+def _kept_whereabouts(m: Migration) -> None:
+    m.sql(
+        'ALTER TABLE "record" ADD COLUMN "where_papers_are" VARCHAR(12) NOT NULL '
+        "DEFAULT 'in_office'"
+    )
+    m.sql(
+        'CREATE INDEX "record_team_whereabouts" ON "record" '
+        '("team_id", "where_papers_are", "case_id", "description")'
+    )
+    # The triggers as models/kept_whereabouts.py writes them on this day (a later change to
+    # them is a step that drops these by name). Made before the backfill: on PostgreSQL,
+    # CREATE TRIGGER holds off other writers to removals until this step commits.
+    for statement in whereabouts_trigger_sql(m.is_postgres):
+        m.sql(statement)
+    now = latest_whereabouts_sql('"record"."id"')
+    m.sql(f'UPDATE "record" SET "where_papers_are" = {now}')

@@ -75,6 +75,12 @@ PAGES = [
     ("rita", "/records/where"),
     ("rita", "/records/where?page=4"),
     ("rita", "/records/where?where=overdue"),
+    # Where the papers are is kept on each record (models/kept_whereabouts.py): destroyed
+    # and lost papers, which pile up with the years, are found along an index a page at a time.
+    ("lina", "/records/where?where=destroyed"),
+    ("rita", "/records/where?where=destroyed"),
+    ("rita", "/records/where?where=lost&page=2"),
+    ("rita", "/records/where?where=in_office&page=3"),
     ("lina", "/records/where.csv"),
     ("rita", "/records/where.csv?where=out"),
     ("pat", "/breaches"),
