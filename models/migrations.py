@@ -671,3 +671,23 @@ def _kept_whereabouts(m: Migration) -> None:
         m.sql(statement)
     now = latest_whereabouts_sql('"record"."id"')
     m.sql(f'UPDATE "record" SET "where_papers_are" = {now}')
+
+
+@step(
+    29,
+    "indexes of each person's breach cases as their holder (open, closed; newest first), and "
+    "of the cases that name no holder by reporter",
+)
+def _cases_by_holder(m: Migration) -> None:
+    m.sql(
+        'CREATE INDEX "breach_open_staff_member" ON "breach" ("staff_member_id", "discovered_at")'
+        ' WHERE "closed_at" IS NULL'
+    )
+    m.sql(
+        'CREATE INDEX "breach_closed_staff_member" ON "breach" '
+        '("staff_member_id", "discovered_at" DESC, "id") WHERE "closed_at" IS NOT NULL'
+    )
+    m.sql(
+        'CREATE INDEX "breach_no_staff_member_reported_by" ON "breach" '
+        '("reported_by_id", "discovered_at" DESC, "id") WHERE "staff_member_id" IS NULL'
+    )
