@@ -691,3 +691,8 @@ def _cases_by_holder(m: Migration) -> None:
         'CREATE INDEX "breach_no_staff_member_reported_by" ON "breach" '
         '("reported_by_id", "discovered_at" DESC, "id") WHERE "staff_member_id" IS NULL'
     )
+
+
+@step(30, "remote_agreement: no index on the team alone (the team, state and end date one serves)")
+def _remote_agreement_team_index(m: Migration) -> None:
+    m.sql('DROP INDEX "remote_agreement_team_id"')

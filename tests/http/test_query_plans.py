@@ -16,6 +16,7 @@ cases) is the one allowance, named below.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 
@@ -23,8 +24,10 @@ import pytest
 
 from demo.accounts import DEMO_PASSWORD
 from demo.volume import seed_volume
+from machines import clock
 from models.base import db, is_postgres
 from models.breaches import Breach
+from models.people import User
 from models.records import Record, Removal
 from models.remote_working import RemoteAgreement
 from tests.http.conftest import seeded_once
@@ -366,4 +369,31 @@ def test_a_long_holders_home_page_reads_only_their_open_removals(volume, new_web
     web = People(new_web)["pat"]
     web.get("/")
     report = check(statements, "pat / (a long holder)", lambda: web.get("/").get_data())
+    assert not report, "\n".join(report)
+
+
+def test_the_board_reads_the_agreements_in_force_not_every_one_ever_made(
+    volume, new_web, statements
+):
+    # Years of agreements that ended: the board lists those in force and the asks waiting.
+    lina = People(new_web)["lina"]
+    pat = User.by_username("pat")
+    ended = clock.uk_today() - dt.timedelta(days=30)
+    RemoteAgreement.insert_many(
+        [
+            {
+                "team": pat.team_id,
+                "for_user": pat.id,
+                "requested_by": pat.id,
+                "state": "expired",
+                "place": "Home",
+                "why": "Assessments",
+                "ends_on": ended - dt.timedelta(days=n),
+                "version": 1,
+            }
+            for n in range(2000)
+        ]
+    ).execute()
+    lina.get("/board")
+    report = check(statements, "lina /board", lambda: lina.get("/board"))
     assert not report, "\n".join(report)
