@@ -11,6 +11,7 @@ from operator import or_
 
 from peewee import (
     JOIN,
+    SQL,
     Case,
     CharField,
     DateField,
@@ -38,6 +39,7 @@ from machines.removal import (
 from machines.training import Training
 from models.base import BaseModel, Stale, VersionedModel, db, utcnow
 from models.bulk import insert_rows
+from models.kept_whereabouts import IN_OFFICE
 from models.people import Team, User, UserRole, who_and_when
 from models.prepared import (
     PERSON_KINDS,
@@ -65,29 +67,24 @@ WHEREABOUTS: tuple[tuple[str, str], ...] = (
 
 
 def whereabouts_is(where: str, today: dt.date):
-    """A WHERE clause over `Record.with_whereabouts` for one of WHEREABOUTS."""
-    if where == "in_office":
-        return Removal.id.is_null() | Removal.state.not_in(("out", "destroyed", "lost"))
+    """A WHERE clause over records for one of WHEREABOUTS: the kept `where_papers_are`, along
+    an index in the list's order, so a page stops at its end however many records are
+    destroyed. Overdue also asks the latest removal (`Record.join_latest`) when it is due."""
     if where == "overdue":
-        return (Removal.state == "out") & (Removal.due_on < today) & _ever(due_before=today)
-    return (Removal.state == where) & _ever(state=where)
+        # Among the papers out, those overdue are found by an index on the removals (few).
+        Ever = Removal.alias("ever")
+        late = Ever.select(Ever.record).where(Ever.state == "out", Ever.due_on < today)
+        return (Record.where_papers_are == "out") & (Removal.due_on < today) & Record.id.in_(late)
+    return Record.where_papers_are == where
 
 
 def held_by(person_id: int):
     """A WHERE clause over `Record.with_whereabouts`: papers out with this person now."""
-    return (Removal.state == "out") & (Removal.for_user == person_id) & _ever(holder=person_id)
-
-
-def _ever(state: str = "out", due_before: dt.date | None = None, holder: int | None = None):
-    # The records that have such a removal at all, found by an index on the removals (few),
-    # so the latest removal is only looked up for them, not for every record in the list.
+    # The records this person has papers out of at all, found by an index on the removals
+    # (few), so the latest removal is only looked up for them, not for every record listed.
     Ever = Removal.alias("ever")
-    candidates = Ever.select(Ever.record).where(Ever.state == state)
-    if due_before is not None:
-        candidates = candidates.where(Ever.due_on < due_before)
-    if holder is not None:
-        candidates = candidates.where(Ever.for_user == holder)
-    return Record.id.in_(candidates)
+    candidates = Ever.select(Ever.record).where(Ever.state == "out", Ever.for_user == person_id)
+    return (Removal.state == "out") & (Removal.for_user == person_id) & Record.id.in_(candidates)
 
 
 # Codes drawn before giving up: a second clash in a row (32^8 codes) means something else.
@@ -112,6 +109,11 @@ class Record(BaseModel):
     label_code = CharField(unique=True, max_length=16, default=new_label_code)
     created_by = ForeignKeyField(User)
     created_at = DateTimeField(default=utcnow)
+    # in_office, out, destroyed or lost: the latest removal's, kept by the database's triggers
+    # (models/kept_whereabouts.py) so the list filters along an index; never written here.
+    where_papers_are = CharField(
+        max_length=12, default=IN_OFFICE, constraints=[SQL(f"DEFAULT '{IN_OFFICE}'")]
+    )
 
     def visible_to(self, user: User) -> bool:
         """Need to know: the owning team, or a role that works across teams."""
@@ -612,6 +614,16 @@ for _name, _columns in (
     )
 # Where every record is: a team's records in the page's order, read a page at a time.
 Record.add_index(Record.index(Record.team, Record.case_id, Record.description))
+# The same, filtered by where the papers are (migration 28).
+Record.add_index(
+    Record.index(
+        Record.team,
+        Record.where_papers_are,
+        Record.case_id,
+        Record.description,
+        name="record_team_whereabouts",
+    )
+)
 
 
 def _open_removal(record_id: int):

@@ -140,7 +140,7 @@ def _open_cases(teams, user):
     breach role (`user` None), else those seen through the person's reports."""
     if user is None:
         return Breach.select().where(Breach.is_open(), _in_scope(Breach.team, teams))
-    return Breach.select().where(Breach.open_seen_through_reports(user), Breach.is_open())
+    return Breach.select().where(Breach.seen_through_reports(user), Breach.is_open())
 
 
 @functools.cache

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_login import current_user
-from peewee import SQL, Tuple, fn
+from peewee import JOIN, SQL, Tuple, fn
 from wtforms.validators import ValidationError
 
 from machines import clock
@@ -116,10 +116,7 @@ def _page(filters: Filters, teams: list[int] | None):
     then reads where those records are. Sorting every record in scope joined to its latest
     removal and holder cost PostgreSQL 70 to 180 ms at volume; sorting ids costs little."""
     order = IN_TEAM_ORDER if teams is not None or filters.team else ORDER
-    ids = Record.select(Record.id).join(Team)  # the team, for the order across teams
-    if filters.where or filters.holder:
-        ids = Record.join_latest(ids)
-    ids = _narrowed(ids, filters, teams).order_by(*order)
+    ids = _record_ids(filters, teams).order_by(*order)
     total, more = _count(filters, teams)
     return page_of(
         ids,
@@ -133,19 +130,41 @@ def _page(filters: Filters, teams: list[int] | None):
     )
 
 
+def _record_ids(filters: Filters, teams: list[int] | None):
+    """The ids of the records the filters pick (with each one's latest removal joined only
+    when a filter asks it). Across teams, team by team in name order: without statistics
+    SQLite would rather read every team's part of the index for a filter on where the papers
+    are, and sort what it found; the CROSS JOIN makes it walk the teams first, each team's
+    records along the index in the page's order, stopping at the page's end. (PostgreSQL plans
+    it as the inner join it is.)"""
+    if teams is None and not filters.team:
+        ids = Team.select(Record.id).join(Record, JOIN.CROSS).where(Record.team == Team.id)
+    else:
+        ids = Record.select(Record.id).join(Team)
+    if _asks_latest(filters):
+        ids = Record.join_latest(ids)
+    return _narrowed(ids, filters, teams)
+
+
+def _asks_latest(filters: Filters) -> bool:
+    """Whether the filters ask the latest removal itself (who holds the papers, when they
+    are due back); where the papers are is kept on the record (`where_papers_are`)."""
+    return bool(filters.holder) or filters.where == "overdue"
+
+
 def _count(filters: Filters, teams: list[int] | None) -> tuple[int, bool]:
     """How many records the list has, and whether there are more than that. Unless a filter
     asks where they are, the teams' tallies (models/tallies.py: a row a team, however many
-    records). Else the records the filter finds, each one's latest removal looked up: papers
-    out are few, but those in the office, destroyed or lost grow with the years, so they are
-    counted only a few pages past the one asked for (views/paging.py: bounded_total)."""
+    records). Else the records the filter finds, along the index of where each record's
+    papers are (models/kept_whereabouts.py): papers out are few, but those in the office,
+    destroyed or lost grow with the years, so they are counted only a few pages past the one
+    asked for (views/paging.py: bounded_total)."""
     if not (filters.where or filters.holder):
         if filters.team:
             in_scope = teams is None or filters.team in teams
             return (Tally.of("record", [filters.team]) if in_scope else 0), False
         return Tally.of("record", teams), False
-    query = Record.join_latest(Record.select(Record.id))
-    return bounded_total(_narrowed(query, filters, teams))
+    return bounded_total(_record_ids(filters, teams))
 
 
 def _holders(teams: list[int] | None) -> list[User]:

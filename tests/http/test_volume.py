@@ -33,6 +33,7 @@ PAGES = [
     ("dana", "/board?page=3"),
     ("lina", "/approvals"),
     ("pat", "/breaches"),  # practitioner: own and reported-by cases
+    ("lina", "/breaches"),  # line manager: their reports' losses and thefts too
     ("gov", "/breaches"),
     ("gov", "/breaches?page=5"),
     ("gov", "/register"),
@@ -42,6 +43,7 @@ PAGES = [
     ("rita", "/records/where"),  # every team's
     ("rita", "/records/where?page=4"),
     ("rita", "/records/where?where=out"),
+    ("rita", "/records/where?where=destroyed"),
 ]
 
 

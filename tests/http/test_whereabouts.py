@@ -11,6 +11,7 @@ import re
 import pytest
 
 from machines import clock
+from models.base import db
 from models.records import Record, Removal
 from tests.http.journeys import Cast, Page
 from views import paging
@@ -134,6 +135,64 @@ def test_the_team_sees_where_each_of_its_records_is(cast, records):
 def test_filters_by_whereabouts_and_holder(cast, staff, records, query, expected):
     query = query.replace("SAM", str(staff["sam"].id)).replace("PAT", str(staff["pat"].id))
     assert set(rows(cast["lina"].get(f"/records/where?{query}"))) == expected
+
+
+def listed_by_where(web) -> dict[str, set[str]]:
+    """Each whereabouts filter (but overdue) of the list across teams: the records it lists."""
+    kinds = ("in_office", "out", "destroyed", "lost")
+    return {where: set(rows(web.get(f"/records/where?where={where}"))) for where in kinds}
+
+
+def by_latest_removal() -> dict[str, set[str]]:
+    """The same, from each record's latest removal (what its own page shows)."""
+    found: dict[str, set[str]] = {
+        "in_office": set(),
+        "out": set(),
+        "destroyed": set(),
+        "lost": set(),
+    }
+    for rec in Record.select():
+        found[rec.whereabouts].add(rec.description)
+    return found
+
+
+def test_the_filters_follow_every_change_of_a_removal_however_it_is_written(cast, staff, records):
+    # Where the papers are is kept on the record by the database (models/kept_whereabouts.py)
+    # for the filters to walk an index: it must never part from the latest removal.
+    rita, pat = cast["rita"], staff["pat"]
+    assert listed_by_where(rita) == by_latest_removal()
+    assert "Shredded bundle" in listed_by_where(rita)["destroyed"]
+
+    out = Removal.get(Removal.record == records["out"].id)
+    Removal.update(state="destroyed", closed_at=clock.now()).where(Removal.id == out.id).execute()
+    newer = dict(
+        team=pat.team_id, for_user=pat.id, requested_by=pat.id, purpose="court", papers="Again"
+    )
+    due = clock.uk_today() + dt.timedelta(days=3)
+    Removal.insert_many(  # two removals of one record at once: the later one says where
+        [
+            {**newer, "record": records["in_office"].id, "state": "lost", "due_on": due}
+            | {"closed_at": clock.now()},
+            {**newer, "record": records["in_office"].id, "state": "out", "due_on": due},
+        ]
+    ).execute()
+    # The latest removal of a record deleted: the one before it says where, again.
+    Removal.delete().where(
+        Removal.record == records["out_again"].id, Removal.state == "out"
+    ).execute()
+    # Moved to another record: both records' whereabouts change.
+    lost = Removal.get(Removal.record == records["lost"].id)
+    Removal.update(record=records["back"].id).where(Removal.id == lost.id).execute()
+    with db.atomic() as transaction:  # a change rolled back leaves nothing behind
+        Removal.update(state="lost").where(Removal.record == records["asked"].id).execute()
+        transaction.rollback()
+
+    expected = by_latest_removal()
+    assert expected["destroyed"] == {"Shredded bundle", "Out with Pat"}
+    assert "Never out" in expected["out"] and "Returned long ago" in expected["in_office"]
+    assert "Back in the office" in expected["lost"] and "Lost on the bus" in expected["in_office"]
+    assert "Asked for" in expected["in_office"]
+    assert listed_by_where(rita) == expected
 
 
 def test_a_bad_filter_is_said_not_applied(cast, records):
