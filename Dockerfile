@@ -7,7 +7,7 @@
 # -- 1. Static files: GOV.UK Frontend's Sass, htmx, our script; content-hashed names ------
 FROM node:20-bookworm-slim AS assets
 RUN apt-get update \
- && apt-get install -y --no-install-recommends make python3 \
+ && apt-get install -y --no-install-recommends make python3 python3-brotli \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY package.json package-lock.json ./

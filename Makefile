@@ -52,9 +52,11 @@ static/vendor/htmx.min.js: node_modules/.package-lock.json
 $(SCANNER): node_modules/.package-lock.json services/scanner_vendor.py
 	python3 -m services.scanner_vendor
 
-# Content-hashed copies that browsers cache for a year (services/assets.py).
+# Content-hashed copies that browsers cache for a year, each with its Brotli and gzip copy
+# (services/assets.py). The venv's Python has the brotli module; a python3 without it (before
+# the venv is made) writes the gzip copies only. The container's build stage installs it.
 static/dist/manifest.json: $(BUILT) services/assets.py
-	python3 -m services.assets
+	$(if $(wildcard $(PY)),$(PY),python3) -m services.assets
 
 assets: $(ASSETS) ## Build the CSS and scripts, fingerprinted, into static/
 

@@ -20,13 +20,14 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-
-from notifications_python_client.errors import APIError
-from notifications_python_client.notifications import NotificationsAPIClient
+from typing import TYPE_CHECKING
 
 from models.deliveries import CREATED, NOTIFY, NOTIFY_STATUSES
 from services.channel import MailerUnavailable, MessageRefused, Receipt
 from services.message_kinds import TEMPLATE_KINDS
+
+if TYPE_CHECKING:
+    from notifications_python_client.notifications import NotificationsAPIClient
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,11 @@ class NotifyMailer:
     @property
     def client(self) -> NotificationsAPIClient:
         if self._client is None:
+            # Imported here, not at the top: the client brings PyJWT and cryptography (about
+            # 9 MB a process), and only a server that sends through Notify needs them; this
+            # module is imported by every worker, for the mailer's choice and the callback.
+            from notifications_python_client.notifications import NotificationsAPIClient
+
             self._client = NotificationsAPIClient(
                 self.api_key, base_url=self.base_url, timeout=self.timeout
             )
@@ -118,6 +124,8 @@ class NotifyMailer:
         return status if status in NOTIFY_STATUSES else None
 
     def _call(self, request: Callable[[], dict]) -> dict:
+        from notifications_python_client.errors import APIError
+
         wait = self.first_wait
         for attempt in range(1, TRIES + 1):
             try:

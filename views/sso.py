@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import requests
 from authlib.common.errors import AuthlibBaseError
 from flask import Blueprint, abort, current_app, render_template, request, session
 from joserfc.errors import JoseError
@@ -28,6 +27,15 @@ def _client():
     return client
 
 
+def _unreachable() -> tuple[type[Exception], ...]:
+    """What the provider's client raises when the provider cannot be reached or answers
+    nonsense. requests is imported here, not at the top: it costs a worker about 3 MB, and a
+    server with single sign-on has it already (Authlib's client is built on it)."""
+    import requests
+
+    return (requests.RequestException, ValueError, KeyError)
+
+
 def callback_url() -> str:
     """The redirect URI registered with the provider: Safekeep's public address (the one in
     emails), so it is right behind a proxy that terminates TLS."""
@@ -40,7 +48,7 @@ def start():
     session[NEXT_KEY] = same_site_path(request.args.get("next")) or "/"
     try:
         return client.authorize_redirect(callback_url())
-    except (requests.RequestException, AuthlibBaseError, ValueError, KeyError):
+    except (AuthlibBaseError, *_unreachable()):
         security_event("sso_refused", reason="provider_unreachable")
         return _problem("unreachable", 503)
 
@@ -59,7 +67,7 @@ def callback():
         detail = getattr(error, "description", None) or ""
         security_event("sso_refused", reason=str(reason)[:60], detail=str(detail)[:80])
         return _problem("refused", 401)
-    except (requests.RequestException, ValueError, KeyError):
+    except _unreachable():
         security_event("sso_refused", reason="provider_unreachable")
         return _problem("unreachable", 503)
     claims = token.get("userinfo")

@@ -279,6 +279,29 @@ def test_the_server_loads_the_postgresql_driver_only_for_postgresql(database_url
     assert out.stdout.strip() == str(driver_loaded)
 
 
+def test_a_worker_without_notify_or_single_sign_on_loads_neither_client(tmp_path):
+    # Notify's client brings PyJWT and cryptography (about 9 MB a worker), the provider's
+    # requests (about 3 MB): a worker that serves pages, signs people in and approves pays for
+    # neither unless the council set them up.
+    probe = (
+        "import runpy, sys; runpy.run_path('deploy/gunicorn.conf.py'); from app import create_app; "
+        f"app = create_app({{'SECRET_KEY': 'x', 'SQLITE_PATH': {str(tmp_path / 'w.db')!r}}}); "
+        "client = app.test_client(); "
+        "assert client.get('/sign-in').status_code == 200; "
+        "print(sorted({'cryptography', 'jwt', 'requests'} & sys.modules.keys()))"
+    )
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DATABASE_URL", "NOTIFY_", "SSO_", "OIDC_"))
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[]"
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [("SMTP_PORT", "25x"), ("SESSION_IDLE_MINUTES", "0"), ("SMTP_TIMEOUT", "inf")],

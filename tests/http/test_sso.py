@@ -21,6 +21,7 @@ from tests.conftest import PASSWORD, People, close_database, make_app
 from tests.http.conftest import Web
 from tests.http.journeys import Page
 from tests.http.journeys.accounts import events
+from tests.pgserver import free_port
 
 CLIENT_ID = "safekeep-test"
 
@@ -158,6 +159,24 @@ def test_a_callback_that_the_app_did_not_start_is_refused(sso_app, staff, provid
     response = client.get("/sso/callback?code=forged&state=forged")
     assert response.status_code == 401
     assert client.get("/").status_code == 302
+
+
+def test_a_provider_that_cannot_be_reached_is_said_so_and_signs_no_one_in(
+    backend, tmp_path, request, caplog
+):
+    # Nothing listens on this port: the provider's metadata cannot be fetched.
+    app = make_app(backend, tmp_path, request, **sso_config(f"http://127.0.0.1:{free_port()}"))
+    try:
+        client = app.test_client()
+        with caplog.at_level(logging.INFO, logger="safekeep.security"):
+            response = client.get("/sso/start")
+        page = Page.of(response)
+        assert response.status_code == 503
+        assert "could not reach the council's sign-in service" in page.text
+        assert "provider_unreachable" in caplog.text
+        assert client.get("/").status_code == 302
+    finally:
+        close_database()
 
 
 def test_a_kiosk_account_does_not_sign_in_with_the_provider(sso_app, staff, provider):

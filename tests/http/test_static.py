@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import re
+from pathlib import Path
+
+import pytest
 
 from services.assets import IMMUTABLE, build
 
@@ -71,7 +75,22 @@ def test_the_build_renames_a_file_whose_content_changes_and_clears_old_names(tmp
     assert second["govuk/govuk-frontend.min.js"] in (tmp_path / second["build/app.js"]).read_text()
     assert second["build/app.css"] == first["build/app.css"]
     left = {p.name for p in (tmp_path / "dist").iterdir()}
-    assert left == {name.split("/")[1] for name in second.values()} | {"manifest.json"}
+    named = {name.split("/")[1] for name in second.values()}
+    assert left == {n + suffix for n in named for suffix in ("", ".br", ".gz")} | {"manifest.json"}
+
+
+def test_the_build_writes_each_file_compressed_beside_it(tmp_path):
+    import brotli
+
+    from services.assets import FINGERPRINTED
+
+    for logical in FINGERPRINTED:
+        (tmp_path / logical).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / logical).write_text(f"/* {logical} */ " + "body { margin: 0 } " * 200)
+    for name in build(tmp_path).values():
+        plain = (tmp_path / name).read_bytes()
+        assert brotli.decompress((tmp_path / f"{name}.br").read_bytes()) == plain, name
+        assert gzip.decompress((tmp_path / f"{name}.gz").read_bytes()) == plain, name
 
 
 def test_a_fingerprinted_file_goes_in_brotli_at_its_best(client):
@@ -90,6 +109,28 @@ def test_a_fingerprinted_file_goes_in_brotli_at_its_best(client):
     assert again.get_data() == response.get_data() and again.headers["Content-Encoding"] == "br"
     gzipped = client.get(sheet, headers={"Accept-Encoding": "gzip"})
     assert gzipped.headers["Content-Encoding"] == "gzip"
+
+
+@pytest.mark.own_app  # an app of its own: the shared one keeps what earlier tests compressed
+def test_a_worker_sends_the_builds_compressed_copies_and_compresses_nothing(
+    app, client, monkeypatch
+):
+    # Brotli 11 takes a worker about 6 MB for the stylesheet (and half a second): the build
+    # does it once instead.
+    from services import assets
+
+    def compressing(data):
+        raise AssertionError("a worker compressed a file the build had compressed")
+
+    monkeypatch.setattr(assets, "ENCODINGS", dict.fromkeys(assets.ENCODINGS, compressing))
+    html = client.get("/sign-in").get_data(as_text=True)
+    for url in static_urls(html):
+        for encoding, suffix in (("br", ".br"), ("gzip", ".gz")):
+            response = client.get(url, headers={"Accept-Encoding": encoding})
+            assert response.status_code == 200, url
+            assert response.headers["Content-Encoding"] == encoding, url
+            built = Path(app.static_folder) / (url.removeprefix("/static/") + suffix)
+            assert response.get_data() == built.read_bytes(), url
 
 
 def test_only_the_board_loads_the_boards_script_and_only_a_kiosk_the_kiosks(web, people):
