@@ -10,7 +10,7 @@ import datetime as dt
 import secrets
 from pathlib import Path
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, has_request_context, request
 from flask_compress import Compress
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
@@ -24,6 +24,7 @@ from machines import clock
 from models.base import db
 from services import assets, forwarded, logs, sso
 from views.templating import TemplateEnvironment
+from views.url_patterns import UrlPatterns
 
 HERE = Path(__file__).resolve().parent
 
@@ -45,6 +46,24 @@ class IdConverter(IntegerConverter):
 
 class SafekeepFlask(Flask):
     jinja_environment = TemplateEnvironment  # views/templating.py: why
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._url_patterns = UrlPatterns()
+
+    def url_for(self, endpoint: str, /, **values) -> str:
+        # A link to a row by its ids, in a request: from a pattern (views/url_patterns.py).
+        if (
+            values
+            and endpoint != "static"
+            and endpoint[:1] != "."
+            and all(type(value) is int for value in values.values())
+            and has_request_context()
+        ):
+            url = self._url_patterns.url(super().url_for, endpoint, values, request.script_root)
+            if url is not None:
+                return url
+        return super().url_for(endpoint, **values)
 
 
 def create_app(config: dict | None = None) -> Flask:
