@@ -29,8 +29,10 @@ bp = Blueprint("home", __name__)
 
 # Breach cases listed on the home page; the rest are a link to the breach list away.
 WAITING_SHOWN = 10
-# A person's open removals listed here (one more is read, to say when there are more).
-REMOVALS_SHOWN = 50
+# A person's open removals listed here, out (and overdue) first, as many as the other lists
+# here: the home page sums up, and every record a person has out is one link away (where
+# every record is, by holder). One more is read, to say when there are more.
+REMOVALS_SHOWN = 20
 # Undelivered e-mails to the breach chain listed for the Information and Records Manager.
 UNDELIVERED_SHOWN = 10
 # A person's open actions, and what the ICO is owed, listed here (the case pages hold all).
