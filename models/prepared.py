@@ -12,6 +12,7 @@ returned them (model objects with their joins, tuples or dicts).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -215,7 +216,7 @@ def person_values(user) -> dict:
     return {"person_id": user.id, "team_id": user.team_id}
 
 
-# -- writes of a lifecycle row: its compare-and-set UPDATE, one statement per set of fields --
+# -- the writes every transition makes, one statement per model and set of fields ---------
 
 _VALUE_KINDS = {
     AutoField: int,
@@ -227,44 +228,34 @@ _VALUE_KINDS = {
     DateTimeField: dt.datetime,
     DateField: dt.date,
 }
-_VERSIONED_UPDATES: dict[tuple[type, tuple[str, ...]], Prepared | None] = {}
 
 
+def _value_kinds(model: type, names: tuple[str, ...]) -> dict[str, type] | None:
+    """Each field's kind of value, or None when some field's value is not one a statement
+    takes as it is (a boolean, a field that converts its value): the caller then lets peewee
+    build the statement afresh."""
+    kinds = {name: _VALUE_KINDS.get(type(model._meta.fields[name])) for name in names}
+    return None if None in kinds.values() else kinds
+
+
+@functools.cache
 def versioned_update(model: type, names: tuple[str, ...]) -> Prepared | None:
     """`UPDATE model SET <names>, version = :new_version WHERE id = :row_id AND version =
-    :expected`, compiled once per set of fields; None when some field's value is not one a
-    statement takes as it is (a boolean, a field that converts its value): save_versioned
-    then builds the statement afresh, as peewee does."""
-    key = (model, names)
-    if key in _VERSIONED_UPDATES:
-        return _VERSIONED_UPDATES[key]
-    fields = [model._meta.fields[name] for name in names]
-    kinds = {name: _VALUE_KINDS.get(type(field)) for name, field in zip(names, fields, strict=True)}
-    statement = None
-    if None not in kinds.values() and not {"row_id", "expected", "new_version"} & set(names):
+    :expected` (VersionedModel.save_versioned), or None as _value_kinds says."""
+    kinds = _value_kinds(model, names)
+    if kinds is None or {"row_id", "expected", "new_version"} & set(names):
+        return None
 
-        def build(row_id, expected, new_version, **values):
-            data = {model._meta.fields[name]: value for name, value in values.items()}
-            data[model.version] = new_version
-            return model.update(data).where((model.id == row_id) & (model.version == expected))
+    def build(row_id, expected, new_version, **values):
+        data = {model._meta.fields[name]: value for name, value in values.items()}
+        data[model.version] = new_version
+        return model.update(data).where((model.id == row_id) & (model.version == expected))
 
-        statement = Prepared(build, **kinds, row_id=int, expected=int, new_version=int)
-    _VERSIONED_UPDATES[key] = statement
-    return statement
+    return Prepared(build, **kinds, row_id=int, expected=int, new_version=int)
 
 
-_INSERTS: dict[tuple[type, tuple[str, ...]], Prepared | None] = {}
-
-
+@functools.cache
 def insert_statement(model: type, names: tuple[str, ...]) -> Prepared | None:
-    """`INSERT INTO model (<names>) VALUES (...)`, compiled once per set of fields; None, as
-    versioned_update, when some field's value is not one a statement takes as it is."""
-    key = (model, names)
-    if key not in _INSERTS:
-        kinds = {name: _VALUE_KINDS.get(type(model._meta.fields[name])) for name in names}
-        _INSERTS[key] = (
-            Prepared(lambda **values: model.insert(**values), **kinds)
-            if None not in kinds.values()
-            else None
-        )
-    return _INSERTS[key]
+    """`INSERT INTO model (<names>) VALUES (...)`, or None as _value_kinds says."""
+    kinds = _value_kinds(model, names)
+    return None if kinds is None else Prepared(lambda **values: model.insert(**values), **kinds)

@@ -367,8 +367,8 @@ def training_words(person: User, training, own: bool = False) -> str:
     return training.described(uk_today(), "Your" if own else f"{person.display_name}'s")
 
 
-# A removal's status as a GOV.UK tag, on the home page's list of a person's papers (fifty rows)
-# as on the record page: written here, a Jinja macro a row cost more than the rest of the row.
+# A removal's status as a GOV.UK tag, on the home page's list of a person's papers as on the
+# record page: written here, a Jinja macro a row cost more than the rest of the row.
 _STATE_COLOURS = {
     "requested": "yellow",
     "approved_for_removal": "blue",
@@ -380,8 +380,6 @@ _STATE_COLOURS = {
     "cancelled": "grey",
     "in_office": "green",
 }
-
-
 _OVERDUE_TAG = '<strong class="govuk-tag govuk-tag--red">Overdue</strong> '
 
 
