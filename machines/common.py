@@ -321,17 +321,22 @@ M = TypeVar("M", bound=StateMachine)
 
 
 def machine_for(machine_class: type[M], model: Any, listeners: Iterable[object] = ()) -> M:
-    """Build `machine_class` bound to a row; ValueError when its stored state is unknown.
+    """Build `machine_class` bound to a row; ValueError when its stored state is unknown."""
+    check_stored_state(machine_class, model)
+    return machine_class(model=model, state_field="state", listeners=list(listeners))
+
+
+def check_stored_state(machine_class: type[StateMachine], model: Any) -> None:
+    """ValueError naming the row when its stored state is not one of `machine_class`'s.
 
     python-statemachine would otherwise fail late, with a bare KeyError, on first use.
     """
     state = getattr(model, "state", None)
-    if state not in {s.id for s in machine_class.states}:
+    if not isinstance(state, str) or state not in transition_table(machine_class):
         raise ValueError(
             f"{machine_class.__name__} row {getattr(model, 'id', None)!r} has unknown "
             f"state {state!r}"
         )
-    return machine_class(model=model, state_field="state", listeners=list(listeners))
 
 
 def state_labels(machine_class: type[StateMachine]) -> dict[str, str]:

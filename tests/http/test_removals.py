@@ -363,6 +363,50 @@ def test_two_concurrent_approvals_exactly_one_wins(app, new_web, web, team):
     assert AuditEvent.select().where(AuditEvent.event == "approve").count() == 1
 
 
+def test_one_worker_moves_many_removals_on_each_by_its_own_state(app, web, team):
+    # A worker keeps one machine per lifecycle for every row it moves (models/transitions.py):
+    # a refusal, an input error or an ending on one row must not show on the next.
+    records = [team["record"]] + [
+        Record.create(
+            case_id=f"123456{n}",
+            description=f"Bundle {n}",
+            team=team["pat"].team,
+            created_by=team["pat"],
+        )
+        for n in (8, 9)
+    ]
+    web.sign_in("pat")
+    for record in records:
+        request_removal(web, record, purpose="court")
+    first, second, third = (removal_of(record) for record in records)
+    no_bag = {k: v for k, v in SAFEGUARDS.items() if k != "lockable_bag"}
+    assert send(web, first, "take_out", **no_bag).status_code == 422
+    assert send(web, second, "return_papers").status_code == 409
+    assert send(web, second, "take_out", **SAFEGUARDS).status_code == 303
+    assert send(web, second, "return_papers").status_code == 303  # its lifecycle ends
+    assert send(web, third, "take_out", **SAFEGUARDS).status_code == 303
+    assert send(web, first, "take_out", **SAFEGUARDS).status_code == 303
+    states = {r.id: r.state for r in Removal.select()}
+    assert states == {first.id: "out", second.id: "returned", third.id: "out"}
+    trail = {
+        removal.id: [
+            (e.event, e.source, e.target)
+            for e in AuditEvent.select()
+            .where(AuditEvent.entity_type == "removal", AuditEvent.entity_id == removal.id)
+            .order_by(AuditEvent.id)
+        ]
+        for removal in (first, second, third)
+    }
+    taken = ("take_out", "approved_for_removal", "out")
+    requested = ("request", "in_office", "approved_for_removal")
+    assert trail == {
+        first.id: [requested, taken],
+        second.id: [requested, taken, ("return_papers", "out", "returned")],
+        third.id: [requested, taken],
+    }
+    assert app.test_cli_runner().invoke(args=["audit-verify"]).exit_code == 0
+
+
 def test_audit_verify_passes_then_names_the_edited_event(app, web, team):
     web.sign_in("pat")
     request_removal(web, team["record"], purpose="court")
