@@ -137,6 +137,16 @@ def test_gunicorn_listens_on_loopback_unless_told_and_the_container_is_told():
     assert app["ports"] == ["127.0.0.1:8000:8000"]
 
 
+def test_a_worker_freezes_what_it_loaded_out_of_the_collectors_way():
+    read = (
+        "import gc, runpy; hook = runpy.run_path('deploy/gunicorn.conf.py')['post_worker_init'];"
+        " before = gc.get_freeze_count(); hook(None); print(before, gc.get_freeze_count())"
+    )
+    done = subprocess.run([sys.executable, "-c", read], cwd=ROOT, capture_output=True, text=True)
+    before, after = map(int, done.stdout.split())
+    assert before == 0 and after > 10_000, done.stderr
+
+
 def env_example_keys() -> set[str]:
     keys = set()
     for line in (ROOT / "deploy" / "env.example").read_text().splitlines():
