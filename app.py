@@ -79,12 +79,7 @@ def create_app(config: dict | None = None) -> Flask:
         # The client's address (for the security log) and scheme, as the proxy saw them.
         app.wsgi_app = forwarded.trust_proxies(app.wsgi_app, hops)
 
-    app.jinja_loader = ChoiceLoader(
-        [
-            FileSystemLoader(str(HERE / "templates")),
-            PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
-        ]
-    )
+    app.jinja_loader = template_loader()
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
@@ -109,6 +104,19 @@ def create_app(config: dict | None = None) -> Flask:
     register_views(app)
     cli.init_app(app)
     return app
+
+
+def template_loader() -> ChoiceLoader:
+    """The app's templates first, then GOV.UK Frontend's (govuk-frontend-jinja). A file of
+    ours under govuk_frontend_jinja/ stands in front of the package's; the package's own stay
+    reachable as govuk_frontend_package/ for a stand-in to hand the cases it does not write."""
+    package = PackageLoader("govuk_frontend_jinja")
+    return ChoiceLoader(
+        [
+            FileSystemLoader(str(HERE / "templates")),
+            PrefixLoader({"govuk_frontend_jinja": package, "govuk_frontend_package": package}),
+        ]
+    )
 
 
 def _init_database(app: Flask) -> None:

@@ -39,6 +39,8 @@ from views.forms import errors_list, field_error, joined_error
 from views.forms.times import example_date
 from views.htmx import client_redirect, current_page, is_htmx
 from views.navigation import nav_items
+from views.summary_list import govuk_summary_list
+from views.summary_list import is_plain as summary_list_is_plain
 from views.tables import govuk_table, has_attributes
 
 # Endpoints anyone may reach without signing in. The session endpoints answer 401 themselves
@@ -115,6 +117,8 @@ def register_views(app: Flask) -> None:
     app.add_template_global(Can)  # templates ask current_user.can(Can.X), as the views do
     app.add_template_global(govuk_table)
     app.add_template_global(has_attributes, "table_has_attributes")
+    app.add_template_global(govuk_summary_list)
+    app.add_template_global(summary_list_is_plain, "summary_list_is_plain")
     for helper in (
         errors_list,
         field_error,
