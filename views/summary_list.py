@@ -6,7 +6,7 @@ fifth of rendering the panel. This writes exactly the macro's HTML, whitespace i
 the lists Safekeep shows (rows of a key and a value); a list with a card, actions or
 attributes goes to the package's own macro. The stand-in
 (templates/govuk_frontend_jinja/components/summary-list/macro.html) chooses;
-tests/unit/test_summary_list.py compares the two over generated lists.
+tests/unit/test_components_written_out.py compares the two over generated lists.
 """
 
 from __future__ import annotations

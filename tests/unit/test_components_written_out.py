@@ -1,10 +1,12 @@
-"""The summary list the app renders is the HTML govuk-frontend-jinja's own macro writes.
+"""GOV.UK components the app writes out itself are the HTML govuk-frontend-jinja writes.
 
+The summary list:
 templates/govuk_frontend_jinja/components/summary-list/macro.html stands in front of the
 package's macro and writes plain lists in Python (views/summary_list.py). Rendered through the
 app's loader and globals, every generated list must come out as the package's macro writes it,
 to the character: lists of keys and values, and those the stand-in hands back to the package
-(a card, actions, attributes).
+(a card, actions, attributes). The success banner at the top of a status panel
+(components/forms.html's outcome_banner) is written out in the template.
 """
 
 from __future__ import annotations
@@ -93,3 +95,20 @@ def test_a_status_panels_list_is_written_in_python_not_by_the_macro():
     assert is_plain(panel)
     assert not is_plain({**panel, "attributes": {"id": "x"}})
     assert not is_plain({"rows": [{**panel["rows"][0], "actions": {"items": [{}]}}]})
+
+
+BANNER = (
+    '{% from "govuk_frontend_jinja/components/notification-banner/macro.html" '
+    "import govukNotificationBanner %}{% set html %}"
+    '<p class="govuk-notification-banner__heading">{{ outcome }}</p>{% endset %}'
+    '{{ govukNotificationBanner({"type": "success", "titleText": "Success", "html": html}) }}'
+)
+OUTCOME = '{% from "components/forms.html" import outcome_banner %}{{ outcome_banner(outcome) }}'
+
+
+@settings(max_examples=50, deadline=None)
+@given(words.filter(str.strip))
+def test_a_panels_success_banner_is_the_packages_banner(outcome):
+    ours = APP.from_string(OUTCOME).render(outcome=outcome).strip()
+    assert ours == PACKAGE.from_string(BANNER).render(outcome=outcome).strip()
+    assert APP.from_string(OUTCOME).render(outcome="").strip() == ""
