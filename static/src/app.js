@@ -75,6 +75,22 @@ document.body.addEventListener("htmx:afterSettle", (event) => {
   }
 });
 
+// A next step's form fetched when its details is opened (records/_removal_parts.html
+// next_step) comes from the page as it is now: if the step is no longer offered there, say so
+// rather than leave the details empty.
+document.body.addEventListener("htmx:beforeSwap", (event) => {
+  const placeholder = event.detail.elt;
+  const missing = placeholder.dataset && placeholder.dataset.appStepMissing;
+  if (!missing) return;
+  const page = new DOMParser().parseFromString(event.detail.serverResponse, "text/html");
+  if (page.querySelector(placeholder.getAttribute("hx-select"))) return;
+  event.detail.shouldSwap = false;
+  const said = document.createElement("p");
+  said.className = "govuk-body";
+  said.textContent = missing;
+  placeholder.replaceChildren(said);
+});
+
 // A whole page that answers a step (a confirmation's question, a result to check) marks the
 // person's next step with data-app-focus: the focus starts there, as after an htmx swap,
 // unless GOV.UK Frontend has put it on an error summary already.
