@@ -505,7 +505,10 @@ def transition(removal_id: int, event: str):
         said = outcome.said
         if event == "report_lost" and outcome.done and context["lost_case"]:
             said = context["lost_case"]["said"]
-        panel = render_template("records/_status_panel.html", outcome=said, **context)
+        # After a change that was made, the next steps' forms come when opened (lazy_forms).
+        panel = render_template(
+            "records/_status_panel.html", outcome=said, lazy_forms=not errors, **context
+        )
         if errors:
             return panel, status
         # The history and timeline changed too: send them, swapped out of band.

@@ -75,6 +75,29 @@ document.body.addEventListener("htmx:afterSettle", (event) => {
   }
 });
 
+// A next step's form fetched when its details is opened (records/_removal_parts.html
+// next_step) comes from the page as it is now. If that page no longer offers the step (someone
+// moved the removal on, or the sign-in ended) or could not be reached, say so rather than
+// leave the details empty or loading.
+function stepNotShown(placeholder) {
+  const said = document.createElement("p");
+  said.className = "govuk-body";
+  said.textContent = placeholder.dataset.appStepMissing;
+  placeholder.replaceChildren(said);
+}
+document.body.addEventListener("htmx:beforeSwap", (event) => {
+  const placeholder = event.detail.elt;
+  if (!placeholder.dataset || !placeholder.dataset.appStepMissing) return;
+  const page = new DOMParser().parseFromString(event.detail.serverResponse, "text/html");
+  if (page.querySelector(placeholder.getAttribute("hx-select"))) return;
+  event.detail.shouldSwap = false;
+  stepNotShown(placeholder);
+});
+document.body.addEventListener("htmx:sendError", (event) => {
+  const placeholder = event.detail.elt;
+  if (placeholder.dataset && placeholder.dataset.appStepMissing) stepNotShown(placeholder);
+});
+
 // A whole page that answers a step (a confirmation's question, a result to check) marks the
 // person's next step with data-app-focus: the focus starts there, as after an htmx swap,
 // unless GOV.UK Frontend has put it on an error summary already.

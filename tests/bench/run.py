@@ -467,6 +467,7 @@ class Gunicorn:
         database_url: str,
         workdir: Path,
         env: dict[str, str] | None = None,
+        root: Path = ROOT,
     ):
         self.name = name
         self.port = free_port()
@@ -488,7 +489,7 @@ class Gunicorn:
                     # workers and files, and no worker replaced part way: a fresh worker's
                     # peak memory would hide what a worker grows to under load.
                     "--config",
-                    str(ROOT / "deploy" / "gunicorn.conf.py"),
+                    str(root / "deploy" / "gunicorn.conf.py"),
                     "--max-requests",
                     "0",
                     "--workers",
@@ -504,7 +505,7 @@ class Gunicorn:
                     "warning",
                     target,
                 ],
-                cwd=ROOT,
+                cwd=root,
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,

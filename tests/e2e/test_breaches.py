@@ -192,9 +192,12 @@ def _papers_out(page, description: str) -> Record:
 def _report_lost(page, where: str, how: str = "Lost") -> None:
     status = page.locator("#status")
     status.get_by_text("Report the papers lost or stolen").click()
-    check_accessibility(page)
     # The panel has other date boxes (asking for more time): the report's own.
     lost = status.locator("details", has_text="Report the papers lost or stolen")
+    # After a change made in place the form comes when the details is opened: wait for it, so
+    # that the accessibility check sees the form itself.
+    expect(lost.get_by_label("Where were they last seen?")).to_be_visible()
+    check_accessibility(page)
     lost.get_by_label("Where were they last seen?").fill(where)
     fill_time(lost, "When were they last seen?", uk_minute(-dt.timedelta(minutes=5)))
     # The facts the breach case needs, asked now rather than guessed.

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from machines import clock
 from models.people import User
-from models.records import Record
+from models.records import Record, Removal
 from tests.e2e.conftest import check_accessibility, confirm, screenshot, sign_in
 
 
@@ -124,4 +124,50 @@ def test_the_same_journey_works_without_javascript(browser, base_url):
     page.get_by_role("button", name="Return papers").click()
     confirm(page, "Return papers", axe=False)
     expect(page.locator("#status")).to_contain_text("In the office")
+    context.close()
+
+
+def test_after_taking_out_a_next_steps_form_opens_and_is_sent_by_keyboard(browser, base_url):
+    record = _new_record("Contact notes, 2026")
+    context = browser.new_context(
+        base_url=base_url, bypass_csp=True, viewport={"width": 1366, "height": 768}
+    )
+    pat = context.new_page()
+    sign_in(pat, "pat")
+    pat.goto(f"/records/{record.id}")
+    _fill_request(pat, "Court", axe=False)
+    _take_out(pat)
+    status = pat.locator("#status")
+    expect(status).to_contain_text("Out of the office")
+    screenshot(pat, "custody-taken-out")
+    # The next steps' forms come when their details is opened: Enter on the summary, and the
+    # next Tab goes into the form that arrived.
+    ask = status.locator("details", has_text="Ask for more time")
+    ask.locator("summary").focus()
+    pat.keyboard.press("Enter")
+    expect(ask.get_by_label("Why is more time needed?")).to_be_visible()
+    check_accessibility(pat)
+    screenshot(pat, "custody-ask-for-more-time-opened")
+    pat.keyboard.press("Tab")
+    expect(ask.get_by_label("Day")).to_be_focused()
+    later = clock.uk_today() + dt.timedelta(days=10)
+    for typed in (str(later.day), str(later.month), str(later.year)):
+        pat.keyboard.type(typed)
+        pat.keyboard.press("Tab")
+    pat.keyboard.type("The hearing was adjourned")
+    pat.keyboard.press("Tab")
+    pat.keyboard.press("Enter")
+    expect(status).to_contain_text("More time asked for")
+    expect(status).to_contain_text("The hearing was adjourned")
+
+    # Someone else brings the papers back meanwhile: a step opened on the stale panel says its
+    # form cannot be shown and how to see where things are, rather than showing nothing.
+    removal = Removal.get(Removal.record == record)
+    Removal.update(state="returned", version=Removal.version + 1).where(
+        Removal.id == removal.id
+    ).execute()
+    lost = status.locator("details", has_text="Report the papers lost or stolen")
+    lost.locator("summary").click()
+    expect(lost).to_contain_text("This form could not be shown here. Reload the page")
+    expect(lost.locator("form")).to_have_count(0)
     context.close()

@@ -12,6 +12,7 @@ import pytest
 from machines import clock
 from models.audit import AuditEvent
 from models.records import Record, Removal
+from tests.http.html import parse
 from tests.http.journeys import ago, time_fields
 from tests.http.journeys.custody import (
     SAFEGUARDS,
@@ -451,3 +452,52 @@ def test_lost_papers_show_on_the_record_with_the_breach_case_not_as_in_the_offic
     colleague.sign_in("sam")
     page = colleague.get(f"/records/{team['record'].id}").get_data(as_text=True)
     assert case.reference in page and f'href="/breaches/{case.id}"' not in page
+
+
+def test_after_an_htmx_change_each_next_steps_form_comes_from_the_record_page_when_opened(
+    web, team
+):
+    web.sign_in("pat")
+    request_removal(web, team["record"], purpose="court", due_kind="destroy")
+    removal = removal_of(team["record"])
+    record_page = f"/records/{team['record'].id}"
+    swapped = parse(send(web, removal, "take_out", htmx=True, **SAFEGUARDS).get_data(as_text=True))
+    whole = parse(web.get(record_page).get_data(as_text=True))
+
+    def steps(page):
+        return {
+            d.select_one("summary").get_text(strip=True): d for d in page.select("#status details")
+        }
+
+    offered = steps(whole)
+    assert set(offered) == {
+        "Record that the papers were destroyed",
+        "Report the papers lost or stolen",
+        "Ask for more time",
+    }
+    # The swapped panel offers the same steps, closed and without their forms, each fetched
+    # from the record page when opened.
+    assert set(steps(swapped)) == set(offered)
+    for summary, details in steps(swapped).items():
+        assert "open" not in details.attrs and not details.select("form")
+        placeholder = details.select_one("[hx-get]")
+        assert placeholder["hx-get"] == record_page
+        assert placeholder["hx-trigger"] == "toggle from:closest details once"
+        fetched = parse(
+            web.get(placeholder["hx-get"], headers={"HX-Request": "true"}).get_data(as_text=True)
+        )
+        [body] = fetched.select(placeholder["hx-select"].replace(" > ", " "))
+        [form] = body.select("form")
+        assert form["action"].startswith(f"/removals/{removal.id}/"), summary
+        assert form.select("input[name='csrf_token']") and form.select("button")
+    # With JavaScript off the page is all there is: every form written out.
+    for details in offered.values():
+        assert details.select("form")
+
+    # A form sent with a mistake comes back written out and open, with the error.
+    refused = send(web, removal, "ask_extension", htmx=True, reason="Court adjourned")
+    assert refused.status_code == 422
+    asked = steps(parse(refused.get_data(as_text=True)))["Ask for more time"]
+    assert "open" in asked.attrs
+    assert asked.select("form input[name='new_due_on-day']")
+    assert asked.select(".govuk-error-message")
