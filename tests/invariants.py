@@ -166,10 +166,19 @@ def assert_whereabouts_agree(web) -> None:
     # list's filters read: never apart from the latest removal.
     kept = dict(Record.select(Record.id, Record.where_papers_are).tuples())
     check(kept == truth, "a record's kept where_papers_are differs from its latest removal")
-    for where in {"destroyed", "lost", "out", "in_office"} & set(truth.values()):
-        expected = sum(1 for w in truth.values() if w == where)
+    expected = Counter(truth.values())
+    # Overdue: its total from the removals the database tallies by due date.
+    late = Removal.select(Removal.record, Removal.due_on).where(Removal.state == "out")
+    today = clock.uk_today()
+    expected["overdue"] = sum(
+        1 for record_id, due in late.tuples() if truth[record_id] == "out" and due < today
+    )
+    for where in {"destroyed", "lost", "out", "in_office", "overdue"}:
+        if not expected[where]:
+            continue
         page = Page.of(web.get(f"/records/where?where={where}"))
-        wanted = f"{expected} record" if expected == 1 else f"{expected} records"
+        count = expected[where]
+        wanted = f"{count} record" if count == 1 else f"{count} records"
         check(wanted in page.text, f"the list filtered to {where} does not say '{wanted}'")
 
 

@@ -140,13 +140,21 @@ def test_a_total_reads_none_of_the_rows_it_counts(cast, staff, statements):
     for n in range(3):
         bundle(staff["pat"], f"Bundle {n}")
         case(staff["pat"], f"BR-2026-{n + 1:04d}")
-    for who, url in (("lina", "/records/where"), ("rita", "/records/where"), ("rita", "/breaches")):
+    pages = (
+        ("lina", "/records/where"),
+        ("rita", "/records/where"),
+        ("rita", "/breaches"),
+        # Papers overdue: the removals' tally by due date (models/removal_tallies.py).
+        ("lina", "/records/where?where=overdue"),
+        ("rita", "/records/where?where=overdue"),
+    )
+    for who, url in pages:
         web = cast[who]
         web.get(url)  # the session's touch happens here
         with statements.counting():
             web.get(url)
         counts = [sql for sql in statements.statements if "COUNT(" in sql.upper()]
-        over_rows = [sql for sql in counts if re.search(r'FROM "(record|breach)"', sql)]
+        over_rows = [sql for sql in counts if re.search(r'FROM "(record|breach|removal)"', sql)]
         assert over_rows == [], f"{who} {url} counts the rows themselves: {over_rows}"
 
 
