@@ -732,3 +732,19 @@ def _removal_tally(m: Migration) -> None:
         'CREATE INDEX "removal_team_id_state_due_on_id" ON "removal" '
         '("team_id", "state", "due_on", "id")'
     )
+
+
+@step(
+    32,
+    "indexes of each person's open breach cases by state, as reporter and as the reporter's "
+    "manager, in the order of discovery (what waits for them on their home page)",
+)
+def _open_cases_by_person_and_state(m: Migration) -> None:
+    for name, column in (
+        ("breach_open_reported_by_state", "reported_by_id"),
+        ("breach_open_reporter_manager_state", "reporter_manager_id"),
+    ):
+        m.sql(
+            f'CREATE INDEX "{name}" ON "breach" ("{column}", "state", "discovered_at", "id") '
+            'WHERE "closed_at" IS NULL'
+        )
