@@ -703,8 +703,7 @@ def _remote_agreement_team_index(m: Migration) -> None:
 @step(
     31,
     "removal_tally: each team's removals by state and due date, kept by the database's "
-    "triggers (a board's figures, overdue among them, without reading the open removals); "
-    "the team, state and due date index ends with the id",
+    "triggers (a board's figures, overdue among them, without reading the open removals)",
 )
 def _removal_tally(m: Migration) -> None:
     class RemovalTally(m.Model):
@@ -725,13 +724,6 @@ def _removal_tally(m: Migration) -> None:
     for statement in removal_tally_trigger_sql(m.is_postgres):
         m.sql(statement)
     m.sql(removal_tally_backfill_sql())
-    # A team's removals in a state by due date, ties by id (the board's papers out and tasks
-    # pages): PostgreSQL sorted every removal due on the same day to find the page.
-    m.sql('DROP INDEX "removal_team_id_state_due_on"')
-    m.sql(
-        'CREATE INDEX "removal_team_id_state_due_on_id" ON "removal" '
-        '("team_id", "state", "due_on", "id")'
-    )
 
 
 @step(

@@ -341,9 +341,7 @@ class Removal(ApprovalRequest):
     erased_at = DateTimeField(null=True)
 
     class Meta:
-        # The id ends the team's index: lists by due date break ties by id, and PostgreSQL
-        # otherwise sorts every removal due the same day (SQLite's rowid is in it already).
-        indexes = ((("team", "state", "due_on", "id"), False), (("for_user", "state"), False))
+        indexes = ((("team", "state", "due_on"), False), (("for_user", "state"), False))
 
     def open_breach_for_loss(self, actor, now: dt.datetime, facts: dict) -> None:
         """Open the breach case for these lost papers, in the caller's transaction.
