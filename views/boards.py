@@ -103,7 +103,7 @@ def _tasks(teams, cutoff):
 
 def _remote(teams, today):
     # Who works remotely, and asks waiting: the agreements in force end soonest first.
-    return RemoteAgreement.current(teams, today).limit(REMOTE_SHOWN + 1)
+    return RemoteAgreement.first_current(teams, today, REMOTE_SHOWN + 1)
 
 
 @functools.cache
