@@ -705,6 +705,23 @@ Breach.add_index(
         name="breach_no_staff_member_reported_by",
     )
 )
+# "Waiting for you" (Breach.waiting_for): a person's own open cases, one state at a time, in
+# the order of discovery (migration 32). By the person alone, each state's part walked every
+# open case they reported or manage the reporter of, to find the few in that state.
+for _name, _column in (
+    ("breach_open_reported_by_state", Breach.reported_by),
+    ("breach_open_reporter_manager_state", Breach.reporter_manager),
+):
+    Breach.add_index(
+        Breach.index(
+            _column,
+            Breach.state,
+            Breach.discovered_at,
+            Breach.id,
+            where=Breach.is_open(),
+            name=_name,
+        )
+    )
 for _name, _columns in (
     ("breach_category_discovered", (Breach.category, Breach.discovered_at, Breach.id)),
     ("breach_state_discovered", (Breach.state, Breach.discovered_at, Breach.id)),

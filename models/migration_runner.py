@@ -19,6 +19,7 @@ from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, migrate
 from models.base import SchemaVersion, db, utcnow
 from models.counters import Counter, stamp_trigger_sql
 from models.kept_whereabouts import whereabouts_trigger_sql
+from models.removal_tallies import removal_tally_trigger_sql
 from models.schema import ALL_MODELS, STAMPED
 from models.tallies import TALLIED, tally_trigger_sql
 
@@ -162,6 +163,8 @@ def _create_fresh(version: int) -> None:
         for statement in tally_trigger_sql(table, isinstance(db.obj, PostgresqlDatabase)):
             db.execute_sql(statement)
     for statement in whereabouts_trigger_sql(isinstance(db.obj, PostgresqlDatabase)):
+        db.execute_sql(statement)
+    for statement in removal_tally_trigger_sql(isinstance(db.obj, PostgresqlDatabase)):
         db.execute_sql(statement)
     SchemaVersion.create(version=version, applied_at=utcnow())
 

@@ -65,6 +65,8 @@ from models.migration_runner import (  # noqa: F401 - what the rest of the app i
     step,
     upgrade,
 )
+from models.removal_tallies import backfill_sql as removal_tally_backfill_sql
+from models.removal_tallies import removal_tally_trigger_sql
 from models.tallies import tally_trigger_sql
 
 # -- The steps, oldest first -----------------------------------------------------------------
@@ -696,3 +698,45 @@ def _cases_by_holder(m: Migration) -> None:
 @step(30, "remote_agreement: no index on the team alone (the team, state and end date one serves)")
 def _remote_agreement_team_index(m: Migration) -> None:
     m.sql('DROP INDEX "remote_agreement_team_id"')
+
+
+@step(
+    31,
+    "removal_tally: each team's removals by state and due date, kept by the database's "
+    "triggers (a board's figures, overdue among them, without reading the open removals)",
+)
+def _removal_tally(m: Migration) -> None:
+    class RemovalTally(m.Model):
+        state = CharField(max_length=30)
+        team_id = IntegerField()
+        due_on = DateField()
+        total = IntegerField(default=0)
+
+        class Meta:
+            table_name = "removal_tally"
+            primary_key = CompositeKey("state", "team_id", "due_on")
+
+    m.create_tables(RemovalTally)
+    # The triggers as models/removal_tallies.py writes them on this day (a later change to
+    # them is a step that drops these by name). Made before the backfill: on PostgreSQL,
+    # CREATE TRIGGER holds off other writers to removals until this step commits, so no
+    # removal changes between the count and the trigger that counts the next change.
+    for statement in removal_tally_trigger_sql(m.is_postgres):
+        m.sql(statement)
+    m.sql(removal_tally_backfill_sql())
+
+
+@step(
+    32,
+    "indexes of each person's open breach cases by state, as reporter and as the reporter's "
+    "manager, in the order of discovery (what waits for them on their home page)",
+)
+def _open_cases_by_person_and_state(m: Migration) -> None:
+    for name, column in (
+        ("breach_open_reported_by_state", "reported_by_id"),
+        ("breach_open_reporter_manager_state", "reporter_manager_id"),
+    ):
+        m.sql(
+            f'CREATE INDEX "{name}" ON "breach" ("{column}", "state", "discovered_at", "id") '
+            'WHERE "closed_at" IS NULL'
+        )

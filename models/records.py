@@ -66,14 +66,18 @@ WHEREABOUTS: tuple[tuple[str, str], ...] = (
 )
 
 
-def whereabouts_is(where: str, today: dt.date):
-    """A WHERE clause over records for one of WHEREABOUTS: the kept `where_papers_are`, along
-    an index in the list's order, so a page stops at its end however many records are
-    destroyed. Overdue also asks the latest removal (`Record.join_latest`) when it is due."""
+def whereabouts_is(where: str, today: dt.date, teams: list[int] | None = None):
+    """A WHERE clause over records (of these teams; every team: None) for one of
+    WHEREABOUTS: the kept `where_papers_are`, along an index in the list's order, so a page
+    stops at its end however many records are destroyed. Overdue also asks the latest removal
+    (`Record.join_latest`) when it is due."""
     if where == "overdue":
-        # Among the papers out, those overdue are found by an index on the removals (few).
+        # Among the papers out, those overdue are found by an index on the removals (few),
+        # the teams' own only: every team's overdue papers grow with the council.
         Ever = Removal.alias("ever")
         late = Ever.select(Ever.record).where(Ever.state == "out", Ever.due_on < today)
+        if teams is not None:
+            late = late.where(Ever.team.in_(teams))
         return (Record.where_papers_are == "out") & (Removal.due_on < today) & Record.id.in_(late)
     return Record.where_papers_are == where
 

@@ -4,6 +4,8 @@ another base by remote electronic access, until a date (machines/remote_working.
 from __future__ import annotations
 
 import datetime as dt
+from functools import reduce
+from operator import or_
 
 from peewee import CharField, DateField, DateTimeField, ForeignKeyField, TextField
 
@@ -68,10 +70,7 @@ class RemoteAgreement(ApprovalRequest):
         """Agreements in force (agreed, end date not passed) and asks waiting, in these teams
         (None: every team): the board's list. One query, the person joined."""
         query = (
-            cls.with_people()
-            .select_extend(Team)
-            .switch(cls)
-            .join(Team, on=(cls.team == Team.id), attr="team")
+            cls._with_team()
             # The states as an IN the (team, state, end date) index can take: with the OR alone
             # every agreement of the team was read, the expired ones of every year too.
             # Agreed ones past their end are few: the scheduled expiry ends them.
@@ -83,6 +82,38 @@ class RemoteAgreement(ApprovalRequest):
         if teams is not None:
             query = query.where(cls.team.in_(teams))
         return query.order_by(cls.ends_on, cls.id)
+
+    @classmethod
+    def _with_team(cls):
+        return (
+            cls.with_people()
+            .select_extend(Team)
+            .switch(cls)
+            .join(Team, on=(cls.team == Team.id), attr="team")
+        )
+
+    @classmethod
+    def first_current(cls, teams: list[int] | None, today: dt.date, limit: int):
+        """The first `limit` of `current`, in its order. In these teams, the agreements in
+        force and the asks waiting are each read along the (team, state, end date) index in
+        that order and stopped at `limit`: ordering the two states together sorted every
+        agreement in force in the teams, and those grow with the council."""
+        if teams is None:
+            return cls.current(None, today).limit(limit)
+        in_teams = cls.team.in_(teams)
+        parts = [
+            cls.select(cls.id)
+            .where(in_teams, state)
+            .order_by(cls.team, cls.state, cls.ends_on, cls.id)
+            .limit(limit)
+            for state in (
+                (cls.state == "agreed") & (cls.ends_on >= today),
+                cls.state == "asked",
+            )
+        ]
+        firsts = reduce(or_, [cls.select(part.c.id).from_(part) for part in parts])
+        # Those ids alone: with the teams and states here too, SQLite walks the index again.
+        return cls._with_team().where(cls.id.in_(firsts)).order_by(cls.ends_on, cls.id).limit(limit)
 
     @classmethod
     def past_end(cls, today: dt.date):

@@ -24,6 +24,7 @@ from models.people import (
 from models.records import Record, Removal
 from models.reminders import Reminder
 from models.remote_working import RemoteAgreement
+from models.removal_tallies import RemovalTally
 from models.tallies import Tally
 from models.training import TrainingException
 
@@ -50,6 +51,7 @@ ALL_MODELS = [
     Heartbeat,
     Counter,
     Tally,
+    RemovalTally,
     TrainingException,
 ]
 

@@ -19,7 +19,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-from peewee import JOIN
+from peewee import JOIN, fn
 
 from machines import clock
 from machines.breach import BreachMachine
@@ -37,6 +37,7 @@ from models.people import User
 from models.records import Record, Removal
 from models.reminders import Reminder
 from models.remote_working import RemoteAgreement
+from models.removal_tallies import RemovalTally
 from tests.http.journeys import Page
 
 # Issue 22's words for each defect found but not fixed yet.
@@ -165,10 +166,19 @@ def assert_whereabouts_agree(web) -> None:
     # list's filters read: never apart from the latest removal.
     kept = dict(Record.select(Record.id, Record.where_papers_are).tuples())
     check(kept == truth, "a record's kept where_papers_are differs from its latest removal")
-    for where in {"destroyed", "lost", "out", "in_office"} & set(truth.values()):
-        expected = sum(1 for w in truth.values() if w == where)
+    expected = Counter(truth.values())
+    # Overdue: its total from the removals the database tallies by due date.
+    late = Removal.select(Removal.record, Removal.due_on).where(Removal.state == "out")
+    today = clock.uk_today()
+    expected["overdue"] = sum(
+        1 for record_id, due in late.tuples() if truth[record_id] == "out" and due < today
+    )
+    for where in {"destroyed", "lost", "out", "in_office", "overdue"}:
+        if not expected[where]:
+            continue
         page = Page.of(web.get(f"/records/where?where={where}"))
-        wanted = f"{expected} record" if expected == 1 else f"{expected} records"
+        count = expected[where]
+        wanted = f"{count} record" if count == 1 else f"{count} records"
         check(wanted in page.text, f"the list filtered to {where} does not say '{wanted}'")
 
 
@@ -358,6 +368,26 @@ def board_figures(html: str) -> dict[str, int]:
     return dict(zip(labels, map(int, values), strict=True))
 
 
+def assert_removal_tally_agrees() -> None:
+    """The removals the database tallies by state, team and due date
+    (models/removal_tallies.py) are the rows' own COUNT, and no key is kept at nought."""
+    counted = {
+        (state, team, str(due)): total
+        for state, team, due, total in Removal.select(
+            Removal.state, Removal.team, Removal.due_on, fn.COUNT(Removal.id)
+        )
+        .group_by(Removal.state, Removal.team, Removal.due_on)
+        .tuples()
+    }
+    tallied = {
+        (state, team, str(due)): total
+        for state, team, due, total in RemovalTally.select(
+            RemovalTally.state, RemovalTally.team_id, RemovalTally.due_on, RemovalTally.total
+        ).tuples()
+    }
+    check(tallied == counted, f"the removal tally {tallied} differs from the rows {counted}")
+
+
 def assert_counts_agree(web, team_id: int) -> None:
     """A line manager's board figures equal the rows of their team, the 'where every
     record is' list filtered to papers out says the same number, and unfiltered (a tally the
@@ -380,6 +410,7 @@ def assert_counts_agree(web, team_id: int) -> None:
     }
     for label, value in expected.items():
         check(figures.get(label) == value, f"board says {label} {figures.get(label)}, rows {value}")
+    assert_removal_tally_agrees()
     listed = Page.of(web.get("/records/where?where=out"))
     wanted = f"{out} record" if out == 1 else f"{out} records"
     check(wanted in listed.text, f"board says {out} papers out; the list does not say '{wanted}'")

@@ -7,7 +7,7 @@ import functools
 
 from flask import Blueprint, abort, current_app, render_template, request
 from flask_login import current_user
-from peewee import Case, fn
+from peewee import fn
 
 from machines import clock
 from machines.breach import STATE_LABELS as BREACH_STATES
@@ -22,6 +22,7 @@ from models.prepared import Prepared
 from models.records import Removal
 from models.reminders import confirm_location_cutoff, confirm_location_tasks_due_by
 from models.remote_working import RemoteAgreement
+from models.removal_tallies import open_figures
 from services.training import shares_by_team
 from views.access import requires
 from views.forms import id_arg
@@ -53,23 +54,13 @@ def _in_scope(field, teams):
 
 
 def _counts(teams, today):
-    # Drafts waiting for a second person's check: counted inside the removal counts' query.
+    # The figures come from the tallies the database keeps (models/removal_tallies.py): a row
+    # per state, team and due date, however many removals are open. Drafts waiting for a
+    # second person's check are counted inside the same statement.
     to_check_count = Dispatch.select(fn.COUNT(Dispatch.id)).where(
         Dispatch.state == "drafted", _in_scope(Dispatch.team, teams)
     )
-    # Only the states counted are read (an index range), not every open removal.
-    return (
-        Removal.select(
-            fn.SUM(Case(None, ((Removal.state == "requested", 1),), 0)).alias("pending"),
-            fn.SUM(Case(None, ((Removal.state == "out", 1),), 0)).alias("out"),
-            fn.SUM(
-                Case(None, (((Removal.state == "out") & (Removal.due_on < today), 1),), 0)
-            ).alias("overdue"),
-            to_check_count.alias("to_check"),
-        )
-        .where(Removal.state.in_(("requested", "out")), _in_scope(Removal.team, teams))
-        .dicts()
-    )
+    return open_figures(teams, today).select_extend(to_check_count.alias("to_check")).dicts()
 
 
 def _pending(teams):
@@ -112,7 +103,7 @@ def _tasks(teams, cutoff):
 
 def _remote(teams, today):
     # Who works remotely, and asks waiting: the agreements in force end soonest first.
-    return RemoteAgreement.current(teams, today).limit(REMOTE_SHOWN + 1)
+    return RemoteAgreement.first_current(teams, today, REMOTE_SHOWN + 1)
 
 
 @functools.cache

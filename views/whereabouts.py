@@ -24,6 +24,7 @@ from machines.permissions import Can
 from models.base import MAX_ID, db
 from models.people import Team, User
 from models.records import WHEREABOUTS, Record, Removal, held_by, whereabouts_is
+from models.removal_tallies import overdue_count
 from models.tallies import Tally
 from views.breach_reports import _cell as formula_safe
 from views.display import where_now
@@ -104,7 +105,8 @@ def _narrowed(query, filters: Filters, teams: list[int] | None):
     if filters.team:
         query = query.where(Record.team == filters.team)
     if filters.where:
-        query = query.where(whereabouts_is(filters.where, clock.uk_today()))
+        shown = [filters.team] if filters.team else teams
+        query = query.where(whereabouts_is(filters.where, clock.uk_today(), shown))
     if filters.holder:
         query = query.where(held_by(filters.holder))
     return query
@@ -155,14 +157,21 @@ def _asks_latest(filters: Filters) -> bool:
 def _count(filters: Filters, teams: list[int] | None) -> tuple[int, bool]:
     """How many records the list has, and whether there are more than that. Unless a filter
     asks where they are, the teams' tallies (models/tallies.py: a row a team, however many
-    records). Else the records the filter finds, along the index of where each record's
-    papers are (models/kept_whereabouts.py): papers out are few, but those in the office,
-    destroyed or lost grow with the years, so they are counted only a few pages past the one
-    asked for (views/paging.py: bounded_total)."""
-    if not (filters.where or filters.holder):
+    records); papers overdue, the removals' tally by due date. Else the records the filter
+    finds, along the index of where each record's papers are (models/kept_whereabouts.py):
+    papers out are few, but those in the office, destroyed or lost grow with the years, so
+    they are counted only a few pages past the one asked for (views/paging.py:
+    bounded_total)."""
+    if not filters.holder and filters.where in (None, "", "overdue"):
         if filters.team:
-            in_scope = teams is None or filters.team in teams
-            return (Tally.of("record", [filters.team]) if in_scope else 0), False
+            if teams is not None and filters.team not in teams:
+                return 0, False
+            teams = [filters.team]
+        if filters.where == "overdue":
+            # The papers out past their date, from the removals the database tallies by due
+            # date (models/removal_tallies.py): a row a date, not a record. A record has one
+            # open removal at most, and an open one is its latest: one record a removal.
+            return overdue_count(teams, clock.uk_today()), False
         return Tally.of("record", teams), False
     return bounded_total(_record_ids(filters, teams))
 

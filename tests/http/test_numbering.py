@@ -19,6 +19,7 @@ from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.records import Record, Removal
 from models.tallies import Tally
+from tests import invariants
 from tests.http.journeys import ago, date_fields, typed
 from tests.http.journeys.live import Browser, live_server
 
@@ -148,6 +149,8 @@ def test_sixteen_breach_cases_opened_at_once_are_all_kept_numbered_and_audited(a
     ]
     # Each lost removal and misdirected dispatch reached its final state with its case.
     assert Removal.select().where(Removal.state == "lost").count() == PEOPLE // 3
+    # Each of those moves counted in the removals' tally (models/removal_tallies.py) too.
+    invariants.assert_removal_tally_agrees()
     assert Dispatch.select().where(Dispatch.state == "misdirected").count() == 5
     assert Breach.select().where(Breach.removal.is_null(False)).count() == PEOPLE // 3
     assert Breach.select().where(Breach.dispatch.is_null(False)).count() == 5

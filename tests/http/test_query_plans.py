@@ -31,6 +31,7 @@ from models.breaches import Breach
 from models.people import User
 from models.records import Record, Removal
 from models.remote_working import RemoteAgreement
+from tests import invariants
 from tests.http.conftest import seeded_once
 
 # Runs on PostgreSQL too: query plans differ by database.
@@ -420,6 +421,70 @@ def test_a_managers_board_reads_the_open_cases_however_many_have_closed(app, new
         db.execute_sql("ANALYZE")
     after = work()
     assert after <= before * 1.2 + 200, f"{before} -> {after} with 900 more closed cases"
+
+
+def _open_the_teams_new_records(team: int, after_id: int) -> int:
+    """Every record of the team whose removals came after `after_id` with its papers out or
+    asked for (its latest removal opened again: a record has one open removal at most), due
+    over four weeks, the first week's past; how many."""
+    today = clock.uk_today()
+    latest = (
+        Removal.select(fn.MAX(Removal.id))
+        .where(Removal.id > after_id, Removal.team == team)
+        .group_by(Removal.record)
+    )
+    opened = Removal.select(Removal.id).where(Removal.id.in_(latest))
+    day = Removal.id - Removal.id / 28 * 28  # the id modulo 28 (peewee's % is LIKE)
+    for n in range(28):
+        Removal.update(
+            state="requested" if n % 3 == 1 else "out",
+            closed_at=None,
+            ladder_from=None,
+            due_on=today + dt.timedelta(days=n - 7),
+        ).where(Removal.id.in_(opened), day == n).execute()
+    return opened.count()
+
+
+def test_the_boards_figures_read_no_more_however_many_removals_are_open(app, new_web, statements):
+    """A team's work in hand grows with the council: the board's figures (asked for, out,
+    overdue) come from the tallies the database keeps, a row per state and due date, not a
+    pass over every open removal (the sum read each of them: its work grew with them). Its
+    lists stop at their page's end, as the plans test checks for every page."""
+    seed_volume(removals=1000, breaches=0)
+    team = User.by_username("lina").team_id
+    assert _open_the_teams_new_records(team, 0) > 60  # every list on the board full already
+    lina = People(new_web)["lina"]
+
+    def work() -> int:
+        lina.get("/board")
+        with statements.counting():
+            lina.get("/board")
+        return sum(
+            _rows_worked(sql, params)
+            for sql, params in zip(statements.statements, statements.parameters, strict=True)
+            if '"removal' in sql and "SUM(" in sql
+        )
+
+    before = work()
+    newest = Removal.select(fn.MAX(Removal.id)).scalar()
+    seed_volume(removals=10_000, breaches=0)
+    opened = _open_the_teams_new_records(team, newest)
+    assert opened > 500
+    if is_postgres():
+        db.execute_sql("ANALYZE")
+    after = work()
+    assert after <= before * 1.2 + 200, f"{before} -> {after} with {opened} more open"
+    # And the figures are the rows' own.
+    in_team = (Removal.team == team) & Removal.state.in_(("requested", "out"))
+    rows = Removal.select(Removal.state, Removal.due_on < clock.uk_today()).where(in_team)
+    states = [(state, late) for state, late in rows.tuples()]
+    assert invariants.board_figures(lina.get("/board").get_data(as_text=True)) == {
+        "Waiting for approval": sum(state == "requested" for state, _ in states),
+        "Papers out": sum(state == "out" for state, _ in states),
+        "Overdue": sum(state == "out" and bool(late) for state, late in states),
+        "Documents to check": 0,
+        "Open breach cases": 0,
+    }
 
 
 def test_the_board_reads_the_agreements_in_force_not_every_one_ever_made(

@@ -4,6 +4,7 @@ reads none of the rows it counts."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -12,7 +13,8 @@ from peewee import fn
 from machines import clock
 from models.base import db
 from models.breaches import Breach
-from models.records import Record
+from models.records import Record, Removal
+from models.removal_tallies import RemovalTally
 from models.tallies import Tally
 from tests import invariants
 from tests.http.journeys import Cast, Page
@@ -138,11 +140,77 @@ def test_a_total_reads_none_of_the_rows_it_counts(cast, staff, statements):
     for n in range(3):
         bundle(staff["pat"], f"Bundle {n}")
         case(staff["pat"], f"BR-2026-{n + 1:04d}")
-    for who, url in (("lina", "/records/where"), ("rita", "/records/where"), ("rita", "/breaches")):
+    pages = (
+        ("lina", "/records/where"),
+        ("rita", "/records/where"),
+        ("rita", "/breaches"),
+        # Papers overdue: the removals' tally by due date (models/removal_tallies.py).
+        ("lina", "/records/where?where=overdue"),
+        ("rita", "/records/where?where=overdue"),
+    )
+    for who, url in pages:
         web = cast[who]
         web.get(url)  # the session's touch happens here
         with statements.counting():
             web.get(url)
         counts = [sql for sql in statements.statements if "COUNT(" in sql.upper()]
-        over_rows = [sql for sql in counts if re.search(r'FROM "(record|breach)"', sql)]
+        over_rows = [sql for sql in counts if re.search(r'FROM "(record|breach|removal)"', sql)]
         assert over_rows == [], f"{who} {url} counts the rows themselves: {over_rows}"
+
+
+def removal(holder, record: Record, state: str, due_in: int) -> dict:
+    return {
+        "record": record.id,
+        "team": holder.team_id,
+        "state": state,
+        "for_user": holder.id,
+        "requested_by": holder.id,
+        "purpose": "court",
+        "papers": "Court bundle",
+        "due_on": clock.uk_today() + dt.timedelta(days=due_in),
+        "version": 1,
+    }
+
+
+def board_says(web) -> dict[str, int]:
+    figures = invariants.board_figures(web.get("/board").get_data(as_text=True))
+    return {label: figures[label] for label in ("Waiting for approval", "Papers out", "Overdue")}
+
+
+def test_the_boards_figures_follow_removals_however_they_are_written(cast, staff):
+    """The board's asked for, out and overdue come from the removals the database tallies
+    by state, team and due date (models/removal_tallies.py): every write path moves them."""
+    pat, alex = staff["pat"], staff["alex"]
+    records = [bundle(pat, f"Box {n}") for n in range(6)]
+    Removal.create(**removal(pat, records[0], "requested", 5))
+    # A bulk insert, as an import or the volume seed writes them: two out, one overdue.
+    Removal.insert_many(
+        [
+            removal(pat, records[1], "out", 3),
+            removal(pat, records[2], "out", -2),
+            removal(alex, records[3], "out", -4),  # another team's
+        ]
+    ).execute()
+    invariants.assert_removal_tally_agrees()
+    assert board_says(cast["lina"]) == {"Waiting for approval": 1, "Papers out": 2, "Overdue": 1}
+
+    # Taken out, a date moved past today, papers back, moved to this team, one deleted.
+    Removal.update(state="out").where(Removal.record == records[0].id).execute()
+    Removal.update(due_on=clock.uk_today() - dt.timedelta(days=1)).where(
+        Removal.record == records[1].id
+    ).execute()
+    Removal.update(state="returned").where(Removal.record == records[2].id).execute()
+    Removal.update(team=pat.team_id).where(Removal.record == records[3].id).execute()
+    with db.atomic() as transaction:  # taken back: the figures too
+        Removal.update(state="lost").where(Removal.team == pat.team_id).execute()
+        Removal.create(**removal(pat, records[4], "requested", 2))
+        transaction.rollback()
+    invariants.assert_removal_tally_agrees()
+    assert board_says(cast["lina"]) == {"Waiting for approval": 0, "Papers out": 3, "Overdue": 2}
+
+    Removal.delete().where(Removal.record == records[3].id).execute()
+    invariants.assert_removal_tally_agrees()
+    assert board_says(cast["lina"]) == {"Waiting for approval": 0, "Papers out": 2, "Overdue": 1}
+    # A key at nought is not kept: the dates read are only those with papers out or asked for.
+    assert not RemovalTally.select().where(RemovalTally.total == 0).exists()
+    invariants.assert_counts_agree(cast["lina"], pat.team_id)

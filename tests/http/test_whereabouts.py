@@ -341,3 +341,32 @@ def test_finding_a_case_says_where_each_of_its_files_is(cast, records):
     found = Page.of(web.post("/records", {"term": "1234567"}))
     assert "Out with Pat Tester until" in found.text
     assert "Destroyed on" in found.text and "Reported lost on" in found.text
+
+
+def test_the_overdue_filter_counts_the_papers_past_their_date(cast, staff, records):
+    """Its total comes from the removals the database tallies by due date
+    (models/removal_tallies.py), and follows a date moved as the rows do."""
+
+    def says(who: str, query: str) -> str:
+        html = cast[who].get(f"/records/where?{query}").get_data(as_text=True)
+        return re.search(r'id="records-heading">([^<]*)<', html).group(1)
+
+    def late_in(team: int | None = None) -> int:
+        late = Removal.select().where(Removal.state == "out", Removal.due_on < clock.uk_today())
+        return late.where(Removal.team == team).count() if team else late.count()
+
+    pat, alex = staff["pat"], staff["alex"]
+    assert says("lina", "where=overdue") == "1 record matching these filters"
+    Removal.update(due_on=clock.uk_today() - dt.timedelta(days=1)).where(
+        Removal.record == records["out"].id
+    ).execute()
+    assert says("lina", "where=overdue") == "2 records matching these filters"
+    assert late_in(pat.team_id) == 2
+    everyone = late_in()
+    wanted = f"{everyone} record" if everyone == 1 else f"{everyone} records"
+    assert says("rita", "where=overdue") == f"{wanted} matching these filters"
+    east = late_in(alex.team_id)
+    wanted = f"{east} record" if east == 1 else f"{east} records"
+    assert says("rita", f"where=overdue&team={alex.team_id}") == f"{wanted} matching these filters"
+    # Another team's filter from a team member: nothing of theirs.
+    assert says("lina", f"where=overdue&team={alex.team_id}") == "0 records matching these filters"
