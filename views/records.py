@@ -505,17 +505,17 @@ def transition(removal_id: int, event: str):
         said = outcome.said
         if event == "report_lost" and outcome.done and context["lost_case"]:
             said = context["lost_case"]["said"]
-        # After a change that was made, the next steps' forms come when opened (lazy_forms).
-        panel = render_template(
-            "records/_status_panel.html", outcome=said, lazy_forms=not errors, **context
-        )
         if errors:
-            return panel, status
-        # The history and timeline changed too: send them, swapped out of band.
-        history = render_template(
-            "records/_history.html", out_of_band=True, **_history_context(record)
-        )
-        return panel + history, status
+            return render_template("records/_status_panel.html", outcome=said, **context), status
+        # The history and timeline changed too: sent with the panel, swapped out of band.
+        # After a change that was made, the next steps' forms come when opened (lazy_forms).
+        return render_template(
+            "records/_changed.html",
+            outcome=said,
+            lazy_forms=True,
+            out_of_band=True,
+            **{**context, **_history_context(record)},  # the two share a label or two
+        ), status
     if errors:
         return _render_record_page(record, errors, form, status)
     # The page says what was done (as the htmx panel does): the event's id, nothing personal.
