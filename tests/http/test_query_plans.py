@@ -391,6 +391,19 @@ def _rows_worked(sql: str, params: tuple) -> int:
     return rows(plan[0]["Plan"])
 
 
+def _board_work(person, statements, counted) -> int:
+    """The rows a second view of the person's board works through, in the statements
+    `counted` picks (by their SQL)."""
+    person.get("/board")
+    with statements.counting():
+        person.get("/board")
+    return sum(
+        _rows_worked(sql, params)
+        for sql, params in zip(statements.statements, statements.parameters, strict=True)
+        if counted(sql)
+    )
+
+
 def test_a_managers_board_reads_the_open_cases_however_many_have_closed(app, new_web, statements):
     """The cases a line manager sees through their reports pile up over the years, closed;
     the board counts and lists the open ones, and must not walk the closed ones to find
@@ -399,13 +412,10 @@ def test_a_managers_board_reads_the_open_cases_however_many_have_closed(app, new
     lina = People(new_web)["lina"]
 
     def work() -> int:
-        lina.get("/board")
-        with statements.counting():
-            lina.get("/board")
-        return sum(
-            _rows_worked(sql, params)
-            for sql, params in zip(statements.statements, statements.parameters, strict=True)
-            if 'FROM "breach"' in sql and sql.lstrip().upper().startswith("SELECT")
+        return _board_work(
+            lina,
+            statements,
+            lambda sql: 'FROM "breach"' in sql and sql.lstrip().upper().startswith("SELECT"),
         )
 
     before = work()
@@ -456,14 +466,7 @@ def test_the_boards_figures_read_no_more_however_many_removals_are_open(app, new
     lina = People(new_web)["lina"]
 
     def work() -> int:
-        lina.get("/board")
-        with statements.counting():
-            lina.get("/board")
-        return sum(
-            _rows_worked(sql, params)
-            for sql, params in zip(statements.statements, statements.parameters, strict=True)
-            if '"removal' in sql and "SUM(" in sql
-        )
+        return _board_work(lina, statements, lambda sql: '"removal' in sql and "SUM(" in sql)
 
     before = work()
     newest = Removal.select(fn.MAX(Removal.id)).scalar()
