@@ -390,64 +390,60 @@ class UserSession(BaseModel):
         Returns (user, None) while the session is open; (None, "idle" | "lifetime") when it
         ended for that limit (now or on an earlier request); (None, None) otherwise.
 
-        The check and the touch are one statement: `last_seen_at` moves to now only where
-        it is still within the idle limit, so every request is measured from the real last
-        request, and two racing requests cannot revive an expired session. `touch=False`
-        (the page's "how long have I got?" question) reads without counting as activity.
-        A kiosk account (a shared team-base PC) may stay idle for `kiosk_idle` instead.
-
-        After the touch, one statement reads the session, its user, their team and roles (a
-        row per role), which the pages ask for next.
+        One statement reads the session, its user, their team and roles (a row per role),
+        which the pages ask for next. Then the request counts as activity: `last_seen_at`
+        moves to now, in one statement with the check, only where it is still within the
+        idle limit, so two racing requests cannot revive an expired session. It moves at
+        most once a second (TOUCH_EVERY): the idle limit still counts from the last request
+        to the second, and a page with its htmx parts, or several tabs, write it once.
+        `touch=False` (the page's "how long have I got?" question) reads without counting as
+        activity. A kiosk account (a shared team-base PC) may stay idle for `kiosk_idle`.
         """
         digest = _token_digest(token)
-        touch_statement = _TOUCH if lifetime is None else _TOUCH_WITHIN_LIFETIME
-        born_after = now - lifetime if lifetime is not None else None
-        touched = 0
-        read_only = not touch
-        if touch:
-            try:
-                touched = touch_statement.execute(
-                    now=now, digest=digest, born_after=born_after, seen_after=now - idle
-                )
-            except OperationalError:
-                # A database that cannot take this write (a full disk) still serves reads:
-                # the session is judged by its last recorded activity, untouched.
-                read_only = True
         rows = _SESSION_WITH_USER.rows(digest=digest)
         row = rows[0] if rows else None
-        if row is not None:
-            row.user._roles = frozenset(
-                r.user.userrole.role
-                for r in rows
-                if getattr(r.user, "userrole", None) is not None and r.user.userrole.role
-            )
-        if row is not None and row.ended_at is not None:
-            return None, row.ended_reason if row.ended_reason in EXPIRY_REASONS else None
-        if row is None or not row.user.active:
+        if row is None or row.ended_at is not None:
+            return None, _why_ended(row)
+        if not row.user.active:
             return None, None
         user = row.user
+        user._roles = frozenset(
+            r.user.userrole.role
+            for r in rows
+            if getattr(r.user, "userrole", None) is not None and r.user.userrole.role
+        )
         user.session_token = token
         user.session_id = row.id
         user.session_started_at = row.created_at
         user.session_via = row.via
-        user.session_last_seen_at = now if touched else row.last_seen_at
-        if touched:
-            return user, None
+        user.session_last_seen_at = row.last_seen_at
         if lifetime is not None and now - row.created_at > lifetime:
             return row.expire(now, "lifetime")
         idle_for = now - row.last_seen_at
-        if read_only and idle_for <= idle:
+        limit = idle
+        if idle_for > idle and kiosk_idle is not None and user.can(Can.KIOSK_DEVICE):
+            limit = kiosk_idle
+        if idle_for > limit:
+            return row.expire(now, "idle")
+        if not touch or dt.timedelta(0) <= idle_for < TOUCH_EVERY:
             return user, None
-        if kiosk_idle is not None and idle_for <= kiosk_idle and user.can(Can.KIOSK_DEVICE):
-            if not touch:
-                return user, None
+        touch_statement = _TOUCH if lifetime is None else _TOUCH_WITHIN_LIFETIME
+        born_after = now - lifetime if lifetime is not None else None
+        try:
             touched = touch_statement.execute(
-                now=now, digest=digest, born_after=born_after, seen_after=now - kiosk_idle
+                now=now, digest=digest, born_after=born_after, seen_after=now - limit
             )
-            if touched:
-                user.session_last_seen_at = now
-                return user, None
-        return row.expire(now, "idle")
+        except OperationalError:
+            # A database that cannot take this write (a full disk) still serves reads:
+            # the session is judged by its last recorded activity, untouched.
+            return user, None
+        if touched:
+            user.session_last_seen_at = now
+            return user, None
+        # Ended between the read and the touch (signed out elsewhere, or expired by a racing
+        # request): as it ended.
+        again = _SESSION_WITH_USER.rows(digest=digest)
+        return None, _why_ended(again[0] if again else None)
 
     @classmethod
     def end_token(cls, token: str, now: dt.datetime) -> None:
@@ -465,6 +461,17 @@ class UserSession(BaseModel):
         self.end(now, reason)
         security_event("session_expired", user_id=self.user_id, reason=reason)
         return None, reason
+
+
+# How often a session's last activity is written at most (UserSession.resume).
+TOUCH_EVERY = dt.timedelta(seconds=1)
+
+
+def _why_ended(row: UserSession | None) -> str | None:
+    """The limit a session ended for, for the sign-in page to say ("idle", "lifetime"...)."""
+    if row is None or row.ended_reason not in EXPIRY_REASONS:
+        return None
+    return row.ended_reason
 
 
 # The statements every signed-in request runs, compiled once (models/prepared.py: why).

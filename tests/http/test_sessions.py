@@ -59,6 +59,34 @@ def test_the_idle_limit_counts_from_the_last_request_to_the_second(short_web):
     assert short_web.client.get("/").status_code == 200
 
 
+def test_a_burst_of_requests_writes_the_sessions_last_activity_once(short_web):
+    """A page and its htmx parts, or several tabs, count as activity with one write: the
+    last activity moves at most once a second (UserSession.resume), never more coarsely."""
+    from tests.querycount import StatementCounter
+
+    counter = StatementCounter()
+    counter.install()
+
+    def writes(requests: int) -> int:
+        with counter.counting():
+            for _ in range(requests):
+                assert short_web.client.get("/").status_code == 200
+        return sum('UPDATE "user_session"' in sql for sql in counter.statements)
+
+    try:
+        clock.travel(dt.timedelta(seconds=30))
+        assert writes(1) == 1
+        assert writes(5) <= 1  # within the same second (a slow machine may cross one)
+        clock.travel(dt.timedelta(seconds=1))
+        assert writes(1) == 1
+    finally:
+        counter.uninstall()
+    seen = UserSession.get().last_seen_at
+    clock.travel(dt.timedelta(seconds=59))  # 59 s after the last write: still signed in
+    assert short_web.client.get("/").status_code == 200
+    assert UserSession.get().last_seen_at > seen
+
+
 def test_two_racing_requests_cannot_revive_an_expired_session(short_app, short_web):
     clock.travel(dt.timedelta(seconds=61))
     assert short_web.client.get("/").status_code == 302
