@@ -49,28 +49,32 @@ def in_scope(teams: Iterable[int] | None):
     return True if teams is None else RemovalTally.team_id.in_(list(teams))
 
 
+def _overdue(today: dt.date):
+    """The tally rows of removals out and due before today (one row a due date)."""
+    return (RemovalTally.state == "out") & (RemovalTally.due_on < today)
+
+
 def open_figures(teams: list[int] | None, today: dt.date):
     """A query of one row: `pending` (asked for), `out` and `overdue` (out, due before today)
     among these teams' removals; one tally row read per team, state and due date."""
     tally = RemovalTally
-    out = tally.state == "out"
 
     def total_where(condition):
         return fn.COALESCE(fn.SUM(Case(None, ((condition, tally.total),), 0)), 0)
 
     return tally.select(
         total_where(tally.state == "requested").alias("pending"),
-        total_where(out).alias("out"),
-        total_where(out & (tally.due_on < today)).alias("overdue"),
+        total_where(tally.state == "out").alias("out"),
+        total_where(_overdue(today)).alias("overdue"),
     ).where(tally.state.in_(("requested", "out")), in_scope(teams))
 
 
 def overdue_count(teams: list[int] | None, today: dt.date) -> int:
-    """How many removals of these teams are out and due before today (one row a due date)."""
+    """How many removals of these teams are out and due before today."""
     tally = RemovalTally
     return (
         tally.select(fn.COALESCE(fn.SUM(tally.total), 0))
-        .where(tally.state == "out", in_scope(teams), tally.due_on < today)
+        .where(_overdue(today), in_scope(teams))
         .scalar()
     )
 
