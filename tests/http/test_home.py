@@ -222,7 +222,7 @@ def test_documents_waiting_for_a_second_check_are_a_count_with_a_link(cast, staf
 @pytest.mark.postgres
 def test_statements_do_not_grow_with_the_cases(cast, staff, statements, person, state):
     web = cast[person]
-    web.get("/")  # warm: the session's "last seen" touch happens here, not when counted
+    web.get("/")  # warm: what a first visit caches is not counted
     counts = {}
     pages = {}
     for total in (5, 60, 130):

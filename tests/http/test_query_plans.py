@@ -257,7 +257,7 @@ def test_every_page_finds_its_rows_through_indexes(volume, new_web, statements):
     report = []
     for username, url in PAGES:
         web = cast[username]
-        web.get(url)  # the session's touch happens here, not in what is checked
+        web.get(url)  # warm: what a first visit caches is not checked
         # A CSV is streamed: read it all, so every statement it runs is caught.
         report += check(statements, f"{username} {url}", lambda w=web, u=url: w.get(u).get_data())
     assert not report, "\n".join(report)

@@ -55,7 +55,7 @@ def measure(new_web, statements) -> dict[tuple[str, str], int]:
             webs[user] = new_web()
             webs[user].sign_in(user, DEMO_PASSWORD)
         web = webs[user]
-        web.get(url)  # warm: the session's "last seen" touch happens here, not when counted
+        web.get(url)  # warm: what a first visit caches is not counted
         with statements.counting():
             web.get(url)
         counts[user, url] = statements.count
