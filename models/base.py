@@ -2,8 +2,9 @@
 
 SQLite (the default) keeps one connection per worker in WAL mode; PostgreSQL
 (`DATABASE_URL=postgresql://...`) goes through a psycopg 3 connection pool. The pool checks an
-idle connection before handing it out (peewee's `is_connection_closed`: a `SELECT 1`), so
-after a server restart the dead connections are dropped and the first request succeeds;
+idle connection before handing it out (peewee's `is_connection_closed`: a `SELECT 1`; not for
+one handed back a moment ago, _CheckedPool), so after a server restart the dead connections are
+dropped and the first request succeeds;
 tests/http/test_outages.py restarts a server to hold it to that. A connection a database error
 came through, or one a request finds inside a transaction, is thrown away rather than reused.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import time
 from contextlib import contextmanager
 from urllib.parse import unquote, urlparse
 
@@ -91,7 +93,7 @@ def connect_database(url: str | None, sqlite_path: str) -> SqliteDatabase | Post
     parts = urlparse(url)
     if parts.scheme not in ("postgresql", "postgres"):
         raise ValueError(f"Unsupported DATABASE_URL scheme: {parts.scheme}")
-    return PooledPostgresqlDatabase(
+    return _CheckedPool(
         parts.path.lstrip("/"),
         user=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
@@ -104,6 +106,41 @@ def connect_database(url: str | None, sqlite_path: str) -> SqliteDatabase | Post
         # kernel's TCP timeout, minutes, before its 503.
         connect_timeout=5,
     )
+
+
+class _CheckedPool(PooledPostgresqlDatabase):
+    """peewee's pool, which asks the server `SELECT 1` before handing out an idle connection
+    (is_connection_closed: a server restart kills the connections it holds), but not for one
+    handed back within the last RECENT seconds: under load every request would otherwise pay
+    a round trip for a connection the request before it used a moment ago, while no server
+    stops and starts again that fast. A server that died in that moment fails the request's
+    first query instead: a 503, and the connection is discarded (discard_connection)."""
+
+    RECENT = 0.05
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._handed_back_at: dict[int, float] = {}
+
+    def _is_closed(self, conn) -> bool:
+        handed_back = self._handed_back_at.pop(self.conn_key(conn), None)
+        if (
+            handed_back is not None
+            and time.monotonic() - handed_back < self.RECENT
+            and not conn.closed
+            and conn.info.transaction_status.name == "IDLE"
+        ):
+            return False
+        return super()._is_closed(conn)
+
+    def _close(self, conn, close_conn=False):
+        if not close_conn:
+            self._handed_back_at[self.conn_key(conn)] = time.monotonic()
+        super()._close(conn, close_conn)
+
+    def _close_raw(self, conn):
+        self._handed_back_at.pop(self.conn_key(conn), None)
+        super()._close_raw(conn)
 
 
 def is_postgres() -> bool:

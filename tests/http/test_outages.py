@@ -116,6 +116,22 @@ def test_after_a_postgresql_restart_the_first_request_succeeds(pg_app, private_p
     assert web.client.get("/healthz").status_code == 200
 
 
+@pytest.mark.postgres
+def test_a_connection_handed_back_just_before_a_restart_costs_one_503(
+    pg_app, private_postgres, monkeypatch
+):
+    """A connection handed back a moment ago goes out unasked (models/base.py _CheckedPool):
+    had the server restarted in that moment, its request is a 503 and the next one is fine."""
+    monkeypatch.setattr(type(db.obj), "RECENT", 3600.0)  # every restart falls in "a moment"
+    web = signed_in(pg_app)
+    private_postgres.stop()
+    private_postgres.start()
+    assert_unavailable_page(web.client.get("/"))
+    statuses = [web.client.get(url).status_code for url in ("/", "/records", "/send")]
+    assert statuses == [200] * 3
+    assert add_record(web).status_code == 303
+
+
 # -- SQLite: a full disk ----------------------------------------------------------------------
 
 
