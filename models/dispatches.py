@@ -13,7 +13,7 @@ from machines.permissions import Can, roles_that
 from machines.training import Training
 from models.base import VersionedModel
 from models.people import Team, User, UserRole, who_and_when
-from models.prepared import Prepared, StandInPerson
+from models.prepared import Prepared
 from models.training import training_of
 
 
@@ -80,11 +80,6 @@ class Dispatch(VersionedModel):
         """The drafts this person may check from above the team, oldest first."""
         rows = _DRAFTS_FROM_ABOVE.rows()
         return [row for row in rows if user.id in row.checkers_above]
-
-    @classmethod
-    def count_to_check(cls, user: User) -> int:
-        """How many drafts `to_check` lists for this person (who has a team)."""
-        return _COUNT_TO_CHECK.rows(person_id=user.id, team_id=user.team_id)[0][0]
 
     @classmethod
     def nobody_can_check(cls) -> set[int]:
@@ -176,17 +171,7 @@ def _active_actors(where) -> dict[int, Actor]:
     }
 
 
-# Both asked on every home page (models/prepared.py: why each is compiled once).
+# Asked on every home page (models/prepared.py: why each is compiled once).
 _DRAFTS_FROM_ABOVE = Prepared(
     lambda: Dispatch.drafts_without_a_colleague().order_by(Dispatch.drafted_at, Dispatch.id)
-)
-_COUNT_TO_CHECK = Prepared(
-    lambda person_id, team_id: (
-        Dispatch.to_check(StandInPerson(person_id, team_id, frozenset()))
-        .select(fn.COUNT(Dispatch.id))
-        .order_by()
-        .tuples()
-    ),
-    person_id=int,
-    team_id=int,
 )

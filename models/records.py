@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
-from collections.abc import Callable
 from functools import reduce
 from operator import or_
 
@@ -42,11 +41,7 @@ from models.bulk import insert_rows
 from models.kept_whereabouts import IN_OFFICE
 from models.people import Team, User, UserRole, who_and_when
 from models.prepared import (
-    PERSON_KINDS,
-    PersonShape,
     Prepared,
-    PreparedByShape,
-    person_values,
 )
 from models.training import TrainingException, training_of
 
@@ -280,11 +275,6 @@ class ApprovalRequest(VersionedModel):
             .order_by(oldest_first, cls.id)
         )
 
-    @classmethod
-    def count_asked_of(cls, person: User, within: Expression) -> int:
-        """How many of them (no joins: one index range per rule)."""
-        return cls.select(fn.COUNT(cls.id)).where(may_approve_sql(cls, person, within)).scalar()
-
     def asked(self) -> list[str]:
         """The names of the people this request asked to agree it, by its stored route."""
         requesters = (self.for_user_id, self.requested_by_id)
@@ -456,10 +446,6 @@ class Removal(ApprovalRequest):
         return cls.asked_of(person, cls.state == "requested", cls.requested_at)
 
     @classmethod
-    def count_awaiting_approval(cls, person: User) -> int:
-        return count_asked_of(_COUNT_AWAITING, person)
-
-    @classmethod
     def _more_time(cls):
         return (cls.state == "out") & cls.extension_due_on.is_null(False)
 
@@ -467,10 +453,6 @@ class Removal(ApprovalRequest):
     def more_time_asked_of(cls, person: User):
         """Asks for more time this person may answer (the same people as for a request)."""
         return cls.asked_of(person, cls._more_time(), cls.extension_asked_at)
-
-    @classmethod
-    def count_more_time_asked_of(cls, person: User) -> int:
-        return count_asked_of(_COUNT_MORE_TIME, person)
 
 
 def may_approve_sql(model, person: User, within=None):
@@ -649,23 +631,3 @@ _OPEN_REMOVAL = Prepared(_open_removal, record_id=int)
 
 # Every home page runs these (models/prepared.py: why each is compiled once).
 _FOR_PERSON = Prepared(Removal._for_person_query, person_id=int, limit=int)
-
-
-def counting_asked_of(model, within: Callable[[], Expression]) -> PreparedByShape:
-    """Asked.count_asked_of as a statement compiled once for each shape of person."""
-    return PreparedByShape(
-        lambda shape, person_id, team_id: (
-            model.select(fn.COUNT(model.id))
-            .where(may_approve_sql(model, shape.person(person_id, team_id), within()))
-            .tuples()
-        ),
-        **PERSON_KINDS,
-    )
-
-
-def count_asked_of(statement: PreparedByShape, person: User) -> int:
-    return statement.rows(PersonShape.of(person), **person_values(person))[0][0]
-
-
-_COUNT_AWAITING = counting_asked_of(Removal, lambda: Removal.state == "requested")
-_COUNT_MORE_TIME = counting_asked_of(Removal, Removal._more_time)

@@ -12,7 +12,7 @@ from peewee import CharField, DateField, DateTimeField, ForeignKeyField, TextFie
 from machines.permissions import Can
 from machines.removal import may_decide
 from models.people import Team, User, who_and_when
-from models.records import ApprovalRequest, count_asked_of, counting_asked_of
+from models.records import ApprovalRequest
 
 
 class RemoteAgreement(ApprovalRequest):
@@ -60,10 +60,6 @@ class RemoteAgreement(ApprovalRequest):
     def waiting_for(cls, user: User):
         """Asks this person may agree (the same rule as a request for papers)."""
         return cls.asked_of(user, cls.state == "asked", cls.asked_at)
-
-    @classmethod
-    def count_waiting_for(cls, user: User) -> int:
-        return count_asked_of(_COUNT_ASKS, user)
 
     @classmethod
     def current(cls, teams: list[int] | None, today: dt.date):
@@ -130,6 +126,3 @@ RemoteAgreement.add_index(
 RemoteAgreement.add_index(
     RemoteAgreement.index(RemoteAgreement.approval_route, RemoteAgreement.state)
 )
-
-
-_COUNT_ASKS = counting_asked_of(RemoteAgreement, lambda: RemoteAgreement.state == "asked")

@@ -18,8 +18,8 @@ from models.dispatches import Dispatch
 from models.follow_through import BreachAction, IcoItem
 from models.prepared import PersonShape, Prepared, PreparedByShape
 from models.records import Removal
-from models.remote_working import RemoteAgreement
 from models.training import training_of
+from models.waiting_counts import waiting_counts
 from services.deliveries import raised_for_board
 from services.message_kinds import KIND_LABELS
 from services.training import reports_needing_training
@@ -72,18 +72,9 @@ def index():
         if current_user.can(Can.WORK_WITH_PAPERS)
         else []
     )
-    # Anyone may be someone's line manager (a director is a line manager's): one count each,
-    # without the joins the lists need.
-    pending = Removal.count_awaiting_approval(current_user)
-    more_time = Removal.count_more_time_asked_of(current_user)
-    remote = RemoteAgreement.count_waiting_for(current_user)
-    # Second checks: the /send page's own list, for those who may check (same team, not
-    # the drafter: Dispatch.to_check; the checker roles: the dispatch machine's).
-    to_check = (
-        Dispatch.count_to_check(current_user)
-        if current_user.team_id and current_user.can(Can.WORK_WITH_PAPERS)
-        else 0
-    )
+    # Anyone may be someone's line manager (a director is a line manager's), and team staff
+    # check each other's drafts (the /send page's list): one statement counts all four.
+    counts = waiting_counts(current_user)
     # Drafts whose team has no one else left to check them come to the drafter's manager
     # or the seniors (machines.dispatch.checkers_above), who may not work in the team.
     to_check_above = Dispatch.to_check_from_above(current_user)
@@ -109,10 +100,10 @@ def index():
         removals=removals[:REMOVALS_SHOWN],
         removals_more=len(removals) > REMOVALS_SHOWN,
         decisions=decisions,
-        pending=pending,
-        more_time=more_time,
-        remote=remote,
-        to_check=to_check,
+        pending=counts["pending"],
+        more_time=counts["more_time"],
+        remote=counts["remote"],
+        to_check=counts["to_check"],
         to_check_above=to_check_above,
         undelivered=undelivered,
         kind_labels=KIND_LABELS,

@@ -32,6 +32,7 @@ from models.prepared import Prepared, by_id
 from models.records import LABEL_CODE, Record, Removal, approvers_of
 from models.remote_working import RemoteAgreement
 from models.transitions import apply_transition
+from models.waiting_counts import waiting_counts
 from views.access import requires, visible_or_404
 from views.camera import offer_scanning
 from views.display import naming_people, timeline_by, uk_date, where_now
@@ -530,19 +531,20 @@ def approvals():
     # Anyone may be someone's line manager: the lists hold exactly what this person may
     # decide (Removal.awaiting_approval_for), which for most people is nothing. Each list
     # pages on its own (?requests=, ?more_time=, ?remote=) so that none is ever cut short.
+    counts = waiting_counts(current_user)
     requests = page_of(
         Removal.awaiting_approval_for(current_user),
-        total=Removal.count_awaiting_approval(current_user),
+        total=counts["pending"],
         param="requests",
     )
     more_time = page_of(
         Removal.more_time_asked_of(current_user),
-        total=Removal.count_more_time_asked_of(current_user),
+        total=counts["more_time"],
         param="more_time",
     )
     remote = page_of(
         RemoteAgreement.waiting_for(current_user),
-        total=RemoteAgreement.count_waiting_for(current_user),
+        total=counts["remote"],
         param="remote",
     )
     return render_template(
