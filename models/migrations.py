@@ -746,3 +746,11 @@ def _open_cases_by_person_and_state(m: Migration) -> None:
 @step(33, "breach_stage_tally: open breach cases by stage and team, kept by triggers")
 def _breach_stage_tally(m: Migration) -> None:
     make_breach_stage_tally(m)  # models/breach_stages.py, with the index a line manager's needs
+
+
+@step(34, "remote_agreement: (state, end date, id), the every-team board's agreements in force")
+def _remote_agreement_state_ends_on(m: Migration) -> None:
+    m.sql(
+        'CREATE INDEX "remote_agreement_state_ends_on_id" ON "remote_agreement" '
+        '("state", "ends_on", "id")'
+    )

@@ -577,3 +577,36 @@ def test_the_board_reads_the_agreements_in_force_not_every_one_ever_made(
     lina.get("/board")
     report = check(statements, "lina /board", lambda: lina.get("/board"))
     assert not report, "\n".join(report)
+
+
+def test_the_every_team_board_reads_the_first_agreements_in_force_not_them_all(
+    volume, new_web, statements
+):
+    """Agreements in force grow with the council: the board of every team lists the twenty
+    ending soonest, each state read along the (state, end date) index and stopped there (it
+    sorted every agreement in force of every team)."""
+    dana = People(new_web)["dana"]
+    pat = User.by_username("pat")
+    today = clock.uk_today()
+    RemoteAgreement.insert_many(
+        [
+            {
+                "team": pat.team_id,
+                "for_user": pat.id,
+                "requested_by": pat.id,
+                "state": "agreed",
+                "place": "Home",
+                "why": "Assessments",
+                "ends_on": today + dt.timedelta(days=10 + n % 300),
+                "version": 1,
+            }
+            for n in range(2000)
+        ]
+    ).execute()
+    if is_postgres():
+        db.execute_sql("ANALYZE")
+    dana.get("/board")
+    report = check(statements, "dana /board", lambda: dana.get("/board"))
+    assert not report, "\n".join(report)
+    html = dana.get("/board").get_data(as_text=True)
+    assert "Showing the 20 ending soonest." in html
