@@ -329,18 +329,37 @@ class Breach(VersionedModel):
     def seen_through_reports(cls, user_id: int):
         """visible_query's condition for someone without a breach role: the cases they
         reported, their reports reported, and their reports' losses and thefts of papers."""
-        # The holder's manager, as COALESCE(staff_member, reported_by) spelt in two terms
-        # that each find their rows by an index (a few people's cases among thousands).
-        # The category is checked on those few, never used to find them ("|| ''" keeps it
-        # off its index): SQLite without statistics walked every loss and theft ever.
+        return reduce(or_, cls.reports_relations(user_id))
+
+    @classmethod
+    def reports_relations(cls, user_id: int, by_category: bool = False) -> list:
+        """seen_through_reports's four relations, each a condition on its own (any one will do).
+        `by_category`: the holder's manager's found by the category too (one stage's open
+        cases: models/breach_stages.py, on the indexes by holder, state and category)."""
         managed = User.select(User.id).where(User.line_manager == user_id)
-        loss_or_theft = cls.category.concat("").in_(sorted(POLICE_CATEGORIES))
-        return (
-            (cls.reported_by == user_id)
-            | (cls.reporter_manager == user_id)
-            | (loss_or_theft & cls.staff_member.in_(managed))
-            | (loss_or_theft & cls.staff_member.is_null() & cls.reported_by.in_(managed))
+        return cls.own_relations(user_id) + cls.held_relations(
+            lambda column: column.in_(managed), by_category
         )
+
+    @classmethod
+    def own_relations(cls, user_id: int) -> list:
+        """The cases this person reported, and those their reports reported."""
+        return [cls.reported_by == user_id, cls.reporter_manager == user_id]
+
+    @classmethod
+    def held_relations(cls, held_by, by_category: bool = False) -> list:
+        """The holder's manager's: the losses and thefts of papers whose holder is one
+        `held_by(column)` accepts (the person's reports; or one of them, as a value)."""
+        # The holder, COALESCE(staff_member, reported_by), spelt in two terms that each find
+        # their rows by an index (a few people's cases among thousands). Otherwise the
+        # category is checked on those few, never used to find them ("|| ''" keeps it off
+        # its index): SQLite without statistics walked every loss and theft ever.
+        category = cls.category if by_category else cls.category.concat("")
+        loss_or_theft = category.in_(sorted(POLICE_CATEGORIES))
+        return [
+            loss_or_theft & held_by(cls.staff_member),
+            loss_or_theft & cls.staff_member.is_null() & held_by(cls.reported_by),
+        ]
 
     @classmethod
     def count_visible(cls, user: User, bound: int | None = None) -> tuple[int, bool]:

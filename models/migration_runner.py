@@ -17,6 +17,7 @@ from peewee import (
 from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, migrate
 
 from models.base import SchemaVersion, db, utcnow
+from models.breach_stages import breach_stage_trigger_sql
 from models.counters import Counter, stamp_trigger_sql
 from models.kept_whereabouts import whereabouts_trigger_sql
 from models.removal_tallies import removal_tally_trigger_sql
@@ -165,6 +166,8 @@ def _create_fresh(version: int) -> None:
     for statement in whereabouts_trigger_sql(isinstance(db.obj, PostgresqlDatabase)):
         db.execute_sql(statement)
     for statement in removal_tally_trigger_sql(isinstance(db.obj, PostgresqlDatabase)):
+        db.execute_sql(statement)
+    for statement in breach_stage_trigger_sql(isinstance(db.obj, PostgresqlDatabase)):
         db.execute_sql(statement)
     SchemaVersion.create(version=version, applied_at=utcnow())
 

@@ -54,6 +54,7 @@ from peewee import (
     TextField,
 )
 
+from models.breach_stages import make_in_step as make_breach_stage_tally
 from models.kept_whereabouts import latest_whereabouts_sql, whereabouts_trigger_sql
 from models.migration_runner import (  # noqa: F401 - what the rest of the app imports from here
     STEPS,
@@ -740,3 +741,16 @@ def _open_cases_by_person_and_state(m: Migration) -> None:
             f'CREATE INDEX "{name}" ON "breach" ("{column}", "state", "discovered_at", "id") '
             'WHERE "closed_at" IS NULL'
         )
+
+
+@step(33, "breach_stage_tally: open breach cases by stage and team, kept by triggers")
+def _breach_stage_tally(m: Migration) -> None:
+    make_breach_stage_tally(m)  # models/breach_stages.py, with the index a line manager's needs
+
+
+@step(34, "remote_agreement: (state, end date, id), the every-team board's agreements in force")
+def _remote_agreement_state_ends_on(m: Migration) -> None:
+    m.sql(
+        'CREATE INDEX "remote_agreement_state_ends_on_id" ON "remote_agreement" '
+        '("state", "ends_on", "id")'
+    )

@@ -34,7 +34,12 @@ class RemoteAgreement(ApprovalRequest):
     erased_at = DateTimeField(null=True)  # free text erased under the retention policy
 
     class Meta:
-        indexes = ((("team", "state", "ends_on"), False), (("for_user", "state"), False))
+        indexes = (
+            (("team", "state", "ends_on"), False),
+            (("for_user", "state"), False),
+            # The board of every team's agreements in force (first_current; migration 34).
+            (("state", "ends_on", "id"), False),
+        )
 
     def visible_to(self, user: User) -> bool:
         """The person, whoever may agree it, the team's managers, and those who watch every
@@ -90,17 +95,17 @@ class RemoteAgreement(ApprovalRequest):
 
     @classmethod
     def first_current(cls, teams: list[int] | None, today: dt.date, limit: int):
-        """The first `limit` of `current`, in its order. In these teams, the agreements in
-        force and the asks waiting are each read along the (team, state, end date) index in
-        that order and stopped at `limit`: ordering the two states together sorted every
-        agreement in force in the teams, and those grow with the council."""
-        if teams is None:
-            return cls.current(None, today).limit(limit)
-        in_teams = cls.team.in_(teams)
+        """The first `limit` of `current`, in its order. In these teams (or every team), the
+        agreements in force and the asks waiting are each read along the (team, state, end
+        date) index (the (state, end date) one) in that order and stopped at `limit`: ordering
+        the two states together sorted every agreement in force in the teams, and those grow
+        with the council."""
+        in_teams = True if teams is None else cls.team.in_(teams)
+        walk = (cls.state,) if teams is None else (cls.team, cls.state)
         parts = [
             cls.select(cls.id)
             .where(in_teams, state)
-            .order_by(cls.team, cls.state, cls.ends_on, cls.id)
+            .order_by(*walk, cls.ends_on, cls.id)
             .limit(limit)
             for state in (
                 (cls.state == "agreed") & (cls.ends_on >= today),

@@ -22,7 +22,7 @@ order (a bulk change of many removals cannot deadlock with another).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from peewee import Case, CharField, CompositeKey, DateField, IntegerField, fn
 
@@ -82,54 +82,69 @@ def overdue_count(teams: list[int] | None, today: dt.date) -> int:
 _COLUMNS = ", ".join(f'"{column}"' for column in KEY)
 
 
-def _upsert(changes: str) -> str:
-    """Add each (state, team, due date)'s `n` from the rows `changes` selects (key and n)."""
+def _upsert(tally: str, key: tuple[str, ...], changes: str) -> str:
+    """Add each key's `n` from the rows `changes` selects (key and n)."""
+    columns = ", ".join(f'"{column}"' for column in key)
     return (
-        f'INSERT INTO "removal_tally" ({_COLUMNS}, "total") {changes} '
-        f'ON CONFLICT ({_COLUMNS}) DO UPDATE SET "total" = "removal_tally"."total" + '
+        f'INSERT INTO "{tally}" ({columns}, "total") {changes} '
+        f'ON CONFLICT ({columns}) DO UPDATE SET "total" = "{tally}"."total" + '
         'excluded."total";'
     )
 
 
-def _drop_noughts(rows: str) -> str:
+def _drop_noughts(tally: str, key: tuple[str, ...], rows: str) -> str:
     """Delete the tally rows at nought among the keys of `rows` (a transition table)."""
+    columns = ", ".join(f'"{column}"' for column in key)
     return (
-        f'DELETE FROM "removal_tally" WHERE "total" = 0 AND ({_COLUMNS}) IN '
-        f'(SELECT {_COLUMNS} FROM "{rows}");'
+        f'DELETE FROM "{tally}" WHERE "total" = 0 AND ({columns}) IN '
+        f'(SELECT {columns} FROM "{rows}");'
     )
 
 
-def removal_tally_trigger_sql(postgres: bool) -> list[str]:
-    """The statements that keep the removal tally as removals are added, removed or change."""
-    new = ", ".join(f'NEW."{column}"' for column in KEY)
-    old = ", ".join(f'OLD."{column}"' for column in KEY)
-    changed = " OR ".join(f'OLD."{column}" IS NOT NEW."{column}"' for column in KEY)
+def keyed_tally_trigger_sql(
+    table: str,
+    tally: str,
+    key: tuple[str, ...],
+    postgres: bool,
+    counted: Callable[[str], str] | None = None,
+) -> list[str]:
+    """The statements that keep `tally` (a row a `key`, named as `table`'s columns, and its
+    `total`) as `table`'s rows are added, removed or change key. `counted(row)`: the SQL
+    condition on a row (`NEW.`, `OLD.` or a transition table's bare columns) for it to be
+    counted at all; None: every row."""
+    columns = ", ".join(f'"{column}"' for column in key)
+    new = ", ".join(f'NEW."{column}"' for column in key)
+    old = ", ".join(f'OLD."{column}"' for column in key)
+    changed = " OR ".join(f'OLD."{column}" IS NOT NEW."{column}"' for column in key)
     if not postgres:
         # SQLite's upsert needs a WHERE after a SELECT to tell its ON from a join's.
-        add = _upsert(f"SELECT {new}, 1 WHERE true")
-        take = _upsert(f"SELECT {old}, -1 WHERE true")
-        at_old = " AND ".join(f'"{column}" = OLD."{column}"' for column in KEY)
-        drop = f'DELETE FROM "removal_tally" WHERE "total" = 0 AND {at_old};'
+        add = _upsert(tally, key, f"SELECT {new}, 1 WHERE {counted('NEW.') if counted else 'true'}")
+        take = _upsert(
+            tally, key, f"SELECT {old}, -1 WHERE {counted('OLD.') if counted else 'true'}"
+        )
+        at_old = " AND ".join(f'"{column}" = OLD."{column}"' for column in key)
+        drop = f'DELETE FROM "{tally}" WHERE "total" = 0 AND {at_old};'
         return [
-            f'CREATE TRIGGER "removal_tally_insert" AFTER INSERT ON "removal" BEGIN {add} END',
-            f'CREATE TRIGGER "removal_tally_delete" AFTER DELETE ON "removal" BEGIN '
-            f"{take} {drop} END",
-            f'CREATE TRIGGER "removal_tally_change" AFTER UPDATE OF {_COLUMNS} ON "removal" '
+            f'CREATE TRIGGER "{tally}_insert" AFTER INSERT ON "{table}" BEGIN {add} END',
+            f'CREATE TRIGGER "{tally}_delete" AFTER DELETE ON "{table}" BEGIN {take} {drop} END',
+            f'CREATE TRIGGER "{tally}_change" AFTER UPDATE OF {columns} ON "{table}" '
             f"WHEN {changed} BEGIN {take} {add} {drop} END",
         ]
 
     def grouped(rows: str) -> str:
         return (
-            f"SELECT {_COLUMNS}, SUM(n) FROM ({rows}) AS moved GROUP BY {_COLUMNS} "
-            f"HAVING SUM(n) <> 0 ORDER BY {_COLUMNS}"
+            f"SELECT {columns}, SUM(n) FROM ({rows}) AS moved GROUP BY {columns} "
+            f"HAVING SUM(n) <> 0 ORDER BY {columns}"
         )
 
-    added = f'SELECT {_COLUMNS}, 1 AS n FROM "added"'
-    removed = f'SELECT {_COLUMNS}, -1 AS n FROM "removed"'
+    only = f" WHERE {counted('')}" if counted else ""
+    added = f'SELECT {columns}, 1 AS n FROM "added"{only}'
+    removed = f'SELECT {columns}, -1 AS n FROM "removed"{only}'
+    drop = _drop_noughts(tally, key, "removed")
     bodies = {
-        "insert": _upsert(grouped(added)),
-        "delete": _upsert(grouped(removed)) + " " + _drop_noughts("removed"),
-        "update": _upsert(grouped(f"{added} UNION ALL {removed}")) + " " + _drop_noughts("removed"),
+        "insert": _upsert(tally, key, grouped(added)),
+        "delete": _upsert(tally, key, grouped(removed)) + " " + drop,
+        "update": _upsert(tally, key, grouped(f"{added} UNION ALL {removed}")) + " " + drop,
     }
     # Transition tables allow one event a trigger, and no column list: an update that moves
     # no key nets to nothing and writes nothing.
@@ -140,20 +155,25 @@ def removal_tally_trigger_sql(postgres: bool) -> list[str]:
     }
     statements = []
     for event, body in bodies.items():
-        name = f"removal_tally_{event}"
+        name = f"{tally}_{event}"
         statements += [
             f'CREATE OR REPLACE FUNCTION "{name}"() RETURNS trigger LANGUAGE plpgsql AS '
             f"$$ BEGIN {body} RETURN NULL; END $$",
-            f'CREATE TRIGGER "{name}" AFTER {event.upper()} ON "removal" REFERENCING '
+            f'CREATE TRIGGER "{name}" AFTER {event.upper()} ON "{table}" REFERENCING '
             f'{referencing[event]} FOR EACH STATEMENT EXECUTE FUNCTION "{name}"()',
         ]
     return [
         *statements,
-        'CREATE OR REPLACE FUNCTION "removal_tally_truncate"() RETURNS trigger LANGUAGE plpgsql '
-        'AS $$ BEGIN DELETE FROM "removal_tally"; RETURN NULL; END $$',
-        'CREATE TRIGGER "removal_tally_truncate" AFTER TRUNCATE ON "removal" '
-        'FOR EACH STATEMENT EXECUTE FUNCTION "removal_tally_truncate"()',
+        f'CREATE OR REPLACE FUNCTION "{tally}_truncate"() RETURNS trigger LANGUAGE plpgsql '
+        f'AS $$ BEGIN DELETE FROM "{tally}"; RETURN NULL; END $$',
+        f'CREATE TRIGGER "{tally}_truncate" AFTER TRUNCATE ON "{table}" '
+        f'FOR EACH STATEMENT EXECUTE FUNCTION "{tally}_truncate"()',
     ]
+
+
+def removal_tally_trigger_sql(postgres: bool) -> list[str]:
+    """The statements that keep the removal tally as removals are added, removed or change."""
+    return keyed_tally_trigger_sql("removal", "removal_tally", KEY, postgres)
 
 
 def backfill_sql() -> str:

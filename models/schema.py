@@ -6,6 +6,7 @@ need not import the package that imports it.
 
 from models.audit import AuditEvent
 from models.base import SchemaVersion
+from models.breach_stages import BreachStageTally
 from models.breaches import Breach, Notification
 from models.counters import ACTION_CHANGES, BREACH_CHANGES, Counter
 from models.deliveries import Delivery
@@ -52,6 +53,7 @@ ALL_MODELS = [
     Counter,
     Tally,
     RemovalTally,
+    BreachStageTally,
     TrainingException,
 ]
 

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from peewee import JOIN, fn
 
 from machines import clock
+from machines.breach import STATE_LABELS as BREACH_STATES
 from machines.breach import BreachMachine
 from machines.breach_action import BreachActionMachine
 from machines.common import enabled_events
@@ -29,6 +30,7 @@ from machines.dispatch import DispatchMachine
 from machines.ico_follow_up import IcoItemMachine
 from machines.remote_working import RemoteWorkingMachine
 from machines.removal import RemovalMachine
+from models.breach_stages import BreachStageTally
 from models.breaches import Breach
 from models.deliveries import FAILED, NOT_SENT, NOTIFY, NOTIFY_STATUSES, REFUSED, SENT, Delivery
 from models.dispatches import Dispatch
@@ -360,12 +362,14 @@ def assert_deliveries_agree() -> None:
 # -- counts ----------------------------------------------------------------------------------
 
 
-def board_figures(html: str) -> dict[str, int]:
-    """The board's 'At a glance' figures by label."""
+def board_figures(html: str) -> dict[str, int | str]:
+    """The board's 'At a glance' figures by label: a number, or what it says instead ("more
+    than 99")."""
     part = html.split('id="board-counts"', 1)[-1].split("</dl>", 1)[0]
     labels = re.findall(r'<dt class="app-figures__label">([^<]+)</dt>', part)
-    values = re.findall(r'<dd class="app-figures__value">(\d+)</dd>', part)
-    return dict(zip(labels, map(int, values), strict=True))
+    values = re.findall(r'<dd class="app-figures__value">([^<]+)</dd>', part)
+    said = [int(value) if value.isascii() and value.isdigit() else value for value in values]
+    return dict(zip(labels, said, strict=True))
 
 
 def assert_removal_tally_agrees() -> None:
@@ -386,6 +390,48 @@ def assert_removal_tally_agrees() -> None:
         ).tuples()
     }
     check(tallied == counted, f"the removal tally {tallied} differs from the rows {counted}")
+
+
+def assert_breach_stage_tally_agrees() -> None:
+    """The open breach cases the database tallies by stage and team
+    (models/breach_stages.py) are the open cases' own COUNT (Breach.is_open: not closed),
+    and no key is kept at nought."""
+    counted = dict(
+        ((state, team), total)
+        for state, team, total in Breach.select(Breach.state, Breach.team, fn.COUNT(Breach.id))
+        .where(Breach.is_open())
+        .group_by(Breach.state, Breach.team)
+        .tuples()
+    )
+    tallied = dict(
+        ((state, team), total)
+        for state, team, total in BreachStageTally.select(
+            BreachStageTally.state, BreachStageTally.team_id, BreachStageTally.total
+        ).tuples()
+    )
+    check(tallied == counted, f"the breach stage tally {tallied} differs from the rows {counted}")
+
+
+def board_stages(html: str) -> dict[str, int | str]:
+    """The board's open breach cases at each stage, by the stage's label."""
+    part = html.split('id="board-breaches"', 1)[-1].split("</ul>", 1)[0]
+    found = re.findall(r"<li>([^<]+): <strong>([^<]+)</strong></li>", part)
+    return {label: int(n) if n.isdigit() else n for label, n in found}
+
+
+def assert_board_stages_agree(web) -> None:
+    """A board of every team (`web` a director's) says how many breach cases are open at each
+    stage and in all, as the rows have them, and the tally it reads agrees with the rows."""
+    assert_breach_stage_tally_agrees()
+    html = web.get("/board").get_data(as_text=True)
+    open_cases = Breach.select().where(Breach.is_open())
+    by_stage = dict(
+        open_cases.select(Breach.state, fn.COUNT(Breach.id)).group_by(Breach.state).tuples()
+    )
+    expected = {BREACH_STATES[state]: n for state, n in by_stage.items()}
+    said = board_figures(html).get("Open breach cases")
+    check(said == open_cases.count(), f"board says {said} open cases, rows {open_cases.count()}")
+    check(board_stages(html) == expected, f"board says {board_stages(html)}, rows {expected}")
 
 
 def assert_counts_agree(web, team_id: int) -> None:
@@ -411,6 +457,7 @@ def assert_counts_agree(web, team_id: int) -> None:
     for label, value in expected.items():
         check(figures.get(label) == value, f"board says {label} {figures.get(label)}, rows {value}")
     assert_removal_tally_agrees()
+    assert_breach_stage_tally_agrees()
     listed = Page.of(web.get("/records/where?where=out"))
     wanted = f"{out} record" if out == 1 else f"{out} records"
     check(wanted in listed.text, f"board says {out} papers out; the list does not say '{wanted}'")

@@ -15,6 +15,12 @@ from machines.breach_clocks import case_clock
 from machines.dispatch import METHODS
 from machines.permissions import Can
 from machines.removal import PURPOSES
+from models.breach_stages import (
+    BOUND,
+    bounded_stages,
+    first_open_seen_through_reports,
+    tallied_stages,
+)
 from models.breaches import Breach
 from models.dispatches import Dispatch
 from models.people import Team, User
@@ -126,12 +132,9 @@ def _statements(every_team: bool) -> dict[str, Prepared]:
     }
 
 
-def _open_cases(teams, user):
-    """Breach.visible_query's open cases: every case in the board's teams for those with a
-    breach role (`user` None), else those seen through the person's reports."""
-    if user is None:
-        return Breach.select().where(Breach.is_open(), _in_scope(Breach.team, teams))
-    return Breach.select().where(Breach.seen_through_reports(user), Breach.is_open())
+def _open_cases(teams):
+    """Every open case in the board's teams, for those with a breach role."""
+    return Breach.select().where(Breach.is_open(), _in_scope(Breach.team, teams))
 
 
 @functools.cache
@@ -139,21 +142,28 @@ def _case_statements(every_team: bool, every_breach: bool) -> dict[str, Prepared
     """The board's open breach cases: how many at each stage, and the ten found first."""
     kinds = {**({} if every_breach else {"user": int}), **({} if every_team else {"team": int})}
 
-    def cases(team=None, user=None):
-        return _open_cases(None if every_team else [team], None if every_breach else user)
-
-    return {
-        "stages": Prepared(
-            lambda **values: (
-                cases(**values)
-                .select(Breach.state, fn.COUNT(Breach.id))
-                .group_by(Breach.state)
-                .tuples()
+    # How many at each stage (models/breach_stages.py): for a breach role the tally the
+    # database keeps by stage and team, and the oldest ten of the team's open cases; for a
+    # line manager a count bounded at BOUND, and the oldest ten they see through their
+    # reports, each of those relations walked in that order (Breach.visible_query's cases).
+    if every_breach:
+        return {
+            "stages": Prepared(
+                lambda team=None: tallied_stages(None if every_team else [team]), **kinds
             ),
-            **kinds,
-        ),
+            "open": Prepared(
+                lambda team=None: (
+                    _open_cases(None if every_team else [team])
+                    .order_by(Breach.discovered_at)
+                    .limit(10)
+                ),
+                **kinds,
+            ),
+        }
+    return {
+        "stages": Prepared(lambda user, team=None: bounded_stages(user), **kinds),
         "open": Prepared(
-            lambda **values: cases(**values).order_by(Breach.discovered_at).limit(10), **kinds
+            lambda user, team=None: first_open_seen_through_reports(user, 10), **kinds
         ),
     }
 
@@ -178,7 +188,11 @@ def board_data(teams: list[int] | None) -> dict:
     every_breach = current_user.can(Can.HANDLE_EVERY_BREACH)
     cases = _case_statements(teams is None, every_breach)
     whose = {**({} if every_breach else {"user": current_user.id}), **scope}
-    stages = dict(cases["stages"].rows(**whose))
+    stages = {state: int(total) for state, total in cases["stages"].rows(**whose) if total}
+    # A line manager's count stops past BOUND at each stage (models/breach_stages.py): there,
+    # the stage says "more than BOUND", and the figure "more than" the sum with BOUND for it.
+    bound = None if every_breach else BOUND
+    bounded = bound is not None and any(total > bound for total in stages.values())
     open_breaches = cases["open"].rows(**whose)
     to_check = statements["to_check"].rows(**scope)
     cutoff = confirm_location_cutoff(today, current_app.config["REMINDER_CONFIRM_AFTER_DAYS"])
@@ -203,6 +217,9 @@ def board_data(teams: list[int] | None) -> dict:
         "page": papers_out.number,
         "pages": papers_out.pages,
         "stages": stages,
+        "stages_bounded": bounded,
+        "open_cases_shown": sum(min(total, bound or total) for total in stages.values()),
+        "stage_bound": bound,
         "open_breaches": open_breaches,
         "clocks": {b.id: case_clock(b, now) for b in open_breaches},
         "to_check": to_check,

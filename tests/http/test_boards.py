@@ -96,12 +96,13 @@ def section(html: str, heading: str) -> str:
     return match.group(1)
 
 
-def figures(html: str) -> dict[str, int]:
-    """The counts at the top of the board, label -> number."""
+def figures(html: str) -> dict[str, int | str]:
+    """The counts at the top of the board, label -> number (or the words, "more than 99")."""
     part = re.search(r'<dl class="app-figures">(.*?)</dl>', html, re.S).group(1)
     labels = re.findall(r'<dt class="app-figures__label">([^<]+)</dt>', part)
-    values = re.findall(r'<dd class="app-figures__value">(\d+)</dd>', part)
-    return dict(zip(labels, map(int, values), strict=True))
+    values = re.findall(r'<dd class="app-figures__value">([^<]+)</dd>', part)
+    said = [int(value) if value.isdigit() else value for value in values]
+    return dict(zip(labels, said, strict=True))
 
 
 def test_line_manager_sees_own_team_only(web, board):
@@ -452,3 +453,94 @@ def test_waiting_requests_and_open_cases_beyond_the_first_ten_are_counted(web, b
     assert "Showing the oldest 10 of 11." in section(html, "Waiting for approval")
     cases = section(html, "Breach cases")
     assert "Showing the oldest 10 of 12:" in cases and 'href="/breaches"' in cases
+
+
+def many_cases(reporter, prefix: str, state: str, how_many: int) -> None:
+    """`how_many` open cases reported by `reporter` at `state`, in one insert."""
+    now = clock.now()
+    Breach.insert_many(
+        [
+            {
+                "reference": f"{prefix}-{n}",
+                "state": state,
+                "team": reporter.team_id,
+                "reported_by": reporter.id,
+                "reporter_manager": reporter.line_manager_id,
+                "staff_member": reporter.id,
+                "reported_at": now,
+                "what_happened": "Letter sent to an old address",
+                "happened_at": now,
+                "discovered_at": now - dt.timedelta(hours=1),
+                "category": "wrong_recipient",
+                "version": 1,
+            }
+            for n in range(how_many)
+        ]
+    ).execute()
+
+
+def test_a_line_managers_count_of_open_cases_stops_past_99_and_says_more_than(web, new_web, board):
+    """A line manager's count at each stage reads no further than 100 of their reports' cases
+    (models/breach_stages.py): past 99 the board says "more than 99", and the figure at the
+    top "more than" the stages' sum. A director's, from the tally, is exact."""
+    many_cases(board["pat"], "BR-MANY", "reported", 99)
+    web.sign_in("lina")
+    html = web.get("/board").get_data(as_text=True)
+    cases = section(html, "Breach cases")
+    # 99 and the one already there: at the bound exactly, still a number.
+    assert "Reported: <strong>100</strong>" not in cases
+    assert "Reported: <strong>more than 99</strong>" in cases
+    assert "Notified: <strong>1</strong>" in cases
+    assert figures(html)["Open breach cases"] == "more than 100"
+    assert "Showing the oldest 10 of more than 100:" in cases
+
+    dana = new_web()
+    dana.sign_in("dana")
+    html = dana.get("/board").get_data(as_text=True)
+    cases = section(html, "Breach cases")
+    assert "Reported: <strong>100</strong>" in cases
+    assert figures(html)["Open breach cases"] == 102  # and Adults East's risk assessed one
+    assert "Showing the oldest 10 of 102:" in cases
+
+
+def test_a_line_managers_count_at_99_is_a_number(web, board):
+    many_cases(board["pat"], "BR-MANY", "reported", 98)  # 99 with the one already there
+    web.sign_in("lina")
+    html = web.get("/board").get_data(as_text=True)
+    assert "Reported: <strong>99</strong>" in section(html, "Breach cases")
+    assert figures(html)["Open breach cases"] == 100
+
+
+def test_the_boards_stages_follow_cases_however_they_are_written(web, board):
+    """The open cases at each stage come from a tally the database keeps by stage and team
+    (models/breach_stages.py): created, moved on, closed, moved to another team, deleted, or
+    rolled back, a director's board says what the rows say."""
+    from models.base import db
+    from tests import invariants
+
+    web.sign_in("dana")
+    invariants.assert_board_stages_agree(web)
+    north, east = board["north_breach_new"], board["east_breach"]
+    Breach.update(state="notified").where(Breach.id == north.id).execute()
+    Breach.update(state="closed", closed_at=clock.now()).where(
+        Breach.id == board["north_breach_notified"].id
+    ).execute()
+    Breach.update(team=board["pat"].team_id).where(Breach.id == east.id).execute()
+    with db.atomic() as transaction:  # taken back: the counts too
+        Breach.update(state="decided").where(Breach.id == north.id).execute()
+        many_cases(board["alex"], "BR-GONE", "reported", 3)
+        transaction.rollback()
+    invariants.assert_board_stages_agree(web)
+    html = web.get("/board").get_data(as_text=True)
+    assert invariants.board_stages(html) == {"Notified": 1, "Risk assessed": 1}
+    assert figures(html)["Open breach cases"] == 2
+    north_team = web.get(f"/board?team={board['pat'].team_id}").get_data(as_text=True)
+    assert figures(north_team)["Open breach cases"] == 2  # Adults East's case moved here
+
+    Breach.delete().where(Breach.id == east.id).execute()
+    many_cases(board["alex"], "BR-EAST-MORE", "reported", 2)
+    invariants.assert_board_stages_agree(web)
+    assert invariants.board_stages(web.get("/board").get_data(as_text=True)) == {
+        "Reported": 2,
+        "Notified": 1,
+    }

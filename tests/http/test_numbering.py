@@ -151,6 +151,8 @@ def test_sixteen_breach_cases_opened_at_once_are_all_kept_numbered_and_audited(a
     assert Removal.select().where(Removal.state == "lost").count() == PEOPLE // 3
     # Each of those moves counted in the removals' tally (models/removal_tallies.py) too.
     invariants.assert_removal_tally_agrees()
+    # And each case once in its stage's tally (models/breach_stages.py): none lost.
+    invariants.assert_breach_stage_tally_agrees()
     assert Dispatch.select().where(Dispatch.state == "misdirected").count() == 5
     assert Breach.select().where(Breach.removal.is_null(False)).count() == PEOPLE // 3
     assert Breach.select().where(Breach.dispatch.is_null(False)).count() == 5

@@ -27,7 +27,7 @@ from demo.accounts import DEMO_PASSWORD
 from demo.volume import seed_volume
 from machines import clock
 from models.base import db, is_postgres
-from models.breaches import Breach
+from models.breaches import OPEN_STATES, Breach
 from models.people import User
 from models.records import Record, Removal
 from models.remote_working import RemoteAgreement
@@ -490,6 +490,68 @@ def test_the_boards_figures_read_no_more_however_many_removals_are_open(app, new
     }
 
 
+def _open_cases_for(manager: User, report: User, after_id: int) -> int:
+    """Every case after `after_id` open again, at the five open stages in turn: a loss of
+    papers `report` held and reported, whom `manager` manages (so seen through two of the
+    manager's relations); how many."""
+    stage = Breach.id - Breach.id / len(OPEN_STATES) * len(OPEN_STATES)  # id modulo 5
+    opened = 0
+    for n, state in enumerate(OPEN_STATES):
+        opened += (
+            Breach.update(
+                state=state,
+                closed_at=None,
+                reported_by=report.id,
+                reporter_manager=manager.id,
+                staff_member=report.id,
+                category="loss",
+            )
+            .where(Breach.id > after_id, stage == n)
+            .execute()
+        )
+    return opened
+
+
+def test_the_boards_breach_stages_read_no_more_however_many_cases_are_open(
+    app, new_web, statements
+):
+    """Open breach cases grow with the council. A director's board counts them at each stage
+    from the tally the database keeps (models/breach_stages.py), a row per stage and team; a
+    line manager's count stops past 99 at each stage and says "more than 99". Neither reads
+    more as the open cases grow."""
+    seed_volume(removals=50, breaches=60)
+    cast = People(new_web)
+    lina, pat = User.by_username("lina"), User.by_username("pat")
+
+    def work(who: str) -> int:
+        return _board_work(
+            cast[who],
+            statements,
+            lambda sql: 'FROM "breach' in sql and sql.lstrip().upper().startswith("SELECT"),
+        )
+
+    newest = Breach.select(fn.MAX(Breach.id)).scalar()
+    seed_volume(removals=10, breaches=600)
+    assert _open_cases_for(lina, pat, newest) == 600  # 120 a stage: past the bound at each
+    if is_postgres():
+        db.execute_sql("ANALYZE")
+    before = {who: work(who) for who in ("dana", "lina")}
+    newest = Breach.select(fn.MAX(Breach.id)).scalar()
+    seed_volume(removals=10, breaches=1_200)
+    assert _open_cases_for(lina, pat, newest) == 1_200
+    if is_postgres():
+        db.execute_sql("ANALYZE")
+    after = {who: work(who) for who in ("dana", "lina")}
+    for who in before:
+        assert after[who] <= before[who] * 1.2 + 200, f"{who}: {before} -> {after}"
+
+    # What they read: the director every open case, exactly; the line manager "more than".
+    invariants.assert_board_stages_agree(cast["dana"])
+    html = cast["lina"].get("/board").get_data(as_text=True)
+    assert set(invariants.board_stages(html).values()) == {"more than 99"}
+    assert invariants.board_figures(html)["Open breach cases"] == "more than 495"
+
+
 def test_the_board_reads_the_agreements_in_force_not_every_one_ever_made(
     volume, new_web, statements
 ):
@@ -515,3 +577,36 @@ def test_the_board_reads_the_agreements_in_force_not_every_one_ever_made(
     lina.get("/board")
     report = check(statements, "lina /board", lambda: lina.get("/board"))
     assert not report, "\n".join(report)
+
+
+def test_the_every_team_board_reads_the_first_agreements_in_force_not_them_all(
+    volume, new_web, statements
+):
+    """Agreements in force grow with the council: the board of every team lists the twenty
+    ending soonest, each state read along the (state, end date) index and stopped there (it
+    sorted every agreement in force of every team)."""
+    dana = People(new_web)["dana"]
+    pat = User.by_username("pat")
+    today = clock.uk_today()
+    RemoteAgreement.insert_many(
+        [
+            {
+                "team": pat.team_id,
+                "for_user": pat.id,
+                "requested_by": pat.id,
+                "state": "agreed",
+                "place": "Home",
+                "why": "Assessments",
+                "ends_on": today + dt.timedelta(days=10 + n % 300),
+                "version": 1,
+            }
+            for n in range(2000)
+        ]
+    ).execute()
+    if is_postgres():
+        db.execute_sql("ANALYZE")
+    dana.get("/board")
+    report = check(statements, "dana /board", lambda: dana.get("/board"))
+    assert not report, "\n".join(report)
+    html = dana.get("/board").get_data(as_text=True)
+    assert "Showing the 20 ending soonest." in html

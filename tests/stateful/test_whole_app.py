@@ -940,6 +940,17 @@ class WholeApp(RuleBasedStateMachine):
             if person.active and person.can(Can.WATCH_BOARD) and person.team_id:
                 invariants.assert_counts_agree(self.web(manager), person.team_id)
 
+    @invariant()
+    def breach_stages_agree(self):
+        # The board's breach cases at each stage come from the tally the database keeps by
+        # stage and team (models/breach_stages.py): after any change to a case or a team.
+        if not self.changed("breach_stages_agree", ("breach", "team", "import", "retention")):
+            return
+        invariants.assert_breach_stage_tally_agrees()
+        director = self.user("dir")
+        if director.active and director.can(Can.WATCH_EVERY_TEAM):
+            invariants.assert_board_stages_agree(self.web("dir"))
+
 
 def run_whole_app(app, inbox, examples: int | None = None):
     recorder = Recorder()
