@@ -19,6 +19,7 @@ from models.follow_through import BreachAction, IcoItem
 from models.prepared import PersonShape, Prepared, PreparedByShape
 from models.records import Removal
 from models.training import training_of
+from models.waiting_counts import BOUND as COUNT_BOUND
 from models.waiting_counts import waiting_counts
 from services.deliveries import raised_for_board
 from services.message_kinds import KIND_LABELS
@@ -74,7 +75,7 @@ def index():
     )
     # Anyone may be someone's line manager (a director is a line manager's), and team staff
     # check each other's drafts (the /send page's list): one statement counts all four.
-    counts = waiting_counts(current_user)
+    counts = waiting_counts(current_user, bounded=True)
     # Drafts whose team has no one else left to check them come to the drafter's manager
     # or the seniors (machines.dispatch.checkers_above), who may not work in the team.
     to_check_above = Dispatch.to_check_from_above(current_user)
@@ -104,6 +105,7 @@ def index():
         more_time=counts["more_time"],
         remote=counts["remote"],
         to_check=counts["to_check"],
+        count_bound=COUNT_BOUND,
         to_check_above=to_check_above,
         undelivered=undelivered,
         kind_labels=KIND_LABELS,

@@ -153,3 +153,32 @@ def test_a_long_approvals_list_pages_and_every_request_can_be_reached(cast, coun
     assert not shown_first & shown_second
     # A page past the end shows the last page rather than an empty list.
     assert Page.of(cast["lina"].get("/approvals?requests=99")).text.count("Bundle ") == 2
+
+
+def test_the_home_page_counts_asks_to_a_bound_and_the_approvals_page_counts_them_all(cast, council):
+    """The home page stops counting past BOUND (the count would read every request a
+    director manages, which grows with the council); the approvals page, which pages them,
+    counts each one."""
+    from models.waiting_counts import BOUND
+
+    assert request_removal(cast["pat"], council["north"]).status_code == 303
+    asked = removal_of(council["north"])
+    fields = {k: v for k, v in asked.__data__.items() if k != "id"}
+
+    def ask_more(how_many: int) -> None:
+        for n in range(how_many):
+            record = Record.create(
+                case_id="7654321",
+                description=f"Bundle {n:03d}",
+                team=council["pat"].team,
+                created_by=council["pat"],
+            )
+            Removal.create(**{**fields, "record": record})
+
+    ask_more(BOUND - 1)
+    home = Page.of(cast["lina"].get("/"))
+    assert f"{BOUND} requests to take papers out are waiting for your approval" in home.text
+    ask_more(1)
+    home = Page.of(cast["lina"].get("/"))
+    assert f"More than {BOUND} requests to take papers out are waiting" in home.text
+    assert f"{BOUND + 1} waiting" in Page.of(cast["lina"].get("/approvals")).text
