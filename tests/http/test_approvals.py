@@ -43,6 +43,16 @@ def council(people):
     }
 
 
+def pats_bundle(council, description: str) -> Record:
+    """Another record of Pat's team."""
+    return Record.create(
+        case_id="7654321",
+        description=description,
+        team=council["pat"].team,
+        created_by=council["pat"],
+    )
+
+
 @pytest.fixture
 def cast(new_web):
     return Cast(new_web)
@@ -130,12 +140,7 @@ def test_a_long_approvals_list_pages_and_every_request_can_be_reached(cast, coun
     page_size = app.config["PAGE_SIZE"]
     asked = page_size + 2
     for n in range(asked):
-        record = Record.create(
-            case_id="7654321",
-            description=f"Bundle {n:02d}",
-            team=council["pat"].team,
-            created_by=council["pat"],
-        )
+        record = pats_bundle(council, f"Bundle {n:02d}")
         assert request_removal(cast["pat"], record).status_code == 303
 
     # Another list's page in the address is kept when this one's changes.
@@ -167,13 +172,7 @@ def test_the_home_page_counts_asks_to_a_bound_and_the_approvals_page_counts_them
 
     def ask_more(how_many: int) -> None:
         for n in range(how_many):
-            record = Record.create(
-                case_id="7654321",
-                description=f"Bundle {n:03d}",
-                team=council["pat"].team,
-                created_by=council["pat"],
-            )
-            Removal.create(**{**fields, "record": record})
+            Removal.create(**{**fields, "record": pats_bundle(council, f"Bundle {n:03d}")})
 
     ask_more(BOUND - 1)
     home = Page.of(cast["lina"].get("/"))
