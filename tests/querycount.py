@@ -3,19 +3,27 @@
 Every peewee query goes through `Database.execute_sql`, so counting there sees selects,
 inserts and updates alike (BEGIN/COMMIT are not statements a page author writes, and peewee
 sends them on the cursor directly, so they are not counted).
+
+A session's last activity is written at most once a second (UserSession.resume), so whether a
+counted request would also write it depends on how long the requests before it took: while
+counting, that write is held still, and a page's count is the page's own. A test of those
+writes themselves asks for them (`StatementCounter(session_touch=True)`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from contextlib import contextmanager
 
+from models import people
 from models.base import db
 
 
 class StatementCounter:
     """Records the SQL of each statement while `counting()` is open."""
 
-    def __init__(self):
+    def __init__(self, session_touch: bool = False):
+        self.session_touch = session_touch
         self.statements: list[str] = []
         self.parameters: list[tuple] = []  # each statement's, in the same order
         self._active = False
@@ -46,9 +54,13 @@ class StatementCounter:
         self.statements = []
         self.parameters = []
         self._active = True
+        touch_every = people.TOUCH_EVERY
+        if not self.session_touch:
+            people.TOUCH_EVERY = dt.timedelta(days=1)
         try:
             yield self
         finally:
+            people.TOUCH_EVERY = touch_every
             self._active = False
 
     @property

@@ -60,7 +60,6 @@ from demo.volume import label_codes, seed_volume  # noqa: E402
 from machines import clock  # noqa: E402
 from machines.removal import OWN_MANAGER  # noqa: E402
 from models import create_schema  # noqa: E402
-from models import people as people_model  # noqa: E402
 from models.base import db  # noqa: E402
 from models.people import User  # noqa: E402
 from models.records import Record, Removal  # noqa: E402
@@ -420,17 +419,11 @@ def client_section(app, seeded: Seeded, runs: int, quiet: bool = False) -> list[
         pages.append((people["pat"], f"/records/{out_with_pat}"))
     counter = StatementCounter()
     counter.install()
-    # A session's last activity is written at most once a second (UserSession.resume): held
-    # still here, or whether a counted request also writes it depends on how long the pages
-    # before it took, and a page's count would differ between the two volumes for nothing.
-    touch_every = people_model.TOUCH_EVERY
-    people_model.TOUCH_EVERY = dt.timedelta(days=1)
     try:
         assets: dict[str, bytes] = {}
         rows = [measure_get(person, url, runs, counter, assets) for person, url in pages]
         rows.append(measure_approve(people[APPROVER], seeded.client_approvals, counter))
     finally:
-        people_model.TOUCH_EVERY = touch_every
         counter.uninstall()
     if quiet:
         return rows

@@ -15,7 +15,6 @@ once, unmarked. A test that parametrises `backend` itself keeps its own choice.
 
 from __future__ import annotations
 
-import datetime as dt
 import http.cookiejar
 import re
 import threading
@@ -161,14 +160,8 @@ def new_web(app):
 
 
 @pytest.fixture
-def statements(app, monkeypatch):
-    """Counts SQL statements: `with statements.counting(): web.get(...)`, then `.count`.
-
-    A session's last activity is written at most once a second (UserSession.resume), so
-    whether a counted request also writes it depends on how long the one before took. Held
-    still here, a page's count is the page's own; test_sessions counts those writes itself.
-    """
-    monkeypatch.setattr("models.people.TOUCH_EVERY", dt.timedelta(days=1))
+def statements(app):
+    """Counts SQL statements: `with statements.counting(): web.get(...)`, then `.count`."""
     counter = StatementCounter()
     counter.install()
     yield counter

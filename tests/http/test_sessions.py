@@ -64,7 +64,7 @@ def test_a_burst_of_requests_writes_the_sessions_last_activity_once(short_web):
     last activity moves at most once a second (UserSession.resume), never more coarsely."""
     from tests.querycount import StatementCounter
 
-    counter = StatementCounter()
+    counter = StatementCounter(session_touch=True)  # those writes are what is counted
     counter.install()
 
     def writes(requests: int) -> int:
@@ -85,6 +85,28 @@ def test_a_burst_of_requests_writes_the_sessions_last_activity_once(short_web):
     clock.travel(dt.timedelta(seconds=59))  # 59 s after the last write: still signed in
     assert short_web.client.get("/").status_code == 200
     assert UserSession.get().last_seen_at > seen
+
+
+def test_counting_a_pages_statements_leaves_out_the_sessions_last_activity(short_web):
+    """The statement counts the volume tests compare are the page's own: the once-a-second
+    write of the last activity (which falls in a counted request or not by how long the
+    requests before it took) is held still while counting (tests/querycount.py)."""
+    from tests.querycount import StatementCounter
+
+    counter = StatementCounter()
+    counter.install()
+    try:
+        clock.travel(dt.timedelta(seconds=30))
+        with counter.counting():
+            assert short_web.client.get("/").status_code == 200
+    finally:
+        counter.uninstall()
+    assert counter.count >= 1  # the session was read, and the page's own
+    assert not any('UPDATE "user_session"' in sql for sql in counter.statements)
+    # Not counting, the same request writes it, as every request a second apart does.
+    before = UserSession.get().last_seen_at
+    assert short_web.client.get("/").status_code == 200
+    assert UserSession.get().last_seen_at > before
 
 
 def test_two_racing_requests_cannot_revive_an_expired_session(short_app, short_web):
